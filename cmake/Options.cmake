@@ -1,0 +1,21 @@
+# flowdrift_options: warnings, definitions and hardening shared by every target.
+add_library(flowdrift_options INTERFACE)
+target_compile_options(flowdrift_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
+  -Wimplicit-fallthrough -Wformat=2 -fstack-protector-strong)
+if(FLOWDRIFT_WERROR)
+  target_compile_options(flowdrift_options INTERFACE -Werror)
+endif()
+target_compile_definitions(flowdrift_options INTERFACE
+  BOOST_ASIO_NO_DEPRECATED JSON_DIAGNOSTICS=1
+  $<$<NOT:$<CONFIG:Debug>>:_FORTIFY_SOURCE=2>)
+target_link_options(flowdrift_options INTERFACE -Wl,-z,relro,-z,now)
+
+if(FLOWDRIFT_SANITIZE)
+  if(FLOWDRIFT_SANITIZE MATCHES "thread" AND FLOWDRIFT_SANITIZE MATCHES "address")
+    message(FATAL_ERROR "FLOWDRIFT_SANITIZE: address and thread cannot be combined")
+  endif()
+  target_compile_options(flowdrift_options INTERFACE
+    -fsanitize=${FLOWDRIFT_SANITIZE} -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_link_options(flowdrift_options INTERFACE -fsanitize=${FLOWDRIFT_SANITIZE})
+endif()

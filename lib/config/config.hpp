@@ -1,0 +1,96 @@
+// Validated, immutable configuration (docs/configuration.md). Built once by load_config();
+// every value has been range-checked and cross-checked, defaults applied from defaults.hpp.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace flowdrift::config {
+
+using Millis = std::chrono::milliseconds;
+
+struct Credentials {
+  std::string username;
+  // Exactly one source of the password; the password itself is never in the config file.
+  std::string password_file;  // path to a file holding the password (trailing newline ignored)
+  std::string password_env;   // name of an environment variable holding the password
+};
+
+struct SiteConfig {
+  std::string name;
+  std::string url;        // https://host:9440
+  std::string api = "v3"; // v3 (v4 and auto come later)
+  Credentials credentials;
+  std::string ca_file;    // PEM CA bundle to verify the PC's certificate; empty = system store
+  bool insecure_skip_verify = false;
+  Millis interval{60000};
+  double jitter = 0.1;    // fraction of the interval, each poll starts up to this much later
+  Millis connect_timeout{5000};
+  Millis request_timeout{30000};  // one HTTP request
+  Millis poll_timeout{120000};    // the whole poll, every page and retry
+  int retries = 3;                // retries of one request after a transient failure
+  Millis retry_backoff{500};      // first backoff; doubles each retry, with jitter
+  int page_size = 500;            // v3 `length`, 1..500
+  std::size_t max_response_bytes = 64u * 1024u * 1024u;
+  bool allow_empty = false;       // accept an empty policy list after a non-empty one
+  int line = 0;                   // where the site was declared, for messages
+};
+
+struct PairConfig {
+  std::string name;
+  std::string source;   // site name
+  std::string replica;  // site name
+  int line = 0;
+};
+
+struct StorageConfig {
+  std::string path = "/var/lib/flowdrift/flowdrift.db";
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:9944";  // host:port
+};
+
+struct LogConfig {
+  std::string level = "info";   // debug | info | warn | error
+  std::string format = "auto";  // auto | plain | journal
+};
+
+struct Config {
+  std::string file;  // path it was loaded from
+  std::vector<SiteConfig> sites;
+  std::vector<PairConfig> pairs;
+  StorageConfig storage;
+  ServerConfig server;
+  LogConfig log;
+
+  const SiteConfig* find_site(const std::string& name) const;
+};
+
+// Thrown by load_config with every problem found, one per line:
+//   "flowdrift.yaml:12:5: sites[1].interval: must be at least 1s"
+class ConfigError : public std::runtime_error {
+ public:
+  explicit ConfigError(std::vector<std::string> problems);
+  const std::vector<std::string>& problems() const { return problems_; }
+
+ private:
+  std::vector<std::string> problems_;
+};
+
+// Parses and validates a YAML file. Throws ConfigError (every problem, with file:line:col and
+// key path) on any problem, including an unreadable file.
+Config load_config(const std::string& path);
+// Same, from text (`name` is used in messages in place of the file name).
+Config parse_config(const std::string& text, const std::string& name);
+
+// Reads the password from the site's credentials source. Throws ConfigError naming the site and
+// the source (never the secret) if it is unreadable or empty.
+std::string read_password(const SiteConfig& site);
+
+}  // namespace flowdrift::config

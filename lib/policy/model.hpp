@@ -1,0 +1,60 @@
+// The canonical, site-independent model (docs/canonical-model.md, ../shared/docs/domain.md):
+// what one site said in one complete poll, with everything site-specific removed or resolved,
+// so the same intent on two Prism Centrals gives byte-identical canonical JSON and hashes.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace flowdrift::policy {
+
+// Bump when the canonical form changes; a new version re-canonicalizes and is not drift.
+inline constexpr int kCanonVersion = 1;
+
+enum class ObjectKind { Policy, AddressGroup, ServiceGroup, Category };
+
+constexpr std::string_view to_string(ObjectKind k) {
+  switch (k) {
+    case ObjectKind::Policy: return "policy";
+    case ObjectKind::AddressGroup: return "address_group";
+    case ObjectKind::ServiceGroup: return "service_group";
+    case ObjectKind::Category: return "category";
+  }
+  return "policy";
+}
+
+// One canonical object: a policy, or an address group / service group / category value that a
+// policy references. Content addressed by `hash` = SHA-256 of `json`.
+struct CanonicalObject {
+  ObjectKind kind = ObjectKind::Policy;
+  std::string name;  // match key across sites; "key:value" for categories
+  std::string json;  // canonical JSON text: compact, keys sorted, order-free lists sorted
+  std::string hash;  // lowercase hex SHA-256 of `json`
+  // Policy summary, so callers need not re-parse `json` (empty for other kinds).
+  std::string policy_type;  // application | isolation | quarantine | vdi
+  std::string mode;         // enforce | monitor | save
+};
+
+// Something a human must know about a site's data that does not make the poll incomplete,
+// e.g. a policy referencing an address group that does not exist on its own site.
+struct Finding {
+  std::string kind;    // "dangling_reference" | "duplicate_name"
+  std::string object;  // name of the policy concerned
+  std::string detail;  // e.g. "address_group uuid 1234... not found"
+};
+
+struct Snapshot {
+  std::vector<CanonicalObject> objects;  // sorted by (kind, name); names unique per kind
+  std::vector<Finding> findings;         // sorted
+  std::string hash;                      // snapshot_hash(objects, kCanonVersion)
+  int canon_version = kCanonVersion;
+
+  std::size_t count(ObjectKind kind) const;
+};
+
+// SHA-256 over the canon version and the sorted (kind, name, hash) triples.
+std::string snapshot_hash(const std::vector<CanonicalObject>& objects, int canon_version);
+
+}  // namespace flowdrift::policy

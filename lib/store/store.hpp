@@ -1,0 +1,87 @@
+// Store: the SQLite audit trail (docs/schema.md). Content-addressed history: an object version
+// is stored once, a snapshot lists object versions, an unchanged poll adds one poll row only.
+// Owned and used by one thread (the event loop). Schema changes go through migrations.cpp.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "core/result.hpp"
+#include "policy/model.hpp"
+
+namespace flowdrift::store {
+
+class Database;  // db.hpp: thin RAII wrapper over sqlite3 (Statement, Transaction)
+
+class StoreError : public std::runtime_error {
+ public:
+  StoreError(const std::string& what, int sqlite_code)
+      : std::runtime_error(what), code_(sqlite_code) {}
+  int code() const { return code_; }  // extended SQLite result code, 0 if not from SQLite
+
+ private:
+  int code_;
+};
+
+struct PollRecord {
+  std::string site;
+  std::int64_t started_ms = 0;   // unix ms
+  std::int64_t finished_ms = 0;  // unix ms
+  bool complete = false;
+  std::string reason;   // "ok" for a complete poll, else an ErrorReason string
+  std::string message;  // bounded (truncated to 512 bytes by the store)
+  std::string api;      // "v3" | "v4"
+  int requests = 0;     // HTTP requests made, retries included
+};
+
+struct PollOutcome {
+  std::int64_t poll_id = 0;
+  std::optional<std::int64_t> snapshot_id;  // set for complete polls
+  bool changed = false;                     // the site's latest complete snapshot changed
+};
+
+struct SnapshotInfo {
+  std::int64_t id = 0;
+  std::string site;
+  std::string hash;
+  int canon_version = 0;
+  std::int64_t first_seen_ms = 0;  // when this snapshot was first stored
+  std::int64_t last_poll_ms = 0;   // finished_ms of the latest complete poll that saw it
+  std::int64_t policy_count = 0;
+};
+
+class Store {
+ public:
+  // Opens or creates the database: WAL mode, foreign keys, busy timeout, migrations applied in
+  // one transaction. Throws StoreError if the file is not a flowdrift database, is newer than
+  // this binary, or cannot be opened; never modifies a file it refuses.
+  explicit Store(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Records one poll attempt. For a complete poll `snapshot` must be non-null: new object
+  // versions and the snapshot are stored if not already present, all in one transaction with
+  // the poll row. A snapshot equal to the site's latest adds the poll row only. `extra` runs in
+  // the same transaction, after the poll row (drift bookkeeping uses it). On any error the
+  // transaction rolls back and nothing of this poll is stored.
+  Result<PollOutcome> record_poll(
+      const PollRecord& poll, const policy::Snapshot* snapshot,
+      const std::function<void(Database&, const PollOutcome&)>& extra = {});
+
+  std::optional<SnapshotInfo> latest_complete_snapshot(const std::string& site);
+  // Throws StoreError if the id does not exist.
+  policy::Snapshot load_snapshot(std::int64_t snapshot_id);
+
+  int schema_version();
+  Database& db();
+
+ private:
+  std::unique_ptr<Database> db_;
+};
+
+}  // namespace flowdrift::store
