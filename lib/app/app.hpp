@@ -1,0 +1,53 @@
+// App: the daemon's composition root. Owns the event loop, the validated config, the store and
+// one collector per site; handles signals (SIGTERM/SIGINT: graceful stop) and systemd
+// notification. flowdriftd's main() only parses arguments and calls into this.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "config/config.hpp"
+#include "http/asio.hpp"
+#include <boost/asio/signal_set.hpp>
+#include "scheduler/collector.hpp"
+#include "store/store.hpp"
+
+namespace flowdrift::app {
+
+class App {
+ public:
+  // Opens (and migrates) the store and prepares a collector per site. Throws config::ConfigError
+  // (unreadable credentials) or store::StoreError; nothing is started yet.
+  explicit App(config::Config config);
+  ~App();
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  // Starts collectors and signal handling, tells systemd READY, and runs the event loop on the
+  // calling thread until stop() or SIGTERM/SIGINT. Returns the process exit code.
+  int run();
+  // Graceful stop: no new polls; polls in flight get `grace` to finish. Thread-safe.
+  void stop();
+
+  asio::io_context& io() { return io_; }
+  store::Store& store() { return *store_; }
+  const config::Config& config() const { return config_; }
+
+  std::chrono::milliseconds shutdown_grace{10000};
+
+ private:
+  static awaitable<void> signal_loop(App* self);
+  static awaitable<void> wait_for_collectors(App* self);
+  void begin_shutdown(const char* why);
+
+  config::Config config_;
+  asio::io_context io_{1};
+  std::unique_ptr<store::Store> store_;
+  std::vector<std::unique_ptr<scheduler::Collector>> collectors_;
+  asio::steady_timer grace_timer_;
+  asio::signal_set signals_;
+  bool stopping_ = false;
+};
+
+}  // namespace flowdrift::app

@@ -1,0 +1,199 @@
+#include "scheduler/collector.hpp"
+
+#include <stdexcept>
+
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "http/client.hpp"
+#include "policy/normalize_v3.hpp"
+#include "prism/v3_client.hpp"
+#include "scheduler/schedule.hpp"
+
+namespace flowdrift::scheduler {
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() { return log::get("collector"); }
+
+std::string bounded(std::string s, std::size_t max = 512) {
+  if (s.size() > max) s.resize(max);
+  return s;
+}
+
+}  // namespace
+
+std::unique_ptr<http::HttpTransport> make_site_transport(asio::any_io_executor executor,
+                                                         const config::SiteConfig& site) {
+  auto url = http::parse_url(site.url);
+  if (!url) throw std::runtime_error("site " + site.name + ": unusable url " + site.url);
+  http::ClientOptions opts;
+  opts.host = url->host;
+  opts.port = url->port;
+  opts.tls = url->tls;
+  opts.ca_file = site.ca_file;
+  opts.insecure = site.insecure_skip_verify;
+  opts.connect_timeout = site.connect_timeout;
+  opts.max_response_bytes = site.max_response_bytes;
+  if (site.insecure_skip_verify) {
+    log::warn(logger(), "tls.verification_disabled",
+              {{"site", site.name}, {"hint", "insecure_skip_verify is set; set ca_file instead"}});
+  }
+  return std::make_unique<http::BeastTransport>(std::move(executor), std::move(opts));
+}
+
+Collector::Collector(asio::any_io_executor executor, config::SiteConfig site,
+                     std::string password, std::unique_ptr<http::HttpTransport> transport,
+                     store::Store& store, PollObserver observer)
+    : executor_(executor),
+      site_(std::move(site)),
+      password_(std::move(password)),
+      transport_(std::move(transport)),
+      store_(store),
+      observer_(std::move(observer)),
+      timer_(executor),
+      rng_(std::random_device{}()) {
+  if (auto url = http::parse_url(site_.url)) base_path_ = url->base_path;
+  // Seed the empty-list guard from what the site had before a restart.
+  if (auto latest = store_.latest_complete_snapshot(site_.name)) {
+    last_policy_count_ = static_cast<std::size_t>(latest->policy_count);
+  }
+}
+
+Collector::~Collector() = default;
+
+void Collector::start(std::optional<std::chrono::milliseconds> first_delay) {
+  if (running_) return;
+  running_ = true;
+  stopping_ = false;
+  const auto delay = first_delay ? *first_delay : jitter_offset(site_.interval, site_.jitter, rng_);
+  asio::co_spawn(executor_, loop(this, delay), [name = site_.name](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error(log::get("collector"), "collector.crashed", {{"site", name}, {"error", ex.what()}});
+    }
+  });
+}
+
+void Collector::stop() {
+  stopping_ = true;
+  timer_.cancel();
+}
+
+awaitable<void> Collector::loop(Collector* self, std::chrono::milliseconds first_delay) {
+  auto planned = SteadyClock::now() + first_delay;
+  for (;;) {
+    self->timer_.expires_at(planned);
+    boost::system::error_code ec;
+    co_await self->timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (self->stopping_) break;
+    co_await self->poll_once();
+    if (self->stopping_) break;
+    auto next = next_poll(planned, SteadyClock::now(), self->site_.interval);
+    if (next.skipped > 0) {
+      log::warn(logger(), "poll.overrun",
+                {{"site", self->site_.name}, {"skipped_intervals", next.skipped}});
+    }
+    planned = next.due + jitter_offset(self->site_.interval, self->site_.jitter, self->rng_) / 4;
+  }
+  self->running_ = false;
+}
+
+awaitable<PollReport> Collector::poll_once() {
+  polling_ = true;
+  PollReport report;
+  report.site = site_.name;
+  const auto started_ms = unix_now_ms();
+  const auto t0 = SteadyClock::now();
+
+  prism::FetchOptions opts;
+  opts.base_path = base_path_;
+  opts.username = site_.credentials.username;
+  opts.password = password_;
+  opts.page_size = site_.page_size;
+  opts.request_timeout = site_.request_timeout;
+  opts.poll_timeout = site_.poll_timeout;
+  opts.retries = site_.retries;
+  opts.retry_backoff = site_.retry_backoff;
+  opts.allow_empty = site_.allow_empty;
+  opts.previous_policy_count = last_policy_count_;
+  prism::FetchStats stats;
+  auto fetched = co_await prism::fetch_v3_site(*transport_, std::move(opts), stats);
+
+  std::optional<policy::Snapshot> snapshot;
+  Error error;
+  if (fetched) {
+    auto canon = policy::canonicalize_v3(*fetched);
+    if (canon) {
+      snapshot = std::move(*canon);
+    } else {
+      error = canon.error();
+    }
+  } else {
+    error = fetched.error();
+  }
+
+  store::PollRecord rec;
+  rec.site = site_.name;
+  rec.started_ms = started_ms;
+  rec.finished_ms = unix_now_ms();
+  rec.complete = snapshot.has_value();
+  rec.reason = snapshot ? "ok" : std::string(to_string(error.reason));
+  rec.message = snapshot ? std::string() : bounded(error.message);
+  rec.api = "v3";
+  rec.requests = stats.requests;
+
+  report.complete = rec.complete;
+  report.reason = rec.reason;
+  report.message = rec.message;
+  report.requests = stats.requests;
+  report.finished_ms = rec.finished_ms;
+  report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0);
+
+  auto outcome = store_.record_poll(rec, snapshot ? &*snapshot : nullptr);
+  if (!outcome) {
+    log::error(logger(), "store.write_failed",
+               {{"site", site_.name}, {"error", outcome.error().message}});
+    report.stored = false;
+  } else {
+    report.stored = true;
+    report.snapshot_changed = outcome->changed;
+  }
+  if (auto latest = store_.latest_complete_snapshot(site_.name)) {
+    report.snapshot_id = latest->id;
+    report.policy_count = latest->policy_count;
+  }
+
+  if (snapshot) {
+    last_policy_count_ = snapshot->count(policy::ObjectKind::Policy);
+    if (last_reason_ != "ok" && !last_reason_.empty()) {
+      log::info(logger(), "poll.recovered", {{"site", site_.name}, {"after", last_reason_}});
+    }
+    if (report.snapshot_changed) {
+      log::info(logger(), "snapshot.changed",
+                {{"site", site_.name},
+                 {"policies", snapshot->count(policy::ObjectKind::Policy)},
+                 {"hash", snapshot->hash.substr(0, 12)},
+                 {"duration_ms", report.duration.count()}});
+    } else {
+      log::debug(logger(), "poll.unchanged",
+                 {{"site", site_.name}, {"duration_ms", report.duration.count()}});
+    }
+  } else if (rec.reason != last_reason_) {
+    // Log a failure when it starts or changes; repeated identical failures go to debug.
+    log::warn(logger(), "poll.failed",
+              {{"site", site_.name},
+               {"reason", rec.reason},
+               {"message", rec.message},
+               {"requests", stats.requests},
+               {"duration_ms", report.duration.count()}});
+  } else {
+    log::debug(logger(), "poll.failed", {{"site", site_.name}, {"reason", rec.reason}});
+  }
+  last_reason_ = rec.reason;
+  polling_ = false;
+  if (observer_) observer_(report);
+  co_return report;
+}
+
+}  // namespace flowdrift::scheduler

@@ -1,0 +1,87 @@
+// Collector: one per site. A coroutine loop on the event loop polls the site on its schedule
+// (interval + jitter, at most one poll in flight), fetches every page through lib/prism,
+// canonicalizes, and records the poll (and a snapshot when the content changed) in the store.
+// A failed or partial poll is recorded as failed and never replaces the last complete snapshot.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "config/config.hpp"
+#include "core/result.hpp"
+#include "http/asio.hpp"
+#include "http/transport.hpp"
+#include "store/store.hpp"
+
+namespace flowdrift::scheduler {
+
+// What one poll did; handed to the observer (metrics, pair comparison) after it is stored.
+struct PollReport {
+  std::string site;
+  bool complete = false;
+  std::string reason;  // "ok" or an ErrorReason string
+  std::string message;
+  std::chrono::milliseconds duration{0};
+  std::int64_t finished_ms = 0;
+  int requests = 0;
+  bool snapshot_changed = false;
+  std::optional<std::int64_t> snapshot_id;  // the site's current complete snapshot
+  std::int64_t policy_count = 0;            // of the current complete snapshot
+  bool stored = false;                      // false if the store write itself failed
+};
+
+using PollObserver = std::function<void(const PollReport&)>;
+
+// Builds the production transport (BeastTransport) for a site: URL, CA file, insecure switch,
+// timeouts and size cap from its config. Throws std::runtime_error on an unusable URL or CA.
+std::unique_ptr<http::HttpTransport> make_site_transport(asio::any_io_executor executor,
+                                                         const config::SiteConfig& site);
+
+class Collector {
+ public:
+  // `password` is read by the caller (config::read_password) so that a credential problem stops
+  // start-up; it is kept in memory only and never logged.
+  Collector(asio::any_io_executor executor, config::SiteConfig site, std::string password,
+            std::unique_ptr<http::HttpTransport> transport, store::Store& store,
+            PollObserver observer = {});
+  ~Collector();
+  Collector(const Collector&) = delete;
+  Collector& operator=(const Collector&) = delete;
+
+  // Starts the poll loop (first poll after a random splay of up to jitter x interval, or
+  // `first_delay` when given).
+  void start(std::optional<std::chrono::milliseconds> first_delay = std::nullopt);
+  // Stops scheduling; a poll in flight finishes (its result is still recorded).
+  void stop();
+  bool running() const { return running_; }
+
+  // One complete poll cycle: fetch, canonicalize, store. Used by the loop and by tests.
+  awaitable<PollReport> poll_once();
+
+  const config::SiteConfig& site() const { return site_; }
+
+ private:
+  static awaitable<void> loop(Collector* self, std::chrono::milliseconds first_delay);
+
+  asio::any_io_executor executor_;
+  config::SiteConfig site_;
+  std::string password_;
+  std::string base_path_;
+  std::unique_ptr<http::HttpTransport> transport_;
+  store::Store& store_;
+  PollObserver observer_;
+  asio::steady_timer timer_;
+  std::mt19937_64 rng_;
+  bool running_ = false;
+  bool stopping_ = false;
+  bool polling_ = false;
+  std::string last_reason_;  // for logging state changes only, not every failed tick
+  std::optional<std::size_t> last_policy_count_;
+};
+
+}  // namespace flowdrift::scheduler

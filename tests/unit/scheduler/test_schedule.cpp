@@ -1,0 +1,37 @@
+#include <catch2/catch.hpp>
+
+#include "scheduler/schedule.hpp"
+
+using namespace flowdrift::scheduler;
+using namespace std::chrono_literals;
+
+TEST_CASE("next poll is planned from the previous plan, not from completion", "[unit][schedule]") {
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;
+  auto n = next_poll(t0, t0 + 3s, 60s);
+  CHECK(n.due == t0 + 60s);
+  CHECK(n.skipped == 0);
+}
+
+TEST_CASE("overrunning polls skip whole intervals instead of bunching", "[unit][schedule]") {
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;
+  auto n = next_poll(t0, t0 + 150s, 60s);  // planned+60 and planned+120 are both past
+  CHECK(n.due == t0 + 180s);
+  CHECK(n.skipped == 2);
+  auto exact = next_poll(t0, t0 + 60s, 60s);  // due exactly now: skip it, run at +120
+  CHECK(exact.skipped == 1);
+  CHECK(exact.due == t0 + 120s);
+}
+
+TEST_CASE("jitter stays within its fraction of the interval and varies", "[unit][schedule]") {
+  std::mt19937_64 rng(42);
+  Millis lo = 10000s, hi = 0s;
+  for (int i = 0; i < 1000; ++i) {
+    auto j = jitter_offset(60s, 0.1, rng);
+    lo = std::min(lo, j);
+    hi = std::max(hi, j);
+    REQUIRE(j >= 0s);
+    REQUIRE(j <= 6s);
+  }
+  CHECK(hi - lo > 4s);  // actually spread, not a constant
+  CHECK(jitter_offset(60s, 0.0, rng) == 0s);
+}
