@@ -1,0 +1,73 @@
+// flowdriftd as an operator runs it: --check-config exit codes and messages.
+#include <catch2/catch.hpp>
+
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace flowdrift::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+int run_check(const TempDir& dir, const std::string& yaml, std::string* output) {
+  write_file(dir.file("flowdrift.yaml"), yaml);
+  const auto log = dir.file("out.log");
+  std::filesystem::remove(log);
+  Process p({build_dir() + "/daemon/flowdriftd", "--config", dir.file("flowdrift.yaml"),
+             "--check-config"},
+            log);
+  auto status = p.wait(20s);
+  REQUIRE(status.has_value());
+  *output = read_file(log);
+  return *status;
+}
+
+}  // namespace
+
+TEST_CASE("flowdriftd --check-config accepts a valid config and exits 0", "[integration][cli]") {
+  TempDir dir;
+  write_file(dir.file("pw"), "secret\n");
+  std::string out;
+  int rc = run_check(dir,
+                     "sites:\n"
+                     "  - name: primary\n"
+                     "    url: https://127.0.0.1:9440\n"
+                     "    username: admin\n"
+                     "    password_file: pw\n"
+                     "storage:\n"
+                     "  path: db.sqlite\n",
+                     &out);
+  CHECK(rc == 0);
+  CHECK_THAT(out, Catch::Contains("is valid"));
+  CHECK_THAT(out, !Catch::Contains("secret"));
+}
+
+TEST_CASE("flowdriftd --check-config names file, line and key and exits 78", "[integration][cli]") {
+  TempDir dir;
+  std::string out;
+  int rc = run_check(dir,
+                     "sites:\n"
+                     "  - name: primary\n"
+                     "    url: https://127.0.0.1:9440\n"
+                     "    username: admin\n"
+                     "    password_env: FLOWDRIFT_TEST_UNSET\n"
+                     "    intervall: 30s\n",
+                     &out);
+  CHECK(rc == 78);
+  CHECK_THAT(out, Catch::Contains("flowdrift.yaml:6:"));
+  CHECK_THAT(out, Catch::Contains("intervall"));
+}
+
+TEST_CASE("flowdriftd --check-config fails on unreadable credentials", "[integration][cli]") {
+  TempDir dir;
+  std::string out;
+  int rc = run_check(dir,
+                     "sites:\n"
+                     "  - name: primary\n"
+                     "    url: https://127.0.0.1:9440\n"
+                     "    username: admin\n"
+                     "    password_file: does-not-exist\n",
+                     &out);
+  CHECK(rc == 78);
+  CHECK_THAT(out, Catch::Contains("primary"));
+}
