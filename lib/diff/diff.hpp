@@ -1,0 +1,70 @@
+// Pair diff: compares the latest complete snapshots of a pair's source and replica and
+// classifies every difference by kind and severity (../shared/docs/domain.md "Kinds and
+// severity of drift"). Pure: no I/O. Differences are named by keys (policy name, field path,
+// rule content), never by array index, because canonical lists are sets.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/model.hpp"
+
+namespace flowdrift::diff {
+
+enum class DriftKind { Missing, Extra, EnforcementMode, Modified, Reference };
+enum class Severity { Info, Warning, Critical };
+// Which way a modified policy moved, judged from structure (rules and switches added or
+// removed on the replica). Behavioural comparison refines this later.
+enum class Direction { None, MorePermissive, MoreRestrictive, Both, Cosmetic };
+
+std::string_view to_string(DriftKind k);
+std::string_view to_string(Severity s);
+std::string_view to_string(Direction d);
+std::optional<DriftKind> parse_kind(std::string_view s);
+std::optional<Severity> parse_severity(std::string_view s);
+
+inline constexpr DriftKind kAllKinds[] = {DriftKind::Missing, DriftKind::Extra,
+                                          DriftKind::EnforcementMode, DriftKind::Modified,
+                                          DriftKind::Reference};
+inline constexpr Severity kAllSeverities[] = {Severity::Info, Severity::Warning,
+                                              Severity::Critical};
+
+// One differing field. `path` names keys ("mode", "secured_group.categories"); for set
+// members it ends in "[+ ...]" (only on the replica) or "[- ...]" (only on the source).
+struct FieldDiff {
+  std::string path;
+  std::string source;   // the source's value as compact JSON, empty if absent
+  std::string replica;  // the replica's value as compact JSON, empty if absent
+};
+
+struct DriftItem {
+  std::string object;  // policy name
+  DriftKind kind = DriftKind::Modified;
+  Severity severity = Severity::Info;
+  Direction direction = Direction::None;
+  std::vector<FieldDiff> fields;
+  std::string summary;  // one line for logs and CLI output
+
+  // Identity of the item across cycles: opens and resolves by (object, kind).
+  bool same_identity(const DriftItem& o) const { return object == o.object && kind == o.kind; }
+};
+
+enum class PairStatus { InSync, Drifted, Unknown };
+std::string_view to_string(PairStatus s);
+
+struct PairResult {
+  PairStatus status = PairStatus::Unknown;
+  std::string unknown_reason;    // set when status is Unknown
+  std::vector<DriftItem> items;  // sorted by (object, kind)
+};
+
+// Compares two complete snapshots.
+PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica);
+
+// The pair result when a side has no complete snapshot for this cycle: UNKNOWN, no items
+// (callers keep the items they had; nothing opens or resolves on partial data).
+PairResult unknown_result(std::string reason);
+
+}  // namespace flowdrift::diff

@@ -1,0 +1,172 @@
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "core/sha256.hpp"
+#include "diff/diff.hpp"
+
+using namespace flowdrift;
+using namespace flowdrift::diff;
+using nlohmann::json;
+
+namespace {
+
+json app_policy(const std::string& name, const std::string& mode = "enforce") {
+  return json{{"name", name},
+              {"description", "web tier"},
+              {"type", "application"},
+              {"mode", mode},
+              {"allow_ipv6", false},
+              {"hitlog", false},
+              {"intra_group", "deny"},
+              {"secured_group",
+               {{"match", "all"}, {"categories", {"AppType:Web"}}, {"kinds", {"vm"}}}},
+              {"rules",
+               {{{"direction", "inbound"},
+                 {"peer", {{"subnet", "10.0.0.0/24"}}},
+                 {"service", {{"protocol", "tcp"}, {"ports", {{443, 443}}}}},
+                 {"description", ""}}}}};
+}
+
+policy::CanonicalObject obj(const json& p) {
+  policy::CanonicalObject o;
+  o.kind = policy::ObjectKind::Policy;
+  o.name = p.at("name").get<std::string>();
+  o.json = p.dump();
+  o.hash = sha256_hex(o.json);
+  o.policy_type = p.at("type").get<std::string>();
+  o.mode = p.at("mode").get<std::string>();
+  return o;
+}
+
+policy::Snapshot snap(std::initializer_list<json> policies) {
+  policy::Snapshot s;
+  for (const auto& p : policies) s.objects.push_back(obj(p));
+  s.hash = policy::snapshot_hash(s.objects, s.canon_version);
+  return s;
+}
+
+const DriftItem& only(const PairResult& r) {
+  REQUIRE(r.items.size() == 1);
+  return r.items.front();
+}
+
+}  // namespace
+
+TEST_CASE("identical snapshots are in sync", "[unit][diff]") {
+  auto r = diff_snapshots(snap({app_policy("web"), app_policy("db")}),
+                          snap({app_policy("db"), app_policy("web")}));
+  CHECK(r.status == PairStatus::InSync);
+  CHECK(r.items.empty());
+}
+
+TEST_CASE("missing: critical when enforced, warning when monitored", "[unit][diff]") {
+  auto r = diff_snapshots(snap({app_policy("web"), app_policy("mon", "monitor")}), snap({}));
+  REQUIRE(r.items.size() == 2);
+  CHECK(r.status == PairStatus::Drifted);
+  CHECK(r.items[0].object == "mon");
+  CHECK(r.items[0].kind == DriftKind::Missing);
+  CHECK(r.items[0].severity == Severity::Warning);
+  CHECK(r.items[1].object == "web");
+  CHECK(r.items[1].severity == Severity::Critical);
+}
+
+TEST_CASE("missing quarantine or isolation policy is always critical", "[unit][diff]") {
+  auto q = app_policy("quarantine", "monitor");
+  q["type"] = "quarantine";
+  auto r = diff_snapshots(snap({q}), snap({}));
+  CHECK(only(r).severity == Severity::Critical);
+}
+
+TEST_CASE("extra: warning when enforced on the replica, info otherwise", "[unit][diff]") {
+  auto r = diff_snapshots(snap({}), snap({app_policy("a"), app_policy("b", "monitor")}));
+  REQUIRE(r.items.size() == 2);
+  CHECK(r.items[0].kind == DriftKind::Extra);
+  CHECK(r.items[0].severity == Severity::Warning);
+  CHECK(r.items[1].severity == Severity::Info);
+}
+
+TEST_CASE("enforcement_mode: weaker mode on the replica is critical", "[unit][diff]") {
+  auto r = diff_snapshots(snap({app_policy("web")}), snap({app_policy("web", "monitor")}));
+  const auto& item = only(r);
+  CHECK(item.kind == DriftKind::EnforcementMode);
+  CHECK(item.severity == Severity::Critical);
+  REQUIRE(item.fields.size() == 1);
+  CHECK(item.fields[0].path == "mode");
+  CHECK(item.fields[0].source == "\"enforce\"");
+  CHECK(item.fields[0].replica == "\"monitor\"");
+}
+
+TEST_CASE("a stronger mode on the replica is a more restrictive modification", "[unit][diff]") {
+  auto r = diff_snapshots(snap({app_policy("web", "monitor")}), snap({app_policy("web")}));
+  const auto& item = only(r);
+  CHECK(item.kind == DriftKind::Modified);
+  CHECK(item.direction == Direction::MoreRestrictive);
+  CHECK(item.severity == Severity::Warning);
+}
+
+TEST_CASE("modified: a rule only on the replica is more permissive, named by content",
+          "[unit][diff]") {
+  auto wide = app_policy("web");
+  wide["rules"].push_back({{"direction", "inbound"},
+                           {"peer", {{"any", true}}},
+                           {"service", {{"protocol", "tcp"}, {"ports", {{8443, 8443}}}}},
+                           {"description", ""}});
+  auto r = diff_snapshots(snap({app_policy("web")}), snap({wide}));
+  const auto& item = only(r);
+  CHECK(item.kind == DriftKind::Modified);
+  CHECK(item.direction == Direction::MorePermissive);
+  CHECK(item.severity == Severity::Critical);
+  REQUIRE(item.fields.size() == 1);
+  CHECK_THAT(item.fields[0].path, Catch::StartsWith("rules[+ "));
+  CHECK_THAT(item.fields[0].path, Catch::Contains("8443"));
+  CHECK(item.fields[0].source.empty());
+
+  // And the other way round: the replica lost a rule.
+  auto back = diff_snapshots(snap({wide}), snap({app_policy("web")}));
+  CHECK(only(back).direction == Direction::MoreRestrictive);
+  CHECK(only(back).severity == Severity::Warning);
+  CHECK_THAT(only(back).fields[0].path, Catch::StartsWith("rules[- "));
+}
+
+TEST_CASE("modified: description-only changes are cosmetic info", "[unit][diff]") {
+  auto other = app_policy("web");
+  other["description"] = "changed";
+  other["rules"][0]["description"] = "note";
+  auto r = diff_snapshots(snap({app_policy("web")}), snap({other}));
+  const auto& item = only(r);
+  CHECK(item.kind == DriftKind::Modified);
+  CHECK(item.direction == Direction::Cosmetic);
+  CHECK(item.severity == Severity::Info);
+  CHECK(item.fields.size() == 2);
+}
+
+TEST_CASE("modified: allow_ipv6 and intra_group switches have a direction", "[unit][diff]") {
+  auto open = app_policy("web");
+  open["allow_ipv6"] = true;
+  CHECK(only(diff_snapshots(snap({app_policy("web")}), snap({open}))).direction ==
+        Direction::MorePermissive);
+  auto intra = app_policy("web");
+  intra["intra_group"] = "allow";
+  CHECK(only(diff_snapshots(snap({app_policy("web")}), snap({intra}))).severity ==
+        Severity::Critical);
+  CHECK(only(diff_snapshots(snap({intra}), snap({app_policy("web")}))).direction ==
+        Direction::MoreRestrictive);
+}
+
+TEST_CASE("a weaker mode and a changed rule are two items", "[unit][diff]") {
+  auto both = app_policy("web", "monitor");
+  both["rules"] = json::array();
+  auto r = diff_snapshots(snap({app_policy("web")}), snap({both}));
+  REQUIRE(r.items.size() == 2);
+  CHECK(r.items[0].kind == DriftKind::EnforcementMode);
+  CHECK(r.items[1].kind == DriftKind::Modified);
+}
+
+TEST_CASE("unknown result carries the reason and no items", "[unit][diff]") {
+  auto r = unknown_result("site dr: timeout");
+  CHECK(r.status == PairStatus::Unknown);
+  CHECK(r.unknown_reason == "site dr: timeout");
+  CHECK(r.items.empty());
+  CHECK(to_string(PairStatus::Unknown) == "UNKNOWN");
+}
