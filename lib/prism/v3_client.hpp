@@ -1,0 +1,42 @@
+// The v3 site fetch: every page of rules, address groups, service groups, category keys and
+// the values of every referenced category key, over the http::HttpTransport seam. Enforces the
+// completeness rules of docs/domain.md: anything short of a complete site is an Error.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "core/result.hpp"
+#include "http/asio.hpp"
+#include "http/transport.hpp"
+#include "policy/normalize_v3.hpp"
+
+namespace flowdrift::prism {
+
+struct FetchOptions {
+  std::string base_path;  // prefix before /api/nutanix/v3, without trailing '/' (may be empty)
+  std::string username;
+  std::string password;
+  int page_size = 500;  // v3 `length`; 500 is the server maximum
+  std::chrono::milliseconds request_timeout{30000};  // one HTTP exchange
+  std::chrono::milliseconds poll_timeout{120000};    // the whole fetch, retries included
+  int retries = 3;                                   // per request, for retryable errors only
+  std::chrono::milliseconds retry_backoff{500};      // base of the exponential backoff
+  bool allow_empty = false;  // accept an empty policy list even if the site had policies
+  std::optional<std::size_t> previous_policy_count;  // policies in the last complete snapshot
+};
+
+struct FetchStats {
+  int requests = 0;  // HTTP requests sent, retries included
+  int retries = 0;   // retries performed
+};
+
+// Fetches a complete v3 site. Errors name the endpoint and offset and never contain the
+// password or the Authorization header. Must be co_awaited on the transport's executor;
+// `transport` and `stats` must outlive the awaited call.
+awaitable<Result<policy::V3SiteData>> fetch_v3_site(http::HttpTransport& transport,
+                                                    FetchOptions options, FetchStats& stats);
+
+}  // namespace flowdrift::prism
