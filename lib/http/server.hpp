@@ -59,6 +59,9 @@ class HttpServer {
   std::uint16_t port() const;  // the bound port
   void start();                // begins accepting (co_spawns the accept loop)
   void stop();                 // closes the acceptor and every open connection
+  // Connections accepted since construction, including ones refused over max_connections
+  // (lets tests observe keep-alive reuse).
+  std::size_t connections_accepted() const;
 
  private:
   struct Impl;

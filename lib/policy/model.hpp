@@ -3,6 +3,7 @@
 // so the same intent on two Prism Centrals gives byte-identical canonical JSON and hashes.
 #pragma once
 
+#include <compare>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -43,6 +44,9 @@ struct Finding {
   std::string kind;    // "dangling_reference" | "duplicate_name"
   std::string object;  // name of the policy concerned
   std::string detail;  // e.g. "address_group uuid 1234... not found"
+
+  // Ordered by (kind, object, detail): Snapshot::findings is sorted this way.
+  auto operator<=>(const Finding&) const = default;
 };
 
 struct Snapshot {

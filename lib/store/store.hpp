@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "core/result.hpp"
 #include "policy/model.hpp"
@@ -54,6 +55,28 @@ struct SnapshotInfo {
   std::int64_t policy_count = 0;
 };
 
+// What `flowdriftctl status` shows per site: the latest poll (any outcome) and the snapshot of
+// the latest complete poll. Sites appear once they have been polled.
+struct SiteState {
+  std::string site;
+  std::int64_t last_poll_ms = 0;  // finished_ms of the latest poll
+  std::string last_outcome;       // "complete" | "failed"
+  std::string last_reason;        // "ok" or an ErrorReason string
+  std::string last_message;
+  std::optional<SnapshotInfo> current;  // last_poll_ms = latest complete poll; none if never
+};
+
+// One version of an object on one site, with the complete polls that saw it.
+struct ObjectVersion {
+  std::int64_t object_id = 0;
+  std::string hash;
+  std::string json;
+  std::string policy_type;  // empty for other kinds
+  std::string mode;
+  std::int64_t first_seen_ms = 0;  // finished_ms of the first complete poll that saw it
+  std::int64_t last_seen_ms = 0;   // finished_ms of the last complete poll that saw it
+};
+
 class Store {
  public:
   // Opens or creates the database: WAL mode, foreign keys, busy timeout, migrations applied in
@@ -73,15 +96,32 @@ class Store {
       const PollRecord& poll, const policy::Snapshot* snapshot,
       const std::function<void(Database&, const PollOutcome&)>& extra = {});
 
+  // The snapshot of the site's latest recorded complete poll (served from memory after the
+  // first call). The read helpers below throw StoreError on database failure.
   std::optional<SnapshotInfo> latest_complete_snapshot(const std::string& site);
-  // Throws StoreError if the id does not exist.
+  // Objects sorted by (kind, name), findings in stored order. Throws StoreError if the id does
+  // not exist.
   policy::Snapshot load_snapshot(std::int64_t snapshot_id);
 
   int schema_version();
   Database& db();
 
+  // Every site that has been polled, sorted by name.
+  std::vector<SiteState> site_states();
+  // Every version of (kind, name) that `site` had, oldest first (by first_seen_ms). Versions
+  // are distinct object rows: a version that disappears and comes back is listed once.
+  std::vector<ObjectVersion> object_history(const std::string& site, policy::ObjectKind kind,
+                                            const std::string& name);
+
  private:
+  struct SiteCache;
+  struct Cache;
+  SiteCache& site_cache(const std::string& site);
+  std::int64_t insert_snapshot(std::int64_t site_id, const policy::Snapshot& snapshot,
+                               std::int64_t now_ms);
+
   std::unique_ptr<Database> db_;
+  std::unique_ptr<Cache> cache_;  // per-site latest snapshot, so a quiet poll runs one INSERT
 };
 
 }  // namespace flowdrift::store

@@ -3,6 +3,7 @@
 // so support code does not depend on the Beast library.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <vector>
@@ -21,11 +22,23 @@ class ScriptedTransport final : public http::HttpTransport {
                                              std::chrono::milliseconds timeout) override {
     timeouts.push_back(timeout);
     requests.push_back(request);
+    if (latency > std::chrono::milliseconds::zero()) {
+      // A slow server, waited for on a real timer; past the request timeout the send fails
+      // the way BeastTransport does (retryable Timeout) without calling the responder.
+      asio::steady_timer timer(co_await asio::this_coro::executor);
+      timer.expires_after(std::min(latency, timeout));
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (latency > timeout) {
+        co_return make_error(ErrorReason::Timeout, "request timed out (scripted latency)", true);
+      }
+    }
     co_return responder_(requests.back());
   }
 
   std::vector<http::HttpRequest> requests;
   std::vector<std::chrono::milliseconds> timeouts;
+  std::chrono::milliseconds latency{0};  // simulated server latency per request; 0 = none
 
  private:
   Responder responder_;

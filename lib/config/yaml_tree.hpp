@@ -1,0 +1,41 @@
+// A YAML document as a plain tree that keeps every node's position and every mapping entry in
+// order, duplicates included, so the config validator can report file:line:col for anything.
+// Internal to lib/config; built from yaml-cpp's event parser, never throws yaml-cpp exceptions.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace flowdrift::config::detail {
+
+struct YamlNode {
+  enum class Kind { Null, Scalar, Sequence, Map };
+  Kind kind = Kind::Null;
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based
+  std::string value;  // Scalar only
+  std::vector<YamlNode> items;                           // Sequence only
+  std::vector<std::pair<YamlNode, YamlNode>> entries;    // Map only, document order
+};
+
+struct YamlError {
+  int line = 0;  // 1-based
+  int column = 0;
+  std::string message;
+};
+
+struct YamlParse {
+  // The first document's root; nullopt when the text holds no document (empty or only comments).
+  std::optional<YamlNode> root;
+  std::optional<YamlError> error;
+};
+
+// Parses exactly one document. A syntax error, a second document or an oversized alias expansion
+// is reported in `error`.
+YamlParse parse_yaml(const std::string& text);
+
+const char* kind_name(YamlNode::Kind kind);
+
+}  // namespace flowdrift::config::detail

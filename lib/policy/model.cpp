@@ -1,0 +1,46 @@
+#include "policy/model.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+#include "core/sha256.hpp"
+
+namespace flowdrift::policy {
+namespace {
+
+// Length-prefixed so that no name (which may hold any character) can make two different
+// object lists serialize to the same bytes.
+void append_field(std::string& out, std::string_view field) {
+  out += std::to_string(field.size());
+  out += ':';
+  out += field;
+}
+
+}  // namespace
+
+std::size_t Snapshot::count(ObjectKind kind) const {
+  return static_cast<std::size_t>(std::count_if(
+      objects.begin(), objects.end(), [kind](const CanonicalObject& o) { return o.kind == kind; }));
+}
+
+std::string snapshot_hash(const std::vector<CanonicalObject>& objects, int canon_version) {
+  // Sort a view rather than trusting the caller's order: the hash must depend only on content.
+  std::vector<std::tuple<std::string_view, std::string_view, std::string_view>> triples;
+  triples.reserve(objects.size());
+  for (const auto& o : objects) triples.emplace_back(to_string(o.kind), o.name, o.hash);
+  std::sort(triples.begin(), triples.end());
+
+  std::string buf = "flowdrift-snapshot\ncanon_version=" + std::to_string(canon_version) + "\n";
+  buf.reserve(buf.size() + triples.size() * 128);
+  for (const auto& [kind, name, hash] : triples) {
+    append_field(buf, kind);
+    buf += ' ';
+    append_field(buf, name);
+    buf += ' ';
+    append_field(buf, hash);
+    buf += '\n';
+  }
+  return sha256_hex(buf);
+}
+
+}  // namespace flowdrift::policy

@@ -1,0 +1,876 @@
+#include "policy/normalize_v3.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include "core/sha256.hpp"
+
+// The canonical form produced here is specified in docs/canonical-model.md; keep the two in step
+// (and bump kCanonVersion when the output changes).
+
+namespace flowdrift::policy {
+namespace {
+
+using nlohmann::json;
+
+// ---------------------------------------------------------------------------------------------
+// Shape errors. Thrown only inside this file and turned into Error{Malformed} at the boundary:
+// threading Result through every field accessor would bury the mapping logic.
+
+struct ShapeError {
+  std::string path;  // JSON pointer inside the entity
+  std::string what;
+};
+
+// A ShapeError with the entity named ("rules[3] (web-tier)").
+struct EntityError {
+  std::string message;
+};
+
+[[noreturn]] void fail(const std::string& path, std::string what) {
+  throw ShapeError{path, std::move(what)};
+}
+
+std::string child(const std::string& base, std::string_view key) {
+  std::string out = base;
+  out += '/';
+  for (char c : key) {  // RFC 6901 escaping
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string child(const std::string& base, std::size_t index) {
+  return base + "/" + std::to_string(index);
+}
+
+std::string got(const json& j) {
+  std::string text = j.dump();
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  return std::string(", got ") + j.type_name() + " " + text;
+}
+
+// A member, or nullptr when absent or null: v3 serializers emit unset fields as null.
+const json* find_opt(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+const json& require_object(const json& j, const std::string& path) {
+  if (!j.is_object()) fail(path, "expected object" + got(j));
+  return j;
+}
+
+const json& member_object(const json& obj, const std::string& path, const char* key) {
+  const json* m = find_opt(obj, key);
+  if (m == nullptr) fail(child(path, key), "missing (expected object)");
+  return require_object(*m, child(path, key));
+}
+
+const json* opt_array(const json& obj, const std::string& path, const char* key) {
+  const json* m = find_opt(obj, key);
+  if (m != nullptr && !m->is_array()) fail(child(path, key), "expected array" + got(*m));
+  return m;
+}
+
+std::string opt_string(const json& obj, const std::string& path, const char* key) {
+  const json* m = find_opt(obj, key);
+  if (m == nullptr) return {};
+  if (!m->is_string()) fail(child(path, key), "expected string" + got(*m));
+  return m->get<std::string>();
+}
+
+std::string req_string(const json& obj, const std::string& path, const char* key) {
+  const json* m = find_opt(obj, key);
+  if (m == nullptr) fail(child(path, key), "missing (expected non-empty string)");
+  if (!m->is_string() || m->get_ref<const std::string&>().empty()) {
+    fail(child(path, key), "expected non-empty string" + got(*m));
+  }
+  return m->get<std::string>();
+}
+
+bool opt_bool(const json& obj, const std::string& path, const char* key) {
+  const json* m = find_opt(obj, key);
+  if (m == nullptr) return false;
+  if (!m->is_boolean()) fail(child(path, key), "expected boolean" + got(*m));
+  return m->get<bool>();
+}
+
+std::optional<std::int64_t> as_int(const json& j) {
+  if (j.is_number_unsigned()) {
+    const auto u = j.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(u);
+  }
+  if (j.is_number_integer()) return j.get<std::int64_t>();
+  return std::nullopt;  // floats ("80.0") are not ports
+}
+
+std::int64_t int_in(const json& j, const std::string& path, std::int64_t lo, std::int64_t hi) {
+  auto v = as_int(j);
+  if (!v || *v < lo || *v > hi) {
+    fail(path, "expected integer " + std::to_string(lo) + ".." + std::to_string(hi) + got(j));
+  }
+  return *v;
+}
+
+std::int64_t req_int(const json& obj, const std::string& path, const char* key, std::int64_t lo,
+                     std::int64_t hi) {
+  const json* m = find_opt(obj, key);
+  if (m == nullptr) {
+    fail(child(path, key),
+         "missing (expected integer " + std::to_string(lo) + ".." + std::to_string(hi) + ")");
+  }
+  return int_in(*m, child(path, key), lo, hi);
+}
+
+std::string label_of(std::string_view list, std::size_t index, const std::string& known) {
+  std::string out = std::string(list) + "[" + std::to_string(index) + "]";
+  if (!known.empty()) out += " (" + known + ")";
+  return out;
+}
+
+// Runs one entity's conversion, naming the entity in any shape error.
+template <class F>
+auto with_entity(const std::string& label, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const ShapeError& e) {
+    throw EntityError{label + ": " + (e.path.empty() ? std::string("/") : e.path) + ": " + e.what};
+  } catch (const json::exception& e) {
+    throw EntityError{label + ": " + e.what()};
+  }
+}
+
+// Best-effort display name of an entity for error messages; never throws.
+std::string string_at(const json& j, std::initializer_list<const char*> keys) {
+  const json* cur = &j;
+  for (const char* k : keys) {
+    if (!cur->is_object()) return {};
+    auto it = cur->find(k);
+    if (it == cur->end()) return {};
+    cur = &*it;
+  }
+  return cur->is_string() ? cur->get<std::string>() : std::string();
+}
+
+// ---------------------------------------------------------------------------------------------
+// IPv4 / CIDR
+
+struct Cidr {
+  std::uint32_t network = 0;
+  int prefix = 0;
+  auto operator<=>(const Cidr&) const = default;
+  std::string str() const {
+    return std::to_string(network >> 24) + "." + std::to_string((network >> 16) & 0xffU) + "." +
+           std::to_string((network >> 8) & 0xffU) + "." + std::to_string(network & 0xffU) + "/" +
+           std::to_string(prefix);
+  }
+};
+
+std::optional<std::uint32_t> parse_ipv4(std::string_view s) {
+  std::uint32_t addr = 0;
+  int parts = 0;
+  std::size_t i = 0;
+  while (parts < 4) {
+    std::size_t digits = 0;
+    std::uint32_t octet = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && digits < 3) {
+      octet = octet * 10 + static_cast<std::uint32_t>(s[i] - '0');
+      ++i;
+      ++digits;
+    }
+    if (digits == 0 || octet > 255) return std::nullopt;
+    addr = (addr << 8) | octet;
+    ++parts;
+    if (parts < 4) {
+      if (i >= s.size() || s[i] != '.') return std::nullopt;
+      ++i;
+    }
+  }
+  if (i != s.size()) return std::nullopt;
+  return addr;
+}
+
+// {ip, prefix_length} -> network address masked to the prefix.
+Cidr parse_subnet(const json& subnet, const std::string& path) {
+  require_object(subnet, path);
+  const json* ip = find_opt(subnet, "ip");
+  if (ip == nullptr) fail(child(path, "ip"), "missing (expected IPv4 address)");
+  std::optional<std::uint32_t> addr;
+  if (ip->is_string()) addr = parse_ipv4(ip->get_ref<const std::string&>());
+  if (!addr) fail(child(path, "ip"), "expected IPv4 address" + got(*ip));
+  const auto prefix = static_cast<int>(req_int(subnet, path, "prefix_length", 0, 32));
+  const std::uint32_t mask = prefix == 0 ? 0U : ~std::uint32_t{0} << (32 - prefix);
+  return Cidr{*addr & mask, prefix};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Category filters
+
+struct Filter {
+  std::string match;                 // "all" | "any"
+  std::set<std::string> categories;  // "key:value"
+  std::set<std::string> kinds;
+
+  json group_json() const {
+    return json{{"match", match}, {"categories", categories}, {"kinds", kinds}};
+  }
+  json peer_json() const { return json{{"categories", categories}, {"match", match}}; }
+};
+
+Filter parse_filter(const json& f, const std::string& path) {
+  require_object(f, path);
+  Filter out;
+  const std::string type = opt_string(f, path, "type");
+  if (type.empty() || type == "CATEGORIES_MATCH_ANY") {
+    out.match = "any";  // the swagger default
+  } else if (type == "CATEGORIES_MATCH_ALL") {
+    out.match = "all";
+  } else {
+    fail(child(path, "type"), "expected CATEGORIES_MATCH_ALL or CATEGORIES_MATCH_ANY, got \"" +
+                                  type + "\"");
+  }
+  if (const json* kinds = opt_array(f, path, "kind_list")) {
+    const std::string kpath = child(path, "kind_list");
+    for (std::size_t i = 0; i < kinds->size(); ++i) {
+      const json& k = kinds->at(i);
+      if (!k.is_string()) fail(child(kpath, i), "expected string" + got(k));
+      out.kinds.insert(k.get<std::string>());
+    }
+  }
+  const json& params = member_object(f, path, "params");
+  const std::string ppath = child(path, "params");
+  for (const auto& [key, values] : params.items()) {
+    const std::string vpath = child(ppath, key);
+    if (values.is_null()) continue;
+    if (!values.is_array()) fail(vpath, "expected array of strings" + got(values));
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const json& v = values.at(i);
+      if (!v.is_string()) fail(child(vpath, i), "expected string" + got(v));
+      out.categories.insert(key + ":" + v.get<std::string>());
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Services
+
+json port_ranges(const json* list, const std::string& path) {
+  std::set<std::pair<std::int64_t, std::int64_t>> ranges;
+  if (list != nullptr) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string rpath = child(path, i);
+      const json& r = require_object(list->at(i), rpath);
+      const auto start = req_int(r, rpath, "start_port", 0, 65535);
+      const auto end = req_int(r, rpath, "end_port", 0, 65535);
+      if (start > end) fail(rpath, "start_port greater than end_port");
+      ranges.emplace(start, end);
+    }
+  }
+  if (ranges.empty()) ranges.emplace(0, 65535);  // a protocol with no ranges means every port
+  json out = json::array();
+  for (const auto& [s, e] : ranges) out.push_back(json::array({s, e}));
+  return out;
+}
+
+json icmp_list(const json* list, const std::string& path) {
+  // -1 = key absent (any type / any code); sorts "any" first.
+  std::set<std::pair<std::int64_t, std::int64_t>> items;
+  if (list != nullptr) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string ipath = child(path, i);
+      const json& item = require_object(list->at(i), ipath);
+      std::int64_t type = -1;
+      std::int64_t code = -1;
+      if (const json* t = find_opt(item, "type")) type = int_in(*t, child(ipath, "type"), 0, 255);
+      if (const json* c = find_opt(item, "code")) code = int_in(*c, child(ipath, "code"), 0, 255);
+      items.emplace(type, code);
+    }
+  }
+  if (items.empty()) items.emplace(-1, -1);  // ICMP with no list means all ICMP
+  json out = json::array();
+  for (const auto& [t, c] : items) {
+    json e = json::object();
+    if (t >= 0) e.emplace("type", t);
+    if (c >= 0) e.emplace("code", c);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// The service for an explicit TCP/UDP/ICMP protocol; nullopt for ALL or no protocol.
+std::optional<json> protocol_service(const json& entry, const std::string& path) {
+  const std::string protocol = opt_string(entry, path, "protocol");
+  if (protocol == "TCP") {
+    return json{{"protocol", "tcp"},
+                {"ports", port_ranges(opt_array(entry, path, "tcp_port_range_list"),
+                                      child(path, "tcp_port_range_list"))}};
+  }
+  if (protocol == "UDP") {
+    return json{{"protocol", "udp"},
+                {"ports", port_ranges(opt_array(entry, path, "udp_port_range_list"),
+                                      child(path, "udp_port_range_list"))}};
+  }
+  if (protocol == "ICMP") {
+    return json{{"protocol", "icmp"},
+                {"icmp", icmp_list(opt_array(entry, path, "icmp_type_code_list"),
+                                   child(path, "icmp_type_code_list"))}};
+  }
+  if (!protocol.empty() && protocol != "ALL") {
+    fail(child(path, "protocol"), "expected ALL, ICMP, TCP or UDP, got \"" + protocol + "\"");
+  }
+  return std::nullopt;
+}
+
+json all_service() { return json{{"all", true}}; }
+json any_peer() { return json{{"any", true}}; }
+
+// ---------------------------------------------------------------------------------------------
+// Site index: what policies resolve their references against.
+
+struct SiteIndex {
+  std::map<std::string, std::string> address_group_names;  // uuid -> (disambiguated) name
+  std::map<std::string, std::string> service_group_names;
+  std::set<std::string> category_values;  // "key:value"
+};
+
+struct PolicyOut {
+  std::string name;
+  std::string type;
+  std::string mode;
+  std::string json_text;
+  std::string hash;
+  std::set<std::string> address_groups;  // resolved names referenced
+  std::set<std::string> service_groups;
+  std::set<std::string> categories;
+  std::vector<Finding> findings;  // `object` is filled once the final name is known
+};
+
+std::string reference_uuid(const json& ref, const std::string& path) {
+  require_object(ref, path);
+  return req_string(ref, path, "uuid");
+}
+
+std::string resolve(const std::map<std::string, std::string>& names, const std::string& uuid,
+                    std::string_view kind, std::set<std::string>& referenced, PolicyOut& out) {
+  auto it = names.find(uuid);
+  if (it == names.end()) {
+    out.findings.push_back(
+        {"dangling_reference", "", std::string(kind) + " uuid " + uuid + " not found on site"});
+    return "dangling:" + uuid;
+  }
+  referenced.insert(it->second);
+  return it->second;
+}
+
+std::vector<json> rule_peers(const json& e, const std::string& path, const SiteIndex& index,
+                             PolicyOut& out) {
+  std::string type = opt_string(e, path, "peer_specification_type");
+  const json* filter = find_opt(e, "filter");
+  const json* subnet = find_opt(e, "ip_subnet");
+  const json* groups = opt_array(e, path, "address_group_inclusion_list");
+  const bool has_groups = groups != nullptr && !groups->empty();
+  if (type.empty()) {
+    // Older payloads omit the type; infer it only when exactly one kind of peer is present.
+    const int kinds = (filter != nullptr ? 1 : 0) + ((subnet != nullptr || has_groups) ? 1 : 0);
+    if (kinds != 1) {
+      fail(child(path, "peer_specification_type"),
+           "missing, and the peer cannot be inferred from filter / ip_subnet / "
+           "address_group_inclusion_list");
+    }
+    type = filter != nullptr ? "FILTER" : "IP_SUBNET";
+  }
+  std::vector<json> peers;
+  if (type == "ALL") {
+    peers.push_back(any_peer());
+  } else if (type == "FILTER") {
+    if (filter == nullptr) fail(child(path, "filter"), "missing (peer_specification_type FILTER)");
+    Filter f = parse_filter(*filter, child(path, "filter"));
+    out.categories.insert(f.categories.begin(), f.categories.end());
+    peers.push_back(f.peer_json());
+  } else if (type == "IP_SUBNET") {
+    if (subnet != nullptr) {
+      peers.push_back(json{{"subnet", parse_subnet(*subnet, child(path, "ip_subnet")).str()}});
+    }
+    if (groups != nullptr) {
+      const std::string gpath = child(path, "address_group_inclusion_list");
+      for (std::size_t i = 0; i < groups->size(); ++i) {
+        const std::string uuid = reference_uuid(groups->at(i), child(gpath, i));
+        peers.push_back(json{{"address_group", resolve(index.address_group_names, uuid,
+                                                       "address_group", out.address_groups, out)}});
+      }
+    }
+    if (peers.empty()) {
+      fail(path, "peer_specification_type IP_SUBNET without ip_subnet or "
+                 "address_group_inclusion_list");
+    }
+  } else {
+    fail(child(path, "peer_specification_type"),
+         "expected ALL, FILTER or IP_SUBNET, got \"" + type + "\"");
+  }
+  return peers;
+}
+
+std::vector<json> rule_services(const json& e, const std::string& path, const SiteIndex& index,
+                                PolicyOut& out) {
+  std::vector<json> services;
+  if (auto s = protocol_service(e, path)) services.push_back(std::move(*s));
+  if (const json* groups = opt_array(e, path, "service_group_list")) {
+    const std::string gpath = child(path, "service_group_list");
+    for (std::size_t i = 0; i < groups->size(); ++i) {
+      const std::string uuid = reference_uuid(groups->at(i), child(gpath, i));
+      services.push_back(json{{"service_group", resolve(index.service_group_names, uuid,
+                                                        "service_group", out.service_groups, out)}});
+    }
+  }
+  // v3: "If a protocol is not configured ... then it is allowed".
+  if (services.empty()) services.push_back(all_service());
+  return services;
+}
+
+using RuleSet = std::map<std::string, json>;  // canonical text -> rule: a sorted set
+
+void add_rule(RuleSet& rules, const char* direction, json peer, json service,
+              const std::string& description) {
+  json rule{{"direction", direction},
+            {"peer", std::move(peer)},
+            {"service", std::move(service)},
+            {"description", description}};
+  std::string key = rule.dump();
+  rules.emplace(std::move(key), std::move(rule));
+}
+
+// One allow-list entry -> one rule per (peer, service).
+void expand_entry(const json& e, const std::string& path, const char* direction,
+                  const SiteIndex& index, PolicyOut& out, RuleSet& rules) {
+  require_object(e, path);
+  const std::vector<json> peers = rule_peers(e, path, index, out);
+  const std::vector<json> services = rule_services(e, path, index, out);
+  const std::string description = opt_string(e, path, "description");
+  for (const auto& p : peers) {
+    for (const auto& s : services) add_rule(rules, direction, p, s, description);
+  }
+}
+
+struct RuleType {
+  const char* key;
+  const char* type;
+};
+constexpr std::array<RuleType, 4> kRuleTypes{{{"app_rule", "application"},
+                                              {"isolation_rule", "isolation"},
+                                              {"quarantine_rule", "quarantine"},
+                                              {"ad_rule", "vdi"}}};
+
+PolicyOut canonicalize_policy(const json& entity, const SiteIndex& index) {
+  require_object(entity, "");
+  const json* spec = find_opt(entity, "spec");
+  if (spec == nullptr) fail("/spec", "missing (expected object)");
+  require_object(*spec, "/spec");
+  PolicyOut out;
+  out.name = req_string(*spec, "/spec", "name");
+  const std::string description = opt_string(*spec, "/spec", "description");
+  const json& resources = member_object(*spec, "/spec", "resources");
+  const std::string rpath = "/spec/resources";
+  const bool allow_ipv6 = opt_bool(resources, rpath, "allow_ipv6_traffic");
+  const bool hitlog = opt_bool(resources, rpath, "is_policy_hitlog_enabled");
+
+  const RuleType* kind = nullptr;
+  for (const auto& rt : kRuleTypes) {
+    if (find_opt(resources, rt.key) == nullptr) continue;
+    if (kind != nullptr) {
+      fail(rpath, std::string("more than one rule type (") + kind->key + ", " + rt.key + ")");
+    }
+    kind = &rt;
+  }
+  if (kind == nullptr) {
+    fail(rpath, "no known rule type (app_rule, isolation_rule, quarantine_rule, ad_rule)");
+  }
+  const std::string path = child(rpath, kind->key);
+  const json& rule = member_object(resources, rpath, kind->key);
+  out.type = kind->type;
+
+  const std::string action = opt_string(rule, path, "action");
+  if (action == "APPLY") {
+    out.mode = "enforce";
+  } else if (action == "MONITOR") {
+    out.mode = "monitor";
+  } else {
+    fail(child(path, "action"), "expected APPLY or MONITOR, got \"" + action + "\"");
+  }
+
+  json canon{{"name", out.name},       {"description", description}, {"type", out.type},
+             {"mode", out.mode},       {"allow_ipv6", allow_ipv6},    {"hitlog", hitlog}};
+
+  if (out.type == "isolation") {
+    const char* keys[] = {"first_entity_filter", "second_entity_filter"};
+    std::vector<json> groups;
+    for (const char* k : keys) {
+      const Filter f = parse_filter(member_object(rule, path, k), child(path, k));
+      out.categories.insert(f.categories.begin(), f.categories.end());
+      groups.push_back(f.group_json());
+    }
+    // Isolation is symmetric: order the pair so swapping first/second changes nothing.
+    if (groups[1].dump() < groups[0].dump()) std::swap(groups[0], groups[1]);
+    canon.emplace("isolation", json(groups));
+  } else {
+    const std::string tpath = child(path, "target_group");
+    const json& target = member_object(rule, path, "target_group");
+    const Filter secured = parse_filter(member_object(target, tpath, "filter"),
+                                        child(tpath, "filter"));
+    out.categories.insert(secured.categories.begin(), secured.categories.end());
+    canon.emplace("secured_group", secured.group_json());
+    const std::string intra = opt_string(target, tpath, "default_internal_policy");
+    if (intra == "ALLOW_ALL") {
+      canon.emplace("intra_group", "allow");
+    } else if (intra == "DENY_ALL") {
+      canon.emplace("intra_group", "deny");
+    } else if (!intra.empty()) {
+      fail(child(tpath, "default_internal_policy"),
+           "expected ALLOW_ALL or DENY_ALL, got \"" + intra + "\"");
+    }  // absent: left out rather than guessing the PC's default
+
+    RuleSet rules;
+    if (const json* in = opt_array(rule, path, "inbound_allow_list")) {
+      const std::string ipath = child(path, "inbound_allow_list");
+      for (std::size_t i = 0; i < in->size(); ++i) {
+        expand_entry(in->at(i), child(ipath, i), "inbound", index, out, rules);
+      }
+    }
+    const json* outbound = opt_array(rule, path, "outbound_allow_list");
+    if (outbound != nullptr) {
+      const std::string opath = child(path, "outbound_allow_list");
+      for (std::size_t i = 0; i < outbound->size(); ++i) {
+        expand_entry(outbound->at(i), child(opath, i), "outbound", index, out, rules);
+      }
+    }
+    // v3: an empty outbound list of an app/VDI rule allows everything out; make it equal to an
+    // explicit allow-all so the two spellings never show as drift. Quarantine lists stay literal.
+    if ((outbound == nullptr || outbound->empty()) && out.type != "quarantine") {
+      add_rule(rules, "outbound", any_peer(), all_service(), "");
+    }
+    json arr = json::array();
+    for (auto& [text, r] : rules) arr.push_back(std::move(r));
+    canon.emplace("rules", std::move(arr));
+  }
+  out.json_text = canon.dump();
+  out.hash = sha256_hex(out.json_text);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Address and service groups
+
+struct GroupOut {
+  std::string uuid;
+  std::string name;
+  std::string json_text;
+  std::string hash;
+};
+
+GroupOut canonicalize_address_group(const json& entity) {
+  require_object(entity, "");
+  GroupOut out;
+  out.uuid = req_string(entity, "", "uuid");
+  const json& ag = member_object(entity, "", "address_group");
+  const std::string path = "/address_group";
+  out.name = req_string(ag, path, "name");
+  std::set<Cidr> addresses;
+  if (const json* blocks = opt_array(ag, path, "ip_address_block_list")) {
+    const std::string bpath = child(path, "ip_address_block_list");
+    for (std::size_t i = 0; i < blocks->size(); ++i) {
+      addresses.insert(parse_subnet(blocks->at(i), child(bpath, i)));
+    }
+  }
+  json list = json::array();
+  for (const auto& c : addresses) list.push_back(c.str());
+  const json canon{{"name", out.name},
+                   {"description", opt_string(ag, path, "description")},
+                   {"addresses", std::move(list)}};
+  out.json_text = canon.dump();
+  out.hash = sha256_hex(out.json_text);
+  return out;
+}
+
+GroupOut canonicalize_service_group(const json& entity) {
+  require_object(entity, "");
+  GroupOut out;
+  out.uuid = req_string(entity, "", "uuid");
+  const json& sg = member_object(entity, "", "service_group");
+  const std::string path = "/service_group";
+  out.name = req_string(sg, path, "name");
+  std::map<std::string, json> services;
+  if (const json* list = opt_array(sg, path, "service_list")) {
+    const std::string lpath = child(path, "service_list");
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string spath = child(lpath, i);
+      const json& entry = require_object(list->at(i), spath);
+      if (find_opt(entry, "protocol") == nullptr) {
+        fail(child(spath, "protocol"), "missing (expected ALL, ICMP, TCP or UDP)");
+      }
+      json s = protocol_service(entry, spath).value_or(all_service());
+      std::string key = s.dump();
+      services.emplace(std::move(key), std::move(s));
+    }
+  }
+  json list = json::array();
+  for (auto& [text, s] : services) list.push_back(std::move(s));
+  const json canon{{"name", out.name},
+                   {"description", opt_string(sg, path, "description")},
+                   {"services", std::move(list)}};
+  out.json_text = canon.dump();
+  out.hash = sha256_hex(out.json_text);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names unique per kind
+
+// items: (name, content hash). Returns the final name of each item. Items sharing a name are
+// ordered by hash; the first keeps the name, the others become "<name> (duplicate N)". With
+// `merge_identical`, items with identical content share one name (one object).
+std::vector<std::string> unique_names(const std::vector<std::pair<std::string, std::string>>& items,
+                                      bool merge_identical, std::string_view what,
+                                      std::vector<Finding>& findings) {
+  std::set<std::string> taken;
+  std::map<std::string, std::vector<std::size_t>> by_name;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    taken.insert(items[i].first);
+    by_name[items[i].first].push_back(i);
+  }
+  std::vector<std::string> out(items.size());
+  for (auto& [name, idx] : by_name) {
+    if (idx.size() == 1) {
+      out[idx.front()] = name;
+      continue;
+    }
+    std::stable_sort(idx.begin(), idx.end(), [&items](std::size_t a, std::size_t b) {
+      return items[a].second < items[b].second;
+    });
+    int next = 2;
+    bool renamed = false;
+    for (std::size_t k = 0; k < idx.size(); ++k) {
+      const std::string& hash = items[idx[k]].second;
+      if (k == 0) {
+        out[idx[k]] = name;
+      } else if (merge_identical && hash == items[idx[k - 1]].second) {
+        out[idx[k]] = out[idx[k - 1]];
+      } else {
+        std::string candidate;
+        do {
+          candidate = name + " (duplicate " + std::to_string(next++) + ")";
+        } while (taken.count(candidate) != 0);
+        taken.insert(candidate);
+        out[idx[k]] = candidate;
+        renamed = true;
+        findings.push_back({"duplicate_name", name,
+                            std::string(what) + " name used " + std::to_string(idx.size()) +
+                                " times; content " + hash.substr(0, 12) + " renamed to '" +
+                                candidate + "'"});
+      }
+    }
+    if (!renamed) {
+      findings.push_back({"duplicate_name", name,
+                          std::string(what) + " name used " + std::to_string(idx.size()) +
+                              " times with identical content"});
+    }
+  }
+  return out;
+}
+
+// Canonicalizes a group list; fills uuid -> name and returns objects by final name.
+template <class Canon>
+std::map<std::string, CanonicalObject> index_groups(const std::vector<json>& entities,
+                                                    std::string_view list, const char* inner,
+                                                    ObjectKind kind, Canon canon,
+                                                    std::map<std::string, std::string>& names,
+                                                    std::vector<Finding>& findings) {
+  std::vector<GroupOut> groups;
+  groups.reserve(entities.size());
+  for (std::size_t i = 0; i < entities.size(); ++i) {
+    const json& e = entities[i];
+    std::string known = string_at(e, {inner, "name"});
+    if (known.empty()) known = string_at(e, {"uuid"});
+    groups.push_back(with_entity(label_of(list, i, known), [&] { return canon(e); }));
+  }
+  std::vector<std::pair<std::string, std::string>> keys;
+  keys.reserve(groups.size());
+  for (const auto& g : groups) keys.emplace_back(g.name, g.hash);
+  const auto final_names = unique_names(keys, true, to_string(kind), findings);
+  std::map<std::string, CanonicalObject> objects;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    names.emplace(groups[i].uuid, final_names[i]);
+    CanonicalObject o;
+    o.kind = kind;
+    o.name = final_names[i];
+    o.json = std::move(groups[i].json_text);
+    o.hash = std::move(groups[i].hash);
+    objects.emplace(o.name, std::move(o));
+  }
+  return objects;
+}
+
+Snapshot canonicalize_site(const V3SiteData& site) {
+  Snapshot snap;
+  std::vector<Finding> findings;
+  SiteIndex index;
+
+  auto address_groups =
+      index_groups(site.address_groups, "address_groups", "address_group",
+                   ObjectKind::AddressGroup, canonicalize_address_group,
+                   index.address_group_names, findings);
+  auto service_groups =
+      index_groups(site.service_groups, "service_groups", "service_group",
+                   ObjectKind::ServiceGroup, canonicalize_service_group,
+                   index.service_group_names, findings);
+
+  for (const auto& [key, values] : site.category_values) {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const std::string label = "category_values[" + key + "][" + std::to_string(i) + "]";
+      const std::string value = with_entity(label, [&] {
+        require_object(values[i], "");
+        return req_string(values[i], "", "value");
+      });
+      index.category_values.insert(key + ":" + value);
+    }
+  }
+
+  std::vector<PolicyOut> policies;
+  policies.reserve(site.rules.size());
+  for (std::size_t i = 0; i < site.rules.size(); ++i) {
+    const json& e = site.rules[i];
+    std::string known = string_at(e, {"spec", "name"});
+    if (known.empty()) known = string_at(e, {"metadata", "uuid"});
+    policies.push_back(
+        with_entity(label_of("rules", i, known), [&] { return canonicalize_policy(e, index); }));
+  }
+  std::vector<std::pair<std::string, std::string>> keys;
+  keys.reserve(policies.size());
+  for (const auto& p : policies) keys.emplace_back(p.name, p.hash);
+  const auto final_names = unique_names(keys, false, "policy", findings);
+
+  std::set<std::string> ag_refs, sg_refs, category_refs;
+  snap.objects.reserve(policies.size());
+  for (std::size_t i = 0; i < policies.size(); ++i) {
+    PolicyOut& p = policies[i];
+    for (auto& f : p.findings) {
+      f.object = final_names[i];
+      findings.push_back(std::move(f));
+    }
+    for (const auto& c : p.categories) {
+      if (index.category_values.count(c) != 0) {
+        category_refs.insert(c);
+      } else {
+        findings.push_back(
+            {"dangling_reference", final_names[i], "category " + c + " not defined on site"});
+      }
+    }
+    ag_refs.insert(p.address_groups.begin(), p.address_groups.end());
+    sg_refs.insert(p.service_groups.begin(), p.service_groups.end());
+    CanonicalObject o;
+    o.kind = ObjectKind::Policy;
+    o.name = final_names[i];
+    o.json = std::move(p.json_text);
+    o.hash = std::move(p.hash);
+    o.policy_type = std::move(p.type);
+    o.mode = std::move(p.mode);
+    snap.objects.push_back(std::move(o));
+  }
+  for (const auto& name : ag_refs) snap.objects.push_back(std::move(address_groups.at(name)));
+  for (const auto& name : sg_refs) snap.objects.push_back(std::move(service_groups.at(name)));
+  for (const auto& c : category_refs) {
+    const auto colon = c.find(':');
+    CanonicalObject o;
+    o.kind = ObjectKind::Category;
+    o.name = c;
+    o.json = json{{"key", c.substr(0, colon)}, {"value", c.substr(colon + 1)}}.dump();
+    o.hash = sha256_hex(o.json);
+    snap.objects.push_back(std::move(o));
+  }
+
+  std::sort(snap.objects.begin(), snap.objects.end(),
+            [](const CanonicalObject& a, const CanonicalObject& b) {
+              return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
+            });
+  std::sort(findings.begin(), findings.end());
+  findings.erase(std::unique(findings.begin(), findings.end()), findings.end());
+  snap.findings = std::move(findings);
+  snap.canon_version = kCanonVersion;
+  snap.hash = snapshot_hash(snap.objects, snap.canon_version);
+  return snap;
+}
+
+// Category keys of one filter, tolerating any shape (this runs before validation).
+void collect_filter_keys(const json& filter, std::set<std::string>& keys) {
+  if (!filter.is_object()) return;
+  auto params = filter.find("params");
+  if (params == filter.end() || !params->is_object()) return;
+  for (const auto& [key, values] : params->items()) keys.insert(key);
+}
+
+const json* find_object(const json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return (it != j.end() && it->is_object()) ? &*it : nullptr;
+}
+
+}  // namespace
+
+Result<Snapshot> canonicalize_v3(const V3SiteData& site) {
+  try {
+    return canonicalize_site(site);
+  } catch (const EntityError& e) {
+    return make_error(ErrorReason::Malformed, e.message);
+  } catch (const ShapeError& e) {  // not reached: every entity is wrapped; kept as a safety net
+    return make_error(ErrorReason::Malformed, e.path + ": " + e.what);
+  } catch (const json::exception& e) {
+    return make_error(ErrorReason::Malformed, std::string("unexpected JSON shape: ") + e.what());
+  }
+}
+
+std::vector<std::string> referenced_category_keys(const std::vector<json>& rules) {
+  std::set<std::string> keys;
+  for (const auto& entity : rules) {
+    const json* spec = find_object(entity, "spec");
+    const json* resources = spec != nullptr ? find_object(*spec, "resources") : nullptr;
+    if (resources == nullptr) continue;
+    for (const auto& rt : kRuleTypes) {
+      const json* rule = find_object(*resources, rt.key);
+      if (rule == nullptr) continue;
+      for (const char* f : {"first_entity_filter", "second_entity_filter"}) {
+        if (const json* filter = find_object(*rule, f)) collect_filter_keys(*filter, keys);
+      }
+      if (const json* target = find_object(*rule, "target_group")) {
+        if (const json* filter = find_object(*target, "filter")) collect_filter_keys(*filter, keys);
+      }
+      for (const char* list : {"inbound_allow_list", "outbound_allow_list"}) {
+        auto it = rule->find(list);
+        if (it == rule->end() || !it->is_array()) continue;
+        for (const auto& entry : *it) {
+          if (const json* filter = find_object(entry, "filter")) {
+            collect_filter_keys(*filter, keys);
+          }
+        }
+      }
+    }
+  }
+  return {keys.begin(), keys.end()};
+}
+
+}  // namespace flowdrift::policy

@@ -1,0 +1,331 @@
+#include "prism/v3_client.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "prism/retry.hpp"
+
+namespace flowdrift::prism {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+// Exponential backoff stops growing here; the poll deadline is the real bound.
+constexpr milliseconds kMaxBackoff{60000};
+// Keeps now() + poll_timeout from overflowing the steady clock's representation.
+constexpr milliseconds kMaxPollTimeout{std::chrono::hours(24 * 365)};
+
+std::shared_ptr<spdlog::logger> logger() { return log::get("prism"); }
+
+// State shared by the requests of one fetch; lives in fetch_v3_site's frame.
+struct FetchContext {
+  http::HttpTransport* transport = nullptr;
+  FetchOptions options;
+  FetchStats* stats = nullptr;
+  SteadyTime deadline;
+  std::string authorization;
+  std::mt19937_64 rng;
+};
+
+std::string where(const std::string& endpoint, std::int64_t offset) {
+  return endpoint + " offset " + std::to_string(offset);
+}
+
+Error error_with(ErrorReason reason, std::string message) {
+  return make_error(reason, std::move(message), false);
+}
+
+// Sends one list request, retrying retryable failures, and returns the parsed 2xx body.
+awaitable<Result<json>> post_list(FetchContext* ctx, std::string endpoint, std::string kind,
+                                  std::int64_t offset) {
+  const std::string here = where(endpoint, offset);
+  http::HttpRequest request;
+  request.method = "POST";
+  request.target = ctx->options.base_path + "/api/nutanix/v3/" + endpoint;
+  request.headers = {{"Authorization", ctx->authorization},
+                     {"Content-Type", "application/json"},
+                     {"Accept", "application/json"}};
+  // Sorting by name keeps page boundaries stable while nothing changes on the site.
+  request.body = json{{"kind", kind},
+                      {"offset", offset},
+                      {"length", ctx->options.page_size},
+                      {"sort_attribute", "name"},
+                      {"sort_order", "ASCENDING"}}
+                     .dump();
+  const int max_retries = std::max(0, ctx->options.retries);
+
+  for (int attempt = 0;; ++attempt) {
+    const auto left = ctx->deadline - SteadyClock::now();
+    if (left <= SteadyClock::duration::zero()) {
+      co_return error_with(ErrorReason::Timeout,
+                           here + ": poll deadline of " +
+                               std::to_string(ctx->options.poll_timeout.count()) +
+                               " ms passed before the request");
+    }
+    const milliseconds timeout =
+        std::min(ctx->options.request_timeout, std::chrono::ceil<milliseconds>(left));
+    ++ctx->stats->requests;
+    auto sent = co_await ctx->transport->send(request, timeout);
+
+    Error failure;
+    if (sent) {
+      auto status_error = error_for_status(*sent, here, std::chrono::system_clock::now());
+      if (!status_error) {
+        json doc = json::parse(sent->body, nullptr, false);
+        if (doc.is_discarded()) {
+          co_return error_with(ErrorReason::Malformed, here + ": HTTP " +
+                                                           std::to_string(sent->status) +
+                                                           " body is not valid JSON");
+        }
+        co_return doc;
+      }
+      failure = std::move(*status_error);
+    } else {
+      // Transport errors keep their reason and retryability; only the context is added.
+      failure = std::move(sent.error());
+      failure.message = here + ": " + failure.message;
+    }
+
+    if (!failure.retryable || attempt >= max_retries) co_return failure;
+
+    milliseconds delay = backoff_delay(ctx->options.retry_backoff, attempt, kMaxBackoff, ctx->rng);
+    if (failure.retry_after && *failure.retry_after > delay) delay = *failure.retry_after;
+    if (SteadyClock::now() + delay >= ctx->deadline) {
+      // Sleeping would overrun the poll: report the deadline, keeping what went wrong.
+      Error overrun = error_with(
+          ErrorReason::Timeout,
+          here + ": poll deadline of " + std::to_string(ctx->options.poll_timeout.count()) +
+              " ms would pass before retry " + std::to_string(attempt + 1) + " (in " +
+              std::to_string(delay.count()) + " ms); last error: " +
+              std::string(to_string(failure.reason)) + ": " + failure.message);
+      overrun.http_status = failure.http_status;
+      co_return overrun;
+    }
+    log::warn(logger(), "request.retry",
+              {{"endpoint", endpoint},
+               {"offset", offset},
+               {"reason", to_string(failure.reason)},
+               {"attempt", attempt + 1},
+               {"delay_ms", delay.count()}});
+    ++ctx->stats->retries;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(delay);
+    boost::system::error_code ec;  // cancellation just ends the sleep early
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+// Checks a list page's envelope; returns its metadata.total_matches.
+Result<std::int64_t> check_envelope(const json& page, const std::string& here) {
+  if (!page.is_object()) return error_with(ErrorReason::Malformed, here + ": body is not an object");
+  auto entities = page.find("entities");
+  if (entities == page.end()) return error_with(ErrorReason::Malformed, here + ": entities missing");
+  if (!entities->is_array()) {
+    return error_with(ErrorReason::Malformed, here + ": entities is not an array");
+  }
+  auto metadata = page.find("metadata");
+  if (metadata == page.end()) return error_with(ErrorReason::Malformed, here + ": metadata missing");
+  if (!metadata->is_object()) {
+    return error_with(ErrorReason::Malformed, here + ": metadata is not an object");
+  }
+  auto total = metadata->find("total_matches");
+  if (total == metadata->end()) {
+    return error_with(ErrorReason::Malformed, here + ": metadata.total_matches missing");
+  }
+  if (!total->is_number_integer() || total->get<std::int64_t>() < 0) {
+    return error_with(ErrorReason::Malformed,
+                      here + ": metadata.total_matches is not a non-negative integer");
+  }
+  for (std::size_t i = 0; i < entities->size(); ++i) {
+    if (!(*entities)[i].is_object()) {
+      return error_with(ErrorReason::Malformed,
+                        here + ": entities[" + std::to_string(i) + "] is not an object");
+    }
+  }
+  return total->get<std::int64_t>();
+}
+
+// metadata.uuid (rules) or uuid (address/service groups), if the entity carries one.
+std::optional<std::string> entity_uuid(const json& entity) {
+  auto metadata = entity.find("metadata");
+  if (metadata != entity.end() && metadata->is_object()) {
+    auto uuid = metadata->find("uuid");
+    if (uuid != metadata->end() && uuid->is_string()) return uuid->get<std::string>();
+  }
+  auto uuid = entity.find("uuid");
+  if (uuid != entity.end() && uuid->is_string()) return uuid->get<std::string>();
+  return std::nullopt;
+}
+
+// Every entity of one listing. A total that moves between pages restarts the listing once
+// (a policy edited during the poll); a second move is an error rather than a guess.
+awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string endpoint,
+                                              std::string kind) {
+  for (int pass = 0; pass < 2; ++pass) {
+    std::vector<json> entities;
+    std::unordered_set<std::string> uuids;
+    std::optional<std::int64_t> total;
+    std::int64_t offset = 0;
+    bool restart = false;
+
+    for (;;) {
+      auto page = co_await post_list(ctx, endpoint, kind, offset);
+      if (!page) co_return page.error();
+      const std::string here = where(endpoint, offset);
+      auto page_total = check_envelope(*page, here);
+      if (!page_total) co_return page_total.error();
+
+      if (total && *page_total != *total) {
+        if (pass == 0) {
+          log::warn(logger(), "list.total_moved",
+                    {{"endpoint", endpoint},
+                     {"offset", offset},
+                     {"from", *total},
+                     {"to", *page_total},
+                     {"action", "restart"}});
+          restart = true;
+          break;
+        }
+        co_return error_with(ErrorReason::TotalMoved,
+                             here + ": metadata.total_matches moved from " +
+                                 std::to_string(*total) + " to " + std::to_string(*page_total) +
+                                 " while paging, again after restarting the listing");
+      }
+      total = *page_total;
+
+      json& items = page->at("entities");
+      const auto received = static_cast<std::int64_t>(items.size());
+      if (received == 0) {
+        if (offset < *total) {
+          co_return error_with(ErrorReason::Truncated,
+                               here + ": empty page after " + std::to_string(offset) +
+                                   " entities, but metadata.total_matches is " +
+                                   std::to_string(*total));
+        }
+        break;
+      }
+      if (offset + received > *total) {
+        co_return error_with(ErrorReason::TotalMoved,
+                             here + ": received " + std::to_string(offset + received) +
+                                 " entities, more than metadata.total_matches " +
+                                 std::to_string(*total));
+      }
+      for (auto& entity : items) {
+        if (auto uuid = entity_uuid(entity)) {
+          if (!uuids.insert(*uuid).second) {
+            // The same entity twice means the listing shifted under us: another one was
+            // skipped, so the set is not complete even though the count adds up.
+            co_return error_with(ErrorReason::Truncated,
+                                 here + ": duplicate uuid " + *uuid +
+                                     " (the listing shifted while paging)");
+          }
+        }
+        entities.push_back(std::move(entity));
+      }
+      offset += received;
+      if (offset >= *total) break;
+    }
+    if (restart) continue;
+
+    if (static_cast<std::int64_t>(entities.size()) != total.value_or(0)) {
+      co_return error_with(ErrorReason::Truncated,
+                           endpoint + ": received " + std::to_string(entities.size()) +
+                               " entities, metadata.total_matches is " +
+                               std::to_string(total.value_or(0)));
+    }
+    log::debug(logger(), "list.complete",
+               {{"endpoint", endpoint}, {"entities", entities.size()}});
+    co_return entities;
+  }
+  co_return error_with(ErrorReason::Other, endpoint + ": listing did not complete");
+}
+
+void replace_all(std::string& text, const std::string& needle, std::string_view with) {
+  if (needle.empty()) return;
+  for (auto pos = text.find(needle); pos != std::string::npos;
+       pos = text.find(needle, pos + with.size())) {
+    text.replace(pos, needle.size(), with);
+  }
+}
+
+// Belt and braces: nothing we build puts credentials in a message, but a transport or server
+// text might echo them. Passwords under 4 characters are left alone: scrubbing every "ab"
+// would wreck the message and reveals as much as it hides.
+Error redacted(Error error, const FetchContext& ctx) {
+  constexpr std::size_t kMinRedactLength = 4;
+  replace_all(error.message, ctx.authorization, "<redacted>");
+  const auto space = ctx.authorization.find(' ');
+  if (space != std::string::npos) {
+    replace_all(error.message, ctx.authorization.substr(space + 1), "<redacted>");
+  }
+  if (ctx.options.password.size() >= kMinRedactLength) {
+    replace_all(error.message, ctx.options.password, "<redacted>");
+  }
+  return error;
+}
+
+awaitable<Result<policy::V3SiteData>> fetch_all(FetchContext* ctx) {
+  policy::V3SiteData site;
+
+  auto rules = co_await list_all(ctx, "network_security_rules/list", "network_security_rule");
+  if (!rules) co_return rules.error();
+  site.rules = std::move(*rules);
+  const auto& previous = ctx->options.previous_policy_count;
+  if (site.rules.empty() && previous && *previous > 0 && !ctx->options.allow_empty) {
+    // A failed or partial poll must never become an empty policy set: some PC versions answer
+    // 200 with an empty list to an account that lacks permissions (ENG-453487).
+    co_return error_with(ErrorReason::EmptyList,
+                         "network_security_rules/list: no policies, but the last complete "
+                         "snapshot had " +
+                             std::to_string(*previous) +
+                             " (set allow_empty if the site really has none now)");
+  }
+
+  auto address_groups = co_await list_all(ctx, "address_groups/list", "address_group");
+  if (!address_groups) co_return address_groups.error();
+  site.address_groups = std::move(*address_groups);
+
+  auto service_groups = co_await list_all(ctx, "service_groups/list", "service_group");
+  if (!service_groups) co_return service_groups.error();
+  site.service_groups = std::move(*service_groups);
+
+  auto category_keys = co_await list_all(ctx, "categories/list", "category");
+  if (!category_keys) co_return category_keys.error();
+  site.category_keys = std::move(*category_keys);
+
+  for (const auto& key : policy::referenced_category_keys(site.rules)) {
+    std::string endpoint = "categories/" + percent_encode_segment(key) + "/list";
+    auto values = co_await list_all(ctx, std::move(endpoint), "category");
+    if (!values) co_return values.error();
+    site.category_values.emplace(key, std::move(*values));
+  }
+  co_return site;
+}
+
+}  // namespace
+
+awaitable<Result<policy::V3SiteData>> fetch_v3_site(http::HttpTransport& transport,
+                                                    FetchOptions options, FetchStats& stats) {
+  FetchContext ctx;
+  ctx.transport = &transport;
+  ctx.options = std::move(options);
+  ctx.stats = &stats;
+  ctx.deadline = SteadyClock::now() + std::min(ctx.options.poll_timeout, kMaxPollTimeout);
+  ctx.authorization = http::basic_auth_header(ctx.options.username, ctx.options.password);
+  ctx.rng.seed(std::random_device{}());
+
+  auto result = co_await fetch_all(&ctx);
+  if (!result) co_return redacted(std::move(result.error()), ctx);
+  co_return result;
+}
+
+}  // namespace flowdrift::prism

@@ -1,0 +1,116 @@
+#include "store/migrations.hpp"
+
+#include <string>
+
+#include "core/log.hpp"
+#include "store/db.hpp"
+
+namespace flowdrift::store {
+namespace {
+
+// Version 1: sites, content-addressed objects, snapshots and their members, findings, polls.
+// Drift tables (items, events, failover flips, reloads) come in a later step; nothing here
+// depends on them. Every table and column is documented in docs/schema.md.
+constexpr std::string_view kSchemaV1 = R"sql(
+CREATE TABLE sites (
+  id   INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE objects (
+  id            INTEGER PRIMARY KEY,
+  kind          TEXT NOT NULL
+                CHECK (kind IN ('policy', 'address_group', 'service_group', 'category')),
+  name          TEXT NOT NULL,
+  hash          TEXT NOT NULL,
+  json          TEXT NOT NULL,
+  policy_type   TEXT,
+  mode          TEXT,
+  first_seen_ms INTEGER NOT NULL,
+  UNIQUE (kind, name, hash)
+);
+CREATE INDEX objects_hash ON objects (hash);
+
+CREATE TABLE snapshots (
+  id            INTEGER PRIMARY KEY,
+  site_id       INTEGER NOT NULL REFERENCES sites (id),
+  hash          TEXT NOT NULL,
+  canon_version INTEGER NOT NULL,
+  first_seen_ms INTEGER NOT NULL,
+  policy_count  INTEGER NOT NULL,
+  object_count  INTEGER NOT NULL,
+  UNIQUE (site_id, hash, canon_version)
+);
+
+CREATE TABLE snapshot_objects (
+  snapshot_id INTEGER NOT NULL REFERENCES snapshots (id),
+  object_id   INTEGER NOT NULL REFERENCES objects (id),
+  PRIMARY KEY (snapshot_id, object_id)
+) WITHOUT ROWID;
+CREATE INDEX snapshot_objects_object ON snapshot_objects (object_id, snapshot_id);
+
+CREATE TABLE findings (
+  id          INTEGER PRIMARY KEY,
+  snapshot_id INTEGER NOT NULL REFERENCES snapshots (id),
+  kind        TEXT NOT NULL,
+  object      TEXT NOT NULL,
+  detail      TEXT NOT NULL
+);
+CREATE INDEX findings_snapshot ON findings (snapshot_id);
+
+CREATE TABLE polls (
+  id          INTEGER PRIMARY KEY,
+  site_id     INTEGER NOT NULL REFERENCES sites (id),
+  started_ms  INTEGER NOT NULL,
+  finished_ms INTEGER NOT NULL,
+  outcome     TEXT NOT NULL CHECK (outcome IN ('complete', 'failed')),
+  reason      TEXT NOT NULL,
+  message     TEXT NOT NULL DEFAULT '' CHECK (length(CAST(message AS BLOB)) <= 512),
+  api         TEXT NOT NULL,
+  requests    INTEGER NOT NULL,
+  snapshot_id INTEGER REFERENCES snapshots (id),
+  changed     INTEGER NOT NULL CHECK (changed IN (0, 1)),
+  CHECK ((outcome = 'complete') = (snapshot_id IS NOT NULL)),
+  CHECK (outcome = 'complete' OR changed = 0)
+);
+CREATE INDEX polls_site ON polls (site_id, id);
+CREATE INDEX polls_site_time ON polls (site_id, finished_ms);
+CREATE INDEX polls_snapshot ON polls (snapshot_id, finished_ms);
+)sql";
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> steps = {
+      {1, "initial schema: sites, objects, snapshots, findings, polls", kSchemaV1},
+  };
+  return steps;
+}
+
+int latest_schema_version() { return migrations().back().version; }
+
+int migrate(Database& db) {
+  int applied = 0;
+  for (const Migration& m : migrations()) {
+    Transaction tx(db);
+    // Read inside the write lock: another process may have migrated since we looked.
+    const auto current = static_cast<int>(db.query_int64("PRAGMA user_version").value_or(0));
+    if (current > latest_schema_version()) {
+      throw StoreError(db.path() + ": schema version " + std::to_string(current) +
+                           " is newer than this binary (" +
+                           std::to_string(latest_schema_version()) + ")",
+                       0);
+    }
+    if (m.version <= current) continue;  // tx rolls back an empty transaction
+    db.exec(m.sql);
+    db.exec("PRAGMA user_version = " + std::to_string(m.version));
+    db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
+    tx.commit();
+    ++applied;
+    log::info(log::get("store"), "store.migrated",
+              {{"path", db.path()}, {"version", m.version}, {"step", m.name}});
+  }
+  return applied;
+}
+
+}  // namespace flowdrift::store

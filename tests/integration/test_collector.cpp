@@ -1,0 +1,184 @@
+// The collector against pcsim over verified HTTPS: complete polls, paging past 500, every
+// injected fault, wrong CA and bad password. The invariant under test: no fault ever stores an
+// incomplete snapshot as complete or loses a stored one.
+#include <catch2/catch.hpp>
+
+#include "harness.hpp"
+#include "pcsim/site.hpp"
+#include "scheduler/collector.hpp"
+#include "store/db.hpp"
+#include "store/store.hpp"
+
+using namespace flowdrift;
+using namespace flowdrift::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Fixture {
+  asio::io_context io;
+  TempDir dir;
+  SimSite site;
+  store::Store store;
+  std::unique_ptr<scheduler::Collector> collector;
+
+  explicit Fixture(std::size_t policies = 60, std::uint64_t seed = 11)
+      : site(io, dir.path().string(), pcsim::generate_site(policies, seed), "primary"),
+        store(dir.file("flowdrift.db")) {
+    make_collector(site.site_config("primary"), kSimPassword);
+  }
+
+  void make_collector(const config::SiteConfig& cfg, const std::string& password) {
+    collector = std::make_unique<scheduler::Collector>(
+        io.get_executor(), cfg, password, scheduler::make_site_transport(io.get_executor(), cfg),
+        store);
+  }
+
+  scheduler::PollReport poll() { return run_until(io, collector->poll_once()); }
+
+  std::int64_t count(const std::string& sql) {
+    auto st = store.db().prepare(sql);
+    REQUIRE(st.step());
+    return st.column_int64(0);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("collector stores a complete snapshot over verified HTTPS, paging past 500",
+          "[integration][collector]") {
+  Fixture f(1234, 5);
+  auto r = f.poll();
+  INFO(r.message);
+  REQUIRE(r.complete);
+  CHECK(r.reason == "ok");
+  CHECK(r.snapshot_changed);
+  CHECK(r.policy_count == 1234);
+  auto stats = f.site.sim.stats();
+  INFO(stats.dump());
+  // 1,234 rules at 500 a page: exactly three rule-list requests.
+  CHECK(stats.at("endpoints").at("rules_list").at("requests").get<int>() == 3);
+
+  // A quiet poll: one more poll row, same snapshot, no new objects.
+  const auto objects = f.count("SELECT count(*) FROM objects");
+  auto quiet = f.poll();
+  REQUIRE(quiet.complete);
+  CHECK_FALSE(quiet.snapshot_changed);
+  CHECK(quiet.snapshot_id == r.snapshot_id);
+  CHECK(f.count("SELECT count(*) FROM objects") == objects);
+  CHECK(f.count("SELECT count(*) FROM snapshots") == 1);
+  CHECK(f.count("SELECT count(*) FROM polls") == 2);
+}
+
+TEST_CASE("a change made through the site's API becomes a new version",
+          "[integration][collector]") {
+  Fixture f;
+  auto first = f.poll();
+  REQUIRE(first.complete);
+  auto names = f.site.sim.rule_names();
+  REQUIRE_FALSE(names.empty());
+  REQUIRE(f.site.sim.edit_rule(names.front(), [](nlohmann::json& spec) {
+    spec["description"] = "changed through the API";
+  }));
+  auto second = f.poll();
+  REQUIRE(second.complete);
+  CHECK(second.snapshot_changed);
+  CHECK(second.snapshot_id != first.snapshot_id);
+  auto history = f.store.object_history("primary", policy::ObjectKind::Policy, names.front());
+  REQUIRE(history.size() == 2);
+  CHECK_THAT(history[1].json, Catch::Contains("changed through the API"));
+}
+
+TEST_CASE("no injected fault stores an incomplete snapshot or loses the stored one",
+          "[integration][collector][faults]") {
+  struct Case {
+    const char* spec;
+    const char* reason;
+  };
+  // Every fault pcsim can inject, on the endpoints a poll uses. Faults last until cleared, so
+  // retries see them too.
+  const Case cases[] = {
+      {"rules_list:status=401", "auth"},
+      {"rules_list:status=403", "forbidden"},
+      {"rules_list:status=410", "gone"},
+      {"rules_list:status=429,retry_after=1", "rate_limited"},
+      {"rules_list:status=500", "server_error"},
+      {"rules_list:status=503", "server_error"},
+      {"rules_list:malformed", "malformed"},
+      {"rules_list:truncate", "truncated"},
+      {"rules_list:drop", "connect"},
+      {"rules_list:total_moved", "total_moved"},
+      {"rules_list:empty", "empty_list"},
+      {"rules_list:latency_ms=7000", "timeout"},
+      {"address_groups_list:status=503", "server_error"},
+      {"service_groups_list:malformed", "malformed"},
+      {"categories_list:truncate", "truncated"},
+      {"category_values_list:status=500", "server_error"},
+      {"address_groups_list:empty", "empty_list"},
+      {"service_groups_list:empty", "empty_list"},
+  };
+  Fixture f(700, 3);  // two pages of rules at 500, so total_moved has a second page
+  auto good = f.poll();
+  REQUIRE(good.complete);
+  const auto snapshots = f.count("SELECT count(*) FROM snapshots");
+  const auto objects = f.count("SELECT count(*) FROM objects");
+
+  for (const auto& c : cases) {
+    DYNAMIC_SECTION(c.spec) {
+      f.site.sim.clear_faults();
+      f.site.sim.add_fault(pcsim::parse_fault(c.spec));
+      auto r = f.poll();
+      INFO(c.spec << " -> " << r.reason << ": " << r.message);
+      CHECK_FALSE(r.complete);
+      CHECK(r.reason == c.reason);
+      CHECK(r.stored);
+      // The site's current snapshot is still the last complete one, with all its policies.
+      CHECK(r.snapshot_id == good.snapshot_id);
+      CHECK(r.policy_count == good.policy_count);
+      CHECK(f.count("SELECT count(*) FROM snapshots") == snapshots);
+      CHECK(f.count("SELECT count(*) FROM objects") == objects);
+      CHECK(f.count("SELECT count(*) FROM polls WHERE outcome='complete' AND reason <> 'ok'") == 0);
+      f.site.sim.clear_faults();
+      auto again = f.poll();
+      CHECK(again.complete);
+      CHECK_FALSE(again.snapshot_changed);
+    }
+  }
+}
+
+TEST_CASE("a transient fault within the retry budget still gives a complete poll",
+          "[integration][collector][faults]") {
+  Fixture f;
+  f.site.sim.add_fault(pcsim::parse_fault("rules_list:status=503,count=1"));
+  auto r = f.poll();
+  INFO(r.message);
+  CHECK(r.complete);
+  CHECK(r.requests >= 2);
+}
+
+TEST_CASE("a wrong CA fails with a clear TLS reason", "[integration][collector][tls]") {
+  Fixture f;
+  TempDir other;
+  auto wrong = http::generate_test_pki(other.path().string(), "impostor");
+  auto cfg = f.site.site_config("primary");
+  cfg.ca_file = wrong.ca_file;
+  f.make_collector(cfg, kSimPassword);
+  auto r = f.poll();
+  CHECK_FALSE(r.complete);
+  CHECK(r.reason == "tls");
+  CHECK_THAT(r.message, Catch::Contains("verif"));
+  CHECK(f.count("SELECT count(*) FROM snapshots") == 0);
+}
+
+TEST_CASE("a bad password fails with auth and never shows the password",
+          "[integration][collector][auth]") {
+  Fixture f;
+  const std::string wrong = "Wr0ng-P4ssw0rd-xyz";
+  f.make_collector(f.site.site_config("primary"), wrong);
+  auto r = f.poll();
+  CHECK_FALSE(r.complete);
+  CHECK(r.reason == "auth");
+  CHECK_THAT(r.message, !Catch::Contains(wrong));
+  CHECK_THAT(r.message, !Catch::Contains(http::base64_encode("admin:" + wrong)));
+  CHECK(f.count("SELECT count(*) FROM polls WHERE message LIKE '%" + wrong + "%'") == 0);
+}

@@ -1,0 +1,49 @@
+// pcsim fault injection: what a fault spec says (endpoint, effect, count/after window) and how
+// it is parsed from the CLI text form ("rules_list:status=503,count=2") or from JSON.
+// See tests/pcsim/README.md for the full syntax.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace flowdrift::pcsim {
+
+// Endpoint names faults (and stats) refer to; "*" in a spec matches every API endpoint.
+inline constexpr std::string_view kFaultEndpoints[] = {
+    "rules_list",      "address_groups_list", "service_groups_list",
+    "categories_list", "category_values_list", "rules_crud", "tasks"};
+
+enum class FaultKind {
+  None,        // latency only
+  Status,      // answer with `status` (401 plain text, 410 the FNS-NG body, 429 + Retry-After...)
+  Malformed,   // 200 with a body that is not JSON
+  Truncate,    // the normal answer, cut in half on the wire (ServerReply::Fault::TruncateBody)
+  Drop,        // close the connection without answering (ServerReply::Fault::DropConnection)
+  TotalMoved,  // list pages after the first report total_matches + 1 (only offset > 0 matches)
+  Empty,       // 200 with entities [] and total_matches 0 (list endpoints only)
+};
+
+std::string_view to_string(FaultKind kind);
+
+struct FaultSpec {
+  std::string endpoint = "*";
+  FaultKind kind = FaultKind::None;
+  int status = 0;           // for FaultKind::Status
+  int retry_after_s = 1;    // Retry-After header of a 429
+  int latency_ms = 0;       // added before answering (any kind)
+  int count = -1;           // matching requests affected; -1 = until cleared
+  int after = 0;            // matching requests let through before the fault starts
+};
+
+// "ENDPOINT:TOKEN[,TOKEN...]" where TOKEN is key=value (status, latency_ms, retry_after, count,
+// after, type) or a bare kind (malformed, truncate, drop, total_moved, empty); or a JSON object.
+// Throws std::invalid_argument with a readable message.
+FaultSpec parse_fault(std::string_view text);
+// A JSON object, an array of objects, or a string in the text form.
+std::vector<FaultSpec> parse_faults_json(const nlohmann::json& doc);
+nlohmann::json to_json(const FaultSpec& spec);
+
+}  // namespace flowdrift::pcsim

@@ -1,0 +1,1042 @@
+#include "pcsim/simulator.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <stdexcept>
+
+namespace flowdrift::pcsim {
+namespace {
+
+using nlohmann::json;
+using http::ServerReply;
+
+constexpr std::string_view kApiVersion = "3.1";
+constexpr std::string_view kZeroHash = "00000000000000000000000000000000000000000000000000";
+constexpr std::string_view kRuleResourceKinds[] = {"app_rule", "quarantine_rule", "ad_rule"};
+
+// The body a PC with Flow Network Security Next-Gen enabled returns on the v3 rule APIs,
+// byte for byte the fixture v3_error_410_gone_fns_ng.json (keys in its order).
+constexpr std::string_view kGone410Body =
+    R"({"api_version":"3.1","code":410,"kind":"network_security_rule","message_list":[{"message":)"
+    R"("The network security rule APIs are no longer supported. Please use the network security )"
+    R"(policy APIs instead. Refer to the Nutanix API documentation for additional details.",)"
+    R"("reason":"GONE_ERROR"}],"state":"ERROR"})";
+
+std::string format_time(std::chrono::system_clock::time_point tp) {
+  std::time_t t = std::chrono::system_clock::to_time_t(tp);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+ServerReply json_reply(int status, std::string body) {
+  ServerReply r;
+  r.response.status = status;
+  r.response.headers.push_back({"Content-Type", "application/json"});
+  r.response.body = std::move(body);
+  return r;
+}
+
+std::string_view default_reason(int status) {
+  switch (status) {
+    case 400: return "INVALID_ARGUMENT";
+    case 403: return "ACCESS_DENIED";
+    case 404: return "ENTITY_NOT_FOUND";
+    case 405: return "INVALID_REQUEST";
+    case 409: return "CONCURRENT_REQUESTS_NOT_ALLOWED";
+    case 422: return "VALIDATION_ERROR";
+    case 429: return "TOO_MANY_REQUESTS";
+    case 503: return "SERVICE_UNAVAILABLE";
+    default: return status >= 500 ? "INTERNAL_ERROR" : "INVALID_REQUEST";
+  }
+}
+
+// The v3 error envelope (swagger network_security_rule_status).
+ServerReply error_reply(int status, std::string_view kind, std::string_view message,
+                        std::string_view reason = {}) {
+  json body = {{"api_version", kApiVersion},
+               {"code", status},
+               {"kind", kind},
+               {"state", "ERROR"},
+               {"message_list",
+                json::array({{{"reason", reason.empty() ? default_reason(status) : reason},
+                              {"message", message}}})}};
+  return json_reply(status, body.dump());
+}
+
+// Real PCs answer 401 with a non-JSON body (PGC internal/client.go CheckResponse).
+ServerReply unauthorized_reply() {
+  ServerReply r;
+  r.response.status = 401;
+  r.response.headers.push_back({"Content-Type", "text/plain; charset=utf-8"});
+  r.response.headers.push_back({"WWW-Authenticate", R"(Basic realm="Intent Gateway Login Required")"});
+  r.response.body = "Authentication required: invalid or missing credentials.\n";
+  return r;
+}
+
+std::string_view kind_of(const std::string& endpoint) {
+  if (endpoint == "address_groups_list") return "address_group";
+  if (endpoint == "service_groups_list") return "service_group";
+  if (endpoint == "categories_list" || endpoint == "category_values_list") return "category";
+  if (endpoint == "tasks") return "task";
+  return "network_security_rule";
+}
+
+ServerReply status_fault_reply(int status, int retry_after_s, const std::string& endpoint) {
+  if (status == 401) return unauthorized_reply();
+  if (status == 410) return json_reply(410, std::string(kGone410Body));
+  std::string message;
+  switch (status) {
+    case 403: message = "User is not authorized to perform this operation."; break;
+    case 429: message = "Too many requests, please retry later."; break;
+    case 500: message = "Internal Server Error."; break;
+    case 503: message = "Service is unavailable, please retry later."; break;
+    default: message = "Injected error " + std::to_string(status) + "."; break;
+  }
+  auto reply = error_reply(status, kind_of(endpoint), message);
+  if (status == 429) {
+    reply.response.headers.push_back({"Retry-After", std::to_string(retry_after_s)});
+  }
+  return reply;
+}
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> parts;
+  while (!path.empty()) {
+    auto slash = path.find('/');
+    auto part = path.substr(0, slash);
+    if (!part.empty()) parts.push_back(part);
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return parts;
+}
+
+// Endpoint name (fault/stats key) of an API path below /api/nutanix/v3, "" if unknown.
+std::string classify(const std::vector<std::string_view>& p) {
+  if (p.size() == 2 && p[0] == "network_security_rules" && p[1] == "list") return "rules_list";
+  if (!p.empty() && p.size() <= 2 && p[0] == "network_security_rules") return "rules_crud";
+  if (p.size() == 2 && p[0] == "address_groups" && p[1] == "list") return "address_groups_list";
+  if (p.size() == 2 && p[0] == "service_groups" && p[1] == "list") return "service_groups_list";
+  if (p.size() == 2 && p[0] == "categories" && p[1] == "list") return "categories_list";
+  if (p.size() == 3 && p[0] == "categories" && p[2] == "list") return "category_values_list";
+  if (p.size() == 2 && p[0] == "tasks") return "tasks";
+  return {};
+}
+
+std::string percent_decode(std::string_view in) {
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size()) {
+      auto hex = [](char c) {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+      };
+      int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+        continue;
+      }
+    }
+    out += in[i];
+  }
+  return out;
+}
+
+json make_status(const json& spec, const std::string& task_uuid) {
+  auto desc = spec.find("description");
+  return {{"description", desc == spec.end() ? json(nullptr) : *desc},
+          {"execution_context", {{"task_uuid", json::array({task_uuid})}}},
+          {"name", spec.at("name")},
+          {"resources", spec.at("resources")},
+          {"state", "COMPLETE"}};
+}
+
+// Validates an intent-input spec; returns an error message or "".
+std::string validate_spec(const json& spec) {
+  if (!spec.is_object()) return "'spec' is a required property";
+  auto name = spec.find("name");
+  if (name == spec.end() || !name->is_string() || name->get<std::string>().empty()) {
+    return "'name' is a required property";
+  }
+  if (name->get<std::string>().size() > 64) return "spec.name is longer than 64 characters";
+  auto res = spec.find("resources");
+  if (res == spec.end() || !res->is_object()) return "'resources' is a required property";
+  int kinds = 0;
+  for (auto k : {"app_rule", "isolation_rule", "quarantine_rule", "ad_rule"}) {
+    auto it = res->find(k);
+    if (it != res->end()) {
+      if (!it->is_object()) return std::string("spec.resources.") + k + " must be an object";
+      ++kinds;
+    }
+  }
+  if (kinds != 1) {
+    return "spec.resources must hold exactly one of app_rule, isolation_rule, quarantine_rule, "
+           "ad_rule";
+  }
+  return {};
+}
+
+// Reads an integer member; false (with *bad set) if present but not an integer.
+bool read_int(const json& obj, const char* key, long long* out, bool* bad) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return false;
+  if (it->is_number_unsigned()) {
+    auto v = it->get<std::uint64_t>();
+    *out = v > 1'000'000'000ull ? 1'000'000'000ll : static_cast<long long>(v);
+    return true;
+  }
+  if (!it->is_number_integer()) {
+    *bad = true;
+    return false;
+  }
+  *out = it->get<long long>();
+  return true;
+}
+
+}  // namespace
+
+namespace detail {
+struct ListQuery {
+  long long offset = 0;
+  long long length = kDefaultPageLength;
+  std::optional<std::string> sort_attribute;
+  std::optional<std::string> sort_order;
+  std::optional<std::string> filter;
+  bool descending() const { return sort_order && *sort_order == "DESCENDING"; }
+};
+
+struct FaultOutcome {
+  FaultKind kind = FaultKind::None;
+  int status = 0;
+  int retry_after_s = 0;
+  int latency_ms = 0;
+};
+}  // namespace detail
+
+namespace {
+
+// Parses a v3 list request body; returns an error message ("" when fine).
+std::string parse_list_query(const std::string& body, std::string_view kind,
+                             detail::ListQuery* out);
+
+}  // namespace
+
+// ---- construction ----------------------------------------------------------------------------
+
+Simulator::Simulator(const SiteData& site, SimulatorOptions options)
+    : options_(std::move(options)),
+      rng_(options_.instance_seed ? *options_.instance_seed : std::random_device{}()) {
+  owner_uuid_ = new_uuid();
+  // A random day in 2023 at which this "PC" was set up; objects were created after it.
+  epoch_ = std::chrono::system_clock::from_time_t(1672531200) +
+           std::chrono::seconds(rng_() % (365ull * 86400));
+
+  for (const auto& ag : site.address_groups) {
+    std::string uuid = new_uuid();
+    ag_uuid_.emplace(ag.name, uuid);
+    json e = {{"address_group",
+               {{"address_group_string", ""},
+                {"description", ag.description},
+                {"ip_address_block_list", ag.ip_address_block_list},
+                {"name", ag.name}}},
+              {"uuid", uuid}};
+    address_groups_.push_back({ag.name + '\n' + uuid, e.dump()});
+  }
+  for (const auto& sg : site.service_groups) {
+    std::string uuid = new_uuid();
+    sg_uuid_.emplace(sg.name, uuid);
+    json e = {{"service_group",
+               {{"description", sg.description},
+                {"is_system_defined", sg.is_system_defined},
+                {"name", sg.name},
+                {"service_list", sg.service_list}}},
+              {"uuid", uuid}};
+    service_groups_.push_back({sg.name + '\n' + uuid, e.dump()});
+  }
+  for (const auto& c : site.categories) {
+    json key = {{"description", c.description}, {"name", c.name}, {"system_defined", c.system_defined}};
+    category_keys_.push_back({c.name, key.dump()});
+    auto& values = category_values_[c.name];
+    for (const auto& v : c.values) {
+      json value = {{"description", nullptr}, {"name", c.name}, {"system_defined", false}, {"value", v}};
+      values.push_back({v, value.dump()});
+    }
+    std::sort(values.begin(), values.end(),
+              [](const Listed& a, const Listed& b) { return a.sort_key < b.sort_key; });
+  }
+  auto by_key = [](const Listed& a, const Listed& b) { return a.sort_key < b.sort_key; };
+  std::sort(address_groups_.begin(), address_groups_.end(), by_key);
+  std::sort(service_groups_.begin(), service_groups_.end(), by_key);
+  std::sort(category_keys_.begin(), category_keys_.end(), by_key);
+
+  rules_.reserve(site.rules.size());
+  for (const auto& r : site.rules) {
+    json spec = r.spec;
+    resolve_references(spec);
+    assign_rule_ids(spec, true);
+    auto created = epoch_ + std::chrono::seconds(rng_() % (90ull * 86400));
+    auto updated = created + std::chrono::seconds(1 + rng_() % 3600);
+    insert_rule(std::move(spec), r.categories, static_cast<long long>(rng_() % 10),
+                format_time(created), format_time(updated), std::nullopt);
+  }
+  for (auto& f : options_.faults) faults_.push_back({f, 0, 0});
+}
+
+std::string Simulator::new_uuid() {
+  std::uint64_t hi = rng_(), lo = rng_();
+  hi = (hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;  // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // variant 10
+  char buf[37];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xFFFF),
+                static_cast<unsigned>(hi & 0xFFFF), static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
+  return buf;
+}
+
+std::string Simulator::now_time() const { return format_time(std::chrono::system_clock::now()); }
+
+void Simulator::resolve_references(json& spec) const {
+  auto res = spec.find("resources");
+  if (res == spec.end() || !res->is_object()) return;
+  const std::string policy = spec.value("name", std::string("?"));
+  auto resolve_list = [&](json& list, const char* kind,
+                          const std::map<std::string, std::string, std::less<>>& names) {
+    if (!list.is_array()) return;
+    for (auto& ref : list) {
+      if (!ref.is_object() || ref.contains("uuid")) continue;  // explicit uuid: kept (dangling tests)
+      auto name = ref.find("name");
+      if (name == ref.end() || !name->is_string()) {
+        throw std::runtime_error("pcsim: policy '" + policy + "' has a " + kind +
+                                 " reference with neither uuid nor name");
+      }
+      auto it = names.find(name->get<std::string>());
+      if (it == names.end()) {
+        throw std::runtime_error("pcsim: policy '" + policy + "' references unknown " + kind +
+                                 " '" + name->get<std::string>() + "'");
+      }
+      // Real rules carry only {kind, uuid}: the client must resolve names itself.
+      ref = {{"kind", kind}, {"uuid", it->second}};
+    }
+  };
+  for (auto rk : kRuleResourceKinds) {
+    auto rule = res->find(rk);
+    if (rule == res->end() || !rule->is_object()) continue;
+    for (auto dir : {"inbound_allow_list", "outbound_allow_list"}) {
+      auto list = rule->find(dir);
+      if (list == rule->end() || !list->is_array()) continue;
+      for (auto& entry : *list) {
+        if (!entry.is_object()) continue;
+        auto ags = entry.find("address_group_inclusion_list");
+        if (ags != entry.end()) resolve_list(*ags, "address_group", ag_uuid_);
+        auto sgs = entry.find("service_group_list");
+        if (sgs != entry.end()) resolve_list(*sgs, "service_group", sg_uuid_);
+      }
+    }
+  }
+}
+
+// rule_id is "system generated": per PC, so loading renumbers from a random base; writes only
+// fill entries that have none.
+void Simulator::assign_rule_ids(json& spec, bool renumber) {
+  auto res = spec.find("resources");
+  if (res == spec.end() || !res->is_object()) return;
+  for (auto rk : kRuleResourceKinds) {
+    auto rule = res->find(rk);
+    if (rule == res->end() || !rule->is_object()) continue;
+    long long next = 0;
+    if (!renumber) {
+      for (auto dir : {"inbound_allow_list", "outbound_allow_list"}) {
+        auto list = rule->find(dir);
+        if (list == rule->end() || !list->is_array()) continue;
+        for (const auto& e : *list) {
+          auto id = e.find("rule_id");
+          if (id != e.end() && id->is_number_integer()) next = std::max(next, id->get<long long>());
+        }
+      }
+    }
+    if (next == 0) next = static_cast<long long>(rng_() % 2000);
+    for (auto dir : {"inbound_allow_list", "outbound_allow_list"}) {
+      auto list = rule->find(dir);
+      if (list == rule->end() || !list->is_array()) continue;
+      for (auto& e : *list) {
+        if (!e.is_object()) continue;
+        if (renumber || !e.contains("rule_id")) e["rule_id"] = ++next;
+      }
+    }
+  }
+}
+
+std::string Simulator::insert_rule(json spec, json categories, long long spec_version,
+                                   const std::string& creation_time, const std::string& update_time,
+                                   std::optional<std::string> uuid) {
+  std::string id = uuid ? *uuid : new_uuid();
+  json md = {{"categories", categories.is_object() ? categories : json::object()},
+             {"categories_mapping", json::object()},
+             {"creation_time", creation_time},
+             {"kind", "network_security_rule"},
+             {"last_update_time", update_time},
+             {"owner_reference", {{"kind", "user"}, {"name", options_.user}, {"uuid", owner_uuid_}}},
+             {"spec_hash", kZeroHash},
+             {"spec_version", spec_version},
+             {"uuid", id}};
+  json status = make_status(spec, new_uuid());
+  std::string name = spec.at("name").get<std::string>();
+  json entity = {{"metadata", std::move(md)}, {"spec", std::move(spec)}, {"status", std::move(status)}};
+  rules_[id] = Rule{id, std::move(name), entity.dump()};
+  sorted_dirty_ = true;
+  return id;
+}
+
+const std::vector<const Simulator::Rule*>& Simulator::sorted_rules() {
+  if (sorted_dirty_) {
+    sorted_.clear();
+    sorted_.reserve(rules_.size());
+    for (const auto& [id, r] : rules_) sorted_.push_back(&r);
+    std::sort(sorted_.begin(), sorted_.end(), [](const Rule* a, const Rule* b) {
+      return a->name != b->name ? a->name < b->name : a->uuid < b->uuid;
+    });
+    sorted_dirty_ = false;
+  }
+  return sorted_;
+}
+
+// ---- request handling ------------------------------------------------------------------------
+
+http::ServerReply Simulator::handle(const http::HttpRequest& request) {
+  std::lock_guard lock(mu_);
+  const std::string_view path = request.path();
+  std::string endpoint = "unknown";
+  std::vector<std::string_view> parts;
+  bool admin = path == "/_pcsim" || path.rfind("/_pcsim/", 0) == 0;
+  if (admin) {
+    endpoint = "admin";
+  } else if (path.rfind(kApiBase, 0) == 0) {
+    parts = split_path(path.substr(kApiBase.size()));
+    std::string e = classify(parts);
+    if (!e.empty()) endpoint = e;
+  }
+
+  ServerReply reply;
+  auto auth = request.header("Authorization");
+  auto creds = auth ? http::parse_basic_auth(*auth) : std::nullopt;
+  if (!creds || creds->user != options_.user || creds->password != options_.password) {
+    reply = unauthorized_reply();
+  } else if (admin) {
+    reply = handle_admin(request, path);
+  } else if (endpoint == "unknown") {
+    reply = error_reply(404, "unknown", "Path " + std::string(path) + " not found.");
+  } else {
+    reply = dispatch(request, endpoint, parts);
+  }
+
+  std::string status_key = reply.fault == ServerReply::Fault::DropConnection
+                               ? "dropped"
+                               : std::to_string(reply.response.status);
+  record(endpoint, status_key);
+  return reply;
+}
+
+void Simulator::record(const std::string& endpoint, const std::string& status_key) {
+  ++total_requests_;
+  auto& ep = by_endpoint_[endpoint];
+  ++ep["total"];
+  ++ep[status_key];
+  ++by_status_[status_key];
+}
+
+detail::FaultOutcome Simulator::evaluate_faults(const std::string& endpoint, bool is_list,
+                                                   long long offset) {
+  FaultOutcome out;
+  for (auto& f : faults_) {
+    const auto kind = f.spec.kind;
+    if (f.spec.endpoint != "*" && f.spec.endpoint != endpoint) continue;
+    if ((kind == FaultKind::Empty || kind == FaultKind::TotalMoved) && !is_list) continue;
+    if (kind == FaultKind::TotalMoved && offset <= 0) continue;
+    // One outcome per request: a later fault with an effect does not see (or count) it.
+    if (kind != FaultKind::None && out.kind != FaultKind::None) continue;
+    ++f.seen;
+    if (f.seen <= f.spec.after) continue;
+    if (f.spec.count >= 0 && f.applied >= f.spec.count) continue;
+    ++f.applied;
+    out.latency_ms += f.spec.latency_ms;
+    if (f.spec.latency_ms > 0) ++faults_applied_["latency"];
+    if (kind != FaultKind::None) {
+      out.kind = kind;
+      out.status = f.spec.status;
+      out.retry_after_s = f.spec.retry_after_s;
+      ++faults_applied_[std::string(to_string(kind))];
+    }
+  }
+  return out;
+}
+
+http::ServerReply Simulator::dispatch(const http::HttpRequest& request, const std::string& endpoint,
+                                      std::vector<std::string_view>& parts) {
+  const bool is_list = endpoint.size() > 5 && endpoint.compare(endpoint.size() - 5, 5, "_list") == 0;
+  const std::string_view kind = kind_of(endpoint);
+
+  ListQuery query;
+  std::string query_error;
+  if (is_list) {
+    query_error = parse_list_query(request.body, endpoint == "categories_list" ||
+                                                         endpoint == "category_values_list"
+                                                     ? std::string_view("category")
+                                                     : kind,
+                                   &query);
+  }
+  FaultOutcome fault = evaluate_faults(endpoint, is_list, query_error.empty() ? query.offset : 0);
+
+  ServerReply reply;
+  if (fault.kind == FaultKind::Status) {
+    reply = status_fault_reply(fault.status, fault.retry_after_s, endpoint);
+  } else if (fault.kind == FaultKind::Malformed) {
+    // Starts like a real answer, then stops being JSON (a proxy error page spliced in).
+    reply = json_reply(200, R"({"api_version":"3.1","metadata":{"kind":")" + std::string(kind) +
+                                R"(","total_matches":<html><body>502 Bad Gateway</body></html>)");
+  } else if (is_list && request.method != "POST") {
+    reply = error_reply(405, kind, "Method " + request.method + " not allowed; use POST.");
+  } else if (is_list && !query_error.empty()) {
+    reply = error_reply(422, kind, query_error);
+  } else if (endpoint == "rules_list") {
+    reply = list_rules(query, fault);
+  } else if (endpoint == "address_groups_list") {
+    reply = list_cached(query, fault, address_groups_, {{"kind", "address_group"}}, false);
+  } else if (endpoint == "service_groups_list") {
+    reply = list_cached(query, fault, service_groups_, {{"kind", "service_group"}}, true);
+  } else if (endpoint == "categories_list") {
+    reply = list_cached(query, fault, category_keys_, {{"kind", "category_key"}, {"filter", ""}}, true);
+  } else if (endpoint == "category_values_list") {
+    auto key = percent_decode(parts[1]);
+    auto it = category_values_.find(key);
+    if (it == category_values_.end()) {
+      reply = error_reply(404, "category", "Category " + key + " does not exist.");
+    } else {
+      reply = list_cached(query, fault, it->second, {{"kind", "category"}, {"filter", ""}}, true);
+    }
+  } else if (endpoint == "tasks") {
+    if (request.method != "GET") {
+      reply = error_reply(405, kind, "Method " + request.method + " not allowed.");
+    } else {
+      reply = get_task(std::string(parts[1]));
+    }
+  } else {  // rules_crud
+    if (parts.size() == 1) {
+      reply = request.method == "POST"
+                  ? create_rule(request)
+                  : error_reply(405, kind, "Method " + request.method + " not allowed.");
+    } else {
+      std::string uuid(parts[1]);
+      if (request.method == "GET") {
+        reply = get_rule(uuid);
+      } else if (request.method == "PUT") {
+        reply = update_rule(uuid, request);
+      } else if (request.method == "DELETE") {
+        reply = delete_rule(uuid);
+      } else {
+        reply = error_reply(405, kind, "Method " + request.method + " not allowed.");
+      }
+    }
+  }
+
+  reply.delay = std::chrono::milliseconds(fault.latency_ms);
+  if (fault.kind == FaultKind::Truncate) reply.fault = ServerReply::Fault::TruncateBody;
+  if (fault.kind == FaultKind::Drop) reply.fault = ServerReply::Fault::DropConnection;
+  return reply;
+}
+
+namespace {
+
+std::string parse_list_query(const std::string& body, std::string_view kind,
+                             detail::ListQuery* out) {
+  json doc = json::object();
+  if (body.find_first_not_of(" \t\r\n") != std::string::npos) {
+    doc = json::parse(body, nullptr, false);
+    if (doc.is_discarded()) return "Request body is not valid JSON.";
+  }
+  if (!doc.is_object()) return "Request body must be a JSON object.";
+  auto k = doc.find("kind");
+  if (k != doc.end() && (!k->is_string() || k->get<std::string>() != kind)) {
+    return "kind must be '" + std::string(kind) + "'.";
+  }
+  bool bad = false;
+  if (read_int(doc, "offset", &out->offset, &bad) && out->offset < 0) {
+    return "offset: " + std::to_string(out->offset) + " is less than the minimum of 0";
+  }
+  if (bad) return "offset must be an integer.";
+  if (read_int(doc, "length", &out->length, &bad)) {
+    if (out->length < 1) {
+      return "length: " + std::to_string(out->length) + " is less than the minimum of 1";
+    }
+    out->length = std::min<long long>(out->length, kMaxPageLength);
+  }
+  if (bad) return "length must be an integer.";
+  auto sa = doc.find("sort_attribute");
+  if (sa != doc.end()) {
+    if (!sa->is_string()) return "sort_attribute must be a string.";
+    out->sort_attribute = sa->get<std::string>();
+  }
+  auto so = doc.find("sort_order");
+  if (so != doc.end()) {
+    if (!so->is_string() || (so->get<std::string>() != "ASCENDING" &&
+                             so->get<std::string>() != "DESCENDING")) {
+      return "sort_order must be ASCENDING or DESCENDING.";
+    }
+    out->sort_order = so->get<std::string>();
+  }
+  auto f = doc.find("filter");
+  if (f != doc.end()) {
+    if (!f->is_string()) return "filter must be a string.";
+    out->filter = f->get<std::string>();
+  }
+  return {};
+}
+
+// {"api_version":"3.1","metadata":{...},"entities":[e1,e2,...]} from cached entity texts.
+template <class Get>
+std::string page_body(const json& metadata, std::size_t count, Get get) {
+  std::string md = metadata.dump();
+  std::size_t size = md.size() + 64;
+  for (std::size_t i = 0; i < count; ++i) size += get(i).size() + 1;
+  std::string out;
+  out.reserve(size);
+  out += R"({"api_version":"3.1","metadata":)";
+  out += md;
+  out += R"(,"entities":[)";
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i) out += ',';
+    out += get(i);
+  }
+  out += "]}";
+  return out;
+}
+
+void add_paging_metadata(json& md, const detail::ListQuery& q, std::size_t count) {
+  md["length"] = count;
+  md["offset"] = q.offset;
+  if (q.sort_attribute) md["sort_attribute"] = *q.sort_attribute;
+  if (q.sort_order) md["sort_order"] = *q.sort_order;
+  if (q.filter) md["filter"] = *q.filter;
+}
+
+}  // namespace
+
+http::ServerReply Simulator::list_rules(const ListQuery& q, const FaultOutcome& f) {
+  if (options_.churn && q.offset == 0 && f.kind != FaultKind::Empty) churn_one();
+  const auto& all = sorted_rules();
+  const std::size_t n = f.kind == FaultKind::Empty ? 0 : all.size();
+  const std::size_t start = std::min<std::size_t>(static_cast<std::size_t>(q.offset), n);
+  const std::size_t count = std::min<std::size_t>(static_cast<std::size_t>(q.length), n - start);
+  // The fixture v3_nsr_list_isolation_rule.json shows "security_rule" as the list kind.
+  json md = {{"kind", "security_rule"},
+             {"total_matches", n + (f.kind == FaultKind::TotalMoved ? 1 : 0)}};
+  add_paging_metadata(md, q, count);
+  const bool desc = q.descending();
+  return json_reply(200, page_body(md, count, [&](std::size_t i) -> const std::string& {
+                      std::size_t idx = start + i;
+                      return all[desc ? n - 1 - idx : idx]->entity;
+                    }));
+}
+
+http::ServerReply Simulator::list_cached(const ListQuery& q, const FaultOutcome& f,
+                                         const std::vector<Listed>& items, json metadata,
+                                         bool paging_metadata) {
+  const std::size_t n = f.kind == FaultKind::Empty ? 0 : items.size();
+  const std::size_t start = std::min<std::size_t>(static_cast<std::size_t>(q.offset), n);
+  const std::size_t count = std::min<std::size_t>(static_cast<std::size_t>(q.length), n - start);
+  metadata["total_matches"] = n + (f.kind == FaultKind::TotalMoved ? 1 : 0);
+  if (paging_metadata) add_paging_metadata(metadata, q, count);
+  const bool desc = q.descending();
+  return json_reply(200, page_body(metadata, count, [&](std::size_t i) -> const std::string& {
+                      std::size_t idx = start + i;
+                      return items[desc ? n - 1 - idx : idx].entity;
+                    }));
+}
+
+void Simulator::churn_one() {
+  const auto& all = sorted_rules();
+  if (all.empty()) return;
+  Rule& rule = rules_.at(all[churn_cursor_++ % all.size()]->uuid);
+  json e = json::parse(rule.entity);
+  json& spec = e.at("spec");
+  std::string desc = spec.value("description", std::string());
+  if (auto pos = desc.find(" (rev "); pos != std::string::npos) desc.resize(pos);
+  desc += " (rev " + std::to_string(++churn_edits_) + ")";
+  spec["description"] = desc;
+  e.at("status")["description"] = desc;
+  json& md = e.at("metadata");
+  md["spec_version"] = md.at("spec_version").get<long long>() + 1;
+  md["last_update_time"] = now_time();
+  rule.entity = e.dump();
+}
+
+// ---- CRUD ------------------------------------------------------------------------------------
+
+http::ServerReply Simulator::get_rule(const std::string& uuid) {
+  auto it = rules_.find(uuid);
+  if (it == rules_.end()) {
+    return error_reply(404, "network_security_rule",
+                       "network_security_rule with uuid " + uuid + " not found.");
+  }
+  std::string body = R"({"api_version":"3.1",)";
+  body.append(it->second.entity, 1);
+  return json_reply(200, std::move(body));
+}
+
+namespace {
+
+// 202 body of POST/PUT: the new metadata and spec, status PENDING with a task.
+std::string accepted_body(const json& entity, const std::string& task_uuid) {
+  json body = {{"api_version", kApiVersion},
+               {"metadata", entity.at("metadata")},
+               {"spec", entity.at("spec")},
+               {"status", {{"state", "PENDING"}, {"execution_context", {{"task_uuid", task_uuid}}}}}};
+  return body.dump();
+}
+
+json task_json(const std::string& task_uuid, const std::string& operation,
+               const std::string& entity_uuid, const std::string& time) {
+  return {{"api_version", kApiVersion},
+          {"uuid", task_uuid},
+          {"status", "SUCCEEDED"},
+          {"percentage_complete", 100},
+          {"operation_type", operation},
+          {"progress_message", operation},
+          {"creation_time", time},
+          {"completion_time", time},
+          {"entity_reference_list",
+           json::array({{{"kind", "network_security_rule"}, {"uuid", entity_uuid}}})}};
+}
+
+}  // namespace
+
+http::ServerReply Simulator::create_rule(const http::HttpRequest& request) {
+  const std::string_view kind = "network_security_rule";
+  json body = json::parse(request.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return error_reply(422, kind, "Request body must be a JSON object.");
+  }
+  auto md = body.find("metadata");
+  if (md == body.end() || !md->is_object()) {
+    return error_reply(422, kind, "'metadata' is a required property");
+  }
+  auto mk = md->find("kind");
+  if (mk == md->end() || !mk->is_string() || mk->get<std::string>() != kind) {
+    return error_reply(422, kind, "metadata.kind must be 'network_security_rule'");
+  }
+  auto spec = body.find("spec");
+  if (spec == body.end()) return error_reply(422, kind, "'spec' is a required property");
+  if (auto err = validate_spec(*spec); !err.empty()) return error_reply(422, kind, err);
+
+  std::optional<std::string> uuid;
+  if (auto u = md->find("uuid"); u != md->end()) {
+    if (!u->is_string()) return error_reply(422, kind, "metadata.uuid must be a string");
+    if (rules_.count(u->get<std::string>())) {
+      return error_reply(409, kind, "Entity with uuid " + u->get<std::string>() + " already exists.",
+                         "ENTITY_ALREADY_EXISTS");
+    }
+    uuid = u->get<std::string>();
+  }
+  json new_spec = *spec;
+  try {
+    resolve_references(new_spec);
+  } catch (const std::runtime_error& e) {
+    return error_reply(422, kind, e.what(), "INVALID_REFERENCE");
+  }
+  assign_rule_ids(new_spec, false);
+  json cats = md->contains("categories") ? md->at("categories") : json::object();
+  const std::string now = now_time();
+  std::string id = insert_rule(std::move(new_spec), std::move(cats), 0, now, now, uuid);
+  std::string task = new_uuid();
+  tasks_[task] = task_json(task, "create_network_security_rule", id, now);
+  return json_reply(202, accepted_body(json::parse(rules_.at(id).entity), task));
+}
+
+http::ServerReply Simulator::update_rule(const std::string& uuid, const http::HttpRequest& request) {
+  const std::string_view kind = "network_security_rule";
+  auto it = rules_.find(uuid);
+  if (it == rules_.end()) {
+    return error_reply(404, kind, "network_security_rule with uuid " + uuid + " not found.");
+  }
+  json body = json::parse(request.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return error_reply(422, kind, "Request body must be a JSON object.");
+  }
+  auto md = body.find("metadata");
+  if (md == body.end() || !md->is_object()) {
+    return error_reply(422, kind, "'metadata' is a required property");
+  }
+  auto sv = md->find("spec_version");
+  if (sv == md->end() || !sv->is_number_integer()) {
+    return error_reply(422, kind, "metadata.spec_version is required for an update");
+  }
+  auto spec = body.find("spec");
+  if (spec == body.end()) return error_reply(422, kind, "'spec' is a required property");
+  if (auto err = validate_spec(*spec); !err.empty()) return error_reply(422, kind, err);
+
+  json entity = json::parse(it->second.entity);
+  const long long current = entity.at("metadata").at("spec_version").get<long long>();
+  if (sv->get<long long>() != current) {
+    return error_reply(409, kind,
+                       "Edit conflict: please retry change. Entity CAS version mismatch "
+                       "(spec_version " + std::to_string(sv->get<long long>()) + ", current " +
+                           std::to_string(current) + ").");
+  }
+  json new_spec = *spec;
+  try {
+    resolve_references(new_spec);
+  } catch (const std::runtime_error& e) {
+    return error_reply(422, kind, e.what(), "INVALID_REFERENCE");
+  }
+  assign_rule_ids(new_spec, false);
+  json cats = md->contains("categories") && md->at("categories").is_object()
+                  ? md->at("categories")
+                  : entity.at("metadata").at("categories");
+  const std::string now = now_time();
+  const std::string created = entity.at("metadata").at("creation_time").get<std::string>();
+  rules_.erase(it);
+  insert_rule(std::move(new_spec), std::move(cats), current + 1, created, now, uuid);
+  std::string task = new_uuid();
+  tasks_[task] = task_json(task, "update_network_security_rule", uuid, now);
+  return json_reply(202, accepted_body(json::parse(rules_.at(uuid).entity), task));
+}
+
+http::ServerReply Simulator::delete_rule(const std::string& uuid) {
+  auto it = rules_.find(uuid);
+  if (it == rules_.end()) {
+    return error_reply(404, "network_security_rule",
+                       "network_security_rule with uuid " + uuid + " not found.");
+  }
+  json categories = json::parse(it->second.entity).at("metadata").at("categories");
+  rules_.erase(it);
+  sorted_dirty_ = true;
+  std::string task = new_uuid();
+  tasks_[task] = task_json(task, "delete_network_security_rule", uuid, now_time());
+  // Shape of the fixture v3_nsr_delete_response.json: task_uuid a string, spec "".
+  json body = {{"status", {{"state", "DELETE_PENDING"}, {"execution_context", {{"task_uuid", task}}}}},
+               {"spec", ""},
+               {"api_version", kApiVersion},
+               {"metadata", {{"kind", "network_security_rule"}, {"categories", categories}}}};
+  return json_reply(202, body.dump());
+}
+
+http::ServerReply Simulator::get_task(const std::string& uuid) {
+  auto it = tasks_.find(uuid);
+  if (it == tasks_.end()) return error_reply(404, "task", "Task " + uuid + " not found.");
+  return json_reply(200, it->second.dump());
+}
+
+// ---- admin -----------------------------------------------------------------------------------
+
+http::ServerReply Simulator::handle_admin(const http::HttpRequest& request, std::string_view path) {
+  auto admin_error = [](int status, const std::string& message) {
+    return json_reply(status, json{{"error", message}}.dump());
+  };
+  if (path == "/_pcsim/faults") {
+    if (request.method == "GET") return json_reply(200, fault_list().dump());
+    if (request.method == "DELETE") {
+      faults_.clear();
+      return json_reply(200, fault_list().dump());
+    }
+    if (request.method == "POST") {
+      try {
+        json doc = json::parse(request.body, nullptr, false);
+        std::vector<FaultSpec> specs = doc.is_discarded()
+                                           ? std::vector<FaultSpec>{parse_fault(request.body)}
+                                           : parse_faults_json(doc);
+        for (auto& s : specs) faults_.push_back({std::move(s), 0, 0});
+      } catch (const std::invalid_argument& e) {
+        return admin_error(400, e.what());
+      }
+      return json_reply(200, fault_list().dump());
+    }
+    return admin_error(405, "use GET, POST or DELETE");
+  }
+  if (path == "/_pcsim/stats") {
+    if (request.method == "GET") return json_reply(200, stats_document().dump());
+    if (request.method == "DELETE") {
+      reset_stats_locked();
+      return json_reply(200, R"({"reset":true})");
+    }
+    return admin_error(405, "use GET or DELETE");
+  }
+  if (path == "/_pcsim/churn") {
+    if (request.method == "POST") {
+      json doc = json::parse(request.body, nullptr, false);
+      auto en = doc.is_object() ? doc.find("enabled") : doc.end();
+      if (doc.is_discarded() || !doc.is_object() || en == doc.end() || !en->is_boolean()) {
+        return admin_error(400, R"(body must be {"enabled": true|false})");
+      }
+      options_.churn = en->get<bool>();
+    } else if (request.method != "GET") {
+      return admin_error(405, "use GET or POST");
+    }
+    return json_reply(200, json{{"enabled", options_.churn}, {"edits", churn_edits_}}.dump());
+  }
+  return admin_error(404, "unknown admin path " + std::string(path));
+}
+
+nlohmann::json Simulator::fault_list() const {
+  json list = json::array();
+  for (const auto& f : faults_) {
+    json j = to_json(f.spec);
+    j["seen"] = f.seen;
+    j["applied"] = f.applied;
+    list.push_back(std::move(j));
+  }
+  return json{{"faults", list}};
+}
+
+nlohmann::json Simulator::stats_document() const {
+  json s = {{"total", total_requests_},
+            {"endpoints", by_endpoint_},
+            {"status", by_status_},
+            {"faults_applied", faults_applied_},
+            {"churn", options_.churn},
+            {"churn_edits", churn_edits_},
+            {"rules", rules_.size()}};
+  s["faults"] = fault_list().at("faults");
+  return s;
+}
+
+void Simulator::reset_stats_locked() {
+  total_requests_ = 0;
+  by_endpoint_.clear();
+  by_status_.clear();
+  faults_applied_.clear();
+}
+
+// ---- direct access ---------------------------------------------------------------------------
+
+void Simulator::add_fault(FaultSpec spec) {
+  std::lock_guard lock(mu_);
+  faults_.push_back({std::move(spec), 0, 0});
+}
+
+void Simulator::clear_faults() {
+  std::lock_guard lock(mu_);
+  faults_.clear();
+}
+
+std::vector<FaultSpec> Simulator::faults() const {
+  std::lock_guard lock(mu_);
+  std::vector<FaultSpec> out;
+  for (const auto& f : faults_) out.push_back(f.spec);
+  return out;
+}
+
+void Simulator::set_churn(bool on) {
+  std::lock_guard lock(mu_);
+  options_.churn = on;
+}
+
+bool Simulator::churn() const {
+  std::lock_guard lock(mu_);
+  return options_.churn;
+}
+
+nlohmann::json Simulator::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_document();
+}
+
+void Simulator::reset_stats() {
+  std::lock_guard lock(mu_);
+  reset_stats_locked();
+}
+
+std::size_t Simulator::rule_count() const {
+  std::lock_guard lock(mu_);
+  return rules_.size();
+}
+
+std::vector<std::string> Simulator::rule_names() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> names;
+  names.reserve(rules_.size());
+  for (const auto& [id, r] : rules_) names.push_back(r.name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::optional<nlohmann::json> Simulator::rule_by_name(std::string_view name) const {
+  std::lock_guard lock(mu_);
+  const Rule* best = nullptr;
+  for (const auto& [id, r] : rules_) {
+    if (r.name == name && (!best || r.uuid < best->uuid)) best = &r;
+  }
+  if (!best) return std::nullopt;
+  return json::parse(best->entity);
+}
+
+std::optional<std::string> Simulator::address_group_uuid(std::string_view name) const {
+  std::lock_guard lock(mu_);
+  auto it = ag_uuid_.find(name);
+  if (it == ag_uuid_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> Simulator::service_group_uuid(std::string_view name) const {
+  std::lock_guard lock(mu_);
+  auto it = sg_uuid_.find(name);
+  if (it == sg_uuid_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Simulator::add_rule(const SiteRule& rule) {
+  std::lock_guard lock(mu_);
+  if (auto err = validate_spec(rule.spec); !err.empty()) {
+    throw std::invalid_argument("pcsim add_rule: " + err);
+  }
+  json spec = rule.spec;
+  resolve_references(spec);
+  assign_rule_ids(spec, false);
+  const std::string now = now_time();
+  return insert_rule(std::move(spec), rule.categories, 0, now, now, std::nullopt);
+}
+
+bool Simulator::edit_rule(std::string_view name, const std::function<void(nlohmann::json&)>& edit) {
+  std::lock_guard lock(mu_);
+  const Rule* target = nullptr;
+  for (const auto& r : sorted_rules()) {
+    if (r->name == name) {
+      target = r;
+      break;
+    }
+  }
+  if (!target) return false;
+  const std::string uuid = target->uuid;
+  json entity = json::parse(target->entity);
+  json spec = entity.at("spec");
+  edit(spec);
+  if (auto err = validate_spec(spec); !err.empty()) {
+    throw std::invalid_argument("pcsim edit_rule: " + err);
+  }
+  resolve_references(spec);
+  assign_rule_ids(spec, false);
+  const auto& md = entity.at("metadata");
+  insert_rule(std::move(spec), md.at("categories"), md.at("spec_version").get<long long>() + 1,
+              md.at("creation_time").get<std::string>(), now_time(), uuid);
+  return true;
+}
+
+bool Simulator::remove_rule(std::string_view name) {
+  std::lock_guard lock(mu_);
+  for (const auto& r : sorted_rules()) {
+    if (r->name == name) {
+      const std::string uuid = r->uuid;  // r points into the node being erased
+      rules_.erase(uuid);
+      sorted_dirty_ = true;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace flowdrift::pcsim

@@ -1,0 +1,149 @@
+// pcsim's core: an in-memory Prism Central answering the v3 API endpoints flowdrift uses
+// (security rules list/CRUD, address/service groups, categories), with basic auth, fault
+// injection, churn and an admin API. Pure request -> reply; the HTTP server lives in main.cpp.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "http/server.hpp"
+#include "http/types.hpp"
+#include "pcsim/faults.hpp"
+#include "pcsim/site.hpp"
+
+namespace flowdrift::pcsim {
+
+namespace detail {
+struct ListQuery;     // a parsed v3 list request body
+struct FaultOutcome;  // what the active faults do to one request
+}  // namespace detail
+
+inline constexpr std::string_view kApiBase = "/api/nutanix/v3";
+inline constexpr int kDefaultPageLength = 20;
+inline constexpr int kMaxPageLength = 500;
+
+struct SimulatorOptions {
+  std::string user = "admin";
+  std::string password = "nutanix/4u";
+  // Seeds this instance's uuids, timestamps, spec_versions and rule_ids. Unset = random, so
+  // two simulators loaded from the same SiteData differ in every per-PC identifier.
+  std::optional<std::uint64_t> instance_seed;
+  bool churn = false;
+  std::vector<FaultSpec> faults;
+};
+
+// Thread-safe: every public member takes one internal mutex (tests drive the API from their
+// own thread while the server thread calls handle()). Latency faults are returned as
+// ServerReply::delay, never slept under the lock.
+class Simulator {
+ public:
+  // Throws std::runtime_error if a rule references a group name the site does not define.
+  explicit Simulator(const SiteData& site, SimulatorOptions options = {});
+
+  http::ServerReply handle(const http::HttpRequest& request);
+
+  // Runtime control (also reachable through /_pcsim/*).
+  void add_fault(FaultSpec spec);
+  void clear_faults();
+  std::vector<FaultSpec> faults() const;
+  void set_churn(bool on);
+  bool churn() const;
+  nlohmann::json stats() const;  // same document as GET /_pcsim/stats
+  void reset_stats();
+
+  // Direct access for tests, bypassing HTTP, auth and faults.
+  std::size_t rule_count() const;
+  std::vector<std::string> rule_names() const;  // sorted
+  std::optional<nlohmann::json> rule_by_name(std::string_view name) const;  // listed entity
+  std::optional<std::string> address_group_uuid(std::string_view name) const;
+  std::optional<std::string> service_group_uuid(std::string_view name) const;
+  // Creates a rule as POST would (group references by name resolved); returns its uuid.
+  std::string add_rule(const SiteRule& rule);
+  // Edits the spec of the (first) rule called `name` as a UI user would: spec_version + 1,
+  // last_update_time now. Group references added by name are resolved. False if no such rule.
+  bool edit_rule(std::string_view name, const std::function<void(nlohmann::json& spec)>& edit);
+  bool remove_rule(std::string_view name);
+
+ private:
+  struct Rule {
+    std::string uuid;
+    std::string name;
+    std::string entity;  // serialized {metadata, spec, status}, as listed
+  };
+  struct Listed {  // a cached list entity of the other kinds
+    std::string sort_key;
+    std::string entity;
+  };
+  struct ActiveFault {
+    FaultSpec spec;
+    int seen = 0;
+    int applied = 0;
+  };
+  using ListQuery = detail::ListQuery;
+  using FaultOutcome = detail::FaultOutcome;
+
+  // All private members expect mu_ to be held.
+  http::ServerReply dispatch(const http::HttpRequest& request, const std::string& endpoint,
+                             std::vector<std::string_view>& parts);
+  FaultOutcome evaluate_faults(const std::string& endpoint, bool is_list, long long offset);
+  http::ServerReply handle_admin(const http::HttpRequest& request, std::string_view path);
+  http::ServerReply list_rules(const ListQuery& q, const FaultOutcome& f);
+  http::ServerReply list_cached(const ListQuery& q, const FaultOutcome& f,
+                                const std::vector<Listed>& items, nlohmann::json metadata,
+                                bool paging_metadata);
+  http::ServerReply get_rule(const std::string& uuid);
+  http::ServerReply create_rule(const http::HttpRequest& request);
+  http::ServerReply update_rule(const std::string& uuid, const http::HttpRequest& request);
+  http::ServerReply delete_rule(const std::string& uuid);
+  http::ServerReply get_task(const std::string& uuid);
+
+  std::string new_uuid();
+  std::string now_time() const;
+  std::string insert_rule(nlohmann::json spec, nlohmann::json categories, long long spec_version,
+                          const std::string& creation_time, const std::string& update_time,
+                          std::optional<std::string> uuid);
+  void resolve_references(nlohmann::json& spec) const;
+  void assign_rule_ids(nlohmann::json& spec, bool renumber);
+  void churn_one();
+  const std::vector<const Rule*>& sorted_rules();
+  void record(const std::string& endpoint, const std::string& status_key);
+  nlohmann::json fault_list() const;
+  nlohmann::json stats_document() const;
+  void reset_stats_locked();
+
+  mutable std::mutex mu_;
+  SimulatorOptions options_;
+  std::mt19937_64 rng_;
+  std::string owner_uuid_;
+  std::chrono::system_clock::time_point epoch_;  // this instance's "site creation" time
+
+  std::unordered_map<std::string, Rule> rules_;  // by uuid; node-based, pointers stay valid
+  std::vector<const Rule*> sorted_;              // by (name, uuid)
+  bool sorted_dirty_ = true;
+  std::vector<Listed> address_groups_, service_groups_, category_keys_;
+  std::map<std::string, std::vector<Listed>> category_values_;
+  std::map<std::string, std::string, std::less<>> ag_uuid_, sg_uuid_;  // name -> uuid
+  std::map<std::string, nlohmann::json> tasks_;                        // task uuid -> task
+
+  std::vector<ActiveFault> faults_;
+  std::size_t churn_cursor_ = 0;
+  std::uint64_t churn_edits_ = 0;
+
+  std::uint64_t total_requests_ = 0;
+  std::map<std::string, std::map<std::string, std::uint64_t>> by_endpoint_;
+  std::map<std::string, std::uint64_t> by_status_;
+  std::map<std::string, std::uint64_t> faults_applied_;
+};
+
+}  // namespace flowdrift::pcsim

@@ -1,0 +1,746 @@
+// Config loader: the shipped examples load, every class of mistake is reported with the right
+// file:line:col and key path, problems are collected together, and secrets never leak.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "config/units.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace flowdrift;
+using namespace flowdrift::config;
+using namespace std::chrono_literals;
+using flowdrift::test::TempDir;
+using flowdrift::test::write_file;
+
+namespace {
+
+const std::string kFixtures = std::string(FLOWDRIFT_TEST_FIXTURES) + "/config";
+// tests/unit/fixtures -> the source tree's config/ directory.
+const std::string kConfigDir = std::string(FLOWDRIFT_TEST_FIXTURES) + "/../../../config";
+
+const char* const kSite =
+    "sites:\n"
+    "  - name: primary\n"
+    "    url: https://pc.example.com\n"
+    "    username: admin\n"
+    "    password_env: PC_PASSWORD\n";
+
+// The problems parse_config reports for `text`; fails the test if it does not throw.
+std::vector<std::string> problems_of(const std::string& text, const std::string& name = "t.yaml") {
+  try {
+    (void)parse_config(text, name);
+  } catch (const ConfigError& e) {
+    return e.problems();
+  }
+  FAIL("expected a ConfigError for:\n" << text);
+  return {};
+}
+
+std::vector<std::string> load_problems(const std::string& path) {
+  try {
+    (void)load_config(path);
+  } catch (const ConfigError& e) {
+    return e.problems();
+  }
+  FAIL("expected a ConfigError for " << path);
+  return {};
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Sets an environment variable for one test and restores the previous state afterwards.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value) {
+      setenv(name, value, 1);
+    } else {
+      unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_.c_str(), old_->c_str(), 1);
+    } else {
+      unsetenv(name_.c_str());
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+}  // namespace
+
+TEST_CASE("the example configuration loads with every key applied", "[unit][config]") {
+  const auto path = kConfigDir + "/flowdrift.example.yaml";
+  Config c = load_config(path);
+  CHECK(c.file == path);
+  REQUIRE(c.sites.size() == 2);
+  const auto& primary = c.sites[0];
+  CHECK(primary.name == "primary");
+  CHECK(primary.url == "https://pc-primary.example.com:9440");
+  CHECK(primary.api == "v3");
+  CHECK(primary.credentials.username == "flowdrift-ro");
+  // Relative to the example's directory, whatever the test's working directory is.
+  CHECK(primary.credentials.password_file ==
+        (std::filesystem::path(kConfigDir) / "secrets/primary.password").lexically_normal().string());
+  CHECK(primary.credentials.password_env.empty());
+  CHECK(primary.ca_file == "/etc/ssl/certs/ca-certificates.crt");
+  CHECK_FALSE(primary.insecure_skip_verify);
+  CHECK(primary.interval == 60s);
+  CHECK(primary.jitter == Approx(0.1));
+  CHECK(primary.connect_timeout == 5s);
+  CHECK(primary.request_timeout == 30s);
+  CHECK(primary.poll_timeout == 60s);
+  CHECK(primary.retries == 3);
+  CHECK(primary.retry_backoff == 500ms);
+  CHECK(primary.page_size == 500);
+  CHECK(primary.max_response_bytes == 64u * 1024u * 1024u);
+  CHECK_FALSE(primary.allow_empty);
+  CHECK(primary.line > 0);
+
+  const auto& dr = c.sites[1];
+  CHECK(dr.name == "dr");
+  CHECK(dr.url == "https://pc-dr.example.com:9440");  // default port filled in
+  CHECK(dr.credentials.password_env == "FLOWDRIFT_DR_PASSWORD");
+  CHECK(dr.credentials.password_file.empty());
+  CHECK(dr.interval == 5min);
+  CHECK(dr.jitter == Approx(0.2));
+  CHECK(dr.connect_timeout == 10s);
+  CHECK(dr.request_timeout == 1min);
+  CHECK(dr.poll_timeout == 2min);
+  CHECK(dr.retries == 5);
+  CHECK(dr.retry_backoff == 1s);
+  CHECK(dr.page_size == 250);
+  CHECK(dr.max_response_bytes == 128u * 1024u * 1024u);
+  CHECK(dr.line > primary.line);
+
+  REQUIRE(c.pairs.size() == 1);
+  CHECK(c.pairs[0].name == "prod");
+  CHECK(c.pairs[0].source == "primary");
+  CHECK(c.pairs[0].replica == "dr");
+  CHECK(c.storage.path == "/var/lib/flowdrift/flowdrift.db");
+  CHECK(c.server.listen == "127.0.0.1:9944");
+  CHECK(c.log.level == "info");
+  CHECK(c.log.format == "auto");
+
+  REQUIRE(c.find_site("dr") != nullptr);
+  CHECK(c.find_site("dr")->name == "dr");
+  CHECK(c.find_site("nope") == nullptr);
+}
+
+TEST_CASE("the minimal configuration loads and gets the defaults", "[unit][config]") {
+  Config c = load_config(kConfigDir + "/minimal.yaml");
+  REQUIRE(c.sites.size() == 1);
+  const auto& s = c.sites[0];
+  const SiteConfig defaults;
+  CHECK(s.url == "https://pc.example.com:9440");
+  CHECK(s.api == "v3");
+  CHECK(s.interval == defaults.interval);
+  CHECK(s.jitter == defaults.jitter);
+  CHECK(s.connect_timeout == defaults.connect_timeout);
+  CHECK(s.request_timeout == defaults.request_timeout);
+  CHECK(s.poll_timeout == 60s);  // min(120s, interval)
+  CHECK(s.retries == defaults.retries);
+  CHECK(s.retry_backoff == defaults.retry_backoff);
+  CHECK(s.page_size == defaults.page_size);
+  CHECK(s.max_response_bytes == defaults.max_response_bytes);
+  CHECK(s.ca_file.empty());
+  CHECK(c.pairs.empty());
+  CHECK(c.storage.path == StorageConfig{}.path);
+  CHECK(c.server.listen == ServerConfig{}.listen);
+  CHECK(c.log.level == "info");
+  CHECK(c.log.format == "auto");
+}
+
+TEST_CASE("each invalid fixture reports exactly its expected problems", "[unit][config]") {
+  const std::string file = GENERATE(as<std::string>{}, "invalid_keys.yaml", "invalid_values.yaml",
+                                    "invalid_types.yaml", "invalid_pairs.yaml",
+                                    "invalid_syntax.yaml");
+  const auto path = kFixtures + "/" + file;
+  std::vector<std::string> expected;
+  {
+    std::istringstream in(flowdrift::test::read_file(path));
+    const std::string marker = "# expect: ";
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind(marker, 0) == 0) expected.push_back(path + ":" + line.substr(marker.size()));
+    }
+  }
+  INFO(file);
+  REQUIRE_FALSE(expected.empty());
+  CHECK(load_problems(path) == expected);
+}
+
+TEST_CASE("problems carry file, 1-based line and column, and key path", "[unit][config]") {
+  SECTION("the value's position for a bad value") {
+    auto p = problems_of(std::string(kSite) + "    interval: 500ms\n", "flowdrift.yaml");
+    REQUIRE(p.size() == 1);
+    CHECK(p[0] == "flowdrift.yaml:6:15: sites[0].interval: must be at least 1s, got 500ms");
+  }
+  SECTION("the key's position for an unknown key, with a suggestion") {
+    auto p = problems_of(std::string(kSite) + "    poll-timeout: 30s\n");
+    REQUIRE(p.size() == 1);
+    CHECK(p[0] == "t.yaml:6:5: sites[0].poll-timeout: unknown key; did you mean 'poll_timeout'?");
+  }
+  SECTION("no suggestion when nothing is close") {
+    auto p = problems_of(std::string(kSite) + "    colour: blue\n");
+    REQUIRE(p.size() == 1);
+    CHECK(contains(p[0], "t.yaml:6:5: sites[0].colour: unknown key (known keys: name, url"));
+    CHECK_FALSE(contains(p[0], "did you mean"));
+  }
+  SECTION("the mapping's position for a missing key") {
+    auto p = problems_of("sites:\n  - name: a\n    url: https://pc\n    password_env: X\n");
+    REQUIRE(p.size() == 1);
+    CHECK(p[0] == "t.yaml:2:5: sites[0].username: required key missing");
+  }
+  SECTION("a missing top-level sites") {
+    auto p = problems_of("log:\n  level: debug\n");
+    REQUIRE(p.size() == 1);
+    CHECK(p[0] ==
+          "t.yaml:1:1: sites: required key missing; at least one site must be configured");
+  }
+  SECTION("an empty file") {
+    auto p = problems_of("# nothing here\n");
+    REQUIRE(p.size() == 1);
+    CHECK(p[0] == "t.yaml:1:1: sites: required key missing; the configuration is empty");
+  }
+  SECTION("duplicate keys name the first occurrence") {
+    auto p = problems_of(std::string(kSite) + "    username: root\n");
+    REQUIRE(p.size() == 1);
+    CHECK(p[0] == "t.yaml:6:5: sites[0].username: duplicate key (first defined at line 4)");
+  }
+  SECTION("a YAML syntax error") {
+    auto p = problems_of("sites:\n  - name: [a, b\n");
+    REQUIRE(p.size() == 1);
+    CHECK(contains(p[0], "t.yaml:"));
+    CHECK(contains(p[0], ": YAML syntax error: "));
+  }
+  SECTION("tabs are a syntax error, not a crash") {
+    auto p = problems_of("sites:\n\t- name: a\n");
+    REQUIRE(p.size() == 1);
+    CHECK(contains(p[0], "YAML syntax error"));
+  }
+  SECTION("a second document") {
+    auto p = problems_of(std::string(kSite) + "---\nsites: []\n");
+    REQUIRE(p.size() == 1);
+    CHECK(p[0] == "t.yaml:6:1: YAML syntax error: more than one YAML document; the configuration "
+                  "must be a single document");
+  }
+}
+
+TEST_CASE("all problems are reported at once, in document order", "[unit][config]") {
+  try {
+    (void)parse_config(
+        "sites:\n"
+        "  - name: a\n"
+        "    url: ftp://pc\n"
+        "    username: u\n"
+        "    password_env: X\n"
+        "    retries: 11\n"
+        "pairs:\n"
+        "  - name: p\n"
+        "    source: a\n"
+        "    replica: b\n"
+        "log:\n"
+        "  format: json\n",
+        "many.yaml");
+    FAIL("no ConfigError");
+  } catch (const ConfigError& e) {
+    const std::vector<std::string> expected = {
+        "many.yaml:3:10: sites[0].url: scheme 'ftp' is not supported; Prism Central is reached "
+        "over https://",
+        "many.yaml:6:14: sites[0].retries: must be from 0 to 10, got 11",
+        "many.yaml:10:14: pairs[0].replica: unknown site 'b' (sites: a)",
+        "many.yaml:12:11: log.format: must be one of auto, plain, journal, got 'json'",
+    };
+    CHECK(e.problems() == expected);
+    // what() is every problem, one per line.
+    CHECK(std::string(e.what()) == expected[0] + "\n" + expected[1] + "\n" + expected[2] + "\n" +
+                                       expected[3]);
+  }
+}
+
+TEST_CASE("wrong node types are reported, never thrown through", "[unit][config]") {
+  const std::string text = GENERATE(as<std::string>{},
+                                    "just a scalar\n",
+                                    "- a\n- b\n",
+                                    "sites: primary\n",
+                                    "sites: {name: a}\n",
+                                    "sites:\n  - [a, b]\n",
+                                    "sites:\n  - name: {a: b}\n    url: [x]\n",
+                                    "? [a]\n: b\nsites: []\n",
+                                    "sites:\n  - &a {name: x}\n  - *a\n",
+                                    "sites:\n  - <<: {name: x}\n",
+                                    "sites: !!map {}\n",
+                                    "{{{{{{{{{{{{{{{{{{{{",
+                                    "sites:\n  - name: \"\\x01\"\n");
+  INFO(text);
+  auto p = problems_of(text);
+  CHECK_FALSE(p.empty());
+  for (const auto& line : p) CHECK(line.rfind("t.yaml:", 0) == 0);
+}
+
+TEST_CASE("required site keys and the password source", "[unit][config]") {
+  SECTION("neither password source") {
+    auto p = problems_of("sites:\n  - name: a\n    url: https://pc\n    username: u\n");
+    REQUIRE(p.size() == 1);
+    CHECK(p[0] == "t.yaml:2:5: sites[0]: a password source is required: set password_file (a "
+                  "file holding the password) or password_env (an environment variable)");
+  }
+  SECTION("both password sources") {
+    auto p = problems_of(std::string(kSite) + "    password_file: pw\n");
+    REQUIRE(p.size() == 1);
+    CHECK(p[0] == "t.yaml:6:5: sites[0].password_file: set only one of password_file and "
+                  "password_env");
+  }
+  SECTION("a password in the file is rejected without echoing it") {
+    auto p = problems_of(std::string(kSite) + "    password: TopSecret123\n");
+    REQUIRE(p.size() == 1);
+    CHECK(contains(p[0], "t.yaml:6:5: sites[0].password: passwords must not be stored"));
+    CHECK(contains(p[0], "password_file"));
+    CHECK(contains(p[0], "password_env"));
+    CHECK_FALSE(contains(p[0], "TopSecret123"));
+  }
+  SECTION("a password pasted into password_env is not echoed") {
+    auto p = problems_of(
+        "sites:\n  - name: a\n    url: https://pc\n    username: u\n    password_env: p@ss w0rd!\n");
+    REQUIRE(p.size() == 1);
+    CHECK(contains(p[0], "sites[0].password_env: must be the name of an environment variable"));
+    CHECK_FALSE(contains(p[0], "p@ss"));
+  }
+  SECTION("credentials in the url are rejected without echoing them") {
+    auto p = problems_of(
+        "sites:\n  - name: a\n    url: https://admin:hunter2@pc\n    username: u\n"
+        "    password_env: X\n");
+    REQUIRE(p.size() == 1);
+    CHECK(contains(p[0], "sites[0].url: must not contain credentials"));
+    CHECK_FALSE(contains(p[0], "hunter2"));
+  }
+  SECTION("every required key missing at once") {
+    auto p = problems_of("sites:\n  - api: v3\n");
+    CHECK(p == std::vector<std::string>{
+                   "t.yaml:2:5: sites[0].name: required key missing",
+                   "t.yaml:2:5: sites[0].url: required key missing",
+                   "t.yaml:2:5: sites[0].username: required key missing",
+                   "t.yaml:2:5: sites[0]: a password source is required: set password_file (a "
+                   "file holding the password) or password_env (an environment variable)"});
+  }
+  SECTION("sites must not be empty") {
+    CHECK(problems_of("sites: []\n") ==
+          std::vector<std::string>{"t.yaml:1:8: sites: must list at least one site"});
+    CHECK(problems_of("sites:\n") ==
+          std::vector<std::string>{"t.yaml:1:1: sites: must list at least one site"});
+  }
+}
+
+TEST_CASE("site names and urls", "[unit][config]") {
+  auto site_with = [](const std::string& key, const std::string& value) {
+    return "sites:\n  - name: " + (key == "name" ? value : std::string("a")) +
+           "\n    url: " + (key == "url" ? value : std::string("https://pc")) +
+           "\n    username: u\n    password_env: X\n";
+  };
+  SECTION("accepted names") {
+    for (const char* n : {"a", "dr-1", "pc_2.example", "ABC"}) {
+      CHECK(parse_config(site_with("name", n), "t").sites[0].name == n);
+    }
+    CHECK_NOTHROW(parse_config(site_with("name", std::string(64, 'x')), "t"));
+  }
+  SECTION("rejected names") {
+    for (std::string n : {std::string("a b"), std::string("a/b"), std::string("\"\""),
+                          std::string(65, 'x'), std::string("ü")}) {
+      INFO(n);
+      auto p = problems_of(site_with("name", n));
+      REQUIRE(p.size() == 1);
+      CHECK(contains(p[0], "sites[0].name: must"));
+    }
+  }
+  SECTION("accepted urls are normalized with an explicit port") {
+    const std::pair<const char*, const char*> cases[] = {
+        {"https://pc", "https://pc:9440"},
+        {"https://pc.example.com:443", "https://pc.example.com:443"},
+        {"HTTPS://10.0.0.5:9440/", "https://10.0.0.5:9440"},
+        {"https://[fd00::1]", "https://[fd00::1]:9440"},
+        {"https://[fd00::1]:8443/prism/", "https://[fd00::1]:8443/prism"},
+        {"https://127.0.0.1:1/api/nutanix", "https://127.0.0.1:1/api/nutanix"},
+    };
+    for (const auto& [in, out] : cases) {
+      INFO(in);
+      CHECK(parse_config(site_with("url", in), "t").sites[0].url == out);
+    }
+  }
+  SECTION("rejected urls") {
+    const std::pair<const char*, const char*> cases[] = {
+        {"http://pc", "scheme 'http' is not supported"},
+        {"pc.example.com", "must be https://host[:port][/base]"},
+        {"https://", "has no host"},
+        {"https://pc:0", "port must be a number from 1 to 65535, got '0'"},
+        {"https://pc:65536", "port must be a number from 1 to 65535, got '65536'"},
+        {"https://pc:", "port must be a number from 1 to 65535, got ''"},
+        {"https://pc:abc", "port must be a number from 1 to 65535, got 'abc'"},
+        {"https://fd00::1", "IPv6 addresses must be in brackets"},
+        {"https://[nope]", "invalid IPv6 address 'nope'"},
+        {"https://pc?x=1", "must not contain a query or fragment"},
+        {"https://bad_host!", "invalid host 'bad_host!'"},
+    };
+    for (const auto& [in, why] : cases) {
+      INFO(in);
+      auto p = problems_of(site_with("url", in));
+      REQUIRE(p.size() == 1);
+      CHECK(contains(p[0], "t.yaml:3:10: sites[0].url: "));
+      CHECK(contains(p[0], why));
+    }
+  }
+  SECTION("api") {
+    CHECK(problems_of(std::string(kSite) + "    api: auto\n") ==
+          std::vector<std::string>{
+              "t.yaml:6:10: sites[0].api: api 'auto' is not supported yet; use v3"});
+    CHECK(problems_of(std::string(kSite) + "    api: v2\n") ==
+          std::vector<std::string>{"t.yaml:6:10: sites[0].api: must be v3, got 'v2'"});
+  }
+}
+
+TEST_CASE("durations, sizes and numeric ranges", "[unit][config]") {
+  SECTION("duration text") {
+    CHECK(*parse_duration("250ms") == 250ms);
+    CHECK(*parse_duration("30s") == 30s);
+    CHECK(*parse_duration("5m") == 5min);
+    CHECK(*parse_duration("1h") == 1h);
+    CHECK(*parse_duration("45") == 45s);  // bare integer: seconds
+    CHECK(*parse_duration("0") == 0ms);
+    for (const char* bad : {"", "-1s", "1.5s", "s", "5 m", "5x", "5mins", "1h30m", "+5s",
+                            "99999999999999999999", "9999999999999999h"}) {
+      INFO(bad);
+      CHECK_FALSE(parse_duration(bad).has_value());
+    }
+    CHECK(parse_duration("-1s").error().message == "must not be negative");
+    CHECK(parse_duration("9999999999999999h").error().message == "too large");
+    CHECK(format_duration(90s) == "90s");
+    CHECK(format_duration(2min) == "2m");
+    CHECK(format_duration(1500ms) == "1500ms");
+    CHECK(format_duration(2h) == "2h");
+  }
+  SECTION("size text") {
+    CHECK(*parse_size("1024") == 1024u);
+    CHECK(*parse_size("512KiB") == 512u * 1024u);
+    CHECK(*parse_size("64MiB") == 64u * 1024u * 1024u);
+    CHECK(*parse_size("1GiB") == 1024u * 1024u * 1024u);
+    for (const char* bad : {"", "-1", "64MB", "64 MiB", "1.5GiB", "MiB", "99999999999999999999",
+                            "99999999999GiB"}) {
+      INFO(bad);
+      CHECK_FALSE(parse_size(bad).has_value());
+    }
+    CHECK(format_size(64u * 1024u * 1024u) == "64MiB");
+    CHECK(format_size(1000) == "1000");
+  }
+  SECTION("site values in and out of range") {
+    struct Case {
+      const char* line;
+      const char* problem;  // empty: accepted
+    };
+    const Case cases[] = {
+        {"interval: 1s", ""},
+        {"interval: 999ms", "t.yaml:6:15: sites[0].interval: must be at least 1s, got 999ms"},
+        {"interval: soon",
+         "t.yaml:6:15: sites[0].interval: invalid duration 'soon': must start with a number "
+         "(examples: 250ms, 30s, 5m, 1h; a bare number means seconds)"},
+        {"retry_backoff: 10ms", ""},
+        {"retry_backoff: 9ms", "t.yaml:6:20: sites[0].retry_backoff: must be at least 10ms, got 9ms"},
+        {"jitter: 0", ""},
+        {"jitter: 0.5", ""},
+        {"jitter: -0.1", "t.yaml:6:13: sites[0].jitter: must be from 0 to 0.5, got -0.1"},
+        {"jitter: lots", "t.yaml:6:13: sites[0].jitter: must be a number from 0 to 0.5, got 'lots'"},
+        {"retries: 0", ""},
+        {"retries: 10", ""},
+        {"retries: -1", "t.yaml:6:14: sites[0].retries: must be from 0 to 10, got -1"},
+        {"retries: 2.5", "t.yaml:6:14: sites[0].retries: must be an integer from 0 to 10, got '2.5'"},
+        {"retries: 99999999999999999999",
+         "t.yaml:6:14: sites[0].retries: must be from 0 to 10, got 99999999999999999999"},
+        {"page_size: 1", ""},
+        {"page_size: 0", "t.yaml:6:16: sites[0].page_size: must be from 1 to 500, got 0"},
+        {"max_response_bytes: 1KiB", ""},
+        {"max_response_bytes: 1GiB", ""},
+        {"max_response_bytes: 1023",
+         "t.yaml:6:25: sites[0].max_response_bytes: must be from 1KiB to 1GiB, got 1023"},
+        {"max_response_bytes: 2GiB",
+         "t.yaml:6:25: sites[0].max_response_bytes: must be from 1KiB to 1GiB, got 2GiB"},
+        {"allow_empty: true", ""},
+        {"allow_empty: 1", "t.yaml:6:18: sites[0].allow_empty: must be true or false, got '1'"},
+        {"insecure_skip_verify:",
+         "t.yaml:6:5: sites[0].insecure_skip_verify: has no value; expected true or false"},
+    };
+    for (const auto& c : cases) {
+      INFO(c.line);
+      const std::string text = std::string(kSite) + "    " + c.line + "\n";
+      if (*c.problem == '\0') {
+        CHECK_NOTHROW(parse_config(text, "t.yaml"));
+      } else {
+        CHECK(problems_of(text) == std::vector<std::string>{c.problem});
+      }
+    }
+  }
+  SECTION("parsed values land in the config") {
+    auto c = parse_config(std::string(kSite) +
+                              "    interval: 2m\n    jitter: 0.25\n    retries: 0\n"
+                              "    retry_backoff: 250ms\n    page_size: 100\n"
+                              "    max_response_bytes: 512KiB\n    allow_empty: true\n"
+                              "    insecure_skip_verify: True\n",
+                          "t.yaml");
+    const auto& s = c.sites[0];
+    CHECK(s.interval == 2min);
+    CHECK(s.jitter == Approx(0.25));
+    CHECK(s.retries == 0);
+    CHECK(s.retry_backoff == 250ms);
+    CHECK(s.page_size == 100);
+    CHECK(s.max_response_bytes == 512u * 1024u);
+    CHECK(s.allow_empty);
+    CHECK(s.insecure_skip_verify);
+  }
+}
+
+TEST_CASE("timeouts nest inside the interval", "[unit][config]") {
+  auto site = [](const std::string& extra) { return std::string(kSite) + extra; };
+  SECTION("defaults shrink to fit a short interval") {
+    auto s = parse_config(site("    interval: 3s\n"), "t").sites[0];
+    CHECK(s.poll_timeout == 3s);
+    CHECK(s.request_timeout == 3s);
+    CHECK(s.connect_timeout == 3s);
+    s = parse_config(site("    interval: 10m\n"), "t").sites[0];
+    CHECK(s.poll_timeout == 120s);
+    CHECK(s.request_timeout == 30s);
+    CHECK(s.connect_timeout == 5s);
+  }
+  SECTION("explicit values that do not nest name both keys") {
+    CHECK(problems_of(site("    interval: 30s\n    poll_timeout: 1m\n")) ==
+          std::vector<std::string>{
+              "t.yaml:7:19: sites[0].poll_timeout: must not exceed interval (30s), got 1m"});
+    CHECK(problems_of(site("    request_timeout: 90s\n")) ==
+          std::vector<std::string>{
+              "t.yaml:6:22: sites[0].request_timeout: must not exceed poll_timeout (1m, default: "
+              "min(120s, interval)), got 90s"});
+    CHECK(problems_of(site("    connect_timeout: 10s\n    request_timeout: 5s\n")) ==
+          std::vector<std::string>{
+              "t.yaml:6:22: sites[0].connect_timeout: must not exceed request_timeout (5s), got "
+              "10s"});
+    CHECK(problems_of(site("    poll_timeout: 2m\n")) ==
+          std::vector<std::string>{
+              "t.yaml:6:19: sites[0].poll_timeout: must not exceed interval (1m, default), got 2m"});
+  }
+  SECTION("equal values are fine") {
+    auto s = parse_config(site("    interval: 10s\n    poll_timeout: 10s\n    request_timeout: 10s\n"
+                               "    connect_timeout: 10s\n"),
+                          "t")
+                 .sites[0];
+    CHECK(s.connect_timeout == 10s);
+  }
+}
+
+TEST_CASE("pairs, storage, server and log sections", "[unit][config]") {
+  const std::string two_sites = std::string(kSite) +
+                                "  - name: dr\n    url: https://dr\n    username: u\n"
+                                "    password_env: X\n";
+  SECTION("a pair naming an unknown site") {
+    CHECK(problems_of(two_sites + "pairs:\n  - name: p\n    source: primary\n    replica: d\n") ==
+          std::vector<std::string>{
+              "t.yaml:13:14: pairs[0].replica: unknown site 'd'; did you mean 'dr'? (sites: "
+              "primary, dr)"});
+  }
+  SECTION("valid pairs, empty pairs") {
+    auto c = parse_config(two_sites + "pairs:\n  - name: p\n    source: dr\n    replica: primary\n",
+                          "t");
+    REQUIRE(c.pairs.size() == 1);
+    CHECK(c.pairs[0].source == "dr");
+    CHECK(c.pairs[0].replica == "primary");
+    CHECK(c.pairs[0].line == 11);
+    CHECK(parse_config(two_sites + "pairs: []\n", "t").pairs.empty());
+    CHECK(parse_config(two_sites + "pairs:\n", "t").pairs.empty());
+  }
+  SECTION("server.listen") {
+    for (const char* ok : {"127.0.0.1:9944", "0.0.0.0:1", "[::1]:9944", "[::]:65535",
+                           "localhost:8080", "127.0.0.1:0"}) {
+      INFO(ok);
+      CHECK(parse_config(std::string(kSite) + "server:\n  listen: \"" + ok + "\"\n", "t")
+                .server.listen == ok);
+    }
+    for (const char* bad : {"9944", "example.com:80", "127.0.0.1:65536", "127.0.0.1:",
+                            "::1:9944", "[::1]", "127.0.0.1:-1", "300.0.0.1:80"}) {
+      INFO(bad);
+      auto p = problems_of(std::string(kSite) + "server:\n  listen: \"" + bad + "\"\n");
+      REQUIRE(p.size() == 1);
+      CHECK(contains(p[0], "t.yaml:7:11: server.listen: "));
+    }
+  }
+  SECTION("log") {
+    auto c = parse_config(std::string(kSite) + "log:\n  level: debug\n  format: journal\n", "t");
+    CHECK(c.log.level == "debug");
+    CHECK(c.log.format == "journal");
+    CHECK(problems_of(std::string(kSite) + "log:\n  level: warning\n") ==
+          std::vector<std::string>{
+              "t.yaml:7:10: log.level: must be one of debug, info, warn, error, got 'warning'; did "
+              "you mean 'warn'?"});
+  }
+  SECTION("empty sections keep their defaults") {
+    auto c = parse_config(std::string(kSite) + "storage:\nserver:\nlog:\n", "t");
+    CHECK(c.storage.path == StorageConfig{}.path);
+    CHECK(c.server.listen == ServerConfig{}.listen);
+    CHECK(c.log.level == "info");
+  }
+  SECTION("in-memory storage is kept as written") {
+    CHECK(parse_config(std::string(kSite) + "storage:\n  path: \":memory:\"\n", "t").storage.path ==
+          ":memory:");
+  }
+}
+
+TEST_CASE("relative paths resolve against the config file's directory", "[unit][config]") {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "etc" / "certs");
+  write_file(dir.file("etc/certs/ca.pem"), "not really a PEM, but readable\n");
+  const std::string text =
+      "sites:\n"
+      "  - name: a\n"
+      "    url: https://pc\n"
+      "    username: u\n"
+      "    password_file: secrets/a.pw\n"
+      "    ca_file: certs/ca.pem\n"
+      "storage:\n"
+      "  path: ../var/db.sqlite\n";
+  write_file(dir.file("etc/flowdrift.yaml"), text);
+
+  SECTION("load_config: the file's directory, whatever the working directory") {
+    auto c = load_config(dir.file("etc/flowdrift.yaml"));
+    const auto etc = dir.path() / "etc";
+    CHECK(c.sites[0].credentials.password_file == (etc / "secrets/a.pw").string());
+    CHECK(c.sites[0].ca_file == (etc / "certs/ca.pem").string());
+    CHECK(c.storage.path == (dir.path() / "var/db.sqlite").string());
+  }
+  SECTION("parse_config: the current directory") {
+    const auto old = std::filesystem::current_path();
+    std::filesystem::current_path(dir.path() / "etc");
+    Config c;
+    try {
+      c = parse_config(text, "inline");
+    } catch (...) {
+      std::filesystem::current_path(old);
+      throw;
+    }
+    std::filesystem::current_path(old);
+    CHECK(c.sites[0].ca_file == (dir.path() / "etc/certs/ca.pem").string());
+  }
+  SECTION("absolute paths are kept") {
+    auto c = parse_config(std::string(kSite) + "storage:\n  path: /srv/x/../db.sqlite\n", "t");
+    CHECK(c.storage.path == "/srv/db.sqlite");
+  }
+  SECTION("a missing ca_file is reported with its resolved path") {
+    write_file(dir.file("etc/bad.yaml"),
+               "sites:\n  - name: a\n    url: https://pc\n    username: u\n"
+               "    password_env: X\n    ca_file: nope.pem\n");
+    auto p = load_problems(dir.file("etc/bad.yaml"));
+    CHECK(p == std::vector<std::string>{dir.file("etc/bad.yaml") + ":6:14: sites[0].ca_file: "
+                                        "cannot read '" +
+                                        dir.file("etc/nope.pem") +
+                                        "': No such file or directory"});
+  }
+  SECTION("a directory is not a ca_file") {
+    write_file(dir.file("etc/bad.yaml"),
+               "sites:\n  - name: a\n    url: https://pc\n    username: u\n"
+               "    password_env: X\n    ca_file: certs\n");
+    auto p = load_problems(dir.file("etc/bad.yaml"));
+    REQUIRE(p.size() == 1);
+    CHECK(contains(p[0], "is a directory"));
+  }
+}
+
+TEST_CASE("an unreadable config file is one problem naming the path", "[unit][config]") {
+  TempDir dir;
+  CHECK(load_problems(dir.file("missing.yaml")) ==
+        std::vector<std::string>{dir.file("missing.yaml") +
+                                 ": cannot read configuration file: No such file or directory"});
+  CHECK(load_problems(dir.path().string()) ==
+        std::vector<std::string>{dir.path().string() +
+                                 ": cannot read configuration file: Is a directory"});
+}
+
+TEST_CASE("read_password reads the file or the environment, never leaking it", "[unit][config]") {
+  TempDir dir;
+  SiteConfig site;
+  site.name = "primary";
+  const std::string secret = "s3cr3t-Pa55";
+
+  SECTION("from a file, trailing newline stripped") {
+    write_file(dir.file("pw"), secret + "\r\n");
+    site.credentials.password_file = dir.file("pw");
+    CHECK(read_password(site) == secret);
+    write_file(dir.file("pw"), secret);
+    CHECK(read_password(site) == secret);
+    write_file(dir.file("pw"), " " + secret + " \n\n");
+    CHECK(read_password(site) == " " + secret + " ");  // only line endings are stripped
+  }
+  SECTION("from the environment") {
+    ScopedEnv env("FLOWDRIFT_TEST_PW", secret.c_str());
+    site.credentials.password_env = "FLOWDRIFT_TEST_PW";
+    CHECK(read_password(site) == secret);
+  }
+  SECTION("errors name the site and the source, never the secret") {
+    auto message = [&]() -> std::string {
+      try {
+        (void)read_password(site);
+      } catch (const ConfigError& e) {
+        REQUIRE(e.problems().size() == 1);
+        return e.what();
+      }
+      FAIL("read_password did not throw");
+      return {};
+    };
+    site.credentials.password_file = dir.file("missing");
+    CHECK(message() == "site 'primary': cannot read password_file '" + dir.file("missing") +
+                           "': No such file or directory");
+
+    write_file(dir.file("empty"), "\n");
+    site.credentials.password_file = dir.file("empty");
+    CHECK(message() == "site 'primary': password_file '" + dir.file("empty") + "' is empty");
+
+    site.credentials.password_file.clear();
+    site.credentials.password_env = "FLOWDRIFT_TEST_UNSET_PW";
+    {
+      ScopedEnv env("FLOWDRIFT_TEST_UNSET_PW", nullptr);
+      CHECK(message() ==
+            "site 'primary': environment variable FLOWDRIFT_TEST_UNSET_PW (password_env) is not "
+            "set");
+    }
+    {
+      ScopedEnv env("FLOWDRIFT_TEST_UNSET_PW", "");
+      CHECK(message() ==
+            "site 'primary': environment variable FLOWDRIFT_TEST_UNSET_PW (password_env) is "
+            "empty");
+    }
+    site.credentials.password_env.clear();
+    CHECK(contains(message(), "site 'primary': no password source"));
+
+    // A file that exists but is huge (a wrong path such as a log) fails without echoing it.
+    write_file(dir.file("big"), std::string(100 * 1024, 'x') + secret);
+    site.credentials.password_file = dir.file("big");
+    const auto m = message();
+    CHECK(contains(m, "larger than 64KiB"));
+    CHECK_FALSE(contains(m, secret));
+  }
+  SECTION("a site loaded from a config file reads its relative password file") {
+    write_file(dir.file("pw"), secret + "\n");
+    write_file(dir.file("c.yaml"),
+               "sites:\n  - name: a\n    url: https://pc\n    username: u\n"
+               "    password_file: pw\n");
+    auto c = load_config(dir.file("c.yaml"));
+    CHECK(read_password(c.sites[0]) == secret);
+  }
+}
