@@ -4,12 +4,25 @@
 
 #include <csignal>
 
+#include "app/routes.hpp"
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/systemd.hpp"
 
 namespace flowdrift::app {
 namespace {
 std::shared_ptr<spdlog::logger> logger() { return log::get("app"); }
+
+// "host:port" / "[v6]:port" (validated by the config loader).
+std::pair<std::string, std::uint16_t> split_listen(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host == "localhost") host = "127.0.0.1";
+  return {host, static_cast<std::uint16_t>(std::stoi(listen.substr(colon + 1)))};
+}
 }  // namespace
 
 App::App(config::Config config)
@@ -17,22 +30,86 @@ App::App(config::Config config)
   store_ = std::make_unique<store::Store>(config_.storage.path);
   log::info(logger(), "store.opened",
             {{"path", config_.storage.path}, {"schema_version", store_->schema_version()}});
+
+  std::vector<std::string> site_names;
+  for (const auto& s : config_.sites) site_names.push_back(s.name);
+  std::vector<metrics::PairLabels> pair_labels;
+  for (const auto& p : config_.pairs) pair_labels.push_back({p.name, p.source, p.replica});
+  metrics_ = std::make_unique<metrics::Metrics>(site_names, pair_labels,
+                                                config_.server.policy_series_cap, FLOWDRIFT_VERSION);
+  tracker_ = std::make_unique<PairTracker>(config_, *store_, *metrics_);
+
+  auto [host, port] = split_listen(config_.server.listen);
+  http::ServerOptions opts;
+  opts.address = host;
+  opts.port = port;
+  RouteContext ctx;
+  ctx.version = FLOWDRIFT_VERSION;
+  ctx.render_metrics = [this] { return metrics_->render(); };
+  ctx.ready = [this] { return not_ready_reason().empty(); };
+  ctx.ready_detail = [this] { return not_ready_reason(); };
+  server_ = std::make_unique<http::HttpServer>(
+      io_.get_executor(), opts,
+      [ctx = std::move(ctx)](const http::HttpRequest& r) { return route(r, ctx); });
+
   for (const auto& site : config_.sites) {
     auto password = config::read_password(site);
     auto transport = scheduler::make_site_transport(io_.get_executor(), site);
+    scheduler::PollHooks hooks;
+    hooks.in_transaction = [this](store::Database& db, const store::PollRecord& rec,
+                                  const store::PollOutcome& outcome,
+                                  const policy::Snapshot* snapshot) {
+      tracker_->in_transaction(db, rec, outcome, snapshot);
+    };
+    hooks.after = [this](const scheduler::PollReport& r) { on_poll(r); };
+    polled_[site.name] = false;
     collectors_.push_back(std::make_unique<scheduler::Collector>(
-        io_.get_executor(), site, std::move(password), std::move(transport), *store_));
+        io_.get_executor(), site, std::move(password), std::move(transport), *store_,
+        std::move(hooks)));
   }
+}
+
+void App::on_poll(const scheduler::PollReport& r) {
+  tracker_->after_poll(r.stored);
+  polled_[r.site] = true;
+  metrics::SitePoll p;
+  p.site = r.site;
+  p.complete = r.complete && r.stored;
+  p.reason = r.stored ? r.reason : "store";
+  p.duration_seconds = std::chrono::duration<double>(r.duration).count();
+  p.finished_ms = r.finished_ms;
+  if (r.snapshot_id) {
+    p.policies = r.policy_count;
+    p.snapshot_first_ms = r.snapshot_first_seen_ms;
+  }
+  metrics_->poll_finished(p);
+  metrics_->store_write("poll", r.stored, unix_now_ms());
+  std::string status = "polling " + std::to_string(collectors_.size()) + " site(s);";
+  for (const auto& pv : tracker_->pairs()) {
+    status += " " + pv.name + "=" + std::string(diff::to_string(pv.status));
+  }
+  systemd::notify("STATUS=" + status);
+}
+
+std::string App::not_ready_reason() const {
+  std::string waiting;
+  for (const auto& [site, polled] : polled_) {
+    if (!polled) waiting += (waiting.empty() ? "" : ", ") + site;
+  }
+  return waiting.empty() ? "" : "waiting for the first poll of " + waiting;
 }
 
 App::~App() = default;
 
 int App::run() {
   asio::co_spawn(io_, signal_loop(this), asio::detached);
+  server_->start();
   for (auto& c : collectors_) c->start();
   log::info(logger(), "daemon.started",
             {{"sites", config_.sites.size()}, {"pairs", config_.pairs.size()},
-             {"database", config_.storage.path}});
+             {"database", config_.storage.path},
+             {"listen", config_.server.listen},
+             {"port", server_->port()}});
   systemd::notify("READY=1\nSTATUS=polling " + std::to_string(collectors_.size()) + " site(s)");
   io_.run();
   log::info(logger(), "daemon.stopped");
@@ -53,6 +130,7 @@ void App::begin_shutdown(const char* why) {
   systemd::notify("STOPPING=1");
   log::info(logger(), "daemon.stopping", {{"why", why}});
   for (auto& c : collectors_) c->stop();
+  server_->stop();
   // Polls in flight finish and record their result; past the grace period we stop anyway.
   grace_timer_.expires_after(shutdown_grace);
   grace_timer_.async_wait([this](boost::system::error_code ec) {

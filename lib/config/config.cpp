@@ -46,16 +46,27 @@ constexpr std::size_t kMaxShownValue = 60;
 constexpr int kDefaultPort = 9440;
 
 constexpr std::string_view kTopKeys[] = {"sites", "pairs", "storage", "server", "log"};
-constexpr std::string_view kSiteKeys[] = {
-    "name",         "url",          "api",
-    "username",     "password_file", "password_env",
-    "ca_file",      "insecure_skip_verify", "interval",
-    "jitter",       "connect_timeout", "request_timeout",
-    "poll_timeout", "retries",      "retry_backoff",
-    "page_size",    "max_response_bytes", "allow_empty"};
+constexpr std::string_view kSiteKeys[] = {"name",
+                                          "url",
+                                          "api",
+                                          "username",
+                                          "password_file",
+                                          "password_env",
+                                          "ca_file",
+                                          "insecure_skip_verify",
+                                          "interval",
+                                          "jitter",
+                                          "connect_timeout",
+                                          "request_timeout",
+                                          "poll_timeout",
+                                          "retries",
+                                          "retry_backoff",
+                                          "page_size",
+                                          "max_response_bytes",
+                                          "allow_empty"};
 constexpr std::string_view kPairKeys[] = {"name", "source", "replica"};
 constexpr std::string_view kStorageKeys[] = {"path"};
-constexpr std::string_view kServerKeys[] = {"listen"};
+constexpr std::string_view kServerKeys[] = {"listen", "policy_series_cap"};
 constexpr std::string_view kLogKeys[] = {"level", "format"};
 constexpr std::string_view kLogLevels[] = {"debug", "info", "warn", "error"};
 constexpr std::string_view kLogFormats[] = {"auto", "plain", "journal"};
@@ -100,6 +111,14 @@ std::string suggestion(std::string_view word, std::span<const std::string_view> 
   const std::string w = lower(word);
   std::size_t best = std::string::npos;
   std::string_view best_word;
+  // A prefix either way ("warning" for "warn", "int" for "interval") is a likely slip even when
+  // many letters differ.
+  for (auto c : candidates) {
+    const auto lc = lower(c);
+    if (w.size() >= 3 && (w.rfind(lc, 0) == 0 || lc.rfind(w, 0) == 0)) {
+      return "; did you mean '" + std::string(c) + "'?";
+    }
+  }
   for (auto c : candidates) {
     const auto d = edit_distance(w, lower(c));
     if (d < best) {
@@ -126,8 +145,8 @@ std::string join(std::span<const std::string_view> words, std::string_view sep) 
 bool valid_name(std::string_view s) {
   if (s.empty() || s.size() > kMaxNameLength) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
   });
 }
 
@@ -236,8 +255,8 @@ std::string check_url(std::string_view url, std::string& normalized) {
     if (!p || *p == 0) return "port must be a number from 1 to 65535, got " + shown(port_text);
     port = *p;
   }
-  std::string base = path_start == std::string_view::npos ? std::string()
-                                                           : std::string(rest.substr(path_start));
+  std::string base =
+      path_start == std::string_view::npos ? std::string() : std::string(rest.substr(path_start));
   while (!base.empty() && base.back() == '/') base.pop_back();
   normalized = "https://" + host + ":" + std::to_string(port) + base;
   return {};
@@ -388,8 +407,8 @@ class Validator {
       }
       const std::string key_path = child(path, key.value);
       if (auto s = seen.find(key.value); s != seen.end()) {
-        report(key, key_path, "duplicate key (first defined at line " + std::to_string(s->second) +
-                                  ")");
+        report(key, key_path,
+               "duplicate key (first defined at line " + std::to_string(s->second) + ")");
         continue;
       }
       seen.emplace(key.value, key.line);
@@ -420,8 +439,8 @@ class Validator {
       return nullptr;
     }
     if (f.value->kind != Kind::Scalar) {
-      report(*f.value, path, "must be " + std::string(expected) + ", got " +
-                                 detail::kind_name(f.value->kind));
+      report(*f.value, path,
+             "must be " + std::string(expected) + ", got " + detail::kind_name(f.value->kind));
       return nullptr;
     }
     return &f.value->value;
@@ -467,7 +486,8 @@ class Validator {
     return static_cast<int>(v);
   }
 
-  std::optional<double> get_fraction(const Field& f, const std::string& path, double lo, double hi) {
+  std::optional<double> get_fraction(const Field& f, const std::string& path, double lo,
+                                     double hi) {
     std::string expected = "a number from " + trim_double(lo) + " to " + trim_double(hi);
     const auto* s = scalar(f, path, expected);
     if (!s) return std::nullopt;
@@ -511,7 +531,7 @@ class Validator {
   }
 
   std::optional<std::uint64_t> get_size(const Field& f, const std::string& path, std::uint64_t lo,
-                                    std::uint64_t hi) {
+                                        std::uint64_t hi) {
     const auto* s = scalar(f, path, "a size in bytes such as 1048576, 512KiB, 64MiB or 1GiB");
     if (!s) return std::nullopt;
     auto v = parse_size(*s);
@@ -532,12 +552,13 @@ class Validator {
   }
 
   std::optional<std::string> get_one_of(const Field& f, const std::string& path,
-                                    std::span<const std::string_view> allowed) {
+                                        std::span<const std::string_view> allowed) {
     const std::string expected = "one of " + join(allowed, ", ");
     const auto* s = scalar(f, path, expected);
     if (!s) return std::nullopt;
     if (std::find(allowed.begin(), allowed.end(), *s) == allowed.end()) {
-      report(*f.value, path, "must be " + expected + ", got " + shown(*s) + suggestion(*s, allowed));
+      report(*f.value, path,
+             "must be " + expected + ", got " + shown(*s) + suggestion(*s, allowed));
       return std::nullopt;
     }
     return *s;
@@ -665,18 +686,19 @@ class Validator {
              "password_env (an environment variable)");
     } else if (pw_file && pw_env) {
       const Field* later = pw_file->key->line > pw_env->key->line ? pw_file : pw_env;
-      report(*later->key, p(later->key->value),
-             "set only one of password_file and password_env");
+      report(*later->key, p(later->key->value), "set only one of password_file and password_env");
     }
     if (pw_file) {
       if (auto v = get_path(*pw_file, p("password_file"))) s.credentials.password_file = *v;
     }
     if (pw_env) {
       if (auto v = get_string(*pw_env, p("password_env"))) {
-        const bool ok = std::all_of(v->begin(), v->end(), [](char c) {
-          return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '_';
-        }) && !((*v)[0] >= '0' && (*v)[0] <= '9');
+        const bool ok = std::all_of(v->begin(), v->end(),
+                                    [](char c) {
+                                      return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                             (c >= '0' && c <= '9') || c == '_';
+                                    }) &&
+                        !((*v)[0] >= '0' && (*v)[0] <= '9');
         if (ok) {
           s.credentials.password_env = *v;
         } else {
@@ -737,14 +759,13 @@ class Validator {
       std::optional<Millis> value;  // parsed, or defaulted
       bool failed = false;          // set but invalid: skip the cross-checks
     };
-    Timing t[] = {
-        {"interval", "default", s.interval, kMinInterval, nullptr, std::nullopt, false},
-        {"poll_timeout", "default: min(120s, interval)", kPollTimeoutDefaultCap, Millis{1},
-         nullptr, std::nullopt, false},
-        {"request_timeout", "default: min(30s, poll_timeout)", s.request_timeout, Millis{1},
-         nullptr, std::nullopt, false},
-        {"connect_timeout", "default: min(5s, request_timeout)", s.connect_timeout, Millis{1},
-         nullptr, std::nullopt, false}};
+    Timing t[] = {{"interval", "default", s.interval, kMinInterval, nullptr, std::nullopt, false},
+                  {"poll_timeout", "default: min(120s, interval)", kPollTimeoutDefaultCap,
+                   Millis{1}, nullptr, std::nullopt, false},
+                  {"request_timeout", "default: min(30s, poll_timeout)", s.request_timeout,
+                   Millis{1}, nullptr, std::nullopt, false},
+                  {"connect_timeout", "default: min(5s, request_timeout)", s.connect_timeout,
+                   Millis{1}, nullptr, std::nullopt, false}};
     for (std::size_t i = 0; i < std::size(t); ++i) {
       t[i].field = get(t[i].key);
       if (t[i].field) {
@@ -864,6 +885,11 @@ class Validator {
         }
       }
     }
+    if (auto it = sf.find("policy_series_cap"); it != sf.end()) {
+      if (auto v = get_int(it->second, "server.policy_series_cap", 0, 100000)) {
+        out.policy_series_cap = static_cast<std::size_t>(*v);
+      }
+    }
   }
 
   void log(const Field& f, LogConfig& out) {
@@ -953,12 +979,12 @@ std::string read_password(const SiteConfig& site) {
   if (!c.password_env.empty()) {
     const char* value = std::getenv(c.password_env.c_str());
     if (!value) {
-      throw ConfigError({who + "environment variable " + c.password_env +
-                         " (password_env) is not set"});
+      throw ConfigError(
+          {who + "environment variable " + c.password_env + " (password_env) is not set"});
     }
     if (*value == '\0') {
-      throw ConfigError({who + "environment variable " + c.password_env +
-                         " (password_env) is empty"});
+      throw ConfigError(
+          {who + "environment variable " + c.password_env + " (password_env) is empty"});
     }
     return value;
   }

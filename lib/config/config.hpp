@@ -1,5 +1,6 @@
 // Validated, immutable configuration (docs/configuration.md). Built once by load_config();
-// every value has been range-checked and cross-checked, defaults applied from defaults.hpp.
+// every value has been range-checked and cross-checked; defaults are the initializers below
+// (except poll_timeout/request_timeout/connect_timeout, which shrink to fit a short interval).
 #pragma once
 
 #include <chrono>
@@ -23,7 +24,7 @@ struct Credentials {
 
 struct SiteConfig {
   std::string name;
-  std::string url;        // https://host:9440
+  std::string url;        // normalized: https://host:port[/base], port always explicit
   std::string api = "v3"; // v3 (v4 and auto come later)
   Credentials credentials;
   std::string ca_file;    // PEM CA bundle to verify the PC's certificate; empty = system store
@@ -54,6 +55,7 @@ struct StorageConfig {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:9944";  // host:port
+  std::size_t policy_series_cap = 500;    // max flowdrift_policy_drift series per scrape
 };
 
 struct LogConfig {
@@ -84,9 +86,11 @@ class ConfigError : public std::runtime_error {
 };
 
 // Parses and validates a YAML file. Throws ConfigError (every problem, with file:line:col and
-// key path) on any problem, including an unreadable file.
+// key path) on any problem, including an unreadable file. Relative paths in it (ca_file,
+// password_file, storage.path) are resolved against the file's directory and stored absolute.
 Config load_config(const std::string& path);
-// Same, from text (`name` is used in messages in place of the file name).
+// Same, from text (`name` is used in messages in place of the file name); relative paths are
+// resolved against the current directory.
 Config parse_config(const std::string& text, const std::string& name);
 
 // Reads the password from the site's credentials source. Throws ConfigError naming the site and

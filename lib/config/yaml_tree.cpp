@@ -155,10 +155,14 @@ YamlParse parse_yaml(const std::string& text) {
 
 const char* kind_name(YamlNode::Kind kind) {
   switch (kind) {
-    case YamlNode::Kind::Null: return "nothing";
-    case YamlNode::Kind::Scalar: return "a scalar";
-    case YamlNode::Kind::Sequence: return "a list";
-    case YamlNode::Kind::Map: return "a mapping";
+    case YamlNode::Kind::Null:
+      return "nothing";
+    case YamlNode::Kind::Scalar:
+      return "a scalar";
+    case YamlNode::Kind::Sequence:
+      return "a list";
+    case YamlNode::Kind::Map:
+      return "a mapping";
   }
   return "unknown";
 }

@@ -13,11 +13,11 @@ namespace flowdrift::config::detail {
 struct YamlNode {
   enum class Kind { Null, Scalar, Sequence, Map };
   Kind kind = Kind::Null;
-  int line = 0;    // 1-based
-  int column = 0;  // 1-based
-  std::string value;  // Scalar only
-  std::vector<YamlNode> items;                           // Sequence only
-  std::vector<std::pair<YamlNode, YamlNode>> entries;    // Map only, document order
+  int line = 0;                                        // 1-based
+  int column = 0;                                      // 1-based
+  std::string value;                                   // Scalar only
+  std::vector<YamlNode> items;                         // Sequence only
+  std::vector<std::pair<YamlNode, YamlNode>> entries;  // Map only, document order
 };
 
 struct YamlError {

@@ -238,7 +238,16 @@ awaitable<Attempt> BeastTransport::Impl::exchange(Stream* stream, HttpRequest re
   parser.header_limit(kMaxResponseHeaderBytes);
   if (verb == bhttp::verb::head) parser.skip(true);
   tcp_layer.expires_at(deadline);
-  co_await bhttp::async_read(*stream, buffer, parser, use_ec(ec));
+  // Header first: Beast 1.74 applies body_limit to chunked and read-to-EOF response bodies
+  // but not to a response's Content-Length, so that one is checked here.
+  co_await bhttp::async_read_header(*stream, buffer, parser, use_ec(ec));
+  if (!ec && parser.content_length() &&
+      *parser.content_length() > static_cast<std::uint64_t>(options.max_response_bytes)) {
+    ec = bhttp::error::body_limit;
+  }
+  if (!ec && !parser.is_done()) {
+    co_await bhttp::async_read(*stream, buffer, parser, use_ec(ec));
+  }
   if (ec) {
     bool got_some = parser.got_some() || buffer.size() > 0;
     if (ec == beast::error::timeout) co_return failed(ErrorReason::Timeout, timeout_text, true);

@@ -243,8 +243,8 @@ Filter parse_filter(const json& f, const std::string& path) {
   } else if (type == "CATEGORIES_MATCH_ALL") {
     out.match = "all";
   } else {
-    fail(child(path, "type"), "expected CATEGORIES_MATCH_ALL or CATEGORIES_MATCH_ANY, got \"" +
-                                  type + "\"");
+    fail(child(path, "type"),
+         "expected CATEGORIES_MATCH_ALL or CATEGORIES_MATCH_ANY, got \"" + type + "\"");
   }
   if (const json* kinds = opt_array(f, path, "kind_list")) {
     const std::string kpath = child(path, "kind_list");
@@ -380,8 +380,10 @@ std::string resolve(const std::map<std::string, std::string>& names, const std::
   return it->second;
 }
 
-std::vector<json> rule_peers(const json& e, const std::string& path, const SiteIndex& index,
-                             PolicyOut& out) {
+// Peers and services are returned as canonical JSON text: rules are assembled from them as
+// text (see add_rule), which keeps 100k-rule sites cheap.
+std::vector<std::string> rule_peers(const json& e, const std::string& path, const SiteIndex& index,
+                                    PolicyOut& out) {
   std::string type = opt_string(e, path, "peer_specification_type");
   const json* filter = find_opt(e, "filter");
   const json* subnet = find_opt(e, "ip_subnet");
@@ -397,29 +399,33 @@ std::vector<json> rule_peers(const json& e, const std::string& path, const SiteI
     }
     type = filter != nullptr ? "FILTER" : "IP_SUBNET";
   }
-  std::vector<json> peers;
+  std::vector<std::string> peers;
   if (type == "ALL") {
-    peers.push_back(any_peer());
+    peers.push_back(any_peer().dump());
   } else if (type == "FILTER") {
     if (filter == nullptr) fail(child(path, "filter"), "missing (peer_specification_type FILTER)");
     Filter f = parse_filter(*filter, child(path, "filter"));
     out.categories.insert(f.categories.begin(), f.categories.end());
-    peers.push_back(f.peer_json());
+    peers.push_back(f.peer_json().dump());
   } else if (type == "IP_SUBNET") {
     if (subnet != nullptr) {
-      peers.push_back(json{{"subnet", parse_subnet(*subnet, child(path, "ip_subnet")).str()}});
+      peers.push_back(
+          json{{"subnet", parse_subnet(*subnet, child(path, "ip_subnet")).str()}}.dump());
     }
     if (groups != nullptr) {
       const std::string gpath = child(path, "address_group_inclusion_list");
       for (std::size_t i = 0; i < groups->size(); ++i) {
         const std::string uuid = reference_uuid(groups->at(i), child(gpath, i));
-        peers.push_back(json{{"address_group", resolve(index.address_group_names, uuid,
-                                                       "address_group", out.address_groups, out)}});
+        peers.push_back(json{
+            {"address_group",
+             resolve(index.address_group_names, uuid, "address_group", out.address_groups,
+                     out)}}.dump());
       }
     }
     if (peers.empty()) {
-      fail(path, "peer_specification_type IP_SUBNET without ip_subnet or "
-                 "address_group_inclusion_list");
+      fail(path,
+           "peer_specification_type IP_SUBNET without ip_subnet or "
+           "address_group_inclusion_list");
     }
   } else {
     fail(child(path, "peer_specification_type"),
@@ -428,45 +434,75 @@ std::vector<json> rule_peers(const json& e, const std::string& path, const SiteI
   return peers;
 }
 
-std::vector<json> rule_services(const json& e, const std::string& path, const SiteIndex& index,
-                                PolicyOut& out) {
-  std::vector<json> services;
-  if (auto s = protocol_service(e, path)) services.push_back(std::move(*s));
+std::vector<std::string> rule_services(const json& e, const std::string& path,
+                                       const SiteIndex& index, PolicyOut& out) {
+  std::vector<std::string> services;
+  if (auto s = protocol_service(e, path)) services.push_back(s->dump());
   if (const json* groups = opt_array(e, path, "service_group_list")) {
     const std::string gpath = child(path, "service_group_list");
     for (std::size_t i = 0; i < groups->size(); ++i) {
       const std::string uuid = reference_uuid(groups->at(i), child(gpath, i));
-      services.push_back(json{{"service_group", resolve(index.service_group_names, uuid,
-                                                        "service_group", out.service_groups, out)}});
+      services.push_back(json{
+          {"service_group",
+           resolve(index.service_group_names, uuid, "service_group", out.service_groups,
+                   out)}}.dump());
     }
   }
   // v3: "If a protocol is not configured ... then it is allowed".
-  if (services.empty()) services.push_back(all_service());
+  if (services.empty()) services.push_back(all_service().dump());
   return services;
 }
 
-using RuleSet = std::map<std::string, json>;  // canonical text -> rule: a sorted set
+using RuleSet = std::set<std::string>;  // canonical rule texts: a sorted set
 
-void add_rule(RuleSet& rules, const char* direction, json peer, json service,
-              const std::string& description) {
-  json rule{{"direction", direction},
-            {"peer", std::move(peer)},
-            {"service", std::move(service)},
-            {"description", description}};
-  std::string key = rule.dump();
-  rules.emplace(std::move(key), std::move(rule));
+// Builds exactly what json{{"description",..},{"direction",..},{"peer",..},{"service",..}}.dump()
+// would (keys in sorted order, compact), without materializing the object; the tests check that
+// every canonical text re-dumps to itself.
+void add_rule(RuleSet& rules, std::string_view direction, const std::string& peer,
+              const std::string& service, const std::string& description_json) {
+  std::string r;
+  r.reserve(64 + description_json.size() + peer.size() + service.size());
+  r += R"({"description":)";
+  r += description_json;
+  r += R"(,"direction":")";
+  r += direction;
+  r += R"(","peer":)";
+  r += peer;
+  r += R"(,"service":)";
+  r += service;
+  r += '}';
+  rules.insert(std::move(r));
 }
 
 // One allow-list entry -> one rule per (peer, service).
-void expand_entry(const json& e, const std::string& path, const char* direction,
+void expand_entry(const json& e, const std::string& path, std::string_view direction,
                   const SiteIndex& index, PolicyOut& out, RuleSet& rules) {
   require_object(e, path);
-  const std::vector<json> peers = rule_peers(e, path, index, out);
-  const std::vector<json> services = rule_services(e, path, index, out);
-  const std::string description = opt_string(e, path, "description");
+  const std::vector<std::string> peers = rule_peers(e, path, index, out);
+  const std::vector<std::string> services = rule_services(e, path, index, out);
+  const std::string description = json(opt_string(e, path, "description")).dump();
   for (const auto& p : peers) {
     for (const auto& s : services) add_rule(rules, direction, p, s, description);
   }
+}
+
+// The policy's canonical text with `rules` (canonical texts, already sorted) as its "rules"
+// array. Spliced in place of a placeholder; the match is unambiguous because in dump() output a
+// quote inside a string value is always escaped, so `"rules":null` can only be this object's key.
+std::string dump_with_rules(json canon, const RuleSet& rules) {
+  canon.emplace("rules", nullptr);
+  std::string text = canon.dump();
+  static constexpr std::string_view kPlaceholder = R"("rules":null)";
+  std::string list = R"("rules":[)";
+  bool first = true;
+  for (const auto& r : rules) {
+    if (!first) list += ',';
+    list += r;
+    first = false;
+  }
+  list += ']';
+  text.replace(text.find(kPlaceholder), kPlaceholder.size(), list);
+  return text;
 }
 
 struct RuleType {
@@ -515,8 +551,8 @@ PolicyOut canonicalize_policy(const json& entity, const SiteIndex& index) {
     fail(child(path, "action"), "expected APPLY or MONITOR, got \"" + action + "\"");
   }
 
-  json canon{{"name", out.name},       {"description", description}, {"type", out.type},
-             {"mode", out.mode},       {"allow_ipv6", allow_ipv6},    {"hitlog", hitlog}};
+  json canon{{"name", out.name}, {"description", description}, {"type", out.type},
+             {"mode", out.mode}, {"allow_ipv6", allow_ipv6},   {"hitlog", hitlog}};
 
   if (out.type == "isolation") {
     const char* keys[] = {"first_entity_filter", "second_entity_filter"};
@@ -529,11 +565,12 @@ PolicyOut canonicalize_policy(const json& entity, const SiteIndex& index) {
     // Isolation is symmetric: order the pair so swapping first/second changes nothing.
     if (groups[1].dump() < groups[0].dump()) std::swap(groups[0], groups[1]);
     canon.emplace("isolation", json(groups));
+    out.json_text = canon.dump();
   } else {
     const std::string tpath = child(path, "target_group");
     const json& target = member_object(rule, path, "target_group");
-    const Filter secured = parse_filter(member_object(target, tpath, "filter"),
-                                        child(tpath, "filter"));
+    const Filter secured =
+        parse_filter(member_object(target, tpath, "filter"), child(tpath, "filter"));
     out.categories.insert(secured.categories.begin(), secured.categories.end());
     canon.emplace("secured_group", secured.group_json());
     const std::string intra = opt_string(target, tpath, "default_internal_policy");
@@ -563,13 +600,10 @@ PolicyOut canonicalize_policy(const json& entity, const SiteIndex& index) {
     // v3: an empty outbound list of an app/VDI rule allows everything out; make it equal to an
     // explicit allow-all so the two spellings never show as drift. Quarantine lists stay literal.
     if ((outbound == nullptr || outbound->empty()) && out.type != "quarantine") {
-      add_rule(rules, "outbound", any_peer(), all_service(), "");
+      add_rule(rules, "outbound", any_peer().dump(), all_service().dump(), R"("")");
     }
-    json arr = json::array();
-    for (auto& [text, r] : rules) arr.push_back(std::move(r));
-    canon.emplace("rules", std::move(arr));
+    out.json_text = dump_with_rules(std::move(canon), rules);
   }
-  out.json_text = canon.dump();
   out.hash = sha256_hex(out.json_text);
   return out;
 }
@@ -732,13 +766,11 @@ Snapshot canonicalize_site(const V3SiteData& site) {
   SiteIndex index;
 
   auto address_groups =
-      index_groups(site.address_groups, "address_groups", "address_group",
-                   ObjectKind::AddressGroup, canonicalize_address_group,
-                   index.address_group_names, findings);
+      index_groups(site.address_groups, "address_groups", "address_group", ObjectKind::AddressGroup,
+                   canonicalize_address_group, index.address_group_names, findings);
   auto service_groups =
-      index_groups(site.service_groups, "service_groups", "service_group",
-                   ObjectKind::ServiceGroup, canonicalize_service_group,
-                   index.service_group_names, findings);
+      index_groups(site.service_groups, "service_groups", "service_group", ObjectKind::ServiceGroup,
+                   canonicalize_service_group, index.service_group_names, findings);
 
   for (const auto& [key, values] : site.category_values) {
     for (std::size_t i = 0; i < values.size(); ++i) {

@@ -273,6 +273,47 @@ Error redacted(Error error, const FetchContext& ctx) {
   return error;
 }
 
+// Number of rules whose allow lists reference groups through `key`
+// ("address_group_inclusion_list" or "service_group_list").
+std::size_t rules_referencing(const std::vector<nlohmann::json>& rules, const char* key) {
+  std::size_t n = 0;
+  for (const auto& rule : rules) {
+    const auto spec = rule.find("spec");
+    if (spec == rule.end() || !spec->is_object()) continue;
+    const auto res = spec->find("resources");
+    if (res == spec->end() || !res->is_object()) continue;
+    bool found = false;
+    for (const auto& [type, body] : res->items()) {
+      if (!body.is_object()) continue;
+      for (const char* list : {"inbound_allow_list", "outbound_allow_list"}) {
+        const auto l = body.find(list);
+        if (l == body.end() || !l->is_array()) continue;
+        for (const auto& entry : *l) {
+          const auto refs = entry.is_object() ? entry.find(key) : entry.end();
+          if (entry.is_object() && refs != entry.end() && refs->is_array() && !refs->empty()) {
+            found = true;
+          }
+        }
+      }
+    }
+    if (found) ++n;
+  }
+  return n;
+}
+
+// A group list that comes back empty while policies reference groups is the same trap as an
+// empty policy list (a 200 with nothing to an under-privileged account): not a complete site.
+std::optional<Error> empty_but_referenced(const std::vector<nlohmann::json>& rules,
+                                          const std::vector<nlohmann::json>& groups,
+                                          const char* key, const std::string& endpoint) {
+  if (!groups.empty()) return std::nullopt;
+  const auto n = rules_referencing(rules, key);
+  if (n == 0) return std::nullopt;
+  return make_error(ErrorReason::EmptyList, endpoint + ": no groups, but " + std::to_string(n) +
+                                                " polic" + (n == 1 ? "y references" : "ies reference") +
+                                                " some");
+}
+
 awaitable<Result<policy::V3SiteData>> fetch_all(FetchContext* ctx) {
   policy::V3SiteData site;
 
@@ -293,10 +334,18 @@ awaitable<Result<policy::V3SiteData>> fetch_all(FetchContext* ctx) {
   auto address_groups = co_await list_all(ctx, "address_groups/list", "address_group");
   if (!address_groups) co_return address_groups.error();
   site.address_groups = std::move(*address_groups);
+  if (auto e = empty_but_referenced(site.rules, site.address_groups,
+                                    "address_group_inclusion_list", "address_groups/list")) {
+    co_return *e;
+  }
 
   auto service_groups = co_await list_all(ctx, "service_groups/list", "service_group");
   if (!service_groups) co_return service_groups.error();
   site.service_groups = std::move(*service_groups);
+  if (auto e = empty_but_referenced(site.rules, site.service_groups, "service_group_list",
+                                    "service_groups/list")) {
+    co_return *e;
+  }
 
   auto category_keys = co_await list_all(ctx, "categories/list", "category");
   if (!category_keys) co_return category_keys.error();

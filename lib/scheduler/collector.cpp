@@ -42,13 +42,13 @@ std::unique_ptr<http::HttpTransport> make_site_transport(asio::any_io_executor e
 
 Collector::Collector(asio::any_io_executor executor, config::SiteConfig site,
                      std::string password, std::unique_ptr<http::HttpTransport> transport,
-                     store::Store& store, PollObserver observer)
+                     store::Store& store, PollHooks hooks)
     : executor_(executor),
       site_(std::move(site)),
       password_(std::move(password)),
       transport_(std::move(transport)),
       store_(store),
-      observer_(std::move(observer)),
+      hooks_(std::move(hooks)),
       timer_(executor),
       rng_(std::random_device{}()) {
   if (auto url = http::parse_url(site_.url)) base_path_ = url->base_path;
@@ -150,7 +150,14 @@ awaitable<PollReport> Collector::poll_once() {
   report.finished_ms = rec.finished_ms;
   report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0);
 
-  auto outcome = store_.record_poll(rec, snapshot ? &*snapshot : nullptr);
+  const policy::Snapshot* snap = snapshot ? &*snapshot : nullptr;
+  std::function<void(store::Database&, const store::PollOutcome&)> extra;
+  if (hooks_.in_transaction) {
+    extra = [this, &rec, snap](store::Database& db, const store::PollOutcome& o) {
+      hooks_.in_transaction(db, rec, o, snap);
+    };
+  }
+  auto outcome = store_.record_poll(rec, snap, extra);
   if (!outcome) {
     log::error(logger(), "store.write_failed",
                {{"site", site_.name}, {"error", outcome.error().message}});
@@ -162,6 +169,7 @@ awaitable<PollReport> Collector::poll_once() {
   if (auto latest = store_.latest_complete_snapshot(site_.name)) {
     report.snapshot_id = latest->id;
     report.policy_count = latest->policy_count;
+    report.snapshot_first_seen_ms = latest->first_seen_ms;
   }
 
   if (snapshot) {
@@ -192,7 +200,7 @@ awaitable<PollReport> Collector::poll_once() {
   }
   last_reason_ = rec.reason;
   polling_ = false;
-  if (observer_) observer_(report);
+  if (hooks_.after) hooks_.after(report);
   co_return report;
 }
 

@@ -20,7 +20,7 @@
 
 namespace flowdrift::scheduler {
 
-// What one poll did; handed to the observer (metrics, pair comparison) after it is stored.
+// What one poll did; handed to PollHooks::after once it is stored.
 struct PollReport {
   std::string site;
   bool complete = false;
@@ -32,10 +32,20 @@ struct PollReport {
   bool snapshot_changed = false;
   std::optional<std::int64_t> snapshot_id;  // the site's current complete snapshot
   std::int64_t policy_count = 0;            // of the current complete snapshot
+  std::int64_t snapshot_first_seen_ms = 0;  // when the current snapshot was first stored
   bool stored = false;                      // false if the store write itself failed
 };
 
-using PollObserver = std::function<void(const PollReport&)>;
+// Hooks the daemon attaches to every poll of a site.
+struct PollHooks {
+  // Runs inside the poll's database transaction, after the poll row is written; `snapshot` is
+  // null for a failed poll. Throwing rolls the whole poll back. (Pair drift bookkeeping.)
+  std::function<void(store::Database&, const store::PollRecord&, const store::PollOutcome&,
+                     const policy::Snapshot*)>
+      in_transaction;
+  // Runs after the transaction committed or failed (report.stored tells). Metrics, logs.
+  std::function<void(const PollReport&)> after;
+};
 
 // Builds the production transport (BeastTransport) for a site: URL, CA file, insecure switch,
 // timeouts and size cap from its config. Throws std::runtime_error on an unusable URL or CA.
@@ -48,7 +58,7 @@ class Collector {
   // start-up; it is kept in memory only and never logged.
   Collector(asio::any_io_executor executor, config::SiteConfig site, std::string password,
             std::unique_ptr<http::HttpTransport> transport, store::Store& store,
-            PollObserver observer = {});
+            PollHooks hooks = {});
   ~Collector();
   Collector(const Collector&) = delete;
   Collector& operator=(const Collector&) = delete;
@@ -74,7 +84,7 @@ class Collector {
   std::string base_path_;
   std::unique_ptr<http::HttpTransport> transport_;
   store::Store& store_;
-  PollObserver observer_;
+  PollHooks hooks_;
   asio::steady_timer timer_;
   std::mt19937_64 rng_;
   bool running_ = false;

@@ -189,7 +189,7 @@ std::optional<std::int64_t> Statement::column_optional_int64(int col) const {
 // ---- Database ----
 
 Database::Database(const std::string& path, Mode mode) : path_(path) {
-  int flags = SQLITE_OPEN_NOMUTEX;  // one connection, one thread
+  int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;  // one connection, one thread
   switch (mode) {
     case Mode::ReadWriteCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
     case Mode::ReadWrite: flags |= SQLITE_OPEN_READWRITE; break;
@@ -228,7 +228,7 @@ void Database::exec(std::string_view sql) {
 Statement Database::prepare(std::string_view sql) { return Statement(db_, sql); }
 
 Statement& Database::cached(std::string_view sql) {
-  auto it = cache_.find(std::string(sql));
+  auto it = cache_.find(sql);
   if (it == cache_.end()) {
     auto stmt = std::make_unique<Statement>(db_, sql, true);
     it = cache_.emplace(std::string(sql), std::move(stmt)).first;

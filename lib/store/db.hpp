@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,7 +75,8 @@ class Database {
  public:
   enum class Mode { ReadWriteCreate, ReadWrite, ReadOnly };
 
-  // Opens the connection only: no pragma is set, nothing is read or written. ":memory:" works.
+  // Opens the connection only: no pragma is set, nothing is read or written. ":memory:" and
+  // "file:" URIs (e.g. "file:/x.db?immutable=1") work.
   explicit Database(const std::string& path, Mode mode = Mode::ReadWriteCreate);
   ~Database();
   Database(const Database&) = delete;
@@ -104,7 +106,12 @@ class Database {
  private:
   sqlite3* db_ = nullptr;
   std::string path_;
-  std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+  // Transparent hash: a lookup by string_view does not allocate (quiet polls use the cache).
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> cache_;
 };
 
 // BEGIN on construction; ROLLBACK in the destructor unless commit() succeeded. Not nestable.

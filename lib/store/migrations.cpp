@@ -78,11 +78,56 @@ CREATE INDEX polls_site_time ON polls (site_id, finished_ms);
 CREATE INDEX polls_snapshot ON polls (snapshot_id, finished_ms);
 )sql";
 
+// Version 2: pairs, their status, and drift items that open and resolve (lib/store/drift.cpp).
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE pairs (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE,
+  source_site  TEXT NOT NULL,
+  replica_site TEXT NOT NULL
+);
+
+CREATE TABLE pair_states (
+  pair_id             INTEGER PRIMARY KEY REFERENCES pairs (id),
+  status              TEXT NOT NULL CHECK (status IN ('IN_SYNC', 'DRIFTED', 'UNKNOWN')),
+  reason              TEXT NOT NULL DEFAULT '',
+  since_ms            INTEGER NOT NULL,
+  updated_ms          INTEGER NOT NULL,
+  source_snapshot_id  INTEGER REFERENCES snapshots (id),
+  replica_snapshot_id INTEGER REFERENCES snapshots (id)
+);
+
+CREATE TABLE drift_items (
+  id                  INTEGER PRIMARY KEY,
+  pair_id             INTEGER NOT NULL REFERENCES pairs (id),
+  source_site         TEXT NOT NULL,
+  replica_site        TEXT NOT NULL,
+  object              TEXT NOT NULL,
+  kind                TEXT NOT NULL,
+  severity            TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+  direction           TEXT NOT NULL,
+  summary             TEXT NOT NULL,
+  fields              TEXT NOT NULL,
+  opened_ms           INTEGER NOT NULL,
+  opened_poll_id      INTEGER REFERENCES polls (id),
+  resolved_ms         INTEGER,
+  resolved_poll_id    INTEGER REFERENCES polls (id),
+  updated_ms          INTEGER NOT NULL,
+  source_snapshot_id  INTEGER REFERENCES snapshots (id),
+  replica_snapshot_id INTEGER REFERENCES snapshots (id),
+  CHECK (resolved_ms IS NULL OR resolved_ms >= opened_ms)
+);
+CREATE UNIQUE INDEX drift_items_open ON drift_items (pair_id, object, kind)
+  WHERE resolved_ms IS NULL;
+CREATE INDEX drift_items_pair_time ON drift_items (pair_id, opened_ms);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> steps = {
       {1, "initial schema: sites, objects, snapshots, findings, polls", kSchemaV1},
+      {2, "pairs, pair states and drift items", kSchemaV2},
   };
   return steps;
 }

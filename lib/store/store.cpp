@@ -53,13 +53,13 @@ bool is_memory_path(const std::string& path) {
 }
 
 // A non-empty file without the SQLite magic is refused before SQLite touches it. (An empty
-// file is a valid empty database.)
-void check_header(const std::string& path) {
+// file is a valid empty database.) Returns whether there is a database to inspect.
+bool check_header(const std::string& path) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return;
+  if (!std::filesystem::exists(path, ec)) return false;
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) refuse(path, "cannot stat: " + ec.message());
-  if (size == 0) return;
+  if (size == 0) return false;
   static constexpr std::array<char, 16> kMagic = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f',
                                                   'o', 'r', 'm', 'a', 't', ' ', '3', '\0'};
   std::array<char, 16> head{};
@@ -69,6 +69,22 @@ void check_header(const std::string& path) {
   if (in.gcount() != static_cast<std::streamsize>(head.size()) || head != kMagic) {
     refuse(path, "not a SQLite database (no SQLite header)", SQLITE_NOTADB);
   }
+  return true;
+}
+
+// "file:" URI that opens the main file alone: read-only, no locks, no -wal/-shm created.
+std::string immutable_uri(const std::string& path) {
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '?' || c == '#' || c == '%') {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+      uri += buf;
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?mode=ro&immutable=1";
 }
 
 std::string hex32(std::int64_t v) {
@@ -128,9 +144,15 @@ struct Store::Cache {
 
 Store::Store(const std::string& path) : cache_(std::make_unique<Cache>()) {
   const bool memory = is_memory_path(path);
-  if (!memory) check_header(path);
+  if (!memory && check_header(path)) {
+    // First look at the main file alone, so that refusing leaves no trace at all.
+    Database probe(immutable_uri(path), Database::Mode::ReadOnly);
+    check_ownership(probe, path);
+  }
   db_ = std::make_unique<Database>(path);
-  // Until the checks pass, close must not checkpoint a foreign WAL into its main file.
+  // Check again through a normal connection: a WAL not yet checkpointed (after a crash) can
+  // hold what the main file does not show. Until the checks pass, close must not checkpoint
+  // a foreign WAL into its main file.
   set_no_checkpoint_on_close(*db_, true);
   db_->set_busy_timeout(kBusyTimeoutMs);
   check_ownership(*db_, path);

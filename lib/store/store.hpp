@@ -91,7 +91,9 @@ class Store {
   // versions and the snapshot are stored if not already present, all in one transaction with
   // the poll row. A snapshot equal to the site's latest adds the poll row only. `extra` runs in
   // the same transaction, after the poll row (drift bookkeeping uses it). On any error the
-  // transaction rolls back and nothing of this poll is stored.
+  // transaction rolls back and nothing of this poll is stored (Result error, reason Store).
+  // A failed poll stores its poll row only; a snapshot passed with it is ignored. Throws
+  // std::invalid_argument for a complete poll without a snapshot (a programmer error).
   Result<PollOutcome> record_poll(
       const PollRecord& poll, const policy::Snapshot* snapshot,
       const std::function<void(Database&, const PollOutcome&)>& extra = {});

@@ -1,7 +1,6 @@
 // Config loader: the shipped examples load, every class of mistake is reported with the right
 // file:line:col and key path, problems are collected together, and secrets never leak.
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -20,9 +19,10 @@ using flowdrift::test::write_file;
 
 namespace {
 
-const std::string kFixtures = std::string(FLOWDRIFT_TEST_FIXTURES) + "/config";
-// tests/unit/fixtures -> the source tree's config/ directory.
-const std::string kConfigDir = std::string(FLOWDRIFT_TEST_FIXTURES) + "/../../../config";
+// Located from this file so the tests run from any working directory.
+const std::filesystem::path kHere = std::filesystem::path(__FILE__).parent_path();
+const std::string kFixtures = (kHere / "../fixtures/config").lexically_normal().string();
+const std::string kConfigDir = (kHere / "../../../config").lexically_normal().string();
 
 const char* const kSite =
     "sites:\n"
@@ -95,8 +95,9 @@ TEST_CASE("the example configuration loads with every key applied", "[unit][conf
   CHECK(primary.api == "v3");
   CHECK(primary.credentials.username == "flowdrift-ro");
   // Relative to the example's directory, whatever the test's working directory is.
-  CHECK(primary.credentials.password_file ==
-        (std::filesystem::path(kConfigDir) / "secrets/primary.password").lexically_normal().string());
+  CHECK(
+      primary.credentials.password_file ==
+      (std::filesystem::path(kConfigDir) / "secrets/primary.password").lexically_normal().string());
   CHECK(primary.credentials.password_env.empty());
   CHECK(primary.ca_file == "/etc/ssl/certs/ca-certificates.crt");
   CHECK_FALSE(primary.insecure_skip_verify);
@@ -167,9 +168,9 @@ TEST_CASE("the minimal configuration loads and gets the defaults", "[unit][confi
 }
 
 TEST_CASE("each invalid fixture reports exactly its expected problems", "[unit][config]") {
-  const std::string file = GENERATE(as<std::string>{}, "invalid_keys.yaml", "invalid_values.yaml",
-                                    "invalid_types.yaml", "invalid_pairs.yaml",
-                                    "invalid_syntax.yaml");
+  const std::string file =
+      GENERATE(as<std::string>{}, "invalid_keys.yaml", "invalid_values.yaml", "invalid_types.yaml",
+               "invalid_pairs.yaml", "invalid_syntax.yaml");
   const auto path = kFixtures + "/" + file;
   std::vector<std::string> expected;
   {
@@ -209,8 +210,7 @@ TEST_CASE("problems carry file, 1-based line and column, and key path", "[unit][
   SECTION("a missing top-level sites") {
     auto p = problems_of("log:\n  level: debug\n");
     REQUIRE(p.size() == 1);
-    CHECK(p[0] ==
-          "t.yaml:1:1: sites: required key missing; at least one site must be configured");
+    CHECK(p[0] == "t.yaml:1:1: sites: required key missing; at least one site must be configured");
   }
   SECTION("an empty file") {
     auto p = problems_of("# nothing here\n");
@@ -236,8 +236,9 @@ TEST_CASE("problems carry file, 1-based line and column, and key path", "[unit][
   SECTION("a second document") {
     auto p = problems_of(std::string(kSite) + "---\nsites: []\n");
     REQUIRE(p.size() == 1);
-    CHECK(p[0] == "t.yaml:6:1: YAML syntax error: more than one YAML document; the configuration "
-                  "must be a single document");
+    CHECK(p[0] ==
+          "t.yaml:6:1: YAML syntax error: more than one YAML document; the configuration "
+          "must be a single document");
   }
 }
 
@@ -268,25 +269,17 @@ TEST_CASE("all problems are reported at once, in document order", "[unit][config
     };
     CHECK(e.problems() == expected);
     // what() is every problem, one per line.
-    CHECK(std::string(e.what()) == expected[0] + "\n" + expected[1] + "\n" + expected[2] + "\n" +
-                                       expected[3]);
+    CHECK(std::string(e.what()) ==
+          expected[0] + "\n" + expected[1] + "\n" + expected[2] + "\n" + expected[3]);
   }
 }
 
 TEST_CASE("wrong node types are reported, never thrown through", "[unit][config]") {
-  const std::string text = GENERATE(as<std::string>{},
-                                    "just a scalar\n",
-                                    "- a\n- b\n",
-                                    "sites: primary\n",
-                                    "sites: {name: a}\n",
-                                    "sites:\n  - [a, b]\n",
-                                    "sites:\n  - name: {a: b}\n    url: [x]\n",
-                                    "? [a]\n: b\nsites: []\n",
-                                    "sites:\n  - &a {name: x}\n  - *a\n",
-                                    "sites:\n  - <<: {name: x}\n",
-                                    "sites: !!map {}\n",
-                                    "{{{{{{{{{{{{{{{{{{{{",
-                                    "sites:\n  - name: \"\\x01\"\n");
+  const std::string text = GENERATE(
+      as<std::string>{}, "just a scalar\n", "- a\n- b\n", "sites: primary\n", "sites: {name: a}\n",
+      "sites:\n  - [a, b]\n", "sites:\n  - name: {a: b}\n    url: [x]\n", "? [a]\n: b\nsites: []\n",
+      "sites:\n  - &a {name: x}\n  - *a\n", "sites:\n  - <<: {name: x}\n", "sites: !!map {}\n",
+      "{{{{{{{{{{{{{{{{{{{{", "sites:\n  - name: \"\\x01\"\n");
   INFO(text);
   auto p = problems_of(text);
   CHECK_FALSE(p.empty());
@@ -297,14 +290,16 @@ TEST_CASE("required site keys and the password source", "[unit][config]") {
   SECTION("neither password source") {
     auto p = problems_of("sites:\n  - name: a\n    url: https://pc\n    username: u\n");
     REQUIRE(p.size() == 1);
-    CHECK(p[0] == "t.yaml:2:5: sites[0]: a password source is required: set password_file (a "
-                  "file holding the password) or password_env (an environment variable)");
+    CHECK(p[0] ==
+          "t.yaml:2:5: sites[0]: a password source is required: set password_file (a "
+          "file holding the password) or password_env (an environment variable)");
   }
   SECTION("both password sources") {
     auto p = problems_of(std::string(kSite) + "    password_file: pw\n");
     REQUIRE(p.size() == 1);
-    CHECK(p[0] == "t.yaml:6:5: sites[0].password_file: set only one of password_file and "
-                  "password_env");
+    CHECK(p[0] ==
+          "t.yaml:6:5: sites[0].password_file: set only one of password_file and "
+          "password_env");
   }
   SECTION("a password in the file is rejected without echoing it") {
     auto p = problems_of(std::string(kSite) + "    password: TopSecret123\n");
@@ -316,7 +311,8 @@ TEST_CASE("required site keys and the password source", "[unit][config]") {
   }
   SECTION("a password pasted into password_env is not echoed") {
     auto p = problems_of(
-        "sites:\n  - name: a\n    url: https://pc\n    username: u\n    password_env: p@ss w0rd!\n");
+        "sites:\n  - name: a\n    url: https://pc\n    username: u\n    password_env: p@ss "
+        "w0rd!\n");
     REQUIRE(p.size() == 1);
     CHECK(contains(p[0], "sites[0].password_env: must be the name of an environment variable"));
     CHECK_FALSE(contains(p[0], "p@ss"));
@@ -348,8 +344,8 @@ TEST_CASE("required site keys and the password source", "[unit][config]") {
 
 TEST_CASE("site names and urls", "[unit][config]") {
   auto site_with = [](const std::string& key, const std::string& value) {
-    return "sites:\n  - name: " + (key == "name" ? value : std::string("a")) +
-           "\n    url: " + (key == "url" ? value : std::string("https://pc")) +
+    return "sites:\n  - name: " + (key == "name" ? value : std::string("a")) + "\n    url: \"" +
+           (key == "url" ? value : std::string("https://pc")) + "\"" +
            "\n    username: u\n    password_env: X\n";
   };
   SECTION("accepted names") {
@@ -399,7 +395,7 @@ TEST_CASE("site names and urls", "[unit][config]") {
       INFO(in);
       auto p = problems_of(site_with("url", in));
       REQUIRE(p.size() == 1);
-      CHECK(contains(p[0], "t.yaml:3:10: sites[0].url: "));
+      CHECK(contains(p[0], "t.yaml:3:10: sites[0].url: "));  // the quote's column
       CHECK(contains(p[0], why));
     }
   }
@@ -437,8 +433,8 @@ TEST_CASE("durations, sizes and numeric ranges", "[unit][config]") {
     CHECK(*parse_size("512KiB") == 512u * 1024u);
     CHECK(*parse_size("64MiB") == 64u * 1024u * 1024u);
     CHECK(*parse_size("1GiB") == 1024u * 1024u * 1024u);
-    for (const char* bad : {"", "-1", "64MB", "64 MiB", "1.5GiB", "MiB", "99999999999999999999",
-                            "99999999999GiB"}) {
+    for (const char* bad :
+         {"", "-1", "64MB", "64 MiB", "1.5GiB", "MiB", "99999999999999999999", "99999999999GiB"}) {
       INFO(bad);
       CHECK_FALSE(parse_size(bad).has_value());
     }
@@ -457,15 +453,18 @@ TEST_CASE("durations, sizes and numeric ranges", "[unit][config]") {
          "t.yaml:6:15: sites[0].interval: invalid duration 'soon': must start with a number "
          "(examples: 250ms, 30s, 5m, 1h; a bare number means seconds)"},
         {"retry_backoff: 10ms", ""},
-        {"retry_backoff: 9ms", "t.yaml:6:20: sites[0].retry_backoff: must be at least 10ms, got 9ms"},
+        {"retry_backoff: 9ms",
+         "t.yaml:6:20: sites[0].retry_backoff: must be at least 10ms, got 9ms"},
         {"jitter: 0", ""},
         {"jitter: 0.5", ""},
         {"jitter: -0.1", "t.yaml:6:13: sites[0].jitter: must be from 0 to 0.5, got -0.1"},
-        {"jitter: lots", "t.yaml:6:13: sites[0].jitter: must be a number from 0 to 0.5, got 'lots'"},
+        {"jitter: lots",
+         "t.yaml:6:13: sites[0].jitter: must be a number from 0 to 0.5, got 'lots'"},
         {"retries: 0", ""},
         {"retries: 10", ""},
         {"retries: -1", "t.yaml:6:14: sites[0].retries: must be from 0 to 10, got -1"},
-        {"retries: 2.5", "t.yaml:6:14: sites[0].retries: must be an integer from 0 to 10, got '2.5'"},
+        {"retries: 2.5",
+         "t.yaml:6:14: sites[0].retries: must be an integer from 0 to 10, got '2.5'"},
         {"retries: 99999999999999999999",
          "t.yaml:6:14: sites[0].retries: must be from 0 to 10, got 99999999999999999999"},
         {"page_size: 1", ""},
@@ -534,15 +533,17 @@ TEST_CASE("timeouts nest inside the interval", "[unit][config]") {
           std::vector<std::string>{
               "t.yaml:6:22: sites[0].connect_timeout: must not exceed request_timeout (5s), got "
               "10s"});
-    CHECK(problems_of(site("    poll_timeout: 2m\n")) ==
-          std::vector<std::string>{
-              "t.yaml:6:19: sites[0].poll_timeout: must not exceed interval (1m, default), got 2m"});
+    CHECK(
+        problems_of(site("    poll_timeout: 2m\n")) ==
+        std::vector<std::string>{
+            "t.yaml:6:19: sites[0].poll_timeout: must not exceed interval (1m, default), got 2m"});
   }
   SECTION("equal values are fine") {
-    auto s = parse_config(site("    interval: 10s\n    poll_timeout: 10s\n    request_timeout: 10s\n"
-                               "    connect_timeout: 10s\n"),
-                          "t")
-                 .sites[0];
+    auto s =
+        parse_config(site("    interval: 10s\n    poll_timeout: 10s\n    request_timeout: 10s\n"
+                          "    connect_timeout: 10s\n"),
+                     "t")
+            .sites[0];
     CHECK(s.connect_timeout == 10s);
   }
 }
@@ -552,9 +553,9 @@ TEST_CASE("pairs, storage, server and log sections", "[unit][config]") {
                                 "  - name: dr\n    url: https://dr\n    username: u\n"
                                 "    password_env: X\n";
   SECTION("a pair naming an unknown site") {
-    CHECK(problems_of(two_sites + "pairs:\n  - name: p\n    source: primary\n    replica: d\n") ==
+    CHECK(problems_of(two_sites + "pairs:\n  - name: p\n    source: primary\n    replica: drr\n") ==
           std::vector<std::string>{
-              "t.yaml:13:14: pairs[0].replica: unknown site 'd'; did you mean 'dr'? (sites: "
+              "t.yaml:13:14: pairs[0].replica: unknown site 'drr'; did you mean 'dr'? (sites: "
               "primary, dr)"});
   }
   SECTION("valid pairs, empty pairs") {
@@ -574,8 +575,8 @@ TEST_CASE("pairs, storage, server and log sections", "[unit][config]") {
       CHECK(parse_config(std::string(kSite) + "server:\n  listen: \"" + ok + "\"\n", "t")
                 .server.listen == ok);
     }
-    for (const char* bad : {"9944", "example.com:80", "127.0.0.1:65536", "127.0.0.1:",
-                            "::1:9944", "[::1]", "127.0.0.1:-1", "300.0.0.1:80"}) {
+    for (const char* bad : {"9944", "example.com:80", "127.0.0.1:65536", "127.0.0.1:", "::1:9944",
+                            "[::1]", "127.0.0.1:-1", "300.0.0.1:80"}) {
       INFO(bad);
       auto p = problems_of(std::string(kSite) + "server:\n  listen: \"" + bad + "\"\n");
       REQUIRE(p.size() == 1);
@@ -647,10 +648,10 @@ TEST_CASE("relative paths resolve against the config file's directory", "[unit][
                "sites:\n  - name: a\n    url: https://pc\n    username: u\n"
                "    password_env: X\n    ca_file: nope.pem\n");
     auto p = load_problems(dir.file("etc/bad.yaml"));
-    CHECK(p == std::vector<std::string>{dir.file("etc/bad.yaml") + ":6:14: sites[0].ca_file: "
+    CHECK(p == std::vector<std::string>{dir.file("etc/bad.yaml") +
+                                        ":6:14: sites[0].ca_file: "
                                         "cannot read '" +
-                                        dir.file("etc/nope.pem") +
-                                        "': No such file or directory"});
+                                        dir.file("etc/nope.pem") + "': No such file or directory"});
   }
   SECTION("a directory is not a ca_file") {
     write_file(dir.file("etc/bad.yaml"),

@@ -1,0 +1,61 @@
+// flowdriftctl: the operator's CLI over flowdrift's libraries (docs/cli.md).
+//   diff SOURCE REPLICA [--format text|json]   compare two site files (exit 0 in sync, 1 drift, 2 error)
+//   dump --config FILE --site NAME [-o FILE]    fetch one live site, every reference included
+//   status --config FILE | --db FILE            pair and site states from the daemon's database
+//   drift [--pair P] [--open | --since T]       drift items from the audit trail
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "ctl/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App cli{"flowdriftctl: inspect Nutanix Flow policy drift"};
+  cli.require_subcommand(1);
+  cli.set_version_flag("--version", std::string("flowdriftctl ") + FLOWDRIFT_VERSION);
+
+  flowdrift::ctl::DiffArgs diff_args;
+  auto* diff = cli.add_subcommand("diff", "compare two site files (v3 list responses or dumps)");
+  diff->add_option("source", diff_args.source, "the source of truth (primary)")->required();
+  diff->add_option("replica", diff_args.replica, "the replica (DR)")->required();
+  diff->add_option("--format", diff_args.format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+
+  flowdrift::ctl::DumpArgs dump_args;
+  auto* dump = cli.add_subcommand("dump", "fetch one live site into a site dump file");
+  dump->add_option("-c,--config", dump_args.config, "flowdriftd configuration")->required();
+  dump->add_option("-s,--site", dump_args.site, "site name from the configuration")->required();
+  dump->add_option("-o,--output", dump_args.output, "output file (default: standard output)");
+
+  flowdrift::ctl::DbArgs db_args;
+  auto add_db = [&](CLI::App* sub) {
+    auto* cfg = sub->add_option("-c,--config", db_args.config, "flowdriftd configuration (its storage.path)");
+    auto* db = sub->add_option("--db", db_args.db, "database file");
+    cfg->excludes(db);
+    sub->add_option("--format", db_args.format, "text or json")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+  };
+  auto* status = cli.add_subcommand("status", "pair and site states from the daemon's database");
+  add_db(status);
+  auto* drift = cli.add_subcommand("drift", "drift items from the audit trail");
+  add_db(drift);
+  drift->add_option("--pair", db_args.pair, "only this pair");
+  auto* open = drift->add_flag("--open", db_args.open_only, "only items still open");
+  auto* since = drift->add_option("--since", db_args.since,
+                                  "items opened or resolved since T (unix seconds, "
+                                  "2026-11-25T10:00:00Z, or an age like 24h)");
+  open->excludes(since);
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e) == 0 ? 0 : flowdrift::ctl::kExitError;
+  }
+  if (*diff) return flowdrift::ctl::run_diff(diff_args, std::cout, std::cerr);
+  if (*dump) return flowdrift::ctl::run_dump(dump_args, std::cout, std::cerr);
+  if (*status) return flowdrift::ctl::run_status(db_args, std::cout, std::cerr);
+  if (*drift) return flowdrift::ctl::run_drift(db_args, std::cout, std::cerr);
+  return flowdrift::ctl::kExitError;
+}

@@ -1,0 +1,186 @@
+#include "app/pairs.hpp"
+
+#include <chrono>
+
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "diff/diff.hpp"
+#include "store/db.hpp"
+
+namespace flowdrift::app {
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() { return log::get("drift"); }
+
+diff::PairStatus parse_status(const std::string& s) {
+  if (s == "IN_SYNC") return diff::PairStatus::InSync;
+  if (s == "DRIFTED") return diff::PairStatus::Drifted;
+  return diff::PairStatus::Unknown;
+}
+
+std::vector<metrics::OpenItem> to_open_items(const std::vector<store::StoredDriftItem>& items) {
+  std::vector<metrics::OpenItem> out;
+  for (const auto& it : items) {
+    metrics::OpenItem o;
+    o.policy = it.object;
+    o.kind = diff::parse_kind(it.kind).value_or(diff::DriftKind::Modified);
+    o.severity = diff::parse_severity(it.severity).value_or(diff::Severity::Critical);
+    o.opened_ms = it.opened_ms;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+}  // namespace
+
+PairTracker::PairTracker(const config::Config& config, store::Store& store,
+                         metrics::Metrics& metrics)
+    : store_(store), metrics_(metrics) {
+  for (const auto& s : config.sites) sites_[s.name];
+  for (const auto& p : config.pairs) {
+    PairRun run;
+    run.id = {p.name, p.source, p.replica};
+    if (auto rec = store::pair_record(store_.db(), p.name)) {
+      // Keep what was stored, unless the pair's direction changed in the config.
+      if (rec->source_site == p.source && rec->replica_site == p.replica) {
+        run.status = parse_status(rec->status);
+        run.reason = rec->reason;
+        run.compared_source = rec->source_snapshot_id;
+        run.compared_replica = rec->replica_snapshot_id;
+      }
+    } else {
+      run.reason = "not compared yet";
+    }
+    pairs_.emplace(p.name, std::move(run));
+    publish(p.name, 0, std::nullopt);
+  }
+}
+
+void PairTracker::in_transaction(store::Database& db, const store::PollRecord& poll,
+                                 const store::PollOutcome& outcome,
+                                 const policy::Snapshot* snapshot) {
+  pending_.clear();
+  pending_sites_.clear();
+  SiteRun self = sites_[poll.site];
+  self.polled = true;
+  self.complete = poll.complete;
+  self.reason = poll.complete ? "" : poll.reason;
+  if (outcome.snapshot_id) self.snapshot_id = outcome.snapshot_id;
+  pending_sites_[poll.site] = self;
+  const auto now_ms = unix_now_ms();
+
+  for (auto& [name, pair] : pairs_) {
+    const bool is_source = pair.id.source_site == poll.site;
+    const bool is_replica = pair.id.replica_site == poll.site;
+    if (!is_source && !is_replica) continue;
+    const std::string& other_name = is_source ? pair.id.replica_site : pair.id.source_site;
+    const SiteRun& other = sites_[other_name];
+
+    std::string unknown_reason;
+    if (!self.complete) {
+      unknown_reason = "site " + poll.site + ": " + poll.reason;
+    } else if (!other.polled) {
+      continue;  // nothing new to say until the other side has been polled since start
+    } else if (!other.complete) {
+      unknown_reason = "site " + other_name + ": " + other.reason;
+    }
+    Pending p;
+    p.pair = name;
+    p.now_ms = now_ms;
+    if (!unknown_reason.empty()) {
+      if (pair.status == diff::PairStatus::Unknown && pair.reason == unknown_reason) continue;
+      store::set_pair_unknown(db, pair.id, unknown_reason, now_ms);
+      p.status = diff::PairStatus::Unknown;
+      p.reason = unknown_reason;
+      pending_.push_back(std::move(p));
+      continue;
+    }
+    const auto src_id = is_source ? self.snapshot_id : other.snapshot_id;
+    const auto rep_id = is_source ? other.snapshot_id : self.snapshot_id;
+    if (!src_id || !rep_id) continue;
+    if (pair.status != diff::PairStatus::Unknown && pair.compared_source == src_id &&
+        pair.compared_replica == rep_id) {
+      continue;  // quiet cycle: neither side changed, nothing to write
+    }
+    const auto t0 = SteadyClock::now();
+    // The polled side's snapshot is in hand; the other comes from the store.
+    const policy::Snapshot other_snap = store_.load_snapshot(*(is_source ? rep_id : src_id));
+    const policy::Snapshot& src = is_source ? *snapshot : other_snap;
+    const policy::Snapshot& rep = is_source ? other_snap : *snapshot;
+    auto result = diff::diff_snapshots(src, rep);
+    p.changes = store::apply_pair_result(db, pair.id, result, outcome.poll_id, *src_id, *rep_id,
+                                         now_ms);
+    p.status = result.status;
+    p.compared = true;
+    p.source_snapshot = src_id;
+    p.replica_snapshot = rep_id;
+    p.seconds = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+    pending_.push_back(std::move(p));
+  }
+}
+
+void PairTracker::after_poll(bool committed) {
+  if (!committed) {
+    pending_.clear();
+    pending_sites_.clear();
+    return;
+  }
+  for (auto& [name, run] : pending_sites_) sites_[name] = run;
+  pending_sites_.clear();
+  for (auto& p : pending_) {
+    auto& pair = pairs_.at(p.pair);
+    if (pair.status != p.status || pair.reason != p.reason) {
+      log::info(logger(), "pair.status",
+                {{"pair", p.pair},
+                 {"status", std::string(diff::to_string(p.status))},
+                 {"was", std::string(diff::to_string(pair.status))},
+                 {"reason", p.reason}});
+    }
+    pair.status = p.status;
+    pair.reason = p.reason;
+    if (p.compared) {
+      pair.compared_source = p.source_snapshot;
+      pair.compared_replica = p.replica_snapshot;
+    }
+    for (const auto& it : p.changes.opened) {
+      log::info(logger(), "drift.opened",
+                {{"pair", p.pair}, {"policy", it.object}, {"kind", it.kind},
+                 {"severity", it.severity}, {"direction", it.direction}, {"summary", it.summary}});
+      metrics_.drift_opened(p.pair, diff::parse_kind(it.kind).value_or(diff::DriftKind::Modified));
+    }
+    for (const auto& it : p.changes.updated) {
+      log::info(logger(), "drift.updated",
+                {{"pair", p.pair}, {"policy", it.object}, {"kind", it.kind},
+                 {"severity", it.severity}, {"summary", it.summary}});
+    }
+    for (const auto& it : p.changes.resolved) {
+      log::info(logger(), "drift.resolved",
+                {{"pair", p.pair}, {"policy", it.object}, {"kind", it.kind},
+                 {"open_seconds", (*it.resolved_ms - it.opened_ms) / 1000}});
+      metrics_.drift_resolved(p.pair,
+                              diff::parse_kind(it.kind).value_or(diff::DriftKind::Modified));
+    }
+    publish(p.pair, p.seconds, p.compared ? std::optional<std::int64_t>(p.now_ms) : std::nullopt);
+  }
+  pending_.clear();
+}
+
+void PairTracker::publish(const std::string& pair, double seconds,
+                          std::optional<std::int64_t> compared_ms) {
+  const auto& run = pairs_.at(pair);
+  store::DriftQuery q;
+  q.pair = pair;
+  q.open_only = true;
+  auto open = store::drift_items(store_.db(), q);
+  metrics_.pair_state(pair, run.status, to_open_items(open), seconds, compared_ms);
+}
+
+std::vector<PairTracker::PairView> PairTracker::pairs() const {
+  std::vector<PairView> out;
+  for (const auto& [name, run] : pairs_) {
+    out.push_back({name, run.id.source_site, run.id.replica_site, run.status, run.reason});
+  }
+  return out;
+}
+
+}  // namespace flowdrift::app

@@ -1,0 +1,79 @@
+// PairTracker: decides, after every poll of a site, what happens to the pairs that site is in.
+//  - failed poll: the pair becomes UNKNOWN(reason); its drift items stay exactly as they were;
+//  - complete poll, other side's latest poll this run complete: compare the two latest complete
+//    snapshots if either changed since the last comparison (or the pair was UNKNOWN), and open
+//    and resolve drift items in the same transaction as the poll;
+//  - other side not polled yet since start: keep the stored state (a restart changes nothing).
+// Logs and metrics follow only once the transaction has committed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "metrics/metrics.hpp"
+#include "store/drift.hpp"
+#include "store/store.hpp"
+
+namespace flowdrift::app {
+
+class PairTracker {
+ public:
+  // Loads every pair's stored status and open items (so a restart keeps them) into `metrics`.
+  PairTracker(const config::Config& config, store::Store& store, metrics::Metrics& metrics);
+
+  // Inside the poll's transaction (PollHooks::in_transaction). Throws on database errors,
+  // which rolls the poll back.
+  void in_transaction(store::Database& db, const store::PollRecord& poll,
+                      const store::PollOutcome& outcome, const policy::Snapshot* snapshot);
+  // After the transaction: publish what it did (committed) or forget it (rolled back).
+  void after_poll(bool committed);
+
+  struct PairView {
+    std::string name;
+    std::string source;
+    std::string replica;
+    diff::PairStatus status = diff::PairStatus::Unknown;
+    std::string reason;
+  };
+  std::vector<PairView> pairs() const;
+
+ private:
+  struct SiteRun {
+    bool polled = false;    // polled at least once since start
+    bool complete = false;  // its latest poll was complete
+    std::string reason;
+    std::optional<std::int64_t> snapshot_id;  // latest complete snapshot
+  };
+  struct PairRun {
+    store::PairIdentity id;
+    diff::PairStatus status = diff::PairStatus::Unknown;
+    std::string reason;
+    std::optional<std::int64_t> compared_source;  // snapshots of the last complete comparison
+    std::optional<std::int64_t> compared_replica;
+  };
+  struct Pending {
+    std::string pair;
+    diff::PairStatus status;
+    std::string reason;
+    bool compared = false;
+    double seconds = 0;
+    std::int64_t now_ms = 0;
+    std::optional<std::int64_t> source_snapshot, replica_snapshot;
+    store::DriftChanges changes;
+  };
+
+  void publish(const std::string& pair, double seconds, std::optional<std::int64_t> compared_ms);
+
+  store::Store& store_;
+  metrics::Metrics& metrics_;
+  std::map<std::string, SiteRun> sites_;
+  std::map<std::string, PairRun> pairs_;
+  std::vector<Pending> pending_;
+  std::map<std::string, SiteRun> pending_sites_;
+};
+
+}  // namespace flowdrift::app

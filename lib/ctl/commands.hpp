@@ -1,0 +1,42 @@
+// flowdriftctl's subcommands, each returning the process exit status (0 in sync / ok,
+// 1 drift, 2 error or incomplete input). Output goes to `out`, problems to `err`.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "ctl/report.hpp"
+
+namespace flowdrift::ctl {
+
+struct DiffArgs {
+  std::string source;
+  std::string replica;
+  std::string format = "text";
+};
+int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err);
+
+struct DumpArgs {
+  std::string config;
+  std::string site;
+  std::string output;  // empty: standard output
+};
+int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err);
+
+struct DbArgs {
+  std::string config;  // take storage.path from this config
+  std::string db;      // or this database file
+  std::string format = "text";
+  std::string pair;
+  bool open_only = false;
+  std::string since;
+};
+int run_status(const DbArgs& args, std::ostream& out, std::ostream& err);
+int run_drift(const DbArgs& args, std::ostream& out, std::ostream& err);
+
+// "1764064800", "2026-11-25T10:00:00Z" or an age ("24h", "30m") before `now_ms`; unix ms.
+std::optional<std::int64_t> parse_time(const std::string& text, std::int64_t now_ms);
+// Unix ms as "2026-11-25T10:00:00Z".
+std::string format_time(std::int64_t unix_ms);
+
+}  // namespace flowdrift::ctl

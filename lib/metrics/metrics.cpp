@@ -1,0 +1,275 @@
+#include "metrics/metrics.hpp"
+
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+
+namespace flowdrift::metrics {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily family(std::string name, std::string help, MetricType type = MetricType::Gauge) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);  // one line, no backslash: prometheus-cpp does not escape HELP
+  f.type = type;
+  return f;
+}
+
+void add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (f.type == MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  f.metric.push_back(std::move(m));
+}
+
+double seconds(std::int64_t ms) { return static_cast<double>(ms) / 1000.0; }
+
+// Process metrics from /proc (prometheus-cpp 1.0.1 has no process collector).
+void process_metrics(std::vector<MetricFamily>& out, std::int64_t start_ms) {
+  auto rss = family("process_resident_memory_bytes", "Resident memory size in bytes.");
+  auto cpu = family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+                    MetricType::Counter);
+  auto start = family("process_start_time_seconds",
+                      "Start time of the process since unix epoch in seconds.");
+  std::ifstream stat("/proc/self/stat");
+  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // Fields after the parenthesised command name: state is field 3; utime 14, stime 15, rss 24.
+  auto close = content.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream rest(content.substr(close + 2));
+    std::vector<std::string> fields;
+    std::string field;
+    while (rest >> field) fields.push_back(field);
+    if (fields.size() > 21) {
+      const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+      const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+      add(cpu, {}, (std::stod(fields[11]) + std::stod(fields[12])) / ticks);
+      add(rss, {}, std::stod(fields[21]) * page);
+    }
+  }
+  add(start, {}, seconds(start_ms));
+  out.push_back(std::move(rss));
+  out.push_back(std::move(cpu));
+  out.push_back(std::move(start));
+}
+
+}  // namespace
+
+Metrics::Metrics(std::vector<std::string> sites, std::vector<PairLabels> pairs,
+                 std::size_t policy_series_cap, std::string version)
+    : sites_(std::move(sites)),
+      cap_(policy_series_cap),
+      version_(std::move(version)),
+      start_ms_(unix_now_ms()),
+      registry_(std::make_shared<prometheus::Registry>()) {
+  for (const auto& s : sites_) site_state_[s];
+  for (auto& p : pairs) {
+    PairState st;
+    st.labels = p;
+    pair_state_.emplace(p.name, std::move(st));
+  }
+  polls_ = &prometheus::BuildCounter()
+                .Name("flowdrift_site_polls_total")
+                .Help("Poll attempts per site, complete or not.")
+                .Register(*registry_);
+  poll_failures_ = &prometheus::BuildCounter()
+                        .Name("flowdrift_site_poll_failures_total")
+                        .Help("Polls that did not give a complete snapshot, by bounded reason.")
+                        .Register(*registry_);
+  poll_duration_ = &prometheus::BuildHistogram()
+                        .Name("flowdrift_site_poll_duration_seconds")
+                        .Help("Duration of a whole poll: every page, retry, canonicalization and store write.")
+                        .Register(*registry_);
+  store_writes_ = &prometheus::BuildCounter()
+                       .Name("flowdrift_store_writes_total")
+                       .Help("Database write transactions, by operation.")
+                       .Register(*registry_);
+  store_errors_ = &prometheus::BuildCounter()
+                       .Name("flowdrift_store_write_errors_total")
+                       .Help("Database write transactions that failed and were rolled back.")
+                       .Register(*registry_);
+  detected_ = &prometheus::BuildCounter()
+                   .Name("flowdrift_drift_detected_total")
+                   .Help("Drift items opened, by pair and kind.")
+                   .Register(*registry_);
+  resolved_ = &prometheus::BuildCounter()
+                   .Name("flowdrift_drift_resolved_total")
+                   .Help("Drift items resolved, by pair and kind.")
+                   .Register(*registry_);
+  dropped_ = &prometheus::BuildCounter()
+                  .Name("flowdrift_policy_drift_series_dropped_total")
+                  .Help("Per-policy drift series left out of scrapes by the series cap.")
+                  .Register(*registry_);
+  // Avoid missing metrics: every series we know may exist starts at 0.
+  static const prometheus::Histogram::BucketBoundaries kBuckets{0.05, 0.1, 0.25, 0.5, 1,
+                                                                2.5,  5,   10,   30,  60};
+  for (const auto& s : sites_) {
+    polls_->Add({{"site", s}});
+    for (auto r : kAllErrorReasons) poll_failures_->Add({{"site", s}, {"reason", std::string(to_string(r))}});
+    poll_duration_->Add({{"site", s}}, kBuckets);
+  }
+  for (const char* op : {"poll", "drift"}) {
+    store_writes_->Add({{"operation", op}});
+    store_errors_->Add({{"operation", op}});
+  }
+  for (const auto& [name, st] : pair_state_) {
+    for (auto k : diff::kAllKinds) {
+      detected_->Add({{"pair", name}, {"kind", std::string(diff::to_string(k))}});
+      resolved_->Add({{"pair", name}, {"kind", std::string(diff::to_string(k))}});
+    }
+  }
+  dropped_->Add({});
+}
+
+Metrics::~Metrics() = default;
+
+void Metrics::poll_finished(const SitePoll& poll) {
+  std::lock_guard lock(mu_);
+  auto& st = site_state_[poll.site];
+  st.polled = true;
+  st.up = poll.complete;
+  st.last_poll_ms = poll.finished_ms;
+  if (poll.complete) st.last_success_ms = poll.finished_ms;
+  if (poll.policies) st.policies = poll.policies;
+  if (poll.snapshot_first_ms) st.snapshot_first_ms = poll.snapshot_first_ms;
+  polls_->Add({{"site", poll.site}}).Increment();
+  if (!poll.complete) poll_failures_->Add({{"site", poll.site}, {"reason", poll.reason}}).Increment();
+  static const prometheus::Histogram::BucketBoundaries kBuckets{0.05, 0.1, 0.25, 0.5, 1,
+                                                                2.5,  5,   10,   30,  60};
+  poll_duration_->Add({{"site", poll.site}}, kBuckets).Observe(poll.duration_seconds);
+}
+
+void Metrics::store_write(std::string_view operation, bool ok, std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  store_writes_->Add({{"operation", std::string(operation)}}).Increment();
+  if (ok) {
+    last_store_write_ms_ = now_ms;
+  } else {
+    store_errors_->Add({{"operation", std::string(operation)}}).Increment();
+  }
+}
+
+void Metrics::pair_state(const std::string& pair, diff::PairStatus status,
+                         std::vector<OpenItem> open, double comparison_seconds,
+                         std::optional<std::int64_t> compared_ms) {
+  std::lock_guard lock(mu_);
+  auto& st = pair_state_[pair];
+  if (st.labels.name.empty()) st.labels.name = pair;
+  st.status = status;
+  st.open = std::move(open);
+  st.comparison_seconds = comparison_seconds;
+  if (compared_ms) st.compared_ms = compared_ms;
+}
+
+void Metrics::drift_opened(const std::string& pair, diff::DriftKind kind) {
+  detected_->Add({{"pair", pair}, {"kind", std::string(diff::to_string(kind))}}).Increment();
+}
+
+void Metrics::drift_resolved(const std::string& pair, diff::DriftKind kind) {
+  resolved_->Add({{"pair", pair}, {"kind", std::string(diff::to_string(kind))}}).Increment();
+}
+
+std::string Metrics::render() const {
+  std::vector<MetricFamily> fams = registry_->Collect();
+  std::lock_guard lock(mu_);
+
+  auto build = family("flowdrift_build_info", "Build information; always 1.");
+  add(build, {{"version", version_}}, 1);
+  auto start = family("flowdrift_start_time_seconds", "Unix time the daemon started.");
+  add(start, {}, seconds(start_ms_));
+  auto nsites = family("flowdrift_sites", "Configured sites.");
+  add(nsites, {}, static_cast<double>(site_state_.size()));
+  auto npairs = family("flowdrift_pairs", "Configured pairs.");
+  add(npairs, {}, static_cast<double>(pair_state_.size()));
+
+  auto up = family("flowdrift_site_up", "1 if the last poll of the site gave a complete snapshot, else 0.");
+  auto last_poll = family("flowdrift_site_last_poll_timestamp_seconds", "Unix time of the last poll attempt; absent before the first.");
+  auto last_ok = family("flowdrift_site_last_successful_poll_timestamp_seconds", "Unix time of the last complete poll; absent before the first.");
+  auto policies = family("flowdrift_site_policies", "Policies in the site's current complete snapshot.");
+  auto snap_ts = family("flowdrift_site_snapshot_timestamp_seconds", "Unix time the site's current snapshot content was first seen.");
+  for (const auto& [name, st] : site_state_) {
+    add(up, {{"site", name}}, st.up ? 1 : 0);
+    if (st.polled) add(last_poll, {{"site", name}}, seconds(st.last_poll_ms));
+    if (st.last_success_ms > 0) add(last_ok, {{"site", name}}, seconds(st.last_success_ms));
+    if (st.policies) add(policies, {{"site", name}}, static_cast<double>(*st.policies));
+    if (st.snapshot_first_ms) add(snap_ts, {{"site", name}}, seconds(*st.snapshot_first_ms));
+  }
+
+  auto info = family("flowdrift_pair_info", "Current direction of each pair; always 1.");
+  auto status = family("flowdrift_pair_status", "1 for the pair's current status (IN_SYNC, DRIFTED or UNKNOWN), 0 for the others.");
+  auto items = family("flowdrift_drift_items", "Open drift items by pair, kind and severity.");
+  auto oldest = family("flowdrift_drift_oldest_detected_timestamp_seconds", "Unix time the oldest open drift item of the pair and kind was first seen; absent when none is open.");
+  auto cmp = family("flowdrift_comparison_duration_seconds", "Duration of the pair's last comparison.");
+  auto cmp_ts = family("flowdrift_last_comparison_success_timestamp_seconds", "Unix time of the pair's last comparison of two complete snapshots; absent before the first.");
+  auto per_policy = family("flowdrift_policy_drift", "1 for each currently drifted policy of a pair (capped; see flowdrift_policy_drift_series_dropped_total).");
+  std::size_t emitted = 0;
+  std::size_t dropped = 0;
+  for (const auto& [name, st] : pair_state_) {
+    add(info, {{"pair", name}, {"replica", st.labels.replica}, {"source", st.labels.source}}, 1);
+    for (auto s : {diff::PairStatus::InSync, diff::PairStatus::Drifted, diff::PairStatus::Unknown}) {
+      add(status, {{"pair", name}, {"status", std::string(diff::to_string(s))}}, st.status == s ? 1 : 0);
+    }
+    std::map<std::pair<diff::DriftKind, diff::Severity>, int> counts;
+    std::map<diff::DriftKind, std::int64_t> oldest_ms;
+    for (const auto& it : st.open) {
+      ++counts[{it.kind, it.severity}];
+      auto [pos, inserted] = oldest_ms.emplace(it.kind, it.opened_ms);
+      if (!inserted) pos->second = std::min(pos->second, it.opened_ms);
+      if (emitted < cap_) {
+        add(per_policy, {{"kind", std::string(diff::to_string(it.kind))}, {"pair", name},
+                         {"policy", it.policy}, {"severity", std::string(diff::to_string(it.severity))}}, 1);
+        ++emitted;
+      } else {
+        ++dropped;
+      }
+    }
+    for (auto k : diff::kAllKinds) {
+      for (auto sev : diff::kAllSeverities) {
+        auto c = counts.find({k, sev});
+        add(items, {{"kind", std::string(diff::to_string(k))}, {"pair", name},
+                    {"severity", std::string(diff::to_string(sev))}},
+            c == counts.end() ? 0 : c->second);
+      }
+      if (auto o = oldest_ms.find(k); o != oldest_ms.end()) {
+        add(oldest, {{"kind", std::string(diff::to_string(k))}, {"pair", name}}, seconds(o->second));
+      }
+    }
+    add(cmp, {{"pair", name}}, st.comparison_seconds);
+    if (st.compared_ms) add(cmp_ts, {{"pair", name}}, seconds(*st.compared_ms));
+  }
+  if (dropped > 0) dropped_->Add({}).Increment(static_cast<double>(dropped));
+  auto dropped_now = family("flowdrift_policy_drift_series_dropped", "Per-policy drift series left out of this scrape by the series cap.");
+  add(dropped_now, {}, static_cast<double>(dropped));
+  auto store_ts = family("flowdrift_store_last_successful_write_timestamp_seconds", "Unix time of the last successful database write; absent before the first.");
+  if (last_store_write_ms_ > 0) add(store_ts, {}, seconds(last_store_write_ms_));
+
+  for (auto* f : {&build, &start, &nsites, &npairs, &up, &last_poll, &last_ok, &policies, &snap_ts,
+                  &info, &status, &items, &oldest, &cmp, &cmp_ts, &per_policy, &dropped_now,
+                  &store_ts}) {
+    if (!f->metric.empty()) fams.push_back(std::move(*f));
+  }
+  process_metrics(fams, start_ms_);
+  return prometheus::TextSerializer().Serialize(fams);
+}
+
+}  // namespace flowdrift::metrics

@@ -1,0 +1,109 @@
+// The single catalogue of flowdrift's Prometheus metrics (docs/metrics.md mirrors it) and their
+// text rendering via prometheus-cpp core. Counters and histograms live in a Registry; gauges
+// derived from current state (site health, pair status, open drift) are rebuilt from that
+// state at every scrape, so series of vanished sites and resolved drift disappear by
+// themselves. Thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "diff/diff.hpp"
+
+namespace prometheus {
+class Registry;
+class Counter;
+class Histogram;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace flowdrift::metrics {
+
+struct PairLabels {
+  std::string name;
+  std::string source;
+  std::string replica;
+};
+
+// One open drift item as exported (per-policy series and aggregates).
+struct OpenItem {
+  std::string policy;
+  diff::DriftKind kind = diff::DriftKind::Modified;
+  diff::Severity severity = diff::Severity::Info;
+  std::int64_t opened_ms = 0;
+};
+
+struct SitePoll {
+  std::string site;
+  bool complete = false;
+  std::string reason;  // "ok" or an ErrorReason string
+  double duration_seconds = 0;
+  std::int64_t finished_ms = 0;
+  std::optional<std::int64_t> policies;            // policies in the current complete snapshot
+  std::optional<std::int64_t> snapshot_first_ms;   // when the current snapshot was first seen
+};
+
+class Metrics {
+ public:
+  Metrics(std::vector<std::string> sites, std::vector<PairLabels> pairs,
+          std::size_t policy_series_cap, std::string version);
+  ~Metrics();
+
+  void poll_finished(const SitePoll& poll);
+  void store_write(std::string_view operation, bool ok, std::int64_t now_ms);
+  // The pair's state after a comparison (or UNKNOWN with its items kept as they were).
+  void pair_state(const std::string& pair, diff::PairStatus status, std::vector<OpenItem> open,
+                  double comparison_seconds, std::optional<std::int64_t> compared_ms);
+  void drift_opened(const std::string& pair, diff::DriftKind kind);
+  void drift_resolved(const std::string& pair, diff::DriftKind kind);
+
+  // Prometheus text exposition format 0.0.4.
+  std::string render() const;
+  static constexpr std::string_view kContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+ private:
+  struct SiteState {
+    bool up = false;
+    bool polled = false;
+    std::int64_t last_poll_ms = 0;
+    std::int64_t last_success_ms = 0;
+    std::optional<std::int64_t> policies;
+    std::optional<std::int64_t> snapshot_first_ms;
+  };
+  struct PairState {
+    PairLabels labels;
+    diff::PairStatus status = diff::PairStatus::Unknown;
+    std::vector<OpenItem> open;
+    double comparison_seconds = 0;
+    std::optional<std::int64_t> compared_ms;
+  };
+
+  mutable std::mutex mu_;
+  std::vector<std::string> sites_;
+  std::map<std::string, SiteState> site_state_;
+  std::map<std::string, PairState> pair_state_;
+  std::size_t cap_;
+  std::string version_;
+  std::int64_t start_ms_;
+  std::int64_t last_store_write_ms_ = 0;
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* polls_ = nullptr;
+  prometheus::Family<prometheus::Counter>* poll_failures_ = nullptr;
+  prometheus::Family<prometheus::Histogram>* poll_duration_ = nullptr;
+  prometheus::Family<prometheus::Counter>* store_writes_ = nullptr;
+  prometheus::Family<prometheus::Counter>* store_errors_ = nullptr;
+  prometheus::Family<prometheus::Counter>* detected_ = nullptr;
+  prometheus::Family<prometheus::Counter>* resolved_ = nullptr;
+  prometheus::Family<prometheus::Counter>* dropped_ = nullptr;
+};
+
+}  // namespace flowdrift::metrics

@@ -1,0 +1,576 @@
+// BeastTransport against HttpServer over real loopback sockets (TLS with a generated PKI, and
+// plain HTTP). Every io_context run is bounded, so a hang fails the test instead of blocking.
+#include <sys/stat.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "http/asio.hpp"
+#include "http/client.hpp"
+#include "http/selfsigned.hpp"
+#include "http/server.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace flowdrift;
+using namespace flowdrift::http;
+using namespace std::chrono_literals;
+using tcp = boost::asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+constexpr std::chrono::milliseconds kHardDeadline = 15s;
+
+template <class T>
+awaitable<void> capture(awaitable<T> task, std::optional<T>* out) {
+  out->emplace(co_await std::move(task));
+}
+
+// Runs `task` on the test thread and returns its result; FAILs if it does not complete within
+// the hard deadline (the server keeps the io_context busy, so completion stops it).
+template <class T>
+T run(asio::io_context& ioc, awaitable<T> task, std::chrono::milliseconds limit = kHardDeadline) {
+  std::optional<T> out;
+  std::exception_ptr error;
+  bool done = false;
+  asio::co_spawn(ioc, capture(std::move(task), &out), [&](std::exception_ptr e) {
+    error = e;
+    done = true;
+    ioc.stop();
+  });
+  ioc.restart();
+  ioc.run_for(limit);
+  if (!done) FAIL("operation did not complete within the hard deadline");
+  if (error) std::rethrow_exception(error);
+  return std::move(*out);
+}
+
+awaitable<int> sleep_for(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  t.expires_after(d);
+  co_await t.async_wait(asio::use_awaitable);
+  co_return 0;
+}
+
+// Stops the server and checks that the io_context then runs out of work by itself: no
+// connection coroutine, timer or accept loop survives stop().
+void finish(asio::io_context& ioc, HttpServer& server) {
+  server.stop();
+  ioc.restart();
+  ioc.run_for(5s);
+  CHECK(ioc.stopped());
+}
+
+struct Pki {
+  test::TempDir dir;
+  GeneratedPki files = generate_test_pki(dir.path().string());
+};
+
+ServerReply ok_reply(std::string body) {
+  ServerReply r;
+  r.response.status = 200;
+  r.response.headers = {{"Content-Type", "text/plain"}};
+  r.response.body = std::move(body);
+  return r;
+}
+
+ServerReply echo(const HttpRequest& req) {
+  std::string auth(req.header("Authorization").value_or(""));
+  return ok_reply("hello " + std::string(req.path()) + " " + req.method + " auth=" + auth +
+                  " body=" + req.body);
+}
+
+ServerOptions tls_options(const GeneratedPki& pki) {
+  ServerOptions o;
+  o.tls = TlsFiles{pki.cert_file, pki.key_file};
+  o.read_timeout = 3s;
+  o.idle_timeout = 5s;
+  return o;
+}
+
+ClientOptions client_options(const HttpServer& server, const GeneratedPki* ca) {
+  ClientOptions o;
+  o.host = "127.0.0.1";
+  o.port = std::to_string(server.port());
+  o.tls = ca != nullptr;
+  if (ca != nullptr) o.ca_file = ca->ca_file;
+  o.connect_timeout = 2s;
+  return o;
+}
+
+HttpRequest get(std::string target) { return HttpRequest{"GET", std::move(target), {}, ""}; }
+
+}  // namespace
+
+TEST_CASE("generate_test_pki writes a CA, a leaf and a private key", "[unit][http]") {
+  test::TempDir dir;
+  auto pki = generate_test_pki(dir.path().string(), "unit");
+  for (const auto& f : {pki.ca_file, pki.cert_file, pki.key_file}) {
+    REQUIRE(std::filesystem::exists(f));
+  }
+  CHECK(test::read_file(pki.ca_file).find("-----BEGIN CERTIFICATE-----") == 0);
+  CHECK(test::read_file(pki.cert_file).find("-----BEGIN CERTIFICATE-----") == 0);
+  CHECK(test::read_file(pki.key_file).find("PRIVATE KEY-----") != std::string::npos);
+  struct stat st {};
+  REQUIRE(::stat(pki.key_file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+
+  test::TempDir other;
+  auto pki2 = generate_test_pki(other.path().string(), "unit");
+  CHECK(test::read_file(pki2.ca_file) != test::read_file(pki.ca_file));
+
+  CHECK_THROWS_AS(generate_test_pki(dir.file("missing")), std::runtime_error);
+}
+
+TEST_CASE("TLS request with the generated CA succeeds and keeps the connection alive",
+          "[unit][http]") {
+  Pki pki;
+  asio::io_context ioc;
+  HttpServer server(ioc.get_executor(), tls_options(pki.files), echo);
+  server.start();
+  BeastTransport client(ioc.get_executor(), client_options(server, &pki.files));
+
+  HttpRequest req = get("/api/nutanix/v3/clusters/list");
+  req.method = "POST";
+  req.headers = {{"Authorization", basic_auth_header("admin", "pw")}};
+  req.body = "{}";
+  for (int i = 0; i < 3; ++i) {
+    auto r = run(ioc, client.send(req, 5s));
+    REQUIRE(r.has_value());
+    CHECK(r->status == 200);
+    CHECK(r->body == "hello /api/nutanix/v3/clusters/list POST auth=" +
+                         basic_auth_header("admin", "pw") + " body={}");
+    CHECK(r->header("content-type").value_or("") == "text/plain");
+  }
+  CHECK(server.connections_accepted() == 1);
+  finish(ioc, server);
+}
+
+TEST_CASE("TLS to a DNS name (localhost) verifies against SAN DNS and sends SNI",
+          "[unit][http]") {
+  Pki pki;
+  asio::io_context ioc;
+  HttpServer server(ioc.get_executor(), tls_options(pki.files), echo);
+  server.start();
+  auto opts = client_options(server, &pki.files);
+  opts.host = "localhost";
+  BeastTransport client(ioc.get_executor(), opts);
+  auto r = run(ioc, client.send(get("/x"), 5s));
+  REQUIRE(r.has_value());
+  CHECK(r->status == 200);
+  finish(ioc, server);
+}
+
+TEST_CASE("TLS with the wrong CA fails verification; insecure skips it", "[unit][http]") {
+  Pki pki;
+  Pki other;
+  asio::io_context ioc;
+  HttpServer server(ioc.get_executor(), tls_options(pki.files), echo);
+  server.start();
+
+  SECTION("wrong CA -> Tls, not retryable, no credentials in the message") {
+    BeastTransport client(ioc.get_executor(), client_options(server, &other.files));
+    HttpRequest req = get("/x");
+    req.headers = {{"Authorization", basic_auth_header("admin", "s3cretpw")}};
+    auto r = run(ioc, client.send(req, 5s));
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().reason == ErrorReason::Tls);
+    CHECK_FALSE(r.error().retryable);
+    CHECK_THAT(r.error().message, Catch::Contains("certificate verify failed"));
+    CHECK_THAT(r.error().message, Catch::Contains("127.0.0.1:" + std::to_string(server.port())));
+    CHECK_THAT(r.error().message, !Catch::Contains(basic_auth_header("admin", "s3cretpw")));
+    CHECK_THAT(r.error().message, !Catch::Contains("s3cretpw"));
+  }
+  SECTION("insecure -> verification skipped") {
+    auto opts = client_options(server, &other.files);
+    opts.insecure = true;
+    BeastTransport client(ioc.get_executor(), opts);
+    auto r = run(ioc, client.send(get("/x"), 5s));
+    REQUIRE(r.has_value());
+    CHECK(r->status == 200);
+  }
+  finish(ioc, server);
+}
+
+TEST_CASE("TLS host name is verified, not only the chain", "[unit][http]") {
+  Pki pki;
+  asio::io_context ioc;
+  auto opts = tls_options(pki.files);
+  opts.address = "127.0.0.2";  // all of 127/8 is loopback on Linux; the cert names 127.0.0.1
+  std::optional<HttpServer> server;
+  try {
+    server.emplace(ioc.get_executor(), opts, echo);
+  } catch (const std::system_error&) {
+    WARN("cannot bind 127.0.0.2 here; host name check not exercised");
+    return;
+  }
+  server->start();
+  auto copts = client_options(*server, &pki.files);
+  copts.host = "127.0.0.2";
+  BeastTransport client(ioc.get_executor(), copts);
+  auto r = run(ioc, client.send(get("/x"), 5s));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().reason == ErrorReason::Tls);
+  finish(ioc, *server);
+}
+
+TEST_CASE("server delay longer than the client timeout -> Timeout", "[unit][http]") {
+  Pki pki;
+  asio::io_context ioc;
+  HttpServer server(ioc.get_executor(), tls_options(pki.files), [](const HttpRequest&) {
+    ServerReply r = ok_reply("late");
+    r.delay = 2s;
+    return r;
+  });
+  server.start();
+  BeastTransport client(ioc.get_executor(), client_options(server, &pki.files));
+  auto start = std::chrono::steady_clock::now();
+  auto r = run(ioc, client.send(get("/slow"), 300ms));
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().reason == ErrorReason::Timeout);
+  CHECK(r.error().retryable);
+  CHECK(elapsed >= 250ms);
+  CHECK(elapsed < 1500ms);
+  finish(ioc, server);  // the pending delay timer must not keep the server alive
+}
+
+TEST_CASE("DropConnection -> error, and the next request succeeds", "[unit][http]") {
+  Pki pki;
+  asio::io_context ioc;
+  int calls = 0;
+  HttpServer server(ioc.get_executor(), tls_options(pki.files), [&](const HttpRequest& req) {
+    ++calls;
+    ServerReply r = echo(req);
+    if (calls == 1) r.fault = ServerReply::Fault::DropConnection;
+    return r;
+  });
+  server.start();
+  BeastTransport client(ioc.get_executor(), client_options(server, &pki.files));
+  auto r1 = run(ioc, client.send(get("/a"), 5s));
+  REQUIRE_FALSE(r1.has_value());
+  bool expected_reason =
+      r1.error().reason == ErrorReason::Connect || r1.error().reason == ErrorReason::Truncated;
+  CHECK(expected_reason);
+  CHECK(r1.error().retryable);
+  CHECK(calls == 1);  // a fresh connection is not retried: the request did reach the server
+  auto r2 = run(ioc, client.send(get("/b"), 5s));
+  REQUIRE(r2.has_value());
+  CHECK(r2->status == 200);
+  CHECK(server.connections_accepted() == 2);
+  finish(ioc, server);
+}
+
+TEST_CASE("a kept-alive connection closed by the server is reopened once, transparently",
+          "[unit][http]") {
+  Pki pki;
+  asio::io_context ioc;
+  int calls = 0;
+
+  SECTION("server drops the request on the reused connection") {
+    HttpServer server(ioc.get_executor(), tls_options(pki.files), [&](const HttpRequest& req) {
+      ++calls;
+      ServerReply r = echo(req);
+      if (calls == 2) r.fault = ServerReply::Fault::DropConnection;
+      return r;
+    });
+    server.start();
+    BeastTransport client(ioc.get_executor(), client_options(server, &pki.files));
+    REQUIRE(run(ioc, client.send(get("/1"), 5s)).has_value());
+    auto r = run(ioc, client.send(get("/2"), 5s));
+    REQUIRE(r.has_value());
+    CHECK(r->body.rfind("hello /2", 0) == 0);
+    CHECK(calls == 3);
+    CHECK(server.connections_accepted() == 2);
+    finish(ioc, server);
+  }
+  SECTION("server closed the idle connection") {
+    auto opts = tls_options(pki.files);
+    opts.idle_timeout = 100ms;
+    HttpServer server(ioc.get_executor(), opts, echo);
+    server.start();
+    BeastTransport client(ioc.get_executor(), client_options(server, &pki.files));
+    REQUIRE(run(ioc, client.send(get("/1"), 5s)).has_value());
+    run(ioc, sleep_for(400ms));
+    auto r = run(ioc, client.send(get("/2"), 5s));
+    REQUIRE(r.has_value());
+    CHECK(r->status == 200);
+    CHECK(server.connections_accepted() == 2);
+    finish(ioc, server);
+  }
+}
+
+TEST_CASE("TruncateBody -> Truncated", "[unit][http]") {
+  Pki pki;
+  asio::io_context ioc;
+  HttpServer server(ioc.get_executor(), tls_options(pki.files), [](const HttpRequest&) {
+    ServerReply r = ok_reply(std::string(10000, 'x'));
+    r.fault = ServerReply::Fault::TruncateBody;
+    return r;
+  });
+  server.start();
+  BeastTransport client(ioc.get_executor(), client_options(server, &pki.files));
+  auto r = run(ioc, client.send(get("/t"), 5s));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().reason == ErrorReason::Truncated);
+  CHECK(r.error().retryable);
+  finish(ioc, server);
+}
+
+TEST_CASE("response over max_response_bytes -> TooLarge", "[unit][http]") {
+  Pki pki;
+  asio::io_context ioc;
+  HttpServer server(ioc.get_executor(), tls_options(pki.files),
+                    [](const HttpRequest&) { return ok_reply(std::string(5000, 'y')); });
+  server.start();
+  auto opts = client_options(server, &pki.files);
+  opts.max_response_bytes = 1000;
+  BeastTransport client(ioc.get_executor(), opts);
+  auto r = run(ioc, client.send(get("/big"), 5s));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().reason == ErrorReason::TooLarge);
+  CHECK_FALSE(r.error().retryable);
+
+  opts.max_response_bytes = 5000;  // exactly at the cap is fine
+  BeastTransport exact(ioc.get_executor(), opts);
+  auto ok = run(ioc, exact.send(get("/big"), 5s));
+  REQUIRE(ok.has_value());
+  CHECK(ok->body.size() == 5000);
+  finish(ioc, server);
+}
+
+TEST_CASE("connection refused -> Connect, retryable", "[unit][http]") {
+  asio::io_context ioc;
+  std::uint16_t port = 0;
+  {
+    HttpServer closed(ioc.get_executor(), ServerOptions{}, echo);
+    port = closed.port();
+  }
+  ClientOptions opts;
+  opts.host = "127.0.0.1";
+  opts.port = std::to_string(port);
+  opts.tls = false;
+  BeastTransport client(ioc.get_executor(), opts);
+  auto r = run(ioc, client.send(get("/"), 5s));
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().reason == ErrorReason::Connect);
+  CHECK(r.error().retryable);
+  CHECK_THAT(r.error().message, Catch::Contains("127.0.0.1:" + std::to_string(port)));
+}
+
+TEST_CASE("server limits: body -> 413, headers -> 431", "[unit][http]") {
+  Pki pki;
+  asio::io_context ioc;
+  auto opts = tls_options(pki.files);
+  opts.max_body_bytes = 1024;
+  opts.max_header_bytes = 4096;
+  int calls = 0;
+  HttpServer server(ioc.get_executor(), opts, [&](const HttpRequest& req) {
+    ++calls;
+    return echo(req);
+  });
+  server.start();
+  BeastTransport client(ioc.get_executor(), client_options(server, &pki.files));
+
+  HttpRequest small{"POST", "/p", {}, std::string(1024, 'a')};
+  auto ok = run(ioc, client.send(small, 5s));
+  REQUIRE(ok.has_value());
+  CHECK(ok->status == 200);
+
+  HttpRequest big{"POST", "/p", {}, std::string(64 * 1024, 'a')};
+  auto r = run(ioc, client.send(big, 5s));
+  REQUIRE(r.has_value());
+  CHECK(r->status == 413);
+
+  HttpRequest fat = get("/h");
+  fat.headers = {{"X-Padding", std::string(8000, 'h')}};
+  auto h = run(ioc, client.send(fat, 5s));
+  REQUIRE(h.has_value());
+  CHECK(h->status == 431);
+  CHECK(calls == 1);  // neither rejected request reached the handler
+  finish(ioc, server);
+}
+
+namespace {
+
+struct SlowResult {
+  error_code ec;
+  std::size_t bytes = 0;
+  std::chrono::milliseconds elapsed{0};
+};
+
+// Sends half a request line and headers, then waits for the server to give up.
+awaitable<SlowResult> slow_client(std::uint16_t port) {
+  tcp::socket sock(co_await asio::this_coro::executor);
+  co_await sock.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                              asio::use_awaitable);
+  std::string half = "GET /slow HTTP/1.1\r\nHost: x\r\n";
+  co_await asio::async_write(sock, asio::buffer(half), asio::use_awaitable);
+  auto start = std::chrono::steady_clock::now();
+  SlowResult out;
+  std::array<char, 256> buf{};
+  out.bytes = co_await sock.async_read_some(asio::buffer(buf),
+                                            asio::redirect_error(asio::use_awaitable, out.ec));
+  out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  co_return out;
+}
+
+awaitable<tcp::socket> open_raw(std::uint16_t port) {
+  tcp::socket sock(co_await asio::this_coro::executor);
+  co_await sock.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                              asio::use_awaitable);
+  co_return sock;
+}
+
+}  // namespace
+
+TEST_CASE("a client that sends half a request is disconnected after read_timeout",
+          "[unit][http]") {
+  asio::io_context ioc;
+  ServerOptions opts;
+  opts.read_timeout = 300ms;
+  bool called = false;
+  HttpServer server(ioc.get_executor(), opts, [&](const HttpRequest& req) {
+    called = true;
+    return echo(req);
+  });
+  server.start();
+  auto r = run(ioc, slow_client(server.port()));
+  CHECK(r.ec == asio::error::eof);
+  CHECK(r.bytes == 0);  // closed without an answer
+  CHECK(r.elapsed >= 250ms);
+  CHECK(r.elapsed < 3000ms);
+  CHECK_FALSE(called);
+  finish(ioc, server);
+}
+
+TEST_CASE("connections over max_connections are refused", "[unit][http]") {
+  asio::io_context ioc;
+  ServerOptions opts;
+  opts.max_connections = 1;
+  HttpServer server(ioc.get_executor(), opts, echo);
+  server.start();
+  ClientOptions copts;
+  copts.host = "127.0.0.1";
+  copts.port = std::to_string(server.port());
+  copts.tls = false;
+  BeastTransport client(ioc.get_executor(), copts);
+
+  tcp::socket holder = run(ioc, open_raw(server.port()));
+  auto refused = run(ioc, client.send(get("/"), 5s));
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().reason == ErrorReason::Connect);
+  CHECK(server.connections_accepted() == 2);
+
+  holder.close();
+  run(ioc, sleep_for(200ms));  // let the server notice the slot is free
+  auto r = run(ioc, client.send(get("/"), 5s));
+  REQUIRE(r.has_value());
+  CHECK(r->status == 200);
+  finish(ioc, server);
+}
+
+TEST_CASE("plain HTTP mode, handler exception -> 500 without killing the server",
+          "[unit][http]") {
+  asio::io_context ioc;
+  HttpServer server(ioc.get_executor(), ServerOptions{}, [](const HttpRequest& req) {
+    if (req.path() == "/boom") throw std::runtime_error("handler bug");
+    return echo(req);
+  });
+  server.start();
+  ClientOptions copts;
+  copts.host = "127.0.0.1";
+  copts.port = std::to_string(server.port());
+  copts.tls = false;
+  BeastTransport client(ioc.get_executor(), copts);
+
+  auto ok = run(ioc, client.send(get("/plain?x=1"), 5s));
+  REQUIRE(ok.has_value());
+  CHECK(ok->status == 200);
+  CHECK(ok->body.rfind("hello /plain GET", 0) == 0);
+
+  auto boom = run(ioc, client.send(get("/boom"), 5s));
+  REQUIRE(boom.has_value());
+  CHECK(boom->status == 500);
+
+  auto again = run(ioc, client.send(get("/after"), 5s));
+  REQUIRE(again.has_value());
+  CHECK(again->status == 200);
+  CHECK(server.connections_accepted() == 1);
+
+  finish(ioc, server);
+}
+
+TEST_CASE("server construction errors", "[unit][http]") {
+  asio::io_context ioc;
+  HttpServer first(ioc.get_executor(), ServerOptions{}, echo);
+  ServerOptions same;
+  same.port = first.port();
+  try {
+    HttpServer second(ioc.get_executor(), same, echo);
+    FAIL("binding a port in use must throw");
+  } catch (const std::system_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("127.0.0.1:" + std::to_string(first.port())));
+  }
+
+  ServerOptions bad_addr;
+  bad_addr.address = "not-an-address";
+  CHECK_THROWS_AS(HttpServer(ioc.get_executor(), bad_addr, echo), std::system_error);
+
+  test::TempDir dir;
+  ServerOptions missing_cert;
+  missing_cert.tls = TlsFiles{dir.file("nope.pem"), dir.file("nope.key")};
+  CHECK_THROWS_AS(HttpServer(ioc.get_executor(), missing_cert, echo), std::runtime_error);
+
+  ClientOptions copts;
+  copts.host = "127.0.0.1";
+  copts.port = "1";
+  copts.ca_file = dir.file("missing-ca.pem");
+  CHECK_THROWS_AS(BeastTransport(ioc.get_executor(), copts), std::runtime_error);
+}
+
+TEST_CASE("parse_url", "[unit][http]") {
+  auto u = parse_url("https://pc.example.com:9440");
+  REQUIRE(u.has_value());
+  CHECK(u->tls);
+  CHECK(u->host == "pc.example.com");
+  CHECK(u->port == "9440");
+  CHECK(u->base_path.empty());
+
+  u = parse_url("https://pc.example.com");
+  REQUIRE(u.has_value());
+  CHECK(u->port == "443");
+
+  u = parse_url("http://10.0.0.1/");
+  REQUIRE(u.has_value());
+  CHECK_FALSE(u->tls);
+  CHECK(u->host == "10.0.0.1");
+  CHECK(u->port == "80");
+  CHECK(u->base_path.empty());
+
+  u = parse_url("https://[fd00::1]:9440/prism/api//");
+  REQUIRE(u.has_value());
+  CHECK(u->host == "fd00::1");
+  CHECK(u->port == "9440");
+  CHECK(u->base_path == "/prism/api");
+
+  u = parse_url("HTTPS://[::1]");
+  REQUIRE(u.has_value());
+  CHECK(u->host == "::1");
+  CHECK(u->port == "443");
+
+  for (const char* bad : {"ftp://host", "https://", "pc.example.com:9440", "https://host:abc",
+                          "https://host:70000", "https://host:0", "https://host:",
+                          "https://user:pw@host", "https://[::1", "https://[::1]x",
+                          "https://[not-v6]:1", "https://host/x?y=1", "https://ho st"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_url(bad).has_value());
+  }
+}

@@ -1,0 +1,87 @@
+// Builders shared by the store tests: canonical objects and snapshots with real hashes, poll
+// records, and small SQL helpers.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "core/sha256.hpp"
+#include "policy/model.hpp"
+#include "store/db.hpp"
+#include "store/store.hpp"
+
+namespace flowdrift::store::test {
+
+inline policy::CanonicalObject make_object(policy::ObjectKind kind, const std::string& name,
+                                           const std::string& body) {
+  policy::CanonicalObject o;
+  o.kind = kind;
+  o.name = name;
+  o.json = R"({"body":")" + body + R"(","name":")" + name + R"("})";
+  o.hash = sha256_hex(o.json);
+  if (kind == policy::ObjectKind::Policy) {
+    o.policy_type = "application";
+    o.mode = "enforce";
+  }
+  return o;
+}
+
+inline policy::CanonicalObject make_policy(const std::string& name, const std::string& body) {
+  return make_object(policy::ObjectKind::Policy, name, body);
+}
+
+inline policy::Snapshot make_snapshot(std::vector<policy::CanonicalObject> objects,
+                                      std::vector<policy::Finding> findings = {}) {
+  std::sort(objects.begin(), objects.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
+  });
+  policy::Snapshot s;
+  s.objects = std::move(objects);
+  s.findings = std::move(findings);
+  s.canon_version = policy::kCanonVersion;
+  s.hash = policy::snapshot_hash(s.objects, s.canon_version);
+  return s;
+}
+
+// n policies "p0000".. with the given body, plus one address group.
+inline policy::Snapshot numbered_snapshot(int n, const std::string& body = "v1") {
+  std::vector<policy::CanonicalObject> objs;
+  for (int i = 0; i < n; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "p%04d", i);
+    objs.push_back(make_policy(name, body));
+  }
+  objs.push_back(make_object(policy::ObjectKind::AddressGroup, "ag-web", "10.0.0.0/24"));
+  return make_snapshot(std::move(objs));
+}
+
+inline PollRecord complete_poll(const std::string& site, std::int64_t finished_ms) {
+  PollRecord p;
+  p.site = site;
+  p.started_ms = finished_ms - 250;
+  p.finished_ms = finished_ms;
+  p.complete = true;
+  p.reason = "ok";
+  p.api = "v3";
+  p.requests = 4;
+  return p;
+}
+
+inline PollRecord failed_poll(const std::string& site, std::int64_t finished_ms,
+                              const std::string& reason = "timeout") {
+  PollRecord p = complete_poll(site, finished_ms);
+  p.complete = false;
+  p.reason = reason;
+  p.message = "request timed out after 30s";
+  return p;
+}
+
+inline std::int64_t count_rows(Database& db, const std::string& table) {
+  return db.query_int64("SELECT count(*) FROM " + table).value_or(-1);
+}
+
+}  // namespace flowdrift::store::test
