@@ -28,8 +28,6 @@ std::pair<std::string, std::uint16_t> split_listen(const std::string& listen) {
 App::App(config::Config config)
     : config_(std::move(config)), grace_timer_(io_), signals_(io_, SIGINT, SIGTERM, SIGHUP) {
   store_ = std::make_unique<store::Store>(config_.storage.path);
-  log::info(logger(), "store.opened",
-            {{"path", config_.storage.path}, {"schema_version", store_->schema_version()}});
 
   std::vector<std::string> site_names;
   for (const auto& s : config_.sites) site_names.push_back(s.name);
