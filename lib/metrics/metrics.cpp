@@ -190,7 +190,7 @@ void Metrics::drift_resolved(const std::string& pair, diff::DriftKind kind) {
 }
 
 std::string Metrics::render() const {
-  std::vector<MetricFamily> fams = registry_->Collect();
+  std::vector<MetricFamily> fams;
   std::lock_guard lock(mu_);
 
   auto build = family("flowdrift_build_info", "Build information; always 1.");
@@ -263,6 +263,8 @@ std::string Metrics::render() const {
   auto store_ts = family("flowdrift_store_last_successful_write_timestamp_seconds", "Unix time of the last successful database write; absent before the first.");
   if (last_store_write_ms_ > 0) add(store_ts, {}, seconds(last_store_write_ms_));
 
+  // Collected last, so the dropped-series counter includes this scrape.
+  fams = registry_->Collect();
   for (auto* f : {&build, &start, &nsites, &npairs, &up, &last_poll, &last_ok, &policies, &snap_ts,
                   &info, &status, &items, &oldest, &cmp, &cmp_ts, &per_policy, &dropped_now,
                   &store_ts}) {

@@ -1,0 +1,130 @@
+#include <catch2/catch.hpp>
+
+#include "ctl/commands.hpp"
+#include "ctl/report.hpp"
+#include "ctl/site_file.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace flowdrift;
+using namespace flowdrift::ctl;
+using nlohmann::json;
+
+namespace {
+
+const std::string kShared = FLOWDRIFT_SHARED_FIXTURES;
+
+json rule(const std::string& name, const std::string& action, int port) {
+  return {{"metadata", {{"kind", "network_security_rule"}, {"uuid", name + "-uuid"}}},
+          {"spec",
+           {{"name", name},
+            {"resources",
+             {{"app_rule",
+               {{"action", action},
+                {"target_group",
+                 {{"peer_specification_type", "FILTER"},
+                  {"filter", {{"type", "CATEGORIES_MATCH_ALL"}, {"kind_list", {"vm"}},
+                              {"params", {{"AppType", {"Web"}}}}}}}},
+                {"inbound_allow_list",
+                 {{{"peer_specification_type", "ALL"},
+                   {"protocol", "TCP"},
+                   {"tcp_port_range_list", {{{"start_port", port}, {"end_port", port}}}}}}}}}}}}}};
+}
+
+json list(std::vector<json> rules, int total = -1) {
+  return {{"api_version", "3.1"},
+          {"metadata",
+           {{"kind", "network_security_rule"},
+            {"total_matches", total < 0 ? static_cast<int>(rules.size()) : total}}},
+          {"entities", rules}};
+}
+
+int diff_files(const json& a, const json& b, std::string format, std::string* out_text,
+               std::string* err_text) {
+  flowdrift::test::TempDir dir;
+  flowdrift::test::write_file(dir.file("a.json"), a.dump());
+  flowdrift::test::write_file(dir.file("b.json"), b.dump());
+  std::ostringstream out, err;
+  int rc = run_diff({dir.file("a.json"), dir.file("b.json"), std::move(format)}, out, err);
+  *out_text = out.str();
+  *err_text = err.str();
+  return rc;
+}
+
+}  // namespace
+
+TEST_CASE("a partial list (total_matches above its entities) is refused as incomplete",
+          "[unit][ctl]") {
+  // The public fixture is one page of three.
+  auto r = load_site_file(kShared + "/v3_nsr_list_isolation_rule.json");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().reason == ErrorReason::Truncated);
+  CHECK_THAT(r.error().message, Catch::Contains("v3_nsr_list_isolation_rule.json"));
+  CHECK_THAT(r.error().message, Catch::Contains("1 of 3"));
+}
+
+TEST_CASE("an intent response loads as one policy", "[unit][ctl]") {
+  auto r = load_site_file(kShared + "/v3_nsr_app_rule_intent_response.json");
+  REQUIRE(r.has_value());
+  CHECK(r->kind == "v3 entity");
+  CHECK(r->snapshot.count(policy::ObjectKind::Policy) == 1);
+}
+
+TEST_CASE("syntax errors name the file, line and column", "[unit][ctl]") {
+  auto r = parse_site_text("{\n  \"entities\": [\n    oops\n  ]\n}", "dr.json");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().reason == ErrorReason::Malformed);
+  CHECK_THAT(r.error().message, Catch::StartsWith("dr.json: 3:"));
+  auto wrong = parse_site_text(R"({"metadata":{"kind":"vm","total_matches":0},"entities":[]})", "vm.json");
+  REQUIRE_FALSE(wrong.has_value());
+  CHECK_THAT(wrong.error().message, Catch::Contains("/metadata/kind"));
+}
+
+TEST_CASE("flowdriftctl diff: exit 0 in sync, 1 drift, 2 incomplete", "[unit][ctl]") {
+  std::string out, err;
+  auto a = list({rule("web", "APPLY", 443), rule("db", "APPLY", 5432)});
+  auto same = list({rule("db", "APPLY", 5432), rule("web", "APPLY", 443)});
+  CHECK(diff_files(a, same, "text", &out, &err) == kExitInSync);
+  CHECK_THAT(out, Catch::StartsWith("IN SYNC"));
+
+  auto drifted = list({rule("web", "MONITOR", 443)});
+  CHECK(diff_files(a, drifted, "text", &out, &err) == kExitDrift);
+  CHECK_THAT(out, Catch::Contains("missing"));
+  CHECK_THAT(out, Catch::Contains("enforcement_mode"));
+
+  CHECK(diff_files(a, list({rule("web", "APPLY", 443)}, 2), "text", &out, &err) == kExitError);
+  CHECK_THAT(err, Catch::Contains("incomplete"));
+}
+
+TEST_CASE("flowdriftctl diff --format json follows the documented schema", "[unit][ctl]") {
+  std::string out, err;
+  auto a = list({rule("web", "APPLY", 443), rule("db", "APPLY", 5432)});
+  auto b = list({rule("web", "APPLY", 8443)});
+  REQUIRE(diff_files(a, b, "json", &out, &err) == kExitDrift);
+  auto j = json::parse(out);
+  CHECK(j.at("schema") == kDiffSchema);
+  CHECK(j.at("status") == "drifted");
+  CHECK(j.at("source").at("policies") == 2);
+  CHECK(j.at("replica").at("policies") == 1);
+  REQUIRE(j.at("items").size() == 2);
+  const auto& missing = j.at("items").at(0);
+  CHECK(missing.at("policy") == "db");
+  CHECK(missing.at("kind") == "missing");
+  CHECK(missing.at("severity") == "critical");
+  const auto& modified = j.at("items").at(1);
+  CHECK(modified.at("policy") == "web");
+  CHECK(modified.at("kind") == "modified");
+  CHECK(modified.at("direction") == "both");
+  bool names_port = false;
+  for (const auto& f : modified.at("fields")) {
+    names_port = names_port || f.at("path").get<std::string>().find("8443") != std::string::npos;
+  }
+  CHECK(names_port);
+}
+
+TEST_CASE("time arguments", "[unit][ctl]") {
+  CHECK(parse_time("1764064800", 0) == 1764064800000LL);
+  CHECK(parse_time("2026-11-25T10:00:00Z", 0) == 1795600800000LL);
+  CHECK(parse_time("24h", 100'000'000) == 100'000'000 - 86'400'000);
+  CHECK_FALSE(parse_time("yesterday", 0).has_value());
+  CHECK(format_time(1795600800000LL) == "2026-11-25T10:00:00Z");
+}

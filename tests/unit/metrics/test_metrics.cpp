@@ -1,0 +1,96 @@
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "metrics/metrics.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace flowdrift;
+using namespace flowdrift::metrics;
+
+namespace {
+
+Metrics make(std::size_t cap = 100) {
+  return Metrics({"primary", "dr"}, {{"prod", "primary", "dr"}}, cap, "0.1.0");
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("known series start at zero and state gauges follow the pair", "[unit][metrics]") {
+  auto m = make();
+  auto text = m.render();
+  CHECK(has_line(text, "flowdrift_site_polls_total{site=\"dr\"} 0"));
+  CHECK(has_line(text, "flowdrift_site_poll_failures_total{reason=\"timeout\",site=\"primary\"} 0"));
+  CHECK(has_line(text, "flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 0"));
+  CHECK(has_line(text, "flowdrift_pair_status{pair=\"prod\",status=\"UNKNOWN\"} 1"));
+  CHECK(has_line(text, "flowdrift_pair_info{pair=\"prod\",replica=\"dr\",source=\"primary\"} 1"));
+  // No drift open: the oldest-drift timestamp is absent, not 0.
+  CHECK(text.find("flowdrift_drift_oldest_detected_timestamp_seconds{") == std::string::npos);
+
+  m.pair_state("prod", diff::PairStatus::Drifted,
+               {{"web", diff::DriftKind::Missing, diff::Severity::Critical, 1'700'000'000'000},
+                {"db", diff::DriftKind::Missing, diff::Severity::Critical, 1'600'000'000'000}},
+               0.01, 1'700'000'000'000);
+  text = m.render();
+  CHECK(has_line(text, "flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 2"));
+  CHECK(has_line(text, "flowdrift_pair_status{pair=\"prod\",status=\"DRIFTED\"} 1"));
+  CHECK(has_line(text, "flowdrift_policy_drift{kind=\"missing\",pair=\"prod\",policy=\"web\",severity=\"critical\"} 1"));
+  CHECK(has_line(text, "flowdrift_drift_oldest_detected_timestamp_seconds{kind=\"missing\",pair=\"prod\"} 1600000000"));
+}
+
+TEST_CASE("poll results update site health and failure counters", "[unit][metrics]") {
+  auto m = make();
+  m.poll_finished({"dr", false, "timeout", 5.0, 1'700'000'000'000, std::nullopt, std::nullopt});
+  m.poll_finished({"primary", true, "ok", 0.2, 1'700'000'001'000, 300, 1'699'000'000'000});
+  auto text = m.render();
+  CHECK(has_line(text, "flowdrift_site_up{site=\"dr\"} 0"));
+  CHECK(has_line(text, "flowdrift_site_up{site=\"primary\"} 1"));
+  CHECK(has_line(text, "flowdrift_site_poll_failures_total{reason=\"timeout\",site=\"dr\"} 1"));
+  CHECK(has_line(text, "flowdrift_site_policies{site=\"primary\"} 300"));
+  CHECK(has_line(text, "flowdrift_site_last_successful_poll_timestamp_seconds{site=\"primary\"} 1700000001"));
+  CHECK(text.find("flowdrift_site_last_successful_poll_timestamp_seconds{site=\"dr\"}") == std::string::npos);
+}
+
+TEST_CASE("the per-policy series are capped and the rest counted", "[unit][metrics]") {
+  auto m = make(1);
+  m.pair_state("prod", diff::PairStatus::Drifted,
+               {{"a", diff::DriftKind::Missing, diff::Severity::Critical, 1000},
+                {"b", diff::DriftKind::Extra, diff::Severity::Info, 1000},
+                {"c", diff::DriftKind::Extra, diff::Severity::Info, 1000}},
+               0, std::nullopt);
+  auto text = m.render();
+  CHECK(has_line(text, "flowdrift_policy_drift_series_dropped 2"));
+  CHECK(has_line(text, "flowdrift_policy_drift_series_dropped_total 2"));
+  std::size_t series = 0;
+  for (auto pos = text.find("\nflowdrift_policy_drift{"); pos != std::string::npos;
+       pos = text.find("\nflowdrift_policy_drift{", pos + 1)) {
+    ++series;
+  }
+  CHECK(series == 1);
+  // Aggregates are never capped.
+  CHECK(has_line(text, "flowdrift_drift_items{kind=\"extra\",pair=\"prod\",severity=\"info\"} 2"));
+}
+
+TEST_CASE("the exposition passes promtool check metrics", "[unit][metrics][promtool]") {
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
+    FAIL("promtool not installed (scripts/install-deps.sh --test installs it)");
+  }
+  auto m = make();
+  m.poll_finished({"primary", true, "ok", 0.2, 1'700'000'001'000, 300, 1'699'000'000'000});
+  m.pair_state("prod", diff::PairStatus::Drifted,
+               {{"we\"ird \\ name", diff::DriftKind::Modified, diff::Severity::Warning, 1000}}, 0.1,
+               2000);
+  m.store_write("poll", true, 5000);
+  flowdrift::test::TempDir dir;
+  flowdrift::test::write_file(dir.file("metrics.txt"), m.render());
+  const std::string cmd = "promtool check metrics < " + dir.file("metrics.txt") + " > " +
+                          dir.file("out.txt") + " 2>&1";
+  int rc = std::system(cmd.c_str());
+  INFO(flowdrift::test::read_file(dir.file("out.txt")));
+  CHECK(rc == 0);
+}
