@@ -57,7 +57,7 @@ TEST_CASE("collector stores a complete snapshot over verified HTTPS, paging past
   auto stats = f.site.sim.stats();
   INFO(stats.dump());
   // 1,234 rules at 500 a page: exactly three rule-list requests.
-  CHECK(stats.at("endpoints").at("rules_list").at("requests").get<int>() == 3);
+  CHECK(stats.at("endpoints").at("rules_list").at("total").get<int>() == 3);
 
   // A quiet poll: one more poll row, same snapshot, no new objects.
   const auto objects = f.count("SELECT count(*) FROM objects");

@@ -49,7 +49,7 @@ TEST_CASE("SIGKILL during writes never corrupts the database or loses a committe
   const std::string password = "crash-test-pw";
   write_file(dir.file("pw"), password + "\n");
   Process sim({build_dir() + "/tests/pcsim/pcsim", "--listen", "127.0.0.1:0", "--tls-dir",
-               dir.path().string(), "--port-file", dir.file("port"), "--generate", "1000",
+               dir.path().string(), "--port-file", dir.file("port"), "--generate", "400",
                "--seed", "9", "--churn"},
               dir.file("pcsim.log"), {"PCSIM_PASSWORD=" + password});
   auto port = wait_for_file(dir.file("port"), 20s);
@@ -63,15 +63,13 @@ TEST_CASE("SIGKILL during writes never corrupts the database or loses a committe
              "    ca_file: ca.pem\n"
              "    interval: 1s\n"
              "    jitter: 0\n"
-             "    request_timeout: 1s\n"
-             "    poll_timeout: 1s\n"
              "storage:\n"
              "  path: flowdrift.db\n"
              "server:\n"
              "  listen: 127.0.0.1:0\n");
 
   std::mt19937 rng(12345);
-  std::uniform_int_distribution<int> delay_ms(300, 2500);
+  std::uniform_int_distribution<int> delay_ms(400, 3000);
   std::int64_t committed_polls = 0;
   std::int64_t committed_snapshots = 0;
   int kills = 0;

@@ -2,7 +2,9 @@
 // churn and list performance.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <set>
 
 #include "pcsim_test_helpers.hpp"
@@ -127,7 +129,7 @@ TEST_CASE("invalid list requests get a 422 VALIDATION_ERROR envelope", "[unit][p
                        422, "VALIDATION_ERROR");
 }
 
-TEST_CASE("basic auth is required everywhere; 401 bodies are plain text", "[unit][pcsim]") {
+TEST_CASE("basic auth is required everywhere and 401 bodies are plain text", "[unit][pcsim]") {
   Simulator sim(small_site(2));
   auto check_401 = [](const http::ServerReply& r) {
     CHECK(r.response.status == 401);
@@ -435,4 +437,33 @@ TEST_CASE("5,000 policies x ~20 rules list in pages of 500 in under a second", "
   // And the last page is complete and parses.
   auto last = post_json(sim, "/network_security_rules/list", {{"length", 500}, {"offset", 4500}});
   CHECK(last.at("entities").size() == 500);
+}
+
+TEST_CASE("handle() and the control API are safe to call from several threads", "[unit][pcsim]") {
+  Simulator sim(small_site(50));
+  sim.set_churn(true);
+  std::atomic<int> ok{0}, faulted{0};
+  auto worker = [&] {
+    for (int i = 0; i < 200; ++i) {
+      auto r = sim.handle(request("POST", "/api/nutanix/v3/network_security_rules/list",
+                                  R"({"length":10,"offset":)" + std::to_string(i % 2 * 10) + "}"));
+      if (r.response.status == 200 && json::parse(r.response.body).at("entities").size() == 10) ++ok;
+      if (r.response.status == 503) ++faulted;
+    }
+  };
+  std::thread a(worker), b(worker);
+  for (int i = 0; i < 50; ++i) {
+    sim.add_fault(parse_fault("rules_list:status=503,count=1"));
+    (void)sim.stats();
+  }
+  a.join();
+  b.join();
+  CHECK(ok + faulted == 400);
+  CHECK(faulted <= 50);
+  auto stats = sim.stats();
+  CHECK(stats.at("endpoints").at("rules_list").at("total") == 400);
+  // Every offset-0 request churned unless a 503 answered it instead.
+  const int edits = stats.at("churn_edits").get<int>();
+  CHECK(edits <= 200);
+  CHECK(edits >= 200 - faulted);
 }
