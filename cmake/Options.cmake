@@ -3,8 +3,9 @@ add_library(flowdrift_options INTERFACE)
 target_compile_options(flowdrift_options INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
   -Wimplicit-fallthrough -Wformat=2 -fstack-protector-strong
-  # g++ 12 at -O2 reports false -Warray-bounds inside nlohmann::json (with JSON_DIAGNOSTICS).
-  -Wno-array-bounds)
+  # g++ 12 at -O2 false positives: -Warray-bounds inside nlohmann::json (JSON_DIAGNOSTICS),
+  # -Wmismatched-new-delete on Asio's coroutine frames (its recycling allocator pairs them).
+  -Wno-array-bounds -Wno-mismatched-new-delete)
 if(FLOWDRIFT_WERROR)
   target_compile_options(flowdrift_options INTERFACE -Werror)
 endif()

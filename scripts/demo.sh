@@ -10,7 +10,7 @@ scripts/build.sh
 bin="$root/${BUILD_DIR:-build}"
 demo="$root/${DEMO_DIR:-demo-run}"
 policies=${DEMO_POLICIES:-300}
-interval=${DEMO_INTERVAL:-10s}
+interval=${DEMO_INTERVAL:-5s}
 rm -rf "$demo"
 mkdir -p "$demo/primary" "$demo/dr"
 umask 077
@@ -41,6 +41,8 @@ for s in primary dr; do
 done
 pport=$(cat "$demo/primary/port"); dport=$(cat "$demo/dr/port")
 
+mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
 cat > "$demo/flowdrift.yaml" <<YAML
 # Written by scripts/demo.sh: two simulated Prism Centrals on loopback.
 sites:
@@ -63,22 +65,43 @@ pairs:
 storage:
   path: flowdrift.db
 server:
-  listen: 127.0.0.1:0
+  listen: 127.0.0.1:$mport
 log:
   level: info
   format: plain
 YAML
 
+ctl="$bin/daemon/flowdriftctl"
 cat <<INFO
-demo: two simulated Prism Centrals with $policies generated policies each
-  primary  https://127.0.0.1:$pport   (CA $demo/primary/ca.pem)
-  dr       https://127.0.0.1:$dport   (CA $demo/dr/ca.pem)
-  config   $demo/flowdrift.yaml
-  database $demo/flowdrift.db
-Look at the audit trail while it runs, e.g.:
-  sqlite3 $demo/flowdrift.db "SELECT s.name, p.outcome, p.reason, p.changed, datetime(p.finished_ms/1000,'unixepoch') FROM polls p JOIN sites s ON s.id=p.site_id ORDER BY p.id DESC LIMIT 10;"
-Ctrl-C stops the demo.
+demo: two simulated Prism Centrals with the same $policies generated policies (different UUIDs)
+  primary   https://127.0.0.1:$pport   (CA $demo/primary/ca.pem)
+  dr        https://127.0.0.1:$dport   (CA $demo/dr/ca.pem)
+  metrics   http://127.0.0.1:$mport/metrics
+  config    $demo/flowdrift.yaml
+  database  $demo/flowdrift.db
+In another terminal:
+  $ctl status --config $demo/flowdrift.yaml
+  $ctl drift --config $demo/flowdrift.yaml --open
+  curl -s http://127.0.0.1:$mport/metrics | grep -E '^flowdrift_(pair_status|drift_items|policy_drift)'
+  sqlite3 -readonly $demo/flowdrift.db 'SELECT object, kind, severity, datetime(opened_ms/1000,"unixepoch") FROM drift_items WHERE resolved_ms IS NULL'
+Ctrl-C stops the demo (the database is kept).
 INFO
 "$bin/daemon/flowdriftd" --config "$demo/flowdrift.yaml" &
 pids+=($!)
+
+# Wait until flowdriftd has compared the two sites and found them in sync.
+for _ in $(seq 600); do
+  curl -fs "http://127.0.0.1:$mport/metrics" 2>/dev/null \
+    | grep -q '^flowdrift_pair_status{pair="prod",status="IN_SYNC"} 1' && break
+  sleep 0.2
+done
+echo "demo: primary and dr are in sync; now making three changes on the DR site through its API"
+change() {  # action nth
+  python3 scripts/pc_change.py --url "https://127.0.0.1:$dport" --ca-file "$demo/dr/ca.pem" \
+    --password-file "$demo/pc-password" --nth "$2" "$1"
+}
+echo "demo: deleted enforced policy $(change delete 0) on dr"
+echo "demo: switched $(change monitor 0) to MONITOR on dr"
+echo "demo: widened $(change widen 1) on dr (TCP/8443 from anywhere)"
+echo "demo: watch the drift.opened lines below; Ctrl-C to stop"
 wait "${pids[-1]}" || true

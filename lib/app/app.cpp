@@ -114,6 +114,10 @@ int App::run() {
   return 0;
 }
 
+awaitable<void> App::poll_all_once() {
+  for (auto& c : collectors_) co_await c->poll_once();
+}
+
 void App::stop() {
   asio::post(io_, [this] { begin_shutdown("requested"); });
 }

@@ -35,6 +35,9 @@ class App {
   int run();
   // Graceful stop: no new polls; polls in flight get `grace` to finish. Thread-safe.
   void stop();
+  // One poll of every site, one after the other, with everything a scheduled poll does
+  // (store, pair comparison, metrics). For benchmarks and tests; run it on io().
+  awaitable<void> poll_all_once();
 
   asio::io_context& io() { return io_; }
   store::Store& store() { return *store_; }

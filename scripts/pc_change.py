@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Make one real change on a Prism Central (or pcsim) through its v3 API, as an operator would.
+
+Used by scripts/demo.sh to make the DR site drift. Standard library only.
+
+  pc_change.py --url https://127.0.0.1:PORT --ca-file CA --password-file F ACTION [--nth N]
+
+ACTION is one of:
+  delete   delete the Nth enforced application policy
+  monitor  switch the Nth enforced application policy to MONITOR
+  widen    add an inbound rule allowing TCP/8443 from anywhere to the Nth enforced app policy
+Prints the name of the policy it changed.
+"""
+import argparse
+import base64
+import json
+import ssl
+import sys
+import urllib.error
+import urllib.request
+
+
+def call(args, method, path, body=None):
+    url = args.url.rstrip("/") + "/api/nutanix/v3/" + path
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    token = base64.b64encode(f"{args.user}:{args.password}".encode()).decode()
+    req.add_header("Authorization", "Basic " + token)
+    req.add_header("Accept", "application/json")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    ctx = ssl.create_default_context(cafile=args.ca_file)
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
+            text = resp.read().decode()
+            return json.loads(text) if text else {}
+    except urllib.error.HTTPError as e:
+        sys.exit(f"pc_change: {method} {path}: HTTP {e.code}: {e.read()[:300]!r}")
+
+
+def enforced_app_rules(args):
+    rules, offset = [], 0
+    while True:
+        page = call(args, "POST", "network_security_rules/list",
+                    {"kind": "network_security_rule", "offset": offset, "length": 500})
+        rules += page["entities"]
+        offset += len(page["entities"])
+        if not page["entities"] or offset >= page["metadata"]["total_matches"]:
+            break
+    return [r for r in rules
+            if r["spec"]["resources"].get("app_rule", {}).get("action") == "APPLY"]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--url", required=True)
+    p.add_argument("--ca-file", required=True)
+    p.add_argument("--user", default="admin")
+    p.add_argument("--password-file", required=True)
+    p.add_argument("--nth", type=int, default=0)
+    p.add_argument("action", choices=["delete", "monitor", "widen"])
+    args = p.parse_args()
+    with open(args.password_file) as f:
+        args.password = f.read().strip()
+
+    rules = enforced_app_rules(args)
+    if len(rules) <= args.nth:
+        sys.exit(f"pc_change: only {len(rules)} enforced application policies")
+    rule = rules[args.nth]
+    uuid, name = rule["metadata"]["uuid"], rule["spec"]["name"]
+    if args.action == "delete":
+        call(args, "DELETE", f"network_security_rules/{uuid}")
+    else:
+        current = call(args, "GET", f"network_security_rules/{uuid}")
+        spec = current["spec"]
+        app = spec["resources"]["app_rule"]
+        if args.action == "monitor":
+            app["action"] = "MONITOR"
+        else:
+            app.setdefault("inbound_allow_list", []).append({
+                "peer_specification_type": "ALL",
+                "protocol": "TCP",
+                "tcp_port_range_list": [{"start_port": 8443, "end_port": 8443}],
+                "description": "temporary debug access"})
+        call(args, "PUT", f"network_security_rules/{uuid}",
+             {"api_version": "3.1", "metadata": current["metadata"], "spec": spec})
+    print(name)
+
+
+if __name__ == "__main__":
+    main()
