@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "app/app.hpp"
+#include "core/log.hpp"
 #include "store/db.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
