@@ -156,15 +156,7 @@ int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err) {
     err << "flowdriftctl: " << e.what() << "\n";
     return kExitError;
   }
-  prism::FetchOptions opts;
-  opts.base_path = http::parse_url(site->url).value_or(http::ParsedUrl{}).base_path;
-  opts.username = site->credentials.username;
-  opts.password = password;
-  opts.page_size = site->page_size;
-  opts.request_timeout = site->request_timeout;
-  opts.poll_timeout = site->poll_timeout;
-  opts.retries = site->retries;
-  opts.retry_backoff = site->retry_backoff;
+  auto opts = scheduler::fetch_options(*site, password);
   opts.allow_empty = true;  // a dump reports what the site says; diff decides what it means
   prism::FetchStats stats;
   std::optional<Result<policy::V3SiteData>> result;

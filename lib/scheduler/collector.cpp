@@ -40,6 +40,20 @@ std::unique_ptr<http::HttpTransport> make_site_transport(asio::any_io_executor e
   return std::make_unique<http::BeastTransport>(std::move(executor), std::move(opts));
 }
 
+prism::FetchOptions fetch_options(const config::SiteConfig& site, const std::string& password) {
+  prism::FetchOptions opts;
+  if (auto url = http::parse_url(site.url)) opts.base_path = url->base_path;
+  opts.username = site.credentials.username;
+  opts.password = password;
+  opts.page_size = site.page_size;
+  opts.request_timeout = site.request_timeout;
+  opts.poll_timeout = site.poll_timeout;
+  opts.retries = site.retries;
+  opts.retry_backoff = site.retry_backoff;
+  opts.allow_empty = site.allow_empty;
+  return opts;
+}
+
 Collector::Collector(asio::any_io_executor executor, config::SiteConfig site,
                      std::string password, std::unique_ptr<http::HttpTransport> transport,
                      store::Store& store, PollHooks hooks)
@@ -51,7 +65,6 @@ Collector::Collector(asio::any_io_executor executor, config::SiteConfig site,
       hooks_(std::move(hooks)),
       timer_(executor),
       rng_(std::random_device{}()) {
-  if (auto url = http::parse_url(site_.url)) base_path_ = url->base_path;
   // Seed the empty-list guard from what the site had before a restart.
   if (auto latest = store_.latest_complete_snapshot(site_.name)) {
     last_policy_count_ = static_cast<std::size_t>(latest->policy_count);
@@ -106,16 +119,7 @@ awaitable<PollReport> Collector::poll_once() {
   const auto started_ms = unix_now_ms();
   const auto t0 = SteadyClock::now();
 
-  prism::FetchOptions opts;
-  opts.base_path = base_path_;
-  opts.username = site_.credentials.username;
-  opts.password = password_;
-  opts.page_size = site_.page_size;
-  opts.request_timeout = site_.request_timeout;
-  opts.poll_timeout = site_.poll_timeout;
-  opts.retries = site_.retries;
-  opts.retry_backoff = site_.retry_backoff;
-  opts.allow_empty = site_.allow_empty;
+  auto opts = fetch_options(site_, password_);
   opts.previous_policy_count = last_policy_count_;
   prism::FetchStats stats;
   auto fetched = co_await prism::fetch_v3_site(*transport_, std::move(opts), stats);

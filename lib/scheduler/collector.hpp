@@ -16,6 +16,7 @@
 #include "core/result.hpp"
 #include "http/asio.hpp"
 #include "http/transport.hpp"
+#include "prism/v3_client.hpp"
 #include "store/store.hpp"
 
 namespace flowdrift::scheduler {
@@ -52,6 +53,9 @@ struct PollHooks {
 std::unique_ptr<http::HttpTransport> make_site_transport(asio::any_io_executor executor,
                                                          const config::SiteConfig& site);
 
+// The fetch options a site's config asks for (paging, timeouts, retries, credentials).
+prism::FetchOptions fetch_options(const config::SiteConfig& site, const std::string& password);
+
 class Collector {
  public:
   // `password` is read by the caller (config::read_password) so that a credential problem stops
@@ -81,7 +85,6 @@ class Collector {
   asio::any_io_executor executor_;
   config::SiteConfig site_;
   std::string password_;
-  std::string base_path_;
   std::unique_ptr<http::HttpTransport> transport_;
   store::Store& store_;
   PollHooks hooks_;
