@@ -35,6 +35,7 @@ App::App(config::Config config)
   for (const auto& p : config_.pairs) pair_labels.push_back({p.name, p.source, p.replica});
   metrics_ = std::make_unique<metrics::Metrics>(site_names, pair_labels,
                                                 config_.server.policy_series_cap, FLOWDRIFT_VERSION);
+  metrics_->config_loaded(true, unix_now_ms());
   tracker_ = std::make_unique<PairTracker>(config_, *store_, *metrics_);
 
   auto [host, port] = split_listen(config_.server.listen);

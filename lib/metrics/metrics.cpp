@@ -169,6 +169,12 @@ void Metrics::store_write(std::string_view operation, bool ok, std::int64_t now_
   }
 }
 
+void Metrics::config_loaded(bool ok, std::int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  config_ok_ = ok;
+  if (ok) config_ok_ms_ = now_ms;
+}
+
 void Metrics::pair_state(const std::string& pair, diff::PairStatus status,
                          std::vector<OpenItem> open, double comparison_seconds,
                          std::optional<std::int64_t> compared_ms) {
@@ -197,6 +203,10 @@ std::string Metrics::render() const {
   add(build, {{"version", version_}}, 1);
   auto start = family("flowdrift_start_time_seconds", "Unix time the daemon started.");
   add(start, {}, seconds(start_ms_));
+  auto cfg_ok = family("flowdrift_config_last_reload_successful", "1 if the last configuration load or reload succeeded, else 0.");
+  add(cfg_ok, {}, config_ok_ ? 1 : 0);
+  auto cfg_ts = family("flowdrift_config_last_reload_success_timestamp_seconds", "Unix time of the last successful configuration load or reload.");
+  if (config_ok_ms_ > 0) add(cfg_ts, {}, seconds(config_ok_ms_));
   auto nsites = family("flowdrift_sites", "Configured sites.");
   add(nsites, {}, static_cast<double>(site_state_.size()));
   auto npairs = family("flowdrift_pairs", "Configured pairs.");
@@ -265,7 +275,7 @@ std::string Metrics::render() const {
 
   // Collected last, so the dropped-series counter includes this scrape.
   fams = registry_->Collect();
-  for (auto* f : {&build, &start, &nsites, &npairs, &up, &last_poll, &last_ok, &policies, &snap_ts,
+  for (auto* f : {&build, &start, &cfg_ok, &cfg_ts, &nsites, &npairs, &up, &last_poll, &last_ok, &policies, &snap_ts,
                   &info, &status, &items, &oldest, &cmp, &cmp_ts, &per_policy, &dropped_now,
                   &store_ts}) {
     if (!f->metric.empty()) fams.push_back(std::move(*f));

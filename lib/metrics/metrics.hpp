@@ -59,6 +59,8 @@ class Metrics {
 
   void poll_finished(const SitePoll& poll);
   void store_write(std::string_view operation, bool ok, std::int64_t now_ms);
+  // The configuration was loaded (at start) or a reload was attempted.
+  void config_loaded(bool ok, std::int64_t now_ms);
   // The pair's state after a comparison (or UNKNOWN with its items kept as they were).
   void pair_state(const std::string& pair, diff::PairStatus status, std::vector<OpenItem> open,
                   double comparison_seconds, std::optional<std::int64_t> compared_ms);
@@ -94,6 +96,8 @@ class Metrics {
   std::string version_;
   std::int64_t start_ms_;
   std::int64_t last_store_write_ms_ = 0;
+  bool config_ok_ = true;
+  std::int64_t config_ok_ms_ = 0;
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* polls_ = nullptr;

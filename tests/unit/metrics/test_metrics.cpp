@@ -29,6 +29,10 @@ TEST_CASE("known series start at zero and state gauges follow the pair", "[unit]
   CHECK(has_line(text, "flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 0"));
   CHECK(has_line(text, "flowdrift_pair_status{pair=\"prod\",status=\"UNKNOWN\"} 1"));
   CHECK(has_line(text, "flowdrift_pair_info{pair=\"prod\",replica=\"dr\",source=\"primary\"} 1"));
+  CHECK(has_line(text, "flowdrift_config_last_reload_successful 1"));
+  m.config_loaded(false, 0);
+  CHECK(has_line(m.render(), "flowdrift_config_last_reload_successful 0"));
+  m.config_loaded(true, 0);
   // No drift open: the oldest-drift timestamp is absent, not 0.
   CHECK(text.find("flowdrift_drift_oldest_detected_timestamp_seconds{") == std::string::npos);
 
