@@ -1,0 +1,29 @@
+// v4 microseg API data (as fetched, objects exactly as Prism Central returned them) to the same
+// canonical model as v3 (docs/canonical-model.md): a v3 site and a v4 site holding the same
+// intent give identical canonical JSON and hashes. Pure: no I/O.
+#pragma once
+
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/result.hpp"
+#include "policy/model.hpp"
+
+namespace flowdrift::policy {
+
+// Everything one complete v4 poll returned: the `data` items of every page, concatenated.
+struct V4SiteData {
+  std::vector<nlohmann::json> policies;        // /api/microseg/v4.0/config/policies
+  std::vector<nlohmann::json> address_groups;  // /api/microseg/v4.0/config/address-groups
+  std::vector<nlohmann::json> service_groups;  // /api/microseg/v4.0/config/service-groups
+  std::vector<nlohmann::json> categories;      // /api/prism/v4.0/config/categories
+};
+
+// Canonicalizes a whole v4 site: extIds of categories resolved to "key:value", of address and
+// service groups to names (their contents kept as referenced objects); $objectType, $reserved,
+// $unknownFields, links, extIds, tenantId and timestamps dropped; inbound/outbound derived from
+// src*/dest* fields; INTRA_GROUP rules become intra_group. Same error and finding rules as v3.
+Result<Snapshot> canonicalize_v4(const V4SiteData& site);
+
+}  // namespace flowdrift::policy
