@@ -11,37 +11,24 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "prism/request.hpp"
 #include "prism/retry.hpp"
 
 namespace flowdrift::prism {
 namespace {
 
 using nlohmann::json;
-using std::chrono::milliseconds;
-
-// Exponential backoff stops growing here; the poll deadline is the real bound.
-constexpr milliseconds kMaxBackoff{60000};
-// Keeps now() + poll_timeout from overflowing the steady clock's representation.
-constexpr milliseconds kMaxPollTimeout{std::chrono::hours(24 * 365)};
+using detail::error_with;
+using detail::FetchContext;
+using detail::init_fetch_context;
+using detail::redacted;
+using detail::RequestSite;
+using detail::send_json;
 
 std::shared_ptr<spdlog::logger> logger() { return log::get("prism"); }
 
-// State shared by the requests of one fetch; lives in fetch_v3_site's frame.
-struct FetchContext {
-  http::HttpTransport* transport = nullptr;
-  FetchOptions options;
-  FetchStats* stats = nullptr;
-  SteadyTime deadline;
-  std::string authorization;
-  std::mt19937_64 rng;
-};
-
 std::string where(const std::string& endpoint, std::int64_t offset) {
   return endpoint + " offset " + std::to_string(offset);
-}
-
-Error error_with(ErrorReason reason, std::string message) {
-  return make_error(reason, std::move(message), false);
 }
 
 // Sends one list request, retrying retryable failures, and returns the parsed 2xx body.
@@ -61,67 +48,8 @@ awaitable<Result<json>> post_list(FetchContext* ctx, std::string endpoint, std::
                       {"sort_attribute", "name"},
                       {"sort_order", "ASCENDING"}}
                      .dump();
-  const int max_retries = std::max(0, ctx->options.retries);
-
-  for (int attempt = 0;; ++attempt) {
-    const auto left = ctx->deadline - SteadyClock::now();
-    if (left <= SteadyClock::duration::zero()) {
-      co_return error_with(ErrorReason::Timeout,
-                           here + ": poll deadline of " +
-                               std::to_string(ctx->options.poll_timeout.count()) +
-                               " ms passed before the request");
-    }
-    const milliseconds timeout =
-        std::min(ctx->options.request_timeout, std::chrono::ceil<milliseconds>(left));
-    ++ctx->stats->requests;
-    auto sent = co_await ctx->transport->send(request, timeout);
-
-    Error failure;
-    if (sent) {
-      auto status_error = error_for_status(*sent, here, std::chrono::system_clock::now());
-      if (!status_error) {
-        json doc = json::parse(sent->body, nullptr, false);
-        if (doc.is_discarded()) {
-          co_return error_with(ErrorReason::Malformed, here + ": HTTP " +
-                                                           std::to_string(sent->status) +
-                                                           " body is not valid JSON");
-        }
-        co_return doc;
-      }
-      failure = std::move(*status_error);
-    } else {
-      // Transport errors keep their reason and retryability; only the context is added.
-      failure = std::move(sent.error());
-      failure.message = here + ": " + failure.message;
-    }
-
-    if (!failure.retryable || attempt >= max_retries) co_return failure;
-
-    milliseconds delay = backoff_delay(ctx->options.retry_backoff, attempt, kMaxBackoff, ctx->rng);
-    if (failure.retry_after && *failure.retry_after > delay) delay = *failure.retry_after;
-    if (SteadyClock::now() + delay >= ctx->deadline) {
-      // Sleeping would overrun the poll: report the deadline, keeping what went wrong.
-      Error overrun = error_with(
-          ErrorReason::Timeout,
-          here + ": poll deadline of " + std::to_string(ctx->options.poll_timeout.count()) +
-              " ms would pass before retry " + std::to_string(attempt + 1) + " (in " +
-              std::to_string(delay.count()) + " ms); last error: " +
-              std::string(to_string(failure.reason)) + ": " + failure.message);
-      overrun.http_status = failure.http_status;
-      co_return overrun;
-    }
-    log::warn(logger(), "request.retry",
-              {{"endpoint", endpoint},
-               {"offset", offset},
-               {"reason", to_string(failure.reason)},
-               {"attempt", attempt + 1},
-               {"delay_ms", delay.count()}});
-    ++ctx->stats->retries;
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    timer.expires_after(delay);
-    boost::system::error_code ec;  // cancellation just ends the sleep early
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
+  RequestSite site{here, endpoint, "offset", offset};
+  co_return co_await send_json(ctx, std::move(request), std::move(site), nullptr);
 }
 
 // Checks a list page's envelope; returns its metadata.total_matches.
@@ -249,30 +177,6 @@ awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string end
   co_return error_with(ErrorReason::Other, endpoint + ": listing did not complete");
 }
 
-void replace_all(std::string& text, const std::string& needle, std::string_view with) {
-  if (needle.empty()) return;
-  for (auto pos = text.find(needle); pos != std::string::npos;
-       pos = text.find(needle, pos + with.size())) {
-    text.replace(pos, needle.size(), with);
-  }
-}
-
-// Belt and braces: nothing we build puts credentials in a message, but a transport or server
-// text might echo them. Passwords under 4 characters are left alone: scrubbing every "ab"
-// would wreck the message and reveals as much as it hides.
-Error redacted(Error error, const FetchContext& ctx) {
-  constexpr std::size_t kMinRedactLength = 4;
-  replace_all(error.message, ctx.authorization, "<redacted>");
-  const auto space = ctx.authorization.find(' ');
-  if (space != std::string::npos) {
-    replace_all(error.message, ctx.authorization.substr(space + 1), "<redacted>");
-  }
-  if (ctx.options.password.size() >= kMinRedactLength) {
-    replace_all(error.message, ctx.options.password, "<redacted>");
-  }
-  return error;
-}
-
 // Number of rules whose allow lists reference groups through `key`
 // ("address_group_inclusion_list" or "service_group_list").
 std::size_t rules_referencing(const std::vector<nlohmann::json>& rules, const char* key) {
@@ -365,12 +269,7 @@ awaitable<Result<policy::V3SiteData>> fetch_all(FetchContext* ctx) {
 awaitable<Result<policy::V3SiteData>> fetch_v3_site(http::HttpTransport& transport,
                                                     FetchOptions options, FetchStats& stats) {
   FetchContext ctx;
-  ctx.transport = &transport;
-  ctx.options = std::move(options);
-  ctx.stats = &stats;
-  ctx.deadline = SteadyClock::now() + std::min(ctx.options.poll_timeout, kMaxPollTimeout);
-  ctx.authorization = http::basic_auth_header(ctx.options.username, ctx.options.password);
-  ctx.rng.seed(std::random_device{}());
+  init_fetch_context(ctx, transport, std::move(options), stats);
 
   auto result = co_await fetch_all(&ctx);
   if (!result) co_return redacted(std::move(result.error()), ctx);

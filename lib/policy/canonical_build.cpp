@@ -1,0 +1,279 @@
+#include "policy/canonical_build.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+#include "core/sha256.hpp"
+
+// Output forms are specified in docs/canonical-model.md; every function here must produce
+// exactly the bytes described there (v3 and v4 sites are compared by hash).
+
+namespace flowdrift::policy::build {
+
+using nlohmann::json;
+
+std::optional<std::uint32_t> parse_ipv4(std::string_view text) {
+  std::uint32_t address = 0;
+  std::size_t pos = 0;
+  for (int octet_index = 0; octet_index < 4; ++octet_index) {
+    if (octet_index > 0) {
+      if (pos >= text.size() || text[pos] != '.') return std::nullopt;
+      ++pos;
+    }
+    const std::size_t start = pos;
+    std::uint32_t octet = 0;
+    while (pos < text.size() && pos - start < 3 && text[pos] >= '0' && text[pos] <= '9') {
+      octet = octet * 10 + static_cast<std::uint32_t>(text[pos] - '0');
+      ++pos;
+    }
+    if (pos == start || octet > 255) return std::nullopt;
+    address = (address << 8) | octet;
+  }
+  if (pos != text.size()) return std::nullopt;
+  return address;
+}
+
+std::string ipv4_text(std::uint32_t address) {
+  std::string out;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    if (shift != 24) out += '.';
+    out += std::to_string((address >> shift) & 0xffU);
+  }
+  return out;
+}
+
+std::string Cidr::text() const { return ipv4_text(network) + "/" + std::to_string(prefix); }
+
+Cidr make_cidr(std::uint32_t address, int prefix) {
+  // Shifting a 32-bit value by 32 is undefined, hence the special case.
+  const std::uint32_t mask = prefix <= 0 ? 0U : (~std::uint32_t{0} << (32 - prefix));
+  return Cidr{address & mask, prefix};
+}
+
+json ports_json(const PortRanges& ranges) {
+  json out = json::array();
+  if (ranges.empty()) {
+    out.push_back(json::array({0, 65535}));
+    return out;
+  }
+  for (const auto& [start, end] : ranges) out.push_back(json::array({start, end}));
+  return out;
+}
+
+json icmp_json(const IcmpSet& items) {
+  json out = json::array();
+  if (items.empty()) {
+    out.push_back(json::object());
+    return out;
+  }
+  for (const auto& [type, code] : items) {
+    json item = json::object();
+    if (type >= 0) item["type"] = type;
+    if (code >= 0) item["code"] = code;
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+json tcp_service(const PortRanges& ranges) {
+  return json{{"protocol", "tcp"}, {"ports", ports_json(ranges)}};
+}
+json udp_service(const PortRanges& ranges) {
+  return json{{"protocol", "udp"}, {"ports", ports_json(ranges)}};
+}
+json icmp_service(const IcmpSet& items) {
+  return json{{"protocol", "icmp"}, {"icmp", icmp_json(items)}};
+}
+json all_service() { return json{{"all", true}}; }
+json any_peer() { return json{{"any", true}}; }
+
+json group_json(const std::set<std::string>& categories, const std::set<std::string>& kinds,
+                std::string_view match) {
+  return json{{"categories", categories}, {"kinds", kinds}, {"match", std::string(match)}};
+}
+
+json category_peer_json(const std::set<std::string>& categories, std::string_view match) {
+  return json{{"categories", categories}, {"match", std::string(match)}};
+}
+
+void add_rule(RuleSet& rules, std::string_view direction, const std::string& peer_text,
+              const std::string& service_text, const std::string& description) {
+  // Keys in byte order, as dump() would write them; built as text so that large policies do
+  // not materialize one json object per rule.
+  std::string text = R"({"description":)";
+  text += json(description).dump();
+  text += R"(,"direction":)";
+  text += json(std::string(direction)).dump();
+  text += R"(,"peer":)";
+  text += peer_text;
+  text += R"(,"service":)";
+  text += service_text;
+  text += '}';
+  rules.insert(std::move(text));
+}
+
+std::string dump_with_rules(json policy, const RuleSet& rules) {
+  // An empty array placeholder: in dump() output `"rules":[]` can only be this key, because
+  // quotes inside string values are escaped and no other member is named "rules".
+  policy["rules"] = json::array();
+  std::string text = policy.dump();
+  static constexpr std::string_view kPlaceholder = R"("rules":[])";
+  std::string list = R"("rules":[)";
+  for (auto it = rules.begin(); it != rules.end(); ++it) {
+    if (it != rules.begin()) list += ',';
+    list += *it;
+  }
+  list += ']';
+  text.replace(text.find(kPlaceholder), kPlaceholder.size(), list);
+  return text;
+}
+
+std::vector<std::string> unique_names(const std::vector<std::pair<std::string, std::string>>& items,
+                                      bool merge_identical, std::string_view what,
+                                      std::vector<Finding>& findings) {
+  std::vector<std::string> result(items.size());
+  std::set<std::string> taken;
+  std::map<std::string, std::vector<std::size_t>> groups;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    taken.insert(items[i].first);
+    groups[items[i].first].push_back(i);
+  }
+  for (auto& [name, members] : groups) {
+    if (members.size() == 1) {
+      result[members.front()] = name;
+      continue;
+    }
+    // Hash order, not input order: the result must not depend on the order the PC listed them.
+    std::stable_sort(members.begin(), members.end(), [&items](std::size_t a, std::size_t b) {
+      return items[a].second < items[b].second;
+    });
+    const std::string count = std::to_string(members.size());
+    int suffix = 2;
+    bool any_renamed = false;
+    for (std::size_t k = 0; k < members.size(); ++k) {
+      const std::string& hash = items[members[k]].second;
+      if (k == 0) {
+        result[members[k]] = name;
+        continue;
+      }
+      if (merge_identical && hash == items[members[k - 1]].second) {
+        result[members[k]] = result[members[k - 1]];
+        continue;
+      }
+      std::string renamed = name + " (duplicate " + std::to_string(suffix++) + ")";
+      while (taken.count(renamed) != 0) {
+        renamed = name + " (duplicate " + std::to_string(suffix++) + ")";
+      }
+      taken.insert(renamed);
+      result[members[k]] = renamed;
+      any_renamed = true;
+      findings.push_back({"duplicate_name", name,
+                          std::string(what) + " name used " + count + " times; content " +
+                              hash.substr(0, 12) + " renamed to '" + renamed + "'"});
+    }
+    if (!any_renamed) {
+      findings.push_back(
+          {"duplicate_name", name,
+           std::string(what) + " name used " + count + " times with identical content"});
+    }
+  }
+  return result;
+}
+
+GroupIndex index_groups(std::vector<BuiltGroup> groups, ObjectKind kind,
+                        std::vector<Finding>& findings) {
+  std::vector<std::pair<std::string, std::string>> keys;
+  keys.reserve(groups.size());
+  for (const auto& g : groups) keys.emplace_back(g.name, g.hash);
+  const std::vector<std::string> names = unique_names(keys, true, to_string(kind), findings);
+  GroupIndex index;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    index.names_by_id.emplace(groups[i].id, names[i]);
+    CanonicalObject o;
+    o.kind = kind;
+    o.name = names[i];
+    o.json = std::move(groups[i].json);
+    o.hash = std::move(groups[i].hash);
+    index.by_name.emplace(names[i], std::move(o));
+  }
+  return index;
+}
+
+std::string resolve_reference(const std::map<std::string, std::string>& names_by_id,
+                              const std::string& id, std::string_view kind,
+                              std::set<std::string>& referenced, std::vector<Finding>& findings) {
+  const auto it = names_by_id.find(id);
+  if (it == names_by_id.end()) {
+    findings.push_back(
+        {"dangling_reference", "", std::string(kind) + " uuid " + id + " not found on site"});
+    return "dangling:" + id;
+  }
+  referenced.insert(it->second);
+  return it->second;
+}
+
+Snapshot assemble_snapshot(std::vector<BuiltPolicy> policies, GroupIndex address_groups,
+                           GroupIndex service_groups, const std::set<std::string>& site_categories,
+                           std::vector<Finding> findings) {
+  std::vector<std::pair<std::string, std::string>> keys;
+  keys.reserve(policies.size());
+  for (const auto& p : policies) keys.emplace_back(p.name, p.hash);
+  const std::vector<std::string> names = unique_names(keys, false, "policy", findings);
+
+  Snapshot snap;
+  std::set<std::string> used_ags;
+  std::set<std::string> used_sgs;
+  std::set<std::string> used_categories;
+  for (std::size_t i = 0; i < policies.size(); ++i) {
+    BuiltPolicy& p = policies[i];
+    for (Finding& f : p.findings) {
+      f.object = names[i];
+      findings.push_back(std::move(f));
+    }
+    for (const std::string& c : p.categories) {
+      if (site_categories.count(c) != 0) {
+        used_categories.insert(c);
+      } else {
+        findings.push_back(
+            {"dangling_reference", names[i], "category " + c + " not defined on site"});
+      }
+    }
+    used_ags.insert(p.address_groups.begin(), p.address_groups.end());
+    used_sgs.insert(p.service_groups.begin(), p.service_groups.end());
+    CanonicalObject o;
+    o.kind = ObjectKind::Policy;
+    o.name = names[i];
+    o.json = std::move(p.json);
+    o.hash = std::move(p.hash);
+    o.policy_type = std::move(p.type);
+    o.mode = std::move(p.mode);
+    snap.objects.push_back(std::move(o));
+  }
+  for (const std::string& name : used_ags) {
+    snap.objects.push_back(std::move(address_groups.by_name.at(name)));
+  }
+  for (const std::string& name : used_sgs) {
+    snap.objects.push_back(std::move(service_groups.by_name.at(name)));
+  }
+  for (const std::string& c : used_categories) {
+    const std::size_t colon = c.find(':');
+    CanonicalObject o;
+    o.kind = ObjectKind::Category;
+    o.name = c;
+    o.json = json{{"key", c.substr(0, colon)}, {"value", c.substr(colon + 1)}}.dump();
+    o.hash = sha256_hex(o.json);
+    snap.objects.push_back(std::move(o));
+  }
+  std::sort(snap.objects.begin(), snap.objects.end(),
+            [](const CanonicalObject& a, const CanonicalObject& b) {
+              return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
+            });
+  std::sort(findings.begin(), findings.end());
+  findings.erase(std::unique(findings.begin(), findings.end()), findings.end());
+  snap.findings = std::move(findings);
+  snap.canon_version = kCanonVersion;
+  snap.hash = snapshot_hash(snap.objects, snap.canon_version);
+  return snap;
+}
+
+}  // namespace flowdrift::policy::build

@@ -1,0 +1,113 @@
+// Internal building blocks of the canonical model (docs/canonical-model.md) that do not depend on
+// the API version: IPv4/CIDR masking, port and ICMP sets, rule sets, unique names and snapshot
+// assembly. Used by normalize_v4.cpp so that v3 and v4 sites produce byte-identical output.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "policy/model.hpp"
+
+namespace flowdrift::policy::build {
+
+// Dotted-quad IPv4 address (exactly four decimal octets 0..255), as a host-order integer.
+std::optional<std::uint32_t> parse_ipv4(std::string_view text);
+std::string ipv4_text(std::uint32_t address);
+
+struct Cidr {
+  std::uint32_t network = 0;  // already masked to `prefix`
+  int prefix = 0;
+  auto operator<=>(const Cidr&) const = default;
+  std::string text() const;  // "10.1.0.0/24"
+};
+// `address` masked to `prefix` (0..32, caller-validated).
+Cidr make_cidr(std::uint32_t address, int prefix);
+
+// Port ranges of one protocol: sorted numerically, duplicates removed, never merged.
+using PortRanges = std::set<std::pair<std::int64_t, std::int64_t>>;
+// [[start,end],...]; an empty set means every port: [[0,65535]].
+nlohmann::json ports_json(const PortRanges& ranges);
+
+// ICMP (type, code) pairs, -1 meaning "any" (key omitted); "any" sorts first.
+using IcmpSet = std::set<std::pair<std::int64_t, std::int64_t>>;
+// [{"type":t,"code":c},...]; an empty set means all ICMP: [{}].
+nlohmann::json icmp_json(const IcmpSet& items);
+
+nlohmann::json tcp_service(const PortRanges& ranges);
+nlohmann::json udp_service(const PortRanges& ranges);
+nlohmann::json icmp_service(const IcmpSet& items);
+nlohmann::json all_service();
+nlohmann::json any_peer();
+
+// Group (secured group, isolation group): {"categories":[...],"kinds":[...],"match":m}.
+nlohmann::json group_json(const std::set<std::string>& categories,
+                          const std::set<std::string>& kinds, std::string_view match);
+// Category peer: {"categories":[...],"match":m}.
+nlohmann::json category_peer_json(const std::set<std::string>& categories, std::string_view match);
+
+// Canonical rule texts of one policy: a set sorted by text.
+using RuleSet = std::set<std::string>;
+// Inserts the text json{{"description",d},{"direction",..},{"peer",p},{"service",s}}.dump()
+// would give, built from already-canonical peer and service texts.
+void add_rule(RuleSet& rules, std::string_view direction, const std::string& peer_text,
+              const std::string& service_text, const std::string& description);
+// `policy` (without "rules") dumped with `rules` spliced in as its "rules" array.
+std::string dump_with_rules(nlohmann::json policy, const RuleSet& rules);
+
+// (name, content hash) per item -> final name per item. Items sharing a name are ordered by
+// hash; the first keeps it, the others become "<name> (duplicate N)" with a duplicate_name
+// finding. With `merge_identical`, equal-content items share one name.
+std::vector<std::string> unique_names(const std::vector<std::pair<std::string, std::string>>& items,
+                                      bool merge_identical, std::string_view what,
+                                      std::vector<Finding>& findings);
+
+// One canonicalized address or service group, before name disambiguation.
+struct BuiltGroup {
+  std::string id;  // uuid / extId the policies reference it by
+  std::string name;
+  std::string json;
+  std::string hash;
+};
+
+// The groups of one kind on a site, names made unique.
+struct GroupIndex {
+  std::map<std::string, std::string> names_by_id;  // id -> final name
+  std::map<std::string, CanonicalObject> by_name;  // final name -> object
+};
+GroupIndex index_groups(std::vector<BuiltGroup> groups, ObjectKind kind,
+                        std::vector<Finding>& findings);
+
+// One canonicalized policy, before name disambiguation.
+struct BuiltPolicy {
+  std::string name;
+  std::string type;
+  std::string mode;
+  std::string json;
+  std::string hash;
+  std::set<std::string> address_groups;  // final names referenced
+  std::set<std::string> service_groups;
+  std::set<std::string> categories;  // "key:value" referenced
+  std::vector<Finding> findings;     // `object` filled in by assemble_snapshot
+};
+
+// Marks an unresolvable reference: the policy keeps "dangling:<id>" and gets a finding.
+// Returns the final group name or the marker; adds resolved names to `referenced`.
+std::string resolve_reference(const std::map<std::string, std::string>& names_by_id,
+                              const std::string& id, std::string_view kind,
+                              std::set<std::string>& referenced, std::vector<Finding>& findings);
+
+// Policies named uniquely, referenced groups and categories (those in `site_categories`)
+// emitted, categories not on the site reported, everything sorted and hashed.
+Snapshot assemble_snapshot(std::vector<BuiltPolicy> policies, GroupIndex address_groups,
+                           GroupIndex service_groups, const std::set<std::string>& site_categories,
+                           std::vector<Finding> findings);
+
+}  // namespace flowdrift::policy::build

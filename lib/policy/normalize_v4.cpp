@@ -1,0 +1,607 @@
+#include "policy/normalize_v4.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "core/sha256.hpp"
+#include "policy/canonical_build.hpp"
+
+// The v4 mapping is specified in docs/canonical-model.md ("v4 mapping"); the output must be the
+// exact canonical form the v3 canonicalizer gives for the same intent.
+
+namespace flowdrift::policy {
+namespace {
+
+using nlohmann::json;
+namespace b = build;
+
+// Shape errors are thrown inside this file only and become Error{Malformed} at the boundary;
+// passing Result through every field accessor would hide the mapping.
+struct Shape {
+  std::string path;  // JSON pointer inside the entity
+  std::string reason;
+};
+struct EntityFailure {
+  std::string message;  // "policies[2] (web): /rules/0/type: reason"
+};
+
+[[noreturn]] void fail(std::string path, std::string reason) {
+  throw Shape{std::move(path), std::move(reason)};
+}
+
+std::string at_key(const std::string& base, std::string_view key) {
+  std::string out = base + "/";
+  for (char c : key) {  // RFC 6901
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+std::string at_index(const std::string& base, std::size_t i) {
+  return base + "/" + std::to_string(i);
+}
+
+std::string described(const json& j) {
+  std::string text = j.dump();
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  return std::string(", got ") + j.type_name() + " " + text;
+}
+
+// Null counts as absent: the SDKs serialize unset optional fields as null.
+const json* member(const json& obj, const std::string& key) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+const json& as_object(const json& j, const std::string& path) {
+  if (!j.is_object()) fail(path, "expected object" + described(j));
+  return j;
+}
+
+const json& object_member(const json& obj, const std::string& path, const std::string& key) {
+  const json* m = member(obj, key);
+  if (m == nullptr) fail(at_key(path, key), "missing (expected object)");
+  return as_object(*m, at_key(path, key));
+}
+
+const json* opt_object(const json& obj, const std::string& path, const std::string& key) {
+  const json* m = member(obj, key);
+  if (m != nullptr) as_object(*m, at_key(path, key));
+  return m;
+}
+
+const json* opt_array(const json& obj, const std::string& path, const std::string& key) {
+  const json* m = member(obj, key);
+  if (m != nullptr && !m->is_array()) fail(at_key(path, key), "expected array" + described(*m));
+  return m;
+}
+
+std::string opt_string(const json& obj, const std::string& path, const std::string& key) {
+  const json* m = member(obj, key);
+  if (m == nullptr) return {};
+  if (!m->is_string()) fail(at_key(path, key), "expected string" + described(*m));
+  return m->get<std::string>();
+}
+
+std::string req_string(const json& obj, const std::string& path, const std::string& key) {
+  const json* m = member(obj, key);
+  if (m == nullptr) fail(at_key(path, key), "missing (expected non-empty string)");
+  if (!m->is_string() || m->get_ref<const std::string&>().empty()) {
+    fail(at_key(path, key), "expected non-empty string" + described(*m));
+  }
+  return m->get<std::string>();
+}
+
+std::optional<bool> opt_bool(const json& obj, const std::string& path, const std::string& key) {
+  const json* m = member(obj, key);
+  if (m == nullptr) return std::nullopt;
+  if (!m->is_boolean()) fail(at_key(path, key), "expected boolean" + described(*m));
+  return m->get<bool>();
+}
+
+std::int64_t int_in(const json& j, const std::string& path, std::int64_t lo, std::int64_t hi) {
+  std::optional<std::int64_t> v;
+  if (j.is_number_unsigned()) {
+    const auto u = j.get<std::uint64_t>();
+    if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      v = static_cast<std::int64_t>(u);
+    }
+  } else if (j.is_number_integer()) {
+    v = j.get<std::int64_t>();
+  }  // floats are not ports
+  if (!v || *v < lo || *v > hi) {
+    fail(path, "expected integer " + std::to_string(lo) + ".." + std::to_string(hi) + described(j));
+  }
+  return *v;
+}
+
+std::optional<std::int64_t> opt_int(const json& obj, const std::string& path,
+                                    const std::string& key, std::int64_t lo, std::int64_t hi) {
+  const json* m = member(obj, key);
+  if (m == nullptr) return std::nullopt;
+  return int_in(*m, at_key(path, key), lo, hi);
+}
+
+std::int64_t req_int(const json& obj, const std::string& path, const std::string& key,
+                     std::int64_t lo, std::int64_t hi) {
+  auto v = opt_int(obj, path, key, lo, hi);
+  if (!v) {
+    fail(at_key(path, key),
+         "missing (expected integer " + std::to_string(lo) + ".." + std::to_string(hi) + ")");
+  }
+  return *v;
+}
+
+// A list of extIds; absent, null and [] all give an empty list.
+std::vector<std::string> id_list(const json& obj, const std::string& path, const std::string& key) {
+  std::vector<std::string> out;
+  const json* list = opt_array(obj, path, key);
+  if (list == nullptr) return out;
+  const std::string lpath = at_key(path, key);
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const json& id = list->at(i);
+    if (!id.is_string() || id.get_ref<const std::string&>().empty()) {
+      fail(at_index(lpath, i), "expected non-empty string (extId)" + described(id));
+    }
+    out.push_back(id.get<std::string>());
+  }
+  return out;
+}
+
+std::uint32_t ipv4_at(const json& obj, const std::string& path, const std::string& key) {
+  const json* m = member(obj, key);
+  if (m == nullptr) fail(at_key(path, key), "missing (expected IPv4 address)");
+  std::optional<std::uint32_t> address;
+  if (m->is_string()) address = b::parse_ipv4(m->get_ref<const std::string&>());
+  if (!address) fail(at_key(path, key), "expected IPv4 address" + described(*m));
+  return *address;
+}
+
+// IPv4Address {value, prefixLength}; prefixLength defaults to 32 as in the v4 schema.
+b::Cidr parse_ipv4_address(const json& j, const std::string& path) {
+  as_object(j, path);
+  const std::uint32_t address = ipv4_at(j, path, "value");
+  const auto prefix = opt_int(j, path, "prefixLength", 0, 32).value_or(32);
+  return b::make_cidr(address, static_cast<int>(prefix));
+}
+
+b::PortRanges port_ranges(const json& list, const std::string& path) {
+  b::PortRanges out;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string rpath = at_index(path, i);
+    const json& r = as_object(list.at(i), rpath);
+    const auto start = req_int(r, rpath, "startPort", 0, 65535);
+    const auto end = opt_int(r, rpath, "endPort", 0, 65535).value_or(start);
+    if (start > end) fail(rpath, "startPort greater than endPort");
+    out.emplace(start, end);
+  }
+  return out;
+}
+
+b::IcmpSet icmp_items(const json& list, const std::string& path) {
+  b::IcmpSet out;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string ipath = at_index(path, i);
+    const json& item = as_object(list.at(i), ipath);
+    const auto type = opt_int(item, ipath, "type", 0, 255);
+    const auto code = opt_int(item, ipath, "code", 0, 255);
+    if (opt_bool(item, ipath, "isAllAllowed").value_or(false)) {
+      out.emplace(-1, -1);  // all ICMP, whatever type/code say
+    } else {
+      out.emplace(type.value_or(-1), code.value_or(-1));
+    }
+  }
+  return out;
+}
+
+// tcpServices / udpServices / icmpServices of a rule spec or service group, one canonical
+// service per protocol present. An empty list counts as absent.
+std::vector<json> protocol_services(const json& obj, const std::string& path) {
+  std::vector<json> out;
+  if (const json* tcp = opt_array(obj, path, "tcpServices"); tcp != nullptr && !tcp->empty()) {
+    out.push_back(b::tcp_service(port_ranges(*tcp, at_key(path, "tcpServices"))));
+  }
+  if (const json* udp = opt_array(obj, path, "udpServices"); udp != nullptr && !udp->empty()) {
+    out.push_back(b::udp_service(port_ranges(*udp, at_key(path, "udpServices"))));
+  }
+  if (const json* icmp = opt_array(obj, path, "icmpServices"); icmp != nullptr && !icmp->empty()) {
+    out.push_back(b::icmp_service(icmp_items(*icmp, at_key(path, "icmpServices"))));
+  }
+  return out;
+}
+
+std::string lowercase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Site index
+
+struct Site {
+  std::map<std::string, std::string> categories;  // extId -> "key:value"
+  std::set<std::string> category_values;          // every "key:value" on the site
+  b::GroupIndex address_groups;
+  b::GroupIndex service_groups;
+};
+
+// Per-policy conversion state.
+struct PolicyWork {
+  const Site& site;
+  b::BuiltPolicy out;
+
+  // Category extIds -> "key:value" set; unknown ones become "dangling:<extId>" + a finding.
+  std::set<std::string> categories(const std::vector<std::string>& ids) {
+    std::set<std::string> result;
+    for (const auto& id : ids) {
+      const auto it = site.categories.find(id);
+      if (it == site.categories.end()) {
+        out.findings.push_back(
+            {"dangling_reference", "", "category uuid " + id + " not found on site"});
+        result.insert("dangling:" + id);
+      } else {
+        out.categories.insert(it->second);
+        result.insert(it->second);
+      }
+    }
+    return result;
+  }
+};
+
+// v4.0 category references name VM categories: the v3 equivalent is kind_list ["vm"].
+const std::set<std::string> kVmKinds{"vm"};
+
+std::vector<std::string> rule_peers(const json& spec, const std::string& path,
+                                    const std::string& side, PolicyWork& work) {
+  std::vector<std::string> peers;
+  const std::string allow = opt_string(spec, path, side + "AllowSpec");
+  if (allow == "ALL") {
+    peers.push_back(b::any_peer().dump());
+  } else if (!allow.empty() && allow != "NONE") {
+    fail(at_key(path, side + "AllowSpec"), "expected ALL or NONE, got \"" + allow + "\"");
+  }
+  const auto cat_ids = id_list(spec, path, side + "CategoryReferences");
+  if (!cat_ids.empty()) {
+    peers.push_back(b::category_peer_json(work.categories(cat_ids), "all").dump());
+  }
+  if (const json* subnet = opt_object(spec, path, side + "Subnet")) {
+    const b::Cidr cidr = parse_ipv4_address(*subnet, at_key(path, side + "Subnet"));
+    peers.push_back(json{{"subnet", cidr.text()}}.dump());
+  }
+  for (const auto& id : id_list(spec, path, side + "AddressGroupReferences")) {
+    peers.push_back(
+        json{{"address_group",
+              b::resolve_reference(work.site.address_groups.names_by_id, id, "address_group",
+                                   work.out.address_groups, work.out.findings)}}
+            .dump());
+  }
+  return peers;
+}
+
+bool has_side(const json& spec, const std::string& side) {
+  for (const char* suffix :
+       {"AllowSpec", "CategoryReferences", "Subnet", "AddressGroupReferences"}) {
+    if (member(spec, side + suffix) != nullptr) return true;
+  }
+  return false;
+}
+
+// An APPLICATION / QUARANTINE rule -> one canonical rule per (peer, service).
+void expand_application_rule(const json& spec, const std::string& path,
+                             const std::string& description, PolicyWork& work, b::RuleSet& rules) {
+  const bool src = has_side(spec, "src");
+  const bool dest = has_side(spec, "dest");
+  if (src && dest) fail(path, "both src* and dest* peer fields (a rule has one direction)");
+  if (!src && !dest) fail(path, "no src* or dest* peer field (direction unknown)");
+  const std::string side = src ? "src" : "dest";
+  const std::vector<std::string> peers = rule_peers(spec, path, side, work);
+
+  std::vector<std::string> services;
+  for (const json& s : protocol_services(spec, path)) services.push_back(s.dump());
+  for (const auto& id : id_list(spec, path, "serviceGroupReferences")) {
+    services.push_back(
+        json{{"service_group",
+              b::resolve_reference(work.site.service_groups.names_by_id, id, "service_group",
+                                   work.out.service_groups, work.out.findings)}}
+            .dump());
+  }
+  // Explicitly all protocols subsumes any listed service; no service at all also means all.
+  if (opt_bool(spec, path, "isAllProtocolAllowed").value_or(false) || services.empty()) {
+    services.assign(1, b::all_service().dump());
+  }
+  const std::string direction = src ? "inbound" : "outbound";
+  for (const auto& p : peers) {
+    for (const auto& s : services) b::add_rule(rules, direction, p, s, description);
+  }
+}
+
+json isolation_group(const json& spec, const std::string& path, const std::string& key,
+                     PolicyWork& work) {
+  const auto ids = id_list(spec, path, key);
+  if (ids.empty()) fail(at_key(path, key), "missing (expected non-empty array of extIds)");
+  return b::group_json(work.categories(ids), kVmKinds, "all");
+}
+
+struct PolicyType {
+  const char* v4;
+  const char* canon;
+};
+constexpr PolicyType kPolicyTypes[] = {
+    {"APPLICATION", "application"}, {"ISOLATION", "isolation"}, {"QUARANTINE", "quarantine"}};
+
+b::BuiltPolicy canonicalize_policy(const json& policy, const Site& site) {
+  as_object(policy, "");
+  PolicyWork work{site, {}};
+  b::BuiltPolicy& out = work.out;
+  out.name = req_string(policy, "", "name");
+  const std::string type = req_string(policy, "", "type");
+  out.type = lowercase(type);  // newer types (SHAREDSERVICE, ...) kept as their lowercase name
+  for (const auto& t : kPolicyTypes) {
+    if (type == t.v4) out.type = t.canon;
+  }
+  const std::string state = opt_string(policy, "", "state");
+  if (state == "ENFORCE") {
+    out.mode = "enforce";
+  } else if (state == "MONITOR") {
+    out.mode = "monitor";
+  } else if (state == "SAVE") {
+    out.mode = "save";
+  } else {
+    fail("/state", "expected ENFORCE, MONITOR or SAVE, got \"" + state + "\"");
+  }
+  json canon{{"name", out.name},
+             {"description", opt_string(policy, "", "description")},
+             {"type", out.type},
+             {"mode", out.mode},
+             {"allow_ipv6", opt_bool(policy, "", "isIpv6TrafficAllowed").value_or(false)},
+             {"hitlog", opt_bool(policy, "", "isHitlogEnabled").value_or(false)}};
+  // ALL_VLAN is the default (and the only v3 meaning); any other scope is real intent.
+  const std::string scope = opt_string(policy, "", "scope");
+  if (!scope.empty() && scope != "ALL_VLAN") canon["scope"] = lowercase(scope);
+
+  const bool isolation = out.type == "isolation";
+  std::set<std::string> secured;
+  std::optional<std::string> intra;
+  std::vector<json> isolation_groups;
+  bool have_isolation_rule = false;
+  b::RuleSet rules;
+
+  const json* list = opt_array(policy, "", "rules");
+  const std::size_t count = list == nullptr ? 0 : list->size();
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string rpath = at_index("/rules", i);
+    const json& rule = as_object(list->at(i), rpath);
+    const std::string rtype = req_string(rule, rpath, "type");
+    const std::string spath = at_key(rpath, "spec");
+    const json& spec = object_member(rule, rpath, "spec");
+    const bool isolation_rule = rtype == "TWO_ENV_ISOLATION" || rtype == "MULTI_ENV_ISOLATION";
+    if (isolation_rule != isolation) {
+      fail(at_key(rpath, "type"), "rule type " + rtype + " in a policy of type " + type);
+    }
+    if (rtype == "INTRA_GROUP") {
+      const auto groups = work.categories(id_list(spec, spath, "securedGroupCategoryReferences"));
+      secured.insert(groups.begin(), groups.end());
+      const std::string action = req_string(spec, spath, "securedGroupAction");
+      std::string value;
+      if (action == "ALLOW") {
+        value = "allow";
+      } else if (action == "DENY") {
+        value = "deny";
+      } else {
+        fail(at_key(spath, "securedGroupAction"), "expected ALLOW or DENY, got \"" + action + "\"");
+      }
+      if (intra && *intra != value) fail(rpath, "second INTRA_GROUP rule with another action");
+      intra = value;
+    } else if (rtype == "APPLICATION" || rtype == "QUARANTINE") {
+      const auto groups = work.categories(id_list(spec, spath, "securedGroupCategoryReferences"));
+      secured.insert(groups.begin(), groups.end());
+      expand_application_rule(spec, spath, opt_string(rule, rpath, "description"), work, rules);
+    } else if (isolation_rule) {
+      if (have_isolation_rule) fail(rpath, "more than one isolation rule");
+      have_isolation_rule = true;
+      if (rtype == "TWO_ENV_ISOLATION") {
+        isolation_groups.push_back(isolation_group(spec, spath, "firstIsolationGroup", work));
+        isolation_groups.push_back(isolation_group(spec, spath, "secondIsolationGroup", work));
+      } else {
+        // MultiEnvIsolationRuleSpec: spec.spec.isolationGroups[{groupCategoryReferences}].
+        const std::string inner = at_key(spath, "spec");
+        const json& all = object_member(spec, spath, "spec");
+        const json* groups = opt_array(all, inner, "isolationGroups");
+        if (groups == nullptr || groups->size() < 2) {
+          fail(at_key(inner, "isolationGroups"), "expected an array of at least 2 groups");
+        }
+        for (std::size_t g = 0; g < groups->size(); ++g) {
+          const std::string gpath = at_index(at_key(inner, "isolationGroups"), g);
+          isolation_groups.push_back(isolation_group(as_object(groups->at(g), gpath), gpath,
+                                                     "groupCategoryReferences", work));
+        }
+      }
+    } else {
+      fail(at_key(rpath, "type"),
+           "unsupported rule type \"" + rtype +
+               "\" (expected APPLICATION, QUARANTINE, INTRA_GROUP, TWO_ENV_ISOLATION or "
+               "MULTI_ENV_ISOLATION)");
+    }
+  }
+
+  if (isolation) {
+    if (!have_isolation_rule) fail("/rules", "isolation policy without an isolation rule");
+    // Isolation is symmetric: groups ordered by canonical text.
+    std::sort(isolation_groups.begin(), isolation_groups.end(),
+              [](const json& a, const json& c) { return a.dump() < c.dump(); });
+    canon["isolation"] = json(isolation_groups);
+    out.json = canon.dump();
+  } else {
+    canon["secured_group"] = b::group_json(secured, kVmKinds, "all");
+    if (intra) canon["intra_group"] = *intra;  // absent: not guessed, as in v3
+    out.json = b::dump_with_rules(std::move(canon), rules);
+  }
+  out.hash = sha256_hex(out.json);
+  return std::move(work.out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups and categories
+
+b::BuiltGroup canonicalize_address_group(const json& group) {
+  as_object(group, "");
+  b::BuiltGroup out;
+  out.id = req_string(group, "", "extId");
+  out.name = req_string(group, "", "name");
+  // (0, network, prefix) for CIDRs, (1, start, end) for ranges: CIDRs first, each numerically.
+  std::set<std::tuple<int, std::uint32_t, std::uint32_t>> items;
+  if (const json* list = opt_array(group, "", "ipv4Addresses")) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const b::Cidr c = parse_ipv4_address(list->at(i), at_index("/ipv4Addresses", i));
+      items.emplace(0, c.network, static_cast<std::uint32_t>(c.prefix));
+    }
+  }
+  if (const json* list = opt_array(group, "", "ipRanges")) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string rpath = at_index("/ipRanges", i);
+      const json& r = as_object(list->at(i), rpath);
+      const std::uint32_t start = ipv4_at(r, rpath, "startIp");
+      const std::uint32_t end = ipv4_at(r, rpath, "endIp");
+      if (start > end) fail(rpath, "startIp greater than endIp");
+      items.emplace(1, start, end);
+    }
+  }
+  json addresses = json::array();
+  for (const auto& [kind, a, c] : items) {
+    addresses.push_back(kind == 0 ? b::Cidr{a, static_cast<int>(c)}.text()
+                                  : b::ipv4_text(a) + "-" + b::ipv4_text(c));
+  }
+  const json canon{{"name", out.name},
+                   {"description", opt_string(group, "", "description")},
+                   {"addresses", std::move(addresses)}};
+  out.json = canon.dump();
+  out.hash = sha256_hex(out.json);
+  return out;
+}
+
+b::BuiltGroup canonicalize_service_group(const json& group) {
+  as_object(group, "");
+  b::BuiltGroup out;
+  out.id = req_string(group, "", "extId");
+  out.name = req_string(group, "", "name");
+  std::map<std::string, json> services;  // by canonical text: sorted, unique
+  for (json& s : protocol_services(group, "")) {
+    std::string text = s.dump();
+    services.emplace(std::move(text), std::move(s));
+  }
+  json list = json::array();
+  for (auto& entry : services) list.push_back(std::move(entry.second));
+  const json canon{{"name", out.name},
+                   {"description", opt_string(group, "", "description")},
+                   {"services", std::move(list)}};
+  out.json = canon.dump();
+  out.hash = sha256_hex(out.json);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entity labels and the site
+
+// Display name for error messages; never throws.
+std::string string_field(const json& j, const char* key) {
+  if (!j.is_object()) return {};
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string label(std::string_view list, std::size_t i, const json& entity) {
+  std::string known = string_field(entity, "name");
+  if (known.empty()) {
+    const std::string key = string_field(entity, "key");
+    const std::string value = string_field(entity, "value");
+    if (!key.empty() && !value.empty()) known = key + ":" + value;
+  }
+  if (known.empty()) known = string_field(entity, "extId");
+  std::string out = std::string(list) + "[" + std::to_string(i) + "]";
+  if (!known.empty()) out += " (" + known + ")";
+  return out;
+}
+
+template <class F>
+auto for_entity(const std::string& name, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Shape& e) {
+    throw EntityFailure{name + ": " + (e.path.empty() ? std::string("/") : e.path) + ": " +
+                        e.reason};
+  } catch (const json::exception& e) {
+    throw EntityFailure{name + ": " + e.what()};
+  }
+}
+
+template <class F>
+std::vector<b::BuiltGroup> build_groups(const std::vector<json>& entities, std::string_view list,
+                                        F canon) {
+  std::vector<b::BuiltGroup> out;
+  out.reserve(entities.size());
+  for (std::size_t i = 0; i < entities.size(); ++i) {
+    out.push_back(for_entity(label(list, i, entities[i]), [&] { return canon(entities[i]); }));
+  }
+  return out;
+}
+
+Snapshot canonicalize_site(const V4SiteData& data) {
+  std::vector<Finding> findings;
+  Site site;
+  site.address_groups = b::index_groups(
+      build_groups(data.address_groups, "address_groups", canonicalize_address_group),
+      ObjectKind::AddressGroup, findings);
+  site.service_groups = b::index_groups(
+      build_groups(data.service_groups, "service_groups", canonicalize_service_group),
+      ObjectKind::ServiceGroup, findings);
+  for (std::size_t i = 0; i < data.categories.size(); ++i) {
+    const json& c = data.categories[i];
+    for_entity(label("categories", i, c), [&] {
+      as_object(c, "");
+      const std::string id = req_string(c, "", "extId");
+      const std::string kv = req_string(c, "", "key") + ":" + req_string(c, "", "value");
+      site.categories.emplace(id, kv);
+      site.category_values.insert(kv);
+    });
+  }
+  std::vector<b::BuiltPolicy> policies;
+  policies.reserve(data.policies.size());
+  for (std::size_t i = 0; i < data.policies.size(); ++i) {
+    policies.push_back(for_entity(label("policies", i, data.policies[i]),
+                                  [&] { return canonicalize_policy(data.policies[i], site); }));
+  }
+  return b::assemble_snapshot(std::move(policies), std::move(site.address_groups),
+                              std::move(site.service_groups), site.category_values,
+                              std::move(findings));
+}
+
+}  // namespace
+
+Result<Snapshot> canonicalize_v4(const V4SiteData& site) {
+  try {
+    return canonicalize_site(site);
+  } catch (const EntityFailure& e) {
+    return make_error(ErrorReason::Malformed, e.message);
+  } catch (const Shape& e) {  // every entity is wrapped; kept as a safety net
+    return make_error(ErrorReason::Malformed, e.path + ": " + e.reason);
+  } catch (const json::exception& e) {
+    return make_error(ErrorReason::Malformed, std::string("unexpected JSON shape: ") + e.what());
+  }
+}
+
+}  // namespace flowdrift::policy

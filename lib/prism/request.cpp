@@ -1,0 +1,132 @@
+#include "prism/request.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "core/log.hpp"
+#include "prism/retry.hpp"
+
+namespace flowdrift::prism::detail {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+// Exponential backoff stops growing here; the poll deadline is the real bound.
+constexpr milliseconds kMaxBackoff{60000};
+// Keeps now() + poll_timeout from overflowing the steady clock's representation.
+constexpr milliseconds kMaxPollTimeout{std::chrono::hours(24 * 365)};
+
+std::shared_ptr<spdlog::logger> logger() { return log::get("prism"); }
+
+void replace_all(std::string& text, const std::string& needle, std::string_view with) {
+  if (needle.empty()) return;
+  for (auto pos = text.find(needle); pos != std::string::npos;
+       pos = text.find(needle, pos + with.size())) {
+    text.replace(pos, needle.size(), with);
+  }
+}
+
+}  // namespace
+
+void init_fetch_context(FetchContext& ctx, http::HttpTransport& transport, FetchOptions options,
+                        FetchStats& stats) {
+  ctx.transport = &transport;
+  ctx.options = std::move(options);
+  ctx.stats = &stats;
+  ctx.deadline = SteadyClock::now() + std::min(ctx.options.poll_timeout, kMaxPollTimeout);
+  ctx.authorization = http::basic_auth_header(ctx.options.username, ctx.options.password);
+  ctx.rng.seed(std::random_device{}());
+}
+
+Error error_with(ErrorReason reason, std::string message) {
+  return make_error(reason, std::move(message), false);
+}
+
+awaitable<Result<json>> send_json(FetchContext* ctx, http::HttpRequest request, RequestSite site,
+                                  ErrorDetailFn detail) {
+  const std::string& here = site.here;
+  const int max_retries = std::max(0, ctx->options.retries);
+
+  for (int attempt = 0;; ++attempt) {
+    const auto left = ctx->deadline - SteadyClock::now();
+    if (left <= SteadyClock::duration::zero()) {
+      co_return error_with(ErrorReason::Timeout,
+                           here + ": poll deadline of " +
+                               std::to_string(ctx->options.poll_timeout.count()) +
+                               " ms passed before the request");
+    }
+    const milliseconds timeout =
+        std::min(ctx->options.request_timeout, std::chrono::ceil<milliseconds>(left));
+    ++ctx->stats->requests;
+    auto sent = co_await ctx->transport->send(request, timeout);
+
+    Error failure;
+    if (sent) {
+      auto status_error = error_for_status(*sent, here, std::chrono::system_clock::now());
+      if (!status_error) {
+        json doc = json::parse(sent->body, nullptr, false);
+        if (doc.is_discarded()) {
+          co_return error_with(
+              ErrorReason::Malformed,
+              here + ": HTTP " + std::to_string(sent->status) + " body is not valid JSON");
+        }
+        co_return doc;
+      }
+      failure = std::move(*status_error);
+      if (detail != nullptr) {
+        const std::string extra = detail(sent->body);
+        if (!extra.empty()) failure.message += ": " + extra;
+      }
+    } else {
+      // Transport errors keep their reason and retryability; only the context is added.
+      failure = std::move(sent.error());
+      failure.message = here + ": " + failure.message;
+    }
+
+    if (!failure.retryable || attempt >= max_retries) co_return failure;
+
+    milliseconds delay = backoff_delay(ctx->options.retry_backoff, attempt, kMaxBackoff, ctx->rng);
+    if (failure.retry_after && *failure.retry_after > delay) delay = *failure.retry_after;
+    if (SteadyClock::now() + delay >= ctx->deadline) {
+      // Sleeping would overrun the poll: report the deadline, keeping what went wrong.
+      Error overrun = error_with(
+          ErrorReason::Timeout,
+          here + ": poll deadline of " + std::to_string(ctx->options.poll_timeout.count()) +
+              " ms would pass before retry " + std::to_string(attempt + 1) + " (in " +
+              std::to_string(delay.count()) + " ms); last error: " +
+              std::string(to_string(failure.reason)) + ": " + failure.message);
+      overrun.http_status = failure.http_status;
+      co_return overrun;
+    }
+    log::warn(logger(), "request.retry",
+              {{"endpoint", site.endpoint},
+               {site.position_key, site.position},
+               {"reason", to_string(failure.reason)},
+               {"attempt", attempt + 1},
+               {"delay_ms", delay.count()}});
+    ++ctx->stats->retries;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(delay);
+    boost::system::error_code ec;  // cancellation just ends the sleep early
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+// Belt and braces: nothing we build puts credentials in a message, but a transport or server
+// text might echo them. Passwords under 4 characters are left alone: scrubbing every "ab"
+// would wreck the message and reveals as much as it hides.
+Error redacted(Error error, const FetchContext& ctx) {
+  constexpr std::size_t kMinRedactLength = 4;
+  replace_all(error.message, ctx.authorization, "<redacted>");
+  const auto space = ctx.authorization.find(' ');
+  if (space != std::string::npos) {
+    replace_all(error.message, ctx.authorization.substr(space + 1), "<redacted>");
+  }
+  if (ctx.options.password.size() >= kMinRedactLength) {
+    replace_all(error.message, ctx.options.password, "<redacted>");
+  }
+  return error;
+}
+
+}  // namespace flowdrift::prism::detail

@@ -1,0 +1,55 @@
+// The request loop shared by the v3 and v4 site fetches: one JSON request, retried on retryable
+// failures (429/5xx/transport) with backoff and Retry-After, bounded by the poll deadline.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "http/asio.hpp"
+#include "http/transport.hpp"
+#include "prism/v3_client.hpp"  // FetchOptions, FetchStats
+
+namespace flowdrift::prism::detail {
+
+// State shared by the requests of one fetch; lives in the fetch coroutine's frame.
+struct FetchContext {
+  http::HttpTransport* transport = nullptr;
+  FetchOptions options;
+  FetchStats* stats = nullptr;
+  SteadyTime deadline;
+  std::string authorization;  // "Basic ..."
+  std::mt19937_64 rng;
+};
+
+// Fills `ctx`: deadline from options.poll_timeout (clamped), Basic Authorization, seeded rng.
+void init_fetch_context(FetchContext& ctx, http::HttpTransport& transport, FetchOptions options,
+                        FetchStats& stats);
+
+// Extra text for a non-2xx body that error_for_status does not understand (empty if none).
+using ErrorDetailFn = std::string (*)(const std::string& body);
+
+// Where a request is, for logs and messages: `here` starts error messages; `endpoint`,
+// `position_key` ("offset", "page") and `position` are the retry log's fields.
+struct RequestSite {
+  std::string here;
+  std::string endpoint;
+  const char* position_key = "offset";  // must point to a string literal
+  std::int64_t position = 0;
+};
+
+// Sends `request` (retrying retryable failures while the deadline allows) and returns the
+// parsed body of the 2xx answer; a body that is not JSON is Malformed. `detail` may be null.
+awaitable<Result<nlohmann::json>> send_json(FetchContext* ctx, http::HttpRequest request,
+                                            RequestSite site, ErrorDetailFn detail);
+
+// Error without retryability, the common case of the completeness checks.
+Error error_with(ErrorReason reason, std::string message);
+
+// Scrubs the Authorization value, its credentials part and the password from the message.
+Error redacted(Error error, const FetchContext& ctx);
+
+}  // namespace flowdrift::prism::detail

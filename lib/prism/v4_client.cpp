@@ -1,0 +1,351 @@
+#include "prism/v4_client.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "core/log.hpp"
+#include "prism/request.hpp"
+
+namespace flowdrift::prism {
+namespace {
+
+using detail::error_with;
+using detail::FetchContext;
+using detail::RequestSite;
+using nlohmann::json;
+
+// v4 `$limit` is 1..100; anything outside is a validation error on the server.
+constexpr int kMaxV4Limit = 100;
+// Error text from a server is cut here so a huge body cannot flood the logs.
+constexpr std::size_t kMaxDetail = 300;
+
+constexpr const char* kPolicies = "/api/microseg/v4.0/config/policies";
+constexpr const char* kAddressGroups = "/api/microseg/v4.0/config/address-groups";
+constexpr const char* kServiceGroups = "/api/microseg/v4.0/config/service-groups";
+constexpr const char* kCategories = "/api/prism/v4.0/config/categories";
+
+std::shared_ptr<spdlog::logger> logger() { return log::get("prism"); }
+
+std::string where(const std::string& endpoint, std::int64_t page) {
+  return endpoint + " page " + std::to_string(page);
+}
+
+std::string string_member(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) return {};
+  return it->get<std::string>();
+}
+
+std::string clipped(std::string text) {
+  if (text.size() > kMaxDetail) text = text.substr(0, kMaxDetail) + "...";
+  return text;
+}
+
+// "code: message" of the first AppMessage (+N more).
+std::string app_messages_text(const json& list) {
+  std::string out;
+  std::size_t used = 0;
+  for (const auto& m : list) {
+    if (!m.is_object()) continue;
+    std::string one = string_member(m, "code");
+    const std::string message = string_member(m, "message");
+    if (!message.empty()) one += (one.empty() ? "" : ": ") + message;
+    if (one.empty()) continue;
+    if (used++ == 0) out = clipped(std::move(one));
+  }
+  if (used > 1) out += " (+" + std::to_string(used - 1) + " more)";
+  return out;
+}
+
+// SchemaValidationError: its `error` text and the first validation message with its path.
+std::string schema_error_text(const json& e) {
+  std::string out = string_member(e, "error");
+  auto list = e.find("validationErrorMessages");
+  if (list != e.end() && list->is_array() && !list->empty() && list->front().is_object()) {
+    const json& first = list->front();
+    std::string one = string_member(first, "attributePath");
+    const std::string message = string_member(first, "message");
+    if (!message.empty()) one += (one.empty() ? "" : ": ") + message;
+    if (!one.empty()) out += (out.empty() ? "" : ": ") + one;
+    if (list->size() > 1) out += " (+" + std::to_string(list->size() - 1) + " more)";
+  }
+  const std::string message = string_member(e, "message");
+  if (out.empty()) out = message;
+  return clipped(std::move(out));
+}
+
+bool is_error_response(const json& obj) {
+  if (!obj.is_object()) return false;
+  const std::string type = string_member(obj, "$objectType");
+  constexpr std::string_view kSuffix = "error.ErrorResponse";
+  return type.size() >= kSuffix.size() &&
+         std::string_view(type).substr(type.size() - kSuffix.size()) == kSuffix;
+}
+
+// The text of a v4 ErrorResponse (the envelope's `data`, or the document itself): its
+// AppMessages or its SchemaValidationError. Empty if `doc` carries none.
+std::string v4_error_text(const json& doc) {
+  if (!doc.is_object()) return {};
+  const json* response = nullptr;
+  auto data = doc.find("data");
+  if (data != doc.end() && data->is_object() &&
+      (is_error_response(*data) || data->contains("error"))) {
+    response = &*data;
+  } else if (is_error_response(doc)) {
+    response = &doc;
+  }
+  if (response == nullptr) return {};
+  auto error = response->find("error");
+  if (error == response->end()) return {};
+  if (error->is_array()) return app_messages_text(*error);
+  if (error->is_object()) return schema_error_text(*error);
+  if (error->is_string()) return clipped(error->get<std::string>());
+  return {};
+}
+
+std::string v4_error_body_detail(const std::string& body) {
+  const json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded()) return {};
+  return v4_error_text(doc);
+}
+
+struct V4Page {
+  std::int64_t total = 0;
+  std::vector<json> items;
+};
+
+// Checks a list page's envelope and takes its items; a 2xx carrying an ErrorResponse is Http.
+Result<V4Page> check_envelope(json& page, const std::string& here) {
+  if (!page.is_object())
+    return error_with(ErrorReason::Malformed, here + ": body is not an object");
+  V4Page out;
+  auto data = page.find("data");
+  if (data != page.end() && is_error_response(*data)) {
+    Error e = error_with(ErrorReason::Http, here + ": ErrorResponse in a 2xx answer");
+    const std::string text = v4_error_text(page);
+    if (!text.empty()) e.message += ": " + text;
+    return e;
+  }
+  auto metadata = page.find("metadata");
+  if (metadata == page.end())
+    return error_with(ErrorReason::Malformed, here + ": metadata missing");
+  if (!metadata->is_object()) {
+    return error_with(ErrorReason::Malformed, here + ": metadata is not an object");
+  }
+  auto total = metadata->find("totalAvailableResults");
+  if (total == metadata->end()) {
+    return error_with(ErrorReason::Malformed, here + ": metadata.totalAvailableResults missing");
+  }
+  if (!total->is_number_integer() || total->get<std::int64_t>() < 0) {
+    return error_with(ErrorReason::Malformed,
+                      here + ": metadata.totalAvailableResults is not a non-negative integer");
+  }
+  out.total = total->get<std::int64_t>();
+  // An empty page has `data` absent (or null) rather than [].
+  if (data == page.end() || data->is_null()) return out;
+  if (!data->is_array()) return error_with(ErrorReason::Malformed, here + ": data is not an array");
+  for (std::size_t i = 0; i < data->size(); ++i) {
+    if (!(*data)[i].is_object()) {
+      return error_with(ErrorReason::Malformed,
+                        here + ": data[" + std::to_string(i) + "] is not an object");
+    }
+  }
+  out.items.reserve(data->size());
+  for (auto& item : *data) out.items.push_back(std::move(item));
+  return out;
+}
+
+awaitable<Result<json>> get_page(FetchContext* ctx, std::string endpoint, std::int64_t page,
+                                 int limit) {
+  http::HttpRequest request;
+  request.method = "GET";
+  request.target = ctx->options.base_path + endpoint + "?$page=" + std::to_string(page) +
+                   "&$limit=" + std::to_string(limit);
+  request.headers = {{"Authorization", ctx->authorization}, {"Accept", "application/json"}};
+  RequestSite site{where(endpoint, page), endpoint, "page", page};
+  co_return co_await detail::send_json(ctx, std::move(request), std::move(site),
+                                       &v4_error_body_detail);
+}
+
+// Every item of one listing. $page paging has no offsets to resume from, so a short page before
+// the total means the next page would skip items: Truncated. A total that moves between pages
+// restarts the listing once; a second move is TotalMoved.
+awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string endpoint) {
+  const int limit = std::clamp(ctx->options.page_size, 1, kMaxV4Limit);
+  for (int pass = 0; pass < 2; ++pass) {
+    std::vector<json> items;
+    std::unordered_set<std::string> ext_ids;
+    std::optional<std::int64_t> total;
+    bool restart = false;
+
+    for (std::int64_t page_no = 0;; ++page_no) {
+      auto body = co_await get_page(ctx, endpoint, page_no, limit);
+      if (!body) co_return body.error();
+      const std::string here = where(endpoint, page_no);
+      auto page = check_envelope(*body, here);
+      if (!page) co_return page.error();
+
+      if (total && page->total != *total) {
+        if (pass == 0) {
+          log::warn(logger(), "list.total_moved",
+                    {{"endpoint", endpoint},
+                     {"page", page_no},
+                     {"from", *total},
+                     {"to", page->total},
+                     {"action", "restart"}});
+          restart = true;
+          break;
+        }
+        co_return error_with(ErrorReason::TotalMoved,
+                             here + ": metadata.totalAvailableResults moved from " +
+                                 std::to_string(*total) + " to " + std::to_string(page->total) +
+                                 " while paging, again after restarting the listing");
+      }
+      total = page->total;
+
+      const auto before = static_cast<std::int64_t>(items.size());
+      const auto received = static_cast<std::int64_t>(page->items.size());
+      if (before + received > *total) {
+        co_return error_with(ErrorReason::TotalMoved,
+                             here + ": received " + std::to_string(before + received) +
+                                 " items, more than metadata.totalAvailableResults " +
+                                 std::to_string(*total));
+      }
+      if (before + received < *total && received < limit) {
+        co_return error_with(ErrorReason::Truncated,
+                             here + ": " + (received == 0 ? "empty" : "short") + " page of " +
+                                 std::to_string(received) + " (limit " + std::to_string(limit) +
+                                 ") after " + std::to_string(before) +
+                                 " items, but metadata.totalAvailableResults is " +
+                                 std::to_string(*total));
+      }
+      for (auto& item : page->items) {
+        const std::string ext_id = string_member(item, "extId");
+        if (!ext_id.empty() && !ext_ids.insert(ext_id).second) {
+          // The same item twice means the listing shifted under us: another one was skipped,
+          // so the set is not complete even though the count adds up.
+          co_return error_with(ErrorReason::Truncated, here + ": duplicate extId " + ext_id +
+                                                           " (the listing shifted while paging)");
+        }
+        items.push_back(std::move(item));
+      }
+      if (static_cast<std::int64_t>(items.size()) >= *total) break;
+    }
+    if (restart) continue;
+
+    log::debug(logger(), "list.complete", {{"endpoint", endpoint}, {"items", items.size()}});
+    co_return items;
+  }
+  co_return error_with(ErrorReason::Other, endpoint + ": listing did not complete");
+}
+
+using KeyPredicate = bool (*)(std::string_view key);
+
+bool is_address_group_key(std::string_view key) {
+  return key == "srcAddressGroupReferences" || key == "destAddressGroupReferences";
+}
+bool is_service_group_key(std::string_view key) { return key == "serviceGroupReferences"; }
+bool is_category_key(std::string_view key) {
+  constexpr std::string_view kSuffix = "CategoryReferences";
+  return (key.size() >= kSuffix.size() && key.substr(key.size() - kSuffix.size()) == kSuffix) ||
+         key == "firstIsolationGroup" || key == "secondIsolationGroup";
+}
+
+// True if some object under `node` has a non-empty array under a key `wanted` accepts. Depth
+// is bounded: rule specs nest a few levels, and untrusted input must not exhaust the stack.
+bool has_reference(const json& node, KeyPredicate wanted, int depth) {
+  constexpr int kMaxDepth = 12;
+  if (depth > kMaxDepth) return false;
+  if (node.is_object()) {
+    for (const auto& [key, value] : node.items()) {
+      if (wanted(key) && value.is_array() && !value.empty()) return true;
+      if (has_reference(value, wanted, depth + 1)) return true;
+    }
+  } else if (node.is_array()) {
+    for (const auto& v : node) {
+      if (has_reference(v, wanted, depth + 1)) return true;
+    }
+  }
+  return false;
+}
+
+std::size_t policies_referencing(const std::vector<json>& policies, KeyPredicate wanted) {
+  std::size_t n = 0;
+  for (const auto& policy : policies) {
+    auto rules = policy.find("rules");
+    if (rules != policy.end() && has_reference(*rules, wanted, 0)) ++n;
+  }
+  return n;
+}
+
+// A referenced list that comes back empty is the same trap as an empty policy list (a 200 with
+// nothing to an under-privileged account): not a complete site.
+std::optional<Error> empty_but_referenced(const std::vector<json>& policies,
+                                          const std::vector<json>& list, KeyPredicate wanted,
+                                          const std::string& endpoint, const char* what) {
+  if (!list.empty()) return std::nullopt;
+  const auto n = policies_referencing(policies, wanted);
+  if (n == 0) return std::nullopt;
+  return error_with(ErrorReason::EmptyList,
+                    endpoint + ": no " + what + ", but " + std::to_string(n) + " polic" +
+                        (n == 1 ? "y references" : "ies reference") + " some");
+}
+
+awaitable<Result<policy::V4SiteData>> fetch_all(FetchContext* ctx) {
+  policy::V4SiteData site;
+
+  auto policies = co_await list_all(ctx, kPolicies);
+  if (!policies) co_return policies.error();
+  site.policies = std::move(*policies);
+  const auto& previous = ctx->options.previous_policy_count;
+  if (site.policies.empty() && previous && *previous > 0 && !ctx->options.allow_empty) {
+    // A failed or partial poll must never become an empty policy set (ENG-453487: some PC
+    // versions answer 200 with an empty list to an account that lacks permissions).
+    co_return error_with(
+        ErrorReason::EmptyList,
+        std::string(kPolicies) + ": no policies, but the last complete snapshot had " +
+            std::to_string(*previous) + " (set allow_empty if the site really has none now)");
+  }
+
+  auto address_groups = co_await list_all(ctx, kAddressGroups);
+  if (!address_groups) co_return address_groups.error();
+  site.address_groups = std::move(*address_groups);
+  if (auto e = empty_but_referenced(site.policies, site.address_groups, &is_address_group_key,
+                                    kAddressGroups, "address groups")) {
+    co_return *e;
+  }
+
+  auto service_groups = co_await list_all(ctx, kServiceGroups);
+  if (!service_groups) co_return service_groups.error();
+  site.service_groups = std::move(*service_groups);
+  if (auto e = empty_but_referenced(site.policies, site.service_groups, &is_service_group_key,
+                                    kServiceGroups, "service groups")) {
+    co_return *e;
+  }
+
+  auto categories = co_await list_all(ctx, kCategories);
+  if (!categories) co_return categories.error();
+  site.categories = std::move(*categories);
+  if (auto e = empty_but_referenced(site.policies, site.categories, &is_category_key, kCategories,
+                                    "categories")) {
+    co_return *e;
+  }
+  co_return site;
+}
+
+}  // namespace
+
+awaitable<Result<policy::V4SiteData>> fetch_v4_site(http::HttpTransport& transport,
+                                                    FetchOptions options, FetchStats& stats) {
+  FetchContext ctx;
+  detail::init_fetch_context(ctx, transport, std::move(options), stats);
+  auto result = co_await fetch_all(&ctx);
+  if (!result) co_return detail::redacted(std::move(result.error()), ctx);
+  co_return result;
+}
+
+}  // namespace flowdrift::prism

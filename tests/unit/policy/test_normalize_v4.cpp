@@ -1,0 +1,462 @@
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cctype>
+
+#include "policy/normalize_v3.hpp"
+#include "policy/normalize_v4.hpp"
+#include "policy_test_support.hpp"
+
+using namespace flowdrift;
+using namespace flowdrift::policy;
+using namespace flowdrift::policy::test;
+using nlohmann::json;
+
+namespace {
+
+std::vector<json> items(const json& list) {
+  std::vector<json> out;
+  for (const auto& e : list) out.push_back(e);
+  return out;
+}
+
+json same_intent() { return load_local("v4_same_intent.json"); }
+
+V3SiteData v3_site(const json& doc) {
+  const json& s = doc.at("v3");
+  V3SiteData site;
+  site.rules = items(s.at("rules"));
+  site.address_groups = items(s.at("address_groups"));
+  site.service_groups = items(s.at("service_groups"));
+  for (const auto& [key, values] : s.at("category_values").items()) {
+    site.category_values[key] = items(values);
+  }
+  return site;
+}
+
+V4SiteData v4_site(const json& doc) {
+  const json& s = doc.at("v4");
+  V4SiteData site;
+  site.policies = items(s.at("policies"));
+  site.address_groups = items(s.at("address_groups"));
+  site.service_groups = items(s.at("service_groups"));
+  site.categories = items(s.at("categories"));
+  return site;
+}
+
+Snapshot v4_ok(const V4SiteData& site) {
+  auto r = canonicalize_v4(site);
+  INFO((r ? std::string() : r.error().message));
+  REQUIRE(r.has_value());
+  return *r;
+}
+
+json& v4_policy(V4SiteData& site, const std::string& name) {
+  for (auto& p : site.policies) {
+    if (p.at("name") == name) return p;
+  }
+  FAIL("no policy " << name);
+  return site.policies.front();
+}
+
+// The SDK's to_dict() keys (ext_id, is_hitlog_enabled) to wire camelCase (extId,
+// isHitlogEnabled), recursively; the wire-derived fixture was made the same way.
+std::string camel(const std::string& snake) {
+  std::string out;
+  bool upper = false;
+  for (char c : snake) {
+    if (c == '_') {
+      upper = true;
+    } else {
+      out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+      upper = false;
+    }
+  }
+  return out;
+}
+json to_camel(const json& j) {
+  if (j.is_object()) {
+    json out = json::object();
+    for (const auto& [k, v] : j.items()) out[camel(k)] = to_camel(v);
+    return out;
+  }
+  if (j.is_array()) {
+    json out = json::array();
+    for (const auto& v : j) out.push_back(to_camel(v));
+    return out;
+  }
+  return j;
+}
+
+void check_redumps(const Snapshot& s) {
+  for (const auto& o : s.objects) {
+    INFO(o.name);
+    CHECK(json::parse(o.json).dump() == o.json);
+    CHECK(sha256_hex(o.json) == o.hash);
+  }
+}
+
+std::string malformed(V4SiteData site) {
+  auto r = canonicalize_v4(site);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().reason == ErrorReason::Malformed);
+  return r.error().message;
+}
+
+const std::string kFixtureCategory = "569a018e-18ac-4813-b00f-2aa0d0005042";
+const std::string kFixtureServiceGroup = "f77c1342-95e4-411e-9281-42ef2123d5b1";
+
+V4SiteData wire_fixture_site() {
+  V4SiteData site;
+  site.policies.push_back(load_shared("v4_network_security_policy.wire_derived.json").at("data"));
+  site.categories.push_back({{"extId", kFixtureCategory}, {"key", "AppType"}, {"value", "Web"}});
+  site.service_groups.push_back({{"extId", kFixtureServiceGroup},
+                                 {"name", "sg-web"},
+                                 {"tcpServices", {{{"startPort", 8080}, {"endPort", 8081}}}}});
+  return site;
+}
+
+}  // namespace
+
+TEST_CASE("v3 and v4 sites holding the same intent give byte-identical snapshots",
+          "[unit][policy][v4]") {
+  const json doc = same_intent();
+  auto v3 = canonicalize_v3(v3_site(doc));
+  REQUIRE(v3.has_value());
+  const Snapshot v4 = v4_ok(v4_site(doc));
+  CHECK(render(v4) == render(*v3));
+  CHECK(v4.hash == v3->hash);
+  CHECK(v4.findings.empty());
+  CHECK(v4.count(ObjectKind::Policy) == 3);
+  CHECK(v4.count(ObjectKind::AddressGroup) == 2);  // ag-unused is not referenced
+  CHECK(v4.count(ObjectKind::ServiceGroup) == 1);
+  CHECK(v4.count(ObjectKind::Category) == 6);  // AppType:Unused is not referenced
+  check_redumps(v4);
+  const auto& web = object(v4, ObjectKind::Policy, "web-app");
+  CHECK(web.policy_type == "application");
+  CHECK(web.mode == "enforce");
+  CHECK(object(v4, ObjectKind::Policy, "quarantine-strict").policy_type == "quarantine");
+  CHECK(object(v4, ObjectKind::Policy, "iso").mode == "monitor");
+  // Nothing v4-specific leaks into the canonical text.
+  for (const char* word :
+       {"extId", "scope", "tenant", "isSystemDefined", "$objectType", "44444444"}) {
+    CHECK(web.json.find(word) == std::string::npos);
+  }
+}
+
+TEST_CASE("v4 list orders do not matter", "[unit][policy][v4]") {
+  const json doc = same_intent();
+  V4SiteData site = v4_site(doc);
+  const Snapshot before = v4_ok(site);
+  for (auto& p : site.policies) {
+    json& rules = p.at("rules");
+    std::reverse(rules.begin(), rules.end());
+  }
+  std::reverse(site.policies.begin(), site.policies.end());
+  std::reverse(site.categories.begin(), site.categories.end());
+  std::reverse(site.address_groups.begin(), site.address_groups.end());
+  // Swapping the isolation groups changes nothing either: isolation is symmetric.
+  json& iso = v4_policy(site, "iso").at("rules").at(0).at("spec");
+  std::swap(iso.at("firstIsolationGroup"), iso.at("secondIsolationGroup"));
+  CHECK(render(v4_ok(site)) == render(before));
+}
+
+TEST_CASE("a real v4 difference changes the policy hash and the snapshot hash",
+          "[unit][policy][v4]") {
+  const json doc = same_intent();
+  V4SiteData site = v4_site(doc);
+  const Snapshot before = v4_ok(site);
+  json& web = v4_policy(site, "web-app");
+  SECTION("a port") {
+    web.at("rules").at(1).at("spec").at("tcpServices").at(0).at("endPort") = 444;
+  }
+  SECTION("the state") { web.at("state") = "MONITOR"; }
+  SECTION("SAVE is its own mode") { web.at("state") = "SAVE"; }
+  SECTION("a subnet prefix") {
+    web.at("rules").at(2).at("spec").at("srcSubnet").at("prefixLength") = 23;
+  }
+  SECTION("intra-group action") {
+    web.at("rules").at(6).at("spec").at("securedGroupAction") = "ALLOW";
+  }
+  SECTION("a non-default scope") { web["scope"] = "ALL_VPC"; }
+  SECTION("hit log") { web.at("isHitlogEnabled") = false; }
+  SECTION("a peer category") {
+    web.at("rules").at(1).at("spec").at("srcCategoryReferences").at(0) =
+        "44444444-0000-4000-8000-0000000000f4";
+  }
+  SECTION("direction") {
+    json& spec = web.at("rules").at(2).at("spec");
+    spec["destSubnet"] = spec.at("srcSubnet");
+    spec.erase("srcSubnet");
+  }
+  const Snapshot after = v4_ok(site);
+  CHECK(after.hash != before.hash);
+  CHECK(object(after, ObjectKind::Policy, "web-app").hash !=
+        object(before, ObjectKind::Policy, "web-app").hash);
+  CHECK(object(after, ObjectKind::Policy, "iso").hash ==
+        object(before, ObjectKind::Policy, "iso").hash);
+}
+
+TEST_CASE("a change inside a referenced v4 group changes that group only", "[unit][policy][v4]") {
+  const json doc = same_intent();
+  V4SiteData site = v4_site(doc);
+  const Snapshot before = v4_ok(site);
+  site.address_groups.at(1).at("ipv4Addresses").at(0).at("value") = "192.168.2.6";
+  const Snapshot after = v4_ok(site);
+  CHECK(after.hash != before.hash);
+  CHECK(object(after, ObjectKind::AddressGroup, "ag-office").hash !=
+        object(before, ObjectKind::AddressGroup, "ag-office").hash);
+  CHECK(object(after, ObjectKind::Policy, "web-app").hash ==
+        object(before, ObjectKind::Policy, "web-app").hash);
+}
+
+TEST_CASE("the wire-derived v4 policy fixture canonicalizes", "[unit][policy][v4]") {
+  const Snapshot s = v4_ok(wire_fixture_site());
+  CHECK(s.findings.empty());
+  REQUIRE(s.objects.size() == 3);
+  CHECK(object(s, ObjectKind::Policy, "ansible-nsr-HqsWGHjQBsok2-updated").json ==
+        R"({"allow_ipv6":false,"description":"Ansible created rule updated","hitlog":false,)"
+        R"("intra_group":"allow","mode":"monitor","name":"ansible-nsr-HqsWGHjQBsok2-updated",)"
+        R"("rules":[{"description":"inbound4_updated","direction":"inbound",)"
+        R"("peer":{"subnet":"10.0.1.0/24"},"service":{"service_group":"sg-web"}},)"
+        R"({"description":"outbound1","direction":"outbound","peer":{"subnet":"10.0.1.0/24"},)"
+        R"("service":{"all":true}}],)"
+        R"("secured_group":{"categories":["AppType:Web"],"kinds":["vm"],"match":"all"},)"
+        R"("type":"application"})");
+  CHECK(
+      object(s, ObjectKind::ServiceGroup, "sg-web").json ==
+      R"({"description":"","name":"sg-web","services":[{"ports":[[8080,8081]],"protocol":"tcp"}]})");
+  CHECK(object(s, ObjectKind::Category, "AppType:Web").json ==
+        R"({"key":"AppType","value":"Web"})");
+  check_redumps(s);
+}
+
+TEST_CASE("the SDK snake_case fixtures, converted to camelCase, canonicalize the same",
+          "[unit][policy][v4]") {
+  const Snapshot wire = v4_ok(wire_fixture_site());
+  V4SiteData site = wire_fixture_site();
+  site.policies.at(0) = to_camel(load_shared("v4_network_security_policy.sdk_snake.json"));
+  CHECK(render(v4_ok(site)) == render(wire));
+
+  // The file's top-level keys (address_group, ...) are the fixture's own, not SDK fields.
+  json groups = load_shared("v4_address_service_category.sdk_snake.json");
+  for (auto& [key, value] : groups.items()) value = to_camel(value);
+  V4SiteData g;
+  g.address_groups.push_back(groups.at("address_group"));
+  g.service_groups.push_back(groups.at("service_group"));
+  g.categories.push_back(groups.at("category"));
+  g.policies.push_back(
+      {{"name", "uses-groups"},
+       {"type", "APPLICATION"},
+       {"state", "ENFORCE"},
+       {"rules",
+        {{{"type", "APPLICATION"},
+          {"spec",
+           {{"securedGroupCategoryReferences", {groups.at("category").at("extId")}},
+            {"srcAddressGroupReferences", {groups.at("address_group").at("extId")}},
+            {"serviceGroupReferences", {groups.at("service_group").at("extId")}}}}}}}});
+  const Snapshot s = v4_ok(g);
+  CHECK(s.findings.empty());
+  CHECK(
+      object(s, ObjectKind::AddressGroup, "yclaDaQKtEGIansible-ag1").json ==
+      R"({"addresses":["10.1.4.1/32"],"description":"test-ansible-group-3-desc","name":"yclaDaQKtEGIansible-ag1"})");
+  CHECK(
+      object(s, ObjectKind::ServiceGroup, "6a44").json ==
+      R"({"description":"IPv6 Behind NAT44 CPEs","name":"6a44","services":[{"ports":[[1027,1027]],"protocol":"tcp"}]})");
+  CHECK(object(s, ObjectKind::Category, "OSType:Linux").json ==
+        R"({"key":"OSType","value":"Linux"})");
+}
+
+TEST_CASE("dangling v4 extIds are marked and reported like v3", "[unit][policy][v4]") {
+  V4SiteData site;
+  site.policies.push_back(load_shared("v4_network_security_policy.wire_derived.json").at("data"));
+  const Snapshot s = v4_ok(site);
+  const std::string name = "ansible-nsr-HqsWGHjQBsok2-updated";
+  REQUIRE(s.objects.size() == 1);
+  const auto& p = object(s, ObjectKind::Policy, name);
+  CHECK(p.json.find(R"("categories":["dangling:)" + kFixtureCategory + "\"]") != std::string::npos);
+  CHECK(p.json.find(R"({"service_group":"dangling:)" + kFixtureServiceGroup + "\"}") !=
+        std::string::npos);
+  const std::vector<Finding> expected{
+      {"dangling_reference", name, "category uuid " + kFixtureCategory + " not found on site"},
+      {"dangling_reference", name,
+       "service_group uuid " + kFixtureServiceGroup + " not found on site"}};
+  CHECK(s.findings == expected);
+
+  // The same dangling group reference on a v3 site gives the same finding text.
+  const json doc = same_intent();
+  V3SiteData v3 = v3_site(doc);
+  V4SiteData v4 = v4_site(doc);
+  v3.service_groups.clear();
+  v4.service_groups.clear();
+  auto r3 = canonicalize_v3(v3);
+  REQUIRE(r3.has_value());
+  const Snapshot r4 = v4_ok(v4);
+  REQUIRE(r4.findings.size() == 1);
+  CHECK(r4.findings.at(0).detail ==
+        "service_group uuid 44444444-0000-4000-8000-0000000000b1 not found on site");
+  REQUIRE(r3->findings.size() == 1);
+  CHECK(r3->findings.at(0).detail ==
+        "service_group uuid 33333333-0000-4000-8000-0000000000b1 not found on site");
+}
+
+TEST_CASE("v4 address group ranges are kept as ranges after the CIDRs", "[unit][policy][v4]") {
+  V4SiteData site = v4_site(same_intent());
+  json& ag = site.address_groups.at(1);
+  ag["ipRanges"] = {{{"startIp", "10.0.0.9"}, {"endIp", "10.0.0.20"}},
+                    {{"startIp", "10.0.0.5"}, {"endIp", "10.0.0.9"}}};
+  const Snapshot s = v4_ok(site);
+  CHECK(
+      object(s, ObjectKind::AddressGroup, "ag-office").json ==
+      R"({"addresses":["192.168.1.0/24","192.168.2.5/32","10.0.0.5-10.0.0.9","10.0.0.9-10.0.0.20"],)"
+      R"("description":"office lan","name":"ag-office"})");
+}
+
+TEST_CASE("duplicate v4 policy names are disambiguated like v3", "[unit][policy][v4]") {
+  const json doc = same_intent();
+  V3SiteData v3 = v3_site(doc);
+  V4SiteData v4 = v4_site(doc);
+  v3.rules.push_back(v3.rules.at(1));
+  v3.rules.back().at("spec").at("resources").at("isolation_rule").at("action") = "APPLY";
+  v4.policies.push_back(v4_policy(v4, "iso"));
+  v4.policies.back().at("state") = "ENFORCE";
+  auto r3 = canonicalize_v3(v3);
+  REQUIRE(r3.has_value());
+  const Snapshot r4 = v4_ok(v4);
+  CHECK(r4.count(ObjectKind::Policy) == 4);
+  CHECK(render(r4) == render(*r3));
+}
+
+TEST_CASE("malformed v4 input names the entity and the JSON path", "[unit][policy][v4]") {
+  V4SiteData site = v4_site(same_intent());
+  json& web = v4_policy(site, "web-app");
+  // web-app is policies[1] in the fixture.
+  SECTION("a bad subnet") {
+    web.at("rules").at(2).at("spec").at("srcSubnet").at("value") = "10.1.0";
+    CHECK(
+        malformed(site) ==
+        R"(policies[1] (web-app): /rules/2/spec/srcSubnet/value: expected IPv4 address, got string "10.1.0")");
+  }
+  SECTION("a port out of range") {
+    web.at("rules").at(1).at("spec").at("tcpServices").at(1).at("startPort") = 70000;
+    CHECK(malformed(site) ==
+          "policies[1] (web-app): /rules/1/spec/tcpServices/1/startPort: expected integer "
+          "0..65535, got number 70000");
+  }
+  SECTION("an unknown state") {
+    web.at("state") = "APPLY";
+    CHECK(malformed(site) ==
+          R"(policies[1] (web-app): /state: expected ENFORCE, MONITOR or SAVE, got "APPLY")");
+  }
+  SECTION("an unknown intra-group action") {
+    web.at("rules").at(6).at("spec").at("securedGroupAction") = "MAYBE";
+    CHECK(
+        malformed(site) ==
+        R"(policies[1] (web-app): /rules/6/spec/securedGroupAction: expected ALLOW or DENY, got "MAYBE")");
+  }
+  SECTION("a rule with both directions") {
+    web.at("rules").at(0).at("spec")["srcAllowSpec"] = "ALL";
+    CHECK(malformed(site) ==
+          "policies[1] (web-app): /rules/0/spec: both src* and dest* peer "
+          "fields (a rule has one direction)");
+  }
+  SECTION("a category reference that is not a string") {
+    web.at("rules").at(5).at("spec").at("destCategoryReferences").at(0) = 7;
+    CHECK(malformed(site) ==
+          "policies[1] (web-app): /rules/5/spec/destCategoryReferences/0: "
+          "expected non-empty string (extId), got number 7");
+  }
+  SECTION("an isolation rule in an application policy") {
+    web.at("rules").at(0).at("type") = "TWO_ENV_ISOLATION";
+    CHECK(malformed(site) ==
+          "policies[1] (web-app): /rules/0/type: rule type TWO_ENV_ISOLATION "
+          "in a policy of type APPLICATION");
+  }
+  SECTION("an unsupported rule type") {
+    web.at("rules").at(0).at("type") = "FLEX";
+    CHECK(malformed(site).rfind(
+              R"(policies[1] (web-app): /rules/0/type: unsupported rule type "FLEX")", 0) == 0);
+  }
+  SECTION("a policy without a name is named by extId") {
+    web.erase("name");
+    CHECK(malformed(site) ==
+          "policies[1] (44444444-0000-4000-8000-000000000001): /name: missing "
+          "(expected non-empty string)");
+  }
+  SECTION("a non-object policy") {
+    site.policies.at(0) = json::array();
+    CHECK(malformed(site) == "policies[0]: /: expected object, got array []");
+  }
+  SECTION("an address group range") {
+    site.address_groups.at(0)["ipRanges"] = {{{"startIp", "10.0.0.9"}, {"endIp", "10.0.0.1"}}};
+    CHECK(malformed(site) ==
+          "address_groups[0] (ag-unused): /ipRanges/0: startIp greater than endIp");
+  }
+  SECTION("a service group ICMP type") {
+    site.service_groups.at(0).at("icmpServices").at(0).at("type") = 300;
+    CHECK(malformed(site) ==
+          "service_groups[0] (sg-mgmt): /icmpServices/0/type: expected "
+          "integer 0..255, got number 300");
+  }
+  SECTION("a category without a value") {
+    site.categories.at(2).erase("value");
+    CHECK(malformed(site) ==
+          "categories[2] (44444444-0000-4000-8000-0000000000f3): /value: missing (expected "
+          "non-empty string)");
+  }
+}
+
+TEST_CASE("v4-only forms: NONE peers, all-protocols, ICMP all, scope, newer types, N-way isolation",
+          "[unit][policy][v4]") {
+  V4SiteData site;
+  site.categories = {{{"extId", "c1"}, {"key", "A"}, {"value", "1"}},
+                     {{"extId", "c2"}, {"key", "A"}, {"value", "2"}},
+                     {{"extId", "c3"}, {"key", "A"}, {"value", "3"}}};
+  site.policies.push_back(
+      {{"name", "p"},
+       {"type", "SHAREDSERVICE"},
+       {"state", "SAVE"},
+       {"scope", "VPC_LIST"},
+       {"rules",
+        {{{"type", "APPLICATION"},
+          {"spec", {{"securedGroupCategoryReferences", {"c1"}}, {"srcAllowSpec", "NONE"}}}},
+         {{"type", "APPLICATION"},
+          {"spec",
+           {{"destAllowSpec", "ALL"},
+            {"isAllProtocolAllowed", true},
+            {"tcpServices", {{{"startPort", 1}, {"endPort", 2}}}}}}},
+         {{"type", "APPLICATION"},
+          {"spec",
+           {{"srcAllowSpec", "ALL"},
+            {"tcpServices", json::array()},
+            {"icmpServices", {{{"type", 8}, {"isAllAllowed", true}}}}}}}}}});
+  site.policies.push_back({{"name", "multi"},
+                           {"type", "ISOLATION"},
+                           {"state", "ENFORCE"},
+                           {"rules",
+                            {{{"type", "MULTI_ENV_ISOLATION"},
+                              {"spec",
+                               {{"spec",
+                                 {{"isolationGroups",
+                                   {{{"groupCategoryReferences", {"c3"}}},
+                                    {{"groupCategoryReferences", {"c1"}}},
+                                    {{"groupCategoryReferences", {"c2"}}}}}}}}}}}}});
+  const Snapshot s = v4_ok(site);
+  const auto& p = object(s, ObjectKind::Policy, "p");
+  CHECK(p.policy_type == "sharedservice");
+  CHECK(p.mode == "save");
+  CHECK(
+      p.json ==
+      R"({"allow_ipv6":false,"description":"","hitlog":false,"mode":"save","name":"p","rules":[)"
+      R"({"description":"","direction":"inbound","peer":{"any":true},"service":{"icmp":[{}],"protocol":"icmp"}},)"
+      R"({"description":"","direction":"outbound","peer":{"any":true},"service":{"all":true}}],)"
+      R"("scope":"vpc_list","secured_group":{"categories":["A:1"],"kinds":["vm"],"match":"all"},)"
+      R"("type":"sharedservice"})");
+  CHECK(object(s, ObjectKind::Policy, "multi").json ==
+        R"({"allow_ipv6":false,"description":"","hitlog":false,"isolation":[)"
+        R"({"categories":["A:1"],"kinds":["vm"],"match":"all"},)"
+        R"({"categories":["A:2"],"kinds":["vm"],"match":"all"},)"
+        R"({"categories":["A:3"],"kinds":["vm"],"match":"all"}],)"
+        R"("mode":"enforce","name":"multi","type":"isolation"})");
+  CHECK(s.count(ObjectKind::Category) == 3);
+  check_redumps(s);
+}
