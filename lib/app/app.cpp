@@ -77,6 +77,7 @@ void App::on_poll(const scheduler::PollReport& r) {
   p.reason = r.stored ? r.reason : "store";
   p.duration_seconds = std::chrono::duration<double>(r.duration).count();
   p.finished_ms = r.finished_ms;
+  p.api = r.api;
   if (r.snapshot_id) {
     p.policies = r.policy_count;
     p.snapshot_first_ms = r.snapshot_first_seen_ms;

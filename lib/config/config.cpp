@@ -666,12 +666,10 @@ class Validator {
     }
     if (const auto* f = get("api")) {
       if (auto v = get_string(*f, p("api"))) {
-        if (*v == "v3") {
+        if (*v == "v3" || *v == "v4" || *v == "auto") {
           s.api = *v;
-        } else if (*v == "v4" || *v == "auto") {
-          report(*f->value, p("api"), "api " + shown(*v) + " is not supported yet; use v3");
         } else {
-          report(*f->value, p("api"), "must be v3, got " + shown(*v));
+          report(*f->value, p("api"), "must be v3, v4 or auto, got " + shown(*v));
         }
       }
     }

@@ -152,6 +152,7 @@ void Metrics::poll_finished(const SitePoll& poll) {
   if (poll.complete) st.last_success_ms = poll.finished_ms;
   if (poll.policies) st.policies = poll.policies;
   if (poll.snapshot_first_ms) st.snapshot_first_ms = poll.snapshot_first_ms;
+  if (poll.complete && !poll.api.empty()) st.api = poll.api;
   polls_->Add({{"site", poll.site}}).Increment();
   if (!poll.complete) poll_failures_->Add({{"site", poll.site}, {"reason", poll.reason}}).Increment();
   static const prometheus::Histogram::BucketBoundaries kBuckets{0.05, 0.1, 0.25, 0.5, 1,
@@ -217,12 +218,14 @@ std::string Metrics::render() const {
   auto last_ok = family("flowdrift_site_last_successful_poll_timestamp_seconds", "Unix time of the last complete poll; absent before the first.");
   auto policies = family("flowdrift_site_policies", "Policies in the site's current complete snapshot.");
   auto snap_ts = family("flowdrift_site_snapshot_timestamp_seconds", "Unix time the site's current snapshot content was first seen.");
+  auto api = family("flowdrift_site_api_info", "The Prism Central API the site was last polled with completely (v3 or v4); always 1.");
   for (const auto& [name, st] : site_state_) {
     add(up, {{"site", name}}, st.up ? 1 : 0);
     if (st.polled) add(last_poll, {{"site", name}}, seconds(st.last_poll_ms));
     if (st.last_success_ms > 0) add(last_ok, {{"site", name}}, seconds(st.last_success_ms));
     if (st.policies) add(policies, {{"site", name}}, static_cast<double>(*st.policies));
     if (st.snapshot_first_ms) add(snap_ts, {{"site", name}}, seconds(*st.snapshot_first_ms));
+    if (!st.api.empty()) add(api, {{"api", st.api}, {"site", name}}, 1);
   }
 
   auto info = family("flowdrift_pair_info", "Current direction of each pair; always 1.");
@@ -275,7 +278,7 @@ std::string Metrics::render() const {
 
   // Collected last, so the dropped-series counter includes this scrape.
   fams = registry_->Collect();
-  for (auto* f : {&build, &start, &cfg_ok, &cfg_ts, &nsites, &npairs, &up, &last_poll, &last_ok, &policies, &snap_ts,
+  for (auto* f : {&build, &start, &cfg_ok, &cfg_ts, &nsites, &npairs, &up, &last_poll, &last_ok, &policies, &snap_ts, &api,
                   &info, &status, &items, &oldest, &cmp, &cmp_ts, &per_policy, &dropped_now,
                   &store_ts}) {
     if (!f->metric.empty()) fams.push_back(std::move(*f));

@@ -49,6 +49,7 @@ struct SitePoll {
   std::int64_t finished_ms = 0;
   std::optional<std::int64_t> policies;            // policies in the current complete snapshot
   std::optional<std::int64_t> snapshot_first_ms;   // when the current snapshot was first seen
+  std::string api;                                 // "v3" | "v4": the API the poll used
 };
 
 class Metrics {
@@ -79,6 +80,7 @@ class Metrics {
     std::int64_t last_success_ms = 0;
     std::optional<std::int64_t> policies;
     std::optional<std::int64_t> snapshot_first_ms;
+    std::string api;
   };
   struct PairState {
     PairLabels labels;

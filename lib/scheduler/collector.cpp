@@ -7,6 +7,8 @@
 #include "http/client.hpp"
 #include "policy/normalize_v3.hpp"
 #include "prism/v3_client.hpp"
+#include "prism/v4_client.hpp"
+#include "policy/normalize_v4.hpp"
 #include "scheduler/schedule.hpp"
 
 namespace flowdrift::scheduler {
@@ -38,6 +40,20 @@ std::unique_ptr<http::HttpTransport> make_site_transport(asio::any_io_executor e
               {{"site", site.name}, {"hint", "insecure_skip_verify is set; set ca_file instead"}});
   }
   return std::make_unique<http::BeastTransport>(std::move(executor), std::move(opts));
+}
+
+awaitable<Result<policy::Snapshot>> Collector::fetch_and_canonicalize(Collector* self,
+                                                                    std::string api,
+                                                                    prism::FetchOptions options,
+                                                                    prism::FetchStats* stats) {
+  if (api == "v4") {
+    auto data = co_await prism::fetch_v4_site(*self->transport_, std::move(options), *stats);
+    if (!data) co_return data.error();
+    co_return policy::canonicalize_v4(*data);
+  }
+  auto data = co_await prism::fetch_v3_site(*self->transport_, std::move(options), *stats);
+  if (!data) co_return data.error();
+  co_return policy::canonicalize_v3(*data);
 }
 
 prism::FetchOptions fetch_options(const config::SiteConfig& site, const std::string& password) {
@@ -122,17 +138,30 @@ awaitable<PollReport> Collector::poll_once() {
   auto opts = fetch_options(site_, password_);
   opts.previous_policy_count = last_policy_count_;
   prism::FetchStats stats;
-  auto fetched = co_await prism::fetch_v3_site(*transport_, std::move(opts), stats);
-
+  std::string api = site_.api == "auto" ? (detected_api_.empty() ? "v4" : detected_api_) : site_.api;
+  auto fetched = co_await fetch_and_canonicalize(this, api, opts, &stats);
+  if (site_.api == "auto" && !fetched) {
+    // Detection: a PC without the v4 microseg API answers 404 there; a PC with Flow Next-Gen
+    // enabled answers 410 on the v3 security-rule API. Either way, try the other one now.
+    const auto& e = fetched.error();
+    std::string other;
+    if (api == "v4" && e.reason == ErrorReason::Http && e.http_status == 404) other = "v3";
+    if (api == "v3" && e.reason == ErrorReason::Gone) other = "v4";
+    if (!other.empty()) {
+      log::info(logger(), "api.redetect", {{"site", site_.name}, {"from", api}, {"to", other},
+                                           {"reason", std::string(to_string(e.reason))}});
+      api = other;
+      fetched = co_await fetch_and_canonicalize(this, api, opts, &stats);
+    }
+  }
+  if (fetched && detected_api_ != api) {
+    log::info(logger(), "api.detected", {{"site", site_.name}, {"api", api}});
+    detected_api_ = api;
+  }
   std::optional<policy::Snapshot> snapshot;
   Error error;
   if (fetched) {
-    auto canon = policy::canonicalize_v3(*fetched);
-    if (canon) {
-      snapshot = std::move(*canon);
-    } else {
-      error = canon.error();
-    }
+    snapshot = std::move(*fetched);
   } else {
     error = fetched.error();
   }
@@ -144,13 +173,14 @@ awaitable<PollReport> Collector::poll_once() {
   rec.complete = snapshot.has_value();
   rec.reason = snapshot ? "ok" : std::string(to_string(error.reason));
   rec.message = snapshot ? std::string() : bounded(error.message);
-  rec.api = "v3";
+  rec.api = api;
   rec.requests = stats.requests;
 
   report.complete = rec.complete;
   report.reason = rec.reason;
   report.message = rec.message;
   report.requests = stats.requests;
+  report.api = api;
   report.finished_ms = rec.finished_ms;
   report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0);
 

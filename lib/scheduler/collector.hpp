@@ -34,6 +34,7 @@ struct PollReport {
   std::optional<std::int64_t> snapshot_id;  // the site's current complete snapshot
   std::int64_t policy_count = 0;            // of the current complete snapshot
   std::int64_t snapshot_first_seen_ms = 0;  // when the current snapshot was first stored
+  std::string api;                          // "v3" or "v4": the API this poll used
   bool stored = false;                      // false if the store write itself failed
 };
 
@@ -81,6 +82,10 @@ class Collector {
 
  private:
   static awaitable<void> loop(Collector* self, std::chrono::milliseconds first_delay);
+  static awaitable<Result<policy::Snapshot>> fetch_and_canonicalize(Collector* self,
+                                                                    std::string api,
+                                                                    prism::FetchOptions options,
+                                                                    prism::FetchStats* stats);
 
   asio::any_io_executor executor_;
   config::SiteConfig site_;
@@ -95,6 +100,7 @@ class Collector {
   bool polling_ = false;
   std::string last_reason_;  // for logging state changes only, not every failed tick
   std::optional<std::size_t> last_policy_count_;
+  std::string detected_api_;  // api: auto: the API that last gave a complete poll
 };
 
 }  // namespace flowdrift::scheduler

@@ -44,7 +44,9 @@ void validate(FaultSpec& spec) {
           std::end(kFaultEndpoints)) {
     throw std::invalid_argument("fault: unknown endpoint '" + spec.endpoint +
                                 "' (rules_list, address_groups_list, service_groups_list, "
-                                "categories_list, category_values_list, rules_crud, tasks or *)");
+                                "categories_list, category_values_list, rules_crud, tasks, "
+                                "v4_policies, v4_address_groups, v4_service_groups, "
+                                "v4_categories or *)");
   }
   if (spec.kind == FaultKind::None && spec.status != 0) spec.kind = FaultKind::Status;
   if (spec.kind == FaultKind::Status && (spec.status < 400 || spec.status > 599)) {

@@ -1,4 +1,4 @@
-// pcsim: a simulated Prism Central serving the v3 Flow API over HTTP or HTTPS on loopback, for
+// pcsim: a simulated Prism Central serving the v3 and v4 Flow APIs over HTTP or HTTPS on loopback, for
 // the demo, end-to-end and crash tests. CLI and behaviour are documented in README.md.
 #include <CLI/CLI.hpp>
 
@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   std::optional<std::uint64_t> instance_seed;
   std::vector<std::string> fault_texts;
   bool churn = false;
+  std::string api_mode = "both";
 
   cli.add_option("--listen", listen, "ADDRESS:PORT to listen on (port 0 = any free port)")
       ->capture_default_str();
@@ -102,6 +103,10 @@ int main(int argc, char** argv) {
   cli.add_option("--fault", fault_texts,
                  "fault spec, repeatable: ENDPOINT:k=v,... (e.g. rules_list:status=503,count=2) or JSON");
   cli.add_flag("--churn", churn, "modify one policy on every rules-list request at offset 0");
+  cli.add_option("--api-mode", api_mode,
+                 "v3 (v4 paths 404), v4 (FNS Next-Gen: v3 rule APIs 410) or both")
+      ->check(CLI::IsMember({"v3", "v4", "both"}))
+      ->capture_default_str();
   cli.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   try {
     cli.parse(argc, argv);
@@ -137,6 +142,7 @@ int main(int argc, char** argv) {
     }
     options.instance_seed = instance_seed;
     options.churn = churn;
+    options.api_mode = api_mode;
     for (const auto& t : fault_texts) options.faults.push_back(pcsim::parse_fault(t));
 
     pcsim::Simulator sim(site, std::move(options));
@@ -146,7 +152,8 @@ int main(int argc, char** argv) {
                {"service_groups", site.service_groups.size()},
                {"category_keys", site.categories.size()},
                {"faults", fault_texts.size()},
-               {"churn", churn ? "on" : "off"}});
+               {"churn", churn ? "on" : "off"},
+               {"api_mode", api_mode}});
     site = {};  // the simulator keeps its own serialized copy
 
     const Listen where = parse_listen(listen);

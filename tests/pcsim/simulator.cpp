@@ -1,6 +1,9 @@
 #include "pcsim/simulator.hpp"
 
 #include <algorithm>
+#include <utility>
+
+#include "pcsim/v4.hpp"
 #include <ctime>
 #include <stdexcept>
 
@@ -126,6 +129,51 @@ std::string classify(const std::vector<std::string_view>& p) {
   return {};
 }
 
+// v4 endpoint name of a path, "" if it is no v4 list endpoint; *v4_path tells whether the path
+// is below a v4 prefix at all (unknown v4 paths answer a v4 404).
+std::string classify_v4(std::string_view path, bool* v4_path) {
+  struct V4Path {
+    std::string_view base, tail, endpoint;
+  };
+  static constexpr V4Path kPaths[] = {
+      {v4::kMicrosegBase, "/policies", "v4_policies"},
+      {v4::kMicrosegBase, "/address-groups", "v4_address_groups"},
+      {v4::kMicrosegBase, "/service-groups", "v4_service_groups"},
+      {v4::kPrismBase, "/categories", "v4_categories"},
+  };
+  *v4_path = path.rfind("/api/microseg/", 0) == 0 || path.rfind(v4::kPrismBase, 0) == 0;
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  for (const auto& p : kPaths) {
+    if (path.size() == p.base.size() + p.tail.size() && path.rfind(p.base, 0) == 0 &&
+        path.substr(p.base.size()) == p.tail) {
+      return std::string(p.endpoint);
+    }
+  }
+  return {};
+}
+
+bool is_v4_endpoint(const std::string& endpoint) { return endpoint.rfind("v4_", 0) == 0; }
+
+// "microseg" or "prism": the namespace of an endpoint's v4 types.
+std::string_view v4_namespace(std::string_view endpoint) {
+  return endpoint == "v4_categories" ? "prism" : "microseg";
+}
+
+std::string_view v4_list_type(std::string_view endpoint) {
+  if (endpoint == "v4_address_groups") return "microseg.v4.config.ListAddressGroupsApiResponse";
+  if (endpoint == "v4_service_groups") return "microseg.v4.config.ListServiceGroupsApiResponse";
+  if (endpoint == "v4_categories") return "prism.v4.config.ListCategoriesApiResponse";
+  return "microseg.v4.config.ListNetworkSecurityPoliciesApiResponse";
+}
+
+ServerReply v4_error_reply(int status, std::string_view endpoint, std::string_view message) {
+  const std::string_view ns = v4_namespace(endpoint);
+  const std::string code = std::string(ns == "prism" ? "CTG-" : "MIC-") + "5" + std::to_string(status);
+  return json_reply(status, v4::error_body(ns, v4_list_type(endpoint), code, message));
+}
+
+bool valid_api_mode(std::string_view mode) { return mode == "v3" || mode == "v4" || mode == "both"; }
+
 std::string percent_decode(std::string_view in) {
   std::string out;
   for (std::size_t i = 0; i < in.size(); ++i) {
@@ -232,6 +280,10 @@ std::string parse_list_query(const std::string& body, std::string_view kind,
 Simulator::Simulator(const SiteData& site, SimulatorOptions options)
     : options_(std::move(options)),
       rng_(options_.instance_seed ? *options_.instance_seed : std::random_device{}()) {
+  if (!valid_api_mode(options_.api_mode)) {
+    throw std::invalid_argument("pcsim: api_mode must be v3, v4 or both, got '" +
+                                options_.api_mode + "'");
+  }
   owner_uuid_ = new_uuid();
   // A random day in 2023 at which this "PC" was set up; objects were created after it.
   epoch_ = std::chrono::system_clock::from_time_t(1672531200) +
@@ -286,6 +338,40 @@ Simulator::Simulator(const SiteData& site, SimulatorOptions options)
                 format_time(created), format_time(updated), std::nullopt);
   }
   for (auto& f : options_.faults) faults_.push_back({f, 0, 0});
+
+  // The v4 view has its own generator so that the v3 identifiers of a seeded instance are the
+  // same as before v4 existed. Group extIds are the v3 uuids (one object, two APIs).
+  std::mt19937_64 v4_rng(options_.instance_seed ? *options_.instance_seed ^ 0x76345f7669657721ull
+                                                : std::random_device{}());
+  v4_salt_ = v4_rng();
+  std::vector<std::pair<std::string, std::string>> categories;  // (sort key, object)
+  for (const auto& c : site.categories) {
+    for (const auto& v : c.values) {
+      const std::string id = v4::uuid_from_hash(v4_rng(), c.name + '\n' + v);
+      category_ext_id_.emplace(c.name + '\n' + v, id);
+      categories.emplace_back(c.name + '\n' + v,
+                              v4::category(id, c.name, v, c.description, c.system_defined).dump());
+    }
+  }
+  std::sort(categories.begin(), categories.end());
+  for (auto& [key, obj] : categories) v4_categories_.push_back(std::move(obj));
+  std::vector<std::pair<std::string, std::string>> groups;
+  for (const auto& ag : site.address_groups) {
+    const std::string& id = ag_uuid_.at(ag.name);
+    groups.emplace_back(ag.name + '\n' + id,
+                        v4::address_group(id, ag.name, ag.description, ag.ip_address_block_list).dump());
+  }
+  std::sort(groups.begin(), groups.end());
+  for (auto& [key, obj] : groups) v4_address_groups_.push_back(std::move(obj));
+  groups.clear();
+  for (const auto& sg : site.service_groups) {
+    const std::string& id = sg_uuid_.at(sg.name);
+    groups.emplace_back(sg.name + '\n' + id,
+                        v4::service_group(id, sg.name, sg.description, sg.is_system_defined,
+                                          sg.service_list).dump());
+  }
+  std::sort(groups.begin(), groups.end());
+  for (auto& [key, obj] : groups) v4_service_groups_.push_back(std::move(obj));
 }
 
 std::string Simulator::new_uuid() {
@@ -422,6 +508,11 @@ http::ServerReply Simulator::handle(const http::HttpRequest& request) {
     std::string e = classify(parts);
     if (!e.empty()) endpoint = e;
   }
+  bool v4_path = false;
+  if (!admin && endpoint == "unknown") {
+    std::string e = classify_v4(path, &v4_path);
+    if (!e.empty()) endpoint = e;
+  }
 
   ServerReply reply;
   auto auth = request.header("Authorization");
@@ -430,8 +521,15 @@ http::ServerReply Simulator::handle(const http::HttpRequest& request) {
     reply = unauthorized_reply();
   } else if (admin) {
     reply = handle_admin(request, path);
+  } else if (endpoint == "unknown" && v4_path) {
+    reply = v4_error_reply(404, "v4_policies", "Path " + std::string(path) + " not found.");
   } else if (endpoint == "unknown") {
     reply = error_reply(404, "unknown", "Path " + std::string(path) + " not found.");
+  } else if (is_v4_endpoint(endpoint)) {
+    reply = dispatch_v4(request, endpoint);
+  } else if (options_.api_mode == "v4" && (endpoint == "rules_list" || endpoint == "rules_crud")) {
+    // An FNS Next-Gen PC: the v3 rule APIs are gone (before faults: it is the PC's state).
+    reply = json_reply(410, std::string(kGone410Body));
   } else {
     reply = dispatch(request, endpoint, parts);
   }
@@ -676,6 +774,86 @@ void Simulator::churn_one() {
   rule.entity = e.dump();
 }
 
+// ---- v4 -------------------------------------------------------------------------------------
+
+http::ServerReply Simulator::dispatch_v4(const http::HttpRequest& request, const std::string& endpoint) {
+  const std::string path(request.path());
+  if (options_.api_mode == "v3") {
+    // A PC without FNS Next-Gen has no v4 microseg API (before faults: it is the PC's state).
+    return v4_error_reply(404, endpoint, "Path " + path + " not found.");
+  }
+  v4::Page page;
+  const v4::PageError page_error = v4::parse_page(request, &page);
+  const long long offset = page_error.attribute.empty() ? page.page * page.limit : 0;
+  FaultOutcome fault = evaluate_faults(endpoint, true, offset);
+
+  ServerReply reply;
+  if (fault.kind == FaultKind::Status) {
+    if (fault.status == 401) {
+      reply = unauthorized_reply();
+    } else {
+      reply = v4_error_reply(fault.status, endpoint,
+                             "Injected error " + std::to_string(fault.status) + ".");
+      if (fault.status == 429) {
+        reply.response.headers.push_back({"Retry-After", std::to_string(fault.retry_after_s)});
+      }
+    }
+  } else if (fault.kind == FaultKind::Malformed) {
+    reply = json_reply(200, R"({"$objectType":")" + std::string(v4_list_type(endpoint)) +
+                                R"(","metadata":{"totalAvailableResults":<html><body>502 Bad Gateway</body></html>)");
+  } else if (request.method != "GET") {
+    reply = v4_error_reply(405, endpoint, "Method " + request.method + " not allowed; use GET.");
+  } else if (!page_error.attribute.empty()) {
+    reply = json_reply(400, v4::schema_error_body(v4_namespace(endpoint), v4_list_type(endpoint),
+                                                  path, page_error, now_time()));
+  } else {
+    if (endpoint == "v4_policies" && options_.churn && page.page == 0 &&
+        fault.kind != FaultKind::Empty) {
+      churn_one();
+    }
+    std::size_t n = 0;
+    if (fault.kind != FaultKind::Empty) {
+      if (endpoint == "v4_policies") n = sorted_rules().size();
+      if (endpoint == "v4_address_groups") n = v4_address_groups_.size();
+      if (endpoint == "v4_service_groups") n = v4_service_groups_.size();
+      if (endpoint == "v4_categories") n = v4_categories_.size();
+    }
+    const std::size_t start = static_cast<std::size_t>(std::min<long long>(
+        static_cast<long long>(n), offset));
+    const std::size_t count = std::min<std::size_t>(static_cast<std::size_t>(page.limit), n - start);
+    std::vector<std::string> items;
+    items.reserve(count);
+    if (endpoint == "v4_policies") {
+      v4::IdSource ids;
+      ids.category = [this](const std::string& key, const std::string& value) {
+        auto it = category_ext_id_.find(key + '\n' + value);
+        // A value the site lacks still gets a stable id, which resolves to nothing.
+        return it != category_ext_id_.end() ? it->second
+                                            : v4::uuid_from_hash(v4_salt_, "category\n" + key + '\n' + value);
+      };
+      ids.derived = [this](const std::string& text) { return v4::uuid_from_hash(v4_salt_, text); };
+      const auto& all = sorted_rules();
+      for (std::size_t i = start; i < start + count; ++i) {
+        items.push_back(v4::policy_from_v3(json::parse(all[i]->entity), ids).dump());
+      }
+    } else {
+      const auto& cached = endpoint == "v4_address_groups"   ? v4_address_groups_
+                           : endpoint == "v4_service_groups" ? v4_service_groups_
+                                                             : v4_categories_;
+      items.assign(cached.begin() + static_cast<std::ptrdiff_t>(start),
+                   cached.begin() + static_cast<std::ptrdiff_t>(start + count));
+    }
+    const std::size_t total = n + (fault.kind == FaultKind::TotalMoved ? 1 : 0);
+    reply = json_reply(200, v4::list_body(v4_list_type(endpoint), path, page, total, items));
+    reply.response.headers.push_back({"ETag", v4::etag_of(reply.response.body)});
+  }
+
+  reply.delay = std::chrono::milliseconds(fault.latency_ms);
+  if (fault.kind == FaultKind::Truncate) reply.fault = ServerReply::Fault::TruncateBody;
+  if (fault.kind == FaultKind::Drop) reply.fault = ServerReply::Fault::DropConnection;
+  return reply;
+}
+
 // ---- CRUD ------------------------------------------------------------------------------------
 
 http::ServerReply Simulator::get_rule(const std::string& uuid) {
@@ -879,6 +1057,20 @@ http::ServerReply Simulator::handle_admin(const http::HttpRequest& request, std:
     }
     return json_reply(200, json{{"enabled", options_.churn}, {"edits", churn_edits_}}.dump());
   }
+  if (path == "/_pcsim/mode") {
+    if (request.method == "POST") {
+      json doc = json::parse(request.body, nullptr, false);
+      auto m = doc.is_object() ? doc.find("mode") : doc.end();
+      if (doc.is_discarded() || !doc.is_object() || m == doc.end() || !m->is_string() ||
+          !valid_api_mode(m->get<std::string>())) {
+        return admin_error(400, R"(body must be {"mode": "v3"|"v4"|"both"})");
+      }
+      options_.api_mode = m->get<std::string>();
+    } else if (request.method != "GET") {
+      return admin_error(405, "use GET or POST");
+    }
+    return json_reply(200, json{{"mode", options_.api_mode}}.dump());
+  }
   return admin_error(404, "unknown admin path " + std::string(path));
 }
 
@@ -900,7 +1092,8 @@ nlohmann::json Simulator::stats_document() const {
             {"faults_applied", faults_applied_},
             {"churn", options_.churn},
             {"churn_edits", churn_edits_},
-            {"rules", rules_.size()}};
+            {"rules", rules_.size()},
+            {"api_mode", options_.api_mode}};
   s["faults"] = fault_list().at("faults");
   return s;
 }
@@ -949,6 +1142,19 @@ nlohmann::json Simulator::stats() const {
 void Simulator::reset_stats() {
   std::lock_guard lock(mu_);
   reset_stats_locked();
+}
+
+void Simulator::set_api_mode(const std::string& mode) {
+  if (!valid_api_mode(mode)) {
+    throw std::invalid_argument("pcsim: api_mode must be v3, v4 or both, got '" + mode + "'");
+  }
+  std::lock_guard lock(mu_);
+  options_.api_mode = mode;
+}
+
+std::string Simulator::api_mode() const {
+  std::lock_guard lock(mu_);
+  return options_.api_mode;
 }
 
 std::size_t Simulator::rule_count() const {

@@ -1,6 +1,6 @@
 // pcsim's core: an in-memory Prism Central answering the v3 API endpoints flowdrift uses
-// (security rules list/CRUD, address/service groups, categories), with basic auth, fault
-// injection, churn and an admin API. Pure request -> reply; the HTTP server lives in main.cpp.
+// (security rules list/CRUD, address/service groups, categories) and the v4 microseg lists,
+// with basic auth, fault injection, churn, api modes and an admin API. Pure request -> reply.
 #pragma once
 
 #include <chrono>
@@ -41,6 +41,8 @@ struct SimulatorOptions {
   std::optional<std::uint64_t> instance_seed;
   bool churn = false;
   std::vector<FaultSpec> faults;
+  // "v3" (pre-NG PC: v4 paths 404), "v4" (FNS Next-Gen: v3 rule APIs 410) or "both".
+  std::string api_mode = "both";
 };
 
 // Thread-safe: every public member takes one internal mutex (tests drive the API from their
@@ -61,6 +63,9 @@ class Simulator {
   bool churn() const;
   nlohmann::json stats() const;  // same document as GET /_pcsim/stats
   void reset_stats();
+  // Throws std::invalid_argument unless mode is "v3", "v4" or "both". Data and ids are kept.
+  void set_api_mode(const std::string& mode);
+  std::string api_mode() const;
 
   // Direct access for tests, bypassing HTTP, auth and faults.
   std::size_t rule_count() const;
@@ -107,6 +112,7 @@ class Simulator {
   http::ServerReply update_rule(const std::string& uuid, const http::HttpRequest& request);
   http::ServerReply delete_rule(const std::string& uuid);
   http::ServerReply get_task(const std::string& uuid);
+  http::ServerReply dispatch_v4(const http::HttpRequest& request, const std::string& endpoint);
 
   std::string new_uuid();
   std::string now_time() const;
@@ -135,6 +141,11 @@ class Simulator {
   std::map<std::string, std::vector<Listed>> category_values_;
   std::map<std::string, std::string, std::less<>> ag_uuid_, sg_uuid_;  // name -> uuid
   std::map<std::string, nlohmann::json> tasks_;                        // task uuid -> task
+
+  // v4 view: category "key\nvalue" -> extId, and the serialized v4 group/category objects.
+  std::uint64_t v4_salt_ = 0;
+  std::map<std::string, std::string> category_ext_id_;
+  std::vector<std::string> v4_address_groups_, v4_service_groups_, v4_categories_;
 
   std::vector<ActiveFault> faults_;
   std::size_t churn_cursor_ = 0;

@@ -400,11 +400,11 @@ TEST_CASE("site names and urls", "[unit][config]") {
     }
   }
   SECTION("api") {
-    CHECK(problems_of(std::string(kSite) + "    api: auto\n") ==
-          std::vector<std::string>{
-              "t.yaml:6:10: sites[0].api: api 'auto' is not supported yet; use v3"});
+    CHECK(parse_config(std::string(kSite) + "    api: auto\n", "t.yaml").sites.at(0).api == "auto");
+    CHECK(parse_config(std::string(kSite) + "    api: v4\n", "t.yaml").sites.at(0).api == "v4");
+    CHECK(parse_config(kSite, "t.yaml").sites.at(0).api == "v3");
     CHECK(problems_of(std::string(kSite) + "    api: v2\n") ==
-          std::vector<std::string>{"t.yaml:6:10: sites[0].api: must be v3, got 'v2'"});
+          std::vector<std::string>{"t.yaml:6:10: sites[0].api: must be v3, v4 or auto, got 'v2'"});
   }
 }
 

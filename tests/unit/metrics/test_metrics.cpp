@@ -49,13 +49,14 @@ TEST_CASE("known series start at zero and state gauges follow the pair", "[unit]
 
 TEST_CASE("poll results update site health and failure counters", "[unit][metrics]") {
   auto m = make();
-  m.poll_finished({"dr", false, "timeout", 5.0, 1'700'000'000'000, std::nullopt, std::nullopt});
-  m.poll_finished({"primary", true, "ok", 0.2, 1'700'000'001'000, 300, 1'699'000'000'000});
+  m.poll_finished({"dr", false, "timeout", 5.0, 1'700'000'000'000, std::nullopt, std::nullopt, ""});
+  m.poll_finished({"primary", true, "ok", 0.2, 1'700'000'001'000, 300, 1'699'000'000'000, "v4"});
   auto text = m.render();
   CHECK(has_line(text, "flowdrift_site_up{site=\"dr\"} 0"));
   CHECK(has_line(text, "flowdrift_site_up{site=\"primary\"} 1"));
   CHECK(has_line(text, "flowdrift_site_poll_failures_total{reason=\"timeout\",site=\"dr\"} 1"));
   CHECK(has_line(text, "flowdrift_site_policies{site=\"primary\"} 300"));
+  CHECK(has_line(text, "flowdrift_site_api_info{api=\"v4\",site=\"primary\"} 1"));
   CHECK(has_line(text, "flowdrift_site_last_successful_poll_timestamp_seconds{site=\"primary\"} 1700000001"));
   CHECK(text.find("flowdrift_site_last_successful_poll_timestamp_seconds{site=\"dr\"}") == std::string::npos);
 }
@@ -85,7 +86,7 @@ TEST_CASE("the exposition passes promtool check metrics", "[unit][metrics][promt
     FAIL("promtool not installed (scripts/install-deps.sh --test installs it)");
   }
   auto m = make();
-  m.poll_finished({"primary", true, "ok", 0.2, 1'700'000'001'000, 300, 1'699'000'000'000});
+  m.poll_finished({"primary", true, "ok", 0.2, 1'700'000'001'000, 300, 1'699'000'000'000, "v4"});
   m.pair_state("prod", diff::PairStatus::Drifted,
                {{"we\"ird \\ name", diff::DriftKind::Modified, diff::Severity::Warning, 1000}}, 0.1,
                2000);

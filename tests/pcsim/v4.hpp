@@ -1,0 +1,72 @@
+// pcsim's v4 (Flow Network Security Next-Gen) view of the site: converts stored v3 entities to
+// v4 NetworkSecurityPolicy / AddressGroup / ServiceGroup / Category objects and builds the v4
+// list envelope, paging and error bodies (nutanix-api.md §3). Pure functions; no state.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "http/types.hpp"
+
+namespace flowdrift::pcsim::v4 {
+
+inline constexpr std::string_view kMicrosegBase = "/api/microseg/v4.0/config";
+inline constexpr std::string_view kPrismBase = "/api/prism/v4.0/config";
+inline constexpr long long kDefaultLimit = 50;
+inline constexpr long long kMaxLimit = 100;
+
+// Where the conversion gets its per-instance identifiers.
+struct IdSource {
+  // extId of category key:value (a value the site does not define still gets a stable id).
+  std::function<std::string(const std::string& key, const std::string& value)> category;
+  // A stable per-instance uuid for `text` (rule extIds, derived from policy uuid + rule_id).
+  std::function<std::string(const std::string& text)> derived;
+};
+
+// v3 listed entity {metadata, spec, status} -> microseg.v4.config.NetworkSecurityPolicy.
+nlohmann::json policy_from_v3(const nlohmann::json& entity, const IdSource& ids);
+// v3 groups (the site-data shapes) -> v4 objects.
+nlohmann::json address_group(const std::string& ext_id, const std::string& name,
+                             const std::string& description, const nlohmann::json& ip_blocks);
+nlohmann::json service_group(const std::string& ext_id, const std::string& name,
+                             const std::string& description, bool is_system_defined,
+                             const nlohmann::json& service_list);
+nlohmann::json category(const std::string& ext_id, const std::string& key,
+                        const std::string& value, const std::string& description,
+                        bool system_defined);
+
+struct Page {
+  long long page = 0;
+  long long limit = kDefaultLimit;
+};
+struct PageError {
+  std::string attribute;  // "$page" or "$limit"; empty when the query is fine
+  std::string message;
+};
+// Reads $page / $limit of the request's query string.
+PageError parse_page(const http::HttpRequest& request, Page* out);
+
+// The list envelope; `items` are serialized objects of this page (data omitted when empty),
+// `total` is metadata.totalAvailableResults, `path` the request path used in the links.
+std::string list_body(std::string_view object_type, std::string_view path, const Page& page,
+                      std::size_t total, const std::vector<std::string>& items);
+
+// Error envelopes. `ns` is "microseg" or "prism" (the error types' namespace).
+std::string error_body(std::string_view ns, std::string_view object_type, std::string_view code,
+                       std::string_view message);
+std::string schema_error_body(std::string_view ns, std::string_view object_type,
+                              std::string_view path, const PageError& error,
+                              const std::string& timestamp);
+
+// A uuid-shaped id from (salt, text): stable for one instance, different across salts.
+std::string uuid_from_hash(std::uint64_t salt, std::string_view text);
+// Strong ETag of a response body.
+std::string etag_of(std::string_view body);
+
+}  // namespace flowdrift::pcsim::v4
