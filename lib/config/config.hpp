@@ -25,7 +25,7 @@ struct Credentials {
 struct SiteConfig {
   std::string name;
   std::string url;        // normalized: https://host:port[/base], port always explicit
-  std::string api = "v3"; // v3 (v4 and auto come later)
+  std::string api = "auto";  // v3 | v4 | auto (v4 first, v3 where v4 is absent)
   Credentials credentials;
   std::string ca_file;    // PEM CA bundle to verify the PC's certificate; empty = system store
   bool insecure_skip_verify = false;

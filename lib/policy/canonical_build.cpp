@@ -87,13 +87,20 @@ json icmp_service(const IcmpSet& items) {
 json all_service() { return json{{"all", true}}; }
 json any_peer() { return json{{"any", true}}; }
 
+std::string effective_match(const std::set<std::string>& categories, std::string_view match) {
+  std::set<std::string> keys;
+  for (const auto& c : categories) keys.insert(c.substr(0, c.find(':')));
+  return keys.size() <= 1 ? std::string("all") : std::string(match);
+}
+
 json group_json(const std::set<std::string>& categories, const std::set<std::string>& kinds,
                 std::string_view match) {
-  return json{{"categories", categories}, {"kinds", kinds}, {"match", std::string(match)}};
+  return json{{"categories", categories}, {"kinds", kinds},
+              {"match", effective_match(categories, match)}};
 }
 
 json category_peer_json(const std::set<std::string>& categories, std::string_view match) {
-  return json{{"categories", categories}, {"match", std::string(match)}};
+  return json{{"categories", categories}, {"match", effective_match(categories, match)}};
 }
 
 void add_rule(RuleSet& rules, std::string_view direction, const std::string& peer_text,

@@ -47,6 +47,11 @@ nlohmann::json icmp_service(const IcmpSet& items);
 nlohmann::json all_service();
 nlohmann::json any_peer();
 
+// Category matching is OR within a key and, for "all", AND across keys; with one key (or one
+// category) "all" and "any" select the same VMs, so the canonical form says "all" there. This
+// also makes v3 MATCH_ANY filters equal to v4 category references, which have no match type.
+std::string effective_match(const std::set<std::string>& categories, std::string_view match);
+
 // Group (secured group, isolation group): {"categories":[...],"kinds":[...],"match":m}.
 nlohmann::json group_json(const std::set<std::string>& categories,
                           const std::set<std::string>& kinds, std::string_view match);

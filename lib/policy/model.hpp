@@ -12,7 +12,7 @@
 namespace flowdrift::policy {
 
 // Bump when the canonical form changes; a new version re-canonicalizes and is not drift.
-inline constexpr int kCanonVersion = 1;
+inline constexpr int kCanonVersion = 2;  // 2: one-key category sets always match "all"
 
 enum class ObjectKind { Policy, AddressGroup, ServiceGroup, Category };
 

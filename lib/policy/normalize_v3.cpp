@@ -1,5 +1,7 @@
 #include "policy/normalize_v3.hpp"
 
+#include "policy/canonical_build.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -228,10 +230,8 @@ struct Filter {
   std::set<std::string> categories;  // "key:value"
   std::set<std::string> kinds;
 
-  json group_json() const {
-    return json{{"match", match}, {"categories", categories}, {"kinds", kinds}};
-  }
-  json peer_json() const { return json{{"categories", categories}, {"match", match}}; }
+  json group_json() const { return build::group_json(categories, kinds, match); }
+  json peer_json() const { return build::category_peer_json(categories, match); }
 };
 
 Filter parse_filter(const json& f, const std::string& path) {

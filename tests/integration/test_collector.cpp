@@ -182,3 +182,94 @@ TEST_CASE("a bad password fails with auth and never shows the password",
   CHECK_THAT(r.message, !Catch::Contains(http::base64_encode("admin:" + wrong)));
   CHECK(f.count("SELECT count(*) FROM polls WHERE message LIKE '%" + wrong + "%'") == 0);
 }
+
+namespace {
+config::SiteConfig with_api(config::SiteConfig s, const std::string& api) {
+  s.api = api;
+  return s;
+}
+}  // namespace
+
+TEST_CASE("the same site served as v3 and as v4 gives the same snapshot hash",
+          "[integration][collector][v4]") {
+  Fixture f(1234, 21);
+  f.make_collector(with_api(f.site.site_config("as-v3"), "v3"), kSimPassword);
+  auto v3 = f.poll();
+  INFO(v3.message);
+  REQUIRE(v3.complete);
+  CHECK(v3.api == "v3");
+  f.make_collector(with_api(f.site.site_config("as-v4"), "v4"), kSimPassword);
+  auto v4 = f.poll();
+  INFO(v4.message);
+  REQUIRE(v4.complete);
+  CHECK(v4.api == "v4");
+  CHECK(v4.policy_count == 1234);
+  auto a = f.store.latest_complete_snapshot("as-v3");
+  auto b = f.store.latest_complete_snapshot("as-v4");
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a->hash == b->hash);
+  // Content addressing: the v4 site stored no object version the v3 site had not stored.
+  CHECK(f.count("SELECT count(*) FROM snapshots") == 2);
+  CHECK(f.count("SELECT count(DISTINCT hash) FROM snapshots") == 1);
+}
+
+TEST_CASE("a site upgraded from v3 to v4 between polls: no false change, no lost snapshot",
+          "[integration][collector][v4]") {
+  Fixture f(300, 8);
+  f.site.sim.set_api_mode("v3");
+  f.make_collector(with_api(f.site.site_config("primary"), "auto"), kSimPassword);
+  auto before = f.poll();  // v4 answers 404: detected as v3
+  INFO(before.message);
+  REQUIRE(before.complete);
+  CHECK(before.api == "v3");
+  f.site.sim.set_api_mode("v4");  // Flow Next-Gen enabled: v3 rules now answer 410
+  auto after = f.poll();
+  INFO(after.message);
+  REQUIRE(after.complete);
+  CHECK(after.api == "v4");
+  CHECK_FALSE(after.snapshot_changed);
+  CHECK(after.snapshot_id == before.snapshot_id);
+  CHECK(f.count("SELECT count(*) FROM snapshots") == 1);
+  CHECK(f.count("SELECT count(*) FROM polls WHERE outcome = 'failed'") == 0);
+}
+
+TEST_CASE("faults on the v4 endpoints never store an incomplete snapshot",
+          "[integration][collector][v4][faults]") {
+  struct Case {
+    const char* spec;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"v4_policies:status=401", "auth"},          {"v4_policies:status=403", "forbidden"},
+      {"v4_policies:status=500", "server_error"},  {"v4_policies:status=503", "server_error"},
+      {"v4_policies:status=429,retry_after=1", "rate_limited"},
+      {"v4_policies:malformed", "malformed"},      {"v4_policies:truncate", "truncated"},
+      {"v4_policies:drop", "connect"},             {"v4_policies:total_moved", "total_moved"},
+      {"v4_policies:empty", "empty_list"},         {"v4_policies:latency_ms=7000", "timeout"},
+      {"v4_address_groups:status=503", "server_error"},
+      {"v4_service_groups:malformed", "malformed"},
+      {"v4_categories:truncate", "truncated"},     {"v4_categories:empty", "empty_list"},
+  };
+  Fixture f(260, 4);  // three v4 pages of 100
+  f.make_collector(with_api(f.site.site_config("primary"), "v4"), kSimPassword);
+  auto good = f.poll();
+  INFO(good.message);
+  REQUIRE(good.complete);
+  const auto snapshots = f.count("SELECT count(*) FROM snapshots");
+  for (const auto& c : cases) {
+    DYNAMIC_SECTION(c.spec) {
+      f.site.sim.clear_faults();
+      f.site.sim.add_fault(pcsim::parse_fault(c.spec));
+      auto r = f.poll();
+      INFO(c.spec << " -> " << r.reason << ": " << r.message);
+      CHECK_FALSE(r.complete);
+      CHECK(r.reason == c.reason);
+      CHECK(r.snapshot_id == good.snapshot_id);
+      CHECK(r.policy_count == good.policy_count);
+      CHECK(f.count("SELECT count(*) FROM snapshots") == snapshots);
+      f.site.sim.clear_faults();
+      CHECK(f.poll().complete);
+    }
+  }
+}

@@ -92,7 +92,7 @@ TEST_CASE("the example configuration loads with every key applied", "[unit][conf
   const auto& primary = c.sites[0];
   CHECK(primary.name == "primary");
   CHECK(primary.url == "https://pc-primary.example.com:9440");
-  CHECK(primary.api == "v3");
+  CHECK(primary.api == "auto");
   CHECK(primary.credentials.username == "flowdrift-ro");
   // Relative to the example's directory, whatever the test's working directory is.
   CHECK(
@@ -149,7 +149,7 @@ TEST_CASE("the minimal configuration loads and gets the defaults", "[unit][confi
   const auto& s = c.sites[0];
   const SiteConfig defaults;
   CHECK(s.url == "https://pc.example.com:9440");
-  CHECK(s.api == "v3");
+  CHECK(s.api == "auto");
   CHECK(s.interval == defaults.interval);
   CHECK(s.jitter == defaults.jitter);
   CHECK(s.connect_timeout == defaults.connect_timeout);
@@ -402,7 +402,7 @@ TEST_CASE("site names and urls", "[unit][config]") {
   SECTION("api") {
     CHECK(parse_config(std::string(kSite) + "    api: auto\n", "t.yaml").sites.at(0).api == "auto");
     CHECK(parse_config(std::string(kSite) + "    api: v4\n", "t.yaml").sites.at(0).api == "v4");
-    CHECK(parse_config(kSite, "t.yaml").sites.at(0).api == "v3");
+    CHECK(parse_config(kSite, "t.yaml").sites.at(0).api == "auto");
     CHECK(problems_of(std::string(kSite) + "    api: v2\n") ==
           std::vector<std::string>{"t.yaml:6:10: sites[0].api: must be v3, v4 or auto, got 'v2'"});
   }

@@ -192,7 +192,7 @@ TEST_CASE("snapshot contents: policy summary, referenced objects only, sorted", 
     {"description":"","direction":"inbound","peer":{"any":true},"service":{"icmp":[{"code":4,"type":3},{"type":8}],"protocol":"icmp"}},
     {"description":"","direction":"inbound","peer":{"subnet":"10.1.0.0/24"},"service":{"ports":[[53,53]],"protocol":"udp"}},
     {"description":"","direction":"outbound","peer":{"categories":["AppType:DB"],"match":"all"},"service":{"ports":[[5432,5432]],"protocol":"tcp"}},
-    {"description":"from the load balancers","direction":"inbound","peer":{"categories":["AppType:LB","AppType:Proxy"],"match":"any"},"service":{"ports":[[80,80],[443,443]],"protocol":"tcp"}}
+    {"description":"from the load balancers","direction":"inbound","peer":{"categories":["AppType:LB","AppType:Proxy"],"match":"all"},"service":{"ports":[[80,80],[443,443]],"protocol":"tcp"}}
   ])");
   CHECK(rules == expected);
 }
