@@ -167,7 +167,7 @@ LiveDaemon::LiveDaemon(const TempDir& dir, LiveSite& primary, LiveSite& dr)
     return std::string("  - name: ") + name + "\n    url: https://127.0.0.1:" +
            std::to_string(s.port()) +
            "\n    username: admin\n    password_file: pc-password\n    ca_file: " + s.ca_file() +
-           "\n    interval: 1s\n    jitter: 0\n    retries: 0\n";
+           "\n    api: v3\n    interval: 1s\n    jitter: 0\n    retries: 0\n";
   };
   write_file(config_, "sites:\n" + site("primary", primary) + site("dr", dr) +
                           "pairs:\n  - name: prod\n    source: primary\n    replica: dr\n"
