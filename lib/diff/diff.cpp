@@ -187,6 +187,90 @@ void compare_policies(const CanonicalObject& s, const CanonicalObject& r,
   items.push_back(std::move(item));
 }
 
+using ObjectKey = std::pair<ObjectKind, std::string>;
+
+std::map<ObjectKey, const CanonicalObject*> referenced_by_key(const policy::Snapshot& s) {
+  std::map<ObjectKey, const CanonicalObject*> out;
+  for (const auto& o : s.objects) {
+    if (o.kind != ObjectKind::Policy) out.emplace(ObjectKey{o.kind, o.name}, &o);
+  }
+  return out;
+}
+
+// The address groups and service groups a canonical policy's rules name.
+std::set<ObjectKey> group_references(const json& policy) {
+  std::set<ObjectKey> out;
+  if (!policy.is_object() || !policy.contains("rules") || !policy.at("rules").is_array()) return out;
+  for (const auto& rule : policy.at("rules")) {
+    if (!rule.is_object()) continue;
+    if (auto p = rule.find("peer"); p != rule.end() && p->is_object()) {
+      if (auto ag = p->find("address_group"); ag != p->end() && ag->is_string()) {
+        out.insert({ObjectKind::AddressGroup, ag->get<std::string>()});
+      }
+    }
+    if (auto sv = rule.find("service"); sv != rule.end() && sv->is_object()) {
+      if (auto sg = sv->find("service_group"); sg != sv->end() && sg->is_string()) {
+        out.insert({ObjectKind::ServiceGroup, sg->get<std::string>()});
+      }
+    }
+  }
+  return out;
+}
+
+// What a change of a group's member set does: more members on the replica lets more through.
+Effect member_effect(const json& src, const json& rep, const char* key) {
+  const json empty = json::array();
+  const json& a = src.is_object() && src.contains(key) ? src.at(key) : empty;
+  const json& b = rep.is_object() && rep.contains(key) ? rep.at(key) : empty;
+  std::vector<json> only_src, only_rep;
+  set_diff(a, b, only_src, only_rep);
+  if (only_src.empty() && only_rep.empty()) return Effect::Cosmetic;  // description only
+  if (only_src.empty()) return Effect::Permissive;
+  if (only_rep.empty()) return Effect::Restrictive;
+  return Effect::Both;
+}
+
+// Reference drift: a group a policy uses is missing on the replica or has other contents
+// there. One item per policy, attributed to every policy that uses the group.
+void compare_references(const CanonicalObject& s, const CanonicalObject& r,
+                        const std::map<ObjectKey, const CanonicalObject*>& src_refs,
+                        const std::map<ObjectKey, const CanonicalObject*>& rep_refs,
+                        std::vector<DriftItem>& items) {
+  const json sp = json::parse(s.json, nullptr, false);
+  const json rp = json::parse(r.json, nullptr, false);
+  const auto used = group_references(sp);
+  const auto used_on_replica = group_references(rp);
+  Comparison cmp;
+  for (const auto& key : used) {
+    if (!used_on_replica.count(key)) continue;  // the rule itself changed: a modification
+    auto si = src_refs.find(key);
+    if (si == src_refs.end()) continue;  // dangling on the source: a finding, not drift
+    const std::string label = std::string(policy::to_string(key.first)) + "[" + key.second + "]";
+    auto ri = rep_refs.find(key);
+    if (ri == rep_refs.end()) {
+      // The replica's policy names a group its site does not have: rules using it match
+      // nothing there, and nobody can say what that does after failover.
+      cmp.add({label, si->second->json, ""}, Effect::Both);
+      continue;
+    }
+    if (si->second->hash == ri->second->hash) continue;
+    const json sj = json::parse(si->second->json, nullptr, false);
+    const json rj = json::parse(ri->second->json, nullptr, false);
+    const char* members = key.first == ObjectKind::AddressGroup ? "addresses" : "services";
+    cmp.add({label, si->second->json, ri->second->json}, member_effect(sj, rj, members));
+  }
+  if (!cmp.any) return;
+  DriftItem item;
+  item.object = s.name;
+  item.kind = DriftKind::Reference;
+  item.direction = to_direction(cmp.effect);
+  item.severity = severity_of(cmp.effect, s.policy_type);
+  item.fields = std::move(cmp.fields);
+  item.summary = std::to_string(item.fields.size()) + " referenced group(s) differ, replica " +
+                 std::string(to_string(item.direction));
+  items.push_back(std::move(item));
+}
+
 std::map<std::string, const CanonicalObject*> policies_by_name(const policy::Snapshot& s) {
   std::map<std::string, const CanonicalObject*> out;
   for (const auto& o : s.objects) {
@@ -255,6 +339,8 @@ PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot
   PairResult result;
   const auto src = policies_by_name(source);
   const auto rep = policies_by_name(replica);
+  const auto src_refs = referenced_by_key(source);
+  const auto rep_refs = referenced_by_key(replica);
   for (const auto& [name, s] : src) {
     auto it = rep.find(name);
     if (it == rep.end()) {
@@ -270,6 +356,7 @@ PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot
       continue;
     }
     if (s->hash != it->second->hash) compare_policies(*s, *it->second, result.items);
+    compare_references(*s, *it->second, src_refs, rep_refs, result.items);
   }
   for (const auto& [name, r] : rep) {
     if (src.count(name)) continue;

@@ -170,3 +170,82 @@ TEST_CASE("unknown result carries the reason and no items", "[unit][diff]") {
   CHECK(r.items.empty());
   CHECK(to_string(PairStatus::Unknown) == "UNKNOWN");
 }
+
+namespace {
+
+policy::CanonicalObject group(policy::ObjectKind kind, const std::string& name, json members) {
+  const char* key = kind == policy::ObjectKind::AddressGroup ? "addresses" : "services";
+  json j{{"name", name}, {"description", ""}, {key, std::move(members)}};
+  policy::CanonicalObject o;
+  o.kind = kind;
+  o.name = name;
+  o.json = j.dump();
+  o.hash = sha256_hex(o.json);
+  return o;
+}
+
+json grouped_policy() {
+  auto p = app_policy("web");
+  p["rules"] = json::array({{{"direction", "inbound"},
+                             {"peer", {{"address_group", "lb"}}},
+                             {"service", {{"service_group", "web-ports"}}},
+                             {"description", ""}}});
+  return p;
+}
+
+policy::Snapshot grouped_snap(json addresses, json services, bool with_ag = true) {
+  policy::Snapshot s;
+  s.objects.push_back(obj(grouped_policy()));
+  if (with_ag) s.objects.push_back(group(policy::ObjectKind::AddressGroup, "lb", std::move(addresses)));
+  s.objects.push_back(group(policy::ObjectKind::ServiceGroup, "web-ports", std::move(services)));
+  s.hash = policy::snapshot_hash(s.objects, s.canon_version);
+  return s;
+}
+
+const json kWebPorts = json::array({{{"protocol", "tcp"}, {"ports", {{443, 443}}}}});
+
+}  // namespace
+
+TEST_CASE("reference: same group name with other CIDRs is drift of every policy using it",
+          "[unit][diff][reference]") {
+  auto src = grouped_snap({"10.0.0.0/24"}, kWebPorts);
+  auto wider = grouped_snap({"10.0.0.0/24", "0.0.0.0/0"}, kWebPorts);
+  const auto r = diff_snapshots(src, wider);
+  const auto& item = only(r);
+  CHECK(item.object == "web");
+  CHECK(item.kind == DriftKind::Reference);
+  CHECK(item.direction == Direction::MorePermissive);
+  CHECK(item.severity == Severity::Critical);
+  REQUIRE(item.fields.size() == 1);
+  CHECK(item.fields[0].path == "address_group[lb]");
+  CHECK_THAT(item.fields[0].replica, Catch::Contains("0.0.0.0/0"));
+
+  auto narrower = grouped_snap(json::array(), kWebPorts);
+  const auto rn = diff_snapshots(src, narrower);
+  CHECK(only(rn).direction == Direction::MoreRestrictive);
+  CHECK(only(rn).severity == Severity::Warning);
+}
+
+TEST_CASE("reference: an address group missing on the replica", "[unit][diff][reference]") {
+  auto src = grouped_snap({"10.0.0.0/24"}, kWebPorts);
+  auto rep = grouped_snap({"10.0.0.0/24"}, kWebPorts, /*with_ag=*/false);
+  const auto r = diff_snapshots(src, rep);
+  const auto& item = only(r);
+  CHECK(item.kind == DriftKind::Reference);
+  CHECK(item.severity == Severity::Critical);
+  CHECK(item.fields[0].path == "address_group[lb]");
+  CHECK(item.fields[0].replica.empty());
+}
+
+TEST_CASE("reference: identical groups and a group only a modified rule uses are not reference drift",
+          "[unit][diff][reference]") {
+  auto src = grouped_snap({"10.0.0.0/24"}, kWebPorts);
+  CHECK(diff_snapshots(src, grouped_snap({"10.0.0.0/24"}, kWebPorts)).items.empty());
+  // Other service ports in the group: reference drift, more permissive.
+  auto more = grouped_snap({"10.0.0.0/24"},
+                           json::array({{{"protocol", "tcp"}, {"ports", {{443, 443}}}},
+                                        {{"protocol", "tcp"}, {"ports", {{8443, 8443}}}}}));
+  const auto rm = diff_snapshots(src, more);
+  CHECK(only(rm).fields[0].path == "service_group[web-ports]");
+  CHECK(only(rm).direction == Direction::MorePermissive);
+}
