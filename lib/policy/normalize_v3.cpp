@@ -351,17 +351,7 @@ struct SiteIndex {
   std::set<std::string> category_values;  // "key:value"
 };
 
-struct PolicyOut {
-  std::string name;
-  std::string type;
-  std::string mode;
-  std::string json_text;
-  std::string hash;
-  std::set<std::string> address_groups;  // resolved names referenced
-  std::set<std::string> service_groups;
-  std::set<std::string> categories;
-  std::vector<Finding> findings;  // `object` is filled once the final name is known
-};
+using PolicyOut = build::BuiltPolicy;
 
 std::string reference_uuid(const json& ref, const std::string& path) {
   require_object(ref, path);
@@ -565,7 +555,7 @@ PolicyOut canonicalize_policy(const json& entity, const SiteIndex& index) {
     // Isolation is symmetric: order the pair so swapping first/second changes nothing.
     if (groups[1].dump() < groups[0].dump()) std::swap(groups[0], groups[1]);
     canon.emplace("isolation", json(groups));
-    out.json_text = canon.dump();
+    out.json = canon.dump();
   } else {
     const std::string tpath = child(path, "target_group");
     const json& target = member_object(rule, path, "target_group");
@@ -602,9 +592,9 @@ PolicyOut canonicalize_policy(const json& entity, const SiteIndex& index) {
     if ((outbound == nullptr || outbound->empty()) && out.type != "quarantine") {
       add_rule(rules, "outbound", any_peer().dump(), all_service().dump(), R"("")");
     }
-    out.json_text = dump_with_rules(std::move(canon), rules);
+    out.json = dump_with_rules(std::move(canon), rules);
   }
-  out.hash = sha256_hex(out.json_text);
+  out.hash = sha256_hex(out.json);
   return out;
 }
 
@@ -674,94 +664,30 @@ GroupOut canonicalize_service_group(const json& entity) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Names unique per kind
+// Site assembly (names made unique and the snapshot built by policy/canonical_build)
 
-// items: (name, content hash). Returns the final name of each item. Items sharing a name are
-// ordered by hash; the first keeps the name, the others become "<name> (duplicate N)". With
-// `merge_identical`, items with identical content share one name (one object).
-std::vector<std::string> unique_names(const std::vector<std::pair<std::string, std::string>>& items,
-                                      bool merge_identical, std::string_view what,
-                                      std::vector<Finding>& findings) {
-  std::set<std::string> taken;
-  std::map<std::string, std::vector<std::size_t>> by_name;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    taken.insert(items[i].first);
-    by_name[items[i].first].push_back(i);
-  }
-  std::vector<std::string> out(items.size());
-  for (auto& [name, idx] : by_name) {
-    if (idx.size() == 1) {
-      out[idx.front()] = name;
-      continue;
-    }
-    std::stable_sort(idx.begin(), idx.end(), [&items](std::size_t a, std::size_t b) {
-      return items[a].second < items[b].second;
-    });
-    int next = 2;
-    bool renamed = false;
-    for (std::size_t k = 0; k < idx.size(); ++k) {
-      const std::string& hash = items[idx[k]].second;
-      if (k == 0) {
-        out[idx[k]] = name;
-      } else if (merge_identical && hash == items[idx[k - 1]].second) {
-        out[idx[k]] = out[idx[k - 1]];
-      } else {
-        std::string candidate;
-        do {
-          candidate = name + " (duplicate " + std::to_string(next++) + ")";
-        } while (taken.count(candidate) != 0);
-        taken.insert(candidate);
-        out[idx[k]] = candidate;
-        renamed = true;
-        findings.push_back({"duplicate_name", name,
-                            std::string(what) + " name used " + std::to_string(idx.size()) +
-                                " times; content " + hash.substr(0, 12) + " renamed to '" +
-                                candidate + "'"});
-      }
-    }
-    if (!renamed) {
-      findings.push_back({"duplicate_name", name,
-                          std::string(what) + " name used " + std::to_string(idx.size()) +
-                              " times with identical content"});
-    }
-  }
-  return out;
-}
-
-// Canonicalizes a group list; fills uuid -> name and returns objects by final name.
+// Canonicalizes a group list; fills uuid -> name and returns the groups by final name.
 template <class Canon>
-std::map<std::string, CanonicalObject> index_groups(const std::vector<json>& entities,
-                                                    std::string_view list, const char* inner,
-                                                    ObjectKind kind, Canon canon,
-                                                    std::map<std::string, std::string>& names,
-                                                    std::vector<Finding>& findings) {
-  std::vector<GroupOut> groups;
+build::GroupIndex index_groups(const std::vector<json>& entities, std::string_view list,
+                               const char* inner, ObjectKind kind, Canon canon,
+                               std::map<std::string, std::string>& names,
+                               std::vector<Finding>& findings) {
+  std::vector<build::BuiltGroup> groups;
   groups.reserve(entities.size());
   for (std::size_t i = 0; i < entities.size(); ++i) {
     const json& e = entities[i];
     std::string known = string_at(e, {inner, "name"});
     if (known.empty()) known = string_at(e, {"uuid"});
-    groups.push_back(with_entity(label_of(list, i, known), [&] { return canon(e); }));
+    GroupOut g = with_entity(label_of(list, i, known), [&] { return canon(e); });
+    groups.push_back(
+        {std::move(g.uuid), std::move(g.name), std::move(g.json_text), std::move(g.hash)});
   }
-  std::vector<std::pair<std::string, std::string>> keys;
-  keys.reserve(groups.size());
-  for (const auto& g : groups) keys.emplace_back(g.name, g.hash);
-  const auto final_names = unique_names(keys, true, to_string(kind), findings);
-  std::map<std::string, CanonicalObject> objects;
-  for (std::size_t i = 0; i < groups.size(); ++i) {
-    names.emplace(groups[i].uuid, final_names[i]);
-    CanonicalObject o;
-    o.kind = kind;
-    o.name = final_names[i];
-    o.json = std::move(groups[i].json_text);
-    o.hash = std::move(groups[i].hash);
-    objects.emplace(o.name, std::move(o));
-  }
-  return objects;
+  auto index = build::index_groups(std::move(groups), kind, findings);
+  names = index.names_by_id;
+  return index;
 }
 
 Snapshot canonicalize_site(const V3SiteData& site) {
-  Snapshot snap;
   std::vector<Finding> findings;
   SiteIndex index;
 
@@ -792,60 +718,9 @@ Snapshot canonicalize_site(const V3SiteData& site) {
     policies.push_back(
         with_entity(label_of("rules", i, known), [&] { return canonicalize_policy(e, index); }));
   }
-  std::vector<std::pair<std::string, std::string>> keys;
-  keys.reserve(policies.size());
-  for (const auto& p : policies) keys.emplace_back(p.name, p.hash);
-  const auto final_names = unique_names(keys, false, "policy", findings);
-
-  std::set<std::string> ag_refs, sg_refs, category_refs;
-  snap.objects.reserve(policies.size());
-  for (std::size_t i = 0; i < policies.size(); ++i) {
-    PolicyOut& p = policies[i];
-    for (auto& f : p.findings) {
-      f.object = final_names[i];
-      findings.push_back(std::move(f));
-    }
-    for (const auto& c : p.categories) {
-      if (index.category_values.count(c) != 0) {
-        category_refs.insert(c);
-      } else {
-        findings.push_back(
-            {"dangling_reference", final_names[i], "category " + c + " not defined on site"});
-      }
-    }
-    ag_refs.insert(p.address_groups.begin(), p.address_groups.end());
-    sg_refs.insert(p.service_groups.begin(), p.service_groups.end());
-    CanonicalObject o;
-    o.kind = ObjectKind::Policy;
-    o.name = final_names[i];
-    o.json = std::move(p.json_text);
-    o.hash = std::move(p.hash);
-    o.policy_type = std::move(p.type);
-    o.mode = std::move(p.mode);
-    snap.objects.push_back(std::move(o));
-  }
-  for (const auto& name : ag_refs) snap.objects.push_back(std::move(address_groups.at(name)));
-  for (const auto& name : sg_refs) snap.objects.push_back(std::move(service_groups.at(name)));
-  for (const auto& c : category_refs) {
-    const auto colon = c.find(':');
-    CanonicalObject o;
-    o.kind = ObjectKind::Category;
-    o.name = c;
-    o.json = json{{"key", c.substr(0, colon)}, {"value", c.substr(colon + 1)}}.dump();
-    o.hash = sha256_hex(o.json);
-    snap.objects.push_back(std::move(o));
-  }
-
-  std::sort(snap.objects.begin(), snap.objects.end(),
-            [](const CanonicalObject& a, const CanonicalObject& b) {
-              return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
-            });
-  std::sort(findings.begin(), findings.end());
-  findings.erase(std::unique(findings.begin(), findings.end()), findings.end());
-  snap.findings = std::move(findings);
-  snap.canon_version = kCanonVersion;
-  snap.hash = snapshot_hash(snap.objects, snap.canon_version);
-  return snap;
+  return build::assemble_snapshot(std::move(policies), std::move(address_groups),
+                                 std::move(service_groups), index.category_values,
+                                 std::move(findings));
 }
 
 // Category keys of one filter, tolerating any shape (this runs before validation).
