@@ -126,26 +126,29 @@ Severity severity_of(Effect e, std::string_view type) {
   return Severity::Critical;
 }
 
-void compare_policies(const CanonicalObject& s, const CanonicalObject& r,
-                      std::vector<DriftItem>& items) {
-  const json src = json::parse(s.json, nullptr, false);
-  const json rep = json::parse(r.json, nullptr, false);
+// A weaker mode on the replica is its own item: it is what on-call must see first.
+void compare_modes(const CanonicalObject& s, const CanonicalObject& r,
+                   std::vector<DriftItem>& items) {
+  if (mode_rank(r.mode) >= mode_rank(s.mode)) return;
+  DriftItem item;
+  item.object = s.name;
+  item.kind = DriftKind::EnforcementMode;
+  item.severity = Severity::Critical;
+  item.direction = Direction::MorePermissive;
+  item.fields.push_back({"mode", compact(json(s.mode)), compact(json(r.mode))});
+  item.summary = "mode " + s.mode + " on source, " + r.mode + " on replica";
+  items.push_back(std::move(item));
+}
+
+// `src` and `rep` are the parsed policies, the replica's with renamed references already
+// translated to the source's names (so a rename alone is not a modification).
+void compare_policies(const CanonicalObject& s, const CanonicalObject& r, const json& src,
+                      const json& rep, std::vector<DriftItem>& items) {
   const int src_rank = mode_rank(s.mode);
   const int rep_rank = mode_rank(r.mode);
-  if (rep_rank < src_rank) {
-    DriftItem item;
-    item.object = s.name;
-    item.kind = DriftKind::EnforcementMode;
-    item.severity = Severity::Critical;
-    item.direction = Direction::MorePermissive;
-    item.fields.push_back({"mode", compact(json(s.mode)), compact(json(r.mode))});
-    item.summary = "mode " + s.mode + " on source, " + r.mode + " on replica";
-    items.push_back(std::move(item));
-  }
-
   Comparison cmp;
   if (!src.is_object() || !rep.is_object()) {
-    cmp.add({"", s.json, r.json}, Effect::Both);
+    if (src != rep) cmp.add({"", s.json, r.json}, Effect::Both);
   } else {
     std::set<std::string> keys;
     for (const auto& [k, v] : src.items()) keys.insert(k);
@@ -189,32 +192,123 @@ void compare_policies(const CanonicalObject& s, const CanonicalObject& r,
 
 using ObjectKey = std::pair<ObjectKind, std::string>;
 
-std::map<ObjectKey, const CanonicalObject*> referenced_by_key(const policy::Snapshot& s) {
-  std::map<ObjectKey, const CanonicalObject*> out;
-  for (const auto& o : s.objects) {
-    if (o.kind != ObjectKind::Policy) out.emplace(ObjectKey{o.kind, o.name}, &o);
+std::string key_label(const ObjectKey& key) {
+  return std::string(policy::to_string(key.first)) + "[" + key.second + "]";
+}
+
+std::string category_key(const std::string& kv) { return kv.substr(0, kv.find(':')); }
+
+// What one side's snapshot holds besides policies, and which policies it could not resolve.
+struct SideIndex {
+  std::map<ObjectKey, const CanonicalObject*> objects;  // groups and category values
+  std::set<std::string> category_keys;  // keys whose values are all in the snapshot
+  std::map<std::string, std::vector<std::string>> dangling;  // policy -> finding details
+
+  explicit SideIndex(const policy::Snapshot& s) {
+    for (const auto& o : s.objects) {
+      if (o.kind == ObjectKind::Policy) continue;
+      objects.emplace(ObjectKey{o.kind, o.name}, &o);
+      if (o.kind == ObjectKind::Category) category_keys.insert(category_key(o.name));
+    }
+    for (const auto& f : s.findings) {
+      if (f.kind == "dangling_reference") dangling[f.object].push_back(f.detail);
+    }
   }
+  const CanonicalObject* find(const ObjectKey& key) const {
+    auto it = objects.find(key);
+    return it == objects.end() ? nullptr : it->second;
+  }
+  // Whether the snapshot can say that `key` is absent from the site (not merely unused):
+  // every value of a referenced category key is in the snapshot; groups only when used.
+  bool knows_absent(const ObjectKey& key) const {
+    if (key.first == ObjectKind::Category) return category_keys.count(category_key(key.second)) != 0;
+    return true;
+  }
+};
+
+// Every reference a canonical policy makes: groups named by rules, category values anywhere
+// ("categories" arrays of the secured group, isolation groups and peers).
+void collect_references(const json& j, std::set<ObjectKey>& out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      if (k == "categories" && v.is_array()) {
+        for (const auto& c : v) {
+          if (c.is_string()) out.insert({ObjectKind::Category, c.get<std::string>()});
+        }
+      } else if (k == "address_group" && v.is_string()) {
+        out.insert({ObjectKind::AddressGroup, v.get<std::string>()});
+      } else if (k == "service_group" && v.is_string()) {
+        out.insert({ObjectKind::ServiceGroup, v.get<std::string>()});
+      } else {
+        collect_references(v, out);
+      }
+    }
+  } else if (j.is_array()) {
+    for (const auto& e : j) collect_references(e, out);
+  }
+}
+
+std::set<ObjectKey> references_of(const json& policy) {
+  std::set<ObjectKey> out;
+  collect_references(policy, out);
   return out;
 }
 
-// The address groups and service groups a canonical policy's rules name.
-std::set<ObjectKey> group_references(const json& policy) {
-  std::set<ObjectKey> out;
-  if (!policy.is_object() || !policy.contains("rules") || !policy.at("rules").is_array()) return out;
-  for (const auto& rule : policy.at("rules")) {
-    if (!rule.is_object()) continue;
-    if (auto p = rule.find("peer"); p != rule.end() && p->is_object()) {
-      if (auto ag = p->find("address_group"); ag != p->end() && ag->is_string()) {
-        out.insert({ObjectKind::AddressGroup, ag->get<std::string>()});
-      }
-    }
-    if (auto sv = rule.find("service"); sv != rule.end() && sv->is_object()) {
-      if (auto sg = sv->find("service_group"); sg != sv->end() && sg->is_string()) {
-        out.insert({ObjectKind::ServiceGroup, sg->get<std::string>()});
-      }
+// Replica name -> source name of objects a policy refers to under another name on each side.
+using Renames = std::map<ObjectKey, std::string>;
+
+// A reference is renamed when, for one policy, exactly one object of a kind (and, for
+// categories, of a key) is used only on the source and absent from the replica's site, and
+// exactly one is used only on the replica and absent from the source's site: the same slot,
+// another name (a category value renamed on the DR site, a group recreated under a new name).
+Renames find_renames(const std::set<ObjectKey>& used_src, const std::set<ObjectKey>& used_rep,
+                     const SideIndex& src, const SideIndex& rep) {
+  // Slot: kind plus, for categories, the key.
+  using Slot = std::pair<ObjectKind, std::string>;
+  auto slot_of = [](const ObjectKey& k) {
+    return Slot{k.first, k.first == ObjectKind::Category ? category_key(k.second) : ""};
+  };
+  std::map<Slot, std::vector<ObjectKey>> gone, added;
+  for (const auto& k : used_src) {
+    if (!used_rep.count(k) && rep.knows_absent(k) && !rep.find(k)) gone[slot_of(k)].push_back(k);
+  }
+  for (const auto& k : used_rep) {
+    if (!used_src.count(k) && src.knows_absent(k) && !src.find(k)) added[slot_of(k)].push_back(k);
+  }
+  Renames renames;
+  for (const auto& [slot, from] : gone) {
+    auto it = added.find(slot);
+    if (from.size() == 1 && it != added.end() && it->second.size() == 1) {
+      renames.emplace(it->second.front(), from.front().second);
     }
   }
-  return out;
+  return renames;
+}
+
+// The replica's policy with renamed references written under the source's names; category
+// arrays are re-sorted so that they stay canonical sets.
+void apply_renames(json& j, const Renames& renames) {
+  if (j.is_object()) {
+    for (auto& [k, v] : j.items()) {
+      if (k == "categories" && v.is_array()) {
+        std::set<std::string> cats;
+        for (const auto& c : v) {
+          if (!c.is_string()) return;
+          auto it = renames.find({ObjectKind::Category, c.get<std::string>()});
+          cats.insert(it == renames.end() ? c.get<std::string>() : it->second);
+        }
+        v = json(cats);
+      } else if ((k == "address_group" || k == "service_group") && v.is_string()) {
+        const ObjectKind kind =
+            k == "address_group" ? ObjectKind::AddressGroup : ObjectKind::ServiceGroup;
+        if (auto it = renames.find({kind, v.get<std::string>()}); it != renames.end()) v = it->second;
+      } else {
+        apply_renames(v, renames);
+      }
+    }
+  } else if (j.is_array()) {
+    for (auto& e : j) apply_renames(e, renames);
+  }
 }
 
 // What a change of a group's member set does: more members on the replica lets more through.
@@ -224,40 +318,55 @@ Effect member_effect(const json& src, const json& rep, const char* key) {
   const json& b = rep.is_object() && rep.contains(key) ? rep.at(key) : empty;
   std::vector<json> only_src, only_rep;
   set_diff(a, b, only_src, only_rep);
-  if (only_src.empty() && only_rep.empty()) return Effect::Cosmetic;  // description only
+  if (only_src.empty() && only_rep.empty()) return Effect::Cosmetic;  // name or description only
   if (only_src.empty()) return Effect::Permissive;
   if (only_rep.empty()) return Effect::Restrictive;
   return Effect::Both;
 }
 
-// Reference drift: a group a policy uses is missing on the replica or has other contents
-// there. One item per policy, attributed to every policy that uses the group.
-void compare_references(const CanonicalObject& s, const CanonicalObject& r,
-                        const std::map<ObjectKey, const CanonicalObject*>& src_refs,
-                        const std::map<ObjectKey, const CanonicalObject*>& rep_refs,
-                        std::vector<DriftItem>& items) {
-  const json sp = json::parse(s.json, nullptr, false);
-  const json rp = json::parse(r.json, nullptr, false);
-  const auto used = group_references(sp);
-  const auto used_on_replica = group_references(rp);
+// Reference drift: an object a policy uses is missing on the replica, renamed there, or has
+// other contents there. One item per policy, so it is attributed to every policy using it.
+void compare_references(const CanonicalObject& s, const std::set<ObjectKey>& used_src,
+                        const std::set<ObjectKey>& used_rep, const Renames& renames,
+                        const SideIndex& src, const SideIndex& rep, std::vector<DriftItem>& items) {
+  std::map<std::string, ObjectKey> renamed_to;  // source name -> replica key
+  for (const auto& [rep_key, src_name] : renames) renamed_to.emplace(src_name, rep_key);
   Comparison cmp;
-  for (const auto& key : used) {
-    if (!used_on_replica.count(key)) continue;  // the rule itself changed: a modification
-    auto si = src_refs.find(key);
-    if (si == src_refs.end()) continue;  // dangling on the source: a finding, not drift
-    const std::string label = std::string(policy::to_string(key.first)) + "[" + key.second + "]";
-    auto ri = rep_refs.find(key);
-    if (ri == rep_refs.end()) {
-      // The replica's policy names a group its site does not have: rules using it match
-      // nothing there, and nobody can say what that does after failover.
-      cmp.add({label, si->second->json, ""}, Effect::Both);
+  std::size_t renamed = 0;
+  for (const auto& key : used_src) {
+    const CanonicalObject* so = src.find(key);
+    if (!so) continue;  // not on the source's own site: a dangling reference, handled before
+    if (auto rn = renamed_to.find(key.second); rn != renamed_to.end() && rn->second.first == key.first) {
+      const CanonicalObject* ro = rep.find(rn->second);
+      const json sj = json::parse(so->json, nullptr, false);
+      const json rj = ro ? json::parse(ro->json, nullptr, false) : json();
+      Effect e = Effect::Both;  // a category value: which VMs carry it is not ours to see
+      if (key.first == ObjectKind::AddressGroup) e = member_effect(sj, rj, "addresses");
+      if (key.first == ObjectKind::ServiceGroup) e = member_effect(sj, rj, "services");
+      cmp.add({key_label(key) + " renamed " + rn->second.second, so->json, ro ? ro->json : ""}, e);
+      ++renamed;
       continue;
     }
-    if (si->second->hash == ri->second->hash) continue;
-    const json sj = json::parse(si->second->json, nullptr, false);
-    const json rj = json::parse(ri->second->json, nullptr, false);
+    if (!used_rep.count(key)) {
+      // The replica's policy does not use it. Absent from the replica's site as well is
+      // reference drift; present but unused there is a plain modification of the policy.
+      if (key.first == ObjectKind::Category && rep.knows_absent(key) && !rep.find(key)) {
+        cmp.add({key_label(key), so->json, ""}, Effect::Both);
+      }
+      continue;
+    }
+    const CanonicalObject* ro = rep.find(key);
+    if (!ro) {
+      // The replica's policy names an object its snapshot lacks: rules using it match
+      // nothing there, and nobody can say what that does after failover.
+      cmp.add({key_label(key), so->json, ""}, Effect::Both);
+      continue;
+    }
+    if (so->hash == ro->hash) continue;
+    const json sj = json::parse(so->json, nullptr, false);
+    const json rj = json::parse(ro->json, nullptr, false);
     const char* members = key.first == ObjectKind::AddressGroup ? "addresses" : "services";
-    cmp.add({label, si->second->json, ri->second->json}, member_effect(sj, rj, members));
+    cmp.add({key_label(key), so->json, ro->json}, member_effect(sj, rj, members));
   }
   if (!cmp.any) return;
   DriftItem item;
@@ -266,9 +375,55 @@ void compare_references(const CanonicalObject& s, const CanonicalObject& r,
   item.direction = to_direction(cmp.effect);
   item.severity = severity_of(cmp.effect, s.policy_type);
   item.fields = std::move(cmp.fields);
-  item.summary = std::to_string(item.fields.size()) + " referenced group(s) differ, replica " +
-                 std::string(to_string(item.direction));
+  item.summary = std::to_string(item.fields.size()) + " referenced object(s) differ";
+  if (renamed != 0) item.summary += " (" + std::to_string(renamed) + " renamed)";
+  item.summary += ", replica " + std::string(to_string(item.direction));
   items.push_back(std::move(item));
+}
+
+// A policy that references something its own site does not have cannot be compared: what
+// its rules do is unknowable. One finding per policy, never a crash or a silent skip.
+bool compare_dangling(const CanonicalObject& s, const SideIndex& src, const SideIndex& rep,
+                      std::vector<DriftItem>& items) {
+  auto si = src.dangling.find(s.name);
+  auto ri = rep.dangling.find(s.name);
+  if (si == src.dangling.end() && ri == rep.dangling.end()) return false;
+  DriftItem item;
+  item.object = s.name;
+  item.kind = DriftKind::DanglingReference;
+  if (si != src.dangling.end()) {
+    for (const auto& d : si->second) item.fields.push_back({"source", compact(json(d)), ""});
+  }
+  if (ri != rep.dangling.end()) {
+    for (const auto& d : ri->second) item.fields.push_back({"replica", "", compact(json(d))});
+  }
+  // Broken on the replica: after failover the policy does not do what the source does.
+  // Broken only on the source: the source of truth needs fixing; the replica is not at fault.
+  item.severity = ri != rep.dangling.end() ? Severity::Critical : Severity::Warning;
+  item.direction = ri != rep.dangling.end() ? Direction::Both : Direction::None;
+  const auto& first = ri != rep.dangling.end() ? ri->second.front() : si->second.front();
+  item.summary = std::string(ri != rep.dangling.end() ? "replica" : "source") +
+                 " references what its site lacks: " + first;
+  items.push_back(std::move(item));
+  return true;
+}
+
+// Everything about one policy present on both sides.
+void compare_present(const CanonicalObject& s, const CanonicalObject& r, const SideIndex& src,
+                     const SideIndex& rep, std::vector<DriftItem>& items) {
+  compare_modes(s, r, items);
+  if (compare_dangling(s, src, rep, items)) return;
+  const json sp = json::parse(s.json, nullptr, false);
+  json rp = s.hash == r.hash ? sp : json::parse(r.json, nullptr, false);
+  const auto used_src = references_of(sp);
+  const auto used_rep = s.hash == r.hash ? used_src : references_of(rp);
+  Renames renames;
+  if (s.hash != r.hash) {
+    renames = find_renames(used_src, used_rep, src, rep);
+    if (!renames.empty()) apply_renames(rp, renames);
+    compare_policies(s, r, sp, rp, items);
+  }
+  compare_references(s, used_src, used_rep, renames, src, rep, items);
 }
 
 std::map<std::string, const CanonicalObject*> policies_by_name(const policy::Snapshot& s) {
@@ -288,6 +443,7 @@ std::string_view to_string(DriftKind k) {
     case DriftKind::EnforcementMode: return "enforcement_mode";
     case DriftKind::Modified: return "modified";
     case DriftKind::Reference: return "reference";
+    case DriftKind::DanglingReference: return "dangling_reference";
   }
   return "modified";
 }
@@ -339,8 +495,8 @@ PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot
   PairResult result;
   const auto src = policies_by_name(source);
   const auto rep = policies_by_name(replica);
-  const auto src_refs = referenced_by_key(source);
-  const auto rep_refs = referenced_by_key(replica);
+  const SideIndex src_index(source);
+  const SideIndex rep_index(replica);
   for (const auto& [name, s] : src) {
     auto it = rep.find(name);
     if (it == rep.end()) {
@@ -355,8 +511,7 @@ PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot
       result.items.push_back(std::move(item));
       continue;
     }
-    if (s->hash != it->second->hash) compare_policies(*s, *it->second, result.items);
-    compare_references(*s, *it->second, src_refs, rep_refs, result.items);
+    compare_present(*s, *it->second, src_index, rep_index, result.items);
   }
   for (const auto& [name, r] : rep) {
     if (src.count(name)) continue;

@@ -13,7 +13,7 @@
 
 namespace flowdrift::diff {
 
-enum class DriftKind { Missing, Extra, EnforcementMode, Modified, Reference };
+enum class DriftKind { Missing, Extra, EnforcementMode, Modified, Reference, DanglingReference };
 enum class Severity { Info, Warning, Critical };
 // Which way a modified policy moved, judged from structure (rules and switches added or
 // removed on the replica). Behavioural comparison refines this later.
@@ -27,7 +27,7 @@ std::optional<Severity> parse_severity(std::string_view s);
 
 inline constexpr DriftKind kAllKinds[] = {DriftKind::Missing, DriftKind::Extra,
                                           DriftKind::EnforcementMode, DriftKind::Modified,
-                                          DriftKind::Reference};
+                                          DriftKind::Reference, DriftKind::DanglingReference};
 inline constexpr Severity kAllSeverities[] = {Severity::Info, Severity::Warning,
                                               Severity::Critical};
 

@@ -262,7 +262,12 @@ Snapshot assemble_snapshot(std::vector<BuiltPolicy> policies, GroupIndex address
   for (const std::string& name : used_sgs) {
     snap.objects.push_back(std::move(service_groups.by_name.at(name)));
   }
-  for (const std::string& c : used_categories) {
+  // Every value of a referenced key, used or not: the diff must know whether a value a policy
+  // uses on one site exists on the other (a renamed or deleted value is reference drift).
+  std::set<std::string> used_keys;
+  for (const std::string& c : used_categories) used_keys.insert(c.substr(0, c.find(':')));
+  for (const std::string& c : site_categories) {
+    if (used_keys.count(c.substr(0, c.find(':'))) == 0) continue;
     const std::size_t colon = c.find(':');
     CanonicalObject o;
     o.kind = ObjectKind::Category;

@@ -12,7 +12,8 @@
 namespace flowdrift::policy {
 
 // Bump when the canonical form changes; a new version re-canonicalizes and is not drift.
-inline constexpr int kCanonVersion = 2;  // 2: one-key category sets always match "all"
+inline constexpr int kCanonVersion = 3;  // 2: one-key category sets always match "all"
+                                          // 3: every value of a referenced category key
 
 enum class ObjectKind { Policy, AddressGroup, ServiceGroup, Category };
 

@@ -249,3 +249,170 @@ TEST_CASE("reference: identical groups and a group only a modified rule uses are
   CHECK(only(rm).fields[0].path == "service_group[web-ports]");
   CHECK(only(rm).direction == Direction::MorePermissive);
 }
+
+namespace {
+
+policy::CanonicalObject category(const std::string& kv) {
+  const auto colon = kv.find(':');
+  policy::CanonicalObject o;
+  o.kind = policy::ObjectKind::Category;
+  o.name = kv;
+  o.json = json{{"key", kv.substr(0, colon)}, {"value", kv.substr(colon + 1)}}.dump();
+  o.hash = sha256_hex(o.json);
+  return o;
+}
+
+json secured_by(const std::string& name, const std::string& kv) {
+  auto p = app_policy(name);
+  p["secured_group"]["categories"] = json::array({kv});
+  return p;
+}
+
+// A site: policies plus the category values defined for the keys they use.
+policy::Snapshot site(std::vector<json> policies, std::vector<std::string> values,
+                      std::vector<policy::Finding> findings = {}) {
+  policy::Snapshot s;
+  for (const auto& p : policies) s.objects.push_back(obj(p));
+  for (const auto& v : values) s.objects.push_back(category(v));
+  s.findings = std::move(findings);
+  s.hash = policy::snapshot_hash(s.objects, s.canon_version);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("reference: a category value renamed on the replica is one reference item per policy",
+          "[unit][diff][reference]") {
+  // Environment:Prod on the primary was renamed Environment:Production on the DR site, and
+  // both policies that secure it follow the rename there.
+  auto src = site({secured_by("web", "Environment:Prod"), secured_by("db", "Environment:Prod")},
+                  {"AppType:Web", "Environment:Dev", "Environment:Prod"});
+  auto rep = site({secured_by("web", "Environment:Production"),
+                   secured_by("db", "Environment:Production")},
+                  {"AppType:Web", "Environment:Dev", "Environment:Production"});
+  const auto r = diff_snapshots(src, rep);
+  REQUIRE(r.items.size() == 2);  // no "modified" item: the rename explains the difference
+  for (const auto& item : r.items) {
+    INFO(item.object);
+    CHECK(item.kind == DriftKind::Reference);
+    CHECK(item.severity == Severity::Critical);  // which VMs carry the value is unknowable
+    REQUIRE(item.fields.size() == 1);
+    CHECK(item.fields[0].path == "category[Environment:Prod] renamed Environment:Production");
+    CHECK(item.fields[0].source == R"({"key":"Environment","value":"Prod"})");
+    CHECK(item.fields[0].replica == R"({"key":"Environment","value":"Production"})");
+    CHECK_THAT(item.summary, Catch::Contains("renamed"));
+  }
+  CHECK(r.items[0].object == "db");
+  CHECK(r.items[1].object == "web");
+}
+
+TEST_CASE("reference: a rename plus a real change keeps the real change as a modification",
+          "[unit][diff][reference]") {
+  auto src = site({secured_by("web", "Environment:Prod")}, {"Environment:Prod"});
+  auto changed = secured_by("web", "Environment:Production");
+  changed["allow_ipv6"] = true;
+  auto rep = site({changed}, {"Environment:Production"});
+  const auto r = diff_snapshots(src, rep);
+  REQUIRE(r.items.size() == 2);
+  CHECK(r.items[0].kind == DriftKind::Modified);
+  REQUIRE(r.items[0].fields.size() == 1);
+  CHECK(r.items[0].fields[0].path == "allow_ipv6");
+  CHECK(r.items[0].direction == Direction::MorePermissive);
+  CHECK(r.items[1].kind == DriftKind::Reference);
+}
+
+TEST_CASE("reference: a value used on the source and absent on the replica's site",
+          "[unit][diff][reference]") {
+  // The DR policy secures Environment:Dev instead (which exists on both sites): a real
+  // modification, and Environment:Prod is missing on the replica.
+  auto src = site({secured_by("web", "Environment:Prod")}, {"Environment:Dev", "Environment:Prod"});
+  auto rep = site({secured_by("web", "Environment:Dev")}, {"Environment:Dev"});
+  const auto r = diff_snapshots(src, rep);
+  REQUIRE(r.items.size() == 2);
+  CHECK(r.items[0].kind == DriftKind::Modified);
+  CHECK(r.items[0].fields[0].path == "secured_group");
+  CHECK(r.items[1].kind == DriftKind::Reference);
+  REQUIRE(r.items[1].fields.size() == 1);
+  CHECK(r.items[1].fields[0].path == "category[Environment:Prod]");
+  CHECK(r.items[1].fields[0].replica.empty());
+
+  // Present on the replica's site but not used by its policy: only the modification.
+  auto rep2 = site({secured_by("web", "Environment:Dev")}, {"Environment:Dev", "Environment:Prod"});
+  const auto r2 = diff_snapshots(src, rep2);
+  REQUIRE(r2.items.size() == 1);
+  CHECK(r2.items[0].kind == DriftKind::Modified);
+}
+
+TEST_CASE("reference: a service group missing on the replica", "[unit][diff][reference]") {
+  auto src = grouped_snap({"10.0.0.0/24"}, kWebPorts);
+  policy::Snapshot rep;
+  rep.objects.push_back(obj(grouped_policy()));
+  rep.objects.push_back(group(policy::ObjectKind::AddressGroup, "lb", {"10.0.0.0/24"}));
+  rep.hash = policy::snapshot_hash(rep.objects, rep.canon_version);
+  const auto r = diff_snapshots(src, rep);
+  const auto& item = only(r);
+  CHECK(item.kind == DriftKind::Reference);
+  CHECK(item.severity == Severity::Critical);
+  REQUIRE(item.fields.size() == 1);
+  CHECK(item.fields[0].path == "service_group[web-ports]");
+  CHECK_THAT(item.fields[0].source, Catch::Contains("443"));
+  CHECK(item.fields[0].replica.empty());
+}
+
+TEST_CASE("reference: a group recreated under another name with the same members is cosmetic",
+          "[unit][diff][reference]") {
+  auto src = grouped_snap({"10.0.0.0/24"}, kWebPorts);
+  auto p = grouped_policy();
+  p["rules"][0]["peer"]["address_group"] = "lb-dr";
+  policy::Snapshot rep;
+  rep.objects.push_back(obj(p));
+  rep.objects.push_back(group(policy::ObjectKind::AddressGroup, "lb-dr", {"10.0.0.0/24"}));
+  rep.objects.push_back(group(policy::ObjectKind::ServiceGroup, "web-ports", kWebPorts));
+  rep.hash = policy::snapshot_hash(rep.objects, rep.canon_version);
+  const auto r = diff_snapshots(src, rep);
+  const auto& item = only(r);
+  CHECK(item.kind == DriftKind::Reference);
+  CHECK(item.direction == Direction::Cosmetic);
+  CHECK(item.severity == Severity::Info);
+  CHECK(item.fields[0].path == "address_group[lb] renamed lb-dr");
+
+  // Renamed and widened: more permissive.
+  rep.objects[1] = group(policy::ObjectKind::AddressGroup, "lb-dr", {"10.0.0.0/24", "10.9.0.0/16"});
+  CHECK(only(diff_snapshots(src, rep)).direction == Direction::MorePermissive);
+}
+
+TEST_CASE("dangling reference: the policy's comparison is a finding, never a crash or a skip",
+          "[unit][diff][dangling]") {
+  auto src = grouped_snap({"10.0.0.0/24"}, kWebPorts);
+  // The replica's policy names an address group uuid its own site does not have.
+  auto p = grouped_policy();
+  p["rules"][0]["peer"]["address_group"] = "dangling:deadbeef";
+  p["mode"] = "monitor";
+  policy::Snapshot rep;
+  rep.objects.push_back(obj(p));
+  rep.objects.push_back(group(policy::ObjectKind::ServiceGroup, "web-ports", kWebPorts));
+  rep.findings.push_back({"dangling_reference", "web", "address_group uuid deadbeef not found on site"});
+  rep.hash = policy::snapshot_hash(rep.objects, rep.canon_version);
+  const auto r = diff_snapshots(src, rep);
+  REQUIRE(r.items.size() == 2);
+  // The weaker mode is still reported: it does not depend on references.
+  CHECK(r.items[0].kind == DriftKind::EnforcementMode);
+  const auto& d = r.items[1];
+  CHECK(d.object == "web");
+  CHECK(d.kind == DriftKind::DanglingReference);
+  CHECK(d.severity == Severity::Critical);
+  CHECK(d.direction == Direction::Both);
+  REQUIRE(d.fields.size() == 1);
+  CHECK(d.fields[0].path == "replica");
+  CHECK(d.fields[0].replica == R"("address_group uuid deadbeef not found on site")");
+  CHECK_THAT(d.summary, Catch::Contains("replica references what its site lacks"));
+  CHECK(to_string(d.kind) == "dangling_reference");
+  CHECK(parse_kind("dangling_reference") == DriftKind::DanglingReference);
+
+  // Dangling only on the source: the source of truth is broken; a warning for its owner.
+  const auto back = diff_snapshots(rep, src);
+  const auto& b = back.items.back();
+  CHECK(b.kind == DriftKind::DanglingReference);
+  CHECK(b.severity == Severity::Warning);
+  CHECK(b.fields[0].path == "source");
+}

@@ -147,15 +147,20 @@ TEST_CASE("same intent with other ids, timestamps and orders gives the same hash
   CHECK(b.findings.empty());
 }
 
-TEST_CASE("snapshot contents: policy summary, referenced objects only, sorted", "[unit][policy]") {
-  const Snapshot s = canon_ok(standard_site());
+TEST_CASE("snapshot contents: policy summary, referenced groups and keys only, sorted", "[unit][policy]") {
+  V3SiteData site = standard_site();
+  site.category_values["Team"].push_back(category_value("Team", "Ops"));  // key no policy uses
+  const Snapshot s = canon_ok(site);
   CHECK(s.canon_version == kCanonVersion);
   CHECK(s.hash == snapshot_hash(s.objects, s.canon_version));
   CHECK(s.count(ObjectKind::Policy) == 1);
   CHECK(s.count(ObjectKind::AddressGroup) == 1);  // "unused-ag" is not referenced
   CHECK(s.count(ObjectKind::ServiceGroup) == 1);
-  // Web, Prod (secured group), LB, Proxy (inbound peer), DB (outbound peer); not "Unused".
-  CHECK(s.count(ObjectKind::Category) == 5);
+  // Web, Prod (secured group), LB, Proxy (inbound peer), DB (outbound peer), and "Unused":
+  // every value of a referenced key, so the diff can tell a renamed value from an unused one.
+  CHECK(s.count(ObjectKind::Category) == 6);
+  CHECK(object(s, ObjectKind::Category, "AppType:Unused").json ==
+        R"({"key":"AppType","value":"Unused"})");
   CHECK(std::is_sorted(s.objects.begin(), s.objects.end(), [](const auto& x, const auto& y) {
     return std::tie(x.kind, x.name) < std::tie(y.kind, y.name);
   }));

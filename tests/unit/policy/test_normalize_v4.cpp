@@ -129,7 +129,7 @@ TEST_CASE("v3 and v4 sites holding the same intent give byte-identical snapshots
   CHECK(v4.count(ObjectKind::Policy) == 3);
   CHECK(v4.count(ObjectKind::AddressGroup) == 2);  // ag-unused is not referenced
   CHECK(v4.count(ObjectKind::ServiceGroup) == 1);
-  CHECK(v4.count(ObjectKind::Category) == 6);  // AppType:Unused is not referenced
+  CHECK(v4.count(ObjectKind::Category) == 7);  // AppType:Unused too: its key is referenced
   check_redumps(v4);
   const auto& web = object(v4, ObjectKind::Policy, "web-app");
   CHECK(web.policy_type == "application");
