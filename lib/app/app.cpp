@@ -116,8 +116,29 @@ int App::run() {
   return 0;
 }
 
+namespace {
+
+// One site's poll within poll_all_once; the last one to finish wakes the waiter.
+awaitable<void> poll_one_of_all(scheduler::Collector* collector, std::size_t* pending,
+                                asio::steady_timer* all_done) {
+  co_await collector->poll_once();
+  if (--*pending == 0) all_done->cancel();
+}
+
+}  // namespace
+
 awaitable<void> App::poll_all_once() {
-  for (auto& c : collectors_) co_await c->poll_once();
+  // Every site at once, as the scheduled loops run them: one event loop, overlapping I/O.
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer all_done(executor, asio::steady_timer::time_point::max());
+  std::size_t pending = collectors_.size();
+  for (auto& c : collectors_) {
+    asio::co_spawn(executor, poll_one_of_all(c.get(), &pending, &all_done), asio::detached);
+  }
+  while (pending > 0) {
+    boost::system::error_code ec;
+    co_await all_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
 }
 
 void App::stop() {

@@ -35,8 +35,8 @@ class App {
   int run();
   // Graceful stop: no new polls; polls in flight get `grace` to finish. Thread-safe.
   void stop();
-  // One poll of every site, one after the other, with everything a scheduled poll does
-  // (store, pair comparison, metrics). For benchmarks and tests; run it on io().
+  // One poll of every site, concurrently, with everything a scheduled poll does (store, pair
+  // comparison, metrics); returns when all have finished. For benchmarks and tests; run it on io().
   awaitable<void> poll_all_once();
 
   asio::io_context& io() { return io_; }

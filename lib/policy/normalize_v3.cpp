@@ -687,40 +687,17 @@ build::GroupIndex index_groups(const std::vector<json>& entities, std::string_vi
   return index;
 }
 
-Snapshot canonicalize_site(const V3SiteData& site) {
-  std::vector<Finding> findings;
-  SiteIndex index;
-
-  auto address_groups =
-      index_groups(site.address_groups, "address_groups", "address_group", ObjectKind::AddressGroup,
-                   canonicalize_address_group, index.address_group_names, findings);
-  auto service_groups =
-      index_groups(site.service_groups, "service_groups", "service_group", ObjectKind::ServiceGroup,
-                   canonicalize_service_group, index.service_group_names, findings);
-
-  for (const auto& [key, values] : site.category_values) {
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      const std::string label = "category_values[" + key + "][" + std::to_string(i) + "]";
-      const std::string value = with_entity(label, [&] {
-        require_object(values[i], "");
-        return req_string(values[i], "", "value");
-      });
-      index.category_values.insert(key + ":" + value);
-    }
+std::set<std::string> category_value_set(const std::string& key, const std::vector<json>& values) {
+  std::set<std::string> out;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const std::string label = "category_values[" + key + "][" + std::to_string(i) + "]";
+    const std::string value = with_entity(label, [&] {
+      require_object(values[i], "");
+      return req_string(values[i], "", "value");
+    });
+    out.insert(key + ":" + value);
   }
-
-  std::vector<PolicyOut> policies;
-  policies.reserve(site.rules.size());
-  for (std::size_t i = 0; i < site.rules.size(); ++i) {
-    const json& e = site.rules[i];
-    std::string known = string_at(e, {"spec", "name"});
-    if (known.empty()) known = string_at(e, {"metadata", "uuid"});
-    policies.push_back(
-        with_entity(label_of("rules", i, known), [&] { return canonicalize_policy(e, index); }));
-  }
-  return build::assemble_snapshot(std::move(policies), std::move(address_groups),
-                                 std::move(service_groups), index.category_values,
-                                 std::move(findings));
+  return out;
 }
 
 // Category keys of one filter, tolerating any shape (this runs before validation).
@@ -739,9 +716,13 @@ const json* find_object(const json& j, const char* key) {
 
 }  // namespace
 
-Result<Snapshot> canonicalize_v3(const V3SiteData& site) {
+namespace {
+
+template <class F>
+Result<void> guarded(F&& f) {
   try {
-    return canonicalize_site(site);
+    f();
+    return {};
   } catch (const EntityError& e) {
     return make_error(ErrorReason::Malformed, e.message);
   } catch (const ShapeError& e) {  // not reached: every entity is wrapped; kept as a safety net
@@ -749,6 +730,95 @@ Result<Snapshot> canonicalize_v3(const V3SiteData& site) {
   } catch (const json::exception& e) {
     return make_error(ErrorReason::Malformed, std::string("unexpected JSON shape: ") + e.what());
   }
+}
+
+}  // namespace
+
+struct V3SiteBuilder::State {
+  std::vector<Finding> findings;  // group findings (duplicate names)
+  SiteIndex index;
+  build::GroupIndex address_groups;
+  build::GroupIndex service_groups;
+  std::vector<PolicyOut> policies;
+  std::set<std::string> category_keys;
+  bool groups_set = false;
+  bool finished = false;
+};
+
+V3SiteBuilder::V3SiteBuilder() : s_(std::make_unique<State>()) {}
+V3SiteBuilder::~V3SiteBuilder() = default;
+V3SiteBuilder::V3SiteBuilder(V3SiteBuilder&&) noexcept = default;
+V3SiteBuilder& V3SiteBuilder::operator=(V3SiteBuilder&&) noexcept = default;
+
+Result<void> V3SiteBuilder::set_groups(const std::vector<json>& address_groups,
+                                       const std::vector<json>& service_groups) {
+  State& st = *s_;
+  st.findings.clear();
+  auto r = guarded([&] {
+    st.address_groups = index_groups(address_groups, "address_groups", "address_group",
+                                     ObjectKind::AddressGroup, canonicalize_address_group,
+                                     st.index.address_group_names, st.findings);
+    st.service_groups = index_groups(service_groups, "service_groups", "service_group",
+                                     ObjectKind::ServiceGroup, canonicalize_service_group,
+                                     st.index.service_group_names, st.findings);
+  });
+  st.groups_set = r.has_value();
+  return r;
+}
+
+Result<void> V3SiteBuilder::add_rules(const std::vector<json>& page) {
+  State& st = *s_;
+  if (!st.groups_set) return make_error(ErrorReason::Other, "v3 site: rules added before groups");
+  for (const auto& k : referenced_category_keys(page)) st.category_keys.insert(k);
+  return guarded([&] {
+    for (const json& e : page) {
+      const std::size_t i = st.policies.size();
+      std::string known = string_at(e, {"spec", "name"});
+      if (known.empty()) known = string_at(e, {"metadata", "uuid"});
+      st.policies.push_back(
+          with_entity(label_of("rules", i, known), [&] { return canonicalize_policy(e, st.index); }));
+    }
+  });
+}
+
+void V3SiteBuilder::restart_rules() {
+  s_->policies.clear();
+  s_->category_keys.clear();
+}
+
+std::size_t V3SiteBuilder::rule_count() const { return s_->policies.size(); }
+
+std::vector<std::string> V3SiteBuilder::category_keys() const {
+  return {s_->category_keys.begin(), s_->category_keys.end()};
+}
+
+Result<void> V3SiteBuilder::add_category_values(const std::string& key,
+                                                const std::vector<json>& values) {
+  return guarded([&] {
+    auto kv = category_value_set(key, values);
+    s_->index.category_values.insert(kv.begin(), kv.end());
+  });
+}
+
+Result<Snapshot> V3SiteBuilder::finish() {
+  State& st = *s_;
+  if (!st.groups_set || st.finished) {
+    return make_error(ErrorReason::Other, "v3 site: finish() without groups, or twice");
+  }
+  st.finished = true;
+  return build::assemble_snapshot(std::move(st.policies), std::move(st.address_groups),
+                                  std::move(st.service_groups), st.index.category_values,
+                                  std::move(st.findings));
+}
+
+Result<Snapshot> canonicalize_v3(const V3SiteData& site) {
+  V3SiteBuilder builder;
+  if (auto r = builder.set_groups(site.address_groups, site.service_groups); !r) return r.error();
+  if (auto r = builder.add_rules(site.rules); !r) return r.error();
+  for (const auto& [key, values] : site.category_values) {
+    if (auto r = builder.add_category_values(key, values); !r) return r.error();
+  }
+  return builder.finish();
 }
 
 std::vector<std::string> referenced_category_keys(const std::vector<json>& rules) {

@@ -560,41 +560,11 @@ std::vector<b::BuiltGroup> build_groups(const std::vector<json>& entities, std::
   return out;
 }
 
-Snapshot canonicalize_site(const V4SiteData& data) {
-  std::vector<Finding> findings;
-  Site site;
-  site.address_groups = b::index_groups(
-      build_groups(data.address_groups, "address_groups", canonicalize_address_group),
-      ObjectKind::AddressGroup, findings);
-  site.service_groups = b::index_groups(
-      build_groups(data.service_groups, "service_groups", canonicalize_service_group),
-      ObjectKind::ServiceGroup, findings);
-  for (std::size_t i = 0; i < data.categories.size(); ++i) {
-    const json& c = data.categories[i];
-    for_entity(label("categories", i, c), [&] {
-      as_object(c, "");
-      const std::string id = req_string(c, "", "extId");
-      const std::string kv = req_string(c, "", "key") + ":" + req_string(c, "", "value");
-      site.categories.emplace(id, kv);
-      site.category_values.insert(kv);
-    });
-  }
-  std::vector<b::BuiltPolicy> policies;
-  policies.reserve(data.policies.size());
-  for (std::size_t i = 0; i < data.policies.size(); ++i) {
-    policies.push_back(for_entity(label("policies", i, data.policies[i]),
-                                  [&] { return canonicalize_policy(data.policies[i], site); }));
-  }
-  return b::assemble_snapshot(std::move(policies), std::move(site.address_groups),
-                              std::move(site.service_groups), site.category_values,
-                              std::move(findings));
-}
-
-}  // namespace
-
-Result<Snapshot> canonicalize_v4(const V4SiteData& site) {
+template <class F>
+Result<void> guarded(F&& f) {
   try {
-    return canonicalize_site(site);
+    f();
+    return {};
   } catch (const EntityFailure& e) {
     return make_error(ErrorReason::Malformed, e.message);
   } catch (const Shape& e) {  // every entity is wrapped; kept as a safety net
@@ -602,6 +572,88 @@ Result<Snapshot> canonicalize_v4(const V4SiteData& site) {
   } catch (const json::exception& e) {
     return make_error(ErrorReason::Malformed, std::string("unexpected JSON shape: ") + e.what());
   }
+}
+
+}  // namespace
+
+struct V4SiteBuilder::State {
+  std::vector<Finding> findings;  // group findings (duplicate names)
+  Site site;
+  std::vector<b::BuiltPolicy> policies;
+  bool references_set = false;
+  bool finished = false;
+};
+
+V4SiteBuilder::V4SiteBuilder() : s_(std::make_unique<State>()) {}
+V4SiteBuilder::~V4SiteBuilder() = default;
+V4SiteBuilder::V4SiteBuilder(V4SiteBuilder&&) noexcept = default;
+V4SiteBuilder& V4SiteBuilder::operator=(V4SiteBuilder&&) noexcept = default;
+
+Result<void> V4SiteBuilder::set_references(const std::vector<json>& address_groups,
+                                           const std::vector<json>& service_groups,
+                                           const std::vector<json>& categories) {
+  State& st = *s_;
+  st.findings.clear();
+  st.site = Site{};
+  auto r = guarded([&] {
+    st.site.address_groups = b::index_groups(
+        build_groups(address_groups, "address_groups", canonicalize_address_group),
+        ObjectKind::AddressGroup, st.findings);
+    st.site.service_groups = b::index_groups(
+        build_groups(service_groups, "service_groups", canonicalize_service_group),
+        ObjectKind::ServiceGroup, st.findings);
+    for (std::size_t i = 0; i < categories.size(); ++i) {
+      const json& c = categories[i];
+      for_entity(label("categories", i, c), [&] {
+        as_object(c, "");
+        const std::string id = req_string(c, "", "extId");
+        const std::string kv = req_string(c, "", "key") + ":" + req_string(c, "", "value");
+        st.site.categories.emplace(id, kv);
+        st.site.category_values.insert(kv);
+      });
+    }
+  });
+  st.references_set = r.has_value();
+  return r;
+}
+
+Result<void> V4SiteBuilder::add_policies(const std::vector<json>& page) {
+  State& st = *s_;
+  if (!st.references_set) {
+    return make_error(ErrorReason::Other, "v4 site: policies added before groups and categories");
+  }
+  return guarded([&] {
+    for (const json& p : page) {
+      const std::size_t i = st.policies.size();
+      st.policies.push_back(
+          for_entity(label("policies", i, p), [&] { return canonicalize_policy(p, st.site); }));
+    }
+  });
+}
+
+void V4SiteBuilder::restart_policies() { s_->policies.clear(); }
+
+std::size_t V4SiteBuilder::policy_count() const { return s_->policies.size(); }
+
+Result<Snapshot> V4SiteBuilder::finish() {
+  State& st = *s_;
+  if (!st.references_set || st.finished) {
+    return make_error(ErrorReason::Other, "v4 site: finish() without references, or twice");
+  }
+  st.finished = true;
+  return b::assemble_snapshot(std::move(st.policies), std::move(st.site.address_groups),
+                              std::move(st.site.service_groups), st.site.category_values,
+                              std::move(st.findings));
+}
+
+Result<Snapshot> canonicalize_v4(const V4SiteData& site) {
+  V4SiteBuilder builder;
+  if (auto r = builder.set_references(site.address_groups, site.service_groups, site.categories);
+      !r) {
+    return r.error();
+  }
+  if (auto r = builder.add_policies(site.policies); !r) return r.error();
+  return builder.finish();
 }
 
 }  // namespace flowdrift::policy

@@ -3,6 +3,7 @@
 // intent give identical canonical JSON and hashes. Pure: no I/O.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -18,6 +19,32 @@ struct V4SiteData {
   std::vector<nlohmann::json> address_groups;  // /api/microseg/v4.0/config/address-groups
   std::vector<nlohmann::json> service_groups;  // /api/microseg/v4.0/config/service-groups
   std::vector<nlohmann::json> categories;      // /api/prism/v4.0/config/categories
+};
+
+// Canonicalizes a v4 site piece by piece (as V3SiteBuilder): groups and categories first,
+// then the policy pages as they arrive, so a poll holds one page of raw JSON at a time.
+class V4SiteBuilder {
+ public:
+  V4SiteBuilder();
+  ~V4SiteBuilder();
+  V4SiteBuilder(V4SiteBuilder&&) noexcept;
+  V4SiteBuilder& operator=(V4SiteBuilder&&) noexcept;
+
+  // The address-groups, service-groups and categories lists; before any policies.
+  Result<void> set_references(const std::vector<nlohmann::json>& address_groups,
+                              const std::vector<nlohmann::json>& service_groups,
+                              const std::vector<nlohmann::json>& categories);
+  // The next policies of the listing, in listing order.
+  Result<void> add_policies(const std::vector<nlohmann::json>& page);
+  // The listing restarted: forget the policies added so far.
+  void restart_policies();
+  std::size_t policy_count() const;
+  // The snapshot; call once.
+  Result<Snapshot> finish();
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
 };
 
 // Canonicalizes a whole v4 site: extIds of categories resolved to "key:value", of address and

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <unordered_set>
 #include <utility>
@@ -94,12 +95,21 @@ std::optional<std::string> entity_uuid(const json& entity) {
   return std::nullopt;
 }
 
-// Every entity of one listing. A total that moves between pages restarts the listing once
-// (a policy edited during the poll); a second move is an error rather than a guess.
-awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string endpoint,
-                                              std::string kind) {
+// Receives a listing page by page, so that a caller can consume entities as they arrive
+// instead of holding the whole listing. `restart` is called when the listing starts over.
+struct PageSink {
+  std::function<void()> restart;
+  std::function<Result<void>(std::vector<json>&)> page;  // entities of one checked page
+};
+
+// Every entity of one listing, handed to `sink` page by page; returns how many. A total that
+// moves between pages restarts the listing once (a policy edited during the poll); a second
+// move is an error rather than a guess.
+awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoint,
+                                          std::string kind, PageSink* sink) {
   for (int pass = 0; pass < 2; ++pass) {
-    std::vector<json> entities;
+    if (pass > 0) sink->restart();
+    std::size_t count = 0;
     std::unordered_set<std::string> uuids;
     std::optional<std::int64_t> total;
     std::int64_t offset = 0;
@@ -147,6 +157,8 @@ awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string end
                                  " entities, more than metadata.total_matches " +
                                  std::to_string(*total));
       }
+      std::vector<json> batch;
+      batch.reserve(items.size());
       for (auto& entity : items) {
         if (auto uuid = entity_uuid(entity)) {
           if (!uuids.insert(*uuid).second) {
@@ -157,24 +169,49 @@ awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string end
                                      " (the listing shifted while paging)");
           }
         }
-        entities.push_back(std::move(entity));
+        batch.push_back(std::move(entity));
       }
+      page = json();  // the page's remains: nothing of it is needed any more
+      // The poll deadline bounds the wait on the site, as before canonicalization moved
+      // into the listing: the time spent on the page here does not count against it.
+      const auto work_start = SteadyClock::now();
+      auto consumed = sink->page(batch);
+      ctx->deadline += SteadyClock::now() - work_start;
+      if (!consumed) co_return consumed.error();
+      count += batch.size();
       offset += received;
       if (offset >= *total) break;
     }
     if (restart) continue;
 
-    if (static_cast<std::int64_t>(entities.size()) != total.value_or(0)) {
+    if (static_cast<std::int64_t>(count) != total.value_or(0)) {
       co_return error_with(ErrorReason::Truncated,
-                           endpoint + ": received " + std::to_string(entities.size()) +
+                           endpoint + ": received " + std::to_string(count) +
                                " entities, metadata.total_matches is " +
                                std::to_string(total.value_or(0)));
     }
-    log::debug(logger(), "list.complete",
-               {{"endpoint", endpoint}, {"entities", entities.size()}});
-    co_return entities;
+    log::debug(logger(), "list.complete", {{"endpoint", endpoint}, {"entities", count}});
+    co_return count;
   }
   co_return error_with(ErrorReason::Other, endpoint + ": listing did not complete");
+}
+
+void clear_entities(std::vector<json>* out) { out->clear(); }
+
+Result<void> append_entities(std::vector<json>* out, std::vector<json>& page) {
+  for (auto& e : page) out->push_back(std::move(e));
+  return {};
+}
+
+// Every entity of one listing, in one vector.
+awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string endpoint,
+                                              std::string kind) {
+  std::vector<json> entities;
+  PageSink sink{[&entities] { clear_entities(&entities); },
+                [&entities](std::vector<json>& page) { return append_entities(&entities, page); }};
+  auto n = co_await list_pages(ctx, std::move(endpoint), std::move(kind), &sink);
+  if (!n) co_return n.error();
+  co_return entities;
 }
 
 // Number of rules whose allow lists reference groups through `key`
@@ -207,15 +244,23 @@ std::size_t rules_referencing(const std::vector<nlohmann::json>& rules, const ch
 
 // A group list that comes back empty while policies reference groups is the same trap as an
 // empty policy list (a 200 with nothing to an under-privileged account): not a complete site.
-std::optional<Error> empty_but_referenced(const std::vector<nlohmann::json>& rules,
-                                          const std::vector<nlohmann::json>& groups,
-                                          const char* key, const std::string& endpoint) {
-  if (!groups.empty()) return std::nullopt;
-  const auto n = rules_referencing(rules, key);
-  if (n == 0) return std::nullopt;
+std::optional<Error> empty_but_referenced(std::size_t n, bool groups_empty,
+                                          const std::string& endpoint) {
+  if (!groups_empty || n == 0) return std::nullopt;
   return make_error(ErrorReason::EmptyList, endpoint + ": no groups, but " + std::to_string(n) +
                                                 " polic" + (n == 1 ? "y references" : "ies reference") +
                                                 " some");
+}
+
+std::optional<Error> empty_policy_list(std::size_t rules, const FetchOptions& options) {
+  const auto& previous = options.previous_policy_count;
+  if (rules != 0 || !previous || *previous == 0 || options.allow_empty) return std::nullopt;
+  // A failed or partial poll must never become an empty policy set: some PC versions answer
+  // 200 with an empty list to an account that lacks permissions (ENG-453487).
+  return make_error(ErrorReason::EmptyList,
+                    "network_security_rules/list: no policies, but the last complete snapshot had " +
+                        std::to_string(*previous) +
+                        " (set allow_empty if the site really has none now)");
 }
 
 awaitable<Result<policy::V3SiteData>> fetch_all(FetchContext* ctx) {
@@ -224,30 +269,21 @@ awaitable<Result<policy::V3SiteData>> fetch_all(FetchContext* ctx) {
   auto rules = co_await list_all(ctx, "network_security_rules/list", "network_security_rule");
   if (!rules) co_return rules.error();
   site.rules = std::move(*rules);
-  const auto& previous = ctx->options.previous_policy_count;
-  if (site.rules.empty() && previous && *previous > 0 && !ctx->options.allow_empty) {
-    // A failed or partial poll must never become an empty policy set: some PC versions answer
-    // 200 with an empty list to an account that lacks permissions (ENG-453487).
-    co_return error_with(ErrorReason::EmptyList,
-                         "network_security_rules/list: no policies, but the last complete "
-                         "snapshot had " +
-                             std::to_string(*previous) +
-                             " (set allow_empty if the site really has none now)");
-  }
+  if (auto e = empty_policy_list(site.rules.size(), ctx->options)) co_return *e;
 
   auto address_groups = co_await list_all(ctx, "address_groups/list", "address_group");
   if (!address_groups) co_return address_groups.error();
   site.address_groups = std::move(*address_groups);
-  if (auto e = empty_but_referenced(site.rules, site.address_groups,
-                                    "address_group_inclusion_list", "address_groups/list")) {
+  if (auto e = empty_but_referenced(rules_referencing(site.rules, "address_group_inclusion_list"),
+                                    site.address_groups.empty(), "address_groups/list")) {
     co_return *e;
   }
 
   auto service_groups = co_await list_all(ctx, "service_groups/list", "service_group");
   if (!service_groups) co_return service_groups.error();
   site.service_groups = std::move(*service_groups);
-  if (auto e = empty_but_referenced(site.rules, site.service_groups, "service_group_list",
-                                    "service_groups/list")) {
+  if (auto e = empty_but_referenced(rules_referencing(site.rules, "service_group_list"),
+                                    site.service_groups.empty(), "service_groups/list")) {
     co_return *e;
   }
 
@@ -264,7 +300,75 @@ awaitable<Result<policy::V3SiteData>> fetch_all(FetchContext* ctx) {
   co_return site;
 }
 
+// What the streamed rule listing feeds: the builder, and the completeness counters.
+struct RuleStream {
+  policy::V3SiteBuilder* builder = nullptr;
+  std::size_t referencing_address_groups = 0;
+  std::size_t referencing_service_groups = 0;
+
+  void restart() {
+    builder->restart_rules();
+    referencing_address_groups = 0;
+    referencing_service_groups = 0;
+  }
+  Result<void> page(std::vector<json>& rules) {
+    referencing_address_groups += rules_referencing(rules, "address_group_inclusion_list");
+    referencing_service_groups += rules_referencing(rules, "service_group_list");
+    return builder->add_rules(rules);
+  }
+};
+
+awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
+  policy::V3SiteBuilder builder;
+  bool no_address_groups = false;
+  bool no_service_groups = false;
+  {
+    // Groups first: each rule page resolves its references as it arrives, and is dropped.
+    auto address_groups = co_await list_all(ctx, "address_groups/list", "address_group");
+    if (!address_groups) co_return address_groups.error();
+    auto service_groups = co_await list_all(ctx, "service_groups/list", "service_group");
+    if (!service_groups) co_return service_groups.error();
+    if (auto r = builder.set_groups(*address_groups, *service_groups); !r) co_return r.error();
+    no_address_groups = address_groups->empty();
+    no_service_groups = service_groups->empty();
+  }
+
+  RuleStream stream{&builder};
+  PageSink sink{[&stream] { stream.restart(); },
+                [&stream](std::vector<json>& page) { return stream.page(page); }};
+  auto rules = co_await list_pages(ctx, "network_security_rules/list", "network_security_rule",
+                                   &sink);
+  if (!rules) co_return rules.error();
+  if (auto e = empty_policy_list(*rules, ctx->options)) co_return *e;
+  if (auto e = empty_but_referenced(stream.referencing_address_groups, no_address_groups,
+                                    "address_groups/list")) {
+    co_return *e;
+  }
+  if (auto e = empty_but_referenced(stream.referencing_service_groups, no_service_groups,
+                                    "service_groups/list")) {
+    co_return *e;
+  }
+
+  for (const auto& key : builder.category_keys()) {
+    std::string endpoint = "categories/" + percent_encode_segment(key) + "/list";
+    auto values = co_await list_all(ctx, std::move(endpoint), "category");
+    if (!values) co_return values.error();
+    if (auto r = builder.add_category_values(key, *values); !r) co_return r.error();
+  }
+  co_return builder.finish();
+}
+
 }  // namespace
+
+awaitable<Result<policy::Snapshot>> fetch_v3_snapshot(http::HttpTransport& transport,
+                                                      FetchOptions options, FetchStats& stats) {
+  FetchContext ctx;
+  init_fetch_context(ctx, transport, std::move(options), stats);
+
+  auto result = co_await build_snapshot(&ctx);
+  if (!result) co_return redacted(std::move(result.error()), ctx);
+  co_return result;
+}
 
 awaitable<Result<policy::V3SiteData>> fetch_v3_site(http::HttpTransport& transport,
                                                     FetchOptions options, FetchStats& stats) {

@@ -33,7 +33,13 @@ struct FetchStats {
   int retries = 0;   // retries performed
 };
 
-// Fetches a complete v3 site. Errors name the endpoint and offset and never contain the
+// Fetches a complete v3 site and canonicalizes it page by page (policy::V3SiteBuilder), so
+// that no more than one page of raw JSON is held at a time: what the collector polls with.
+// The same completeness rules and errors as fetch_v3_site, plus canonicalization's Malformed.
+awaitable<Result<policy::Snapshot>> fetch_v3_snapshot(http::HttpTransport& transport,
+                                                      FetchOptions options, FetchStats& stats);
+
+// Fetches a complete v3 site, raw (flowdriftctl dump, tests). Errors name the endpoint and offset and never contain the
 // password or the Authorization header. Must be co_awaited on the transport's executor;
 // `transport` and `stats` must outlive the awaited call.
 awaitable<Result<policy::V3SiteData>> fetch_v3_site(http::HttpTransport& transport,

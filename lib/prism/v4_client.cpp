@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "prism/request.hpp"
 
@@ -171,13 +173,22 @@ awaitable<Result<json>> get_page(FetchContext* ctx, std::string endpoint, std::i
                                        &v4_error_body_detail);
 }
 
-// Every item of one listing. $page paging has no offsets to resume from, so a short page before
-// the total means the next page would skip items: Truncated. A total that moves between pages
-// restarts the listing once; a second move is TotalMoved.
-awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string endpoint) {
+// Receives a listing page by page (see v3_client.cpp): `restart` when the listing starts over.
+struct PageSink {
+  std::function<void()> restart;
+  std::function<Result<void>(std::vector<json>&)> page;  // items of one checked page
+};
+
+// Every item of one listing, handed to `sink` page by page; returns how many. $page paging has
+// no offsets to resume from, so a short page before the total means the next page would skip
+// items: Truncated. A total that moves between pages restarts the listing once; a second move
+// is TotalMoved.
+awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoint,
+                                          PageSink* sink) {
   const int limit = std::clamp(ctx->options.page_size, 1, kMaxV4Limit);
   for (int pass = 0; pass < 2; ++pass) {
-    std::vector<json> items;
+    if (pass > 0) sink->restart();
+    std::size_t count = 0;
     std::unordered_set<std::string> ext_ids;
     std::optional<std::int64_t> total;
     bool restart = false;
@@ -188,6 +199,7 @@ awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string end
       const std::string here = where(endpoint, page_no);
       auto page = check_envelope(*body, here);
       if (!page) co_return page.error();
+      body = json();  // its items were moved into `page`
 
       if (total && page->total != *total) {
         if (pass == 0) {
@@ -207,7 +219,7 @@ awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string end
       }
       total = page->total;
 
-      const auto before = static_cast<std::int64_t>(items.size());
+      const auto before = static_cast<std::int64_t>(count);
       const auto received = static_cast<std::int64_t>(page->items.size());
       if (before + received > *total) {
         co_return error_with(ErrorReason::TotalMoved,
@@ -223,7 +235,7 @@ awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string end
                                  " items, but metadata.totalAvailableResults is " +
                                  std::to_string(*total));
       }
-      for (auto& item : page->items) {
+      for (const auto& item : page->items) {
         const std::string ext_id = string_member(item, "extId");
         if (!ext_id.empty() && !ext_ids.insert(ext_id).second) {
           // The same item twice means the listing shifted under us: another one was skipped,
@@ -231,16 +243,39 @@ awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string end
           co_return error_with(ErrorReason::Truncated, here + ": duplicate extId " + ext_id +
                                                            " (the listing shifted while paging)");
         }
-        items.push_back(std::move(item));
       }
-      if (static_cast<std::int64_t>(items.size()) >= *total) break;
+      // The poll deadline bounds the wait on the site, as before canonicalization moved
+      // into the listing: the time spent on the page here does not count against it.
+      const auto work_start = SteadyClock::now();
+      auto consumed = sink->page(page->items);
+      ctx->deadline += SteadyClock::now() - work_start;
+      if (!consumed) co_return consumed.error();
+      count += page->items.size();
+      if (static_cast<std::int64_t>(count) >= *total) break;
     }
     if (restart) continue;
 
-    log::debug(logger(), "list.complete", {{"endpoint", endpoint}, {"items", items.size()}});
-    co_return items;
+    log::debug(logger(), "list.complete", {{"endpoint", endpoint}, {"items", count}});
+    co_return count;
   }
   co_return error_with(ErrorReason::Other, endpoint + ": listing did not complete");
+}
+
+void clear_items(std::vector<json>* out) { out->clear(); }
+
+Result<void> append_items(std::vector<json>* out, std::vector<json>& page) {
+  for (auto& e : page) out->push_back(std::move(e));
+  return {};
+}
+
+// Every item of one listing, in one vector.
+awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string endpoint) {
+  std::vector<json> items;
+  PageSink sink{[&items] { clear_items(&items); },
+                [&items](std::vector<json>& page) { return append_items(&items, page); }};
+  auto n = co_await list_pages(ctx, std::move(endpoint), &sink);
+  if (!n) co_return n.error();
+  co_return items;
 }
 
 using KeyPredicate = bool (*)(std::string_view key);
@@ -284,15 +319,84 @@ std::size_t policies_referencing(const std::vector<json>& policies, KeyPredicate
 
 // A referenced list that comes back empty is the same trap as an empty policy list (a 200 with
 // nothing to an under-privileged account): not a complete site.
-std::optional<Error> empty_but_referenced(const std::vector<json>& policies,
-                                          const std::vector<json>& list, KeyPredicate wanted,
+std::optional<Error> empty_but_referenced(std::size_t n, bool list_empty,
                                           const std::string& endpoint, const char* what) {
-  if (!list.empty()) return std::nullopt;
-  const auto n = policies_referencing(policies, wanted);
-  if (n == 0) return std::nullopt;
+  if (!list_empty || n == 0) return std::nullopt;
   return error_with(ErrorReason::EmptyList,
                     endpoint + ": no " + what + ", but " + std::to_string(n) + " polic" +
                         (n == 1 ? "y references" : "ies reference") + " some");
+}
+
+std::optional<Error> empty_policy_list(std::size_t policies, const FetchOptions& options) {
+  const auto& previous = options.previous_policy_count;
+  if (policies != 0 || !previous || *previous == 0 || options.allow_empty) return std::nullopt;
+  // A failed or partial poll must never become an empty policy set (ENG-453487: some PC
+  // versions answer 200 with an empty list to an account that lacks permissions).
+  return error_with(ErrorReason::EmptyList,
+                    std::string(kPolicies) + ": no policies, but the last complete snapshot had " +
+                        std::to_string(*previous) +
+                        " (set allow_empty if the site really has none now)");
+}
+
+// Counts, page by page, the policies that reference each kind of object.
+struct PolicyStream {
+  policy::V4SiteBuilder* builder = nullptr;
+  std::size_t referencing_address_groups = 0;
+  std::size_t referencing_service_groups = 0;
+  std::size_t referencing_categories = 0;
+
+  void restart() {
+    builder->restart_policies();
+    referencing_address_groups = referencing_service_groups = referencing_categories = 0;
+  }
+  Result<void> page(std::vector<json>& policies) {
+    referencing_address_groups += policies_referencing(policies, &is_address_group_key);
+    referencing_service_groups += policies_referencing(policies, &is_service_group_key);
+    referencing_categories += policies_referencing(policies, &is_category_key);
+    return builder->add_policies(policies);
+  }
+};
+
+awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
+  policy::V4SiteBuilder builder;
+  bool no_address_groups = false;
+  bool no_service_groups = false;
+  bool no_categories = false;
+  {
+    // What policies reference first: each policy page is canonicalized as it arrives.
+    auto address_groups = co_await list_all(ctx, kAddressGroups);
+    if (!address_groups) co_return address_groups.error();
+    auto service_groups = co_await list_all(ctx, kServiceGroups);
+    if (!service_groups) co_return service_groups.error();
+    auto categories = co_await list_all(ctx, kCategories);
+    if (!categories) co_return categories.error();
+    if (auto r = builder.set_references(*address_groups, *service_groups, *categories); !r) {
+      co_return r.error();
+    }
+    no_address_groups = address_groups->empty();
+    no_service_groups = service_groups->empty();
+    no_categories = categories->empty();
+  }
+
+  PolicyStream stream{&builder};
+  PageSink sink{[&stream] { stream.restart(); },
+                [&stream](std::vector<json>& page) { return stream.page(page); }};
+  auto policies = co_await list_pages(ctx, kPolicies, &sink);
+  if (!policies) co_return policies.error();
+  if (auto e = empty_policy_list(*policies, ctx->options)) co_return *e;
+  if (auto e = empty_but_referenced(stream.referencing_address_groups, no_address_groups,
+                                    kAddressGroups, "address groups")) {
+    co_return *e;
+  }
+  if (auto e = empty_but_referenced(stream.referencing_service_groups, no_service_groups,
+                                    kServiceGroups, "service groups")) {
+    co_return *e;
+  }
+  if (auto e = empty_but_referenced(stream.referencing_categories, no_categories, kCategories,
+                                    "categories")) {
+    co_return *e;
+  }
+  co_return builder.finish();
 }
 
 awaitable<Result<policy::V4SiteData>> fetch_all(FetchContext* ctx) {
@@ -301,43 +405,44 @@ awaitable<Result<policy::V4SiteData>> fetch_all(FetchContext* ctx) {
   auto policies = co_await list_all(ctx, kPolicies);
   if (!policies) co_return policies.error();
   site.policies = std::move(*policies);
-  const auto& previous = ctx->options.previous_policy_count;
-  if (site.policies.empty() && previous && *previous > 0 && !ctx->options.allow_empty) {
-    // A failed or partial poll must never become an empty policy set (ENG-453487: some PC
-    // versions answer 200 with an empty list to an account that lacks permissions).
-    co_return error_with(
-        ErrorReason::EmptyList,
-        std::string(kPolicies) + ": no policies, but the last complete snapshot had " +
-            std::to_string(*previous) + " (set allow_empty if the site really has none now)");
-  }
+  if (auto e = empty_policy_list(site.policies.size(), ctx->options)) co_return *e;
 
   auto address_groups = co_await list_all(ctx, kAddressGroups);
   if (!address_groups) co_return address_groups.error();
   site.address_groups = std::move(*address_groups);
-  if (auto e = empty_but_referenced(site.policies, site.address_groups, &is_address_group_key,
-                                    kAddressGroups, "address groups")) {
+  if (auto e = empty_but_referenced(policies_referencing(site.policies, &is_address_group_key),
+                                    site.address_groups.empty(), kAddressGroups, "address groups")) {
     co_return *e;
   }
 
   auto service_groups = co_await list_all(ctx, kServiceGroups);
   if (!service_groups) co_return service_groups.error();
   site.service_groups = std::move(*service_groups);
-  if (auto e = empty_but_referenced(site.policies, site.service_groups, &is_service_group_key,
-                                    kServiceGroups, "service groups")) {
+  if (auto e = empty_but_referenced(policies_referencing(site.policies, &is_service_group_key),
+                                    site.service_groups.empty(), kServiceGroups, "service groups")) {
     co_return *e;
   }
 
   auto categories = co_await list_all(ctx, kCategories);
   if (!categories) co_return categories.error();
   site.categories = std::move(*categories);
-  if (auto e = empty_but_referenced(site.policies, site.categories, &is_category_key, kCategories,
-                                    "categories")) {
+  if (auto e = empty_but_referenced(policies_referencing(site.policies, &is_category_key),
+                                    site.categories.empty(), kCategories, "categories")) {
     co_return *e;
   }
   co_return site;
 }
 
 }  // namespace
+
+awaitable<Result<policy::Snapshot>> fetch_v4_snapshot(http::HttpTransport& transport,
+                                                      FetchOptions options, FetchStats& stats) {
+  FetchContext ctx;
+  detail::init_fetch_context(ctx, transport, std::move(options), stats);
+  auto result = co_await build_snapshot(&ctx);
+  if (!result) co_return detail::redacted(std::move(result.error()), ctx);
+  co_return result;
+}
 
 awaitable<Result<policy::V4SiteData>> fetch_v4_site(http::HttpTransport& transport,
                                                     FetchOptions options, FetchStats& stats) {

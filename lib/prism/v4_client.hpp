@@ -10,6 +10,11 @@
 
 namespace flowdrift::prism {
 
+// Fetches a complete v4 site and canonicalizes it page by page (policy::V4SiteBuilder): what
+// the collector polls with. Same completeness rules and errors as fetch_v4_site.
+awaitable<Result<policy::Snapshot>> fetch_v4_snapshot(http::HttpTransport& transport,
+                                                      FetchOptions options, FetchStats& stats);
+
 // GET {base}/api/microseg/v4.0/config/policies?$page=P&$limit=L (limit = min(page_size, 100)),
 // then address-groups, service-groups and /api/prism/v4.0/config/categories. Complete only when
 // every page arrived and the counts equal metadata.totalAvailableResults. Same error reasons,

@@ -42,18 +42,58 @@ std::unique_ptr<http::HttpTransport> make_site_transport(asio::any_io_executor e
   return std::make_unique<http::BeastTransport>(std::move(executor), std::move(opts));
 }
 
+std::string fallback_api(const std::string& tried, const Error& error) {
+  if (tried == "v4" && error.reason == ErrorReason::Http && error.http_status == 404) return "v3";
+  if (tried == "v3" && error.reason == ErrorReason::Gone) return "v4";
+  return {};
+}
+
+namespace {
+
+awaitable<Result<FetchedSite>> fetch_over(http::HttpTransport& transport, std::string api,
+                                          prism::FetchOptions options, prism::FetchStats* stats) {
+  FetchedSite out;
+  out.api = api;
+  if (api == "v4") {
+    auto data = co_await prism::fetch_v4_site(transport, std::move(options), *stats);
+    if (!data) co_return data.error();
+    out.v4 = std::move(*data);
+  } else {
+    auto data = co_await prism::fetch_v3_site(transport, std::move(options), *stats);
+    if (!data) co_return data.error();
+    out.v3 = std::move(*data);
+  }
+  co_return out;
+}
+
+}  // namespace
+
+awaitable<Result<FetchedSite>> fetch_site_data(http::HttpTransport& transport, std::string api,
+                                               std::string first, prism::FetchOptions options,
+                                               prism::FetchStats* stats) {
+  const bool detect = api == "auto";
+  if (detect) api = first.empty() ? "v4" : first;
+  auto fetched = co_await fetch_over(transport, api, options, stats);
+  if (detect && !fetched) {
+    const std::string other = fallback_api(api, fetched.error());
+    if (!other.empty()) {
+      log::info(logger(), "api.redetect", {{"from", api}, {"to", other},
+                                           {"reason", std::string(to_string(fetched.error().reason))}});
+      fetched = co_await fetch_over(transport, other, std::move(options), stats);
+    }
+  }
+  co_return fetched;
+}
+
 awaitable<Result<policy::Snapshot>> Collector::fetch_and_canonicalize(Collector* self,
                                                                     std::string api,
                                                                     prism::FetchOptions options,
                                                                     prism::FetchStats* stats) {
+  // Canonicalized page by page: a poll holds one page of raw JSON, not the whole site.
   if (api == "v4") {
-    auto data = co_await prism::fetch_v4_site(*self->transport_, std::move(options), *stats);
-    if (!data) co_return data.error();
-    co_return policy::canonicalize_v4(*data);
+    co_return co_await prism::fetch_v4_snapshot(*self->transport_, std::move(options), *stats);
   }
-  auto data = co_await prism::fetch_v3_site(*self->transport_, std::move(options), *stats);
-  if (!data) co_return data.error();
-  co_return policy::canonicalize_v3(*data);
+  co_return co_await prism::fetch_v3_snapshot(*self->transport_, std::move(options), *stats);
 }
 
 prism::FetchOptions fetch_options(const config::SiteConfig& site, const std::string& password) {
@@ -144,9 +184,7 @@ awaitable<PollReport> Collector::poll_once() {
     // Detection: a PC without the v4 microseg API answers 404 there; a PC with Flow Next-Gen
     // enabled answers 410 on the v3 security-rule API. Either way, try the other one now.
     const auto& e = fetched.error();
-    std::string other;
-    if (api == "v4" && e.reason == ErrorReason::Http && e.http_status == 404) other = "v3";
-    if (api == "v3" && e.reason == ErrorReason::Gone) other = "v4";
+    const std::string other = fallback_api(api, e);
     if (!other.empty()) {
       log::info(logger(), "api.redetect", {{"site", site_.name}, {"from", api}, {"to", other},
                                            {"reason", std::string(to_string(e.reason))}});

@@ -16,6 +16,7 @@
 #include "core/result.hpp"
 #include "http/asio.hpp"
 #include "http/transport.hpp"
+#include "policy/normalize_v4.hpp"
 #include "prism/v3_client.hpp"
 #include "store/store.hpp"
 
@@ -56,6 +57,26 @@ std::unique_ptr<http::HttpTransport> make_site_transport(asio::any_io_executor e
 
 // The fetch options a site's config asks for (paging, timeouts, retries, credentials).
 prism::FetchOptions fetch_options(const config::SiteConfig& site, const std::string& password);
+
+// api: auto detection: the API to try next after `tried` ("v3" or "v4") failed with `error`, or
+// "" when the failure says nothing about the API. A PC without the v4 microseg API answers 404
+// there; a PC with Flow Next-Gen enabled answers 410 (Gone) on the v3 security-rule API.
+std::string fallback_api(const std::string& tried, const Error& error);
+
+// One whole site as fetched, from whichever API answered: exactly one of v3/v4 is set.
+struct FetchedSite {
+  std::string api;  // "v3" or "v4"
+  std::optional<policy::V3SiteData> v3;
+  std::optional<policy::V4SiteData> v4;
+};
+
+// Fetches every page of a site over `api` ("v3", "v4" or "auto") with the collector's detection:
+// auto tries `first` (v4 when empty) and, when fallback_api() names the other API, that one
+// once. For one-shot callers (flowdriftctl dump); Collector::poll_once applies the same rule
+// and keeps the detected API between polls.
+awaitable<Result<FetchedSite>> fetch_site_data(http::HttpTransport& transport, std::string api,
+                                               std::string first, prism::FetchOptions options,
+                                               prism::FetchStats* stats);
 
 class Collector {
  public:

@@ -61,7 +61,8 @@ TEST_CASE("SIGKILL during writes never corrupts the database or loses a committe
              "    username: admin\n"
              "    password_file: pw\n"
              "    ca_file: ca.pem\n"
-             "    interval: 1s\n"
+             "    api: v3\n"       // one page of 400 rules
+             "    interval: 2s\n"  // and its 2 s poll deadline holds in Debug builds too
              "    jitter: 0\n"
              "storage:\n"
              "  path: flowdrift.db\n"
