@@ -42,11 +42,10 @@ void validate(FaultSpec& spec) {
   if (spec.endpoint != "*" &&
       std::find(std::begin(kFaultEndpoints), std::end(kFaultEndpoints), spec.endpoint) ==
           std::end(kFaultEndpoints)) {
-    throw std::invalid_argument("fault: unknown endpoint '" + spec.endpoint +
-                                "' (rules_list, address_groups_list, service_groups_list, "
-                                "categories_list, category_values_list, rules_crud, tasks, "
-                                "v4_policies, v4_address_groups, v4_service_groups, "
-                                "v4_categories or *)");
+    std::string names;
+    for (auto e : kFaultEndpoints) names += std::string(e) + ", ";
+    throw std::invalid_argument("fault: unknown endpoint '" + spec.endpoint + "' (" + names +
+                                "or *)");
   }
   if (spec.kind == FaultKind::None && spec.status != 0) spec.kind = FaultKind::Status;
   if (spec.kind == FaultKind::Status && (spec.status < 400 || spec.status > 599)) {

@@ -14,9 +14,13 @@ namespace flowdrift::pcsim {
 // Endpoint names faults (and stats) refer to; "*" in a spec matches every API endpoint
 // (v3 and v4).
 inline constexpr std::string_view kFaultEndpoints[] = {
-    "rules_list",      "address_groups_list", "service_groups_list",
-    "categories_list", "category_values_list", "rules_crud", "tasks",
-    "v4_policies",     "v4_address_groups",   "v4_service_groups",   "v4_categories"};
+    "rules_list",          "address_groups_list",    "service_groups_list",
+    "categories_list",     "category_values_list",   "rules_crud",
+    "address_groups_crud", "service_groups_crud",    "category_values_crud",
+    "tasks",               "v4_policies",            "v4_address_groups",
+    "v4_service_groups",   "v4_categories",          "v4_policies_crud",
+    "v4_address_groups_crud", "v4_service_groups_crud", "v4_categories_crud",
+    "v4_tasks"};
 
 enum class FaultKind {
   None,        // latency only

@@ -1,17 +1,20 @@
 #include "pcsim/simulator.hpp"
 
 #include <algorithm>
-#include <utility>
-
-#include "pcsim/v4.hpp"
 #include <ctime>
 #include <stdexcept>
+#include <utility>
+
+#include "pcsim/internal.hpp"
+#include "pcsim/v4.hpp"
 
 namespace flowdrift::pcsim {
-namespace {
 
 using nlohmann::json;
 using http::ServerReply;
+using namespace detail;
+
+namespace {
 
 constexpr std::string_view kApiVersion = "3.1";
 constexpr std::string_view kZeroHash = "00000000000000000000000000000000000000000000000000";
@@ -24,6 +27,10 @@ constexpr std::string_view kGone410Body =
     R"("The network security rule APIs are no longer supported. Please use the network security )"
     R"(policy APIs instead. Refer to the Nutanix API documentation for additional details.",)"
     R"("reason":"GONE_ERROR"}],"state":"ERROR"})";
+
+}  // namespace
+
+namespace detail {
 
 std::string format_time(std::chrono::system_clock::time_point tp) {
   std::time_t t = std::chrono::system_clock::to_time_t(tp);
@@ -58,7 +65,7 @@ std::string_view default_reason(int status) {
 
 // The v3 error envelope (swagger network_security_rule_status).
 ServerReply error_reply(int status, std::string_view kind, std::string_view message,
-                        std::string_view reason = {}) {
+                        std::string_view reason) {
   json body = {{"api_version", kApiVersion},
                {"code", status},
                {"kind", kind},
@@ -79,10 +86,17 @@ ServerReply unauthorized_reply() {
   return r;
 }
 
+}  // namespace detail
+
+namespace {
+
 std::string_view kind_of(const std::string& endpoint) {
-  if (endpoint == "address_groups_list") return "address_group";
-  if (endpoint == "service_groups_list") return "service_group";
-  if (endpoint == "categories_list" || endpoint == "category_values_list") return "category";
+  if (endpoint == "address_groups_list" || endpoint == "address_groups_crud") return "address_group";
+  if (endpoint == "service_groups_list" || endpoint == "service_groups_crud") return "service_group";
+  if (endpoint == "categories_list" || endpoint == "category_values_list" ||
+      endpoint == "category_values_crud") {
+    return "category";
+  }
   if (endpoint == "tasks") return "task";
   return "network_security_rule";
 }
@@ -122,16 +136,22 @@ std::string classify(const std::vector<std::string_view>& p) {
   if (p.size() == 2 && p[0] == "network_security_rules" && p[1] == "list") return "rules_list";
   if (!p.empty() && p.size() <= 2 && p[0] == "network_security_rules") return "rules_crud";
   if (p.size() == 2 && p[0] == "address_groups" && p[1] == "list") return "address_groups_list";
+  if (!p.empty() && p.size() <= 2 && p[0] == "address_groups") return "address_groups_crud";
   if (p.size() == 2 && p[0] == "service_groups" && p[1] == "list") return "service_groups_list";
+  if (!p.empty() && p.size() <= 2 && p[0] == "service_groups") return "service_groups_crud";
   if (p.size() == 2 && p[0] == "categories" && p[1] == "list") return "categories_list";
   if (p.size() == 3 && p[0] == "categories" && p[2] == "list") return "category_values_list";
+  if (p.size() == 3 && p[0] == "categories") return "category_values_crud";
   if (p.size() == 2 && p[0] == "tasks") return "tasks";
   return {};
 }
 
-// v4 endpoint name of a path, "" if it is no v4 list endpoint; *v4_path tells whether the path
-// is below a v4 prefix at all (unknown v4 paths answer a v4 404).
-std::string classify_v4(std::string_view path, bool* v4_path) {
+// v4 endpoint name of a request, "" if it is no v4 endpoint; *v4_path tells whether the path
+// is below a v4 prefix at all (unknown v4 paths answer a v4 404). A GET of a collection is the
+// list endpoint; other methods on a collection and anything on COLLECTION/{extId} are its
+// "_crud" endpoint (*id = the extId, "" for the collection); tasks/{extId} is v4_tasks.
+std::string classify_v4(std::string_view path, std::string_view method, bool* v4_path,
+                        std::string* id) {
   struct V4Path {
     std::string_view base, tail, endpoint;
   };
@@ -140,29 +160,41 @@ std::string classify_v4(std::string_view path, bool* v4_path) {
       {v4::kMicrosegBase, "/address-groups", "v4_address_groups"},
       {v4::kMicrosegBase, "/service-groups", "v4_service_groups"},
       {v4::kPrismBase, "/categories", "v4_categories"},
+      {v4::kPrismBase, "/tasks", "v4_tasks"},
   };
   *v4_path = path.rfind("/api/microseg/", 0) == 0 || path.rfind(v4::kPrismBase, 0) == 0;
   while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
   for (const auto& p : kPaths) {
-    if (path.size() == p.base.size() + p.tail.size() && path.rfind(p.base, 0) == 0 &&
-        path.substr(p.base.size()) == p.tail) {
-      return std::string(p.endpoint);
+    if (path.rfind(p.base, 0) != 0 || path.substr(p.base.size(), p.tail.size()) != p.tail) continue;
+    std::string_view rest = path.substr(p.base.size() + p.tail.size());
+    const bool tasks = p.endpoint == "v4_tasks";
+    if (rest.empty()) {
+      if (tasks) return {};
+      return std::string(p.endpoint) + (method == "GET" ? "" : "_crud");
     }
+    if (rest.front() != '/' || rest.find('/', 1) != std::string_view::npos) continue;
+    *id = std::string(rest.substr(1));
+    return tasks ? std::string(p.endpoint) : std::string(p.endpoint) + "_crud";
   }
   return {};
 }
 
 bool is_v4_endpoint(const std::string& endpoint) { return endpoint.rfind("v4_", 0) == 0; }
 
+}  // namespace
+
+namespace detail {
+
 // "microseg" or "prism": the namespace of an endpoint's v4 types.
 std::string_view v4_namespace(std::string_view endpoint) {
-  return endpoint == "v4_categories" ? "prism" : "microseg";
+  return endpoint.rfind("v4_categories", 0) == 0 || endpoint == "v4_tasks" ? "prism" : "microseg";
 }
 
 std::string_view v4_list_type(std::string_view endpoint) {
-  if (endpoint == "v4_address_groups") return "microseg.v4.config.ListAddressGroupsApiResponse";
-  if (endpoint == "v4_service_groups") return "microseg.v4.config.ListServiceGroupsApiResponse";
-  if (endpoint == "v4_categories") return "prism.v4.config.ListCategoriesApiResponse";
+  if (endpoint.rfind("v4_address_groups", 0) == 0) return "microseg.v4.config.ListAddressGroupsApiResponse";
+  if (endpoint.rfind("v4_service_groups", 0) == 0) return "microseg.v4.config.ListServiceGroupsApiResponse";
+  if (endpoint.rfind("v4_categories", 0) == 0) return "prism.v4.config.ListCategoriesApiResponse";
+  if (endpoint == "v4_tasks") return "prism.v4.config.GetTaskApiResponse";
   return "microseg.v4.config.ListNetworkSecurityPoliciesApiResponse";
 }
 
@@ -171,8 +203,6 @@ ServerReply v4_error_reply(int status, std::string_view endpoint, std::string_vi
   const std::string code = std::string(ns == "prism" ? "CTG-" : "MIC-") + "5" + std::to_string(status);
   return json_reply(status, v4::error_body(ns, v4_list_type(endpoint), code, message));
 }
-
-bool valid_api_mode(std::string_view mode) { return mode == "v3" || mode == "v4" || mode == "both"; }
 
 std::string percent_decode(std::string_view in) {
   std::string out;
@@ -195,6 +225,12 @@ std::string percent_decode(std::string_view in) {
   }
   return out;
 }
+
+}  // namespace detail
+
+namespace {
+
+bool valid_api_mode(std::string_view mode) { return mode == "v3" || mode == "v4" || mode == "both"; }
 
 json make_status(const json& spec, const std::string& task_uuid) {
   auto desc = spec.find("description");
@@ -291,41 +327,17 @@ Simulator::Simulator(const SiteData& site, SimulatorOptions options)
 
   for (const auto& ag : site.address_groups) {
     std::string uuid = new_uuid();
-    ag_uuid_.emplace(ag.name, uuid);
-    json e = {{"address_group",
-               {{"address_group_string", ""},
-                {"description", ag.description},
-                {"ip_address_block_list", ag.ip_address_block_list},
-                {"name", ag.name}}},
-              {"uuid", uuid}};
-    address_groups_.push_back({ag.name + '\n' + uuid, e.dump()});
+    ags_[uuid] = StoredAddressGroup{ag, 0};
   }
   for (const auto& sg : site.service_groups) {
     std::string uuid = new_uuid();
-    sg_uuid_.emplace(sg.name, uuid);
-    json e = {{"service_group",
-               {{"description", sg.description},
-                {"is_system_defined", sg.is_system_defined},
-                {"name", sg.name},
-                {"service_list", sg.service_list}}},
-              {"uuid", uuid}};
-    service_groups_.push_back({sg.name + '\n' + uuid, e.dump()});
+    sgs_[uuid] = StoredServiceGroup{sg, 0};
   }
   for (const auto& c : site.categories) {
-    json key = {{"description", c.description}, {"name", c.name}, {"system_defined", c.system_defined}};
-    category_keys_.push_back({c.name, key.dump()});
-    auto& values = category_values_[c.name];
-    for (const auto& v : c.values) {
-      json value = {{"description", nullptr}, {"name", c.name}, {"system_defined", false}, {"value", v}};
-      values.push_back({v, value.dump()});
-    }
-    std::sort(values.begin(), values.end(),
-              [](const Listed& a, const Listed& b) { return a.sort_key < b.sort_key; });
+    auto [it, fresh] = category_defs_.emplace(c.name, c);
+    if (!fresh) it->second.values.insert(it->second.values.end(), c.values.begin(), c.values.end());
   }
-  auto by_key = [](const Listed& a, const Listed& b) { return a.sort_key < b.sort_key; };
-  std::sort(address_groups_.begin(), address_groups_.end(), by_key);
-  std::sort(service_groups_.begin(), service_groups_.end(), by_key);
-  std::sort(category_keys_.begin(), category_keys_.end(), by_key);
+  rebuild_group_views();  // rules resolve group names through ag_uuid_/sg_uuid_
 
   rules_.reserve(site.rules.size());
   for (const auto& r : site.rules) {
@@ -341,37 +353,95 @@ Simulator::Simulator(const SiteData& site, SimulatorOptions options)
 
   // The v4 view has its own generator so that the v3 identifiers of a seeded instance are the
   // same as before v4 existed. Group extIds are the v3 uuids (one object, two APIs).
-  std::mt19937_64 v4_rng(options_.instance_seed ? *options_.instance_seed ^ 0x76345f7669657721ull
-                                                : std::random_device{}());
-  v4_salt_ = v4_rng();
-  std::vector<std::pair<std::string, std::string>> categories;  // (sort key, object)
+  v4_rng_.seed(options_.instance_seed ? *options_.instance_seed ^ 0x76345f7669657721ull
+                                      : std::random_device{}());
+  v4_salt_ = v4_rng_();
   for (const auto& c : site.categories) {
     for (const auto& v : c.values) {
-      const std::string id = v4::uuid_from_hash(v4_rng(), c.name + '\n' + v);
-      category_ext_id_.emplace(c.name + '\n' + v, id);
-      categories.emplace_back(c.name + '\n' + v,
-                              v4::category(id, c.name, v, c.description, c.system_defined).dump());
+      category_ext_id_.emplace(c.name + '\n' + v, v4::uuid_from_hash(v4_rng_(), c.name + '\n' + v));
     }
   }
-  std::sort(categories.begin(), categories.end());
-  for (auto& [key, obj] : categories) v4_categories_.push_back(std::move(obj));
-  std::vector<std::pair<std::string, std::string>> groups;
-  for (const auto& ag : site.address_groups) {
-    const std::string& id = ag_uuid_.at(ag.name);
-    groups.emplace_back(ag.name + '\n' + id,
-                        v4::address_group(id, ag.name, ag.description, ag.ip_address_block_list).dump());
+  rebuild_category_views();
+}
+
+void Simulator::rebuild_group_views() {
+  address_groups_.clear();
+  service_groups_.clear();
+  v4_address_groups_.clear();
+  v4_service_groups_.clear();
+  ag_uuid_.clear();
+  sg_uuid_.clear();
+  std::vector<std::pair<std::string, std::string>> v4_ags, v4_sgs;  // (sort key, object)
+  for (const auto& [uuid, stored] : ags_) {
+    const AddressGroup& ag = stored.group;
+    ag_uuid_.emplace(ag.name, uuid);  // names are unique: writes refuse duplicates
+    json e = {{"address_group",
+               {{"address_group_string", ""},
+                {"description", ag.description},
+                {"ip_address_block_list", ag.ip_address_block_list},
+                {"name", ag.name}}},
+              {"uuid", uuid}};
+    address_groups_.push_back({ag.name + '\n' + uuid, e.dump()});
+    v4_ags.emplace_back(ag.name + '\n' + uuid,
+                        v4::address_group(uuid, ag.name, ag.description, ag.ip_address_block_list).dump());
   }
-  std::sort(groups.begin(), groups.end());
-  for (auto& [key, obj] : groups) v4_address_groups_.push_back(std::move(obj));
-  groups.clear();
-  for (const auto& sg : site.service_groups) {
-    const std::string& id = sg_uuid_.at(sg.name);
-    groups.emplace_back(sg.name + '\n' + id,
-                        v4::service_group(id, sg.name, sg.description, sg.is_system_defined,
+  for (const auto& [uuid, stored] : sgs_) {
+    const ServiceGroup& sg = stored.group;
+    sg_uuid_.emplace(sg.name, uuid);
+    json e = {{"service_group",
+               {{"description", sg.description},
+                {"is_system_defined", sg.is_system_defined},
+                {"name", sg.name},
+                {"service_list", sg.service_list}}},
+              {"uuid", uuid}};
+    service_groups_.push_back({sg.name + '\n' + uuid, e.dump()});
+    v4_sgs.emplace_back(sg.name + '\n' + uuid,
+                        v4::service_group(uuid, sg.name, sg.description, sg.is_system_defined,
                                           sg.service_list).dump());
   }
-  std::sort(groups.begin(), groups.end());
-  for (auto& [key, obj] : groups) v4_service_groups_.push_back(std::move(obj));
+  auto by_key = [](const Listed& a, const Listed& b) { return a.sort_key < b.sort_key; };
+  std::sort(address_groups_.begin(), address_groups_.end(), by_key);
+  std::sort(service_groups_.begin(), service_groups_.end(), by_key);
+  std::sort(v4_ags.begin(), v4_ags.end());
+  std::sort(v4_sgs.begin(), v4_sgs.end());
+  for (auto& [key, obj] : v4_ags) v4_address_groups_.push_back(std::move(obj));
+  for (auto& [key, obj] : v4_sgs) v4_service_groups_.push_back(std::move(obj));
+}
+
+void Simulator::rebuild_category_views() {
+  category_keys_.clear();
+  category_values_.clear();
+  v4_categories_.clear();
+  std::vector<std::pair<std::string, std::string>> v4_cats;  // (key\nvalue, object)
+  for (const auto& [name, c] : category_defs_) {
+    json key = {{"description", c.description}, {"name", c.name}, {"system_defined", c.system_defined}};
+    category_keys_.push_back({c.name, key.dump()});
+    auto& values = category_values_[c.name];
+    for (const auto& v : c.values) {
+      auto d = category_value_descriptions_.find(c.name + '\n' + v);
+      json value = {{"description", d == category_value_descriptions_.end() ? json(nullptr) : json(d->second)},
+                    {"name", c.name},
+                    {"system_defined", false},
+                    {"value", v}};
+      values.push_back({v, value.dump()});
+      auto id = category_ext_id_.find(c.name + '\n' + v);
+      if (id != category_ext_id_.end()) {
+        v4_cats.emplace_back(c.name + '\n' + v,
+                             v4::category(id->second, c.name, v, c.description, c.system_defined).dump());
+      }
+    }
+    std::sort(values.begin(), values.end(),
+              [](const Listed& a, const Listed& b) { return a.sort_key < b.sort_key; });
+  }
+  std::sort(v4_cats.begin(), v4_cats.end());
+  for (auto& [key, obj] : v4_cats) v4_categories_.push_back(std::move(obj));
+}
+
+bool Simulator::category_defined(const std::string& key, const std::string& value) const {
+  auto it = category_defs_.find(key);
+  return it != category_defs_.end() &&
+         std::find(it->second.values.begin(), it->second.values.end(), value) !=
+             it->second.values.end();
 }
 
 std::string Simulator::new_uuid() {
@@ -509,8 +579,9 @@ http::ServerReply Simulator::handle(const http::HttpRequest& request) {
     if (!e.empty()) endpoint = e;
   }
   bool v4_path = false;
+  std::string v4_id;
   if (!admin && endpoint == "unknown") {
-    std::string e = classify_v4(path, &v4_path);
+    std::string e = classify_v4(path, request.method, &v4_path, &v4_id);
     if (!e.empty()) endpoint = e;
   }
 
@@ -526,7 +597,7 @@ http::ServerReply Simulator::handle(const http::HttpRequest& request) {
   } else if (endpoint == "unknown") {
     reply = error_reply(404, "unknown", "Path " + std::string(path) + " not found.");
   } else if (is_v4_endpoint(endpoint)) {
-    reply = dispatch_v4(request, endpoint);
+    reply = dispatch_v4(request, endpoint, v4_id);
   } else if (options_.api_mode == "v4" && (endpoint == "rules_list" || endpoint == "rules_crud")) {
     // An FNS Next-Gen PC: the v3 rule APIs are gone (before faults: it is the PC's state).
     reply = json_reply(410, std::string(kGone410Body));
@@ -578,6 +649,8 @@ detail::FaultOutcome Simulator::evaluate_faults(const std::string& endpoint, boo
 http::ServerReply Simulator::dispatch(const http::HttpRequest& request, const std::string& endpoint,
                                       std::vector<std::string_view>& parts) {
   const bool is_list = endpoint.size() > 5 && endpoint.compare(endpoint.size() - 5, 5, "_list") == 0;
+  const bool objects_crud = endpoint == "address_groups_crud" ||
+                            endpoint == "service_groups_crud" || endpoint == "category_values_crud";
   const std::string_view kind = kind_of(endpoint);
 
   ListQuery query;
@@ -618,6 +691,8 @@ http::ServerReply Simulator::dispatch(const http::HttpRequest& request, const st
     } else {
       reply = list_cached(query, fault, it->second, {{"kind", "category"}, {"filter", ""}}, true);
     }
+  } else if (objects_crud) {
+    reply = dispatch_v3_objects(request, endpoint, parts);
   } else if (endpoint == "tasks") {
     if (request.method != "GET") {
       reply = error_reply(405, kind, "Method " + request.method + " not allowed.");
@@ -776,16 +851,18 @@ void Simulator::churn_one() {
 
 // ---- v4 -------------------------------------------------------------------------------------
 
-http::ServerReply Simulator::dispatch_v4(const http::HttpRequest& request, const std::string& endpoint) {
+http::ServerReply Simulator::dispatch_v4(const http::HttpRequest& request, const std::string& endpoint,
+                                         std::string_view id) {
   const std::string path(request.path());
   if (options_.api_mode == "v3") {
     // A PC without FNS Next-Gen has no v4 microseg API (before faults: it is the PC's state).
     return v4_error_reply(404, endpoint, "Path " + path + " not found.");
   }
+  const bool is_list = endpoint.find("_crud") == std::string::npos && endpoint != "v4_tasks";
   v4::Page page;
-  const v4::PageError page_error = v4::parse_page(request, &page);
+  const v4::PageError page_error = is_list ? v4::parse_page(request, &page) : v4::PageError{};
   const long long offset = page_error.attribute.empty() ? page.page * page.limit : 0;
-  FaultOutcome fault = evaluate_faults(endpoint, true, offset);
+  FaultOutcome fault = evaluate_faults(endpoint, is_list, offset);
 
   ServerReply reply;
   if (fault.kind == FaultKind::Status) {
@@ -801,6 +878,8 @@ http::ServerReply Simulator::dispatch_v4(const http::HttpRequest& request, const
   } else if (fault.kind == FaultKind::Malformed) {
     reply = json_reply(200, R"({"$objectType":")" + std::string(v4_list_type(endpoint)) +
                                 R"(","metadata":{"totalAvailableResults":<html><body>502 Bad Gateway</body></html>)");
+  } else if (!is_list) {
+    reply = dispatch_v4_object(request, endpoint, std::string(id));
   } else if (request.method != "GET") {
     reply = v4_error_reply(405, endpoint, "Method " + request.method + " not allowed; use GET.");
   } else if (!page_error.attribute.empty()) {
@@ -824,18 +903,8 @@ http::ServerReply Simulator::dispatch_v4(const http::HttpRequest& request, const
     std::vector<std::string> items;
     items.reserve(count);
     if (endpoint == "v4_policies") {
-      v4::IdSource ids;
-      ids.category = [this](const std::string& key, const std::string& value) {
-        auto it = category_ext_id_.find(key + '\n' + value);
-        // A value the site lacks still gets a stable id, which resolves to nothing.
-        return it != category_ext_id_.end() ? it->second
-                                            : v4::uuid_from_hash(v4_salt_, "category\n" + key + '\n' + value);
-      };
-      ids.derived = [this](const std::string& text) { return v4::uuid_from_hash(v4_salt_, text); };
       const auto& all = sorted_rules();
-      for (std::size_t i = start; i < start + count; ++i) {
-        items.push_back(v4::policy_from_v3(json::parse(all[i]->entity), ids).dump());
-      }
+      for (std::size_t i = start; i < start + count; ++i) items.push_back(v4_policy_of(*all[i]).dump());
     } else {
       const auto& cached = endpoint == "v4_address_groups"   ? v4_address_groups_
                            : endpoint == "v4_service_groups" ? v4_service_groups_
@@ -852,6 +921,22 @@ http::ServerReply Simulator::dispatch_v4(const http::HttpRequest& request, const
   if (fault.kind == FaultKind::Truncate) reply.fault = ServerReply::Fault::TruncateBody;
   if (fault.kind == FaultKind::Drop) reply.fault = ServerReply::Fault::DropConnection;
   return reply;
+}
+
+v4::IdSource Simulator::v4_ids() const {
+  v4::IdSource ids;
+  ids.category = [this](const std::string& key, const std::string& value) {
+    auto it = category_ext_id_.find(key + '\n' + value);
+    // A value the site lacks still gets a stable id, which resolves to nothing.
+    return it != category_ext_id_.end() ? it->second
+                                        : v4::uuid_from_hash(v4_salt_, "category\n" + key + '\n' + value);
+  };
+  ids.derived = [this](const std::string& text) { return v4::uuid_from_hash(v4_salt_, text); };
+  return ids;
+}
+
+nlohmann::json Simulator::v4_policy_of(const Rule& rule) const {
+  return v4::policy_from_v3(json::parse(rule.entity), v4_ids());
 }
 
 // ---- CRUD ------------------------------------------------------------------------------------
@@ -878,7 +963,7 @@ std::string accepted_body(const json& entity, const std::string& task_uuid) {
   return body.dump();
 }
 
-json task_json(const std::string& task_uuid, const std::string& operation,
+json task_json(const std::string& task_uuid, const std::string& operation, std::string_view kind,
                const std::string& entity_uuid, const std::string& time) {
   return {{"api_version", kApiVersion},
           {"uuid", task_uuid},
@@ -889,10 +974,17 @@ json task_json(const std::string& task_uuid, const std::string& operation,
           {"creation_time", time},
           {"completion_time", time},
           {"entity_reference_list",
-           json::array({{{"kind", "network_security_rule"}, {"uuid", entity_uuid}}})}};
+           json::array({{{"kind", kind}, {"uuid", entity_uuid}}})}};
 }
 
 }  // namespace
+
+std::string Simulator::add_v3_task(const std::string& operation, std::string_view kind,
+                                   const std::string& entity_uuid) {
+  std::string task = new_uuid();
+  tasks_[task] = task_json(task, operation, kind, entity_uuid, now_time());
+  return task;
+}
 
 http::ServerReply Simulator::create_rule(const http::HttpRequest& request) {
   const std::string_view kind = "network_security_rule";
@@ -932,7 +1024,7 @@ http::ServerReply Simulator::create_rule(const http::HttpRequest& request) {
   const std::string now = now_time();
   std::string id = insert_rule(std::move(new_spec), std::move(cats), 0, now, now, uuid);
   std::string task = new_uuid();
-  tasks_[task] = task_json(task, "create_network_security_rule", id, now);
+  tasks_[task] = task_json(task, "create_network_security_rule", kind, id, now);
   return json_reply(202, accepted_body(json::parse(rules_.at(id).entity), task));
 }
 
@@ -981,7 +1073,7 @@ http::ServerReply Simulator::update_rule(const std::string& uuid, const http::Ht
   rules_.erase(it);
   insert_rule(std::move(new_spec), std::move(cats), current + 1, created, now, uuid);
   std::string task = new_uuid();
-  tasks_[task] = task_json(task, "update_network_security_rule", uuid, now);
+  tasks_[task] = task_json(task, "update_network_security_rule", kind, uuid, now);
   return json_reply(202, accepted_body(json::parse(rules_.at(uuid).entity), task));
 }
 
@@ -995,7 +1087,8 @@ http::ServerReply Simulator::delete_rule(const std::string& uuid) {
   rules_.erase(it);
   sorted_dirty_ = true;
   std::string task = new_uuid();
-  tasks_[task] = task_json(task, "delete_network_security_rule", uuid, now_time());
+  tasks_[task] = task_json(task, "delete_network_security_rule", "network_security_rule", uuid,
+                           now_time());
   // Shape of the fixture v3_nsr_delete_response.json: task_uuid a string, spec "".
   json body = {{"status", {{"state", "DELETE_PENDING"}, {"execution_context", {{"task_uuid", task}}}}},
                {"spec", ""},
@@ -1070,6 +1163,10 @@ http::ServerReply Simulator::handle_admin(const http::HttpRequest& request, std:
       return admin_error(405, "use GET or POST");
     }
     return json_reply(200, json{{"mode", options_.api_mode}}.dump());
+  }
+  if (path == "/_pcsim/force_delete") {
+    if (request.method != "POST") return admin_error(405, "use POST");
+    return force_delete(request);
   }
   return admin_error(404, "unknown admin path " + std::string(path));
 }

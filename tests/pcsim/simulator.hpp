@@ -1,6 +1,8 @@
 // pcsim's core: an in-memory Prism Central answering the v3 API endpoints flowdrift uses
-// (security rules list/CRUD, address/service groups, categories) and the v4 microseg lists,
-// with basic auth, fault injection, churn, api modes and an admin API. Pure request -> reply.
+// (security rules list/CRUD, address/service groups and category values list/CRUD) and the v4
+// microseg/prism API (lists, GET one with ETag, writes with If-Match answering task
+// references), with basic auth, fault injection, churn, api modes and an admin API. Both APIs
+// read and write one site. Pure request -> reply. Writes: writes_v3.cpp, writes_v4.cpp.
 #pragma once
 
 #include <chrono>
@@ -21,6 +23,7 @@
 #include "http/types.hpp"
 #include "pcsim/faults.hpp"
 #include "pcsim/site.hpp"
+#include "pcsim/v4.hpp"
 
 namespace flowdrift::pcsim {
 
@@ -79,6 +82,10 @@ class Simulator {
   // last_update_time now. Group references added by name are resolved. False if no such rule.
   bool edit_rule(std::string_view name, const std::function<void(nlohmann::json& spec)>& edit);
   bool remove_rule(std::string_view name);
+  // Names of the policies whose allow lists reference the address/service group `uuid`, or
+  // whose category filters use key:value (sorted).
+  std::vector<std::string> policies_using_group(std::string_view uuid) const;
+  std::vector<std::string> policies_using_category(std::string_view key, std::string_view value) const;
 
  private:
   struct Rule {
@@ -89,6 +96,15 @@ class Simulator {
   struct Listed {  // a cached list entity of the other kinds
     std::string sort_key;
     std::string entity;
+  };
+  // Groups as stored (one object, two API views); `revision` counts writes (part of the v4 ETag).
+  struct StoredAddressGroup {
+    AddressGroup group;
+    std::uint64_t revision = 0;
+  };
+  struct StoredServiceGroup {
+    ServiceGroup group;
+    std::uint64_t revision = 0;
   };
   struct ActiveFault {
     FaultSpec spec;
@@ -112,7 +128,28 @@ class Simulator {
   http::ServerReply update_rule(const std::string& uuid, const http::HttpRequest& request);
   http::ServerReply delete_rule(const std::string& uuid);
   http::ServerReply get_task(const std::string& uuid);
-  http::ServerReply dispatch_v4(const http::HttpRequest& request, const std::string& endpoint);
+  http::ServerReply dispatch_v4(const http::HttpRequest& request, const std::string& endpoint,
+                                std::string_view id);
+
+  // writes_v3.cpp: address/service group and category value CRUD (v3 shapes).
+  http::ServerReply dispatch_v3_objects(const http::HttpRequest& request, const std::string& endpoint,
+                                        const std::vector<std::string_view>& parts);
+  http::ServerReply v3_address_group(const http::HttpRequest& request, const std::string& uuid);
+  http::ServerReply v3_service_group(const http::HttpRequest& request, const std::string& uuid);
+  http::ServerReply v3_category_value(const http::HttpRequest& request, const std::string& key,
+                                      const std::string& value);
+  // writes_v4.cpp: GET one / POST / PUT / DELETE of v4 objects, v4 tasks.
+  http::ServerReply dispatch_v4_object(const http::HttpRequest& request, const std::string& endpoint,
+                                       const std::string& id);
+  http::ServerReply v4_policy(const http::HttpRequest& request, const std::string& id);
+  http::ServerReply v4_address_group(const http::HttpRequest& request, const std::string& id);
+  http::ServerReply v4_service_group(const http::HttpRequest& request, const std::string& id);
+  http::ServerReply v4_category(const http::HttpRequest& request, const std::string& id);
+  http::ServerReply v4_task(const std::string& id);
+  std::string v4_task_reference(const std::string& endpoint, const std::string& operation,
+                                const std::string& entity_id, std::string_view entity_rel);
+  // admin: POST /_pcsim/force_delete (a group or category value still in use).
+  http::ServerReply force_delete(const http::HttpRequest& request);
 
   std::string new_uuid();
   std::string now_time() const;
@@ -120,6 +157,17 @@ class Simulator {
                           const std::string& creation_time, const std::string& update_time,
                           std::optional<std::string> uuid);
   void resolve_references(nlohmann::json& spec) const;
+  v4::IdSource v4_ids() const;
+  nlohmann::json v4_policy_of(const Rule& rule) const;
+  std::string add_v3_task(const std::string& operation, std::string_view kind,
+                          const std::string& entity_uuid);
+  // Regenerate the cached list texts (v3 and v4) and the name -> uuid maps after a write.
+  void rebuild_group_views();
+  void rebuild_category_views();
+  bool category_defined(const std::string& key, const std::string& value) const;
+  std::vector<std::string> policies_using_group_locked(std::string_view uuid) const;
+  std::vector<std::string> policies_using_category_locked(std::string_view key,
+                                                          std::string_view value) const;
   void assign_rule_ids(nlohmann::json& spec, bool renumber);
   void churn_one();
   const std::vector<const Rule*>& sorted_rules();
@@ -137,12 +185,20 @@ class Simulator {
   std::unordered_map<std::string, Rule> rules_;  // by uuid; node-based, pointers stay valid
   std::vector<const Rule*> sorted_;              // by (name, uuid)
   bool sorted_dirty_ = true;
+  // The site's groups and categories (source of truth for both views).
+  std::map<std::string, StoredAddressGroup> ags_;  // by uuid (= v4 extId)
+  std::map<std::string, StoredServiceGroup> sgs_;  // by uuid (= v4 extId)
+  std::map<std::string, CategoryKey> category_defs_;                 // by key name
+  std::map<std::string, std::string> category_value_descriptions_;  // "key\nvalue" -> text
+  // Cached views, rebuilt by rebuild_*_views().
   std::vector<Listed> address_groups_, service_groups_, category_keys_;
   std::map<std::string, std::vector<Listed>> category_values_;
   std::map<std::string, std::string, std::less<>> ag_uuid_, sg_uuid_;  // name -> uuid
   std::map<std::string, nlohmann::json> tasks_;                        // task uuid -> task
+  std::map<std::string, nlohmann::json> v4_tasks_;                     // task extId -> task
 
   // v4 view: category "key\nvalue" -> extId, and the serialized v4 group/category objects.
+  std::mt19937_64 v4_rng_;
   std::uint64_t v4_salt_ = 0;
   std::map<std::string, std::string> category_ext_id_;
   std::vector<std::string> v4_address_groups_, v4_service_groups_, v4_categories_;

@@ -387,7 +387,7 @@ std::string error_body(std::string_view ns, std::string_view object_type, std::s
 
 std::string schema_error_body(std::string_view ns, std::string_view object_type,
                               std::string_view path, const PageError& error,
-                              const std::string& timestamp) {
+                              const std::string& timestamp, std::string_view location) {
   const std::string error_ns = std::string(ns) + ".v4.error.";
   json validation = {{"$objectType", error_ns + "SchemaValidationError"},
                      {"statusCode", 400},
@@ -397,7 +397,7 @@ std::string schema_error_body(std::string_view ns, std::string_view object_type,
                      {"validationErrorMessages",
                       json::array({{{"$objectType", error_ns + "SchemaValidationErrorMessage"},
                                     {"attributePath", error.attribute},
-                                    {"location", "query"},
+                                    {"location", location},
                                     {"message", error.message}}})}};
   json body = {{"$objectType", object_type},
                {"$reserved", {{"$fv", "v4.r0"}}},

@@ -60,9 +60,10 @@ std::string list_body(std::string_view object_type, std::string_view path, const
 // Error envelopes. `ns` is "microseg" or "prism" (the error types' namespace).
 std::string error_body(std::string_view ns, std::string_view object_type, std::string_view code,
                        std::string_view message);
+// SchemaValidationError naming error.attribute; `location` is "query" (paging) or "body" (writes).
 std::string schema_error_body(std::string_view ns, std::string_view object_type,
                               std::string_view path, const PageError& error,
-                              const std::string& timestamp);
+                              const std::string& timestamp, std::string_view location = "query");
 
 // A uuid-shaped id from (salt, text): stable for one instance, different across salts.
 std::string uuid_from_hash(std::uint64_t salt, std::string_view text);

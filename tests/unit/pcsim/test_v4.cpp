@@ -262,7 +262,9 @@ TEST_CASE("v4 lists page with $page/$limit and the v4 envelope", "[unit][pcsim][
   CHECK(get_json(sim, kAddressGroups).at("$objectType") == "microseg.v4.config.ListAddressGroupsApiResponse");
   CHECK(get_json(sim, kServiceGroups).at("$objectType") == "microseg.v4.config.ListServiceGroupsApiResponse");
   CHECK(get_json(sim, kCategories).at("$objectType") == "prism.v4.config.ListCategoriesApiResponse");
-  CHECK(sim.handle(request("POST", kPolicies, "{}")).response.status == 405);
+  // POST on a collection creates (an empty body lacks the required name); PUT/DELETE need an extId.
+  CHECK(sim.handle(request("POST", kPolicies, "{}")).response.status == 400);
+  CHECK(sim.handle(request("DELETE", kPolicies, "")).response.status == 405);
   CHECK(sim.handle(request("GET", kPolicies, "", false)).response.status == 401);
 }
 

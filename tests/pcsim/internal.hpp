@@ -1,0 +1,28 @@
+// Reply builders and helpers shared by pcsim's request handling files (simulator.cpp,
+// writes_v3.cpp, writes_v4.cpp). Not part of the library's interface.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "http/server.hpp"
+#include "http/types.hpp"
+
+namespace flowdrift::pcsim::detail {
+
+std::string format_time(std::chrono::system_clock::time_point tp);
+http::ServerReply json_reply(int status, std::string body);
+// The v3 error envelope {api_version, code, kind, state:"ERROR", message_list:[{reason, message}]};
+// an empty reason picks the usual one for the status.
+http::ServerReply error_reply(int status, std::string_view kind, std::string_view message,
+                              std::string_view reason = {});
+http::ServerReply unauthorized_reply();
+// "microseg" or "prism", and the list $objectType, of a v4 endpoint name (list or _crud).
+std::string_view v4_namespace(std::string_view endpoint);
+std::string_view v4_list_type(std::string_view endpoint);
+// A v4 ErrorResponse with one AppMessage (code MIC-5<status> / CTG-5<status>).
+http::ServerReply v4_error_reply(int status, std::string_view endpoint, std::string_view message);
+std::string percent_decode(std::string_view in);
+
+}  // namespace flowdrift::pcsim::detail
