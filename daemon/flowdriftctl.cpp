@@ -1,11 +1,14 @@
 // flowdriftctl: the operator's CLI over flowdrift's libraries (docs/cli.md).
 //   diff SOURCE REPLICA [--format text|json]   compare two site files (exit 0 in sync, 1 drift, 2 error)
-//   dump --config FILE --site NAME [-o FILE]    fetch one live site, every reference included
+//        [--source-categories F ...]           the lists a v4 policies file references (docs/cli.md)
+//   dump --config FILE --site NAME [-o FILE]    fetch one live site (v3 or v4), every reference included
 //   status --config FILE | --db FILE            pair and site states from the daemon's database
 //   drift [--pair P] [--open | --since T]       drift items from the audit trail
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <string>
+#include <utility>
 
 #include "ctl/commands.hpp"
 
@@ -15,12 +18,24 @@ int main(int argc, char** argv) {
   cli.set_version_flag("--version", std::string("flowdriftctl ") + FLOWDRIFT_VERSION);
 
   flowdrift::ctl::DiffArgs diff_args;
-  auto* diff = cli.add_subcommand("diff", "compare two site files (v3 list responses or dumps)");
+  auto* diff = cli.add_subcommand("diff", "compare two site files (v3 or v4 list responses, or dumps)");
   diff->add_option("source", diff_args.source, "the source of truth (primary)")->required();
   diff->add_option("replica", diff_args.replica, "the replica (DR)")->required();
   diff->add_option("--format", diff_args.format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
+  // A v4 policies list names categories and groups by extId only: their lists come alongside.
+  for (auto [side, refs] : {std::pair{"source", &diff_args.source_refs},
+                            std::pair{"replica", &diff_args.replica_refs}}) {
+    const std::string s(side);
+    diff->add_option("--" + s + "-categories", refs->categories,
+                     "v4 categories list response (GET /api/prism/v4.0/config/categories) "
+                     "for a v4 " + s + " policies file");
+    diff->add_option("--" + s + "-address-groups", refs->address_groups,
+                     "v4 address-groups list response for a v4 " + s + " policies file");
+    diff->add_option("--" + s + "-service-groups", refs->service_groups,
+                     "v4 service-groups list response for a v4 " + s + " policies file");
+  }
 
   flowdrift::ctl::DumpArgs dump_args;
   auto* dump = cli.add_subcommand("dump", "fetch one live site into a site dump file");

@@ -12,7 +12,6 @@
 #include "core/clock.hpp"
 #include "http/asio.hpp"
 #include "http/client.hpp"
-#include "prism/v3_client.hpp"
 #include "scheduler/collector.hpp"
 #include "store/db.hpp"
 #include "store/drift.hpp"
@@ -24,10 +23,11 @@ namespace {
 using nlohmann::json;
 
 // Boost 1.74's co_spawn needs a default-constructible result: hand it back through `out`.
-awaitable<void> fetch_site(http::HttpTransport* transport, prism::FetchOptions options,
-                           prism::FetchStats* stats,
-                           std::optional<Result<policy::V3SiteData>>* out) {
-  out->emplace(co_await prism::fetch_v3_site(*transport, std::move(options), *stats));
+awaitable<void> fetch_site(http::HttpTransport* transport, std::string api,
+                           prism::FetchOptions options, prism::FetchStats* stats,
+                           std::optional<Result<scheduler::FetchedSite>>* out) {
+  out->emplace(co_await scheduler::fetch_site_data(*transport, std::move(api), "",
+                                                   std::move(options), stats));
 }
 
 // Opens the database read-only; never creates or migrates it.
@@ -114,12 +114,12 @@ std::optional<std::int64_t> parse_time(const std::string& text, std::int64_t now
 }
 
 int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err) {
-  auto source = load_site_file(args.source);
+  auto source = load_site_file(args.source, args.source_refs);
   if (!source) {
     err << "flowdriftctl: " << source.error().message << "\n";
     return kExitError;
   }
-  auto replica = load_site_file(args.replica);
+  auto replica = load_site_file(args.replica, args.replica_refs);
   if (!replica) {
     err << "flowdriftctl: " << replica.error().message << "\n";
     return kExitError;
@@ -159,8 +159,8 @@ int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err) {
   auto opts = scheduler::fetch_options(*site, password);
   opts.allow_empty = true;  // a dump reports what the site says; diff decides what it means
   prism::FetchStats stats;
-  std::optional<Result<policy::V3SiteData>> result;
-  asio::co_spawn(io, fetch_site(transport.get(), std::move(opts), &stats, &result),
+  std::optional<Result<scheduler::FetchedSite>> result;
+  asio::co_spawn(io, fetch_site(transport.get(), site->api, std::move(opts), &stats, &result),
                  [&](std::exception_ptr e) {
                    if (e) result.emplace(make_error(ErrorReason::Other, "internal error"));
                  });
@@ -172,7 +172,11 @@ int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err) {
         << "\n";
     return kExitError;
   }
-  auto doc = make_dump(**result, site->name, site->url, unix_now_ms());
+  const auto& fetched = **result;
+  const auto now = unix_now_ms();
+  auto doc = fetched.v4 ? make_dump(*fetched.v4, site->name, site->url, now)
+                        : make_dump(*fetched.v3, site->name, site->url, now);
+  const auto policies = fetched.v4 ? fetched.v4->policies.size() : fetched.v3->rules.size();
   if (args.output.empty()) {
     out << doc.dump(1) << "\n";
   } else {
@@ -182,8 +186,8 @@ int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err) {
       err << "flowdriftctl: cannot write " << args.output << "\n";
       return kExitError;
     }
-    err << "flowdriftctl: wrote " << args.output << " (" << (*result)->rules.size()
-        << " policies, " << stats.requests << " requests)\n";
+    err << "flowdriftctl: wrote " << args.output << " (" << policies << " policies over "
+        << fetched.api << ", " << stats.requests << " requests)\n";
   }
   return 0;
 }

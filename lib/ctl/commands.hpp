@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ctl/report.hpp"
+#include "ctl/site_file.hpp"
 
 namespace flowdrift::ctl {
 
@@ -13,9 +14,14 @@ struct DiffArgs {
   std::string source;
   std::string replica;
   std::string format = "text";
+  // Lists a v4 policies file references, given alongside it (--source-categories, ...).
+  V4References source_refs{{}, {}, {}, "--source-"};
+  V4References replica_refs{{}, {}, {}, "--replica-"};
 };
 int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err);
 
+// Fetches the site over the API its config names (`api: v3|v4|auto`, detected as the daemon
+// does) and writes a dump that records which API answered.
 struct DumpArgs {
   std::string config;
   std::string site;

@@ -11,11 +11,21 @@ nlohmann::json side(const LoadedSite& s) {
   for (const auto& f : s.snapshot.findings) {
     findings.push_back({{"kind", f.kind}, {"object", f.object}, {"detail", f.detail}});
   }
-  return {{"file", s.file},
-          {"input", s.kind},
-          {"policies", s.snapshot.count(policy::ObjectKind::Policy)},
-          {"snapshot_hash", s.snapshot.hash},
-          {"findings", findings}};
+  nlohmann::json out{{"file", s.file},
+                     {"input", s.kind},
+                     {"api", s.api},
+                     {"policies", s.snapshot.count(policy::ObjectKind::Policy)},
+                     {"snapshot_hash", s.snapshot.hash},
+                     {"findings", findings}};
+  // The lists a v4 policies file was resolved against, when given alongside it.
+  if (s.references.any()) {
+    nlohmann::json refs = nlohmann::json::object();
+    if (!s.references.categories.empty()) refs["categories"] = s.references.categories;
+    if (!s.references.address_groups.empty()) refs["address_groups"] = s.references.address_groups;
+    if (!s.references.service_groups.empty()) refs["service_groups"] = s.references.service_groups;
+    out["references"] = std::move(refs);
+  }
+  return out;
 }
 
 std::string status_word(const diff::PairResult& r) {

@@ -1,7 +1,12 @@
 #include "ctl/site_file.hpp"
 
 #include <fstream>
+#include <map>
+#include <optional>
+#include <set>
 #include <sstream>
+#include <string_view>
+#include <utility>
 
 namespace flowdrift::ctl {
 namespace {
@@ -39,12 +44,7 @@ Result<std::vector<json>> array_at(const json& doc, const char* key, const std::
   return it->get<std::vector<json>>();
 }
 
-Result<policy::V3SiteData> from_dump(const json& doc, const std::string& name) {
-  auto version = doc.find("version");
-  if (version == doc.end() || !version->is_number_integer() || version->get<int>() != kDumpVersion) {
-    return fail(ErrorReason::Malformed, name,
-                "/version: expected " + std::to_string(kDumpVersion) + " (dump from another flowdrift version?)");
-  }
+Result<policy::V3SiteData> from_v3_dump(const json& doc, const std::string& name) {
   policy::V3SiteData d;
   auto rules = array_at(doc, "network_security_rules", name, true);
   if (!rules) return rules.error();
@@ -67,6 +67,42 @@ Result<policy::V3SiteData> from_dump(const json& doc, const std::string& name) {
     d.category_values.emplace(key, list.get<std::vector<json>>());
   }
   return d;
+}
+
+Result<policy::V4SiteData> from_v4_dump(const json& doc, const std::string& name) {
+  policy::V4SiteData d;
+  for (auto [key, target] : {std::pair{"policies", &d.policies},
+                             std::pair{"address_groups", &d.address_groups},
+                             std::pair{"service_groups", &d.service_groups},
+                             std::pair{"categories", &d.categories}}) {
+    auto a = array_at(doc, key, name, true);
+    if (!a) return a.error();
+    *target = std::move(*a);
+  }
+  return d;
+}
+
+// The API a dump holds: version 2 says so in /api; version 1 dumps were all v3.
+Result<std::string> dump_api(const json& doc, const std::string& name) {
+  auto version = doc.find("version");
+  const int v = version != doc.end() && version->is_number_integer() ? version->get<int>() : 0;
+  if (v != 1 && v != kDumpVersion) {
+    return fail(ErrorReason::Malformed, name,
+                "/version: expected 1 or " + std::to_string(kDumpVersion) +
+                    " (dump from another flowdrift version?)");
+  }
+  auto api = doc.find("api");
+  if (api == doc.end() && v == 1) return std::string("v3");
+  if (api == doc.end() || !api->is_string()) {
+    return fail(ErrorReason::Malformed, name, "/api: missing (expected \"v3\" or \"v4\")");
+  }
+  const auto a = api->get<std::string>();
+  if (a != "v3" && (a != "v4" || v == 1)) {
+    return fail(ErrorReason::Malformed, name,
+                "/api: \"" + a + "\" is not an API a version " + std::to_string(v) +
+                    " dump holds (expected " + (v == 1 ? "\"v3\")" : "\"v3\" or \"v4\")"));
+  }
+  return a;
 }
 
 Result<policy::V3SiteData> from_list(const json& doc, const std::string& name) {
@@ -106,54 +142,425 @@ Result<policy::V3SiteData> from_list(const json& doc, const std::string& name) {
   return d;
 }
 
-}  // namespace
+// ---------------------------------------------------------------------------------------------
+// v4 list responses
 
-Result<LoadedSite> parse_site_text(const std::string& text, const std::string& name) {
-  json doc;
+// One v4 listing a site file may hold: what it lists, the suffix of its response $objectType,
+// and where it comes from (for messages).
+struct V4ListKind {
+  const char* what;
+  const char* object_type;
+  const char* endpoint;
+  const char* option;  // the diff option suffix that gives it ("" for the policies themselves)
+};
+constexpr V4ListKind kV4Policies{"policies", "ListNetworkSecurityPoliciesApiResponse",
+                                 "GET /api/microseg/v4.0/config/policies", ""};
+constexpr V4ListKind kV4Categories{"categories", "ListCategoriesApiResponse",
+                                   "GET /api/prism/v4.0/config/categories", "categories"};
+constexpr V4ListKind kV4AddressGroups{"address groups", "ListAddressGroupsApiResponse",
+                                      "GET /api/microseg/v4.0/config/address-groups",
+                                      "address-groups"};
+constexpr V4ListKind kV4ServiceGroups{"service groups", "ListServiceGroupsApiResponse",
+                                      "GET /api/microseg/v4.0/config/service-groups",
+                                      "service-groups"};
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::string string_at(const json& obj, const char* key) {
+  if (!obj.is_object()) return {};
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// A JSON pointer for messages: the document root is "/".
+std::string place(const std::string& pointer) { return pointer.empty() ? "/" : pointer; }
+
+// The v4 ErrorResponse a document's `data` carries ("code: message" of its first AppMessage,
+// possibly empty), or nullopt when it carries none. Someone saved an error instead of a list.
+std::optional<std::string> error_response(const json& doc) {
+  if (!doc.is_object()) return std::nullopt;
+  auto data = doc.find("data");
+  if (data == doc.end() || !data->is_object()) return std::nullopt;
+  if (!ends_with(string_at(*data, "$objectType"), "error.ErrorResponse")) return std::nullopt;
+  std::string text;
+  auto error = data->find("error");
+  if (error != data->end() && error->is_array() && !error->empty()) {
+    text = string_at(error->front(), "code");
+    const std::string message = string_at(error->front(), "message");
+    if (!message.empty()) text += (text.empty() ? "" : ": ") + message;
+  } else if (error != data->end() && error->is_object()) {
+    text = string_at(*error, "error");
+  }
+  return text;
+}
+
+// Is this document (not a dump, not v3) meant as a v4 response? A list page, an array of
+// pages, or a single-object GET response.
+bool looks_v4(const json& doc) {
+  if (doc.is_array()) return !doc.empty() && doc.front().is_object() && looks_v4(doc.front());
+  if (!doc.is_object()) return false;
+  if (ends_with(string_at(doc, "$objectType"), "ApiResponse")) return true;
+  auto meta = doc.find("metadata");
+  if (meta != doc.end() && meta->is_object() && meta->contains("totalAvailableResults")) return true;
+  return doc.contains("data");
+}
+
+// Every item of one v4 listing: a list response, or a JSON array of the pages of one listing.
+// Complete only when the items add up to metadata.totalAvailableResults (same on every page)
+// with no extId listed twice, as the daemon's fetch requires.
+Result<std::vector<json>> read_v4_list(const json& doc, const std::string& name,
+                                       const V4ListKind& kind) {
+  std::vector<const json*> pages;
+  const bool paged = doc.is_array();
+  if (paged) {
+    if (doc.empty()) {
+      return fail(ErrorReason::Malformed, name,
+                  std::string("an empty array (expected the pages of one ") + kind.endpoint +
+                      " listing)");
+    }
+    for (const auto& p : doc) pages.push_back(&p);
+  } else {
+    pages.push_back(&doc);
+  }
+  std::vector<json> items;
+  std::set<std::string> ext_ids;
+  std::optional<long long> total;
+  for (std::size_t i = 0; i < pages.size(); ++i) {
+    const json& page = *pages[i];
+    const std::string at = paged ? "/" + std::to_string(i) : "";
+    if (!page.is_object()) {
+      return fail(ErrorReason::Malformed, name, place(at) + ": expected a v4 list response object");
+    }
+    if (auto e = error_response(page)) {
+      return fail(ErrorReason::Malformed, name,
+                  place(at) + ": a v4 ErrorResponse, not a list" + (e->empty() ? "" : " (" + *e + ")"));
+    }
+    const std::string type = string_at(page, "$objectType");
+    if (!type.empty() && !ends_with(type, kind.object_type)) {
+      return fail(ErrorReason::Malformed, name,
+                  at + "/$objectType: \"" + type + "\" is not a " + kind.what + " list (" +
+                      kind.endpoint + " answers ..." + kind.object_type + ")");
+    }
+    auto meta = page.find("metadata");
+    if (meta == page.end() || !meta->is_object()) {
+      return fail(ErrorReason::Malformed, name,
+                  at + "/metadata: missing or not an object (a v4 list response carries "
+                       "metadata.totalAvailableResults)");
+    }
+    auto t = meta->find("totalAvailableResults");
+    if (t == meta->end() || !t->is_number_integer() || t->get<long long>() < 0) {
+      return fail(ErrorReason::Malformed, name,
+                  at + "/metadata/totalAvailableResults: missing or not a count");
+    }
+    if (total && *total != t->get<long long>()) {
+      return fail(ErrorReason::Malformed, name,
+                  at + "/metadata/totalAvailableResults: " + std::to_string(t->get<long long>()) +
+                      " differs from the first page's " + std::to_string(*total) +
+                      " (pages of different listings?)");
+    }
+    total = t->get<long long>();
+    auto data = page.find("data");
+    if (data == page.end() || data->is_null()) continue;  // an empty page has no data
+    if (!data->is_array()) {
+      return fail(ErrorReason::Malformed, name, at + "/data: expected an array");
+    }
+    for (std::size_t j = 0; j < data->size(); ++j) {
+      const json& item = (*data)[j];
+      const std::string ipath = at + "/data/" + std::to_string(j);
+      if (!item.is_object()) {
+        return fail(ErrorReason::Malformed, name, ipath + ": expected an object");
+      }
+      if (!item.contains("extId") && item.contains("ext_id")) {
+        return fail(ErrorReason::Malformed, name,
+                    ipath + ": snake_case keys (ext_id) are Python SDK to_dict() output; give the "
+                            "REST response as Prism Central sends it (camelCase)");
+      }
+      const std::string id = string_at(item, "extId");
+      if (!id.empty() && !ext_ids.insert(id).second) {
+        return fail(ErrorReason::Malformed, name,
+                    ipath + "/extId: " + id + " listed twice" +
+                        (paged ? " (overlapping pages?)" : ""));
+      }
+      items.push_back(item);
+    }
+  }
+  const auto n = static_cast<long long>(items.size());
+  if (*total > n) {
+    return fail(ErrorReason::Truncated, name,
+                "incomplete: " + std::to_string(n) + " of " + std::to_string(*total) + " " +
+                    kind.what +
+                    " (metadata.totalAvailableResults); fetch every page ($page=0,1,...) and "
+                    "give them as one JSON array (jq -s . page-*.json), or use "
+                    "`flowdriftctl dump`");
+  }
+  if (*total < n) {
+    return fail(ErrorReason::Malformed, name,
+                "/metadata/totalAvailableResults: " + std::to_string(*total) +
+                    " is less than the " + std::to_string(n) + " " + kind.what + " listed");
+  }
+  return items;
+}
+
+// A single policy's GET response ({"data": {policy}}), as one policy.
+Result<std::vector<json>> read_v4_entity(const json& doc, const std::string& name) {
+  if (auto e = error_response(doc)) {
+    return fail(ErrorReason::Malformed, name,
+                "/: a v4 ErrorResponse, not a policy" + (e->empty() ? "" : " (" + *e + ")"));
+  }
+  const std::string type = string_at(doc, "$objectType");
+  if (!type.empty() && !ends_with(type, "GetNetworkSecurityPolicyApiResponse")) {
+    return fail(ErrorReason::Malformed, name,
+                "/$objectType: \"" + type +
+                    "\" is neither a v4 policies list nor a single policy response");
+  }
+  return std::vector<json>{doc.at("data")};
+}
+
+using KeyPredicate = bool (*)(std::string_view key);
+
+bool is_category_key(std::string_view key) {
+  return ends_with(key, "CategoryReferences") || key == "firstIsolationGroup" ||
+         key == "secondIsolationGroup";
+}
+bool is_address_group_key(std::string_view key) {
+  return key == "srcAddressGroupReferences" || key == "destAddressGroupReferences";
+}
+bool is_service_group_key(std::string_view key) { return key == "serviceGroupReferences"; }
+
+// True if some object under `node` has a non-empty array under a key `wanted` accepts. Depth is
+// bounded: rule specs nest a few levels, and a file must not exhaust the stack.
+bool has_reference(const json& node, KeyPredicate wanted, int depth) {
+  constexpr int kMaxDepth = 12;
+  if (depth > kMaxDepth) return false;
+  if (node.is_object()) {
+    for (const auto& [key, value] : node.items()) {
+      if (wanted(key) && value.is_array() && !value.empty()) return true;
+      if (has_reference(value, wanted, depth + 1)) return true;
+    }
+  } else if (node.is_array()) {
+    for (const auto& v : node) {
+      if (has_reference(v, wanted, depth + 1)) return true;
+    }
+  }
+  return false;
+}
+
+std::size_t policies_referencing(const std::vector<json>& policies, KeyPredicate wanted) {
+  std::size_t n = 0;
+  for (const auto& p : policies) {
+    auto rules = p.is_object() ? p.find("rules") : p.end();
+    if (p.is_object() && rules != p.end() && has_reference(*rules, wanted, 0)) ++n;
+  }
+  return n;
+}
+
+std::string policies_text(std::size_t n) {
+  return std::to_string(n) + (n == 1 ? " policy references" : " policies reference");
+}
+
+Result<json> read_json_file(const std::string& path);
+
+// The policies of a v4 file with the lists they reference. A reference kind in use must be given
+// (and not be empty), as the daemon's v4 fetch requires: without it every reference would be
+// dangling and every policy using one reported as drift. extIds the given lists do not hold
+// become dangling_reference findings when canonicalized.
+Result<policy::V4SiteData> with_references(std::vector<json> policies, const std::string& name,
+                                           const V4References& refs) {
+  policy::V4SiteData d;
+  d.policies = std::move(policies);
+  struct Ref {
+    const std::string& file;
+    const V4ListKind& kind;
+    KeyPredicate wanted;
+    std::vector<json>& target;
+  };
+  for (const Ref& r : {Ref{refs.categories, kV4Categories, &is_category_key, d.categories},
+                       Ref{refs.address_groups, kV4AddressGroups, &is_address_group_key,
+                           d.address_groups},
+                       Ref{refs.service_groups, kV4ServiceGroups, &is_service_group_key,
+                           d.service_groups}}) {
+    const std::size_t n = policies_referencing(d.policies, r.wanted);
+    if (r.file.empty()) {
+      if (n == 0) continue;
+      const std::string how = refs.option_prefix.empty()
+                                  ? std::string("the ") + r.kind.what + " list"
+                                  : refs.option_prefix + r.kind.option + " FILE";
+      return fail(ErrorReason::Malformed, name,
+                  policies_text(n) + " " + r.kind.what + " by extId, but no " + r.kind.what +
+                      " list was given: pass " + how + ", a " + r.kind.endpoint +
+                      " list response (docs/cli.md)");
+    }
+    auto doc = read_json_file(r.file);
+    if (!doc) return doc.error();
+    auto items = read_v4_list(*doc, r.file, r.kind);
+    if (!items) return items.error();
+    if (items->empty() && n > 0) {
+      return fail(ErrorReason::EmptyList, r.file,
+                  std::string("no ") + r.kind.what + ", but " + policies_text(n) + " some in " +
+                      name + " (listed by an account that cannot see them?)");
+    }
+    r.target = std::move(*items);
+  }
+  return d;
+}
+
+Result<json> parse_json(const std::string& text, const std::string& name) {
   try {
-    doc = json::parse(text);
+    return json::parse(text);
   } catch (const json::parse_error& e) {
     return fail(ErrorReason::Malformed, name,
                 position(text, e.byte > 0 ? e.byte - 1 : 0) + ": not valid JSON (" +
                     std::string(e.what()).substr(std::string(e.what()).find(':') + 2) + ")");
   }
-  if (!doc.is_object()) return fail(ErrorReason::Malformed, name, "expected a JSON object");
+}
+
+std::optional<std::string> read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Result<json> read_json_file(const std::string& path) {
+  auto text = read_text(path);
+  if (!text) return fail(ErrorReason::Other, path, "cannot read file");
+  return parse_json(*text, path);
+}
+
+// canonicalize_v4 labels an entity "categories[3] (...)": the file that holds that list.
+std::string v4_culprit(const std::string& message, const std::string& name,
+                       const V4References& refs) {
+  for (auto [prefix, file] : {std::pair{"categories[", &refs.categories},
+                              std::pair{"address_groups[", &refs.address_groups},
+                              std::pair{"service_groups[", &refs.service_groups}}) {
+    if (message.rfind(prefix, 0) == 0 && !file->empty()) return *file;
+  }
+  return name;
+}
+
+// A v3 rules file (list or entity) holds no category definitions, only the key:value pairs
+// the rules use inline. Those count as defined on the file's site: the file cannot say
+// otherwise, and without them every category reference would be a dangling_reference.
+void collect_filter_params(const json& node, std::map<std::string, std::set<std::string>>& out,
+                           int depth) {
+  constexpr int kMaxDepth = 12;
+  if (depth > kMaxDepth) return;
+  if (node.is_object()) {
+    for (const auto& [key, value] : node.items()) {
+      if (ends_with(key, "filter") && value.is_object()) {
+        auto params = value.find("params");
+        if (params != value.end() && params->is_object()) {
+          for (const auto& [k, values] : params->items()) {
+            if (!values.is_array()) continue;  // the canonicalizer reports the shape
+            for (const auto& v : values) {
+              if (v.is_string()) out[k].insert(v.get<std::string>());
+            }
+          }
+        }
+      }
+      collect_filter_params(value, out, depth + 1);
+    }
+  } else if (node.is_array()) {
+    for (const auto& v : node) collect_filter_params(v, out, depth + 1);
+  }
+}
+
+void define_inline_categories(policy::V3SiteData& d) {
+  std::map<std::string, std::set<std::string>> used;
+  for (const auto& rule : d.rules) {
+    if (rule.is_object() && rule.contains("spec")) collect_filter_params(rule.at("spec"), used, 0);
+  }
+  for (const auto& [key, values] : used) {
+    auto& list = d.category_values[key];
+    for (const auto& v : values) list.push_back(json{{"value", v}});
+  }
+}
+
+}  // namespace
+
+Result<LoadedSite> parse_site_text(const std::string& text, const std::string& name,
+                                   const V4References& refs) {
+  auto parsed = parse_json(text, name);
+  if (!parsed) return parsed.error();
+  const json& doc = *parsed;
+  if (!doc.is_object() && !looks_v4(doc)) {
+    return fail(ErrorReason::Malformed, name, "expected a JSON object");
+  }
 
   LoadedSite out;
   out.file = name;
-  Result<policy::V3SiteData> data = policy::V3SiteData{};
-  if (auto f = doc.find("format"); f != doc.end()) {
+  std::optional<policy::V3SiteData> v3;
+  std::optional<policy::V4SiteData> v4;
+  if (doc.is_object() && doc.contains("format")) {
+    auto f = doc.find("format");
     if (!f->is_string() || f->get<std::string>() != kDumpFormat) {
       return fail(ErrorReason::Malformed, name, "/format: not a flowdrift site dump");
     }
     out.kind = "dump";
-    data = from_dump(doc, name);
-  } else if (doc.contains("entities")) {
+    auto api = dump_api(doc, name);
+    if (!api) return api.error();
+    if (*api == "v4") {
+      auto d = from_v4_dump(doc, name);
+      if (!d) return d.error();
+      v4 = std::move(*d);
+    } else {
+      auto d = from_v3_dump(doc, name);
+      if (!d) return d.error();
+      v3 = std::move(*d);
+    }
+  } else if (doc.is_object() && doc.contains("entities")) {
     out.kind = "v3 list";
-    data = from_list(doc, name);
-  } else if (doc.contains("spec") && doc.contains("metadata")) {
+    auto d = from_list(doc, name);
+    if (!d) return d.error();
+    v3 = std::move(*d);
+    define_inline_categories(*v3);
+  } else if (doc.is_object() && doc.contains("spec") && doc.contains("metadata")) {
     out.kind = "v3 entity";
-    policy::V3SiteData d;
-    d.rules.push_back(doc);
-    data = std::move(d);
+    v3.emplace().rules.push_back(doc);
+    define_inline_categories(*v3);
+  } else if (looks_v4(doc)) {
+    const bool entity = doc.is_object() && doc.contains("data") && doc.at("data").is_object() &&
+                        !error_response(doc);
+    out.kind = entity ? "v4 entity" : "v4 list";
+    auto policies = entity ? read_v4_entity(doc, name) : read_v4_list(doc, name, kV4Policies);
+    if (!policies) return policies.error();
+    auto d = with_references(std::move(*policies), name, refs);
+    if (!d) return d.error();
+    v4 = std::move(*d);
+    out.references = refs;
   } else {
     return fail(ErrorReason::Malformed, name,
-                "neither a v3 network_security_rules/list response (no /entities) nor a "
-                "flowdrift site dump (no /format)");
+                "neither a v3 network_security_rules/list response (no /entities), a v4 "
+                "policies list response (no /data), nor a flowdrift site dump (no /format)");
   }
-  if (!data) return data.error();
-  auto snap = policy::canonicalize_v3(*data);
-  if (!snap) return fail(snap.error().reason, name, snap.error().message);
+  if (refs.any() && out.kind != "v4 list" && out.kind != "v4 entity") {
+    const std::string& given = !refs.categories.empty()       ? refs.categories
+                               : !refs.address_groups.empty() ? refs.address_groups
+                                                              : refs.service_groups;
+    return fail(ErrorReason::Malformed, name,
+                "is a " + (out.kind == "dump" ? std::string("site dump, which carries its own") +
+                                                    " categories and groups"
+                                              : out.kind) +
+                    "; reference lists such as " + given +
+                    " go only with a v4 policies list or policy response");
+  }
+  out.api = v4 ? "v4" : "v3";
+  auto snap = v4 ? policy::canonicalize_v4(*v4) : policy::canonicalize_v3(*v3);
+  if (!snap) {
+    const std::string culprit = v4 ? v4_culprit(snap.error().message, name, refs) : name;
+    return fail(snap.error().reason, culprit, snap.error().message);
+  }
   out.snapshot = std::move(*snap);
   return out;
 }
 
-Result<LoadedSite> load_site_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorReason::Other, path, "cannot read file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_site_text(ss.str(), path);
+Result<LoadedSite> load_site_file(const std::string& path, const V4References& refs) {
+  auto text = read_text(path);
+  if (!text) return fail(ErrorReason::Other, path, "cannot read file");
+  return parse_site_text(*text, path, refs);
 }
 
 json make_dump(const policy::V3SiteData& data, const std::string& site, const std::string& url,
@@ -171,6 +578,20 @@ json make_dump(const policy::V3SiteData& data, const std::string& site, const st
               {"service_groups", data.service_groups},
               {"category_keys", data.category_keys},
               {"category_values", values}};
+}
+
+json make_dump(const policy::V4SiteData& data, const std::string& site, const std::string& url,
+               std::int64_t fetched_ms) {
+  return json{{"format", kDumpFormat},
+              {"version", kDumpVersion},
+              {"site", site},
+              {"url", url},
+              {"api", "v4"},
+              {"fetched_at_ms", fetched_ms},
+              {"policies", data.policies},
+              {"address_groups", data.address_groups},
+              {"service_groups", data.service_groups},
+              {"categories", data.categories}};
 }
 
 }  // namespace flowdrift::ctl

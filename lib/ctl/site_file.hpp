@@ -1,9 +1,13 @@
 // Site files for flowdriftctl: a v3 `network_security_rules/list` response body (or a single
-// rule's intent response), or a site dump written by `flowdriftctl dump` (every policy and
-// every referenced group and category of one live site). Loading checks completeness: a list
-// whose total_matches exceeds its entities is refused. Errors name the file and the place.
+// rule's intent response), a v4 `GET /api/microseg/v4.0/config/policies` list response (or a
+// single policy's GET response) with the category and group lists it references given
+// alongside, or a site dump written by `flowdriftctl dump` (every policy and every referenced
+// group and category of one live site, from the v3 or the v4 API). Loading checks
+// completeness: a list whose total (total_matches, totalAvailableResults) exceeds its items is
+// refused. Errors name the file and the place.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -11,26 +15,49 @@
 #include "core/result.hpp"
 #include "policy/model.hpp"
 #include "policy/normalize_v3.hpp"
+#include "policy/normalize_v4.hpp"
 
 namespace flowdrift::ctl {
 
 inline constexpr const char* kDumpFormat = "flowdrift-site-dump";
-inline constexpr int kDumpVersion = 1;
+// Version 2 added v4 dumps (`"api": "v4"`); version 1 dumps (always v3) are still read.
+inline constexpr int kDumpVersion = 2;
+
+// The lists a v4 policies file references by extId, as v4 list response files (each one
+// response, or a JSON array of the pages of one listing). Empty: not given.
+struct V4References {
+  std::string categories;      // GET /api/prism/v4.0/config/categories
+  std::string address_groups;  // GET /api/microseg/v4.0/config/address-groups
+  std::string service_groups;  // GET /api/microseg/v4.0/config/service-groups
+  // How the caller's user gives them, for messages: "--replica-" gives "--replica-categories".
+  std::string option_prefix;
+
+  bool any() const {
+    return !categories.empty() || !address_groups.empty() || !service_groups.empty();
+  }
+};
 
 struct LoadedSite {
   std::string file;
-  std::string kind;  // "dump", "v3 list", "v3 entity"
+  std::string kind;  // "dump", "v3 list", "v3 entity", "v4 list", "v4 entity"
+  std::string api;   // "v3" or "v4": the API the data came from
+  V4References references;
   policy::Snapshot snapshot;
 };
 
-// Reads and canonicalizes one site file. Malformed or Truncated (incomplete list) errors carry
-// a message starting with "<file>: ".
-Result<LoadedSite> load_site_file(const std::string& path);
-// Same, from text already read (`name` used in messages).
-Result<LoadedSite> parse_site_text(const std::string& text, const std::string& name);
+// Reads and canonicalizes one site file (and, for a v4 policies file, the reference lists in
+// `refs`). Malformed or Truncated (incomplete list) errors carry a message starting with
+// "<file>: " naming the file at fault; a v4 policies file that references categories or groups
+// without the list given is Malformed, naming the option to give it with.
+Result<LoadedSite> load_site_file(const std::string& path, const V4References& refs = {});
+// Same, from text already read (`name` used in messages); reference lists are still files.
+Result<LoadedSite> parse_site_text(const std::string& text, const std::string& name,
+                                   const V4References& refs = {});
 
-// The dump document for data fetched from a site.
+// The dump documents for data fetched from a site ("api": "v3" or "v4").
 nlohmann::json make_dump(const policy::V3SiteData& data, const std::string& site,
+                         const std::string& url, std::int64_t fetched_ms);
+nlohmann::json make_dump(const policy::V4SiteData& data, const std::string& site,
                          const std::string& url, std::int64_t fetched_ms);
 
 }  // namespace flowdrift::ctl

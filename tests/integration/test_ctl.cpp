@@ -95,3 +95,125 @@ TEST_CASE("flowdriftctl dump, diff, status and drift against live sites and the 
   CHECK_THAT(since.out, Catch::Contains("enforcement_mode"));
   daemon.stop();
 }
+
+namespace {
+
+void set_api_mode(LiveSite& site, const std::string& mode) {
+  auto r = site.api().json("POST", "/_pcsim/mode", {{"mode", mode}});
+  REQUIRE(r.at("mode") == mode);
+}
+
+// Every page of one v4 listing, saved as `jq -s .` would: a JSON array of the list responses.
+std::string save_v4_pages(LiveSite& site, const std::string& endpoint, const std::string& file) {
+  nlohmann::json pages = nlohmann::json::array();
+  std::size_t seen = 0;
+  for (int page = 0;; ++page) {
+    auto r = site.api().json("GET", endpoint + "?$page=" + std::to_string(page) + "&$limit=100");
+    const auto total = r.at("metadata").at("totalAvailableResults").get<std::size_t>();
+    seen += r.contains("data") ? r.at("data").size() : 0;
+    pages.push_back(std::move(r));
+    if (seen >= total) break;
+    REQUIRE(page < 100);
+  }
+  write_file(file, pages.dump());
+  return file;
+}
+
+nlohmann::json read_json(const std::string& file) { return nlohmann::json::parse(read_file(file)); }
+
+}  // namespace
+
+TEST_CASE("flowdriftctl dump of v4 and both-mode sites and diff of v3 and v4 dumps of one intent",
+          "[integration][ctl][v4][slow]") {
+  TempDir dir;
+  LiveSite primary(dir, "primary", 60, 11);  // api mode both: v3 and v4 both answer
+  LiveSite dr(dir, "dr", 60, 11);
+  set_api_mode(dr, "v4");  // Flow Next-Gen: the v3 rule APIs answer 410
+  write_file(dir.file("pc-password"), std::string(kLivePassword) + "\n");
+  auto site = [&](const std::string& name, LiveSite& s, const std::string& api) {
+    return "  - name: " + name + "\n    url: https://127.0.0.1:" + std::to_string(s.port()) +
+           "\n    username: admin\n    password_file: pc-password\n    ca_file: " + s.ca_file() +
+           "\n    api: " + api + "\n    retries: 0\n";
+  };
+  const auto cfg = dir.file("ctl.yaml");
+  write_file(cfg, "sites:\n" + site("primary", primary, "v3") + site("primary-auto", primary, "auto") +
+                      site("dr", dr, "auto") + site("dr-v3", dr, "v3") + site("dr-v4", dr, "v4") +
+                      "storage:\n  path: flowdrift.db\n");
+
+  // The API each dump came from is recorded in it: the site's api setting, detected as the
+  // daemon does (auto: v4 first, so a both-mode PC is read over v4).
+  auto p3 = ctl(dir, {"dump", "--config", cfg, "--site", "primary", "-o", dir.file("p3.json")});
+  INFO(p3.out);
+  REQUIRE(p3.status == 0);
+  CHECK(read_json(dir.file("p3.json")).at("api") == "v3");
+  CHECK(read_json(dir.file("p3.json")).at("network_security_rules").size() == 60);
+  auto p4 = ctl(dir, {"dump", "--config", cfg, "--site", "primary-auto", "-o", dir.file("p4.json")});
+  INFO(p4.out);
+  REQUIRE(p4.status == 0);
+  CHECK(read_json(dir.file("p4.json")).at("api") == "v4");
+  auto d4 = ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("d4.json")});
+  INFO(d4.out);
+  REQUIRE(d4.status == 0);
+  CHECK_THAT(d4.out, Catch::Contains("60 policies over v4"));
+  const auto dump4 = read_json(dir.file("d4.json"));
+  CHECK(dump4.at("api") == "v4");
+  CHECK(dump4.at("version") == 2);
+  CHECK(dump4.at("policies").size() == 60);
+  CHECK_FALSE(dump4.at("categories").empty());
+
+  // A site pinned to v3 that has gone Next-Gen: an error naming the reason, no dump.
+  auto gone = ctl(dir, {"dump", "--config", cfg, "--site", "dr-v3", "-o", dir.file("x.json")});
+  CHECK(gone.status == 2);
+  CHECK_THAT(gone.out, Catch::Contains("dr-v3: gone"));
+  CHECK_FALSE(std::filesystem::exists(dir.file("x.json")));
+
+  // Same intent, different APIs and ids: in sync both ways round.
+  auto same = ctl(dir, {"diff", dir.file("p3.json"), dir.file("d4.json")});
+  INFO(same.out);
+  CHECK(same.status == 0);
+  CHECK_THAT(same.out, Catch::StartsWith("IN SYNC"));
+  auto same4 = ctl(dir, {"diff", dir.file("d4.json"), dir.file("p4.json")});
+  INFO(same4.out);
+  CHECK(same4.status == 0);
+
+  // A change on DR (made through v3, as pcsim has no v4 writes, then back to Next-Gen).
+  set_api_mode(dr, "both");
+  auto rule = dr.enforced_app_rule();
+  auto spec = rule.at("spec");
+  spec["resources"]["app_rule"]["action"] = "MONITOR";
+  dr.put_spec(rule.at("metadata").at("uuid"), spec);
+  set_api_mode(dr, "v4");
+  const std::string changed_policy = rule.at("spec").at("name");
+  auto d4b = ctl(dir, {"dump", "--config", cfg, "--site", "dr-v4", "-o", dir.file("d4b.json")});
+  INFO(d4b.out);
+  REQUIRE(d4b.status == 0);
+  auto drift = ctl(dir, {"diff", dir.file("p3.json"), dir.file("d4b.json"), "--format", "json"});
+  INFO(drift.out);
+  CHECK(drift.status == 1);
+  auto j = nlohmann::json::parse(drift.out);
+  CHECK(j.at("source").at("api") == "v3");
+  CHECK(j.at("replica").at("api") == "v4");
+  REQUIRE(j.at("items").size() == 1);
+  CHECK(j.at("items")[0].at("policy") == changed_policy);
+  CHECK(j.at("items")[0].at("kind") == "enforcement_mode");
+
+  // The raw v4 list responses an operator saves with curl, given with their references.
+  const auto policies = save_v4_pages(dr, "/api/microseg/v4.0/config/policies", dir.file("pol.json"));
+  const auto cats = save_v4_pages(dr, "/api/prism/v4.0/config/categories", dir.file("cat.json"));
+  const auto ags = save_v4_pages(dr, "/api/microseg/v4.0/config/address-groups", dir.file("ag.json"));
+  const auto sgs = save_v4_pages(dr, "/api/microseg/v4.0/config/service-groups", dir.file("sg.json"));
+  auto no_refs = ctl(dir, {"diff", dir.file("p3.json"), policies});
+  CHECK(no_refs.status == 2);
+  CHECK_THAT(no_refs.out, Catch::Contains(policies));
+  CHECK_THAT(no_refs.out, Catch::Contains("--replica-categories FILE"));
+  auto listed = ctl(dir, {"diff", dir.file("p3.json"), policies, "--format", "json",
+                          "--replica-categories", cats, "--replica-address-groups", ags,
+                          "--replica-service-groups", sgs});
+  INFO(listed.out);
+  CHECK(listed.status == 1);
+  auto k = nlohmann::json::parse(listed.out);
+  CHECK(k.at("replica").at("input") == "v4 list");
+  REQUIRE(k.at("items").size() == 1);
+  CHECK(k.at("items")[0].at("policy") == changed_policy);
+  CHECK(k.at("items")[0].at("kind") == "enforcement_mode");
+}
