@@ -19,8 +19,9 @@ using flowdrift::test::write_file;
 
 namespace {
 
-// Located from this file so the tests run from any working directory.
-const std::filesystem::path kHere = std::filesystem::path(__FILE__).parent_path();
+// Absolute, from the source tree CMake names, so the tests run from any working directory
+// (__FILE__ may be relative, e.g. under a compiler cache).
+const std::filesystem::path kHere = std::filesystem::path(FLOWDRIFT_SOURCE_DIR) / "tests/unit/config";
 const std::string kFixtures = (kHere / "../fixtures/config").lexically_normal().string();
 const std::string kConfigDir = (kHere / "../../../config").lexically_normal().string();
 

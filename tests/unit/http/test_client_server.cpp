@@ -167,7 +167,7 @@ TEST_CASE("TLS to a DNS name (localhost) verifies against SAN DNS and sends SNI"
   finish(ioc, server);
 }
 
-TEST_CASE("TLS with the wrong CA fails verification; insecure skips it", "[unit][http]") {
+TEST_CASE("TLS with the wrong CA fails verification, insecure skips it", "[unit][http]") {
   Pki pki;
   Pki other;
   asio::io_context ioc;

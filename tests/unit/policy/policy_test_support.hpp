@@ -22,11 +22,9 @@ inline json load_shared(const std::string& name) {
       flowdrift::test::read_file(std::string(FLOWDRIFT_SHARED_FIXTURES) + "/" + name));
 }
 
-// tests/unit/fixtures/policy, found from this header's own location (tests/unit/policy/).
+// tests/unit/fixtures/policy.
 inline std::string local_fixture(const std::string& name) {
-  return (std::filesystem::path(__FILE__).parent_path().parent_path() / "fixtures" / "policy" /
-          name)
-      .string();
+  return (std::filesystem::path(FLOWDRIFT_TEST_FIXTURES) / "policy" / name).string();
 }
 
 inline json load_local(const std::string& name) {

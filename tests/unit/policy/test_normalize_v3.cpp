@@ -261,7 +261,7 @@ TEST_CASE("ports are sorted and deduplicated but not merged", "[unit][policy]") 
 // ---------------------------------------------------------------------------------------------
 // v3 allow-list semantics
 
-TEST_CASE("empty inbound allows nothing; empty outbound of an app rule allows everything",
+TEST_CASE("empty inbound allows nothing, empty outbound of an app rule allows everything",
           "[unit][policy]") {
   V3SiteData site = standard_site();
   auto& rule = app_rule(site);
@@ -298,7 +298,7 @@ TEST_CASE("empty inbound allows nothing; empty outbound of an app rule allows ev
   }
 }
 
-TEST_CASE("ad_rule outbound follows app_rule semantics; quarantine lists stay literal",
+TEST_CASE("ad_rule outbound follows app_rule semantics, quarantine lists stay literal",
           "[unit][policy]") {
   V3SiteData site = standard_site();
   auto& resources = site.rules.at(0).at("spec").at("resources");
@@ -386,14 +386,14 @@ TEST_CASE("dangling group references are marked and reported, not errors", "[uni
   CHECK(std::is_sorted(s.findings.begin(), s.findings.end()));
 }
 
-TEST_CASE("categories missing from the site are findings; the policy keeps key:value",
+TEST_CASE("categories missing from the site are findings, the policy keeps key:value",
           "[unit][policy]") {
   V3SiteData site = standard_site();
   site.category_values.erase("Environment");
   const Snapshot s = canon_ok(site);
   CHECK(has_finding(s, "dangling_reference", "web-tier", "category Environment:Prod"));
   CHECK(s.findings.size() == 1);
-  CHECK(s.count(ObjectKind::Category) == 4);
+  CHECK(s.count(ObjectKind::Category) == 5);  // every AppType value; no Environment value
   CHECK(object(s, ObjectKind::Policy, "web-tier").json.find("Environment:Prod") !=
         std::string::npos);
 }

@@ -75,7 +75,7 @@ TEST_CASE("HTTP status mapping", "[prism][status]") {
   }
 }
 
-TEST_CASE("error envelopes are quoted; Retry-After is kept", "[prism][status]") {
+TEST_CASE("error envelopes are quoted, Retry-After is kept", "[prism][status]") {
   const auto now = std::chrono::system_clock::now();
   auto v3 = error_for_status(
       response(410, R"({"code":410,"message_list":[{"reason":"GONE_ERROR","message":"gone"},)"

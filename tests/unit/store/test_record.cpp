@@ -46,7 +46,7 @@ std::int64_t db_bytes(Database& db) {
 
 }  // namespace
 
-TEST_CASE("Identical snapshots are stored once; a change adds only the changed object",
+TEST_CASE("Identical snapshots are stored once, a change adds only the changed object",
           "[store]") {
   TempDir dir;
   Store store(dir.file("dedup.db"));

@@ -26,9 +26,8 @@ using flowdrift::test::write_file;
 
 namespace {
 
-// This file is tests/unit/store/test_schema_doc.cpp; CMake passes absolute source paths.
 const std::string kDocPath =
-    (std::filesystem::path(__FILE__).parent_path() / "../../../docs/schema.md").string();
+    (std::filesystem::path(FLOWDRIFT_SOURCE_DIR) / "docs/schema.md").string();
 
 struct Block {
   std::string heading;  // the nearest "### " heading above the block, without the hashes
