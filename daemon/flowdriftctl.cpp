@@ -4,6 +4,7 @@
 //   dump --config FILE --site NAME [-o FILE]    fetch one live site (v3 or v4), every reference included
 //   status --config FILE | --db FILE            pair and site states from the daemon's database
 //   drift [--pair P] [--open | --since T]       drift items from the audit trail
+//   history [--site S] [--policy P]             every version of each policy, first/last seen
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -62,6 +63,10 @@ int main(int argc, char** argv) {
                                   "items opened or resolved since T (unix seconds, "
                                   "2026-11-25T10:00:00Z, or an age like 24h)");
   open->excludes(since);
+  auto* history = cli.add_subcommand("history", "every stored version of each policy, first and last seen");
+  add_db(history);
+  history->add_option("--site", db_args.site, "only this site");
+  history->add_option("--policy", db_args.policy, "only this policy");
 
   try {
     cli.parse(argc, argv);
@@ -72,5 +77,6 @@ int main(int argc, char** argv) {
   if (*dump) return flowdrift::ctl::run_dump(dump_args, std::cout, std::cerr);
   if (*status) return flowdrift::ctl::run_status(db_args, std::cout, std::cerr);
   if (*drift) return flowdrift::ctl::run_drift(db_args, std::cout, std::cerr);
+  if (*history) return flowdrift::ctl::run_history(db_args, std::cout, std::cerr);
   return flowdrift::ctl::kExitError;
 }

@@ -15,6 +15,7 @@
 #include "scheduler/collector.hpp"
 #include "store/db.hpp"
 #include "store/drift.hpp"
+#include "store/history.hpp"
 #include "store/store.hpp"
 
 namespace flowdrift::ctl {
@@ -279,6 +280,41 @@ int run_drift(const DbArgs& args, std::ostream& out, std::ostream& err) {
                       it.resolved_ms ? format_time(*it.resolved_ms) : "open", it.summary});
     }
     print_table(out, rows);
+  } catch (const store::StoreError& e) {
+    err << "flowdriftctl: " << e.what() << "\n";
+    return kExitError;
+  }
+  return 0;
+}
+
+int run_history(const DbArgs& args, std::ostream& out, std::ostream& err) {
+  store::HistoryQuery q;
+  if (!args.site.empty()) q.site = args.site;
+  if (!args.policy.empty()) q.policy = args.policy;
+  auto db = open_db(args, err);
+  if (!db) return kExitError;
+  try {
+    const auto versions = store::policy_history(*db, q);
+    if (args.format == "json") {
+      json arr = json::array();
+      for (const auto& v : versions) {
+        arr.push_back({{"site", v.site}, {"policy", v.policy}, {"hash", v.hash},
+                       {"type", v.policy_type}, {"mode", v.mode},
+                       {"first_seen", format_time(v.first_seen_ms)},
+                       {"last_seen", format_time(v.last_seen_ms)}, {"current", v.current}});
+      }
+      out << arr.dump(2) << "\n";
+      return 0;
+    }
+    std::vector<std::vector<std::string>> rows{
+        {"SITE", "POLICY", "VERSION", "MODE", "FIRST SEEN", "LAST SEEN", ""}};
+    for (const auto& v : versions) {
+      rows.push_back({v.site, v.policy, v.hash.substr(0, 12), v.mode,
+                      format_time(v.first_seen_ms), format_time(v.last_seen_ms),
+                      v.current ? "current" : ""});
+    }
+    print_table(out, rows);
+    if (versions.empty()) err << "flowdriftctl: no stored versions match\n";
   } catch (const store::StoreError& e) {
     err << "flowdriftctl: " << e.what() << "\n";
     return kExitError;

@@ -36,9 +36,13 @@ struct DbArgs {
   std::string pair;
   bool open_only = false;
   std::string since;
+  std::string site;    // history: only this site
+  std::string policy;  // history: only this policy
 };
 int run_status(const DbArgs& args, std::ostream& out, std::ostream& err);
 int run_drift(const DbArgs& args, std::ostream& out, std::ostream& err);
+// Every version of each policy (per site) with when it was first and last seen.
+int run_history(const DbArgs& args, std::ostream& out, std::ostream& err);
 
 // "1764064800", "2026-11-25T10:00:00Z" or an age ("24h", "30m") before `now_ms`; unix ms.
 std::optional<std::int64_t> parse_time(const std::string& text, std::int64_t now_ms);

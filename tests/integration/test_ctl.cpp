@@ -93,6 +93,31 @@ TEST_CASE("flowdriftctl dump, diff, status and drift against live sites and the 
   auto since = ctl(dir, {"drift", "--db", daemon.db_path(), "--since", "1h"});
   CHECK(since.status == 0);
   CHECK_THAT(since.out, Catch::Contains("enforcement_mode"));
+
+  // history: the version each site holds, and a new one once the DR policy is fixed.
+  const std::string name = rule.at("spec").at("name");
+  auto history_json = [&](const std::string& site) {
+    auto h = ctl(dir, {"history", "--db", daemon.db_path(), "--site", site, "--policy", name,
+                       "--format", "json"});
+    INFO(h.out);
+    REQUIRE(h.status == 0);
+    return nlohmann::json::parse(h.out);
+  };
+  auto on_dr = history_json("dr");
+  REQUIRE(on_dr.size() == 1);
+  CHECK(on_dr[0].at("mode") == "monitor");
+  CHECK(on_dr[0].at("current") == true);
+  CHECK(history_json("primary")[0].at("mode") == "enforce");
+  spec["resources"]["app_rule"]["action"] = "APPLY";
+  dr.put_spec(rule.at("metadata").at("uuid"), spec);
+  REQUIRE(wait_until([&] { return history_json("dr").size() == 2; }, 60s));
+  auto fixed = history_json("dr");
+  CHECK(fixed[0].at("current") == false);
+  CHECK(fixed[1].at("mode") == "enforce");
+  CHECK(fixed[1].at("current") == true);
+  auto table = ctl(dir, {"history", "--db", daemon.db_path(), "--policy", name});
+  CHECK(table.status == 0);
+  CHECK_THAT(table.out, Catch::Contains("FIRST SEEN") && Catch::Contains("current"));
   daemon.stop();
 }
 
