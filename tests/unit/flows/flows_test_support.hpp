@@ -1,0 +1,90 @@
+// Helpers for the flows unit tests: canonical policy JSON builders and an in-memory resolver.
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+
+#include "flows/flows.hpp"
+
+namespace flowdrift::flows::test {
+
+using nlohmann::json;
+
+inline json group(std::vector<std::string> categories, const std::string& match = "all") {
+  return json{{"categories", std::move(categories)}, {"kinds", {"vm"}}, {"match", match}};
+}
+
+inline json cats(std::vector<std::string> categories, const std::string& match = "all") {
+  return json{{"categories", std::move(categories)}, {"match", match}};
+}
+inline json any_peer() { return json{{"any", true}}; }
+inline json subnet(const std::string& cidr) { return json{{"subnet", cidr}}; }
+inline json ag(const std::string& name) { return json{{"address_group", name}}; }
+
+inline json tcp(json ports) { return json{{"protocol", "tcp"}, {"ports", std::move(ports)}}; }
+inline json udp(json ports) { return json{{"protocol", "udp"}, {"ports", std::move(ports)}}; }
+inline json icmp(json list) { return json{{"protocol", "icmp"}, {"icmp", std::move(list)}}; }
+inline json all_services() { return json{{"all", true}}; }
+inline json svc_group(const std::string& name) { return json{{"service_group", name}}; }
+
+inline json rule(const std::string& direction, json peer, json service,
+                 const std::string& description = "") {
+  return json{{"description", description},
+              {"direction", direction},
+              {"peer", std::move(peer)},
+              {"service", std::move(service)}};
+}
+
+// An application policy securing AppTier:DB with the given rules; intra-group deny, no IPv6.
+inline json app(json rules) {
+  return json{{"allow_ipv6", false},        {"description", ""},
+              {"hitlog", false},            {"intra_group", "deny"},
+              {"mode", "enforce"},          {"name", "db-tier"},
+              {"rules", std::move(rules)},  {"secured_group", group({"AppTier:DB"})},
+              {"type", "application"}};
+}
+
+inline json isolation(json first, json second) {
+  return json{{"allow_ipv6", false}, {"description", ""},      {"hitlog", false},
+              {"isolation", {std::move(first), std::move(second)}},
+              {"mode", "enforce"},   {"name", "prod-dev"},     {"type", "isolation"}};
+}
+
+// Referenced address and service groups by name, as a Snapshot would hold them.
+struct Groups {
+  std::map<std::pair<policy::ObjectKind, std::string>, std::string> objects;
+
+  void address_group(const std::string& name, std::vector<std::string> addresses) {
+    objects[{policy::ObjectKind::AddressGroup, name}] =
+        json{{"addresses", std::move(addresses)}, {"description", ""}, {"name", name}}.dump();
+  }
+  void service_group(const std::string& name, json services) {
+    objects[{policy::ObjectKind::ServiceGroup, name}] =
+        json{{"description", ""}, {"name", name}, {"services", std::move(services)}}.dump();
+  }
+  Resolver resolver() const {
+    return [this](policy::ObjectKind k, std::string_view name) -> std::optional<std::string_view> {
+      auto it = objects.find({k, std::string(name)});
+      if (it == objects.end()) return std::nullopt;
+      return std::string_view(it->second);
+    };
+  }
+};
+
+inline FlowSet compiled(const json& policy, const Groups& groups = {}) {
+  auto r = compile_policy(policy.dump(), groups.resolver());
+  INFO("policy " << policy.dump());
+  if (!r) {
+    FAIL("compile failed: " << r.error().message);
+  }
+  return *r;
+}
+
+inline Comparison compared(const json& source, const json& replica, const Groups& groups = {}) {
+  return compare(compiled(source, groups), compiled(replica, groups));
+}
+
+}  // namespace flowdrift::flows::test
