@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <nlohmann/json.hpp>
+
+#include "flows/flows.hpp"
 
 namespace flowdrift::diff {
 namespace {
@@ -140,10 +143,29 @@ void compare_modes(const CanonicalObject& s, const CanonicalObject& r,
   items.push_back(std::move(item));
 }
 
+// Fields whose meaning is the set of flows the policy allows (lib/flows compares them).
+bool is_flow_field(std::string_view key) {
+  return key == "rules" || key == "secured_group" || key == "intra_group" ||
+         key == "allow_ipv6" || key == "isolation" || key == "scope";
+}
+
+Effect to_effect(flows::Classification c) {
+  switch (c) {
+    case flows::Classification::Cosmetic: return Effect::Cosmetic;
+    case flows::Classification::MorePermissive: return Effect::Permissive;
+    case flows::Classification::MoreRestrictive: return Effect::Restrictive;
+    case flows::Classification::Both: return Effect::Both;
+  }
+  return Effect::Both;
+}
+
 // `src` and `rep` are the parsed policies, the replica's with renamed references already
-// translated to the source's names (so a rename alone is not a modification).
+// translated to the source's names (so a rename alone is not a modification). With
+// `behaviour`, the flow fields are judged by the flows they allow, not by their text: split
+// port ranges, duplicates or a group versus the same ports inline are cosmetic.
 void compare_policies(const CanonicalObject& s, const CanonicalObject& r, const json& src,
-                      const json& rep, std::vector<DriftItem>& items) {
+                      const json& rep, const flows::Comparison* behaviour,
+                      std::vector<DriftItem>& items) {
   const int src_rank = mode_rank(s.mode);
   const int rep_rank = mode_rank(r.mode);
   Comparison cmp;
@@ -163,6 +185,18 @@ void compare_policies(const CanonicalObject& s, const CanonicalObject& r, const 
         }
         continue;  // a weaker mode is its own enforcement_mode item
       }
+      if (behaviour && is_flow_field(k)) {
+        // Listed as evidence; what it does is the behaviour's verdict below.
+        if (k == "rules") {
+          Comparison text;
+          compare_rules(sv, rv, text);
+          for (auto& f : text.fields) cmp.add(std::move(f), Effect::Cosmetic);
+        } else {
+          cmp.add({k, sv.is_null() ? "" : compact(sv), rv.is_null() ? "" : compact(rv)},
+                  Effect::Cosmetic);
+        }
+        continue;
+      }
       if (k == "rules") {
         compare_rules(sv, rv, cmp);
         continue;
@@ -179,6 +213,19 @@ void compare_policies(const CanonicalObject& s, const CanonicalObject& r, const 
     }
   }
   if (!cmp.any) return;
+  std::string examples;
+  if (behaviour) {
+    cmp.effect = combine(cmp.effect, to_effect(behaviour->classification));
+    // One concrete flow per direction: the evidence on-call acts on.
+    if (!behaviour->replica_example_text.empty()) {
+      cmp.fields.push_back({"flows[replica only]", "", compact(json(behaviour->replica_example_text))});
+      examples += "; replica allows " + behaviour->replica_example_text + ", source does not";
+    }
+    if (!behaviour->source_example_text.empty()) {
+      cmp.fields.push_back({"flows[source only]", compact(json(behaviour->source_example_text)), ""});
+      examples += "; source allows " + behaviour->source_example_text + ", replica does not";
+    }
+  }
   DriftItem item;
   item.object = s.name;
   item.kind = DriftKind::Modified;
@@ -186,7 +233,7 @@ void compare_policies(const CanonicalObject& s, const CanonicalObject& r, const 
   item.severity = severity_of(cmp.effect, s.policy_type);
   item.fields = std::move(cmp.fields);
   item.summary = std::to_string(item.fields.size()) + " field(s) differ, replica " +
-                 std::string(to_string(item.direction));
+                 std::string(to_string(item.direction)) + examples;
   items.push_back(std::move(item));
 }
 
@@ -203,8 +250,9 @@ struct SideIndex {
   std::map<ObjectKey, const CanonicalObject*> objects;  // groups and category values
   std::set<std::string> category_keys;  // keys whose values are all in the snapshot
   std::map<std::string, std::vector<std::string>> dangling;  // policy -> finding details
+  mutable flows::Compiler compiler;  // parses each referenced group once
 
-  explicit SideIndex(const policy::Snapshot& s) {
+  explicit SideIndex(const policy::Snapshot& s) : compiler(flows::snapshot_resolver(s)) {
     for (const auto& o : s.objects) {
       if (o.kind == ObjectKind::Policy) continue;
       objects.emplace(ObjectKey{o.kind, o.name}, &o);
@@ -420,8 +468,24 @@ void compare_present(const CanonicalObject& s, const CanonicalObject& r, const S
   Renames renames;
   if (s.hash != r.hash) {
     renames = find_renames(used_src, used_rep, src, rep);
+    // Behaviour: the replica's groups resolve on its own site under their own names; only
+    // renamed category values (symbolic peers) are translated.
+    std::string replica_for_flows = r.json;
+    Renames category_renames;
+    for (const auto& [key, to] : renames) {
+      if (key.first == ObjectKind::Category) category_renames.emplace(key, to);
+    }
+    if (!category_renames.empty()) {
+      json translated = json::parse(r.json, nullptr, false);
+      apply_renames(translated, category_renames);
+      replica_for_flows = translated.dump();
+    }
+    std::optional<flows::Comparison> behaviour;
+    auto src_flows = src.compiler.compile(s.json);
+    auto rep_flows = rep.compiler.compile(replica_for_flows);
+    if (src_flows && rep_flows) behaviour = flows::compare(*src_flows, *rep_flows);
     if (!renames.empty()) apply_renames(rp, renames);
-    compare_policies(s, r, sp, rp, items);
+    compare_policies(s, r, sp, rp, behaviour ? &*behaviour : nullptr, items);
   }
   compare_references(s, used_src, used_rep, renames, src, rep, items);
 }

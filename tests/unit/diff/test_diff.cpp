@@ -117,16 +117,54 @@ TEST_CASE("modified: a rule only on the replica is more permissive, named by con
   CHECK(item.kind == DriftKind::Modified);
   CHECK(item.direction == Direction::MorePermissive);
   CHECK(item.severity == Severity::Critical);
-  REQUIRE(item.fields.size() == 1);
+  REQUIRE(item.fields.size() == 2);
   CHECK_THAT(item.fields[0].path, Catch::StartsWith("rules[+ "));
   CHECK_THAT(item.fields[0].path, Catch::Contains("8443"));
   CHECK(item.fields[0].source.empty());
+  // The evidence: one concrete flow the replica allows and the source does not.
+  CHECK(item.fields[1].path == "flows[replica only]");
+  CHECK_THAT(item.fields[1].replica, Catch::Contains("inbound TCP/8443"));
+  CHECK_THAT(item.summary, Catch::Contains("replica allows inbound TCP/8443"));
 
   // And the other way round: the replica lost a rule.
   auto back = diff_snapshots(snap({wide}), snap({app_policy("web")}));
   CHECK(only(back).direction == Direction::MoreRestrictive);
   CHECK(only(back).severity == Severity::Warning);
   CHECK_THAT(only(back).fields[0].path, Catch::StartsWith("rules[- "));
+  CHECK(only(back).fields[1].path == "flows[source only]");
+}
+
+TEST_CASE("modified: rules that differ in text but allow the same flows are cosmetic",
+          "[unit][diff][behaviour]") {
+  // Split-but-equal port ranges and a duplicated rule.
+  auto split = app_policy("web");
+  split["rules"][0]["service"]["ports"] = {{443, 443}};
+  auto joined = split;
+  split["rules"][0]["service"]["ports"] = {{443, 443}, {444, 450}};
+  joined["rules"][0]["service"]["ports"] = {{443, 450}};
+  joined["rules"].push_back(joined["rules"][0]);
+  joined["rules"][1]["description"] = "same again";
+  auto r = diff_snapshots(snap({split}), snap({joined}));
+  const auto& item = only(r);
+  CHECK(item.kind == DriftKind::Modified);
+  CHECK(item.direction == Direction::Cosmetic);
+  CHECK(item.severity == Severity::Info);
+  CHECK_FALSE(item.fields.empty());  // the text differences stay visible as evidence
+
+  // A /24 written as two /25s.
+  auto halves = app_policy("web");
+  halves["rules"][0]["peer"] = {{"subnet", "10.0.0.0/25"}};
+  halves["rules"].push_back(halves["rules"][0]);
+  halves["rules"][1]["peer"] = {{"subnet", "10.0.0.128/25"}};
+  auto rh = diff_snapshots(snap({app_policy("web")}), snap({halves}));
+  CHECK(only(rh).direction == Direction::Cosmetic);
+
+  // One port more is not cosmetic.
+  auto wider = app_policy("web");
+  wider["rules"][0]["service"]["ports"] = {{443, 444}};
+  auto rw = diff_snapshots(snap({app_policy("web")}), snap({wider}));
+  CHECK(only(rw).direction == Direction::MorePermissive);
+  CHECK_THAT(only(rw).summary, Catch::Contains("TCP/444"));
 }
 
 TEST_CASE("modified: description-only changes are cosmetic info", "[unit][diff]") {
@@ -315,8 +353,9 @@ TEST_CASE("reference: a rename plus a real change keeps the real change as a mod
   const auto r = diff_snapshots(src, rep);
   REQUIRE(r.items.size() == 2);
   CHECK(r.items[0].kind == DriftKind::Modified);
-  REQUIRE(r.items[0].fields.size() == 1);
+  REQUIRE(r.items[0].fields.size() == 2);
   CHECK(r.items[0].fields[0].path == "allow_ipv6");
+  CHECK(r.items[0].fields[1].path == "flows[replica only]");
   CHECK(r.items[0].direction == Direction::MorePermissive);
   CHECK(r.items[1].kind == DriftKind::Reference);
 }
@@ -415,4 +454,20 @@ TEST_CASE("dangling reference: the policy's comparison is a finding, never a cra
   CHECK(b.kind == DriftKind::DanglingReference);
   CHECK(b.severity == Severity::Warning);
   CHECK(b.fields[0].path == "source");
+}
+
+TEST_CASE("modified: a service group against the same ports inline is cosmetic",
+          "[unit][diff][behaviour]") {
+  auto src = grouped_snap({"10.0.0.0/24"}, kWebPorts);
+  auto p = grouped_policy();
+  p["rules"][0]["service"] = {{"protocol", "tcp"}, {"ports", {{443, 443}}}};
+  policy::Snapshot rep;
+  rep.objects.push_back(obj(p));
+  rep.objects.push_back(group(policy::ObjectKind::AddressGroup, "lb", {"10.0.0.0/24"}));
+  rep.hash = policy::snapshot_hash(rep.objects, rep.canon_version);
+  const auto r = diff_snapshots(src, rep);
+  const auto& item = only(r);
+  CHECK(item.kind == DriftKind::Modified);
+  CHECK(item.direction == Direction::Cosmetic);
+  CHECK(item.severity == Severity::Info);
 }
