@@ -40,6 +40,7 @@ PairTracker::PairTracker(const config::Config& config, store::Store& store,
   for (const auto& p : config.pairs) {
     PairRun run;
     run.id = {p.name, p.source, p.replica};
+    run.mapping = p.mapping;
     if (auto rec = store::pair_record(store_.db(), p.name)) {
       // Keep what was stored, unless the pair's direction changed in the config.
       if (rec->source_site == p.source && rec->replica_site == p.replica) {
@@ -107,7 +108,7 @@ void PairTracker::in_transaction(store::Database& db, const store::PollRecord& p
     const policy::Snapshot other_snap = store_.load_snapshot(*(is_source ? rep_id : src_id));
     const policy::Snapshot& src = is_source ? *snapshot : other_snap;
     const policy::Snapshot& rep = is_source ? other_snap : *snapshot;
-    auto result = diff::diff_snapshots(src, rep);
+    auto result = diff::diff_snapshots(src, rep, pair.mapping);
     p.changes = store::apply_pair_result(db, pair.id, result, outcome.poll_id, *src_id, *rep_id,
                                          now_ms);
     p.status = result.status;

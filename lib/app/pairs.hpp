@@ -50,6 +50,7 @@ class PairTracker {
   };
   struct PairRun {
     store::PairIdentity id;
+    diff::PairMapping mapping;  // the pair's declared intended differences
     diff::PairStatus status = diff::PairStatus::Unknown;
     std::string reason;
     std::optional<std::int64_t> compared_source;  // snapshots of the last complete comparison

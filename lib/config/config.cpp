@@ -64,7 +64,10 @@ constexpr std::string_view kSiteKeys[] = {"name",
                                           "page_size",
                                           "max_response_bytes",
                                           "allow_empty"};
-constexpr std::string_view kPairKeys[] = {"name", "source", "replica"};
+constexpr std::string_view kPairKeys[] = {"name", "source", "replica", "mappings"};
+constexpr std::string_view kMappingKeys[] = {"categories", "names", "subnets"};
+constexpr std::string_view kNameRuleKeys[] = {"match", "replica"};
+constexpr std::string_view kSubnetRuleKeys[] = {"source", "replica"};
 constexpr std::string_view kStorageKeys[] = {"path"};
 constexpr std::string_view kServerKeys[] = {"listen", "policy_series_cap"};
 constexpr std::string_view kLogKeys[] = {"level", "format"};
@@ -854,8 +857,75 @@ class Validator {
           pair.replica = *v;
         }
       }
+      if (auto it = pf.find("mappings"); it != pf.end()) {
+        mappings(it->second, child(pair_path, "mappings"), pair);
+      }
       config.pairs.push_back(std::move(pair));
     }
+  }
+
+  // A list of two-key rules ({match, replica} / {source, replica}) as string pairs.
+  std::vector<std::pair<std::string, std::string>> rule_list(
+      const Field& f, const std::string& path, std::span<const std::string_view> keys) {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (f.value->kind != Kind::Sequence) {
+      report(f.value->kind == Kind::Null ? *f.key : *f.value, path,
+             std::string("must be a list, got ") + detail::kind_name(f.value->kind));
+      return out;
+    }
+    for (std::size_t i = 0; i < f.value->items.size(); ++i) {
+      const auto& item = f.value->items[i];
+      const auto item_path = index(path, i);
+      if (item.kind != Kind::Map) {
+        report(item, item_path, std::string("must be a mapping with keys ") + join(keys, ", "));
+        continue;
+      }
+      auto rf = fields(item, item_path, keys);
+      std::optional<std::string> a, b;
+      for (std::size_t k = 0; k < 2; ++k) {
+        auto it = rf.find(keys[k]);
+        if (it == rf.end()) {
+          report(item, child(item_path, std::string(keys[k])), "required key missing");
+          continue;
+        }
+        (k == 0 ? a : b) = get_string(it->second, child(item_path, std::string(keys[k])));
+      }
+      if (a && b) out.emplace_back(*a, *b);
+    }
+    return out;
+  }
+
+  void mappings(const Field& f, const std::string& path, PairConfig& pair) {
+    if (f.value->kind == Kind::Null) return;
+    if (!is_map_or_report(f, path)) return;
+    auto mf = fields(*f.value, path, kMappingKeys);
+    std::map<std::string, std::string> categories;
+    if (auto it = mf.find("categories"); it != mf.end()) {
+      const auto cpath = child(path, "categories");
+      if (is_map_or_report(it->second, cpath)) {
+        for (const auto& [key, value] : it->second.value->entries) {
+          const auto kpath = child(cpath, key.value);
+          if (auto v = get_string(Field{&key, &value}, kpath)) {
+            if (!categories.emplace(key.value, *v).second) {
+              report(key, kpath, "duplicate key");
+            }
+          }
+        }
+      }
+    }
+    std::vector<std::pair<std::string, std::string>> names, subnets;
+    if (auto it = mf.find("names"); it != mf.end()) {
+      names = rule_list(it->second, child(path, "names"), kNameRuleKeys);
+    }
+    if (auto it = mf.find("subnets"); it != mf.end()) {
+      subnets = rule_list(it->second, child(path, "subnets"), kSubnetRuleKeys);
+    }
+    auto mapping = diff::make_mapping(categories, names, subnets);
+    if (!mapping) {
+      report(*f.value, path, mapping.error().message);
+      return;
+    }
+    pair.mapping = std::move(*mapping);
   }
 
   void storage(const Field& f, StorageConfig& out) {

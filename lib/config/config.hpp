@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "diff/mapping.hpp"
+
 namespace flowdrift::config {
 
 using Millis = std::chrono::milliseconds;
@@ -46,6 +48,8 @@ struct PairConfig {
   std::string name;
   std::string source;   // site name
   std::string replica;  // site name
+  // Intended differences between the two sites (category values, policy names, subnets).
+  diff::PairMapping mapping;
   int line = 0;
 };
 

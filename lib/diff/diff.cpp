@@ -594,6 +594,12 @@ PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot
   return result;
 }
 
+PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica,
+                          const PairMapping& mapping) {
+  if (mapping.empty()) return diff_snapshots(source, replica);
+  return diff_snapshots(source, translate_replica(replica, source, mapping));
+}
+
 PairResult unknown_result(std::string reason) {
   PairResult r;
   r.status = PairStatus::Unknown;

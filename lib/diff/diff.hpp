@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "diff/mapping.hpp"
 #include "policy/model.hpp"
 
 namespace flowdrift::diff {
@@ -62,6 +63,9 @@ struct PairResult {
 
 // Compares two complete snapshots.
 PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica);
+// The same, with the pair's declared mappings applied to the replica first (mapping.hpp).
+PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica,
+                          const PairMapping& mapping);
 
 // The pair result when a side has no complete snapshot for this cycle: UNKNOWN, no items
 // (callers keep the items they had; nothing opens or resolves on partial data).

@@ -116,7 +116,11 @@ int main(int argc, char** argv) {
   };
   cfg.sites = {site("primary", static_cast<std::uint16_t>(std::stoi(*port_p)), dir.file("p") + "/ca.pem"),
                site("dr", static_cast<std::uint16_t>(std::stoi(*port_d)), dir.file("d") + "/ca.pem")};
-  cfg.pairs = {{"prod", "primary", "dr", 0}};
+  config::PairConfig pair;
+  pair.name = "prod";
+  pair.source = "primary";
+  pair.replica = "dr";
+  cfg.pairs = {pair};
   cfg.storage.path = dir.file("bench.db");
   cfg.server.listen = "127.0.0.1:0";
   {

@@ -746,3 +746,49 @@ TEST_CASE("read_password reads the file or the environment, never leaking it", "
     CHECK(read_password(c.sites[0]) == secret);
   }
 }
+
+TEST_CASE("pair mappings: categories, names and subnets", "[unit][config][mapping]") {
+  const std::string pair = std::string(kSite) +
+                           "  - name: dr\n    url: https://dr\n    username: u\n"
+                           "    password_env: X\n"
+                           "pairs:\n  - name: p\n    source: primary\n    replica: dr\n";
+  SECTION("a full mapping loads") {
+    auto c = parse_config(pair +
+                              "    mappings:\n"
+                              "      categories:\n"
+                              "        \"Environment:Prod\": \"Environment:Prod-DR\"\n"
+                              "      names:\n"
+                              "        - match: \"^(.*)-prod$\"\n"
+                              "          replica: \"$1-dr\"\n"
+                              "      subnets:\n"
+                              "        - source: 10.1.0.0/16\n"
+                              "          replica: 10.201.0.0/16\n",
+                          "t");
+    REQUIRE(c.pairs.size() == 1);
+    const auto& m = c.pairs[0].mapping;
+    CHECK(m.categories.at("Environment:Prod") == "Environment:Prod-DR");
+    REQUIRE(m.names.size() == 1);
+    CHECK(m.names[0].replica == "$1-dr");
+    REQUIRE(m.subnets.size() == 1);
+    CHECK(m.subnets[0].prefix == 16);
+  }
+  SECTION("bad rules name the place and the reason") {
+    auto p = problems_of(pair +
+                         "    mappings:\n"
+                         "      subnets:\n"
+                         "        - source: 10.1.0.0/16\n"
+                         "          replica: 10.201.0.0/24\n");
+    REQUIRE(p.size() == 1);
+    CHECK(contains(p[0], "t.yaml:15:"));
+    CHECK(contains(p[0], "pairs[0].mappings: subnets[0]: prefix lengths differ"));
+    auto q = problems_of(pair +
+                         "    mappings:\n"
+                         "      names:\n"
+                         "        - match: \"web-(\"\n");
+    REQUIRE(q.size() == 1);
+    CHECK(contains(q[0], "pairs[0].mappings.names[0].replica: required key missing"));
+    auto r = problems_of(pair + "    mappings:\n      categoris: {}\n");
+    REQUIRE(r.size() == 1);
+    CHECK(contains(r[0], "did you mean 'categories'"));
+  }
+}

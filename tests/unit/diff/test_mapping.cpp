@@ -1,0 +1,118 @@
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "core/sha256.hpp"
+#include "diff/diff.hpp"
+
+using namespace flowdrift;
+using namespace flowdrift::diff;
+using nlohmann::json;
+
+namespace {
+
+json policy_json(const std::string& name, const std::string& secured, const std::string& subnet) {
+  return json{{"name", name},
+              {"description", ""},
+              {"type", "application"},
+              {"mode", "enforce"},
+              {"allow_ipv6", false},
+              {"hitlog", false},
+              {"intra_group", "deny"},
+              {"secured_group", {{"match", "all"}, {"categories", {secured}}, {"kinds", {"vm"}}}},
+              {"rules",
+               {{{"direction", "inbound"},
+                 {"peer", {{"subnet", subnet}}},
+                 {"service", {{"protocol", "tcp"}, {"ports", {{443, 443}}}}},
+                 {"description", ""}}}}};
+}
+
+policy::CanonicalObject object(policy::ObjectKind kind, const std::string& name, const json& j) {
+  policy::CanonicalObject o;
+  o.kind = kind;
+  o.name = name;
+  o.json = j.dump();
+  o.hash = sha256_hex(o.json);
+  if (kind == policy::ObjectKind::Policy) {
+    o.policy_type = "application";
+    o.mode = "enforce";
+  }
+  return o;
+}
+
+policy::Snapshot site(const std::string& name, const std::string& kv, const std::string& subnet) {
+  policy::Snapshot s;
+  s.objects.push_back(object(policy::ObjectKind::Policy, name, policy_json(name, kv, subnet)));
+  const auto colon = kv.find(':');
+  s.objects.push_back(object(policy::ObjectKind::Category, kv,
+                             json{{"key", kv.substr(0, colon)}, {"value", kv.substr(colon + 1)}}));
+  s.hash = policy::snapshot_hash(s.objects, s.canon_version);
+  return s;
+}
+
+PairMapping mapping(std::map<std::string, std::string> categories,
+                    std::vector<std::pair<std::string, std::string>> names,
+                    std::vector<std::pair<std::string, std::string>> subnets) {
+  auto m = make_mapping(categories, names, subnets);
+  REQUIRE(m.has_value());
+  return std::move(*m);
+}
+
+}  // namespace
+
+TEST_CASE("mapping: mapped categories, names and subnets are not drift", "[unit][diff][mapping]") {
+  const auto primary = site("web-prod", "Environment:Prod", "10.1.2.0/24");
+  const auto dr = site("web-dr", "Environment:Prod-DR", "10.201.2.0/24");
+  // Unmapped, the DR copy looks missing and an extra policy appears.
+  const auto raw = diff_snapshots(primary, dr);
+  REQUIRE(raw.items.size() == 2);
+  CHECK(raw.items[0].kind == DriftKind::Extra);
+  CHECK(raw.items[1].kind == DriftKind::Missing);
+
+  const auto m = mapping({{"Environment:Prod", "Environment:Prod-DR"}},
+                         {{"^(.*)-prod$", "$1-dr"}}, {{"10.1.0.0/16", "10.201.0.0/16"}});
+  const auto r = diff_snapshots(primary, dr, m);
+  INFO((r.items.empty() ? std::string() : r.items[0].summary));
+  CHECK(r.items.empty());
+  CHECK(r.status == PairStatus::InSync);
+}
+
+TEST_CASE("mapping: what the mapping does not cover is still drift", "[unit][diff][mapping]") {
+  const auto m = mapping({{"Environment:Prod", "Environment:Prod-DR"}},
+                         {{"^(.*)-prod$", "$1-dr"}}, {{"10.1.0.0/16", "10.201.0.0/16"}});
+  const auto primary = site("web-prod", "Environment:Prod", "10.1.2.0/24");
+  SECTION("a subnet outside the mapped one") {
+    const auto r = diff_snapshots(primary, site("web-dr", "Environment:Prod-DR", "10.202.2.0/24"), m);
+    REQUIRE(r.items.size() == 1);
+    CHECK(r.items[0].object == "web-prod");  // reported under the source's name
+    CHECK(r.items[0].kind == DriftKind::Modified);
+  }
+  SECTION("an unmapped category value") {
+    const auto r = diff_snapshots(primary, site("web-dr", "Environment:Staging", "10.201.2.0/24"), m);
+    REQUIRE_FALSE(r.items.empty());
+    CHECK(r.items[0].object == "web-prod");
+  }
+  SECTION("a name the rule does not produce") {
+    const auto r = diff_snapshots(primary, site("web-drsite", "Environment:Prod-DR", "10.201.2.0/24"), m);
+    REQUIRE(r.items.size() == 2);
+    CHECK(r.items[1].kind == DriftKind::Missing);
+  }
+}
+
+TEST_CASE("mapping: bad rules are refused with the rule named", "[unit][diff][mapping]") {
+  auto bad_cat = make_mapping({{"Environment", "Environment:DR"}}, {}, {});
+  REQUIRE_FALSE(bad_cat.has_value());
+  CHECK_THAT(bad_cat.error().message, Catch::Contains("categories[Environment]"));
+  auto dup = make_mapping({{"A:1", "A:x"}, {"A:2", "A:x"}}, {}, {});
+  REQUIRE_FALSE(dup.has_value());
+  CHECK_THAT(dup.error().message, Catch::Contains("A:x"));
+  auto bad_re = make_mapping({}, {{"web-(", "x"}}, {});
+  REQUIRE_FALSE(bad_re.has_value());
+  CHECK_THAT(bad_re.error().message, Catch::Contains("names[0].match"));
+  auto bad_net = make_mapping({}, {}, {{"10.1.0.0/16", "10.2.0.0/24"}});
+  REQUIRE_FALSE(bad_net.has_value());
+  CHECK_THAT(bad_net.error().message, Catch::Contains("subnets[0]") && Catch::Contains("prefix"));
+  auto host_bits = make_mapping({}, {}, {{"10.1.0.1/16", "10.2.0.0/16"}});
+  REQUIRE_FALSE(host_bits.has_value());
+  CHECK_THAT(host_bits.error().message, Catch::Contains("10.1.0.1/16"));
+}
