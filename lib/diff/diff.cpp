@@ -374,9 +374,14 @@ Effect member_effect(const json& src, const json& rep, const char* key) {
 
 // Reference drift: an object a policy uses is missing on the replica, renamed there, or has
 // other contents there. One item per policy, so it is attributed to every policy using it.
+// With `behaviour` (the policy compared by its flows, each side's groups expanded, and no
+// `modified` item for it), a group change is judged by what it does: a /24 as two /25s is
+// cosmetic, a covering CIDR more permissive. Category values stay "both": which VMs carry a
+// value cannot be seen.
 void compare_references(const CanonicalObject& s, const std::set<ObjectKey>& used_src,
                         const std::set<ObjectKey>& used_rep, const Renames& renames,
-                        const SideIndex& src, const SideIndex& rep, std::vector<DriftItem>& items) {
+                        const SideIndex& src, const SideIndex& rep,
+                        const flows::Comparison* behaviour, std::vector<DriftItem>& items) {
   std::map<std::string, ObjectKey> renamed_to;  // source name -> replica key
   for (const auto& [rep_key, src_name] : renames) renamed_to.emplace(src_name, rep_key);
   Comparison cmp;
@@ -417,15 +422,30 @@ void compare_references(const CanonicalObject& s, const std::set<ObjectKey>& use
     cmp.add({key_label(key), so->json, ro->json}, member_effect(sj, rj, members));
   }
   if (!cmp.any) return;
+  std::string examples;
+  if (behaviour) {
+    bool categories_differ = false;
+    for (const auto& f : cmp.fields) categories_differ |= f.path.rfind("category[", 0) == 0;
+    cmp.effect = to_effect(behaviour->classification);
+    if (categories_differ) cmp.effect = combine(cmp.effect, Effect::Both);
+    if (!behaviour->replica_example_text.empty()) {
+      cmp.fields.push_back({"flows[replica only]", "", compact(json(behaviour->replica_example_text))});
+      examples += "; replica allows " + behaviour->replica_example_text + ", source does not";
+    }
+    if (!behaviour->source_example_text.empty()) {
+      cmp.fields.push_back({"flows[source only]", compact(json(behaviour->source_example_text)), ""});
+      examples += "; source allows " + behaviour->source_example_text + ", replica does not";
+    }
+  }
   DriftItem item;
   item.object = s.name;
   item.kind = DriftKind::Reference;
   item.direction = to_direction(cmp.effect);
   item.severity = severity_of(cmp.effect, s.policy_type);
+  item.summary = std::to_string(cmp.fields.size()) + " referenced object(s) differ";
   item.fields = std::move(cmp.fields);
-  item.summary = std::to_string(item.fields.size()) + " referenced object(s) differ";
   if (renamed != 0) item.summary += " (" + std::to_string(renamed) + " renamed)";
-  item.summary += ", replica " + std::string(to_string(item.direction));
+  item.summary += ", replica " + std::string(to_string(item.direction)) + examples;
   items.push_back(std::move(item));
 }
 
@@ -456,6 +476,26 @@ bool compare_dangling(const CanonicalObject& s, const SideIndex& src, const Side
   return true;
 }
 
+// Whether a group the policy uses has other contents (or another name) on the replica.
+bool groups_differ(const std::set<ObjectKey>& used, const SideIndex& src, const SideIndex& rep) {
+  for (const auto& key : used) {
+    if (key.first == ObjectKind::Category) continue;
+    const CanonicalObject* so = src.find(key);
+    const CanonicalObject* ro = rep.find(key);
+    if (so && ro && so->hash != ro->hash) return true;
+  }
+  return false;
+}
+
+std::optional<flows::Comparison> compare_behaviour(const std::string& source_json,
+                                                   const std::string& replica_json,
+                                                   const SideIndex& src, const SideIndex& rep) {
+  auto src_flows = src.compiler.compile(source_json);
+  auto rep_flows = rep.compiler.compile(replica_json);
+  if (!src_flows || !rep_flows) return std::nullopt;  // judged by text instead
+  return flows::compare(*src_flows, *rep_flows);
+}
+
 // Everything about one policy present on both sides.
 void compare_present(const CanonicalObject& s, const CanonicalObject& r, const SideIndex& src,
                      const SideIndex& rep, std::vector<DriftItem>& items) {
@@ -466,6 +506,8 @@ void compare_present(const CanonicalObject& s, const CanonicalObject& r, const S
   const auto used_src = references_of(sp);
   const auto used_rep = s.hash == r.hash ? used_src : references_of(rp);
   Renames renames;
+  std::optional<flows::Comparison> behaviour;
+  bool modified = false;
   if (s.hash != r.hash) {
     renames = find_renames(used_src, used_rep, src, rep);
     // Behaviour: the replica's groups resolve on its own site under their own names; only
@@ -480,14 +522,17 @@ void compare_present(const CanonicalObject& s, const CanonicalObject& r, const S
       apply_renames(translated, category_renames);
       replica_for_flows = translated.dump();
     }
-    std::optional<flows::Comparison> behaviour;
-    auto src_flows = src.compiler.compile(s.json);
-    auto rep_flows = rep.compiler.compile(replica_for_flows);
-    if (src_flows && rep_flows) behaviour = flows::compare(*src_flows, *rep_flows);
+    behaviour = compare_behaviour(s.json, replica_for_flows, src, rep);
     if (!renames.empty()) apply_renames(rp, renames);
+    const auto before = items.size();
     compare_policies(s, r, sp, rp, behaviour ? &*behaviour : nullptr, items);
+    modified = items.size() != before;
+  } else if (groups_differ(used_src, src, rep)) {
+    behaviour = compare_behaviour(s.json, r.json, src, rep);
   }
-  compare_references(s, used_src, used_rep, renames, src, rep, items);
+  // Behaviour judges the references only when no `modified` item already carries it.
+  compare_references(s, used_src, used_rep, renames, src, rep,
+                     behaviour && !modified ? &*behaviour : nullptr, items);
 }
 
 std::map<std::string, const CanonicalObject*> policies_by_name(const policy::Snapshot& s) {

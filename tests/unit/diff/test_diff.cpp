@@ -254,9 +254,10 @@ TEST_CASE("reference: same group name with other CIDRs is drift of every policy 
   CHECK(item.kind == DriftKind::Reference);
   CHECK(item.direction == Direction::MorePermissive);
   CHECK(item.severity == Severity::Critical);
-  REQUIRE(item.fields.size() == 1);
+  REQUIRE(item.fields.size() == 2);
   CHECK(item.fields[0].path == "address_group[lb]");
   CHECK_THAT(item.fields[0].replica, Catch::Contains("0.0.0.0/0"));
+  CHECK(item.fields[1].path == "flows[replica only]");  // a flow the wider group lets in
 
   auto narrower = grouped_snap(json::array(), kWebPorts);
   const auto rn = diff_snapshots(src, narrower);
