@@ -74,11 +74,19 @@ void ensure_prometheus_installed() {
   REQUIRE(executable(kAlertmanager));
 }
 
-std::string test_rules(const std::string& shipped, const std::string& for_duration) {
+std::string test_rules(const std::string& shipped, const std::string& for_duration,
+                       const std::string& keep_firing_for) {
   std::string out = shipped;
   static const std::regex for_line(R"(^([ \t]+)for:[ \t]*\S+[ \t]*$)", std::regex::multiline);
   if (replace_all(out, for_line, "$1for: " + for_duration) == 0) {
     throw std::runtime_error("rules file: no 'for:' line found; has its layout changed?");
+  }
+  // The shipped lines carry a trailing comment; the copy drops it.
+  static const std::regex keep_line(R"(^([ \t]+)keep_firing_for:[ \t]*\S+[ \t]*(#.*)?$)",
+                                    std::regex::multiline);
+  if (replace_all(out, keep_line, "$1keep_firing_for: " + keep_firing_for) == 0) {
+    throw std::runtime_error(
+        "rules file: no 'keep_firing_for:' line found; has its layout changed?");
   }
   return out;
 }
@@ -221,7 +229,8 @@ AlertRig::AlertRig() {
 
   const std::string source = FLOWDRIFT_SOURCE_DIR;
   write_file(dir_.file("rules.yml"),
-             test_rules(read_file(source + "/config/prometheus/flowdrift-rules.yml"), kTestFor));
+             test_rules(read_file(source + "/config/prometheus/flowdrift-rules.yml"), kTestFor,
+                        kTestKeepFiringFor));
   write_file(dir_.file("alertmanager.yml"),
              test_alertmanager_config(read_file(source + "/config/alertmanager/alertmanager.yml"),
                                       "http://127.0.0.1:" + std::to_string(webhook_->port())));

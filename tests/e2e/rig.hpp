@@ -22,10 +22,12 @@ namespace flowdrift::test::e2e {
 // missing and the test runs as root; otherwise fails the test with what to run.
 void ensure_prometheus_installed();
 
-// The shipped rules with every `for:` duration replaced by `for_duration`; nothing else changes
-// (the expressions and annotations are the shipped ones). Throws naming the file if it has no
-// `for:` line.
-std::string test_rules(const std::string& shipped, const std::string& for_duration);
+// The shipped rules with every `for:` duration replaced by `for_duration` and every
+// `keep_firing_for:` by `keep_firing_for`; nothing else changes (the expressions and
+// annotations are the shipped ones). Throws naming what it did not find if the rules have no
+// `for:` or no `keep_firing_for:` line.
+std::string test_rules(const std::string& shipped, const std::string& for_duration,
+                       const std::string& keep_firing_for);
 
 // The shipped Alertmanager config with group_wait 0s, group_interval 1s, repeat_interval 24h
 // everywhere and every webhook url's scheme://host:port replaced by `webhook_base` (paths kept,
@@ -115,7 +117,12 @@ class AlertRig {
 
 // Policies per generated site: small, so a poll takes milliseconds even in Debug.
 inline constexpr int kPolicies = 40;
-// The `for:` of every rule in the test copy (the shipped ones are 5m to 15m).
+// The `for:` of every rule in the test copy (the shipped ones are 5m to 30m).
 inline constexpr const char* kTestFor = "2s";
+// The `keep_firing_for:` of every rule that has one in the test copy (shipped: 5m). It must
+// outlast the restart of scenario 3: three failed 1 s scrapes, the daemon's start, the next
+// scrape and rule evaluation, about 5 s, with room for a loaded machine. Every resolve in the
+// tests comes this much later.
+inline constexpr const char* kTestKeepFiringFor = "15s";
 
 }  // namespace flowdrift::test::e2e

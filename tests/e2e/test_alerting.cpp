@@ -1,14 +1,16 @@
 // Paged by it, for the right reasons: flowdrift's shipped alert rules and Alertmanager routing,
 // end to end through Debian's prometheus and prometheus-alertmanager. Two pcsim sites hold the
 // same generated intent, flowdriftd polls them every second, Prometheus scrapes it every second
-// with the shipped rules (only their `for:` shortened to 2 s) and Alertmanager, configured from
+// with the shipped rules (only their `for:` shortened to 2 s and `keep_firing_for:` to 15 s) and
+// Alertmanager, configured from
 // the shipped example (only its timings and webhook hosts changed), posts to a webhook server
 // in this process. Changes are made through the DR site's v3 API, as an operator would.
 #include <catch2/catch.hpp>
 
-#include <signal.h>
-
+#include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "rig.hpp"
 
@@ -101,7 +103,22 @@ TEST_CASE("a policy deleted on the DR site pages with the pair and the policy, r
              Catch::EndsWith("docs/runbooks.md#flowdriftcriticaldrift"));
   CHECK(rig.am_alerts("FlowdriftCriticalDrift").size() == 1);
 
+  const auto firing = rig.prom_alerts("FlowdriftCriticalDrift");
+  REQUIRE(firing.size() == 1);
+
   restore_policy(rig.dr(), deleted);
+  // keep_firing_for: once Prometheus has scraped the item as resolved for 3 s (two rule
+  // evaluations or more), the alert is still firing, the same one ...
+  const std::string gone =
+      "max_over_time(flowdrift_drift_items{pair=\"prod\",kind=\"missing\",severity=\"critical\"}"
+      "[3s]) == 0";
+  REQUIRE(wait_until([&] { return !rig.query(gone).empty(); }, 60s));
+  const auto held = rig.prom_alerts("FlowdriftCriticalDrift");
+  REQUIRE(held.size() == 1);
+  CHECK(held[0].value("state", "") == "firing");
+  CHECK(held[0].value("activeAt", "") == firing[0].value("activeAt", ""));
+  CHECK(named(rig.webhook().alerts(), "FlowdriftCriticalDrift", "resolved").empty());
+  // ... and resolves after it.
   const bool resolved = wait_until(
       [&] { return !named(rig.webhook().alerts(), "FlowdriftCriticalDrift", "resolved").empty(); },
       60s);
@@ -193,18 +210,28 @@ TEST_CASE("restarting flowdriftd with drift open neither resolves nor re-fires t
   REQUIRE(started.size() == 1);
   const std::string old_start = started[0].at("value").at(1);
 
-  // Prometheus marks every series of a target stale when a scrape fails, so a restart that
-  // overlaps a scrape resolves any alert whatever flowdriftd exports (the shipped rules have
-  // no keep_firing_for). With a production scrape interval (15-60 s) and a sub-second restart
-  // that is rare; with the test's 1 s interval it would be a coin toss. So Prometheus is held
-  // (SIGSTOP) from just after a completed scrape until the restarted daemon answers at all, and
-  // the restart falls between two scrapes as it normally does. What Prometheus scrapes first
-  // is whatever the new daemon serves then: that is what is under test.
+  // A real restart with a scrape gap: flowdriftd stays down until Prometheus has failed to
+  // scrape it three times. At the first failed scrape Prometheus marks every series of the
+  // target stale, so the rule's expression returns nothing; keep_firing_for (15 s in the test
+  // copy) is what keeps the alert firing until the new daemon is scraped.
   const auto t0 = std::chrono::steady_clock::now();
-  const auto scrape = rig.last_scrape();
-  REQUIRE(wait_until([&] { return rig.last_scrape() != scrape; }, 10s));
-  rig.prometheus().signal(SIGSTOP);
   rig.daemon().stop();
+  REQUIRE(wait_until([&] { return !rig.query("up{job=\"flowdrift\"} == 0").empty(); }, 30s));
+  for (int i = 0; i < 2; ++i) {
+    const auto scrape = rig.last_scrape();
+    REQUIRE(wait_until([&] { return rig.last_scrape() != scrape; }, 10s));
+  }
+  // In the gap (at least two rule evaluations since the first failed scrape): no series for
+  // the expression, yet the same alert is firing.
+  const std::string open_items =
+      "flowdrift_drift_items{pair=\"prod\",kind=\"missing\",severity=\"critical\"}";
+  CHECK(rig.query(open_items).empty());
+  CHECK(rig.query("flowdrift_drift_items{severity=\"critical\"} > 0").empty());
+  const auto in_gap = rig.prom_alerts("FlowdriftCriticalDrift");
+  REQUIRE(in_gap.size() == 1);
+  CHECK(in_gap[0].value("state", "") == "firing");
+  CHECK(in_gap[0].value("activeAt", "") == active_at);
+
   rig.daemon().start();
   const bool answering = wait_until(
       [&] {
@@ -216,7 +243,6 @@ TEST_CASE("restarting flowdriftd with drift open neither resolves nor re-fires t
         }
       },
       30s);
-  rig.prometheus().signal(SIGCONT);
   if (!answering) FAIL("flowdriftd did not come back\n" << rig.logs());
 
   // Prometheus scrapes the new daemon (a new start time) ...
@@ -232,10 +258,19 @@ TEST_CASE("restarting flowdriftd with drift open neither resolves nor re-fires t
 
   const auto window = range_since(t0);
   INFO("window " << window);
-  // Every scrape across the restart succeeded (else the check below would test Prometheus).
-  auto up = rig.query("min_over_time(up{job=\"flowdrift\"}" + window + ")");
+  // The gap was real: Prometheus recorded failed scrapes (up 0) across the restart ...
+  const auto up = rig.query("up{job=\"flowdrift\"}" + window);
   REQUIRE(up.size() == 1);
-  CHECK(up[0].at("value").at(1) == "1");
+  int failed = 0;
+  for (const auto& v : up[0].at("values")) failed += v.at(1) == "0" ? 1 : 0;
+  INFO("up " << up[0].at("values").dump());
+  CHECK(failed >= 3);
+  // ... and every scrape that did succeed, of the old daemon or the new, had the item open: the
+  // new daemon serves its stored drift from its first scrape on (keep_firing_for must not be
+  // what hides a daemon that comes back with no drift).
+  const auto open = rig.query("min_over_time(" + open_items + window + ")");
+  REQUIRE(open.size() == 1);
+  CHECK(open[0].at("value").at(1) == "1");
   // Still the same firing alert in Prometheus (a resolve and re-fire would reset activeAt) ...
   const auto after = rig.prom_alerts("FlowdriftCriticalDrift");
   REQUIRE(after.size() == 1);
@@ -251,4 +286,50 @@ TEST_CASE("restarting flowdriftd with drift open neither resolves nor re-fires t
   CHECK(named(rig.webhook().alerts(), "FlowdriftCriticalDrift").size() == 1);
   CHECK(page.annotations.value("policies", "") == deleted.name);
   CHECK(rig.webhook().rejected().empty());
+}
+
+TEST_CASE("the test copy of the rules shortens every for and keep_firing_for and nothing else",
+          "[e2e][rules]") {
+  const std::string shipped =
+      read_file(std::string(FLOWDRIFT_SOURCE_DIR) + "/config/prometheus/flowdrift-rules.yml");
+  const std::string copy = test_rules(shipped, kTestFor, kTestKeepFiringFor);
+  auto lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  };
+  const auto before = lines(shipped);
+  const auto after = lines(copy);
+  REQUIRE(before.size() == after.size());
+  // A rule line is indented; the file's comments start at column 0.
+  auto key = [](const std::string& line) {
+    const auto start = line.find_first_not_of(" \t");
+    if (start == 0 || start == std::string::npos) return std::string();
+    const auto colon = line.find(':', start);
+    return colon == std::string::npos ? std::string() : line.substr(start, colon - start);
+  };
+  int fors = 0;
+  int keeps = 0;
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    INFO("line " << i + 1 << ": " << before[i] << " -> " << after[i]);
+    const auto indent = before[i].substr(0, before[i].find_first_not_of(" \t"));
+    if (key(before[i]) == "for") {
+      ++fors;
+      CHECK(after[i] == indent + "for: " + kTestFor);
+    } else if (key(before[i]) == "keep_firing_for") {
+      ++keeps;
+      CHECK(after[i] == indent + "keep_firing_for: " + kTestKeepFiringFor);
+    } else {
+      CHECK(after[i] == before[i]);
+    }
+  }
+  // Both kinds of line exist (six and seven in flowdrift-rules.yml as shipped).
+  CHECK(fors > 0);
+  CHECK(keeps > 0);
+  // Rules without keep_firing_for (a layout the copy does not know) are refused by name.
+  CHECK_THROWS_WITH(test_rules("groups:\n  - name: g\n    rules:\n      - alert: A\n"
+                               "        expr: up == 0\n        for: 5m\n",
+                               kTestFor, kTestKeepFiringFor),
+                    Catch::Contains("keep_firing_for"));
 }

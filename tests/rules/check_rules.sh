@@ -30,11 +30,13 @@ mapfile -t alerts < <(awk '
 [ "${#alerts[@]}" -gt 0 ] || { echo "FAIL: no alert with a runbook_url in $rules"; exit 1; }
 n_rules=$(grep -c '^[[:space:]]*- alert:' "$rules")
 [ "${#alerts[@]}" -eq "$n_rules" ] || { echo "FAIL: $n_rules alerts but ${#alerts[@]} runbook_url annotations"; exit 1; }
-# "alert fire|nofire" for each alert_rule_test case.
+# "alert fire|nofire" for each alert_rule_test case. A YAML anchor (`exp_alerts: &name`, the
+# list follows) counts like the list itself; an alias (`exp_alerts: *name`) repeats a case
+# already counted where its anchor is, so it is not counted again.
 cases=$(awk '
   /^[[:space:]]*alertname:/ { name = $2 }
-  /^[[:space:]]*exp_alerts:[[:space:]]*\[\][[:space:]]*$/ { print name, "nofire"; next }
-  /^[[:space:]]*exp_alerts:[[:space:]]*$/ { print name, "fire" }' "$tests")
+  /^[[:space:]]*exp_alerts:[[:space:]]*(&[^[:space:]]+[[:space:]]*)?\[\][[:space:]]*$/ { print name, "nofire"; next }
+  /^[[:space:]]*exp_alerts:[[:space:]]*(&[^[:space:]]+[[:space:]]*)?$/ { print name, "fire" }' "$tests")
 bad=0
 for entry in "${alerts[@]}"; do
   name=${entry%% *} url=${entry#* } before=$bad bad=0
