@@ -36,6 +36,11 @@ App::App(config::Config config)
   metrics_ = std::make_unique<metrics::Metrics>(site_names, pair_labels,
                                                 config_.server.policy_series_cap, FLOWDRIFT_VERSION);
   metrics_->config_loaded(true, unix_now_ms());
+  for (const auto& s : config_.sites) {
+    if (auto snap = store_->latest_complete_snapshot(s.name)) {
+      metrics_->site_restored(s.name, snap->last_poll_ms, snap->policy_count, snap->first_seen_ms);
+    }
+  }
   tracker_ = std::make_unique<PairTracker>(config_, *store_, *metrics_);
 
   auto [host, port] = split_listen(config_.server.listen);

@@ -143,6 +143,16 @@ Metrics::Metrics(std::vector<std::string> sites, std::vector<PairLabels> pairs,
 
 Metrics::~Metrics() = default;
 
+void Metrics::site_restored(const std::string& site, std::int64_t last_success_ms,
+                            std::int64_t policies, std::int64_t snapshot_first_ms) {
+  std::lock_guard lock(mu_);
+  auto it = site_state_.find(site);
+  if (it == site_state_.end()) return;
+  it->second.last_success_ms = last_success_ms;
+  it->second.policies = policies;
+  it->second.snapshot_first_ms = snapshot_first_ms;
+}
+
 void Metrics::poll_finished(const SitePoll& poll) {
   std::lock_guard lock(mu_);
   auto& st = site_state_[poll.site];

@@ -59,6 +59,11 @@ class Metrics {
   ~Metrics();
 
   void poll_finished(const SitePoll& poll);
+  // At start: what the store knows of a site's last complete poll, so a restart does not hide
+  // how stale the site is (the last-success timestamp) until the next complete poll. The
+  // site is not marked up or polled.
+  void site_restored(const std::string& site, std::int64_t last_success_ms,
+                     std::int64_t policies, std::int64_t snapshot_first_ms);
   void store_write(std::string_view operation, bool ok, std::int64_t now_ms);
   // The configuration was loaded (at start) or a reload was attempted.
   void config_loaded(bool ok, std::int64_t now_ms);

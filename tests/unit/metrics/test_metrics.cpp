@@ -61,6 +61,22 @@ TEST_CASE("poll results update site health and failure counters", "[unit][metric
   CHECK(text.find("flowdrift_site_last_successful_poll_timestamp_seconds{site=\"dr\"}") == std::string::npos);
 }
 
+TEST_CASE("a restart restores the last successful poll of each site from the store",
+          "[unit][metrics]") {
+  auto m = make();
+  m.site_restored("dr", 1'700'000'002'000, 299, 1'699'000'000'000);
+  m.site_restored("unknown-site", 1, 1, 1);  // not configured: ignored
+  auto text = m.render();
+  // Staleness stays visible across the restart; up and the poll counters wait for a real poll.
+  CHECK(has_line(text, "flowdrift_site_last_successful_poll_timestamp_seconds{site=\"dr\"} 1700000002"));
+  CHECK(has_line(text, "flowdrift_site_policies{site=\"dr\"} 299"));
+  CHECK(has_line(text, "flowdrift_site_polls_total{site=\"dr\"} 0"));
+  CHECK(text.find("unknown-site") == std::string::npos);
+  m.poll_finished({"dr", false, "timeout", 5.0, 1'700'000'100'000, std::nullopt, std::nullopt, ""});
+  CHECK(has_line(m.render(),
+                 "flowdrift_site_last_successful_poll_timestamp_seconds{site=\"dr\"} 1700000002"));
+}
+
 TEST_CASE("the per-policy series are capped and the rest counted", "[unit][metrics]") {
   auto m = make(1);
   m.pair_state("prod", diff::PairStatus::Drifted,
