@@ -318,44 +318,6 @@ Result<std::vector<json>> read_v4_entity(const json& doc, const std::string& nam
   return std::vector<json>{doc.at("data")};
 }
 
-using KeyPredicate = bool (*)(std::string_view key);
-
-bool is_category_key(std::string_view key) {
-  return ends_with(key, "CategoryReferences") || key == "firstIsolationGroup" ||
-         key == "secondIsolationGroup";
-}
-bool is_address_group_key(std::string_view key) {
-  return key == "srcAddressGroupReferences" || key == "destAddressGroupReferences";
-}
-bool is_service_group_key(std::string_view key) { return key == "serviceGroupReferences"; }
-
-// True if some object under `node` has a non-empty array under a key `wanted` accepts. Depth is
-// bounded: rule specs nest a few levels, and a file must not exhaust the stack.
-bool has_reference(const json& node, KeyPredicate wanted, int depth) {
-  constexpr int kMaxDepth = 12;
-  if (depth > kMaxDepth) return false;
-  if (node.is_object()) {
-    for (const auto& [key, value] : node.items()) {
-      if (wanted(key) && value.is_array() && !value.empty()) return true;
-      if (has_reference(value, wanted, depth + 1)) return true;
-    }
-  } else if (node.is_array()) {
-    for (const auto& v : node) {
-      if (has_reference(v, wanted, depth + 1)) return true;
-    }
-  }
-  return false;
-}
-
-std::size_t policies_referencing(const std::vector<json>& policies, KeyPredicate wanted) {
-  std::size_t n = 0;
-  for (const auto& p : policies) {
-    auto rules = p.is_object() ? p.find("rules") : p.end();
-    if (p.is_object() && rules != p.end() && has_reference(*rules, wanted, 0)) ++n;
-  }
-  return n;
-}
-
 std::string policies_text(std::size_t n) {
   return std::to_string(n) + (n == 1 ? " policy references" : " policies reference");
 }
@@ -373,15 +335,15 @@ Result<policy::V4SiteData> with_references(std::vector<json> policies, const std
   struct Ref {
     const std::string& file;
     const V4ListKind& kind;
-    KeyPredicate wanted;
+    policy::V4Reference referenced;
     std::vector<json>& target;
   };
-  for (const Ref& r : {Ref{refs.categories, kV4Categories, &is_category_key, d.categories},
-                       Ref{refs.address_groups, kV4AddressGroups, &is_address_group_key,
+  for (const Ref& r : {Ref{refs.categories, kV4Categories, policy::V4Reference::Category, d.categories},
+                       Ref{refs.address_groups, kV4AddressGroups, policy::V4Reference::AddressGroup,
                            d.address_groups},
-                       Ref{refs.service_groups, kV4ServiceGroups, &is_service_group_key,
+                       Ref{refs.service_groups, kV4ServiceGroups, policy::V4Reference::ServiceGroup,
                            d.service_groups}}) {
-    const std::size_t n = policies_referencing(d.policies, r.wanted);
+    const std::size_t n = policy::policies_referencing(d.policies, r.referenced);
     if (r.file.empty()) {
       if (n == 0) continue;
       const std::string how = refs.option_prefix.empty()

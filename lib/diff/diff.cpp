@@ -159,6 +159,21 @@ Effect to_effect(flows::Classification c) {
   return Effect::Both;
 }
 
+// One concrete flow per direction, the evidence on-call acts on: appended to `fields`;
+// returns the text for the item's summary.
+std::string add_example_flows(const flows::Comparison& behaviour, std::vector<FieldDiff>& fields) {
+  std::string summary;
+  if (!behaviour.replica_example_text.empty()) {
+    fields.push_back({"flows[replica only]", "", compact(json(behaviour.replica_example_text))});
+    summary += "; replica allows " + behaviour.replica_example_text + ", source does not";
+  }
+  if (!behaviour.source_example_text.empty()) {
+    fields.push_back({"flows[source only]", compact(json(behaviour.source_example_text)), ""});
+    summary += "; source allows " + behaviour.source_example_text + ", replica does not";
+  }
+  return summary;
+}
+
 // `src` and `rep` are the parsed policies, the replica's with renamed references already
 // translated to the source's names (so a rename alone is not a modification). With
 // `behaviour`, the flow fields are judged by the flows they allow, not by their text: split
@@ -216,15 +231,7 @@ void compare_policies(const CanonicalObject& s, const CanonicalObject& r, const 
   std::string examples;
   if (behaviour) {
     cmp.effect = combine(cmp.effect, to_effect(behaviour->classification));
-    // One concrete flow per direction: the evidence on-call acts on.
-    if (!behaviour->replica_example_text.empty()) {
-      cmp.fields.push_back({"flows[replica only]", "", compact(json(behaviour->replica_example_text))});
-      examples += "; replica allows " + behaviour->replica_example_text + ", source does not";
-    }
-    if (!behaviour->source_example_text.empty()) {
-      cmp.fields.push_back({"flows[source only]", compact(json(behaviour->source_example_text)), ""});
-      examples += "; source allows " + behaviour->source_example_text + ", replica does not";
-    }
+    examples = add_example_flows(*behaviour, cmp.fields);
   }
   DriftItem item;
   item.object = s.name;
@@ -428,14 +435,7 @@ void compare_references(const CanonicalObject& s, const std::set<ObjectKey>& use
     for (const auto& f : cmp.fields) categories_differ |= f.path.rfind("category[", 0) == 0;
     cmp.effect = to_effect(behaviour->classification);
     if (categories_differ) cmp.effect = combine(cmp.effect, Effect::Both);
-    if (!behaviour->replica_example_text.empty()) {
-      cmp.fields.push_back({"flows[replica only]", "", compact(json(behaviour->replica_example_text))});
-      examples += "; replica allows " + behaviour->replica_example_text + ", source does not";
-    }
-    if (!behaviour->source_example_text.empty()) {
-      cmp.fields.push_back({"flows[source only]", compact(json(behaviour->source_example_text)), ""});
-      examples += "; source allows " + behaviour->source_example_text + ", replica does not";
-    }
+    examples = add_example_flows(*behaviour, cmp.fields);
   }
   DriftItem item;
   item.object = s.name;

@@ -656,4 +656,50 @@ Result<Snapshot> canonicalize_v4(const V4SiteData& site) {
   return builder.finish();
 }
 
+namespace {
+
+bool references_kind(std::string_view key, V4Reference kind) {
+  switch (kind) {
+    case V4Reference::AddressGroup:
+      return key == "srcAddressGroupReferences" || key == "destAddressGroupReferences";
+    case V4Reference::ServiceGroup: return key == "serviceGroupReferences";
+    case V4Reference::Category: {
+      constexpr std::string_view kSuffix = "CategoryReferences";
+      return (key.size() >= kSuffix.size() && key.substr(key.size() - kSuffix.size()) == kSuffix) ||
+             key == "firstIsolationGroup" || key == "secondIsolationGroup";
+    }
+  }
+  return false;
+}
+
+// True if some object under `node` has a non-empty array under a key of `kind`. Depth is
+// bounded: rule specs nest a few levels, and untrusted input must not exhaust the stack.
+bool has_reference(const json& node, V4Reference kind, int depth) {
+  constexpr int kMaxDepth = 12;
+  if (depth > kMaxDepth) return false;
+  if (node.is_object()) {
+    for (const auto& [key, value] : node.items()) {
+      if (references_kind(key, kind) && value.is_array() && !value.empty()) return true;
+      if (has_reference(value, kind, depth + 1)) return true;
+    }
+  } else if (node.is_array()) {
+    for (const auto& v : node) {
+      if (has_reference(v, kind, depth + 1)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::size_t policies_referencing(const std::vector<json>& policies, V4Reference kind) {
+  std::size_t n = 0;
+  for (const auto& p : policies) {
+    if (!p.is_object()) continue;
+    auto rules = p.find("rules");
+    if (rules != p.end() && has_reference(*rules, kind, 0)) ++n;
+  }
+  return n;
+}
+
 }  // namespace flowdrift::policy

@@ -21,6 +21,14 @@ struct V4SiteData {
   std::vector<nlohmann::json> categories;      // /api/prism/v4.0/config/categories
 };
 
+// The kinds of object a v4 policy references by extId.
+enum class V4Reference { AddressGroup, ServiceGroup, Category };
+
+// How many of `policies` (v4 policy objects, any shape) reference at least one object of
+// `kind` in their rules: a list of that kind that comes back empty while policies use it is
+// not a complete site (the fetch and flowdriftctl refuse it).
+std::size_t policies_referencing(const std::vector<nlohmann::json>& policies, V4Reference kind);
+
 // Canonicalizes a v4 site piece by piece (as V3SiteBuilder): groups and categories first,
 // then the policy pages as they arrive, so a poll holds one page of raw JSON at a time.
 class V4SiteBuilder {

@@ -129,4 +129,12 @@ Error redacted(Error error, const FetchContext& ctx) {
   return error;
 }
 
+PageSink collect_into(std::vector<nlohmann::json>& out) {
+  return {[&out] { out.clear(); },
+          [&out](std::vector<nlohmann::json>& page) -> Result<void> {
+            for (auto& e : page) out.push_back(std::move(e));
+            return {};
+          }};
+}
+
 }  // namespace flowdrift::prism::detail

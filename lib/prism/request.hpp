@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/result.hpp"
@@ -51,5 +53,15 @@ Error error_with(ErrorReason reason, std::string message);
 
 // Scrubs the Authorization value, its credentials part and the password from the message.
 Error redacted(Error error, const FetchContext& ctx);
+
+// Receives a listing page by page, so that a caller can consume entities as they arrive
+// instead of holding the whole listing. `restart` is called when the listing starts over.
+struct PageSink {
+  std::function<void()> restart;
+  std::function<Result<void>(std::vector<nlohmann::json>&)> page;  // entities of one checked page
+};
+
+// A sink that keeps every entity of the listing in `out`.
+PageSink collect_into(std::vector<nlohmann::json>& out);
 
 }  // namespace flowdrift::prism::detail

@@ -22,6 +22,7 @@ using nlohmann::json;
 using detail::error_with;
 using detail::FetchContext;
 using detail::init_fetch_context;
+using detail::PageSink;
 using detail::redacted;
 using detail::RequestSite;
 using detail::send_json;
@@ -94,13 +95,6 @@ std::optional<std::string> entity_uuid(const json& entity) {
   if (uuid != entity.end() && uuid->is_string()) return uuid->get<std::string>();
   return std::nullopt;
 }
-
-// Receives a listing page by page, so that a caller can consume entities as they arrive
-// instead of holding the whole listing. `restart` is called when the listing starts over.
-struct PageSink {
-  std::function<void()> restart;
-  std::function<Result<void>(std::vector<json>&)> page;  // entities of one checked page
-};
 
 // Every entity of one listing, handed to `sink` page by page; returns how many. A total that
 // moves between pages restarts the listing once (a policy edited during the poll); a second
@@ -196,19 +190,11 @@ awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoin
   co_return error_with(ErrorReason::Other, endpoint + ": listing did not complete");
 }
 
-void clear_entities(std::vector<json>* out) { out->clear(); }
-
-Result<void> append_entities(std::vector<json>* out, std::vector<json>& page) {
-  for (auto& e : page) out->push_back(std::move(e));
-  return {};
-}
-
 // Every entity of one listing, in one vector.
 awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string endpoint,
                                               std::string kind) {
   std::vector<json> entities;
-  PageSink sink{[&entities] { clear_entities(&entities); },
-                [&entities](std::vector<json>& page) { return append_entities(&entities, page); }};
+  PageSink sink = detail::collect_into(entities);
   auto n = co_await list_pages(ctx, std::move(endpoint), std::move(kind), &sink);
   if (!n) co_return n.error();
   co_return entities;

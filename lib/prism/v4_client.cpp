@@ -17,6 +17,7 @@ namespace {
 
 using detail::error_with;
 using detail::FetchContext;
+using detail::PageSink;
 using detail::RequestSite;
 using nlohmann::json;
 
@@ -173,12 +174,6 @@ awaitable<Result<json>> get_page(FetchContext* ctx, std::string endpoint, std::i
                                        &v4_error_body_detail);
 }
 
-// Receives a listing page by page (see v3_client.cpp): `restart` when the listing starts over.
-struct PageSink {
-  std::function<void()> restart;
-  std::function<Result<void>(std::vector<json>&)> page;  // items of one checked page
-};
-
 // Every item of one listing, handed to `sink` page by page; returns how many. $page paging has
 // no offsets to resume from, so a short page before the total means the next page would skip
 // items: Truncated. A total that moves between pages restarts the listing once; a second move
@@ -261,61 +256,17 @@ awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoin
   co_return error_with(ErrorReason::Other, endpoint + ": listing did not complete");
 }
 
-void clear_items(std::vector<json>* out) { out->clear(); }
-
-Result<void> append_items(std::vector<json>* out, std::vector<json>& page) {
-  for (auto& e : page) out->push_back(std::move(e));
-  return {};
-}
-
 // Every item of one listing, in one vector.
 awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string endpoint) {
   std::vector<json> items;
-  PageSink sink{[&items] { clear_items(&items); },
-                [&items](std::vector<json>& page) { return append_items(&items, page); }};
+  PageSink sink = detail::collect_into(items);
   auto n = co_await list_pages(ctx, std::move(endpoint), &sink);
   if (!n) co_return n.error();
   co_return items;
 }
 
-using KeyPredicate = bool (*)(std::string_view key);
-
-bool is_address_group_key(std::string_view key) {
-  return key == "srcAddressGroupReferences" || key == "destAddressGroupReferences";
-}
-bool is_service_group_key(std::string_view key) { return key == "serviceGroupReferences"; }
-bool is_category_key(std::string_view key) {
-  constexpr std::string_view kSuffix = "CategoryReferences";
-  return (key.size() >= kSuffix.size() && key.substr(key.size() - kSuffix.size()) == kSuffix) ||
-         key == "firstIsolationGroup" || key == "secondIsolationGroup";
-}
-
-// True if some object under `node` has a non-empty array under a key `wanted` accepts. Depth
-// is bounded: rule specs nest a few levels, and untrusted input must not exhaust the stack.
-bool has_reference(const json& node, KeyPredicate wanted, int depth) {
-  constexpr int kMaxDepth = 12;
-  if (depth > kMaxDepth) return false;
-  if (node.is_object()) {
-    for (const auto& [key, value] : node.items()) {
-      if (wanted(key) && value.is_array() && !value.empty()) return true;
-      if (has_reference(value, wanted, depth + 1)) return true;
-    }
-  } else if (node.is_array()) {
-    for (const auto& v : node) {
-      if (has_reference(v, wanted, depth + 1)) return true;
-    }
-  }
-  return false;
-}
-
-std::size_t policies_referencing(const std::vector<json>& policies, KeyPredicate wanted) {
-  std::size_t n = 0;
-  for (const auto& policy : policies) {
-    auto rules = policy.find("rules");
-    if (rules != policy.end() && has_reference(*rules, wanted, 0)) ++n;
-  }
-  return n;
-}
+using policy::policies_referencing;
+using policy::V4Reference;
 
 // A referenced list that comes back empty is the same trap as an empty policy list (a 200 with
 // nothing to an under-privileged account): not a complete site.
@@ -350,9 +301,9 @@ struct PolicyStream {
     referencing_address_groups = referencing_service_groups = referencing_categories = 0;
   }
   Result<void> page(std::vector<json>& policies) {
-    referencing_address_groups += policies_referencing(policies, &is_address_group_key);
-    referencing_service_groups += policies_referencing(policies, &is_service_group_key);
-    referencing_categories += policies_referencing(policies, &is_category_key);
+    referencing_address_groups += policies_referencing(policies, V4Reference::AddressGroup);
+    referencing_service_groups += policies_referencing(policies, V4Reference::ServiceGroup);
+    referencing_categories += policies_referencing(policies, V4Reference::Category);
     return builder->add_policies(policies);
   }
 };
@@ -410,7 +361,7 @@ awaitable<Result<policy::V4SiteData>> fetch_all(FetchContext* ctx) {
   auto address_groups = co_await list_all(ctx, kAddressGroups);
   if (!address_groups) co_return address_groups.error();
   site.address_groups = std::move(*address_groups);
-  if (auto e = empty_but_referenced(policies_referencing(site.policies, &is_address_group_key),
+  if (auto e = empty_but_referenced(policies_referencing(site.policies, V4Reference::AddressGroup),
                                     site.address_groups.empty(), kAddressGroups, "address groups")) {
     co_return *e;
   }
@@ -418,7 +369,7 @@ awaitable<Result<policy::V4SiteData>> fetch_all(FetchContext* ctx) {
   auto service_groups = co_await list_all(ctx, kServiceGroups);
   if (!service_groups) co_return service_groups.error();
   site.service_groups = std::move(*service_groups);
-  if (auto e = empty_but_referenced(policies_referencing(site.policies, &is_service_group_key),
+  if (auto e = empty_but_referenced(policies_referencing(site.policies, V4Reference::ServiceGroup),
                                     site.service_groups.empty(), kServiceGroups, "service groups")) {
     co_return *e;
   }
@@ -426,7 +377,7 @@ awaitable<Result<policy::V4SiteData>> fetch_all(FetchContext* ctx) {
   auto categories = co_await list_all(ctx, kCategories);
   if (!categories) co_return categories.error();
   site.categories = std::move(*categories);
-  if (auto e = empty_but_referenced(policies_referencing(site.policies, &is_category_key),
+  if (auto e = empty_but_referenced(policies_referencing(site.policies, V4Reference::Category),
                                     site.categories.empty(), kCategories, "categories")) {
     co_return *e;
   }
