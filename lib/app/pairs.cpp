@@ -1,10 +1,13 @@
 #include "app/pairs.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "diff/diff.hpp"
+#include "diff/expect.hpp"
 #include "store/db.hpp"
 
 namespace flowdrift::app {
@@ -26,9 +29,16 @@ std::vector<metrics::OpenItem> to_open_items(const std::vector<store::StoredDrif
     o.kind = diff::parse_kind(it.kind).value_or(diff::DriftKind::Modified);
     o.severity = diff::parse_severity(it.severity).value_or(diff::Severity::Critical);
     o.opened_ms = it.opened_ms;
+    o.state = it.expected()  ? metrics::ItemState::Expected
+              : it.pending() ? metrics::ItemState::Pending
+                             : metrics::ItemState::Raised;
     out.push_back(std::move(o));
   }
   return out;
+}
+
+std::string seconds_text(std::int64_t ms) {
+  return std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100) + "s";
 }
 
 }  // namespace
@@ -41,6 +51,9 @@ PairTracker::PairTracker(const config::Config& config, store::Store& store,
     PairRun run;
     run.id = {p.name, p.source, p.replica};
     run.mapping = p.mapping;
+    run.expected = p.expected;
+    run.debounce = {p.debounce_comparisons, p.debounce_for.count()};
+    run.max_skew_ms = p.max_skew.count();
     if (auto rec = store::pair_record(store_.db(), p.name)) {
       // Keep what was stored, unless the pair's direction changed in the config.
       if (rec->source_site == p.source && rec->replica_site == p.replica) {
@@ -48,10 +61,14 @@ PairTracker::PairTracker(const config::Config& config, store::Store& store,
         run.reason = rec->reason;
         run.compared_source = rec->source_snapshot_id;
         run.compared_replica = rec->replica_snapshot_id;
+        run.skew_ms = rec->skew_ms;
       }
     } else {
       run.reason = "not compared yet";
     }
+    std::vector<metrics::ExpectationInfo> exp;
+    for (const auto& e : p.expected) exp.push_back({e.selector(), e.expires_ms});
+    metrics_.pair_expectations(p.name, std::move(exp));
     pairs_.emplace(p.name, std::move(run));
     publish(p.name, 0, std::nullopt);
   }
@@ -67,6 +84,7 @@ void PairTracker::in_transaction(store::Database& db, const store::PollRecord& p
   self.complete = poll.complete;
   self.reason = poll.complete ? "" : poll.reason;
   if (outcome.snapshot_id) self.snapshot_id = outcome.snapshot_id;
+  if (poll.complete) self.complete_ms = poll.finished_ms;
   pending_sites_[poll.site] = self;
   const auto now_ms = unix_now_ms();
 
@@ -88,20 +106,34 @@ void PairTracker::in_transaction(store::Database& db, const store::PollRecord& p
     Pending p;
     p.pair = name;
     p.now_ms = now_ms;
+    const auto src_id = is_source ? self.snapshot_id : other.snapshot_id;
+    const auto rep_id = is_source ? other.snapshot_id : self.snapshot_id;
+    if (unknown_reason.empty() && (!src_id || !rep_id)) continue;
+    std::optional<std::int64_t> skew;
+    if (unknown_reason.empty()) {
+      // Two snapshots taken far apart can show a change on one side that the other has
+      // already caught up with (or not yet made): refuse rather than page on it.
+      skew = std::llabs(self.complete_ms - other.complete_ms);
+      if (*skew > pair.max_skew_ms) {
+        unknown_reason = "snapshots polled " + seconds_text(*skew) + " apart (max_skew " +
+                         seconds_text(pair.max_skew_ms) + ")";
+      }
+    }
     if (!unknown_reason.empty()) {
       if (pair.status == diff::PairStatus::Unknown && pair.reason == unknown_reason) continue;
-      store::set_pair_unknown(db, pair.id, unknown_reason, now_ms);
+      store::set_pair_unknown(db, pair.id, unknown_reason, now_ms, skew);
       p.status = diff::PairStatus::Unknown;
       p.reason = unknown_reason;
+      p.skew_ms = skew;
       pending_.push_back(std::move(p));
       continue;
     }
-    const auto src_id = is_source ? self.snapshot_id : other.snapshot_id;
-    const auto rep_id = is_source ? other.snapshot_id : self.snapshot_id;
-    if (!src_id || !rep_id) continue;
-    if (pair.status != diff::PairStatus::Unknown && pair.compared_source == src_id &&
-        pair.compared_replica == rep_id) {
-      continue;  // quiet cycle: neither side changed, nothing to write
+    std::vector<bool> live;
+    for (const auto& e : pair.expected) live.push_back(e.live(now_ms));
+    if (pair.compared_since_start && pair.status != diff::PairStatus::Unknown &&
+        pair.compared_source == src_id && pair.compared_replica == rep_id &&
+        !pair.pending_items && live == pair.live_expected) {
+      continue;  // quiet cycle: nothing changed that could change the outcome; nothing to write
     }
     const auto t0 = SteadyClock::now();
     // The polled side's snapshot is in hand; the other comes from the store.
@@ -109,12 +141,20 @@ void PairTracker::in_transaction(store::Database& db, const store::PollRecord& p
     const policy::Snapshot& src = is_source ? *snapshot : other_snap;
     const policy::Snapshot& rep = is_source ? other_snap : *snapshot;
     auto result = diff::diff_snapshots(src, rep, pair.mapping);
-    p.changes = store::apply_pair_result(db, pair.id, result, outcome.poll_id, *src_id, *rep_id,
-                                         now_ms);
-    p.status = result.status;
+    p.live_expected = diff::apply_expectations(result, pair.expected, now_ms);
+    store::ComparisonContext ctx;
+    ctx.poll_id = outcome.poll_id;
+    ctx.source_snapshot_id = *src_id;
+    ctx.replica_snapshot_id = *rep_id;
+    ctx.now_ms = now_ms;
+    ctx.skew_ms = *skew;
+    ctx.debounce = pair.debounce;
+    p.changes = store::apply_pair_result(db, pair.id, result, ctx);
+    p.status = p.changes.status == "DRIFTED" ? diff::PairStatus::Drifted : diff::PairStatus::InSync;
     p.compared = true;
     p.source_snapshot = src_id;
     p.replica_snapshot = rep_id;
+    p.skew_ms = skew;
     p.seconds = std::chrono::duration<double>(SteadyClock::now() - t0).count();
     pending_.push_back(std::move(p));
   }
@@ -139,15 +179,41 @@ void PairTracker::after_poll(bool committed) {
     }
     pair.status = p.status;
     pair.reason = p.reason;
+    if (p.skew_ms) pair.skew_ms = p.skew_ms;
     if (p.compared) {
       pair.compared_source = p.source_snapshot;
       pair.compared_replica = p.replica_snapshot;
+      pair.compared_since_start = true;
+      pair.pending_items = p.changes.pending > 0;
+      pair.live_expected = p.live_expected;
     }
     for (const auto& it : p.changes.opened) {
       log::info(logger(), "drift.opened",
                 {{"pair", p.pair}, {"policy", it.object}, {"kind", it.kind},
-                 {"severity", it.severity}, {"direction", it.direction}, {"summary", it.summary}});
+                 {"severity", it.severity}, {"direction", it.direction},
+                 {"state", std::string(it.expected() ? "expected"
+                                       : it.pending() ? "pending"
+                                                      : "raised")},
+                 {"summary", it.summary}});
+    }
+    for (const auto& it : p.changes.raised) {
+      if (!it.expected()) {
+        log::info(logger(), "drift.raised",
+                  {{"pair", p.pair}, {"policy", it.object}, {"kind", it.kind},
+                   {"severity", it.severity}, {"seen", it.seen}});
+      }
       metrics_.drift_opened(p.pair, diff::parse_kind(it.kind).value_or(diff::DriftKind::Modified));
+    }
+    for (const auto& it : p.changes.expected) {
+      log::info(logger(), "drift.expected",
+                {{"pair", p.pair}, {"policy", it.object}, {"kind", it.kind},
+                 {"expectation", it.expectation_json}});
+    }
+    for (const auto& it : p.changes.unexpected) {
+      log::warn(logger(), "drift.unexpected",
+                {{"pair", p.pair}, {"policy", it.object}, {"kind", it.kind},
+                 {"severity", it.severity},
+                 {"reason", std::string("its expected difference expired or was removed")}});
     }
     for (const auto& it : p.changes.updated) {
       log::info(logger(), "drift.updated",
@@ -157,23 +223,34 @@ void PairTracker::after_poll(bool committed) {
     for (const auto& it : p.changes.resolved) {
       log::info(logger(), "drift.resolved",
                 {{"pair", p.pair}, {"policy", it.object}, {"kind", it.kind},
-                 {"open_seconds", (*it.resolved_ms - it.opened_ms) / 1000}});
-      metrics_.drift_resolved(p.pair,
-                              diff::parse_kind(it.kind).value_or(diff::DriftKind::Modified));
+                 {"open_seconds", (*it.resolved_ms - it.opened_ms) / 1000},
+                 {"raised", !it.pending()}});
+      if (!it.pending()) {
+        metrics_.drift_resolved(p.pair,
+                                diff::parse_kind(it.kind).value_or(diff::DriftKind::Modified));
+      }
     }
-    publish(p.pair, p.seconds, p.compared ? std::optional<std::int64_t>(p.now_ms) : std::nullopt);
+    publish(p.pair, p.seconds, p.compared ? std::optional<std::int64_t>(p.now_ms) : std::nullopt,
+            p.skew_ms);
   }
   pending_.clear();
 }
 
 void PairTracker::publish(const std::string& pair, double seconds,
-                          std::optional<std::int64_t> compared_ms) {
-  const auto& run = pairs_.at(pair);
+                          std::optional<std::int64_t> compared_ms,
+                          std::optional<std::int64_t> skew_ms) {
+  auto& run = pairs_.at(pair);
   store::DriftQuery q;
   q.pair = pair;
   q.open_only = true;
   auto open = store::drift_items(store_.db(), q);
-  metrics_.pair_state(pair, run.status, to_open_items(open), seconds, compared_ms);
+  // After a restart, an item that was debouncing must go on being counted.
+  if (!run.compared_since_start) {
+    run.pending_items = std::any_of(open.begin(), open.end(),
+                                    [](const auto& it) { return it.pending(); });
+  }
+  metrics_.pair_state(pair, run.status, to_open_items(open), seconds, compared_ms,
+                      skew_ms ? skew_ms : run.skew_ms);
 }
 
 std::vector<PairTracker::PairView> PairTracker::pairs() const {

@@ -1,8 +1,11 @@
 // PairTracker: decides, after every poll of a site, what happens to the pairs that site is in.
 //  - failed poll: the pair becomes UNKNOWN(reason); its drift items stay exactly as they were;
-//  - complete poll, other side's latest poll this run complete: compare the two latest complete
-//    snapshots if either changed since the last comparison (or the pair was UNKNOWN), and open
-//    and resolve drift items in the same transaction as the poll;
+//  - complete poll, other side's latest poll this run complete: if the two polls are further
+//    apart than the pair's max_skew, the pair is UNKNOWN(skew); else compare the two latest
+//    complete snapshots when either changed since the last comparison, the pair was UNKNOWN,
+//    an item is still debouncing, or an expected difference started or stopped being live
+//    (and always once after start: the config may have changed), and open, raise and resolve
+//    drift items in the same transaction as the poll;
 //  - other side not polled yet since start: keep the stored state (a restart changes nothing).
 // Logs and metrics follow only once the transaction has committed.
 #pragma once
@@ -47,14 +50,22 @@ class PairTracker {
     bool complete = false;  // its latest poll was complete
     std::string reason;
     std::optional<std::int64_t> snapshot_id;  // latest complete snapshot
+    std::int64_t complete_ms = 0;             // when its latest complete poll finished
   };
   struct PairRun {
     store::PairIdentity id;
     diff::PairMapping mapping;  // the pair's declared intended differences
+    std::vector<diff::Expectation> expected;
+    store::Debounce debounce;
+    std::int64_t max_skew_ms = 0;
     diff::PairStatus status = diff::PairStatus::Unknown;
     std::string reason;
     std::optional<std::int64_t> compared_source;  // snapshots of the last complete comparison
     std::optional<std::int64_t> compared_replica;
+    bool compared_since_start = false;
+    bool pending_items = false;       // an open item is still debouncing
+    std::vector<bool> live_expected;  // which expectations were live at the last comparison
+    std::optional<std::int64_t> skew_ms;
   };
   struct Pending {
     std::string pair;
@@ -64,10 +75,13 @@ class PairTracker {
     double seconds = 0;
     std::int64_t now_ms = 0;
     std::optional<std::int64_t> source_snapshot, replica_snapshot;
+    std::optional<std::int64_t> skew_ms;
+    std::vector<bool> live_expected;
     store::DriftChanges changes;
   };
 
-  void publish(const std::string& pair, double seconds, std::optional<std::int64_t> compared_ms);
+  void publish(const std::string& pair, double seconds, std::optional<std::int64_t> compared_ms,
+               std::optional<std::int64_t> skew_ms = std::nullopt);
 
   store::Store& store_;
   metrics::Metrics& metrics_;

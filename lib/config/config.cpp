@@ -64,7 +64,12 @@ constexpr std::string_view kSiteKeys[] = {"name",
                                           "page_size",
                                           "max_response_bytes",
                                           "allow_empty"};
-constexpr std::string_view kPairKeys[] = {"name", "source", "replica", "mappings"};
+constexpr std::string_view kPairKeys[] = {"name",     "source",   "replica", "mappings",
+                                          "expected", "debounce", "max_skew"};
+constexpr std::string_view kExpectedKeys[] = {"policy", "kind",   "field",
+                                              "owner",  "reason", "expires"};
+constexpr std::string_view kDebounceKeys[] = {"comparisons", "for"};
+constexpr int kMaxDebounceComparisons = 100;
 constexpr std::string_view kMappingKeys[] = {"categories", "names", "subnets"};
 constexpr std::string_view kNameRuleKeys[] = {"match", "replica"};
 constexpr std::string_view kSubnetRuleKeys[] = {"source", "replica"};
@@ -860,6 +865,21 @@ class Validator {
       if (auto it = pf.find("mappings"); it != pf.end()) {
         mappings(it->second, child(pair_path, "mappings"), pair);
       }
+      if (auto it = pf.find("expected"); it != pf.end()) {
+        expected(it->second, child(pair_path, "expected"), pair);
+      }
+      if (auto it = pf.find("debounce"); it != pf.end()) {
+        debounce(it->second, child(pair_path, "debounce"), pair);
+      }
+      if (auto it = pf.find("max_skew"); it != pf.end()) {
+        if (auto v = get_duration(it->second, child(pair_path, "max_skew"), Millis(1000))) {
+          pair.max_skew = *v;
+        }
+      } else {
+        const auto* src = config.find_site(pair.source);
+        const auto* rep = config.find_site(pair.replica);
+        if (src && rep) pair.max_skew = 3 * std::max(src->interval, rep->interval);
+      }
       config.pairs.push_back(std::move(pair));
     }
   }
@@ -926,6 +946,103 @@ class Validator {
       return;
     }
     pair.mapping = std::move(*mapping);
+  }
+
+  // Expected differences: each selects items by policy (glob), kind and field, and must say
+  // who owns it, why, and until when; one without them is refused, not silently ignored.
+  void expected(const Field& f, const std::string& path, PairConfig& pair) {
+    if (f.value->kind == Kind::Null) return;
+    if (f.value->kind != Kind::Sequence) {
+      report(*f.value, path, std::string("must be a list, got ") + detail::kind_name(f.value->kind));
+      return;
+    }
+    std::map<std::string, int> selectors;
+    for (std::size_t i = 0; i < f.value->items.size(); ++i) {
+      const auto& item = f.value->items[i];
+      const auto item_path = index(path, i);
+      if (item.kind != Kind::Map) {
+        report(item, item_path,
+               std::string("must be a mapping with keys ") + join(kExpectedKeys, ", "));
+        continue;
+      }
+      auto ef = fields(item, item_path, kExpectedKeys);
+      diff::Expectation e;
+      e.line = item.line;
+      bool ok = true;
+      for (const char* key : {"policy", "owner", "reason", "expires"}) {
+        if (ef.find(key) == ef.end()) {
+          report(item, child(item_path, key),
+                 std::string("required key missing (an expected difference needs policy, "
+                             "owner, reason and expires)"));
+          ok = false;
+        }
+      }
+      auto text = [&](const char* key) -> std::optional<std::string> {
+        auto it = ef.find(key);
+        if (it == ef.end()) return std::nullopt;
+        auto v = get_string(it->second, child(item_path, key));
+        if (!v) ok = false;
+        return v;
+      };
+      if (auto v = text("policy")) e.policy = *v;
+      if (auto v = text("owner")) e.owner = *v;
+      if (auto v = text("reason")) e.reason = *v;
+      if (auto v = text("field")) e.field = *v;
+      if (auto it = ef.find("kind"); it != ef.end()) {
+        if (auto v = get_string(it->second, child(item_path, "kind"))) {
+          if (auto k = diff::parse_kind(*v)) {
+            e.kind = *k;
+          } else {
+            std::vector<std::string_view> kinds;
+            for (auto k2 : diff::kAllKinds) kinds.push_back(diff::to_string(k2));
+            report(*it->second.value, child(item_path, "kind"),
+                   "unknown drift kind " + shown(*v) + " (kinds: " + join(kinds, ", ") + ")");
+            ok = false;
+          }
+        } else {
+          ok = false;
+        }
+      }
+      if (auto it = ef.find("expires"); it != ef.end()) {
+        if (auto v = get_string(it->second, child(item_path, "expires"))) {
+          auto t = diff::parse_expiry(*v);
+          if (!t) {
+            report(*it->second.value, child(item_path, "expires"), t.error().message);
+            ok = false;
+          } else {
+            e.expires = *v;
+            e.expires_ms = *t;
+          }
+        } else {
+          ok = false;
+        }
+      }
+      if (!ok) continue;
+      auto [prev, inserted] = selectors.emplace(e.selector(), item.line);
+      if (!inserted) {
+        report(item, item_path,
+               "selects the same items as the entry at line " + std::to_string(prev->second) +
+                   " (" + e.selector() + "); merge them");
+        continue;
+      }
+      pair.expected.push_back(std::move(e));
+    }
+  }
+
+  void debounce(const Field& f, const std::string& path, PairConfig& pair) {
+    if (f.value->kind == Kind::Null) return;
+    if (!is_map_or_report(f, path)) return;
+    auto df = fields(*f.value, path, kDebounceKeys);
+    if (auto it = df.find("comparisons"); it != df.end()) {
+      if (auto v = get_int(it->second, child(path, "comparisons"), 1, kMaxDebounceComparisons)) {
+        pair.debounce_comparisons = *v;
+      }
+    }
+    if (auto it = df.find("for"); it != df.end()) {
+      if (auto v = get_duration(it->second, child(path, "for"), Millis(0))) {
+        pair.debounce_for = *v;
+      }
+    }
   }
 
   void storage(const Field& f, StorageConfig& out) {

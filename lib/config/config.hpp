@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "diff/expect.hpp"
 #include "diff/mapping.hpp"
 
 namespace flowdrift::config {
@@ -50,6 +51,15 @@ struct PairConfig {
   std::string replica;  // site name
   // Intended differences between the two sites (category values, policy names, subnets).
   diff::PairMapping mapping;
+  // Declared drift, each with owner, reason and expiry (docs/configuration.md "expected").
+  std::vector<diff::Expectation> expected;
+  // Debounce: an item is raised (alerts) only once it was found by this many consecutive
+  // complete comparisons and has been seen for at least `debounce_for`.
+  int debounce_comparisons = 2;
+  Millis debounce_for{0};
+  // Snapshots polled further apart than this are not compared (the pair is UNKNOWN).
+  // Default: three times the longer poll interval of the two sites.
+  Millis max_skew{0};
   int line = 0;
 };
 

@@ -40,6 +40,15 @@ struct FieldDiff {
   std::string replica;  // the replica's value as compact JSON, empty if absent
 };
 
+// The live expectation (expect.hpp) an item is covered by: stored and exported, never alerted.
+struct ExpectedBy {
+  std::string selector;  // "policy=app-* kind=modified"
+  std::string owner;
+  std::string reason;
+  std::string expires;   // as written in the config
+  bool operator==(const ExpectedBy&) const = default;
+};
+
 struct DriftItem {
   std::string object;  // policy name
   DriftKind kind = DriftKind::Modified;
@@ -47,6 +56,7 @@ struct DriftItem {
   Direction direction = Direction::None;
   std::vector<FieldDiff> fields;
   std::string summary;  // one line for logs and CLI output
+  std::optional<ExpectedBy> expected;  // set by apply_expectations, never by the diff
 
   // Identity of the item across cycles: opens and resolves by (object, kind).
   bool same_identity(const DriftItem& o) const { return object == o.object && kind == o.kind; }

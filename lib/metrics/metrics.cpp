@@ -188,7 +188,8 @@ void Metrics::config_loaded(bool ok, std::int64_t now_ms) {
 
 void Metrics::pair_state(const std::string& pair, diff::PairStatus status,
                          std::vector<OpenItem> open, double comparison_seconds,
-                         std::optional<std::int64_t> compared_ms) {
+                         std::optional<std::int64_t> compared_ms,
+                         std::optional<std::int64_t> skew_ms) {
   std::lock_guard lock(mu_);
   auto& st = pair_state_[pair];
   if (st.labels.name.empty()) st.labels.name = pair;
@@ -196,6 +197,15 @@ void Metrics::pair_state(const std::string& pair, diff::PairStatus status,
   st.open = std::move(open);
   st.comparison_seconds = comparison_seconds;
   if (compared_ms) st.compared_ms = compared_ms;
+  if (skew_ms) st.skew_ms = skew_ms;
+}
+
+void Metrics::pair_expectations(const std::string& pair,
+                                std::vector<ExpectationInfo> expectations) {
+  std::lock_guard lock(mu_);
+  auto& st = pair_state_[pair];
+  if (st.labels.name.empty()) st.labels.name = pair;
+  st.expectations = std::move(expectations);
 }
 
 void Metrics::drift_opened(const std::string& pair, diff::DriftKind kind) {
@@ -240,8 +250,12 @@ std::string Metrics::render() const {
 
   auto info = family("flowdrift_pair_info", "Current direction of each pair; always 1.");
   auto status = family("flowdrift_pair_status", "1 for the pair's current status (IN_SYNC, DRIFTED or UNKNOWN), 0 for the others.");
-  auto items = family("flowdrift_drift_items", "Open drift items by pair, kind and severity.");
-  auto oldest = family("flowdrift_drift_oldest_detected_timestamp_seconds", "Unix time the oldest open drift item of the pair and kind was first seen; absent when none is open.");
+  auto items = family("flowdrift_drift_items", "Open drift items that alert: raised (debounced) and not covered by an expected difference, by pair, kind and severity.");
+  auto pending = family("flowdrift_drift_pending_items", "Open drift items still debouncing (found by fewer consecutive comparisons than configured), by pair, kind and severity.");
+  auto expected = family("flowdrift_drift_expected_items", "Open drift items covered by a live expected difference (suppressed, not alerting), by pair, kind and severity.");
+  auto expiry = family("flowdrift_expected_difference_expiry_timestamp_seconds", "Unix time each declared expected difference of the pair expires.");
+  auto skew = family("flowdrift_pair_snapshot_skew_seconds", "Time between the complete polls of the two snapshots the pair last compared (or refused to compare).");
+  auto oldest = family("flowdrift_drift_oldest_detected_timestamp_seconds", "Unix time the oldest alerting drift item of the pair and kind was first seen; absent when none is open.");
   auto cmp = family("flowdrift_comparison_duration_seconds", "Duration of the pair's last comparison.");
   auto cmp_ts = family("flowdrift_last_comparison_success_timestamp_seconds", "Unix time of the pair's last comparison of two complete snapshots; absent before the first.");
   auto per_policy = family("flowdrift_policy_drift", "1 for each currently drifted policy of a pair (capped; see flowdrift_policy_drift_series_dropped_total).");
@@ -252,9 +266,14 @@ std::string Metrics::render() const {
     for (auto s : {diff::PairStatus::InSync, diff::PairStatus::Drifted, diff::PairStatus::Unknown}) {
       add(status, {{"pair", name}, {"status", std::string(diff::to_string(s))}}, st.status == s ? 1 : 0);
     }
-    std::map<std::pair<diff::DriftKind, diff::Severity>, int> counts;
+    std::map<std::pair<diff::DriftKind, diff::Severity>, int> counts, pending_counts,
+        expected_counts;
     std::map<diff::DriftKind, std::int64_t> oldest_ms;
     for (const auto& it : st.open) {
+      if (it.state != ItemState::Raised) {
+        ++(it.state == ItemState::Pending ? pending_counts : expected_counts)[{it.kind, it.severity}];
+        continue;
+      }
       ++counts[{it.kind, it.severity}];
       auto [pos, inserted] = oldest_ms.emplace(it.kind, it.opened_ms);
       if (!inserted) pos->second = std::min(pos->second, it.opened_ms);
@@ -268,15 +287,24 @@ std::string Metrics::render() const {
     }
     for (auto k : diff::kAllKinds) {
       for (auto sev : diff::kAllSeverities) {
-        auto c = counts.find({k, sev});
-        add(items, {{"kind", std::string(diff::to_string(k))}, {"pair", name},
-                    {"severity", std::string(diff::to_string(sev))}},
-            c == counts.end() ? 0 : c->second);
+        const std::vector<ClientMetric::Label> labels{{"kind", std::string(diff::to_string(k))}, {"pair", name},
+                            {"severity", std::string(diff::to_string(sev))}};
+        auto count = [&](const auto& m) {
+          auto c = m.find({k, sev});
+          return c == m.end() ? 0 : c->second;
+        };
+        add(items, labels, count(counts));
+        add(pending, labels, count(pending_counts));
+        add(expected, labels, count(expected_counts));
       }
       if (auto o = oldest_ms.find(k); o != oldest_ms.end()) {
         add(oldest, {{"kind", std::string(diff::to_string(k))}, {"pair", name}}, seconds(o->second));
       }
     }
+    for (const auto& e : st.expectations) {
+      add(expiry, {{"pair", name}, {"selector", e.selector}}, seconds(e.expires_ms));
+    }
+    if (st.skew_ms) add(skew, {{"pair", name}}, seconds(*st.skew_ms));
     add(cmp, {{"pair", name}}, st.comparison_seconds);
     if (st.compared_ms) add(cmp_ts, {{"pair", name}}, seconds(*st.compared_ms));
   }
@@ -289,7 +317,7 @@ std::string Metrics::render() const {
   // Collected last, so the dropped-series counter includes this scrape.
   fams = registry_->Collect();
   for (auto* f : {&build, &start, &cfg_ok, &cfg_ts, &nsites, &npairs, &up, &last_poll, &last_ok, &policies, &snap_ts, &api,
-                  &info, &status, &items, &oldest, &cmp, &cmp_ts, &per_policy, &dropped_now,
+                  &info, &status, &items, &pending, &expected, &expiry, &skew, &oldest, &cmp, &cmp_ts, &per_policy, &dropped_now,
                   &store_ts}) {
     if (!f->metric.empty()) fams.push_back(std::move(*f));
   }

@@ -33,12 +33,23 @@ struct PairLabels {
   std::string replica;
 };
 
+// Where an open item stands: only Raised items alert (flowdrift_drift_items and the
+// per-policy series); pending (debouncing) and expected ones have their own gauges.
+enum class ItemState { Pending, Raised, Expected };
+
 // One open drift item as exported (per-policy series and aggregates).
 struct OpenItem {
   std::string policy;
   diff::DriftKind kind = diff::DriftKind::Modified;
   diff::Severity severity = diff::Severity::Info;
   std::int64_t opened_ms = 0;
+  ItemState state = ItemState::Raised;
+};
+
+// A declared expected difference, exported with its expiry so it can be reviewed and renewed.
+struct ExpectationInfo {
+  std::string selector;
+  std::int64_t expires_ms = 0;
 };
 
 struct SitePoll {
@@ -69,7 +80,10 @@ class Metrics {
   void config_loaded(bool ok, std::int64_t now_ms);
   // The pair's state after a comparison (or UNKNOWN with its items kept as they were).
   void pair_state(const std::string& pair, diff::PairStatus status, std::vector<OpenItem> open,
-                  double comparison_seconds, std::optional<std::int64_t> compared_ms);
+                  double comparison_seconds, std::optional<std::int64_t> compared_ms,
+                  std::optional<std::int64_t> skew_ms = std::nullopt);
+  // The pair's declared expected differences (at start and on reload).
+  void pair_expectations(const std::string& pair, std::vector<ExpectationInfo> expectations);
   void drift_opened(const std::string& pair, diff::DriftKind kind);
   void drift_resolved(const std::string& pair, diff::DriftKind kind);
 
@@ -93,6 +107,8 @@ class Metrics {
     std::vector<OpenItem> open;
     double comparison_seconds = 0;
     std::optional<std::int64_t> compared_ms;
+    std::optional<std::int64_t> skew_ms;
+    std::vector<ExpectationInfo> expectations;
   };
 
   mutable std::mutex mu_;

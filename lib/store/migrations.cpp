@@ -122,12 +122,45 @@ CREATE UNIQUE INDEX drift_items_open ON drift_items (pair_id, object, kind)
 CREATE INDEX drift_items_pair_time ON drift_items (pair_id, opened_ms);
 )sql";
 
+// Version 3: debounce (an item is raised only after consecutive sightings), expected
+// differences (the live expectation covering an item), the snapshot time skew of each
+// comparison, and drift_events: every transition of every item, for the audit trail. Items
+// stored before this version were raised when they opened; their events are backfilled.
+constexpr std::string_view kSchemaV3 = R"sql(
+ALTER TABLE drift_items ADD COLUMN raised_ms INTEGER;
+ALTER TABLE drift_items ADD COLUMN seen INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE drift_items ADD COLUMN expectation TEXT;
+UPDATE drift_items SET raised_ms = opened_ms;
+ALTER TABLE pair_states ADD COLUMN skew_ms INTEGER;
+
+CREATE TABLE drift_events (
+  id      INTEGER PRIMARY KEY,
+  item_id INTEGER NOT NULL REFERENCES drift_items (id),
+  at_ms   INTEGER NOT NULL,
+  poll_id INTEGER REFERENCES polls (id),
+  event   TEXT NOT NULL CHECK (event IN ('opened', 'raised', 'updated', 'expected',
+                                         'unexpected', 'resolved')),
+  detail  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX drift_events_item ON drift_events (item_id, id);
+CREATE INDEX drift_events_time ON drift_events (at_ms);
+
+INSERT INTO drift_events (item_id, at_ms, poll_id, event)
+  SELECT id, opened_ms, opened_poll_id, 'opened' FROM drift_items ORDER BY id;
+INSERT INTO drift_events (item_id, at_ms, poll_id, event)
+  SELECT id, opened_ms, opened_poll_id, 'raised' FROM drift_items ORDER BY id;
+INSERT INTO drift_events (item_id, at_ms, poll_id, event)
+  SELECT id, resolved_ms, resolved_poll_id, 'resolved' FROM drift_items
+  WHERE resolved_ms IS NOT NULL ORDER BY id;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> steps = {
       {1, "initial schema: sites, objects, snapshots, findings, polls", kSchemaV1},
       {2, "pairs, pair states and drift items", kSchemaV2},
+      {3, "debounce, expected differences, snapshot skew and drift events", kSchemaV3},
   };
   return steps;
 }

@@ -16,9 +16,15 @@ using nlohmann::json;
 
 namespace {
 
+// Open items that alert: raised past the debounce (default: two consecutive comparisons).
 std::string open_items_sql(const std::string& where = "") {
   return "SELECT d.object, d.kind, d.severity FROM drift_items d JOIN pairs p ON p.id = d.pair_id "
-         "WHERE p.name = 'prod' AND d.resolved_ms IS NULL " + where + " ORDER BY d.object, d.kind";
+         "WHERE p.name = 'prod' AND d.resolved_ms IS NULL AND d.raised_ms IS NOT NULL " + where +
+         " ORDER BY d.object, d.kind";
+}
+// Every open item, pending ones included.
+std::string any_open_sql() {
+  return "SELECT d.object, d.kind FROM drift_items d WHERE d.resolved_ms IS NULL";
 }
 
 std::string pair_status(DbView& db) {
@@ -68,7 +74,18 @@ TEST_CASE("changes through the DR API open drift items, reverting resolves them,
   CHECK(rows[0][2] == "critical");
   CHECK(pair_status(db) == "DRIFTED");
   CHECK_THAT(daemon.log(), Catch::Contains("drift.opened pair=prod policy=" + name));
+  // The log follows the commit the database already shows: wait for it, do not race it.
+  CHECK(wait_until([&] {
+    return daemon.log().find("drift.raised pair=prod policy=" + name) != std::string::npos;
+  }, 10s));
   const auto opened = db.scalar("SELECT opened_ms FROM drift_items WHERE resolved_ms IS NULL");
+  // Debounced: first seen by one comparison, raised by the next one (default 2), with both
+  // transitions in the audit trail.
+  CHECK(db.scalar("SELECT seen FROM drift_items WHERE resolved_ms IS NULL") == "2");
+  CHECK(db.scalar("SELECT raised_ms > opened_ms FROM drift_items WHERE resolved_ms IS NULL") == "1");
+  CHECK(db.rows("SELECT e.event FROM drift_events e JOIN drift_items d ON d.id = e.item_id "
+                "WHERE d.resolved_ms IS NULL ORDER BY e.id") ==
+        std::vector<std::vector<std::string>>{{"opened"}, {"raised"}});
 
   // /metrics agrees with the database: the same open items, per policy and in aggregate.
   REQUIRE(wait_until([&] { return !policy_series(daemon.scrape()).empty(); }, 10s));
@@ -107,7 +124,7 @@ TEST_CASE("changes through the DR API open drift items, reverting resolves them,
                                             victim.at("metadata").at("uuid").get<std::string>());
   REQUIRE(del.status == 202);
   std::this_thread::sleep_for(3s);
-  CHECK(db.rows(open_items_sql()).empty());
+  CHECK(db.rows(any_open_sql()).empty());
   primary.clear_faults();
   const auto missing_sql = open_items_sql("AND d.object = '" + victim_name + "'");
   REQUIRE(wait_until([&] { return !db.rows(missing_sql).empty(); }, 30s));

@@ -792,3 +792,82 @@ TEST_CASE("pair mappings: categories, names and subnets", "[unit][config][mappin
     CHECK(contains(r[0], "did you mean 'categories'"));
   }
 }
+
+TEST_CASE("pair expected differences, debounce and max_skew", "[unit][config][expected]") {
+  const std::string pair = std::string(kSite) +
+                           "  - name: dr\n    url: https://dr\n    username: u\n"
+                           "    password_env: X\n    interval: 2m\n"
+                           "pairs:\n  - name: p\n    source: primary\n    replica: dr\n";
+  SECTION("defaults: 2 comparisons, no minimum time, skew bound of three longest intervals") {
+    auto c = parse_config(pair, "t");
+    REQUIRE(c.pairs.size() == 1);
+    CHECK(c.pairs[0].debounce_comparisons == 2);
+    CHECK(c.pairs[0].debounce_for == Millis(0));
+    CHECK(c.pairs[0].max_skew == Millis(360'000));
+    CHECK(c.pairs[0].expected.empty());
+  }
+  SECTION("a full declaration loads") {
+    auto c = parse_config(pair +
+                              "    debounce: {comparisons: 3, for: 5m}\n"
+                              "    max_skew: 10m\n"
+                              "    expected:\n"
+                              "      - policy: \"app-*\"\n"
+                              "        kind: modified\n"
+                              "        field: description\n"
+                              "        owner: alice@example.com\n"
+                              "        reason: CHG-1234 DR keeps the old wording\n"
+                              "        expires: 2027-03-31\n",
+                          "t");
+    const auto& p = c.pairs.at(0);
+    CHECK(p.debounce_comparisons == 3);
+    CHECK(p.debounce_for == Millis(300'000));
+    CHECK(p.max_skew == Millis(600'000));
+    REQUIRE(p.expected.size() == 1);
+    const auto& e = p.expected[0];
+    CHECK(e.policy == "app-*");
+    CHECK(e.kind == diff::DriftKind::Modified);
+    CHECK(e.field == "description");
+    CHECK(e.owner == "alice@example.com");
+    CHECK(e.expires == "2027-03-31");
+    CHECK(e.expires_ms == 1'806'537'600'000);
+    CHECK(e.line == 18);
+  }
+  SECTION("an expectation without owner, reason or expiry is refused") {
+    auto p = problems_of(pair +
+                         "    expected:\n"
+                         "      - policy: web\n"
+                         "        kind: missing\n");
+    REQUIRE(p.size() == 3);
+    CHECK(contains(p[0], "t.yaml:16:"));
+    CHECK(contains(p[0], "pairs[0].expected[0].owner: required key missing"));
+    CHECK(contains(p[1], "pairs[0].expected[0].reason: required key missing"));
+    CHECK(contains(p[2], "pairs[0].expected[0].expires: required key missing"));
+  }
+  SECTION("bad values name the place and the reason") {
+    const std::string base = pair +
+                             "    expected:\n"
+                             "      - policy: web\n"
+                             "        owner: a\n"
+                             "        reason: r\n";
+    auto p = problems_of(base + "        expires: 2027-02-30\n");
+    REQUIRE(p.size() == 1);
+    CHECK(contains(p[0], "pairs[0].expected[0].expires: \"2027-02-30\" is not a valid date"));
+    auto q = problems_of(base + "        expires: 2027-01-01\n        kind: modifed\n");
+    REQUIRE(q.size() == 1);
+    CHECK(contains(q[0], "pairs[0].expected[0].kind: unknown drift kind 'modifed'"));
+    auto r = problems_of(base + "        expires: 2027-01-01\n        onwer: b\n");
+    REQUIRE(r.size() == 1);
+    CHECK(contains(r[0], "did you mean 'owner'"));
+    auto d = problems_of(base + "        expires: 2027-01-01\n" +
+                         "      - policy: web\n        owner: b\n        reason: s\n"
+                         "        expires: 2028-01-01\n");
+    REQUIRE(d.size() == 1);
+    CHECK(contains(d[0], "selects the same items as the entry at line 16"));
+    auto z = problems_of(pair + "    debounce: {comparisons: 0}\n");
+    REQUIRE(z.size() == 1);
+    CHECK(contains(z[0], "pairs[0].debounce.comparisons: must be from 1 to 100"));
+    auto s = problems_of(pair + "    max_skew: 0s\n");
+    REQUIRE(s.size() == 1);
+    CHECK(contains(s[0], "pairs[0].max_skew: must be at least 1s"));
+  }
+}

@@ -7,9 +7,9 @@
 // below, or from raw v3 / v4 API JSON through canonicalize_v3 / canonicalize_v4 so that "v3
 // against v4" goes through the real normalizers.
 //
-// To do when issue #5 item 3 lands (not implemented yet, so not in the corpus):
-//   - expected differences: a live expectation (owner, reason, expiry) turns the item into an
-//     expected one (not an alert), an expired one is drift again.
+// Expected differences (config pairs[].expected) are applied as the daemon does, at a fixed
+// "now" (kNow): a live expectation marks the items it selects expected (stored, not alerted),
+// an expired one leaves them drift.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -24,6 +24,7 @@
 #include "../policy/policy_test_support.hpp"
 #include "core/sha256.hpp"
 #include "diff/diff.hpp"
+#include "diff/expect.hpp"
 #include "policy/normalize_v3.hpp"
 #include "policy/normalize_v4.hpp"
 
@@ -321,7 +322,10 @@ struct Expected {
   DriftKind kind;
   Severity severity;
   Direction direction;
+  bool expected = false;  // covered by a live expected difference
 };
+
+constexpr std::int64_t kNow = 1'800'000'000'000;  // 2027-01-15T08:00:00Z
 
 struct Case {
   std::string name;
@@ -332,7 +336,24 @@ struct Case {
   std::string summary_has = {};
   // Optional: the pair's declared mappings (config pairs[].mappings).
   std::function<PairMapping()> mapping = [] { return PairMapping{}; };
+  // Optional: the pair's expected differences (config pairs[].expected).
+  std::vector<Expectation> expectations = {};
 };
+
+Expectation expectation(std::string policy, std::optional<DriftKind> kind, std::string field,
+                        const std::string& expires) {
+  Expectation e;
+  e.policy = std::move(policy);
+  e.kind = kind;
+  e.field = std::move(field);
+  e.owner = "dr-team@example.com";
+  e.reason = "CHG-1234";
+  e.expires = expires;
+  auto t = parse_expiry(expires);
+  REQUIRE(t.has_value());
+  e.expires_ms = *t;
+  return e;
+}
 
 constexpr auto Missing = DriftKind::Missing;
 constexpr auto Extra = DriftKind::Extra;
@@ -787,6 +808,44 @@ std::vector<Case> corpus() {
     c.push_back({"a subnet outside every mapping is still drift", of(base_site), of(unmapped),
                  {{"web", Modified, Critical, Both}}, "", m});
   }
+  // Expected differences declared for the pair (config pairs[].expected), at kNow.
+  {
+    const auto none = [] { return PairMapping{}; };
+    Site wider = site_with({with([](Pol& p) {
+                              p.rules[0] = in(subnet("10.0.0.0/16"), tcp({{443, 443}}));
+                            }).canonical()});
+    c.push_back({"live expectation on the policy's rules: expected, not drift", of(base_site),
+                 of(wider), {{"web", Modified, Critical, Permissive, true}}, "", none,
+                 {expectation("web", Modified, "rules", "2027-03-31")}});
+    c.push_back({"expired expectation: drift again", of(base_site), of(wider),
+                 {{"web", Modified, Critical, Permissive}}, "", none,
+                 {expectation("web", Modified, "rules", "2027-01-14")}});
+    c.push_back({"expectation expiring later today is still live", of(base_site), of(wider),
+                 {{"web", Modified, Critical, Permissive, true}}, "", none,
+                 {expectation("web", std::nullopt, "", "2027-01-15T09:00:00Z")}});
+    Site wider_and_described = site_with({with([](Pol& p) {
+                                            p.description = "web tier (DR)";
+                                            p.rules[0] = in(subnet("10.0.0.0/16"), tcp({{443, 443}}));
+                                          }).canonical()});
+    c.push_back({"expectation on the description does not hide a widened rule", of(base_site),
+                 of(wider_and_described), {{"web", Modified, Critical, Permissive}}, "", none,
+                 {expectation("web", Modified, "description", "2027-03-31")}});
+    Site described = site_with({with([](Pol& p) { p.description = "web tier (DR)"; }).canonical()});
+    c.push_back({"expectation on the description covers a description-only change",
+                 of(base_site), of(described), {{"web", Modified, Info, Cosmetic, true}}, "", none,
+                 {expectation("web", Modified, "description", "2027-03-31")}});
+    Site two = site_with({base, with([](Pol& p) { p.name = "legacy-ftp"; }).canonical(),
+                          with([](Pol& p) { p.name = "billing"; }).canonical()});
+    c.push_back({"glob expectation for policies retired on DR covers only those",
+                 of(two), of(base_site),
+                 {{"legacy-ftp", Missing, Critical, Permissive, true},
+                  {"billing", Missing, Critical, Permissive}},
+                 "", none, {expectation("legacy-*", Missing, "", "2027-03-31")}});
+    c.push_back({"expectation of another kind does not apply", of(two), of(base_site),
+                 {{"legacy-ftp", Missing, Critical, Permissive},
+                  {"billing", Missing, Critical, Permissive}},
+                 "", none, {expectation("legacy-*", Extra, "", "2027-03-31")}});
+  }
   return c;
 }
 
@@ -826,9 +885,10 @@ std::vector<Case> group_behaviour_cases() {
   return c;
 }
 
-std::string render(const std::string& policy, DriftKind k, Severity s, Direction d) {
+std::string render(const std::string& policy, DriftKind k, Severity s, Direction d,
+                   bool expected) {
   return policy + " " + std::string(to_string(k)) + " " + std::string(to_string(s)) + " " +
-         std::string(to_string(d));
+         std::string(to_string(d)) + (expected ? " (expected)" : "");
 }
 
 void run(const Case& c) {
@@ -836,12 +896,16 @@ void run(const Case& c) {
   const auto replica = c.replica();
   // An in-sync verdict must come from comparing something, not from two empty sites.
   CHECK(source.count(ObjectKind::Policy) + replica.count(ObjectKind::Policy) > 0);
-  const PairResult r = diff_snapshots(source, replica, c.mapping());
+  PairResult r = diff_snapshots(source, replica, c.mapping());
+  apply_expectations(r, c.expectations, kNow);
   std::vector<std::string> actual, expected;
   for (const auto& item : r.items) {
-    actual.push_back(render(item.object, item.kind, item.severity, item.direction));
+    actual.push_back(render(item.object, item.kind, item.severity, item.direction,
+                            item.expected.has_value()));
   }
-  for (const auto& e : c.expected) expected.push_back(render(e.policy, e.kind, e.severity, e.direction));
+  for (const auto& e : c.expected) {
+    expected.push_back(render(e.policy, e.kind, e.severity, e.direction, e.expected));
+  }
   std::sort(actual.begin(), actual.end());
   std::sort(expected.begin(), expected.end());
   std::string summaries;

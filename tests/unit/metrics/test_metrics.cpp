@@ -115,3 +115,30 @@ TEST_CASE("the exposition passes promtool check metrics", "[unit][metrics][promt
   INFO(flowdrift::test::read_file(dir.file("out.txt")));
   CHECK(rc == 0);
 }
+
+TEST_CASE("only raised, unexpected items alert; pending and expected ones have their own gauges",
+          "[unit][metrics]") {
+  Metrics m({"primary", "dr"}, {{"prod", "primary", "dr"}}, 500, "test");
+  m.pair_expectations("prod", {{"policy=app-* kind=modified", 1'900'000'000'000}});
+  m.pair_state("prod", diff::PairStatus::Drifted,
+               {{"web", diff::DriftKind::Missing, diff::Severity::Critical, 1'700'000'000'000,
+                 ItemState::Raised},
+                {"db", diff::DriftKind::Missing, diff::Severity::Critical, 1'600'000'000'000,
+                 ItemState::Pending},
+                {"app-1", diff::DriftKind::Modified, diff::Severity::Critical, 1'500'000'000'000,
+                 ItemState::Expected}},
+               0.01, 1'700'000'000'000, 2'500);
+  const auto text = m.render();
+  CHECK(has_line(text, "flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 1"));
+  CHECK(has_line(text, "flowdrift_drift_items{kind=\"modified\",pair=\"prod\",severity=\"critical\"} 0"));
+  CHECK(has_line(text, "flowdrift_drift_pending_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 1"));
+  CHECK(has_line(text, "flowdrift_drift_expected_items{kind=\"modified\",pair=\"prod\",severity=\"critical\"} 1"));
+  CHECK(has_line(text, "flowdrift_drift_expected_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 0"));
+  // Per-policy series and the oldest-drift time follow alerting items only.
+  CHECK(has_line(text, "flowdrift_policy_drift{kind=\"missing\",pair=\"prod\",policy=\"web\",severity=\"critical\"} 1"));
+  CHECK(text.find("policy=\"db\"") == std::string::npos);
+  CHECK(text.find("policy=\"app-1\"") == std::string::npos);
+  CHECK(has_line(text, "flowdrift_drift_oldest_detected_timestamp_seconds{kind=\"missing\",pair=\"prod\"} 1700000000"));
+  CHECK(has_line(text, "flowdrift_pair_snapshot_skew_seconds{pair=\"prod\"} 2.5"));
+  CHECK(has_line(text, "flowdrift_expected_difference_expiry_timestamp_seconds{pair=\"prod\",selector=\"policy=app-* kind=modified\"} 1900000000"));
+}

@@ -4,6 +4,8 @@
 
 #include "store/db.hpp"
 #include "store/drift.hpp"
+#include "store/migrations.hpp"
+#include "store/store.hpp"
 #include "store_test_util.hpp"
 #include "support/temp_dir.hpp"
 
@@ -47,11 +49,31 @@ struct Fixture {
     rep = *b->snapshot_id;
     poll = b->poll_id;
   }
-  DriftChanges apply(const diff::PairResult& r, std::int64_t now) {
+  DriftChanges apply(const diff::PairResult& r, std::int64_t now, Debounce debounce = {}) {
     Transaction tx(store.db());
-    auto c = apply_pair_result(store.db(), pair, r, poll, src, rep, now);
+    auto c = apply_pair_result(store.db(), pair, r, context(now, debounce));
     tx.commit();
     return c;
+  }
+  ComparisonContext context(std::int64_t now, Debounce debounce = {}) const {
+    ComparisonContext ctx;
+    ctx.poll_id = poll;
+    ctx.source_snapshot_id = src;
+    ctx.replica_snapshot_id = rep;
+    ctx.now_ms = now;
+    ctx.skew_ms = 1500;
+    ctx.debounce = debounce;
+    return ctx;
+  }
+  std::vector<StoredDriftItem> open_items() {
+    DriftQuery q;
+    q.open_only = true;
+    return drift_items(store.db(), q);
+  }
+  std::vector<std::string> events(std::int64_t item_id) {
+    std::vector<std::string> out;
+    for (const auto& e : drift_events(store.db(), item_id)) out.push_back(e.event);
+    return out;
   }
 };
 
@@ -134,10 +156,173 @@ TEST_CASE("a rolled-back comparison leaves no drift behind", "[unit][store][drif
     Transaction tx(f.store.db());
     apply_pair_result(f.store.db(), f.pair,
                       result({item("web", diff::DriftKind::Missing, diff::Severity::Critical)}),
-                      f.poll, f.src, f.rep, 10'000);
+                      f.context(10'000));
     // no commit
   }
   DriftQuery all;
   CHECK(drift_items(f.store.db(), all).empty());
   CHECK_FALSE(pair_record(f.store.db(), "prod").has_value());
+}
+
+TEST_CASE("debounce: an item is raised only after N consecutive comparisons", "[unit][store][drift]") {
+  Fixture f;
+  const Debounce two{2, 0};
+  auto web = [] { return item("web", diff::DriftKind::Missing, diff::Severity::Critical); };
+  auto c1 = f.apply(result({web()}), 10'000, two);
+  REQUIRE(c1.opened.size() == 1);
+  CHECK(c1.raised.empty());
+  CHECK(c1.pending == 1);
+  CHECK(c1.status == "IN_SYNC");  // nothing alerts yet
+  REQUIRE(f.open_items().size() == 1);
+  CHECK(f.open_items()[0].pending());
+  CHECK_FALSE(f.open_items()[0].alerting());
+
+  auto c2 = f.apply(result({web()}), 20'000, two);
+  REQUIRE(c2.raised.size() == 1);
+  CHECK(c2.opened.empty());
+  CHECK(c2.pending == 0);
+  CHECK(c2.status == "DRIFTED");
+  const auto it = f.open_items().at(0);
+  CHECK(it.opened_ms == 10'000);  // first seen, not raised
+  CHECK(it.raised_ms == 20'000);
+  CHECK(it.seen == 2);
+  CHECK(f.events(it.id) == std::vector<std::string>{"opened", "raised"});
+
+  // Raised items are not re-raised.
+  auto c3 = f.apply(result({web()}), 30'000, two);
+  CHECK(c3.raised.empty());
+  CHECK(f.open_items().at(0).raised_ms == 20'000);
+}
+
+TEST_CASE("debounce: a one-cycle flap is recorded but never raised", "[unit][store][drift]") {
+  Fixture f;
+  const Debounce two{2, 0};
+  f.apply(result({item("web", diff::DriftKind::Missing, diff::Severity::Critical)}), 10'000, two);
+  auto c = f.apply(result({}), 20'000, two);
+  REQUIRE(c.resolved.size() == 1);
+  CHECK(c.resolved[0].pending());
+  CHECK(c.status == "IN_SYNC");
+  DriftQuery all;
+  auto items = drift_items(f.store.db(), all);
+  REQUIRE(items.size() == 1);
+  CHECK_FALSE(items[0].raised_ms.has_value());
+  auto ev = drift_events(f.store.db(), items[0].id);
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[1].event == "resolved");
+  CHECK(ev[1].detail == "never raised");
+
+  // Seen again later: a new item, counting from one again.
+  auto c2 = f.apply(result({item("web", diff::DriftKind::Missing, diff::Severity::Critical)}),
+                    30'000, two);
+  CHECK(c2.opened.size() == 1);
+  CHECK(c2.raised.empty());
+}
+
+TEST_CASE("debounce by time: raised once seen for long enough", "[unit][store][drift]") {
+  Fixture f;
+  const Debounce minute{1, 60'000};
+  auto web = [] { return item("web", diff::DriftKind::Missing, diff::Severity::Critical); };
+  CHECK(f.apply(result({web()}), 10'000, minute).raised.empty());
+  CHECK(f.apply(result({web()}), 40'000, minute).raised.empty());
+  CHECK(f.apply(result({web()}), 69'999, minute).raised.empty());
+  auto c = f.apply(result({web()}), 70'000, minute);
+  CHECK(c.raised.size() == 1);
+  CHECK(c.status == "DRIFTED");
+}
+
+TEST_CASE("expected items do not alert and turn back into drift when their expectation ends",
+          "[unit][store][drift]") {
+  Fixture f;
+  auto web = [](bool expected) {
+    auto d = item("web", diff::DriftKind::Modified, diff::Severity::Critical);
+    if (expected) d.expected = diff::ExpectedBy{"policy=web", "alice", "CHG-1", "2030-01-01"};
+    return d;
+  };
+  auto c1 = f.apply(result({web(true)}), 10'000);
+  REQUIRE(c1.opened.size() == 1);
+  CHECK(c1.raised.size() == 1);  // raised (debounce met) but expected: not alerting
+  CHECK(c1.status == "IN_SYNC");
+  auto open = f.open_items();
+  REQUIRE(open.size() == 1);
+  CHECK(open[0].expected());
+  CHECK_FALSE(open[0].alerting());
+  CHECK(open[0].expectation_json.find("alice") != std::string::npos);
+
+  // Still expected: nothing changes, nothing is written.
+  auto c2 = f.apply(result({web(true)}), 20'000);
+  CHECK(c2.expected.empty());
+  CHECK(c2.unexpected.empty());
+
+  // Expired: the same item alerts, keeping its open time and its history.
+  auto c3 = f.apply(result({web(false)}), 30'000);
+  REQUIRE(c3.unexpected.size() == 1);
+  CHECK(c3.status == "DRIFTED");
+  open = f.open_items();
+  REQUIRE(open.size() == 1);
+  CHECK(open[0].alerting());
+  CHECK(open[0].opened_ms == 10'000);
+  auto ev = drift_events(f.store.db(), open[0].id);
+  REQUIRE(ev.size() == 4);
+  CHECK(ev[0].event == "opened");
+  CHECK(ev[1].event == "expected");
+  CHECK(ev[2].event == "raised");
+  CHECK(ev[3].event == "unexpected");
+  CHECK(ev[3].at_ms == 30'000);
+  CHECK(ev[3].detail.find("CHG-1") != std::string::npos);
+
+  // Covered again (a renewed expectation): expected, not alerting.
+  auto c4 = f.apply(result({web(true)}), 40'000);
+  CHECK(c4.expected.size() == 1);
+  CHECK(c4.status == "IN_SYNC");
+}
+
+TEST_CASE("the pair records the snapshot skew of each comparison and refusal",
+          "[unit][store][drift]") {
+  Fixture f;
+  f.apply(result({}), 10'000);
+  CHECK(pair_record(f.store.db(), "prod")->skew_ms == 1500);
+  {
+    Transaction tx(f.store.db());
+    set_pair_unknown(f.store.db(), f.pair, "snapshots polled 900s apart", 20'000, 900'000);
+    tx.commit();
+  }
+  auto rec = pair_record(f.store.db(), "prod");
+  CHECK(rec->status == "UNKNOWN");
+  CHECK(rec->skew_ms == 900'000);
+}
+
+TEST_CASE("migration 3 keeps drift stored by version 2 raised, with its history backfilled",
+          "[unit][store][drift]") {
+  flowdrift::test::TempDir dir;
+  const std::string path = dir.file("v2.db");
+  {
+    Database db(path);
+    for (const auto& m : migrations()) {
+      if (m.version > 2) break;
+      db.exec(m.sql);
+    }
+    db.exec("PRAGMA user_version = 2");
+    db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
+    db.exec(
+        "INSERT INTO pairs(id, name, source_site, replica_site) VALUES(1, 'prod', 'a', 'b');"
+        "INSERT INTO drift_items(pair_id, source_site, replica_site, object, kind, severity, "
+        "direction, summary, fields, opened_ms, updated_ms) "
+        "VALUES(1, 'a', 'b', 'web', 'missing', 'critical', 'none', 's', '[]', 5000, 5000);"
+        "INSERT INTO drift_items(pair_id, source_site, replica_site, object, kind, severity, "
+        "direction, summary, fields, opened_ms, updated_ms, resolved_ms) "
+        "VALUES(1, 'a', 'b', 'db', 'missing', 'critical', 'none', 's', '[]', 6000, 6000, 9000);");
+  }
+  Store store(path);
+  CHECK(store.schema_version() == latest_schema_version());
+  DriftQuery all;
+  auto items = drift_items(store.db(), all);
+  REQUIRE(items.size() == 2);
+  CHECK(items[0].raised_ms == 5000);
+  CHECK(items[0].alerting());
+  CHECK(items[1].raised_ms == 6000);
+  std::vector<std::string> web, db;
+  for (const auto& e : drift_events(store.db(), items[0].id)) web.push_back(e.event);
+  for (const auto& e : drift_events(store.db(), items[1].id)) db.push_back(e.event);
+  CHECK(web == std::vector<std::string>{"opened", "raised"});
+  CHECK(db == std::vector<std::string>{"opened", "raised", "resolved"});
 }
