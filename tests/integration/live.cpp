@@ -157,7 +157,8 @@ std::optional<std::string> DbView::scalar(const std::string& sql) {
   return r[0][0];
 }
 
-LiveDaemon::LiveDaemon(const TempDir& dir, LiveSite& primary, LiveSite& dr)
+LiveDaemon::LiveDaemon(const TempDir& dir, LiveSite& primary, LiveSite& dr,
+                       const std::string& pair_extra)
     : dir_(dir.path().string()),
       config_(dir.file("flowdrift.yaml")),
       db_(dir.file("flowdrift.db")),
@@ -170,7 +171,8 @@ LiveDaemon::LiveDaemon(const TempDir& dir, LiveSite& primary, LiveSite& dr)
            "\n    api: v3\n    interval: 1s\n    jitter: 0\n    retries: 0\n";
   };
   write_file(config_, "sites:\n" + site("primary", primary) + site("dr", dr) +
-                          "pairs:\n  - name: prod\n    source: primary\n    replica: dr\n"
+                          "pairs:\n  - name: prod\n    source: primary\n    replica: dr\n" +
+                          pair_extra +
                           "storage:\n  path: flowdrift.db\n"
                           "server:\n  listen: 127.0.0.1:" + std::to_string(port_) +
                           "\nlog:\n  level: info\n  format: plain\n");

@@ -81,9 +81,11 @@ class DbView {
 };
 
 // flowdriftd with a two-site, one-pair config ("prod": primary -> dr), 1 s intervals.
+// `pair_extra`: YAML lines appended to the pair (indented by four spaces), e.g. "expected:".
 class LiveDaemon {
  public:
-  LiveDaemon(const TempDir& dir, LiveSite& primary, LiveSite& dr);
+  LiveDaemon(const TempDir& dir, LiveSite& primary, LiveSite& dr,
+             const std::string& pair_extra = "");
   ~LiveDaemon();
   void start();
   void stop();  // SIGTERM, waits

@@ -4,6 +4,7 @@
 // with the database.
 #include <catch2/catch.hpp>
 
+#include <ctime>
 #include <map>
 #include <regex>
 #include <set>
@@ -169,5 +170,68 @@ TEST_CASE("a restart keeps open drift items and their open times", "[integration
   std::this_thread::sleep_for(3s);  // several cycles: nothing re-opens
   CHECK(db.rows("SELECT id, opened_ms FROM drift_items WHERE resolved_ms IS NULL") == before);
   CHECK(db.scalar("SELECT count(*) FROM drift_items") == std::to_string(before.size()));
+  daemon.stop();
+}
+
+TEST_CASE("an expected difference keeps drift from alerting until it expires, then the same item alerts",
+          "[integration][drift][slow]") {
+  TempDir dir;
+  LiveSite primary(dir, "primary", 60, 11);
+  LiveSite dr(dir, "dr", 60, 11);
+  auto rule = dr.enforced_app_rule();
+  const std::string name = rule.at("spec").at("name");
+  json monitor = rule.at("spec");
+  monitor["resources"]["app_rule"]["action"] = "MONITOR";
+  dr.put_spec(rule.at("metadata").at("uuid"), monitor);
+
+  // Expires 20 s from now (UTC time form of `expires`).
+  const auto expires_s = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count() + 20;
+  const std::time_t t = expires_s;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char expires[32];
+  std::strftime(expires, sizeof expires, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  LiveDaemon daemon(dir, primary, dr,
+                    "    expected:\n      - policy: \"" + name + "\"\n"
+                    "        kind: enforcement_mode\n        owner: dr-team@example.com\n"
+                    "        reason: CHG-99 monitor-first rollout on DR\n"
+                    "        expires: " + std::string(expires) + "\n");
+  daemon.start();
+  DbView db(daemon.db_path());
+  const std::string item = "SELECT d.id, d.opened_ms, d.expectation IS NOT NULL, d.raised_ms IS NOT NULL "
+                           "FROM drift_items d WHERE d.resolved_ms IS NULL AND d.object = '" + name + "'";
+
+  // Raised past the debounce but expected: stored, exported as expected, not alerting.
+  REQUIRE(wait_until([&] {
+    auto r = db.rows(item);
+    return r.size() == 1 && r[0][2] == "1" && r[0][3] == "1";
+  }, 15s));
+  const auto before = db.rows(item)[0];
+  CHECK(pair_status(db) == "IN_SYNC");
+  REQUIRE(wait_until([&] {
+    return daemon.scrape().find("flowdrift_drift_expected_items{kind=\"enforcement_mode\",pair=\"prod\",severity=\"critical\"} 1") != std::string::npos;
+  }, 10s));
+  auto scrape = daemon.scrape();
+  CHECK_THAT(scrape, Catch::Contains(
+      "flowdrift_drift_items{kind=\"enforcement_mode\",pair=\"prod\",severity=\"critical\"} 0"));
+  CHECK(policy_series(scrape).empty());
+  CHECK_THAT(scrape, Catch::Contains("flowdrift_expected_difference_expiry_timestamp_seconds{pair=\"prod\",selector=\"policy=" + name + " kind=enforcement_mode\"} " + std::to_string(expires_s)));
+
+  // Expired: the same item (same id, same first-seen time) alerts, with the expiry on record.
+  REQUIRE(wait_until([&] { return pair_status(db) == "DRIFTED"; }, 40s));
+  auto after = db.rows(item);
+  REQUIRE(after.size() == 1);
+  CHECK(after[0][0] == before[0]);
+  CHECK(after[0][1] == before[1]);
+  CHECK(after[0][2] == "0");
+  CHECK(db.scalar("SELECT count(*) FROM drift_events WHERE item_id = " + before[0] +
+                  " AND event = 'unexpected' AND detail LIKE '%CHG-99%'") == "1");
+  REQUIRE(wait_until([&] {
+    return daemon.scrape().find("flowdrift_drift_items{kind=\"enforcement_mode\",pair=\"prod\",severity=\"critical\"} 1") != std::string::npos;
+  }, 10s));
+  CHECK(wait_until([&] {
+    return daemon.log().find("drift.unexpected pair=prod policy=" + name) != std::string::npos;
+  }, 10s));
   daemon.stop();
 }

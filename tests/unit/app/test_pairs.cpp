@@ -1,0 +1,167 @@
+// PairTracker: when a pair is compared, refused (time skew) or left alone (quiet cycle), and
+// how debounce and expected differences play out over cycles in which nothing changed.
+#include <catch2/catch.hpp>
+
+#include <ctime>
+#include <thread>
+
+#include "../store/store_test_util.hpp"
+#include "app/pairs.hpp"
+#include "config/config.hpp"
+#include "core/clock.hpp"
+#include "metrics/metrics.hpp"
+#include "store/db.hpp"
+#include "store/drift.hpp"
+#include "store/store.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace flowdrift;
+namespace st = flowdrift::store::test;
+
+namespace {
+
+std::string site_yaml(const char* name) {
+  return std::string("  - name: ") + name +
+         "\n    url: https://pc.example\n    username: u\n    password_env: X\n";
+}
+
+struct Rig {
+  flowdrift::test::TempDir dir;
+  config::Config config;
+  store::Store store;
+  metrics::Metrics metrics;
+  app::PairTracker tracker;
+  // Two sites alike but for one enforced policy missing on the replica: one critical item.
+  policy::Snapshot full = st::numbered_snapshot(2);
+  policy::Snapshot short_one = st::numbered_snapshot(1);
+
+  explicit Rig(const std::string& pair_extra)
+      : config(config::parse_config("sites:\n" + site_yaml("primary") + site_yaml("dr") +
+                                        "pairs:\n  - name: prod\n    source: primary\n"
+                                        "    replica: dr\n" + pair_extra,
+                                    "t")),
+        store(dir.file("db.sqlite")),
+        metrics({"primary", "dr"}, {{"prod", "primary", "dr"}}, 100, "test"),
+        tracker(config, store, metrics) {}
+
+  void poll(const std::string& site, std::int64_t finished_ms, const policy::Snapshot& snap) {
+    const auto rec = st::complete_poll(site, finished_ms);
+    auto r = store.record_poll(rec, &snap, [&](store::Database& db, const store::PollOutcome& o) {
+      tracker.in_transaction(db, rec, o, &snap);
+    });
+    REQUIRE(r.has_value());
+    tracker.after_poll(true);
+  }
+  store::PairRecord pair() {
+    auto r = store::pair_record(store.db(), "prod");
+    REQUIRE(r.has_value());
+    return *r;
+  }
+  std::vector<store::StoredDriftItem> open_items() {
+    store::DriftQuery q;
+    q.open_only = true;
+    return store::drift_items(store.db(), q);
+  }
+  std::int64_t events() { return st::count_rows(store.db(), "drift_events"); }
+};
+
+std::string utc(std::int64_t unix_ms) {
+  const std::time_t t = unix_ms / 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+TEST_CASE("snapshots polled further apart than max_skew are not compared", "[unit][app][pairs]") {
+  Rig rig("    max_skew: 5m\n");
+  const std::int64_t t0 = 1'800'000'000'000;
+  rig.poll("primary", t0, rig.full);
+  rig.poll("dr", t0 + 400'000, rig.short_one);  // 400 s after the primary's snapshot
+  auto p = rig.pair();
+  CHECK(p.status == "UNKNOWN");
+  CHECK(p.reason == "snapshots polled 400.0s apart (max_skew 300.0s)");
+  CHECK(p.skew_ms == 400'000);
+  CHECK(rig.open_items().empty());  // nothing opens on snapshots of different moments
+  CHECK(rig.metrics.render().find("flowdrift_pair_snapshot_skew_seconds{pair=\"prod\"} 400") !=
+        std::string::npos);
+
+  // The primary is polled again, close to the replica's poll: compared.
+  rig.poll("primary", t0 + 401'500, rig.full);
+  p = rig.pair();
+  CHECK(p.status == "IN_SYNC");  // the item is pending (debounce 2)
+  CHECK(p.skew_ms == 1'500);
+  REQUIRE(rig.open_items().size() == 1);
+  CHECK(rig.open_items()[0].pending());
+}
+
+TEST_CASE("debounce counts comparisons in which nothing changed, then quiet cycles write nothing",
+          "[unit][app][pairs]") {
+  Rig rig("");
+  const std::int64_t t0 = 1'800'000'000'000;
+  rig.poll("primary", t0, rig.full);
+  rig.poll("dr", t0 + 1'000, rig.short_one);
+  REQUIRE(rig.open_items().size() == 1);
+  CHECK(rig.open_items()[0].pending());
+  CHECK(rig.pair().status == "IN_SYNC");
+  auto text = rig.metrics.render();
+  CHECK(text.find("flowdrift_drift_pending_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 1") !=
+        std::string::npos);
+
+  // The next poll finds the same snapshot (a quiet cycle): the pending item still counts.
+  rig.poll("primary", t0 + 2'000, rig.full);
+  REQUIRE(rig.open_items().size() == 1);
+  CHECK(rig.open_items()[0].alerting());
+  CHECK(rig.pair().status == "DRIFTED");
+  text = rig.metrics.render();
+  CHECK(text.find("flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 1") !=
+        std::string::npos);
+
+  // From now on quiet cycles write nothing: no event, no pair-state update.
+  const auto events = rig.events();
+  const auto updated = rig.pair().updated_ms;
+  rig.poll("dr", t0 + 3'000, rig.short_one);
+  rig.poll("primary", t0 + 4'000, rig.full);
+  CHECK(rig.events() == events);
+  CHECK(rig.pair().updated_ms == updated);
+}
+
+TEST_CASE("an expectation that expires turns its item into drift on a quiet cycle",
+          "[unit][app][pairs]") {
+  // Live for about two seconds from now (the tracker judges expiry by the wall clock).
+  const auto expires_ms = (unix_now_ms() / 1000 + 3) * 1000;
+  Rig rig("    debounce: {comparisons: 1}\n    expected:\n      - policy: p0001\n"
+          "        kind: missing\n        owner: dr-team\n        reason: CHG-7\n"
+          "        expires: " + utc(expires_ms) + "\n");
+  const std::int64_t t0 = 1'800'000'000'000;
+  rig.poll("primary", t0, rig.full);
+  rig.poll("dr", t0 + 1'000, rig.short_one);
+  REQUIRE(rig.open_items().size() == 1);
+  CHECK(rig.open_items()[0].expected());
+  CHECK(rig.pair().status == "IN_SYNC");
+  auto text = rig.metrics.render();
+  CHECK(text.find("flowdrift_drift_expected_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 1") !=
+        std::string::npos);
+  CHECK(text.find("flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 0") !=
+        std::string::npos);
+  const auto opened = rig.open_items()[0].opened_ms;
+
+  // Still live: a quiet cycle changes nothing.
+  const auto events = rig.events();
+  rig.poll("primary", t0 + 2'000, rig.full);
+  CHECK(rig.events() == events);
+
+  while (unix_now_ms() < expires_ms + 50) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  rig.poll("primary", t0 + 3'000, rig.full);  // nothing changed on either site
+  REQUIRE(rig.open_items().size() == 1);
+  CHECK(rig.open_items()[0].alerting());
+  CHECK(rig.open_items()[0].opened_ms == opened);  // the same item, its history kept
+  CHECK(rig.pair().status == "DRIFTED");
+  auto ev = store::drift_events(rig.store.db(), rig.open_items()[0].id);
+  REQUIRE_FALSE(ev.empty());
+  CHECK(ev.back().event == "unexpected");
+  CHECK(ev.back().detail.find("CHG-7") != std::string::npos);
+}
