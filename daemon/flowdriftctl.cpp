@@ -1,10 +1,13 @@
 // flowdriftctl: the operator's CLI over flowdrift's libraries (docs/cli.md).
 //   diff SOURCE REPLICA [--format text|json]   compare two site files (exit 0 in sync, 1 drift, 2 error)
 //        [--source-categories F ...]           the lists a v4 policies file references (docs/cli.md)
+//        [--config FILE --pair P]              apply the pair's mappings and expected differences
 //   dump --config FILE --site NAME [-o FILE]    fetch one live site (v3 or v4), every reference included
 //   status --config FILE | --db FILE            pair and site states from the daemon's database
 //   drift [--pair P] [--open | --since T]       drift items from the audit trail
 //   history [--site S] [--policy P]             every version of each policy, first/last seen
+//   explain PAIR POLICY [--config C] [--db D]   one policy of a pair: items, fields, flows,
+//                                               references, mappings, expectations, history
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -38,6 +41,13 @@ int main(int argc, char** argv) {
                      "v4 service-groups list response for a v4 " + s + " policies file");
   }
 
+  auto* diff_config = diff->add_option("-c,--config", diff_args.config,
+                                       "flowdriftd configuration holding --pair");
+  auto* diff_pair = diff->add_option("--pair", diff_args.pair,
+                                     "apply this pair's mappings and expected differences");
+  diff_config->needs(diff_pair);
+  diff_pair->needs(diff_config);
+
   flowdrift::ctl::DumpArgs dump_args;
   auto* dump = cli.add_subcommand("dump", "fetch one live site into a site dump file");
   dump->add_option("-c,--config", dump_args.config, "flowdriftd configuration")->required();
@@ -68,6 +78,23 @@ int main(int argc, char** argv) {
   history->add_option("--site", db_args.site, "only this site");
   history->add_option("--policy", db_args.policy, "only this policy");
 
+  flowdrift::ctl::ExplainArgs explain_args;
+  auto* explain = cli.add_subcommand(
+      "explain", "one policy of a pair: its drift items, fields, example flows, references, "
+                 "mapping rules, expected differences and stored history");
+  explain->add_option("pair", explain_args.pair, "pair name")->required();
+  explain->add_option("policy", explain_args.policy,
+                      "policy name (the source's; the replica's name before mapping works too)")
+      ->required();
+  explain->add_option("-c,--config", explain_args.config,
+                      "flowdriftd configuration: the pair's mappings and expectations, and "
+                      "storage.path (default /etc/flowdrift/flowdrift.yaml unless --db)");
+  explain->add_option("--db", explain_args.db,
+                      "database file (without --config: mappings and expectations not applied)");
+  explain->add_option("--format", explain_args.format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -78,5 +105,6 @@ int main(int argc, char** argv) {
   if (*status) return flowdrift::ctl::run_status(db_args, std::cout, std::cerr);
   if (*drift) return flowdrift::ctl::run_drift(db_args, std::cout, std::cerr);
   if (*history) return flowdrift::ctl::run_history(db_args, std::cout, std::cerr);
+  if (*explain) return flowdrift::ctl::run_explain(explain_args, std::cout, std::cerr);
   return flowdrift::ctl::kExitError;
 }

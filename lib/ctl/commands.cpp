@@ -1,15 +1,19 @@
 #include "ctl/commands.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 #include "config/config.hpp"
 #include "config/units.hpp"
 #include "core/clock.hpp"
+#include "ctl/explain.hpp"
+#include "diff/expect.hpp"
 #include "http/asio.hpp"
 #include "http/client.hpp"
 #include "scheduler/collector.hpp"
@@ -31,19 +35,10 @@ awaitable<void> fetch_site(http::HttpTransport* transport, std::string api,
                                                    std::move(options), stats));
 }
 
+constexpr const char* kDefaultConfig = "/etc/flowdrift/flowdrift.yaml";
+
 // Opens the database read-only; never creates or migrates it.
-std::unique_ptr<store::Database> open_db(const DbArgs& args, std::ostream& err) {
-  std::string path = args.db;
-  if (path.empty()) {
-    try {
-      path = config::load_config(args.config.empty() ? "/etc/flowdrift/flowdrift.yaml"
-                                                     : args.config)
-                 .storage.path;
-    } catch (const config::ConfigError& e) {
-      err << "flowdriftctl: invalid configuration:\n" << e.what() << "\n";
-      return nullptr;
-    }
-  }
+std::unique_ptr<store::Database> open_db_file(const std::string& path, std::ostream& err) {
   if (!std::filesystem::exists(path)) {
     err << "flowdriftctl: " << path << ": no such database (has flowdriftd run yet?)\n";
     return nullptr;
@@ -60,6 +55,97 @@ std::unique_ptr<store::Database> open_db(const DbArgs& args, std::ostream& err) 
     err << "flowdriftctl: " << path << ": " << e.what() << "\n";
     return nullptr;
   }
+}
+
+std::optional<config::Config> load_config_or_report(const std::string& path, std::ostream& err) {
+  try {
+    return config::load_config(path);
+  } catch (const config::ConfigError& e) {
+    err << "flowdriftctl: invalid configuration:\n" << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
+std::unique_ptr<store::Database> open_db(const DbArgs& args, std::ostream& err) {
+  std::string path = args.db;
+  if (path.empty()) {
+    auto cfg = load_config_or_report(args.config.empty() ? kDefaultConfig : args.config, err);
+    if (!cfg) return nullptr;
+    path = cfg->storage.path;
+  }
+  return open_db_file(path, err);
+}
+
+const config::PairConfig* find_pair(const config::Config& cfg, const std::string& name,
+                                    const std::string& file, std::ostream& err) {
+  std::string names;
+  for (const auto& p : cfg.pairs) {
+    if (p.name == name) return &p;
+    names += (names.empty() ? "" : ", ") + p.name;
+  }
+  err << "flowdriftctl: no pair named '" << name << "' in " << file
+      << (names.empty() ? " (it declares no pairs)" : " (pairs: " + names + ")") << "\n";
+  return nullptr;
+}
+
+policy::ObjectKind object_kind(const std::string& s) {
+  for (auto k : {policy::ObjectKind::Policy, policy::ObjectKind::AddressGroup,
+                 policy::ObjectKind::ServiceGroup, policy::ObjectKind::Category}) {
+    if (policy::to_string(k) == s) return k;
+  }
+  throw store::StoreError("unknown object kind '" + s + "' in the database", 0);
+}
+
+// Store::load_snapshot over a read-only connection (a Store would open read-write and migrate).
+policy::Snapshot load_snapshot(store::Database& db, std::int64_t id) {
+  policy::Snapshot snap;
+  auto head = db.prepare("SELECT hash, canon_version FROM snapshots WHERE id = ?1");
+  head.bind(1, id);
+  if (!head.step()) throw store::StoreError("snapshot " + std::to_string(id) + " does not exist", 0);
+  snap.hash = head.column_text(0);
+  snap.canon_version = head.column_int(1);
+  auto objects = db.prepare(
+      "SELECT o.kind, o.name, o.json, o.hash, coalesce(o.policy_type, ''), coalesce(o.mode, '') "
+      "FROM snapshot_objects so JOIN objects o ON o.id = so.object_id WHERE so.snapshot_id = ?1");
+  objects.bind(1, id);
+  while (objects.step()) {
+    policy::CanonicalObject o;
+    o.kind = object_kind(objects.column_text(0));
+    o.name = objects.column_text(1);
+    o.json = objects.column_text(2);
+    o.hash = objects.column_text(3);
+    o.policy_type = objects.column_text(4);
+    o.mode = objects.column_text(5);
+    snap.objects.push_back(std::move(o));
+  }
+  std::sort(snap.objects.begin(), snap.objects.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
+  });
+  auto findings = db.prepare("SELECT kind, object, detail FROM findings WHERE snapshot_id = ?1 ORDER BY id");
+  findings.bind(1, id);
+  while (findings.step()) {
+    snap.findings.push_back({findings.column_text(0), findings.column_text(1), findings.column_text(2)});
+  }
+  return snap;
+}
+
+// The snapshot of the site's latest complete poll and that poll's finish time.
+std::optional<std::pair<std::int64_t, std::int64_t>> latest_complete(store::Database& db,
+                                                                     const std::string& site) {
+  auto st = db.prepare(
+      "SELECT c.snapshot_id, c.finished_ms FROM polls c JOIN sites s ON s.id = c.site_id "
+      "WHERE s.name = ?1 AND c.outcome = 'complete' ORDER BY c.id DESC LIMIT 1");
+  st.bind(1, site);
+  if (!st.step()) return std::nullopt;
+  return std::make_pair(st.column_int64(0), st.column_int64(1));
+}
+
+std::optional<std::int64_t> last_polled(store::Database& db, std::int64_t snapshot_id) {
+  auto st = db.prepare(
+      "SELECT max(finished_ms) FROM polls WHERE snapshot_id = ?1 AND outcome = 'complete'");
+  st.bind(1, snapshot_id);
+  if (!st.step()) return std::nullopt;
+  return st.column_optional_int64(0);
 }
 
 std::string pad(const std::string& s, std::size_t w) {
@@ -115,6 +201,19 @@ std::optional<std::int64_t> parse_time(const std::string& text, std::int64_t now
 }
 
 int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err) {
+  if (args.config.empty() != args.pair.empty()) {
+    err << "flowdriftctl: diff: --config and --pair go together (the pair's mappings and "
+           "expected differences come from that configuration)\n";
+    return kExitError;
+  }
+  std::optional<config::Config> cfg;
+  const config::PairConfig* pair = nullptr;
+  if (!args.config.empty()) {
+    cfg = load_config_or_report(args.config, err);
+    if (!cfg) return kExitError;
+    pair = find_pair(*cfg, args.pair, args.config, err);
+    if (!pair) return kExitError;
+  }
   auto source = load_site_file(args.source, args.source_refs);
   if (!source) {
     err << "flowdriftctl: " << source.error().message << "\n";
@@ -125,13 +224,23 @@ int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err) {
     err << "flowdriftctl: " << replica.error().message << "\n";
     return kExitError;
   }
-  auto result = diff::diff_snapshots(source->snapshot, replica->snapshot);
-  if (args.format == "json") {
-    out << diff_json(*source, *replica, result).dump(2) << "\n";
+  diff::PairResult result;
+  std::optional<DiffPair> ctx;
+  if (pair) {
+    // What the daemon does for the pair: mappings first, then the expectations live now.
+    result = diff::diff_snapshots(source->snapshot, replica->snapshot, pair->mapping);
+    diff::apply_expectations(result, pair->expected, unix_now_ms());
+    ctx = DiffPair{pair->name, args.config, !pair->mapping.empty(), pair->expected.size()};
   } else {
-    out << diff_text(*source, *replica, result);
+    result = diff::diff_snapshots(source->snapshot, replica->snapshot);
   }
-  return result.items.empty() ? kExitInSync : kExitDrift;
+  const DiffPair* p = ctx ? &*ctx : nullptr;
+  if (args.format == "json") {
+    out << diff_json(*source, *replica, result, p).dump(2) << "\n";
+  } else {
+    out << diff_text(*source, *replica, result, p);
+  }
+  return unexpected_items(result) == 0 ? kExitInSync : kExitDrift;
 }
 
 int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err) {
@@ -193,15 +302,39 @@ int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
+namespace {
+
+// Open items of each pair by state (explain.hpp item_state): what alerts, what is still
+// debouncing, what a live expectation covers.
+struct OpenCounts {
+  std::size_t open = 0, raised = 0, pending = 0, expected = 0;
+};
+
+std::string skew_text(const std::optional<std::int64_t>& ms) {
+  if (!ms) return "-";
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(1) << static_cast<double>(*ms) / 1000.0 << "s";
+  return s.str();
+}
+
+}  // namespace
+
 int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
   auto db = open_db(args, err);
   if (!db) return kExitError;
   try {
     auto pairs = store::pair_records(*db);
-    std::map<std::string, std::size_t> open_counts;
+    std::map<std::string, OpenCounts> counts;
     store::DriftQuery q;
     q.open_only = true;
-    for (const auto& it : store::drift_items(*db, q)) ++open_counts[it.pair];
+    for (const auto& it : store::drift_items(*db, q)) {
+      auto& c = counts[it.pair];
+      ++c.open;
+      const auto state = item_state(it);
+      if (state == "expected") ++c.expected;
+      else if (state == "pending") ++c.pending;
+      else ++c.raised;
+    }
     auto sites = db->prepare(
         "SELECT s.name, p.finished_ms, p.outcome, p.reason, p.message, "
         " (SELECT sn.policy_count || ' ' || substr(sn.hash, 1, 12) FROM polls c "
@@ -212,9 +345,13 @@ int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
     if (args.format == "json") {
       json j{{"pairs", json::array()}, {"sites", json::array()}};
       for (const auto& p : pairs) {
+        const auto& c = counts[p.pair];
         j["pairs"].push_back({{"pair", p.pair}, {"source", p.source_site}, {"replica", p.replica_site},
                               {"status", p.status}, {"reason", p.reason},
-                              {"since", format_time(p.since_ms)}, {"open_items", open_counts[p.pair]}});
+                              {"since", format_time(p.since_ms)}, {"open_items", c.open},
+                              {"alerting", c.raised}, {"pending", c.pending},
+                              {"expected", c.expected},
+                              {"skew_ms", p.skew_ms ? json(*p.skew_ms) : json()}});
       }
       while (sites.step()) {
         j["sites"].push_back({{"site", sites.column_text(0)}, {"last_poll", format_time(sites.column_int64(1))},
@@ -224,10 +361,13 @@ int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
       out << j.dump(2) << "\n";
       return 0;
     }
-    std::vector<std::vector<std::string>> rows{{"PAIR", "SOURCE", "REPLICA", "STATUS", "SINCE", "OPEN", "REASON"}};
+    std::vector<std::vector<std::string>> rows{{"PAIR", "SOURCE", "REPLICA", "STATUS", "SINCE",
+                                                "DRIFT", "PENDING", "EXPECTED", "SKEW", "REASON"}};
     for (const auto& p : pairs) {
+      const auto& c = counts[p.pair];
       rows.push_back({p.pair, p.source_site, p.replica_site, p.status, format_time(p.since_ms),
-                      std::to_string(open_counts[p.pair]), p.reason});
+                      std::to_string(c.raised), std::to_string(c.pending),
+                      std::to_string(c.expected), skew_text(p.skew_ms), p.reason});
     }
     print_table(out, rows);
     out << "\n";
@@ -267,16 +407,22 @@ int run_drift(const DbArgs& args, std::ostream& out, std::ostream& err) {
                        {"policy", it.object}, {"kind", it.kind}, {"severity", it.severity},
                        {"direction", it.direction}, {"summary", it.summary},
                        {"fields", json::parse(it.fields_json, nullptr, false)},
+                       {"state", item_state(it)}, {"seen", it.seen},
                        {"opened", format_time(it.opened_ms)},
-                       {"resolved", it.resolved_ms ? json(format_time(*it.resolved_ms)) : json()}});
+                       {"raised", it.raised_ms ? json(format_time(*it.raised_ms)) : json()},
+                       {"resolved", it.resolved_ms ? json(format_time(*it.resolved_ms)) : json()},
+                       {"expectation", it.expectation_json.empty()
+                                           ? json()
+                                           : json::parse(it.expectation_json, nullptr, false)}});
       }
       out << arr.dump(2) << "\n";
       return 0;
     }
     std::vector<std::vector<std::string>> rows{
-        {"PAIR", "POLICY", "KIND", "SEVERITY", "OPENED", "RESOLVED", "SUMMARY"}};
+        {"PAIR", "POLICY", "KIND", "SEVERITY", "STATE", "OPENED", "RESOLVED", "SUMMARY"}};
     for (const auto& it : items) {
-      rows.push_back({it.pair, it.object, it.kind, it.severity, format_time(it.opened_ms),
+      rows.push_back({it.pair, it.object, it.kind, it.severity, item_state(it),
+                      format_time(it.opened_ms),
                       it.resolved_ms ? format_time(*it.resolved_ms) : "open", it.summary});
     }
     print_table(out, rows);
@@ -320,6 +466,121 @@ int run_history(const DbArgs& args, std::ostream& out, std::ostream& err) {
     return kExitError;
   }
   return 0;
+}
+
+int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
+  // The config gives the pair's mappings and expectations; --db alone reads the database
+  // without them (the report says so).
+  std::optional<config::Config> cfg;
+  std::string config_file = args.config;
+  if (config_file.empty() && args.db.empty()) config_file = kDefaultConfig;
+  if (!config_file.empty()) {
+    cfg = load_config_or_report(config_file, err);
+    if (!cfg) return kExitError;
+  }
+  const config::PairConfig* pair = nullptr;
+  if (cfg) {
+    pair = find_pair(*cfg, args.pair, config_file, err);
+    if (!pair) return kExitError;
+  }
+  auto db = open_db_file(args.db.empty() ? cfg->storage.path : args.db, err);
+  if (!db) return kExitError;
+  try {
+    ExplainInput in;
+    in.pair = args.pair;
+    in.pair_config = pair;
+    in.config_file = config_file;
+    in.now_ms = unix_now_ms();
+    in.record = store::pair_record(*db, args.pair);
+    if (!pair) {
+      in.notes.push_back("no --config: the pair's mappings and expected differences are not "
+                         "applied, so items may differ from the daemon's (its stored items are "
+                         "below)");
+    }
+    if (pair) {
+      in.source_site = pair->source;
+      in.replica_site = pair->replica;
+    } else if (in.record) {
+      in.source_site = in.record->source_site;
+      in.replica_site = in.record->replica_site;
+    } else {
+      err << "flowdriftctl: pair " << args.pair << ": not in " << db->path()
+          << " (has flowdriftd compared it yet?); give --config to name its sites\n";
+      return kExitError;
+    }
+    // The snapshots the daemon compared last; each site's latest complete one otherwise.
+    const bool same_direction = in.record && in.record->source_site == in.source_site &&
+                                in.record->replica_site == in.replica_site;
+    if (in.record && !same_direction) {
+      in.notes.push_back("the database has the pair as " + in.record->source_site + " -> " +
+                         in.record->replica_site + "; the configuration says " + in.source_site +
+                         " -> " + in.replica_site + ": using each site's latest complete snapshot");
+    }
+    auto pick = [&](const std::string& site, std::optional<std::int64_t> compared,
+                    const char* role, SnapshotRef& ref) -> bool {
+      ref.site = site;
+      if (same_direction && compared) {
+        ref.id = *compared;
+        ref.origin = "last_comparison";
+        ref.polled_ms = last_polled(*db, ref.id);
+        return true;
+      }
+      auto latest = latest_complete(*db, site);
+      if (!latest) {
+        err << "flowdriftctl: pair " << args.pair << ": the " << role << " site " << site
+            << " has no complete poll in " << db->path() << "\n";
+        return false;
+      }
+      ref.id = latest->first;
+      ref.origin = "latest_complete";
+      ref.polled_ms = latest->second;
+      return true;
+    };
+    if (!pick(in.source_site, in.record ? in.record->source_snapshot_id : std::nullopt, "source",
+              in.source_ref) ||
+        !pick(in.replica_site, in.record ? in.record->replica_snapshot_id : std::nullopt, "replica",
+              in.replica_ref)) {
+      return kExitError;
+    }
+    if (in.source_ref.origin == "latest_complete" && same_direction) {
+      in.notes.push_back("the daemon has not compared this pair yet: using each site's latest "
+                         "complete snapshot");
+    } else if (in.source_ref.origin == "latest_complete" && !in.record) {
+      in.notes.push_back("the pair is not in the database yet: using each site's latest complete "
+                         "snapshot");
+    }
+    const auto source = load_snapshot(*db, in.source_ref.id);
+    const auto replica = load_snapshot(*db, in.replica_ref.id);
+    for (const auto* s : {&source, &replica}) {
+      if (s->canon_version != policy::kCanonVersion) {
+        in.notes.push_back("snapshot " + std::string(s == &source ? "source" : "replica") +
+                           " has canon version " + std::to_string(s->canon_version) +
+                           " (this flowdriftctl: " + std::to_string(policy::kCanonVersion) +
+                           "); the daemon re-reads it on its next poll");
+      }
+    }
+    in.source = &source;
+    in.replica = &replica;
+    store::DriftQuery q;
+    q.pair = args.pair;
+    in.stored = store::drift_items(*db, q);
+    auto* dbp = db.get();
+    in.events = [dbp](std::int64_t id) { return store::drift_events(*dbp, id); };
+    auto report = explain_policy(in, args.policy);
+    if (!report) {
+      err << "flowdriftctl: " << report.error().message << "\n";
+      return kExitError;
+    }
+    if (args.format == "json") {
+      out << report->dump(2) << "\n";
+    } else {
+      out << explain_text(*report);
+    }
+    return report->at("status") == "drifted" ? kExitDrift : kExitInSync;
+  } catch (const store::StoreError& e) {
+    err << "flowdriftctl: " << e.what() << "\n";
+    return kExitError;
+  }
 }
 
 }  // namespace flowdrift::ctl

@@ -2,6 +2,8 @@
 // 1 drift, 2 error or incomplete input). Output goes to `out`, problems to `err`.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -17,6 +19,10 @@ struct DiffArgs {
   // Lists a v4 policies file references, given alongside it (--source-categories, ...).
   V4References source_refs{{}, {}, {}, "--source-"};
   V4References replica_refs{{}, {}, {}, "--replica-"};
+  // With both: the pair's mappings are applied to REPLICA and its expected differences mark
+  // items as expected (shown, not drift for the exit status), as the daemon does.
+  std::string config{};  // initialized: callers aggregate-initialize the leading fields only
+  std::string pair{};
 };
 int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err);
 
@@ -43,6 +49,19 @@ int run_status(const DbArgs& args, std::ostream& out, std::ostream& err);
 int run_drift(const DbArgs& args, std::ostream& out, std::ostream& err);
 // Every version of each policy (per site) with when it was first and last seen.
 int run_history(const DbArgs& args, std::ostream& out, std::ostream& err);
+
+// One policy of one pair from the daemon's database (explain.hpp): the pair's last compared
+// snapshots diffed again with the pair's mappings and expectations (from `config`; with only
+// `db`, neither is applied and the report says so). Exit 0 in sync or every item expected,
+// 1 drift, 2 error (unknown pair or policy, no snapshot).
+struct ExplainArgs {
+  std::string config;  // the pair's mappings and expectations, and storage.path unless `db`
+  std::string db;      // the database file; without `config`, mappings/expectations are not applied
+  std::string pair;
+  std::string policy;
+  std::string format = "text";
+};
+int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err);
 
 // "1764064800", "2026-11-25T10:00:00Z" or an age ("24h", "30m") before `now_ms`; unix ms.
 std::optional<std::int64_t> parse_time(const std::string& text, std::int64_t now_ms);

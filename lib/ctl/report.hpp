@@ -17,9 +17,21 @@ inline constexpr int kExitError = 2;
 
 inline constexpr const char* kDiffSchema = "flowdrift.diff/v1";
 
+// The pair whose mappings and expectations were applied (`diff --config C --pair P`).
+struct DiffPair {
+  std::string name;
+  std::string config;     // the configuration file it came from
+  bool mappings = false;  // the pair declares mappings
+  std::size_t expectations = 0;  // expected differences it declares (live or not)
+};
+
+// Items marked expected (diff::apply_expectations) are listed but are not drift: the status
+// is "drifted" only when an item is not expected.
 nlohmann::json diff_json(const LoadedSite& source, const LoadedSite& replica,
-                         const diff::PairResult& result);
+                         const diff::PairResult& result, const DiffPair* pair = nullptr);
 std::string diff_text(const LoadedSite& source, const LoadedSite& replica,
-                      const diff::PairResult& result);
+                      const diff::PairResult& result, const DiffPair* pair = nullptr);
+// Items not covered by an expectation: what the exit status counts.
+std::size_t unexpected_items(const diff::PairResult& result);
 
 }  // namespace flowdrift::ctl

@@ -1,5 +1,5 @@
 // flowdriftctl as an operator runs it: dump two live sites, diff the dumps, and read the
-// daemon's database with status and drift.
+// daemon's database with status, drift, explain and history.
 #include <catch2/catch.hpp>
 
 #include "live.hpp"
@@ -26,7 +26,7 @@ Run ctl(const TempDir& dir, std::vector<std::string> args) {
 
 }  // namespace
 
-TEST_CASE("flowdriftctl dump, diff, status and drift against live sites and the daemon",
+TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites and the daemon",
           "[integration][ctl][slow]") {
   TempDir dir;
   LiveSite primary(dir, "primary", 80, 5);
@@ -73,8 +73,11 @@ TEST_CASE("flowdriftctl dump, diff, status and drift against live sites and the 
   CHECK_THAT(no_db.out, Catch::Contains("no such database"));
   daemon.start();
   DbView db(daemon.db_path());
+  // The item opens pending (debounce: 2 comparisons) and is raised by a later comparison;
+  // only then is the pair DRIFTED.
   REQUIRE(wait_until([&] {
-    return db.scalar("SELECT count(*) FROM drift_items WHERE resolved_ms IS NULL").value_or("0") == "1";
+    return db.scalar("SELECT count(*) FROM drift_items WHERE resolved_ms IS NULL "
+                     "AND raised_ms IS NOT NULL").value_or("0") == "1";
   }, 60s));
   auto status = ctl(dir, {"status", "--config", cfg});
   INFO(status.out);
@@ -90,6 +93,28 @@ TEST_CASE("flowdriftctl dump, diff, status and drift against live sites and the 
   REQUIRE(arr.size() == 1);
   CHECK(arr[0].at("policy") == rule.at("spec").at("name"));
   CHECK(arr[0].at("resolved").is_null());
+  CHECK(arr[0].at("state") == "raised");
+  CHECK_FALSE(arr[0].at("raised").is_null());
+
+  // explain: the same item from the daemon's last compared snapshots, with its history.
+  auto explained = ctl(dir, {"explain", "prod", rule.at("spec").at("name"), "--config", cfg,
+                             "--format", "json"});
+  INFO(explained.out);
+  CHECK(explained.status == 1);
+  auto ex = nlohmann::json::parse(explained.out);
+  CHECK(ex.at("status") == "drifted");
+  CHECK(ex.at("snapshots").at("source").at("origin") == "last_comparison");
+  REQUIRE(ex.at("items").size() == 1);
+  CHECK(ex.at("items")[0].at("kind") == "enforcement_mode");
+  CHECK(ex.at("items")[0].at("fields")[0].at("replica") == "\"monitor\"");
+  REQUIRE(ex.at("stored_items").size() == 1);
+  CHECK(ex.at("stored_items")[0].at("state") == "raised");
+  std::vector<std::string> events;
+  for (const auto& e : ex.at("stored_items")[0].at("events")) events.push_back(e.at("event"));
+  CHECK(events == std::vector<std::string>{"opened", "raised"});
+  auto unknown = ctl(dir, {"explain", "prod", "no-such-policy", "--config", cfg});
+  CHECK(unknown.status == 2);
+  CHECK_THAT(unknown.out, Catch::Contains("no policy named 'no-such-policy'"));
   auto since = ctl(dir, {"drift", "--db", daemon.db_path(), "--since", "1h"});
   CHECK(since.status == 0);
   CHECK_THAT(since.out, Catch::Contains("enforcement_mode"));

@@ -1,0 +1,62 @@
+// `flowdriftctl explain PAIR POLICY`: everything flowdrift knows about one policy of one pair,
+// in one place: the drift items the pair's comparison gives for it (with mappings and expected
+// differences applied, as the daemon does), every differing field, the example flows, the
+// objects the policy references on each side, the mapping rules and expectations that touch
+// it, and the stored items with their history. Building the report is pure (no I/O): the
+// caller reads the snapshots and stored items (commands.cpp). Schema: docs/cli.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+#include "core/result.hpp"
+#include "policy/model.hpp"
+#include "store/drift.hpp"
+
+namespace flowdrift::ctl {
+
+inline constexpr const char* kExplainSchema = "flowdrift.explain/v1";
+
+// Where one side's snapshot came from.
+struct SnapshotRef {
+  std::int64_t id = 0;
+  std::string site;
+  std::string origin;  // "last_comparison" | "latest_complete"
+  std::optional<std::int64_t> polled_ms;  // finished_ms of the latest complete poll that saw it
+};
+
+struct ExplainInput {
+  std::string pair;
+  std::string source_site;
+  std::string replica_site;
+  const policy::Snapshot* source = nullptr;   // as stored
+  const policy::Snapshot* replica = nullptr;  // as stored (the mapping is applied here)
+  SnapshotRef source_ref;
+  SnapshotRef replica_ref;
+  // The pair's configuration: its mappings and expectations. Null: neither is applied.
+  const config::PairConfig* pair_config = nullptr;
+  std::string config_file;  // for messages ("flowdrift.yaml:18")
+  std::optional<store::PairRecord> record;  // the daemon's status for the pair, if any
+  std::vector<store::StoredDriftItem> stored;  // the pair's stored items (any policy)
+  std::function<std::vector<store::DriftEvent>(std::int64_t)> events;  // of one stored item
+  std::vector<std::string> notes;  // said first: fallbacks, what was not applied
+  std::int64_t now_ms = 0;
+};
+
+// The report for `policy` (the source's name, or the replica's name before name mapping).
+// An error when neither snapshot holds such a policy. The report's "status" is "in_sync",
+// "expected" (every item covered by a live expectation) or "drifted".
+Result<nlohmann::json> explain_policy(const ExplainInput& in, const std::string& policy);
+std::string explain_text(const nlohmann::json& report);
+
+// A stored item's state: "expected" (covered by a live expectation), "pending" (debouncing) or
+// "raised" (drift that alerts). A resolved item keeps the state it had when it resolved.
+std::string item_state(const store::StoredDriftItem& item);
+
+}  // namespace flowdrift::ctl
