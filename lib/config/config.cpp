@@ -73,7 +73,7 @@ constexpr int kMaxDebounceComparisons = 100;
 constexpr std::string_view kMappingKeys[] = {"categories", "names", "subnets"};
 constexpr std::string_view kNameRuleKeys[] = {"match", "replica"};
 constexpr std::string_view kSubnetRuleKeys[] = {"source", "replica"};
-constexpr std::string_view kStorageKeys[] = {"path"};
+constexpr std::string_view kStorageKeys[] = {"path", "retention", "prune_interval"};
 constexpr std::string_view kServerKeys[] = {"listen", "policy_series_cap"};
 constexpr std::string_view kLogKeys[] = {"level", "format"};
 constexpr std::string_view kLogLevels[] = {"debug", "info", "warn", "error"};
@@ -1053,6 +1053,21 @@ class Validator {
       if (auto v = get_string(it->second, "storage.path")) {
         // SQLite's in-memory database is not a file name; keep it as written.
         out.path = *v == ":memory:" ? *v : resolve(*v);
+      }
+    }
+    if (auto it = sf.find("retention"); it != sf.end()) {
+      // 0 keeps everything; otherwise at least a day, so the window always covers the
+      // drift and polls on-call is looking at.
+      const auto* s = it->second.value;
+      if (s->kind == Kind::Scalar && (s->value == "0" || s->value == "0d")) {
+        out.retention = Millis(0);
+      } else if (auto v = get_duration(it->second, "storage.retention", Millis(86'400'000))) {
+        out.retention = *v;
+      }
+    }
+    if (auto it = sf.find("prune_interval"); it != sf.end()) {
+      if (auto v = get_duration(it->second, "storage.prune_interval", Millis(1000))) {
+        out.prune_interval = *v;
       }
     }
   }

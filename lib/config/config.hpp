@@ -65,6 +65,9 @@ struct PairConfig {
 
 struct StorageConfig {
   std::string path = "/var/lib/flowdrift/flowdrift.db";
+  // Audit rows older than this are pruned (lib/store/retention.hpp); 0 keeps everything.
+  Millis retention{90LL * 86'400'000};
+  Millis prune_interval{3'600'000};  // how often a pruning pass runs
 };
 
 struct ServerConfig {

@@ -41,8 +41,10 @@ Result<Millis> parse_duration(std::string_view text) {
     factor = 60'000;
   } else if (unit == "h") {
     factor = 3'600'000;
+  } else if (unit == "d") {
+    factor = 86'400'000;
   } else {
-    return bad("unknown unit '" + std::string(unit) + "' (use ms, s, m or h)");
+    return bad("unknown unit '" + std::string(unit) + "' (use ms, s, m, h or d)");
   }
   constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<Millis::rep>::max());
   if (number > kMax / factor) return bad("too large");

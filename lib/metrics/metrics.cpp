@@ -110,16 +110,20 @@ Metrics::Metrics(std::vector<std::string> sites, std::vector<PairLabels> pairs,
                        .Register(*registry_);
   detected_ = &prometheus::BuildCounter()
                    .Name("flowdrift_drift_detected_total")
-                   .Help("Drift items opened, by pair and kind.")
+                   .Help("Drift items raised (past the debounce), by pair and kind.")
                    .Register(*registry_);
   resolved_ = &prometheus::BuildCounter()
                    .Name("flowdrift_drift_resolved_total")
-                   .Help("Drift items resolved, by pair and kind.")
+                   .Help("Raised drift items resolved, by pair and kind.")
                    .Register(*registry_);
   dropped_ = &prometheus::BuildCounter()
                   .Name("flowdrift_policy_drift_series_dropped_total")
                   .Help("Per-policy drift series left out of scrapes by the series cap.")
                   .Register(*registry_);
+  pruned_ = &prometheus::BuildCounter()
+                 .Name("flowdrift_store_pruned_rows_total")
+                 .Help("Rows deleted by retention (storage.retention), by table.")
+                 .Register(*registry_);
   // Avoid missing metrics: every series we know may exist starts at 0.
   static const prometheus::Histogram::BucketBoundaries kBuckets{0.05, 0.1, 0.25, 0.5, 1,
                                                                 2.5,  5,   10,   30,  60};
@@ -206,6 +210,10 @@ void Metrics::pair_expectations(const std::string& pair,
   auto& st = pair_state_[pair];
   if (st.labels.name.empty()) st.labels.name = pair;
   st.expectations = std::move(expectations);
+}
+
+void Metrics::pruned(const std::string& table, std::int64_t rows) {
+  pruned_->Add({{"table", table}}).Increment(static_cast<double>(rows));
 }
 
 void Metrics::drift_opened(const std::string& pair, diff::DriftKind kind) {

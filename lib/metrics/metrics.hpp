@@ -84,6 +84,8 @@ class Metrics {
                   std::optional<std::int64_t> skew_ms = std::nullopt);
   // The pair's declared expected differences (at start and on reload).
   void pair_expectations(const std::string& pair, std::vector<ExpectationInfo> expectations);
+  // Rows a retention pass deleted from `table`.
+  void pruned(const std::string& table, std::int64_t rows);
   void drift_opened(const std::string& pair, diff::DriftKind kind);
   void drift_resolved(const std::string& pair, diff::DriftKind kind);
 
@@ -131,6 +133,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* detected_ = nullptr;
   prometheus::Family<prometheus::Counter>* resolved_ = nullptr;
   prometheus::Family<prometheus::Counter>* dropped_ = nullptr;
+  prometheus::Family<prometheus::Counter>* pruned_ = nullptr;
 };
 
 }  // namespace flowdrift::metrics

@@ -871,3 +871,20 @@ TEST_CASE("pair expected differences, debounce and max_skew", "[unit][config][ex
     CHECK(contains(s[0], "pairs[0].max_skew: must be at least 1s"));
   }
 }
+
+TEST_CASE("storage retention and prune interval", "[unit][config][retention]") {
+  auto c = parse_config(std::string(kSite), "t");
+  CHECK(c.storage.retention == Millis(90LL * 86'400'000));  // default: 90 days
+  CHECK(c.storage.prune_interval == Millis(3'600'000));
+  c = parse_config(std::string(kSite) + "storage:\n  retention: 400d\n  prune_interval: 30m\n", "t");
+  CHECK(c.storage.retention == Millis(400LL * 86'400'000));
+  CHECK(c.storage.prune_interval == Millis(1'800'000));
+  CHECK(parse_config(std::string(kSite) + "storage:\n  retention: 0\n", "t").storage.retention ==
+        Millis(0));
+  auto p = problems_of(std::string(kSite) + "storage:\n  retention: 2h\n");
+  REQUIRE(p.size() == 1);
+  CHECK(contains(p[0], "storage.retention: must be at least 24h, got 2h"));
+  auto q = problems_of(std::string(kSite) + "storage:\n  retention: 3w\n");
+  REQUIRE(q.size() == 1);
+  CHECK(contains(q[0], "unknown unit 'w' (use ms, s, m, h or d)"));
+}

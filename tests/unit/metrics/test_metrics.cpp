@@ -116,7 +116,7 @@ TEST_CASE("the exposition passes promtool check metrics", "[unit][metrics][promt
   CHECK(rc == 0);
 }
 
-TEST_CASE("only raised, unexpected items alert; pending and expected ones have their own gauges",
+TEST_CASE("only raised, unexpected items alert, pending and expected ones have their own gauges",
           "[unit][metrics]") {
   Metrics m({"primary", "dr"}, {{"prod", "primary", "dr"}}, 500, "test");
   m.pair_expectations("prod", {{"policy=app-* kind=modified", 1'900'000'000'000}});
