@@ -6,7 +6,8 @@ pkgs=(build-essential cmake pkg-config libboost1.74-dev libssl-dev nlohmann-json
       libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libsqlite3-dev
       libsystemd-dev libcrypt-dev catch2 sqlite3 openssl curl ca-certificates python3)
 if [[ "${1:-}" == "--test" ]]; then
-  pkgs+=(prometheus prometheus-alertmanager)
+  pkgs+=(prometheus prometheus-alertmanager
+         systemd)  # systemd-analyze: the unit's verify and security checks (CTest label systemd)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

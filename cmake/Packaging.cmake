@@ -1,0 +1,97 @@
+# Install layout (`cmake --install`) and the Debian package (`cpack -G DEB`, or the `package`
+# target). docs/install.md says how to build, install and check both.
+#
+#   <prefix>/bin                      flowdriftd, flowdriftctl (daemon/CMakeLists.txt)
+#   <prefix>/lib/systemd/system       flowdriftd.service, its paths rewritten for <prefix>
+#   <sysconfdir>/flowdrift            flowdrift.yaml (the example; never overwritten once there)
+#   <prefix>/share/doc/flowdrift      README, docs/*.md, examples/ (configs, alert rules,
+#                                     Alertmanager routing, Grafana dashboard)
+#
+# With -DCMAKE_INSTALL_PREFIX=/usr (what the .deb needs) sysconfdir is /etc, as GNUInstallDirs
+# has it; with the default /usr/local it is /usr/local/etc.
+include(GNUInstallDirs)
+
+set(FLOWDRIFT_CONFIG_DIR "${CMAKE_INSTALL_FULL_SYSCONFDIR}/flowdrift")
+set(FLOWDRIFT_UNIT_DIR "lib/systemd/system")  # under the prefix; systemd reads /usr/local/lib/systemd/system too
+
+# The unit names /usr/bin/flowdriftd, /etc/flowdrift/ and /usr/share/doc/flowdrift/; point them
+# at this prefix's layout (for /usr the installed unit is the source file unchanged).
+set(unit_src ${PROJECT_SOURCE_DIR}/systemd/flowdriftd.service)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${unit_src})
+file(READ ${unit_src} unit)
+string(REPLACE "/usr/bin/flowdriftd" "${CMAKE_INSTALL_FULL_BINDIR}/flowdriftd" unit "${unit}")
+string(REPLACE "/etc/flowdrift/" "${FLOWDRIFT_CONFIG_DIR}/" unit "${unit}")
+string(REPLACE "/usr/share/doc/flowdrift/" "${CMAKE_INSTALL_FULL_DOCDIR}/" unit "${unit}")
+file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/packaging/flowdriftd.service CONTENT "${unit}")
+install(FILES ${PROJECT_BINARY_DIR}/packaging/flowdriftd.service DESTINATION ${FLOWDRIFT_UNIT_DIR})
+
+# The config: a changed one is an operator's, so a later `cmake --install` leaves it alone (the
+# .deb marks it a conffile, so dpkg does the same on upgrade). The example stays in the docs.
+install(CODE "
+  set(conf \"\$ENV{DESTDIR}${FLOWDRIFT_CONFIG_DIR}/flowdrift.yaml\")
+  if(EXISTS \"\${conf}\")
+    message(STATUS \"Keeping existing: \${conf}\")
+  else()
+    # file(INSTALL) puts DESTDIR in front of the destination itself, as install() does.
+    file(INSTALL \"${PROJECT_SOURCE_DIR}/config/flowdrift.example.yaml\"
+         DESTINATION \"${FLOWDRIFT_CONFIG_DIR}\" RENAME flowdrift.yaml
+         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  endif()")
+
+file(GLOB doc_pages CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
+install(FILES ${PROJECT_SOURCE_DIR}/README.md ${doc_pages} ${PROJECT_SOURCE_DIR}/docs/dashboard.png
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/config/flowdrift.example.yaml
+              ${PROJECT_SOURCE_DIR}/config/minimal.yaml
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/config/prometheus ${PROJECT_SOURCE_DIR}/config/alertmanager
+                  ${PROJECT_SOURCE_DIR}/config/grafana
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+
+# --- CPack: one .deb for Debian 12 ---------------------------------------------------------
+set(FLOWDRIFT_PACKAGE_CONTACT "flowdrift maintainers <maintainers@users.noreply.r-seed-c42486b2.example>"
+    CACHE STRING "Maintainer field of the .deb")
+
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME flowdrift)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT "${FLOWDRIFT_PACKAGE_CONTACT}")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Nutanix Flow security policy drift daemon")
+set(CPACK_PACKAGE_DESCRIPTION
+    "flowdriftd polls the Prism Centrals of a primary and a disaster-recovery site, stores\n"
+    "versioned policy snapshots in SQLite, reports drift between each pair and exposes it\n"
+    "on a Prometheus /metrics endpoint. flowdriftctl diffs site exports and reads the\n"
+    "audit trail. The service is installed but neither enabled nor started.")
+string(REPLACE ";" "" CPACK_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION}")
+set(CPACK_PACKAGING_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # flowdrift_<version>_<arch>.deb
+set(CPACK_DEBIAN_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+# Library dependencies come from dpkg-shlibdeps on the built binaries (libboost-*, libssl3,
+# libyaml-cpp0.7, libsqlite3-0, libsystemd0, ...); ca-certificates backs the default CA store
+# and the example config's ca_file.
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "ca-certificates")
+# postinst: daemon-reload only (no enable, no start, no restart on upgrade); prerm: stop and
+# disable on removal; postrm: on purge, delete the database. conffiles: the config.
+file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/packaging/conffiles
+     CONTENT "${FLOWDRIFT_CONFIG_DIR}/flowdrift.yaml\n")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    ${PROJECT_BINARY_DIR}/packaging/conffiles
+    ${PROJECT_SOURCE_DIR}/systemd/debian/postinst
+    ${PROJECT_SOURCE_DIR}/systemd/debian/prerm
+    ${PROJECT_SOURCE_DIR}/systemd/debian/postrm)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+
+# The package's paths (unit, conffile, maintainer scripts) assume /usr and /etc: refuse to
+# build a .deb from a tree configured for another prefix instead of shipping a broken one.
+file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/packaging/CPackProjectConfig.cmake CONTENT "
+if(CPACK_GENERATOR STREQUAL \"DEB\" AND NOT \"${CMAKE_INSTALL_PREFIX}\" STREQUAL \"/usr\")
+  message(FATAL_ERROR \"flowdrift: the .deb needs a build configured with \"
+    \"-DCMAKE_INSTALL_PREFIX=/usr (this one has ${CMAKE_INSTALL_PREFIX})\")
+endif()
+")
+set(CPACK_PROJECT_CONFIG_FILE ${PROJECT_BINARY_DIR}/packaging/CPackProjectConfig.cmake)
+
+include(CPack)

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Proves the .deb on a clean Debian 12: debootstraps a minimal bookworm root, installs the
+# package there with apt (so its declared dependencies must be enough), and checks that
+#   - flowdriftd and flowdriftctl run, and `flowdriftd --check-config` judges the shipped config
+#     (78: it names example sites whose password file does not exist yet) and, once the
+#     passwords are there, accepts it (0);
+#   - /etc/flowdrift/flowdrift.yaml is a conffile and an upgrade keeps an operator's change;
+#   - the unit is installed; nothing is enabled; purge removes the package's files.
+# Not part of CTest: it needs root, debootstrap and a Debian mirror, and takes minutes.
+#
+# Usage (root):  scripts/check-deb.sh [path/to/flowdrift_<version>_amd64.deb]
+#   Without an argument the package is built first: build-deb/ (RelWithDebInfo, tests off,
+#   -DCMAKE_INSTALL_PREFIX=/usr), then cpack.
+# Environment: MIRROR (default http://deb.debian.org/debian), KEEP_ROOT=1 keeps the root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+src=$PWD
+mirror=${MIRROR:-http://deb.debian.org/debian}
+
+say() { echo "check-deb: $*"; }
+fail() { echo "check-deb: FAIL: $*" >&2; exit 1; }
+
+[[ $(id -u) -eq 0 ]] || fail "needs root (debootstrap, chroot)"
+command -v debootstrap >/dev/null || fail "debootstrap missing: apt-get install -y debootstrap"
+
+deb=${1:-}
+if [[ -z $deb ]]; then
+  say "building the package in build-deb/"
+  cmake -S "$src" -B "$src/build-deb" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFLOWDRIFT_BUILD_TESTS=OFF \
+        -DCMAKE_INSTALL_PREFIX=/usr ${CMAKE_CXX_COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER=$CMAKE_CXX_COMPILER_LAUNCHER} >/dev/null
+  cmake --build "$src/build-deb" -j"$(nproc)"
+  (cd "$src/build-deb" && cpack -G DEB >/dev/null)
+  deb=$(ls -t "$src"/build-deb/flowdrift_*.deb | head -1)
+fi
+[[ -f $deb ]] || fail "$deb: no such package"
+deb=$(realpath "$deb")
+version=$(dpkg-deb -f "$deb" Version)
+say "package $deb (version $version)"
+say "declared Depends: $(dpkg-deb -f "$deb" Depends)"
+
+root=$(mktemp -d /var/tmp/flowdrift-root.XXXXXX)
+chmod 0755 "$root"   # it becomes /: apt's _apt user must be able to enter it
+cleanup() {
+  umount "$root/proc" 2>/dev/null || true
+  if [[ ${KEEP_ROOT:-0} == 1 ]]; then say "root kept at $root"; else rm -rf "$root"; fi
+}
+trap cleanup EXIT
+
+say "debootstrap --variant=minbase bookworm $root $mirror"
+start=$SECONDS
+debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.debootstrap.log" 2>&1 ||
+  { tail -20 "$root.debootstrap.log" >&2; fail "debootstrap failed (network or mirror?); log: $root.debootstrap.log"; }
+rm -f "$root.debootstrap.log"
+say "clean root ready in $((SECONDS - start))s: $(chroot "$root" cat /etc/debian_version)," \
+    "$(chroot "$root" dpkg-query -W -f='${binary:Package}\n' | wc -l) packages"
+mount -t proc proc "$root/proc"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@"; }
+
+cp "$deb" "$root/tmp/flowdrift.deb"
+in_root apt-get update -qq
+say "apt-get install /tmp/flowdrift.deb (dependencies from $mirror)"
+in_root apt-get install -y -q --no-install-recommends /tmp/flowdrift.deb >"$root/tmp/install.log" 2>&1 ||
+  { cat "$root/tmp/install.log" >&2; fail "apt-get install failed"; }
+grep -E '^(Setting up|flowdrift:)' "$root/tmp/install.log" | sed 's/^/  /'
+[[ $(in_root dpkg-query -W -f='${Status}' flowdrift) == "install ok installed" ]] || fail "flowdrift not installed"
+
+say "$(in_root flowdriftd --version) / $(in_root flowdriftctl --version)"
+
+# As shipped, the config names example sites whose password file is not there: exit 78, with the
+# site and the path named. Then with both passwords provided it must pass.
+set +e
+out=$(in_root flowdriftd --check-config --config /etc/flowdrift/flowdrift.yaml 2>&1)
+rc=$?
+set -e
+echo "$out" | sed 's/^/  /'
+((rc == 78)) || fail "--check-config on the shipped config exited $rc, expected 78"
+grep -q "secrets/primary.password" <<<"$out" || fail "the error does not name the missing password file"
+mkdir -p "$root/etc/flowdrift/secrets"
+echo "example-password" >"$root/etc/flowdrift/secrets/primary.password"
+chmod 0400 "$root/etc/flowdrift/secrets/primary.password"
+set +e
+out=$(in_root FLOWDRIFT_DR_PASSWORD=example-password flowdriftd --check-config --config /etc/flowdrift/flowdrift.yaml 2>&1)
+rc=$?
+set -e
+echo "$out" | sed 's/^/  /'
+((rc == 0)) || fail "--check-config with the passwords in place exited $rc"
+say "flowdriftd --check-config runs in the clean root: 78 as shipped (password file missing), 0 once provided"
+
+# Layout.
+for f in /usr/bin/flowdriftd /usr/bin/flowdriftctl /usr/lib/systemd/system/flowdriftd.service \
+         /usr/share/doc/flowdrift/install.md /usr/share/doc/flowdrift/examples/prometheus/flowdrift-rules.yml; do
+  [[ -e $root$f ]] || fail "$f missing after install"
+done
+in_root dpkg-query -W -f='${Conffiles}\n' flowdrift | grep -q ' */etc/flowdrift/flowdrift.yaml ' ||
+  fail "/etc/flowdrift/flowdrift.yaml is not a conffile"
+[[ ! -e $root/etc/systemd/system/multi-user.target.wants/flowdriftd.service ]] || fail "the service was enabled"
+say "layout ok; /etc/flowdrift/flowdrift.yaml is a conffile; the service is not enabled"
+
+# Upgrade to a newer version of the same package: the operator's change to the config stays, with
+# no prompt (stdin is /dev/null, so a prompt would fail the upgrade).
+echo "# changed by the operator" >>"$root/etc/flowdrift/flowdrift.yaml"
+work=$(mktemp -d)
+dpkg-deb -R "$deb" "$work/pkg"
+sed -i "s/^Version: .*/Version: ${version}+upgradecheck1/" "$work/pkg/DEBIAN/control"
+dpkg-deb -b --root-owner-group "$work/pkg" "$root/tmp/flowdrift-next.deb" >/dev/null
+rm -rf "$work"
+in_root apt-get install -y -q --no-install-recommends /tmp/flowdrift-next.deb </dev/null >"$root/tmp/upgrade.log" 2>&1 ||
+  { cat "$root/tmp/upgrade.log" >&2; fail "upgrade failed"; }
+grep -E '^(Unpacking|Setting up|flowdrift:)' "$root/tmp/upgrade.log" | sed 's/^/  /'
+[[ $(in_root dpkg-query -W -f='${Version}' flowdrift) == "${version}+upgradecheck1" ]] || fail "upgrade did not happen"
+tail -1 "$root/etc/flowdrift/flowdrift.yaml" | grep -q "changed by the operator" || fail "the upgrade replaced the changed config"
+[[ ! -e $root/etc/flowdrift/flowdrift.yaml.dpkg-new ]] || fail "the upgrade left flowdrift.yaml.dpkg-new"
+say "upgrade to ${version}+upgradecheck1 kept the changed /etc/flowdrift/flowdrift.yaml"
+
+# Purge: the package's files go (the secrets directory is the operator's and stays).
+in_root apt-get purge -y -q flowdrift >"$root/tmp/purge.log" 2>&1 || { cat "$root/tmp/purge.log" >&2; fail "purge failed"; }
+for f in /usr/bin/flowdriftd /usr/lib/systemd/system/flowdriftd.service /etc/flowdrift/flowdrift.yaml; do
+  [[ ! -e $root$f ]] || fail "$f still there after purge"
+done
+say "purge removed binaries, unit and config"
+say "OK: $(basename "$deb") installs on a clean Debian $(chroot "$root" cat /etc/debian_version) root"
