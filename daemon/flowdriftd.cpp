@@ -7,6 +7,8 @@
 
 #include "app/app.hpp"
 #include "config/config.hpp"
+#include "config/units.hpp"
+#include "http/web_config.hpp"
 #include "core/log.hpp"
 #include "store/store.hpp"
 
@@ -24,7 +26,15 @@ int main(int argc, char** argv) {
   CLI::App cli{"flowdriftd: Nutanix Flow policy drift daemon"};
   std::string config_path = "/etc/flowdrift/flowdrift.yaml";
   bool check_only = false;
+  std::string web_config_path;
+  std::string read_timeout_text = "10s";
   cli.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+  cli.add_option("--web.config.file", web_config_path,
+                 "exporter-toolkit web config: TLS and basic auth for the HTTP listener "
+                 "(docs/security.md)");
+  cli.add_option("--web.read-timeout", read_timeout_text,
+                 "time a client has to send a whole request (TLS handshake, headers, body)")
+      ->capture_default_str();
   cli.add_flag("--check-config", check_only, "validate the configuration and exit (0 ok, 78 bad)");
   cli.set_version_flag("--version", std::string("flowdriftd ") + FLOWDRIFT_VERSION);
   try {
@@ -33,12 +43,30 @@ int main(int argc, char** argv) {
     return cli.exit(e) == 0 ? 0 : 2;
   }
 
+  flowdrift::app::WebOptions web;
+  if (auto timeout = flowdrift::config::parse_duration(read_timeout_text);
+      !timeout || timeout->count() <= 0) {
+    std::cerr << "flowdriftd: --web.read-timeout " << read_timeout_text << ": "
+              << (timeout ? std::string("must be above zero") : timeout.error().message) << "\n";
+    return 2;
+  } else {
+    web.read_timeout = *timeout;
+  }
+
   flowdrift::config::Config config;
   try {
     config = flowdrift::config::load_config(config_path);
   } catch (const flowdrift::config::ConfigError& e) {
     std::cerr << "flowdriftd: invalid configuration:\n" << e.what() << "\n";
     return kExitConfig;
+  }
+  if (!web_config_path.empty()) {
+    try {
+      web.config = flowdrift::http::load_web_config(web_config_path);
+    } catch (const flowdrift::http::WebConfigError& e) {
+      std::cerr << "flowdriftd: invalid web configuration:\n" << e.what() << "\n";
+      return kExitConfig;
+    }
   }
   if (check_only) {
     // Credentials are part of a usable config: check they can be read (never print them).
@@ -50,13 +78,18 @@ int main(int argc, char** argv) {
     }
     std::cout << "flowdriftd: configuration " << config_path << " is valid ("
               << config.sites.size() << " sites, " << config.pairs.size() << " pairs)\n";
+    if (web.config) {
+      std::cout << "flowdriftd: web configuration " << web_config_path << " is valid (TLS "
+                << (web.config->tls ? "on" : "off") << ", " << web.config->users.size()
+                << " basic auth users)\n";
+    }
     return 0;
   }
 
   flowdrift::log::setup(config.log.level, parse_format(config.log.format));
   auto logger = flowdrift::log::get("app");
   try {
-    flowdrift::app::App app(std::move(config));
+    flowdrift::app::App app(std::move(config), std::move(web));
     return app.run();
   } catch (const flowdrift::config::ConfigError& e) {
     flowdrift::log::error(logger, "config.invalid", {{"error", e.what()}});

@@ -8,6 +8,7 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/systemd.hpp"
+#include "store/retention.hpp"
 
 namespace flowdrift::app {
 namespace {
@@ -25,8 +26,12 @@ std::pair<std::string, std::uint16_t> split_listen(const std::string& listen) {
 }
 }  // namespace
 
-App::App(config::Config config)
-    : config_(std::move(config)), grace_timer_(io_), signals_(io_, SIGINT, SIGTERM, SIGHUP) {
+App::App(config::Config config, WebOptions web)
+    : config_(std::move(config)),
+      grace_timer_(io_),
+      watchdog_timer_(io_),
+      prune_timer_(io_),
+      signals_(io_, SIGINT, SIGTERM, SIGHUP) {
   store_ = std::make_unique<store::Store>(config_.storage.path);
 
   std::vector<std::string> site_names;
@@ -47,11 +52,27 @@ App::App(config::Config config)
   http::ServerOptions opts;
   opts.address = host;
   opts.port = port;
+  // Every route is a GET: a body is never needed, so a small cap costs nothing. Header bytes,
+  // field count, the connection cap and idle_timeout keep ServerOptions' defaults
+  // (docs/security.md lists them all).
+  opts.max_body_bytes = 64u * 1024u;
+  opts.read_timeout = web.read_timeout;
+  api_ = std::make_unique<Api>(config_, *store_);
   RouteContext ctx;
   ctx.version = FLOWDRIFT_VERSION;
   ctx.render_metrics = [this] { return metrics_->render(); };
   ctx.ready = [this] { return not_ready_reason().empty(); };
   ctx.ready_detail = [this] { return not_ready_reason(); };
+  ctx.api = [this](const http::HttpRequest& r) { return api_->handle(r); };
+  if (web.config) {
+    opts.tls = web.config->tls;
+    ctx.auth = std::make_shared<http::BasicAuth>(web.config->users);
+    ctx.response_headers = web.config->headers;
+    log::info(logger(), "web.config_loaded",
+              {{"file", web.config->path},
+               {"tls", opts.tls ? "yes" : "no"},
+               {"basic_auth_users", web.config->users.size()}});
+  }
   server_ = std::make_unique<http::HttpServer>(
       io_.get_executor(), opts,
       [ctx = std::move(ctx)](const http::HttpRequest& r) { return route(r, ctx); });
@@ -89,11 +110,15 @@ void App::on_poll(const scheduler::PollReport& r) {
   }
   metrics_->poll_finished(p);
   metrics_->store_write("poll", r.stored, unix_now_ms());
+  systemd::notify("STATUS=" + status_line());
+}
+
+std::string App::status_line() const {
   std::string status = "polling " + std::to_string(collectors_.size()) + " site(s);";
   for (const auto& pv : tracker_->pairs()) {
     status += " " + pv.name + "=" + std::string(diff::to_string(pv.status));
   }
-  systemd::notify("STATUS=" + status);
+  return status;
 }
 
 std::string App::not_ready_reason() const {
@@ -115,7 +140,14 @@ int App::run() {
              {"database", config_.storage.path},
              {"listen", config_.server.listen},
              {"port", server_->port()}});
-  systemd::notify("READY=1\nSTATUS=polling " + std::to_string(collectors_.size()) + " site(s)");
+  // The pairs' states here are the stored ones (a restart keeps them) until both sites are polled.
+  systemd::notify("READY=1\nSTATUS=" + status_line());
+  if (auto interval = systemd::watchdog_interval()) {
+    asio::co_spawn(io_, watchdog_loop(this, *interval / 2), asio::detached);
+  }
+  if (config_.storage.retention.count() > 0) {
+    asio::co_spawn(io_, prune_loop(this), asio::detached);
+  }
   io_.run();
   log::info(logger(), "daemon.stopped");
   return 0;
@@ -157,7 +189,7 @@ void App::begin_shutdown(const char* why) {
     return;
   }
   stopping_ = true;
-  systemd::notify("STOPPING=1");
+  systemd::notify(std::string("STOPPING=1\nSTATUS=stopping (") + why + ")");
   log::info(logger(), "daemon.stopping", {{"why", why}});
   for (auto& c : collectors_) c->stop();
   server_->stop();
@@ -183,8 +215,62 @@ awaitable<void> App::wait_for_collectors(App* self) {
     t.expires_after(std::chrono::milliseconds(20));
     co_await t.async_wait(asio::use_awaitable);
   }
+  self->drained_ = true;
   self->grace_timer_.cancel();
+  self->watchdog_timer_.cancel();
+  self->prune_timer_.cancel();
   self->signals_.cancel();
+}
+
+// The pings come from a timer on the event loop itself, so a handler that blocks the loop stops
+// them and systemd restarts the daemon (WatchdogSec=). They go on through a graceful stop, which
+// can outlast one interval while a poll finishes, and end once it has drained.
+awaitable<void> App::watchdog_loop(App* self, std::chrono::microseconds every) {
+  while (!self->drained_) {
+    systemd::notify("WATCHDOG=1");
+    self->watchdog_timer_.expires_after(every);
+    boost::system::error_code ec;
+    co_await self->watchdog_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+awaitable<void> App::prune_loop(App* self) {
+  // The first pass soon after start (not at once: the first polls matter more), then one per
+  // interval.
+  auto wait = std::min<std::chrono::milliseconds>(self->config_.storage.prune_interval,
+                                                  std::chrono::minutes(1));
+  while (!self->stopping_) {
+    self->prune_timer_.expires_after(wait);
+    boost::system::error_code ec;
+    co_await self->prune_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (self->stopping_) break;
+    wait = self->config_.storage.prune_interval;
+    const auto started = SteadyClock::now();
+    const auto cutoff = unix_now_ms() - self->config_.storage.retention.count();
+    store::Pruner pruner(self->store_->db(), cutoff);
+    try {
+      for (;;) {
+        if (!pruner.step()) break;
+        self->metrics_->store_write("prune", true, unix_now_ms());
+        // Let polls and scrapes run between the small transactions.
+        self->prune_timer_.expires_after(std::chrono::milliseconds(1));
+        co_await self->prune_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (self->stopping_) break;
+      }
+    } catch (const std::exception& e) {
+      self->metrics_->store_write("prune", false, unix_now_ms());
+      log::warn(logger(), "store.prune_failed", {{"error", std::string(e.what())}});
+      continue;
+    }
+    for (const auto& [table, n] : pruner.stats().deleted) self->metrics_->pruned(table, n);
+    if (pruner.stats().total() > 0) {
+      log::info(logger(), "store.pruned",
+                {{"cutoff", cutoff},
+                 {"rows", pruner.stats().total()},
+                 {"transactions", pruner.stats().transactions},
+                 {"seconds", std::chrono::duration<double>(SteadyClock::now() - started).count()}});
+    }
+  }
 }
 
 awaitable<void> App::signal_loop(App* self) {

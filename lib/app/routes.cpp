@@ -1,9 +1,15 @@
 #include "app/routes.hpp"
 
+#include <optional>
+
+#include "app/api.hpp"
+#include "core/log.hpp"
 #include "metrics/metrics.hpp"
 
 namespace flowdrift::app {
 namespace {
+
+std::shared_ptr<spdlog::logger> logger() { return log::get("http"); }
 
 http::ServerReply reply(int status, std::string content_type, std::string body) {
   http::ServerReply r;
@@ -24,14 +30,43 @@ std::string landing_page(const RouteContext& ctx) {
          ctx.version +
          ".</p>\n<ul>\n<li><a href=\"/metrics\">Metrics</a></li>\n"
          "<li><a href=\"/-/healthy\">Health</a></li>\n<li><a href=\"/-/ready\">Readiness</a></li>\n"
+         "<li><a href=\"/api/v1/pairs\">Pairs</a>, <a href=\"/api/v1/sites\">sites</a> and "
+         "<a href=\"/api/v1/drift\">open drift</a> (JSON)</li>\n"
          "</ul>\n</body></html>\n";
 }
 
-}  // namespace
+// Basic auth before anything else: an unauthenticated client learns nothing, not even which
+// paths exist. A bcrypt check that ran (not answered from the cache) is logged, never the
+// password.
+std::optional<http::ServerReply> refuse_unauthenticated(const http::HttpRequest& request,
+                                                        const RouteContext& ctx) {
+  if (!ctx.auth || !ctx.auth->enabled()) return std::nullopt;
+  const auto before = ctx.auth->hash_computations();
+  const auto outcome = ctx.auth->check(request.header("Authorization"));
+  if (ctx.auth->hash_computations() != before) {
+    log::info(logger(), "http.auth_checked",
+              {{"user", ctx.auth->last_user()},
+               {"result", outcome == http::BasicAuth::Outcome::Ok ? "ok" : "denied"},
+               {"path", std::string(request.path())}});
+  }
+  if (outcome == http::BasicAuth::Outcome::Ok) return std::nullopt;
+  if (outcome == http::BasicAuth::Outcome::Throttled) {
+    log::debug(logger(), "http.auth_throttled", {{"user", ctx.auth->last_user()}});
+    auto r = text(429, "too many password checks, retry later\n");
+    r.response.headers.push_back({"Retry-After", "1"});
+    return r;
+  }
+  auto r = text(401, "Unauthorized\n");
+  r.response.headers.push_back({"WWW-Authenticate", "Basic realm=\"flowdrift\""});
+  return r;
+}
 
-http::ServerReply route(const http::HttpRequest& request, const RouteContext& ctx) {
+http::ServerReply dispatch(const http::HttpRequest& request, const RouteContext& ctx) {
+  if (auto refused = refuse_unauthenticated(request, ctx)) return std::move(*refused);
   const auto path = request.path();
-  const bool known = path == "/" || path == "/metrics" || path == "/-/healthy" || path == "/-/ready";
+  const bool api = ctx.api && Api::owns(path);
+  const bool known =
+      api || path == "/" || path == "/metrics" || path == "/-/healthy" || path == "/-/ready";
   if (!known) return text(404, "404 page not found\n");
   if (request.method != "GET" && request.method != "HEAD") {
     auto r = text(405, "method not allowed\n");
@@ -39,7 +74,9 @@ http::ServerReply route(const http::HttpRequest& request, const RouteContext& ct
     return r;
   }
   http::ServerReply r;
-  if (path == "/metrics") {
+  if (api) {
+    r = ctx.api(request);
+  } else if (path == "/metrics") {
     r = reply(200, std::string(metrics::Metrics::kContentType), ctx.render_metrics());
   } else if (path == "/-/healthy") {
     r = text(200, "Healthy\n");
@@ -49,6 +86,14 @@ http::ServerReply route(const http::HttpRequest& request, const RouteContext& ct
     r = reply(200, "text/html; charset=utf-8", landing_page(ctx));
   }
   if (request.method == "HEAD") r.response.body.clear();
+  return r;
+}
+
+}  // namespace
+
+http::ServerReply route(const http::HttpRequest& request, const RouteContext& ctx) {
+  auto r = dispatch(request, ctx);
+  for (const auto& h : ctx.response_headers) r.response.headers.push_back(h);
   return r;
 }
 

@@ -1,10 +1,15 @@
 // flowdriftd's HTTP routes as a pure function of the request and the daemon's state: /metrics,
-// /-/healthy, /-/ready and a landing page on /. Tested without sockets.
+// /-/healthy, /-/ready, a landing page on /, and the read-only JSON API under /api/v1/
+// (app/api.hpp). With basic auth configured every path, health and 404s included, answers 401
+// until the credentials check out (as exporter-toolkit does). Tested without sockets.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "http/basic_auth.hpp"
 #include "http/server.hpp"
 #include "http/types.hpp"
 
@@ -15,6 +20,12 @@ struct RouteContext {
   std::function<bool()> ready;  // config loaded, store open, every site polled once
   std::function<std::string()> ready_detail;  // why not ready (plain text)
   std::string version;
+  // Basic auth (web config basic_auth_users); null or without users: every request is allowed.
+  std::shared_ptr<http::BasicAuth> auth;
+  // Added to every response (web config http_server_config.headers).
+  std::vector<http::Header> response_headers;
+  // GET/HEAD under /api/ (Api::handle); unset: those paths are 404.
+  std::function<http::ServerReply(const http::HttpRequest&)> api;
 };
 
 http::ServerReply route(const http::HttpRequest& request, const RouteContext& ctx);

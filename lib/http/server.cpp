@@ -17,6 +17,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <openssl/ssl.h>
+
 #include "core/log.hpp"
 
 namespace flowdrift::http {
@@ -208,6 +210,56 @@ awaitable<void> write_truncated(std::shared_ptr<ServerState> st,
   co_await asio::async_write(s->stream, asio::buffer(res.body().data(), half), use_ec(ec));
 }
 
+int openssl_version(TlsVersion v) {
+  return v == TlsVersion::Tls13 ? TLS1_3_VERSION : TLS1_2_VERSION;
+}
+
+// The server's TLS context: certificate chain and key (checked to match), protocol range, and
+// client certificate verification when asked for. Throws std::runtime_error naming the file.
+std::unique_ptr<ssl::context> make_tls_context(const TlsFiles& tls, const std::string& where) {
+  const std::string who = where.empty() ? std::string() : where + ": ";
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  SSL_CTX* native = ctx->native_handle();
+  if (SSL_CTX_set_min_proto_version(native, openssl_version(tls.min_version)) != 1 ||
+      SSL_CTX_set_max_proto_version(native, openssl_version(tls.max_version)) != 1) {
+    throw std::runtime_error(who + "cannot set the TLS protocol versions");
+  }
+  try {
+    ctx->use_certificate_chain_file(tls.cert_file);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error(who + "cannot load certificate " + tls.cert_file + ": " +
+                             e.code().message());
+  }
+  try {
+    ctx->use_private_key_file(tls.key_file, ssl::context::pem);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error(who + "cannot load private key " + tls.key_file + ": " +
+                             e.code().message());
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    throw std::runtime_error(who + "private key " + tls.key_file +
+                             " does not match certificate " + tls.cert_file);
+  }
+  if (tls.client_auth != ClientAuth::None) {
+    try {
+      ctx->load_verify_file(tls.client_ca_file);
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error(who + "cannot load client CA " + tls.client_ca_file + ": " +
+                               e.code().message());
+    }
+    // The CA names sent in the CertificateRequest, so clients pick the right certificate.
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file.c_str())) {
+      SSL_CTX_set_client_CA_list(native, names);
+    }
+    auto mode = ssl::verify_peer;
+    if (tls.client_auth == ClientAuth::RequireAndVerify) mode |= ssl::verify_fail_if_no_peer_cert;
+    ctx->set_verify_mode(mode);
+  }
+  return ctx;
+}
+
 bool is_quiet_end(const error_code& ec) {
   return ec == beast::error::timeout || ec == asio::error::eof ||
          ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
@@ -255,12 +307,28 @@ awaitable<void> serve(std::shared_ptr<ServerState> st, std::shared_ptr<Session<S
     parser.body_limit(opts.max_body_bytes);
     parser.header_limit(static_cast<std::uint32_t>(
         std::min<std::size_t>(opts.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+    // One deadline for the whole request, headers and body: a client that trickles bytes (slow
+    // loris) is cut off after read_timeout however steadily it sends.
     lowest.expires_after(opts.read_timeout);
-    co_await bhttp::async_read(s->stream, s->buffer, parser, use_ec(ec));
-    if (ec) {
+    // Headers first, so the field count is checked before any body is read: Beast bounds the
+    // header section in bytes only.
+    co_await bhttp::async_read_header(s->stream, s->buffer, parser, use_ec(ec));
+    std::size_t fields = 0;
+    if (!ec) {
+      const auto& head = parser.get();
+      fields = static_cast<std::size_t>(std::distance(head.begin(), head.end()));
+      if (fields <= opts.max_header_fields && !parser.is_done()) {
+        co_await bhttp::async_read(s->stream, s->buffer, parser, use_ec(ec));
+      }
+    }
+    if (ec || fields > opts.max_header_fields) {
       int status = 0;
       std::string text;
-      if (ec == bhttp::error::body_limit) {
+      if (!ec) {
+        status = 431;
+        text = "request has " + std::to_string(fields) + " header fields, more than " +
+               std::to_string(opts.max_header_fields);
+      } else if (ec == bhttp::error::body_limit) {
         status = 413;
         text = "request body exceeds " + std::to_string(opts.max_body_bytes) + " bytes";
       } else if (ec == bhttp::error::header_limit) {
@@ -271,7 +339,8 @@ awaitable<void> serve(std::shared_ptr<ServerState> st, std::shared_ptr<Session<S
         text = "malformed request";
       }
       log::debug(logger(), "http.request_rejected",
-                 {{"peer", s->peer}, {"status", status}, {"error", ec.message()}});
+                 {{"peer", s->peer}, {"status", status},
+                  {"error", ec ? ec.message() : std::string("too many header fields")}});
       if (status == 0) break;
       error_code wec = co_await write_response(st, s, plain_error(status, text), 11u, false);
       if (!wec) co_await graceful_close(s);
@@ -375,24 +444,7 @@ HttpServer::HttpServer(asio::any_io_executor executor, ServerOptions options, Ha
   const ServerOptions& opts = st->options;
   const std::string where = endpoint_name(opts.address, opts.port);
 
-  if (opts.tls) {
-    st->tls = std::make_unique<ssl::context>(ssl::context::tls_server);
-    st->tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                         ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                         ssl::context::no_tlsv1_1);
-    try {
-      st->tls->use_certificate_chain_file(opts.tls->cert_file);
-    } catch (const boost::system::system_error& e) {
-      throw std::runtime_error("http server " + where + ": cannot load certificate " +
-                               opts.tls->cert_file + ": " + e.code().message());
-    }
-    try {
-      st->tls->use_private_key_file(opts.tls->key_file, ssl::context::pem);
-    } catch (const boost::system::system_error& e) {
-      throw std::runtime_error("http server " + where + ": cannot load private key " +
-                               opts.tls->key_file + ": " + e.code().message());
-    }
-  }
+  if (opts.tls) st->tls = make_tls_context(*opts.tls, "http server " + where);
 
   error_code ec;
   auto address = asio::ip::make_address(opts.address, ec);
@@ -412,6 +464,8 @@ HttpServer::HttpServer(asio::any_io_executor executor, ServerOptions options, Ha
 }
 
 HttpServer::~HttpServer() { stop(); }
+
+void check_tls_files(const TlsFiles& tls) { (void)make_tls_context(tls, ""); }
 
 std::uint16_t HttpServer::port() const { return impl_->state->port; }
 

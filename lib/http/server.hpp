@@ -1,6 +1,7 @@
 // HttpServer: one Boost.Beast HTTP/1.1 server on the caller's io_context (plain or TLS),
 // dispatching every request to a synchronous handler. Used by flowdriftd (/metrics, health,
-// API) and by pcsim. Limits: body size, header size, per-request read time, connection cap.
+// API) and by pcsim. Limits: body size, header size and field count, per-request read time,
+// connection cap.
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "http/asio.hpp"
 #include "http/types.hpp"
@@ -31,10 +33,32 @@ struct ServerReply {
 
 using Handler = std::function<ServerReply(const HttpRequest&)>;
 
+// Which client certificates a TLS server asks for (exporter-toolkit's client_auth_type).
+enum class ClientAuth {
+  None,              // NoClientCert
+  VerifyIfGiven,     // VerifyClientCertIfGiven: a certificate sent must chain to client_ca_file
+  RequireAndVerify,  // RequireAndVerifyClientCert: no certificate, no handshake
+};
+
+enum class TlsVersion { Tls12, Tls13 };
+
 struct TlsFiles {
+  TlsFiles() = default;
+  TlsFiles(std::string cert, std::string key)
+      : cert_file(std::move(cert)), key_file(std::move(key)) {}
+
   std::string cert_file;  // PEM leaf certificate (chain allowed)
   std::string key_file;   // PEM private key
+  std::string client_ca_file;  // PEM CA bundle for client certificates (ClientAuth != None)
+  ClientAuth client_auth = ClientAuth::None;
+  TlsVersion min_version = TlsVersion::Tls12;
+  TlsVersion max_version = TlsVersion::Tls13;
 };
+
+// Builds the TLS context exactly as HttpServer does, then drops it: lets a configuration check
+// refuse an unreadable or mismatched certificate, key or CA before anything listens. Throws
+// std::runtime_error naming the file and the reason.
+void check_tls_files(const TlsFiles& tls);
 
 struct ServerOptions {
   std::string address = "127.0.0.1";
@@ -42,6 +66,7 @@ struct ServerOptions {
   std::optional<TlsFiles> tls;
   std::size_t max_body_bytes = 1024u * 1024u;
   std::size_t max_header_bytes = 8u * 1024u;
+  std::size_t max_header_fields = 100;  // more fields -> 431 (header bytes alone allow ~2000)
   std::chrono::milliseconds read_timeout{10000};   // whole request, headers and body
   std::chrono::milliseconds idle_timeout{30000};   // keep-alive between requests
   std::size_t max_connections = 128;

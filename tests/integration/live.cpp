@@ -180,10 +180,10 @@ LiveDaemon::LiveDaemon(const TempDir& dir, LiveSite& primary, LiveSite& dr,
 
 LiveDaemon::~LiveDaemon() { stop(); }
 
-void LiveDaemon::start() {
-  proc_ = std::make_unique<Process>(
-      std::vector<std::string>{build_dir() + "/daemon/flowdriftd", "--config", config_},
-      dir_ + "/flowdriftd.log");
+void LiveDaemon::start(const std::vector<std::string>& extra_args) {
+  std::vector<std::string> argv{build_dir() + "/daemon/flowdriftd", "--config", config_};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  proc_ = std::make_unique<Process>(std::move(argv), dir_ + "/flowdriftd.log");
 }
 
 void LiveDaemon::stop() {

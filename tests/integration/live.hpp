@@ -87,8 +87,10 @@ class LiveDaemon {
   LiveDaemon(const TempDir& dir, LiveSite& primary, LiveSite& dr,
              const std::string& pair_extra = "");
   ~LiveDaemon();
-  void start();
+  // `extra_args` go after --config, e.g. {"--web.config.file", path}.
+  void start(const std::vector<std::string>& extra_args = {});
   void stop();  // SIGTERM, waits
+  std::string config_path() const { return config_; }
   std::uint16_t port() const { return port_; }
   std::string db_path() const { return db_; }
   std::string log() const;

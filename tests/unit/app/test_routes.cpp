@@ -42,3 +42,82 @@ TEST_CASE("unknown paths 404 and other methods 405", "[unit][routes]") {
   CHECK(head.response.status == 200);
   CHECK(head.response.body.empty());
 }
+
+namespace {
+http::HttpRequest with_auth(std::string target, const std::string& user, const std::string& pw) {
+  auto r = get(std::move(target));
+  r.headers.push_back({"Authorization", http::basic_auth_header(user, pw)});
+  return r;
+}
+}  // namespace
+
+TEST_CASE("with basic auth every path answers 401 and nothing else until credentials check out",
+          "[unit][routes]") {
+  auto c = ctx(true);
+  c.auth = std::make_shared<http::BasicAuth>(
+      std::vector<http::BasicAuthUser>{{"prometheus", http::bcrypt_hash("scrape-pw", 4)}});
+  bool api_called = false;
+  c.api = [&](const http::HttpRequest&) {
+    api_called = true;
+    return http::ServerReply{};
+  };
+  for (const char* path : {"/metrics", "/-/healthy", "/-/ready", "/", "/api/v1/pairs", "/nope"}) {
+    INFO(path);
+    for (const auto& req : {get(path), with_auth(path, "prometheus", "wrong"),
+                            with_auth(path, "nobody", "scrape-pw"), get(path, "POST")}) {
+      auto r = app::route(req, c);
+      CHECK(r.response.status == 401);
+      CHECK(r.response.header("WWW-Authenticate").value_or("") == "Basic realm=\"flowdrift\"");
+      CHECK(r.response.body == "Unauthorized\n");
+    }
+  }
+  CHECK_FALSE(api_called);
+
+  auto m = app::route(with_auth("/metrics", "prometheus", "scrape-pw"), c);
+  CHECK(m.response.status == 200);
+  CHECK(m.response.body == "flowdrift_sites 2\n");
+  CHECK(app::route(with_auth("/nope", "prometheus", "scrape-pw"), c).response.status == 404);
+  CHECK(app::route(with_auth("/api/v1/pairs", "prometheus", "scrape-pw"), c).response.status ==
+        200);
+  CHECK(api_called);
+  // The scraper's repeated credentials were hashed once; each distinct wrong pair once.
+  CHECK(c.auth->hash_computations() == 3);
+}
+
+TEST_CASE("a spent bcrypt budget answers 429 with Retry-After", "[unit][routes]") {
+  auto c = ctx(true);
+  http::BasicAuthOptions o;
+  o.verify_share = 0;
+  o.verify_burst = std::chrono::milliseconds(0);
+  c.auth = std::make_shared<http::BasicAuth>(
+      std::vector<http::BasicAuthUser>{{"prometheus", http::bcrypt_hash("scrape-pw", 4)}}, o);
+  CHECK(app::route(with_auth("/metrics", "prometheus", "guess-1"), c).response.status == 401);
+  auto t = app::route(with_auth("/metrics", "prometheus", "guess-2"), c);
+  CHECK(t.response.status == 429);
+  CHECK(t.response.header("Retry-After").value_or("") == "1");
+  CHECK(t.response.body.find("flowdrift_sites") == std::string::npos);
+}
+
+TEST_CASE("web config headers are added to every response, and /api/ goes to the API",
+          "[unit][routes]") {
+  auto c = ctx(true);
+  c.response_headers = {{"X-Frame-Options", "deny"}};
+  std::string seen;
+  c.api = [&](const http::HttpRequest& r) {
+    seen = r.target;
+    http::ServerReply reply;
+    reply.response.headers.push_back({"Content-Type", "application/json"});
+    reply.response.body = "{}";
+    return reply;
+  };
+  CHECK(app::route(get("/metrics"), c).response.header("X-Frame-Options").value_or("") == "deny");
+  CHECK(app::route(get("/nope"), c).response.header("X-Frame-Options").value_or("") == "deny");
+  auto a = app::route(get("/api/v1/drift?pair=prod"), c);
+  CHECK(seen == "/api/v1/drift?pair=prod");
+  CHECK(a.response.header("X-Frame-Options").value_or("") == "deny");
+  auto post = app::route(get("/api/v1/pairs", "POST"), c);
+  CHECK(post.response.status == 405);
+  CHECK(seen == "/api/v1/drift?pair=prod");  // a POST never reaches it
+  // Without an API, /api/ is an unknown path.
+  CHECK(app::route(get("/api/v1/pairs"), ctx(true)).response.status == 404);
+}

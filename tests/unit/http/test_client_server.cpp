@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -534,6 +535,126 @@ TEST_CASE("server construction errors", "[unit][http]") {
   copts.port = "1";
   copts.ca_file = dir.file("missing-ca.pem");
   CHECK_THROWS_AS(BeastTransport(ioc.get_executor(), copts), std::runtime_error);
+}
+
+TEST_CASE("server limits: more header fields than max_header_fields -> 431", "[unit][http]") {
+  asio::io_context ioc;
+  ServerOptions opts;
+  opts.max_header_fields = 20;
+  int calls = 0;
+  HttpServer server(ioc.get_executor(), opts, [&](const HttpRequest& req) {
+    ++calls;
+    return echo(req);
+  });
+  server.start();
+  ClientOptions copts;
+  copts.host = "127.0.0.1";
+  copts.port = std::to_string(server.port());
+  copts.tls = false;
+  BeastTransport client(ioc.get_executor(), copts);
+
+  // Short fields: far below the header byte limit, only the count is over.
+  HttpRequest many = get("/h");
+  for (int i = 0; i < 30; ++i) many.headers.push_back({"X-F" + std::to_string(i), "1"});
+  auto h = run(ioc, client.send(many, 5s));
+  REQUIRE(h.has_value());
+  CHECK(h->status == 431);
+  CHECK_THAT(h->body, Catch::Contains("more than 20"));
+  CHECK(calls == 0);
+
+  HttpRequest few = get("/h");
+  for (int i = 0; i < 10; ++i) few.headers.push_back({"X-F" + std::to_string(i), "1"});
+  auto ok = run(ioc, client.send(few, 5s));
+  REQUIRE(ok.has_value());
+  CHECK(ok->status == 200);
+  CHECK(calls == 1);
+  finish(ioc, server);
+}
+
+namespace {
+
+namespace ssl = boost::asio::ssl;
+
+// A raw TLS handshake with the server: the error it ends with (none = success). `max_tls12`
+// caps the client at TLS 1.2; `client_cert` presents that certificate and key.
+awaitable<error_code> handshake(std::uint16_t port, std::string ca_file, bool max_tls12,
+                                std::optional<GeneratedPki> client_cert) {
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.load_verify_file(ca_file);
+  ctx.set_verify_mode(ssl::verify_peer);
+  if (max_tls12) SSL_CTX_set_max_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  if (client_cert) {
+    ctx.use_certificate_chain_file(client_cert->cert_file);
+    ctx.use_private_key_file(client_cert->key_file, ssl::context::pem);
+  }
+  ssl::stream<tcp::socket> stream(co_await asio::this_coro::executor, ctx);
+  co_await stream.next_layer().async_connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), asio::use_awaitable);
+  error_code ec;
+  co_await stream.async_handshake(ssl::stream_base::client,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return ec;
+  // TLS 1.3 reports a refused client certificate after the handshake: read to see it.
+  std::string request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  co_await asio::async_write(stream, asio::buffer(request),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return ec;
+  std::array<char, 64> buf{};
+  co_await stream.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+  co_return ec;
+}
+
+}  // namespace
+
+TEST_CASE("TLS server: min_version TLS13 refuses a TLS 1.2 client", "[unit][http]") {
+  Pki pki;
+  asio::io_context ioc;
+  auto opts = tls_options(pki.files);
+  opts.tls->min_version = TlsVersion::Tls13;
+  HttpServer server(ioc.get_executor(), opts, echo);
+  server.start();
+  CHECK_FALSE(run(ioc, handshake(server.port(), pki.files.ca_file, false, std::nullopt)));
+  CHECK(run(ioc, handshake(server.port(), pki.files.ca_file, true, std::nullopt)));
+  finish(ioc, server);
+}
+
+TEST_CASE("TLS server: RequireAndVerifyClientCert refuses a client without a certificate",
+          "[unit][http]") {
+  Pki pki;
+  asio::io_context ioc;
+  auto opts = tls_options(pki.files);
+  opts.tls->client_auth = ClientAuth::RequireAndVerify;
+  opts.tls->client_ca_file = pki.files.ca_file;
+  HttpServer server(ioc.get_executor(), opts, echo);
+  server.start();
+  for (bool tls12 : {false, true}) {
+    INFO("TLS 1.2 only: " << tls12);
+    CHECK(run(ioc, handshake(server.port(), pki.files.ca_file, tls12, std::nullopt)));
+  }
+  // Without the requirement the same client gets its answer.
+  auto open_opts = tls_options(pki.files);
+  HttpServer open(ioc.get_executor(), open_opts, echo);
+  open.start();
+  CHECK_FALSE(run(ioc, handshake(open.port(), pki.files.ca_file, false, std::nullopt)));
+  server.stop();
+  finish(ioc, open);
+}
+
+TEST_CASE("check_tls_files names the file that does not load", "[unit][http]") {
+  Pki pki;
+  test::TempDir other;
+  auto wrong = generate_test_pki(other.path().string(), "other");
+  CHECK_NOTHROW(check_tls_files(TlsFiles{pki.files.cert_file, pki.files.key_file}));
+  try {
+    check_tls_files(TlsFiles{pki.files.cert_file, wrong.key_file});
+    FAIL("a key of another certificate must be refused");
+  } catch (const std::runtime_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains(wrong.key_file));
+  }
+  TlsFiles with_ca{pki.files.cert_file, pki.files.key_file};
+  with_ca.client_auth = ClientAuth::RequireAndVerify;
+  with_ca.client_ca_file = other.file("missing-ca.pem");
+  CHECK_THROWS_WITH(check_tls_files(with_ca), Catch::Contains("missing-ca.pem"));
 }
 
 TEST_CASE("parse_url", "[unit][http]") {

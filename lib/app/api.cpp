@@ -1,0 +1,263 @@
+#include "app/api.hpp"
+
+#include <ctime>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+
+#include "store/db.hpp"
+#include "store/drift.hpp"
+
+namespace flowdrift::app {
+namespace {
+
+using nlohmann::json;
+
+// RFC 3339 UTC with milliseconds, e.g. "2024-05-01T12:00:00.250Z".
+std::string rfc3339(std::int64_t unix_ms) {
+  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(unix_ms % 1000));
+  return buf;
+}
+
+json time_or_null(const std::optional<std::int64_t>& ms) {
+  return ms ? json(rfc3339(*ms)) : json(nullptr);
+}
+
+http::ServerReply json_reply(int status, const json& body) {
+  http::ServerReply r;
+  r.response.status = status;
+  r.response.headers.push_back({"Content-Type", "application/json"});
+  r.response.body = body.dump() + "\n";
+  return r;
+}
+
+http::ServerReply error_reply(int status, const std::string& message) {
+  return json_reply(status, json{{"error", message}});
+}
+
+// What an open item is for alerting, in the order flowdriftctl and the metrics use: a live
+// expectation covers it, else it is still debouncing, else it is raised (it alerts).
+std::string item_state(const store::StoredDriftItem& it) {
+  if (it.resolved_ms) return "resolved";
+  if (it.expected()) return "expected";
+  if (it.pending()) return "pending";
+  return "raised";
+}
+
+// A stored JSON column, or the text itself if it does not parse (never fail a read for it).
+json embedded(const std::string& text) {
+  if (text.empty()) return nullptr;
+  auto parsed = json::parse(text, nullptr, false);
+  return parsed.is_discarded() ? json(text) : parsed;
+}
+
+// The names of the query parameters, in order (values are read with query_param).
+std::vector<std::string> query_names(const std::string& target) {
+  std::vector<std::string> out;
+  auto q = target.find('?');
+  if (q == std::string::npos) return out;
+  std::string_view rest(target);
+  rest.remove_prefix(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    auto part = rest.substr(0, amp);
+    auto eq = part.find('=');
+    if (!part.empty()) out.emplace_back(part.substr(0, eq));
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+Api::Api(const config::Config& config, store::Store& store) : config_(config), store_(store) {}
+
+bool Api::owns(std::string_view path) { return path.rfind("/api/", 0) == 0 || path == "/api"; }
+
+http::ServerReply Api::handle(const http::HttpRequest& request) {
+  const auto path = request.path();
+  if (path == "/api/v1/pairs") return pairs();
+  if (path == "/api/v1/sites") return sites();
+  if (path == "/api/v1/drift") return drift(request);
+  return error_reply(404, "unknown API endpoint " + std::string(path) +
+                              " (/api/v1/pairs, /api/v1/sites, /api/v1/drift)");
+}
+
+http::ServerReply Api::pairs() {
+  auto& db = store_.db();
+  std::map<std::string, store::PairRecord> records;
+  for (auto& r : store::pair_records(db)) records.emplace(r.pair, std::move(r));
+  struct Counts {
+    int raised = 0, pending = 0, expected = 0;
+  };
+  std::map<std::string, Counts> counts;
+  store::DriftQuery open;
+  open.open_only = true;
+  for (const auto& it : store::drift_items(db, open)) {
+    auto& c = counts[it.pair];
+    const auto state = item_state(it);
+    if (state == "expected") {
+      ++c.expected;
+    } else if (state == "pending") {
+      ++c.pending;
+    } else {
+      ++c.raised;
+    }
+  }
+  json out = json::array();
+  for (const auto& p : config_.pairs) {
+    json j{{"name", p.name}, {"source", p.source}, {"replica", p.replica}};
+    auto rec = records.find(p.name);
+    if (rec == records.end()) {
+      j["status"] = "UNKNOWN";
+      j["reason"] = "not compared yet";
+      j["since"] = nullptr;
+      j["updated"] = nullptr;
+      j["skew_seconds"] = nullptr;
+      j["source_snapshot"] = nullptr;
+      j["replica_snapshot"] = nullptr;
+    } else {
+      const auto& r = rec->second;
+      j["status"] = r.status;
+      j["reason"] = r.reason;
+      j["since"] = rfc3339(r.since_ms);
+      j["updated"] = rfc3339(r.updated_ms);
+      j["skew_seconds"] = r.skew_ms ? json(static_cast<double>(*r.skew_ms) / 1000.0) : json();
+      j["source_snapshot"] = r.source_snapshot_id ? json(*r.source_snapshot_id) : json();
+      j["replica_snapshot"] = r.replica_snapshot_id ? json(*r.replica_snapshot_id) : json();
+    }
+    const auto& c = counts[p.name];
+    j["open"] = {{"alerting", c.raised}, {"pending", c.pending}, {"expected", c.expected}};
+    out.push_back(std::move(j));
+  }
+  return json_reply(200, json{{"pairs", std::move(out)}});
+}
+
+http::ServerReply Api::sites() {
+  std::map<std::string, store::SiteState> states;
+  for (auto& s : store_.site_states()) states.emplace(s.site, std::move(s));
+  // The API of each site's latest poll (polls_site index: one row per site).
+  auto& last_api = store_.db().cached(
+      "SELECT p.api FROM polls p JOIN sites s ON s.id = p.site_id WHERE s.name = ?1 "
+      "ORDER BY p.id DESC LIMIT 1");
+  json out = json::array();
+  for (const auto& site : config_.sites) {
+    json j{{"name", site.name}, {"api_configured", site.api}};
+    auto st = states.find(site.name);
+    if (st == states.end()) {
+      j["up"] = false;
+      j["api"] = nullptr;
+      j["last_poll"] = nullptr;
+      j["last_outcome"] = nullptr;
+      j["last_reason"] = nullptr;
+      j["last_message"] = nullptr;
+      j["last_complete_poll"] = nullptr;
+      j["policies"] = nullptr;
+      j["snapshot"] = nullptr;
+    } else {
+      const auto& s = st->second;
+      last_api.reset();
+      last_api.bind(1, site.name);
+      auto api = last_api.query_text();
+      j["up"] = s.last_outcome == "complete";
+      j["api"] = api ? json(*api) : json();
+      j["last_poll"] = rfc3339(s.last_poll_ms);
+      j["last_outcome"] = s.last_outcome;
+      j["last_reason"] = s.last_reason;
+      j["last_message"] = s.last_message;
+      if (s.current) {
+        j["last_complete_poll"] = rfc3339(s.current->last_poll_ms);
+        j["policies"] = s.current->policy_count;
+        j["snapshot"] = {{"id", s.current->id},
+                         {"hash", s.current->hash},
+                         {"first_seen", rfc3339(s.current->first_seen_ms)}};
+      } else {
+        j["last_complete_poll"] = nullptr;
+        j["policies"] = nullptr;
+        j["snapshot"] = nullptr;
+      }
+    }
+    out.push_back(std::move(j));
+  }
+  return json_reply(200, json{{"sites", std::move(out)}});
+}
+
+http::ServerReply Api::drift(const http::HttpRequest& request) {
+  static const std::set<std::string> kKnown = {"pair", "state", "all", "limit"};
+  for (const auto& name : query_names(request.target)) {
+    if (kKnown.count(name) == 0) {
+      return error_reply(400, "unknown query parameter '" + name + "' (pair, state, all, limit)");
+    }
+  }
+  store::DriftQuery q;
+  q.open_only = true;
+  if (auto all = request.query_param("all")) {
+    if (*all == "1" || *all == "true") {
+      q.open_only = false;
+    } else if (*all != "0" && *all != "false") {
+      return error_reply(400, "all must be 1, true, 0 or false");
+    }
+  }
+  std::optional<std::string> state = request.query_param("state");
+  if (state && *state != "pending" && *state != "raised" && *state != "expected" &&
+      !(*state == "resolved" && !q.open_only)) {
+    return error_reply(400, "state must be pending, raised or expected (or resolved with all=1)");
+  }
+  if (auto pair = request.query_param("pair")) {
+    bool known = false;
+    for (const auto& p : config_.pairs) known = known || p.name == *pair;
+    if (!known) return error_reply(404, "unknown pair '" + *pair + "'");
+    q.pair = *pair;
+  }
+  std::size_t limit = kDefaultLimit;
+  if (auto text = request.query_param("limit")) {
+    std::size_t value = 0;
+    bool digits = !text->empty() && text->size() <= 6;
+    for (char c : *text) {
+      digits = digits && c >= '0' && c <= '9';
+      if (digits) value = value * 10 + static_cast<std::size_t>(c - '0');
+    }
+    if (!digits || value == 0 || value > kMaxLimit) {
+      return error_reply(400, "limit must be an integer from 1 to " + std::to_string(kMaxLimit));
+    }
+    limit = value;
+  }
+
+  json items = json::array();
+  std::size_t matched = 0;
+  for (const auto& it : store::drift_items(store_.db(), q)) {
+    const auto s = item_state(it);
+    if (state && s != *state) continue;
+    if (++matched > limit) continue;  // keep counting: `total` tells how many were left out
+    items.push_back({{"id", it.id},
+                     {"pair", it.pair},
+                     {"source", it.source_site},
+                     {"replica", it.replica_site},
+                     {"policy", it.object},
+                     {"kind", it.kind},
+                     {"severity", it.severity},
+                     {"direction", it.direction},
+                     {"summary", it.summary},
+                     {"state", s},
+                     {"opened", rfc3339(it.opened_ms)},
+                     {"raised", time_or_null(it.raised_ms)},
+                     {"resolved", time_or_null(it.resolved_ms)},
+                     {"updated", rfc3339(it.updated_ms)},
+                     {"seen", it.seen},
+                     {"expectation", embedded(it.expectation_json)},
+                     {"fields", embedded(it.fields_json)}});
+  }
+  return json_reply(200, json{{"items", std::move(items)},
+                              {"total", matched},
+                              {"limit", limit},
+                              {"truncated", matched > limit}});
+}
+
+}  // namespace flowdrift::app

@@ -1,0 +1,40 @@
+// flowdriftd's read-only JSON API (docs/api.md): the current state of every pair, site and open
+// drift item, read from the store on the event-loop thread that owns it. Tested without sockets.
+//   GET /api/v1/pairs   status, reason, since, open items by state, snapshot skew
+//   GET /api/v1/sites   last poll and last complete poll, API, policies, current snapshot
+//   GET /api/v1/drift   open items; ?pair=P ?state=pending|raised|expected ?all=1 ?limit=N
+#pragma once
+
+#include <string_view>
+
+#include "config/config.hpp"
+#include "http/server.hpp"
+#include "http/types.hpp"
+#include "store/store.hpp"
+
+namespace flowdrift::app {
+
+class Api {
+ public:
+  static constexpr std::size_t kDefaultLimit = 1000;
+  static constexpr std::size_t kMaxLimit = 10000;
+
+  // Both must outlive the Api.
+  Api(const config::Config& config, store::Store& store);
+
+  // Whether `path` belongs to the API (everything under /api/).
+  static bool owns(std::string_view path);
+  // Answers a GET or HEAD under /api/ (the router checks the method): 200 with JSON, 400 for a
+  // bad query parameter, 404 for an unknown endpoint or pair. Every body is JSON.
+  http::ServerReply handle(const http::HttpRequest& request);
+
+ private:
+  http::ServerReply pairs();
+  http::ServerReply sites();
+  http::ServerReply drift(const http::HttpRequest& request);
+
+  const config::Config& config_;
+  store::Store& store_;
+};
+
+}  // namespace flowdrift::app
