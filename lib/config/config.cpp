@@ -1056,12 +1056,12 @@ class Validator {
       }
     }
     if (auto it = sf.find("retention"); it != sf.end()) {
-      // 0 keeps everything; otherwise at least a day, so the window always covers the
-      // drift and polls on-call is looking at.
+      // 0 keeps everything. Pruning never removes what the present or the window needs, so
+      // even a short window is safe; production windows are days (soak runs use minutes).
       const auto* s = it->second.value;
       if (s->kind == Kind::Scalar && (s->value == "0" || s->value == "0d")) {
         out.retention = Millis(0);
-      } else if (auto v = get_duration(it->second, "storage.retention", Millis(86'400'000))) {
+      } else if (auto v = get_duration(it->second, "storage.retention", Millis(60'000))) {
         out.retention = *v;
       }
     }
