@@ -115,8 +115,10 @@ void PairTracker::in_transaction(store::Database& db, const store::PollRecord& p
       // already caught up with (or not yet made): refuse rather than page on it.
       skew = std::llabs(self.complete_ms - other.complete_ms);
       if (*skew > pair.max_skew_ms) {
-        unknown_reason = "snapshots polled " + seconds_text(*skew) + " apart (max_skew " +
-                         seconds_text(pair.max_skew_ms) + ")";
+        // Stable text (the skew itself is in pair_states.skew_ms and the skew metric), so a
+        // pair that stays skewed is written and logged once, not at every poll.
+        unknown_reason = "snapshots polled more than max_skew (" +
+                         seconds_text(pair.max_skew_ms) + ") apart";
       }
     }
     if (!unknown_reason.empty()) {
