@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flows/flows.hpp"
+#include "flows/json_scan.hpp"
 
 namespace flowdrift::diff {
 namespace {
@@ -309,6 +310,43 @@ std::set<ObjectKey> references_of(const json& policy) {
   return out;
 }
 
+// collect_references over the flat scanner: most policies are equal on both sides and need
+// their references only, and a DOM parse of every policy was most of a 5,000-policy diff.
+void collect_references(flows::detail::JsonRef j, std::set<ObjectKey>& out) {
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.members()) {
+      if (k.str_equals("categories") && v.is_array()) {
+        for (const auto& c : v.elements()) {
+          if (c.is_string()) out.insert({ObjectKind::Category, c.str()});
+        }
+      } else if (k.str_equals("address_group") && v.is_string()) {
+        out.insert({ObjectKind::AddressGroup, v.str()});
+      } else if (k.str_equals("service_group") && v.is_string()) {
+        out.insert({ObjectKind::ServiceGroup, v.str()});
+      } else {
+        collect_references(v, out);
+      }
+    }
+  } else if (j.is_array()) {
+    for (const auto& e : j.elements()) collect_references(e, out);
+  }
+}
+
+// references_of(json::parse(text)), without the DOM.
+std::set<ObjectKey> references_in(const std::string& text) {
+  std::string error;
+  try {
+    if (const auto doc = flows::detail::JsonDoc::parse(text, error)) {
+      std::set<ObjectKey> out;
+      collect_references(doc->root(), out);
+      return out;
+    }
+  } catch (const json::exception&) {
+    // An escape the scanner accepts and nlohmann refuses: let the DOM path decide.
+  }
+  return references_of(json::parse(text, nullptr, false));
+}
+
 // Replica name -> source name of objects a policy refers to under another name on each side.
 using Renames = std::map<ObjectKey, std::string>;
 
@@ -501,14 +539,14 @@ void compare_present(const CanonicalObject& s, const CanonicalObject& r, const S
                      const SideIndex& rep, std::vector<DriftItem>& items) {
   compare_modes(s, r, items);
   if (compare_dangling(s, src, rep, items)) return;
-  const json sp = json::parse(s.json, nullptr, false);
-  json rp = s.hash == r.hash ? sp : json::parse(r.json, nullptr, false);
-  const auto used_src = references_of(sp);
-  const auto used_rep = s.hash == r.hash ? used_src : references_of(rp);
+  const auto used_src = references_in(s.json);
+  const auto used_rep = s.hash == r.hash ? used_src : references_in(r.json);
   Renames renames;
   std::optional<flows::Comparison> behaviour;
   bool modified = false;
   if (s.hash != r.hash) {
+    const json sp = json::parse(s.json, nullptr, false);
+    json rp = json::parse(r.json, nullptr, false);
     renames = find_renames(used_src, used_rep, src, rep);
     // Behaviour: the replica's groups resolve on its own site under their own names; only
     // renamed category values (symbolic peers) are translated.

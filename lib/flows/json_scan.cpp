@@ -257,6 +257,20 @@ std::vector<JsonRef> JsonRef::elements() const {
   return out;
 }
 
+std::vector<std::pair<JsonRef, JsonRef>> JsonRef::members() const {
+  std::vector<std::pair<JsonRef, JsonRef>> out;
+  if (type() != Type::Object) return out;
+  const auto& n = doc_->nodes_[index_];
+  out.reserve(n.count);
+  std::uint32_t k = n.first;
+  for (std::uint32_t m = 0; m < n.count; ++m) {
+    const std::uint32_t v = doc_->nodes_[k].next;
+    out.emplace_back(JsonRef(doc_, k), JsonRef(doc_, v));
+    k = doc_->nodes_[v].next;
+  }
+  return out;
+}
+
 std::optional<JsonRef> JsonRef::find(std::string_view key) const {
   if (type() != Type::Object) return std::nullopt;
   const auto& n = doc_->nodes_[index_];

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace flowdrift::flows::detail {
@@ -41,6 +42,8 @@ class JsonRef {
   std::size_t size() const;
   JsonRef at(std::size_t i) const;                       // i < size(); O(i)
   std::vector<JsonRef> elements() const;
+  // Objects: every (key, value) member, in order (empty for other types).
+  std::vector<std::pair<JsonRef, JsonRef>> members() const;
   JsonRef operator[](std::size_t i) const { return at(i); }                 // arrays: every element, in order
   std::optional<JsonRef> find(std::string_view key) const;  // objects only
 

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -576,15 +577,77 @@ Result<void> guarded(F&& f) {
 
 }  // namespace
 
+namespace {
+
+bool has_reference(const json& node, V4Reference kind, int depth);
+
+// What V4PolicyMemo entries depend on besides the policy text: every map canonicalize_policy
+// resolves extIds through. Length-prefixed, so no names can make two contexts collide.
+std::string reference_context(const Site& site) {
+  std::string text;
+  auto field = [&text](std::string_view f) {
+    text += std::to_string(f.size());
+    text += ':';
+    text += f;
+  };
+  auto add = [&](std::string_view tag, const std::map<std::string, std::string>& m) {
+    field(tag);
+    field(std::to_string(m.size()));
+    for (const auto& [id, name] : m) {
+      field(id);
+      field(name);
+    }
+  };
+  add("address_groups", site.address_groups.names_by_id);
+  add("service_groups", site.service_groups.names_by_id);
+  add("categories", site.categories);
+  return sha256_hex(text);
+}
+
+V4PolicyReferences references_of(const json& policy) {
+  V4PolicyReferences refs;
+  auto rules = policy.find("rules");
+  if (rules == policy.end()) return refs;
+  refs.address_groups = has_reference(*rules, V4Reference::AddressGroup, 0);
+  refs.service_groups = has_reference(*rules, V4Reference::ServiceGroup, 0);
+  refs.categories = has_reference(*rules, V4Reference::Category, 0);
+  return refs;
+}
+
+}  // namespace
+
+struct V4PolicyMemo::State {
+  struct Entry {
+    b::BuiltPolicy policy;
+    V4PolicyReferences refs;
+    std::uint64_t generation = 0;  // the last poll that listed it
+  };
+  std::string context;  // reference_context() the entries were built in
+  std::unordered_map<std::string, Entry> entries;  // SHA-256 of the raw text -> entry
+  std::uint64_t generation = 0;
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+};
+
+V4PolicyMemo::V4PolicyMemo() : s_(std::make_unique<State>()) {}
+V4PolicyMemo::~V4PolicyMemo() = default;
+std::size_t V4PolicyMemo::size() const { return s_->entries.size(); }
+std::uint64_t V4PolicyMemo::hits() const { return s_->hits; }
+std::uint64_t V4PolicyMemo::misses() const { return s_->misses; }
+
 struct V4SiteBuilder::State {
   std::vector<Finding> findings;  // group findings (duplicate names)
   Site site;
   std::vector<b::BuiltPolicy> policies;
   bool references_set = false;
   bool finished = false;
+  V4PolicyMemo::State* memo = nullptr;
 };
 
 V4SiteBuilder::V4SiteBuilder() : s_(std::make_unique<State>()) {}
+V4SiteBuilder::V4SiteBuilder(V4PolicyMemo* memo) : s_(std::make_unique<State>()) {
+  if (memo != nullptr) s_->memo = memo->s_.get();
+}
 V4SiteBuilder::~V4SiteBuilder() = default;
 V4SiteBuilder::V4SiteBuilder(V4SiteBuilder&&) noexcept = default;
 V4SiteBuilder& V4SiteBuilder::operator=(V4SiteBuilder&&) noexcept = default;
@@ -614,6 +677,15 @@ Result<void> V4SiteBuilder::set_references(const std::vector<json>& address_grou
     }
   });
   st.references_set = r.has_value();
+  if (st.references_set && st.memo != nullptr) {
+    // Entries built against other names would be stale: start over.
+    std::string context = reference_context(st.site);
+    if (context != st.memo->context) {
+      st.memo->entries.clear();
+      st.memo->context = std::move(context);
+    }
+    ++st.memo->generation;
+  }
   return r;
 }
 
@@ -631,6 +703,40 @@ Result<void> V4SiteBuilder::add_policies(const std::vector<json>& page) {
   });
 }
 
+Result<V4PolicyReferences> V4SiteBuilder::add_policy_text(std::string_view text) {
+  State& st = *s_;
+  if (!st.references_set) {
+    return make_error(ErrorReason::Other, "v4 site: policies added before groups and categories");
+  }
+  std::string key;
+  if (st.memo != nullptr) {
+    key = sha256_hex(text);
+    if (auto it = st.memo->entries.find(key); it != st.memo->entries.end()) {
+      it->second.generation = st.memo->generation;
+      ++st.memo->hits;
+      st.policies.push_back(it->second.policy);
+      return it->second.refs;
+    }
+  }
+  const std::size_t i = st.policies.size();
+  const json policy = json::parse(text, nullptr, false);
+  if (policy.is_discarded() || !policy.is_object()) {
+    return make_error(ErrorReason::Malformed,
+                      "policies[" + std::to_string(i) + "]: not a JSON object");
+  }
+  const V4PolicyReferences refs = references_of(policy);
+  auto added = guarded([&] {
+    st.policies.push_back(
+        for_entity(label("policies", i, policy), [&] { return canonicalize_policy(policy, st.site); }));
+  });
+  if (!added) return added.error();
+  if (st.memo != nullptr) {
+    ++st.memo->misses;
+    st.memo->entries[std::move(key)] = {st.policies.back(), refs, st.memo->generation};
+  }
+  return refs;
+}
+
 void V4SiteBuilder::restart_policies() { s_->policies.clear(); }
 
 std::size_t V4SiteBuilder::policy_count() const { return s_->policies.size(); }
@@ -641,6 +747,12 @@ Result<Snapshot> V4SiteBuilder::finish() {
     return make_error(ErrorReason::Other, "v4 site: finish() without references, or twice");
   }
   st.finished = true;
+  if (st.memo != nullptr) {
+    // A complete listing: what it did not list is gone from the site.
+    std::erase_if(st.memo->entries, [gen = st.memo->generation](const auto& e) {
+      return e.second.generation != gen;
+    });
+  }
   return b::assemble_snapshot(std::move(st.policies), std::move(st.site.address_groups),
                               std::move(st.site.service_groups), st.site.category_values,
                               std::move(st.findings));

@@ -3,7 +3,9 @@
 // intent give identical canonical JSON and hashes. Pure: no I/O.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -29,10 +31,47 @@ enum class V4Reference { AddressGroup, ServiceGroup, Category };
 // not a complete site (the fetch and flowdriftctl refuse it).
 std::size_t policies_referencing(const std::vector<nlohmann::json>& policies, V4Reference kind);
 
+// Canonical v4 policies of one site kept from one poll to the next, so that a policy listed
+// with the same bytes as before is neither parsed nor canonicalized again. An entry is keyed by
+// the SHA-256 of the policy's raw JSON text as listed, and is valid only under the reference
+// context it was built in: canonicalization resolves extIds to address/service group names and
+// category key:values, so when any of those maps changes (a group renamed, a category value
+// added or removed) every entry is dropped. A group's contents are not part of a policy's
+// canonical form (the group is its own object), so a changed group keeps the entries. Entries
+// not listed by a complete poll are dropped when it finishes: the memo holds at most one
+// site's policies (their canonical text, about the size of the site's snapshot).
+// Used by one V4SiteBuilder at a time; not thread-safe.
+class V4PolicyMemo {
+ public:
+  V4PolicyMemo();
+  ~V4PolicyMemo();
+  V4PolicyMemo(const V4PolicyMemo&) = delete;
+  V4PolicyMemo& operator=(const V4PolicyMemo&) = delete;
+
+  std::size_t size() const;  // entries held
+  std::uint64_t hits() const;    // policies taken from the memo, since construction
+  std::uint64_t misses() const;  // policies canonicalized (and remembered), since construction
+
+ private:
+  friend class V4SiteBuilder;
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+// What a fetch checks of one listed policy: the kinds of object it references (an empty
+// address-group list while policies use some is not a complete site).
+struct V4PolicyReferences {
+  bool address_groups = false;
+  bool service_groups = false;
+  bool categories = false;
+};
+
 // Canonicalizes a v4 site piece by piece (as V3SiteBuilder): groups and categories first,
 // then the policy pages as they arrive, so a poll holds one page of raw JSON at a time.
 class V4SiteBuilder {
  public:
+  // With a memo, add_policy_text() reuses what earlier polls of the same site canonicalized.
+  explicit V4SiteBuilder(V4PolicyMemo* memo);
   V4SiteBuilder();
   ~V4SiteBuilder();
   V4SiteBuilder(V4SiteBuilder&&) noexcept;
@@ -44,6 +83,11 @@ class V4SiteBuilder {
                               const std::vector<nlohmann::json>& categories);
   // The next policies of the listing, in listing order.
   Result<void> add_policies(const std::vector<nlohmann::json>& page);
+  // The next policy of the listing given as its raw JSON text (an object, as listed): taken
+  // from the memo when the same text was canonicalized under the same references before, else
+  // parsed and canonicalized (and remembered). Malformed when the text is not a JSON object or
+  // the policy does not canonicalize, naming it as add_policies() does.
+  Result<V4PolicyReferences> add_policy_text(std::string_view text);
   // The listing restarted: forget the policies added so far.
   void restart_policies();
   std::size_t policy_count() const;

@@ -45,6 +45,19 @@ Error error_with(ErrorReason reason, std::string message) {
 
 awaitable<Result<json>> send_json(FetchContext* ctx, http::HttpRequest request, RequestSite site,
                                   ErrorDetailFn detail) {
+  const std::string here = site.here;
+  auto sent = co_await send_ok(ctx, std::move(request), std::move(site), detail);
+  if (!sent) co_return sent.error();
+  json doc = json::parse(sent->body, nullptr, false);
+  if (doc.is_discarded()) {
+    co_return error_with(ErrorReason::Malformed,
+                         here + ": HTTP " + std::to_string(sent->status) + " body is not valid JSON");
+  }
+  co_return doc;
+}
+
+awaitable<Result<http::HttpResponse>> send_ok(FetchContext* ctx, http::HttpRequest request,
+                                              RequestSite site, ErrorDetailFn detail) {
   const std::string& here = site.here;
   const int max_retries = std::max(0, ctx->options.retries);
 
@@ -64,15 +77,7 @@ awaitable<Result<json>> send_json(FetchContext* ctx, http::HttpRequest request, 
     Error failure;
     if (sent) {
       auto status_error = error_for_status(*sent, here, std::chrono::system_clock::now());
-      if (!status_error) {
-        json doc = json::parse(sent->body, nullptr, false);
-        if (doc.is_discarded()) {
-          co_return error_with(
-              ErrorReason::Malformed,
-              here + ": HTTP " + std::to_string(sent->status) + " body is not valid JSON");
-        }
-        co_return doc;
-      }
+      if (!status_error) co_return std::move(*sent);
       failure = std::move(*status_error);
       if (detail != nullptr) {
         const std::string extra = detail(sent->body);
@@ -134,7 +139,8 @@ PageSink collect_into(std::vector<nlohmann::json>& out) {
           [&out](std::vector<nlohmann::json>& page) -> Result<void> {
             for (auto& e : page) out.push_back(std::move(e));
             return {};
-          }};
+          },
+          {}};
 }
 
 }  // namespace flowdrift::prism::detail

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -48,6 +49,10 @@ struct RequestSite {
 awaitable<Result<nlohmann::json>> send_json(FetchContext* ctx, http::HttpRequest request,
                                             RequestSite site, ErrorDetailFn detail);
 
+// The same, returning the 2xx answer as received (the caller parses its body).
+awaitable<Result<http::HttpResponse>> send_ok(FetchContext* ctx, http::HttpRequest request,
+                                              RequestSite site, ErrorDetailFn detail);
+
 // Error without retryability, the common case of the completeness checks.
 Error error_with(ErrorReason reason, std::string message);
 
@@ -59,6 +64,10 @@ Error redacted(Error error, const FetchContext& ctx);
 struct PageSink {
   std::function<void()> restart;
   std::function<Result<void>(std::vector<nlohmann::json>&)> page;  // entities of one checked page
+  // Optional: takes a checked page as the raw JSON texts of its entities (objects), so that a
+  // sink that has seen an entity before need not parse it. Used instead of `page` when set and
+  // the page's envelope reads as expected; any other page goes through `page`.
+  std::function<Result<void>(const std::vector<std::string_view>&)> raw_page;
 };
 
 // A sink that keeps every entity of the listing in `out`.

@@ -321,7 +321,7 @@ awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
 
   RuleStream stream{&builder};
   PageSink sink{[&stream] { stream.restart(); },
-                [&stream](std::vector<json>& page) { return stream.page(page); }};
+                [&stream](std::vector<json>& page) { return stream.page(page); }, {}};
   auto rules = co_await list_pages(ctx, "network_security_rules/list", "network_security_rule",
                                    &sink);
   if (!rules) co_return rules.error();

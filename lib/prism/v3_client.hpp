@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -12,6 +13,7 @@
 #include "http/asio.hpp"
 #include "http/transport.hpp"
 #include "policy/normalize_v3.hpp"
+#include "policy/normalize_v4.hpp"
 
 namespace flowdrift::prism {
 
@@ -26,6 +28,10 @@ struct FetchOptions {
   std::chrono::milliseconds retry_backoff{500};      // base of the exponential backoff
   bool allow_empty = false;  // accept an empty policy list even if the site had policies
   std::optional<std::size_t> previous_policy_count;  // policies in the last complete snapshot
+  // The site's canonical v4 policies from earlier polls (the collector keeps one per site):
+  // fetch_v4_snapshot then reads policy pages without a JSON parse of the whole page and
+  // canonicalizes only the policies whose text changed. Unset: every policy is canonicalized.
+  std::shared_ptr<policy::V4PolicyMemo> v4_memo;
 };
 
 struct FetchStats {

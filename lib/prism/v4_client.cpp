@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 #include <utility>
@@ -10,6 +11,7 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "flows/json_scan.hpp"
 #include "prism/request.hpp"
 
 namespace flowdrift::prism {
@@ -162,16 +164,112 @@ Result<V4Page> check_envelope(json& page, const std::string& here) {
   return out;
 }
 
-awaitable<Result<json>> get_page(FetchContext* ctx, std::string endpoint, std::int64_t page,
-                                 int limit) {
+// A list page whose entities are kept as their raw JSON texts (views into the body).
+struct RawPage {
+  std::int64_t total = 0;
+  std::vector<std::string_view> items;
+  std::vector<std::string> ext_ids;  // per item; "" where absent or not a string
+};
+
+// The envelope check_envelope accepts, read by a flat scan (no DOM): nullopt for any page that
+// is not a plain list with object items (not JSON, an ErrorResponse, a bad envelope), which
+// check_envelope then parses and names.
+std::optional<RawPage> scan_envelope_or_throw(std::string_view body) {
+  using flows::detail::JsonDoc;
+  std::string error;
+  const auto doc = JsonDoc::parse(body, error);
+  if (!doc || !doc->root().is_object()) return std::nullopt;
+  const auto root = doc->root();
+  const auto metadata = root.find("metadata");
+  if (!metadata || !metadata->is_object()) return std::nullopt;
+  const auto total = metadata->find("totalAvailableResults");
+  if (!total) return std::nullopt;
+  const auto count = total->uint_at_most(std::numeric_limits<std::uint32_t>::max());
+  if (!count) return std::nullopt;
+  RawPage out;
+  out.total = static_cast<std::int64_t>(*count);
+  const auto data = root.find("data");
+  if (!data || data->type() == flows::detail::JsonRef::Type::Null) return out;
+  if (!data->is_array()) return std::nullopt;
+  const auto items = data->elements();
+  out.items.reserve(items.size());
+  out.ext_ids.reserve(items.size());
+  for (const auto& item : items) {
+    if (!item.is_object()) return std::nullopt;
+    out.items.push_back(item.text());
+    const auto ext_id = item.find("extId");
+    out.ext_ids.push_back(ext_id && ext_id->is_string() ? ext_id->str() : std::string());
+  }
+  return out;
+}
+
+std::optional<RawPage> scan_envelope(std::string_view body) {
+  try {
+    return scan_envelope_or_throw(body);
+  } catch (const json::exception&) {
+    return std::nullopt;  // an escaped extId nlohmann refuses: the DOM path names the problem
+  }
+}
+
+http::HttpRequest page_request(FetchContext* ctx, const std::string& endpoint, std::int64_t page,
+                               int limit) {
   http::HttpRequest request;
   request.method = "GET";
   request.target = ctx->options.base_path + endpoint + "?$page=" + std::to_string(page) +
                    "&$limit=" + std::to_string(limit);
   request.headers = {{"Authorization", ctx->authorization}, {"Accept", "application/json"}};
+  return request;
+}
+
+awaitable<Result<json>> get_page(FetchContext* ctx, std::string endpoint, std::int64_t page,
+                                 int limit) {
   RequestSite site{where(endpoint, page), endpoint, "page", page};
-  co_return co_await detail::send_json(ctx, std::move(request), std::move(site),
-                                       &v4_error_body_detail);
+  co_return co_await detail::send_json(ctx, page_request(ctx, endpoint, page, limit),
+                                       std::move(site), &v4_error_body_detail);
+}
+
+awaitable<Result<http::HttpResponse>> get_page_text(FetchContext* ctx, std::string endpoint,
+                                                    std::int64_t page, int limit) {
+  RequestSite site{where(endpoint, page), endpoint, "page", page};
+  co_return co_await detail::send_ok(ctx, page_request(ctx, endpoint, page, limit),
+                                     std::move(site), &v4_error_body_detail);
+}
+
+// One page, checked: raw when the sink takes raw pages and the envelope scans cleanly,
+// else parsed (and check_envelope's verdict on it).
+struct ReadPage {
+  std::string body;  // the raw items point into it
+  std::optional<RawPage> raw;
+  V4Page parsed;
+  std::int64_t total() const { return raw ? raw->total : parsed.total; }
+  std::size_t size() const { return raw ? raw->items.size() : parsed.items.size(); }
+};
+
+awaitable<Result<ReadPage>> read_page(FetchContext* ctx, std::string endpoint, std::int64_t page_no,
+                                      int limit, bool raw) {
+  const std::string here = where(endpoint, page_no);
+  ReadPage out;
+  json doc;
+  if (raw) {
+    auto sent = co_await get_page_text(ctx, endpoint, page_no, limit);
+    if (!sent) co_return sent.error();
+    out.body = std::move(sent->body);
+    out.raw = scan_envelope(out.body);
+    if (out.raw) co_return std::move(out);
+    doc = json::parse(out.body, nullptr, false);
+    if (doc.is_discarded()) {
+      co_return error_with(ErrorReason::Malformed, here + ": HTTP " + std::to_string(sent->status) +
+                                                       " body is not valid JSON");
+    }
+  } else {
+    auto body = co_await get_page(ctx, endpoint, page_no, limit);
+    if (!body) co_return body.error();
+    doc = std::move(*body);
+  }
+  auto page = check_envelope(doc, here);
+  if (!page) co_return page.error();
+  out.parsed = std::move(*page);
+  co_return std::move(out);
 }
 
 // Every item of one listing, handed to `sink` page by page; returns how many. $page paging has
@@ -189,33 +287,30 @@ awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoin
     bool restart = false;
 
     for (std::int64_t page_no = 0;; ++page_no) {
-      auto body = co_await get_page(ctx, endpoint, page_no, limit);
-      if (!body) co_return body.error();
-      const std::string here = where(endpoint, page_no);
-      auto page = check_envelope(*body, here);
+      auto page = co_await read_page(ctx, endpoint, page_no, limit, bool(sink->raw_page));
       if (!page) co_return page.error();
-      body = json();  // its items were moved into `page`
+      const std::string here = where(endpoint, page_no);
 
-      if (total && page->total != *total) {
+      if (total && page->total() != *total) {
         if (pass == 0) {
           log::warn(logger(), "list.total_moved",
                     {{"endpoint", endpoint},
                      {"page", page_no},
                      {"from", *total},
-                     {"to", page->total},
+                     {"to", page->total()},
                      {"action", "restart"}});
           restart = true;
           break;
         }
         co_return error_with(ErrorReason::TotalMoved,
                              here + ": metadata.totalAvailableResults moved from " +
-                                 std::to_string(*total) + " to " + std::to_string(page->total) +
+                                 std::to_string(*total) + " to " + std::to_string(page->total()) +
                                  " while paging, again after restarting the listing");
       }
-      total = page->total;
+      total = page->total();
 
       const auto before = static_cast<std::int64_t>(count);
-      const auto received = static_cast<std::int64_t>(page->items.size());
+      const auto received = static_cast<std::int64_t>(page->size());
       if (before + received > *total) {
         co_return error_with(ErrorReason::TotalMoved,
                              here + ": received " + std::to_string(before + received) +
@@ -230,8 +325,9 @@ awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoin
                                  " items, but metadata.totalAvailableResults is " +
                                  std::to_string(*total));
       }
-      for (const auto& item : page->items) {
-        const std::string ext_id = string_member(item, "extId");
+      for (std::size_t i = 0; i < page->size(); ++i) {
+        const std::string ext_id =
+            page->raw ? page->raw->ext_ids[i] : string_member(page->parsed.items[i], "extId");
         if (!ext_id.empty() && !ext_ids.insert(ext_id).second) {
           // The same item twice means the listing shifted under us: another one was skipped,
           // so the set is not complete even though the count adds up.
@@ -242,10 +338,10 @@ awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoin
       // The poll deadline bounds the wait on the site, as before canonicalization moved
       // into the listing: the time spent on the page here does not count against it.
       const auto work_start = SteadyClock::now();
-      auto consumed = sink->page(page->items);
+      auto consumed = page->raw ? sink->raw_page(page->raw->items) : sink->page(page->parsed.items);
       ctx->deadline += SteadyClock::now() - work_start;
       if (!consumed) co_return consumed.error();
-      count += page->items.size();
+      count += page->size();
       if (static_cast<std::int64_t>(count) >= *total) break;
     }
     if (restart) continue;
@@ -306,10 +402,20 @@ struct PolicyStream {
     referencing_categories += policies_referencing(policies, V4Reference::Category);
     return builder->add_policies(policies);
   }
+  Result<void> raw_page(const std::vector<std::string_view>& policies) {
+    for (const auto text : policies) {
+      auto refs = builder->add_policy_text(text);
+      if (!refs) return refs.error();
+      referencing_address_groups += refs->address_groups ? 1 : 0;
+      referencing_service_groups += refs->service_groups ? 1 : 0;
+      referencing_categories += refs->categories ? 1 : 0;
+    }
+    return {};
+  }
 };
 
 awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
-  policy::V4SiteBuilder builder;
+  policy::V4SiteBuilder builder(ctx->options.v4_memo.get());
   bool no_address_groups = false;
   bool no_service_groups = false;
   bool no_categories = false;
@@ -331,7 +437,13 @@ awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
 
   PolicyStream stream{&builder};
   PageSink sink{[&stream] { stream.restart(); },
-                [&stream](std::vector<json>& page) { return stream.page(page); }};
+                [&stream](std::vector<json>& page) { return stream.page(page); }, {}};
+  if (ctx->options.v4_memo) {
+    // Policies the memo has seen are neither parsed nor canonicalized again.
+    sink.raw_page = [&stream](const std::vector<std::string_view>& page) {
+      return stream.raw_page(page);
+    };
+  }
   auto policies = co_await list_pages(ctx, kPolicies, &sink);
   if (!policies) co_return policies.error();
   if (auto e = empty_policy_list(*policies, ctx->options)) co_return *e;

@@ -122,6 +122,8 @@ class Collector {
   std::string last_reason_;  // for logging state changes only, not every failed tick
   std::optional<std::size_t> last_policy_count_;
   std::string detected_api_;  // api: auto: the API that last gave a complete poll
+  // The site's canonical v4 policies by raw text, so a poll re-canonicalizes only what changed.
+  std::shared_ptr<policy::V4PolicyMemo> v4_memo_ = std::make_shared<policy::V4PolicyMemo>();
 };
 
 }  // namespace flowdrift::scheduler

@@ -164,7 +164,10 @@ int main(int argc, char** argv) {
     if (!tls_dir.empty()) {
       std::filesystem::create_directories(tls_dir);
       auto pki = http::generate_test_pki(tls_dir);
-      server_options.tls = http::TlsFiles{pki.cert_file, pki.key_file};
+      http::TlsFiles files;
+      files.cert_file = pki.cert_file;
+      files.key_file = pki.key_file;
+      server_options.tls = files;
       ca_file = pki.ca_file;
     }
 

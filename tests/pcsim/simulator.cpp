@@ -362,9 +362,14 @@ Simulator::Simulator(const SiteData& site, SimulatorOptions options)
     }
   }
   rebuild_category_views();
+  // The v4 view served from the start, as the v3 one (entities are kept serialized).
+  if (options_.api_mode != "v3") {
+    for (const auto& [id, rule] : rules_) v4_policy_text(rule);
+  }
 }
 
 void Simulator::rebuild_group_views() {
+  ++v4_epoch_;
   address_groups_.clear();
   service_groups_.clear();
   v4_address_groups_.clear();
@@ -409,6 +414,7 @@ void Simulator::rebuild_group_views() {
 }
 
 void Simulator::rebuild_category_views() {
+  ++v4_epoch_;
   category_keys_.clear();
   category_values_.clear();
   v4_categories_.clear();
@@ -545,7 +551,7 @@ std::string Simulator::insert_rule(json spec, json categories, long long spec_ve
   json status = make_status(spec, new_uuid());
   std::string name = spec.at("name").get<std::string>();
   json entity = {{"metadata", std::move(md)}, {"spec", std::move(spec)}, {"status", std::move(status)}};
-  rules_[id] = Rule{id, std::move(name), entity.dump()};
+  rules_[id] = Rule{id, std::move(name), entity.dump(), {}, 0};
   sorted_dirty_ = true;
   return id;
 }
@@ -847,6 +853,7 @@ void Simulator::churn_one() {
   md["spec_version"] = md.at("spec_version").get<long long>() + 1;
   md["last_update_time"] = now_time();
   rule.entity = e.dump();
+  rule.v4_epoch = 0;
 }
 
 // ---- v4 -------------------------------------------------------------------------------------
@@ -904,7 +911,7 @@ http::ServerReply Simulator::dispatch_v4(const http::HttpRequest& request, const
     items.reserve(count);
     if (endpoint == "v4_policies") {
       const auto& all = sorted_rules();
-      for (std::size_t i = start; i < start + count; ++i) items.push_back(v4_policy_of(*all[i]).dump());
+      for (std::size_t i = start; i < start + count; ++i) items.push_back(v4_policy_text(*all[i]));
     } else {
       const auto& cached = endpoint == "v4_address_groups"   ? v4_address_groups_
                            : endpoint == "v4_service_groups" ? v4_service_groups_
@@ -937,6 +944,14 @@ v4::IdSource Simulator::v4_ids() const {
 
 nlohmann::json Simulator::v4_policy_of(const Rule& rule) const {
   return v4::policy_from_v3(json::parse(rule.entity), v4_ids());
+}
+
+const std::string& Simulator::v4_policy_text(const Rule& rule) const {
+  if (rule.v4_epoch != v4_epoch_) {
+    rule.v4_text = v4_policy_of(rule).dump();
+    rule.v4_epoch = v4_epoch_;
+  }
+  return rule.v4_text;
 }
 
 // ---- CRUD ------------------------------------------------------------------------------------

@@ -92,6 +92,10 @@ class Simulator {
     std::string uuid;
     std::string name;
     std::string entity;  // serialized {metadata, spec, status}, as listed
+    // The v4 object serialized, valid while v4_epoch equals the simulator's v4_epoch_ (0:
+    // never built). Converting per request was most of pcsim's CPU in the benchmark.
+    mutable std::string v4_text;
+    mutable std::uint64_t v4_epoch = 0;
   };
   struct Listed {  // a cached list entity of the other kinds
     std::string sort_key;
@@ -159,6 +163,8 @@ class Simulator {
   void resolve_references(nlohmann::json& spec) const;
   v4::IdSource v4_ids() const;
   nlohmann::json v4_policy_of(const Rule& rule) const;
+  // v4_policy_of(rule).dump(), cached on the rule until the rule or the v4 view changes.
+  const std::string& v4_policy_text(const Rule& rule) const;
   std::string add_v3_task(const std::string& operation, std::string_view kind,
                           const std::string& entity_uuid);
   // Regenerate the cached list texts (v3 and v4) and the name -> uuid maps after a write.
@@ -202,6 +208,9 @@ class Simulator {
   std::uint64_t v4_salt_ = 0;
   std::map<std::string, std::string> category_ext_id_;
   std::vector<std::string> v4_address_groups_, v4_service_groups_, v4_categories_;
+  // Bumped whenever what a v4 policy text depends on besides its rule (category extIds, the
+  // group views) is rebuilt: every cached Rule::v4_text is stale then.
+  std::uint64_t v4_epoch_ = 1;
 
   std::vector<ActiveFault> faults_;
   std::size_t churn_cursor_ = 0;

@@ -460,3 +460,138 @@ TEST_CASE("v4-only forms: NONE peers, all-protocols, ICMP all, scope, newer type
   CHECK(s.count(ObjectKind::Category) == 3);
   check_redumps(s);
 }
+
+// ---------------------------------------------------------------------------------------------
+// V4PolicyMemo: policies canonicalized on an earlier poll of the same site are reused only when
+// their text and every name they resolve to are unchanged.
+
+namespace {
+
+// One poll through the memo, policies given as the raw text a listing carries.
+Snapshot via_memo(const V4SiteData& site, V4PolicyMemo& memo) {
+  V4SiteBuilder builder(&memo);
+  auto refs = builder.set_references(site.address_groups, site.service_groups, site.categories);
+  REQUIRE(refs.has_value());
+  for (const auto& p : site.policies) {
+    auto added = builder.add_policy_text(p.dump());
+    INFO((added ? std::string() : added.error().message));
+    REQUIRE(added.has_value());
+  }
+  auto snap = builder.finish();
+  REQUIRE(snap.has_value());
+  return *snap;
+}
+
+// Byte-identical to canonicalizing the site without a memo.
+void check_same(const Snapshot& got, const Snapshot& want) {
+  REQUIRE(got.objects.size() == want.objects.size());
+  for (std::size_t i = 0; i < got.objects.size(); ++i) {
+    CHECK(got.objects[i].name == want.objects[i].name);
+    CHECK(got.objects[i].json == want.objects[i].json);
+    CHECK(got.objects[i].hash == want.objects[i].hash);
+  }
+  CHECK(got.findings == want.findings);
+  CHECK(got.hash == want.hash);
+}
+
+json& by_name(std::vector<json>& list, const std::string& name) {
+  for (auto& e : list) {
+    if (e.value("name", "") == name) return e;
+  }
+  FAIL("no entity named " << name);
+  return list.front();
+}
+
+}  // namespace
+
+TEST_CASE("a policy memo reuses unchanged policies and gives the same snapshot", "[unit][policy]") {
+  V4SiteData site = v4_site(same_intent());
+  V4PolicyMemo memo;
+  check_same(via_memo(site, memo), v4_ok(site));
+  CHECK(memo.misses() == site.policies.size());
+  CHECK(memo.hits() == 0);
+  CHECK(memo.size() == site.policies.size());
+
+  check_same(via_memo(site, memo), v4_ok(site));
+  CHECK(memo.hits() == site.policies.size());
+  CHECK(memo.misses() == site.policies.size());
+
+  SECTION("an edited policy is canonicalized again, the others are reused") {
+    v4_policy(site, "web-app")["description"] = "edited";
+    const Snapshot s = via_memo(site, memo);
+    check_same(s, v4_ok(site));
+    CHECK(object(s, ObjectKind::Policy, "web-app").json.find("\"edited\"") != std::string::npos);
+    CHECK(memo.misses() == site.policies.size() + 1);
+    CHECK(memo.hits() == 2 * site.policies.size() - 1);
+  }
+  SECTION("a policy gone from a complete listing is dropped from the memo") {
+    site.policies.erase(site.policies.begin());
+    check_same(via_memo(site, memo), v4_ok(site));
+    CHECK(memo.size() == site.policies.size());
+  }
+  SECTION("a listing that does not finish keeps the memo as it was") {
+    V4SiteBuilder builder(&memo);
+    REQUIRE(builder.set_references(site.address_groups, site.service_groups, site.categories));
+    REQUIRE(builder.add_policy_text(site.policies.front().dump()));
+    CHECK(memo.size() == site.policies.size());
+    check_same(via_memo(site, memo), v4_ok(site));
+  }
+}
+
+TEST_CASE("a policy memo never serves a policy canonicalized under other names", "[unit][policy]") {
+  V4SiteData site = v4_site(same_intent());
+  V4PolicyMemo memo;
+  via_memo(site, memo);
+  const auto hits = memo.hits();
+
+  SECTION("an address group renamed: policies show the new name") {
+    by_name(site.address_groups, "ag-office")["name"] = "ag-office-2";
+    const Snapshot s = via_memo(site, memo);
+    check_same(s, v4_ok(site));
+    bool uses_new_name = false;
+    for (const auto& o : s.objects) {
+      if (o.kind == ObjectKind::Policy) uses_new_name |= o.json.find("\"ag-office-2\"") != std::string::npos;
+      CHECK(o.json.find("\"ag-office\"") == std::string::npos);
+    }
+    CHECK(uses_new_name);
+    CHECK(memo.hits() == hits);  // nothing reused
+  }
+  SECTION("a category value renamed: policies show the new key:value") {
+    for (auto& c : site.categories) {
+      if (c.at("key") == "AppType" && c.at("value") == "Web") c["value"] = "Frontend";
+    }
+    const Snapshot s = via_memo(site, memo);
+    check_same(s, v4_ok(site));
+    CHECK(object(s, ObjectKind::Policy, "web-app").json.find("AppType:Frontend") != std::string::npos);
+    CHECK(memo.hits() == hits);
+  }
+  SECTION("a group's contents changed: policies are reused, the group object is new") {
+    auto& ag = by_name(site.address_groups, "ag-office");
+    ag["ipv4Addresses"] = json::array({{{"value", "192.0.2.0"}, {"prefixLength", 24}}});
+    const Snapshot s = via_memo(site, memo);
+    check_same(s, v4_ok(site));
+    CHECK(object(s, ObjectKind::AddressGroup, "ag-office").json.find("192.0.2.0/24") !=
+          std::string::npos);
+    CHECK(memo.hits() == hits + site.policies.size());
+  }
+}
+
+TEST_CASE("a policy given as text that does not canonicalize is malformed and not remembered",
+          "[unit][policy]") {
+  V4SiteData site = v4_site(same_intent());
+  V4PolicyMemo memo;
+  V4SiteBuilder builder(&memo);
+  REQUIRE(builder.set_references(site.address_groups, site.service_groups, site.categories));
+  auto not_object = builder.add_policy_text("[1,2]");
+  REQUIRE_FALSE(not_object.has_value());
+  CHECK(not_object.error().reason == ErrorReason::Malformed);
+  CHECK(not_object.error().message == "policies[0]: not a JSON object");
+
+  json bad = site.policies.front();
+  bad["state"] = "ON";
+  auto rejected = builder.add_policy_text(bad.dump());
+  REQUIRE_FALSE(rejected.has_value());
+  CHECK(rejected.error().reason == ErrorReason::Malformed);
+  CHECK(rejected.error().message.find("/state") != std::string::npos);
+  CHECK(memo.size() == 0);
+}

@@ -198,3 +198,86 @@ TEST_CASE("v4: the snapshot path restarts cleanly and keeps the completeness rul
                Catch::Contains(kV4AddressGroups) && Catch::Contains("2 policies reference"));
   }
 }
+
+// With a memo (as the collector polls): policy pages are read without a DOM and unchanged
+// policies are reused, with the same snapshot and the same completeness verdicts.
+TEST_CASE("v4: the snapshot path with a policy memo equals the path without",
+          "[prism][snapshot][v4]") {
+  FakeV4Site site = make_v4_site(345, 3, 2, 10);
+  auto options = v4_test_options();
+  options.v4_memo = std::make_shared<policy::V4PolicyMemo>();
+
+  ScriptedTransport plain_transport(site.responder());
+  auto plain = fetch_snapshot(plain_transport, v4_test_options(), true);
+  REQUIRE(plain.result->has_value());
+
+  ScriptedTransport transport(site.responder());
+  auto first = fetch_snapshot(transport, options, true);
+  REQUIRE(first.result->has_value());
+  CHECK(first.result->value().hash == plain.result->value().hash);
+  CHECK(first.result->value().findings == plain.result->value().findings);
+  CHECK(options.v4_memo->misses() == 345);
+
+  auto second = fetch_snapshot(transport, options, true);
+  REQUIRE(second.result->has_value());
+  CHECK(second.result->value().hash == plain.result->value().hash);
+  CHECK(options.v4_memo->hits() == 345);
+
+  SECTION("a changed policy is seen") {
+    site.lists[kV4Policies][7]["description"] = "changed";
+    auto third = fetch_snapshot(transport, options, true);
+    REQUIRE(third.result->has_value());
+    CHECK(third.result->value().hash != plain.result->value().hash);
+    CHECK(options.v4_memo->misses() == 346);
+    ScriptedTransport check_transport(site.responder());
+    auto fresh = fetch_snapshot(check_transport, v4_test_options(), true);
+    REQUIRE(fresh.result->has_value());
+    CHECK(third.result->value().hash == fresh.result->value().hash);
+  }
+  SECTION("a page that is not JSON is malformed") {
+    site.hook = [](FakeV4Site&, const V4Call& call) -> std::optional<Result<http::HttpResponse>> {
+      if (call.endpoint == kV4Policies && call.page == 1) return text_response(200, "<html>");
+      return std::nullopt;
+    };
+    auto out = fetch_snapshot(transport, options, true);
+    REQUIRE_FALSE(out.result->has_value());
+    CHECK(out.result->error().reason == ErrorReason::Malformed);
+    CHECK(out.result->error().message == kV4Policies + " page 1: HTTP 200 body is not valid JSON");
+  }
+  SECTION("an ErrorResponse in a 2xx answer is still an HTTP error") {
+    site.hook = [](FakeV4Site&, const V4Call& call) -> std::optional<Result<http::HttpResponse>> {
+      if (call.endpoint != kV4Policies || call.page != 1) return std::nullopt;
+      return json_response(
+          200, {{"data",
+                 {{"$objectType", "microseg.v4.error.ErrorResponse"},
+                  {"error", json::array({{{"code", "MSEG-1"}, {"message", "nope"}}})}}}});
+    };
+    auto out = fetch_snapshot(transport, options, true);
+    REQUIRE_FALSE(out.result->has_value());
+    CHECK(out.result->error().reason == ErrorReason::Http);
+    CHECK_THAT(out.result->error().message, Catch::Contains("MSEG-1: nope"));
+  }
+  SECTION("the same extId twice is a shifted listing") {
+    site.mangle = [](const V4Call& call, json& page) {
+      if (call.endpoint == kV4Policies && call.page == 2) page["data"][1]["extId"] = page["data"][0]["extId"];
+    };
+    auto out = fetch_snapshot(transport, options, true);
+    REQUIRE_FALSE(out.result->has_value());
+    CHECK(out.result->error().reason == ErrorReason::Truncated);
+    CHECK_THAT(out.result->error().message, Catch::Contains("duplicate extId"));
+  }
+  SECTION("a short page before the total is truncated") {
+    site.mangle = [](const V4Call& call, json& page) {
+      if (call.endpoint == kV4Policies && call.page == 1) page["data"].erase(page["data"].size() - 1);
+    };
+    auto out = fetch_snapshot(transport, options, true);
+    REQUIRE_FALSE(out.result->has_value());
+    CHECK(out.result->error().reason == ErrorReason::Truncated);
+  }
+  SECTION("policies referencing address groups while the site lists none") {
+    site.lists[kV4AddressGroups].clear();
+    auto out = fetch_snapshot(transport, options, true);
+    REQUIRE_FALSE(out.result->has_value());
+    CHECK(out.result->error().reason == ErrorReason::EmptyList);
+  }
+}
