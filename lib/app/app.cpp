@@ -2,12 +2,18 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <csignal>
+#include <fstream>
+#include <iterator>
+#include <set>
 
 #include "app/routes.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "core/sha256.hpp"
 #include "core/systemd.hpp"
+#include "store/reloads.hpp"
 #include "store/retention.hpp"
 
 namespace flowdrift::app {
@@ -24,6 +30,65 @@ std::pair<std::string, std::uint16_t> split_listen(const std::string& listen) {
   if (host == "localhost") host = "127.0.0.1";
   return {host, static_cast<std::uint16_t>(std::stoi(listen.substr(colon + 1)))};
 }
+
+std::optional<std::string> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return std::nullopt;
+  return content;
+}
+
+std::optional<std::string> file_sha256(const std::string& path) {
+  auto bytes = read_bytes(path);
+  if (!bytes) return std::nullopt;
+  return sha256_hex(*bytes);
+}
+
+// Reads the site's password (throws config::ConfigError, never showing it) and digests what
+// its connection depends on outside the config file.
+SiteSecrets read_secrets(const config::SiteConfig& site, std::string& password) {
+  password = config::read_password(site);
+  SiteSecrets out;
+  out.password_sha256 = sha256_hex(password);
+  if (!site.ca_file.empty()) {
+    // Unreadable now: the transport built from it fails and says why.
+    out.ca_file_sha256 = file_sha256(site.ca_file).value_or("unreadable");
+  }
+  return out;
+}
+
+// As flowdriftd's --config parsing of log.format (which a reload cannot change).
+log::Format log_format(const std::string& f) {
+  if (f == "plain") return log::Format::Plain;
+  if (f == "journal") return log::Format::Journal;
+  return log::Format::Auto;
+}
+
+std::vector<std::string> site_names(const config::Config& c) {
+  std::vector<std::string> out;
+  for (const auto& s : c.sites) out.push_back(s.name);
+  return out;
+}
+
+std::vector<metrics::PairLabels> pair_labels(const config::Config& c) {
+  std::vector<metrics::PairLabels> out;
+  for (const auto& p : c.pairs) out.push_back({p.name, p.source, p.replica});
+  return out;
+}
+
+template <typename Map>
+std::vector<std::string> names_of(const Map& m) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : m) out.push_back(k);
+  return out;
+}
+
+std::string lines(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : "\n") + s;
+  return out;
+}
 }  // namespace
 
 App::App(config::Config config, WebOptions web)
@@ -34,11 +99,7 @@ App::App(config::Config config, WebOptions web)
       signals_(io_, SIGINT, SIGTERM, SIGHUP) {
   store_ = std::make_unique<store::Store>(config_.storage.path);
 
-  std::vector<std::string> site_names;
-  for (const auto& s : config_.sites) site_names.push_back(s.name);
-  std::vector<metrics::PairLabels> pair_labels;
-  for (const auto& p : config_.pairs) pair_labels.push_back({p.name, p.source, p.replica});
-  metrics_ = std::make_unique<metrics::Metrics>(site_names, pair_labels,
+  metrics_ = std::make_unique<metrics::Metrics>(site_names(config_), pair_labels(config_),
                                                 config_.server.policy_series_cap, FLOWDRIFT_VERSION);
   metrics_->config_loaded(true, unix_now_ms());
   for (const auto& s : config_.sites) {
@@ -52,7 +113,8 @@ App::App(config::Config config, WebOptions web)
   http::ServerOptions opts;
   opts.address = host;
   opts.port = port;
-  // Every route is a GET: a body is never needed, so a small cap costs nothing. Header bytes,
+  // Every route but POST /-/reload (which ignores it) is a GET: a body is never needed, so a
+  // small cap costs nothing. Header bytes,
   // field count, the connection cap and idle_timeout keep ServerOptions' defaults
   // (docs/security.md lists them all).
   opts.max_body_bytes = 64u * 1024u;
@@ -64,6 +126,8 @@ App::App(config::Config config, WebOptions web)
   ctx.ready = [this] { return not_ready_reason().empty(); };
   ctx.ready_detail = [this] { return not_ready_reason(); };
   ctx.api = [this](const http::HttpRequest& r) { return api_->handle(r); };
+  // The server runs its handlers on io_, the loop every poll runs on (see reload()).
+  ctx.reload = [this] { return reload("http"); };
   if (web.config) {
     opts.tls = web.config->tls;
     ctx.auth = std::make_shared<http::BasicAuth>(web.config->users);
@@ -78,23 +142,195 @@ App::App(config::Config config, WebOptions web)
       [ctx = std::move(ctx)](const http::HttpRequest& r) { return route(r, ctx); });
 
   for (const auto& site : config_.sites) {
-    auto password = config::read_password(site);
-    auto transport = scheduler::make_site_transport(io_.get_executor(), site);
-    scheduler::PollHooks hooks;
-    hooks.in_transaction = [this](store::Database& db, const store::PollRecord& rec,
-                                  const store::PollOutcome& outcome,
-                                  const policy::Snapshot* snapshot) {
-      tracker_->in_transaction(db, rec, outcome, snapshot);
-    };
-    hooks.after = [this](const scheduler::PollReport& r) { on_poll(r); };
+    std::string password;
+    secrets_[site.name] = read_secrets(site, password);
+    const auto generation = ++next_generation_;
+    collectors_.push_back(make_collector(site, std::move(password), generation));
+    generation_[site.name] = generation;
     polled_[site.name] = false;
-    collectors_.push_back(std::make_unique<scheduler::Collector>(
-        io_.get_executor(), site, std::move(password), std::move(transport), *store_,
-        std::move(hooks)));
+  }
+  audit_config("start", true, std::to_string(config_.sites.size()) + " sites, " +
+                                  std::to_string(config_.pairs.size()) + " pairs");
+}
+
+std::unique_ptr<scheduler::Collector> App::make_collector(const config::SiteConfig& site,
+                                                          std::string password,
+                                                          std::uint64_t generation) {
+  auto transport = scheduler::make_site_transport(io_.get_executor(), site);
+  scheduler::PollHooks hooks;
+  hooks.in_transaction = [this, name = site.name, generation](
+                             store::Database& db, const store::PollRecord& rec,
+                             const store::PollOutcome& outcome, const policy::Snapshot* snapshot) {
+    if (is_current(name, generation)) tracker_->in_transaction(db, rec, outcome, snapshot);
+  };
+  hooks.after = [this, name = site.name, generation](const scheduler::PollReport& r) {
+    if (is_current(name, generation)) {
+      on_poll(r);
+    } else {
+      log::info(logger(), "poll.of_replaced_collector",
+                {{"site", name}, {"reason", r.reason}, {"stored", r.stored}});
+    }
+  };
+  return std::make_unique<scheduler::Collector>(io_.get_executor(), site, std::move(password),
+                                                std::move(transport), *store_,
+                                                std::move(hooks));
+}
+
+bool App::is_current(const std::string& site, std::uint64_t generation) const {
+  auto it = generation_.find(site);
+  return it != generation_.end() && it->second == generation;
+}
+
+const scheduler::Collector* App::collector(const std::string& site) const {
+  for (const auto& c : collectors_) {
+    if (c->site().name == site) return c.get();
+  }
+  return nullptr;
+}
+
+void App::reap_retired() {
+  retired_.erase(std::remove_if(retired_.begin(), retired_.end(),
+                                [](const auto& c) { return !c->running(); }),
+                 retired_.end());
+}
+
+void App::audit_config(const std::string& trigger, bool ok, const std::string& summary) {
+  store::ConfigReload row;
+  row.at_ms = unix_now_ms();
+  row.trigger = trigger;
+  row.ok = ok;
+  row.file = config_.file;
+  row.sha256 = file_sha256(config_.file);
+  row.summary = summary;
+  try {
+    store::record_config_reload(store_->db(), row);
+    metrics_->store_write("reload", true, row.at_ms);
+  } catch (const store::StoreError& e) {
+    // The reload itself stands (or stays rejected); only its audit row is missing.
+    metrics_->store_write("reload", false, row.at_ms);
+    log::error(logger(), "store.write_failed", {{"table", "config_reloads"}, {"error", e.what()}});
   }
 }
 
+ReloadResult App::reload(const std::string& trigger) {
+  try {
+    return reload_now(trigger);
+  } catch (const std::exception& e) {
+    // Only a database failure gets here (reading stored pair state for the new settings):
+    // rare, and logged loudly, since part of the reload may have been applied.
+    metrics_->config_loaded(false, unix_now_ms());
+    log::error(logger(), "config.reload_failed",
+               {{"trigger", trigger}, {"file", config_.file}, {"problems", 1},
+                {"error", std::string(e.what())},
+                {"hint", "restart the daemon to apply the configuration in full"}});
+    audit_config(trigger, false, e.what());
+    return {false, 500, e.what()};
+  }
+}
+
+ReloadResult App::reload_now(const std::string& trigger) {
+  const std::string file = config_.file;
+  if (stopping_) {
+    log::warn(logger(), "config.reload_refused", {{"trigger", trigger}, {"reason", "stopping"}});
+    return {false, 503, "the daemon is stopping"};
+  }
+  auto reject = [&](int status, const std::vector<std::string>& problems) {
+    metrics_->config_loaded(false, unix_now_ms());
+    log::error(logger(), "config.reload_failed",
+               {{"trigger", trigger}, {"file", file}, {"problems", problems.size()},
+                {"error", lines(problems)},
+                {"hint", "the previous configuration keeps running"}});
+    audit_config(trigger, false, lines(problems));
+    return ReloadResult{false, status, lines(problems)};
+  };
+
+  config::Config next;
+  std::map<std::string, std::string> passwords;
+  SecretsBySite secrets;
+  try {
+    next = config::load_config(file);
+    for (const auto& site : next.sites) secrets[site.name] = read_secrets(site, passwords[site.name]);
+  } catch (const config::ConfigError& e) {
+    return reject(400, e.problems());
+  }
+  const auto plan = plan_reload(config_, secrets_, next, secrets);
+  if (!plan.needs_restart.empty()) return reject(400, plan.needs_restart);
+
+  // Everything new is built before anything running is touched: a site whose transport cannot
+  // be built rejects the reload as a whole.
+  std::vector<std::unique_ptr<scheduler::Collector>> fresh;
+  std::vector<std::uint64_t> fresh_generations;
+  try {
+    for (const auto& site : next.sites) {
+      if (std::find(plan.sites_unchanged.begin(), plan.sites_unchanged.end(), site.name) !=
+          plan.sites_unchanged.end()) {
+        continue;
+      }
+      fresh_generations.push_back(++next_generation_);
+      fresh.push_back(make_collector(site, passwords[site.name], fresh_generations.back()));
+    }
+  } catch (const store::StoreError& e) {
+    return reject(500, {e.what()});
+  } catch (const std::exception& e) {
+    return reject(400, {e.what()});  // an unusable URL or CA file
+  }
+
+  // Apply. Nothing below suspends, so no poll runs in between.
+  const auto removed_or_changed = [&] {
+    auto v = plan.sites_removed;
+    for (const auto& name : names_of(plan.sites_changed)) v.push_back(name);
+    return v;
+  }();
+  for (const auto& name : removed_or_changed) {
+    auto it = std::find_if(collectors_.begin(), collectors_.end(),
+                           [&](const auto& c) { return c->site().name == name; });
+    if (it == collectors_.end()) continue;
+    (*it)->stop();  // a poll in flight finishes and is recorded, without pair bookkeeping
+    retired_.push_back(std::move(*it));
+    collectors_.erase(it);
+    generation_.erase(name);
+  }
+  for (const auto& name : plan.sites_removed) polled_.erase(name);
+  metrics_->reconfigure(site_names(next), pair_labels(next), next.server.policy_series_cap);
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    const std::string name = fresh[i]->site().name;
+    generation_[name] = fresh_generations[i];
+    if (std::find(plan.sites_added.begin(), plan.sites_added.end(), name) !=
+        plan.sites_added.end()) {
+      polled_[name] = false;
+      if (auto snap = store_->latest_complete_snapshot(name)) {
+        metrics_->site_restored(name, snap->last_poll_ms, snap->policy_count,
+                                snap->first_seen_ms);
+      }
+    }
+    if (started_) {
+      fresh[i]->start();
+      log::info(logger(), "collector.started", {{"site", name}, {"cause", "reload"}});
+    }
+    collectors_.push_back(std::move(fresh[i]));
+  }
+  tracker_->reconfigure(next, names_of(plan.sites_changed), names_of(plan.pairs_changed));
+  if (next.log.level != config_.log.level) log::setup(next.log.level, log_format(next.log.format));
+  config_ = std::move(next);
+  secrets_ = std::move(secrets);
+  if (started_ && !pruning_ && config_.storage.retention.count() > 0) {
+    pruning_ = true;
+    asio::co_spawn(io_, prune_loop(this), asio::detached);
+  }
+  reap_retired();
+
+  const auto summary = plan.summary();
+  metrics_->config_loaded(true, unix_now_ms());
+  log::info(logger(), "config.reloaded",
+            {{"trigger", trigger}, {"file", file}, {"changes", summary},
+             {"sites_unchanged", plan.sites_unchanged.size()}});
+  audit_config(trigger, true, summary);
+  systemd::notify("STATUS=" + status_line());
+  return {true, 200, summary};
+}
+
 void App::on_poll(const scheduler::PollReport& r) {
+  reap_retired();
   tracker_->after_poll(r.stored);
   polled_[r.site] = true;
   metrics::SitePoll p;
@@ -134,7 +370,11 @@ App::~App() = default;
 int App::run() {
   asio::co_spawn(io_, signal_loop(this), asio::detached);
   server_->start();
-  for (auto& c : collectors_) c->start();
+  started_ = true;
+  for (auto& c : collectors_) {
+    c->start();
+    log::info(logger(), "collector.started", {{"site", c->site().name}, {"cause", "start"}});
+  }
   log::info(logger(), "daemon.started",
             {{"sites", config_.sites.size()}, {"pairs", config_.pairs.size()},
              {"database", config_.storage.path},
@@ -146,6 +386,7 @@ int App::run() {
     asio::co_spawn(io_, watchdog_loop(this, *interval / 2), asio::detached);
   }
   if (config_.storage.retention.count() > 0) {
+    pruning_ = true;
     asio::co_spawn(io_, prune_loop(this), asio::detached);
   }
   io_.run();
@@ -211,6 +452,7 @@ awaitable<void> App::wait_for_collectors(App* self) {
   for (;;) {
     bool busy = false;
     for (auto& c : self->collectors_) busy = busy || c->running();
+    for (auto& c : self->retired_) busy = busy || c->running();
     if (!busy) break;
     t.expires_after(std::chrono::milliseconds(20));
     co_await t.async_wait(asio::use_awaitable);
@@ -244,6 +486,8 @@ awaitable<void> App::prune_loop(App* self) {
     boost::system::error_code ec;
     co_await self->prune_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (self->stopping_) break;
+    // A reload may have set retention to 0 (keep everything) or changed the interval.
+    if (self->config_.storage.retention.count() <= 0) break;
     wait = self->config_.storage.prune_interval;
     const auto started = SteadyClock::now();
     const auto cutoff = unix_now_ms() - self->config_.storage.retention.count();
@@ -271,6 +515,7 @@ awaitable<void> App::prune_loop(App* self) {
                  {"seconds", std::chrono::duration<double>(SteadyClock::now() - started).count()}});
     }
   }
+  self->pruning_ = false;
 }
 
 awaitable<void> App::signal_loop(App* self) {
@@ -279,8 +524,7 @@ awaitable<void> App::signal_loop(App* self) {
     int sig = co_await self->signals_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
     if (sig == SIGHUP) {
-      log::warn(logger(), "config.reload_unsupported",
-                {{"hint", "this version applies config changes on restart only"}});
+      self->reload("SIGHUP");  // logs, counts and records its outcome itself
       continue;
     }
     // Keep listening after the first: a second signal forces the stop.

@@ -1,6 +1,6 @@
 // App: the daemon's composition root. Owns the event loop, the validated config, the store,
 // one collector per site, the pair tracker, the metrics and the HTTP server; handles signals
-// (SIGTERM/SIGINT: graceful stop) and systemd notification. flowdriftd's main() only parses arguments and calls into this.
+// (SIGTERM/SIGINT: graceful stop; SIGHUP: configuration reload) and systemd notification. flowdriftd's main() only parses arguments and calls into this.
 #pragma once
 
 #include <chrono>
@@ -12,6 +12,8 @@
 
 #include "app/api.hpp"
 #include "app/pairs.hpp"
+#include "app/reload.hpp"
+#include "app/routes.hpp"
 #include "config/config.hpp"
 #include "http/asio.hpp"
 #include "http/server.hpp"
@@ -52,6 +54,19 @@ class App {
   // comparison, metrics); returns when all have finished. For benchmarks and tests; run it on io().
   awaitable<void> poll_all_once();
 
+  // Re-reads config().file and applies it (docs/operations.md "Reloading the configuration"):
+  // collectors of sites that changed (any field, the password or the CA file content) are
+  // replaced, added sites start, removed ones stop; unchanged sites' collectors are not
+  // touched. An invalid file, unreadable credentials or a change that needs a restart rejects
+  // the whole reload and the running configuration stays as it was. Either way the attempt is
+  // logged, counted in flowdrift_config_last_reload_successful and recorded in the store's
+  // config_reloads table. `trigger`: "SIGHUP" or "http". Run it on the event loop (SIGHUP and
+  // POST /-/reload do): it then never falls inside a poll's store transaction, which runs
+  // without a suspension point from the write to the pair bookkeeping after it.
+  ReloadResult reload(const std::string& trigger);
+  // The collector currently polling `site`, or null (tests: a reload keeps or replaces it).
+  const scheduler::Collector* collector(const std::string& site) const;
+
   asio::io_context& io() { return io_; }
   store::Store& store() { return *store_; }
   metrics::Metrics& metrics() { return *metrics_; }
@@ -68,6 +83,16 @@ class App {
   // loop free for polls between them (lib/store/retention.hpp).
   static awaitable<void> prune_loop(App* self);
   void begin_shutdown(const char* why);
+  ReloadResult reload_now(const std::string& trigger);  // reload() without its last-resort catch
+  // A collector for `site` whose hooks act only while it is the site's current collector
+  // (generation_[site] == generation): a replaced one's last poll is still recorded but
+  // touches neither pairs nor metrics.
+  std::unique_ptr<scheduler::Collector> make_collector(const config::SiteConfig& site,
+                                                       std::string password,
+                                                       std::uint64_t generation);
+  bool is_current(const std::string& site, std::uint64_t generation) const;
+  void reap_retired();  // frees replaced collectors once their loop has ended
+  void audit_config(const std::string& trigger, bool ok, const std::string& summary);
   void on_poll(const scheduler::PollReport& report);
   std::string not_ready_reason() const;
   std::string status_line() const;  // systemd STATUS=: how many sites, each pair's state
@@ -80,11 +105,18 @@ class App {
   std::unique_ptr<Api> api_;  // /api/v1/ (read-only JSON), served by server_
   std::unique_ptr<http::HttpServer> server_;
   std::vector<std::unique_ptr<scheduler::Collector>> collectors_;
+  // Replaced or removed by a reload, stopped, kept until a poll in flight has finished.
+  std::vector<std::unique_ptr<scheduler::Collector>> retired_;
+  std::map<std::string, std::uint64_t> generation_;  // site -> its current collector's
+  std::uint64_t next_generation_ = 0;
+  SecretsBySite secrets_;  // digests of each site's password and CA file, to see them change
   std::map<std::string, bool> polled_;  // site -> polled at least once (readiness)
   asio::steady_timer grace_timer_;
   asio::steady_timer watchdog_timer_;
   asio::steady_timer prune_timer_;
   asio::signal_set signals_;
+  bool started_ = false;  // run() has started the collectors
+  bool pruning_ = false;  // prune_loop is running
   bool stopping_ = false;
   bool drained_ = false;  // shutdown finished; nothing may keep the event loop alive
 };

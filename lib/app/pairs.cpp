@@ -48,28 +48,83 @@ PairTracker::PairTracker(const config::Config& config, store::Store& store,
     : store_(store), metrics_(metrics) {
   for (const auto& s : config.sites) sites_[s.name];
   for (const auto& p : config.pairs) {
-    PairRun run;
-    run.id = {p.name, p.source, p.replica};
-    run.mapping = p.mapping;
-    run.expected = p.expected;
-    run.debounce = {p.debounce_comparisons, p.debounce_for.count()};
-    run.max_skew_ms = p.max_skew.count();
-    if (auto rec = store::pair_record(store_.db(), p.name)) {
-      // Keep what was stored, unless the pair's direction changed in the config.
-      if (rec->source_site == p.source && rec->replica_site == p.replica) {
-        run.status = parse_status(rec->status);
-        run.reason = rec->reason;
-        run.compared_source = rec->source_snapshot_id;
-        run.compared_replica = rec->replica_snapshot_id;
-        run.skew_ms = rec->skew_ms;
-      }
-    } else {
-      run.reason = "not compared yet";
-    }
+    pairs_.emplace(p.name, load_pair(p));
     std::vector<metrics::ExpectationInfo> exp;
     for (const auto& e : p.expected) exp.push_back({e.selector(), e.expires_ms});
     metrics_.pair_expectations(p.name, std::move(exp));
-    pairs_.emplace(p.name, std::move(run));
+    publish(p.name, 0, std::nullopt);
+  }
+}
+
+void PairTracker::apply_settings(PairRun& run, const config::PairConfig& p) {
+  run.mapping = p.mapping;
+  run.expected = p.expected;
+  run.debounce = {p.debounce_comparisons, p.debounce_for.count()};
+  run.max_skew_ms = p.max_skew.count();
+}
+
+PairTracker::PairRun PairTracker::load_pair(const config::PairConfig& p) const {
+  PairRun run;
+  run.id = {p.name, p.source, p.replica};
+  apply_settings(run, p);
+  if (auto rec = store::pair_record(store_.db(), p.name)) {
+    // Keep what was stored, unless the pair's direction changed in the config.
+    if (rec->source_site == p.source && rec->replica_site == p.replica) {
+      run.status = parse_status(rec->status);
+      run.reason = rec->reason;
+      run.compared_source = rec->source_snapshot_id;
+      run.compared_replica = rec->replica_snapshot_id;
+      run.skew_ms = rec->skew_ms;
+    }
+  } else {
+    run.reason = "not compared yet";
+  }
+  return run;
+}
+
+void PairTracker::reconfigure(const config::Config& config,
+                              const std::vector<std::string>& reset_sites,
+                              const std::vector<std::string>& changed_pairs) {
+  // Nothing is half-done: a poll's in_transaction and after_poll run without a suspension
+  // point between them, and a reload runs on the same event loop.
+  pending_.clear();
+  pending_sites_.clear();
+  auto listed = [](const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  std::map<std::string, SiteRun> sites;
+  for (const auto& s : config.sites) {
+    auto it = sites_.find(s.name);
+    sites[s.name] = (it == sites_.end() || listed(reset_sites, s.name)) ? SiteRun{} : it->second;
+  }
+  sites_ = std::move(sites);
+
+  std::map<std::string, PairRun> pairs;
+  std::vector<std::string> touched;  // pairs whose metrics are published afresh
+  for (const auto& p : config.pairs) {
+    auto it = pairs_.find(p.name);
+    if (it == pairs_.end() || it->second.id.source_site != p.source ||
+        it->second.id.replica_site != p.replica) {
+      pairs.emplace(p.name, load_pair(p));  // new, or reversed: as at start
+      touched.push_back(p.name);
+      continue;
+    }
+    PairRun run = std::move(it->second);
+    if (listed(changed_pairs, p.name)) {
+      // What the comparison depends on changed: compare again at the next poll even if
+      // neither snapshot changed (as after a restart).
+      apply_settings(run, p);
+      run.compared_since_start = false;
+      touched.push_back(p.name);
+    }
+    pairs.emplace(p.name, std::move(run));
+  }
+  pairs_ = std::move(pairs);
+  for (const auto& p : config.pairs) {
+    if (!listed(touched, p.name)) continue;
+    std::vector<metrics::ExpectationInfo> exp;
+    for (const auto& e : p.expected) exp.push_back({e.selector(), e.expires_ms});
+    metrics_.pair_expectations(p.name, std::move(exp));
     publish(p.name, 0, std::nullopt);
   }
 }

@@ -35,6 +35,16 @@ class PairTracker {
   // After the transaction: publish what it did (committed) or forget it (rolled back).
   void after_poll(bool committed);
 
+  // A configuration reload (between polls, on the event loop; `metrics` already knows the new
+  // sites and pairs). Sites in `reset_sites` (their connection changed) count as not polled
+  // since start, so no pair compares across the change: a pair waits for a poll of the site as
+  // newly configured, keeping its stored state meanwhile. Added pairs load their stored state
+  // as at start; a pair whose direction changed starts over as at start; every other kept pair
+  // takes its new mappings, expectations, debounce and max_skew and is compared afresh at its
+  // next poll when it is listed in `changed_pairs`. Other pairs are left exactly as they are.
+  void reconfigure(const config::Config& config, const std::vector<std::string>& reset_sites,
+                   const std::vector<std::string>& changed_pairs);
+
   struct PairView {
     std::string name;
     std::string source;
@@ -80,6 +90,10 @@ class PairTracker {
     store::DriftChanges changes;
   };
 
+  // A pair's run as at start: settings from the config, status from the store.
+  PairRun load_pair(const config::PairConfig& p) const;
+  // Mappings, expectations, debounce and max_skew from the config.
+  static void apply_settings(PairRun& run, const config::PairConfig& p);
   void publish(const std::string& pair, double seconds, std::optional<std::int64_t> compared_ms,
                std::optional<std::int64_t> skew_ms = std::nullopt);
 

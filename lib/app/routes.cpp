@@ -65,6 +65,19 @@ http::ServerReply dispatch(const http::HttpRequest& request, const RouteContext&
   if (auto refused = refuse_unauthenticated(request, ctx)) return std::move(*refused);
   const auto path = request.path();
   const bool api = ctx.api && Api::owns(path);
+  if (path == "/-/reload" && ctx.reload) {
+    // A state change: never on GET (a crawler or a prefetch must not reload), as Prometheus.
+    if (request.method != "POST" && request.method != "PUT") {
+      auto r = text(405, "method not allowed; use POST\n");
+      r.response.headers.push_back({"Allow", "POST, PUT"});
+      return r;
+    }
+    const auto result = ctx.reload();
+    return text(result.status, (result.ok ? "configuration reloaded: "
+                                          : "configuration reload rejected, the previous "
+                                            "configuration keeps running:\n") +
+                                   result.message + "\n");
+  }
   const bool known =
       api || path == "/" || path == "/metrics" || path == "/-/healthy" || path == "/-/ready";
   if (!known) return text(404, "404 page not found\n");

@@ -1,6 +1,6 @@
 // flowdriftd's HTTP routes as a pure function of the request and the daemon's state: /metrics,
-// /-/healthy, /-/ready, a landing page on /, and the read-only JSON API under /api/v1/
-// (app/api.hpp). With basic auth configured every path, health and 404s included, answers 401
+// /-/healthy, /-/ready, POST /-/reload (configuration reload, as Prometheus has it), a landing
+// page on /, and the read-only JSON API under /api/v1/ (app/api.hpp). With basic auth configured every path, health and 404s included, answers 401
 // until the credentials check out (as exporter-toolkit does). Tested without sockets.
 #pragma once
 
@@ -15,6 +15,15 @@
 
 namespace flowdrift::app {
 
+// What a configuration reload did (App::reload): applied, or rejected with the running
+// configuration kept. `status` is the HTTP answer: 200 applied, 400 the new file is invalid
+// or needs a restart, 503 shutting down, 500 anything else.
+struct ReloadResult {
+  bool ok = false;
+  int status = 500;
+  std::string message;  // applied: what changed; rejected: every problem, one per line
+};
+
 struct RouteContext {
   std::function<std::string()> render_metrics;
   std::function<bool()> ready;  // config loaded, store open, every site polled once
@@ -26,6 +35,8 @@ struct RouteContext {
   std::vector<http::Header> response_headers;
   // GET/HEAD under /api/ (Api::handle); unset: those paths are 404.
   std::function<http::ServerReply(const http::HttpRequest&)> api;
+  // POST/PUT /-/reload; unset: the path is 404.
+  std::function<ReloadResult()> reload;
 };
 
 http::ServerReply route(const http::HttpRequest& request, const RouteContext& ctx);

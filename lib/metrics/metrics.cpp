@@ -9,6 +9,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <set>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
@@ -43,6 +44,27 @@ void add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value)
 }
 
 double seconds(std::int64_t ms) { return static_cast<double>(ms) / 1000.0; }
+
+const prometheus::Histogram::BucketBoundaries kPollBuckets{0.05, 0.1, 0.25, 0.5, 1,
+                                                           2.5,  5,   10,   30,  60};
+
+// Removes every series of `family` whose label `key` is `value` (a site or pair that left the
+// configuration). prometheus-cpp finds a series only by its whole label set, so the label sets
+// come from the family's own collection; Add() with an existing label set returns that series.
+template <typename T, typename... Args>
+void remove_series(prometheus::Family<T>& family, const std::string& key,
+                   const std::string& value, const Args&... args) {
+  std::vector<prometheus::Labels> doomed;
+  for (const auto& f : family.Collect()) {
+    for (const auto& m : f.metric) {
+      prometheus::Labels labels;
+      for (const auto& l : m.label) labels[l.name] = l.value;
+      auto it = labels.find(key);
+      if (it != labels.end() && it->second == value) doomed.push_back(std::move(labels));
+    }
+  }
+  for (const auto& labels : doomed) family.Remove(&family.Add(labels, args...));
+}
 
 // Process metrics from /proc (prometheus-cpp 1.0.1 has no process collector).
 void process_metrics(std::vector<MetricFamily>& out, std::int64_t start_ms) {
@@ -125,24 +147,69 @@ Metrics::Metrics(std::vector<std::string> sites, std::vector<PairLabels> pairs,
                  .Help("Rows deleted by retention (storage.retention), by table.")
                  .Register(*registry_);
   // Avoid missing metrics: every series we know may exist starts at 0.
-  static const prometheus::Histogram::BucketBoundaries kBuckets{0.05, 0.1, 0.25, 0.5, 1,
-                                                                2.5,  5,   10,   30,  60};
-  for (const auto& s : sites_) {
-    polls_->Add({{"site", s}});
-    for (auto r : kAllErrorReasons) poll_failures_->Add({{"site", s}, {"reason", std::string(to_string(r))}});
-    poll_duration_->Add({{"site", s}}, kBuckets);
-  }
+  for (const auto& s : sites_) add_site_series(s);
   for (const char* op : {"poll", "drift"}) {
     store_writes_->Add({{"operation", op}});
     store_errors_->Add({{"operation", op}});
   }
-  for (const auto& [name, st] : pair_state_) {
-    for (auto k : diff::kAllKinds) {
-      detected_->Add({{"pair", name}, {"kind", std::string(diff::to_string(k))}});
-      resolved_->Add({{"pair", name}, {"kind", std::string(diff::to_string(k))}});
+  for (const auto& [name, st] : pair_state_) add_pair_series(name);
+  dropped_->Add({});
+}
+
+void Metrics::add_site_series(const std::string& site) {
+  polls_->Add({{"site", site}});
+  for (auto r : kAllErrorReasons) {
+    poll_failures_->Add({{"site", site}, {"reason", std::string(to_string(r))}});
+  }
+  poll_duration_->Add({{"site", site}}, kPollBuckets);
+}
+
+void Metrics::add_pair_series(const std::string& pair) {
+  for (auto k : diff::kAllKinds) {
+    detected_->Add({{"pair", pair}, {"kind", std::string(diff::to_string(k))}});
+    resolved_->Add({{"pair", pair}, {"kind", std::string(diff::to_string(k))}});
+  }
+}
+
+void Metrics::reconfigure(const std::vector<std::string>& sites,
+                          const std::vector<PairLabels>& pairs, std::size_t policy_series_cap) {
+  std::lock_guard lock(mu_);
+  cap_ = policy_series_cap;
+  const std::set<std::string> keep_sites(sites.begin(), sites.end());
+  for (auto it = site_state_.begin(); it != site_state_.end();) {
+    if (keep_sites.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    remove_series(*polls_, "site", it->first);
+    remove_series(*poll_failures_, "site", it->first);
+    remove_series(*poll_duration_, "site", it->first, kPollBuckets);
+    it = site_state_.erase(it);
+  }
+  for (const auto& s : sites) {
+    if (site_state_.count(s) == 0) {
+      site_state_[s];
+      add_site_series(s);
     }
   }
-  dropped_->Add({});
+  sites_ = sites;
+
+  std::map<std::string, const PairLabels*> keep_pairs;
+  for (const auto& p : pairs) keep_pairs[p.name] = &p;
+  for (auto it = pair_state_.begin(); it != pair_state_.end();) {
+    if (keep_pairs.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    remove_series(*detected_, "pair", it->first);
+    remove_series(*resolved_, "pair", it->first);
+    it = pair_state_.erase(it);
+  }
+  for (const auto& [name, labels] : keep_pairs) {
+    auto [pos, added] = pair_state_.try_emplace(name);
+    pos->second.labels = *labels;
+    if (added) add_pair_series(name);
+  }
 }
 
 Metrics::~Metrics() = default;
@@ -169,9 +236,7 @@ void Metrics::poll_finished(const SitePoll& poll) {
   if (poll.complete && !poll.api.empty()) st.api = poll.api;
   polls_->Add({{"site", poll.site}}).Increment();
   if (!poll.complete) poll_failures_->Add({{"site", poll.site}, {"reason", poll.reason}}).Increment();
-  static const prometheus::Histogram::BucketBoundaries kBuckets{0.05, 0.1, 0.25, 0.5, 1,
-                                                                2.5,  5,   10,   30,  60};
-  poll_duration_->Add({{"site", poll.site}}, kBuckets).Observe(poll.duration_seconds);
+  poll_duration_->Add({{"site", poll.site}}, kPollBuckets).Observe(poll.duration_seconds);
 }
 
 void Metrics::store_write(std::string_view operation, bool ok, std::int64_t now_ms) {

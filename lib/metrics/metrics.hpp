@@ -69,6 +69,13 @@ class Metrics {
           std::size_t policy_series_cap, std::string version);
   ~Metrics();
 
+  // A configuration reload: the sites and pairs (and the per-policy series cap) from now on.
+  // Series of removed sites and pairs vanish, counters included; added ones start at 0 like
+  // at start; a kept pair takes its new direction labels. Kept sites' and pairs' state and
+  // counters are untouched.
+  void reconfigure(const std::vector<std::string>& sites, const std::vector<PairLabels>& pairs,
+                   std::size_t policy_series_cap);
+
   void poll_finished(const SitePoll& poll);
   // At start: what the store knows of a site's last complete poll, so a restart does not hide
   // how stale the site is (the last-success timestamp) until the next complete poll. The
@@ -112,6 +119,9 @@ class Metrics {
     std::optional<std::int64_t> skew_ms;
     std::vector<ExpectationInfo> expectations;
   };
+
+  void add_site_series(const std::string& site);
+  void add_pair_series(const std::string& pair);
 
   mutable std::mutex mu_;
   std::vector<std::string> sites_;

@@ -154,6 +154,21 @@ INSERT INTO drift_events (item_id, at_ms, poll_id, event)
   WHERE resolved_ms IS NOT NULL ORDER BY id;
 )sql";
 
+// Version 4: config_reloads, the audit trail of every configuration load (start) and reload
+// attempt (SIGHUP, POST /-/reload), applied or rejected (lib/store/reloads.cpp).
+constexpr std::string_view kSchemaV4 = R"sql(
+CREATE TABLE config_reloads (
+  id      INTEGER PRIMARY KEY,
+  at_ms   INTEGER NOT NULL,
+  trigger TEXT NOT NULL CHECK (trigger IN ('start', 'SIGHUP', 'http')),
+  ok      INTEGER NOT NULL CHECK (ok IN (0, 1)),
+  file    TEXT NOT NULL,
+  sha256  TEXT,
+  summary TEXT NOT NULL
+);
+CREATE INDEX config_reloads_time ON config_reloads (at_ms);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -161,6 +176,7 @@ const std::vector<Migration>& migrations() {
       {1, "initial schema: sites, objects, snapshots, findings, polls", kSchemaV1},
       {2, "pairs, pair states and drift items", kSchemaV2},
       {3, "debounce, expected differences, snapshot skew and drift events", kSchemaV3},
+      {4, "config reload audit trail", kSchemaV4},
   };
   return steps;
 }

@@ -194,6 +194,11 @@ void LiveDaemon::stop() {
   proc_.reset();
 }
 
+void LiveDaemon::signal(int sig) {
+  REQUIRE(proc_);
+  proc_->signal(sig);
+}
+
 std::string LiveDaemon::log() const { return read_file(dir_ + "/flowdriftd.log"); }
 
 std::string LiveDaemon::scrape() {

@@ -90,6 +90,7 @@ class LiveDaemon {
   // `extra_args` go after --config, e.g. {"--web.config.file", path}.
   void start(const std::vector<std::string>& extra_args = {});
   void stop();  // SIGTERM, waits
+  void signal(int sig);  // e.g. SIGHUP: reload the configuration
   std::string config_path() const { return config_; }
   std::uint16_t port() const { return port_; }
   std::string db_path() const { return db_; }

@@ -165,3 +165,58 @@ TEST_CASE("an expectation that expires turns its item into drift on a quiet cycl
   CHECK(ev.back().event == "unexpected");
   CHECK(ev.back().detail.find("CHG-7") != std::string::npos);
 }
+
+TEST_CASE("reconfigure: a new expectation applies at the next poll though no snapshot changed",
+          "[unit][app][pairs][reload]") {
+  Rig rig("    debounce: {comparisons: 1}\n");
+  const std::int64_t t0 = 1'800'000'000'000;
+  rig.poll("primary", t0, rig.full);
+  rig.poll("dr", t0 + 1'000, rig.short_one);
+  REQUIRE(rig.open_items().size() == 1);
+  CHECK(rig.open_items()[0].alerting());
+  const auto item = rig.open_items()[0].id;
+
+  auto next = config::parse_config(
+      "sites:\n" + site_yaml("primary") + site_yaml("dr") +
+          "pairs:\n  - name: prod\n    source: primary\n    replica: dr\n"
+          "    debounce: {comparisons: 1}\n    expected:\n      - policy: p0001\n"
+          "        owner: dr-team\n        reason: CHG-9\n        expires: 2099-01-01\n",
+      "t");
+  rig.tracker.reconfigure(next, {}, {"prod"});
+  CHECK(rig.metrics.render().find("flowdrift_expected_difference_expiry_timestamp_seconds{pair=\"prod\"") !=
+        std::string::npos);
+  rig.poll("primary", t0 + 2'000, rig.full);  // the same snapshot as before
+  REQUIRE(rig.open_items().size() == 1);
+  CHECK(rig.open_items()[0].id == item);  // the same item, now covered
+  CHECK(rig.open_items()[0].expected());
+  CHECK(rig.pair().status == "IN_SYNC");
+}
+
+TEST_CASE("reconfigure: an unchanged pair stays quiet, a reset site is not compared until polled",
+          "[unit][app][pairs][reload]") {
+  Rig rig("    debounce: {comparisons: 1}\n");
+  const std::int64_t t0 = 1'800'000'000'000;
+  rig.poll("primary", t0, rig.full);
+  rig.poll("dr", t0 + 1'000, rig.short_one);
+  REQUIRE(rig.pair().status == "DRIFTED");
+  const auto updated = rig.pair().updated_ms;
+  const auto events = rig.events();
+
+  // Nothing about the pair changed: quiet cycles stay quiet after the reload.
+  rig.tracker.reconfigure(rig.config, {}, {});
+  rig.poll("primary", t0 + 2'000, rig.full);
+  CHECK(rig.events() == events);
+  CHECK(rig.pair().updated_ms == updated);
+
+  // dr's connection changed (a new PC behind it, say): until dr is polled anew, a primary
+  // poll must not be compared with dr's snapshot from before the change (here it would
+  // match it and resolve the item).
+  rig.tracker.reconfigure(rig.config, {"dr"}, {});
+  rig.poll("primary", t0 + 3'000, rig.short_one);
+  CHECK(rig.events() == events);
+  CHECK(rig.pair().status == "DRIFTED");
+  // dr polled as newly configured: compared again, now in sync.
+  rig.poll("dr", t0 + 4'000, rig.short_one);
+  CHECK(rig.pair().status == "IN_SYNC");
+  CHECK(rig.open_items().empty());
+}

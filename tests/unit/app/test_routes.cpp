@@ -121,3 +121,34 @@ TEST_CASE("web config headers are added to every response, and /api/ goes to the
   // Without an API, /api/ is an unknown path.
   CHECK(app::route(get("/api/v1/pairs"), ctx(true)).response.status == 404);
 }
+
+TEST_CASE("POST /-/reload answers with the reload's outcome, other methods 405", "[unit][routes][reload]") {
+  auto c = ctx(true);
+  int calls = 0;
+  app::ReloadResult next{true, 200, "sites changed: dr (interval)"};
+  c.reload = [&] {
+    ++calls;
+    return next;
+  };
+  auto ok = app::route(get("/-/reload", "POST"), c);
+  CHECK(ok.response.status == 200);
+  CHECK(ok.response.body == "configuration reloaded: sites changed: dr (interval)\n");
+  CHECK(calls == 1);
+
+  next = {false, 400, "flowdrift.yaml:7:13: sites[0].jitter: must be a number"};
+  auto bad = app::route(get("/-/reload", "PUT"), c);
+  CHECK(bad.response.status == 400);
+  CHECK_THAT(bad.response.body, Catch::Contains("previous configuration keeps running"));
+  CHECK_THAT(bad.response.body, Catch::Contains("flowdrift.yaml:7:13"));
+  CHECK(calls == 2);
+
+  // A GET (a crawler, a prefetch) never reloads.
+  for (const char* method : {"GET", "HEAD", "DELETE"}) {
+    auto r = app::route(get("/-/reload", method), c);
+    CHECK(r.response.status == 405);
+    CHECK(r.response.header("Allow").value() == "POST, PUT");
+  }
+  CHECK(calls == 2);
+  // Without a reload handler the path does not exist.
+  CHECK(app::route(get("/-/reload", "POST"), ctx(true)).response.status == 404);
+}

@@ -142,3 +142,66 @@ TEST_CASE("only raised, unexpected items alert, pending and expected ones have t
   CHECK(has_line(text, "flowdrift_pair_snapshot_skew_seconds{pair=\"prod\"} 2.5"));
   CHECK(has_line(text, "flowdrift_expected_difference_expiry_timestamp_seconds{pair=\"prod\",selector=\"policy=app-* kind=modified\"} 1900000000"));
 }
+
+TEST_CASE("reconfigure: removed sites and pairs vanish, added ones start at zero, kept ones keep counting",
+          "[unit][metrics][reload]") {
+  auto m = make();
+  SitePoll p;
+  p.site = "primary";
+  p.complete = true;
+  p.reason = "ok";
+  p.finished_ms = 1'700'000'000'000;
+  p.api = "v3";
+  m.poll_finished(p);
+  p.site = "dr";
+  p.complete = false;
+  p.reason = "timeout";
+  m.poll_finished(p);
+  m.drift_opened("prod", diff::DriftKind::Missing);
+  auto before = m.render();
+  CHECK(has_line(before, "flowdrift_site_polls_total{site=\"dr\"} 1"));
+  CHECK(has_line(before, "flowdrift_drift_detected_total{kind=\"missing\",pair=\"prod\"} 1"));
+
+  // dr leaves, "dr2" arrives, and the pair now replicates primary -> dr2 under a new name.
+  m.reconfigure({"primary", "dr2"}, {{"prod2", "primary", "dr2"}}, 100);
+  auto text = m.render();
+  CHECK(text.find("site=\"dr\"") == std::string::npos);
+  CHECK(text.find("pair=\"prod\"") == std::string::npos);
+  CHECK(has_line(text, "flowdrift_sites 2"));
+  CHECK(has_line(text, "flowdrift_pairs 1"));
+  // The kept site's counters and state are untouched.
+  CHECK(has_line(text, "flowdrift_site_polls_total{site=\"primary\"} 1"));
+  CHECK(has_line(text, "flowdrift_site_up{site=\"primary\"} 1"));
+  CHECK(has_line(text, "flowdrift_site_api_info{api=\"v3\",site=\"primary\"} 1"));
+  // The new ones start at zero, like at start.
+  CHECK(has_line(text, "flowdrift_site_polls_total{site=\"dr2\"} 0"));
+  CHECK(has_line(text, "flowdrift_site_poll_failures_total{reason=\"timeout\",site=\"dr2\"} 0"));
+  CHECK(has_line(text, "flowdrift_site_poll_duration_seconds_count{site=\"dr2\"} 0"));
+  CHECK(has_line(text, "flowdrift_drift_detected_total{kind=\"missing\",pair=\"prod2\"} 0"));
+  CHECK(has_line(text, "flowdrift_pair_info{pair=\"prod2\",replica=\"dr2\",source=\"primary\"} 1"));
+  CHECK(has_line(text, "flowdrift_pair_status{pair=\"prod2\",status=\"UNKNOWN\"} 1"));
+
+  // A kept pair whose direction flips takes the new labels.
+  m.reconfigure({"primary", "dr2"}, {{"prod2", "dr2", "primary"}}, 100);
+  text = m.render();
+  CHECK(has_line(text, "flowdrift_pair_info{pair=\"prod2\",replica=\"primary\",source=\"dr2\"} 1"));
+  CHECK(text.find("flowdrift_pair_info{pair=\"prod2\",replica=\"dr2\"") == std::string::npos);
+
+  // A site that comes back starts over at zero (its old series were removed, not hidden).
+  m.reconfigure({"primary", "dr"}, {}, 100);
+  CHECK(has_line(m.render(), "flowdrift_site_polls_total{site=\"dr\"} 0"));
+}
+
+TEST_CASE("reconfigure: the per-policy series cap applies from the next scrape", "[unit][metrics][reload]") {
+  auto m = make(1);
+  m.pair_state("prod", diff::PairStatus::Drifted,
+               {{"a", diff::DriftKind::Missing, diff::Severity::Critical, 1},
+                {"b", diff::DriftKind::Missing, diff::Severity::Critical, 1}},
+               0, std::nullopt);
+  CHECK(has_line(m.render(), "flowdrift_policy_drift_series_dropped 1"));
+  m.reconfigure({"primary", "dr"}, {{"prod", "primary", "dr"}}, 5);
+  auto text = m.render();
+  CHECK(has_line(text, "flowdrift_policy_drift_series_dropped 0"));
+  // The pair's state survived the reconfiguration.
+  CHECK(has_line(text, "flowdrift_pair_status{pair=\"prod\",status=\"DRIFTED\"} 1"));
+}

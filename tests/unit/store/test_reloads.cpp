@@ -1,0 +1,52 @@
+// The configuration audit trail (config_reloads, schema version 4).
+#include <catch2/catch.hpp>
+
+#include "store/db.hpp"
+#include "store/reloads.hpp"
+#include "store/store.hpp"
+#include "store_test_util.hpp"
+
+using namespace flowdrift::store;
+
+TEST_CASE("config reload rows round-trip in order, hash optional", "[unit][store][reload]") {
+  Store store(":memory:");
+  ConfigReload start;
+  start.at_ms = 1000;
+  start.trigger = "start";
+  start.ok = true;
+  start.file = "/etc/flowdrift/flowdrift.yaml";
+  start.sha256 = std::string(64, 'a');
+  start.summary = "2 sites, 1 pairs";
+  ConfigReload failed = start;
+  failed.at_ms = 2000;
+  failed.trigger = "SIGHUP";
+  failed.ok = false;
+  failed.sha256.reset();
+  failed.summary = "flowdrift.yaml:7:13: sites[0].jitter: must be a number\nsecond problem";
+  const auto id1 = record_config_reload(store.db(), start);
+  const auto id2 = record_config_reload(store.db(), failed);
+  CHECK(id2 > id1);
+
+  const auto rows = config_reloads(store.db());
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].id == id1);
+  CHECK(rows[0].trigger == "start");
+  CHECK(rows[0].ok);
+  CHECK(rows[0].sha256 == start.sha256);
+  CHECK(rows[0].summary == start.summary);
+  CHECK(rows[1].at_ms == 2000);
+  CHECK(rows[1].trigger == "SIGHUP");
+  CHECK_FALSE(rows[1].ok);
+  CHECK_FALSE(rows[1].sha256.has_value());
+  CHECK(rows[1].summary == failed.summary);
+  CHECK(rows[1].file == start.file);
+}
+
+TEST_CASE("config reload rows refuse an unknown trigger", "[unit][store][reload]") {
+  Store store(":memory:");
+  ConfigReload r;
+  r.trigger = "cron";
+  r.file = "x";
+  CHECK_THROWS_AS(record_config_reload(store.db(), r), StoreError);
+  CHECK(test::count_rows(store.db(), "config_reloads") == 0);
+}
