@@ -534,11 +534,47 @@ std::optional<flows::Comparison> compare_behaviour(const std::string& source_jso
   return flows::compare(*src_flows, *rep_flows);
 }
 
+// The referenced objects (groups, category values) that can make a policy with equal text on
+// both sides drift: on the source's site and absent from, or other on, the replica's. For a
+// policy equal on both sides (no renames; the same references on each side), groups_differ()
+// and compare_references() find something only through one of these, so a policy whose text
+// names none of them needs no reference scan. Typically empty or a handful, while a pair holds
+// thousands of equal policies: scanning each for its references was most of a diff.
+struct ChangedReferences {
+  std::vector<std::string> needles;  // each object's name as it appears in canonical JSON
+  bool usable = true;                // false: every equal policy takes the full path
+
+  ChangedReferences(const SideIndex& src, const SideIndex& rep) {
+    for (const auto& [key, so] : src.objects) {
+      const CanonicalObject* ro = rep.find(key);
+      if (ro && ro->hash == so->hash) continue;
+      // Canonical JSON is nlohmann's dump(): a name written as a JSON string. One that needs
+      // escaping could be spelt otherwise in some text; too rare to be worth reasoning about.
+      std::string needle = json(key.second).dump();
+      if (needle.size() != key.second.size() + 2) usable = false;
+      needles.push_back(std::move(needle));
+    }
+    // Past a few, scanning each policy's text for every name costs more than it saves.
+    if (needles.size() > 64) usable = false;
+  }
+  // False only when `text` cannot refer to any changed object.
+  bool may_be_used_by(const std::string& text) const {
+    if (!usable) return true;
+    for (const auto& n : needles) {
+      if (text.find(n) != std::string::npos) return true;
+    }
+    return false;
+  }
+};
+
 // Everything about one policy present on both sides.
 void compare_present(const CanonicalObject& s, const CanonicalObject& r, const SideIndex& src,
-                     const SideIndex& rep, std::vector<DriftItem>& items) {
+                     const SideIndex& rep, const ChangedReferences& changed,
+                     std::vector<DriftItem>& items) {
   compare_modes(s, r, items);
   if (compare_dangling(s, src, rep, items)) return;
+  // Same text, and none of the objects it could name differs: nothing more can be found.
+  if (s.hash == r.hash && !changed.may_be_used_by(s.json)) return;
   const auto used_src = references_in(s.json);
   const auto used_rep = s.hash == r.hash ? used_src : references_in(r.json);
   Renames renames;
@@ -644,6 +680,7 @@ PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot
   const auto rep = policies_by_name(replica);
   const SideIndex src_index(source);
   const SideIndex rep_index(replica);
+  const ChangedReferences changed(src_index, rep_index);
   for (const auto& [name, s] : src) {
     auto it = rep.find(name);
     if (it == rep.end()) {
@@ -658,7 +695,7 @@ PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot
       result.items.push_back(std::move(item));
       continue;
     }
-    compare_present(*s, *it->second, src_index, rep_index, result.items);
+    compare_present(*s, *it->second, src_index, rep_index, changed, result.items);
   }
   for (const auto& [name, r] : rep) {
     if (src.count(name)) continue;

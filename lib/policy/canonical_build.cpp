@@ -219,23 +219,28 @@ std::string resolve_reference(const std::map<std::string, std::string>& names_by
   return it->second;
 }
 
-Snapshot assemble_snapshot(std::vector<BuiltPolicy> policies, GroupIndex address_groups,
-                           GroupIndex service_groups, const std::set<std::string>& site_categories,
-                           std::vector<Finding> findings) {
+namespace {
+
+// `policy(i)` is the i-th policy, BuiltPolicy& (its texts are moved into the snapshot) or
+// const BuiltPolicy& (copied: it stays in a per-site cache for the next poll).
+template <class Policy>
+Snapshot assemble(std::size_t count, Policy policy, GroupIndex address_groups,
+                  GroupIndex service_groups, const std::set<std::string>& site_categories,
+                  std::vector<Finding> findings) {
   std::vector<std::pair<std::string, std::string>> keys;
-  keys.reserve(policies.size());
-  for (const auto& p : policies) keys.emplace_back(p.name, p.hash);
+  keys.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) keys.emplace_back(policy(i).name, policy(i).hash);
   const std::vector<std::string> names = unique_names(keys, false, "policy", findings);
 
   Snapshot snap;
+  snap.objects.reserve(count);
   std::set<std::string> used_ags;
   std::set<std::string> used_sgs;
   std::set<std::string> used_categories;
-  for (std::size_t i = 0; i < policies.size(); ++i) {
-    BuiltPolicy& p = policies[i];
-    for (Finding& f : p.findings) {
-      f.object = names[i];
-      findings.push_back(std::move(f));
+  for (std::size_t i = 0; i < count; ++i) {
+    auto&& p = policy(i);
+    for (const Finding& f : p.findings) {
+      findings.push_back({f.kind, names[i], f.detail});
     }
     for (const std::string& c : p.categories) {
       if (site_categories.count(c) != 0) {
@@ -286,6 +291,25 @@ Snapshot assemble_snapshot(std::vector<BuiltPolicy> policies, GroupIndex address
   snap.canon_version = kCanonVersion;
   snap.hash = snapshot_hash(snap.objects, snap.canon_version);
   return snap;
+}
+
+}  // namespace
+
+Snapshot assemble_snapshot(std::vector<BuiltPolicy> policies, GroupIndex address_groups,
+                           GroupIndex service_groups, const std::set<std::string>& site_categories,
+                           std::vector<Finding> findings) {
+  return assemble(
+      policies.size(), [&](std::size_t i) -> BuiltPolicy& { return policies[i]; },
+      std::move(address_groups), std::move(service_groups), site_categories, std::move(findings));
+}
+
+Snapshot assemble_snapshot(const std::vector<std::shared_ptr<const BuiltPolicy>>& policies,
+                           GroupIndex address_groups, GroupIndex service_groups,
+                           const std::set<std::string>& site_categories,
+                           std::vector<Finding> findings) {
+  return assemble(
+      policies.size(), [&](std::size_t i) -> const BuiltPolicy& { return *policies[i]; },
+      std::move(address_groups), std::move(service_groups), site_categories, std::move(findings));
 }
 
 }  // namespace flowdrift::policy::build

@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -113,6 +114,12 @@ std::string resolve_reference(const std::map<std::string, std::string>& names_by
 // emitted, categories not on the site reported, everything sorted and hashed.
 Snapshot assemble_snapshot(std::vector<BuiltPolicy> policies, GroupIndex address_groups,
                            GroupIndex service_groups, const std::set<std::string>& site_categories,
+                           std::vector<Finding> findings);
+// The same from policies shared with a per-site cache (V4PolicyMemo): copied, not moved, and
+// a policy taken from the cache costs one copy of its texts rather than of all its sets.
+Snapshot assemble_snapshot(const std::vector<std::shared_ptr<const BuiltPolicy>>& policies,
+                           GroupIndex address_groups, GroupIndex service_groups,
+                           const std::set<std::string>& site_categories,
                            std::vector<Finding> findings);
 
 }  // namespace flowdrift::policy::build

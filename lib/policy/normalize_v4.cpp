@@ -618,7 +618,8 @@ V4PolicyReferences references_of(const json& policy) {
 
 struct V4PolicyMemo::State {
   struct Entry {
-    b::BuiltPolicy policy;
+    // Shared with the snapshots' builders: a hit costs a reference, not a copy of its sets.
+    std::shared_ptr<const b::BuiltPolicy> policy;
     V4PolicyReferences refs;
     std::uint64_t generation = 0;  // the last poll that listed it
   };
@@ -638,7 +639,7 @@ std::uint64_t V4PolicyMemo::misses() const { return s_->misses; }
 struct V4SiteBuilder::State {
   std::vector<Finding> findings;  // group findings (duplicate names)
   Site site;
-  std::vector<b::BuiltPolicy> policies;
+  std::vector<std::shared_ptr<const b::BuiltPolicy>> policies;
   bool references_set = false;
   bool finished = false;
   V4PolicyMemo::State* memo = nullptr;
@@ -697,8 +698,8 @@ Result<void> V4SiteBuilder::add_policies(const std::vector<json>& page) {
   return guarded([&] {
     for (const json& p : page) {
       const std::size_t i = st.policies.size();
-      st.policies.push_back(
-          for_entity(label("policies", i, p), [&] { return canonicalize_policy(p, st.site); }));
+      st.policies.push_back(std::make_shared<const b::BuiltPolicy>(
+          for_entity(label("policies", i, p), [&] { return canonicalize_policy(p, st.site); })));
     }
   });
 }
@@ -726,8 +727,8 @@ Result<V4PolicyReferences> V4SiteBuilder::add_policy_text(std::string_view text)
   }
   const V4PolicyReferences refs = references_of(policy);
   auto added = guarded([&] {
-    st.policies.push_back(
-        for_entity(label("policies", i, policy), [&] { return canonicalize_policy(policy, st.site); }));
+    st.policies.push_back(std::make_shared<const b::BuiltPolicy>(for_entity(
+        label("policies", i, policy), [&] { return canonicalize_policy(policy, st.site); })));
   });
   if (!added) return added.error();
   if (st.memo != nullptr) {
@@ -753,7 +754,7 @@ Result<Snapshot> V4SiteBuilder::finish() {
       return e.second.generation != gen;
     });
   }
-  return b::assemble_snapshot(std::move(st.policies), std::move(st.site.address_groups),
+  return b::assemble_snapshot(st.policies, std::move(st.site.address_groups),
                               std::move(st.site.service_groups), st.site.category_values,
                               std::move(st.findings));
 }

@@ -235,24 +235,31 @@ std::int64_t Store::insert_snapshot(std::int64_t site_id, const policy::Snapshot
       db_->cached("INSERT INTO snapshot_objects (snapshot_id, object_id) VALUES (?1, ?2)");
   for (const auto& o : snapshot.objects) {
     const std::string_view kind = policy::to_string(o.kind);
-    insert_object.reset();
-    insert_object.bind(1, kind)
-        .bind(2, o.name)
-        .bind(3, o.hash)
-        .bind(4, o.json)
-        .bind(5, non_empty(o.policy_type))
-        .bind(6, non_empty(o.mode))
-        .bind(7, now_ms)
-        .exec();
-    std::int64_t object_id = 0;
-    if (db_->changes() == 1) {
-      object_id = db_->last_insert_rowid();
-    } else {
-      find_object.reset();
-      const auto id = find_object.bind(1, kind).bind(2, o.name).bind(3, o.hash).query_int64();
+    // Nearly every object of a new snapshot is already stored (one policy changed since the
+    // last poll): look it up first rather than hand SQLite its text only to have it ignored.
+    // Read inside this transaction, so rows deleted by retention are never taken for present.
+    find_object.reset();
+    std::optional<std::int64_t> id =
+        find_object.bind(1, kind).bind(2, o.name).bind(3, o.hash).query_int64();
+    if (!id) {
+      insert_object.reset();
+      insert_object.bind(1, kind)
+          .bind(2, o.name)
+          .bind(3, o.hash)
+          .bind(4, o.json)
+          .bind(5, non_empty(o.policy_type))
+          .bind(6, non_empty(o.mode))
+          .bind(7, now_ms)
+          .exec();
+      if (db_->changes() == 1) {
+        id = db_->last_insert_rowid();
+      } else {
+        find_object.reset();
+        id = find_object.bind(1, kind).bind(2, o.name).bind(3, o.hash).query_int64();
+      }
       if (!id) throw StoreError("object " + o.name + " neither inserted nor found", 0);
-      object_id = *id;
     }
+    const std::int64_t object_id = *id;
     insert_member.reset();
     insert_member.bind(1, snapshot_id).bind(2, object_id).exec();
   }

@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <tuple>
+
 #include <nlohmann/json.hpp>
 
 #include "core/sha256.hpp"
@@ -274,6 +277,49 @@ TEST_CASE("reference: an address group missing on the replica", "[unit][diff][re
   CHECK(item.severity == Severity::Critical);
   CHECK(item.fields[0].path == "address_group[lb]");
   CHECK(item.fields[0].replica.empty());
+}
+
+TEST_CASE("reference: among equal policies, exactly those using a changed group drift",
+          "[unit][diff][reference]") {
+  // Equal policies are checked only when their text names a changed object: names that share
+  // a prefix, or that JSON must escape, must neither hide nor invent drift.
+  auto policy_using = [](const std::string& name, const std::string& group_name) {
+    auto p = app_policy(name);
+    p["rules"][0]["peer"] = {{"address_group", group_name}};
+    return p;
+  };
+  auto site = [&](json lb, json quoted) {
+    policy::Snapshot s;
+    s.objects.push_back(obj(policy_using("a-uses-lb", "lb")));
+    s.objects.push_back(obj(policy_using("b-uses-lb-2", "lb-2")));
+    s.objects.push_back(obj(policy_using("c-uses-quoted", "q\"lb")));
+    s.objects.push_back(obj(policy_using("d-uses-lb-too", "lb")));
+    s.objects.push_back(group(policy::ObjectKind::AddressGroup, "lb", std::move(lb)));
+    s.objects.push_back(group(policy::ObjectKind::AddressGroup, "lb-2", {"10.2.0.0/24"}));
+    s.objects.push_back(group(policy::ObjectKind::AddressGroup, "q\"lb", std::move(quoted)));
+    std::sort(s.objects.begin(), s.objects.end(), [](const auto& x, const auto& y) {
+      return std::tie(x.kind, x.name) < std::tie(y.kind, y.name);
+    });
+    s.hash = policy::snapshot_hash(s.objects, s.canon_version);
+    return s;
+  };
+  const auto src = site({"10.0.0.0/24"}, {"10.3.0.0/24"});
+  CHECK(diff_snapshots(src, site({"10.0.0.0/24"}, {"10.3.0.0/24"})).items.empty());
+
+  const auto lb_wider = diff_snapshots(src, site({"10.0.0.0/16"}, {"10.3.0.0/24"}));
+  REQUIRE(lb_wider.items.size() == 2);
+  CHECK(lb_wider.items[0].object == "a-uses-lb");
+  CHECK(lb_wider.items[1].object == "d-uses-lb-too");
+  for (const auto& item : lb_wider.items) {
+    CHECK(item.kind == DriftKind::Reference);
+    CHECK(item.direction == Direction::MorePermissive);
+  }
+
+  const auto quoted_wider = diff_snapshots(src, site({"10.0.0.0/24"}, {"10.3.0.0/16"}));
+  const auto& item = only(quoted_wider);
+  CHECK(item.object == "c-uses-quoted");
+  CHECK(item.kind == DriftKind::Reference);
+  CHECK(item.fields[0].path == "address_group[q\"lb]");
 }
 
 TEST_CASE("reference: identical groups and a group only a modified rule uses are not reference drift",
