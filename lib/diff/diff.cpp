@@ -229,6 +229,8 @@ void compare_policies(const CanonicalObject& s, const CanonicalObject& r, const 
     }
   }
   if (!cmp.any) return;
+  // Counted before the example flows are appended: they are evidence, not differing fields.
+  const auto differing = cmp.fields.size();
   std::string examples;
   if (behaviour) {
     cmp.effect = combine(cmp.effect, to_effect(behaviour->classification));
@@ -240,7 +242,7 @@ void compare_policies(const CanonicalObject& s, const CanonicalObject& r, const 
   item.direction = to_direction(cmp.effect);
   item.severity = severity_of(cmp.effect, s.policy_type);
   item.fields = std::move(cmp.fields);
-  item.summary = std::to_string(item.fields.size()) + " field(s) differ, replica " +
+  item.summary = std::to_string(differing) + " field(s) differ, replica " +
                  std::string(to_string(item.direction)) + examples;
   items.push_back(std::move(item));
 }
@@ -467,6 +469,7 @@ void compare_references(const CanonicalObject& s, const std::set<ObjectKey>& use
     cmp.add({key_label(key), so->json, ro->json}, member_effect(sj, rj, members));
   }
   if (!cmp.any) return;
+  const auto differing = cmp.fields.size();  // before the example flows (evidence) are added
   std::string examples;
   if (behaviour) {
     bool categories_differ = false;
@@ -480,7 +483,7 @@ void compare_references(const CanonicalObject& s, const std::set<ObjectKey>& use
   item.kind = DriftKind::Reference;
   item.direction = to_direction(cmp.effect);
   item.severity = severity_of(cmp.effect, s.policy_type);
-  item.summary = std::to_string(cmp.fields.size()) + " referenced object(s) differ";
+  item.summary = std::to_string(differing) + " referenced object(s) differ";
   item.fields = std::move(cmp.fields);
   if (renamed != 0) item.summary += " (" + std::to_string(renamed) + " renamed)";
   item.summary += ", replica " + std::string(to_string(item.direction)) + examples;
