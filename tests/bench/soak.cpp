@@ -9,7 +9,7 @@
 // settles within the run. Every 30 s it samples flowdriftd's resident memory (VmRSS), the
 // database size (file + WAL) and the polls so far; at the end it prints the first sample
 // taken after the first snapshots are stored against the last one.
-// Usage: soak [seconds, default 600] [policies per site, default 5000]
+// Usage: soak [seconds, default 600] [policies per site, default 5000] [interval, default 1s]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -146,8 +146,10 @@ struct Sample {
 int main(int argc, char** argv) {
   const int seconds = argc > 1 ? std::stoi(argv[1]) : 600;
   const int policies = argc > 2 ? std::stoi(argv[2]) : 5000;
+  const std::string interval = argc > 3 ? argv[3] : "1s";  // flowdrift duration syntax
   test::TempDir tmp;
-  std::printf("soak: %d s, 2 sites x %d policies, 1 s interval, retention 2m\n", seconds, policies);
+  std::printf("soak: %d s, 2 sites x %d policies, %s interval, retention 2m\n", seconds, policies,
+              interval.c_str());
   Site primary = start_site(tmp, "primary", policies);
   Site dr = start_site(tmp, "dr", policies);
 
@@ -180,7 +182,7 @@ int main(int argc, char** argv) {
           << "    url: https://127.0.0.1:" << s->port << "\n"
           << "    username: admin\n    password_file: pc-password\n"
           << "    ca_file: " << s->ca() << "\n"
-          << "    interval: 1s\n    jitter: 0\n    retries: 0\n";
+          << "    interval: " << interval << "\n    jitter: 0\n    retries: 0\n";
     }
     cfg << "pairs:\n  - name: prod\n    source: primary\n    replica: dr\n"
         << "storage:\n  path: flowdrift.db\n  retention: 2m\n  prune_interval: 30s\n"
