@@ -88,47 +88,6 @@ const config::PairConfig* find_pair(const config::Config& cfg, const std::string
   return nullptr;
 }
 
-policy::ObjectKind object_kind(const std::string& s) {
-  for (auto k : {policy::ObjectKind::Policy, policy::ObjectKind::AddressGroup,
-                 policy::ObjectKind::ServiceGroup, policy::ObjectKind::Category}) {
-    if (policy::to_string(k) == s) return k;
-  }
-  throw store::StoreError("unknown object kind '" + s + "' in the database", 0);
-}
-
-// Store::load_snapshot over a read-only connection (a Store would open read-write and migrate).
-policy::Snapshot load_snapshot(store::Database& db, std::int64_t id) {
-  policy::Snapshot snap;
-  auto head = db.prepare("SELECT hash, canon_version FROM snapshots WHERE id = ?1");
-  head.bind(1, id);
-  if (!head.step()) throw store::StoreError("snapshot " + std::to_string(id) + " does not exist", 0);
-  snap.hash = head.column_text(0);
-  snap.canon_version = head.column_int(1);
-  auto objects = db.prepare(
-      "SELECT o.kind, o.name, o.json, o.hash, coalesce(o.policy_type, ''), coalesce(o.mode, '') "
-      "FROM snapshot_objects so JOIN objects o ON o.id = so.object_id WHERE so.snapshot_id = ?1");
-  objects.bind(1, id);
-  while (objects.step()) {
-    policy::CanonicalObject o;
-    o.kind = object_kind(objects.column_text(0));
-    o.name = objects.column_text(1);
-    o.json = objects.column_text(2);
-    o.hash = objects.column_text(3);
-    o.policy_type = objects.column_text(4);
-    o.mode = objects.column_text(5);
-    snap.objects.push_back(std::move(o));
-  }
-  std::sort(snap.objects.begin(), snap.objects.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
-  });
-  auto findings = db.prepare("SELECT kind, object, detail FROM findings WHERE snapshot_id = ?1 ORDER BY id");
-  findings.bind(1, id);
-  while (findings.step()) {
-    snap.findings.push_back({findings.column_text(0), findings.column_text(1), findings.column_text(2)});
-  }
-  return snap;
-}
-
 // The snapshot of the site's latest complete poll and that poll's finish time.
 std::optional<std::pair<std::int64_t, std::int64_t>> latest_complete(store::Database& db,
                                                                      const std::string& site) {
@@ -549,8 +508,8 @@ int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
       in.notes.push_back("the pair is not in the database yet: using each site's latest complete "
                          "snapshot");
     }
-    const auto source = load_snapshot(*db, in.source_ref.id);
-    const auto replica = load_snapshot(*db, in.replica_ref.id);
+    const auto source = store::read_snapshot(*db, in.source_ref.id);
+    const auto replica = store::read_snapshot(*db, in.replica_ref.id);
     for (const auto* s : {&source, &replica}) {
       if (s->canon_version != policy::kCanonVersion) {
         in.notes.push_back("snapshot " + std::string(s == &source ? "source" : "replica") +

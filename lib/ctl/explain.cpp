@@ -42,31 +42,9 @@ std::string replica_name_for(const std::string& source_name, const diff::PairMap
   return std::regex_replace(source_name, mapping.names[*i].re, mapping.names[*i].replica);
 }
 
-// The references a canonical policy makes, as lib/diff collects them: "categories" arrays
-// anywhere (secured group, isolation groups, peers), and the groups rules name.
-void collect_references(const json& j, std::set<RefKey>& out) {
-  if (j.is_object()) {
-    for (const auto& [k, v] : j.items()) {
-      if (k == "categories" && v.is_array()) {
-        for (const auto& c : v) {
-          if (c.is_string()) out.insert({ObjectKind::Category, c.get<std::string>()});
-        }
-      } else if (k == "address_group" && v.is_string()) {
-        out.insert({ObjectKind::AddressGroup, v.get<std::string>()});
-      } else if (k == "service_group" && v.is_string()) {
-        out.insert({ObjectKind::ServiceGroup, v.get<std::string>()});
-      } else {
-        collect_references(v, out);
-      }
-    }
-  } else if (j.is_array()) {
-    for (const auto& e : j) collect_references(e, out);
-  }
-}
-
 std::set<RefKey> references_of(const CanonicalObject* policy) {
   std::set<RefKey> out;
-  if (policy) collect_references(json::parse(policy->json, nullptr, false), out);
+  if (policy) out = diff::policy_references(policy->json);
   return out;
 }
 

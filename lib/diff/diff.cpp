@@ -723,6 +723,11 @@ PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot
   return diff_snapshots(source, translate_replica(replica, source, mapping));
 }
 
+std::set<std::pair<policy::ObjectKind, std::string>> policy_references(
+    const std::string& canonical_json) {
+  return references_in(canonical_json);
+}
+
 PairResult unknown_result(std::string reason) {
   PairResult r;
   r.status = PairStatus::Unknown;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +77,11 @@ PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot
 // The same, with the pair's declared mappings applied to the replica first (mapping.hpp).
 PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica,
                           const PairMapping& mapping);
+
+// Every object a canonical policy (its JSON text) refers to, as the diff judges references:
+// groups named by rules and category values anywhere (secured group, isolation groups, peers).
+std::set<std::pair<policy::ObjectKind, std::string>> policy_references(
+    const std::string& canonical_json);
 
 // The pair result when a side has no complete snapshot for this cycle: UNKNOWN, no items
 // (callers keep the items they had; nothing opens or resolves on partial data).

@@ -363,9 +363,13 @@ std::optional<SnapshotInfo> Store::latest_complete_snapshot(const std::string& s
 }
 
 policy::Snapshot Store::load_snapshot(std::int64_t snapshot_id) {
+  return read_snapshot(*db_, snapshot_id);
+}
+
+policy::Snapshot read_snapshot(Database& db, std::int64_t snapshot_id) {
   policy::Snapshot snap;
   {
-    auto& st = db_->cached("SELECT hash, canon_version FROM snapshots WHERE id = ?1");
+    auto& st = db.cached("SELECT hash, canon_version FROM snapshots WHERE id = ?1");
     st.bind(1, snapshot_id);
     if (!st.step()) {
       throw StoreError("snapshot " + std::to_string(snapshot_id) + " does not exist", 0);
@@ -374,7 +378,7 @@ policy::Snapshot Store::load_snapshot(std::int64_t snapshot_id) {
     snap.canon_version = st.column_int(1);
     st.reset();
   }
-  auto& objects = db_->cached(
+  auto& objects = db.cached(
       "SELECT o.kind, o.name, o.json, o.hash, o.policy_type, o.mode "
       "FROM snapshot_objects so JOIN objects o ON o.id = so.object_id "
       "WHERE so.snapshot_id = ?1");
@@ -392,7 +396,7 @@ policy::Snapshot Store::load_snapshot(std::int64_t snapshot_id) {
   std::sort(snap.objects.begin(), snap.objects.end(), [](const auto& a, const auto& b) {
     return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
   });
-  auto& findings = db_->cached(
+  auto& findings = db.cached(
       "SELECT kind, object, detail FROM findings WHERE snapshot_id = ?1 ORDER BY id");
   findings.bind(1, snapshot_id);
   while (findings.step()) {

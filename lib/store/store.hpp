@@ -126,4 +126,8 @@ class Store {
   std::unique_ptr<Cache> cache_;  // per-site latest snapshot, so a quiet poll runs one INSERT
 };
 
+// A stored snapshot (objects sorted by kind and name, findings in order) over any connection to
+// the database: Store::load_snapshot, and flowdriftctl's read-only one.
+policy::Snapshot read_snapshot(Database& db, std::int64_t snapshot_id);
+
 }  // namespace flowdrift::store
