@@ -220,6 +220,15 @@ struct Phase {
   double wall = 0, cpu = 0, sim_cpu = 0;
 };
 
+// Profiling one phase: with BENCH_PROFILE=full|changed|quiet and PERF_CTL_FIFO naming the
+// control fifo of `perf record --control=fifo:PATH -D -1`, only that phase is recorded.
+void perf_control(const char* phase, const char* command) {
+  const char* wanted = std::getenv("BENCH_PROFILE");
+  const char* fifo = std::getenv("PERF_CTL_FIFO");
+  if (wanted == nullptr || fifo == nullptr || std::string(wanted) != phase) return;
+  std::ofstream(fifo) << command << '\n' << std::flush;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -308,7 +317,8 @@ int main(int argc, char** argv) {
   const config::Config cfg = config::parse_config(yaml, "bench.yaml");
   {
     app::App a(cfg);
-    auto measure = [&](int cycles) {
+    auto measure = [&](int cycles, const char* phase) {
+      perf_control(phase, "enable");
       Phase p;
       const auto t0 = Clock::now();
       const double c0 = cpu_seconds();
@@ -318,10 +328,11 @@ int main(int argc, char** argv) {
       p.cpu = (cpu_seconds() - c0) / cycles;
       p.sim_cpu =
           (process_cpu_seconds(sim_p->pid()) + process_cpu_seconds(sim_d->pid()) - s0) / cycles;
+      perf_control(phase, "disable");
       return p;
     };
 
-    const Phase full = measure(1);
+    const Phase full = measure(1, "full");
     const std::string items_full = open_items_by_kind(a);
     const long rss_full = peak_rss_kib();
     const auto bytes_full = db_bytes(a, cfg.storage.path);
@@ -329,7 +340,7 @@ int main(int argc, char** argv) {
     set_churn(a, pport, dir.file("p") + "/ca.pem", true);
     set_churn(a, dport, dir.file("d") + "/ca.pem", true);
     const Rows before_changed = rows(a);
-    const Phase changed = measure(changed_cycles);
+    const Phase changed = measure(changed_cycles, "changed");
     const Rows after_changed = rows(a);
     set_churn(a, pport, dir.file("p") + "/ca.pem", false);
     set_churn(a, dport, dir.file("d") + "/ca.pem", false);
@@ -337,7 +348,7 @@ int main(int argc, char** argv) {
 
     const auto bytes0 = db_bytes(a, cfg.storage.path);
     const Rows before_quiet = rows(a);
-    const Phase quiet = measure(quiet_cycles);
+    const Phase quiet = measure(quiet_cycles, "quiet");
     const Rows after_quiet = rows(a);
     const auto bytes1 = db_bytes(a, cfg.storage.path);
 
