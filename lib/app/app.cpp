@@ -171,9 +171,11 @@ std::unique_ptr<scheduler::Collector> App::make_collector(const config::SiteConf
                 {{"site", name}, {"reason", r.reason}, {"stored", r.stored}});
     }
   };
-  return std::make_unique<scheduler::Collector>(io_.get_executor(), site, std::move(password),
-                                                std::move(transport), *store_,
-                                                std::move(hooks));
+  auto collector = std::make_unique<scheduler::Collector>(
+      io_.get_executor(), site, std::move(password), std::move(transport), *store_,
+      std::move(hooks));
+  collector->set_work_pool(work_pool_.get());
+  return collector;
 }
 
 bool App::is_current(const std::string& site, std::uint64_t generation) const {

@@ -18,6 +18,7 @@
 #include "http/asio.hpp"
 #include "http/server.hpp"
 #include "http/web_config.hpp"
+#include "http/work_pool.hpp"
 #include "metrics/metrics.hpp"
 #include <boost/asio/signal_set.hpp>
 #include "scheduler/collector.hpp"
@@ -99,6 +100,8 @@ class App {
 
   config::Config config_;
   asio::io_context io_{1};
+  // Canonicalizes policy pages off the loop; joined before io_ goes (declared after it).
+  std::unique_ptr<http::WorkPool> work_pool_ = std::make_unique<http::WorkPool>();
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<metrics::Metrics> metrics_;
   std::unique_ptr<PairTracker> tracker_;

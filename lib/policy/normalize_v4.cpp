@@ -638,7 +638,9 @@ std::uint64_t V4PolicyMemo::misses() const { return s_->misses; }
 
 struct V4SiteBuilder::State {
   std::vector<Finding> findings;  // group findings (duplicate names)
-  Site site;
+  // Shared read-only with page work in flight (V4PolicyPageWork); replaced, never modified,
+  // once policies are being added.
+  std::shared_ptr<Site> site = std::make_shared<Site>();
   std::vector<std::shared_ptr<const b::BuiltPolicy>> policies;
   bool references_set = false;
   bool finished = false;
@@ -658,12 +660,13 @@ Result<void> V4SiteBuilder::set_references(const std::vector<json>& address_grou
                                            const std::vector<json>& categories) {
   State& st = *s_;
   st.findings.clear();
-  st.site = Site{};
+  st.site = std::make_shared<Site>();
+  Site& site = *st.site;
   auto r = guarded([&] {
-    st.site.address_groups = b::index_groups(
+    site.address_groups = b::index_groups(
         build_groups(address_groups, "address_groups", canonicalize_address_group),
         ObjectKind::AddressGroup, st.findings);
-    st.site.service_groups = b::index_groups(
+    site.service_groups = b::index_groups(
         build_groups(service_groups, "service_groups", canonicalize_service_group),
         ObjectKind::ServiceGroup, st.findings);
     for (std::size_t i = 0; i < categories.size(); ++i) {
@@ -672,15 +675,15 @@ Result<void> V4SiteBuilder::set_references(const std::vector<json>& address_grou
         as_object(c, "");
         const std::string id = req_string(c, "", "extId");
         const std::string kv = req_string(c, "", "key") + ":" + req_string(c, "", "value");
-        st.site.categories.emplace(id, kv);
-        st.site.category_values.insert(kv);
+        site.categories.emplace(id, kv);
+        site.category_values.insert(kv);
       });
     }
   });
   st.references_set = r.has_value();
   if (st.references_set && st.memo != nullptr) {
     // Entries built against other names would be stale: start over.
-    std::string context = reference_context(st.site);
+    std::string context = reference_context(site);
     if (context != st.memo->context) {
       st.memo->entries.clear();
       st.memo->context = std::move(context);
@@ -699,43 +702,120 @@ Result<void> V4SiteBuilder::add_policies(const std::vector<json>& page) {
     for (const json& p : page) {
       const std::size_t i = st.policies.size();
       st.policies.push_back(std::make_shared<const b::BuiltPolicy>(
-          for_entity(label("policies", i, p), [&] { return canonicalize_policy(p, st.site); })));
+          for_entity(label("policies", i, p), [&] { return canonicalize_policy(p, *st.site); })));
     }
   });
 }
 
-Result<V4PolicyReferences> V4SiteBuilder::add_policy_text(std::string_view text) {
-  State& st = *s_;
-  if (!st.references_set) {
-    return make_error(ErrorReason::Other, "v4 site: policies added before groups and categories");
+struct V4PolicyPageWork::State {
+  struct Pending {
+    std::size_t slot = 0;  // position on the page
+    std::string text;      // raw policy JSON, copied: the page buffer is not ours
+    std::string key;       // memo key (SHA-256 of the text); empty without a memo
+    std::shared_ptr<const b::BuiltPolicy> policy;
+    V4PolicyReferences refs;
+  };
+  std::shared_ptr<const Site> site;
+  std::size_t base = 0;  // listing index of the page's first policy
+  std::vector<std::shared_ptr<const b::BuiltPolicy>> slots;  // hits filled by begin_page
+  std::vector<V4PolicyReferences> refs;                      // per slot
+  std::vector<Pending> pending;
+  std::size_t done = 0;  // pending items run() has finished
+  std::optional<Error> error;
+};
+
+V4PolicyPageWork::V4PolicyPageWork() : s_(std::make_unique<State>()) {}
+V4PolicyPageWork::~V4PolicyPageWork() = default;
+V4PolicyPageWork::V4PolicyPageWork(V4PolicyPageWork&&) noexcept = default;
+V4PolicyPageWork& V4PolicyPageWork::operator=(V4PolicyPageWork&&) noexcept = default;
+
+std::size_t V4PolicyPageWork::pending() const { return s_->pending.size() - s_->done; }
+
+void V4PolicyPageWork::run() {
+  State& w = *s_;
+  for (; w.done < w.pending.size() && !w.error; ++w.done) {
+    auto& item = w.pending[w.done];
+    const std::size_t i = w.base + item.slot;
+    const json policy = json::parse(item.text, nullptr, false);
+    if (policy.is_discarded() || !policy.is_object()) {
+      w.error = make_error(ErrorReason::Malformed,
+                           "policies[" + std::to_string(i) + "]: not a JSON object");
+      return;
+    }
+    item.refs = references_of(policy);
+    auto added = guarded([&] {
+      item.policy = std::make_shared<const b::BuiltPolicy>(for_entity(
+          label("policies", i, policy), [&] { return canonicalize_policy(policy, *w.site); }));
+    });
+    if (!added) {
+      w.error = added.error();
+      return;
+    }
+    std::string().swap(item.text);
   }
-  std::string key;
-  if (st.memo != nullptr) {
-    key = sha256_hex(text);
-    if (auto it = st.memo->entries.find(key); it != st.memo->entries.end()) {
-      it->second.generation = st.memo->generation;
-      ++st.memo->hits;
-      st.policies.push_back(it->second.policy);
-      return it->second.refs;
+}
+
+V4PolicyPageWork V4SiteBuilder::begin_page(const std::vector<std::string_view>& texts) {
+  State& st = *s_;
+  V4PolicyPageWork work;
+  auto& w = *work.s_;
+  if (!st.references_set) {
+    w.error = make_error(ErrorReason::Other, "v4 site: policies added before groups and categories");
+    return work;
+  }
+  w.site = st.site;
+  w.base = st.policies.size();
+  w.slots.resize(texts.size());
+  w.refs.resize(texts.size());
+  for (std::size_t k = 0; k < texts.size(); ++k) {
+    std::string key;
+    if (st.memo != nullptr) {
+      key = sha256_hex(texts[k]);
+      if (auto it = st.memo->entries.find(key); it != st.memo->entries.end()) {
+        it->second.generation = st.memo->generation;
+        ++st.memo->hits;
+        w.slots[k] = it->second.policy;
+        w.refs[k] = it->second.refs;
+        continue;
+      }
+    }
+    w.pending.push_back({k, std::string(texts[k]), std::move(key), nullptr, {}});
+  }
+  return work;
+}
+
+Result<V4PageReferences> V4SiteBuilder::end_page(V4PolicyPageWork work) {
+  State& st = *s_;
+  auto& w = *work.s_;
+  work.run();  // whatever is left (nothing when the caller ran it)
+  if (w.error) return *w.error;
+  if (w.site != st.site || w.base != st.policies.size()) {
+    return make_error(ErrorReason::Other, "v4 site: a page ended out of turn");
+  }
+  for (auto& item : w.pending) {
+    w.slots[item.slot] = item.policy;
+    w.refs[item.slot] = item.refs;
+    if (st.memo != nullptr) {
+      ++st.memo->misses;
+      st.memo->entries[std::move(item.key)] = {std::move(item.policy), item.refs,
+                                               st.memo->generation};
     }
   }
-  const std::size_t i = st.policies.size();
-  const json policy = json::parse(text, nullptr, false);
-  if (policy.is_discarded() || !policy.is_object()) {
-    return make_error(ErrorReason::Malformed,
-                      "policies[" + std::to_string(i) + "]: not a JSON object");
+  V4PageReferences counts;
+  for (std::size_t k = 0; k < w.slots.size(); ++k) {
+    st.policies.push_back(std::move(w.slots[k]));
+    counts.address_groups += w.refs[k].address_groups ? 1 : 0;
+    counts.service_groups += w.refs[k].service_groups ? 1 : 0;
+    counts.categories += w.refs[k].categories ? 1 : 0;
   }
-  const V4PolicyReferences refs = references_of(policy);
-  auto added = guarded([&] {
-    st.policies.push_back(std::make_shared<const b::BuiltPolicy>(for_entity(
-        label("policies", i, policy), [&] { return canonicalize_policy(policy, st.site); })));
-  });
-  if (!added) return added.error();
-  if (st.memo != nullptr) {
-    ++st.memo->misses;
-    st.memo->entries[std::move(key)] = {st.policies.back(), refs, st.memo->generation};
-  }
-  return refs;
+  return counts;
+}
+
+Result<V4PolicyReferences> V4SiteBuilder::add_policy_text(std::string_view text) {
+  auto counts = end_page(begin_page({text}));
+  if (!counts) return counts.error();
+  return V4PolicyReferences{counts->address_groups > 0, counts->service_groups > 0,
+                            counts->categories > 0};
 }
 
 void V4SiteBuilder::restart_policies() { s_->policies.clear(); }
@@ -754,8 +834,11 @@ Result<Snapshot> V4SiteBuilder::finish() {
       return e.second.generation != gen;
     });
   }
-  return b::assemble_snapshot(st.policies, std::move(st.site.address_groups),
-                              std::move(st.site.service_groups), st.site.category_values,
+  // The group indexes are moved out unless abandoned page work still shares them.
+  if (st.site.use_count() > 1) st.site = std::make_shared<Site>(*st.site);
+  Site& site = *st.site;
+  return b::assemble_snapshot(st.policies, std::move(site.address_groups),
+                              std::move(site.service_groups), site.category_values,
                               std::move(st.findings));
 }
 

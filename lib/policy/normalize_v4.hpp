@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,38 @@ struct V4PolicyReferences {
   bool categories = false;
 };
 
+// How many policies of a page reference each kind of object.
+struct V4PageReferences {
+  std::size_t address_groups = 0;
+  std::size_t service_groups = 0;
+  std::size_t categories = 0;
+};
+
+// One page of raw policy texts on its way into a V4SiteBuilder, in three steps so that the
+// costly middle one can run on another thread while the event loop goes on:
+//   auto work = builder.begin_page(texts);  // memo lookups; the other texts are copied in
+//   work.run();                             // parse and canonicalize those; touches only `work`
+//   auto refs = builder.end_page(std::move(work));  // listing order kept, memo updated
+// A work item owns all it uses (the texts it must canonicalize, a shared immutable copy of the
+// builder's site index), so it may run on another thread and even outlive the builder.
+class V4PolicyPageWork {
+ public:
+  V4PolicyPageWork();
+  ~V4PolicyPageWork();
+  V4PolicyPageWork(V4PolicyPageWork&&) noexcept;
+  V4PolicyPageWork& operator=(V4PolicyPageWork&&) noexcept;
+
+  // Parses and canonicalizes the policies the memo did not have; stops at the first failure
+  // (end_page reports it). Thread-safe with respect to everything but this object.
+  void run();
+  std::size_t pending() const;  // policies run() canonicalizes
+
+ private:
+  friend class V4SiteBuilder;
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
 // Canonicalizes a v4 site piece by piece (as V3SiteBuilder): groups and categories first,
 // then the policy pages as they arrive, so a poll holds one page of raw JSON at a time.
 class V4SiteBuilder {
@@ -88,6 +121,11 @@ class V4SiteBuilder {
   // parsed and canonicalized (and remembered). Malformed when the text is not a JSON object or
   // the policy does not canonicalize, naming it as add_policies() does.
   Result<V4PolicyReferences> add_policy_text(std::string_view text);
+  // The same for a page of texts, split as V4PolicyPageWork describes. end_page() takes the
+  // work of the latest begin_page() (run or not: it runs what is left) and fails as
+  // add_policy_text() does for the first policy of the page that does not canonicalize.
+  V4PolicyPageWork begin_page(const std::vector<std::string_view>& texts);
+  Result<V4PageReferences> end_page(V4PolicyPageWork work);
   // The listing restarted: forget the policies added so far.
   void restart_policies();
   std::size_t policy_count() const;

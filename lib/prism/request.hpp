@@ -67,7 +67,9 @@ struct PageSink {
   // Optional: takes a checked page as the raw JSON texts of its entities (objects), so that a
   // sink that has seen an entity before need not parse it. Used instead of `page` when set and
   // the page's envelope reads as expected; any other page goes through `page`.
-  std::function<Result<void>(const std::vector<std::string_view>&)> raw_page;
+  // Awaited, so that the sink can hand the work to another thread; the views stay valid until
+  // it completes.
+  std::function<awaitable<Result<void>>(const std::vector<std::string_view>&)> raw_page;
 };
 
 // A sink that keeps every entity of the listing in `out`.

@@ -15,6 +15,10 @@
 #include "policy/normalize_v3.hpp"
 #include "policy/normalize_v4.hpp"
 
+namespace flowdrift::http {
+class WorkPool;
+}
+
 namespace flowdrift::prism {
 
 struct FetchOptions {
@@ -32,6 +36,9 @@ struct FetchOptions {
   // fetch_v4_snapshot then reads policy pages without a JSON parse of the whole page and
   // canonicalizes only the policies whose text changed. Unset: every policy is canonicalized.
   std::shared_ptr<policy::V4PolicyMemo> v4_memo;
+  // Where the policies of a v4 page are canonicalized (http/work_pool.hpp): null, on the
+  // calling coroutine's thread. Must outlive the fetch.
+  http::WorkPool* work_pool = nullptr;
 };
 
 struct FetchStats {

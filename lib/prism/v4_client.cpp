@@ -12,6 +12,7 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "flows/json_scan.hpp"
+#include "http/work_pool.hpp"
 #include "prism/request.hpp"
 
 namespace flowdrift::prism {
@@ -338,7 +339,12 @@ awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoin
       // The poll deadline bounds the wait on the site, as before canonicalization moved
       // into the listing: the time spent on the page here does not count against it.
       const auto work_start = SteadyClock::now();
-      auto consumed = page->raw ? sink->raw_page(page->raw->items) : sink->page(page->parsed.items);
+      Result<void> consumed;
+      if (page->raw) {
+        consumed = co_await sink->raw_page(page->raw->items);
+      } else {
+        consumed = sink->page(page->parsed.items);
+      }
       ctx->deadline += SteadyClock::now() - work_start;
       if (!consumed) co_return consumed.error();
       count += page->size();
@@ -385,14 +391,20 @@ std::optional<Error> empty_policy_list(std::size_t policies, const FetchOptions&
                         " (set allow_empty if the site really has none now)");
 }
 
-// Counts, page by page, the policies that reference each kind of object.
+// Counts, page by page, the policies that reference each kind of object. Raw pages are
+// pipelined: what the memo lacks of page k is canonicalized on the work pool while page k+1 is
+// fetched; page k is added (in listing order) before page k+1 starts, and drain() adds the last.
 struct PolicyStream {
   policy::V4SiteBuilder* builder = nullptr;
+  http::WorkPool* pool = nullptr;
+  asio::any_io_executor executor;
+  std::shared_ptr<http::PoolJob<policy::V4PolicyPageWork>> in_flight;
   std::size_t referencing_address_groups = 0;
   std::size_t referencing_service_groups = 0;
   std::size_t referencing_categories = 0;
 
   void restart() {
+    in_flight.reset();  // its result, when it comes, is dropped
     builder->restart_policies();
     referencing_address_groups = referencing_service_groups = referencing_categories = 0;
   }
@@ -402,17 +414,36 @@ struct PolicyStream {
     referencing_categories += policies_referencing(policies, V4Reference::Category);
     return builder->add_policies(policies);
   }
-  Result<void> raw_page(const std::vector<std::string_view>& policies) {
-    for (const auto text : policies) {
-      auto refs = builder->add_policy_text(text);
-      if (!refs) return refs.error();
-      referencing_address_groups += refs->address_groups ? 1 : 0;
-      referencing_service_groups += refs->service_groups ? 1 : 0;
-      referencing_categories += refs->categories ? 1 : 0;
-    }
+  Result<void> end_page(policy::V4PolicyPageWork work) {
+    auto refs = builder->end_page(std::move(work));
+    if (!refs) return refs.error();
+    referencing_address_groups += refs->address_groups;
+    referencing_service_groups += refs->service_groups;
+    referencing_categories += refs->categories;
     return {};
   }
 };
+
+// Adds the page whose canonicalization is in flight, if any, once it is done.
+awaitable<Result<void>> drain(PolicyStream* stream) {
+  if (!stream->in_flight) co_return Result<void>{};
+  auto job = std::move(stream->in_flight);
+  auto work = co_await http::wait(std::move(job));
+  co_return stream->end_page(std::move(work));
+}
+
+awaitable<Result<void>> add_raw_page(PolicyStream* stream, std::vector<std::string_view> policies) {
+  auto previous = co_await drain(stream);
+  if (!previous) co_return previous.error();
+  auto work = stream->builder->begin_page(policies);  // copies what it needs of the page
+  if (work.pending() == 0) co_return stream->end_page(std::move(work));
+  auto job = [w = std::move(work)]() mutable {
+    w.run();
+    return std::move(w);
+  };
+  stream->in_flight = http::submit(stream->pool, stream->executor, std::move(job));
+  co_return Result<void>{};
+}
 
 awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
   policy::V4SiteBuilder builder(ctx->options.v4_memo.get());
@@ -435,17 +466,22 @@ awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
     no_categories = categories->empty();
   }
 
-  PolicyStream stream{&builder};
+  PolicyStream stream;
+  stream.builder = &builder;
+  stream.pool = ctx->options.work_pool;
+  stream.executor = co_await asio::this_coro::executor;
   PageSink sink{[&stream] { stream.restart(); },
                 [&stream](std::vector<json>& page) { return stream.page(page); }, {}};
   if (ctx->options.v4_memo) {
     // Policies the memo has seen are neither parsed nor canonicalized again.
     sink.raw_page = [&stream](const std::vector<std::string_view>& page) {
-      return stream.raw_page(page);
+      return add_raw_page(&stream, page);
     };
   }
   auto policies = co_await list_pages(ctx, kPolicies, &sink);
   if (!policies) co_return policies.error();
+  auto last = co_await drain(&stream);
+  if (!last) co_return last.error();
   if (auto e = empty_policy_list(*policies, ctx->options)) co_return *e;
   if (auto e = empty_but_referenced(stream.referencing_address_groups, no_address_groups,
                                     kAddressGroups, "address groups")) {

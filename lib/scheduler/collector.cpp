@@ -178,6 +178,7 @@ awaitable<PollReport> Collector::poll_once() {
   auto opts = fetch_options(site_, password_);
   opts.previous_policy_count = last_policy_count_;
   opts.v4_memo = v4_memo_;
+  opts.work_pool = work_pool_;
   prism::FetchStats stats;
   std::string api = site_.api == "auto" ? (detected_api_.empty() ? "v4" : detected_api_) : site_.api;
   auto fetched = co_await fetch_and_canonicalize(this, api, opts, &stats);

@@ -100,6 +100,8 @@ class Collector {
   awaitable<PollReport> poll_once();
 
   const config::SiteConfig& site() const { return site_; }
+  // Where v4 policy pages are canonicalized (null: on the event loop). Must outlive polls.
+  void set_work_pool(http::WorkPool* pool) { work_pool_ = pool; }
 
  private:
   static awaitable<void> loop(Collector* self, std::chrono::milliseconds first_delay);
@@ -124,6 +126,7 @@ class Collector {
   std::string detected_api_;  // api: auto: the API that last gave a complete poll
   // The site's canonical v4 policies by raw text, so a poll re-canonicalizes only what changed.
   std::shared_ptr<policy::V4PolicyMemo> v4_memo_ = std::make_shared<policy::V4PolicyMemo>();
+  http::WorkPool* work_pool_ = nullptr;
 };
 
 }  // namespace flowdrift::scheduler

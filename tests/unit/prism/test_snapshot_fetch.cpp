@@ -5,6 +5,7 @@
 
 #include "fake_site.hpp"
 #include "fake_v4_site.hpp"
+#include "http/work_pool.hpp"
 #include "policy/normalize_v3.hpp"
 #include "policy/normalize_v4.hpp"
 
@@ -206,6 +207,11 @@ TEST_CASE("v4: the snapshot path with a policy memo equals the path without",
   FakeV4Site site = make_v4_site(345, 3, 2, 10);
   auto options = v4_test_options();
   options.v4_memo = std::make_shared<policy::V4PolicyMemo>();
+  // As the daemon polls: pages canonicalized on a work pool, pipelined with the next fetch.
+  const bool pooled = GENERATE(false, true);
+  http::WorkPool pool(2);
+  if (pooled) options.work_pool = &pool;
+  CAPTURE(pooled);
 
   ScriptedTransport plain_transport(site.responder());
   auto plain = fetch_snapshot(plain_transport, v4_test_options(), true);
@@ -233,6 +239,14 @@ TEST_CASE("v4: the snapshot path with a policy memo equals the path without",
     auto fresh = fetch_snapshot(check_transport, v4_test_options(), true);
     REQUIRE(fresh.result->has_value());
     CHECK(third.result->value().hash == fresh.result->value().hash);
+  }
+  SECTION("a changed policy that does not canonicalize is named by its place in the listing") {
+    site.lists[kV4Policies][250]["state"] = "SOMETIMES";
+    auto out = fetch_snapshot(transport, options, true);
+    REQUIRE_FALSE(out.result->has_value());
+    CHECK(out.result->error().reason == ErrorReason::Malformed);
+    CHECK_THAT(out.result->error().message,
+               Catch::StartsWith("policies[250]") && Catch::Contains("/state"));
   }
   SECTION("a page that is not JSON is malformed") {
     site.hook = [](FakeV4Site&, const V4Call& call) -> std::optional<Result<http::HttpResponse>> {
