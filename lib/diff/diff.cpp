@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flows/flows.hpp"
-#include "flows/json_scan.hpp"
+#include "core/json_scan.hpp"
 
 namespace flowdrift::diff {
 namespace {
@@ -314,7 +314,7 @@ std::set<ObjectKey> references_of(const json& policy) {
 
 // collect_references over the flat scanner: most policies are equal on both sides and need
 // their references only, and a DOM parse of every policy was most of a 5,000-policy diff.
-void collect_references(flows::detail::JsonRef j, std::set<ObjectKey>& out) {
+void collect_references(json_scan::JsonRef j, std::set<ObjectKey>& out) {
   if (j.is_object()) {
     for (const auto& [k, v] : j.members()) {
       if (k.str_equals("categories") && v.is_array()) {
@@ -338,7 +338,7 @@ void collect_references(flows::detail::JsonRef j, std::set<ObjectKey>& out) {
 std::set<ObjectKey> references_in(const std::string& text) {
   std::string error;
   try {
-    if (const auto doc = flows::detail::JsonDoc::parse(text, error)) {
+    if (const auto doc = json_scan::JsonDoc::parse(text, error)) {
       std::set<ObjectKey> out;
       collect_references(doc->root(), out);
       return out;

@@ -7,13 +7,13 @@
 #include <unordered_map>
 
 #include "flows/flows.hpp"
-#include "flows/json_scan.hpp"
+#include "core/json_scan.hpp"
 
 namespace flowdrift::flows {
 namespace {
 
-using json = detail::JsonRef;
-using detail::JsonDoc;
+using json = json_scan::JsonRef;
+using json_scan::JsonDoc;
 using policy::ObjectKind;
 
 constexpr std::uint32_t kMaxAddress = std::numeric_limits<std::uint32_t>::max();

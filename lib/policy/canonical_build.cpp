@@ -123,16 +123,22 @@ std::string dump_with_rules(json policy, const RuleSet& rules) {
   // An empty array placeholder: in dump() output `"rules":[]` can only be this key, because
   // quotes inside string values are escaped and no other member is named "rules".
   policy["rules"] = json::array();
-  std::string text = policy.dump();
+  const std::string text = policy.dump();
   static constexpr std::string_view kPlaceholder = R"("rules":[])";
-  std::string list = R"("rules":[)";
+  const std::size_t at = text.find(kPlaceholder);
+  std::size_t size = text.size() + rules.size();
+  for (const auto& rule : rules) size += rule.size();
+  std::string out;
+  out.reserve(size);
+  out.append(text, 0, at);
+  out += R"("rules":[)";
   for (auto it = rules.begin(); it != rules.end(); ++it) {
-    if (it != rules.begin()) list += ',';
-    list += *it;
+    if (it != rules.begin()) out += ',';
+    out += *it;
   }
-  list += ']';
-  text.replace(text.find(kPlaceholder), kPlaceholder.size(), list);
-  return text;
+  out += ']';
+  out.append(text, at + kPlaceholder.size());
+  return out;
 }
 
 std::vector<std::string> unique_names(const std::vector<std::pair<std::string, std::string>>& items,

@@ -1,19 +1,23 @@
 #include "policy/normalize_v4.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "core/sha256.hpp"
+#include "core/json_scan.hpp"
 #include "policy/canonical_build.hpp"
 
 // The v4 mapping is specified in docs/canonical-model.md ("v4 mapping"); the output must be the
@@ -56,89 +60,139 @@ std::string at_index(const std::string& base, std::size_t i) {
   return base + "/" + std::to_string(i);
 }
 
-std::string described(const json& j) {
-  std::string text = j.dump();
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
-  return std::string(", got ") + j.type_name() + " " + text;
+// The accessors below read either DOM: nlohmann's (groups, categories, add_policies) or the
+// flat json_scan::JsonDoc a policy page's raw texts are scanned into (V4PolicyPageWork),
+// which costs no allocation per value. Each primitive has one overload per DOM; `Ref<J>` is
+// how a value is held (a reference into nlohmann's tree, a small handle into a JsonDoc).
+using json_scan::JsonRef;
+template <class J>
+using Ref = std::conditional_t<std::is_same_v<J, json>, const json&, JsonRef>;
+template <class J>  // Ref<J> in a container
+using Held = std::conditional_t<std::is_same_v<J, json>, std::reference_wrapper<const json>, JsonRef>;
+
+bool is_null(const JsonRef& j) { return j.type() == JsonRef::Type::Null; }
+bool is_boolean(const json& j) { return j.is_boolean(); }
+bool is_boolean(const JsonRef& j) { return j.is_bool(); }
+bool bool_value(const json& j) { return j.get<bool>(); }
+bool bool_value(const JsonRef& j) { return j.is_true(); }
+std::string string_value(const json& j) { return j.get<std::string>(); }
+std::string string_value(const JsonRef& j) { return j.str(); }
+std::string dumped(const json& j) { return j.dump(); }
+std::string dumped(const JsonRef& j) { return std::string(j.text()); }
+
+// An integer that fits int64 (floats are not ports).
+std::optional<std::int64_t> integer_value(const json& j) {
+  if (j.is_number_unsigned()) {
+    const auto u = j.get<std::uint64_t>();
+    if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return static_cast<std::int64_t>(u);
+    }
+  } else if (j.is_number_integer()) {
+    return j.get<std::int64_t>();
+  }
+  return std::nullopt;
+}
+std::optional<std::int64_t> integer_value(const JsonRef& j) {
+  if (j.type() != JsonRef::Type::Number) return std::nullopt;
+  const std::string_view t = j.text();
+  std::int64_t v = 0;
+  auto [next, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec != std::errc{} || next != t.data() + t.size()) return std::nullopt;  // float, too big
+  return v;
 }
 
-// Null counts as absent: the SDKs serialize unset optional fields as null.
+// Null counts as absent: the SDKs serialize unset optional fields as null. Of a key given
+// twice, the last counts (as nlohmann's parse keeps it).
 const json* member(const json& obj, const std::string& key) {
   const auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return nullptr;
   return &*it;
 }
+std::optional<JsonRef> member(const JsonRef& obj, const std::string& key) {
+  auto m = obj.find_last(key);
+  if (!m || is_null(*m)) return std::nullopt;
+  return m;
+}
 
-const json& as_object(const json& j, const std::string& path) {
+template <class J>
+std::string described(const J& j) {
+  std::string text = dumped(j);
+  if (text.size() > 40) text = text.substr(0, 37) + "...";
+  return std::string(", got ") + j.type_name() + " " + text;
+}
+
+template <class J>
+Ref<J> as_object(Ref<J> j, const std::string& path) {
   if (!j.is_object()) fail(path, "expected object" + described(j));
   return j;
 }
 
-const json& object_member(const json& obj, const std::string& path, const std::string& key) {
-  const json* m = member(obj, key);
-  if (m == nullptr) fail(at_key(path, key), "missing (expected object)");
-  return as_object(*m, at_key(path, key));
+template <class J>
+Ref<J> object_member(const J& obj, const std::string& path, const std::string& key) {
+  auto m = member(obj, key);
+  if (!m) fail(at_key(path, key), "missing (expected object)");
+  return as_object<J>(*m, at_key(path, key));
 }
 
-const json* opt_object(const json& obj, const std::string& path, const std::string& key) {
-  const json* m = member(obj, key);
-  if (m != nullptr) as_object(*m, at_key(path, key));
+template <class J>
+auto opt_object(const J& obj, const std::string& path, const std::string& key) {
+  auto m = member(obj, key);
+  if (m) as_object<J>(*m, at_key(path, key));
   return m;
 }
 
-const json* opt_array(const json& obj, const std::string& path, const std::string& key) {
-  const json* m = member(obj, key);
-  if (m != nullptr && !m->is_array()) fail(at_key(path, key), "expected array" + described(*m));
+template <class J>
+auto opt_array(const J& obj, const std::string& path, const std::string& key) {
+  auto m = member(obj, key);
+  if (m && !m->is_array()) fail(at_key(path, key), "expected array" + described(*m));
   return m;
 }
 
-std::string opt_string(const json& obj, const std::string& path, const std::string& key) {
-  const json* m = member(obj, key);
-  if (m == nullptr) return {};
+template <class J>
+std::string opt_string(const J& obj, const std::string& path, const std::string& key) {
+  auto m = member(obj, key);
+  if (!m) return {};
   if (!m->is_string()) fail(at_key(path, key), "expected string" + described(*m));
-  return m->get<std::string>();
+  return string_value(*m);
 }
 
-std::string req_string(const json& obj, const std::string& path, const std::string& key) {
-  const json* m = member(obj, key);
-  if (m == nullptr) fail(at_key(path, key), "missing (expected non-empty string)");
-  if (!m->is_string() || m->get_ref<const std::string&>().empty()) {
-    fail(at_key(path, key), "expected non-empty string" + described(*m));
-  }
-  return m->get<std::string>();
+template <class J>
+std::string req_string(const J& obj, const std::string& path, const std::string& key) {
+  auto m = member(obj, key);
+  if (!m) fail(at_key(path, key), "missing (expected non-empty string)");
+  std::string value;
+  if (m->is_string()) value = string_value(*m);
+  if (value.empty()) fail(at_key(path, key), "expected non-empty string" + described(*m));
+  return value;
 }
 
-std::optional<bool> opt_bool(const json& obj, const std::string& path, const std::string& key) {
-  const json* m = member(obj, key);
-  if (m == nullptr) return std::nullopt;
-  if (!m->is_boolean()) fail(at_key(path, key), "expected boolean" + described(*m));
-  return m->get<bool>();
+template <class J>
+std::optional<bool> opt_bool(const J& obj, const std::string& path, const std::string& key) {
+  auto m = member(obj, key);
+  if (!m) return std::nullopt;
+  if (!is_boolean(*m)) fail(at_key(path, key), "expected boolean" + described(*m));
+  return bool_value(*m);
 }
 
-std::int64_t int_in(const json& j, const std::string& path, std::int64_t lo, std::int64_t hi) {
-  std::optional<std::int64_t> v;
-  if (j.is_number_unsigned()) {
-    const auto u = j.get<std::uint64_t>();
-    if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      v = static_cast<std::int64_t>(u);
-    }
-  } else if (j.is_number_integer()) {
-    v = j.get<std::int64_t>();
-  }  // floats are not ports
+template <class J>
+std::int64_t int_in(const J& j, const std::string& path, std::int64_t lo, std::int64_t hi) {
+  const std::optional<std::int64_t> v = integer_value(j);
   if (!v || *v < lo || *v > hi) {
     fail(path, "expected integer " + std::to_string(lo) + ".." + std::to_string(hi) + described(j));
   }
   return *v;
 }
 
-std::optional<std::int64_t> opt_int(const json& obj, const std::string& path,
+template <class J>
+std::optional<std::int64_t> opt_int(const J& obj, const std::string& path,
                                     const std::string& key, std::int64_t lo, std::int64_t hi) {
-  const json* m = member(obj, key);
-  if (m == nullptr) return std::nullopt;
+  auto m = member(obj, key);
+  if (!m) return std::nullopt;
   return int_in(*m, at_key(path, key), lo, hi);
 }
 
-std::int64_t req_int(const json& obj, const std::string& path, const std::string& key,
+template <class J>
+std::int64_t req_int(const J& obj, const std::string& path, const std::string& key,
                      std::int64_t lo, std::int64_t hi) {
   auto v = opt_int(obj, path, key, lo, hi);
   if (!v) {
@@ -149,43 +203,49 @@ std::int64_t req_int(const json& obj, const std::string& path, const std::string
 }
 
 // A list of extIds; absent, null and [] all give an empty list.
-std::vector<std::string> id_list(const json& obj, const std::string& path, const std::string& key) {
+template <class J>
+std::vector<std::string> id_list(const J& obj, const std::string& path, const std::string& key) {
   std::vector<std::string> out;
-  const json* list = opt_array(obj, path, key);
-  if (list == nullptr) return out;
+  auto list = opt_array(obj, path, key);
+  if (!list) return out;
   const std::string lpath = at_key(path, key);
-  for (std::size_t i = 0; i < list->size(); ++i) {
-    const json& id = list->at(i);
-    if (!id.is_string() || id.get_ref<const std::string&>().empty()) {
-      fail(at_index(lpath, i), "expected non-empty string (extId)" + described(id));
-    }
-    out.push_back(id.get<std::string>());
+  std::size_t i = 0;
+  for (Ref<J> id : *list) {
+    std::string value;
+    if (id.is_string()) value = string_value(id);
+    if (value.empty()) fail(at_index(lpath, i), "expected non-empty string (extId)" + described(id));
+    out.push_back(std::move(value));
+    ++i;
   }
   return out;
 }
 
-std::uint32_t ipv4_at(const json& obj, const std::string& path, const std::string& key) {
-  const json* m = member(obj, key);
-  if (m == nullptr) fail(at_key(path, key), "missing (expected IPv4 address)");
+template <class J>
+std::uint32_t ipv4_at(const J& obj, const std::string& path, const std::string& key) {
+  auto m = member(obj, key);
+  if (!m) fail(at_key(path, key), "missing (expected IPv4 address)");
   std::optional<std::uint32_t> address;
-  if (m->is_string()) address = b::parse_ipv4(m->get_ref<const std::string&>());
+  if (m->is_string()) address = b::parse_ipv4(string_value(*m));
   if (!address) fail(at_key(path, key), "expected IPv4 address" + described(*m));
   return *address;
 }
 
 // IPv4Address {value, prefixLength}; prefixLength defaults to 32 as in the v4 schema.
-b::Cidr parse_ipv4_address(const json& j, const std::string& path) {
-  as_object(j, path);
+template <class J>
+b::Cidr parse_ipv4_address(const J& j, const std::string& path) {
+  as_object<J>(j, path);
   const std::uint32_t address = ipv4_at(j, path, "value");
   const auto prefix = opt_int(j, path, "prefixLength", 0, 32).value_or(32);
   return b::make_cidr(address, static_cast<int>(prefix));
 }
 
-b::PortRanges port_ranges(const json& list, const std::string& path) {
+template <class J>
+b::PortRanges port_ranges(const J& list, const std::string& path) {
   b::PortRanges out;
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    const std::string rpath = at_index(path, i);
-    const json& r = as_object(list.at(i), rpath);
+  std::size_t i = 0;
+  for (Ref<J> element : list) {
+    const std::string rpath = at_index(path, i++);
+    Ref<J> r = as_object<J>(element, rpath);
     const auto start = req_int(r, rpath, "startPort", 0, 65535);
     const auto end = opt_int(r, rpath, "endPort", 0, 65535).value_or(start);
     if (start > end) fail(rpath, "startPort greater than endPort");
@@ -194,11 +254,13 @@ b::PortRanges port_ranges(const json& list, const std::string& path) {
   return out;
 }
 
-b::IcmpSet icmp_items(const json& list, const std::string& path) {
+template <class J>
+b::IcmpSet icmp_items(const J& list, const std::string& path) {
   b::IcmpSet out;
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    const std::string ipath = at_index(path, i);
-    const json& item = as_object(list.at(i), ipath);
+  std::size_t i = 0;
+  for (Ref<J> element : list) {
+    const std::string ipath = at_index(path, i++);
+    Ref<J> item = as_object<J>(element, ipath);
     const auto type = opt_int(item, ipath, "type", 0, 255);
     const auto code = opt_int(item, ipath, "code", 0, 255);
     if (opt_bool(item, ipath, "isAllAllowed").value_or(false)) {
@@ -212,15 +274,16 @@ b::IcmpSet icmp_items(const json& list, const std::string& path) {
 
 // tcpServices / udpServices / icmpServices of a rule spec or service group, one canonical
 // service per protocol present. An empty list counts as absent.
-std::vector<json> protocol_services(const json& obj, const std::string& path) {
+template <class J>
+std::vector<json> protocol_services(const J& obj, const std::string& path) {
   std::vector<json> out;
-  if (const json* tcp = opt_array(obj, path, "tcpServices"); tcp != nullptr && !tcp->empty()) {
+  if (auto tcp = opt_array(obj, path, "tcpServices"); tcp && !tcp->empty()) {
     out.push_back(b::tcp_service(port_ranges(*tcp, at_key(path, "tcpServices"))));
   }
-  if (const json* udp = opt_array(obj, path, "udpServices"); udp != nullptr && !udp->empty()) {
+  if (auto udp = opt_array(obj, path, "udpServices"); udp && !udp->empty()) {
     out.push_back(b::udp_service(port_ranges(*udp, at_key(path, "udpServices"))));
   }
-  if (const json* icmp = opt_array(obj, path, "icmpServices"); icmp != nullptr && !icmp->empty()) {
+  if (auto icmp = opt_array(obj, path, "icmpServices"); icmp && !icmp->empty()) {
     out.push_back(b::icmp_service(icmp_items(*icmp, at_key(path, "icmpServices"))));
   }
   return out;
@@ -267,7 +330,8 @@ struct PolicyWork {
 // v4.0 category references name VM categories: the v3 equivalent is kind_list ["vm"].
 const std::set<std::string> kVmKinds{"vm"};
 
-std::vector<std::string> rule_peers(const json& spec, const std::string& path,
+template <class J>
+std::vector<std::string> rule_peers(const J& spec, const std::string& path,
                                     const std::string& side, PolicyWork& work) {
   std::vector<std::string> peers;
   const std::string allow = opt_string(spec, path, side + "AllowSpec");
@@ -280,7 +344,7 @@ std::vector<std::string> rule_peers(const json& spec, const std::string& path,
   if (!cat_ids.empty()) {
     peers.push_back(b::category_peer_json(work.categories(cat_ids), "all").dump());
   }
-  if (const json* subnet = opt_object(spec, path, side + "Subnet")) {
+  if (auto subnet = opt_object(spec, path, side + "Subnet")) {
     const b::Cidr cidr = parse_ipv4_address(*subnet, at_key(path, side + "Subnet"));
     peers.push_back(json{{"subnet", cidr.text()}}.dump());
   }
@@ -294,16 +358,18 @@ std::vector<std::string> rule_peers(const json& spec, const std::string& path,
   return peers;
 }
 
-bool has_side(const json& spec, const std::string& side) {
+template <class J>
+bool has_side(const J& spec, const std::string& side) {
   for (const char* suffix :
        {"AllowSpec", "CategoryReferences", "Subnet", "AddressGroupReferences"}) {
-    if (member(spec, side + suffix) != nullptr) return true;
+    if (member(spec, side + suffix)) return true;
   }
   return false;
 }
 
 // An APPLICATION / QUARANTINE rule -> one canonical rule per (peer, service).
-void expand_application_rule(const json& spec, const std::string& path,
+template <class J>
+void expand_application_rule(const J& spec, const std::string& path,
                              const std::string& description, PolicyWork& work, b::RuleSet& rules) {
   const bool src = has_side(spec, "src");
   const bool dest = has_side(spec, "dest");
@@ -331,7 +397,8 @@ void expand_application_rule(const json& spec, const std::string& path,
   }
 }
 
-json isolation_group(const json& spec, const std::string& path, const std::string& key,
+template <class J>
+json isolation_group(const J& spec, const std::string& path, const std::string& key,
                      PolicyWork& work) {
   const auto ids = id_list(spec, path, key);
   if (ids.empty()) fail(at_key(path, key), "missing (expected non-empty array of extIds)");
@@ -345,8 +412,9 @@ struct PolicyType {
 constexpr PolicyType kPolicyTypes[] = {
     {"APPLICATION", "application"}, {"ISOLATION", "isolation"}, {"QUARANTINE", "quarantine"}};
 
-b::BuiltPolicy canonicalize_policy(const json& policy, const Site& site) {
-  as_object(policy, "");
+template <class J>
+b::BuiltPolicy canonicalize_policy(const J& policy, const Site& site) {
+  as_object<J>(policy, "");
   PolicyWork work{site, {}};
   b::BuiltPolicy& out = work.out;
   out.name = req_string(policy, "", "name");
@@ -382,14 +450,17 @@ b::BuiltPolicy canonicalize_policy(const json& policy, const Site& site) {
   bool have_isolation_rule = false;
   b::RuleSet rules;
 
-  const json* list = opt_array(policy, "", "rules");
-  const std::size_t count = list == nullptr ? 0 : list->size();
-  for (std::size_t i = 0; i < count; ++i) {
+  const auto list = opt_array(policy, "", "rules");
+  std::vector<Held<J>> rule_list;
+  if (list) {
+    for (Ref<J> r : *list) rule_list.push_back(r);
+  }
+  for (std::size_t i = 0; i < rule_list.size(); ++i) {
     const std::string rpath = at_index("/rules", i);
-    const json& rule = as_object(list->at(i), rpath);
+    Ref<J> rule = as_object<J>(rule_list[i], rpath);
     const std::string rtype = req_string(rule, rpath, "type");
     const std::string spath = at_key(rpath, "spec");
-    const json& spec = object_member(rule, rpath, "spec");
+    Ref<J> spec = object_member(rule, rpath, "spec");
     const bool isolation_rule = rtype == "TWO_ENV_ISOLATION" || rtype == "MULTI_ENV_ISOLATION";
     if (isolation_rule != isolation) {
       fail(at_key(rpath, "type"), "rule type " + rtype + " in a policy of type " + type);
@@ -421,14 +492,15 @@ b::BuiltPolicy canonicalize_policy(const json& policy, const Site& site) {
       } else {
         // MultiEnvIsolationRuleSpec: spec.spec.isolationGroups[{groupCategoryReferences}].
         const std::string inner = at_key(spath, "spec");
-        const json& all = object_member(spec, spath, "spec");
-        const json* groups = opt_array(all, inner, "isolationGroups");
-        if (groups == nullptr || groups->size() < 2) {
+        Ref<J> all = object_member(spec, spath, "spec");
+        const auto groups = opt_array(all, inner, "isolationGroups");
+        if (!groups || groups->size() < 2) {
           fail(at_key(inner, "isolationGroups"), "expected an array of at least 2 groups");
         }
-        for (std::size_t g = 0; g < groups->size(); ++g) {
-          const std::string gpath = at_index(at_key(inner, "isolationGroups"), g);
-          isolation_groups.push_back(isolation_group(as_object(groups->at(g), gpath), gpath,
+        std::size_t g = 0;
+        for (Ref<J> group : *groups) {
+          const std::string gpath = at_index(at_key(inner, "isolationGroups"), g++);
+          isolation_groups.push_back(isolation_group(as_object<J>(group, gpath), gpath,
                                                      "groupCategoryReferences", work));
         }
       }
@@ -460,7 +532,7 @@ b::BuiltPolicy canonicalize_policy(const json& policy, const Site& site) {
 // Groups and categories
 
 b::BuiltGroup canonicalize_address_group(const json& group) {
-  as_object(group, "");
+  as_object<json>(group, "");
   b::BuiltGroup out;
   out.id = req_string(group, "", "extId");
   out.name = req_string(group, "", "name");
@@ -475,7 +547,7 @@ b::BuiltGroup canonicalize_address_group(const json& group) {
   if (const json* list = opt_array(group, "", "ipRanges")) {
     for (std::size_t i = 0; i < list->size(); ++i) {
       const std::string rpath = at_index("/ipRanges", i);
-      const json& r = as_object(list->at(i), rpath);
+      const json& r = as_object<json>(list->at(i), rpath);
       const std::uint32_t start = ipv4_at(r, rpath, "startIp");
       const std::uint32_t end = ipv4_at(r, rpath, "endIp");
       if (start > end) fail(rpath, "startIp greater than endIp");
@@ -496,7 +568,7 @@ b::BuiltGroup canonicalize_address_group(const json& group) {
 }
 
 b::BuiltGroup canonicalize_service_group(const json& group) {
-  as_object(group, "");
+  as_object<json>(group, "");
   b::BuiltGroup out;
   out.id = req_string(group, "", "extId");
   out.name = req_string(group, "", "name");
@@ -524,8 +596,13 @@ std::string string_field(const json& j, const char* key) {
   const auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
+std::string string_field(const JsonRef& j, const char* key) {
+  const auto m = j.find_last(key);
+  return m && m->is_string() ? m->str() : std::string();
+}
 
-std::string label(std::string_view list, std::size_t i, const json& entity) {
+template <class J>
+std::string label(std::string_view list, std::size_t i, const J& entity) {
   std::string known = string_field(entity, "name");
   if (known.empty()) {
     const std::string key = string_field(entity, "key");
@@ -580,6 +657,7 @@ Result<void> guarded(F&& f) {
 namespace {
 
 bool has_reference(const json& node, V4Reference kind, int depth);
+bool has_reference(const JsonRef& node, V4Reference kind, int depth);
 
 // What V4PolicyMemo entries depend on besides the policy text: every map canonicalize_policy
 // resolves extIds through. Length-prefixed, so no names can make two contexts collide.
@@ -604,10 +682,10 @@ std::string reference_context(const Site& site) {
   return sha256_hex(text);
 }
 
-V4PolicyReferences references_of(const json& policy) {
+V4PolicyReferences references_of(const JsonRef& policy) {
   V4PolicyReferences refs;
-  auto rules = policy.find("rules");
-  if (rules == policy.end()) return refs;
+  auto rules = policy.find_last("rules");
+  if (!rules) return refs;
   refs.address_groups = has_reference(*rules, V4Reference::AddressGroup, 0);
   refs.service_groups = has_reference(*rules, V4Reference::ServiceGroup, 0);
   refs.categories = has_reference(*rules, V4Reference::Category, 0);
@@ -642,6 +720,7 @@ struct V4SiteBuilder::State {
   // once policies are being added.
   std::shared_ptr<Site> site = std::make_shared<Site>();
   std::vector<std::shared_ptr<const b::BuiltPolicy>> policies;
+  std::size_t begun = 0;  // policies of pages begun but not yet ended
   bool references_set = false;
   bool finished = false;
   V4PolicyMemo::State* memo = nullptr;
@@ -672,7 +751,7 @@ Result<void> V4SiteBuilder::set_references(const std::vector<json>& address_grou
     for (std::size_t i = 0; i < categories.size(); ++i) {
       const json& c = categories[i];
       for_entity(label("categories", i, c), [&] {
-        as_object(c, "");
+        as_object<json>(c, "");
         const std::string id = req_string(c, "", "extId");
         const std::string kv = req_string(c, "", "key") + ":" + req_string(c, "", "value");
         site.categories.emplace(id, kv);
@@ -736,12 +815,14 @@ void V4PolicyPageWork::run() {
   for (; w.done < w.pending.size() && !w.error; ++w.done) {
     auto& item = w.pending[w.done];
     const std::size_t i = w.base + item.slot;
-    const json policy = json::parse(item.text, nullptr, false);
-    if (policy.is_discarded() || !policy.is_object()) {
+    std::string parse_error;
+    const auto doc = json_scan::JsonDoc::parse(item.text, parse_error);
+    if (!doc || !doc->root().is_object()) {
       w.error = make_error(ErrorReason::Malformed,
                            "policies[" + std::to_string(i) + "]: not a JSON object");
       return;
     }
+    const JsonRef policy = doc->root();
     item.refs = references_of(policy);
     auto added = guarded([&] {
       item.policy = std::make_shared<const b::BuiltPolicy>(for_entity(
@@ -764,7 +845,8 @@ V4PolicyPageWork V4SiteBuilder::begin_page(const std::vector<std::string_view>& 
     return work;
   }
   w.site = st.site;
-  w.base = st.policies.size();
+  w.base = st.policies.size() + st.begun;
+  st.begun += texts.size();
   w.slots.resize(texts.size());
   w.refs.resize(texts.size());
   for (std::size_t k = 0; k < texts.size(); ++k) {
@@ -789,9 +871,10 @@ Result<V4PageReferences> V4SiteBuilder::end_page(V4PolicyPageWork work) {
   auto& w = *work.s_;
   work.run();  // whatever is left (nothing when the caller ran it)
   if (w.error) return *w.error;
-  if (w.site != st.site || w.base != st.policies.size()) {
+  if (w.site != st.site || w.base != st.policies.size() || st.begun < w.slots.size()) {
     return make_error(ErrorReason::Other, "v4 site: a page ended out of turn");
   }
+  st.begun -= w.slots.size();
   for (auto& item : w.pending) {
     w.slots[item.slot] = item.policy;
     w.refs[item.slot] = item.refs;
@@ -818,14 +901,18 @@ Result<V4PolicyReferences> V4SiteBuilder::add_policy_text(std::string_view text)
                             counts->categories > 0};
 }
 
-void V4SiteBuilder::restart_policies() { s_->policies.clear(); }
+void V4SiteBuilder::restart_policies() {
+  s_->policies.clear();
+  s_->begun = 0;  // pages begun and not ended are abandoned
+}
 
 std::size_t V4SiteBuilder::policy_count() const { return s_->policies.size(); }
 
-Result<Snapshot> V4SiteBuilder::finish() {
+Result<std::function<Snapshot()>> V4SiteBuilder::finish_deferred() {
   State& st = *s_;
-  if (!st.references_set || st.finished) {
-    return make_error(ErrorReason::Other, "v4 site: finish() without references, or twice");
+  if (!st.references_set || st.finished || st.begun != 0) {
+    return make_error(ErrorReason::Other,
+                      "v4 site: finish() without references, with pages not ended, or twice");
   }
   st.finished = true;
   if (st.memo != nullptr) {
@@ -835,11 +922,21 @@ Result<Snapshot> V4SiteBuilder::finish() {
     });
   }
   // The group indexes are moved out unless abandoned page work still shares them.
-  if (st.site.use_count() > 1) st.site = std::make_shared<Site>(*st.site);
-  Site& site = *st.site;
-  return b::assemble_snapshot(st.policies, std::move(site.address_groups),
-                              std::move(site.service_groups), site.category_values,
-                              std::move(st.findings));
+  auto site = st.site.use_count() > 1 ? std::make_shared<Site>(*st.site) : std::move(st.site);
+  st.site = std::make_shared<Site>();
+  return std::function<Snapshot()>(
+      [policies = std::move(st.policies), site = std::move(site),
+       findings = std::move(st.findings)]() mutable {
+        return b::assemble_snapshot(policies, std::move(site->address_groups),
+                                    std::move(site->service_groups), site->category_values,
+                                    std::move(findings));
+      });
+}
+
+Result<Snapshot> V4SiteBuilder::finish() {
+  auto assemble = finish_deferred();
+  if (!assemble) return assemble.error();
+  return (*assemble)();
 }
 
 Result<Snapshot> canonicalize_v4(const V4SiteData& site) {
@@ -880,6 +977,22 @@ bool has_reference(const json& node, V4Reference kind, int depth) {
     }
   } else if (node.is_array()) {
     for (const auto& v : node) {
+      if (has_reference(v, kind, depth + 1)) return true;
+    }
+  }
+  return false;
+}
+
+bool has_reference(const JsonRef& node, V4Reference kind, int depth) {
+  constexpr int kMaxDepth = 12;
+  if (depth > kMaxDepth) return false;
+  if (node.is_object()) {
+    for (const auto& [key, value] : node.members()) {
+      if (value.is_array() && !value.empty() && references_kind(key.str(), kind)) return true;
+      if (has_reference(value, kind, depth + 1)) return true;
+    }
+  } else if (node.is_array()) {
+    for (JsonRef v : node) {
       if (has_reference(v, kind, depth + 1)) return true;
     }
   }

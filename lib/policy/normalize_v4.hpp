@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -121,16 +122,21 @@ class V4SiteBuilder {
   // parsed and canonicalized (and remembered). Malformed when the text is not a JSON object or
   // the policy does not canonicalize, naming it as add_policies() does.
   Result<V4PolicyReferences> add_policy_text(std::string_view text);
-  // The same for a page of texts, split as V4PolicyPageWork describes. end_page() takes the
-  // work of the latest begin_page() (run or not: it runs what is left) and fails as
-  // add_policy_text() does for the first policy of the page that does not canonicalize.
+  // The same for a page of texts, split as V4PolicyPageWork describes. Several pages may be
+  // begun before the first is ended; end_page() takes them in the order they were begun (run or
+  // not: it runs what is left) and fails as add_policy_text() does for the first policy of the
+  // page that does not canonicalize. A page ended out of turn is refused.
   V4PolicyPageWork begin_page(const std::vector<std::string_view>& texts);
   Result<V4PageReferences> end_page(V4PolicyPageWork work);
   // The listing restarted: forget the policies added so far.
   void restart_policies();
   std::size_t policy_count() const;
-  // The snapshot; call once.
+  // The snapshot; call once, after every page begun has ended.
   Result<Snapshot> finish();
+  // The same, in two steps: the builder's part now (the memo forgets what this listing did not
+  // list), and the assembly (sorting, naming, hashing: pure, owns what it uses) returned to be
+  // run on any thread.
+  Result<std::function<Snapshot()>> finish_deferred();
 
  private:
   struct State;

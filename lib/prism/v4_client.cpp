@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -11,7 +12,7 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
-#include "flows/json_scan.hpp"
+#include "core/json_scan.hpp"
 #include "http/work_pool.hpp"
 #include "prism/request.hpp"
 
@@ -176,7 +177,7 @@ struct RawPage {
 // is not a plain list with object items (not JSON, an ErrorResponse, a bad envelope), which
 // check_envelope then parses and names.
 std::optional<RawPage> scan_envelope_or_throw(std::string_view body) {
-  using flows::detail::JsonDoc;
+  using json_scan::JsonDoc;
   std::string error;
   const auto doc = JsonDoc::parse(body, error);
   if (!doc || !doc->root().is_object()) return std::nullopt;
@@ -190,7 +191,7 @@ std::optional<RawPage> scan_envelope_or_throw(std::string_view body) {
   RawPage out;
   out.total = static_cast<std::int64_t>(*count);
   const auto data = root.find("data");
-  if (!data || data->type() == flows::detail::JsonRef::Type::Null) return out;
+  if (!data || data->type() == json_scan::JsonRef::Type::Null) return out;
   if (!data->is_array()) return std::nullopt;
   const auto items = data->elements();
   out.items.reserve(items.size());
@@ -392,19 +393,23 @@ std::optional<Error> empty_policy_list(std::size_t policies, const FetchOptions&
 }
 
 // Counts, page by page, the policies that reference each kind of object. Raw pages are
-// pipelined: what the memo lacks of page k is canonicalized on the work pool while page k+1 is
-// fetched; page k is added (in listing order) before page k+1 starts, and drain() adds the last.
+// pipelined: what the memo lacks of a page is canonicalized on the work pool while the next
+// pages are fetched (up to kPagesInFlight at a time, so the pool has work even while the loop
+// is busy storing another site's snapshot); pages are added in listing order, and drain() adds
+// the last ones.
+constexpr std::size_t kPagesInFlight = 4;
+
 struct PolicyStream {
   policy::V4SiteBuilder* builder = nullptr;
   http::WorkPool* pool = nullptr;
   asio::any_io_executor executor;
-  std::shared_ptr<http::PoolJob<policy::V4PolicyPageWork>> in_flight;
+  std::deque<std::shared_ptr<http::PoolJob<policy::V4PolicyPageWork>>> in_flight;
   std::size_t referencing_address_groups = 0;
   std::size_t referencing_service_groups = 0;
   std::size_t referencing_categories = 0;
 
   void restart() {
-    in_flight.reset();  // its result, when it comes, is dropped
+    in_flight.clear();  // their results, when they come, are dropped
     builder->restart_policies();
     referencing_address_groups = referencing_service_groups = referencing_categories = 0;
   }
@@ -424,24 +429,28 @@ struct PolicyStream {
   }
 };
 
-// Adds the page whose canonicalization is in flight, if any, once it is done.
-awaitable<Result<void>> drain(PolicyStream* stream) {
-  if (!stream->in_flight) co_return Result<void>{};
-  auto job = std::move(stream->in_flight);
-  auto work = co_await http::wait(std::move(job));
-  co_return stream->end_page(std::move(work));
+// Adds the oldest pages in flight, once done, until at most `keep` remain.
+awaitable<Result<void>> drain(PolicyStream* stream, std::size_t keep = 0) {
+  while (stream->in_flight.size() > keep) {
+    auto job = std::move(stream->in_flight.front());
+    stream->in_flight.pop_front();
+    auto work = co_await http::wait(std::move(job));
+    auto added = stream->end_page(std::move(work));
+    if (!added) co_return added.error();
+  }
+  co_return Result<void>{};
 }
 
 awaitable<Result<void>> add_raw_page(PolicyStream* stream, std::vector<std::string_view> policies) {
-  auto previous = co_await drain(stream);
+  auto previous = co_await drain(stream, kPagesInFlight - 1);
   if (!previous) co_return previous.error();
   auto work = stream->builder->begin_page(policies);  // copies what it needs of the page
-  if (work.pending() == 0) co_return stream->end_page(std::move(work));
+  if (work.pending() == 0 && stream->in_flight.empty()) co_return stream->end_page(std::move(work));
   auto job = [w = std::move(work)]() mutable {
     w.run();
     return std::move(w);
   };
-  stream->in_flight = http::submit(stream->pool, stream->executor, std::move(job));
+  stream->in_flight.push_back(http::submit(stream->pool, stream->executor, std::move(job)));
   co_return Result<void>{};
 }
 

@@ -595,3 +595,105 @@ TEST_CASE("a policy given as text that does not canonicalize is malformed and no
   CHECK(rejected.error().message.find("/state") != std::string::npos);
   CHECK(memo.size() == 0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The two readers of a v4 policy: nlohmann's DOM (add_policies) and the flat scan of its raw
+// text (add_policy_text, what a poll uses). Differential: every leaf of every policy replaced
+// by values of every JSON type must get the same verdict, canonical text and error path.
+
+namespace {
+
+struct Verdict {
+  bool ok = false;
+  std::string hash;    // snapshot hash when ok
+  std::string where;   // error message up to ", got" (the value's rendering may differ)
+  ErrorReason reason = ErrorReason::Other;
+};
+
+Verdict verdict_of(const Result<Snapshot>& r) {
+  Verdict v;
+  v.ok = r.has_value();
+  if (v.ok) {
+    v.hash = r->hash;
+  } else {
+    v.reason = r.error().reason;
+    v.where = r.error().message.substr(0, r.error().message.find(", got"));
+  }
+  return v;
+}
+
+Verdict via_dom(const V4SiteData& site, const json& policy) {
+  V4SiteBuilder builder;
+  REQUIRE(builder.set_references(site.address_groups, site.service_groups, site.categories));
+  auto added = builder.add_policies({policy});
+  if (!added) return verdict_of(added.error());
+  return verdict_of(builder.finish());
+}
+
+Verdict via_text(const V4SiteData& site, const std::string& text) {
+  V4SiteBuilder builder;
+  REQUIRE(builder.set_references(site.address_groups, site.service_groups, site.categories));
+  auto added = builder.add_policy_text(text);
+  if (!added) return verdict_of(added.error());
+  return verdict_of(builder.finish());
+}
+
+void check_agree(const V4SiteData& site, const json& policy, const std::string& what) {
+  const Verdict dom = via_dom(site, policy);
+  const Verdict text = via_text(site, policy.dump());
+  INFO(what);
+  CHECK(dom.ok == text.ok);
+  CHECK(dom.hash == text.hash);
+  CHECK(dom.where == text.where);
+  CHECK(dom.reason == text.reason);
+}
+
+}  // namespace
+
+TEST_CASE("a v4 policy read from its raw text canonicalizes exactly as from the DOM",
+          "[unit][policy]") {
+  const V4SiteData site = v4_site(same_intent());
+  const std::vector<json> replacements = {
+      nullptr, "", "x", "ENFORCE", 0, -1, 80, 80.5, 70000, 1e30, 18446744073709551615ull,
+      true, json::array(), json::array({"x"}), json::object(), {{"value", "10.0.0.1"}}};
+  std::size_t cases = 0;
+  std::size_t failures = 0;
+  for (const json& policy : site.policies) {
+    check_agree(site, policy, "unchanged " + policy.value("name", ""));
+    const json leaves = policy.flatten();
+    for (const auto& [pointer, leaf] : leaves.items()) {
+      for (const json& value : replacements) {
+        json mutated = policy;
+        mutated[json::json_pointer(pointer)] = value;
+        const Verdict dom = via_dom(site, mutated);
+        check_agree(site, mutated, pointer + " = " + value.dump());
+        ++cases;
+        failures += dom.ok ? 0 : 1;
+      }
+    }
+  }
+  // The mutations reach both outcomes often: the comparison is not all of one kind.
+  CHECK(cases > 500);
+  CHECK(failures > cases / 10);
+  CHECK(failures < cases);
+
+  SECTION("a key given twice: the last one counts in both") {
+    json policy = site.policies.front();
+    std::string text = policy.dump();
+    text.insert(1, R"("state":"BOGUS","name":"shadowed",)");
+    const Verdict dom = via_dom(site, json::parse(text));
+    const Verdict raw = via_text(site, text);
+    CHECK(dom.ok);
+    CHECK(raw.ok);
+    CHECK(dom.hash == raw.hash);
+  }
+  SECTION("escaped strings read the same") {
+    json policy = site.policies.front();
+    policy["name"] = "caf\u00e9 \"quoted\" \\ tab\t";
+    policy["description"] = "line\nbreak \u2603";
+    check_agree(site, policy, "escapes");
+    std::string text = policy.dump(-1, ' ', true);  // \uXXXX escapes for non-ASCII
+    CHECK(text.find("\\u00e9") != std::string::npos);
+    CHECK(via_text(site, text).hash == via_dom(site, policy).hash);
+  }
+}

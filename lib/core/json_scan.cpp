@@ -1,11 +1,11 @@
-#include "flows/json_scan.hpp"
+#include "core/json_scan.hpp"
 
 #include <cctype>
 #include <charconv>
 
 #include <nlohmann/json.hpp>
 
-namespace flowdrift::flows::detail {
+namespace flowdrift::json_scan {
 
 class JsonParser {
  public:
@@ -283,4 +283,29 @@ std::optional<JsonRef> JsonRef::find(std::string_view key) const {
   return std::nullopt;
 }
 
-}  // namespace flowdrift::flows::detail
+std::optional<JsonRef> JsonRef::find_last(std::string_view key) const {
+  if (type() != Type::Object) return std::nullopt;
+  const auto& n = doc_->nodes_[index_];
+  std::optional<JsonRef> found;
+  std::uint32_t k = n.first;
+  for (std::uint32_t m = 0; m < n.count; ++m) {
+    const std::uint32_t v = doc_->nodes_[k].next;
+    if (JsonRef(doc_, k).str_equals(key)) found = JsonRef(doc_, v);
+    k = doc_->nodes_[v].next;
+  }
+  return found;
+}
+
+JsonRef::Iterator& JsonRef::Iterator::operator++() {
+  node_ = doc_->nodes_[node_].next;
+  --left_;
+  return *this;
+}
+
+JsonRef::Iterator JsonRef::begin() const {
+  if (type() != Type::Array) return end();
+  const auto& n = doc_->nodes_[index_];
+  return Iterator(doc_, n.first, n.count);
+}
+
+}  // namespace flowdrift::json_scan

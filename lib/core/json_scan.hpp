@@ -1,6 +1,7 @@
-// A small strict JSON reader for compiling canonical policies fast: one pass into a flat node
-// vector over the original text, no allocation per value. nlohmann's DOM parse was 80% of the
-// compile time of a 5,000-policy site (a std::map and strings per object). Internal to flows.
+// A small strict JSON reader: one pass into a flat node vector over the original text, no
+// allocation per value. nlohmann's DOM parse was 80% of the compile time of a 5,000-policy site
+// (a std::map and strings per object) and most of a cold v4 poll's canonicalization. Used by
+// the flow compiler, the diff's reference scan, v4 page scanning and v4 canonicalization.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-namespace flowdrift::flows::detail {
+namespace flowdrift::json_scan {
 
 class JsonDoc;
 
@@ -44,8 +45,27 @@ class JsonRef {
   std::vector<JsonRef> elements() const;
   // Objects: every (key, value) member, in order (empty for other types).
   std::vector<std::pair<JsonRef, JsonRef>> members() const;
-  JsonRef operator[](std::size_t i) const { return at(i); }                 // arrays: every element, in order
-  std::optional<JsonRef> find(std::string_view key) const;  // objects only
+  JsonRef operator[](std::size_t i) const { return at(i); }
+  bool empty() const { return size() == 0; }
+  std::optional<JsonRef> find(std::string_view key) const;       // objects only; first match
+  std::optional<JsonRef> find_last(std::string_view key) const;  // of a key given twice, the last
+
+  // Arrays: range-for over the elements, in order (nothing for other types).
+  class Iterator {
+   public:
+    Iterator(const JsonDoc* doc, std::uint32_t node, std::uint32_t left)
+        : doc_(doc), node_(node), left_(left) {}
+    JsonRef operator*() const { return JsonRef(doc_, node_); }
+    Iterator& operator++();
+    bool operator!=(const Iterator& o) const { return left_ != o.left_; }
+
+   private:
+    const JsonDoc* doc_;
+    std::uint32_t node_;
+    std::uint32_t left_;  // elements from here to the end
+  };
+  Iterator begin() const;
+  Iterator end() const { return Iterator(doc_, 0, 0); }
 
  private:
   friend class JsonDoc;
@@ -76,4 +96,4 @@ class JsonDoc {
   friend class JsonParser;
 };
 
-}  // namespace flowdrift::flows::detail
+}  // namespace flowdrift::json_scan
