@@ -1,5 +1,7 @@
 #include "app/app.hpp"
 
+#include <system_error>
+
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
@@ -97,6 +99,13 @@ App::App(config::Config config, WebOptions web)
       watchdog_timer_(io_),
       prune_timer_(io_),
       signals_(io_, SIGINT, SIGTERM, SIGHUP) {
+  try {
+    work_pool_ = std::make_unique<http::WorkPool>();
+  } catch (const std::system_error& e) {
+    // e.g. a seccomp filter or a tasks limit refusing threads: slower, not broken.
+    log::warn(logger(), "work_pool.unavailable",
+              {{"error", e.what()}, {"effect", "policies are canonicalized on the event loop"}});
+  }
   store_ = std::make_unique<store::Store>(config_.storage.path);
 
   metrics_ = std::make_unique<metrics::Metrics>(site_names(config_), pair_labels(config_),

@@ -100,8 +100,9 @@ class App {
 
   config::Config config_;
   asio::io_context io_{1};
-  // Canonicalizes policy pages off the loop; joined before io_ goes (declared after it).
-  std::unique_ptr<http::WorkPool> work_pool_ = std::make_unique<http::WorkPool>();
+  // Canonicalizes policy pages off the loop; joined before io_ goes (declared after it). Null
+  // if no thread could be started: the loop then canonicalizes itself, as before.
+  std::unique_ptr<http::WorkPool> work_pool_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<metrics::Metrics> metrics_;
   std::unique_ptr<PairTracker> tracker_;

@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cctype>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <map>
 #include <optional>
@@ -908,7 +907,7 @@ void V4SiteBuilder::restart_policies() {
 
 std::size_t V4SiteBuilder::policy_count() const { return s_->policies.size(); }
 
-Result<std::function<Snapshot()>> V4SiteBuilder::finish_deferred() {
+Result<Snapshot> V4SiteBuilder::finish() {
   State& st = *s_;
   if (!st.references_set || st.finished || st.begun != 0) {
     return make_error(ErrorReason::Other,
@@ -922,21 +921,11 @@ Result<std::function<Snapshot()>> V4SiteBuilder::finish_deferred() {
     });
   }
   // The group indexes are moved out unless abandoned page work still shares them.
-  auto site = st.site.use_count() > 1 ? std::make_shared<Site>(*st.site) : std::move(st.site);
-  st.site = std::make_shared<Site>();
-  return std::function<Snapshot()>(
-      [policies = std::move(st.policies), site = std::move(site),
-       findings = std::move(st.findings)]() mutable {
-        return b::assemble_snapshot(policies, std::move(site->address_groups),
-                                    std::move(site->service_groups), site->category_values,
-                                    std::move(findings));
-      });
-}
-
-Result<Snapshot> V4SiteBuilder::finish() {
-  auto assemble = finish_deferred();
-  if (!assemble) return assemble.error();
-  return (*assemble)();
+  if (st.site.use_count() > 1) st.site = std::make_shared<Site>(*st.site);
+  Site& site = *st.site;
+  return b::assemble_snapshot(st.policies, std::move(site.address_groups),
+                              std::move(site.service_groups), site.category_values,
+                              std::move(st.findings));
 }
 
 Result<Snapshot> canonicalize_v4(const V4SiteData& site) {

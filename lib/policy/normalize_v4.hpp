@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <cstddef>
-#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -133,10 +132,6 @@ class V4SiteBuilder {
   std::size_t policy_count() const;
   // The snapshot; call once, after every page begun has ended.
   Result<Snapshot> finish();
-  // The same, in two steps: the builder's part now (the memo forgets what this listing did not
-  // list), and the assembly (sorting, naming, hashing: pure, owns what it uses) returned to be
-  // run on any thread.
-  Result<std::function<Snapshot()>> finish_deferred();
 
  private:
   struct State;

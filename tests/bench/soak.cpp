@@ -10,6 +10,9 @@
 // database size (file + WAL) and the polls so far; at the end it prints the first sample
 // taken after the first snapshots are stored against the last one.
 // Usage: soak [seconds, default 600] [policies per site, default 5000] [interval, default 1s]
+//             [API, default both]
+// API `both`: the sites serve v3 and v4 (a current Prism Central) and flowdriftd, detecting,
+// polls v4; faults hit the v4 policy listing. `v3`: the sites serve v3 only.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -77,7 +80,8 @@ struct Site {
   std::string ca() const { return dir + "/ca.pem"; }
 };
 
-Site start_site(const test::TempDir& tmp, const std::string& name, int policies) {
+Site start_site(const test::TempDir& tmp, const std::string& name, int policies,
+                const std::string& api) {
   Site s;
   s.dir = tmp.file(name);
   std::filesystem::create_directories(s.dir);
@@ -85,7 +89,7 @@ Site start_site(const test::TempDir& tmp, const std::string& name, int policies)
       std::vector<std::string>{test::build_dir() + "/tests/pcsim/pcsim", "--listen",
                                "127.0.0.1:0", "--tls-dir", s.dir, "--port-file",
                                s.dir + "/port", "--generate", std::to_string(policies), "--seed",
-                               "42", "--api-mode", "v3", "--log-level", "warn"},
+                               "42", "--api-mode", api, "--log-level", "warn"},
       s.dir + "/pcsim.log", std::vector<std::string>{std::string("PCSIM_PASSWORD=") + kPassword});
   auto port = test::wait_for_file(s.dir + "/port", std::chrono::seconds(60));
   if (!port) throw std::runtime_error("pcsim " + name + " did not start");
@@ -147,11 +151,16 @@ int main(int argc, char** argv) {
   const int seconds = argc > 1 ? std::stoi(argv[1]) : 600;
   const int policies = argc > 2 ? std::stoi(argv[2]) : 5000;
   const std::string interval = argc > 3 ? argv[3] : "1s";  // flowdrift duration syntax
+  const std::string api = argc > 4 ? argv[4] : "both";
+  if (api != "both" && api != "v3") {
+    std::fprintf(stderr, "soak: API must be both or v3\n");
+    return 2;
+  }
   test::TempDir tmp;
-  std::printf("soak: %d s, 2 sites x %d policies, %s interval, retention 2m\n", seconds, policies,
-              interval.c_str());
-  Site primary = start_site(tmp, "primary", policies);
-  Site dr = start_site(tmp, "dr", policies);
+  std::printf("soak: %d s, 2 sites x %d policies, %s interval, API %s, retention 2m\n", seconds,
+              policies, interval.c_str(), api.c_str());
+  Site primary = start_site(tmp, "primary", policies, api);
+  Site dr = start_site(tmp, "dr", policies, api);
 
   // A few enforced application policies of the DR site to flip between ENFORCE and MONITOR.
   std::vector<std::string> flip;
@@ -195,9 +204,11 @@ int main(int argc, char** argv) {
 
   std::mt19937 rng(7);
   std::vector<bool> monitored(flip.size(), false);
-  const char* faults[] = {"rules_list:status=503,count=1", "rules_list:malformed,count=1",
-                          "rules_list:truncate,count=1",   "rules_list:total_moved,count=1",
-                          "rules_list:empty,count=1",      "*:latency_ms=1500,count=2"};
+  // Against the policy listing the daemon polls.
+  const std::string listing = api == "v3" ? "rules_list" : "v4_policies";
+  const std::string faults[] = {listing + ":status=503,count=1", listing + ":malformed,count=1",
+                                listing + ":truncate,count=1",   listing + ":total_moved,count=1",
+                                listing + ":empty,count=1",      "*:latency_ms=1500,count=2"};
   int flips = 0, injected = 0;
   std::vector<Sample> samples;
   const auto start = Clock::now();
