@@ -271,30 +271,25 @@ std::vector<std::pair<JsonRef, JsonRef>> JsonRef::members() const {
   return out;
 }
 
-std::optional<JsonRef> JsonRef::find(std::string_view key) const {
-  if (type() != Type::Object) return std::nullopt;
-  const auto& n = doc_->nodes_[index_];
-  std::uint32_t k = n.first;
-  for (std::uint32_t m = 0; m < n.count; ++m) {
-    const std::uint32_t v = doc_->nodes_[k].next;
-    if (JsonRef(doc_, k).str_equals(key)) return JsonRef(doc_, v);
-    k = doc_->nodes_[v].next;
-  }
-  return std::nullopt;
-}
-
-std::optional<JsonRef> JsonRef::find_last(std::string_view key) const {
+std::optional<JsonRef> JsonRef::lookup(std::string_view key, bool last) const {
   if (type() != Type::Object) return std::nullopt;
   const auto& n = doc_->nodes_[index_];
   std::optional<JsonRef> found;
   std::uint32_t k = n.first;
   for (std::uint32_t m = 0; m < n.count; ++m) {
     const std::uint32_t v = doc_->nodes_[k].next;
-    if (JsonRef(doc_, k).str_equals(key)) found = JsonRef(doc_, v);
+    if (JsonRef(doc_, k).str_equals(key)) {
+      found = JsonRef(doc_, v);
+      if (!last) break;
+    }
     k = doc_->nodes_[v].next;
   }
   return found;
 }
+
+std::optional<JsonRef> JsonRef::find(std::string_view key) const { return lookup(key, false); }
+
+std::optional<JsonRef> JsonRef::find_last(std::string_view key) const { return lookup(key, true); }
 
 JsonRef::Iterator& JsonRef::Iterator::operator++() {
   node_ = doc_->nodes_[node_].next;

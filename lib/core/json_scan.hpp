@@ -69,6 +69,7 @@ class JsonRef {
 
  private:
   friend class JsonDoc;
+  std::optional<JsonRef> lookup(std::string_view key, bool last) const;
   const JsonDoc* doc_ = nullptr;
   std::uint32_t index_ = 0;
 };

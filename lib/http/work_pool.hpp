@@ -50,6 +50,20 @@ struct PoolJob {
   std::exception_ptr failure;
 };
 
+namespace detail {
+
+// Runs `work`, keeping its result or its exception.
+template <class F, class R>
+void run_into(F& work, R& result, std::exception_ptr& failure) {
+  try {
+    result = work();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+}
+
+}  // namespace detail
+
 // Starts `work()` on `pool` and returns at once; its outcome is delivered on `loop`, whose
 // io_context counts it as outstanding work meanwhile (its run() does not return early). The
 // job may be dropped unawaited: the work still runs, and its result is discarded. Without a
@@ -60,11 +74,7 @@ std::shared_ptr<PoolJob<std::invoke_result_t<F&>>> submit(WorkPool* pool,
   using R = std::invoke_result_t<F&>;
   auto job = std::make_shared<PoolJob<R>>(loop);
   if (pool == nullptr) {
-    try {
-      job->result = work();
-    } catch (...) {
-      job->failure = std::current_exception();
-    }
+    detail::run_into(work, job->result, job->failure);
     job->done = true;
     return job;
   }
@@ -72,11 +82,7 @@ std::shared_ptr<PoolJob<std::invoke_result_t<F&>>> submit(WorkPool* pool,
   asio::post(pool->pool(), [job, work = std::move(work), home = std::move(home)]() mutable {
     std::exception_ptr failure;
     R result{};
-    try {
-      result = work();
-    } catch (...) {
-      failure = std::current_exception();
-    }
+    detail::run_into(work, result, failure);
     // The job moves along, so that its timer is never released on this thread.
     asio::post(home, [job = std::move(job), failure, result = std::move(result)]() mutable {
       job->result = std::move(result);
@@ -88,7 +94,8 @@ std::shared_ptr<PoolJob<std::invoke_result_t<F&>>> submit(WorkPool* pool,
   return job;
 }
 
-// The job's result, once done (its exception, if the work threw). Await it on the job's loop.
+// The job's result, once done (its exception, if the work threw). Await it on the job's loop,
+// passing a named job: g++ 12 mishandles temporaries with destructors inside a co_await.
 template <class R>
 awaitable<R> wait(std::shared_ptr<PoolJob<R>> job) {
   while (!job->done) {
@@ -98,14 +105,6 @@ awaitable<R> wait(std::shared_ptr<PoolJob<R>> job) {
   }
   if (job->failure) std::rethrow_exception(job->failure);
   co_return std::move(job->result);
-}
-
-// submit() and wait() in one: runs `work()` on `pool` while the loop goes on.
-template <class F>
-awaitable<std::invoke_result_t<F&>> offload(WorkPool* pool, F work) {
-  auto executor = co_await asio::this_coro::executor;
-  auto job = submit(pool, executor, std::move(work));
-  co_return co_await wait(std::move(job));
 }
 
 }  // namespace flowdrift::http

@@ -57,21 +57,11 @@ struct Rig {
     REQUIRE(a.has_value());
     REQUIRE(b.has_value());
     REQUIRE(store.record_poll(st::failed_poll("dr", 2000), nullptr).has_value());
-    store::PairIdentity pair{"prod", "primary", "dr"};
     auto compare = [&](std::vector<diff::DriftItem> items, std::int64_t now, int comparisons) {
       diff::PairResult r;
       r.items = std::move(items);
       r.status = diff::PairStatus::Drifted;
-      store::ComparisonContext ctx;
-      ctx.poll_id = b->poll_id;
-      ctx.source_snapshot_id = *a->snapshot_id;
-      ctx.replica_snapshot_id = *b->snapshot_id;
-      ctx.now_ms = now;
-      ctx.skew_ms = 1500;
-      ctx.debounce.comparisons = comparisons;
-      store::Transaction tx(store.db());
-      store::apply_pair_result(store.db(), pair, r, ctx);
-      tx.commit();
+      st::apply_comparison(store.db(), r, *a, *b, now, 1500, {comparisons, 0});
     };
     compare({item("p-a", diff::DriftKind::Modified), item("p-c", diff::DriftKind::Missing, true),
              item("p-d", diff::DriftKind::Modified)},

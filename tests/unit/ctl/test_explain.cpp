@@ -127,17 +127,8 @@ struct Daemon {
       mapping = config::parse_config(config_text(mapping_config), "t").pairs.at(0).mapping;
     }
     for (int i = 0; i < comparisons; ++i) {
-      auto result = diff::diff_snapshots(src, rep, mapping);
-      store::ComparisonContext ctx;
-      ctx.poll_id = b->poll_id;
-      ctx.source_snapshot_id = *a->snapshot_id;
-      ctx.replica_snapshot_id = *b->snapshot_id;
-      ctx.now_ms = 1'002'000 + i * 60'000;
-      ctx.skew_ms = 2000;
-      ctx.debounce = {2, 0};
-      store::Transaction tx(st.db());
-      store::apply_pair_result(st.db(), {"prod", "primary", "dr"}, result, ctx);
-      tx.commit();
+      store::test::apply_comparison(st.db(), diff::diff_snapshots(src, rep, mapping), *a, *b,
+                                    1'002'000 + i * 60'000, 2000, {2, 0});
     }
   }
 
@@ -469,16 +460,7 @@ TEST_CASE("status and drift show pending, raised and expected items and the skew
       diff::PairResult r;
       r.items = std::move(items);
       r.status = diff::PairStatus::Drifted;
-      store::ComparisonContext ctx;
-      ctx.poll_id = b->poll_id;
-      ctx.source_snapshot_id = *a->snapshot_id;
-      ctx.replica_snapshot_id = *b->snapshot_id;
-      ctx.now_ms = now;
-      ctx.skew_ms = 1500;
-      ctx.debounce = {2, 0};
-      store::Transaction tx(st.db());
-      store::apply_pair_result(st.db(), {"prod", "primary", "dr"}, r, ctx);
-      tx.commit();
+      store::test::apply_comparison(st.db(), r, *a, *b, now, 1500, {2, 0});
     };
     apply({item("a-raised", false), item("b-expected", true)}, 10'000);
     apply({item("a-raised", false), item("b-expected", true), item("c-pending", false)}, 20'000);

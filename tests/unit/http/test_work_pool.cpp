@@ -18,17 +18,20 @@ struct Seen {
   bool finished = false;
 };
 
-awaitable<void> offload_twice(http::WorkPool* pool, Seen* seen) {
+awaitable<void> submit_twice(http::WorkPool* pool, Seen* seen) {
   auto work = [seen] {
     seen->worker = std::this_thread::get_id();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     return 42;
   };
-  seen->value = co_await http::offload(pool, std::move(work));
+  auto executor = co_await asio::this_coro::executor;
+  auto first = http::submit(pool, executor, std::move(work));  // named: see http::wait
+  seen->value = co_await http::wait(std::move(first));
   seen->resumed = std::this_thread::get_id();
   auto failing = []() -> int { throw std::runtime_error("boom"); };
   try {
-    co_await http::offload(pool, std::move(failing));
+    auto job = http::submit(pool, executor, std::move(failing));
+    co_await http::wait(std::move(job));
   } catch (const std::runtime_error& e) {
     seen->threw = std::string(e.what()) == "boom";
   }
@@ -43,7 +46,7 @@ TEST_CASE("work pool: work runs on a pool thread and resumes the caller on its l
   CHECK(pool.threads() == 2);
   asio::io_context io;
   Seen seen;
-  asio::co_spawn(io, offload_twice(&pool, &seen), [](std::exception_ptr e) {
+  asio::co_spawn(io, submit_twice(&pool, &seen), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   });
   // run() must not return while the pool holds the work: the job counts as outstanding work.
@@ -58,7 +61,7 @@ TEST_CASE("work pool: work runs on a pool thread and resumes the caller on its l
 TEST_CASE("work pool: without a pool the work runs inline", "[http][work_pool]") {
   asio::io_context io;
   Seen seen;
-  asio::co_spawn(io, offload_twice(nullptr, &seen), asio::detached);
+  asio::co_spawn(io, submit_twice(nullptr, &seen), asio::detached);
   io.run();
   CHECK(seen.finished);
   CHECK(seen.value == 42);

@@ -11,7 +11,9 @@
 
 #include "core/sha256.hpp"
 #include "policy/model.hpp"
+#include "diff/diff.hpp"
 #include "store/db.hpp"
+#include "store/drift.hpp"
 #include "store/store.hpp"
 
 namespace flowdrift::store::test {
@@ -82,6 +84,23 @@ inline PollRecord failed_poll(const std::string& site, std::int64_t finished_ms,
 
 inline std::int64_t count_rows(Database& db, const std::string& table) {
   return db.query_int64("SELECT count(*) FROM " + table).value_or(-1);
+}
+
+// One comparison of the pair prod (primary -> dr) between two snapshots stored by
+// record_poll, applied in its own transaction as the daemon's PairTracker applies it.
+inline void apply_comparison(Database& db, const diff::PairResult& result,
+                             const PollOutcome& source, const PollOutcome& replica,
+                             std::int64_t now_ms, std::int64_t skew_ms, Debounce debounce) {
+  ComparisonContext ctx;
+  ctx.poll_id = replica.poll_id;
+  ctx.source_snapshot_id = *source.snapshot_id;
+  ctx.replica_snapshot_id = *replica.snapshot_id;
+  ctx.now_ms = now_ms;
+  ctx.skew_ms = skew_ms;
+  ctx.debounce = debounce;
+  Transaction tx(db);
+  apply_pair_result(db, {"prod", "primary", "dr"}, result, ctx);
+  tx.commit();
 }
 
 }  // namespace flowdrift::store::test
