@@ -1,6 +1,6 @@
 # Every external dependency, all from Debian 12 packages (see scripts/install-deps.sh).
 find_package(Threads REQUIRED)
-find_package(Boost 1.74 REQUIRED COMPONENTS system)
+find_package(Boost 1.74 REQUIRED)   # header-only: Asio, Beast; Boost.System is header-only since 1.69
 find_package(OpenSSL 3 REQUIRED)
 find_package(nlohmann_json 3.11 REQUIRED)
 find_package(yaml-cpp REQUIRED)          # target: yaml-cpp (un-namespaced in 0.7)

@@ -1,5 +1,5 @@
 // Pair diff: compares the latest complete snapshots of a pair's source and replica and
-// classifies every difference by kind and severity (../shared/docs/domain.md "Kinds and
+// classifies every difference by kind and severity (docs/domain.md "Kinds and
 // severity of drift"). Pure: no I/O. Differences are named by keys (policy name, field path,
 // rule content), never by array index, because canonical lists are sets.
 #pragma once

@@ -1,4 +1,4 @@
-// Behavioural comparison (docs/flows.md, ../shared/docs/domain.md "Comparing behaviour, not
+// Behavioural comparison (docs/flows.md, docs/domain.md "Comparing behaviour, not
 // text"): a canonical policy compiles into the set of flows it allows, and two policies are
 // compared as sets with interval arithmetic. Flow allow-lists have no order and no first match,
 // so no solver is needed. Pure: no I/O.

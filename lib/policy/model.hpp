@@ -1,4 +1,4 @@
-// The canonical, site-independent model (docs/canonical-model.md, ../shared/docs/domain.md):
+// The canonical, site-independent model (docs/canonical-model.md, docs/domain.md):
 // what one site said in one complete poll, with everything site-specific removed or resolved,
 // so the same intent on two Prism Centrals gives byte-identical canonical JSON and hashes.
 #pragma once

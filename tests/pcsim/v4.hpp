@@ -1,6 +1,6 @@
 // pcsim's v4 (Flow Network Security Next-Gen) view of the site: converts stored v3 entities to
 // v4 NetworkSecurityPolicy / AddressGroup / ServiceGroup / Category objects and builds the v4
-// list envelope, paging and error bodies (nutanix-api.md §3). Pure functions; no state.
+// list envelope, paging and error bodies (docs/prism-api.md §3). Pure functions; no state.
 #pragma once
 
 #include <cstddef>

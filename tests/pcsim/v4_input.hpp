@@ -1,6 +1,6 @@
 // pcsim's reading of v4 write bodies (POST/PUT of NetworkSecurityPolicy, AddressGroup,
 // ServiceGroup, Category): validation that names the offending attribute, and conversion to the
-// v3 shapes pcsim stores (the inverse of v4.hpp's mapping, nutanix-api.md §3.5/§3.8). Pure.
+// v3 shapes pcsim stores (the inverse of v4.hpp's mapping, docs/prism-api.md §3.5/§3.8). Pure.
 #pragma once
 
 #include <functional>

@@ -2,7 +2,7 @@
 // PUT, DELETE; swagger `address_group` / `service_group` bodies, generic `status` errors) and
 // category values (GET, PUT, DELETE of /categories/{key}/{value}; `category_status` errors).
 // They change the same stored site the v4 view serves. Deleting an object a policy still uses
-// is refused with 409 (nutanix-api.md is silent on it); POST /_pcsim/force_delete does it anyway
+// is refused with 409 (docs/prism-api.md is silent on it); POST /_pcsim/force_delete does it anyway
 // so tests can create a dangling reference.
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-// pcsim v4 object endpoints (nutanix-api.md §3.1, §3.2, §3.7): GET one (with an ETag header),
+// pcsim v4 object endpoints (docs/prism-api.md §3.1, §3.2, §3.7): GET one (with an ETag header),
 // POST (create), PUT and DELETE (If-Match with the current ETag: missing -> 412 PLAT-10004,
 // stale -> 412 PLAT-10005) of policies, address groups and service groups, POST/DELETE of
 // categories, and GET of the tasks the writes return. Writes answer 202 with a

@@ -11,7 +11,7 @@ using nlohmann::json;
 
 namespace {
 
-const std::string kShared = FLOWDRIFT_SHARED_FIXTURES;
+const std::string kPublic = FLOWDRIFT_PUBLIC_FIXTURES;
 
 json rule(const std::string& name, const std::string& action, int port) {
   return {{"metadata", {{"kind", "network_security_rule"}, {"uuid", name + "-uuid"}}},
@@ -55,7 +55,7 @@ int diff_files(const json& a, const json& b, std::string format, std::string* ou
 TEST_CASE("a partial list (total_matches above its entities) is refused as incomplete",
           "[unit][ctl]") {
   // The public fixture is one page of three.
-  auto r = load_site_file(kShared + "/v3_nsr_list_isolation_rule.json");
+  auto r = load_site_file(kPublic + "/v3_nsr_list_isolation_rule.json");
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().reason == ErrorReason::Truncated);
   CHECK_THAT(r.error().message, Catch::Contains("v3_nsr_list_isolation_rule.json"));
@@ -63,7 +63,7 @@ TEST_CASE("a partial list (total_matches above its entities) is refused as incom
 }
 
 TEST_CASE("an intent response loads as one policy", "[unit][ctl]") {
-  auto r = load_site_file(kShared + "/v3_nsr_app_rule_intent_response.json");
+  auto r = load_site_file(kPublic + "/v3_nsr_app_rule_intent_response.json");
   REQUIRE(r.has_value());
   CHECK(r->kind == "v3 entity");
   CHECK(r->snapshot.count(policy::ObjectKind::Policy) == 1);

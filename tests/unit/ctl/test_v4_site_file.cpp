@@ -17,10 +17,10 @@ using flowdrift::test::write_file;
 
 namespace {
 
-const std::string kShared = FLOWDRIFT_SHARED_FIXTURES;
+const std::string kPublic = FLOWDRIFT_PUBLIC_FIXTURES;
 const std::string kLocal = FLOWDRIFT_TEST_FIXTURES;
 // The public v4 policy: a GET response whose rules reference one category and one service group.
-const std::string kV4Policy = kShared + "/v4_network_security_policy.wire_derived.json";
+const std::string kV4Policy = kPublic + "/v4_network_security_policy.wire_derived.json";
 constexpr const char* kPolicyCategory = "569a018e-18ac-4813-b00f-2aa0d0005042";
 constexpr const char* kPolicyServiceGroup = "f77c1342-95e4-411e-9281-42ef2123d5b1";
 
@@ -52,14 +52,14 @@ json policies_list(const std::vector<json>& items, long long total = -1) {
 // The public SDK samples (snake_case) in the wire form (camelCase), as the fixture README
 // derives the policy: the same values under the Go SDK's json tags.
 json wire_category() {
-  const json c = read_json(kShared + "/v4_address_service_category.sdk_snake.json").at("category");
+  const json c = read_json(kPublic + "/v4_address_service_category.sdk_snake.json").at("category");
   return {{"$objectType", "prism.v4.config.Category"}, {"extId", c.at("ext_id")},
           {"key", c.at("key")}, {"value", c.at("value")}, {"type", c.at("type")},
           {"description", c.at("description")}};
 }
 json wire_service_group() {
   const json g =
-      read_json(kShared + "/v4_address_service_category.sdk_snake.json").at("service_group");
+      read_json(kPublic + "/v4_address_service_category.sdk_snake.json").at("service_group");
   json tcp = json::array();
   for (const auto& r : g.at("tcp_services")) {
     tcp.push_back({{"startPort", r.at("start_port")}, {"endPort", r.at("end_port")}});
@@ -289,7 +289,7 @@ TEST_CASE("wrong or unusable reference files are refused with the file and the r
   }
   SECTION("Python SDK snake_case output") {
     const json snake =
-        read_json(kShared + "/v4_address_service_category.sdk_snake.json").at("category");
+        read_json(kPublic + "/v4_address_service_category.sdk_snake.json").at("category");
     files.refs.categories = write_json(dir, "snake.json", categories_list({snake}));
     auto r = load_site_file(files.policies, files.refs);
     REQUIRE_FALSE(r.has_value());

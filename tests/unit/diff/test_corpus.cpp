@@ -1,6 +1,6 @@
 // The drift corpus of issue #5 ("Must show", first bullet): small source/replica pairs, each
 // with the complete list of drift items the pair diff must report as (policy, kind, severity,
-// direction). The expectations are the tables of ../shared/docs/domain.md ("Kinds and severity
+// direction). The expectations are the tables of docs/domain.md ("Kinds and severity
 // of drift") and docs/drift.md, not what the code happens to do.
 //
 // Snapshots are built from compact canonical JSON (docs/canonical-model.md) with the helpers
@@ -195,7 +195,7 @@ Site site_with(std::initializer_list<json> policies) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Raw API JSON (shared/docs/nutanix-api.md), canonicalized by the real normalizers.
+// Raw API JSON (docs/prism-api.md), canonicalized by the real normalizers.
 
 json v3_filter(const std::string& key, const std::string& value) {
   return {{"type", "CATEGORIES_MATCH_ALL"}, {"kind_list", {"vm"}}, {"params", {{key, {value}}}}};

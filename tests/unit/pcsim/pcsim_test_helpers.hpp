@@ -89,7 +89,7 @@ inline std::set<std::string> keys_of(const json& obj) {
 }
 
 inline json fixture(const std::string& name) {
-  return json::parse(test::read_file(std::string(FLOWDRIFT_SHARED_FIXTURES) + "/" + name));
+  return json::parse(test::read_file(std::string(FLOWDRIFT_PUBLIC_FIXTURES) + "/" + name));
 }
 
 }  // namespace flowdrift::pcsim::testing

@@ -17,9 +17,9 @@ namespace flowdrift::policy::test {
 
 using nlohmann::json;
 
-inline json load_shared(const std::string& name) {
+inline json load_public(const std::string& name) {
   return json::parse(
-      flowdrift::test::read_file(std::string(FLOWDRIFT_SHARED_FIXTURES) + "/" + name));
+      flowdrift::test::read_file(std::string(FLOWDRIFT_PUBLIC_FIXTURES) + "/" + name));
 }
 
 // tests/unit/fixtures/policy.

@@ -36,8 +36,8 @@ bool has_finding(const Snapshot& s, const std::string& kind, const std::string& 
 
 TEST_CASE("v3 isolation rule list fixture canonicalizes (golden)", "[unit][policy][golden]") {
   V3SiteData site;
-  site.rules = entities_of(load_shared("v3_nsr_list_isolation_rule.json"));
-  site.category_keys = entities_of(load_shared("v3_categories_keys_list.json"));
+  site.rules = entities_of(load_public("v3_nsr_list_isolation_rule.json"));
+  site.category_keys = entities_of(load_public("v3_categories_keys_list.json"));
   site.category_values["Environment"] = {category_value("Environment", "Dev"),
                                          category_value("Environment", "Production")};
   const Snapshot s = canon_ok(site);
@@ -53,8 +53,8 @@ TEST_CASE("v3 isolation rule list fixture canonicalizes (golden)", "[unit][polic
 TEST_CASE("v3 app_rule intent response fixture canonicalizes (golden)", "[unit][policy][golden]") {
   // An intent response body is a single entity (with an extra api_version, which is dropped).
   V3SiteData site;
-  site.rules = {load_shared("v3_nsr_app_rule_intent_response.json")};
-  site.category_keys = entities_of(load_shared("v3_categories_keys_list.json"));
+  site.rules = {load_public("v3_nsr_app_rule_intent_response.json")};
+  site.category_keys = entities_of(load_public("v3_categories_keys_list.json"));
   site.category_values["AppType"] = {category_value("AppType", "Apache_Spark")};
   site.category_values["AppFamily"] = {category_value("AppFamily", "Databases")};
   const Snapshot s = canon_ok(site);
@@ -77,10 +77,10 @@ TEST_CASE("group and category fixtures canonicalize with rules referencing them 
           "[unit][policy][golden]") {
   V3SiteData site;
   site.rules = entities_of(load_local("v3_rules_with_groups.json"));
-  site.address_groups = entities_of(load_shared("v3_address_groups_list.json"));
-  site.service_groups = entities_of(load_shared("v3_service_groups_list.json"));
-  site.category_keys = entities_of(load_shared("v3_categories_keys_list.json"));
-  const json cat = load_shared("v3_category_key_and_values.json");
+  site.address_groups = entities_of(load_public("v3_address_groups_list.json"));
+  site.service_groups = entities_of(load_public("v3_service_groups_list.json"));
+  site.category_keys = entities_of(load_public("v3_categories_keys_list.json"));
+  const json cat = load_public("v3_category_key_and_values.json");
   for (const auto& v : cat.at("category_values")) {
     site.category_values[cat.at("category_key").at("name").get<std::string>()].push_back(v);
   }
@@ -105,7 +105,7 @@ TEST_CASE("group and category fixtures canonicalize with rules referencing them 
 
 TEST_CASE("the DELETE response fixture (spec is a string) is malformed", "[unit][policy]") {
   V3SiteData site;
-  site.rules = {load_shared("v3_nsr_delete_response.json")};
+  site.rules = {load_public("v3_nsr_delete_response.json")};
   auto r = canonicalize_v3(site);
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().reason == ErrorReason::Malformed);
@@ -353,7 +353,7 @@ TEST_CASE("no protocol and no service group means all protocols", "[unit][policy
 
 TEST_CASE("isolation is symmetric", "[unit][policy]") {
   V3SiteData site;
-  site.rules = entities_of(load_shared("v3_nsr_list_isolation_rule.json"));
+  site.rules = entities_of(load_public("v3_nsr_list_isolation_rule.json"));
   const Snapshot a = canon_ok(site);
   auto& iso = site.rules.at(0).at("spec").at("resources").at("isolation_rule");
   std::swap(iso.at("first_entity_filter"), iso.at("second_entity_filter"));
@@ -401,15 +401,15 @@ TEST_CASE("categories missing from the site are findings, the policy keeps key:v
 TEST_CASE("referenced_category_keys lists every key rules reference", "[unit][policy]") {
   CHECK(referenced_category_keys({app_entity()}) ==
         std::vector<std::string>{"AppType", "Environment"});
-  CHECK(referenced_category_keys(entities_of(load_shared("v3_nsr_list_isolation_rule.json"))) ==
+  CHECK(referenced_category_keys(entities_of(load_public("v3_nsr_list_isolation_rule.json"))) ==
         std::vector<std::string>{"Environment"});
   CHECK(referenced_category_keys(entities_of(load_local("v3_rules_with_groups.json"))) ==
         std::vector<std::string>{"ADGroup", "Quarantine", "test-cat1"});
-  CHECK(referenced_category_keys({load_shared("v3_nsr_app_rule_intent_response.json")}) ==
+  CHECK(referenced_category_keys({load_public("v3_nsr_app_rule_intent_response.json")}) ==
         std::vector<std::string>{"AppFamily", "AppType"});
   // Tolerates anything: it runs before validation.
   CHECK(
-      referenced_category_keys({json(3), json::array(), load_shared("v3_nsr_delete_response.json"),
+      referenced_category_keys({json(3), json::array(), load_public("v3_nsr_delete_response.json"),
                                 json::parse(R"({"spec":{"resources":{"app_rule":{
                                       "inbound_allow_list":"x","target_group":{"filter":{"params":[]}}}}}})")})
           .empty());

@@ -107,7 +107,7 @@ const std::string kFixtureServiceGroup = "f77c1342-95e4-411e-9281-42ef2123d5b1";
 
 V4SiteData wire_fixture_site() {
   V4SiteData site;
-  site.policies.push_back(load_shared("v4_network_security_policy.wire_derived.json").at("data"));
+  site.policies.push_back(load_public("v4_network_security_policy.wire_derived.json").at("data"));
   site.categories.push_back({{"extId", kFixtureCategory}, {"key", "AppType"}, {"value", "Web"}});
   site.service_groups.push_back({{"extId", kFixtureServiceGroup},
                                  {"name", "sg-web"},
@@ -234,11 +234,11 @@ TEST_CASE("the SDK snake_case fixtures, converted to camelCase, canonicalize the
           "[unit][policy][v4]") {
   const Snapshot wire = v4_ok(wire_fixture_site());
   V4SiteData site = wire_fixture_site();
-  site.policies.at(0) = to_camel(load_shared("v4_network_security_policy.sdk_snake.json"));
+  site.policies.at(0) = to_camel(load_public("v4_network_security_policy.sdk_snake.json"));
   CHECK(render(v4_ok(site)) == render(wire));
 
   // The file's top-level keys (address_group, ...) are the fixture's own, not SDK fields.
-  json groups = load_shared("v4_address_service_category.sdk_snake.json");
+  json groups = load_public("v4_address_service_category.sdk_snake.json");
   for (auto& [key, value] : groups.items()) value = to_camel(value);
   V4SiteData g;
   g.address_groups.push_back(groups.at("address_group"));
@@ -268,7 +268,7 @@ TEST_CASE("the SDK snake_case fixtures, converted to camelCase, canonicalize the
 
 TEST_CASE("dangling v4 extIds are marked and reported like v3", "[unit][policy][v4]") {
   V4SiteData site;
-  site.policies.push_back(load_shared("v4_network_security_policy.wire_derived.json").at("data"));
+  site.policies.push_back(load_public("v4_network_security_policy.wire_derived.json").at("data"));
   const Snapshot s = v4_ok(site);
   const std::string name = "ansible-nsr-HqsWGHjQBsok2-updated";
   REQUIRE(s.objects.size() == 1);

@@ -181,7 +181,7 @@ TEST_CASE("HTTP 403 is Forbidden", "[prism][status]") {
 
 TEST_CASE("HTTP 410 is Gone and quotes the v3 error envelope", "[prism][status]") {
   const std::string envelope =
-      read_file(std::string(FLOWDRIFT_SHARED_FIXTURES) + "/v3_error_410_gone_fns_ng.json");
+      read_file(std::string(FLOWDRIFT_PUBLIC_FIXTURES) + "/v3_error_410_gone_fns_ng.json");
   FakeSite site = make_site(3);
   site.hook = fault_on(kRules, -1, [envelope] {
     http::HttpResponse r;
