@@ -4,7 +4,7 @@
 #   <prefix>/bin                      flowdriftd, flowdriftctl (daemon/CMakeLists.txt)
 #   <prefix>/lib/systemd/system       flowdriftd.service, its paths rewritten for <prefix>
 #   <sysconfdir>/flowdrift            flowdrift.yaml (the example; never overwritten once there)
-#   <prefix>/share/doc/flowdrift      README, docs/*.md, examples/ (configs, alert rules,
+#   <prefix>/share/doc/flowdrift      README, copyright (DEP-5), docs/*.md, examples/ (configs, alert rules,
 #                                     Alertmanager routing, Grafana dashboard)
 #
 # With -DCMAKE_INSTALL_PREFIX=/usr (what the .deb needs) sysconfdir is /etc, as GNUInstallDirs
@@ -41,6 +41,8 @@ install(CODE "
 file(GLOB doc_pages CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${doc_pages} ${PROJECT_SOURCE_DIR}/docs/dashboard.png
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# Debian's machine-readable copyright file (the licence text itself is LICENSE at the root).
+install(FILES ${PROJECT_SOURCE_DIR}/systemd/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/config/flowdrift.example.yaml
               ${PROJECT_SOURCE_DIR}/config/minimal.yaml
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
