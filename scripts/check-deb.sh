@@ -11,17 +11,17 @@
 # Usage (root):  scripts/check-deb.sh [path/to/flowdrift_<version>_amd64.deb]
 #   Without an argument the package is built first: build-deb/ (RelWithDebInfo, tests off,
 #   -DCMAKE_INSTALL_PREFIX=/usr), then cpack.
-# Environment: MIRROR (default http://deb.debian.org/debian), KEEP_ROOT=1 keeps the root.
+# Environment: MIRROR (default: the host's own, scripts/debian-mirror.sh), KEEP_ROOT=1 keeps the root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
-mirror=${MIRROR:-http://deb.debian.org/debian}
 
 say() { echo "check-deb: $*"; }
 fail() { echo "check-deb: FAIL: $*" >&2; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || fail "needs root (debootstrap, chroot)"
 command -v debootstrap >/dev/null || fail "debootstrap missing: apt-get install -y debootstrap"
+mirror=$(scripts/debian-mirror.sh) || fail "no Debian mirror in the host's apt sources (set MIRROR)"
 
 deb=${1:-}
 if [[ -z $deb ]]; then
@@ -89,13 +89,17 @@ say "flowdriftd --check-config runs in the clean root: 78 as shipped (password f
 
 # Layout.
 for f in /usr/bin/flowdriftd /usr/bin/flowdriftctl /usr/lib/systemd/system/flowdriftd.service \
-         /usr/share/doc/flowdrift/install.md /usr/share/doc/flowdrift/examples/prometheus/flowdrift-rules.yml; do
+         /usr/share/doc/flowdrift/install.md /usr/share/doc/flowdrift/examples/prometheus/flowdrift-rules.yml \
+         /usr/share/doc/flowdrift/copyright; do
   [[ -e $root$f ]] || fail "$f missing after install"
 done
+head -1 "$root/usr/share/doc/flowdrift/copyright" |
+  grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' ||
+  fail "/usr/share/doc/flowdrift/copyright is not in Debian's machine-readable format"
 in_root dpkg-query -W -f='${Conffiles}\n' flowdrift | grep -q ' */etc/flowdrift/flowdrift.yaml ' ||
   fail "/etc/flowdrift/flowdrift.yaml is not a conffile"
 [[ ! -e $root/etc/systemd/system/multi-user.target.wants/flowdriftd.service ]] || fail "the service was enabled"
-say "layout ok; /etc/flowdrift/flowdrift.yaml is a conffile; the service is not enabled"
+say "layout ok (copyright in DEP-5); /etc/flowdrift/flowdrift.yaml is a conffile; the service is not enabled"
 
 # Upgrade to a newer version of the same package: the operator's change to the config stays, with
 # no prompt (stdin is /dev/null, so a prompt would fail the upgrade).

@@ -2,6 +2,9 @@
 # The README's main-job command: installs what is missing, builds, starts two simulated Prism
 # Centrals (pcsim) seeded with the same generated policies, and runs flowdriftd against them in
 # the foreground. Ctrl-C stops everything cleanly. Everything lives under ${DEMO_DIR:-demo-run}.
+# DEMO_EXIT_AFTER=S makes it a smoke run that stops by itself: exit 0 once the pair came up
+# IN_SYNC and the three DR changes opened exactly three alerting drift items (checked through
+# the JSON API), exit 1 if either does not happen within S seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -11,6 +14,11 @@ bin="$root/${BUILD_DIR:-build}"
 demo="$root/${DEMO_DIR:-demo-run}"
 policies=${DEMO_POLICIES:-300}
 interval=${DEMO_INTERVAL:-5s}
+exit_after=${DEMO_EXIT_AFTER:-}
+if [[ -n $exit_after && ! $exit_after =~ ^[1-9][0-9]*$ ]]; then
+  echo "demo: DEMO_EXIT_AFTER must be a number of seconds, got '$exit_after'" >&2
+  exit 2
+fi
 rm -rf "$demo"
 mkdir -p "$demo/primary" "$demo/dr"
 umask 077
@@ -20,10 +28,12 @@ PCSIM_PASSWORD=$(cat "$demo/pc-password")
 
 pids=()
 cleanup() {
+  local rc=$?
   trap - INT TERM EXIT
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   echo "demo: stopped; database kept at $demo/flowdrift.db"
+  exit "$rc"
 }
 trap cleanup INT TERM EXIT
 
@@ -90,18 +100,24 @@ INFO
 pids+=($!)
 
 # Wait until flowdriftd has compared the two sites and found them in sync.
-for _ in $(seq 600); do
-  curl -fs "http://127.0.0.1:$mport/metrics" 2>/dev/null \
-    | grep -q '^flowdrift_pair_status{pair="prod",status="IN_SYNC"} 1' && break
-  sleep 0.2
-done
+api="http://127.0.0.1:$mport"
+await() {  # timeout what [KIND:POLICY ...]
+  python3 scripts/demo_wait.py --url "$api" --pair prod --timeout "$@"
+}
+await "${exit_after:-300}" in-sync || exit 1
 echo "demo: primary and dr are in sync; now making three changes on the DR site through its API"
 change() {  # action nth
   python3 scripts/pc_change.py --url "https://127.0.0.1:$dport" --ca-file "$demo/dr/ca.pem" \
     --password-file "$demo/pc-password" --nth "$2" "$1"
 }
-echo "demo: deleted enforced policy $(change delete 0) on dr"
-echo "demo: switched $(change monitor 0) to MONITOR on dr"
-echo "demo: widened $(change widen 1) on dr (TCP/8443 from anywhere)"
+deleted=$(change delete 0); echo "demo: deleted enforced policy $deleted on dr"
+monitored=$(change monitor 0); echo "demo: switched $monitored to MONITOR on dr"
+widened=$(change widen 1); echo "demo: widened $widened on dr (TCP/8443 from anywhere)"
+if [[ -n $exit_after ]]; then
+  await "$exit_after" drift "missing:$deleted" "enforcement_mode:$monitored" "modified:$widened" ||
+    exit 1
+  echo "demo: OK: in sync, then the three DR changes opened three drift items; stopping (DEMO_EXIT_AFTER)"
+  exit 0
+fi
 echo "demo: watch the drift.opened lines below; Ctrl-C to stop"
 wait "${pids[-1]}" || true
