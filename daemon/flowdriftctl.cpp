@@ -14,6 +14,7 @@
 #include <string>
 #include <utility>
 
+#include "core/printable.hpp"
 #include "ctl/commands.hpp"
 
 int main(int argc, char** argv) {
@@ -100,11 +101,17 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return cli.exit(e) == 0 ? 0 : flowdrift::ctl::kExitError;
   }
-  if (*diff) return flowdrift::ctl::run_diff(diff_args, std::cout, std::cerr);
-  if (*dump) return flowdrift::ctl::run_dump(dump_args, std::cout, std::cerr);
-  if (*status) return flowdrift::ctl::run_status(db_args, std::cout, std::cerr);
-  if (*drift) return flowdrift::ctl::run_drift(db_args, std::cout, std::cerr);
-  if (*history) return flowdrift::ctl::run_history(db_args, std::cout, std::cerr);
-  if (*explain) return flowdrift::ctl::run_explain(explain_args, std::cout, std::cerr);
+  // Every input problem is reported by the commands with its place; this only keeps a defect
+  // from aborting the process (exit 134) instead of exiting 2 with a message.
+  try {
+    if (*diff) return flowdrift::ctl::run_diff(diff_args, std::cout, std::cerr);
+    if (*dump) return flowdrift::ctl::run_dump(dump_args, std::cout, std::cerr);
+    if (*status) return flowdrift::ctl::run_status(db_args, std::cout, std::cerr);
+    if (*drift) return flowdrift::ctl::run_drift(db_args, std::cout, std::cerr);
+    if (*history) return flowdrift::ctl::run_history(db_args, std::cout, std::cerr);
+    if (*explain) return flowdrift::ctl::run_explain(explain_args, std::cout, std::cerr);
+  } catch (const std::exception& e) {
+    std::cerr << "flowdriftctl: internal error: " << flowdrift::printable(e.what()) << "\n";
+  }
   return flowdrift::ctl::kExitError;
 }

@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
   cli.add_option("--web.read-timeout", read_timeout_text,
                  "time a client has to send a whole request (TLS handshake, headers, body)")
       ->capture_default_str();
+  bool enable_lifecycle = false;
+  cli.add_flag("--web.enable-lifecycle", enable_lifecycle,
+               "allow a configuration reload by POST /-/reload (else SIGHUP only); with "
+               "--web.config.file it needs basic_auth_users");
   cli.add_flag("--check-config", check_only, "validate the configuration and exit (0 ok, 78 bad)");
   cli.set_version_flag("--version", std::string("flowdriftd ") + FLOWDRIFT_VERSION);
   try {
@@ -67,6 +71,13 @@ int main(int argc, char** argv) {
       std::cerr << "flowdriftd: invalid web configuration:\n" << e.what() << "\n";
       return kExitConfig;
     }
+  }
+  web.enable_lifecycle = enable_lifecycle;
+  if (enable_lifecycle && web.config && web.config->users.empty()) {
+    std::cerr << "flowdriftd: --web.enable-lifecycle with " << web_config_path
+              << ": the web config has no basic_auth_users, so anyone who reaches the port could "
+                 "reload; add users or drop the flag\n";
+    return 2;
   }
   if (check_only) {
     // Credentials are part of a usable config: check they can be read (never print them).

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include "core/printable.hpp"
 #include "store/db.hpp"
 #include "store/drift.hpp"
 
@@ -33,7 +34,8 @@ http::ServerReply json_reply(int status, const json& body) {
   http::ServerReply r;
   r.response.status = status;
   r.response.headers.push_back({"Content-Type", "application/json"});
-  r.response.body = body.dump() + "\n";
+  // Whatever was stored, the answer is valid JSON: bytes that are not UTF-8 become U+FFFD.
+  r.response.body = body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   return r;
 }
 
@@ -57,37 +59,29 @@ json embedded(const std::string& text) {
   return parsed.is_discarded() ? json(text) : parsed;
 }
 
-// The names of the query parameters, in order (values are read with query_param).
-std::vector<std::string> query_names(const std::string& target) {
-  std::vector<std::string> out;
-  auto q = target.find('?');
-  if (q == std::string::npos) return out;
-  std::string_view rest(target);
-  rest.remove_prefix(q + 1);
-  while (!rest.empty()) {
-    auto amp = rest.find('&');
-    auto part = rest.substr(0, amp);
-    auto eq = part.find('=');
-    if (!part.empty()) out.emplace_back(part.substr(0, eq));
-    if (amp == std::string_view::npos) break;
-    rest.remove_prefix(amp + 1);
-  }
-  return out;
-}
-
 }  // namespace
 
-Api::Api(const config::Config& config, store::Store& store) : config_(config), store_(store) {}
+Api::Api(const config::Config& config, store::Store& store, SiteUp site_up)
+    : config_(config), store_(store), site_up_(std::move(site_up)) {}
 
 bool Api::owns(std::string_view path) { return path.rfind("/api/", 0) == 0 || path == "/api"; }
 
 http::ServerReply Api::handle(const http::HttpRequest& request) {
+  std::string error;
+  const auto query = http::parse_query(request.target, error);
+  if (!query) return error_reply(400, error);
   const auto path = request.path();
-  if (path == "/api/v1/pairs") return pairs();
-  if (path == "/api/v1/sites") return sites();
-  if (path == "/api/v1/drift") return drift(request);
-  return error_reply(404, "unknown API endpoint " + std::string(path) +
-                              " (/api/v1/pairs, /api/v1/sites, /api/v1/drift)");
+  if (path == "/api/v1/drift") return drift(*query);
+  const bool known = path == "/api/v1/pairs" || path == "/api/v1/sites";
+  if (!known) {
+    return error_reply(404, "unknown API endpoint " + std::string(path) +
+                                " (/api/v1/pairs, /api/v1/sites, /api/v1/drift)");
+  }
+  if (!query->empty()) {
+    return error_reply(400, "unknown query parameter '" + printable(query->begin()->first, 64) +
+                                "' (" + std::string(path) + " takes none)");
+  }
+  return path == "/api/v1/pairs" ? pairs() : sites();
 }
 
 http::ServerReply Api::pairs() {
@@ -149,10 +143,9 @@ http::ServerReply Api::sites() {
       "ORDER BY p.id DESC LIMIT 1");
   json out = json::array();
   for (const auto& site : config_.sites) {
-    json j{{"name", site.name}, {"api_configured", site.api}};
+    json j{{"name", site.name}, {"api_configured", site.api}, {"up", site_up_(site.name)}};
     auto st = states.find(site.name);
     if (st == states.end()) {
-      j["up"] = false;
       j["api"] = nullptr;
       j["last_poll"] = nullptr;
       j["last_outcome"] = nullptr;
@@ -166,7 +159,6 @@ http::ServerReply Api::sites() {
       last_api.reset();
       last_api.bind(1, site.name);
       auto api = last_api.query_text();
-      j["up"] = s.last_outcome == "complete";
       j["api"] = api ? json(*api) : json();
       j["last_poll"] = rfc3339(s.last_poll_ms);
       j["last_outcome"] = s.last_outcome;
@@ -189,35 +181,41 @@ http::ServerReply Api::sites() {
   return json_reply(200, json{{"sites", std::move(out)}});
 }
 
-http::ServerReply Api::drift(const http::HttpRequest& request) {
+http::ServerReply Api::drift(const std::map<std::string, std::string>& query) {
   static const std::set<std::string> kKnown = {"pair", "state", "all", "limit"};
-  for (const auto& name : query_names(request.target)) {
+  for (const auto& [name, value] : query) {
     if (kKnown.count(name) == 0) {
-      return error_reply(400, "unknown query parameter '" + name + "' (pair, state, all, limit)");
+      return error_reply(400, "unknown query parameter '" + printable(name, 64) +
+                                  "' (pair, state, all, limit)");
     }
   }
+  const auto param = [&](const char* name) -> std::optional<std::string> {
+    const auto it = query.find(name);
+    if (it == query.end()) return std::nullopt;
+    return it->second;
+  };
   store::DriftQuery q;
   q.open_only = true;
-  if (auto all = request.query_param("all")) {
+  if (auto all = param("all")) {
     if (*all == "1" || *all == "true") {
       q.open_only = false;
     } else if (*all != "0" && *all != "false") {
       return error_reply(400, "all must be 1, true, 0 or false");
     }
   }
-  std::optional<std::string> state = request.query_param("state");
+  std::optional<std::string> state = param("state");
   if (state && *state != "pending" && *state != "raised" && *state != "expected" &&
       !(*state == "resolved" && !q.open_only)) {
     return error_reply(400, "state must be pending, raised or expected (or resolved with all=1)");
   }
-  if (auto pair = request.query_param("pair")) {
+  if (auto pair = param("pair")) {
     bool known = false;
     for (const auto& p : config_.pairs) known = known || p.name == *pair;
-    if (!known) return error_reply(404, "unknown pair '" + *pair + "'");
+    if (!known) return error_reply(404, "unknown pair '" + printable(*pair, 64) + "'");
     q.pair = *pair;
   }
   std::size_t limit = kDefaultLimit;
-  if (auto text = request.query_param("limit")) {
+  if (auto text = param("limit")) {
     std::size_t value = 0;
     bool digits = !text->empty() && text->size() <= 6;
     for (char c : *text) {

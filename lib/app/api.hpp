@@ -5,6 +5,9 @@
 //   GET /api/v1/drift   open items; ?pair=P ?state=pending|raised|expected ?all=1 ?limit=N
 #pragma once
 
+#include <functional>
+#include <map>
+#include <string>
 #include <string_view>
 
 #include "config/config.hpp"
@@ -19,8 +22,13 @@ class Api {
   static constexpr std::size_t kDefaultLimit = 1000;
   static constexpr std::size_t kMaxLimit = 10000;
 
-  // Both must outlive the Api.
-  Api(const config::Config& config, store::Store& store);
+  // Whether a site is up: the daemon's live view, the one flowdrift_site_up exports (false
+  // until the site is polled after a start, and when a poll's result could not be stored), so
+  // that /api/v1/sites and /metrics never disagree.
+  using SiteUp = std::function<bool(const std::string& site)>;
+
+  // config and store must outlive the Api.
+  Api(const config::Config& config, store::Store& store, SiteUp site_up);
 
   // Whether `path` belongs to the API (everything under /api/).
   static bool owns(std::string_view path);
@@ -31,10 +39,11 @@ class Api {
  private:
   http::ServerReply pairs();
   http::ServerReply sites();
-  http::ServerReply drift(const http::HttpRequest& request);
+  http::ServerReply drift(const std::map<std::string, std::string>& query);
 
   const config::Config& config_;
   store::Store& store_;
+  SiteUp site_up_;
 };
 
 }  // namespace flowdrift::app

@@ -22,6 +22,8 @@ namespace flowdrift::app {
 namespace {
 std::shared_ptr<spdlog::logger> logger() { return log::get("app"); }
 
+constexpr std::chrono::seconds kMinHttpReloadGap{1};
+
 // "host:port" / "[v6]:port" (validated by the config loader).
 std::pair<std::string, std::uint16_t> split_listen(const std::string& listen) {
   const auto colon = listen.rfind(':');
@@ -128,15 +130,27 @@ App::App(config::Config config, WebOptions web)
   // (docs/security.md lists them all).
   opts.max_body_bytes = 64u * 1024u;
   opts.read_timeout = web.read_timeout;
-  api_ = std::make_unique<Api>(config_, *store_);
+  api_ = std::make_unique<Api>(config_, *store_,
+                               [this](const std::string& site) { return metrics_->site_up(site); });
   RouteContext ctx;
   ctx.version = FLOWDRIFT_VERSION;
   ctx.render_metrics = [this] { return metrics_->render(); };
   ctx.ready = [this] { return not_ready_reason().empty(); };
   ctx.ready_detail = [this] { return not_ready_reason(); };
   ctx.api = [this](const http::HttpRequest& r) { return api_->handle(r); };
-  // The server runs its handlers on io_, the loop every poll runs on (see reload()).
-  ctx.reload = [this] { return reload("http"); };
+  // The server runs its handlers on io_, the loop every poll runs on (see reload()). At most
+  // one HTTP reload a second: each writes an audit row, and a loop of POSTs must not flood it.
+  if (web.enable_lifecycle) {
+    ctx.reload = [this, last = SteadyTime()]() mutable {
+      const auto now = SteadyClock::now();
+      if (last != SteadyTime() && now - last < kMinHttpReloadGap) {
+        return ReloadResult{false, 429, "reloads over HTTP are limited to one a second"};
+      }
+      auto result = reload("http");
+      last = SteadyClock::now();  // from the end: a slow reload does not open the gate early
+      return result;
+    };
+  }
   if (web.config) {
     opts.tls = web.config->tls;
     ctx.auth = std::make_shared<http::BasicAuth>(web.config->users);

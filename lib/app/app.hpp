@@ -32,6 +32,9 @@ namespace flowdrift::app {
 struct WebOptions {
   std::optional<http::WebConfig> config;  // none: plain HTTP, no authentication
   std::chrono::milliseconds read_timeout{10000};
+  // POST /-/reload over HTTP (--web.enable-lifecycle, as Prometheus); off: 403, SIGHUP only.
+  // With a web config it requires basic_auth_users (flowdriftd refuses the flag without them).
+  bool enable_lifecycle = false;
 };
 
 class App {

@@ -4,6 +4,7 @@
 
 #include "app/api.hpp"
 #include "core/log.hpp"
+#include "core/printable.hpp"
 #include "metrics/metrics.hpp"
 
 namespace flowdrift::app {
@@ -61,26 +62,60 @@ std::optional<http::ServerReply> refuse_unauthenticated(const http::HttpRequest&
   return r;
 }
 
+// A browser sends Origin (and Sec-Fetch-Site) with a cross-origin POST, which a page on any
+// site can make with a plain form: such a request is refused whatever it carries.
+std::optional<std::string> cross_origin(const http::HttpRequest& request) {
+  if (auto site = request.header("Sec-Fetch-Site"); site && *site != "same-origin" && *site != "none") {
+    return "Sec-Fetch-Site: " + printable(*site, 64);
+  }
+  const auto origin = request.header("Origin");
+  if (!origin) return std::nullopt;
+  const auto host = request.header("Host");
+  const auto scheme_end = origin->find("://");
+  const std::string_view origin_host =
+      scheme_end == std::string_view::npos ? *origin : origin->substr(scheme_end + 3);
+  if (host && origin_host == *host) return std::nullopt;
+  return "Origin: " + printable(*origin, 64);
+}
+
+// POST /-/reload: a state change, so never on GET (a crawler or a prefetch must not reload),
+// only when the lifecycle API is on, and never from another origin's page.
+http::ServerReply reload(const http::HttpRequest& request, const RouteContext& ctx) {
+  if (!ctx.reload) {
+    return text(403, "reload over HTTP is off: start flowdriftd with --web.enable-lifecycle, or "
+                     "send SIGHUP\n");
+  }
+  if (request.method != "POST" && request.method != "PUT") {
+    auto r = text(405, "method not allowed; use POST\n");
+    r.response.headers.push_back({"Allow", "POST, PUT"});
+    return r;
+  }
+  if (auto why = cross_origin(request)) {
+    return text(403, "cross-origin request refused (" + *why + ")\n");
+  }
+  const auto result = ctx.reload();
+  if (result.status == 429) {
+    auto r = text(429, result.message + "\n");
+    r.response.headers.push_back({"Retry-After", "1"});
+    return r;
+  }
+  return text(result.status, (result.ok ? "configuration reloaded: "
+                                        : "configuration reload rejected, the previous "
+                                          "configuration keeps running:\n") +
+                                 result.message + "\n");
+}
+
 http::ServerReply dispatch(const http::HttpRequest& request, const RouteContext& ctx) {
   if (auto refused = refuse_unauthenticated(request, ctx)) return std::move(*refused);
   const auto path = request.path();
   const bool api = ctx.api && Api::owns(path);
-  if (path == "/-/reload" && ctx.reload) {
-    // A state change: never on GET (a crawler or a prefetch must not reload), as Prometheus.
-    if (request.method != "POST" && request.method != "PUT") {
-      auto r = text(405, "method not allowed; use POST\n");
-      r.response.headers.push_back({"Allow", "POST, PUT"});
-      return r;
-    }
-    const auto result = ctx.reload();
-    return text(result.status, (result.ok ? "configuration reloaded: "
-                                          : "configuration reload rejected, the previous "
-                                            "configuration keeps running:\n") +
-                                   result.message + "\n");
-  }
+  if (path == "/-/reload") return reload(request, ctx);
   const bool known =
       api || path == "/" || path == "/metrics" || path == "/-/healthy" || path == "/-/ready";
   if (!known) return text(404, "404 page not found\n");
+  // A client's mistake is its answer, not an error in our log (the API answers it in JSON).
+  std::string query_error;
+  if (!api && !http::parse_query(request.target, query_error)) return text(400, query_error + "\n");
   if (request.method != "GET" && request.method != "HEAD") {
     auto r = text(405, "method not allowed\n");
     r.response.headers.push_back({"Allow", "GET, HEAD"});

@@ -35,7 +35,8 @@ struct RouteContext {
   std::vector<http::Header> response_headers;
   // GET/HEAD under /api/ (Api::handle); unset: those paths are 404.
   std::function<http::ServerReply(const http::HttpRequest&)> api;
-  // POST/PUT /-/reload; unset: the path is 404.
+  // POST/PUT /-/reload (--web.enable-lifecycle); unset: the path answers 403. A 429 result
+  // gets a Retry-After.
   std::function<ReloadResult()> reload;
 };
 

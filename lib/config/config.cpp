@@ -21,6 +21,7 @@
 #include <tuple>
 
 #include "config/units.hpp"
+#include "core/printable.hpp"
 #include "config/yaml_tree.hpp"
 
 namespace flowdrift::config {
@@ -682,7 +683,17 @@ class Validator {
       }
     }
     if (const auto* f = required("username")) {
-      if (auto v = get_string(*f, p("username"))) s.credentials.username = *v;
+      if (auto v = get_string(*f, p("username"))) {
+        // It goes into a Basic Authorization header and into logs: printable text only, and no
+        // ':' (which would end the user part of user:password).
+        if (!is_printable(*v) || v->find(':') != std::string::npos) {
+          report(*f->value, p("username"),
+                 "must be printable text without ':' (no control characters or invalid UTF-8), "
+                 "got " + shown(printable(*v, 64)));
+        } else {
+          s.credentials.username = *v;
+        }
+      }
     }
     const Field* pw_file = get("password_file");
     const Field* pw_env = get("password_env");

@@ -2,10 +2,74 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <deque>
+#include <unordered_set>
 
-#include <nlohmann/json.hpp>
+#include "core/printable.hpp"
 
 namespace flowdrift::json_scan {
+namespace {
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xc0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xe0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else {
+    out += static_cast<char>(0xf0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  }
+}
+
+std::uint32_t hex_at(std::string_view s, std::size_t at) {
+  std::uint32_t v = 0;
+  std::from_chars(s.data() + at, s.data() + at + 4, v, 16);
+  return v;
+}
+
+// The value of a string's text between its quotes, which the parser has already checked (every
+// escape valid, surrogates paired), so nothing here can fail.
+std::string decode_string(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '\\') {
+      out += raw[i];
+      continue;
+    }
+    const char e = raw[++i];
+    switch (e) {
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'u': {
+        std::uint32_t cp = hex_at(raw, i + 1);
+        i += 4;
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+          cp = 0x10000 + ((cp - 0xd800) << 10) + (hex_at(raw, i + 3) - 0xdc00);
+          i += 6;
+        }
+        append_utf8(out, cp);
+        break;
+      }
+      default: out += e;  // " \ /
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 class JsonParser {
  public:
@@ -27,6 +91,7 @@ class JsonParser {
 
  private:
   static constexpr int kMaxDepth = 64;
+  static constexpr std::size_t kMaxString = 64 * 1024;  // bytes between the quotes
 
   bool fail(const char* why) {
     reason_ = why;
@@ -58,27 +123,54 @@ class JsonParser {
       if (pos_ >= t_.size()) return fail("unterminated string");
       const char c = t_[pos_];
       if (c == '"') break;
-      if (static_cast<unsigned char>(c) < 0x20) return fail("control character in string");
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20) return fail("control character in string");
+      if (u >= 0x80) {
+        const std::size_t seq = utf8_sequence_length(t_, pos_);
+        if (seq == 0) return fail("invalid UTF-8 in string");
+        pos_ += seq;
+        continue;
+      }
       if (c == '\\') {
         nodes_[i].escaped = true;
-        if (++pos_ >= t_.size()) return fail("unterminated string");
-        const char e = t_[pos_];
-        if (e == 'u') {
-          for (int k = 1; k <= 4; ++k) {
-            if (pos_ + static_cast<std::size_t>(k) >= t_.size() ||
-                !std::isxdigit(static_cast<unsigned char>(t_[pos_ + static_cast<std::size_t>(k)])))
-              return fail("invalid \\u escape");
-          }
-          pos_ += 4;
-        } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) {
-          return fail("invalid escape");
-        }
+        if (!escape()) return false;
       }
       ++pos_;
     }
     ++pos_;  // closing quote
     nodes_[i].end = static_cast<std::uint32_t>(pos_);
+    if (pos_ - nodes_[i].begin - 2 > kMaxString) return fail("string longer than the limit");
     return true;
+  }
+  // At a backslash: checks the escape and leaves pos_ on its last character.
+  bool escape() {
+    if (++pos_ >= t_.size()) return fail("unterminated string");
+    const char e = t_[pos_];
+    if (e != 'u') {
+      if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) {
+        return fail("invalid escape");
+      }
+      return true;
+    }
+    const auto unit = hex4(pos_ + 1);
+    if (!unit) return fail("invalid \\u escape");
+    pos_ += 4;
+    if (*unit >= 0xdc00 && *unit <= 0xdfff) return fail("lone UTF-16 surrogate in \\u escape");
+    if (*unit < 0xd800 || *unit > 0xdbff) return true;
+    // A high surrogate must be followed by an escaped low one.
+    const auto low = pos_ + 2 < t_.size() && t_[pos_ + 1] == '\\' && t_[pos_ + 2] == 'u'
+                         ? hex4(pos_ + 3)
+                         : std::nullopt;
+    if (!low || *low < 0xdc00 || *low > 0xdfff) return fail("lone UTF-16 surrogate in \\u escape");
+    pos_ += 6;
+    return true;
+  }
+  std::optional<unsigned> hex4(std::size_t at) const {
+    if (at + 4 > t_.size()) return std::nullopt;
+    unsigned v = 0;
+    auto [next, ec] = std::from_chars(t_.data() + at, t_.data() + at + 4, v, 16);
+    if (ec != std::errc{} || next != t_.data() + at + 4) return std::nullopt;
+    return v;
   }
   bool number() {
     const auto i = add(JsonRef::Type::Number);
@@ -105,7 +197,14 @@ class JsonParser {
     }
     if (pos_ == start) return fail("invalid number");
     nodes_[i].end = static_cast<std::uint32_t>(pos_);
+    if (!finite(t_.substr(start, pos_ - start))) return fail("number out of range");
     return true;
+  }
+  // Whether a number's value fits a double (as nlohmann requires: `1e999` is refused).
+  static bool finite(std::string_view number) {
+    if (number.size() < 16 && number.find_first_of("eE") == std::string_view::npos) return true;
+    const std::string copy(number);
+    return std::isfinite(std::strtod(copy.c_str(), nullptr));
   }
   // Parses one value; the caller links it to its siblings.
   bool value(int depth) {
@@ -142,12 +241,21 @@ class JsonParser {
       nodes_[i].end = static_cast<std::uint32_t>(pos_);
       return true;
     }
+    KeySet keys;
     while (true) {
       skip_ws();
       if (object) {
         if (pos_ >= t_.size() || t_[pos_] != '"') return fail("expected object key");
         const auto key = static_cast<std::uint32_t>(nodes_.size());
+        const std::size_t key_at = pos_;
         if (!string()) return false;
+        const auto& k = nodes_[key];
+        const std::string_view raw = t_.substr(k.begin + 1, k.end - k.begin - 2);
+        if (!keys.insert(raw, k.escaped)) {
+          pos_ = key_at;
+          reason_ = "key \"" + printable(raw, 64) + "\" given twice in one object";
+          return false;
+        }
         link(key);
         skip_ws();
         if (pos_ >= t_.size() || t_[pos_] != ':') return fail("expected ':'");
@@ -171,6 +279,34 @@ class JsonParser {
       return fail(object ? "expected ',' or '}'" : "expected ',' or ']'");
     }
   }
+
+  // The keys of one object so far. Linear over the few keys an object has; past kLinear a
+  // hash set, so a hostile object of 100,000 keys costs O(n), not O(n^2). Views into the text,
+  // or into `decoded_` for the rare escaped key.
+  class KeySet {
+   public:
+    bool insert(std::string_view raw, bool escaped) {
+      if (escaped) {
+        decoded_.push_back(decode_string(raw));
+        raw = decoded_.back();
+      }
+      if (large_.empty() && small_.size() < kLinear) {
+        for (const auto s : small_) {
+          if (s == raw) return false;
+        }
+        small_.push_back(raw);
+        return true;
+      }
+      if (large_.empty()) large_.insert(small_.begin(), small_.end());
+      return large_.insert(raw).second;
+    }
+
+   private:
+    static constexpr std::size_t kLinear = 16;
+    std::vector<std::string_view> small_;
+    std::unordered_set<std::string_view> large_;
+    std::deque<std::string> decoded_;
+  };
 
   std::string_view t_;
   std::vector<JsonDoc::Node>& nodes_;
@@ -213,8 +349,7 @@ std::string JsonRef::str() const {
   const auto& n = doc_->nodes_[index_];
   const std::string_view raw = doc_->text_.substr(n.begin + 1, n.end - n.begin - 2);
   if (!n.escaped) return std::string(raw);
-  // Rare (category values with quotes or non-ASCII escapes): let nlohmann decode it.
-  return nlohmann::json::parse(text()).get<std::string>();
+  return decode_string(raw);  // rare: category values with quotes or non-ASCII escapes
 }
 
 bool JsonRef::str_equals(std::string_view s) const {
@@ -271,25 +406,17 @@ std::vector<std::pair<JsonRef, JsonRef>> JsonRef::members() const {
   return out;
 }
 
-std::optional<JsonRef> JsonRef::lookup(std::string_view key, bool last) const {
+std::optional<JsonRef> JsonRef::find(std::string_view key) const {
   if (type() != Type::Object) return std::nullopt;
   const auto& n = doc_->nodes_[index_];
-  std::optional<JsonRef> found;
   std::uint32_t k = n.first;
   for (std::uint32_t m = 0; m < n.count; ++m) {
     const std::uint32_t v = doc_->nodes_[k].next;
-    if (JsonRef(doc_, k).str_equals(key)) {
-      found = JsonRef(doc_, v);
-      if (!last) break;
-    }
+    if (JsonRef(doc_, k).str_equals(key)) return JsonRef(doc_, v);
     k = doc_->nodes_[v].next;
   }
-  return found;
+  return std::nullopt;
 }
-
-std::optional<JsonRef> JsonRef::find(std::string_view key) const { return lookup(key, false); }
-
-std::optional<JsonRef> JsonRef::find_last(std::string_view key) const { return lookup(key, true); }
 
 JsonRef::Iterator& JsonRef::Iterator::operator++() {
   node_ = doc_->nodes_[node_].next;

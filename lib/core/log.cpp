@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "core/printable.hpp"
+
 namespace flowdrift::log {
 namespace {
 
@@ -28,10 +30,14 @@ void apply(spdlog::logger& l) {
   }
 }
 
+// A value longer than this is cut (printable() says by how much): a 10 MB name from a Prism
+// Central must not become a 10 MB log line.
+constexpr std::size_t kMaxValueBytes = 2048;
+
 bool needs_quotes(std::string_view v) {
   if (v.empty()) return true;
   for (char c : v) {
-    if (c == ' ' || c == '"' || c == '=' || c == '\n' || c == '\t' || c == '\\') return true;
+    if (c == ' ' || c == '"' || c == '=' || c == '\\') return true;
   }
   return false;
 }
@@ -62,19 +68,17 @@ std::string format_event(std::string_view event, std::initializer_list<Field> fi
     out += ' ';
     out += f.key;
     out += '=';
-    if (!needs_quotes(f.value)) {
-      out += f.value;
+    // No control character, invalid UTF-8 or terminal escape reaches the line: printable()
+    // escapes them, so a value can never end the line or forge another.
+    const std::string value = printable(f.value, kMaxValueBytes);
+    if (!needs_quotes(value)) {
+      out += value;
       continue;
     }
     out += '"';
-    for (char c : f.value) {
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        default: out += c;
-      }
+    for (char c : value) {
+      if (c == '"') out += '\\';
+      out += c;
     }
     out += '"';
   }

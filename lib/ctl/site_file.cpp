@@ -8,6 +8,8 @@
 #include <string_view>
 #include <utility>
 
+#include "core/json_strict.hpp"
+
 namespace flowdrift::ctl {
 namespace {
 
@@ -15,20 +17,6 @@ using nlohmann::json;
 
 Error fail(ErrorReason reason, const std::string& name, const std::string& what) {
   return make_error(reason, name + ": " + what);
-}
-
-// Line and column (1-based) of a byte offset, for JSON syntax errors.
-std::string position(const std::string& text, std::size_t byte) {
-  std::size_t line = 1, col = 1;
-  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return std::to_string(line) + ":" + std::to_string(col);
 }
 
 Result<std::vector<json>> array_at(const json& doc, const char* key, const std::string& name,
@@ -369,13 +357,10 @@ Result<policy::V4SiteData> with_references(std::vector<json> policies, const std
 }
 
 Result<json> parse_json(const std::string& text, const std::string& name) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    return fail(ErrorReason::Malformed, name,
-                position(text, e.byte > 0 ? e.byte - 1 : 0) + ": not valid JSON (" +
-                    std::string(e.what()).substr(std::string(e.what()).find(':') + 2) + ")");
-  }
+  std::string error;
+  auto doc = json_strict::parse(text, error);
+  if (!doc) return fail(ErrorReason::Malformed, name, "not valid JSON: " + error);
+  return std::move(*doc);
 }
 
 std::optional<std::string> read_text(const std::string& path) {

@@ -61,7 +61,27 @@ struct ServerState {
   std::uint64_t next_id = 0;
   // Open connections: id -> function that force-closes it (used by stop()).
   std::map<std::uint64_t, std::function<void()>> live;
+  // Refused connections are a client's doing: warned about at most once per kRefusalLogGap,
+  // with the number refused since the last warning.
+  std::chrono::steady_clock::time_point last_refusal_log{};
+  std::uint64_t refusals_unlogged = 0;
 };
+
+constexpr std::chrono::seconds kRefusalLogGap{10};
+
+void log_refusal(ServerState& st, const std::string& peer) {
+  ++st.refusals_unlogged;
+  const auto now = std::chrono::steady_clock::now();
+  if (st.last_refusal_log != std::chrono::steady_clock::time_point{} &&
+      now - st.last_refusal_log < kRefusalLogGap) {
+    return;
+  }
+  log::warn(logger(), "http.connection_refused",
+            {{"peer", peer}, {"reason", "max_connections"},
+             {"limit", st.options.max_connections}, {"refused", st.refusals_unlogged}});
+  st.last_refusal_log = now;
+  st.refusals_unlogged = 0;
+}
 
 template <class Stream>
 struct Session {
@@ -401,9 +421,7 @@ awaitable<void> accept_loop(std::shared_ptr<ServerState> st) {
     std::string peer = pec ? std::string("?") : remote.address().to_string() + ":" +
                                                     std::to_string(remote.port());
     if (st->live.size() >= st->options.max_connections) {
-      log::warn(logger(), "http.connection_refused",
-                {{"peer", peer}, {"reason", "max_connections"},
-                 {"limit", st->options.max_connections}});
+      log_refusal(*st, peer);
       socket.close(pec);
       continue;
     }

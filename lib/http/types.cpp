@@ -3,6 +3,8 @@
 #include <array>
 #include <cctype>
 
+#include "core/printable.hpp"
+
 namespace flowdrift::http {
 namespace {
 
@@ -53,7 +55,58 @@ std::string percent_decode(std::string_view in) {
   return out;
 }
 
+// percent_decode without its leniency: a '%' not followed by two hex digits is an error.
+std::optional<std::string> percent_decode_strict(std::string_view in) {
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') continue;
+    if (i + 2 >= in.size() || hex_value(in[i + 1]) < 0 || hex_value(in[i + 2]) < 0) {
+      return std::nullopt;
+    }
+  }
+  return percent_decode(in);
+}
+
 }  // namespace
+
+std::optional<std::map<std::string, std::string>> parse_query(std::string_view target,
+                                                              std::string& error) {
+  for (const char c : target) {
+    if (c <= 0x20 || c >= 0x7f) {
+      error = "the request target holds a byte that is not printable ASCII";
+      return std::nullopt;
+    }
+  }
+  std::map<std::string, std::string> out;
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return out;
+  std::string_view query = target.substr(q + 1);
+  std::size_t index = 0;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    ++index;
+    if (part.empty()) continue;
+    const auto eq = part.find('=');
+    auto name = percent_decode_strict(part.substr(0, eq));
+    auto value = eq == std::string_view::npos ? std::optional<std::string>("")
+                                               : percent_decode_strict(part.substr(eq + 1));
+    const std::string where = "query parameter " + std::to_string(index);
+    if (!name || !value) {
+      error = where + ": malformed %-escape";
+      return std::nullopt;
+    }
+    if (!is_printable(*name) || !is_printable(*value)) {
+      error = where + ": not valid UTF-8 text (invalid bytes or control characters)";
+      return std::nullopt;
+    }
+    if (!out.emplace(*name, std::move(*value)).second) {
+      error = "query parameter '" + printable(*name, 64) + "' given twice";
+      return std::nullopt;
+    }
+  }
+  return out;
+}
 
 std::optional<std::string_view> find_header(const std::vector<Header>& headers,
                                             std::string_view name) {

@@ -2,6 +2,7 @@
 // pure request handlers (pcsim's API, flowdriftd's routes). No Beast types here.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,9 +30,18 @@ struct HttpRequest {
   }
   // Path without the query string.
   std::string_view path() const;
-  // Value of a query parameter (not percent-decoded beyond %XX), if present.
+  // Value of a query parameter (not percent-decoded beyond %XX), if present. Lenient: for
+  // targets this program built itself (pcsim); a server reads clients' queries with
+  // parse_query.
   std::optional<std::string> query_param(std::string_view name) const;
 };
+
+// The query of a request target, read strictly: every %-escape well formed, every name and
+// value valid UTF-8 without control characters once decoded, no parameter given twice, and the
+// whole target printable ASCII (as RFC 3986 has it). On failure nullopt, with `error` saying
+// which parameter and why.
+std::optional<std::map<std::string, std::string>> parse_query(std::string_view target,
+                                                              std::string& error);
 
 struct HttpResponse {
   int status = 200;

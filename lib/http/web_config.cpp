@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "config/yaml_tree.hpp"
+#include "core/printable.hpp"
 
 namespace flowdrift::http {
 namespace {
@@ -316,9 +317,11 @@ class Checker {
     std::vector<BasicAuthUser> out;
     if (node.kind == YamlNode::Kind::Null || !is_map(node, path)) return out;
     for (const auto& [name, at, value] : entries(node, path)) {
-      const std::string p = child(path, name);
-      if (name.empty() || name.find(':') != std::string::npos) {
-        report(*at, p, "user names must be non-empty and without ':'");
+      const std::string p = child(path, printable(name, 64));
+      if (name.empty() || name.find(':') != std::string::npos || !is_printable(name)) {
+        report(*at, p,
+               "user names must be non-empty printable text without ':' (no control characters "
+               "or invalid UTF-8)");
         continue;
       }
       auto hash = scalar(*value, p);

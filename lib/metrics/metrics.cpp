@@ -239,6 +239,12 @@ void Metrics::poll_finished(const SitePoll& poll) {
   poll_duration_->Add({{"site", poll.site}}, kPollBuckets).Observe(poll.duration_seconds);
 }
 
+bool Metrics::site_up(const std::string& site) const {
+  std::lock_guard lock(mu_);
+  const auto it = site_state_.find(site);
+  return it != site_state_.end() && it->second.up;
+}
+
 void Metrics::store_write(std::string_view operation, bool ok, std::int64_t now_ms) {
   std::lock_guard lock(mu_);
   store_writes_->Add({{"operation", std::string(operation)}}).Increment();

@@ -77,6 +77,8 @@ class Metrics {
                    std::size_t policy_series_cap);
 
   void poll_finished(const SitePoll& poll);
+  // What flowdrift_site_up says of `site` (false for an unknown site).
+  bool site_up(const std::string& site) const;
   // At start: what the store knows of a site's last complete poll, so a restart does not hide
   // how stale the site is (the last-success timestamp) until the next complete poll. The
   // site is not marked up or polled.

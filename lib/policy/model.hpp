@@ -15,6 +15,16 @@ namespace flowdrift::policy {
 inline constexpr int kCanonVersion = 3;  // 2: one-key category sets always match "all"
                                           // 3: every value of a referenced category key
 
+// Bounds on the strings a site may send (docs/security.md#bounds). Prism Central itself allows
+// 64 characters for a name and 1,000 for a description; these are well above that, and a
+// longer string fails the poll as malformed, naming the field, rather than reaching the store,
+// the logs and metric labels.
+inline constexpr std::size_t kMaxNameBytes = 1024;       // names, category keys and values
+inline constexpr std::size_t kMaxTextBytes = 16 * 1024;  // descriptions, every other string
+constexpr std::size_t max_string_bytes(std::string_view key) {
+  return key == "name" || key == "key" || key == "value" ? kMaxNameBytes : kMaxTextBytes;
+}
+
 enum class ObjectKind { Policy, AddressGroup, ServiceGroup, Category };
 
 constexpr std::string_view to_string(ObjectKind k) {

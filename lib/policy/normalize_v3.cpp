@@ -11,6 +11,7 @@
 #include <tuple>
 #include <utility>
 
+#include "core/printable.hpp"
 #include "core/sha256.hpp"
 
 // The canonical form produced here is specified in docs/canonical-model.md; keep the two in step
@@ -88,11 +89,22 @@ const json* opt_array(const json& obj, const std::string& path, const char* key)
   return m;
 }
 
+// The string's value, if within max_string_bytes(key).
+std::string bounded(const json& m, const std::string& path, const char* key) {
+  const auto& s = m.get_ref<const std::string&>();
+  if (s.size() > max_string_bytes(key)) {
+    fail(child(path, key), "string of " + std::to_string(s.size()) +
+                               " bytes, longer than the limit of " +
+                               std::to_string(max_string_bytes(key)));
+  }
+  return s;
+}
+
 std::string opt_string(const json& obj, const std::string& path, const char* key) {
   const json* m = find_opt(obj, key);
   if (m == nullptr) return {};
   if (!m->is_string()) fail(child(path, key), "expected string" + got(*m));
-  return m->get<std::string>();
+  return bounded(*m, path, key);
 }
 
 std::string req_string(const json& obj, const std::string& path, const char* key) {
@@ -101,7 +113,7 @@ std::string req_string(const json& obj, const std::string& path, const char* key
   if (!m->is_string() || m->get_ref<const std::string&>().empty()) {
     fail(child(path, key), "expected non-empty string" + got(*m));
   }
-  return m->get<std::string>();
+  return bounded(*m, path, key);
 }
 
 bool opt_bool(const json& obj, const std::string& path, const char* key) {
@@ -143,7 +155,7 @@ std::int64_t req_int(const json& obj, const std::string& path, const char* key, 
 
 std::string label_of(std::string_view list, std::size_t index, const std::string& known) {
   std::string out = std::string(list) + "[" + std::to_string(index) + "]";
-  if (!known.empty()) out += " (" + known + ")";
+  if (!known.empty()) out += " (" + printable(known, 64) + ")";  // the site's bytes, bounded
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/printable.hpp"
 #include "core/sha256.hpp"
 #include "core/json_scan.hpp"
 #include "policy/canonical_build.hpp"
@@ -108,7 +109,7 @@ const json* member(const json& obj, const std::string& key) {
   return &*it;
 }
 std::optional<JsonRef> member(const JsonRef& obj, const std::string& key) {
-  auto m = obj.find_last(key);
+  auto m = obj.find(key);
   if (!m || is_null(*m)) return std::nullopt;
   return m;
 }
@@ -147,12 +148,24 @@ auto opt_array(const J& obj, const std::string& path, const std::string& key) {
   return m;
 }
 
+// The string's value, if within max_string_bytes(key).
+template <class J>
+std::string bounded(const J& m, const std::string& path, const std::string& key) {
+  std::string value = string_value(m);
+  if (value.size() > max_string_bytes(key)) {
+    fail(at_key(path, key), "string of " + std::to_string(value.size()) +
+                                " bytes, longer than the limit of " +
+                                std::to_string(max_string_bytes(key)));
+  }
+  return value;
+}
+
 template <class J>
 std::string opt_string(const J& obj, const std::string& path, const std::string& key) {
   auto m = member(obj, key);
   if (!m) return {};
   if (!m->is_string()) fail(at_key(path, key), "expected string" + described(*m));
-  return string_value(*m);
+  return bounded(*m, path, key);
 }
 
 template <class J>
@@ -160,7 +173,7 @@ std::string req_string(const J& obj, const std::string& path, const std::string&
   auto m = member(obj, key);
   if (!m) fail(at_key(path, key), "missing (expected non-empty string)");
   std::string value;
-  if (m->is_string()) value = string_value(*m);
+  if (m->is_string()) value = bounded(*m, path, key);
   if (value.empty()) fail(at_key(path, key), "expected non-empty string" + described(*m));
   return value;
 }
@@ -596,7 +609,7 @@ std::string string_field(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 std::string string_field(const JsonRef& j, const char* key) {
-  const auto m = j.find_last(key);
+  const auto m = j.find(key);
   return m && m->is_string() ? m->str() : std::string();
 }
 
@@ -610,7 +623,7 @@ std::string label(std::string_view list, std::size_t i, const J& entity) {
   }
   if (known.empty()) known = string_field(entity, "extId");
   std::string out = std::string(list) + "[" + std::to_string(i) + "]";
-  if (!known.empty()) out += " (" + known + ")";
+  if (!known.empty()) out += " (" + printable(known, 64) + ")";  // the site's bytes, bounded
   return out;
 }
 
@@ -683,7 +696,7 @@ std::string reference_context(const Site& site) {
 
 V4PolicyReferences references_of(const JsonRef& policy) {
   V4PolicyReferences refs;
-  auto rules = policy.find_last("rules");
+  auto rules = policy.find("rules");
   if (!rules) return refs;
   refs.address_groups = has_reference(*rules, V4Reference::AddressGroup, 0);
   refs.service_groups = has_reference(*rules, V4Reference::ServiceGroup, 0);
@@ -818,7 +831,8 @@ void V4PolicyPageWork::run() {
     const auto doc = json_scan::JsonDoc::parse(item.text, parse_error);
     if (!doc || !doc->root().is_object()) {
       w.error = make_error(ErrorReason::Malformed,
-                           "policies[" + std::to_string(i) + "]: not a JSON object");
+                           "policies[" + std::to_string(i) + "]: " +
+                               (doc ? std::string("not a JSON object") : parse_error));
       return;
     }
     const JsonRef policy = doc->root();

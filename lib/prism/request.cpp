@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/json_strict.hpp"
 #include "core/log.hpp"
 #include "prism/retry.hpp"
 
@@ -48,12 +49,17 @@ awaitable<Result<json>> send_json(FetchContext* ctx, http::HttpRequest request, 
   const std::string here = site.here;
   auto sent = co_await send_ok(ctx, std::move(request), std::move(site), detail);
   if (!sent) co_return sent.error();
-  json doc = json::parse(sent->body, nullptr, false);
-  if (doc.is_discarded()) {
-    co_return error_with(ErrorReason::Malformed,
-                         here + ": HTTP " + std::to_string(sent->status) + " body is not valid JSON");
+  co_return parse_body(sent->body, sent->status, here);
+}
+
+Result<json> parse_body(const std::string& body, int status, const std::string& here) {
+  std::string error;
+  auto doc = json_strict::parse(body, error);
+  if (!doc) {
+    return error_with(ErrorReason::Malformed, here + ": HTTP " + std::to_string(status) +
+                                                  " body is not valid JSON: " + error);
   }
-  co_return doc;
+  return std::move(*doc);
 }
 
 awaitable<Result<http::HttpResponse>> send_ok(FetchContext* ctx, http::HttpRequest request,

@@ -53,6 +53,10 @@ awaitable<Result<nlohmann::json>> send_json(FetchContext* ctx, http::HttpRequest
 awaitable<Result<http::HttpResponse>> send_ok(FetchContext* ctx, http::HttpRequest request,
                                               RequestSite site, ErrorDetailFn detail);
 
+// A 2xx body read strictly (core/json_strict.hpp): a duplicate key, a number out of range or
+// anything not JSON is Malformed, with the place named after `here`.
+Result<nlohmann::json> parse_body(const std::string& body, int status, const std::string& here);
+
 // Error without retryability, the common case of the completeness checks.
 Error error_with(ErrorReason reason, std::string message);
 

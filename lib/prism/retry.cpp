@@ -8,6 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_strict.hpp"
+#include "core/printable.hpp"
+
 namespace flowdrift::prism {
 namespace {
 
@@ -82,8 +85,10 @@ const json* find_string(const json& obj, const char* key) {
 // status schema ({reason, message}); empty if the body is neither (401 bodies are plain text).
 std::string envelope_detail(const std::string& body) {
   constexpr std::size_t kMaxDetail = 300;
-  json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) return {};
+  std::string error;
+  const auto parsed = json_strict::parse(body, error);
+  if (!parsed || !parsed->is_object()) return {};
+  const json& doc = *parsed;
   const json* source = &doc;
   std::size_t more = 0;
   auto list = doc.find("message_list");
@@ -97,7 +102,7 @@ std::string envelope_detail(const std::string& body) {
     if (!out.empty()) out += ": ";
     out += message->get<std::string>();
   }
-  if (out.size() > kMaxDetail) out = out.substr(0, kMaxDetail) + "...";
+  out = printable(out, kMaxDetail);  // the server's words: bounded, no control characters
   if (!out.empty() && more > 0) out += " (+" + std::to_string(more) + " more)";
   return out;
 }

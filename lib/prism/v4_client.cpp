@@ -13,6 +13,7 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/json_scan.hpp"
+#include "core/json_strict.hpp"
 #include "http/work_pool.hpp"
 #include "prism/request.hpp"
 
@@ -20,6 +21,7 @@ namespace flowdrift::prism {
 namespace {
 
 using detail::error_with;
+using detail::parse_body;
 using detail::FetchContext;
 using detail::PageSink;
 using detail::RequestSite;
@@ -115,9 +117,10 @@ std::string v4_error_text(const json& doc) {
 }
 
 std::string v4_error_body_detail(const std::string& body) {
-  const json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded()) return {};
-  return v4_error_text(doc);
+  std::string error;
+  const auto doc = json_strict::parse(body, error);
+  if (!doc) return {};
+  return v4_error_text(*doc);
 }
 
 struct V4Page {
@@ -258,11 +261,9 @@ awaitable<Result<ReadPage>> read_page(FetchContext* ctx, std::string endpoint, s
     out.body = std::move(sent->body);
     out.raw = scan_envelope(out.body);
     if (out.raw) co_return std::move(out);
-    doc = json::parse(out.body, nullptr, false);
-    if (doc.is_discarded()) {
-      co_return error_with(ErrorReason::Malformed, here + ": HTTP " + std::to_string(sent->status) +
-                                                       " body is not valid JSON");
-    }
+    auto parsed = parse_body(out.body, sent->status, here);
+    if (!parsed) co_return parsed.error();
+    doc = std::move(*parsed);
   } else {
     auto body = co_await get_page(ctx, endpoint, page_no, limit);
     if (!body) co_return body.error();

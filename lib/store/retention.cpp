@@ -46,6 +46,7 @@ bool Pruner::step() {
       case Phase::Polls: worked = polls(); break;
       case Phase::Snapshots: worked = snapshots(); break;
       case Phase::Objects: worked = objects(); break;
+      case Phase::Reloads: worked = reloads(); break;
       case Phase::Done: break;
     }
     tx.commit();
@@ -158,6 +159,17 @@ bool Pruner::objects() {
     stats_.deleted["objects"] += db_.changes();
   }
   return true;
+}
+
+// Configuration loads and reloads older than the cutoff, but the latest one.
+bool Pruner::reloads() {
+  auto& del = db_.cached(
+      "DELETE FROM config_reloads WHERE id IN (SELECT id FROM config_reloads WHERE at_ms < ?1 "
+      "AND id < (SELECT max(id) FROM config_reloads) ORDER BY id LIMIT ?2)");
+  del.bind(1, cutoff_ms_).bind(2, batch_).exec();
+  const auto n = db_.changes();
+  stats_.deleted["config_reloads"] += n;
+  return n > 0;
 }
 
 PruneStats prune(Database& db, std::int64_t cutoff_ms, int batch) {

@@ -5,9 +5,11 @@
 //    the site have at time T" still answers for every T inside the window;
 //  - drift items open, or resolved inside the window, with their events, and the polls and
 //    snapshots they name; the snapshots each pair last compared;
-//  - objects (policy versions) that any kept snapshot holds.
+//  - objects (policy versions) that any kept snapshot holds;
+//  - the latest config_reloads row (how the running configuration came to be).
 // Removed: older polls, drift items resolved before the cutoff (with their events), snapshots no
-// kept row refers to (with their members and findings), then objects no snapshot holds.
+// kept row refers to (with their members and findings), objects no snapshot holds, and older
+// config_reloads rows.
 //
 // The work is split into small transactions (Pruner::step) so the single-threaded daemon can
 // run polls between them; the database file stops growing (SQLite reuses the freed pages)
@@ -44,11 +46,12 @@ class Pruner {
   const PruneStats& stats() const { return stats_; }
 
  private:
-  enum class Phase { Items, Polls, Snapshots, Objects, Done };
+  enum class Phase { Items, Polls, Snapshots, Objects, Reloads, Done };
   bool items();
   bool polls();
   bool snapshots();
   bool objects();
+  bool reloads();
 
   Database& db_;
   std::int64_t cutoff_ms_;

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "core/log.hpp"
+#include "core/printable.hpp"
 #include "store/db.hpp"
 #include "store/migrations.hpp"
 
@@ -27,12 +28,10 @@ std::shared_ptr<spdlog::logger> logger() { return log::get("store"); }
   throw StoreError("refusing to open " + path + ": " + reason, code);
 }
 
-// Cut at 512 bytes without splitting a UTF-8 sequence, so the column stays valid text.
+// The message made printable (it may quote what a site sent: control characters, invalid
+// UTF-8) and cut to fit the column's 512-byte CHECK with printable()'s suffix.
 std::string bounded_message(const std::string& message) {
-  if (message.size() <= kMaxMessageBytes) return message;
-  std::size_t cut = kMaxMessageBytes;
-  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
-  return message.substr(0, cut);
+  return printable(message, kMaxMessageBytes - 32);
 }
 
 policy::ObjectKind parse_kind(const std::string& s) {

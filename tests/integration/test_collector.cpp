@@ -3,6 +3,7 @@
 // incomplete snapshot as complete or loses a stored one.
 #include <catch2/catch.hpp>
 
+#include "core/printable.hpp"
 #include "harness.hpp"
 #include "pcsim/site.hpp"
 #include "scheduler/collector.hpp"
@@ -40,6 +41,11 @@ struct Fixture {
     auto st = store.db().prepare(sql);
     REQUIRE(st.step());
     return st.column_int64(0);
+  }
+  std::string db_text(const std::string& sql) {
+    auto st = store.db().prepare(sql);
+    REQUIRE(st.step());
+    return st.column_text(0);
   }
 };
 
@@ -116,6 +122,12 @@ TEST_CASE("no injected fault stores an incomplete snapshot or loses the stored o
       {"category_values_list:status=500", "server_error"},
       {"address_groups_list:empty", "empty_list"},
       {"service_groups_list:empty", "empty_list"},
+      // Hostile answers (issue #14): refused whole, never read in part.
+      {"rules_list:duplicate_key", "malformed"},
+      {"rules_list:oversized", "malformed"},
+      {"rules_list:invalid_utf8", "malformed"},
+      {"rules_list:huge_number", "malformed"},
+      {"address_groups_list:duplicate_key", "malformed"},
   };
   Fixture f(700, 3);  // two pages of rules at 500, so total_moved has a second page
   auto good = f.poll();
@@ -252,6 +264,9 @@ TEST_CASE("faults on the v4 endpoints never store an incomplete snapshot",
       {"v4_address_groups:status=503", "server_error"},
       {"v4_service_groups:malformed", "malformed"},
       {"v4_categories:truncate", "truncated"},     {"v4_categories:empty", "empty_list"},
+      {"v4_policies:duplicate_key", "malformed"},  {"v4_policies:oversized", "malformed"},
+      {"v4_policies:invalid_utf8", "malformed"},   {"v4_policies:huge_number", "malformed"},
+      {"v4_address_groups:duplicate_key", "malformed"},
   };
   Fixture f(260, 4);  // three v4 pages of 100
   f.make_collector(with_api(f.site.site_config("primary"), "v4"), kSimPassword);
@@ -272,6 +287,41 @@ TEST_CASE("faults on the v4 endpoints never store an incomplete snapshot",
       CHECK(f.count("SELECT count(*) FROM snapshots") == snapshots);
       f.site.sim.clear_faults();
       CHECK(f.poll().complete);
+    }
+  }
+}
+
+TEST_CASE("a hostile answer fails the poll naming the place, in a short printable message",
+          "[integration][collector][faults][hostile]") {
+  struct Case {
+    const char* spec;
+    const char* api;
+    const char* where;
+  };
+  const Case cases[] = {
+      {"rules_list:duplicate_key", "v3", "entities[0].spec.name: key given twice in one object"},
+      {"rules_list:oversized", "v3", "entities[0].spec.name: string of 10485760 bytes"},
+      {"rules_list:huge_number", "v3", "entities[0].spec.pcsimHugeNumber: number out of range"},
+      {"rules_list:invalid_utf8", "v3", "entities[0].spec.name: syntax error"},
+      {"v4_policies:duplicate_key", "v4", "data[0].name: key given twice in one object"},
+      {"v4_policies:oversized", "v4", "data[0].name: string of 10485760 bytes"},
+      {"v4_policies:huge_number", "v4", "data[0].pcsimHugeNumber: number out of range"},
+  };
+  for (const auto& c : cases) {
+    DYNAMIC_SECTION(c.spec) {
+      Fixture f(30, 5);
+      f.make_collector(with_api(f.site.site_config("primary"), c.api), kSimPassword);
+      f.site.sim.add_fault(pcsim::parse_fault(c.spec));
+      auto r = f.poll();
+      INFO(r.message);
+      CHECK_FALSE(r.complete);
+      CHECK(r.reason == "malformed");
+      CHECK_THAT(r.message, Catch::Contains(c.where));
+      CHECK(r.message.size() < 1024);
+      CHECK(is_printable(r.message));
+      const auto stored = f.db_text("SELECT message FROM polls ORDER BY id DESC LIMIT 1");
+      CHECK(stored.size() <= 512);
+      CHECK(is_printable(stored));
     }
   }
 }

@@ -71,3 +71,38 @@ TEST_CASE("flowdriftd --check-config fails on unreadable credentials", "[integra
   CHECK(rc == 78);
   CHECK_THAT(out, Catch::Contains("primary"));
 }
+
+TEST_CASE("flowdriftd refuses a control character in a username with file:line:col",
+          "[integration][cli][hostile]") {
+  TempDir dir;
+  write_file(dir.file("pw"), "secret\n");
+  std::string out;
+  int rc = run_check(dir,
+                     "sites:\n"
+                     "  - name: primary\n"
+                     "    url: https://127.0.0.1:9440\n"
+                     "    username: \"ad\\x1bmin\"\n"
+                     "    password_file: pw\n",
+                     &out);
+  CHECK(rc == 78);
+  CHECK_THAT(out, Catch::Contains("flowdrift.yaml:4:15"));
+  CHECK_THAT(out, Catch::Contains("username"));
+  CHECK(out.find('\x1b') == std::string::npos);  // not echoed raw
+}
+
+TEST_CASE("flowdriftd refuses --web.enable-lifecycle with a web config that has no users",
+          "[integration][cli][hostile]") {
+  TempDir dir;
+  write_file(dir.file("pw"), "secret\n");
+  write_file(dir.file("flowdrift.yaml"),
+             "sites:\n  - name: primary\n    url: https://127.0.0.1:9440\n    username: admin\n"
+             "    password_file: pw\nstorage:\n  path: db.sqlite\n");
+  write_file(dir.file("web.yml"), "http_server_config:\n  headers:\n    X-Frame-Options: deny\n");
+  Process p({build_dir() + "/daemon/flowdriftd", "--config", dir.file("flowdrift.yaml"),
+             "--web.config.file", dir.file("web.yml"), "--web.enable-lifecycle", "--check-config"},
+            dir.file("out.log"));
+  auto status = p.wait(20s);
+  REQUIRE(status.has_value());
+  CHECK(*status == 2);
+  CHECK_THAT(read_file(dir.file("out.log")), Catch::Contains("no basic_auth_users"));
+}

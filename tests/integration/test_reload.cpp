@@ -61,7 +61,7 @@ TEST_CASE("reload of a broken and then a good config while polls run",
   LiveSite dr(dir, "dr", 40, 42);
   LiveDaemon daemon(dir, primary, dr);
   const std::string original = read_file(daemon.config_path());
-  daemon.start();
+  daemon.start({"--web.enable-lifecycle"});
   DbView db(daemon.db_path());
   REQUIRE(wait_until([&] { return pair_status(db) == "IN_SYNC"; }, 60s));
 
@@ -137,6 +137,11 @@ TEST_CASE("reload of a broken and then a good config while polls run",
   CHECK(reply.body.find("primary") == std::string::npos);
   CHECK_THAT(reply.body, Catch::Contains("pairs changed: prod (expected)"));
   CHECK(sample(daemon.scrape(), "flowdrift_config_last_reload_successful") == 1);
+  // A loop of POSTs cannot flood the audit trail: one reload a second.
+  const std::string reloads = db.scalar("SELECT count(*) FROM config_reloads").value_or("");
+  auto again = client.request("POST", "/-/reload", "", false);
+  CHECK(again.status == 429);
+  CHECK(db.scalar("SELECT count(*) FROM config_reloads").value_or("") == reloads);
 
   // The change is in effect: dr's 40 rules now take three pages instead of one (and other
   // lists may take more), and the open item is covered.

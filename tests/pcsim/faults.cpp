@@ -16,7 +16,28 @@ constexpr KindName kKindNames[] = {
     {FaultKind::Malformed, "malformed"}, {FaultKind::Truncate, "truncate"},
     {FaultKind::Truncate, "truncated"},  {FaultKind::Drop, "drop"},
     {FaultKind::TotalMoved, "total_moved"}, {FaultKind::Empty, "empty"},
+    {FaultKind::DuplicateKey, "duplicate_key"}, {FaultKind::Oversized, "oversized"},
+    {FaultKind::ControlChars, "control_chars"}, {FaultKind::InvalidUtf8, "invalid_utf8"},
+    {FaultKind::HugeNumber, "huge_number"},
 };
+
+constexpr const char* kMarker = "pcsim-hostile-marker";
+
+// The object whose name the hostile faults change: a v3 rule's spec, a v3 group's inner object,
+// a v4 item itself.
+nlohmann::json* named_object(nlohmann::json& page) {
+  for (const char* list : {"entities", "data"}) {
+    auto it = page.find(list);
+    if (it == page.end() || !it->is_array() || it->empty() || !it->front().is_object()) continue;
+    auto& e = it->front();
+    for (const char* inner : {"spec", "address_group", "service_group"}) {
+      auto in = e.find(inner);
+      if (in != e.end() && in->is_object()) return &*in;
+    }
+    return &e;
+  }
+  return nullptr;
+}
 
 bool kind_from_name(std::string_view name, FaultKind* out) {
   for (const auto& k : kKindNames) {
@@ -103,6 +124,43 @@ FaultSpec from_json_object(const nlohmann::json& j) {
 }
 
 }  // namespace
+
+bool is_hostile(FaultKind kind) {
+  return kind == FaultKind::DuplicateKey || kind == FaultKind::Oversized ||
+         kind == FaultKind::ControlChars || kind == FaultKind::InvalidUtf8 ||
+         kind == FaultKind::HugeNumber;
+}
+
+void apply_hostile(FaultKind kind, std::string& body) {
+  auto page = nlohmann::json::parse(body, nullptr, false);
+  nlohmann::json* target = page.is_discarded() ? nullptr : named_object(page);
+  if (target == nullptr) return;
+  const auto name_it = target->find("name");
+  const std::string name =
+      name_it != target->end() && name_it->is_string() ? name_it->get<std::string>() : "x";
+  if (kind == FaultKind::Oversized) {
+    (*target)["name"] = std::string(10u << 20, 'n');
+  } else if (kind == FaultKind::ControlChars) {
+    (*target)["name"] = name + std::string("\0\x1b[2J\r\n2026-01-01 forged line", 29);
+  } else {
+    (*target)["name"] = kMarker;
+  }
+  body = page.dump();
+  // What a DOM cannot hold goes in as text, in place of the marker.
+  const std::string marked = std::string("\"name\":\"") + kMarker + "\"";
+  const auto at = body.find(marked);
+  if (at == std::string::npos) return;
+  const std::string quoted = nlohmann::json(name).dump();
+  std::string replacement;
+  if (kind == FaultKind::DuplicateKey) {
+    replacement = "\"name\":" + quoted + ",\"name\":\"" + "renamed-by-a-duplicate-key\"";
+  } else if (kind == FaultKind::InvalidUtf8) {
+    replacement = "\"name\":" + quoted.substr(0, quoted.size() - 1) + "\xff\xfe\"";
+  } else {
+    replacement = "\"name\":" + quoted + ",\"pcsimHugeNumber\":1e999";
+  }
+  body.replace(at, marked.size(), replacement);
+}
 
 std::string_view to_string(FaultKind kind) {
   for (const auto& k : kKindNames) {

@@ -30,7 +30,20 @@ enum class FaultKind {
   Drop,        // close the connection without answering (ServerReply::Fault::DropConnection)
   TotalMoved,  // list pages after the first report total_matches + 1 (only offset > 0 matches)
   Empty,       // 200 with entities [] and total_matches 0 (list endpoints only)
+  // Hostile answers (list endpoints only): the first entity of the page, changed the way a
+  // broken or compromised PC might send it (its name: a policy's spec.name in v3, `name` in v4).
+  DuplicateKey,  // the name key given twice, with two values
+  Oversized,     // a name of 10 MiB
+  ControlChars,  // NUL, ESC, CR and LF in the name (as JSON escapes: the page is valid JSON)
+  InvalidUtf8,   // raw bytes 0xff 0xfe in the name (not valid JSON)
+  HugeNumber,    // an extra member whose value is 1e999
 };
+
+// Whether `kind` is one of the hostile answers (applied to a list page after it is built).
+bool is_hostile(FaultKind kind);
+// Changes the first entity of a list page (`entities` in v3, `data` in v4) as `kind` says;
+// a page without entities is left as it is.
+void apply_hostile(FaultKind kind, std::string& body);
 
 std::string_view to_string(FaultKind kind);
 

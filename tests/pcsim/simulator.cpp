@@ -632,7 +632,10 @@ detail::FaultOutcome Simulator::evaluate_faults(const std::string& endpoint, boo
   for (auto& f : faults_) {
     const auto kind = f.spec.kind;
     if (f.spec.endpoint != "*" && f.spec.endpoint != endpoint) continue;
-    if ((kind == FaultKind::Empty || kind == FaultKind::TotalMoved) && !is_list) continue;
+    if ((kind == FaultKind::Empty || kind == FaultKind::TotalMoved || is_hostile(kind)) &&
+        !is_list) {
+      continue;
+    }
     if (kind == FaultKind::TotalMoved && offset <= 0) continue;
     // One outcome per request: a later fault with an effect does not see (or count) it.
     if (kind != FaultKind::None && out.kind != FaultKind::None) continue;
@@ -724,6 +727,9 @@ http::ServerReply Simulator::dispatch(const http::HttpRequest& request, const st
     }
   }
 
+  if (is_hostile(fault.kind) && reply.response.status == 200) {
+    apply_hostile(fault.kind, reply.response.body);
+  }
   reply.delay = std::chrono::milliseconds(fault.latency_ms);
   if (fault.kind == FaultKind::Truncate) reply.fault = ServerReply::Fault::TruncateBody;
   if (fault.kind == FaultKind::Drop) reply.fault = ServerReply::Fault::DropConnection;
@@ -924,6 +930,9 @@ http::ServerReply Simulator::dispatch_v4(const http::HttpRequest& request, const
     reply.response.headers.push_back({"ETag", v4::etag_of(reply.response.body)});
   }
 
+  if (is_hostile(fault.kind) && reply.response.status == 200) {
+    apply_hostile(fault.kind, reply.response.body);
+  }
   reply.delay = std::chrono::milliseconds(fault.latency_ms);
   if (fault.kind == FaultKind::Truncate) reply.fault = ServerReply::Fault::TruncateBody;
   if (fault.kind == FaultKind::Drop) reply.fault = ServerReply::Fault::DropConnection;

@@ -47,7 +47,8 @@ struct Rig {
           "  - name: staging\n    source: primary\n    replica: lab\n",
       "t");
   store::Store store{dir.file("db.sqlite")};
-  app::Api api{config, store};
+  std::set<std::string> up{"primary"};  // the live view (flowdrift_site_up) the Api is given
+  app::Api api{config, store, [this](const std::string& site) { return up.count(site) > 0; }};
   policy::Snapshot snap_a = st::numbered_snapshot(2, "a");
   policy::Snapshot snap_b = st::numbered_snapshot(2, "b");
 
@@ -201,4 +202,45 @@ TEST_CASE("api: bad parameters and unknown endpoints are JSON errors", "[unit][a
              Catch::Contains("/api/v1/pairs"));
   CHECK(app::Api::owns("/api/v1/pairs"));
   CHECK_FALSE(app::Api::owns("/apix"));
+}
+
+// Issue #14, rows 8 and 9 and the inconsistencies the probe found.
+TEST_CASE("api: a query that is not clean text, or repeats a parameter, is a 400 in JSON",
+          "[unit][app][api][hostile]") {
+  Rig rig;
+  CHECK_THAT(rig.get("/api/v1/drift?pair=%ff", 400)["error"].get<std::string>(),
+             Catch::Contains("not valid UTF-8"));
+  CHECK_THAT(rig.get("/api/v1/drift?pair=%1b%5b31m", 400)["error"].get<std::string>(),
+             Catch::Contains("control characters"));
+  CHECK_THAT(rig.get("/api/v1/drift?pair=%zz", 400)["error"].get<std::string>(),
+             Catch::Contains("malformed %-escape"));
+  CHECK_THAT(rig.get("/api/v1/drift?pair=prod&pair=x", 400)["error"].get<std::string>(),
+             Catch::Contains("'pair' given twice"));
+  CHECK_THAT(rig.get("/api/v1/drift/\xff", 400)["error"].get<std::string>(),
+             Catch::Contains("not printable ASCII"));
+  CHECK_THAT(rig.get("/api/v1/pairs?verbose=1", 400)["error"].get<std::string>(),
+             Catch::Contains("takes none"));
+  CHECK(rig.get("/api/v1/drift?pair=prod&&limit=2")["items"].size() == 2);  // empty part
+}
+
+TEST_CASE("api: a stored message with bytes that are not UTF-8 still gives valid JSON",
+          "[unit][app][api][hostile]") {
+  Rig rig;
+  auto bad = st::failed_poll("dr", 3000, "malformed");
+  bad.message = "policies[0] (caf\xe9\x1b[2J): invalid UTF-8";
+  REQUIRE(rig.store.record_poll(bad, nullptr).has_value());
+  const auto j = rig.get("/api/v1/sites");
+  const std::string message = j["sites"][1]["last_message"].get<std::string>();
+  CHECK(message == "policies[0] (caf\\xe9\\x1b[2J): invalid UTF-8");  // made printable when stored
+}
+
+TEST_CASE("api: up is the live view flowdrift_site_up exports, not the store's last row",
+          "[unit][app][api][hostile]") {
+  Rig rig;
+  // primary's last stored poll is complete; a later poll's result could not be stored (disk
+  // full), so the daemon's live view, and flowdrift_site_up, say it is down.
+  rig.up.erase("primary");
+  const auto j = rig.get("/api/v1/sites");
+  CHECK(j["sites"][0]["up"] == false);
+  CHECK(j["sites"][0]["last_outcome"] == "complete");
 }

@@ -149,6 +149,52 @@ TEST_CASE("POST /-/reload answers with the reload's outcome, other methods 405",
     CHECK(r.response.header("Allow").value() == "POST, PUT");
   }
   CHECK(calls == 2);
-  // Without a reload handler the path does not exist.
-  CHECK(app::route(get("/-/reload", "POST"), ctx(true)).response.status == 404);
+  // Without a reload handler (no --web.enable-lifecycle) it is refused, saying how to enable it.
+  auto off = app::route(get("/-/reload", "POST"), ctx(true));
+  CHECK(off.response.status == 403);
+  CHECK_THAT(off.response.body, Catch::Contains("--web.enable-lifecycle"));
+}
+
+TEST_CASE("POST /-/reload from another origin's page is refused; a 429 says when to retry",
+          "[unit][routes][reload][hostile]") {
+  auto c = ctx(true);
+  int calls = 0;
+  app::ReloadResult next{true, 200, "no changes"};
+  c.reload = [&] {
+    ++calls;
+    return next;
+  };
+  auto from = [](std::vector<http::Header> headers) {
+    auto r = get("/-/reload", "POST");
+    r.headers = std::move(headers);
+    return r;
+  };
+  // A cross-origin form post (text/plain, no preflight) from a page the operator visits.
+  auto cross = app::route(from({{"Host", "127.0.0.1:9464"}, {"Origin", "http://evil.example"},
+                                {"Content-Type", "text/plain"}}),
+                          c);
+  CHECK(cross.response.status == 403);
+  CHECK_THAT(cross.response.body, Catch::Contains("cross-origin"));
+  CHECK(app::route(from({{"Host", "127.0.0.1:9464"}, {"Sec-Fetch-Site", "cross-site"}}), c)
+            .response.status == 403);
+  CHECK(calls == 0);
+  // curl (no Origin) and a same-origin page go through.
+  CHECK(app::route(from({{"Host", "127.0.0.1:9464"}}), c).response.status == 200);
+  CHECK(app::route(from({{"Host", "127.0.0.1:9464"}, {"Origin", "http://127.0.0.1:9464"},
+                         {"Sec-Fetch-Site", "same-origin"}}),
+                   c)
+            .response.status == 200);
+  CHECK(calls == 2);
+  next = {false, 429, "reloads over HTTP are limited to one a second"};
+  auto limited = app::route(from({}), c);
+  CHECK(limited.response.status == 429);
+  CHECK(limited.response.header("Retry-After").value_or("") == "1");
+}
+
+TEST_CASE("a target that is not clean text is a 400, never a 500", "[unit][routes][hostile]") {
+  auto bad = app::route(get("/metrics?x=%ff"), ctx(true));
+  CHECK(bad.response.status == 400);
+  CHECK_THAT(bad.response.body, Catch::Contains("not valid UTF-8"));
+  CHECK(app::route(get("/metrics?x=1&x=2"), ctx(true)).response.status == 400);
+  CHECK(app::route(get("/metrics?x=1"), ctx(true)).response.status == 200);
 }

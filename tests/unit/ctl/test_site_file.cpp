@@ -73,7 +73,8 @@ TEST_CASE("syntax errors name the file, line and column", "[unit][ctl]") {
   auto r = parse_site_text("{\n  \"entities\": [\n    oops\n  ]\n}", "dr.json");
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().reason == ErrorReason::Malformed);
-  CHECK_THAT(r.error().message, Catch::StartsWith("dr.json: 3:"));
+  CHECK_THAT(r.error().message, Catch::StartsWith("dr.json: not valid JSON: entities[0]: "));
+  CHECK_THAT(r.error().message, Catch::Contains("at line 3, column "));
   auto wrong = parse_site_text(R"({"metadata":{"kind":"vm","total_matches":0},"entities":[]})", "vm.json");
   REQUIRE_FALSE(wrong.has_value());
   CHECK_THAT(wrong.error().message, Catch::Contains("/metadata/kind"));
@@ -127,4 +128,57 @@ TEST_CASE("time arguments", "[unit][ctl]") {
   CHECK(parse_time("24h", 100'000'000) == 100'000'000 - 86'400'000);
   CHECK_FALSE(parse_time("yesterday", 0).has_value());
   CHECK(format_time(1795600800000LL) == "2026-11-25T10:00:00Z");
+}
+
+namespace {
+
+// flowdriftctl diff of a good file against `text`: exit code and standard error.
+int diff_text(const std::string& text, std::string* err_text) {
+  flowdrift::test::TempDir dir;
+  flowdrift::test::write_file(dir.file("a.json"), list({rule("web", "APPLY", 443)}).dump());
+  flowdrift::test::write_file(dir.file("b.json"), text);
+  std::ostringstream out, err;
+  const int rc = run_diff({dir.file("a.json"), dir.file("b.json"), "text"}, out, err);
+  *err_text = err.str();
+  CHECK(out.str().empty());  // no report, false or otherwise
+  return rc;
+}
+
+}  // namespace
+
+// Issue #14, rows 2, 3, 4 and 6: what used to give false drift or abort is an error (exit 2)
+// naming the key or value and its place.
+TEST_CASE("flowdriftctl diff refuses duplicate keys, huge numbers and oversized strings",
+          "[unit][ctl][hostile]") {
+  std::string err;
+  const std::string good = list({rule("web", "APPLY", 443)}).dump();
+  // A second, empty "policies"/"entities" would have made every policy "missing".
+  const std::string twice = good.substr(0, good.size() - 1) + R"(,"entities":[]})";
+  CHECK(diff_text(twice, &err) == kExitError);
+  CHECK_THAT(err, Catch::Contains("b.json: not valid JSON: entities: key given twice"));
+
+  std::string dup_name = good;
+  dup_name.replace(dup_name.find(R"("name":"web")"), 12, R"("name":"web","name":"web2")");
+  CHECK(diff_text(dup_name, &err) == kExitError);
+  CHECK_THAT(err, Catch::Contains("entities[0].spec.name: key given twice"));
+
+  CHECK(diff_text(R"({"format":1e999})", &err) == kExitError);
+  CHECK_THAT(err, Catch::Contains("format: number out of range"));
+
+  // A 10 MB name: refused at reading, before any of it is copied or compared.
+  std::string huge = good;
+  huge.replace(huge.find(R"("name":"web")"), 12, "\"name\":\"" + std::string(10u << 20, 'n') + "\"");
+  CHECK(diff_text(huge, &err) == kExitError);
+  CHECK_THAT(err, Catch::Contains("entities[0].spec.name: string of 10485760 bytes"));
+  CHECK(err.size() < 1024);
+}
+
+TEST_CASE("a name within the JSON bound but over the model's is refused naming the field",
+          "[unit][ctl][hostile]") {
+  auto r = parse_site_text(list({rule(std::string(2000, 'n'), "APPLY", 443)}).dump(), "dr.json");
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().reason == ErrorReason::Malformed);
+  CHECK_THAT(r.error().message, Catch::Contains("/spec/name: string of 2000 bytes, longer than "
+                                                "the limit of 1024"));
+  CHECK(r.error().message.size() < 600);  // the name itself is not repeated in full
 }

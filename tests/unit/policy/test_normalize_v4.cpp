@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <cctype>
 
+#include "core/json_strict.hpp"
 #include "policy/normalize_v3.hpp"
 #include "policy/normalize_v4.hpp"
 #include "policy_test_support.hpp"
@@ -677,15 +678,16 @@ TEST_CASE("a v4 policy read from its raw text canonicalizes exactly as from the 
   CHECK(failures > cases / 10);
   CHECK(failures < cases);
 
-  SECTION("a key given twice: the last one counts in both") {
-    json policy = site.policies.front();
-    std::string text = policy.dump();
+  SECTION("a key given twice is refused by both readers, never resolved either way") {
+    std::string text = site.policies.front().dump();
     text.insert(1, R"("state":"BOGUS","name":"shadowed",)");
-    const Verdict dom = via_dom(site, json::parse(text));
     const Verdict raw = via_text(site, text);
-    CHECK(dom.ok);
-    CHECK(raw.ok);
-    CHECK(dom.hash == raw.hash);
+    CHECK_FALSE(raw.ok);
+    CHECK(raw.reason == ErrorReason::Malformed);
+    CHECK_THAT(raw.where, Catch::Contains("given twice"));
+    std::string error;
+    CHECK_FALSE(flowdrift::json_strict::parse(text, error).has_value());  // what the DOM reads
+    CHECK_THAT(error, Catch::Contains("given twice"));
   }
   SECTION("escaped strings read the same") {
     json policy = site.policies.front();

@@ -176,7 +176,7 @@ TEST_CASE("A failed poll writes its poll row only and never changes the latest s
   CHECK(test::count_rows(db, "snapshots") == 1);
 }
 
-TEST_CASE("Poll messages are cut to 512 bytes on a UTF-8 boundary", "[store]") {
+TEST_CASE("Poll messages are cut to fit 512 bytes on a UTF-8 boundary", "[store]") {
   TempDir dir;
   Store store(dir.file("message.db"));
   auto poll = failed_poll("primary", 1000, "malformed");
@@ -186,8 +186,20 @@ TEST_CASE("Poll messages are cut to 512 bytes on a UTF-8 boundary", "[store]") {
   REQUIRE(r.has_value());
   auto st = store.db().prepare("SELECT message FROM polls WHERE id = ?1");
   const auto stored = st.bind(1, r->poll_id).query_text().value();
-  CHECK(stored.size() == 511);  // 512 would split the last é
-  CHECK(stored == poll.message.substr(0, 511));
+  // 480 bytes of the message (an odd count would split the last é), then how much was cut.
+  CHECK(stored == poll.message.substr(0, 479) + "...(+322 bytes)");
+  CHECK(stored.size() <= 512);
+}
+
+TEST_CASE("Poll messages are made printable before they are stored", "[store][hostile]") {
+  TempDir dir;
+  Store store(dir.file("printable.db"));
+  auto poll = failed_poll("primary", 1000, "malformed");
+  poll.message = std::string("policies[0] (a\x1b[2J\r\nb\xff): bad", 28);
+  auto r = store.record_poll(poll, nullptr);
+  REQUIRE(r.has_value());
+  auto st = store.db().prepare("SELECT message FROM polls WHERE id = ?1");
+  CHECK(st.bind(1, r->poll_id).query_text().value() == "policies[0] (a\\x1b[2J\\r\\nb\\xff): bad");
 }
 
 TEST_CASE("An exception in `extra` rolls back everything of the poll", "[store]") {

@@ -3,6 +3,7 @@
 
 #include "store/db.hpp"
 #include "store/reloads.hpp"
+#include "store/retention.hpp"
 #include "store/store.hpp"
 #include "store_test_util.hpp"
 
@@ -49,4 +50,33 @@ TEST_CASE("config reload rows refuse an unknown trigger", "[unit][store][reload]
   r.file = "x";
   CHECK_THROWS_AS(record_config_reload(store.db(), r), StoreError);
   CHECK(test::count_rows(store.db(), "config_reloads") == 0);
+}
+
+TEST_CASE("retention prunes old config reload rows but keeps the latest",
+          "[unit][store][reload][retention]") {
+  Store store(":memory:");
+  ConfigReload r;
+  r.trigger = "http";
+  r.ok = true;
+  r.file = "flowdrift.yaml";
+  r.summary = "no changes";
+  for (std::int64_t t : {1000, 2000, 3000, 4000}) {
+    r.at_ms = t;
+    record_config_reload(store.db(), r);
+  }
+  // A cutoff past every row: all but the newest go (it says how the running config came about).
+  auto stats = prune(store.db(), 10000, 2);
+  CHECK(stats.deleted["config_reloads"] == 3);
+  auto rows = config_reloads(store.db());
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].at_ms == 4000);
+  // Rows inside the window stay; the old one goes once a newer row says what runs.
+  for (std::int64_t t : {20000, 30000}) {
+    r.at_ms = t;
+    record_config_reload(store.db(), r);
+  }
+  CHECK(prune(store.db(), 10000, 2).deleted["config_reloads"] == 1);
+  rows = config_reloads(store.db());
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].at_ms == 20000);
 }
