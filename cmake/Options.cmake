@@ -27,3 +27,15 @@ if(FLOWDRIFT_SANITIZE)
     -fsanitize=${FLOWDRIFT_SANITIZE} -fno-sanitize-recover=all -fno-omit-frame-pointer)
   target_link_options(flowdrift_options INTERFACE -fsanitize=${FLOWDRIFT_SANITIZE})
 endif()
+
+if(FLOWDRIFT_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "FLOWDRIFT_FUZZ needs clang (libFuzzer): -DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  # Every library is instrumented for coverage and checked by ASan and UBSan; the fuzz targets
+  # link libFuzzer's main (tests/fuzz/CMakeLists.txt).
+  target_compile_options(flowdrift_options INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+    -fno-omit-frame-pointer)
+  target_link_options(flowdrift_options INTERFACE -fsanitize=address,undefined)
+endif()

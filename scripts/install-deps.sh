@@ -7,7 +7,8 @@ pkgs=(build-essential cmake pkg-config libboost1.74-dev libssl-dev nlohmann-json
       libsystemd-dev libcrypt-dev catch2 sqlite3 openssl curl ca-certificates python3)
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(prometheus prometheus-alertmanager
-         systemd)  # systemd-analyze: the unit's verify and security checks (CTest label systemd)
+         systemd  # systemd-analyze: the unit's verify and security checks (CTest label systemd)
+         clang libclang-rt-14-dev)  # libFuzzer, ASan, UBSan: scripts/fuzz.sh (CTest label fuzz)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -10,14 +10,23 @@
 
 namespace flowdrift::config::detail {
 
+struct YamlEntry;
+
 struct YamlNode {
   enum class Kind { Null, Scalar, Sequence, Map };
   Kind kind = Kind::Null;
-  int line = 0;                                        // 1-based
-  int column = 0;                                      // 1-based
-  std::string value;                                   // Scalar only
-  std::vector<YamlNode> items;                         // Sequence only
-  std::vector<std::pair<YamlNode, YamlNode>> entries;  // Map only, document order
+  int line = 0;                     // 1-based
+  int column = 0;                   // 1-based
+  std::string value;                // Scalar only
+  std::vector<YamlNode> items;      // Sequence only
+  std::vector<YamlEntry> entries;   // Map only, document order
+};
+
+// One map entry. A struct rather than std::pair<YamlNode, YamlNode>: a pair of a type still
+// incomplete inside YamlNode is accepted by g++ but not by clang (the fuzz build).
+struct YamlEntry {
+  YamlNode first;   // the key
+  YamlNode second;  // the value
 };
 
 struct YamlError {

@@ -208,4 +208,9 @@ std::string LiveDaemon::scrape() {
   return r.body;
 }
 
+std::string pair_status(DbView& db, const std::string& pair) {
+  return db.scalar("SELECT s.status FROM pair_states s JOIN pairs p ON p.id = s.pair_id "
+                   "WHERE p.name = '" + pair + "'").value_or("");
+}
+
 }  // namespace flowdrift::test

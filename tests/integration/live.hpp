@@ -80,6 +80,9 @@ class DbView {
   std::string path_;
 };
 
+// The stored status of pair `pair` (IN_SYNC, DRIFTED, UNKNOWN; "" before its first comparison).
+std::string pair_status(DbView& db, const std::string& pair = "prod");
+
 // flowdriftd with a two-site, one-pair config ("prod": primary -> dr), 1 s intervals.
 // `pair_extra`: YAML lines appended to the pair (indented by four spaces), e.g. "expected:".
 class LiveDaemon {

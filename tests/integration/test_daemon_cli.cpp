@@ -1,6 +1,9 @@
 // flowdriftd as an operator runs it: --check-config exit codes and messages.
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <vector>
+
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -9,13 +12,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int run_check(const TempDir& dir, const std::string& yaml, std::string* output) {
+int run_check(const TempDir& dir, const std::string& yaml, std::string* output,
+              const std::vector<std::string>& extra_args = {}) {
   write_file(dir.file("flowdrift.yaml"), yaml);
   const auto log = dir.file("out.log");
   std::filesystem::remove(log);
-  Process p({build_dir() + "/daemon/flowdriftd", "--config", dir.file("flowdrift.yaml"),
-             "--check-config"},
-            log);
+  std::vector<std::string> argv{build_dir() + "/daemon/flowdriftd", "--config",
+                                dir.file("flowdrift.yaml"), "--check-config"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  Process p(std::move(argv), log);
   auto status = p.wait(20s);
   REQUIRE(status.has_value());
   *output = read_file(log);
@@ -94,15 +99,12 @@ TEST_CASE("flowdriftd refuses --web.enable-lifecycle with a web config that has 
           "[integration][cli][hostile]") {
   TempDir dir;
   write_file(dir.file("pw"), "secret\n");
-  write_file(dir.file("flowdrift.yaml"),
-             "sites:\n  - name: primary\n    url: https://127.0.0.1:9440\n    username: admin\n"
-             "    password_file: pw\nstorage:\n  path: db.sqlite\n");
   write_file(dir.file("web.yml"), "http_server_config:\n  headers:\n    X-Frame-Options: deny\n");
-  Process p({build_dir() + "/daemon/flowdriftd", "--config", dir.file("flowdrift.yaml"),
-             "--web.config.file", dir.file("web.yml"), "--web.enable-lifecycle", "--check-config"},
-            dir.file("out.log"));
-  auto status = p.wait(20s);
-  REQUIRE(status.has_value());
-  CHECK(*status == 2);
-  CHECK_THAT(read_file(dir.file("out.log")), Catch::Contains("no basic_auth_users"));
+  std::string out;
+  const int rc = run_check(dir,
+                           "sites:\n  - name: primary\n    url: https://127.0.0.1:9440\n"
+                           "    username: admin\n    password_file: pw\n",
+                           &out, {"--web.config.file", dir.file("web.yml"), "--web.enable-lifecycle"});
+  CHECK(rc == 2);
+  CHECK_THAT(out, Catch::Contains("no basic_auth_users"));
 }

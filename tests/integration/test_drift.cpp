@@ -28,11 +28,6 @@ std::string any_open_sql() {
   return "SELECT d.object, d.kind FROM drift_items d WHERE d.resolved_ms IS NULL";
 }
 
-std::string pair_status(DbView& db) {
-  return db.scalar("SELECT s.status FROM pair_states s JOIN pairs p ON p.id = s.pair_id "
-                   "WHERE p.name = 'prod'").value_or("");
-}
-
 // (policy, kind, severity) of every flowdrift_policy_drift series in a scrape.
 std::set<std::vector<std::string>> policy_series(const std::string& scrape) {
   std::set<std::vector<std::string>> out;

@@ -15,11 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string pair_status(DbView& db) {
-  return db.scalar("SELECT s.status FROM pair_states s JOIN pairs p ON p.id = s.pair_id "
-                   "WHERE p.name = 'prod'").value_or("");
-}
-
 std::int64_t malformed_polls(DbView& db) {
   return std::stoll(db.scalar("SELECT count(*) FROM polls p JOIN sites s ON s.id = p.site_id "
                               "WHERE s.name = 'dr' AND p.reason = 'malformed'")

@@ -37,11 +37,6 @@ Items open_items(DbView& db) {
   return out;
 }
 
-std::string pair_status(DbView& db) {
-  return db.scalar("SELECT s.status FROM pair_states s JOIN pairs p ON p.id = s.pair_id "
-                   "WHERE p.name = 'prod'").value_or("");
-}
-
 // (policy, kind) of every flowdrift_policy_drift series in a scrape.
 Items policy_series(const std::string& scrape) {
   Items out;

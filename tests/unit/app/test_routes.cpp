@@ -155,7 +155,7 @@ TEST_CASE("POST /-/reload answers with the reload's outcome, other methods 405",
   CHECK_THAT(off.response.body, Catch::Contains("--web.enable-lifecycle"));
 }
 
-TEST_CASE("POST /-/reload from another origin's page is refused; a 429 says when to retry",
+TEST_CASE("POST /-/reload from another origin's page is refused, and a 429 says when to retry",
           "[unit][routes][reload][hostile]") {
   auto c = ctx(true);
   int calls = 0;

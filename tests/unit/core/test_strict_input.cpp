@@ -68,6 +68,15 @@ TEST_CASE("json_strict reports syntax errors with line and column, without raw b
   CHECK(strict_error(R"({"a":1} x)") != "accepted");
 }
 
+TEST_CASE("a NUL byte ends no document early (found by fuzz_v4_page)", "[unit][json]") {
+  // nlohmann's lexer reads NUL as the end of input: "2" followed by garbage was accepted.
+  const std::string crash("2\0\0\0\xa2\xa2", 6);
+  CHECK(strict_error(crash) == "top level: NUL byte at line 1, column 2");
+  CHECK(scan_error(crash) != "accepted");
+  CHECK(strict_error(std::string("{\"a\":1}\0", 8)) != "accepted");
+  CHECK(strict_error(std::string("[\"a\0\"]", 6)) != "accepted");
+}
+
 TEST_CASE("json_scan refuses what json_strict refuses", "[unit][json]") {
   CHECK(scan_error(R"({"name":"a","name":"b"})") ==
         "key \"name\" given twice in one object at offset 12");

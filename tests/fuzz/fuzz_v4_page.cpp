@@ -1,0 +1,40 @@
+// A v4 list page as a Prism Central sends it (GET /api/microseg/v4.x/config/policies, groups,
+// categories): the flat strict scan the poll uses, then each item canonicalized from its raw
+// text (the fast path) and from the DOM (the fallback). Any input must end in a value or an
+// Error, never a crash, a hang or a sanitizer report.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/json_scan.hpp"
+#include "core/json_strict.hpp"
+#include "policy/normalize_v4.hpp"
+
+using flowdrift::json_scan::JsonDoc;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  std::string error;
+  const auto scanned = JsonDoc::parse(text, error);
+  const auto doc = flowdrift::json_strict::parse(text, error);
+  // The two readers agree on what is JSON.
+  if (static_cast<bool>(scanned) != static_cast<bool>(doc)) __builtin_trap();
+  if (!doc || !doc->is_object()) return 0;
+  const auto items = doc->find("data");
+  if (items == doc->end() || !items->is_array()) return 0;
+  const std::vector<nlohmann::json> page(items->begin(), items->end());
+
+  flowdrift::policy::V4SiteBuilder from_text;
+  if (from_text.set_references(page, page, page)) {
+    const auto data = scanned->root().find("data");
+    for (const auto item : *data) (void)from_text.add_policy_text(item.text());
+    (void)from_text.finish();
+  }
+  flowdrift::policy::V4SiteBuilder from_dom;
+  if (from_dom.set_references(page, page, page) && from_dom.add_policies(page)) {
+    (void)from_dom.finish();
+  }
+  return 0;
+}
