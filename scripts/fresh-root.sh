@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs commands of this checkout inside a freshly made minimal Debian 12 root, the way a new
-# user's machine is: `debootstrap --variant=minbase bookworm`, nothing else installed, no
-# ../shared beside the tree. .ci/run uses it to prove the README's two commands on every landing.
+# user's machine is: `debootstrap --variant=minbase bookworm`, nothing else installed, no other
+# folder beside the tree. .ci/run uses it to prove the README's two commands on every landing.
 #
 # Usage (root):  scripts/fresh-root.sh 'COMMAND' ['COMMAND' ...]
 #   Each COMMAND runs in turn with bash, as root, in /src inside the root (a copy of this
