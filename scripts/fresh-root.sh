@@ -45,8 +45,10 @@ probe() {
   elif command -v wget >/dev/null; then wget -q -T 30 -O /dev/null "$1"
   else return 0; fi  # nothing to probe with: debootstrap will say it
 }
+from="the host's apt sources"
+[[ -n ${MIRROR:-} ]] && from="MIRROR in the environment"
 probe "$mirror/dists/bookworm/Release" 2>/dev/null ||
-  fail "the Debian mirror $mirror (from the host's apt sources) cannot be reached: no fresh root without it"
+  fail "the Debian mirror $mirror (from $from) cannot be reached: no fresh root without it"
 say "mirror $mirror"
 
 arch=$(dpkg --print-architecture)
