@@ -108,10 +108,14 @@ mount_in() {  # type-or-bind source target
   mkdir -p "$root/$3"
   if [[ $1 == bind ]]; then mount --bind "$2" "$root/$3"; else mount -t "$1" "$2" "$root/$3"; fi
   mounts+=("$root/$3")
+  # Private: where the host's mounts are shared, a mount made inside the root (dev/shm on the
+  # bound /dev) must not appear on the host's own /dev.
+  mount --make-private "$root/$3"
 }
 mount_in proc proc proc
 mount_in bind /dev dev
 mount_in tmpfs shm dev/shm
+mount_in bind /dev/pts dev/pts  # apt opens a pty for its log ("Is /dev/pts mounted?")
 
 n=0
 for cmd in "$@"; do
