@@ -1,6 +1,5 @@
 #include "core/json_scan.hpp"
 
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -30,9 +29,12 @@ void append_utf8(std::string& out, std::uint32_t cp) {
   }
 }
 
-std::uint32_t hex_at(std::string_view s, std::size_t at) {
+// The four hex digits of a \u escape at s[at], if they are there.
+std::optional<std::uint32_t> hex4(std::string_view s, std::size_t at) {
+  if (at + 4 > s.size()) return std::nullopt;
   std::uint32_t v = 0;
-  std::from_chars(s.data() + at, s.data() + at + 4, v, 16);
+  auto [next, ec] = std::from_chars(s.data() + at, s.data() + at + 4, v, 16);
+  if (ec != std::errc{} || next != s.data() + at + 4) return std::nullopt;
   return v;
 }
 
@@ -54,10 +56,10 @@ std::string decode_string(std::string_view raw) {
       case 'r': out += '\r'; break;
       case 't': out += '\t'; break;
       case 'u': {
-        std::uint32_t cp = hex_at(raw, i + 1);
+        std::uint32_t cp = *hex4(raw, i + 1);
         i += 4;
         if (cp >= 0xd800 && cp <= 0xdbff) {
-          cp = 0x10000 + ((cp - 0xd800) << 10) + (hex_at(raw, i + 3) - 0xdc00);
+          cp = 0x10000 + ((cp - 0xd800) << 10) + (*hex4(raw, i + 3) - 0xdc00);
           i += 6;
         }
         append_utf8(out, cp);
@@ -90,8 +92,6 @@ class JsonParser {
   }
 
  private:
-  static constexpr int kMaxDepth = 64;
-  static constexpr std::size_t kMaxString = 64 * 1024;  // bytes between the quotes
 
   bool fail(const char* why) {
     reason_ = why;
@@ -152,26 +152,20 @@ class JsonParser {
       }
       return true;
     }
-    const auto unit = hex4(pos_ + 1);
+    const auto unit = hex4(t_, pos_ + 1);
     if (!unit) return fail("invalid \\u escape");
     pos_ += 4;
     if (*unit >= 0xdc00 && *unit <= 0xdfff) return fail("lone UTF-16 surrogate in \\u escape");
     if (*unit < 0xd800 || *unit > 0xdbff) return true;
     // A high surrogate must be followed by an escaped low one.
     const auto low = pos_ + 2 < t_.size() && t_[pos_ + 1] == '\\' && t_[pos_ + 2] == 'u'
-                         ? hex4(pos_ + 3)
+                         ? hex4(t_, pos_ + 3)
                          : std::nullopt;
     if (!low || *low < 0xdc00 || *low > 0xdfff) return fail("lone UTF-16 surrogate in \\u escape");
     pos_ += 6;
     return true;
   }
-  std::optional<unsigned> hex4(std::size_t at) const {
-    if (at + 4 > t_.size()) return std::nullopt;
-    unsigned v = 0;
-    auto [next, ec] = std::from_chars(t_.data() + at, t_.data() + at + 4, v, 16);
-    if (ec != std::errc{} || next != t_.data() + at + 4) return std::nullopt;
-    return v;
-  }
+
   bool number() {
     const auto i = add(JsonRef::Type::Number);
     const std::size_t start = pos_;
@@ -207,8 +201,7 @@ class JsonParser {
     return std::isfinite(std::strtod(copy.c_str(), nullptr));
   }
   // Parses one value; the caller links it to its siblings.
-  bool value(int depth) {
-    if (depth > kMaxDepth) return fail("nesting too deep");
+  bool value(std::size_t depth) {
     if (pos_ >= t_.size()) return fail("unexpected end");
     switch (t_[pos_]) {
       case '{': return container(depth, true);
@@ -222,7 +215,9 @@ class JsonParser {
         return fail("unexpected character");
     }
   }
-  bool container(int depth, bool object) {
+  // `depth`: the containers around this one; as json_strict, at most kMaxDepth levels in all.
+  bool container(std::size_t depth, bool object) {
+    if (depth >= kMaxDepth) return fail("nesting too deep");
     const auto i = add(object ? JsonRef::Type::Object : JsonRef::Type::Array);
     const char close = object ? '}' : ']';
     ++pos_;

@@ -1,9 +1,10 @@
 // A small strict JSON reader: one pass into a flat node vector over the original text, no
-// allocation per value. Strict as json_strict is: a key given twice in one object, a number
-// outside double's range, invalid UTF-8, a lone UTF-16 surrogate escape, a string over 64 KiB or
-// nesting over 64 levels is an error, never a silent choice. nlohmann's DOM parse was 80% of the compile time of a 5,000-policy site
+// allocation per value. nlohmann's DOM parse was 80% of the compile time of a 5,000-policy site
 // (a std::map and strings per object) and most of a cold v4 poll's canonicalization. Used by
 // the flow compiler, the diff's reference scan, v4 page scanning and v4 canonicalization.
+// Strict as json_strict is, with the same bounds: a key given twice in one object, a number
+// outside double's range, invalid UTF-8, a lone UTF-16 surrogate escape, a string over
+// kMaxString or nesting over kMaxDepth is an error, never a silent choice.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,10 @@
 #include <vector>
 
 namespace flowdrift::json_scan {
+
+// The bounds both JSON readers hold untrusted input to (json_strict::Limits' defaults).
+inline constexpr std::size_t kMaxDepth = 64;            // nested arrays and objects
+inline constexpr std::size_t kMaxString = 64 * 1024;    // bytes of one string or key
 
 class JsonDoc;
 

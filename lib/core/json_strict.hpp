@@ -16,14 +16,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_scan.hpp"
+
 namespace flowdrift::json_strict {
 
 struct Limits {
-  std::size_t max_depth = 64;           // nested arrays and objects
-  std::size_t max_string = 64 * 1024;   // bytes of one string or key, decoded
+  std::size_t max_depth = json_scan::kMaxDepth;    // nested arrays and objects
+  std::size_t max_string = json_scan::kMaxString;  // bytes of one string or key, decoded
 };
 
-// On failure returns nullopt and sets `error` to "<path>: <reason>" (path "$" for the root).
+// On failure returns nullopt and sets `error` to "<path>: <reason>" ("top level" for the root).
 std::optional<nlohmann::json> parse(std::string_view text, std::string& error,
                                     const Limits& limits = {});
 

@@ -43,4 +43,11 @@ std::string snapshot_hash(const std::vector<CanonicalObject>& objects, int canon
   return sha256_hex(buf);
 }
 
+std::optional<std::string> too_long(std::string_view key, std::size_t bytes) {
+  const std::size_t limit = max_string_bytes(key);
+  if (bytes <= limit) return std::nullopt;
+  return "string of " + std::to_string(bytes) + " bytes, longer than the limit of " +
+         std::to_string(limit);
+}
+
 }  // namespace flowdrift::policy

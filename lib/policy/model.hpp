@@ -5,6 +5,7 @@
 
 #include <compare>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,9 @@ inline constexpr std::size_t kMaxTextBytes = 16 * 1024;  // descriptions, every 
 constexpr std::size_t max_string_bytes(std::string_view key) {
   return key == "name" || key == "key" || key == "value" ? kMaxNameBytes : kMaxTextBytes;
 }
+// "string of N bytes, longer than the limit of M" when a `key` string of `bytes` is over its
+// bound; both normalizers report it at the field's path.
+std::optional<std::string> too_long(std::string_view key, std::size_t bytes);
 
 enum class ObjectKind { Policy, AddressGroup, ServiceGroup, Category };
 

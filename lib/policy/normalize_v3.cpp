@@ -92,11 +92,7 @@ const json* opt_array(const json& obj, const std::string& path, const char* key)
 // The string's value, if within max_string_bytes(key).
 std::string bounded(const json& m, const std::string& path, const char* key) {
   const auto& s = m.get_ref<const std::string&>();
-  if (s.size() > max_string_bytes(key)) {
-    fail(child(path, key), "string of " + std::to_string(s.size()) +
-                               " bytes, longer than the limit of " +
-                               std::to_string(max_string_bytes(key)));
-  }
+  if (auto why = too_long(key, s.size())) fail(child(path, key), *why);
   return s;
 }
 

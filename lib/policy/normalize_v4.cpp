@@ -152,11 +152,7 @@ auto opt_array(const J& obj, const std::string& path, const std::string& key) {
 template <class J>
 std::string bounded(const J& m, const std::string& path, const std::string& key) {
   std::string value = string_value(m);
-  if (value.size() > max_string_bytes(key)) {
-    fail(at_key(path, key), "string of " + std::to_string(value.size()) +
-                                " bytes, longer than the limit of " +
-                                std::to_string(max_string_bytes(key)));
-  }
+  if (auto why = too_long(key, value.size())) fail(at_key(path, key), *why);
   return value;
 }
 

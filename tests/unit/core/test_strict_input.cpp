@@ -87,6 +87,10 @@ TEST_CASE("json_scan refuses what json_strict refuses", "[unit][json]") {
   CHECK(scan_error(R"(["\ud800"])").find("lone UTF-16 surrogate") != std::string::npos);
   CHECK(scan_error(R"(["\udc00"])").find("lone UTF-16 surrogate") != std::string::npos);
   CHECK(scan_error(R"(["\ud83d\ude00"])") == "accepted");
+  // The same 64 levels as json_strict; a scalar inside the 64th is fine.
+  CHECK(scan_error(std::string(64, '[') + "1" + std::string(64, ']')) == "accepted");
+  CHECK(scan_error(std::string(65, '[') + std::string(65, ']')).find("nesting too deep") !=
+        std::string::npos);
   CHECK(scan_error("[\"" + std::string(64 * 1024 + 1, 'x') + "\"]") ==
         "string longer than the limit at offset 65540");
   // An object of many keys stays linear (hash set past 16 keys) and still finds the repeat.
