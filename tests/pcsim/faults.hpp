@@ -18,9 +18,10 @@ inline constexpr std::string_view kFaultEndpoints[] = {
     "categories_list",     "category_values_list",   "rules_crud",
     "address_groups_crud", "service_groups_crud",    "category_values_crud",
     "tasks",               "v4_policies",            "v4_address_groups",
-    "v4_service_groups",   "v4_categories",          "v4_policies_crud",
-    "v4_address_groups_crud", "v4_service_groups_crud", "v4_categories_crud",
-    "v4_tasks"};
+    "v4_service_groups",   "v4_categories",          "v4_entity_groups",
+    "v4_vpcs",             "v4_policies_crud",       "v4_address_groups_crud",
+    "v4_service_groups_crud", "v4_categories_crud",  "v4_entity_groups_crud",
+    "v4_vpcs_crud",        "v4_tasks"};
 
 enum class FaultKind {
   None,        // latency only

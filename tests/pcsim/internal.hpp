@@ -1,10 +1,12 @@
 // Reply builders and helpers shared by pcsim's request handling files (simulator.cpp,
-// writes_v3.cpp, writes_v4.cpp). Not part of the library's interface.
+// writes_v3.cpp, writes_v4.cpp, v4_native.cpp). Not part of the library's interface.
 #pragma once
 
 #include <chrono>
 #include <string>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "http/server.hpp"
 #include "http/types.hpp"
@@ -18,11 +20,20 @@ http::ServerReply json_reply(int status, std::string body);
 http::ServerReply error_reply(int status, std::string_view kind, std::string_view message,
                               std::string_view reason = {});
 http::ServerReply unauthorized_reply();
-// "microseg" or "prism", and the list $objectType, of a v4 endpoint name (list or _crud).
+// "microseg", "prism" or "networking", and the list $objectType, of a v4 endpoint name (list or
+// _crud).
 std::string_view v4_namespace(std::string_view endpoint);
 std::string_view v4_list_type(std::string_view endpoint);
-// A v4 ErrorResponse with one AppMessage (code MIC-5<status> / CTG-5<status>).
+// The AppMessage code of an ordinary failure: MIC-5<status>, CTG-5<status> or NET-5<status>.
+std::string v4_error_code(std::string_view ns, int status);
+// A v4 ErrorResponse with one AppMessage (code v4_error_code()), typed as the endpoint's list.
 http::ServerReply v4_error_reply(int status, std::string_view endpoint, std::string_view message);
+// writes_v4.cpp, for the `_crud` endpoints: an ErrorResponse typed as the method's
+// <Verb><Entity>ApiResponse, and the reply of a GET one (object in `data`, ETag header).
+http::ServerReply v4_plain_error(int status, std::string_view endpoint, const std::string& method,
+                                 std::string_view message);
+http::ServerReply v4_get_reply(std::string_view endpoint, const std::string& path,
+                               nlohmann::json data, const std::string& etag);
 std::string percent_decode(std::string_view in);
 
 }  // namespace flowdrift::pcsim::detail

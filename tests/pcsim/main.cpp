@@ -19,6 +19,7 @@
 #include "pcsim/faults.hpp"
 #include "pcsim/simulator.hpp"
 #include "pcsim/site.hpp"
+#include "pcsim/v4.hpp"
 
 namespace {
 
@@ -71,7 +72,7 @@ Listen parse_listen(const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App cli{"pcsim: simulated Nutanix Prism Central (v3 Flow API)"};
+  CLI::App cli{"pcsim: simulated Nutanix Prism Central (v3 and v4 Flow APIs)"};
   std::string listen = "127.0.0.1:0";
   std::string tls_dir, port_file, data_file, dump_file, user = "admin", password_file,
                                                         password_env, log_level = "info";
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> fault_texts;
   bool churn = false;
   std::string api_mode = "both";
+  std::string v4_version = "v4." + std::to_string(pcsim::v4::kNewestMinor);
 
   cli.add_option("--listen", listen, "ADDRESS:PORT to listen on (port 0 = any free port)")
       ->capture_default_str();
@@ -106,6 +108,14 @@ int main(int argc, char** argv) {
   cli.add_option("--api-mode", api_mode,
                  "v3 (v4 paths 404), v4 (FNS Next-Gen: v3 rule APIs 410) or both")
       ->check(CLI::IsMember({"v3", "v4", "both"}))
+      ->capture_default_str();
+  cli.add_option("--v4-version", v4_version,
+                 "newest v4 API version served (v4.0 .. v4.3); every older v4.M is served too")
+      ->check([](const std::string& v) {
+        const int minor = pcsim::v4::parse_version(v);
+        return minor >= 0 && minor <= pcsim::v4::kNewestMinor ? std::string()
+                                                              : "must be v4.0 .. v4.3";
+      })
       ->capture_default_str();
   cli.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   try {
@@ -143,6 +153,7 @@ int main(int argc, char** argv) {
     options.instance_seed = instance_seed;
     options.churn = churn;
     options.api_mode = api_mode;
+    options.v4_version = v4_version;
     for (const auto& t : fault_texts) options.faults.push_back(pcsim::parse_fault(t));
 
     pcsim::Simulator sim(site, std::move(options));
@@ -153,7 +164,11 @@ int main(int argc, char** argv) {
                {"category_keys", site.categories.size()},
                {"faults", fault_texts.size()},
                {"churn", churn ? "on" : "off"},
-               {"api_mode", api_mode}});
+               {"api_mode", api_mode},
+               {"v4_version", v4_version},
+               {"v4_vpcs", site.v4.vpcs.size()},
+               {"v4_entity_groups", site.v4.entity_groups.size()},
+               {"v4_policies", site.v4.policies.size()}});
     site = {};  // the simulator keeps its own serialized copy
 
     const Listen where = parse_listen(listen);

@@ -146,35 +146,54 @@ std::string classify(const std::vector<std::string_view>& p) {
   return {};
 }
 
-// v4 endpoint name of a request, "" if it is no v4 endpoint; *v4_path tells whether the path
-// is below a v4 prefix at all (unknown v4 paths answer a v4 404). A GET of a collection is the
-// list endpoint; other methods on a collection and anything on COLLECTION/{extId} are its
-// "_crud" endpoint (*id = the extId, "" for the collection); tasks/{extId} is v4_tasks.
-std::string classify_v4(std::string_view path, std::string_view method, bool* v4_path,
+constexpr std::string_view kV4Namespaces[] = {"microseg", "prism", "networking"};
+
+// The namespace ("microseg", "prism", "networking") of a path below /api/<ns>/, "" if none.
+std::string_view v4_path_namespace(std::string_view path) {
+  for (auto ns : kV4Namespaces) {
+    if (path.rfind("/api/" + std::string(ns) + "/", 0) == 0) return ns;
+  }
+  return {};
+}
+
+// The endpoint whose error envelope an unknown path of namespace `ns` answers with.
+std::string v4_unknown_path_endpoint(std::string_view ns) {
+  return ns == "prism" ? "v4_categories" : ns == "networking" ? "v4_vpcs" : "v4_policies";
+}
+
+// v4 endpoint name of a request to /api/<ns>/v4.<M>/config/<collection>[/<extId>] with
+// M <= newest, "" if it is no v4 endpoint (unknown v4 paths answer a v4 404). A GET of a
+// collection is the list endpoint; other methods on a collection and anything on
+// COLLECTION/{extId} are its "_crud" endpoint (*id = the extId, "" for the collection);
+// tasks/{extId} is v4_tasks. *minor = M.
+std::string classify_v4(std::string_view path, std::string_view method, int newest, int* minor,
                         std::string* id) {
   struct V4Path {
-    std::string_view base, tail, endpoint;
+    std::string_view ns, collection, endpoint;
+    int since;  // the first v4.M that has it
   };
   static constexpr V4Path kPaths[] = {
-      {v4::kMicrosegBase, "/policies", "v4_policies"},
-      {v4::kMicrosegBase, "/address-groups", "v4_address_groups"},
-      {v4::kMicrosegBase, "/service-groups", "v4_service_groups"},
-      {v4::kPrismBase, "/categories", "v4_categories"},
-      {v4::kPrismBase, "/tasks", "v4_tasks"},
+      {"microseg", "policies", "v4_policies", 0},
+      {"microseg", "address-groups", "v4_address_groups", 0},
+      {"microseg", "service-groups", "v4_service_groups", 0},
+      {"microseg", "entity-groups", "v4_entity_groups", 1},
+      {"prism", "categories", "v4_categories", 0},
+      {"prism", "tasks", "v4_tasks", 0},
+      {"networking", "vpcs", "v4_vpcs", 0},
   };
-  *v4_path = path.rfind("/api/microseg/", 0) == 0 || path.rfind(v4::kPrismBase, 0) == 0;
-  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
-  for (const auto& p : kPaths) {
-    if (path.rfind(p.base, 0) != 0 || path.substr(p.base.size(), p.tail.size()) != p.tail) continue;
-    std::string_view rest = path.substr(p.base.size() + p.tail.size());
-    const bool tasks = p.endpoint == "v4_tasks";
-    if (rest.empty()) {
+  const auto p = split_path(path);  // api, ns, v4.M, config, collection[, extId]
+  if (p.size() < 5 || p.size() > 6 || p[3] != "config") return {};
+  *minor = v4::parse_version(p[2]);
+  for (const auto& route : kPaths) {
+    if (route.ns != p[1] || route.collection != p[4]) continue;
+    if (*minor < route.since || *minor > newest) continue;
+    const bool tasks = route.endpoint == "v4_tasks";
+    if (p.size() == 5) {
       if (tasks) return {};
-      return std::string(p.endpoint) + (method == "GET" ? "" : "_crud");
+      return std::string(route.endpoint) + (method == "GET" ? "" : "_crud");
     }
-    if (rest.front() != '/' || rest.find('/', 1) != std::string_view::npos) continue;
-    *id = std::string(rest.substr(1));
-    return tasks ? std::string(p.endpoint) : std::string(p.endpoint) + "_crud";
+    *id = std::string(p[5]);
+    return tasks ? std::string(route.endpoint) : std::string(route.endpoint) + "_crud";
   }
   return {};
 }
@@ -185,13 +204,23 @@ bool is_v4_endpoint(const std::string& endpoint) { return endpoint.rfind("v4_", 
 
 namespace detail {
 
-// "microseg" or "prism": the namespace of an endpoint's v4 types.
+// "microseg", "prism" or "networking": the namespace of an endpoint's v4 types.
 std::string_view v4_namespace(std::string_view endpoint) {
+  if (endpoint.rfind("v4_vpcs", 0) == 0) return "networking";
   return endpoint.rfind("v4_categories", 0) == 0 || endpoint == "v4_tasks" ? "prism" : "microseg";
+}
+
+std::string v4_error_code(std::string_view ns, int status) {
+  const std::string_view prefix = ns == "prism" ? "CTG-" : ns == "networking" ? "NET-" : "MIC-";
+  return std::string(prefix) + "5" + std::to_string(status);
 }
 
 std::string_view v4_list_type(std::string_view endpoint) {
   if (endpoint.rfind("v4_address_groups", 0) == 0) return "microseg.v4.config.ListAddressGroupsApiResponse";
+  if (endpoint.rfind("v4_entity_groups", 0) == 0) {
+    return "microseg.v4.config.ListEntityGroupsApiResponse";
+  }
+  if (endpoint.rfind("v4_vpcs", 0) == 0) return "networking.v4.config.ListVpcsApiResponse";
   if (endpoint.rfind("v4_service_groups", 0) == 0) return "microseg.v4.config.ListServiceGroupsApiResponse";
   if (endpoint.rfind("v4_categories", 0) == 0) return "prism.v4.config.ListCategoriesApiResponse";
   if (endpoint == "v4_tasks") return "prism.v4.config.GetTaskApiResponse";
@@ -200,8 +229,8 @@ std::string_view v4_list_type(std::string_view endpoint) {
 
 ServerReply v4_error_reply(int status, std::string_view endpoint, std::string_view message) {
   const std::string_view ns = v4_namespace(endpoint);
-  const std::string code = std::string(ns == "prism" ? "CTG-" : "MIC-") + "5" + std::to_string(status);
-  return json_reply(status, v4::error_body(ns, v4_list_type(endpoint), code, message));
+  return json_reply(status,
+                    v4::error_body(ns, v4_list_type(endpoint), v4_error_code(ns, status), message));
 }
 
 std::string percent_decode(std::string_view in) {
@@ -231,6 +260,16 @@ std::string percent_decode(std::string_view in) {
 namespace {
 
 bool valid_api_mode(std::string_view mode) { return mode == "v3" || mode == "v4" || mode == "both"; }
+
+bool valid_v4_version(std::string_view version) {
+  const int minor = v4::parse_version(version);
+  return minor >= 0 && minor <= v4::kNewestMinor;
+}
+
+[[noreturn]] void bad_v4_version(const std::string& version) {
+  throw std::invalid_argument("pcsim: v4_version must be v4.0 .. v4." +
+                              std::to_string(v4::kNewestMinor) + ", got '" + version + "'");
+}
 
 json make_status(const json& spec, const std::string& task_uuid) {
   auto desc = spec.find("description");
@@ -320,6 +359,8 @@ Simulator::Simulator(const SiteData& site, SimulatorOptions options)
     throw std::invalid_argument("pcsim: api_mode must be v3, v4 or both, got '" +
                                 options_.api_mode + "'");
   }
+  if (!valid_v4_version(options_.v4_version)) bad_v4_version(options_.v4_version);
+  newest_minor_ = v4::parse_version(options_.v4_version);
   owner_uuid_ = new_uuid();
   // A random day in 2023 at which this "PC" was set up; objects were created after it.
   epoch_ = std::chrono::system_clock::from_time_t(1672531200) +
@@ -344,10 +385,9 @@ Simulator::Simulator(const SiteData& site, SimulatorOptions options)
     json spec = r.spec;
     resolve_references(spec);
     assign_rule_ids(spec, true);
-    auto created = epoch_ + std::chrono::seconds(rng_() % (90ull * 86400));
-    auto updated = created + std::chrono::seconds(1 + rng_() % 3600);
-    insert_rule(std::move(spec), r.categories, static_cast<long long>(rng_() % 10),
-                format_time(created), format_time(updated), std::nullopt);
+    const auto [created, updated] = random_times(rng_);
+    insert_rule(std::move(spec), r.categories, static_cast<long long>(rng_() % 10), created,
+                updated, std::nullopt);
   }
   for (auto& f : options_.faults) faults_.push_back({f, 0, 0});
 
@@ -362,6 +402,7 @@ Simulator::Simulator(const SiteData& site, SimulatorOptions options)
     }
   }
   rebuild_category_views();
+  load_v4_native(site.v4);
   // The v4 view served from the start, as the v3 one (entities are kept serialized).
   if (options_.api_mode != "v3") {
     for (const auto& [id, rule] : rules_) v4_policy_text(rule);
@@ -463,6 +504,12 @@ std::string Simulator::new_uuid() {
 }
 
 std::string Simulator::now_time() const { return format_time(std::chrono::system_clock::now()); }
+
+std::pair<std::string, std::string> Simulator::random_times(std::mt19937_64& rng) const {
+  const auto created = epoch_ + std::chrono::seconds(rng() % (90ull * 86400));
+  const auto updated = created + std::chrono::seconds(1 + rng() % 3600);
+  return {format_time(created), format_time(updated)};
+}
 
 void Simulator::resolve_references(json& spec) const {
   auto res = spec.find("resources");
@@ -584,10 +631,10 @@ http::ServerReply Simulator::handle(const http::HttpRequest& request) {
     std::string e = classify(parts);
     if (!e.empty()) endpoint = e;
   }
-  bool v4_path = false;
+  const std::string_view v4_ns = admin ? std::string_view() : v4_path_namespace(path);
   std::string v4_id;
-  if (!admin && endpoint == "unknown") {
-    std::string e = classify_v4(path, request.method, &v4_path, &v4_id);
+  if (!v4_ns.empty()) {
+    std::string e = classify_v4(path, request.method, newest_minor_, &request_minor_, &v4_id);
     if (!e.empty()) endpoint = e;
   }
 
@@ -598,8 +645,9 @@ http::ServerReply Simulator::handle(const http::HttpRequest& request) {
     reply = unauthorized_reply();
   } else if (admin) {
     reply = handle_admin(request, path);
-  } else if (endpoint == "unknown" && v4_path) {
-    reply = v4_error_reply(404, "v4_policies", "Path " + std::string(path) + " not found.");
+  } else if (endpoint == "unknown" && !v4_ns.empty()) {
+    reply = v4_error_reply(404, v4_unknown_path_endpoint(v4_ns),
+                           "Path " + std::string(path) + " not found.");
   } else if (endpoint == "unknown") {
     reply = error_reply(404, "unknown", "Path " + std::string(path) + " not found.");
   } else if (is_v4_endpoint(endpoint)) {
@@ -904,26 +952,10 @@ http::ServerReply Simulator::dispatch_v4(const http::HttpRequest& request, const
       churn_one();
     }
     std::size_t n = 0;
-    if (fault.kind != FaultKind::Empty) {
-      if (endpoint == "v4_policies") n = sorted_rules().size();
-      if (endpoint == "v4_address_groups") n = v4_address_groups_.size();
-      if (endpoint == "v4_service_groups") n = v4_service_groups_.size();
-      if (endpoint == "v4_categories") n = v4_categories_.size();
-    }
-    const std::size_t start = static_cast<std::size_t>(std::min<long long>(
-        static_cast<long long>(n), offset));
-    const std::size_t count = std::min<std::size_t>(static_cast<std::size_t>(page.limit), n - start);
     std::vector<std::string> items;
-    items.reserve(count);
-    if (endpoint == "v4_policies") {
-      const auto& all = sorted_rules();
-      for (std::size_t i = start; i < start + count; ++i) items.push_back(v4_policy_text(*all[i]));
-    } else {
-      const auto& cached = endpoint == "v4_address_groups"   ? v4_address_groups_
-                           : endpoint == "v4_service_groups" ? v4_service_groups_
-                                                             : v4_categories_;
-      items.assign(cached.begin() + static_cast<std::ptrdiff_t>(start),
-                   cached.begin() + static_cast<std::ptrdiff_t>(start + count));
+    if (fault.kind != FaultKind::Empty) {
+      items = v4_list_page(endpoint, static_cast<std::size_t>(offset),
+                           static_cast<std::size_t>(page.limit), &n);
     }
     const std::size_t total = n + (fault.kind == FaultKind::TotalMoved ? 1 : 0);
     reply = json_reply(200, v4::list_body(v4_list_type(endpoint), path, page, total, items));
@@ -951,8 +983,13 @@ v4::IdSource Simulator::v4_ids() const {
   return ids;
 }
 
+// The v4 form of a v3-stored policy, with the data file's policy_fields members merged in.
 nlohmann::json Simulator::v4_policy_of(const Rule& rule) const {
-  return v4::policy_from_v3(json::parse(rule.entity), v4_ids());
+  json policy = v4::policy_from_v3(json::parse(rule.entity), v4_ids());
+  if (auto fields = policy_fields_.find(rule.uuid); fields != policy_fields_.end()) {
+    for (const auto& [key, value] : fields->second.items()) policy[key] = value;
+  }
+  return policy;
 }
 
 const std::string& Simulator::v4_policy_text(const Rule& rule) const {
@@ -1175,24 +1212,38 @@ http::ServerReply Simulator::handle_admin(const http::HttpRequest& request, std:
     return json_reply(200, json{{"enabled", options_.churn}, {"edits", churn_edits_}}.dump());
   }
   if (path == "/_pcsim/mode") {
-    if (request.method == "POST") {
-      json doc = json::parse(request.body, nullptr, false);
-      auto m = doc.is_object() ? doc.find("mode") : doc.end();
-      if (doc.is_discarded() || !doc.is_object() || m == doc.end() || !m->is_string() ||
-          !valid_api_mode(m->get<std::string>())) {
-        return admin_error(400, R"(body must be {"mode": "v3"|"v4"|"both"})");
-      }
-      options_.api_mode = m->get<std::string>();
-    } else if (request.method != "GET") {
-      return admin_error(405, "use GET or POST");
-    }
-    return json_reply(200, json{{"mode", options_.api_mode}}.dump());
+    return admin_setting(request, "mode", options_.api_mode, valid_api_mode,
+                         R"(body must be {"mode": "v3"|"v4"|"both"})");
+  }
+  if (path == "/_pcsim/version") {
+    auto reply = admin_setting(request, "version", options_.v4_version, valid_v4_version,
+                               R"(body must be {"version": "v4.0" .. "v4.)" +
+                                   std::to_string(v4::kNewestMinor) + "\"}");
+    newest_minor_ = v4::parse_version(options_.v4_version);
+    return reply;
   }
   if (path == "/_pcsim/force_delete") {
     if (request.method != "POST") return admin_error(405, "use POST");
     return force_delete(request);
   }
   return admin_error(404, "unknown admin path " + std::string(path));
+}
+
+http::ServerReply Simulator::admin_setting(const http::HttpRequest& request, const char* key,
+                                          std::string& setting, bool (*valid)(std::string_view),
+                                          const std::string& usage) {
+  if (request.method == "POST") {
+    json doc = json::parse(request.body, nullptr, false);
+    auto value = doc.is_object() ? doc.find(key) : doc.end();
+    if (!doc.is_object() || value == doc.end() || !value->is_string() ||
+        !valid(value->get<std::string>())) {
+      return json_reply(400, json{{"error", usage}}.dump());
+    }
+    setting = value->get<std::string>();
+  } else if (request.method != "GET") {
+    return json_reply(405, json{{"error", "use GET or POST"}}.dump());
+  }
+  return json_reply(200, json{{key, setting}}.dump());
 }
 
 nlohmann::json Simulator::fault_list() const {
@@ -1214,7 +1265,8 @@ nlohmann::json Simulator::stats_document() const {
             {"churn", options_.churn},
             {"churn_edits", churn_edits_},
             {"rules", rules_.size()},
-            {"api_mode", options_.api_mode}};
+            {"api_mode", options_.api_mode},
+            {"v4_version", options_.v4_version}};
   s["faults"] = fault_list().at("faults");
   return s;
 }
@@ -1276,6 +1328,18 @@ void Simulator::set_api_mode(const std::string& mode) {
 std::string Simulator::api_mode() const {
   std::lock_guard lock(mu_);
   return options_.api_mode;
+}
+
+void Simulator::set_v4_version(const std::string& version) {
+  if (!valid_v4_version(version)) bad_v4_version(version);
+  std::lock_guard lock(mu_);
+  options_.v4_version = version;
+  newest_minor_ = v4::parse_version(version);
+}
+
+std::string Simulator::v4_version() const {
+  std::lock_guard lock(mu_);
+  return options_.v4_version;
 }
 
 std::size_t Simulator::rule_count() const {

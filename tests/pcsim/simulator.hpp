@@ -1,8 +1,10 @@
 // pcsim's core: an in-memory Prism Central answering the v3 API endpoints flowdrift uses
 // (security rules list/CRUD, address/service groups and category values list/CRUD) and the v4
-// microseg/prism API (lists, GET one with ETag, writes with If-Match answering task
-// references), with basic auth, fault injection, churn, api modes and an admin API. Both APIs
-// read and write one site. Pure request -> reply. Writes: writes_v3.cpp, writes_v4.cpp.
+// microseg/prism/networking API at every version v4.0..v4.N (lists, GET one with ETag, writes
+// with If-Match answering task references; entity groups, VPCs and v4-native policies from the
+// data file's "v4" section, read-only), with basic auth, fault injection, churn, api modes and an
+// admin API. Both APIs read and write one site. Pure request -> reply. Writes: writes_v3.cpp,
+// writes_v4.cpp; v4-native content: v4_native.cpp.
 #pragma once
 
 #include <chrono>
@@ -24,6 +26,7 @@
 #include "pcsim/faults.hpp"
 #include "pcsim/site.hpp"
 #include "pcsim/v4.hpp"
+#include "pcsim/v4_native.hpp"
 
 namespace flowdrift::pcsim {
 
@@ -46,6 +49,18 @@ struct SimulatorOptions {
   std::vector<FaultSpec> faults;
   // "v3" (pre-NG PC: v4 paths 404), "v4" (FNS Next-Gen: v3 rule APIs 410) or "both".
   std::string api_mode = "both";
+  // The newest v4 version served, "v4.0".."v4.3": /api/<ns>/v4.M/... answer for every M up to
+  // it (same data); newer ones answer the v4 404.
+  std::string v4_version = "v4.3";
+};
+
+// An object of the data file's "v4" section as this instance serves it (references resolved,
+// extIds and read-only fields added). Entity groups get policyExtIds when served.
+struct V4NativeObject {
+  std::string ext_id;
+  std::string name;
+  nlohmann::json object;
+  std::string text;  // object.dump()
 };
 
 // Thread-safe: every public member takes one internal mutex (tests drive the API from their
@@ -53,7 +68,9 @@ struct SimulatorOptions {
 // ServerReply::delay, never slept under the lock.
 class Simulator {
  public:
-  // Throws std::runtime_error if a rule references a group name the site does not define.
+  // Throws std::runtime_error if a rule references a group name the site does not define, or if
+  // site.v4 is malformed or holds an unresolvable "@kind:name" reference (the message names the
+  // place); std::invalid_argument on a bad api_mode or v4_version.
   explicit Simulator(const SiteData& site, SimulatorOptions options = {});
 
   http::ServerReply handle(const http::HttpRequest& request);
@@ -69,6 +86,9 @@ class Simulator {
   // Throws std::invalid_argument unless mode is "v3", "v4" or "both". Data and ids are kept.
   void set_api_mode(const std::string& mode);
   std::string api_mode() const;
+  // Throws std::invalid_argument unless version is "v4.0".."v4.3". Data and ids are kept.
+  void set_v4_version(const std::string& version);
+  std::string v4_version() const;
 
   // Direct access for tests, bypassing HTTP, auth and faults.
   std::size_t rule_count() const;
@@ -123,6 +143,11 @@ class Simulator {
                              std::vector<std::string_view>& parts);
   FaultOutcome evaluate_faults(const std::string& endpoint, bool is_list, long long offset);
   http::ServerReply handle_admin(const http::HttpRequest& request, std::string_view path);
+  // GET/POST of one string setting ({"<key>": value}); `valid` vets a POSTed value (else 400
+  // {"error": usage}).
+  http::ServerReply admin_setting(const http::HttpRequest& request, const char* key,
+                                  std::string& setting, bool (*valid)(std::string_view),
+                                  const std::string& usage);
   http::ServerReply list_rules(const ListQuery& q, const FaultOutcome& f);
   http::ServerReply list_cached(const ListQuery& q, const FaultOutcome& f,
                                 const std::vector<Listed>& items, nlohmann::json metadata,
@@ -152,11 +177,36 @@ class Simulator {
   http::ServerReply v4_task(const std::string& id);
   std::string v4_task_reference(const std::string& endpoint, const std::string& operation,
                                 const std::string& entity_id, std::string_view entity_rel);
+  // v4_native.cpp: the data file's "v4" section (loading, entity groups, VPCs, native policies).
+  void load_v4_native(const SiteV4& site);
+  std::vector<V4NativeObject> new_v4_objects(const nlohmann::json& items,
+                                             std::string_view kind) const;
+  void resolve_v4_objects(std::vector<V4NativeObject>& objects, const std::string& where) const;
+  // extId, read-only fields and served text of each kind (see README "v4-native content").
+  void finish_vpc(V4NativeObject& vpc) const;
+  void finish_entity_group(V4NativeObject& group);
+  void finish_native_policy(V4NativeObject& policy);
+  void load_policy_fields(const nlohmann::json& fields);
+  std::optional<std::string> v4_reference(std::string_view kind, const std::string& name) const;
+  v4::ReferenceLookup v4_lookup() const;  // v4_reference() as a v4::ReferenceLookup
+  nlohmann::json entity_group_object(const V4NativeObject& group) const;  // with policyExtIds
+  // The serialized objects of a v4 list at [offset, offset + limit); *total = the list's size.
+  std::vector<std::string> v4_list_page(const std::string& endpoint, std::size_t offset,
+                                        std::size_t limit, std::size_t* total);
+  std::vector<std::string> v4_policy_page(std::size_t offset, std::size_t limit,
+                                          std::size_t* total);
+  http::ServerReply v4_read_only_object(const http::HttpRequest& request,
+                                        const std::string& endpoint, const std::string& id);
+  // GET (or 405 for a write) of a native policy; nullopt if `id` is none.
+  std::optional<http::ServerReply> v4_native_policy(const http::HttpRequest& request,
+                                                    const std::string& id) const;
   // admin: POST /_pcsim/force_delete (a group or category value still in use).
   http::ServerReply force_delete(const http::HttpRequest& request);
 
   std::string new_uuid();
   std::string now_time() const;
+  // (creationTime, lastUpdateTime) of an object loaded from the site: within 90 days of epoch_.
+  std::pair<std::string, std::string> random_times(std::mt19937_64& rng) const;
   std::string insert_rule(nlohmann::json spec, nlohmann::json categories, long long spec_version,
                           const std::string& creation_time, const std::string& update_time,
                           std::optional<std::string> uuid);
@@ -211,6 +261,11 @@ class Simulator {
   // Bumped whenever what a v4 policy text depends on besides its rule (category extIds, the
   // group views) is rebuilt: every cached Rule::v4_text is stale then.
   std::uint64_t v4_epoch_ = 1;
+  int newest_minor_ = 0;   // options_.v4_version's M
+  int request_minor_ = 0;  // the M of the v4 request being answered (links of its replies)
+  // v4-native content, each sorted by (name, extId); policy_fields by v3 policy uuid.
+  std::vector<V4NativeObject> vpcs_, entity_groups_, native_policies_;
+  std::map<std::string, nlohmann::json> policy_fields_;
 
   std::vector<ActiveFault> faults_;
   std::size_t churn_cursor_ = 0;

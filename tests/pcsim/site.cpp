@@ -122,6 +122,39 @@ CategoryKey parse_category(const std::string& key, const json& item, const std::
   return cat;
 }
 
+// An array of objects with a non-empty string `name` (unique when `unique_names`).
+void check_named_list(const json& list, const std::string& where, bool unique_names) {
+  if (!list.is_array()) fail(where, "must be an array");
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string at = where + "[" + std::to_string(i) + "]";
+    if (!list[i].is_object()) fail(at, "must be an object");
+    const std::string name = string_field(list[i], "name", at, true);
+    if (name.empty()) fail(at, "'name' must not be empty");
+    if (unique_names && !names.insert(name).second) fail(at, "duplicate name '" + name + "'");
+  }
+}
+
+SiteV4 parse_v4(const json& section) {
+  if (!section.is_object()) fail("v4", "must be an object");
+  SiteV4 v4;
+  for (const auto& [key, value] : section.items()) {
+    if (key == "vpcs") {
+      v4.vpcs = value;
+    } else if (key == "entity_groups") {
+      v4.entity_groups = value;
+    } else if (key == "policies") {
+      v4.policies = value;
+    } else if (key == "policy_fields") {
+      v4.policy_fields = value;
+    } else {
+      fail("v4." + key, "unknown key (vpcs, entity_groups, policies, policy_fields)");
+    }
+  }
+  validate_site_v4(v4);
+  return v4;
+}
+
 // ---- generator -------------------------------------------------------------------------------
 
 // splitmix64: tiny and identical on every platform, unlike std:: distributions.
@@ -420,6 +453,8 @@ SiteData site_from_json(const json& doc) {
       for (const auto& [cat_key, cat_value] : value.items()) {
         site.categories.push_back(parse_category(cat_key, cat_value, key + "." + cat_key));
       }
+    } else if (key == "v4") {
+      site.v4 = parse_v4(value);
     } else {
       fail(key, "unknown top-level key");
     }
@@ -453,10 +488,29 @@ json site_to_json(const SiteData& site) {
                     {"system_defined", c.system_defined},
                     {"values", c.values}};
   }
-  return {{"network_security_rules", rules},
-          {"address_groups", ags},
-          {"service_groups", sgs},
-          {"categories", cats}};
+  json doc = {{"network_security_rules", rules},
+              {"address_groups", ags},
+              {"service_groups", sgs},
+              {"categories", cats}};
+  if (!site.v4.empty()) {
+    doc["v4"] = {{"vpcs", site.v4.vpcs},
+                 {"entity_groups", site.v4.entity_groups},
+                 {"policies", site.v4.policies},
+                 {"policy_fields", site.v4.policy_fields}};
+  }
+  return doc;
+}
+
+void validate_site_v4(const SiteV4& v4) {
+  check_named_list(v4.vpcs, "v4.vpcs", true);
+  check_named_list(v4.entity_groups, "v4.entity_groups", true);
+  check_named_list(v4.policies, "v4.policies", false);
+  if (!v4.policy_fields.is_object()) {
+    fail("v4.policy_fields", "must be an object of policy name -> members");
+  }
+  for (const auto& [name, members] : v4.policy_fields.items()) {
+    if (!members.is_object()) fail("v4.policy_fields." + name, "must be an object");
+  }
 }
 
 SiteData load_site_file(const std::string& path) {

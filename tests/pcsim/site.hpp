@@ -40,17 +40,35 @@ struct SiteRule {
   nlohmann::json categories = nlohmann::json::object();  // metadata.categories of the rule
 };
 
+// v4-only content (the data file's "v4" section), kept as written: strings "@<kind>:<name>" are
+// references that each Simulator resolves to its own extIds. Items of vpcs, entity_groups and
+// policies are objects with a string `name` (unique among vpcs, among entity groups);
+// policy_fields maps the name of a v3-stored policy to members merged into its v4 form.
+struct SiteV4 {
+  nlohmann::json vpcs = nlohmann::json::array();
+  nlohmann::json entity_groups = nlohmann::json::array();
+  nlohmann::json policies = nlohmann::json::array();
+  nlohmann::json policy_fields = nlohmann::json::object();
+  bool empty() const {
+    return vpcs.empty() && entity_groups.empty() && policies.empty() && policy_fields.empty();
+  }
+};
+
 struct SiteData {
   std::vector<SiteRule> rules;
   std::vector<AddressGroup> address_groups;
   std::vector<ServiceGroup> service_groups;
   std::vector<CategoryKey> categories;
+  SiteV4 v4;
 };
 
 // Data-file document <-> SiteData. Parsing throws std::runtime_error naming the bad element.
 SiteData site_from_json(const nlohmann::json& doc);
 nlohmann::json site_to_json(const SiteData& site);
 SiteData load_site_file(const std::string& path);
+// Throws std::runtime_error ("pcsim data: v4.<place>: ...") unless `v4` has the shapes above.
+// References are checked when a Simulator resolves them.
+void validate_site_v4(const SiteV4& v4);
 void write_site_file(const std::string& path, const SiteData& site);
 
 // Deterministic realistic site: same (n_policies, seed) -> identical SiteData. Mostly app rules

@@ -1,5 +1,6 @@
 #include "pcsim/v4.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 
@@ -176,6 +177,12 @@ std::string link_href(std::string_view path, long long page, long long limit) {
   return std::string(path) + "?$page=" + std::to_string(page) + "&$limit=" + std::to_string(limit);
 }
 
+std::string upper(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
 std::uint64_t fnv1a(std::uint64_t seed, std::string_view text) {
   std::uint64_t h = 1469598103934665603ull ^ seed;
   for (unsigned char c : text) {
@@ -192,6 +199,21 @@ std::uint64_t fnv1a(std::uint64_t seed, std::string_view text) {
 }
 
 }  // namespace
+
+int parse_version(std::string_view text) {
+  constexpr std::string_view prefix = "v4.";
+  if (text.substr(0, prefix.size()) != prefix) return -1;
+  const std::string_view digits = text.substr(prefix.size());
+  int minor = -1;
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), minor);
+  if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size()) return -1;
+  if (std::to_string(minor) != digits) return -1;  // "v4.03", "v4.+1"
+  return minor;
+}
+
+std::string base_path(std::string_view ns, int minor) {
+  return "/api/" + std::string(ns) + "/v4." + std::to_string(minor) + "/config";
+}
 
 nlohmann::json policy_from_v3(const nlohmann::json& entity, const IdSource& ids) {
   const json empty = json::object();
@@ -375,7 +397,7 @@ std::string error_body(std::string_view ns, std::string_view object_type, std::s
                       {"code", code},
                       {"message", message},
                       {"severity", "ERROR"},
-                      {"errorGroup", ns == "prism" ? "PRISM" : "MICROSEG"},
+                      {"errorGroup", upper(ns)},
                       {"locale", "en_US"},
                       {"argumentsMap", json::object()}};
   json body = {{"$objectType", object_type},

@@ -18,8 +18,17 @@ namespace flowdrift::pcsim::v4 {
 
 inline constexpr std::string_view kMicrosegBase = "/api/microseg/v4.0/config";
 inline constexpr std::string_view kPrismBase = "/api/prism/v4.0/config";
+inline constexpr std::string_view kNetworkingBase = "/api/networking/v4.0/config";
+// The newest v4 version pcsim can serve, v4.<kNewestMinor> (SimulatorOptions::v4_version picks
+// the newest one an instance serves; it serves every v4.M up to it, all with the same data).
+inline constexpr int kNewestMinor = 3;
 inline constexpr long long kDefaultLimit = 50;
 inline constexpr long long kMaxLimit = 100;
+
+// "v4.M" -> M (M written without leading zeros); -1 for anything else.
+int parse_version(std::string_view text);
+// "/api/<ns>/v4.<minor>/config", e.g. base_path("prism", 3) = "/api/prism/v4.3/config".
+std::string base_path(std::string_view ns, int minor);
 
 // Where the conversion gets its per-instance identifiers.
 struct IdSource {
@@ -57,7 +66,7 @@ PageError parse_page(const http::HttpRequest& request, Page* out);
 std::string list_body(std::string_view object_type, std::string_view path, const Page& page,
                       std::size_t total, const std::vector<std::string>& items);
 
-// Error envelopes. `ns` is "microseg" or "prism" (the error types' namespace).
+// Error envelopes. `ns` is "microseg", "prism" or "networking" (the error types' namespace).
 std::string error_body(std::string_view ns, std::string_view object_type, std::string_view code,
                        std::string_view message);
 // SchemaValidationError naming error.attribute; `location` is "query" (paging) or "body" (writes).

@@ -32,6 +32,10 @@ Entity entity_of(std::string_view endpoint) {
   if (endpoint == "v4_address_groups_crud") return {"microseg", "AddressGroup", "microseg:config:address-group"};
   if (endpoint == "v4_service_groups_crud") return {"microseg", "ServiceGroup", "microseg:config:service-group"};
   if (endpoint == "v4_categories_crud") return {"prism", "Category", "prism:config:category"};
+  if (endpoint == "v4_entity_groups_crud") {
+    return {"microseg", "EntityGroup", "microseg:config:entity-group"};
+  }
+  if (endpoint == "v4_vpcs_crud") return {"networking", "Vpc", "networking:config:vpc"};
   if (endpoint == "v4_tasks") return {"prism", "Task", "prism:config:task"};
   return {"microseg", "NetworkSecurityPolicy", "microseg:config:policy"};
 }
@@ -63,11 +67,10 @@ ServerReply app_error(int status, std::string_view endpoint, const std::string& 
                                            code, message));
 }
 
-// The numbered MIC-/CTG- codes of ordinary failures (404, 405, 409).
+// The numbered MIC-/CTG-/NET- codes of ordinary failures (404, 405, 409).
 ServerReply plain_error(int status, std::string_view endpoint, const std::string& method,
                         std::string_view message) {
-  const std::string code = std::string(entity_of(endpoint).ns == "prism" ? "CTG-" : "MIC-") + "5" +
-                           std::to_string(status);
+  const std::string code = v4_error_code(entity_of(endpoint).ns, status);
   return app_error(status, endpoint, method, code, message);
 }
 
@@ -114,11 +117,29 @@ json parse_body(const http::HttpRequest& request, v4::InputError* error) {
   return body;
 }
 
+std::string task_path(int minor, const std::string& id) {
+  return v4::base_path("prism", minor) + "/tasks/" + id;
+}
+
 std::string group_etag(const std::string& object, std::uint64_t revision) {
   return v4::etag_of(object + "#" + std::to_string(revision));
 }
 
 }  // namespace
+
+namespace detail {
+
+ServerReply v4_plain_error(int status, std::string_view endpoint, const std::string& method,
+                           std::string_view message) {
+  return plain_error(status, endpoint, method, message);
+}
+
+ServerReply v4_get_reply(std::string_view endpoint, const std::string& path, json data,
+                         const std::string& etag) {
+  return get_reply(endpoint, path, std::move(data), etag);
+}
+
+}  // namespace detail
 
 std::string Simulator::v4_task_reference(const std::string& endpoint, const std::string& operation,
                                          const std::string& entity_id, std::string_view entity_rel) {
@@ -145,7 +166,7 @@ std::string Simulator::v4_task_reference(const std::string& endpoint, const std:
                {"data", {{"$objectType", "prism.v4.config.TaskReference"},
                          {"$reserved", {{"$fv", "v4.r0"}}},
                          {"extId", id}}},
-               {"metadata", response_metadata(std::string(v4::kPrismBase) + "/tasks/" + id)}};
+               {"metadata", response_metadata(task_path(request_minor_, id))}};
   return body.dump();
 }
 
@@ -165,6 +186,9 @@ http::ServerReply Simulator::dispatch_v4_object(const http::HttpRequest& request
     return plain_error(405, endpoint, request.method, "Method POST not allowed; use GET, PUT or DELETE.");
   }
   if (endpoint == "v4_policies_crud") return v4_policy(request, id);
+  if (endpoint == "v4_entity_groups_crud" || endpoint == "v4_vpcs_crud") {
+    return v4_read_only_object(request, endpoint, id);
+  }
   if (endpoint == "v4_address_groups_crud") return v4_address_group(request, id);
   if (endpoint == "v4_service_groups_crud") return v4_service_group(request, id);
   return v4_category(request, id);
@@ -176,7 +200,7 @@ http::ServerReply Simulator::v4_task(const std::string& id) {
   json body = {{"$objectType", "prism.v4.config.GetTaskApiResponse"},
                {"$reserved", {{"$fv", "v4.r0"}}},
                {"data", it->second},
-               {"metadata", response_metadata(std::string(v4::kPrismBase) + "/tasks/" + id)}};
+               {"metadata", response_metadata(task_path(request_minor_, id))}};
   return json_reply(200, body.dump());
 }
 
@@ -189,6 +213,7 @@ http::ServerReply Simulator::v4_policy(const http::HttpRequest& request, const s
   if (!id.empty()) {
     auto it = rules_.find(id);
     if (it == rules_.end()) {
+      if (auto native = v4_native_policy(request, id)) return *native;
       return plain_error(404, endpoint, request.method, "Network security policy " + id + " not found.");
     }
     current = &it->second;

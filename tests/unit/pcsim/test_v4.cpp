@@ -7,7 +7,7 @@
 #include <set>
 #include <vector>
 
-#include "pcsim_test_helpers.hpp"
+#include "pcsim_v4_helpers.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::pcsim;
@@ -19,29 +19,6 @@ const std::string kPolicies = "/api/microseg/v4.0/config/policies";
 const std::string kAddressGroups = "/api/microseg/v4.0/config/address-groups";
 const std::string kServiceGroups = "/api/microseg/v4.0/config/service-groups";
 const std::string kCategories = "/api/prism/v4.0/config/categories";
-
-http::ServerReply get(Simulator& sim, const std::string& target) {
-  return sim.handle(request("GET", target));
-}
-
-json get_json(Simulator& sim, const std::string& target) {
-  auto r = get(sim, target);
-  if (r.response.status != 200) {
-    throw std::runtime_error(target + ": status " + std::to_string(r.response.status));
-  }
-  return json::parse(r.response.body);
-}
-
-// Every object of a v4 list, following $page until a page comes back without data.
-std::vector<json> get_all(Simulator& sim, const std::string& path) {
-  std::vector<json> out;
-  for (int page = 0; page < 1000; ++page) {
-    auto body = get_json(sim, path + "?$limit=100&$page=" + std::to_string(page));
-    if (!body.contains("data")) break;
-    for (auto& d : body.at("data")) out.push_back(d);
-  }
-  return out;
-}
 
 std::vector<json> v3_all_rules(Simulator& sim) {
   std::vector<json> out;

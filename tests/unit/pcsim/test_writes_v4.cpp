@@ -5,7 +5,7 @@
 
 #include <set>
 
-#include "pcsim_test_helpers.hpp"
+#include "pcsim_v4_helpers.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::pcsim;
@@ -25,27 +25,6 @@ const std::string kAddressGroups = "/api/microseg/v4.0/config/address-groups";
 const std::string kServiceGroups = "/api/microseg/v4.0/config/service-groups";
 const std::string kCategories = "/api/prism/v4.0/config/categories";
 const std::string kTasks = "/api/prism/v4.0/config/tasks";
-
-http::ServerReply send(Simulator& sim, const std::string& method, const std::string& target,
-                       const json& body = nullptr, const std::string& if_match = "") {
-  auto r = request(method, target, body.is_null() ? std::string() : body.dump());
-  if (!if_match.empty()) r.headers.push_back({"If-Match", if_match});
-  return sim.handle(r);
-}
-
-struct Got {
-  json data;
-  std::string etag;
-};
-
-Got get_one(Simulator& sim, const std::string& target) {
-  auto r = send(sim, "GET", target);
-  INFO(target << " -> " << r.response.body.substr(0, 300));
-  REQUIRE(r.response.status == 200);
-  auto etag = r.response.header("ETag");
-  REQUIRE(etag.has_value());
-  return {json::parse(r.response.body).at("data"), std::string(*etag)};
-}
 
 // Checks a 202 task reference and that its task succeeded; returns the affected entity's extId.
 std::string accepted(Simulator& sim, const http::ServerReply& r, const std::string& object_type) {
