@@ -30,14 +30,37 @@ bool is_incident_policy(std::string_view type) {
 
 std::string compact(const json& j) { return j.dump(); }
 
-// One side's change, classified by what it does to allowed traffic.
-enum class Effect { Cosmetic, Permissive, Restrictive, Both };
+// One side's change, classified by what it does to allowed traffic. Unknown: what it does
+// cannot be established (a construct the flows model does not know).
+enum class Effect { Cosmetic, Permissive, Restrictive, Both, Unknown };
 
 Effect combine(Effect a, Effect b) {
   if (a == b) return a;
   if (a == Effect::Cosmetic) return b;
   if (b == Effect::Cosmetic) return a;
+  // A known wider change stays what it is; next to an unknown one, a narrower one is unknown.
+  if (a == Effect::Unknown) return b == Effect::Restrictive ? a : b;
+  if (b == Effect::Unknown) return a == Effect::Restrictive ? b : a;
   return Effect::Both;
+}
+
+// Canonical members whose allowed-flow meaning the model cannot establish: v4.1+ constructs
+// beyond the allow-list model and whatever no version of the model knows.
+bool is_unknown_semantics_field(std::string_view key) {
+  return key == "unmodelled" || key == "priority" || key == "ipv4_scope" ||
+         key == "ipv6_scope" || key == "network_functions" || key == "intra_group_services" ||
+         key == "intra_group_rule" || key == "isolation_rule" || key == "applied_to" ||
+         key == "sources" || key == "destinations";
+}
+
+// A canonical rule the flows model reads: an allow rule with a direction, a peer, a service.
+bool is_flow_rule(const json& rule) {
+  if (!rule.is_object()) return false;
+  for (const auto& [k, v] : rule.items()) {
+    if (k != "description" && k != "direction" && k != "peer" && k != "service") return false;
+  }
+  const json direction = rule.value("direction", json());
+  return direction == "inbound" || direction == "outbound";
 }
 
 json strip_description(json rule) {
@@ -101,11 +124,15 @@ void compare_rules(const json& src, const json& rep, Comparison& out) {
                compact(it->second.value("description", json("")))},
               Effect::Cosmetic);
     } else {
-      out.add({"rules[- " + key + "]", compact(rule), ""}, Effect::Restrictive);
+      out.add({"rules[- " + key + "]", compact(rule), ""},
+              is_flow_rule(rule) ? Effect::Restrictive : Effect::Unknown);
     }
   }
   for (const auto& [key, rule] : rep_stripped) {
-    if (!src_stripped.count(key)) out.add({"rules[+ " + key + "]", "", compact(rule)}, Effect::Permissive);
+    if (!src_stripped.count(key)) {
+      out.add({"rules[+ " + key + "]", "", compact(rule)},
+              is_flow_rule(rule) ? Effect::Permissive : Effect::Unknown);
+    }
   }
 }
 
@@ -115,6 +142,7 @@ Direction to_direction(Effect e) {
     case Effect::Permissive: return Direction::MorePermissive;
     case Effect::Restrictive: return Direction::MoreRestrictive;
     case Effect::Both: return Direction::Both;
+    case Effect::Unknown: return Direction::Unknown;
   }
   return Direction::None;
 }
@@ -126,6 +154,7 @@ Severity severity_of(Effect e, std::string_view type) {
       return is_incident_policy(type) ? Severity::Critical : Severity::Warning;
     case Effect::Permissive:
     case Effect::Both: return Severity::Critical;
+    case Effect::Unknown: return Severity::Warning;
   }
   return Severity::Critical;
 }
@@ -147,7 +176,8 @@ void compare_modes(const CanonicalObject& s, const CanonicalObject& r,
 // Fields whose meaning is the set of flows the policy allows (lib/flows compares them).
 bool is_flow_field(std::string_view key) {
   return key == "rules" || key == "secured_group" || key == "intra_group" ||
-         key == "allow_ipv6" || key == "isolation" || key == "scope";
+         key == "allow_ipv6" || key == "isolation" || key == "scope" || key == "vpcs" ||
+         key == "scope_categories";
 }
 
 Effect to_effect(flows::Classification c) {
@@ -224,6 +254,8 @@ void compare_policies(const CanonicalObject& s, const CanonicalObject& r, const 
         e = bool_effect(sv, rv);
       } else if (k == "intra_group") {
         e = intra_effect(sv, rv);
+      } else if (is_unknown_semantics_field(k)) {
+        e = Effect::Unknown;
       }
       cmp.add({k, sv.is_null() ? "" : compact(sv), rv.is_null() ? "" : compact(rv)}, e);
     }
@@ -297,6 +329,12 @@ void collect_references(const json& j, std::set<ObjectKey>& out) {
         out.insert({ObjectKind::AddressGroup, v.get<std::string>()});
       } else if (k == "service_group" && v.is_string()) {
         out.insert({ObjectKind::ServiceGroup, v.get<std::string>()});
+      } else if (k == "entity_group" && v.is_string()) {
+        out.insert({ObjectKind::EntityGroup, v.get<std::string>()});
+      } else if (k == "entity_groups" && v.is_array()) {
+        for (const auto& g : v) {
+          if (g.is_string()) out.insert({ObjectKind::EntityGroup, g.get<std::string>()});
+        }
       } else {
         collect_references(v, out);
       }
@@ -325,6 +363,12 @@ void collect_references(json_scan::JsonRef j, std::set<ObjectKey>& out) {
         out.insert({ObjectKind::AddressGroup, v.str()});
       } else if (k.str_equals("service_group") && v.is_string()) {
         out.insert({ObjectKind::ServiceGroup, v.str()});
+      } else if (k.str_equals("entity_group") && v.is_string()) {
+        out.insert({ObjectKind::EntityGroup, v.str()});
+      } else if (k.str_equals("entity_groups") && v.is_array()) {
+        for (const auto& g : v.elements()) {
+          if (g.is_string()) out.insert({ObjectKind::EntityGroup, g.str()});
+        }
       } else {
         collect_references(v, out);
       }
@@ -650,6 +694,7 @@ std::string_view to_string(Direction d) {
     case Direction::MoreRestrictive: return "more_restrictive";
     case Direction::Both: return "both";
     case Direction::Cosmetic: return "cosmetic";
+    case Direction::Unknown: return "unknown";
   }
   return "none";
 }

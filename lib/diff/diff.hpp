@@ -18,8 +18,10 @@ namespace flowdrift::diff {
 enum class DriftKind { Missing, Extra, EnforcementMode, Modified, Reference, DanglingReference };
 enum class Severity { Info, Warning, Critical };
 // Which way a modified policy moved, judged from structure (rules and switches added or
-// removed on the replica). Behavioural comparison refines this later.
-enum class Direction { None, MorePermissive, MoreRestrictive, Both, Cosmetic };
+// removed on the replica). Behavioural comparison refines this later. Unknown: a construct
+// whose allowed-flow semantics the model cannot establish (FLEX rules, members no version of
+// the model knows) differs; compared structurally, severity warning.
+enum class Direction { None, MorePermissive, MoreRestrictive, Both, Cosmetic, Unknown };
 
 std::string_view to_string(DriftKind k);
 std::string_view to_string(Severity s);

@@ -269,11 +269,19 @@ Result<Peer> parse_peer(json p, const std::string& ptr, const Ctx& ctx, Env& env
   }
   if (auto cats = find(p, "categories")) {
     if (!cats->is_array()) return ctx.fail(ptr + "/categories", "expected array, got " + shown(*cats));
-    // The canonical text is the identity: same categories and match, same peer.
+    // The canonical text is the identity: same categories, match and kinds, same peer.
     out.categories = std::string(p.text());
     return out;
   }
-  return ctx.fail(ptr, "expected one of any, subnet, address_group, categories");
+  if (auto group = find(p, "entity_group")) {
+    if (!group->is_string())
+      return ctx.fail(ptr + "/entity_group", "expected string, got " + shown(*group));
+    // Symbolic like a category set: which addresses its members have cannot be seen. What
+    // the group selects is its own object, compared as such (reference drift).
+    out.categories = std::string(p.text());
+    return out;
+  }
+  return ctx.fail(ptr, "expected one of any, subnet, address_group, categories, entity_group");
 }
 
 // Rectangles (addresses x values) of one plane before normalization.
@@ -394,6 +402,27 @@ Result<FlowSet> compile_policy(std::string_view policy_json, const Resolver& res
   return Compiler(resolve).compile(policy_json);
 }
 
+namespace {
+
+// The members whose flows this model knows (docs/flows.md). A policy or rule with any other
+// (FLEX rules, unknown rule types, network functions, unmodelled members, ...) does not
+// compile: the diff compares it structurally and says its direction is unknown.
+constexpr std::string_view kPolicyKeys[] = {
+    "name", "description", "type", "mode", "allow_ipv6", "hitlog", "scope", "vpcs",
+    "scope_categories", "secured_group", "intra_group", "rules", "isolation"};
+constexpr std::string_view kRuleKeys[] = {"description", "direction", "peer", "service"};
+
+template <std::size_t N>
+std::optional<std::string> unknown_member(json obj, const std::string_view (&known)[N]) {
+  for (const auto& [key, value] : obj.members()) {
+    const std::string k = key.str();
+    if (std::find(std::begin(known), std::end(known), k) == std::end(known)) return k;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<FlowSet> Compiler::compile(std::string_view policy_json) {
   Env env{resolve_, address_groups_, service_groups_};
   Ctx ctx{"policy"};
@@ -405,6 +434,9 @@ Result<FlowSet> Compiler::compile(std::string_view policy_json) {
   if (auto name = find(p, "name"); name && name->is_string())
     ctx.where = "policy '" + name->str() + "'";
 
+  if (auto key = unknown_member(p, kPolicyKeys)) {
+    return ctx.fail("/" + *key, "a construct the flows model does not know");
+  }
   FlowSet out;
   if (auto v6 = find(p, "allow_ipv6")) {
     if (!v6->is_bool()) return ctx.fail("/allow_ipv6", "expected bool, got " + shown(*v6));
@@ -434,6 +466,10 @@ Result<FlowSet> Compiler::compile(std::string_view policy_json) {
     if (!scope->is_string()) return ctx.fail("/scope", "expected string, got " + shown(*scope));
     out.target += "|scope=" + scope->str();
   }
+  for (const char* key : {"vpcs", "scope_categories"}) {
+    // Which VPCs it governs is part of where the policy applies, like its scope.
+    if (auto where = find(p, key)) out.target += std::string("|") + key + "=" + std::string(where->text());
+  }
   out.intra = IntraGroup::Unspecified;
   if (auto intra = find(p, "intra_group")) {
     if (intra->str_equals("allow")) {
@@ -457,6 +493,9 @@ Result<FlowSet> Compiler::compile(std::string_view policy_json) {
     const json r = rule_list[i];
     const std::string ptr = "/rules/" + std::to_string(i);
     if (!r.is_object()) return ctx.fail(ptr, "expected rule object, got " + shown(r));
+    if (auto key = unknown_member(r, kRuleKeys)) {
+      return ctx.fail(ptr + "/" + *key, "a construct the flows model does not know");
+    }
     auto dir = find(r, "direction");
     Direction d;
     if (dir && dir->str_equals("inbound")) {

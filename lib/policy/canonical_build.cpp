@@ -1,5 +1,7 @@
 #include "policy/canonical_build.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <tuple>
 
@@ -48,6 +50,24 @@ Cidr make_cidr(std::uint32_t address, int prefix) {
   // Shifting a 32-bit value by 32 is undefined, hence the special case.
   const std::uint32_t mask = prefix <= 0 ? 0U : (~std::uint32_t{0} << (32 - prefix));
   return Cidr{address & mask, prefix};
+}
+
+std::optional<std::string> ipv6_masked(const std::string& text, int prefix) {
+  in6_addr a{};
+  if (prefix < 0 || prefix > 128 || inet_pton(AF_INET6, text.c_str(), &a) != 1) return std::nullopt;
+  for (int byte = 0; byte < 16; ++byte) {
+    const int keep = std::clamp(prefix - byte * 8, 0, 8);
+    a.s6_addr[byte] &= static_cast<unsigned char>(0xff00U >> keep);
+  }
+  char out[INET6_ADDRSTRLEN] = {};
+  if (inet_ntop(AF_INET6, &a, out, sizeof out) == nullptr) return std::nullopt;
+  return std::string(out) + "/" + std::to_string(prefix);
+}
+
+std::optional<std::string> ipv6_text(const std::string& text) {
+  auto masked = ipv6_masked(text, 128);
+  if (!masked) return std::nullopt;
+  return masked->substr(0, masked->rfind('/'));
 }
 
 json ports_json(const PortRanges& ranges) {
@@ -208,6 +228,11 @@ GroupIndex index_groups(std::vector<BuiltGroup> groups, ObjectKind kind,
     o.json = std::move(groups[i].json);
     o.hash = std::move(groups[i].hash);
     index.by_name.emplace(names[i], std::move(o));
+    for (const Finding& f : groups[i].findings) findings.push_back({f.kind, names[i], f.detail});
+    if (!groups[i].categories.empty()) {
+      index.categories_by_name[names[i]].insert(groups[i].categories.begin(),
+                                                groups[i].categories.end());
+    }
   }
   return index;
 }
@@ -230,9 +255,9 @@ namespace {
 // `policy(i)` is the i-th policy, BuiltPolicy& (its texts are moved into the snapshot) or
 // const BuiltPolicy& (copied: it stays in a per-site cache for the next poll).
 template <class Policy>
-Snapshot assemble(std::size_t count, Policy policy, GroupIndex address_groups,
-                  GroupIndex service_groups, const std::set<std::string>& site_categories,
+Snapshot assemble(std::size_t count, Policy policy, SiteObjects site,
                   std::vector<Finding> findings) {
+  const std::set<std::string>& site_categories = site.categories;
   std::vector<std::pair<std::string, std::string>> keys;
   keys.reserve(count);
   for (std::size_t i = 0; i < count; ++i) keys.emplace_back(policy(i).name, policy(i).hash);
@@ -242,13 +267,21 @@ Snapshot assemble(std::size_t count, Policy policy, GroupIndex address_groups,
   snap.objects.reserve(count);
   std::set<std::string> used_ags;
   std::set<std::string> used_sgs;
+  std::set<std::string> used_egs;
   std::set<std::string> used_categories;
   for (std::size_t i = 0; i < count; ++i) {
     auto&& p = policy(i);
     for (const Finding& f : p.findings) {
       findings.push_back({f.kind, names[i], f.detail});
     }
-    for (const std::string& c : p.categories) {
+    std::set<std::string> categories = p.categories;
+    for (const std::string& g : p.entity_groups) {
+      const auto it = site.entity_groups.categories_by_name.find(g);
+      if (it != site.entity_groups.categories_by_name.end()) {
+        categories.insert(it->second.begin(), it->second.end());
+      }
+    }
+    for (const std::string& c : categories) {
       if (site_categories.count(c) != 0) {
         used_categories.insert(c);
       } else {
@@ -258,6 +291,7 @@ Snapshot assemble(std::size_t count, Policy policy, GroupIndex address_groups,
     }
     used_ags.insert(p.address_groups.begin(), p.address_groups.end());
     used_sgs.insert(p.service_groups.begin(), p.service_groups.end());
+    used_egs.insert(p.entity_groups.begin(), p.entity_groups.end());
     CanonicalObject o;
     o.kind = ObjectKind::Policy;
     o.name = names[i];
@@ -268,10 +302,13 @@ Snapshot assemble(std::size_t count, Policy policy, GroupIndex address_groups,
     snap.objects.push_back(std::move(o));
   }
   for (const std::string& name : used_ags) {
-    snap.objects.push_back(std::move(address_groups.by_name.at(name)));
+    snap.objects.push_back(std::move(site.address_groups.by_name.at(name)));
   }
   for (const std::string& name : used_sgs) {
-    snap.objects.push_back(std::move(service_groups.by_name.at(name)));
+    snap.objects.push_back(std::move(site.service_groups.by_name.at(name)));
+  }
+  for (const std::string& name : used_egs) {
+    snap.objects.push_back(std::move(site.entity_groups.by_name.at(name)));
   }
   // Every value of a referenced key, used or not: the diff must know whether a value a policy
   // uses on one site exists on the other (a renamed or deleted value is reference drift).
@@ -301,21 +338,18 @@ Snapshot assemble(std::size_t count, Policy policy, GroupIndex address_groups,
 
 }  // namespace
 
-Snapshot assemble_snapshot(std::vector<BuiltPolicy> policies, GroupIndex address_groups,
-                           GroupIndex service_groups, const std::set<std::string>& site_categories,
+Snapshot assemble_snapshot(std::vector<BuiltPolicy> policies, SiteObjects site,
                            std::vector<Finding> findings) {
   return assemble(
       policies.size(), [&](std::size_t i) -> BuiltPolicy& { return policies[i]; },
-      std::move(address_groups), std::move(service_groups), site_categories, std::move(findings));
+      std::move(site), std::move(findings));
 }
 
 Snapshot assemble_snapshot(const std::vector<std::shared_ptr<const BuiltPolicy>>& policies,
-                           GroupIndex address_groups, GroupIndex service_groups,
-                           const std::set<std::string>& site_categories,
-                           std::vector<Finding> findings) {
+                           SiteObjects site, std::vector<Finding> findings) {
   return assemble(
       policies.size(), [&](std::size_t i) -> const BuiltPolicy& { return *policies[i]; },
-      std::move(address_groups), std::move(service_groups), site_categories, std::move(findings));
+      std::move(site), std::move(findings));
 }
 
 }  // namespace flowdrift::policy::build

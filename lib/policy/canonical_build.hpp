@@ -32,6 +32,12 @@ struct Cidr {
 // `address` masked to `prefix` (0..32, caller-validated).
 Cidr make_cidr(std::uint32_t address, int prefix);
 
+// An IPv6 address masked to `prefix` (0..128) as "addr/prefix" in RFC 5952 text
+// (inet_ntop), or nullopt when `text` is not an IPv6 address.
+std::optional<std::string> ipv6_masked(const std::string& text, int prefix);
+// An IPv6 address in RFC 5952 text, or nullopt.
+std::optional<std::string> ipv6_text(const std::string& text);
+
 // Port ranges of one protocol: sorted numerically, duplicates removed, never merged.
 using PortRanges = std::set<std::pair<std::int64_t, std::int64_t>>;
 // [[start,end],...]; an empty set means every port: [[0,65535]].
@@ -81,12 +87,15 @@ struct BuiltGroup {
   std::string name;
   std::string json;
   std::string hash;
+  std::set<std::string> categories;  // "key:value" an entity group selects by
+  std::vector<Finding> findings;     // about this group; `object` filled in with its name
 };
 
 // The groups of one kind on a site, names made unique.
 struct GroupIndex {
   std::map<std::string, std::string> names_by_id;  // id -> final name
   std::map<std::string, CanonicalObject> by_name;  // final name -> object
+  std::map<std::string, std::set<std::string>> categories_by_name;  // entity groups only
 };
 GroupIndex index_groups(std::vector<BuiltGroup> groups, ObjectKind kind,
                         std::vector<Finding>& findings);
@@ -100,6 +109,7 @@ struct BuiltPolicy {
   std::string hash;
   std::set<std::string> address_groups;  // final names referenced
   std::set<std::string> service_groups;
+  std::set<std::string> entity_groups;
   std::set<std::string> categories;  // "key:value" referenced
   std::vector<Finding> findings;     // `object` filled in by assemble_snapshot
 };
@@ -110,16 +120,22 @@ std::string resolve_reference(const std::map<std::string, std::string>& names_by
                               const std::string& id, std::string_view kind,
                               std::set<std::string>& referenced, std::vector<Finding>& findings);
 
-// Policies named uniquely, referenced groups and categories (those in `site_categories`)
-// emitted, categories not on the site reported, everything sorted and hashed.
-Snapshot assemble_snapshot(std::vector<BuiltPolicy> policies, GroupIndex address_groups,
-                           GroupIndex service_groups, const std::set<std::string>& site_categories,
+// Everything on a site that policies reference, groups already indexed.
+struct SiteObjects {
+  GroupIndex address_groups;
+  GroupIndex service_groups;
+  GroupIndex entity_groups;            // v4.1+
+  std::set<std::string> categories;    // every "key:value" on the site
+};
+
+// Policies named uniquely, referenced groups and categories (those in `site.categories`)
+// emitted, categories not on the site reported, everything sorted and hashed. An entity
+// group's categories count as referenced by the policies using it.
+Snapshot assemble_snapshot(std::vector<BuiltPolicy> policies, SiteObjects site,
                            std::vector<Finding> findings);
 // The same from policies shared with a per-site cache (V4PolicyMemo): copied, not moved, and
 // a policy taken from the cache costs one copy of its texts rather than of all its sets.
 Snapshot assemble_snapshot(const std::vector<std::shared_ptr<const BuiltPolicy>>& policies,
-                           GroupIndex address_groups, GroupIndex service_groups,
-                           const std::set<std::string>& site_categories,
-                           std::vector<Finding> findings);
+                           SiteObjects site, std::vector<Finding> findings);
 
 }  // namespace flowdrift::policy::build

@@ -13,8 +13,9 @@
 namespace flowdrift::policy {
 
 // Bump when the canonical form changes; a new version re-canonicalizes and is not drift.
-inline constexpr int kCanonVersion = 3;  // 2: one-key category sets always match "all"
+inline constexpr int kCanonVersion = 4;  // 2: one-key category sets always match "all"
                                           // 3: every value of a referenced category key
+                                          // 4: the v4.3 constructs (entity groups, VPCs, ...)
 
 // Bounds on the strings a site may send (docs/security.md#bounds). Prism Central itself allows
 // 64 characters for a name and 1,000 for a description; these are well above that, and a
@@ -29,7 +30,8 @@ constexpr std::size_t max_string_bytes(std::string_view key) {
 // bound; both normalizers report it at the field's path.
 std::optional<std::string> too_long(std::string_view key, std::size_t bytes);
 
-enum class ObjectKind { Policy, AddressGroup, ServiceGroup, Category };
+// Declaration order is the snapshot's object order (and part of its hash): new kinds go last.
+enum class ObjectKind { Policy, AddressGroup, ServiceGroup, Category, EntityGroup };
 
 constexpr std::string_view to_string(ObjectKind k) {
   switch (k) {
@@ -37,6 +39,7 @@ constexpr std::string_view to_string(ObjectKind k) {
     case ObjectKind::AddressGroup: return "address_group";
     case ObjectKind::ServiceGroup: return "service_group";
     case ObjectKind::Category: return "category";
+    case ObjectKind::EntityGroup: return "entity_group";
   }
   return "policy";
 }

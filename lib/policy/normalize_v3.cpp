@@ -688,7 +688,7 @@ build::GroupIndex index_groups(const std::vector<json>& entities, std::string_vi
     if (known.empty()) known = string_at(e, {"uuid"});
     GroupOut g = with_entity(label_of(list, i, known), [&] { return canon(e); });
     groups.push_back(
-        {std::move(g.uuid), std::move(g.name), std::move(g.json_text), std::move(g.hash)});
+        {std::move(g.uuid), std::move(g.name), std::move(g.json_text), std::move(g.hash), {}, {}});
   }
   auto index = build::index_groups(std::move(groups), kind, findings);
   names = index.names_by_id;
@@ -814,9 +814,10 @@ Result<Snapshot> V3SiteBuilder::finish() {
     return make_error(ErrorReason::Other, "v3 site: finish() without groups, or twice");
   }
   st.finished = true;
-  return build::assemble_snapshot(std::move(st.policies), std::move(st.address_groups),
-                                  std::move(st.service_groups), st.index.category_values,
-                                  std::move(st.findings));
+  return build::assemble_snapshot(
+      std::move(st.policies),
+      {std::move(st.address_groups), std::move(st.service_groups), {}, st.index.category_values},
+      std::move(st.findings));
 }
 
 Result<Snapshot> canonicalize_v3(const V3SiteData& site) {

@@ -19,6 +19,7 @@
 #include "core/sha256.hpp"
 #include "core/json_scan.hpp"
 #include "policy/canonical_build.hpp"
+#include "policy/v4_schema.hpp"
 
 // The v4 mapping is specified in docs/canonical-model.md ("v4 mapping"); the output must be the
 // exact canonical form the v3 canonicalizer gives for the same intent.
@@ -294,6 +295,11 @@ std::vector<json> protocol_services(const J& obj, const std::string& path) {
   if (auto icmp = opt_array(obj, path, "icmpServices"); icmp && !icmp->empty()) {
     out.push_back(b::icmp_service(icmp_items(*icmp, at_key(path, "icmpServices"))));
   }
+  if (auto icmp = opt_array(obj, path, "icmpV6Services"); icmp && !icmp->empty()) {
+    json service = b::icmp_service(icmp_items(*icmp, at_key(path, "icmpV6Services")));
+    service["protocol"] = "icmp6";  // v4.1+; v3 and the flows model have no ICMPv6
+    out.push_back(std::move(service));
+  }
   return out;
 }
 
@@ -310,12 +316,96 @@ struct Site {
   std::set<std::string> category_values;          // every "key:value" on the site
   b::GroupIndex address_groups;
   b::GroupIndex service_groups;
+  b::GroupIndex entity_groups;
+  std::map<std::string, std::string> vpcs;  // extId -> name
+  // Every extId above -> "<kind>:<name>", for the extIds inside unmodelled (opaque) values.
+  std::unordered_map<std::string, std::string> any_ids;
 };
+
+// "/rules/3/spec/x" -> "/rules/*/spec/x": where a member sits in the schema, whatever the list
+// positions (findings name a construct once, not once per position).
+std::string schema_path(std::string_view path) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    const std::size_t next = std::min(path.find('/', i + 1), path.size());
+    const std::string_view part = path.substr(i, next - i);  // "/3"
+    const bool index = part.size() > 1 && part.find_first_not_of("0123456789", 1) == part.npos;
+    out += index ? std::string_view("/*") : part;
+    i = next;
+  }
+  return out;
+}
+
+// What the model does not know of one canonical object (a policy, a rule, a group): kept as
+// {relative path: opaque value} with site extIds replaced by "<kind>:<name>", and reported as
+// findings "unmodelled: <schema path>" (or "... = <value>" for an unknown enum value).
+struct Unmodelled {
+  const Site* site = nullptr;
+  std::vector<Finding>* findings = nullptr;
+  json values = json::object();
+
+  void resolve_ids(json& j) const {
+    if (j.is_string()) {
+      const auto it = site->any_ids.find(j.get_ref<const std::string&>());
+      if (it != site->any_ids.end()) j = it->second;
+    } else if (j.is_structured()) {
+      for (auto& e : j) resolve_ids(e);
+    }
+  }
+  void field(const std::string& path, const std::string& rel, json value) {
+    resolve_ids(value);
+    values[rel] = std::move(value);
+    findings->push_back({"unmodelled", "", "unmodelled: " + schema_path(path)});
+  }
+  void enum_value(const std::string& path, const std::string& value) {
+    findings->push_back({"unmodelled", "", "unmodelled: " + schema_path(path) + " = " +
+                                               json(value).dump()});
+  }
+};
+
+json to_dom(const json& j) { return j; }
+json to_dom(const JsonRef& j) { return json::parse(j.text()); }
+
+template <class F>
+void each_member(const json& obj, F&& f) {
+  for (const auto& [k, v] : obj.items()) f(k, v);
+}
+template <class F>
+void each_member(const JsonRef& obj, F&& f) {
+  for (const auto& [k, v] : obj.members()) f(k.str(), v);
+}
+
+// Every member of `obj` (and of the objects below it that the schema walks) that `schema`
+// does not list goes to `out`, under `rel` + its relative path. `skip` is walked elsewhere.
+template <class J>
+void collect_unmodelled(const J& obj, const v4::Schema& schema, const std::string& path,
+                        const std::string& rel, Unmodelled& out, std::string_view skip = {}) {
+  if (!obj.is_object()) return;  // the mapping reports wrong types
+  each_member(obj, [&](const std::string& key, const auto& value) {
+    if (v4::is_envelope_key(key) || key == skip) return;
+    const v4::Field* f = schema.find(key);
+    if (f == nullptr) {
+      out.field(at_key(path, key), rel + key, to_dom(value));
+    } else if (f->nested != nullptr && value.is_object()) {
+      collect_unmodelled(value, *f->nested, at_key(path, key), rel + key + "/", out);
+    } else if (f->nested != nullptr && value.is_array()) {
+      std::size_t i = 0;
+      for (const auto& item : value) {
+        collect_unmodelled(item, *f->nested, at_index(at_key(path, key), i),
+                           rel + key + "/" + std::to_string(i) + "/", out);
+        ++i;
+      }
+    }
+  });
+}
 
 // Per-policy conversion state.
 struct PolicyWork {
   const Site& site;
   b::BuiltPolicy out;
+
+  Unmodelled unmodelled() { return Unmodelled{&site, &out.findings, json::object()}; }
 
   // Category extIds -> "key:value" set; unknown ones become "dangling:<extId>" + a finding.
   std::set<std::string> categories(const std::vector<std::string>& ids) {
@@ -333,76 +423,241 @@ struct PolicyWork {
     }
     return result;
   }
+  std::string address_group(const std::string& id) {
+    return b::resolve_reference(site.address_groups.names_by_id, id, "address_group",
+                                out.address_groups, out.findings);
+  }
+  std::string service_group(const std::string& id) {
+    return b::resolve_reference(site.service_groups.names_by_id, id, "service_group",
+                                out.service_groups, out.findings);
+  }
+  std::string entity_group(const std::string& id) {
+    return b::resolve_reference(site.entity_groups.names_by_id, id, "entity_group",
+                                out.entity_groups, out.findings);
+  }
+  std::set<std::string> entity_groups(const std::vector<std::string>& ids) {
+    std::set<std::string> names;
+    for (const auto& id : ids) names.insert(entity_group(id));
+    return names;
+  }
+  std::set<std::string> vpcs(const std::vector<std::string>& ids) {
+    std::set<std::string> names;
+    std::set<std::string> unused;
+    for (const auto& id : ids) {
+      names.insert(b::resolve_reference(site.vpcs, id, "vpc", unused, out.findings));
+    }
+    return names;
+  }
 };
 
 // v4.0 category references name VM categories: the v3 equivalent is kind_list ["vm"].
 const std::set<std::string> kVmKinds{"vm"};
 
+// What `<prefix>CategoryAssociatedEntityType` says a category reference selects: VM (the
+// default, and all v4.0 and v3 can say), SUBNET or VPC.
+template <class J>
+std::string associated_kind(const J& spec, const std::string& path, const std::string& prefix,
+                            Unmodelled& unmodelled) {
+  const std::string key = prefix + "CategoryAssociatedEntityType";
+  const std::string type = opt_string(spec, path, key);
+  if (type.empty() || type == "VM") return "vm";
+  if (type != "SUBNET" && type != "VPC") unmodelled.enum_value(at_key(path, key), type);
+  return lowercase(type);
+}
+
+json string_set(const std::set<std::string>& s) { return json(s); }
+
+template <class J>
+std::string subnet_text(const J& spec, const std::string& path, const std::string& key);
+
 template <class J>
 std::vector<std::string> rule_peers(const J& spec, const std::string& path,
-                                    const std::string& side, PolicyWork& work) {
+                                    const std::string& side, PolicyWork& work,
+                                    Unmodelled& unmodelled) {
   std::vector<std::string> peers;
   const std::string allow = opt_string(spec, path, side + "AllowSpec");
   if (allow == "ALL") {
     peers.push_back(b::any_peer().dump());
   } else if (!allow.empty() && allow != "NONE") {
-    fail(at_key(path, side + "AllowSpec"), "expected ALL or NONE, got \"" + allow + "\"");
+    unmodelled.enum_value(at_key(path, side + "AllowSpec"), allow);
+    peers.push_back(json{{"allow", lowercase(allow)}}.dump());
   }
   const auto cat_ids = id_list(spec, path, side + "CategoryReferences");
   if (!cat_ids.empty()) {
-    peers.push_back(b::category_peer_json(work.categories(cat_ids), "all").dump());
+    json peer = b::category_peer_json(work.categories(cat_ids), "all");
+    const std::string kind = associated_kind(spec, path, side, unmodelled);
+    if (kind != "vm") peer["kinds"] = json::array({kind});
+    peers.push_back(peer.dump());
+  }
+  if (auto group = opt_string(spec, path, side + "EntityGroupReference"); !group.empty()) {
+    peers.push_back(json{{"entity_group", work.entity_group(group)}}.dump());
   }
   if (auto subnet = opt_object(spec, path, side + "Subnet")) {
     const b::Cidr cidr = parse_ipv4_address(*subnet, at_key(path, side + "Subnet"));
     peers.push_back(json{{"subnet", cidr.text()}}.dump());
   }
+  if (auto subnet = opt_object(spec, path, side + "Ipv6Subnet")) {
+    peers.push_back(json{{"subnet6", subnet_text(*subnet, at_key(path, side + "Ipv6Subnet"), "value")}}.dump());
+  }
   for (const auto& id : id_list(spec, path, side + "AddressGroupReferences")) {
-    peers.push_back(
-        json{{"address_group",
-              b::resolve_reference(work.site.address_groups.names_by_id, id, "address_group",
-                                   work.out.address_groups, work.out.findings)}}
-            .dump());
+    peers.push_back(json{{"address_group", work.address_group(id)}}.dump());
   }
   return peers;
 }
 
 template <class J>
 bool has_side(const J& spec, const std::string& side) {
-  for (const char* suffix :
-       {"AllowSpec", "CategoryReferences", "Subnet", "AddressGroupReferences"}) {
+  for (const char* suffix : {"AllowSpec", "CategoryReferences", "Subnet", "AddressGroupReferences",
+                             "EntityGroupReference", "Ipv6Subnet"}) {
     if (member(spec, side + suffix)) return true;
   }
   return false;
 }
 
-// An APPLICATION / QUARANTINE rule -> one canonical rule per (peer, service).
+// IPv6Address {value, prefixLength} -> "addr/len" with the address masked and written in its
+// RFC 5952 form (inet_pton/inet_ntop), so equal subnets give equal text.
 template <class J>
-void expand_application_rule(const J& spec, const std::string& path,
-                             const std::string& description, PolicyWork& work, b::RuleSet& rules) {
+std::string subnet_text(const J& obj, const std::string& path, const std::string& key) {
+  as_object<J>(obj, path);
+  const std::string text = req_string(obj, path, key);
+  const auto prefix = opt_int(obj, path, "prefixLength", 0, 128).value_or(128);
+  auto masked = b::ipv6_masked(text, static_cast<int>(prefix));
+  if (!masked) fail(at_key(path, key), "expected IPv6 address, got \"" + printable(text, 64) + "\"");
+  return *masked;
+}
+
+// Services of a spec: one per protocol listed, one per service group; all protocols
+// (explicitly, or when nothing is listed) subsumes the rest.
+template <class J>
+std::vector<std::string> rule_services(const J& spec, const std::string& path, PolicyWork& work,
+                                       const char* groups_key = "serviceGroupReferences") {
+  std::vector<std::string> services;
+  for (const json& s : protocol_services(spec, path)) services.push_back(s.dump());
+  for (const auto& id : id_list(spec, path, groups_key)) {
+    services.push_back(json{{"service_group", work.service_group(id)}}.dump());
+  }
+  if (opt_bool(spec, path, "isAllProtocolAllowed").value_or(false) || services.empty()) {
+    services.assign(1, b::all_service().dump());
+  }
+  return services;
+}
+
+// Members a canonical rule carries beyond description, direction, peer and service: v4.1+
+// rule switches, network functions and whatever the model does not know. Empty for every
+// rule v3 or v4.0 can express.
+template <class J>
+json rule_extras(const J& rule, const J& spec, const std::string& rpath, const std::string& spath,
+                 std::string_view type, PolicyWork& work) {
+  json extras = json::object();
+  if (auto name = opt_string(rule, rpath, "name"); !name.empty()) extras["name"] = name;
+  if (opt_bool(rule, rpath, "isLoggingEnabled").value_or(false)) extras["logging"] = true;
+  for (const auto& [key, canon] : {std::pair{"networkFunctionChainReference", "network_function_chain"},
+                                   std::pair{"networkFunctionReference", "network_function"}}) {
+    if (auto id = opt_string(spec, spath, key); !id.empty()) {
+      Unmodelled ids = work.unmodelled();
+      json value = id;
+      ids.resolve_ids(value);
+      extras[canon] = value;
+    }
+  }
+  Unmodelled unmodelled = work.unmodelled();
+  collect_unmodelled(rule, v4::kRule, rpath, "", unmodelled, "spec");
+  if (const v4::Schema* schema = v4::rule_spec_schema(type)) {
+    collect_unmodelled(spec, *schema, spath, "spec/", unmodelled);
+  }
+  if (!unmodelled.values.empty()) extras["unmodelled"] = std::move(unmodelled.values);
+  return extras;
+}
+
+void add_rule(b::RuleSet& rules, std::string_view direction, const std::string& peer,
+              const std::string& service, const std::string& description, const json& extras) {
+  if (extras.empty()) return b::add_rule(rules, direction, peer, service, description);
+  json rule = extras;
+  rule["description"] = description;
+  rule["direction"] = direction;
+  rule["peer"] = json::parse(peer);
+  rule["service"] = json::parse(service);
+  rules.insert(rule.dump());
+}
+
+// What the rules of one policy add up to.
+struct PolicyRules {
+  std::set<std::string> secured;  // secured-group categories
+  std::set<std::string> secured_kinds;
+  std::set<std::string> secured_entity_groups;
+  std::optional<std::string> intra;
+  std::set<std::string> intra_services;
+  std::vector<json> isolation_groups;
+  bool have_isolation_rule = false;
+  b::RuleSet rules;
+  std::set<std::string> src_entity_groups;  // every entity group a rule names as a peer
+  std::set<std::string> dest_entity_groups;
+  std::set<std::string> applied_to;
+  // What the intra-group and isolation rules say beyond their groups and action (rule_extras).
+  json intra_rule = json::object();
+  json isolation_rule = json::object();
+};
+
+template <class J>
+void add_secured(const J& spec, const std::string& path, PolicyWork& work, PolicyRules& acc,
+                 Unmodelled& unmodelled) {
+  const auto ids = id_list(spec, path, "securedGroupCategoryReferences");
+  if (!ids.empty()) {
+    const auto groups = work.categories(ids);
+    acc.secured.insert(groups.begin(), groups.end());
+    acc.secured_kinds.insert(associated_kind(spec, path, "securedGroup", unmodelled));
+  }
+  if (auto eg = opt_string(spec, path, "securedGroupEntityGroupReference"); !eg.empty()) {
+    acc.secured_entity_groups.insert(work.entity_group(eg));
+  }
+}
+
+// An APPLICATION / QUARANTINE / SHARED_SERVICE rule -> one canonical rule per (peer, service).
+template <class J>
+void expand_application_rule(const J& rule, const J& spec, const std::string& rpath,
+                             const std::string& path, std::string_view type, PolicyWork& work,
+                             PolicyRules& acc) {
   const bool src = has_side(spec, "src");
   const bool dest = has_side(spec, "dest");
   if (src && dest) fail(path, "both src* and dest* peer fields (a rule has one direction)");
   if (!src && !dest) fail(path, "no src* or dest* peer field (direction unknown)");
   const std::string side = src ? "src" : "dest";
-  const std::vector<std::string> peers = rule_peers(spec, path, side, work);
-
-  std::vector<std::string> services;
-  for (const json& s : protocol_services(spec, path)) services.push_back(s.dump());
-  for (const auto& id : id_list(spec, path, "serviceGroupReferences")) {
-    services.push_back(
-        json{{"service_group",
-              b::resolve_reference(work.site.service_groups.names_by_id, id, "service_group",
-                                   work.out.service_groups, work.out.findings)}}
-            .dump());
-  }
-  // Explicitly all protocols subsumes any listed service; no service at all also means all.
-  if (opt_bool(spec, path, "isAllProtocolAllowed").value_or(false) || services.empty()) {
-    services.assign(1, b::all_service().dump());
-  }
+  Unmodelled unmodelled = work.unmodelled();
+  add_secured(spec, path, work, acc, unmodelled);
+  const std::vector<std::string> peers = rule_peers(spec, path, side, work, unmodelled);
+  const std::vector<std::string> services = rule_services(spec, path, work);
+  json extras = rule_extras(rule, spec, rpath, path, type, work);
+  if (type == "SHARED_SERVICE") extras["rule_type"] = "shared_service";
+  const std::string description = opt_string(rule, rpath, "description");
   const std::string direction = src ? "inbound" : "outbound";
   for (const auto& p : peers) {
-    for (const auto& s : services) b::add_rule(rules, direction, p, s, description);
+    for (const auto& s : services) add_rule(acc.rules, direction, p, s, description, extras);
   }
+  if (auto eg = opt_string(spec, path, side + "EntityGroupReference"); !eg.empty()) {
+    (src ? acc.src_entity_groups : acc.dest_entity_groups).insert(work.entity_group(eg));
+  }
+}
+
+template <class J>
+void add_intra_group_rule(const J& rule, const J& spec, const std::string& rpath,
+                          const std::string& spath, PolicyWork& work, PolicyRules& acc) {
+  Unmodelled unmodelled = work.unmodelled();
+  add_secured(spec, spath, work, acc, unmodelled);
+  const std::string action = req_string(spec, spath, "securedGroupAction");
+  const std::string value = lowercase(action);
+  if (action != "ALLOW" && action != "DENY") {
+    unmodelled.enum_value(at_key(spath, "securedGroupAction"), action);
+  }
+  if (acc.intra && *acc.intra != value) fail(rpath, "second INTRA_GROUP rule with another action");
+  acc.intra = value;
+  // v4.1+: intra-group traffic limited to services (none listed: all of it, as in v4.0).
+  if (member(spec, "tcpServices") || member(spec, "udpServices") || member(spec, "icmpServices") ||
+      member(spec, "icmpV6Services") || member(spec, "securedGroupServiceReferences")) {
+    for (auto& s : rule_services(spec, spath, work, "securedGroupServiceReferences")) {
+      acc.intra_services.insert(std::move(s));
+    }
+  }
+  acc.intra_rule.update(rule_extras(rule, spec, rpath, spath, "INTRA_GROUP", work));
 }
 
 template <class J>
@@ -413,124 +668,293 @@ json isolation_group(const J& spec, const std::string& path, const std::string& 
   return b::group_json(work.categories(ids), kVmKinds, "all");
 }
 
+// IsolationGroup {groupCategoryReferences, groupCategoryAssociatedEntityType,
+// groupEntityGroupReference}: categories (of VMs, subnets or VPCs) and/or an entity group.
+template <class J>
+json multi_isolation_group(const J& group, const std::string& path, PolicyWork& work) {
+  Unmodelled unmodelled = work.unmodelled();
+  const auto ids = id_list(group, path, "groupCategoryReferences");
+  const std::string eg = opt_string(group, path, "groupEntityGroupReference");
+  if (ids.empty() && eg.empty()) {
+    fail(at_key(path, "groupCategoryReferences"), "missing (expected categories or an entity group)");
+  }
+  json out = b::group_json(work.categories(ids), {associated_kind(group, path, "group", unmodelled)}, "all");
+  if (!eg.empty()) out["entity_groups"] = json::array({work.entity_group(eg)});
+  return out;
+}
+
+template <class J>
+void add_isolation_rule(const J& rule, const J& spec, const std::string& rpath,
+                        const std::string& spath, std::string_view type, PolicyWork& work,
+                        PolicyRules& acc) {
+  if (acc.have_isolation_rule) fail(rpath, "more than one isolation rule");
+  acc.have_isolation_rule = true;
+  if (type == "TWO_ENV_ISOLATION") {
+    acc.isolation_groups.push_back(isolation_group(spec, spath, "firstIsolationGroup", work));
+    acc.isolation_groups.push_back(isolation_group(spec, spath, "secondIsolationGroup", work));
+  } else {
+    // MultiEnvIsolationRuleSpec: spec.spec.isolationGroups[{groupCategoryReferences}].
+    const std::string inner = at_key(spath, "spec");
+    Ref<J> all = object_member(spec, spath, "spec");
+    const auto groups = opt_array(all, inner, "isolationGroups");
+    if (!groups || groups->size() < 2) {
+      fail(at_key(inner, "isolationGroups"), "expected an array of at least 2 groups");
+    }
+    std::size_t g = 0;
+    for (Ref<J> group : *groups) {
+      const std::string gpath = at_index(at_key(inner, "isolationGroups"), g++);
+      acc.isolation_groups.push_back(multi_isolation_group(as_object<J>(group, gpath), gpath, work));
+    }
+  }
+  acc.isolation_rule = rule_extras(rule, spec, rpath, spath, type, work);
+}
+
+// FLEX (v4.3): an ordered allow/deny/reject rule between entity groups and subnets. Its
+// semantics (priorities, deny) are beyond the allow-list flows model, so it stays one
+// structural rule: lib/flows does not compile it and the diff marks its changes unknown.
+template <class J>
+void add_flex_rule(const J& rule, const J& spec, const std::string& rpath,
+                   const std::string& spath, PolicyWork& work, PolicyRules& acc) {
+  Unmodelled unmodelled = work.unmodelled();
+  auto peers = [&](const std::string& side, const char* any_key) {
+    std::set<std::string> out;
+    if (opt_bool(spec, spath, any_key).value_or(false)) out.insert(b::any_peer().dump());
+    for (const auto& g : work.entity_groups(id_list(spec, spath, side + "EntityGroupReferences"))) {
+      out.insert(json{{"entity_group", g}}.dump());
+    }
+    if (auto subnet = opt_object(spec, spath, side + "Subnet")) {
+      const b::Cidr cidr = parse_ipv4_address(*subnet, at_key(spath, side + "Subnet"));
+      out.insert(json{{"subnet", cidr.text()}}.dump());
+    }
+    json list = json::array();
+    for (const auto& p : out) list.push_back(json::parse(p));
+    return list;
+  };
+  const std::string action = req_string(spec, spath, "action");
+  if (action != "ALLOW" && action != "DENY" && action != "REJECT") {
+    unmodelled.enum_value(at_key(spath, "action"), action);
+  }
+  const std::string direction = req_string(spec, spath, "direction");
+  if (direction != "IN" && direction != "OUT" && direction != "IN_OUT") {
+    unmodelled.enum_value(at_key(spath, "direction"), direction);
+  }
+  json canon = rule_extras(rule, spec, rpath, spath, "FLEX", work);
+  const auto applied = work.entity_groups(id_list(spec, spath, "appliedToEntityGroupReferences"));
+  acc.applied_to.insert(applied.begin(), applied.end());
+  canon["description"] = opt_string(rule, rpath, "description");
+  canon["direction"] = "flex";
+  canon["action"] = lowercase(action);
+  canon["flow"] = lowercase(direction);
+  canon["applied_to"] = json{{"entity_groups", string_set(applied)}};
+  canon["sources"] = peers("src", "shouldAllowAnySrc");
+  canon["destinations"] = peers("dest", "shouldAllowAnyDst");
+  std::set<std::string> services;
+  for (auto& s : rule_services(spec, spath, work)) services.insert(std::move(s));
+  json list = json::array();
+  for (const auto& s : services) list.push_back(json::parse(s));
+  canon["services"] = std::move(list);
+  if (auto p = opt_int(spec, spath, "priority", std::numeric_limits<std::int64_t>::min(),
+                       std::numeric_limits<std::int64_t>::max())) {
+    canon["priority"] = *p;
+  }
+  if (auto v = opt_string(spec, spath, "ipVersion"); !v.empty()) canon["ip_version"] = lowercase(v);
+  if (opt_bool(spec, spath, "isSystemRule").value_or(false)) canon["system"] = true;
+  acc.rules.insert(canon.dump());
+}
+
+// A rule type this model does not know (a later PC): kept whole, extIds resolved, as one rule
+// whose direction is unknown.
+template <class J>
+void add_unknown_rule(const J& rule, const std::string& rpath, const std::string& type,
+                      PolicyWork& work, PolicyRules& acc) {
+  Unmodelled unmodelled = work.unmodelled();
+  unmodelled.enum_value(at_key(rpath, "type"), type);
+  json opaque = json::object();
+  each_member(rule, [&](const std::string& key, const auto& value) {
+    const v4::Field* f = v4::kRule.find(key);
+    if (v4::is_envelope_key(key) || (f != nullptr && f->bookkeeping)) return;
+    opaque[key] = to_dom(value);
+  });
+  unmodelled.resolve_ids(opaque);
+  acc.rules.insert(json{{"description", opt_string(rule, rpath, "description")},
+                        {"direction", "unknown"},
+                        {"opaque", std::move(opaque)}}.dump());
+}
+
 struct PolicyType {
   const char* v4;
   const char* canon;
 };
 constexpr PolicyType kPolicyTypes[] = {
     {"APPLICATION", "application"}, {"ISOLATION", "isolation"}, {"QUARANTINE", "quarantine"}};
+// v4.1-v4.3 types, kept as their lowercase name.
+constexpr std::string_view kNewerPolicyTypes[] = {"SHAREDSERVICE", "CRITICAL",
+                                                  "COREINFRASTRUCTURE", "ZONE", "WORKLOAD"};
+
+template <class J>
+void add_rule_of_type(const J& rule, const std::string& rpath, const std::string& policy_type,
+                      PolicyWork& work, PolicyRules& acc) {
+  const std::string rtype = req_string(rule, rpath, "type");
+  if (v4::rule_spec_schema(rtype) == nullptr) return add_unknown_rule(rule, rpath, rtype, work, acc);
+  const std::string spath = at_key(rpath, "spec");
+  Ref<J> spec = object_member(rule, rpath, "spec");
+  const bool isolation_rule = rtype == "TWO_ENV_ISOLATION" || rtype == "MULTI_ENV_ISOLATION";
+  // v4.0 shapes stay strict: isolation rules only in isolation policies and the reverse; the
+  // newer policy types may mix them.
+  const bool v40_type = policy_type == "APPLICATION" || policy_type == "QUARANTINE" ||
+                        policy_type == "ISOLATION";
+  if (v40_type && isolation_rule != (policy_type == "ISOLATION")) {
+    fail(at_key(rpath, "type"), "rule type " + rtype + " in a policy of type " + policy_type);
+  }
+  if (rtype == "INTRA_GROUP") {
+    add_intra_group_rule(rule, spec, rpath, spath, work, acc);
+  } else if (isolation_rule) {
+    add_isolation_rule(rule, spec, rpath, spath, rtype, work, acc);
+  } else if (rtype == "FLEX") {
+    add_flex_rule(rule, spec, rpath, spath, work, acc);
+  } else {
+    expand_application_rule(rule, spec, rpath, spath, rtype, work, acc);
+  }
+}
+
+std::string policy_mode(const std::string& state, Unmodelled& unmodelled) {
+  if (state == "ENFORCE") return "enforce";
+  if (state == "MONITOR") return "monitor";
+  if (state == "SAVE") return "save";
+  if (state.empty()) fail("/state", "expected ENFORCE, MONITOR or SAVE, got \"\"");
+  unmodelled.enum_value("/state", state);
+  return lowercase(state);
+}
+
+std::string policy_type_name(const std::string& type, Unmodelled& unmodelled) {
+  for (const auto& t : kPolicyTypes) {
+    if (type == t.v4) return t.canon;
+  }
+  if (std::find(std::begin(kNewerPolicyTypes), std::end(kNewerPolicyTypes), type) ==
+      std::end(kNewerPolicyTypes)) {
+    unmodelled.enum_value("/type", type);
+  }
+  return lowercase(type);
+}
+
+// A policy-level list of entity groups that restates what the rules say is left out; one
+// that says more (or other) is kept whole.
+void add_if_more(json& canon, const char* key, const std::set<std::string>& listed,
+                 const std::set<std::string>& from_rules) {
+  if (listed.empty() || listed == from_rules) return;
+  canon[key] = json{{"entity_groups", string_set(listed)}};
+}
+
+// Policy members v4.1+ added: VPC scope, address-family scope, priority, network functions and
+// the policy-level entity-group lists. Each only when it says something v4.0 could not.
+template <class J>
+void add_policy_scope(const J& policy, json& canon, PolicyWork& work, Unmodelled& unmodelled) {
+  const std::string scope = opt_string(policy, "", "scope");
+  // ALL_VLAN is the default (and the only v3 meaning); any other scope is real intent.
+  if (!scope.empty() && scope != "ALL_VLAN") {
+    canon["scope"] = lowercase(scope);
+    if (scope != "ALL_VPC" && scope != "VPC_LIST" && scope != "GLOBAL" && scope != "VPC_AS_CATEGORY") {
+      unmodelled.enum_value("/scope", scope);
+    }
+  }
+  if (auto vpcs = work.vpcs(id_list(policy, "", "vpcReferences")); !vpcs.empty()) {
+    canon["vpcs"] = string_set(vpcs);
+  }
+  if (auto ids = id_list(policy, "", "scopeReferences"); !ids.empty()) {
+    canon["scope_categories"] = string_set(work.categories(ids));
+  }
+  if (opt_bool(policy, "", "isIpv4AddressScope") == false) canon["ipv4_scope"] = false;
+  if (opt_bool(policy, "", "isIpv6AddressScope") == true) canon["ipv6_scope"] = true;
+  if (auto p = opt_int(policy, "", "priority", std::numeric_limits<std::int64_t>::min(),
+                       std::numeric_limits<std::int64_t>::max())) {
+    canon["priority"] = *p;
+  }
+  if (auto ids = id_list(policy, "", "networkFunctionReferences"); !ids.empty()) {
+    json list(std::set<std::string>(ids.begin(), ids.end()));
+    unmodelled.resolve_ids(list);
+    canon["network_functions"] = std::move(list);
+  }
+}
+
+template <class J>
+void add_policy_lists(const J& policy, json& canon, const PolicyRules& acc, PolicyWork& work) {
+  add_if_more(canon, "applied_to",
+              work.entity_groups(id_list(policy, "", "appliedToEntityGroupReferences")),
+              acc.applied_to);
+  add_if_more(canon, "sources",
+              work.entity_groups(id_list(policy, "", "sourceEntityGroupReferences")),
+              acc.src_entity_groups);
+  add_if_more(canon, "destinations",
+              work.entity_groups(id_list(policy, "", "destinationEntityGroupReferences")),
+              acc.dest_entity_groups);
+}
+
+// The secured group: the rules' categories (of the kinds they select) plus securedGroups, and
+// their entity groups plus securedEntityGroupReferences (policy-level lists that restate the
+// rules add nothing).
+template <class J>
+json secured_group(const J& policy, PolicyRules& acc, PolicyWork& work) {
+  const auto listed = work.categories(id_list(policy, "", "securedGroups"));
+  acc.secured.insert(listed.begin(), listed.end());
+  const auto groups = work.entity_groups(id_list(policy, "", "securedEntityGroupReferences"));
+  acc.secured_entity_groups.insert(groups.begin(), groups.end());
+  if (acc.secured_kinds.empty()) acc.secured_kinds = kVmKinds;
+  json out = b::group_json(acc.secured, acc.secured_kinds, "all");
+  if (!acc.secured_entity_groups.empty()) out["entity_groups"] = string_set(acc.secured_entity_groups);
+  return out;
+}
 
 template <class J>
 b::BuiltPolicy canonicalize_policy(const J& policy, const Site& site) {
   as_object<J>(policy, "");
   PolicyWork work{site, {}};
   b::BuiltPolicy& out = work.out;
+  Unmodelled unmodelled = work.unmodelled();
   out.name = req_string(policy, "", "name");
   const std::string type = req_string(policy, "", "type");
-  out.type = lowercase(type);  // newer types (SHAREDSERVICE, ...) kept as their lowercase name
-  for (const auto& t : kPolicyTypes) {
-    if (type == t.v4) out.type = t.canon;
-  }
-  const std::string state = opt_string(policy, "", "state");
-  if (state == "ENFORCE") {
-    out.mode = "enforce";
-  } else if (state == "MONITOR") {
-    out.mode = "monitor";
-  } else if (state == "SAVE") {
-    out.mode = "save";
-  } else {
-    fail("/state", "expected ENFORCE, MONITOR or SAVE, got \"" + state + "\"");
-  }
+  out.type = policy_type_name(type, unmodelled);
+  out.mode = policy_mode(opt_string(policy, "", "state"), unmodelled);
   json canon{{"name", out.name},
              {"description", opt_string(policy, "", "description")},
              {"type", out.type},
              {"mode", out.mode},
              {"allow_ipv6", opt_bool(policy, "", "isIpv6TrafficAllowed").value_or(false)},
              {"hitlog", opt_bool(policy, "", "isHitlogEnabled").value_or(false)}};
-  // ALL_VLAN is the default (and the only v3 meaning); any other scope is real intent.
-  const std::string scope = opt_string(policy, "", "scope");
-  if (!scope.empty() && scope != "ALL_VLAN") canon["scope"] = lowercase(scope);
+  add_policy_scope(policy, canon, work, unmodelled);
+
+  PolicyRules acc;
+  if (const auto list = opt_array(policy, "", "rules")) {
+    std::size_t i = 0;
+    for (Ref<J> r : *list) {
+      const std::string rpath = at_index("/rules", i++);
+      add_rule_of_type(as_object<J>(r, rpath), rpath, type, work, acc);
+    }
+  }
+  add_policy_lists(policy, canon, acc, work);
+  collect_unmodelled(policy, v4::kPolicy, "", "", unmodelled, "rules");
+  if (!unmodelled.values.empty()) canon["unmodelled"] = std::move(unmodelled.values);
 
   const bool isolation = out.type == "isolation";
-  std::set<std::string> secured;
-  std::optional<std::string> intra;
-  std::vector<json> isolation_groups;
-  bool have_isolation_rule = false;
-  b::RuleSet rules;
-
-  const auto list = opt_array(policy, "", "rules");
-  std::vector<Held<J>> rule_list;
-  if (list) {
-    for (Ref<J> r : *list) rule_list.push_back(r);
-  }
-  for (std::size_t i = 0; i < rule_list.size(); ++i) {
-    const std::string rpath = at_index("/rules", i);
-    Ref<J> rule = as_object<J>(rule_list[i], rpath);
-    const std::string rtype = req_string(rule, rpath, "type");
-    const std::string spath = at_key(rpath, "spec");
-    Ref<J> spec = object_member(rule, rpath, "spec");
-    const bool isolation_rule = rtype == "TWO_ENV_ISOLATION" || rtype == "MULTI_ENV_ISOLATION";
-    if (isolation_rule != isolation) {
-      fail(at_key(rpath, "type"), "rule type " + rtype + " in a policy of type " + type);
-    }
-    if (rtype == "INTRA_GROUP") {
-      const auto groups = work.categories(id_list(spec, spath, "securedGroupCategoryReferences"));
-      secured.insert(groups.begin(), groups.end());
-      const std::string action = req_string(spec, spath, "securedGroupAction");
-      std::string value;
-      if (action == "ALLOW") {
-        value = "allow";
-      } else if (action == "DENY") {
-        value = "deny";
-      } else {
-        fail(at_key(spath, "securedGroupAction"), "expected ALLOW or DENY, got \"" + action + "\"");
-      }
-      if (intra && *intra != value) fail(rpath, "second INTRA_GROUP rule with another action");
-      intra = value;
-    } else if (rtype == "APPLICATION" || rtype == "QUARANTINE") {
-      const auto groups = work.categories(id_list(spec, spath, "securedGroupCategoryReferences"));
-      secured.insert(groups.begin(), groups.end());
-      expand_application_rule(spec, spath, opt_string(rule, rpath, "description"), work, rules);
-    } else if (isolation_rule) {
-      if (have_isolation_rule) fail(rpath, "more than one isolation rule");
-      have_isolation_rule = true;
-      if (rtype == "TWO_ENV_ISOLATION") {
-        isolation_groups.push_back(isolation_group(spec, spath, "firstIsolationGroup", work));
-        isolation_groups.push_back(isolation_group(spec, spath, "secondIsolationGroup", work));
-      } else {
-        // MultiEnvIsolationRuleSpec: spec.spec.isolationGroups[{groupCategoryReferences}].
-        const std::string inner = at_key(spath, "spec");
-        Ref<J> all = object_member(spec, spath, "spec");
-        const auto groups = opt_array(all, inner, "isolationGroups");
-        if (!groups || groups->size() < 2) {
-          fail(at_key(inner, "isolationGroups"), "expected an array of at least 2 groups");
-        }
-        std::size_t g = 0;
-        for (Ref<J> group : *groups) {
-          const std::string gpath = at_index(at_key(inner, "isolationGroups"), g++);
-          isolation_groups.push_back(isolation_group(as_object<J>(group, gpath), gpath,
-                                                     "groupCategoryReferences", work));
-        }
-      }
-    } else {
-      fail(at_key(rpath, "type"),
-           "unsupported rule type \"" + rtype +
-               "\" (expected APPLICATION, QUARANTINE, INTRA_GROUP, TWO_ENV_ISOLATION or "
-               "MULTI_ENV_ISOLATION)");
-    }
-  }
-
-  if (isolation) {
-    if (!have_isolation_rule) fail("/rules", "isolation policy without an isolation rule");
+  if (isolation && !acc.have_isolation_rule) fail("/rules", "isolation policy without an isolation rule");
+  if (acc.have_isolation_rule) {
     // Isolation is symmetric: groups ordered by canonical text.
-    std::sort(isolation_groups.begin(), isolation_groups.end(),
+    std::sort(acc.isolation_groups.begin(), acc.isolation_groups.end(),
               [](const json& a, const json& c) { return a.dump() < c.dump(); });
-    canon["isolation"] = json(isolation_groups);
+    canon["isolation"] = json(acc.isolation_groups);
+  }
+  if (!acc.isolation_rule.empty()) canon["isolation_rule"] = std::move(acc.isolation_rule);
+  if (!acc.intra_rule.empty()) canon["intra_group_rule"] = std::move(acc.intra_rule);
+  if (isolation) {
     out.json = canon.dump();
   } else {
-    canon["secured_group"] = b::group_json(secured, kVmKinds, "all");
-    if (intra) canon["intra_group"] = *intra;  // absent: not guessed, as in v3
-    out.json = b::dump_with_rules(std::move(canon), rules);
+    canon["secured_group"] = secured_group(policy, acc, work);
+    if (acc.intra) canon["intra_group"] = *acc.intra;  // absent: not guessed, as in v3
+    if (!acc.intra_services.empty()) {
+      json list = json::array();
+      for (const auto& s : acc.intra_services) list.push_back(json::parse(s));
+      canon["intra_group_services"] = std::move(list);
+    }
+    out.json = b::dump_with_rules(std::move(canon), acc.rules);
   }
   out.hash = sha256_hex(out.json);
   return std::move(work.out);
@@ -539,22 +963,22 @@ b::BuiltPolicy canonicalize_policy(const J& policy, const Site& site) {
 // ---------------------------------------------------------------------------------------------
 // Groups and categories
 
-b::BuiltGroup canonicalize_address_group(const json& group) {
-  as_object<json>(group, "");
-  b::BuiltGroup out;
-  out.id = req_string(group, "", "extId");
-  out.name = req_string(group, "", "name");
-  // (0, network, prefix) for CIDRs, (1, start, end) for ranges: CIDRs first, each numerically.
+// `cidr_key` [{value,prefixLength}] and `range_key` [{startIp,endIp}] of `obj` (either may be
+// null): masked CIDRs first, then ranges "a.b.c.d-e.f.g.h", each in numeric order, duplicates
+// removed, nothing merged.
+json ipv4_addresses(const json& obj, const std::string& path, const char* cidr_key,
+                    const char* range_key) {
+  // (0, network, prefix) for CIDRs, (1, start, end) for ranges.
   std::set<std::tuple<int, std::uint32_t, std::uint32_t>> items;
-  if (const json* list = opt_array(group, "", "ipv4Addresses")) {
+  if (const json* list = cidr_key ? opt_array(obj, path, cidr_key) : nullptr) {
     for (std::size_t i = 0; i < list->size(); ++i) {
-      const b::Cidr c = parse_ipv4_address(list->at(i), at_index("/ipv4Addresses", i));
+      const b::Cidr c = parse_ipv4_address(list->at(i), at_index(at_key(path, cidr_key), i));
       items.emplace(0, c.network, static_cast<std::uint32_t>(c.prefix));
     }
   }
-  if (const json* list = opt_array(group, "", "ipRanges")) {
+  if (const json* list = range_key ? opt_array(obj, path, range_key) : nullptr) {
     for (std::size_t i = 0; i < list->size(); ++i) {
-      const std::string rpath = at_index("/ipRanges", i);
+      const std::string rpath = at_index(at_key(path, range_key), i);
       const json& r = as_object<json>(list->at(i), rpath);
       const std::uint32_t start = ipv4_at(r, rpath, "startIp");
       const std::uint32_t end = ipv4_at(r, rpath, "endIp");
@@ -567,9 +991,53 @@ b::BuiltGroup canonicalize_address_group(const json& group) {
     addresses.push_back(kind == 0 ? b::Cidr{a, static_cast<int>(c)}.text()
                                   : b::ipv4_text(a) + "-" + b::ipv4_text(c));
   }
-  const json canon{{"name", out.name},
-                   {"description", opt_string(group, "", "description")},
-                   {"addresses", std::move(addresses)}};
+  return addresses;
+}
+
+// IPv6 addresses and ranges of a v4.3 address group, as text sorted after the IPv4 ones
+// ("addr/prefix", "start-end"; RFC 5952 text, not merged).
+void add_ipv6_addresses(const json& group, json& addresses) {
+  std::set<std::string> items;
+  if (const json* list = opt_array(group, "", "ipv6Addresses")) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      items.insert(subnet_text(list->at(i), at_index("/ipv6Addresses", i), "value"));
+    }
+  }
+  if (const json* list = opt_array(group, "", "ipv6Ranges")) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string rpath = at_index("/ipv6Ranges", i);
+      const json& r = as_object<json>(list->at(i), rpath);
+      auto ip = [&](const char* key) {
+        auto text = b::ipv6_text(req_string(r, rpath, key));
+        if (!text) fail(at_key(rpath, key), "expected IPv6 address");
+        return *text;
+      };
+      items.insert(ip("startIp") + "-" + ip("endIp"));
+    }
+  }
+  for (const auto& a : items) addresses.push_back(a);
+}
+
+// Unmodelled members of a group: kept in its canonical form and reported with its name.
+void add_unmodelled(const json& group, const v4::Schema& schema, const Site& site, json& canon,
+                    b::BuiltGroup& out) {
+  Unmodelled unmodelled{&site, &out.findings, json::object()};
+  collect_unmodelled(group, schema, "", "", unmodelled);
+  if (!unmodelled.values.empty()) canon["unmodelled"] = std::move(unmodelled.values);
+}
+
+const Site kNoSite;  // groups are read before anything they could reference by extId
+
+b::BuiltGroup canonicalize_address_group(const json& group) {
+  as_object<json>(group, "");
+  b::BuiltGroup out;
+  out.id = req_string(group, "", "extId");
+  out.name = req_string(group, "", "name");
+  json canon{{"name", out.name},
+             {"description", opt_string(group, "", "description")},
+             {"addresses", ipv4_addresses(group, "", "ipv4Addresses", "ipRanges")}};
+  add_ipv6_addresses(group, canon["addresses"]);
+  add_unmodelled(group, v4::kAddressGroup, kNoSite, canon, out);
   out.json = canon.dump();
   out.hash = sha256_hex(out.json);
   return out;
@@ -587,9 +1055,87 @@ b::BuiltGroup canonicalize_service_group(const json& group) {
   }
   json list = json::array();
   for (auto& entry : services) list.push_back(std::move(entry.second));
-  const json canon{{"name", out.name},
-                   {"description", opt_string(group, "", "description")},
-                   {"services", std::move(list)}};
+  json canon{{"name", out.name},
+             {"description", opt_string(group, "", "description")},
+             {"services", std::move(list)}};
+  add_unmodelled(group, v4::kServiceGroup, kNoSite, canon, out);
+  out.json = canon.dump();
+  out.hash = sha256_hex(out.json);
+  return out;
+}
+
+// One AllowedEntity / ExceptEntity (v4.1+): what it selects, by every member it has (the SDK
+// says `type` and `selectBy` choose which one is meaningful; all are kept, so nothing is lost).
+// referenceExtIds resolve to "category:K:V", "address_group:name", "vpc:name", ... where the
+// site knows them; a VM or subnet extId stays as it is.
+json entity_selector(const json& e, const std::string& path, const Site& site, b::BuiltGroup& out) {
+  as_object<json>(e, path);
+  json canon = json::object();
+  Unmodelled unmodelled{&site, &out.findings, json::object()};
+  for (const auto& [key, canon_key] : {std::pair{"type", "type"}, std::pair{"selectBy", "select_by"},
+                                       std::pair{"matchCriteria", "match"}}) {
+    if (auto v = opt_string(e, path, key); !v.empty()) canon[canon_key] = lowercase(v);
+  }
+  std::set<std::string> refs;
+  for (const auto& id : id_list(e, path, "referenceExtIds")) {
+    json value = id;
+    unmodelled.resolve_ids(value);
+    const std::string& text = value.get_ref<const std::string&>();
+    if (text.rfind("category:", 0) == 0) out.categories.insert(text.substr(9));
+    refs.insert(text);
+  }
+  if (!refs.empty()) canon["references"] = string_set(refs);
+  if (auto v = opt_string(e, path, "referenceString"); !v.empty()) canon["pattern"] = v;
+  for (const auto& [key, canon_key] : {std::pair{"kubeEntities", "kube_entities"}, std::pair{"fqdns", "fqdns"}}) {
+    const auto list = id_list(e, path, key);
+    if (!list.empty()) canon[canon_key] = json(std::set<std::string>(list.begin(), list.end()));
+  }
+  json addresses = json::array();
+  if (auto a = opt_object(e, path, "addresses")) {
+    addresses = ipv4_addresses(*a, at_key(path, "addresses"), "ipv4Addresses", nullptr);
+  }
+  if (auto r = opt_object(e, path, "ipRanges")) {
+    for (auto& range : ipv4_addresses(*r, at_key(path, "ipRanges"), nullptr, "ipv4Ranges")) {
+      addresses.push_back(std::move(range));
+    }
+  }
+  if (!addresses.empty()) canon["addresses"] = std::move(addresses);
+  return canon;
+}
+
+json entity_selectors(const json& group, const char* config_key, const Site& site,
+                      b::BuiltGroup& out) {
+  std::set<std::string> texts;
+  if (auto config = opt_object(group, "", config_key)) {
+    const std::string cpath = at_key("", config_key);
+    if (const json* list = opt_array(*config, cpath, "entities")) {
+      for (std::size_t i = 0; i < list->size(); ++i) {
+        texts.insert(entity_selector(list->at(i), at_index(at_key(cpath, "entities"), i), site, out).dump());
+      }
+    }
+  }
+  json canon = json::array();
+  for (const auto& t : texts) canon.push_back(json::parse(t));
+  return canon;
+}
+
+// EntityGroup (v4.1+) -> {"allowed":[...],"description","except":[...],"name"}: the entities
+// it allows minus the ones it excepts, each a set sorted by canonical text.
+b::BuiltGroup canonicalize_entity_group(const json& group, const Site& site) {
+  as_object<json>(group, "");
+  b::BuiltGroup out;
+  out.id = req_string(group, "", "extId");
+  out.name = req_string(group, "", "name");
+  json canon{{"name", out.name},
+             {"description", opt_string(group, "", "description")},
+             {"allowed", entity_selectors(group, "allowedConfig", site, out)},
+             {"except", entity_selectors(group, "exceptConfig", site, out)}};
+  add_unmodelled(group, v4::kEntityGroup, site, canon, out);
+  for (const auto& c : out.categories) {
+    if (site.category_values.count(c) == 0) {
+      out.findings.push_back({"dangling_reference", "", "category " + c + " not defined on site"});
+    }
+  }
   out.json = canon.dump();
   out.hash = sha256_hex(out.json);
   return out;
@@ -646,6 +1192,41 @@ std::vector<b::BuiltGroup> build_groups(const std::vector<json>& entities, std::
   return out;
 }
 
+void index_categories(const std::vector<json>& categories, Site& site) {
+  for (std::size_t i = 0; i < categories.size(); ++i) {
+    const json& c = categories[i];
+    for_entity(label("categories", i, c), [&] {
+      as_object<json>(c, "");
+      const std::string id = req_string(c, "", "extId");
+      const std::string kv = req_string(c, "", "key") + ":" + req_string(c, "", "value");
+      site.categories.emplace(id, kv);
+      site.category_values.insert(kv);
+    });
+  }
+}
+
+// networking.v4.config.Vpc: only its name matters to a policy (scope by VPC).
+void index_vpcs(const std::vector<json>& vpcs, Site& site) {
+  for (std::size_t i = 0; i < vpcs.size(); ++i) {
+    const json& v = vpcs[i];
+    for_entity(label("vpcs", i, v), [&] {
+      as_object<json>(v, "");
+      site.vpcs.emplace(req_string(v, "", "extId"), req_string(v, "", "name"));
+    });
+  }
+}
+
+void index_ids(Site& site) {
+  for (const auto& [id, kv] : site.categories) site.any_ids.emplace(id, "category:" + kv);
+  for (const auto& [id, name] : site.address_groups.names_by_id) {
+    site.any_ids.emplace(id, "address_group:" + name);
+  }
+  for (const auto& [id, name] : site.service_groups.names_by_id) {
+    site.any_ids.emplace(id, "service_group:" + name);
+  }
+  for (const auto& [id, name] : site.vpcs) site.any_ids.emplace(id, "vpc:" + name);
+}
+
 template <class F>
 Result<void> guarded(F&& f) {
   try {
@@ -687,16 +1268,18 @@ std::string reference_context(const Site& site) {
   add("address_groups", site.address_groups.names_by_id);
   add("service_groups", site.service_groups.names_by_id);
   add("categories", site.categories);
+  add("entity_groups", site.entity_groups.names_by_id);
+  add("vpcs", site.vpcs);
   return sha256_hex(text);
 }
 
 V4PolicyReferences references_of(const JsonRef& policy) {
   V4PolicyReferences refs;
-  auto rules = policy.find("rules");
-  if (!rules) return refs;
-  refs.address_groups = has_reference(*rules, V4Reference::AddressGroup, 0);
-  refs.service_groups = has_reference(*rules, V4Reference::ServiceGroup, 0);
-  refs.categories = has_reference(*rules, V4Reference::Category, 0);
+  refs.address_groups = has_reference(policy, V4Reference::AddressGroup, 0);
+  refs.service_groups = has_reference(policy, V4Reference::ServiceGroup, 0);
+  refs.categories = has_reference(policy, V4Reference::Category, 0);
+  refs.entity_groups = has_reference(policy, V4Reference::EntityGroup, 0);
+  refs.vpcs = has_reference(policy, V4Reference::Vpc, 0);
   return refs;
 }
 
@@ -742,29 +1325,27 @@ V4SiteBuilder::~V4SiteBuilder() = default;
 V4SiteBuilder::V4SiteBuilder(V4SiteBuilder&&) noexcept = default;
 V4SiteBuilder& V4SiteBuilder::operator=(V4SiteBuilder&&) noexcept = default;
 
-Result<void> V4SiteBuilder::set_references(const std::vector<json>& address_groups,
-                                           const std::vector<json>& service_groups,
-                                           const std::vector<json>& categories) {
+Result<void> V4SiteBuilder::set_references(const V4SiteData& lists) {
   State& st = *s_;
   st.findings.clear();
   st.site = std::make_shared<Site>();
   Site& site = *st.site;
   auto r = guarded([&] {
     site.address_groups = b::index_groups(
-        build_groups(address_groups, "address_groups", canonicalize_address_group),
+        build_groups(lists.address_groups, "address_groups", canonicalize_address_group),
         ObjectKind::AddressGroup, st.findings);
     site.service_groups = b::index_groups(
-        build_groups(service_groups, "service_groups", canonicalize_service_group),
+        build_groups(lists.service_groups, "service_groups", canonicalize_service_group),
         ObjectKind::ServiceGroup, st.findings);
-    for (std::size_t i = 0; i < categories.size(); ++i) {
-      const json& c = categories[i];
-      for_entity(label("categories", i, c), [&] {
-        as_object<json>(c, "");
-        const std::string id = req_string(c, "", "extId");
-        const std::string kv = req_string(c, "", "key") + ":" + req_string(c, "", "value");
-        site.categories.emplace(id, kv);
-        site.category_values.insert(kv);
-      });
+    index_categories(lists.categories, site);
+    index_vpcs(lists.vpcs, site);
+    index_ids(site);  // entity groups reference all of the above
+    site.entity_groups = b::index_groups(
+        build_groups(lists.entity_groups, "entity_groups",
+                     [&site](const json& g) { return canonicalize_entity_group(g, site); }),
+        ObjectKind::EntityGroup, st.findings);
+    for (const auto& [id, name] : site.entity_groups.names_by_id) {
+      site.any_ids.emplace(id, "entity_group:" + name);
     }
   });
   st.references_set = r.has_value();
@@ -778,6 +1359,16 @@ Result<void> V4SiteBuilder::set_references(const std::vector<json>& address_grou
     ++st.memo->generation;
   }
   return r;
+}
+
+Result<void> V4SiteBuilder::set_references(const std::vector<json>& address_groups,
+                                           const std::vector<json>& service_groups,
+                                           const std::vector<json>& categories) {
+  V4SiteData lists;
+  lists.address_groups = address_groups;
+  lists.service_groups = service_groups;
+  lists.categories = categories;
+  return set_references(lists);
 }
 
 Result<void> V4SiteBuilder::add_policies(const std::vector<json>& page) {
@@ -899,6 +1490,8 @@ Result<V4PageReferences> V4SiteBuilder::end_page(V4PolicyPageWork work) {
     counts.address_groups += w.refs[k].address_groups ? 1 : 0;
     counts.service_groups += w.refs[k].service_groups ? 1 : 0;
     counts.categories += w.refs[k].categories ? 1 : 0;
+    counts.entity_groups += w.refs[k].entity_groups ? 1 : 0;
+    counts.vpcs += w.refs[k].vpcs ? 1 : 0;
   }
   return counts;
 }
@@ -907,7 +1500,8 @@ Result<V4PolicyReferences> V4SiteBuilder::add_policy_text(std::string_view text)
   auto counts = end_page(begin_page({text}));
   if (!counts) return counts.error();
   return V4PolicyReferences{counts->address_groups > 0, counts->service_groups > 0,
-                            counts->categories > 0};
+                            counts->categories > 0, counts->entity_groups > 0,
+                            counts->vpcs > 0};
 }
 
 void V4SiteBuilder::restart_policies() {
@@ -933,22 +1527,24 @@ Result<Snapshot> V4SiteBuilder::finish() {
   // The group indexes are moved out unless abandoned page work still shares them.
   if (st.site.use_count() > 1) st.site = std::make_shared<Site>(*st.site);
   Site& site = *st.site;
-  return b::assemble_snapshot(st.policies, std::move(site.address_groups),
-                              std::move(site.service_groups), site.category_values,
+  return b::assemble_snapshot(st.policies,
+                              {std::move(site.address_groups), std::move(site.service_groups),
+                               std::move(site.entity_groups), site.category_values},
                               std::move(st.findings));
 }
 
 Result<Snapshot> canonicalize_v4(const V4SiteData& site) {
   V4SiteBuilder builder;
-  if (auto r = builder.set_references(site.address_groups, site.service_groups, site.categories);
-      !r) {
-    return r.error();
-  }
+  if (auto r = builder.set_references(site); !r) return r.error();
   if (auto r = builder.add_policies(site.policies); !r) return r.error();
   return builder.finish();
 }
 
 namespace {
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
 
 bool references_kind(std::string_view key, V4Reference kind) {
   switch (kind) {
@@ -957,21 +1553,32 @@ bool references_kind(std::string_view key, V4Reference kind) {
     case V4Reference::ServiceGroup: return key == "serviceGroupReferences";
     case V4Reference::Category: {
       constexpr std::string_view kSuffix = "CategoryReferences";
-      return (key.size() >= kSuffix.size() && key.substr(key.size() - kSuffix.size()) == kSuffix) ||
-             key == "firstIsolationGroup" || key == "secondIsolationGroup";
+      return ends_with(key, kSuffix) || key == "firstIsolationGroup" ||
+             key == "secondIsolationGroup" || key == "securedGroups" || key == "scopeReferences";
     }
+    case V4Reference::EntityGroup:
+      return ends_with(key, "EntityGroupReferences") || ends_with(key, "EntityGroupReference");
+    case V4Reference::Vpc: return key == "vpcReferences";
   }
   return false;
 }
 
-// True if some object under `node` has a non-empty array under a key of `kind`. Depth is
+// A list of extIds, or one (the singular *EntityGroupReference fields).
+bool is_reference_value(const json& v) {
+  return (v.is_array() && !v.empty()) || (v.is_string() && !v.get_ref<const std::string&>().empty());
+}
+bool is_reference_value(const JsonRef& v) {
+  return (v.is_array() && !v.empty()) || (v.is_string() && !v.str().empty());
+}
+
+// True if some object under `node` has a non-empty array (or string) under a key of `kind`. Depth is
 // bounded: rule specs nest a few levels, and untrusted input must not exhaust the stack.
 bool has_reference(const json& node, V4Reference kind, int depth) {
   constexpr int kMaxDepth = 12;
   if (depth > kMaxDepth) return false;
   if (node.is_object()) {
     for (const auto& [key, value] : node.items()) {
-      if (references_kind(key, kind) && value.is_array() && !value.empty()) return true;
+      if (references_kind(key, kind) && is_reference_value(value)) return true;
       if (has_reference(value, kind, depth + 1)) return true;
     }
   } else if (node.is_array()) {
@@ -987,7 +1594,7 @@ bool has_reference(const JsonRef& node, V4Reference kind, int depth) {
   if (depth > kMaxDepth) return false;
   if (node.is_object()) {
     for (const auto& [key, value] : node.members()) {
-      if (value.is_array() && !value.empty() && references_kind(key.str(), kind)) return true;
+      if (is_reference_value(value) && references_kind(key.str(), kind)) return true;
       if (has_reference(value, kind, depth + 1)) return true;
     }
   } else if (node.is_array()) {
@@ -1004,8 +1611,7 @@ std::size_t policies_referencing(const std::vector<json>& policies, V4Reference 
   std::size_t n = 0;
   for (const auto& p : policies) {
     if (!p.is_object()) continue;
-    auto rules = p.find("rules");
-    if (rules != p.end() && has_reference(*rules, kind, 0)) ++n;
+    if (has_reference(p, kind, 0)) ++n;
   }
   return n;
 }

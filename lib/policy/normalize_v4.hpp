@@ -17,15 +17,19 @@
 namespace flowdrift::policy {
 
 // Everything one complete v4 poll returned: the `data` items of every page, concatenated.
+// Paths name the version `v4.x` the site was polled with (prism/v4_client.hpp picks the newest
+// the PC serves); the lists a version lacks stay empty (entity groups before v4.1).
 struct V4SiteData {
-  std::vector<nlohmann::json> policies;        // /api/microseg/v4.0/config/policies
-  std::vector<nlohmann::json> address_groups;  // /api/microseg/v4.0/config/address-groups
-  std::vector<nlohmann::json> service_groups;  // /api/microseg/v4.0/config/service-groups
-  std::vector<nlohmann::json> categories;      // /api/prism/v4.0/config/categories
+  std::vector<nlohmann::json> policies;        // /api/microseg/v4.x/config/policies
+  std::vector<nlohmann::json> address_groups;  // /api/microseg/v4.x/config/address-groups
+  std::vector<nlohmann::json> service_groups;  // /api/microseg/v4.x/config/service-groups
+  std::vector<nlohmann::json> categories;      // /api/prism/v4.x/config/categories
+  std::vector<nlohmann::json> entity_groups;   // /api/microseg/v4.x/config/entity-groups (v4.1+)
+  std::vector<nlohmann::json> vpcs;            // /api/networking/v4.x/config/vpcs
 };
 
 // The kinds of object a v4 policy references by extId.
-enum class V4Reference { AddressGroup, ServiceGroup, Category };
+enum class V4Reference { AddressGroup, ServiceGroup, Category, EntityGroup, Vpc };
 
 // How many of `policies` (v4 policy objects, any shape) reference at least one object of
 // `kind` in their rules: a list of that kind that comes back empty while policies use it is
@@ -65,6 +69,8 @@ struct V4PolicyReferences {
   bool address_groups = false;
   bool service_groups = false;
   bool categories = false;
+  bool entity_groups = false;
+  bool vpcs = false;
 };
 
 // How many policies of a page reference each kind of object.
@@ -72,6 +78,8 @@ struct V4PageReferences {
   std::size_t address_groups = 0;
   std::size_t service_groups = 0;
   std::size_t categories = 0;
+  std::size_t entity_groups = 0;
+  std::size_t vpcs = 0;
 };
 
 // One page of raw policy texts on its way into a V4SiteBuilder, in three steps so that the
@@ -114,6 +122,8 @@ class V4SiteBuilder {
   Result<void> set_references(const std::vector<nlohmann::json>& address_groups,
                               const std::vector<nlohmann::json>& service_groups,
                               const std::vector<nlohmann::json>& categories);
+  // Every referenced list of `lists` (all but its policies, which are ignored).
+  Result<void> set_references(const V4SiteData& lists);
   // The next policies of the listing, in listing order.
   Result<void> add_policies(const std::vector<nlohmann::json>& page);
   // The next policy of the listing given as its raw JSON text (an object, as listed): taken

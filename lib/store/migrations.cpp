@@ -169,6 +169,30 @@ CREATE TABLE config_reloads (
 CREATE INDEX config_reloads_time ON config_reloads (at_ms);
 )sql";
 
+// Version 5: entity groups (v4.1+) are objects too. SQLite cannot change a CHECK constraint in
+// place, so the table is rebuilt (its 12-step procedure; migrate() runs with foreign keys off
+// and checks them before committing). Ids are kept, so snapshot_objects stays valid.
+constexpr std::string_view kSchemaV5 = R"sql(
+CREATE TABLE objects_v5 (
+  id            INTEGER PRIMARY KEY,
+  kind          TEXT NOT NULL
+                CHECK (kind IN ('policy', 'address_group', 'service_group', 'category',
+                                'entity_group')),
+  name          TEXT NOT NULL,
+  hash          TEXT NOT NULL,
+  json          TEXT NOT NULL,
+  policy_type   TEXT,
+  mode          TEXT,
+  first_seen_ms INTEGER NOT NULL,
+  UNIQUE (kind, name, hash)
+);
+INSERT INTO objects_v5 (id, kind, name, hash, json, policy_type, mode, first_seen_ms)
+  SELECT id, kind, name, hash, json, policy_type, mode, first_seen_ms FROM objects;
+DROP TABLE objects;
+ALTER TABLE objects_v5 RENAME TO objects;
+CREATE INDEX objects_hash ON objects (hash);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -177,6 +201,7 @@ const std::vector<Migration>& migrations() {
       {2, "pairs, pair states and drift items", kSchemaV2},
       {3, "debounce, expected differences, snapshot skew and drift events", kSchemaV3},
       {4, "config reload audit trail", kSchemaV4},
+      {5, "entity groups in the objects table", kSchemaV5},
   };
   return steps;
 }
@@ -197,6 +222,11 @@ int migrate(Database& db) {
     }
     if (m.version <= current) continue;  // tx rolls back an empty transaction
     db.exec(m.sql);
+    if (db.query_text("PRAGMA foreign_key_check")) {
+      throw StoreError(db.path() + ": migration " + std::to_string(m.version) +
+                           " would break a foreign key; nothing was changed",
+                       0);
+    }
     db.exec("PRAGMA user_version = " + std::to_string(m.version));
     db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
     tx.commit();

@@ -36,7 +36,8 @@ std::string bounded_message(const std::string& message) {
 
 policy::ObjectKind parse_kind(const std::string& s) {
   for (auto k : {policy::ObjectKind::Policy, policy::ObjectKind::AddressGroup,
-                 policy::ObjectKind::ServiceGroup, policy::ObjectKind::Category}) {
+                 policy::ObjectKind::ServiceGroup, policy::ObjectKind::Category,
+                 policy::ObjectKind::EntityGroup}) {
     if (policy::to_string(k) == s) return k;
   }
   throw StoreError("unknown object kind '" + s + "' in objects table", 0);
@@ -162,12 +163,14 @@ Store::Store(const std::string& path) : cache_(std::make_unique<Cache>()) {
     throw StoreError(path + ": cannot enable WAL journal mode (got '" + mode + "')", 0);
   }
   db_->exec("PRAGMA synchronous = NORMAL");
+  // Migrations run before foreign keys are enforced: a step may rebuild a table others
+  // reference (SQLite's 12-step ALTER), and checks the keys itself before committing.
+  int applied = 0;
+  if (schema_version() < latest_schema_version()) applied = migrate(*db_);
   db_->exec("PRAGMA foreign_keys = ON");
   if (db_->query_int64("PRAGMA foreign_keys").value_or(0) != 1) {
     throw StoreError(path + ": SQLite was built without foreign key support", 0);
   }
-  int applied = 0;
-  if (schema_version() < latest_schema_version()) applied = migrate(*db_);
   log::info(logger(), "store.opened",
             {{"path", path}, {"schema_version", schema_version()}, {"migrations", applied}});
 }

@@ -379,3 +379,32 @@ TEST_CASE("a Compiler reused across policies gives what compile_policy gives", "
   CHECK_FALSE(compiler.compile(app({rule("inbound", ag("nope"), all_services())}).dump()).has_value());
   CHECK_FALSE(compiler.compile(app({rule("inbound", ag("nope"), all_services())}).dump()).has_value());
 }
+
+TEST_CASE("an entity-group peer is symbolic, like a category set", "[unit][flows][v43]") {
+  const json eg = json{{"entity_group", "eg-lb"}};
+  const json a = app({rule("inbound", eg, tcp({{443, 443}}))});
+  check_cosmetic(compared(a, app({rule("inbound", eg, tcp({{443, 443}})),
+                                  rule("inbound", eg, tcp({{443, 443}}), "again")})));
+  const auto other = compared(a, app({rule("inbound", json{{"entity_group", "eg-db"}}, tcp({{443, 443}}))}));
+  CHECK(other.classification == Classification::Both);
+}
+
+TEST_CASE("a member the flows model does not know does not compile", "[unit][flows][v43]") {
+  json p = app({rule("inbound", any_peer(), tcp({{22, 22}}))});
+  p["unmodelled"] = {{"futureField", 1}};
+  auto r = compile_policy(p.dump(), Groups{}.resolver());
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().message == "policy 'db-tier': /unmodelled: a construct the flows model does not know");
+  json q = app({rule("inbound", any_peer(), tcp({{22, 22}}))});
+  q["rules"][0]["rule_type"] = "shared_service";
+  auto rr = compile_policy(q.dump(), Groups{}.resolver());
+  REQUIRE_FALSE(rr.has_value());
+  CHECK(rr.error().message ==
+        "policy 'db-tier': /rules/0/rule_type: a construct the flows model does not know");
+  // VPC scope is where the policy applies: other VPCs, other target.
+  json r1 = app({rule("inbound", any_peer(), tcp({{22, 22}}))});
+  json r2 = r1;
+  r1["vpcs"] = {"vpc-a"};
+  r2["vpcs"] = {"vpc-b"};
+  CHECK(compiled(r1).target != compiled(r2).target);
+}
