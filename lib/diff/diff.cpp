@@ -469,6 +469,16 @@ Effect member_effect(const json& src, const json& rep, const char* key) {
 // `modified` item for it), a group change is judged by what it does: a /24 as two /25s is
 // cosmetic, a covering CIDR more permissive. Category values stay "both": which VMs carry a
 // value cannot be seen.
+// A group with other contents on the replica: more addresses or services is more permissive,
+// fewer more restrictive. An entity group selects members we cannot see (VMs by category,
+// subnets, VPCs, ...), and it may be a secured group as well as a peer: either way.
+Effect changed_group_effect(ObjectKind kind, const CanonicalObject& so, const CanonicalObject& ro) {
+  if (kind == ObjectKind::EntityGroup) return Effect::Both;
+  const json sj = json::parse(so.json, nullptr, false);
+  const json rj = json::parse(ro.json, nullptr, false);
+  return member_effect(sj, rj, kind == ObjectKind::AddressGroup ? "addresses" : "services");
+}
+
 void compare_references(const CanonicalObject& s, const std::set<ObjectKey>& used_src,
                         const std::set<ObjectKey>& used_rep, const Renames& renames,
                         const SideIndex& src, const SideIndex& rep,
@@ -507,17 +517,18 @@ void compare_references(const CanonicalObject& s, const std::set<ObjectKey>& use
       continue;
     }
     if (so->hash == ro->hash) continue;
-    const json sj = json::parse(so->json, nullptr, false);
-    const json rj = json::parse(ro->json, nullptr, false);
-    const char* members = key.first == ObjectKind::AddressGroup ? "addresses" : "services";
-    cmp.add({key_label(key), so->json, ro->json}, member_effect(sj, rj, members));
+    cmp.add({key_label(key), so->json, ro->json}, changed_group_effect(key.first, *so, *ro));
   }
   if (!cmp.any) return;
   const auto differing = cmp.fields.size();  // before the example flows (evidence) are added
   std::string examples;
   if (behaviour) {
+    // Flows name category sets and entity groups symbolically: a change of what they select
+    // is not in the flows, so it counts on its own.
     bool categories_differ = false;
-    for (const auto& f : cmp.fields) categories_differ |= f.path.rfind("category[", 0) == 0;
+    for (const auto& f : cmp.fields) {
+      categories_differ |= f.path.rfind("category[", 0) == 0 || f.path.rfind("entity_group[", 0) == 0;
+    }
     cmp.effect = to_effect(behaviour->classification);
     if (categories_differ) cmp.effect = combine(cmp.effect, Effect::Both);
     examples = add_example_flows(*behaviour, cmp.fields);

@@ -125,4 +125,7 @@ TEST_CASE("an entity group widened on the replica is reference drift on the poli
   REQUIRE(r.items.size() == 1);
   CHECK(r.items.front().object == "web");
   CHECK(r.items.front().kind == DriftKind::Reference);
+  // What an entity group selects is not in the flows: either way, critical.
+  CHECK(r.items.front().direction == Direction::Both);
+  CHECK(r.items.front().severity == Severity::Critical);
 }
