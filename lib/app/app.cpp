@@ -365,6 +365,8 @@ void App::on_poll(const scheduler::PollReport& r) {
   p.duration_seconds = std::chrono::duration<double>(r.duration).count();
   p.finished_ms = r.finished_ms;
   p.api = r.api;
+  p.api_version = r.api_version;
+  p.unmodelled = r.unmodelled;
   if (r.snapshot_id) {
     p.policies = r.policy_count;
     p.snapshot_first_ms = r.snapshot_first_seen_ms;

@@ -243,7 +243,7 @@ int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err) {
   }
   const auto& fetched = **result;
   const auto now = unix_now_ms();
-  auto doc = fetched.v4 ? make_dump(*fetched.v4, site->name, site->url, now)
+  auto doc = fetched.v4 ? make_dump(*fetched.v4, site->name, site->url, now, stats.v4_versions)
                         : make_dump(*fetched.v3, site->name, site->url, now);
   const auto policies = fetched.v4 ? fetched.v4->policies.size() : fetched.v3->rules.size();
   if (args.output.empty()) {

@@ -57,17 +57,54 @@ Result<policy::V3SiteData> from_v3_dump(const json& doc, const std::string& name
   return d;
 }
 
-Result<policy::V4SiteData> from_v4_dump(const json& doc, const std::string& name) {
-  policy::V4SiteData d;
-  for (auto [key, target] : {std::pair{"policies", &d.policies},
-                             std::pair{"address_groups", &d.address_groups},
-                             std::pair{"service_groups", &d.service_groups},
-                             std::pair{"categories", &d.categories}}) {
-    auto a = array_at(doc, key, name, true);
-    if (!a) return a.error();
-    *target = std::move(*a);
+// The lists of a v4 dump. Entity groups and VPCs came with v4.1 and later: dumps written
+// before do not have them.
+struct V4DumpList {
+  const char* key;
+  std::vector<json> policy::V4SiteData::*items;
+  bool required;
+};
+constexpr V4DumpList kV4DumpLists[] = {
+    {"policies", &policy::V4SiteData::policies, true},
+    {"address_groups", &policy::V4SiteData::address_groups, true},
+    {"service_groups", &policy::V4SiteData::service_groups, true},
+    {"categories", &policy::V4SiteData::categories, true},
+    {"entity_groups", &policy::V4SiteData::entity_groups, false},
+    {"vpcs", &policy::V4SiteData::vpcs, false},
+};
+
+// A v4 dump's /api_versions: the version of each namespace the site was fetched with.
+json versions_json(const prism::V4Versions& versions) {
+  json out = json::object();
+  for (const auto& ns : prism::kV4Namespaces) out[std::string(ns.name)] = versions.*ns.version;
+  return out;
+}
+
+// Absent in dumps written before flowdrift negotiated versions: all "".
+Result<prism::V4Versions> dump_versions(const json& doc, const std::string& name) {
+  prism::V4Versions out;
+  auto it = doc.find("api_versions");
+  if (it == doc.end()) return out;
+  if (!it->is_object()) return fail(ErrorReason::Malformed, name, "/api_versions: expected an object");
+  for (const auto& ns : prism::kV4Namespaces) {
+    const std::string key(ns.name);
+    auto v = it->find(key);
+    if (v == it->end()) continue;
+    if (!v->is_string()) {
+      return fail(ErrorReason::Malformed, name, "/api_versions/" + key + ": expected a string");
+    }
+    out.*ns.version = v->get<std::string>();
   }
-  return d;
+  return out;
+}
+
+// A v4 dump: its site data, and the versions it was fetched with into `out`.
+Result<policy::V4SiteData> read_v4_dump(const json& doc, const std::string& name,
+                                        LoadedSite& out) {
+  auto versions = dump_versions(doc, name);
+  if (!versions) return versions.error();
+  out.api_versions = std::move(*versions);
+  return v4_dump_data(doc, name);
 }
 
 // The API a dump holds: version 2 says so in /api; version 1 dumps were all v3.
@@ -450,7 +487,7 @@ Result<LoadedSite> parse_site_text(const std::string& text, const std::string& n
     auto api = dump_api(doc, name);
     if (!api) return api.error();
     if (*api == "v4") {
-      auto d = from_v4_dump(doc, name);
+      auto d = read_v4_dump(doc, name, out);
       if (!d) return d.error();
       v4 = std::move(*d);
     } else {
@@ -527,18 +564,27 @@ json make_dump(const policy::V3SiteData& data, const std::string& site, const st
               {"category_values", values}};
 }
 
+Result<policy::V4SiteData> v4_dump_data(const json& dump, const std::string& name) {
+  policy::V4SiteData d;
+  for (const auto& list : kV4DumpLists) {
+    auto a = array_at(dump, list.key, name, list.required);
+    if (!a) return a.error();
+    d.*list.items = std::move(*a);
+  }
+  return d;
+}
+
 json make_dump(const policy::V4SiteData& data, const std::string& site, const std::string& url,
-               std::int64_t fetched_ms) {
-  return json{{"format", kDumpFormat},
-              {"version", kDumpVersion},
-              {"site", site},
-              {"url", url},
-              {"api", "v4"},
-              {"fetched_at_ms", fetched_ms},
-              {"policies", data.policies},
-              {"address_groups", data.address_groups},
-              {"service_groups", data.service_groups},
-              {"categories", data.categories}};
+               std::int64_t fetched_ms, const prism::V4Versions& versions) {
+  json dump{{"format", kDumpFormat},
+            {"version", kDumpVersion},
+            {"site", site},
+            {"url", url},
+            {"api", "v4"},
+            {"api_versions", versions_json(versions)},
+            {"fetched_at_ms", fetched_ms}};
+  for (const auto& list : kV4DumpLists) dump[list.key] = data.*list.items;
+  return dump;
 }
 
 }  // namespace flowdrift::ctl

@@ -1,8 +1,8 @@
 // Site files for flowdriftctl: a v3 `network_security_rules/list` response body (or a single
-// rule's intent response), a v4 `GET /api/microseg/v4.0/config/policies` list response (or a
+// rule's intent response), a v4 `GET /api/microseg/v4.x/config/policies` list response (or a
 // single policy's GET response) with the category and group lists it references given
 // alongside, or a site dump written by `flowdriftctl dump` (every policy and every referenced
-// group and category of one live site, from the v3 or the v4 API). Loading checks
+// group, category and VPC of one live site, from the v3 or the v4 API). Loading checks
 // completeness: a list whose total (total_matches, totalAvailableResults) exceeds its items is
 // refused. Errors name the file and the place.
 #pragma once
@@ -16,11 +16,15 @@
 #include "policy/model.hpp"
 #include "policy/normalize_v3.hpp"
 #include "policy/normalize_v4.hpp"
+#include "prism/v4_versions.hpp"
 
 namespace flowdrift::ctl {
 
 inline constexpr const char* kDumpFormat = "flowdrift-site-dump";
-// Version 2 added v4 dumps (`"api": "v4"`); version 1 dumps (always v3) are still read.
+// Version 2 added v4 dumps (`"api": "v4"`); version 1 dumps (always v3) are still read. v4
+// dumps have since gained `api_versions` (the version of each API namespace the site was
+// fetched with: {"microseg": "v4.3", "prism": "v4.3", "networking": "v4.3"}, "" for one not
+// served), `entity_groups` and `vpcs`: written always, optional when read (older dumps).
 inline constexpr int kDumpVersion = 2;
 
 // The lists a v4 policies file references by extId, as v4 list response files (each one
@@ -41,6 +45,7 @@ struct LoadedSite {
   std::string file;
   std::string kind;  // "dump", "v3 list", "v3 entity", "v4 list", "v4 entity"
   std::string api;   // "v3" or "v4": the API the data came from
+  prism::V4Versions api_versions;  // v4 dumps: the versions fetched with ("" when not recorded)
   V4References references;
   policy::Snapshot snapshot;
 };
@@ -57,7 +62,13 @@ Result<LoadedSite> parse_site_text(const std::string& text, const std::string& n
 // The dump documents for data fetched from a site ("api": "v3" or "v4").
 nlohmann::json make_dump(const policy::V3SiteData& data, const std::string& site,
                          const std::string& url, std::int64_t fetched_ms);
+// `versions`: what the fetch used (prism::FetchStats::v4_versions).
 nlohmann::json make_dump(const policy::V4SiteData& data, const std::string& site,
-                         const std::string& url, std::int64_t fetched_ms);
+                         const std::string& url, std::int64_t fetched_ms,
+                         const prism::V4Versions& versions = {});
+
+// The site data of a v4 dump document (what parse_site_text canonicalizes); a dump without
+// entity_groups or vpcs (written before flowdrift read them) has them empty.
+Result<policy::V4SiteData> v4_dump_data(const nlohmann::json& dump, const std::string& name);
 
 }  // namespace flowdrift::ctl

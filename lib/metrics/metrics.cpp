@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/clock.hpp"
+#include "core/printable.hpp"
 #include "core/result.hpp"
 
 namespace flowdrift::metrics {
@@ -23,6 +24,9 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
+
+// Paths come from what a site sent: their series are bounded per site (the count is not).
+constexpr std::size_t kMaxUnmodelledSeries = 20;
 
 MetricFamily family(std::string name, std::string help, MetricType type = MetricType::Gauge) {
   MetricFamily f;
@@ -233,7 +237,11 @@ void Metrics::poll_finished(const SitePoll& poll) {
   if (poll.complete) st.last_success_ms = poll.finished_ms;
   if (poll.policies) st.policies = poll.policies;
   if (poll.snapshot_first_ms) st.snapshot_first_ms = poll.snapshot_first_ms;
-  if (poll.complete && !poll.api.empty()) st.api = poll.api;
+  if (poll.complete && !poll.api.empty()) {
+    st.api = poll.api;
+    st.api_version = poll.api_version;
+  }
+  if (poll.complete) st.unmodelled = poll.unmodelled;
   polls_->Add({{"site", poll.site}}).Increment();
   if (!poll.complete) poll_failures_->Add({{"site", poll.site}, {"reason", poll.reason}}).Increment();
   poll_duration_->Add({{"site", poll.site}}, kPollBuckets).Observe(poll.duration_seconds);
@@ -317,14 +325,21 @@ std::string Metrics::render() const {
   auto last_ok = family("flowdrift_site_last_successful_poll_timestamp_seconds", "Unix time of the last complete poll; absent before the first.");
   auto policies = family("flowdrift_site_policies", "Policies in the site's current complete snapshot.");
   auto snap_ts = family("flowdrift_site_snapshot_timestamp_seconds", "Unix time the site's current snapshot content was first seen.");
-  auto api = family("flowdrift_site_api_info", "The Prism Central API the site was last polled with completely (v3 or v4); always 1.");
+  auto api = family("flowdrift_site_api_info", "The Prism Central API the site was last polled with completely (v3 or v4) and its version (v3, or the microseg version of v4: v4.0 to v4.3); always 1.");
+  auto unmodelled = family("flowdrift_site_unmodelled_constructs", "Distinct members, enum values and rule types the canonical model did not know in the site's last complete poll (kept opaque and compared structurally).");
+  auto unmodelled_info = family("flowdrift_site_unmodelled_info", "One series per construct the canonical model did not know in the site's last complete poll, by API version and schema path (at most 20 per site); always 1.");
   for (const auto& [name, st] : site_state_) {
     add(up, {{"site", name}}, st.up ? 1 : 0);
+    if (st.polled) add(unmodelled, {{"site", name}}, static_cast<double>(st.unmodelled.size()));
+    for (std::size_t i = 0; i < std::min(st.unmodelled.size(), kMaxUnmodelledSeries); ++i) {
+      add(unmodelled_info,
+          {{"path", printable(st.unmodelled[i], 200)}, {"site", name}, {"version", st.api_version}}, 1);
+    }
     if (st.polled) add(last_poll, {{"site", name}}, seconds(st.last_poll_ms));
     if (st.last_success_ms > 0) add(last_ok, {{"site", name}}, seconds(st.last_success_ms));
     if (st.policies) add(policies, {{"site", name}}, static_cast<double>(*st.policies));
     if (st.snapshot_first_ms) add(snap_ts, {{"site", name}}, seconds(*st.snapshot_first_ms));
-    if (!st.api.empty()) add(api, {{"api", st.api}, {"site", name}}, 1);
+    if (!st.api.empty()) add(api, {{"api", st.api}, {"site", name}, {"version", st.api_version}}, 1);
   }
 
   auto info = family("flowdrift_pair_info", "Current direction of each pair; always 1.");
@@ -395,7 +410,7 @@ std::string Metrics::render() const {
 
   // Collected last, so the dropped-series counter includes this scrape.
   fams = registry_->Collect();
-  for (auto* f : {&build, &start, &cfg_ok, &cfg_ts, &nsites, &npairs, &up, &last_poll, &last_ok, &policies, &snap_ts, &api,
+  for (auto* f : {&build, &start, &cfg_ok, &cfg_ts, &nsites, &npairs, &up, &last_poll, &last_ok, &policies, &snap_ts, &api, &unmodelled, &unmodelled_info,
                   &info, &status, &items, &pending, &expected, &expiry, &skew, &oldest, &cmp, &cmp_ts, &per_policy, &dropped_now,
                   &store_ts}) {
     if (!f->metric.empty()) fams.push_back(std::move(*f));

@@ -61,6 +61,8 @@ struct SitePoll {
   std::optional<std::int64_t> policies;            // policies in the current complete snapshot
   std::optional<std::int64_t> snapshot_first_ms;   // when the current snapshot was first seen
   std::string api;                                 // "v3" | "v4": the API the poll used
+  std::string api_version;  // "v3", or the microseg version of a v4 poll: "v4.0" .. "v4.3"
+  std::vector<std::string> unmodelled;  // complete polls: what the canonical model did not know
 };
 
 class Metrics {
@@ -111,6 +113,8 @@ class Metrics {
     std::optional<std::int64_t> policies;
     std::optional<std::int64_t> snapshot_first_ms;
     std::string api;
+    std::string api_version;
+    std::vector<std::string> unmodelled;  // of the last complete poll
   };
   struct PairState {
     PairLabels labels;

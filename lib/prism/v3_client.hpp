@@ -14,6 +14,7 @@
 #include "http/transport.hpp"
 #include "policy/normalize_v3.hpp"
 #include "policy/normalize_v4.hpp"
+#include "prism/v4_versions.hpp"
 
 namespace flowdrift::http {
 class WorkPool;
@@ -39,11 +40,16 @@ struct FetchOptions {
   // Where the policies of a v4 page are canonicalized (http/work_pool.hpp): null, on the
   // calling coroutine's thread. Must outlive the fetch.
   http::WorkPool* work_pool = nullptr;
+  // The v4 versions this site served last (the collector keeps them per site): a namespace
+  // with one is read at it without a probe, after probing only the newer versions; "" detects
+  // it. prism/v4_client.hpp says how, and when a remembered version is detected again.
+  V4Versions v4_versions;
 };
 
 struct FetchStats {
   int requests = 0;  // HTTP requests sent, retries included
   int retries = 0;   // retries performed
+  V4Versions v4_versions;  // the v4 versions a v4 fetch used (v4_versions.hpp)
 };
 
 // Fetches a complete v3 site and canonicalizes it page by page (policy::V3SiteBuilder), so

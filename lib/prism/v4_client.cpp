@@ -1,6 +1,7 @@
 #include "prism/v4_client.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -31,11 +32,6 @@ using nlohmann::json;
 constexpr int kMaxV4Limit = 100;
 // Error text from a server is cut here so a huge body cannot flood the logs.
 constexpr std::size_t kMaxDetail = 300;
-
-constexpr const char* kPolicies = "/api/microseg/v4.0/config/policies";
-constexpr const char* kAddressGroups = "/api/microseg/v4.0/config/address-groups";
-constexpr const char* kServiceGroups = "/api/microseg/v4.0/config/service-groups";
-constexpr const char* kCategories = "/api/prism/v4.0/config/categories";
 
 std::shared_ptr<spdlog::logger> logger() { return log::get("prism"); }
 
@@ -370,28 +366,195 @@ awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string end
 }
 
 using policy::policies_referencing;
+using policy::V4PageReferences;
 using policy::V4Reference;
+using policy::V4SiteData;
 
-// A referenced list that comes back empty is the same trap as an empty policy list (a 200 with
-// nothing to an under-privileged account): not a complete site.
-std::optional<Error> empty_but_referenced(std::size_t n, bool list_empty,
-                                          const std::string& endpoint, const char* what) {
-  if (!list_empty || n == 0) return std::nullopt;
-  return error_with(ErrorReason::EmptyList,
-                    endpoint + ": no " + what + ", but " + std::to_string(n) + " polic" +
-                        (n == 1 ? "y references" : "ies reference") + " some");
+// ---------------------------------------------------------------------------------------------
+// Versions: each namespace is read at the newest version the PC serves (v4_versions.hpp).
+
+// A v4 namespace the fetch reads, and the list its versions are probed with.
+struct Namespace {
+  const char* name;        // "microseg"
+  const char* api;         // "/api/microseg/"
+  const char* probe_list;  // "/config/policies"
+  bool optional;           // 404 on every version: nothing listed rather than an error
+  std::string V4Versions::*version;
+};
+constexpr Namespace kMicroseg{"microseg", "/api/microseg/", "/config/policies", false,
+                              &V4Versions::microseg};
+constexpr Namespace kPrism{"prism", "/api/prism/", "/config/categories", false,
+                           &V4Versions::prism};
+constexpr Namespace kNetworking{"networking", "/api/networking/", "/config/vpcs", true,
+                                &V4Versions::networking};
+constexpr const Namespace* kNamespaces[] = {&kMicroseg, &kPrism, &kNetworking};
+
+// A list policies reference by extId: where and since which version it is served, where the
+// fetch keeps it, and how the policies referencing it are counted.
+struct ReferenceList {
+  const Namespace* ns;
+  const char* list;   // "/config/address-groups"
+  const char* since;  // the first version serving it
+  const char* what;   // for messages
+  std::vector<json> V4SiteData::*items;
+  std::size_t V4PageReferences::*referencing;
+  V4Reference kind;
+};
+constexpr ReferenceList kReferenceLists[] = {
+    {&kMicroseg, "/config/address-groups", "v4.0", "address groups", &V4SiteData::address_groups,
+     &V4PageReferences::address_groups, V4Reference::AddressGroup},
+    {&kMicroseg, "/config/service-groups", "v4.0", "service groups", &V4SiteData::service_groups,
+     &V4PageReferences::service_groups, V4Reference::ServiceGroup},
+    {&kMicroseg, "/config/entity-groups", "v4.1", "entity groups", &V4SiteData::entity_groups,
+     &V4PageReferences::entity_groups, V4Reference::EntityGroup},
+    {&kPrism, "/config/categories", "v4.0", "categories", &V4SiteData::categories,
+     &V4PageReferences::categories, V4Reference::Category},
+    {&kNetworking, "/config/vpcs", "v4.0", "VPCs", &V4SiteData::vpcs, &V4PageReferences::vpcs,
+     V4Reference::Vpc},
+};
+
+// "" (not served, or not detected yet) is named "v4.x".
+std::string endpoint(const Namespace& ns, std::string_view version, const char* list) {
+  return ns.api + std::string(version.empty() ? "v4.x" : version) + list;
 }
 
-std::optional<Error> empty_policy_list(std::size_t policies, const FetchOptions& options) {
-  const auto& previous = options.previous_policy_count;
-  if (policies != 0 || !previous || *previous == 0 || options.allow_empty) return std::nullopt;
+std::string& used_version(FetchContext* ctx, const Namespace& ns) {
+  return ctx->stats->v4_versions.*ns.version;
+}
+
+std::string& remembered_version(FetchContext* ctx, const Namespace& ns) {
+  return ctx->options.v4_versions.*ns.version;
+}
+
+std::string policies_endpoint(FetchContext* ctx) {
+  return endpoint(kMicroseg, used_version(ctx, kMicroseg), "/config/policies");
+}
+
+bool served(const ReferenceList& r, const V4Versions& used) {
+  return v4_version_at_least(used.*(r.ns->version), r.since);
+}
+
+bool is_not_found(const Error& e) { return e.reason == ErrorReason::Http && e.http_status == 404; }
+
+// GET {list}?$page=0&$limit=1: is this version of the namespace served?
+awaitable<Result<void>> probe(FetchContext* ctx, std::string list) {
+  auto answer = co_await get_page_text(ctx, std::move(list), 0, 1);
+  if (!answer) co_return answer.error();
+  co_return Result<void>{};
+}
+
+// The version of `ns` to read: the remembered one, after probing the newer ones (an upgrade);
+// without one, the newest that does not answer 404. 404 on every version is that 404, or ""
+// for an optional namespace; so is a 403 there (an account without networking permission:
+// nothing is listed, and a policy that references a VPC makes the poll EmptyList). Any other
+// failure of a probe fails the fetch, as for any request.
+awaitable<Result<std::string>> detect_version(FetchContext* ctx, const Namespace* ns) {
+  const std::string remembered = remembered_version(ctx, *ns);
+  Error not_found;
+  for (std::string_view version : kV4Versions) {
+    if (version == remembered) co_return remembered;
+    auto probed = co_await probe(ctx, endpoint(*ns, version, ns->probe_list));
+    if (probed) co_return std::string(version);
+    if (ns->optional && probed.error().reason == ErrorReason::Forbidden) {
+      log::debug(logger(), "api.namespace_denied", {{"namespace", ns->name}, {"version", version}});
+      co_return std::string();
+    }
+    if (!is_not_found(probed.error())) co_return probed.error();
+    not_found = std::move(probed.error());
+  }
+  if (ns->optional) co_return std::string();
+  co_return not_found;
+}
+
+// Every reference list `ns` serves at its version, into `lists`.
+awaitable<Result<void>> list_namespace(FetchContext* ctx, const Namespace* ns, V4SiteData* lists) {
+  for (const ReferenceList& r : kReferenceLists) {
+    if (r.ns != ns || !served(r, ctx->stats->v4_versions)) continue;
+    auto items = co_await list_all(ctx, endpoint(*ns, used_version(ctx, *ns), r.list));
+    if (!items) co_return items.error();
+    (*lists).*(r.items) = std::move(*items);
+  }
+  co_return Result<void>{};
+}
+
+// Detects the version of `ns` and lists what it serves. A remembered version read without a
+// probe that answers 404 (the PC was downgraded or restored) is forgotten and detected again
+// within this fetch.
+awaitable<Result<void>> fetch_namespace(FetchContext* ctx, const Namespace* ns, V4SiteData* lists) {
+  for (;;) {
+    auto version = co_await detect_version(ctx, ns);
+    if (!version) co_return version.error();
+    used_version(ctx, *ns) = *version;
+    auto listed = co_await list_namespace(ctx, ns, lists);
+    const bool trusted = !version->empty() && *version == remembered_version(ctx, *ns);
+    if (listed || !trusted || !is_not_found(listed.error())) co_return listed;
+    log::debug(logger(), "api.version_gone", {{"namespace", ns->name}, {"version", *version}});
+    remembered_version(ctx, *ns).clear();
+  }
+}
+
+// Every list policies reference, each namespace at the version it serves (policies excluded).
+awaitable<Result<V4SiteData>> fetch_references(FetchContext* ctx) {
+  V4SiteData lists;
+  for (const Namespace* ns : kNamespaces) {
+    auto fetched = co_await fetch_namespace(ctx, ns, &lists);
+    if (!fetched) co_return fetched.error();
+  }
+  co_return lists;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Completeness
+
+// Which reference lists came back empty or were not listed, in kReferenceLists order.
+using EmptyLists = std::array<bool, std::size(kReferenceLists)>;
+
+EmptyLists empty_lists(const V4SiteData& lists) {
+  EmptyLists empty{};
+  for (std::size_t i = 0; i < empty.size(); ++i) empty[i] = (lists.*(kReferenceLists[i].items)).empty();
+  return empty;
+}
+
+V4PageReferences count_referencing(const std::vector<json>& policies) {
+  V4PageReferences counts;
+  for (const auto& r : kReferenceLists) counts.*(r.referencing) = policies_referencing(policies, r.kind);
+  return counts;
+}
+
+void add(V4PageReferences& sum, const V4PageReferences& more) {
+  for (const auto& r : kReferenceLists) sum.*(r.referencing) += more.*(r.referencing);
+}
+
+// A referenced list that comes back empty, or is not served, is the same trap as an empty
+// policy list (a 200 with nothing to an under-privileged account): not a complete site.
+std::optional<Error> unresolved_references(const V4PageReferences& counts, const EmptyLists& empty,
+                                           const V4Versions& used) {
+  for (std::size_t i = 0; i < empty.size(); ++i) {
+    const ReferenceList& r = kReferenceLists[i];
+    const std::size_t n = counts.*(r.referencing);
+    if (!empty[i] || n == 0) continue;
+    return error_with(ErrorReason::EmptyList,
+                      endpoint(*r.ns, used.*(r.ns->version), r.list) + ": no " + r.what +
+                          (served(r, used) ? "" : " (not served)") + ", but " +
+                          std::to_string(n) + " polic" +
+                          (n == 1 ? "y references" : "ies reference") + " some");
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> empty_policy_list(std::size_t policies, FetchContext* ctx) {
+  const auto& previous = ctx->options.previous_policy_count;
+  if (policies != 0 || !previous || *previous == 0 || ctx->options.allow_empty) return std::nullopt;
   // A failed or partial poll must never become an empty policy set (ENG-453487: some PC
   // versions answer 200 with an empty list to an account that lacks permissions).
   return error_with(ErrorReason::EmptyList,
-                    std::string(kPolicies) + ": no policies, but the last complete snapshot had " +
+                    policies_endpoint(ctx) + ": no policies, but the last complete snapshot had " +
                         std::to_string(*previous) +
                         " (set allow_empty if the site really has none now)");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Policies
 
 // Counts, page by page, the policies that reference each kind of object. Raw pages are
 // pipelined: what the memo lacks of a page is canonicalized on the work pool while the next
@@ -405,27 +568,21 @@ struct PolicyStream {
   http::WorkPool* pool = nullptr;
   asio::any_io_executor executor;
   std::deque<std::shared_ptr<http::PoolJob<policy::V4PolicyPageWork>>> in_flight;
-  std::size_t referencing_address_groups = 0;
-  std::size_t referencing_service_groups = 0;
-  std::size_t referencing_categories = 0;
+  V4PageReferences referencing;
 
   void restart() {
     in_flight.clear();  // their results, when they come, are dropped
     builder->restart_policies();
-    referencing_address_groups = referencing_service_groups = referencing_categories = 0;
+    referencing = {};
   }
   Result<void> page(std::vector<json>& policies) {
-    referencing_address_groups += policies_referencing(policies, V4Reference::AddressGroup);
-    referencing_service_groups += policies_referencing(policies, V4Reference::ServiceGroup);
-    referencing_categories += policies_referencing(policies, V4Reference::Category);
+    add(referencing, count_referencing(policies));
     return builder->add_policies(policies);
   }
   Result<void> end_page(policy::V4PolicyPageWork work) {
     auto refs = builder->end_page(std::move(work));
     if (!refs) return refs.error();
-    referencing_address_groups += refs->address_groups;
-    referencing_service_groups += refs->service_groups;
-    referencing_categories += refs->categories;
+    add(referencing, *refs);
     return {};
   }
 };
@@ -457,23 +614,13 @@ awaitable<Result<void>> add_raw_page(PolicyStream* stream, std::vector<std::stri
 
 awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
   policy::V4SiteBuilder builder(ctx->options.v4_memo.get());
-  bool no_address_groups = false;
-  bool no_service_groups = false;
-  bool no_categories = false;
+  EmptyLists empty{};
   {
     // What policies reference first: each policy page is canonicalized as it arrives.
-    auto address_groups = co_await list_all(ctx, kAddressGroups);
-    if (!address_groups) co_return address_groups.error();
-    auto service_groups = co_await list_all(ctx, kServiceGroups);
-    if (!service_groups) co_return service_groups.error();
-    auto categories = co_await list_all(ctx, kCategories);
-    if (!categories) co_return categories.error();
-    if (auto r = builder.set_references(*address_groups, *service_groups, *categories); !r) {
-      co_return r.error();
-    }
-    no_address_groups = address_groups->empty();
-    no_service_groups = service_groups->empty();
-    no_categories = categories->empty();
+    auto lists = co_await fetch_references(ctx);
+    if (!lists) co_return lists.error();
+    if (auto r = builder.set_references(*lists); !r) co_return r.error();
+    empty = empty_lists(*lists);
   }
 
   PolicyStream stream;
@@ -488,58 +635,36 @@ awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
       return add_raw_page(&stream, page);
     };
   }
-  auto policies = co_await list_pages(ctx, kPolicies, &sink);
+  auto policies = co_await list_pages(ctx, policies_endpoint(ctx), &sink);
   if (!policies) co_return policies.error();
   auto last = co_await drain(&stream);
   if (!last) co_return last.error();
-  if (auto e = empty_policy_list(*policies, ctx->options)) co_return *e;
-  if (auto e = empty_but_referenced(stream.referencing_address_groups, no_address_groups,
-                                    kAddressGroups, "address groups")) {
-    co_return *e;
-  }
-  if (auto e = empty_but_referenced(stream.referencing_service_groups, no_service_groups,
-                                    kServiceGroups, "service groups")) {
-    co_return *e;
-  }
-  if (auto e = empty_but_referenced(stream.referencing_categories, no_categories, kCategories,
-                                    "categories")) {
+  if (auto e = empty_policy_list(*policies, ctx)) co_return *e;
+  if (auto e = unresolved_references(stream.referencing, empty, ctx->stats->v4_versions)) {
     co_return *e;
   }
   co_return builder.finish();
 }
 
-awaitable<Result<policy::V4SiteData>> fetch_all(FetchContext* ctx) {
-  policy::V4SiteData site;
-
-  auto policies = co_await list_all(ctx, kPolicies);
+awaitable<Result<V4SiteData>> fetch_all(FetchContext* ctx) {
+  auto site = co_await fetch_references(ctx);
+  if (!site) co_return site.error();
+  auto policies = co_await list_all(ctx, policies_endpoint(ctx));
   if (!policies) co_return policies.error();
-  site.policies = std::move(*policies);
-  if (auto e = empty_policy_list(site.policies.size(), ctx->options)) co_return *e;
-
-  auto address_groups = co_await list_all(ctx, kAddressGroups);
-  if (!address_groups) co_return address_groups.error();
-  site.address_groups = std::move(*address_groups);
-  if (auto e = empty_but_referenced(policies_referencing(site.policies, V4Reference::AddressGroup),
-                                    site.address_groups.empty(), kAddressGroups, "address groups")) {
+  site->policies = std::move(*policies);
+  if (auto e = empty_policy_list(site->policies.size(), ctx)) co_return *e;
+  if (auto e = unresolved_references(count_referencing(site->policies), empty_lists(*site),
+                                     ctx->stats->v4_versions)) {
     co_return *e;
   }
+  co_return std::move(*site);
+}
 
-  auto service_groups = co_await list_all(ctx, kServiceGroups);
-  if (!service_groups) co_return service_groups.error();
-  site.service_groups = std::move(*service_groups);
-  if (auto e = empty_but_referenced(policies_referencing(site.policies, V4Reference::ServiceGroup),
-                                    site.service_groups.empty(), kServiceGroups, "service groups")) {
-    co_return *e;
-  }
-
-  auto categories = co_await list_all(ctx, kCategories);
-  if (!categories) co_return categories.error();
-  site.categories = std::move(*categories);
-  if (auto e = empty_but_referenced(policies_referencing(site.policies, V4Reference::Category),
-                                    site.categories.empty(), kCategories, "categories")) {
-    co_return *e;
-  }
-  co_return site;
+// A fetch starts with no version used yet.
+void start_fetch(FetchContext& ctx, http::HttpTransport& transport, FetchOptions options,
+                 FetchStats& stats) {
+  detail::init_fetch_context(ctx, transport, std::move(options), stats);
+  stats.v4_versions = {};
 }
 
 }  // namespace
@@ -547,7 +672,7 @@ awaitable<Result<policy::V4SiteData>> fetch_all(FetchContext* ctx) {
 awaitable<Result<policy::Snapshot>> fetch_v4_snapshot(http::HttpTransport& transport,
                                                       FetchOptions options, FetchStats& stats) {
   FetchContext ctx;
-  detail::init_fetch_context(ctx, transport, std::move(options), stats);
+  start_fetch(ctx, transport, std::move(options), stats);
   auto result = co_await build_snapshot(&ctx);
   if (!result) co_return detail::redacted(std::move(result.error()), ctx);
   co_return result;
@@ -556,7 +681,7 @@ awaitable<Result<policy::Snapshot>> fetch_v4_snapshot(http::HttpTransport& trans
 awaitable<Result<policy::V4SiteData>> fetch_v4_site(http::HttpTransport& transport,
                                                     FetchOptions options, FetchStats& stats) {
   FetchContext ctx;
-  detail::init_fetch_context(ctx, transport, std::move(options), stats);
+  start_fetch(ctx, transport, std::move(options), stats);
   auto result = co_await fetch_all(&ctx);
   if (!result) co_return detail::redacted(std::move(result.error()), ctx);
   co_return result;

@@ -21,6 +21,23 @@ std::string bounded(std::string s, std::size_t max = 512) {
   return s;
 }
 
+// The version a poll over `api` used: "v3", or the microseg version of a v4 poll.
+// "/rules/*/spec/x" of every "unmodelled: /rules/*/spec/x" finding, sorted, once.
+std::vector<std::string> unmodelled_paths(const policy::Snapshot& snapshot) {
+  constexpr std::string_view kPrefix = "unmodelled: ";
+  std::set<std::string> paths;
+  for (const auto& f : snapshot.findings) {
+    if (f.kind == "unmodelled" && f.detail.rfind(kPrefix, 0) == 0) {
+      paths.insert(f.detail.substr(kPrefix.size()));
+    }
+  }
+  return {paths.begin(), paths.end()};
+}
+
+std::string api_version(const std::string& api, const prism::FetchStats& stats) {
+  return api == "v4" ? stats.v4_versions.microseg : api;
+}
+
 }  // namespace
 
 std::unique_ptr<http::HttpTransport> make_site_transport(asio::any_io_executor executor,
@@ -168,6 +185,28 @@ awaitable<void> Collector::loop(Collector* self, std::chrono::milliseconds first
   self->running_ = false;
 }
 
+void Collector::remember_versions(const prism::V4Versions& used) {
+  for (const auto& ns : prism::kV4Namespaces) {
+    const std::string& from = v4_versions_.*ns.version;
+    const std::string& to = used.*ns.version;
+    if (from == to) continue;
+    log::info(logger(), "api.version", {{"site", site_.name}, {"namespace", ns.name},
+                                        {"from", from.empty() ? "none" : from},
+                                        {"to", to.empty() ? "none" : to}});
+  }
+  v4_versions_ = used;
+}
+
+// Each construct the model did not know is logged once per site and API version: a PC
+// upgrade that brings new ones is news, the same ones every poll are not.
+void Collector::log_unmodelled(const PollReport& report) {
+  for (const auto& path : report.unmodelled) {
+    if (!unmodelled_logged_.insert(report.api_version + " " + path).second) continue;
+    log::warn(logger(), "canon.unmodelled",
+              {{"site", site_.name}, {"version", report.api_version}, {"path", path}});
+  }
+}
+
 awaitable<PollReport> Collector::poll_once() {
   polling_ = true;
   PollReport report;
@@ -179,6 +218,7 @@ awaitable<PollReport> Collector::poll_once() {
   opts.previous_policy_count = last_policy_count_;
   opts.v4_memo = v4_memo_;
   opts.work_pool = work_pool_;
+  opts.v4_versions = v4_versions_;
   prism::FetchStats stats;
   std::string api = site_.api == "auto" ? (detected_api_.empty() ? "v4" : detected_api_) : site_.api;
   auto fetched = co_await fetch_and_canonicalize(this, api, opts, &stats);
@@ -198,6 +238,7 @@ awaitable<PollReport> Collector::poll_once() {
     log::info(logger(), "api.detected", {{"site", site_.name}, {"api", api}});
     detected_api_ = api;
   }
+  if (fetched && api == "v4") remember_versions(stats.v4_versions);
   std::optional<policy::Snapshot> snapshot;
   Error error;
   if (fetched) {
@@ -221,6 +262,7 @@ awaitable<PollReport> Collector::poll_once() {
   report.message = rec.message;
   report.requests = stats.requests;
   report.api = api;
+  report.api_version = api_version(api, stats);
   report.finished_ms = rec.finished_ms;
   report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0);
 
@@ -247,6 +289,8 @@ awaitable<PollReport> Collector::poll_once() {
   }
 
   if (snapshot) {
+    report.unmodelled = unmodelled_paths(*snapshot);
+    log_unmodelled(report);
     last_policy_count_ = snapshot->count(policy::ObjectKind::Policy);
     if (last_reason_ != "ok" && !last_reason_.empty()) {
       log::info(logger(), "poll.recovered", {{"site", site_.name}, {"after", last_reason_}});

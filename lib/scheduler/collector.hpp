@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 
 #include "config/config.hpp"
@@ -36,6 +37,10 @@ struct PollReport {
   std::int64_t policy_count = 0;            // of the current complete snapshot
   std::int64_t snapshot_first_seen_ms = 0;  // when the current snapshot was first stored
   std::string api;                          // "v3" or "v4": the API this poll used
+  std::string api_version;  // "v3", or the microseg version a v4 poll used ("v4.3"; "" if none)
+  // Complete polls: the schema paths of what the canonical model did not know (the snapshot's
+  // "unmodelled" findings, docs/canonical-model.md), sorted, each once.
+  std::vector<std::string> unmodelled;
   bool stored = false;                      // false if the store write itself failed
 };
 
@@ -109,6 +114,9 @@ class Collector {
                                                                     std::string api,
                                                                     prism::FetchOptions options,
                                                                     prism::FetchStats* stats);
+  // Keeps the v4 versions a complete poll used; logs api.version for each one that changed.
+  void remember_versions(const prism::V4Versions& used);
+  void log_unmodelled(const PollReport& report);
 
   asio::any_io_executor executor_;
   config::SiteConfig site_;
@@ -122,8 +130,12 @@ class Collector {
   bool stopping_ = false;
   bool polling_ = false;
   std::string last_reason_;  // for logging state changes only, not every failed tick
+  std::set<std::string> unmodelled_logged_;  // "version path": logged once per site and version
   std::optional<std::size_t> last_policy_count_;
   std::string detected_api_;  // api: auto: the API that last gave a complete poll
+  // The v4 versions (per namespace) of the last complete v4 poll: the next poll reads them
+  // without detecting them again (prism/v4_client.hpp).
+  prism::V4Versions v4_versions_;
   // The site's canonical v4 policies by raw text, so a poll re-canonicalizes only what changed.
   std::shared_ptr<policy::V4PolicyMemo> v4_memo_ = std::make_shared<policy::V4PolicyMemo>();
   http::WorkPool* work_pool_ = nullptr;

@@ -2,6 +2,7 @@
 // lists given alongside, v4 dumps, and v3/v4 pairs of the same intent.
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <sstream>
 
 #include "ctl/commands.hpp"
@@ -437,4 +438,87 @@ TEST_CASE("dump versions: version 1 (v3) still reads and unknown versions and AP
   auto missing = parse_site_text(no_api.dump(), "noapi.json");
   REQUIRE_FALSE(missing.has_value());
   CHECK_THAT(missing.error().message, Catch::Contains("/api: missing"));
+}
+
+namespace {
+
+// v4_same_intent.json's v4 side with an entity group and a VPC, as a v4.3 site lists them.
+policy::V4SiteData v4_data_with_newer_lists() {
+  auto d = v4_data(same_intent());
+  d.entity_groups.push_back({{"$objectType", "microseg.v4.config.EntityGroup"},
+                             {"extId", "e0000000-0000-4000-8000-000000000001"},
+                             {"name", "eg-web"},
+                             {"description", ""}});
+  d.vpcs.push_back({{"$objectType", "networking.v4.config.Vpc"},
+                    {"extId", "70000000-0000-4000-8000-000000000001"},
+                    {"name", "vpc-prod"}});
+  return d;
+}
+
+std::string text(const prism::V4Versions& v) {
+  return "microseg=" + v.microseg + " prism=" + v.prism + " networking=" + v.networking;
+}
+
+}  // namespace
+
+TEST_CASE("v4 dumps carry entity groups, VPCs and the API versions, and read back",
+          "[unit][ctl][v4]") {
+  const auto d = v4_data_with_newer_lists();
+  const prism::V4Versions versions{"v4.3", "v4.3", "v4.2"};
+  const json dump = make_dump(d, "dr", "https://b", 2, versions);
+  CHECK(dump.at("entity_groups") == json(d.entity_groups));
+  CHECK(dump.at("vpcs") == json(d.vpcs));
+  CHECK(dump.at("api_versions") == json{{"microseg", "v4.3"}, {"prism", "v4.3"}, {"networking", "v4.2"}});
+
+  const json reread = json::parse(dump.dump());
+  auto data = v4_dump_data(reread, "dr.json");
+  REQUIRE(data.has_value());
+  CHECK(data->policies == d.policies);
+  CHECK(data->address_groups == d.address_groups);
+  CHECK(data->service_groups == d.service_groups);
+  CHECK(data->categories == d.categories);
+  CHECK(data->entity_groups == d.entity_groups);
+  CHECK(data->vpcs == d.vpcs);
+
+  auto loaded = parse_site_text(dump.dump(), "dr.json");
+  INFO((loaded ? std::string() : loaded.error().message));
+  REQUIRE(loaded.has_value());
+  CHECK(loaded->api == "v4");
+  CHECK(text(loaded->api_versions) == text(versions));
+}
+
+TEST_CASE("v4 dumps without entity groups, VPCs or versions (older dumps) still read",
+          "[unit][ctl][v4]") {
+  json older = make_dump(v4_data(same_intent()), "dr", "https://b", 2);
+  for (const char* key : {"entity_groups", "vpcs", "api_versions"}) older.erase(key);
+  auto data = v4_dump_data(older, "old.json");
+  REQUIRE(data.has_value());
+  CHECK(data->entity_groups.empty());
+  CHECK(data->vpcs.empty());
+  CHECK(data->policies.size() == v4_data(same_intent()).policies.size());
+  auto loaded = parse_site_text(older.dump(), "old.json");
+  INFO((loaded ? std::string() : loaded.error().message));
+  REQUIRE(loaded.has_value());
+  CHECK(text(loaded->api_versions) == text({}));
+}
+
+TEST_CASE("v4 dumps with malformed entity groups, VPCs or versions are refused", "[unit][ctl][v4]") {
+  const json dump = make_dump(v4_data_with_newer_lists(), "dr", "https://b", 2, {"v4.3", "v4.3", ""});
+  using Case = std::pair<std::function<void(json&)>, const char*>;
+  const std::vector<Case> cases{
+      {[](json& d) { d["entity_groups"] = 5; }, "bad.json: /entity_groups: expected an array"},
+      {[](json& d) { d["vpcs"] = json::object(); }, "bad.json: /vpcs: expected an array"},
+      {[](json& d) { d["api_versions"] = json::array(); }, "bad.json: /api_versions: expected an object"},
+      {[](json& d) { d["api_versions"]["microseg"] = 4; },
+       "bad.json: /api_versions/microseg: expected a string"},
+  };
+  for (const auto& [mangle, expected] : cases) {
+    json bad = dump;
+    mangle(bad);
+    auto loaded = parse_site_text(bad.dump(), "bad.json");
+    INFO(expected);
+    REQUIRE_FALSE(loaded.has_value());
+    CHECK(loaded.error().reason == ErrorReason::Malformed);
+    CHECK(loaded.error().message == expected);
+  }
 }

@@ -19,6 +19,18 @@ bool has_line(const std::string& text, const std::string& line) {
   return text.find("\n" + line + "\n") != std::string::npos;
 }
 
+SitePoll complete_poll(const std::string& site, const std::string& api,
+                       const std::string& api_version) {
+  SitePoll p;
+  p.site = site;
+  p.complete = true;
+  p.reason = "ok";
+  p.finished_ms = 1'700'000'000'000;
+  p.api = api;
+  p.api_version = api_version;
+  return p;
+}
+
 }  // namespace
 
 TEST_CASE("known series start at zero and state gauges follow the pair", "[unit][metrics]") {
@@ -49,16 +61,43 @@ TEST_CASE("known series start at zero and state gauges follow the pair", "[unit]
 
 TEST_CASE("poll results update site health and failure counters", "[unit][metrics]") {
   auto m = make();
-  m.poll_finished({"dr", false, "timeout", 5.0, 1'700'000'000'000, std::nullopt, std::nullopt, ""});
-  m.poll_finished({"primary", true, "ok", 0.2, 1'700'000'001'000, 300, 1'699'000'000'000, "v4"});
+  m.poll_finished({"dr", false, "timeout", 5.0, 1'700'000'000'000, std::nullopt, std::nullopt, "", "", {}});
+  m.poll_finished(
+      {"primary", true, "ok", 0.2, 1'700'000'001'000, 300, 1'699'000'000'000, "v4", "v4.3", {}});
   auto text = m.render();
   CHECK(has_line(text, "flowdrift_site_up{site=\"dr\"} 0"));
   CHECK(has_line(text, "flowdrift_site_up{site=\"primary\"} 1"));
   CHECK(has_line(text, "flowdrift_site_poll_failures_total{reason=\"timeout\",site=\"dr\"} 1"));
   CHECK(has_line(text, "flowdrift_site_policies{site=\"primary\"} 300"));
-  CHECK(has_line(text, "flowdrift_site_api_info{api=\"v4\",site=\"primary\"} 1"));
+  CHECK(has_line(text, "flowdrift_site_api_info{api=\"v4\",site=\"primary\",version=\"v4.3\"} 1"));
   CHECK(has_line(text, "flowdrift_site_last_successful_poll_timestamp_seconds{site=\"primary\"} 1700000001"));
   CHECK(text.find("flowdrift_site_last_successful_poll_timestamp_seconds{site=\"dr\"}") == std::string::npos);
+}
+
+TEST_CASE("flowdrift_site_api_info carries the version of the last complete poll only",
+          "[unit][metrics]") {
+  auto m = make();
+  SitePoll p = complete_poll("primary", "v4", "v4.1");
+  m.poll_finished(p);
+  CHECK(has_line(m.render(), "flowdrift_site_api_info{api=\"v4\",site=\"primary\",version=\"v4.1\"} 1"));
+
+  p.complete = false;  // a failed poll says nothing of the version the site serves
+  p.reason = "timeout";
+  p.api_version = "v4.3";
+  m.poll_finished(p);
+  CHECK(has_line(m.render(), "flowdrift_site_api_info{api=\"v4\",site=\"primary\",version=\"v4.1\"} 1"));
+
+  p.complete = true;  // upgraded: one series, the new version
+  p.reason = "ok";
+  m.poll_finished(p);
+  const auto text = m.render();
+  CHECK(has_line(text, "flowdrift_site_api_info{api=\"v4\",site=\"primary\",version=\"v4.3\"} 1"));
+  CHECK(text.find("version=\"v4.1\"") == std::string::npos);
+
+  p.api = "v3";  // fell back to v3
+  p.api_version = "v3";
+  m.poll_finished(p);
+  CHECK(has_line(m.render(), "flowdrift_site_api_info{api=\"v3\",site=\"primary\",version=\"v3\"} 1"));
 }
 
 TEST_CASE("a restart restores the last successful poll of each site from the store",
@@ -72,7 +111,7 @@ TEST_CASE("a restart restores the last successful poll of each site from the sto
   CHECK(has_line(text, "flowdrift_site_policies{site=\"dr\"} 299"));
   CHECK(has_line(text, "flowdrift_site_polls_total{site=\"dr\"} 0"));
   CHECK(text.find("unknown-site") == std::string::npos);
-  m.poll_finished({"dr", false, "timeout", 5.0, 1'700'000'100'000, std::nullopt, std::nullopt, ""});
+  m.poll_finished({"dr", false, "timeout", 5.0, 1'700'000'100'000, std::nullopt, std::nullopt, "", "", {}});
   CHECK(has_line(m.render(),
                  "flowdrift_site_last_successful_poll_timestamp_seconds{site=\"dr\"} 1700000002"));
 }
@@ -102,7 +141,7 @@ TEST_CASE("the exposition passes promtool check metrics", "[unit][metrics][promt
     FAIL("promtool not installed (scripts/install-deps.sh --test installs it)");
   }
   auto m = make();
-  m.poll_finished({"primary", true, "ok", 0.2, 1'700'000'001'000, 300, 1'699'000'000'000, "v4"});
+  m.poll_finished({"primary", true, "ok", 0.2, 1'700'000'001'000, 300, 1'699'000'000'000, "v4", "v4.3", {}});
   m.pair_state("prod", diff::PairStatus::Drifted,
                {{"we\"ird \\ name", diff::DriftKind::Modified, diff::Severity::Warning, 1000}}, 0.1,
                2000);
@@ -146,12 +185,7 @@ TEST_CASE("only raised, unexpected items alert, pending and expected ones have t
 TEST_CASE("reconfigure: removed sites and pairs vanish, added ones start at zero, kept ones keep counting",
           "[unit][metrics][reload]") {
   auto m = make();
-  SitePoll p;
-  p.site = "primary";
-  p.complete = true;
-  p.reason = "ok";
-  p.finished_ms = 1'700'000'000'000;
-  p.api = "v3";
+  SitePoll p = complete_poll("primary", "v3", "v3");
   m.poll_finished(p);
   p.site = "dr";
   p.complete = false;
@@ -172,7 +206,7 @@ TEST_CASE("reconfigure: removed sites and pairs vanish, added ones start at zero
   // The kept site's counters and state are untouched.
   CHECK(has_line(text, "flowdrift_site_polls_total{site=\"primary\"} 1"));
   CHECK(has_line(text, "flowdrift_site_up{site=\"primary\"} 1"));
-  CHECK(has_line(text, "flowdrift_site_api_info{api=\"v3\",site=\"primary\"} 1"));
+  CHECK(has_line(text, "flowdrift_site_api_info{api=\"v3\",site=\"primary\",version=\"v3\"} 1"));
   // The new ones start at zero, like at start.
   CHECK(has_line(text, "flowdrift_site_polls_total{site=\"dr2\"} 0"));
   CHECK(has_line(text, "flowdrift_site_poll_failures_total{reason=\"timeout\",site=\"dr2\"} 0"));
@@ -204,4 +238,31 @@ TEST_CASE("reconfigure: the per-policy series cap applies from the next scrape",
   CHECK(has_line(text, "flowdrift_policy_drift_series_dropped 0"));
   // The pair's state survived the reconfiguration.
   CHECK(has_line(text, "flowdrift_pair_status{pair=\"prod\",status=\"DRIFTED\"} 1"));
+}
+
+TEST_CASE("unmodelled constructs are counted per site, and listed up to 20 series",
+          "[unit][metrics]") {
+  auto m = make();
+  SitePoll p = complete_poll("primary", "v4", "v4.3");
+  m.poll_finished(p);
+  CHECK(has_line(m.render(), "flowdrift_site_unmodelled_constructs{site=\"primary\"} 0"));
+
+  p.unmodelled = {"/futureField", "/state = \"LATER\""};
+  m.poll_finished(p);
+  auto text = m.render();
+  CHECK(has_line(text, "flowdrift_site_unmodelled_constructs{site=\"primary\"} 2"));
+  CHECK(has_line(text, "flowdrift_site_unmodelled_info{path=\"/futureField\",site=\"primary\",version=\"v4.3\"} 1"));
+
+  for (int i = 0; i < 30; ++i) p.unmodelled.push_back("/f" + std::to_string(100 + i));
+  m.poll_finished(p);
+  text = m.render();
+  CHECK(has_line(text, "flowdrift_site_unmodelled_constructs{site=\"primary\"} 32"));
+  std::size_t series = 0;
+  for (std::size_t at = 0; (at = text.find("\nflowdrift_site_unmodelled_info{", at)) != std::string::npos; ++at) ++series;
+  CHECK(series == 20);
+
+  p.complete = false;  // a failed poll keeps what the last complete one said
+  p.unmodelled.clear();
+  m.poll_finished(p);
+  CHECK(has_line(m.render(), "flowdrift_site_unmodelled_constructs{site=\"primary\"} 32"));
 }

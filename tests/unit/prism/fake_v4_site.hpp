@@ -1,9 +1,12 @@
-// FakeV4Site: an in-memory v4 Prism Central (microseg + prism categories) for lib/prism tests.
-// Serves the list endpoints with real $page/$limit paging and v4 envelopes; hooks let a test
-// change the site mid-poll, answer with a fault, or mangle a page. Plus a fetch_v4_site runner.
+// FakeV4Site: an in-memory v4 Prism Central (microseg, prism categories, networking VPCs) for
+// lib/prism tests. Serves the list endpoints with real $page/$limit paging and v4 envelopes under
+// each version it serves (v4.0 to v4.3 unless told otherwise); hooks let a test
+// change the site mid-poll, answer with a fault, or mangle a page. Plus fetch_v4_site and
+// fetch_*_snapshot runners.
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -20,14 +23,27 @@
 
 namespace flowdrift::test {
 
-inline const std::string kV4Policies = "/api/microseg/v4.0/config/policies";
-inline const std::string kV4AddressGroups = "/api/microseg/v4.0/config/address-groups";
-inline const std::string kV4ServiceGroups = "/api/microseg/v4.0/config/service-groups";
-inline const std::string kV4Categories = "/api/prism/v4.0/config/categories";
+// "/api/microseg/v4.3/config/policies" is v4_path("microseg", "v4.3", "policies").
+inline std::string v4_path(const std::string& ns, const std::string& version,
+                           const std::string& list) {
+  return "/api/" + ns + "/" + version + "/config/" + list;
+}
+
+// The site's lists are kept under the paths of this version and served under every version
+// FakeV4Site::served names.
+inline const std::string kV4Version = "v4.3";
+inline const std::string kV4Policies = v4_path("microseg", kV4Version, "policies");
+inline const std::string kV4AddressGroups = v4_path("microseg", kV4Version, "address-groups");
+inline const std::string kV4ServiceGroups = v4_path("microseg", kV4Version, "service-groups");
+inline const std::string kV4EntityGroups = v4_path("microseg", kV4Version, "entity-groups");
+inline const std::string kV4Categories = v4_path("prism", kV4Version, "categories");
+inline const std::string kV4Vpcs = v4_path("networking", kV4Version, "vpcs");
 
 inline std::string category_ext_id(int i) { return uuid_for('c', i); }
 inline std::string address_group_ext_id(int i) { return uuid_for('a', i); }
 inline std::string service_group_ext_id(int i) { return uuid_for('s', i); }
+inline std::string entity_group_ext_id(int i) { return uuid_for('e', i); }
+inline std::string vpc_ext_id(int i) { return uuid_for('v', i); }
 
 // An APPLICATION policy securing category c(i % 7) with an INTRA_GROUP rule and an inbound
 // rule from category c7 (Environment:Prod). `with_groups` adds an inbound rule from address
@@ -100,6 +116,35 @@ inline json make_v4_category(int i, const std::string& key, const std::string& v
               {"type", "USER"}};
 }
 
+inline json make_v4_entity_group(int i) {
+  return json{{"$objectType", "microseg.v4.config.EntityGroup"},
+              {"extId", entity_group_ext_id(i)},
+              {"name", "eg-" + std::to_string(i)},
+              {"isSystemDefined", false}};
+}
+
+inline json make_v4_vpc(int i) {
+  return json{{"$objectType", "networking.v4.config.Vpc"},
+              {"extId", vpc_ext_id(i)},
+              {"name", "vpc-" + std::to_string(i)},
+              {"vpcType", "REGULAR"}};
+}
+
+// A v4.1+ policy: make_v4_policy(i) whose first rule secures entity group e0.
+inline json make_v4_entity_group_policy(int i) {
+  json p = make_v4_policy(i);
+  p["rules"][0]["spec"]["securedGroupEntityGroupReference"] = entity_group_ext_id(0);
+  return p;
+}
+
+// make_v4_policy(i) scoped to VPC v0.
+inline json make_v4_vpc_policy(int i) {
+  json p = make_v4_policy(i);
+  p["scope"] = "VPC_LIST";
+  p["vpcReferences"] = json::array({vpc_ext_id(0)});
+  return p;
+}
+
 inline json v4_error_body(const std::string& code, const std::string& message) {
   return json{
       {"$objectType", "microseg.v4.config.ListNetworkSecurityPoliciesApiResponse"},
@@ -111,7 +156,8 @@ inline json v4_error_body(const std::string& code, const std::string& message) {
 }
 
 struct V4Call {
-  std::string endpoint;  // path without base, e.g. kV4Policies
+  std::string endpoint;  // path without base, at kV4Version (kV4Policies) whatever was asked
+  std::string version;   // the version asked for
   std::int64_t page = 0;
   std::int64_t limit = 0;
   int index = 0;  // how many requests this endpoint had before this one
@@ -126,7 +172,13 @@ class FakeV4Site {
   using Mangle = std::function<void(const V4Call&, json& page)>;
 
   std::string base;                                // base_path the client is given
-  std::map<std::string, std::vector<json>> lists;  // endpoint -> items
+  std::map<std::string, std::vector<json>> lists;  // endpoint (at kV4Version) -> items
+  // The versions served per namespace; any other answers 404 (entity groups: v4.1 and later)
+  // before hooks and `calls` see the request.
+  std::map<std::string, std::vector<std::string>> served = {
+      {"microseg", {"v4.3", "v4.2", "v4.1", "v4.0"}},
+      {"prism", {"v4.3", "v4.2", "v4.1", "v4.0"}},
+      {"networking", {"v4.3", "v4.2", "v4.1", "v4.0"}}};
   std::map<std::string, int> calls;                // endpoint -> requests served or faulted
   std::optional<std::int64_t> page_cap;            // server returns fewer than $limit
   Hook hook;
@@ -138,8 +190,10 @@ class FakeV4Site {
       return text_response(404, "no such path");
     }
     V4Call call;
-    call.endpoint = std::string(path.substr(base.size()));
     call.request = &request;
+    if (!route(path.substr(base.size()), call)) {
+      return json_response(404, v4_error_body("MIC-404", "no such version"));
+    }
     auto page = number_param(request, "$page", 0);
     auto limit = number_param(request, "$limit", 50);
     if (!page || !limit || *page < 0 || *limit < 1 || *limit > 100) {
@@ -201,6 +255,25 @@ class FakeV4Site {
   }
 
  private:
+  // /api/{ns}/{version}/config/{list}: the version, and the list's path at kV4Version. False
+  // when the namespace does not serve that version (or the list, before v4.1 for entity groups).
+  bool route(std::string_view path, V4Call& call) const {
+    const auto ns_end = path.find('/', 5);
+    const auto version_end = path.find('/', ns_end + 1);
+    if (path.substr(0, 5) != "/api/" || ns_end == path.npos || version_end == path.npos) {
+      call.endpoint = std::string(path);  // not a v4 path: a list no one has
+      return true;
+    }
+    const std::string ns(path.substr(5, ns_end - 5));
+    call.version = std::string(path.substr(ns_end + 1, version_end - ns_end - 1));
+    call.endpoint = "/api/" + ns + "/" + kV4Version + std::string(path.substr(version_end));
+    auto versions = served.find(ns);
+    if (versions == served.end()) return false;
+    const auto& list = versions->second;
+    if (std::find(list.begin(), list.end(), call.version) == list.end()) return false;
+    return call.version != "v4.0" || call.endpoint != kV4EntityGroups;
+  }
+
   static std::optional<std::int64_t> number_param(const http::HttpRequest& r, const char* name,
                                                   std::int64_t fallback) {
     auto v = r.query_param(name);
@@ -231,12 +304,18 @@ inline FakeV4Site make_v4_site(int policies, int address_groups = 3, int service
     cats.push_back(make_v4_category(i, "AppType", "App" + std::to_string(i)));
   cats.push_back(make_v4_category(7, "Environment", "Prod"));
   cats.push_back(make_v4_category(8, "Environment", "Dev"));
+  site.lists[kV4EntityGroups];  // served, empty
+  site.lists[kV4Vpcs];
   return site;
 }
 
+inline const prism::V4Versions kAllV4_3{"v4.3", "v4.3", "v4.3"};
+
+// Options as the collector polls a site it has seen serve v4.3: no version probes.
 inline prism::FetchOptions v4_test_options() {
   auto o = test_options();
   o.page_size = 100;
+  o.v4_versions = kAllV4_3;
   return o;
 }
 
@@ -263,6 +342,37 @@ inline V4FetchOutcome fetch_v4(http::HttpTransport& transport, prism::FetchOptio
   io.run_for(std::chrono::seconds(30));
   out.elapsed =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  REQUIRE(out.result.has_value());
+  return out;
+}
+
+struct SnapshotOutcome {
+  std::optional<Result<policy::Snapshot>> result;
+  prism::FetchStats stats;
+};
+
+inline awaitable<void> run_snapshot(http::HttpTransport* transport, prism::FetchOptions options,
+                                    bool v4, SnapshotOutcome* out) {
+  // (No co_await inside a conditional expression: g++ 12 miscompiles it.)
+  if (v4) {
+    auto r = co_await prism::fetch_v4_snapshot(*transport, std::move(options), out->stats);
+    out->result.emplace(std::move(r));
+  } else {
+    auto r = co_await prism::fetch_v3_snapshot(*transport, std::move(options), out->stats);
+    out->result.emplace(std::move(r));
+  }
+}
+
+// Runs fetch_v4_snapshot (v4) or fetch_v3_snapshot to completion on a fresh io_context.
+inline SnapshotOutcome fetch_snapshot(http::HttpTransport& transport, prism::FetchOptions options,
+                                      bool v4) {
+  SnapshotOutcome out;
+  asio::io_context io;
+  asio::co_spawn(io, run_snapshot(&transport, std::move(options), v4, &out),
+                 [](std::exception_ptr e) {
+                   if (e) std::rethrow_exception(e);
+                 });
+  io.run_for(std::chrono::seconds(30));
   REQUIRE(out.result.has_value());
   return out;
 }

@@ -14,36 +14,6 @@ using namespace flowdrift::test;
 
 namespace {
 
-struct SnapshotOutcome {
-  std::optional<Result<policy::Snapshot>> result;
-  prism::FetchStats stats;
-};
-
-awaitable<void> run_snapshot(http::HttpTransport* transport, prism::FetchOptions options,
-                             bool v4, SnapshotOutcome* out) {
-  // (No co_await inside a conditional expression: g++ 12 miscompiles it.)
-  if (v4) {
-    auto r = co_await prism::fetch_v4_snapshot(*transport, std::move(options), out->stats);
-    out->result.emplace(std::move(r));
-  } else {
-    auto r = co_await prism::fetch_v3_snapshot(*transport, std::move(options), out->stats);
-    out->result.emplace(std::move(r));
-  }
-}
-
-SnapshotOutcome fetch_snapshot(http::HttpTransport& transport, prism::FetchOptions options,
-                               bool v4) {
-  SnapshotOutcome out;
-  asio::io_context io;
-  asio::co_spawn(io, run_snapshot(&transport, std::move(options), v4, &out),
-                 [](std::exception_ptr e) {
-                   if (e) std::rethrow_exception(e);
-                 });
-  io.run_for(std::chrono::seconds(30));
-  REQUIRE(out.result.has_value());
-  return out;
-}
-
 bool has_duplicate_finding(const policy::Snapshot& s) {
   for (const auto& f : s.findings) {
     if (f.kind == "duplicate_name") return true;
@@ -241,7 +211,7 @@ TEST_CASE("v4: the snapshot path with a policy memo equals the path without",
     CHECK(third.result->value().hash == fresh.result->value().hash);
   }
   SECTION("a changed policy that does not canonicalize is named by its place in the listing") {
-    site.lists[kV4Policies][250]["state"] = "";  // an unknown state is kept (unmodelled); none is malformed
+    site.lists[kV4Policies][250]["state"] = "";
     auto out = fetch_snapshot(transport, options, true);
     REQUIRE_FALSE(out.result->has_value());
     CHECK(out.result->error().reason == ErrorReason::Malformed);

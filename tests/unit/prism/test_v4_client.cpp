@@ -1,4 +1,4 @@
-// fetch_v4_site against a FakeV4Site: $page/$limit paging, the four listings, completeness
+// fetch_v4_site against a FakeV4Site: $page/$limit paging, the six listings, completeness
 // rules, status mapping with v4 error bodies, retries and deadlines, and credential redaction.
 #include <catch2/catch.hpp>
 #include <set>
@@ -39,6 +39,19 @@ std::vector<std::string> v4_names(const std::vector<nlohmann::json>& items) {
 
 std::string query(const http::HttpRequest* r, const char* name) {
   return r->query_param(name).value_or("<none>");
+}
+
+// The reference lists of make_v4_site, one page each, listed before the policies: address,
+// service and entity groups, categories, VPCs.
+constexpr int kListRequests = 5;
+
+// Answers only requests to the policies; the others are served.
+FakeV4Site::Hook on_policies(FakeV4Site::Hook hook) {
+  return [hook = std::move(hook)](FakeV4Site& site,
+                                  const V4Call& call) -> std::optional<Result<http::HttpResponse>> {
+    if (call.endpoint != kV4Policies) return std::nullopt;
+    return hook(site, call);
+  };
 }
 
 }  // namespace
@@ -87,7 +100,9 @@ TEST_CASE("v4: pages past 100 with $page/$limit and fetches every listing", "[pr
   CHECK(FakeV4Site::requests_to(transport, kV4AddressGroups).size() == 1);
   CHECK(FakeV4Site::requests_to(transport, kV4ServiceGroups).size() == 1);
   CHECK(FakeV4Site::requests_to(transport, kV4Categories).size() == 1);
-  CHECK(out.stats.requests == 6);
+  CHECK(FakeV4Site::requests_to(transport, kV4EntityGroups).size() == 1);
+  CHECK(FakeV4Site::requests_to(transport, kV4Vpcs).size() == 1);
+  CHECK(out.stats.requests == kListRequests + 3);
   CHECK(out.stats.retries == 0);
 }
 
@@ -132,7 +147,7 @@ TEST_CASE("v4: small limits and exact multiples page correctly", "[prism][v4][pa
     auto out = fetch_v4(transport, v4_test_options());
     REQUIRE(out.result->has_value());
     CHECK(out.result->value().policies.empty());
-    CHECK(out.stats.requests == 4);
+    CHECK(out.stats.requests == kListRequests + 1);
   }
 }
 
@@ -147,7 +162,7 @@ TEST_CASE("v4: status mapping and v4 error bodies", "[prism][v4][status]") {
     CHECK(out.result->error().reason == ErrorReason::Auth);
     CHECK(out.result->error().http_status == 401);
     CHECK_THAT(out.result->error().message, Catch::Contains(kV4Policies + " page 0"));
-    CHECK(out.stats.requests == 1);
+    CHECK(out.stats.requests == kListRequests + 1);
   }
   SECTION("403 is Forbidden and quotes the AppMessage") {
     FakeV4Site site = make_v4_site(3);
@@ -171,7 +186,7 @@ TEST_CASE("v4: status mapping and v4 error bodies", "[prism][v4][status]") {
     CHECK(out.result->error().reason == ErrorReason::Http);
     CHECK(out.result->error().http_status == 404);
     CHECK_THAT(out.result->error().message, Catch::Contains("no such list"));
-    CHECK(out.stats.requests == 1);
+    CHECK(out.stats.requests == kListRequests + 1);
   }
   SECTION("a SchemaValidationError body is quoted") {
     FakeV4Site site = make_v4_site(3);
@@ -244,7 +259,7 @@ TEST_CASE("v4: retries of 429 and 5xx", "[prism][v4][retry]") {
     REQUIRE(out.result->has_value());
     CHECK(out.result->value().policies.size() == 150);
     CHECK(out.stats.retries == 2);
-    CHECK(out.stats.requests == 4 + 3);
+    CHECK(out.stats.requests == 4 + kListRequests);
     std::vector<std::string> pages;
     for (const auto* r : FakeV4Site::requests_to(transport, kV4Policies))
       pages.push_back(query(r, "$page"));
@@ -258,7 +273,7 @@ TEST_CASE("v4: retries of 429 and 5xx", "[prism][v4][retry]") {
     REQUIRE_FALSE(out.result->has_value());
     CHECK(out.result->error().reason == ErrorReason::ServerError);
     CHECK(out.result->error().retryable);
-    CHECK(out.stats.requests == 4);
+    CHECK(out.stats.requests == kListRequests + 4);
     CHECK(out.stats.retries == 3);
   }
 }
@@ -272,7 +287,7 @@ TEST_CASE("v4: malformed bodies and envelopes", "[prism][v4][shape]") {
     auto out = fetch_v4(transport, v4_test_options());
     REQUIRE_FALSE(out.result->has_value());
     CHECK(out.result->error().reason == ErrorReason::Malformed);
-    CHECK(out.stats.requests == 1);
+    CHECK(out.stats.requests == kListRequests + 1);
   }
   using MangleCase = std::pair<const char*, FakeV4Site::Mangle>;
   std::vector<MangleCase> cases = {
@@ -290,7 +305,9 @@ TEST_CASE("v4: malformed bodies and envelopes", "[prism][v4][shape]") {
   };
   for (const auto& [expected, mangle] : cases) {
     FakeV4Site site = make_v4_site(3);
-    site.mangle = mangle;
+    site.mangle = [mangle = mangle](const V4Call& call, json& p) {
+      if (call.endpoint == kV4Policies) mangle(call, p);
+    };
     ScriptedTransport transport(site.responder());
     auto out = fetch_v4(transport, v4_test_options());
     INFO(expected);
@@ -411,7 +428,7 @@ TEST_CASE("v4: empty lists", "[prism][v4][completeness]") {
     REQUIRE_FALSE(out.result->has_value());
     CHECK(out.result->error().reason == ErrorReason::EmptyList);
     CHECK_THAT(out.result->error().message, Catch::Contains("had 12"));
-    CHECK(out.stats.requests == 1);
+    CHECK(out.stats.requests == kListRequests + 1);
   }
   SECTION("no policies is fine without history, with history 0, or when allowed") {
     for (int variant = 0; variant < 3; ++variant) {
@@ -478,7 +495,7 @@ TEST_CASE("v4: transport errors and the poll deadline", "[prism][v4][transport]"
     CHECK(out.result->error().reason == ErrorReason::Timeout);
     CHECK_THAT(out.result->error().message,
                Catch::Contains(kV4Policies + " page 0") && Catch::Contains("read timed out"));
-    CHECK(out.stats.requests == 4);
+    CHECK(out.stats.requests == kListRequests + 4);
     CHECK(out.stats.retries == 3);
   }
   SECTION("a slow server is cut off by the request timeout") {
@@ -509,7 +526,7 @@ TEST_CASE("v4: transport errors and the poll deadline", "[prism][v4][transport]"
     CHECK(out.result->error().reason == ErrorReason::Timeout);
     CHECK_THAT(out.result->error().message, Catch::Contains("rate_limited"));
     CHECK(out.elapsed < 2500ms);
-    CHECK(out.stats.requests == 1);
+    CHECK(out.stats.requests == kListRequests + 1);
   }
 }
 
@@ -524,19 +541,19 @@ TEST_CASE("v4: no error message contains the password or the Authorization heade
       fault_v4(kV4Policies, -1, [] { return respond_v4(text_response(200, "not json")); }),
       fault_v4(kV4Policies, -1, [] { return fail_v4(ErrorReason::Connect, "refused", true); }),
       // A hostile or buggy server echoing the credentials back must not get them logged.
-      [](FakeV4Site&, const V4Call& call) -> std::optional<Result<http::HttpResponse>> {
+      on_policies([](FakeV4Site&, const V4Call& call) -> std::optional<Result<http::HttpResponse>> {
         const std::string echoed(call.request->header("Authorization").value_or(""));
         return respond_v4(json_response(
             500, v4_error_body("E500", "bad header " + echoed + " for " + kPassword)));
-      },
-      [](FakeV4Site&, const V4Call& call) -> std::optional<Result<http::HttpResponse>> {
+      }),
+      on_policies([](FakeV4Site&, const V4Call& call) -> std::optional<Result<http::HttpResponse>> {
         const std::string echoed(call.request->header("Authorization").value_or(""));
         return respond_v4(json_response(200, v4_error_body("E200", echoed + " / " + kPassword)));
-      },
-      [](FakeV4Site&, const V4Call&) -> std::optional<Result<http::HttpResponse>> {
+      }),
+      on_policies([](FakeV4Site&, const V4Call&) -> std::optional<Result<http::HttpResponse>> {
         return fail_v4(ErrorReason::Tls, std::string("handshake with password ") + kPassword,
                        false);
-      },
+      }),
   };
   int checked = 0;
   for (auto& hook : faults) {

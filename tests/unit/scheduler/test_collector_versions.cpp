@@ -1,0 +1,173 @@
+// The collector and v4 versions, against an in-memory PC (FakeV4Site) and a real store: what a
+// complete poll detected is kept per site and read again without probes, an upgrade is seen on
+// the next poll, a downgrade within the poll, each change is logged as api.version, and the
+// poll reports the version flowdrift_site_api_info exports.
+#include <catch2/catch.hpp>
+
+#include <spdlog/sinks/ringbuffer_sink.h>
+
+#include "core/log.hpp"
+#include "scheduler/collector.hpp"
+#include "store/store.hpp"
+#include "support/temp_dir.hpp"
+#include "unit/prism/fake_v4_site.hpp"
+
+using namespace flowdrift;
+using namespace flowdrift::test;
+
+namespace {
+
+awaitable<void> run_poll(scheduler::Collector* collector, scheduler::PollReport* out) {
+  *out = co_await collector->poll_once();
+}
+
+// One site's collector over a FakeV4Site (GET) and, for the v3 API, a FakeSite (POST).
+struct Rig {
+  asio::io_context io;
+  TempDir dir;
+  store::Store store{dir.file("flowdrift.db")};
+  FakeV4Site v4 = make_v4_site(3);
+  FakeSite v3 = make_site(3);
+  ScriptedTransport* transport = nullptr;  // owned by the collector
+  std::unique_ptr<scheduler::Collector> collector;
+
+  Rig() {
+    config::SiteConfig cfg;
+    cfg.name = "primary";
+    cfg.url = "https://pc.example:9440";
+    cfg.credentials.username = "admin";
+    auto t = std::make_unique<ScriptedTransport>([this](const http::HttpRequest& r) {
+      return r.method == "POST" ? v3.serve(r) : v4.serve(r);
+    });
+    transport = t.get();
+    collector = std::make_unique<scheduler::Collector>(io.get_executor(), cfg, kPassword,
+                                                       std::move(t), store);
+  }
+
+  // One poll, and the version probes it sent.
+  scheduler::PollReport poll(std::vector<std::string>* probes = nullptr) {
+    const std::size_t before = transport->requests.size();
+    scheduler::PollReport report;
+    io.restart();
+    asio::co_spawn(io, run_poll(collector.get(), &report), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+    io.run();
+    for (std::size_t i = before; probes != nullptr && i < transport->requests.size(); ++i) {
+      const auto& r = transport->requests[i];
+      if (r.query_param("$limit") == std::optional<std::string_view>("1")) {
+        probes->emplace_back(r.path());
+      }
+    }
+    INFO(report.message);
+    REQUIRE(report.complete);
+    return report;
+  }
+};
+
+// The collector's log lines while it lives.
+class LogCapture {
+ public:
+  LogCapture() : logger_(log::get("collector")), level_(logger_->level()) {
+    logger_->sinks().push_back(sink_);
+    logger_->set_level(spdlog::level::info);
+  }
+  ~LogCapture() {
+    logger_->sinks().pop_back();
+    logger_->set_level(level_);
+  }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  // Lines containing `text`.
+  std::vector<std::string> lines(const std::string& text) const {
+    std::vector<std::string> out;
+    for (auto& line : sink_->last_formatted()) {
+      if (line.find(text) != std::string::npos) out.push_back(line);
+    }
+    return out;
+  }
+
+ private:
+  std::shared_ptr<spdlog::logger> logger_;
+  spdlog::level::level_enum level_;
+  std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink_ =
+      std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(256);
+};
+
+std::string microseg_probe(const std::string& version) {
+  return v4_path("microseg", version, "policies");
+}
+
+}  // namespace
+
+TEST_CASE("collector: detected v4 versions are kept, and an upgrade is seen on the next poll",
+          "[unit][collector][versions]") {
+  Rig rig;
+  rig.v4.served["microseg"] = {"v4.1", "v4.0"};
+  std::vector<std::string> first_probes;
+  auto first = rig.poll(&first_probes);
+  CHECK(first.api == "v4");
+  CHECK(first.api_version == "v4.1");
+  CHECK(first_probes.size() == 3 + 1 + 1);  // microseg v4.3, v4.2, v4.1; prism, networking
+
+  std::vector<std::string> second_probes;
+  auto second = rig.poll(&second_probes);
+  CHECK(second.api_version == "v4.1");
+  CHECK(second_probes == std::vector<std::string>{microseg_probe("v4.3"), microseg_probe("v4.2")});
+
+  rig.v4.served["microseg"] = {"v4.3", "v4.2", "v4.1", "v4.0"};  // upgraded
+  std::vector<std::string> third_probes;
+  auto third = rig.poll(&third_probes);
+  CHECK(third.api_version == "v4.3");
+  CHECK(third_probes == std::vector<std::string>{microseg_probe("v4.3")});
+
+  std::vector<std::string> fourth_probes;
+  rig.poll(&fourth_probes);
+  CHECK(fourth_probes.empty());
+}
+
+TEST_CASE("collector: a downgraded site is detected again within the poll",
+          "[unit][collector][versions]") {
+  Rig rig;
+  CHECK(rig.poll().api_version == "v4.3");
+  rig.v4.served["microseg"] = {"v4.0"};
+  auto downgraded = rig.poll();
+  CHECK(downgraded.api_version == "v4.0");
+  CHECK(downgraded.policy_count == 3);
+  std::vector<std::string> probes;
+  CHECK(rig.poll(&probes).api_version == "v4.0");
+  CHECK(probes == std::vector<std::string>{microseg_probe("v4.3"), microseg_probe("v4.2"),
+                                           microseg_probe("v4.1")});
+}
+
+TEST_CASE("collector: each version change is logged as api.version", "[unit][collector][versions]") {
+  LogCapture logs;
+  Rig rig;
+  rig.v4.served["microseg"] = {"v4.1", "v4.0"};
+  rig.v4.served.erase("networking");
+  rig.poll();
+  CHECK(logs.lines("api.version").size() == 2);
+  CHECK(logs.lines("api.version site=primary namespace=microseg from=none to=v4.1").size() == 1);
+  CHECK(logs.lines("api.version site=primary namespace=prism from=none to=v4.3").size() == 1);
+
+  rig.poll();
+  CHECK(logs.lines("api.version").size() == 2);  // nothing changed
+
+  rig.v4.served["microseg"] = {"v4.3", "v4.2", "v4.1", "v4.0"};
+  rig.v4.served["networking"] = {"v4.3"};
+  rig.poll();
+  CHECK(logs.lines("api.version").size() == 4);
+  CHECK(logs.lines("namespace=microseg from=v4.1 to=v4.3").size() == 1);
+  CHECK(logs.lines("namespace=networking from=none to=v4.3").size() == 1);
+}
+
+TEST_CASE("collector: a PC without the v4 microseg API is polled over v3 and reported as v3",
+          "[unit][collector][versions]") {
+  Rig rig;
+  rig.v4.served.erase("microseg");
+  auto report = rig.poll();
+  CHECK(report.api == "v3");
+  CHECK(report.api_version == "v3");
+  CHECK(report.policy_count == 3);
+}
