@@ -81,14 +81,33 @@ nlohmann::json SyncClient::json(const std::string& method, const std::string& ta
   return nlohmann::json::parse(r.body);
 }
 
+namespace {
+
+std::vector<std::string> pcsim_command(const std::string& dir, std::vector<std::string> site_args) {
+  std::vector<std::string> cmd{build_dir() + "/tests/pcsim/pcsim", "--listen", "127.0.0.1:0",
+                               "--tls-dir", dir, "--port-file", dir + "/port"};
+  cmd.insert(cmd.end(), site_args.begin(), site_args.end());
+  return cmd;
+}
+
+}  // namespace
+
 LiveSite::LiveSite(const TempDir& dir, const std::string& name, int policies, int seed)
+    : LiveSite(dir, name, nullptr,
+               {"--generate", std::to_string(policies), "--seed", std::to_string(seed)}) {}
+
+LiveSite::LiveSite(const TempDir& dir, const std::string& name, const nlohmann::json& data,
+                   const std::vector<std::string>& extra_args)
     : dir_(dir.file(name)) {
   std::filesystem::create_directories(dir_);
-  proc_ = std::make_unique<Process>(
-      std::vector<std::string>{build_dir() + "/tests/pcsim/pcsim", "--listen", "127.0.0.1:0",
-                               "--tls-dir", dir_, "--port-file", dir_ + "/port", "--generate",
-                               std::to_string(policies), "--seed", std::to_string(seed)},
-      dir_ + "/pcsim.log", std::vector<std::string>{std::string("PCSIM_PASSWORD=") + kLivePassword});
+  std::vector<std::string> site_args = extra_args;
+  if (!data.is_null()) {
+    write_file(dir_ + "/site.json", data.dump());
+    site_args.insert(site_args.end(), {"--data", dir_ + "/site.json"});
+  }
+  proc_ = std::make_unique<Process>(pcsim_command(dir_, site_args), dir_ + "/pcsim.log",
+                                    std::vector<std::string>{std::string("PCSIM_PASSWORD=") +
+                                                             kLivePassword});
   auto port = wait_for_file(dir_ + "/port", std::chrono::seconds(20));
   REQUIRE(port.has_value());
   port_ = static_cast<std::uint16_t>(std::stoi(*port));

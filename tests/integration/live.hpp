@@ -51,6 +51,10 @@ class SyncClient {
 class LiveSite {
  public:
   LiveSite(const TempDir& dir, const std::string& name, int policies, int seed);
+  // pcsim serving `data` (a site data file's JSON, written into the site's directory), with
+  // extra pcsim arguments such as {"--v4-version", "v4.1"}.
+  LiveSite(const TempDir& dir, const std::string& name, const nlohmann::json& data,
+           const std::vector<std::string>& extra_args = {});
   std::uint16_t port() const { return port_; }
   std::string ca_file() const { return dir_ + "/ca.pem"; }
   SyncClient& api() { return *client_; }
