@@ -1028,40 +1028,39 @@ void add_unmodelled(const json& group, const v4::Schema& schema, const Site& sit
 
 const Site kNoSite;  // groups are read before anything they could reference by extId
 
-b::BuiltGroup canonicalize_address_group(const json& group) {
+// What every group has (extId, name, description, unmodelled members); `add` maps the rest.
+template <class F>
+b::BuiltGroup build_group(const json& group, const v4::Schema& schema, const Site& site, F&& add) {
   as_object<json>(group, "");
   b::BuiltGroup out;
   out.id = req_string(group, "", "extId");
   out.name = req_string(group, "", "name");
-  json canon{{"name", out.name},
-             {"description", opt_string(group, "", "description")},
-             {"addresses", ipv4_addresses(group, "", "ipv4Addresses", "ipRanges")}};
-  add_ipv6_addresses(group, canon["addresses"]);
-  add_unmodelled(group, v4::kAddressGroup, kNoSite, canon, out);
+  json canon{{"name", out.name}, {"description", opt_string(group, "", "description")}};
+  add(canon, out);
+  add_unmodelled(group, schema, site, canon, out);
   out.json = canon.dump();
   out.hash = sha256_hex(out.json);
   return out;
 }
 
+b::BuiltGroup canonicalize_address_group(const json& group) {
+  return build_group(group, v4::kAddressGroup, kNoSite, [&](json& canon, b::BuiltGroup&) {
+    canon["addresses"] = ipv4_addresses(group, "", "ipv4Addresses", "ipRanges");
+    add_ipv6_addresses(group, canon["addresses"]);
+  });
+}
+
 b::BuiltGroup canonicalize_service_group(const json& group) {
-  as_object<json>(group, "");
-  b::BuiltGroup out;
-  out.id = req_string(group, "", "extId");
-  out.name = req_string(group, "", "name");
-  std::map<std::string, json> services;  // by canonical text: sorted, unique
-  for (json& s : protocol_services(group, "")) {
-    std::string text = s.dump();
-    services.emplace(std::move(text), std::move(s));
-  }
-  json list = json::array();
-  for (auto& entry : services) list.push_back(std::move(entry.second));
-  json canon{{"name", out.name},
-             {"description", opt_string(group, "", "description")},
-             {"services", std::move(list)}};
-  add_unmodelled(group, v4::kServiceGroup, kNoSite, canon, out);
-  out.json = canon.dump();
-  out.hash = sha256_hex(out.json);
-  return out;
+  return build_group(group, v4::kServiceGroup, kNoSite, [&](json& canon, b::BuiltGroup&) {
+    std::map<std::string, json> services;  // by canonical text: sorted, unique
+    for (json& s : protocol_services(group, "")) {
+      std::string text = s.dump();
+      services.emplace(std::move(text), std::move(s));
+    }
+    json list = json::array();
+    for (auto& entry : services) list.push_back(std::move(entry.second));
+    canon["services"] = std::move(list);
+  });
 }
 
 // One AllowedEntity / ExceptEntity (v4.1+): what it selects, by every member it has (the SDK
@@ -1122,23 +1121,15 @@ json entity_selectors(const json& group, const char* config_key, const Site& sit
 // EntityGroup (v4.1+) -> {"allowed":[...],"description","except":[...],"name"}: the entities
 // it allows minus the ones it excepts, each a set sorted by canonical text.
 b::BuiltGroup canonicalize_entity_group(const json& group, const Site& site) {
-  as_object<json>(group, "");
-  b::BuiltGroup out;
-  out.id = req_string(group, "", "extId");
-  out.name = req_string(group, "", "name");
-  json canon{{"name", out.name},
-             {"description", opt_string(group, "", "description")},
-             {"allowed", entity_selectors(group, "allowedConfig", site, out)},
-             {"except", entity_selectors(group, "exceptConfig", site, out)}};
-  add_unmodelled(group, v4::kEntityGroup, site, canon, out);
-  for (const auto& c : out.categories) {
-    if (site.category_values.count(c) == 0) {
-      out.findings.push_back({"dangling_reference", "", "category " + c + " not defined on site"});
+  return build_group(group, v4::kEntityGroup, site, [&](json& canon, b::BuiltGroup& out) {
+    canon["allowed"] = entity_selectors(group, "allowedConfig", site, out);
+    canon["except"] = entity_selectors(group, "exceptConfig", site, out);
+    for (const auto& c : out.categories) {
+      if (site.category_values.count(c) == 0) {
+        out.findings.push_back({"dangling_reference", "", "category " + c + " not defined on site"});
+      }
     }
-  }
-  out.json = canon.dump();
-  out.hash = sha256_hex(out.json);
-  return out;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // A v4 list page as a Prism Central sends it (GET /api/microseg/v4.x/config/policies, groups,
-// categories): the flat strict scan the poll uses, then each item canonicalized from its raw
+// categories, entity groups, networking VPCs): the flat strict scan the poll uses, then each item canonicalized from its raw
 // text (the fast path) and from the DOM (the fallback). Any input must end in a value or an
 // Error, never a crash, a hang or a sanitizer report.
 #include <cstddef>
@@ -36,5 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (from_dom.set_references(page, page, page) && from_dom.add_policies(page)) {
     (void)from_dom.finish();
   }
+  // The same items as v4.1+ entity groups and VPCs, then as policies referencing them.
+  flowdrift::policy::V4SiteData lists;
+  lists.entity_groups = page;
+  lists.vpcs = page;
+  flowdrift::policy::V4SiteBuilder v43;
+  if (v43.set_references(lists) && v43.add_policies(page)) (void)v43.finish();
   return 0;
 }

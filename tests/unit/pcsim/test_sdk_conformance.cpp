@@ -110,36 +110,38 @@ json native_section() {
                                                 {{"type", "SHARED_SERVICE"}, {"spec", shared}}})}}})}};
 }
 
+SiteData native_site() {
+  json doc = site_to_json(small_site(2));
+  doc["v4"] = native_section();
+  return site_from_json(doc);
+}
+
+SimulatorOptions with_seed(std::uint64_t seed) {
+  SimulatorOptions o;
+  o.instance_seed = seed;
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("every v4.x answer for a generated site validates against that version's SDK models",
           "[unit][pcsim][sdk]") {
   for (int minor = 0; minor <= 3; ++minor) {
     INFO("v4." << minor);
-    SimulatorOptions o;
-    o.instance_seed = 11;
-    Simulator sim(generate_site(40, 3), o);
+    Simulator sim(generate_site(40, 3), with_seed(11));
     check_answers(sim, minor);
   }
 }
 
 TEST_CASE("v4.3 answers with entity groups, VPCs, FLEX and SHARED_SERVICE rules validate",
           "[unit][pcsim][sdk]") {
-  json doc = site_to_json(small_site(2));
-  doc["v4"] = native_section();
-  SimulatorOptions o;
-  o.instance_seed = 12;
-  Simulator sim(site_from_json(doc), o);
+  Simulator sim(native_site(), with_seed(12));
   check_answers(sim, 3);
 }
 
 TEST_CASE("the conformance check fails on an answer a version does not model",
           "[unit][pcsim][sdk]") {
-  json doc = site_to_json(small_site(2));
-  doc["v4"] = native_section();
-  SimulatorOptions o;
-  o.instance_seed = 13;
-  Simulator sim(site_from_json(doc), o);
+  Simulator sim(native_site(), with_seed(13));
   // The ZONE policy is v4.3 only: v4.0 has no such type, no FLEX and no entity groups.
   const json body = get_json(sim, "/api/microseg/v4.0/config/policies?$limit=100");
   CHECK_FALSE(models("microseg", 0)
