@@ -28,8 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   flowdrift::policy::V4SiteBuilder from_text;
   if (from_text.set_references(page, page, page)) {
-    const auto data = scanned->root().find("data");
-    for (const auto item : *data) (void)from_text.add_policy_text(item.text());
+    const auto listed = scanned->root().find("data");
+    for (const auto item : *listed) (void)from_text.add_policy_text(item.text());
     (void)from_text.finish();
   }
   flowdrift::policy::V4SiteBuilder from_dom;
