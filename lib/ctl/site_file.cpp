@@ -390,6 +390,15 @@ Result<policy::V4SiteData> with_references(std::vector<json> policies, const std
     }
     r.target = std::move(*items);
   }
+  // v4.1+ entity groups and VPCs have no list options: a dump carries them.
+  for (const auto& [kind, what] : {std::pair{policy::V4Reference::EntityGroup, "entity groups"},
+                                   std::pair{policy::V4Reference::Vpc, "VPCs"}}) {
+    if (const std::size_t n = policy::policies_referencing(d.policies, kind)) {
+      return fail(ErrorReason::Malformed, name,
+                  policies_text(n) + " " + what + " by extId, which a policies file cannot "
+                  "resolve: compare site dumps (flowdriftctl dump) instead (docs/cli.md)");
+    }
+  }
   return d;
 }
 

@@ -172,6 +172,23 @@ TEST_CASE("a v4 policy file without the categories it references is refused, nam
   CHECK_THAT(run.err, Catch::Contains("--source-categories"));
 }
 
+TEST_CASE("a v4 policy file referencing entity groups or VPCs is refused: a dump carries them",
+          "[unit][ctl][v4]") {
+  TempDir dir;
+  json policy = json::parse(flowdrift::test::read_file(kV4Policy));
+  json& data = policy.contains("data") ? policy["data"] : policy;
+  data["vpcReferences"] = json::array({"66666666-0000-4000-8000-0000000000c1"});
+  const std::string file = write_json(dir, "vpc-policy.json", policy);
+  V4References refs{write_json(dir, "cats.json", categories_list({wire_category()})), {},
+                    write_json(dir, "sgs.json", service_groups_list({wire_service_group()})), ""};
+  REQUIRE(load_site_file(kV4Policy, refs).has_value());  // the same without the VPC reads
+  auto r = load_site_file(file, refs);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().reason == ErrorReason::Malformed);
+  CHECK_THAT(r.error().message, Catch::Contains("1 policy references VPCs by extId") &&
+                                    Catch::Contains("flowdriftctl dump"));
+}
+
 TEST_CASE("extIds the given lists do not hold become dangling_reference findings",
           "[unit][ctl][v4]") {
   TempDir dir;
