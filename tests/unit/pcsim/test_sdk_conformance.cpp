@@ -48,6 +48,14 @@ void check_valid(const test::sdk::Models& m, const json& body, const std::string
   for (const auto& v : violations) FAIL_CHECK(v);
 }
 
+// An error answer: its `data` is the namespace's ErrorResponse, one of the response's members.
+void check_error(Simulator& sim, const test::sdk::Models& m, const std::string& target,
+                 int status, const std::string& type) {
+  auto r = get(sim, target);
+  REQUIRE(r.response.status == status);
+  check_valid(m, json::parse(r.response.body), type, target);
+}
+
 // Every page of every list of `minor`, and one GET per object kind, validated.
 void check_answers(Simulator& sim, int minor) {
   for (const auto& e : kEndpoints) {
@@ -67,6 +75,8 @@ void check_answers(Simulator& sim, int minor) {
     if (!first_id.empty()) {
       check_valid(m, get_json(sim, base + "/" + first_id), qual + e.get_type, base + "/{extId}");
     }
+    check_error(sim, m, base + "/00000000-0000-4000-8000-00000000dead", 404, qual + e.get_type);
+    check_error(sim, m, base + "?$limit=1000", 400, qual + e.list_type);
   }
 }
 
