@@ -52,15 +52,24 @@ def _microseg_roots(entity):
             f"microseg.v4.config.Get{entity}ApiResponse", f"microseg.v4.config.{entity}"]
 
 
+def _write_roots(namespace, entity):
+    """The answers to POST, PUT and DELETE of an entity (task references)."""
+    return [f"{namespace}.v4.config.{verb}{entity}ApiResponse"
+            for verb in ("Create", "Update", "Delete")]
+
+
 # Types whose answers flowdrift reads; everything they reference is included. Optional roots
 # are included only by the SDK versions that define them (entity groups: v4.1 and later).
 ROOTS = {
     "microseg": ["microseg.v4.config.ListNetworkSecurityPoliciesApiResponse",
                  "microseg.v4.config.GetNetworkSecurityPolicyApiResponse",
                  "microseg.v4.config.NetworkSecurityPolicy"]
-                + _microseg_roots("AddressGroup") + _microseg_roots("ServiceGroup"),
+                + _microseg_roots("AddressGroup") + _microseg_roots("ServiceGroup")
+                + _write_roots("microseg", "NetworkSecurityPolicy")
+                + _write_roots("microseg", "AddressGroup") + _write_roots("microseg", "ServiceGroup"),
     "prism": ["prism.v4.config.ListCategoriesApiResponse", "prism.v4.config.GetCategoryApiResponse",
-              "prism.v4.config.Category"],
+              "prism.v4.config.Category", "prism.v4.config.GetTaskApiResponse"]
+             + _write_roots("prism", "Category"),
     "networking": ["networking.v4.config.ListVpcsApiResponse",
                    "networking.v4.config.GetVpcApiResponse", "networking.v4.config.Vpc"],
 }

@@ -447,7 +447,11 @@ http::ServerReply Simulator::v4_category(const http::HttpRequest& request, const
     category_ext_id_.erase(key + '\n' + value);
     category_value_descriptions_.erase(key + '\n' + value);
     rebuild_category_views();
-    return json_reply(202, v4_task_reference(endpoint, "DeleteCategory", id, entity_of(endpoint).rel));
+    // Synchronous, unlike the microseg writes: the SDK's DeleteCategoryApiResponse carries no
+    // task reference (its data is empty), so nothing to wait for.
+    ServerReply done;
+    done.response.status = 204;
+    return done;
   }
   if (request.method != "POST") {
     return plain_error(405, endpoint, request.method,
@@ -467,7 +471,16 @@ http::ServerReply Simulator::v4_category(const http::HttpRequest& request, const
   const std::string new_id = v4::uuid_from_hash(v4_rng_(), key + '\n' + value);
   category_ext_id_[key + '\n' + value] = new_id;
   rebuild_category_views();
-  return json_reply(202, v4_task_reference(endpoint, "CreateCategory", new_id, entity_of(endpoint).rel));
+  // Synchronous: the SDK's CreateCategoryApiResponse carries the created Category itself.
+  const CategoryKey& defined = category_defs_.at(key);
+  const json created = v4::category(new_id, key, value, defined.description, defined.system_defined);
+  json reply = {{"$objectType", api_type(endpoint, "Create")},
+                {"$reserved", {{"$fv", "v4.r0"}}},
+                {"data", created},
+                {"metadata", response_metadata(std::string(request.path()) + "/" + new_id)}};
+  ServerReply r = json_reply(201, reply.dump());
+  r.response.headers.push_back({"ETag", v4::etag_of(created.dump())});
+  return r;
 }
 
 }  // namespace flowdrift::pcsim

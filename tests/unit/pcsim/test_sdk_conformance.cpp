@@ -80,6 +80,51 @@ void check_answers(Simulator& sim, int minor) {
   }
 }
 
+std::string path(const std::string& ns, int minor, const std::string& tail) {
+  return "/api/" + ns + "/v4." + std::to_string(minor) + "/config/" + tail;
+}
+
+// A write's 202 task reference, and the task it names (prism GetTaskApiResponse).
+void check_write(Simulator& sim, int minor, const http::ServerReply& r, const std::string& ns,
+                 const std::string& type, const std::string& target) {
+  INFO(target << " -> " << r.response.body.substr(0, 300));
+  REQUIRE(r.response.status == 202);
+  const json body = json::parse(r.response.body);
+  check_valid(models(ns, minor), body, ns + ".v4.config." + type, target);
+  const std::string task = path("prism", minor, "tasks/" + body.at("data").at("extId").get<std::string>());
+  check_valid(models("prism", minor), get_json(sim, task), "prism.v4.config.GetTaskApiResponse", task);
+}
+
+// What pcsim answers to v4 writes on `minor`: a policy PUT back unchanged, an address group
+// created and deleted (task references and their tasks), a category value created.
+void check_write_answers(Simulator& sim, int minor) {
+  const std::string policies = path("microseg", minor, "policies");
+  const std::string policy_id = get_json(sim, policies + "?$limit=1").at("data").at(0).at("extId");
+  const Got policy = get_one(sim, policies + "/" + policy_id);
+  check_write(sim, minor, send(sim, "PUT", policies + "/" + policy_id, policy.data, policy.etag),
+              "microseg", "UpdateNetworkSecurityPolicyApiResponse", "PUT policy");
+
+  const std::string groups = path("microseg", minor, "address-groups");
+  const json group = {{"name", "ag-conformance"}, {"ipv4Addresses", {{{"value", "10.0.0.1"}}}}};
+  check_write(sim, minor, send(sim, "POST", groups, group), "microseg",
+              "CreateAddressGroupApiResponse", "POST address group");
+  for (const auto& g : get_all(sim, groups)) {
+    if (g.at("name") != "ag-conformance") continue;
+    const std::string target = groups + "/" + g.at("extId").get<std::string>();
+    check_write(sim, minor, send(sim, "DELETE", target, nullptr, get_one(sim, target).etag),
+                "microseg", "DeleteAddressGroupApiResponse", "DELETE address group");
+  }
+
+  // Category writes are synchronous: the created Category, then nothing (204).
+  const std::string categories = path("prism", minor, "categories");
+  auto created = send(sim, "POST", categories, {{"key", "Conformance"}, {"value", "x"}});
+  REQUIRE(created.response.status == 201);
+  const json body = json::parse(created.response.body);
+  check_valid(models("prism", minor), body, "prism.v4.config.CreateCategoryApiResponse", "POST category");
+  const std::string target = categories + "/" + body.at("data").at("extId").get<std::string>();
+  CHECK(send(sim, "DELETE", target, nullptr, get_one(sim, target).etag).response.status == 204);
+}
+
 json entity(const std::string& type, const std::string& select_by, const std::string& ref) {
   return {{"type", type}, {"selectBy", select_by}, {"referenceExtIds", json::array({ref})}};
 }
@@ -140,6 +185,16 @@ TEST_CASE("every v4.x answer for a generated site validates against that version
     INFO("v4." << minor);
     Simulator sim(generate_site(40, 3), with_seed(11));
     check_answers(sim, minor);
+  }
+}
+
+TEST_CASE("every v4.x answer to a write, and the task it names, validates against that "
+          "version's SDK models",
+          "[unit][pcsim][sdk]") {
+  for (int minor = 0; minor <= 3; ++minor) {
+    INFO("v4." << minor);
+    Simulator sim(generate_site(10, 3), with_seed(14));
+    check_write_answers(sim, minor);
   }
 }
 

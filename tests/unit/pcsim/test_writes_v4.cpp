@@ -279,8 +279,13 @@ TEST_CASE("v4 categories: POST creates a key:value, DELETE with If-Match removes
           "[unit][pcsim][v4][writes]") {
   Simulator sim(small_site(1), seeded(17));
   auto r = send(sim, "POST", kCategories, {{"key", "Owner"}, {"value", "TeamA"}, {"description", "owners"}});
-  const std::string id = accepted(sim, r, "prism.v4.config.CreateCategoryApiResponse");
+  // Synchronous (the SDK's CreateCategoryApiResponse holds the Category): 201, no task.
+  REQUIRE(r.response.status == 201);
+  const json created = json::parse(r.response.body);
+  CHECK(created.at("$objectType") == "prism.v4.config.CreateCategoryApiResponse");
+  const std::string id = created.at("data").at("extId");
   auto [cat, etag] = get_one(sim, kCategories + "/" + id);
+  CHECK(created.at("data") == cat);
   CHECK(cat.at("key") == "Owner");
   CHECK(cat.at("value") == "TeamA");
   auto values = post_json(sim, "/categories/Owner/list", {{"kind", "category"}});
@@ -294,7 +299,8 @@ TEST_CASE("v4 categories: POST creates a key:value, DELETE with If-Match removes
 
   CHECK(send(sim, "DELETE", kCategories + "/" + id).response.status == 412);
   r = send(sim, "DELETE", kCategories + "/" + id, nullptr, etag);
-  accepted(sim, r, "prism.v4.config.DeleteCategoryApiResponse");
+  CHECK(r.response.status == 204);
+  CHECK(r.response.body.empty());
   CHECK(send(sim, "GET", kCategories + "/" + id).response.status == 404);
   CHECK(post_json(sim, "/categories/Owner/list", {{"kind", "category"}}).at("entities").empty());
 
