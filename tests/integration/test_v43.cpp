@@ -99,7 +99,9 @@ json v4_section(const Generated& g, bool dr) {
            {{g.policies.at(0),
              {{"scope", "VPC_LIST"}, {"vpcReferences", json::array({dr ? "@vpc:vpc-b" : "@vpc:vpc-a"})}}},
             {g.policies.at(1), {{"futureField", {{"x", dr ? 2 : 1}}}}},
-            {g.policies.at(2), {{"futureField", {{"x", 1}}}}}}}};
+            {g.policies.at(2),
+             {{"futureField", {{"x", 1}}},
+              {"securedEntityGroupReferences", json::array({"@entity_group:eg-web"})}}}}}};
 }
 
 void use_api_auto(const TempDir& dir) {
@@ -135,6 +137,7 @@ TEST_CASE("v4.3 constructs: entity groups, VPC scope, FLEX, SHARED_SERVICE and u
 
   const Items expected{
       {"eg-user", "reference", "both", "critical"},             // its entity group widened
+      {g.policies.at(2), "reference", "both", "critical"},      // the same entity group
       {"shared-changed", "modified", "unknown", "warning"},     // a SHARED_SERVICE rule changed
       {"zone-flex", "modified", "unknown", "warning"},          // a FLEX rule changed
       {g.policies.at(0), "modified", "both", "critical"},       // moved to another VPC
