@@ -274,19 +274,20 @@ Snapshot assemble(std::size_t count, Policy policy, SiteObjects site,
     for (const Finding& f : p.findings) {
       findings.push_back({f.kind, names[i], f.detail});
     }
-    std::set<std::string> categories = p.categories;
-    for (const std::string& g : p.entity_groups) {
-      const auto it = site.entity_groups.categories_by_name.find(g);
-      if (it != site.entity_groups.categories_by_name.end()) {
-        categories.insert(it->second.begin(), it->second.end());
-      }
-    }
-    for (const std::string& c : categories) {
+    for (const std::string& c : p.categories) {
       if (site_categories.count(c) != 0) {
         used_categories.insert(c);
       } else {
         findings.push_back(
             {"dangling_reference", names[i], "category " + c + " not defined on site"});
+      }
+    }
+    // An entity group's categories are used too; the group reports its own missing ones.
+    for (const std::string& g : p.entity_groups) {
+      const auto it = site.entity_groups.categories_by_name.find(g);
+      if (it == site.entity_groups.categories_by_name.end()) continue;
+      for (const std::string& c : it->second) {
+        if (site_categories.count(c) != 0) used_categories.insert(c);
       }
     }
     used_ags.insert(p.address_groups.begin(), p.address_groups.end());

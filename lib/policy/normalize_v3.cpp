@@ -816,7 +816,8 @@ Result<Snapshot> V3SiteBuilder::finish() {
   st.finished = true;
   return build::assemble_snapshot(
       std::move(st.policies),
-      {std::move(st.address_groups), std::move(st.service_groups), {}, st.index.category_values},
+      {std::move(st.address_groups), std::move(st.service_groups), {},
+       std::move(st.index.category_values)},
       std::move(st.findings));
 }
 

@@ -1520,7 +1520,7 @@ Result<Snapshot> V4SiteBuilder::finish() {
   Site& site = *st.site;
   return b::assemble_snapshot(st.policies,
                               {std::move(site.address_groups), std::move(site.service_groups),
-                               std::move(site.entity_groups), site.category_values},
+                               std::move(site.entity_groups), std::move(site.category_values)},
                               std::move(st.findings));
 }
 
