@@ -44,20 +44,13 @@ Effect combine(Effect a, Effect b) {
   return Effect::Both;
 }
 
-// Canonical members whose allowed-flow meaning the model cannot establish: v4.1+ constructs
-// beyond the allow-list model and whatever no version of the model knows.
-bool is_unknown_semantics_field(std::string_view key) {
-  return key == "unmodelled" || key == "priority" || key == "ipv4_scope" ||
-         key == "ipv6_scope" || key == "network_functions" || key == "intra_group_services" ||
-         key == "intra_group_rule" || key == "isolation_rule" || key == "applied_to" ||
-         key == "sources" || key == "destinations";
-}
-
 // A canonical rule the flows model reads: an allow rule with a direction, a peer, a service.
+// Any other (FLEX, an unknown rule type, extra members) has an allowed-flow meaning the model
+// cannot establish.
 bool is_flow_rule(const json& rule) {
   if (!rule.is_object()) return false;
   for (const auto& [k, v] : rule.items()) {
-    if (k != "description" && k != "direction" && k != "peer" && k != "service") return false;
+    if (!flows::reads_rule_member(k)) return false;
   }
   const json direction = rule.value("direction", json());
   return direction == "inbound" || direction == "outbound";
@@ -254,8 +247,8 @@ void compare_policies(const CanonicalObject& s, const CanonicalObject& r, const 
         e = bool_effect(sv, rv);
       } else if (k == "intra_group") {
         e = intra_effect(sv, rv);
-      } else if (is_unknown_semantics_field(k)) {
-        e = Effect::Unknown;
+      } else if (!flows::reads_policy_member(k)) {
+        e = Effect::Unknown;  // a member whose allowed-flow meaning the model cannot establish
       }
       cmp.add({k, sv.is_null() ? "" : compact(sv), rv.is_null() ? "" : compact(rv)}, e);
     }

@@ -413,15 +413,22 @@ constexpr std::string_view kPolicyKeys[] = {
 constexpr std::string_view kRuleKeys[] = {"description", "direction", "peer", "service"};
 
 template <std::size_t N>
-std::optional<std::string> unknown_member(json obj, const std::string_view (&known)[N]) {
+bool listed(std::string_view key, const std::string_view (&known)[N]) {
+  return std::find(std::begin(known), std::end(known), key) != std::end(known);
+}
+
+std::optional<std::string> unknown_member(json obj, bool (*reads)(std::string_view)) {
   for (const auto& [key, value] : obj.members()) {
-    const std::string k = key.str();
-    if (std::find(std::begin(known), std::end(known), k) == std::end(known)) return k;
+    std::string k = key.str();
+    if (!reads(k)) return k;
   }
   return std::nullopt;
 }
 
 }  // namespace
+
+bool reads_policy_member(std::string_view key) { return listed(key, kPolicyKeys); }
+bool reads_rule_member(std::string_view key) { return listed(key, kRuleKeys); }
 
 Result<FlowSet> Compiler::compile(std::string_view policy_json) {
   Env env{resolve_, address_groups_, service_groups_};
@@ -434,7 +441,7 @@ Result<FlowSet> Compiler::compile(std::string_view policy_json) {
   if (auto name = find(p, "name"); name && name->is_string())
     ctx.where = "policy '" + name->str() + "'";
 
-  if (auto key = unknown_member(p, kPolicyKeys)) {
+  if (auto key = unknown_member(p, reads_policy_member)) {
     return ctx.fail("/" + *key, "a construct the flows model does not know");
   }
   FlowSet out;
@@ -493,7 +500,7 @@ Result<FlowSet> Compiler::compile(std::string_view policy_json) {
     const json r = rule_list[i];
     const std::string ptr = "/rules/" + std::to_string(i);
     if (!r.is_object()) return ctx.fail(ptr, "expected rule object, got " + shown(r));
-    if (auto key = unknown_member(r, kRuleKeys)) {
+    if (auto key = unknown_member(r, reads_rule_member)) {
       return ctx.fail(ptr + "/" + *key, "a construct the flows model does not know");
     }
     auto dir = find(r, "direction");

@@ -132,6 +132,11 @@ using Resolver =
 // Resolves against the referenced objects of `snap` (which must outlive the resolver).
 Resolver snapshot_resolver(const policy::Snapshot& snap);
 
+// The canonical members this model reads (docs/flows.md "What does not compile"): a policy or
+// rule with any other member does not compile, and the diff says its direction is unknown.
+bool reads_policy_member(std::string_view key);
+bool reads_rule_member(std::string_view key);
+
 // Compiles one canonical policy JSON (docs/canonical-model.md §2-4). Malformed JSON, an unknown
 // shape or a reference the resolver cannot resolve (e.g. "dangling:<uuid>") is an
 // Error{Malformed} naming the policy and the JSON pointer.

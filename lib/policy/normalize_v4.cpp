@@ -337,6 +337,21 @@ std::string schema_path(std::string_view path) {
   return out;
 }
 
+// Every string of `j` that is an extId of the site becomes "<kind>:<name>".
+void resolve_ids(json& j, const Site& site) {
+  if (j.is_string()) {
+    const auto it = site.any_ids.find(j.get_ref<const std::string&>());
+    if (it != site.any_ids.end()) j = it->second;
+  } else if (j.is_structured()) {
+    for (auto& e : j) resolve_ids(e, site);
+  }
+}
+
+std::string resolved_id(const std::string& id, const Site& site) {
+  const auto it = site.any_ids.find(id);
+  return it == site.any_ids.end() ? id : it->second;
+}
+
 // What the model does not know of one canonical object (a policy, a rule, a group): kept as
 // {relative path: opaque value} with site extIds replaced by "<kind>:<name>", and reported as
 // findings "unmodelled: <schema path>" (or "... = <value>" for an unknown enum value).
@@ -345,16 +360,8 @@ struct Unmodelled {
   std::vector<Finding>* findings = nullptr;
   json values = json::object();
 
-  void resolve_ids(json& j) const {
-    if (j.is_string()) {
-      const auto it = site->any_ids.find(j.get_ref<const std::string&>());
-      if (it != site->any_ids.end()) j = it->second;
-    } else if (j.is_structured()) {
-      for (auto& e : j) resolve_ids(e);
-    }
-  }
   void field(const std::string& path, const std::string& rel, json value) {
-    resolve_ids(value);
+    resolve_ids(value, *site);
     values[rel] = std::move(value);
     findings->push_back({"unmodelled", "", "unmodelled: " + schema_path(path)});
   }
@@ -367,13 +374,21 @@ struct Unmodelled {
 json to_dom(const json& j) { return j; }
 json to_dom(const JsonRef& j) { return json::parse(j.text()); }
 
+// f(key, value) for each member. A JsonRef key is a view of the document's text unless it
+// has an escape (almost never): canonicalization walks every member of every policy.
 template <class F>
 void each_member(const json& obj, F&& f) {
-  for (const auto& [k, v] : obj.items()) f(k, v);
+  for (const auto& [k, v] : obj.items()) f(std::string_view(k), v);
 }
 template <class F>
 void each_member(const JsonRef& obj, F&& f) {
-  for (const auto& [k, v] : obj.members()) f(k.str(), v);
+  std::string unescaped;
+  for (const auto& [k, v] : obj.members()) {
+    std::string_view key = k.text();
+    key = key.substr(1, key.size() - 2);
+    if (key.find('\\') != std::string_view::npos) key = unescaped = k.str();
+    f(key, v);
+  }
 }
 
 // Every member of `obj` (and of the objects below it that the schema walks) that `schema`
@@ -382,18 +397,19 @@ template <class J>
 void collect_unmodelled(const J& obj, const v4::Schema& schema, const std::string& path,
                         const std::string& rel, Unmodelled& out, std::string_view skip = {}) {
   if (!obj.is_object()) return;  // the mapping reports wrong types
-  each_member(obj, [&](const std::string& key, const auto& value) {
+  each_member(obj, [&](std::string_view key, const auto& value) {
     if (v4::is_envelope_key(key) || key == skip) return;
     const v4::Field* f = schema.find(key);
+    const std::string here = rel + std::string(key);
     if (f == nullptr) {
-      out.field(at_key(path, key), rel + key, to_dom(value));
+      out.field(at_key(path, key), here, to_dom(value));
     } else if (f->nested != nullptr && value.is_object()) {
-      collect_unmodelled(value, *f->nested, at_key(path, key), rel + key + "/", out);
+      collect_unmodelled(value, *f->nested, at_key(path, key), here + "/", out);
     } else if (f->nested != nullptr && value.is_array()) {
       std::size_t i = 0;
       for (const auto& item : value) {
         collect_unmodelled(item, *f->nested, at_index(at_key(path, key), i),
-                           rel + key + "/" + std::to_string(i) + "/", out);
+                           here + "/" + std::to_string(i) + "/", out);
         ++i;
       }
     }
@@ -553,12 +569,7 @@ json rule_extras(const J& rule, const J& spec, const std::string& rpath, const s
   if (opt_bool(rule, rpath, "isLoggingEnabled").value_or(false)) extras["logging"] = true;
   for (const auto& [key, canon] : {std::pair{"networkFunctionChainReference", "network_function_chain"},
                                    std::pair{"networkFunctionReference", "network_function"}}) {
-    if (auto id = opt_string(spec, spath, key); !id.empty()) {
-      Unmodelled ids = work.unmodelled();
-      json value = id;
-      ids.resolve_ids(value);
-      extras[canon] = value;
-    }
+    if (auto id = opt_string(spec, spath, key); !id.empty()) extras[canon] = resolved_id(id, work.site);
   }
   Unmodelled unmodelled = work.unmodelled();
   collect_unmodelled(rule, v4::kRule, rpath, "", unmodelled, "spec");
@@ -770,12 +781,12 @@ void add_unknown_rule(const J& rule, const std::string& rpath, const std::string
   Unmodelled unmodelled = work.unmodelled();
   unmodelled.enum_value(at_key(rpath, "type"), type);
   json opaque = json::object();
-  each_member(rule, [&](const std::string& key, const auto& value) {
+  each_member(rule, [&](std::string_view key, const auto& value) {
     const v4::Field* f = v4::kRule.find(key);
     if (v4::is_envelope_key(key) || (f != nullptr && f->bookkeeping)) return;
-    opaque[key] = to_dom(value);
+    opaque[std::string(key)] = to_dom(value);
   });
-  unmodelled.resolve_ids(opaque);
+  resolve_ids(opaque, work.site);
   acc.rules.insert(json{{"description", opt_string(rule, rpath, "description")},
                         {"direction", "unknown"},
                         {"opaque", std::move(opaque)}}.dump());
@@ -871,7 +882,7 @@ void add_policy_scope(const J& policy, json& canon, PolicyWork& work, Unmodelled
   }
   if (auto ids = id_list(policy, "", "networkFunctionReferences"); !ids.empty()) {
     json list(std::set<std::string>(ids.begin(), ids.end()));
-    unmodelled.resolve_ids(list);
+    resolve_ids(list, work.site);
     canon["network_functions"] = std::move(list);
   }
 }
@@ -1070,16 +1081,13 @@ b::BuiltGroup canonicalize_service_group(const json& group) {
 json entity_selector(const json& e, const std::string& path, const Site& site, b::BuiltGroup& out) {
   as_object<json>(e, path);
   json canon = json::object();
-  Unmodelled unmodelled{&site, &out.findings, json::object()};
   for (const auto& [key, canon_key] : {std::pair{"type", "type"}, std::pair{"selectBy", "select_by"},
                                        std::pair{"matchCriteria", "match"}}) {
     if (auto v = opt_string(e, path, key); !v.empty()) canon[canon_key] = lowercase(v);
   }
   std::set<std::string> refs;
   for (const auto& id : id_list(e, path, "referenceExtIds")) {
-    json value = id;
-    unmodelled.resolve_ids(value);
-    const std::string& text = value.get_ref<const std::string&>();
+    const std::string text = resolved_id(id, site);
     if (text.rfind("category:", 0) == 0) out.categories.insert(text.substr(9));
     refs.insert(text);
   }
