@@ -163,5 +163,11 @@ TEST_CASE("v4.3 constructs: entity groups, VPC scope, FLEX, SHARED_SERVICE and u
       30s));
   CHECK(open_items(db) == expected);
   CHECK(daemon.log().find("api.version") != std::string::npos);
+  // Each unknown member is logged once per site and version, however many polls see it: the
+  // primary at v4.3, the DR site at v4.1 and again at v4.3.
+  const std::string log = daemon.log();
+  std::size_t logged = 0;
+  for (std::size_t at = 0; (at = log.find("canon.unmodelled", at)) != std::string::npos; ++at) ++logged;
+  CHECK(logged == 3);
   daemon.stop();
 }
