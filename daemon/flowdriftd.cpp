@@ -7,6 +7,7 @@
 
 #include "app/app.hpp"
 #include "config/config.hpp"
+#include "drift/rules.hpp"
 #include "config/units.hpp"
 #include "http/web_config.hpp"
 #include "core/log.hpp"
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
 
   flowdrift::config::Config config;
   try {
-    config = flowdrift::config::load_config(config_path);
+    config = flowdrift::drift::load_config(config_path);
   } catch (const flowdrift::config::ConfigError& e) {
     std::cerr << "flowdriftd: invalid configuration:\n" << e.what() << "\n";
     return kExitConfig;

@@ -43,14 +43,6 @@ http::ServerReply error_reply(int status, const std::string& message) {
   return json_reply(status, json{{"error", message}});
 }
 
-// What an open item is for alerting, in the order flowdriftctl and the metrics use: a live
-// expectation covers it, else it is still debouncing, else it is raised (it alerts).
-std::string item_state(const store::StoredDriftItem& it) {
-  if (it.resolved_ms) return "resolved";
-  if (it.expected()) return "expected";
-  if (it.pending()) return "pending";
-  return "raised";
-}
 
 // A stored JSON column, or the text itself if it does not parse (never fail a read for it).
 json embedded(const std::string& text) {
@@ -96,7 +88,7 @@ http::ServerReply Api::pairs() {
   open.open_only = true;
   for (const auto& it : store::drift_items(db, open)) {
     auto& c = counts[it.pair];
-    const auto state = item_state(it);
+    const std::string state = it.state();
     if (state == "expected") {
       ++c.expected;
     } else if (state == "pending") {
@@ -231,7 +223,7 @@ http::ServerReply Api::drift(const std::map<std::string, std::string>& query) {
   json items = json::array();
   std::size_t matched = 0;
   for (const auto& it : store::drift_items(store_.db(), q)) {
-    const auto s = item_state(it);
+    const std::string s = it.state();
     if (state && s != *state) continue;
     if (++matched > limit) continue;  // keep counting: `total` tells how many were left out
     items.push_back({{"id", it.id},

@@ -15,6 +15,7 @@
 #include "core/log.hpp"
 #include "core/sha256.hpp"
 #include "core/systemd.hpp"
+#include "drift/rules.hpp"
 #include "store/reloads.hpp"
 #include "store/retention.hpp"
 
@@ -273,7 +274,7 @@ ReloadResult App::reload_now(const std::string& trigger) {
   std::map<std::string, std::string> passwords;
   SecretsBySite secrets;
   try {
-    next = config::load_config(file);
+    next = drift::load_config(file);
     for (const auto& site : next.sites) secrets[site.name] = read_secrets(site, passwords[site.name]);
   } catch (const config::ConfigError& e) {
     return reject(400, e.problems());

@@ -1,6 +1,8 @@
 #include "app/reload.hpp"
 
+#include <algorithm>
 #include <set>
+#include <tuple>
 
 namespace flowdrift::app {
 namespace {
@@ -10,32 +12,18 @@ void differs(std::vector<std::string>& out, const char* key, const T& a, const T
   if (!(a == b)) out.emplace_back(key);
 }
 
-bool same_mapping(const diff::PairMapping& a, const diff::PairMapping& b) {
-  if (a.categories != b.categories || a.names.size() != b.names.size() ||
-      a.subnets.size() != b.subnets.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.names.size(); ++i) {
-    if (a.names[i].match != b.names[i].match || a.names[i].replica != b.names[i].replica) {
-      return false;
-    }
-  }
-  for (std::size_t i = 0; i < a.subnets.size(); ++i) {
-    if (a.subnets[i].text != b.subnets[i].text) return false;
-  }
-  return true;
+// Positions in the file aside: moving a pair's lines is not a change of what it says.
+bool same_mapping(const config::MappingConfig& a, const config::MappingConfig& b) {
+  return a.categories == b.categories && a.names == b.names && a.subnets == b.subnets;
 }
 
-bool same_expected(const std::vector<diff::Expectation>& a,
-                   const std::vector<diff::Expectation>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i].selector() != b[i].selector() || a[i].owner != b[i].owner ||
-        a[i].reason != b[i].reason || a[i].expires_ms != b[i].expires_ms) {
-      return false;
-    }
-  }
-  return true;
+bool same_expected(const std::vector<config::ExpectedConfig>& a,
+                   const std::vector<config::ExpectedConfig>& b) {
+  auto text = [](const config::ExpectedConfig& e) {
+    return std::tie(e.policy, e.kind, e.field, e.owner, e.reason, e.expires);
+  };
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [&](const auto& x, const auto& y) { return text(x) == text(y); });
 }
 
 std::string join(const std::vector<std::string>& items, const char* sep = ", ") {

@@ -25,6 +25,20 @@
 #include "config/yaml_tree.hpp"
 
 namespace flowdrift::config {
+constexpr std::size_t kMaxShownValue = 60;
+
+// Values are echoed in messages so the operator sees what was parsed; bounded and made
+// printable so a pasted blob cannot flood the terminal.
+std::string shown(std::string_view v) {
+  std::string out = "'";
+  for (std::size_t i = 0; i < v.size() && i < kMaxShownValue; ++i) {
+    const auto c = static_cast<unsigned char>(v[i]);
+    out += (c < 0x20 || c == 0x7f) ? '?' : v[i];
+  }
+  if (v.size() > kMaxShownValue) out += "...";
+  return out + "'";
+}
+
 namespace {
 
 using detail::YamlNode;
@@ -43,7 +57,6 @@ constexpr std::size_t kMaxNameLength = 64;
 constexpr std::size_t kMaxConfigBytes = 16u << 20;
 // A password file is a few bytes; the cap stops a mistaken path (/dev/zero) from hanging startup.
 constexpr std::size_t kMaxPasswordBytes = 64u << 10;
-constexpr std::size_t kMaxShownValue = 60;
 constexpr int kDefaultPort = 9440;
 
 constexpr std::string_view kTopKeys[] = {"sites", "pairs", "storage", "server", "log"};
@@ -79,18 +92,6 @@ constexpr std::string_view kServerKeys[] = {"listen", "policy_series_cap"};
 constexpr std::string_view kLogKeys[] = {"level", "format"};
 constexpr std::string_view kLogLevels[] = {"debug", "info", "warn", "error"};
 constexpr std::string_view kLogFormats[] = {"auto", "plain", "journal"};
-
-// Values are echoed in messages so the operator sees what was parsed; bounded and made
-// printable so a pasted blob cannot flood the terminal.
-std::string shown(std::string_view v) {
-  std::string out = "'";
-  for (std::size_t i = 0; i < v.size() && i < kMaxShownValue; ++i) {
-    const auto c = static_cast<unsigned char>(v[i]);
-    out += (c < 0x20 || c == 0x7f) ? '?' : v[i];
-  }
-  if (v.size() > kMaxShownValue) out += "...";
-  return out + "'";
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -344,25 +345,13 @@ class Validator {
       : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
 
   void report(int line, int column, const std::string& path, const std::string& reason) {
-    std::string text = file_ + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
-    if (!path.empty()) text += path + ": ";
-    text += reason;
-    problems_.push_back(Problem{line, column, std::move(text)});
+    problems_.push_back(make_problem(file_, {line, column}, path, reason));
   }
   void report(const YamlNode& at, const std::string& path, const std::string& reason) {
     report(at.line, at.column, path, reason);
   }
 
-  // Problems in document order: cross-checks found late still read top to bottom.
-  std::vector<std::string> problems() {
-    std::stable_sort(problems_.begin(), problems_.end(), [](const Problem& a, const Problem& b) {
-      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
-    });
-    std::vector<std::string> out;
-    out.reserve(problems_.size());
-    for (auto& p : problems_) out.push_back(std::move(p.text));
-    return out;
-  }
+  std::vector<Problem> take_problems() { return std::move(problems_); }
 
   Config validate(const std::optional<YamlNode>& root) {
     Config config;
@@ -391,11 +380,6 @@ class Validator {
   }
 
  private:
-  struct Problem {
-    int line;
-    int column;
-    std::string text;
-  };
   struct Field {
     const YamlNode* key;
     const YamlNode* value;
@@ -951,12 +935,10 @@ class Validator {
     if (auto it = mf.find("subnets"); it != mf.end()) {
       subnets = rule_list(it->second, child(path, "subnets"), kSubnetRuleKeys);
     }
-    auto mapping = diff::make_mapping(categories, names, subnets);
-    if (!mapping) {
-      report(*f.value, path, mapping.error().message);
-      return;
-    }
-    pair.mapping = std::move(*mapping);
+    pair.mapping.categories = std::move(categories);
+    pair.mapping.names = std::move(names);
+    pair.mapping.subnets = std::move(subnets);
+    pair.mapping.at = {f.value->line, f.value->column};
   }
 
   // Expected differences: each selects items by policy (glob), kind and field, and must say
@@ -967,7 +949,6 @@ class Validator {
       report(*f.value, path, std::string("must be a list, got ") + detail::kind_name(f.value->kind));
       return;
     }
-    std::map<std::string, int> selectors;
     for (std::size_t i = 0; i < f.value->items.size(); ++i) {
       const auto& item = f.value->items[i];
       const auto item_path = index(path, i);
@@ -977,8 +958,9 @@ class Validator {
         continue;
       }
       auto ef = fields(item, item_path, kExpectedKeys);
-      diff::Expectation e;
-      e.line = item.line;
+      ExpectedConfig e;
+      e.index = i;
+      e.at = {item.line, item.column};
       bool ok = true;
       for (const char* key : {"policy", "owner", "reason", "expires"}) {
         if (ef.find(key) == ef.end()) {
@@ -988,9 +970,10 @@ class Validator {
           ok = false;
         }
       }
-      auto text = [&](const char* key) -> std::optional<std::string> {
+      auto text = [&](const char* key, Position* at = nullptr) -> std::optional<std::string> {
         auto it = ef.find(key);
         if (it == ef.end()) return std::nullopt;
+        if (at) *at = {it->second.value->line, it->second.value->column};
         auto v = get_string(it->second, child(item_path, key));
         if (!v) ok = false;
         return v;
@@ -999,44 +982,9 @@ class Validator {
       if (auto v = text("owner")) e.owner = *v;
       if (auto v = text("reason")) e.reason = *v;
       if (auto v = text("field")) e.field = *v;
-      if (auto it = ef.find("kind"); it != ef.end()) {
-        if (auto v = get_string(it->second, child(item_path, "kind"))) {
-          if (auto k = diff::parse_kind(*v)) {
-            e.kind = *k;
-          } else {
-            std::vector<std::string_view> kinds;
-            for (auto k2 : diff::kAllKinds) kinds.push_back(diff::to_string(k2));
-            report(*it->second.value, child(item_path, "kind"),
-                   "unknown drift kind " + shown(*v) + " (kinds: " + join(kinds, ", ") + ")");
-            ok = false;
-          }
-        } else {
-          ok = false;
-        }
-      }
-      if (auto it = ef.find("expires"); it != ef.end()) {
-        if (auto v = get_string(it->second, child(item_path, "expires"))) {
-          auto t = diff::parse_expiry(*v);
-          if (!t) {
-            report(*it->second.value, child(item_path, "expires"), t.error().message);
-            ok = false;
-          } else {
-            e.expires = *v;
-            e.expires_ms = *t;
-          }
-        } else {
-          ok = false;
-        }
-      }
-      if (!ok) continue;
-      auto [prev, inserted] = selectors.emplace(e.selector(), item.line);
-      if (!inserted) {
-        report(item, item_path,
-               "selects the same items as the entry at line " + std::to_string(prev->second) +
-                   " (" + e.selector() + "); merge them");
-        continue;
-      }
-      pair.expected.push_back(std::move(e));
+      if (auto v = text("kind", &e.kind_at)) e.kind = *v;
+      if (auto v = text("expires", &e.expires_at)) e.expires = *v;
+      if (ok) pair.expected.push_back(std::move(e));
     }
   }
 
@@ -1120,18 +1068,16 @@ class Validator {
   std::vector<Problem> problems_;
 };
 
-Config parse(const std::string& text, const std::string& name, const fs::path& base_dir) {
+Parsed parse(const std::string& text, const std::string& name, const fs::path& base_dir) {
   auto parsed = detail::parse_yaml(text);
   Validator v(name, base_dir);
   if (parsed.error) {
     v.report(parsed.error->line, parsed.error->column, "",
              "YAML syntax error: " + parsed.error->message);
-    throw ConfigError(v.problems());
+    return {Config{}, v.take_problems()};
   }
   Config config = v.validate(parsed.root);
-  auto problems = v.problems();
-  if (!problems.empty()) throw ConfigError(std::move(problems));
-  return config;
+  return {std::move(config), v.take_problems()};
 }
 
 std::string joined(const std::vector<std::string>& lines) {
@@ -1148,6 +1094,30 @@ std::string joined(const std::vector<std::string>& lines) {
 ConfigError::ConfigError(std::vector<std::string> problems)
     : std::runtime_error(joined(problems)), problems_(std::move(problems)) {}
 
+namespace {
+std::vector<std::string> in_document_order(std::vector<Problem> problems) {
+  // Cross-checks found late still read top to bottom.
+  std::stable_sort(problems.begin(), problems.end(), [](const Problem& a, const Problem& b) {
+    return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+  });
+  std::vector<std::string> out;
+  out.reserve(problems.size());
+  for (auto& p : problems) out.push_back(std::move(p.text));
+  return out;
+}
+}  // namespace
+
+ConfigError::ConfigError(std::vector<Problem> problems)
+    : ConfigError(in_document_order(std::move(problems))) {}
+
+Problem make_problem(const std::string& file, Position at, const std::string& path,
+                     const std::string& reason) {
+  std::string text = file + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": ";
+  if (!path.empty()) text += path + ": ";
+  text += reason;
+  return Problem{at.line, at.column, std::move(text)};
+}
+
 const SiteConfig* Config::find_site(const std::string& name) const {
   for (const auto& s : sites) {
     if (s.name == name) return &s;
@@ -1155,7 +1125,7 @@ const SiteConfig* Config::find_site(const std::string& name) const {
   return nullptr;
 }
 
-Config load_config(const std::string& path) {
+Parsed read_config(const std::string& path) {
   std::string text;
   if (auto why = read_file_bounded(path, kMaxConfigBytes, text); !why.empty()) {
     throw ConfigError({path + ": cannot read configuration file: " + why});
@@ -1166,7 +1136,7 @@ Config load_config(const std::string& path) {
   return parse(text, path, base);
 }
 
-Config parse_config(const std::string& text, const std::string& name) {
+Parsed parse_text(const std::string& text, const std::string& name) {
   std::error_code ec;
   auto cwd = fs::current_path(ec);
   return parse(text, name, ec ? fs::path(".") : cwd);

@@ -6,13 +6,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
-
-#include "diff/expect.hpp"
-#include "diff/mapping.hpp"
 
 namespace flowdrift::config {
 
@@ -45,14 +45,45 @@ struct SiteConfig {
   int line = 0;                   // where the site was declared, for messages
 };
 
+// Where something was written in the file, for messages.
+struct Position {
+  int line = 0;
+  int column = 0;
+};
+
+// A pair's intended differences as written (docs/configuration.md "mappings"): plain text whose
+// shape is checked here. lib/drift checks the values and turns them into matchers.
+struct MappingConfig {
+  std::map<std::string, std::string> categories;             // source key:value -> replica's
+  std::vector<std::pair<std::string, std::string>> names;    // {match, replica}
+  std::vector<std::pair<std::string, std::string>> subnets;  // {source, replica}
+  Position at;  // the `mappings` value
+  bool empty() const { return categories.empty() && names.empty() && subnets.empty(); }
+};
+
+// An expected difference as written (docs/configuration.md "expected"): policy, owner, reason
+// and expires are present; lib/drift checks the kind and the expiry and builds the matcher.
+struct ExpectedConfig {
+  std::string policy;  // glob over policy names
+  std::string kind;    // a drift kind, or empty for any
+  std::string field;
+  std::string owner;
+  std::string reason;
+  std::string expires;  // as written
+  std::size_t index = 0;  // in the pair's `expected` list
+  Position at;            // the entry
+  Position kind_at;
+  Position expires_at;
+};
+
 struct PairConfig {
   std::string name;
   std::string source;   // site name
   std::string replica;  // site name
   // Intended differences between the two sites (category values, policy names, subnets).
-  diff::PairMapping mapping;
+  MappingConfig mapping;
   // Declared drift, each with owner, reason and expiry (docs/configuration.md "expected").
-  std::vector<diff::Expectation> expected;
+  std::vector<ExpectedConfig> expected;
   // Debounce: an item is raised (alerts) only once it was found by this many consecutive
   // complete comparisons and has been seen for at least `debounce_for`.
   int debounce_comparisons = 2;
@@ -91,24 +122,46 @@ struct Config {
   const SiteConfig* find_site(const std::string& name) const;
 };
 
-// Thrown by load_config with every problem found, one per line:
-//   "flowdrift.yaml:12:5: sites[1].interval: must be at least 1s"
+// One problem in a file: "flowdrift.yaml:12:5: sites[1].interval: must be at least 1s".
+struct Problem {
+  int line = 0;
+  int column = 0;
+  std::string text;
+};
+Problem make_problem(const std::string& file, Position at, const std::string& path,
+                     const std::string& reason);
+
+// A value echoed in a message: quoted, control characters masked, long values cut.
+std::string shown(std::string_view value);
+
+// Thrown by load_config with every problem found, one per line, in document order.
 class ConfigError : public std::runtime_error {
  public:
   explicit ConfigError(std::vector<std::string> problems);
+  // Sorted into document order.
+  explicit ConfigError(std::vector<Problem> problems);
   const std::vector<std::string>& problems() const { return problems_; }
 
  private:
   std::vector<std::string> problems_;
 };
 
-// Parses and validates a YAML file. Throws ConfigError (every problem, with file:line:col and
-// key path) on any problem, including an unreadable file. Relative paths in it (ca_file,
-// password_file, storage.path) are resolved against the file's directory and stored absolute.
-Config load_config(const std::string& path);
+// A parsed file and every problem found in it (the Config is partial when there are any).
+struct Parsed {
+  Config config;
+  std::vector<Problem> problems;
+};
+
+// Parses and validates a YAML file: its shape, and every value that is plain data. The drift
+// rules of a pair (mappings, expected differences) are checked by lib/drift, whose
+// drift::load_config is what the daemon and flowdriftctl call. Throws ConfigError if the file is
+// unreadable. Relative paths in it (ca_file, password_file, storage.path) are resolved against
+// the file's directory and stored absolute.
+Parsed read_config(const std::string& path);
 // Same, from text (`name` is used in messages in place of the file name); relative paths are
 // resolved against the current directory.
-Config parse_config(const std::string& text, const std::string& name);
+Parsed parse_text(const std::string& text, const std::string& name);
+
 
 // Reads the password from the site's credentials source. Throws ConfigError naming the site and
 // the source (never the secret) if it is unreadable or empty.

@@ -13,7 +13,7 @@
 #include "config/units.hpp"
 #include "core/clock.hpp"
 #include "ctl/explain.hpp"
-#include "diff/expect.hpp"
+#include "drift/rules.hpp"
 #include "http/asio.hpp"
 #include "http/client.hpp"
 #include "scheduler/collector.hpp"
@@ -59,7 +59,7 @@ std::unique_ptr<store::Database> open_db_file(const std::string& path, std::ostr
 
 std::optional<config::Config> load_config_or_report(const std::string& path, std::ostream& err) {
   try {
-    return config::load_config(path);
+    return drift::load_config(path);
   } catch (const config::ConfigError& e) {
     err << "flowdriftctl: invalid configuration:\n" << e.what() << "\n";
     return std::nullopt;
@@ -187,8 +187,9 @@ int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err) {
   std::optional<DiffPair> ctx;
   if (pair) {
     // What the daemon does for the pair: mappings first, then the expectations live now.
-    result = diff::diff_snapshots(source->snapshot, replica->snapshot, pair->mapping);
-    diff::apply_expectations(result, pair->expected, unix_now_ms());
+    const auto rules = drift::make_rules(*pair);
+    result = diff::diff_snapshots(source->snapshot, replica->snapshot, rules.mapping);
+    drift::apply_expectations(result, rules.expected, unix_now_ms());
     ctx = DiffPair{pair->name, args.config, !pair->mapping.empty(), pair->expected.size()};
   } else {
     result = diff::diff_snapshots(source->snapshot, replica->snapshot);
@@ -205,7 +206,7 @@ int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err) {
 int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err) {
   config::Config cfg;
   try {
-    cfg = config::load_config(args.config);
+    cfg = drift::load_config(args.config);
   } catch (const config::ConfigError& e) {
     err << "flowdriftctl: invalid configuration:\n" << e.what() << "\n";
     return kExitError;
@@ -289,7 +290,7 @@ int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
     for (const auto& it : store::drift_items(*db, q)) {
       auto& c = counts[it.pair];
       ++c.open;
-      const auto state = item_state(it);
+      const std::string state = it.open_state();
       if (state == "expected") ++c.expected;
       else if (state == "pending") ++c.pending;
       else ++c.raised;
@@ -366,7 +367,7 @@ int run_drift(const DbArgs& args, std::ostream& out, std::ostream& err) {
                        {"policy", it.object}, {"kind", it.kind}, {"severity", it.severity},
                        {"direction", it.direction}, {"summary", it.summary},
                        {"fields", json::parse(it.fields_json, nullptr, false)},
-                       {"state", item_state(it)}, {"seen", it.seen},
+                       {"state", it.open_state()}, {"seen", it.seen},
                        {"opened", format_time(it.opened_ms)},
                        {"raised", it.raised_ms ? json(format_time(*it.raised_ms)) : json()},
                        {"resolved", it.resolved_ms ? json(format_time(*it.resolved_ms)) : json()},
@@ -380,7 +381,7 @@ int run_drift(const DbArgs& args, std::ostream& out, std::ostream& err) {
     std::vector<std::vector<std::string>> rows{
         {"PAIR", "POLICY", "KIND", "SEVERITY", "STATE", "OPENED", "RESOLVED", "SUMMARY"}};
     for (const auto& it : items) {
-      rows.push_back({it.pair, it.object, it.kind, it.severity, item_state(it),
+      rows.push_back({it.pair, it.object, it.kind, it.severity, it.open_state(),
                       format_time(it.opened_ms),
                       it.resolved_ms ? format_time(*it.resolved_ms) : "open", it.summary});
     }
@@ -447,7 +448,9 @@ int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
   try {
     ExplainInput in;
     in.pair = args.pair;
-    in.pair_config = pair;
+    std::optional<drift::PairRules> rules;
+    if (pair) rules = drift::make_rules(*pair);
+    in.rules = rules ? &*rules : nullptr;
     in.config_file = config_file;
     in.now_ms = unix_now_ms();
     in.record = store::pair_record(*db, args.pair);

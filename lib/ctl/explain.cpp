@@ -8,7 +8,7 @@
 
 #include "ctl/commands.hpp"
 #include "diff/diff.hpp"
-#include "diff/expect.hpp"
+#include "drift/expect.hpp"
 #include "diff/mapping.hpp"
 
 namespace flowdrift::ctl {
@@ -222,16 +222,12 @@ std::string text_of(const json& v) {
 
 }  // namespace
 
-std::string item_state(const store::StoredDriftItem& item) {
-  if (item.expected()) return "expected";
-  return item.pending() ? "pending" : "raised";
-}
 
 Result<json> explain_policy(const ExplainInput& in, const std::string& name) {
   const auto& source = *in.source;
   const auto& replica = *in.replica;
   const diff::PairMapping empty_mapping;
-  const auto& mapping = in.pair_config ? in.pair_config->mapping : empty_mapping;
+  const auto& mapping = in.rules ? in.rules->mapping : empty_mapping;
 
   // The source's name is the item's name; a replica name before name mapping is accepted too.
   std::string src_name;
@@ -267,7 +263,7 @@ Result<json> explain_policy(const ExplainInput& in, const std::string& name) {
 
   // The comparison the daemon makes: mapping, then expectations at `now`.
   auto result = diff::diff_snapshots(source, replica, mapping);
-  if (in.pair_config) diff::apply_expectations(result, in.pair_config->expected, in.now_ms);
+  if (in.rules) drift::apply_expectations(result, in.rules->expected, in.now_ms);
   const policy::Snapshot translated =
       mapping.empty() ? replica : diff::translate_replica(replica, source, mapping);
   const auto* rep_translated = find_object(translated, ObjectKind::Policy, src_name);
@@ -297,14 +293,14 @@ Result<json> explain_policy(const ExplainInput& in, const std::string& name) {
   } else {
     j["pair_status"] = nullptr;
   }
-  j["config"] = in.pair_config ? json(in.config_file) : json();
+  j["config"] = in.rules ? json(in.config_file) : json();
 
   json jitems = json::array();
   for (const auto* it : items) jitems.push_back(item_json(*it));
   j["items"] = jitems;
 
   j["references"] = references(src_policy, rep_translated, source, translated,
-                               in.pair_config ? &mapping : nullptr);
+                               in.rules ? &mapping : nullptr);
 
   json findings = json::array();
   for (const auto& f : source.findings) {
@@ -315,11 +311,11 @@ Result<json> explain_policy(const ExplainInput& in, const std::string& name) {
   }
   j["findings"] = findings;
 
-  if (in.pair_config) {
+  if (in.rules) {
     j["mapping_rules"] = mapping_rules(mapping, src_policy, rep_policy, replica);
     json expectations = json::array();
-    for (const auto& e : in.pair_config->expected) {
-      if (!diff::glob_match(e.policy, src_name)) continue;
+    for (const auto& e : in.rules->expected) {
+      if (!drift::glob_match(e.policy, src_name)) continue;
       json selects = json::array(), covers = json::array();
       for (const auto* it : items) {
         if (!e.selects(*it)) continue;
@@ -355,7 +351,7 @@ Result<json> explain_policy(const ExplainInput& in, const std::string& name) {
     stored.push_back(
         {{"id", s.id},
          {"kind", s.kind},
-         {"state", item_state(s)},
+         {"state", s.open_state()},
          {"severity", s.severity},
          {"direction", s.direction},
          {"summary", s.summary},

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
+#include "drift/rules.hpp"
 #include "core/result.hpp"
 #include "policy/model.hpp"
 #include "store/drift.hpp"
@@ -39,11 +40,11 @@ struct ExplainInput {
   const policy::Snapshot* replica = nullptr;  // as stored (the mapping is applied here)
   SnapshotRef source_ref;
   SnapshotRef replica_ref;
-  // The pair's configuration: its mappings and expectations. Null: neither is applied.
-  const config::PairConfig* pair_config = nullptr;
+  // The pair's rules: its mappings and expectations. Null: neither is applied.
+  const drift::PairRules* rules = nullptr;
   std::string config_file;  // for messages ("flowdrift.yaml:18")
   std::optional<store::PairRecord> record;  // the daemon's status for the pair, if any
-  std::vector<store::StoredDriftItem> stored;  // the pair's stored items (any policy)
+  std::vector<drift::Item> stored;  // the pair's stored items (any policy)
   std::function<std::vector<store::DriftEvent>(std::int64_t)> events;  // of one stored item
   std::vector<std::string> notes;  // said first: fallbacks, what was not applied
   std::int64_t now_ms = 0;
@@ -55,8 +56,5 @@ struct ExplainInput {
 Result<nlohmann::json> explain_policy(const ExplainInput& in, const std::string& policy);
 std::string explain_text(const nlohmann::json& report);
 
-// A stored item's state: "expected" (covered by a live expectation), "pending" (debouncing) or
-// "raised" (drift that alerts). A resolved item keeps the state it had when it resolved.
-std::string item_state(const store::StoredDriftItem& item);
 
 }  // namespace flowdrift::ctl

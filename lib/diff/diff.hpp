@@ -43,7 +43,7 @@ struct FieldDiff {
   std::string replica;  // the replica's value as compact JSON, empty if absent
 };
 
-// The live expectation (expect.hpp) an item is covered by: stored and exported, never alerted.
+// The live expectation (drift/expect.hpp) an item is covered by: stored and exported, never alerted.
 struct ExpectedBy {
   std::string selector;  // "policy=app-* kind=modified"
   std::string owner;

@@ -1,16 +1,11 @@
 #include "store/drift.hpp"
 
-#include <map>
-#include <set>
-
-#include <nlohmann/json.hpp>
-
 #include "store/db.hpp"
 
 namespace flowdrift::store {
 namespace {
 
-std::int64_t pair_id(Database& db, const PairIdentity& p) {
+std::int64_t pair_id(Database& db, const drift::PairIdentity& p) {
   auto& ins = db.cached(
       "INSERT INTO pairs(name, source_site, replica_site) VALUES(?1, ?2, ?3) "
       "ON CONFLICT(name) DO UPDATE SET source_site = excluded.source_site, "
@@ -24,21 +19,13 @@ std::int64_t pair_id(Database& db, const PairIdentity& p) {
   return *id;
 }
 
-std::string fields_json(const diff::DriftItem& item) {
-  nlohmann::json arr = nlohmann::json::array();
-  for (const auto& f : item.fields) {
-    arr.push_back({{"path", f.path}, {"source", f.source}, {"replica", f.replica}});
-  }
-  return arr.dump();
-}
-
 constexpr const char* kItemColumns =
     "d.id, p.name, d.source_site, d.replica_site, d.object, d.kind, d.severity, d.direction, "
     "d.summary, d.fields, d.opened_ms, d.resolved_ms, d.updated_ms, d.raised_ms, d.seen, "
     "coalesce(d.expectation, '')";
 
-StoredDriftItem read_item(const Statement& st) {
-  StoredDriftItem it;
+drift::Item read_item(const Statement& st) {
+  drift::Item it;
   it.id = st.column_int64(0);
   it.pair = st.column_text(1);
   it.source_site = st.column_text(2);
@@ -56,16 +43,6 @@ StoredDriftItem read_item(const Statement& st) {
   it.seen = static_cast<int>(st.column_int64(14));
   it.expectation_json = st.column_text(15);
   return it;
-}
-
-std::string expectation_json(const diff::DriftItem& item) {
-  if (!item.expected) return "";
-  const auto& e = *item.expected;
-  return nlohmann::json{{"selector", e.selector},
-                        {"owner", e.owner},
-                        {"reason", e.reason},
-                        {"expires", e.expires}}
-      .dump();
 }
 
 void add_event(Database& db, std::int64_t item_id, std::int64_t at_ms, std::int64_t poll_id,
@@ -96,139 +73,70 @@ void write_status(Database& db, std::int64_t pid, const std::string& status,
 
 }  // namespace
 
-DriftChanges apply_pair_result(Database& db, const PairIdentity& pair,
-                               const diff::PairResult& result, const ComparisonContext& ctx) {
-  DriftChanges changes;
-  const auto now_ms = ctx.now_ms;
-  const auto pid = pair_id(db, pair);
-  std::map<std::pair<std::string, std::string>, StoredDriftItem> open;
-  {
-    auto st = db.prepare(std::string("SELECT ") + kItemColumns +
-                         " FROM drift_items d JOIN pairs p ON p.id = d.pair_id "
-                         "WHERE d.pair_id = ?1 AND d.resolved_ms IS NULL");
-    st.bind(1, pid);
-    while (st.step()) {
-      auto it = read_item(st);
-      open.emplace(std::make_pair(it.object, it.kind), std::move(it));
-    }
-  }
-  auto debounced = [&](const StoredDriftItem& s) {
-    return s.seen >= ctx.debounce.comparisons && now_ms - s.opened_ms >= ctx.debounce.for_ms;
-  };
-  bool drifted = false;
-  std::set<std::pair<std::string, std::string>> seen;
-  for (const auto& item : result.items) {
-    const std::string kind(diff::to_string(item.kind));
-    const std::string severity(diff::to_string(item.severity));
-    const std::string direction(diff::to_string(item.direction));
-    const auto fields = fields_json(item);
-    const auto expectation = expectation_json(item);
-    auto key = std::make_pair(item.object, kind);
-    seen.insert(key);
-    auto existing = open.find(key);
-    StoredDriftItem s;
-    if (existing == open.end()) {
-      s.pair = pair.pair;
-      s.source_site = pair.source_site;
-      s.replica_site = pair.replica_site;
-      s.object = item.object;
-      s.kind = kind;
-      s.severity = severity;
-      s.direction = direction;
-      s.summary = item.summary;
-      s.fields_json = fields;
-      s.opened_ms = now_ms;
-      s.updated_ms = now_ms;
-      s.seen = 1;
-      s.expectation_json = expectation;
-      if (debounced(s)) s.raised_ms = now_ms;
-      auto& ins = db.cached(
-          "INSERT INTO drift_items(pair_id, source_site, replica_site, object, kind, severity, "
-          "direction, summary, fields, opened_ms, opened_poll_id, updated_ms, "
-          "source_snapshot_id, replica_snapshot_id, raised_ms, seen, expectation) "
-          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10, ?12, ?13, ?14, 1, ?15)");
-      ins.bind(1, pid).bind(2, pair.source_site).bind(3, pair.replica_site).bind(4, item.object);
-      ins.bind(5, kind).bind(6, severity).bind(7, direction).bind(8, item.summary).bind(9, fields);
-      ins.bind(10, now_ms).bind(11, ctx.poll_id).bind(12, ctx.source_snapshot_id);
-      ins.bind(13, ctx.replica_snapshot_id).bind(14, s.raised_ms);
-      ins.bind(15, expectation.empty() ? std::nullopt : std::optional<std::string>(expectation));
-      ins.exec();
-      s.id = db.last_insert_rowid();
-      add_event(db, s.id, now_ms, ctx.poll_id, "opened", severity);
-      if (!expectation.empty()) add_event(db, s.id, now_ms, ctx.poll_id, "expected", expectation);
-      if (s.raised_ms) {
-        add_event(db, s.id, now_ms, ctx.poll_id, "raised", "");
-        changes.raised.push_back(s);
-      }
-      changes.opened.push_back(s);
-    } else {
-      s = existing->second;
-      const bool evidence = s.severity != severity || s.fields_json != fields ||
-                            s.direction != direction;
-      const bool was_expected = s.expected();
-      const bool expectation_changed = s.expectation_json != expectation;
-      bool raise = false;
-      if (s.pending()) {
-        ++s.seen;
-        raise = debounced(s);
-        if (raise) s.raised_ms = now_ms;
-      }
-      if (evidence) {
-        s.severity = severity;
-        s.direction = direction;
-        s.summary = item.summary;
-        s.fields_json = fields;
-        s.updated_ms = now_ms;
-      }
-      s.expectation_json = expectation;
-      if (evidence || expectation_changed || existing->second.pending()) {
-        auto& upd = db.cached(
-            "UPDATE drift_items SET severity = ?2, direction = ?3, summary = ?4, fields = ?5, "
-            "updated_ms = ?6, raised_ms = ?7, seen = ?8, expectation = ?9 WHERE id = ?1");
-        upd.bind(1, s.id).bind(2, s.severity).bind(3, s.direction).bind(4, s.summary);
-        upd.bind(5, s.fields_json).bind(6, s.updated_ms).bind(7, s.raised_ms).bind(8, s.seen);
-        upd.bind(9, expectation.empty() ? std::nullopt : std::optional<std::string>(expectation));
-        upd.exec();
-      }
-      if (evidence) {
-        add_event(db, s.id, now_ms, ctx.poll_id, "updated", severity + " " + direction);
-        changes.updated.push_back(s);
-      }
-      if (expectation_changed) {
-        if (!expectation.empty()) {
-          add_event(db, s.id, now_ms, ctx.poll_id, "expected", expectation);
-          changes.expected.push_back(s);
-        } else if (was_expected) {
-          // Expired or removed from the config: drift again, with the same open time.
-          add_event(db, s.id, now_ms, ctx.poll_id, "unexpected", existing->second.expectation_json);
-          changes.unexpected.push_back(s);
-        }
-      }
-      if (raise) {
-        add_event(db, s.id, now_ms, ctx.poll_id, "raised", "seen " + std::to_string(s.seen) +
-                                                               " times");
-        changes.raised.push_back(s);
-      }
-    }
-    drifted |= s.alerting();
-    if (s.pending()) ++changes.pending;
-  }
-  for (auto& [key, item] : open) {
-    if (seen.count(key)) continue;
-    auto& res = db.cached(
-        "UPDATE drift_items SET resolved_ms = ?2, resolved_poll_id = ?3 WHERE id = ?1");
-    res.bind(1, item.id).bind(2, now_ms).bind(3, ctx.poll_id).exec();
-    add_event(db, item.id, now_ms, ctx.poll_id, "resolved", item.pending() ? "never raised" : "");
-    item.resolved_ms = now_ms;
-    changes.resolved.push_back(item);
-  }
-  changes.status = drifted ? "DRIFTED" : "IN_SYNC";
-  write_status(db, pid, changes.status, "", now_ms, ctx.source_snapshot_id,
-               ctx.replica_snapshot_id, ctx.skew_ms);
-  return changes;
+namespace {
+
+std::optional<std::string> null_if_empty(const std::string& s) {
+  return s.empty() ? std::nullopt : std::optional<std::string>(s);
 }
 
-bool set_pair_unknown(Database& db, const PairIdentity& pair, const std::string& reason,
+void insert_item(Database& db, std::int64_t pid, drift::Item& s, const ComparisonContext& ctx) {
+  auto& ins = db.cached(
+      "INSERT INTO drift_items(pair_id, source_site, replica_site, object, kind, severity, "
+      "direction, summary, fields, opened_ms, opened_poll_id, updated_ms, "
+      "source_snapshot_id, replica_snapshot_id, raised_ms, seen, expectation) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?10, ?12, ?13, ?14, ?15, ?16)");
+  ins.bind(1, pid).bind(2, s.source_site).bind(3, s.replica_site).bind(4, s.object);
+  ins.bind(5, s.kind).bind(6, s.severity).bind(7, s.direction).bind(8, s.summary);
+  ins.bind(9, s.fields_json).bind(10, s.opened_ms).bind(11, ctx.poll_id);
+  ins.bind(12, ctx.source_snapshot_id).bind(13, ctx.replica_snapshot_id).bind(14, s.raised_ms);
+  ins.bind(15, static_cast<std::int64_t>(s.seen)).bind(16, null_if_empty(s.expectation_json));
+  ins.exec();
+  s.id = db.last_insert_rowid();
+}
+
+void update_item(Database& db, const drift::Item& s) {
+  auto& upd = db.cached(
+      "UPDATE drift_items SET severity = ?2, direction = ?3, summary = ?4, fields = ?5, "
+      "updated_ms = ?6, raised_ms = ?7, seen = ?8, expectation = ?9 WHERE id = ?1");
+  upd.bind(1, s.id).bind(2, s.severity).bind(3, s.direction).bind(4, s.summary);
+  upd.bind(5, s.fields_json).bind(6, s.updated_ms).bind(7, s.raised_ms);
+  upd.bind(8, static_cast<std::int64_t>(s.seen)).bind(9, null_if_empty(s.expectation_json));
+  upd.exec();
+}
+
+void resolve_item(Database& db, const drift::Item& s, const ComparisonContext& ctx) {
+  auto& res = db.cached(
+      "UPDATE drift_items SET resolved_ms = ?2, resolved_poll_id = ?3 WHERE id = ?1");
+  res.bind(1, s.id).bind(2, *s.resolved_ms).bind(3, ctx.poll_id).exec();
+}
+
+}  // namespace
+
+std::vector<drift::Item> open_items(Database& db, const std::string& pair) {
+  DriftQuery q;
+  q.pair = pair;
+  q.open_only = true;
+  return drift_items(db, q);
+}
+
+void write_comparison(Database& db, const drift::PairIdentity& pair, drift::Reconciled& result,
+                      const ComparisonContext& ctx) {
+  const auto pid = pair_id(db, pair);
+  for (auto& w : result.writes) {
+    switch (w.op) {
+      case drift::Write::Op::Insert: insert_item(db, pid, w.item, ctx); break;
+      case drift::Write::Op::Update: update_item(db, w.item); break;
+      case drift::Write::Op::Resolve: resolve_item(db, w.item, ctx); break;
+    }
+    for (const auto& e : w.events) {
+      add_event(db, w.item.id, ctx.now_ms, ctx.poll_id, drift::to_string(e.event), e.detail);
+    }
+  }
+  write_status(db, pid, std::string(diff::to_string(result.status)), "", ctx.now_ms,
+               ctx.source_snapshot_id, ctx.replica_snapshot_id, ctx.skew_ms);
+}
+
+bool set_pair_unknown(Database& db, const drift::PairIdentity& pair, const std::string& reason,
                       std::int64_t now_ms, std::optional<std::int64_t> skew_ms) {
   const auto pid = pair_id(db, pair);
   auto& sel = db.cached("SELECT status, reason FROM pair_states WHERE pair_id = ?1");
@@ -278,7 +186,7 @@ std::vector<PairRecord> pair_records(Database& db) {
   return out;
 }
 
-std::vector<StoredDriftItem> drift_items(Database& db, const DriftQuery& q) {
+std::vector<drift::Item> drift_items(Database& db, const DriftQuery& q) {
   std::string sql = std::string("SELECT ") + kItemColumns +
                     " FROM drift_items d JOIN pairs p ON p.id = d.pair_id WHERE 1=1";
   if (q.pair) sql += " AND p.name = :pair";
@@ -288,7 +196,7 @@ std::vector<StoredDriftItem> drift_items(Database& db, const DriftQuery& q) {
   auto st = db.prepare(sql);
   if (q.pair) st.bind(st.parameter_index(":pair"), *q.pair);
   if (q.since_ms) st.bind(st.parameter_index(":since"), *q.since_ms);
-  std::vector<StoredDriftItem> out;
+  std::vector<drift::Item> out;
   while (st.step()) out.push_back(read_item(st));
   return out;
 }

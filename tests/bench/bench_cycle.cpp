@@ -31,6 +31,7 @@
 
 #include "app/app.hpp"
 #include "config/config.hpp"
+#include "drift/rules.hpp"
 #include "core/log.hpp"
 #include "http/client.hpp"
 #include "pcsim/site.hpp"
@@ -314,7 +315,7 @@ int main(int argc, char** argv) {
                            "pairs:\n  - name: prod\n    source: primary\n    replica: dr\n"
                            "storage:\n  path: " + dir.file("bench.db") +
                            "\nserver:\n  listen: 127.0.0.1:0\n";
-  const config::Config cfg = config::parse_config(yaml, "bench.yaml");
+  const config::Config cfg = drift::parse_config(yaml, "bench.yaml");
   {
     app::App a(cfg);
     auto measure = [&](int cycles, const char* phase) {

@@ -7,6 +7,7 @@
 #include "../store/store_test_util.hpp"
 #include "app/api.hpp"
 #include "config/config.hpp"
+#include "drift/rules.hpp"
 #include "store/db.hpp"
 #include "store/drift.hpp"
 #include "store/store.hpp"
@@ -41,7 +42,7 @@ diff::DriftItem item(const std::string& policy, diff::DriftKind kind, bool expec
 // comparisons: p-a raised and alerting, p-b pending, p-c raised but expected, p-d resolved.
 struct Rig {
   flowdrift::test::TempDir dir;
-  config::Config config = config::parse_config(
+  config::Config config = drift::parse_config(
       "sites:\n" + site_yaml("primary") + site_yaml("dr") + site_yaml("lab") +
           "pairs:\n  - name: prod\n    source: primary\n    replica: dr\n"
           "  - name: staging\n    source: primary\n    replica: lab\n",

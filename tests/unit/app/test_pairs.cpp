@@ -8,6 +8,7 @@
 #include "../store/store_test_util.hpp"
 #include "app/pairs.hpp"
 #include "config/config.hpp"
+#include "drift/rules.hpp"
 #include "core/clock.hpp"
 #include "metrics/metrics.hpp"
 #include "store/db.hpp"
@@ -36,7 +37,7 @@ struct Rig {
   policy::Snapshot short_one = st::numbered_snapshot(1);
 
   explicit Rig(const std::string& pair_extra)
-      : config(config::parse_config("sites:\n" + site_yaml("primary") + site_yaml("dr") +
+      : config(drift::parse_config("sites:\n" + site_yaml("primary") + site_yaml("dr") +
                                         "pairs:\n  - name: prod\n    source: primary\n"
                                         "    replica: dr\n" + pair_extra,
                                     "t")),
@@ -57,7 +58,7 @@ struct Rig {
     REQUIRE(r.has_value());
     return *r;
   }
-  std::vector<store::StoredDriftItem> open_items() {
+  std::vector<drift::Item> open_items() {
     store::DriftQuery q;
     q.open_only = true;
     return store::drift_items(store.db(), q);
@@ -98,7 +99,7 @@ TEST_CASE("snapshots polled further apart than max_skew are not compared", "[uni
   CHECK(rig.open_items()[0].pending());
 }
 
-TEST_CASE("debounce counts comparisons in which nothing changed, then quiet cycles write nothing",
+TEST_CASE("debounce counts a comparison once both sites were polled again, then quiet cycles write nothing",
           "[unit][app][pairs]") {
   Rig rig("");
   const std::int64_t t0 = 1'800'000'000'000;
@@ -111,10 +112,16 @@ TEST_CASE("debounce counts comparisons in which nothing changed, then quiet cycl
   CHECK(text.find("flowdrift_drift_pending_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 1") !=
         std::string::npos);
 
-  // The next poll finds the same snapshot (a quiet cycle): the pending item still counts.
+  // The primary's next poll says nothing new about the DR side: still pending, seen once.
   rig.poll("primary", t0 + 2'000, rig.full);
   REQUIRE(rig.open_items().size() == 1);
+  CHECK(rig.open_items()[0].pending());
+  CHECK(rig.open_items()[0].seen == 1);
+  // Both sites polled again since it opened, and it is still there: raised.
+  rig.poll("dr", t0 + 3'000, rig.short_one);
+  REQUIRE(rig.open_items().size() == 1);
   CHECK(rig.open_items()[0].alerting());
+  CHECK(rig.open_items()[0].seen == 2);
   CHECK(rig.pair().status == "DRIFTED");
   text = rig.metrics.render();
   CHECK(text.find("flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 1") !=
@@ -123,10 +130,39 @@ TEST_CASE("debounce counts comparisons in which nothing changed, then quiet cycl
   // From now on quiet cycles write nothing: no event, no pair-state update.
   const auto events = rig.events();
   const auto updated = rig.pair().updated_ms;
-  rig.poll("dr", t0 + 3'000, rig.short_one);
   rig.poll("primary", t0 + 4'000, rig.full);
+  rig.poll("dr", t0 + 5'000, rig.short_one);
   CHECK(rig.events() == events);
   CHECK(rig.pair().updated_ms == updated);
+}
+
+TEST_CASE("debounce: a one-poll flap on the DR site is never raised (the demo's timing)",
+          "[unit][app][pairs]") {
+  // The demo polls both sites every 2 s, the DR about 200 ms after the primary. The DR changes
+  // for one poll only: the primary's poll 208 ms later is not a second sighting.
+  Rig rig("");
+  const std::int64_t t0 = 1'800'000'000'000;
+  rig.poll("primary", t0, rig.full);
+  rig.poll("dr", t0 + 200, rig.full);
+  CHECK(rig.pair().status == "IN_SYNC");
+  rig.poll("primary", t0 + 2'000, rig.full);
+  rig.poll("dr", t0 + 2'200, rig.short_one);  // the flap: opened, pending
+  REQUIRE(rig.open_items().size() == 1);
+  rig.poll("primary", t0 + 2'408, rig.full);  // 208 ms later
+  REQUIRE(rig.open_items().size() == 1);
+  CHECK(rig.open_items()[0].pending());
+  rig.poll("primary", t0 + 4'000, rig.full);
+  CHECK(rig.open_items()[0].pending());
+  rig.poll("dr", t0 + 4'200, rig.full);  // back as it was: resolved, never raised
+  CHECK(rig.open_items().empty());
+  CHECK(rig.pair().status == "IN_SYNC");
+  const auto text = rig.metrics.render();
+  CHECK(text.find("flowdrift_drift_detected_total{kind=\"missing\",pair=\"prod\"} 0") !=
+        std::string::npos);
+  store::DriftQuery all;
+  const auto items = store::drift_items(rig.store.db(), all);
+  REQUIRE(items.size() == 1);
+  CHECK_FALSE(items[0].raised_ms.has_value());
 }
 
 TEST_CASE("an expectation that expires turns its item into drift on a quiet cycle",
@@ -176,7 +212,7 @@ TEST_CASE("reconfigure: a new expectation applies at the next poll though no sna
   CHECK(rig.open_items()[0].alerting());
   const auto item = rig.open_items()[0].id;
 
-  auto next = config::parse_config(
+  auto next = drift::parse_config(
       "sites:\n" + site_yaml("primary") + site_yaml("dr") +
           "pairs:\n  - name: prod\n    source: primary\n    replica: dr\n"
           "    debounce: {comparisons: 1}\n    expected:\n      - policy: p0001\n"

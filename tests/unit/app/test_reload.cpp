@@ -8,6 +8,7 @@
 #include "app/app.hpp"
 #include "app/reload.hpp"
 #include "config/config.hpp"
+#include "drift/rules.hpp"
 #include "store/db.hpp"
 #include "store/reloads.hpp"
 #include "support/temp_dir.hpp"
@@ -42,7 +43,7 @@ struct Yaml {
   }
 };
 
-config::Config parse(const Yaml& y) { return config::parse_config(y.text(), "t.yaml"); }
+config::Config parse(const Yaml& y) { return drift::parse_config(y.text(), "t.yaml"); }
 
 app::SecretsBySite secrets(const std::string& password_digest = "a") {
   return {{"primary", {password_digest, ""}}, {"dr", {password_digest, ""}}};
@@ -135,7 +136,7 @@ TEST_CASE("App::reload rejects a broken file and keeps everything, then applies 
   const std::string path = dir.file("flowdrift.yaml");
   Yaml y;
   write_file(path, y.text());
-  app::App app(config::load_config(path));
+  app::App app(drift::load_config(path));
   const auto* primary = app.collector("primary");
   const auto* dr = app.collector("dr");
   REQUIRE(primary != nullptr);
@@ -227,7 +228,7 @@ TEST_CASE("App::reload rejects unreadable credentials and keeps the collectors",
   const std::string path = dir.file("flowdrift.yaml");
   Yaml y;
   write_file(path, y.text());
-  app::App app(config::load_config(path));
+  app::App app(drift::load_config(path));
   const auto* dr = app.collector("dr");
   // Same config, but the password changes: both sites are replaced.
   write_file(dir.file("pw"), "rotated\n");

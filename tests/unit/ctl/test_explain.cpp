@@ -10,7 +10,7 @@
 #include "ctl/explain.hpp"
 #include "ctl/site_file.hpp"
 #include "diff/diff.hpp"
-#include "diff/expect.hpp"
+#include "drift/rules.hpp"
 #include "store/db.hpp"
 #include "store/drift.hpp"
 #include "store/store.hpp"
@@ -124,7 +124,7 @@ struct Daemon {
     REQUIRE(b);
     diff::PairMapping mapping;
     if (!mapping_config.empty()) {
-      mapping = config::parse_config(config_text(mapping_config), "t").pairs.at(0).mapping;
+      mapping = drift::make_rules(drift::parse_config(config_text(mapping_config), "t").pairs.at(0)).mapping;
     }
     for (int i = 0; i < comparisons; ++i) {
       store::test::apply_comparison(st.db(), diff::diff_snapshots(src, rep, mapping), *a, *b,

@@ -88,18 +88,56 @@ inline std::int64_t count_rows(Database& db, const std::string& table) {
 
 // One comparison of the pair prod (primary -> dr) between two snapshots stored by
 // record_poll, applied in its own transaction as the daemon's PairTracker applies it.
+// What a stored comparison did, per transition (from drift::Reconciled's writes).
+struct Changes {
+  std::vector<drift::Item> opened, raised, resolved, updated, expected, unexpected;
+  std::string status;
+  int pending = 0;
+};
+
+inline Changes changes_of(const drift::Reconciled& r) {
+  using E = drift::Transition::Event;
+  Changes c;
+  for (const auto& w : r.writes) {
+    for (const auto& e : w.events) {
+      auto& list = e.event == E::Opened     ? c.opened
+                   : e.event == E::Raised   ? c.raised
+                   : e.event == E::Resolved ? c.resolved
+                   : e.event == E::Updated  ? c.updated
+                   : e.event == E::Expected ? c.expected
+                                            : c.unexpected;
+      list.push_back(w.item);
+    }
+  }
+  c.status = std::string(diff::to_string(r.status));
+  c.pending = r.pending;
+  return c;
+}
+
+// Reconciles `result` with the pair's open items and stores it, inside the caller's
+// transaction. No counted-at marks: every comparison counts, as if both sites were polled
+// before each.
+inline Changes store_comparison(Database& db, const drift::PairIdentity& pair,
+                                const diff::PairResult& result, const ComparisonContext& ctx,
+                                drift::Debounce debounce) {
+  auto decided = drift::reconcile(pair, open_items(db, pair.pair), {}, result,
+                                  {ctx.now_ms, {ctx.poll_id, ctx.poll_id}, debounce});
+  write_comparison(db, pair, decided, ctx);
+  return changes_of(decided);
+}
+
 inline void apply_comparison(Database& db, const diff::PairResult& result,
                              const PollOutcome& source, const PollOutcome& replica,
-                             std::int64_t now_ms, std::int64_t skew_ms, Debounce debounce) {
+                             std::int64_t now_ms, std::int64_t skew_ms,
+                             drift::Debounce debounce) {
   ComparisonContext ctx;
   ctx.poll_id = replica.poll_id;
   ctx.source_snapshot_id = *source.snapshot_id;
   ctx.replica_snapshot_id = *replica.snapshot_id;
   ctx.now_ms = now_ms;
   ctx.skew_ms = skew_ms;
-  ctx.debounce = debounce;
   Transaction tx(db);
-  apply_pair_result(db, {"prod", "primary", "dr"}, result, ctx);
+  store_comparison(db, {"prod", "primary", "dr"}, result, ctx, debounce);
   tx.commit();
 }
 

@@ -37,7 +37,7 @@ struct Fixture {
   policy::Snapshot snap_a = store::test::numbered_snapshot(2, "a");
   policy::Snapshot snap_b = store::test::numbered_snapshot(2, "b");
   Store store{dir.file("db.sqlite")};
-  PairIdentity pair{"prod", "primary", "dr"};
+  drift::PairIdentity pair{"prod", "primary", "dr"};
   std::int64_t src = 0, rep = 0, poll = 0;
 
   Fixture() {
@@ -49,23 +49,23 @@ struct Fixture {
     rep = *b->snapshot_id;
     poll = b->poll_id;
   }
-  DriftChanges apply(const diff::PairResult& r, std::int64_t now, Debounce debounce = {}) {
+  store::test::Changes apply(const diff::PairResult& r, std::int64_t now,
+                             drift::Debounce debounce = {}) {
     Transaction tx(store.db());
-    auto c = apply_pair_result(store.db(), pair, r, context(now, debounce));
+    auto c = store::test::store_comparison(store.db(), pair, r, context(now), debounce);
     tx.commit();
     return c;
   }
-  ComparisonContext context(std::int64_t now, Debounce debounce = {}) const {
+  ComparisonContext context(std::int64_t now) const {
     ComparisonContext ctx;
     ctx.poll_id = poll;
     ctx.source_snapshot_id = src;
     ctx.replica_snapshot_id = rep;
     ctx.now_ms = now;
     ctx.skew_ms = 1500;
-    ctx.debounce = debounce;
     return ctx;
   }
-  std::vector<StoredDriftItem> open_items() {
+  std::vector<drift::Item> open_items() {
     DriftQuery q;
     q.open_only = true;
     return drift_items(store.db(), q);
@@ -154,9 +154,10 @@ TEST_CASE("a rolled-back comparison leaves no drift behind", "[unit][store][drif
   Fixture f;
   {
     Transaction tx(f.store.db());
-    apply_pair_result(f.store.db(), f.pair,
-                      result({item("web", diff::DriftKind::Missing, diff::Severity::Critical)}),
-                      f.context(10'000));
+    store::test::store_comparison(
+        f.store.db(), f.pair,
+        result({item("web", diff::DriftKind::Missing, diff::Severity::Critical)}),
+        f.context(10'000), {});
     // no commit
   }
   DriftQuery all;
@@ -166,7 +167,7 @@ TEST_CASE("a rolled-back comparison leaves no drift behind", "[unit][store][drif
 
 TEST_CASE("debounce: an item is raised only after N consecutive comparisons", "[unit][store][drift]") {
   Fixture f;
-  const Debounce two{2, 0};
+  const drift::Debounce two{2, 0};
   auto web = [] { return item("web", diff::DriftKind::Missing, diff::Severity::Critical); };
   auto c1 = f.apply(result({web()}), 10'000, two);
   REQUIRE(c1.opened.size() == 1);
@@ -196,7 +197,7 @@ TEST_CASE("debounce: an item is raised only after N consecutive comparisons", "[
 
 TEST_CASE("debounce: a one-cycle flap is recorded but never raised", "[unit][store][drift]") {
   Fixture f;
-  const Debounce two{2, 0};
+  const drift::Debounce two{2, 0};
   f.apply(result({item("web", diff::DriftKind::Missing, diff::Severity::Critical)}), 10'000, two);
   auto c = f.apply(result({}), 20'000, two);
   REQUIRE(c.resolved.size() == 1);
@@ -220,7 +221,7 @@ TEST_CASE("debounce: a one-cycle flap is recorded but never raised", "[unit][sto
 
 TEST_CASE("debounce by time: raised once seen for long enough", "[unit][store][drift]") {
   Fixture f;
-  const Debounce minute{1, 60'000};
+  const drift::Debounce minute{1, 60'000};
   auto web = [] { return item("web", diff::DriftKind::Missing, diff::Severity::Critical); };
   CHECK(f.apply(result({web()}), 10'000, minute).raised.empty());
   CHECK(f.apply(result({web()}), 40'000, minute).raised.empty());

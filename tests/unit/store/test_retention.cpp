@@ -78,7 +78,7 @@ struct History {
     ctx.replica_snapshot_id = snap_ids["dr"][day];
     ctx.now_ms = kT0 + day * kDay;
     Transaction tx(store.db());
-    apply_pair_result(store.db(), {"prod", "primary", "dr"}, r, ctx);
+    st::store_comparison(store.db(), {"prod", "primary", "dr"}, r, ctx, {});
     tx.commit();
   }
   std::int64_t rows(const std::string& table) { return st::count_rows(store.db(), table); }

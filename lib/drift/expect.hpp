@@ -8,12 +8,18 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
+#include "config/config.hpp"
 #include "core/result.hpp"
 #include "diff/diff.hpp"
 
-namespace flowdrift::diff {
+namespace flowdrift::drift {
+
+using diff::DriftItem;
+using diff::DriftKind;
+using diff::PairResult;
 
 struct Expectation {
   // Selects items of the pair it is declared on.
@@ -34,6 +40,14 @@ struct Expectation {
   bool selects(const DriftItem& item) const;
 };
 
+// The matcher for an expectation as written; errors name the key ("kind", "expires") and say
+// what is wrong with its value.
+struct ExpectationError {
+  std::string key;
+  std::string reason;
+};
+std::variant<Expectation, ExpectationError> make_expectation(const config::ExpectedConfig& e);
+
 // "2027-03-31" (live through that UTC day) or "2027-03-31T18:00:00Z"; unix ms of the end.
 Result<std::int64_t> parse_expiry(std::string_view text);
 // Whole-string glob match with '*' and '?'.
@@ -45,4 +59,4 @@ std::vector<bool> apply_expectations(PairResult& result,
                                      const std::vector<Expectation>& expectations,
                                      std::int64_t now_ms);
 
-}  // namespace flowdrift::diff
+}  // namespace flowdrift::drift

@@ -1,10 +1,13 @@
-#include "diff/expect.hpp"
+#include "drift/expect.hpp"
 
 #include <cstdio>
 #include <ctime>
 
-namespace flowdrift::diff {
+namespace flowdrift::drift {
 namespace {
+
+using diff::ExpectedBy;
+using diff::FieldDiff;
 
 // Evidence fields (example flows) describe an item; they are not a difference of their own,
 // so an expectation on "rules" covers an item whose evidence lists example flows.
@@ -75,9 +78,31 @@ Result<std::int64_t> parse_expiry(std::string_view text) {
   return (static_cast<std::int64_t>(t) + (whole_day ? 86400 : 0)) * 1000;
 }
 
+std::variant<Expectation, ExpectationError> make_expectation(const config::ExpectedConfig& c) {
+  Expectation e;
+  e.policy = c.policy;
+  e.field = c.field;
+  e.owner = c.owner;
+  e.reason = c.reason;
+  e.line = c.at.line;
+  if (!c.kind.empty()) {
+    e.kind = diff::parse_kind(c.kind);
+    if (!e.kind) {
+      std::string kinds;
+      for (auto k : diff::kAllKinds) kinds += (kinds.empty() ? "" : ", ") + std::string(to_string(k));
+      return ExpectationError{"kind", "unknown drift kind " + config::shown(c.kind) + " (kinds: " + kinds + ")"};
+    }
+  }
+  auto t = parse_expiry(c.expires);
+  if (!t) return ExpectationError{"expires", t.error().message};
+  e.expires = c.expires;
+  e.expires_ms = *t;
+  return e;
+}
+
 std::string Expectation::selector() const {
   std::string s = "policy=" + policy;
-  if (kind) s += " kind=" + std::string(to_string(*kind));
+  if (kind) s += " kind=" + std::string(diff::to_string(*kind));
   if (!field.empty()) s += " field=" + field;
   return s;
 }
@@ -115,4 +140,4 @@ std::vector<bool> apply_expectations(PairResult& result,
   return live;
 }
 
-}  // namespace flowdrift::diff
+}  // namespace flowdrift::drift

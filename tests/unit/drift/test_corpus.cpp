@@ -24,12 +24,13 @@
 #include "../policy/policy_test_support.hpp"
 #include "core/sha256.hpp"
 #include "diff/diff.hpp"
-#include "diff/expect.hpp"
+#include "drift/expect.hpp"
 #include "policy/normalize_v3.hpp"
 #include "policy/normalize_v4.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::diff;
+using namespace flowdrift::drift;
 using nlohmann::json;
 using policy::ObjectKind;
 

@@ -1,5 +1,7 @@
-// Config loader: the shipped examples load, every class of mistake is reported with the right
-// file:line:col and key path, problems are collected together, and secrets never leak.
+// The configuration file as the daemon and flowdriftctl load it (drift::load_config: config's
+// checks and the drift rules' together): the shipped examples load, every class of mistake is
+// reported with the right file:line:col and key path, problems are collected together, and
+// secrets never leak.
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -9,10 +11,13 @@
 
 #include "config/config.hpp"
 #include "config/units.hpp"
+#include "drift/rules.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::config;
+using flowdrift::drift::load_config;
+using flowdrift::drift::parse_config;
 using namespace std::chrono_literals;
 using flowdrift::test::TempDir;
 using flowdrift::test::write_file;
@@ -21,7 +26,7 @@ namespace {
 
 // Absolute, from the source tree CMake names, so the tests run from any working directory
 // (__FILE__ may be relative, e.g. under a compiler cache).
-const std::filesystem::path kHere = std::filesystem::path(FLOWDRIFT_SOURCE_DIR) / "tests/unit/config";
+const std::filesystem::path kHere = std::filesystem::path(FLOWDRIFT_SOURCE_DIR) / "tests/unit/drift";
 const std::string kFixtures = (kHere / "../fixtures/config").lexically_normal().string();
 const std::string kConfigDir = (kHere / "../../../config").lexically_normal().string();
 
@@ -765,7 +770,7 @@ TEST_CASE("pair mappings: categories, names and subnets", "[unit][config][mappin
                               "          replica: 10.201.0.0/16\n",
                           "t");
     REQUIRE(c.pairs.size() == 1);
-    const auto& m = c.pairs[0].mapping;
+    const auto m = drift::make_rules(c.pairs[0]).mapping;
     CHECK(m.categories.at("Environment:Prod") == "Environment:Prod-DR");
     REQUIRE(m.names.size() == 1);
     CHECK(m.names[0].replica == "$1-dr");
@@ -822,8 +827,9 @@ TEST_CASE("pair expected differences, debounce and max_skew", "[unit][config][ex
     CHECK(p.debounce_comparisons == 3);
     CHECK(p.debounce_for == Millis(300'000));
     CHECK(p.max_skew == Millis(600'000));
-    REQUIRE(p.expected.size() == 1);
-    const auto& e = p.expected[0];
+    const auto rules = drift::make_rules(p);
+    REQUIRE(rules.expected.size() == 1);
+    const auto& e = rules.expected[0];
     CHECK(e.policy == "app-*");
     CHECK(e.kind == diff::DriftKind::Modified);
     CHECK(e.field == "description");

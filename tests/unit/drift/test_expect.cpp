@@ -2,10 +2,11 @@
 // expectations cover items, and a field selector never hides a difference outside the field.
 #include <catch2/catch.hpp>
 
-#include "diff/expect.hpp"
+#include "drift/expect.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::diff;
+using namespace flowdrift::drift;
 
 namespace {
 

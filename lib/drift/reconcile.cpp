@@ -1,0 +1,178 @@
+#include "drift/reconcile.hpp"
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+namespace flowdrift::drift {
+namespace {
+
+using Event = Transition::Event;
+using Key = ItemKey;
+
+std::string fields_json(const diff::DriftItem& item) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& f : item.fields) {
+    arr.push_back({{"path", f.path}, {"source", f.source}, {"replica", f.replica}});
+  }
+  return arr.dump();
+}
+
+std::string expectation_json(const diff::DriftItem& item) {
+  if (!item.expected) return "";
+  const auto& e = *item.expected;
+  return nlohmann::json{{"selector", e.selector},
+                        {"owner", e.owner},
+                        {"reason", e.reason},
+                        {"expires", e.expires}}
+      .dump();
+}
+
+// The item as the comparison describes it now.
+struct Found {
+  std::string kind, severity, direction, summary, fields, expectation;
+};
+
+Found describe(const diff::DriftItem& d) {
+  return {std::string(diff::to_string(d.kind)), std::string(diff::to_string(d.severity)),
+          std::string(diff::to_string(d.direction)), d.summary, fields_json(d),
+          expectation_json(d)};
+}
+
+class Reconciler {
+ public:
+  Reconciler(const PairIdentity& pair, const Comparison& c) : pair_(pair), c_(c) {}
+
+  bool debounced(const Item& s) const {
+    return s.seen >= c_.debounce.comparisons && c_.now_ms - s.opened_ms >= c_.debounce.for_ms;
+  }
+
+  Write open(const diff::DriftItem& d, const Found& f) const {
+    Write w{Write::Op::Insert, {}, {}};
+    Item& s = w.item;
+    s.pair = pair_.pair;
+    s.source_site = pair_.source_site;
+    s.replica_site = pair_.replica_site;
+    s.object = d.object;
+    s.kind = f.kind;
+    s.severity = f.severity;
+    s.direction = f.direction;
+    s.summary = f.summary;
+    s.fields_json = f.fields;
+    s.opened_ms = s.updated_ms = c_.now_ms;
+    s.seen = 1;
+    s.expectation_json = f.expectation;
+    w.events.push_back({Event::Opened, s.severity});
+    if (s.expected()) w.events.push_back({Event::Expected, s.expectation_json});
+    if (debounced(s)) {
+      s.raised_ms = c_.now_ms;
+      w.events.push_back({Event::Raised, ""});
+    }
+    return w;
+  }
+
+  // An open item found again (`counted`: the polls it was last counted at, if known).
+  // Returns no write when nothing about it changed.
+  std::optional<Write> keep(Item s, const Found& f, const PollMarks* counted_at) const {
+    Write w{Write::Op::Update, {}, {}};
+    const bool evidence =
+        s.severity != f.severity || s.fields_json != f.fields || s.direction != f.direction;
+    const bool counted = s.pending() && (!counted_at || c_.polls.both_after(*counted_at));
+    if (counted) ++s.seen;
+    if (evidence) {
+      s.severity = f.severity;
+      s.direction = f.direction;
+      s.summary = f.summary;
+      s.fields_json = f.fields;
+      s.updated_ms = c_.now_ms;
+      w.events.push_back({Event::Updated, f.severity + " " + f.direction});
+    }
+    if (s.expectation_json != f.expectation) {
+      if (!f.expectation.empty()) {
+        w.events.push_back({Event::Expected, f.expectation});
+      } else {
+        // Expired or removed from the config: drift again, with the same open time.
+        w.events.push_back({Event::Unexpected, s.expectation_json});
+      }
+      s.expectation_json = f.expectation;
+    }
+    if (s.pending() && debounced(s)) {
+      s.raised_ms = c_.now_ms;
+      w.events.push_back({Event::Raised, "seen " + std::to_string(s.seen) + " times"});
+    }
+    if (w.events.empty() && !counted) return std::nullopt;
+    w.item = std::move(s);
+    return w;
+  }
+
+  Write resolve(Item s) const {
+    s.resolved_ms = c_.now_ms;
+    const char* detail = s.pending() ? "never raised" : "";
+    return Write{Write::Op::Resolve, std::move(s), {{Event::Resolved, detail}}};
+  }
+
+ private:
+  const PairIdentity& pair_;
+  const Comparison& c_;
+};
+
+}  // namespace
+
+const char* Item::open_state() const {
+  if (expected()) return "expected";
+  return pending() ? "pending" : "raised";
+}
+
+const char* to_string(Transition::Event e) {
+  switch (e) {
+    case Event::Opened: return "opened";
+    case Event::Raised: return "raised";
+    case Event::Updated: return "updated";
+    case Event::Expected: return "expected";
+    case Event::Unexpected: return "unexpected";
+    case Event::Resolved: return "resolved";
+  }
+  return "?";
+}
+
+Reconciled reconcile(const PairIdentity& pair, std::vector<Item> open, const CountedAt& counted,
+                     const diff::PairResult& result, const Comparison& comparison) {
+  const Reconciler r(pair, comparison);
+  std::map<Key, Item> by_key;
+  for (auto& it : open) {
+    Key key{it.object, it.kind};
+    by_key.emplace(std::move(key), std::move(it));
+  }
+  Reconciled out;
+  bool drifted = false;
+  for (const auto& d : result.items) {
+    const Found f = describe(d);
+    Key key{d.object, f.kind};
+    auto existing = by_key.find(key);
+    const auto was = counted.find(key);
+    const PollMarks* counted_at = was == counted.end() ? nullptr : &was->second;
+    const Item* now = nullptr;
+    if (existing == by_key.end()) {
+      out.writes.push_back(r.open(d, f));
+      now = &out.writes.back().item;
+      counted_at = &comparison.polls;
+    } else if (auto w = r.keep(existing->second, f, counted_at)) {
+      if (w->item.seen != existing->second.seen) counted_at = &comparison.polls;
+      out.writes.push_back(std::move(*w));
+      now = &out.writes.back().item;
+    } else {
+      now = &existing->second;
+    }
+    drifted |= now->alerting();
+    if (now->pending()) {
+      ++out.pending;
+      if (counted_at) out.counted.emplace(key, *counted_at);
+    }
+    if (existing != by_key.end()) by_key.erase(existing);
+  }
+  for (auto& [key, item] : by_key) out.writes.push_back(r.resolve(std::move(item)));
+  out.status = drifted ? diff::PairStatus::Drifted : diff::PairStatus::InSync;
+  return out;
+}
+
+}  // namespace flowdrift::drift
