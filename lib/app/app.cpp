@@ -254,59 +254,35 @@ ReloadResult App::reload(const std::string& trigger) {
   }
 }
 
-ReloadResult App::reload_now(const std::string& trigger) {
-  const std::string file = config_.file;
-  if (stopping_) {
-    log::warn(logger(), "config.reload_refused", {{"trigger", trigger}, {"reason", "stopping"}});
-    return {false, 503, "the daemon is stopping"};
-  }
-  auto reject = [&](int status, const std::vector<std::string>& problems) {
-    metrics_->config_loaded(false, unix_now_ms());
-    log::error(logger(), "config.reload_failed",
-               {{"trigger", trigger}, {"file", file}, {"problems", problems.size()},
-                {"error", lines(problems)},
-                {"hint", "the previous configuration keeps running"}});
-    audit_config(trigger, false, lines(problems));
-    return ReloadResult{false, status, lines(problems)};
-  };
+ReloadResult App::reject_reload(const std::string& trigger, int status,
+                               const std::vector<std::string>& problems) {
+  metrics_->config_loaded(false, unix_now_ms());
+  log::error(logger(), "config.reload_failed",
+             {{"trigger", trigger}, {"file", config_.file}, {"problems", problems.size()},
+              {"error", lines(problems)},
+              {"hint", "the previous configuration keeps running"}});
+  audit_config(trigger, false, lines(problems));
+  return ReloadResult{false, status, lines(problems)};
+}
 
-  config::Config next;
-  std::map<std::string, std::string> passwords;
-  SecretsBySite secrets;
-  try {
-    next = drift::load_config(file);
-    for (const auto& site : next.sites) secrets[site.name] = read_secrets(site, passwords[site.name]);
-  } catch (const config::ConfigError& e) {
-    return reject(400, e.problems());
-  }
-  const auto plan = plan_reload(config_, secrets_, next, secrets);
-  if (!plan.needs_restart.empty()) return reject(400, plan.needs_restart);
-
-  // Everything new is built before anything running is touched: a site whose transport cannot
-  // be built rejects the reload as a whole.
-  std::vector<std::unique_ptr<scheduler::Collector>> fresh;
-  std::vector<std::uint64_t> fresh_generations;
-  try {
-    for (const auto& site : next.sites) {
-      if (std::find(plan.sites_unchanged.begin(), plan.sites_unchanged.end(), site.name) !=
-          plan.sites_unchanged.end()) {
-        continue;
-      }
-      fresh_generations.push_back(++next_generation_);
-      fresh.push_back(make_collector(site, passwords[site.name], fresh_generations.back()));
+std::vector<App::FreshCollector> App::build_collectors(
+    const config::Config& next, const ReloadPlan& plan,
+    std::map<std::string, std::string>& passwords) {
+  std::vector<FreshCollector> fresh;
+  for (const auto& site : next.sites) {
+    if (std::find(plan.sites_unchanged.begin(), plan.sites_unchanged.end(), site.name) !=
+        plan.sites_unchanged.end()) {
+      continue;
     }
-  } catch (const store::StoreError& e) {
-    return reject(500, {e.what()});
-  } catch (const std::exception& e) {
-    return reject(400, {e.what()});  // an unusable URL or CA file
+    const auto generation = ++next_generation_;
+    fresh.push_back({make_collector(site, passwords[site.name], generation), generation});
   }
+  return fresh;
+}
 
-  // Apply. Nothing below suspends, so no poll runs in between.
-  const auto removed_or_changed = [&] {
-    auto v = plan.sites_removed;
-    for (const auto& name : names_of(plan.sites_changed)) v.push_back(name);
-    return v;
-  }();
+void App::retire_collectors(const ReloadPlan& plan) {
+  auto removed_or_changed = plan.sites_removed;
+  for (const auto& name : names_of(plan.sites_changed)) removed_or_changed.push_back(name);
   for (const auto& name : removed_or_changed) {
     auto it = std::find_if(collectors_.begin(), collectors_.end(),
                            [&](const auto& c) { return c->site().name == name; });
@@ -317,10 +293,12 @@ ReloadResult App::reload_now(const std::string& trigger) {
     generation_.erase(name);
   }
   for (const auto& name : plan.sites_removed) polled_.erase(name);
-  metrics_->reconfigure(site_names(next), pair_labels(next), next.server.policy_series_cap);
-  for (std::size_t i = 0; i < fresh.size(); ++i) {
-    const std::string name = fresh[i]->site().name;
-    generation_[name] = fresh_generations[i];
+}
+
+void App::start_collectors(const ReloadPlan& plan, std::vector<FreshCollector> fresh) {
+  for (auto& f : fresh) {
+    const std::string name = f.collector->site().name;
+    generation_[name] = f.generation;
     if (std::find(plan.sites_added.begin(), plan.sites_added.end(), name) !=
         plan.sites_added.end()) {
       polled_[name] = false;
@@ -330,13 +308,48 @@ ReloadResult App::reload_now(const std::string& trigger) {
       }
     }
     if (started_) {
-      fresh[i]->start();
+      f.collector->start();
       log::info(logger(), "collector.started", {{"site", name}, {"cause", "reload"}});
     }
-    collectors_.push_back(std::move(fresh[i]));
+    collectors_.push_back(std::move(f.collector));
   }
+}
+
+ReloadResult App::reload_now(const std::string& trigger) {
+  if (stopping_) {
+    log::warn(logger(), "config.reload_refused", {{"trigger", trigger}, {"reason", "stopping"}});
+    return {false, 503, "the daemon is stopping"};
+  }
+  config::Config next;
+  std::map<std::string, std::string> passwords;
+  SecretsBySite secrets;
+  try {
+    next = drift::load_config(config_.file);
+    for (const auto& site : next.sites) secrets[site.name] = read_secrets(site, passwords[site.name]);
+  } catch (const config::ConfigError& e) {
+    return reject_reload(trigger, 400, e.problems());
+  }
+  const auto plan = plan_reload(config_, secrets_, next, secrets);
+  if (!plan.needs_restart.empty()) return reject_reload(trigger, 400, plan.needs_restart);
+
+  // Everything new is built before anything running is touched: a site whose transport cannot
+  // be built rejects the reload as a whole.
+  std::vector<FreshCollector> fresh;
+  try {
+    fresh = build_collectors(next, plan, passwords);
+  } catch (const store::StoreError& e) {
+    return reject_reload(trigger, 500, {e.what()});
+  } catch (const std::exception& e) {
+    return reject_reload(trigger, 400, {e.what()});  // an unusable URL or CA file
+  }
+
+  // Apply. Nothing below suspends, so no poll runs in between.
+  retire_collectors(plan);
+  metrics_->reconfigure(site_names(next), pair_labels(next), next.server.policy_series_cap);
+  start_collectors(plan, std::move(fresh));
   tracker_->reconfigure(next, names_of(plan.sites_changed), names_of(plan.pairs_changed));
   if (next.log.level != config_.log.level) log::setup(next.log.level, log_format(next.log.format));
+  const std::string file = config_.file;
   config_ = std::move(next);
   secrets_ = std::move(secrets);
   if (started_ && !pruning_ && config_.storage.retention.count() > 0) {

@@ -88,6 +88,18 @@ class App {
   static awaitable<void> prune_loop(App* self);
   void begin_shutdown(const char* why);
   ReloadResult reload_now(const std::string& trigger);  // reload() without its last-resort catch
+  // reload_now's steps.
+  ReloadResult reject_reload(const std::string& trigger, int status,
+                             const std::vector<std::string>& problems);
+  // New collectors for the sites the plan adds or changes; throws if one cannot be built.
+  struct FreshCollector {
+    std::unique_ptr<scheduler::Collector> collector;
+    std::uint64_t generation = 0;
+  };
+  std::vector<FreshCollector> build_collectors(const config::Config& next, const ReloadPlan& plan,
+                                               std::map<std::string, std::string>& passwords);
+  void retire_collectors(const ReloadPlan& plan);
+  void start_collectors(const ReloadPlan& plan, std::vector<FreshCollector> fresh);
   // A collector for `site` whose hooks act only while it is the site's current collector
   // (generation_[site] == generation): a replaced one's last poll is still recorded but
   // touches neither pairs nor metrics.

@@ -428,6 +428,107 @@ int run_history(const DbArgs& args, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
+namespace {
+
+// The pair's sites: from the config, else as the daemon stored the pair.
+bool explain_sites(ExplainInput& in, const config::PairConfig* pair, const store::Database& db,
+                   std::ostream& err) {
+  if (pair) {
+    in.source_site = pair->source;
+    in.replica_site = pair->replica;
+  } else if (in.record) {
+    in.source_site = in.record->source_site;
+    in.replica_site = in.record->replica_site;
+  } else {
+    err << "flowdriftctl: pair " << in.pair << ": not in " << db.path()
+        << " (has flowdriftd compared it yet?); give --config to name its sites\n";
+    return false;
+  }
+  return true;
+}
+
+// The snapshot the daemon compared last (`compared`, when the direction is the same), else the
+// site's latest complete one.
+bool pick_snapshot(store::Database& db, const std::string& pair, const std::string& site,
+                   std::optional<std::int64_t> compared, const char* role, SnapshotRef& ref,
+                   std::ostream& err) {
+  ref.site = site;
+  if (compared) {
+    ref.id = *compared;
+    ref.origin = "last_comparison";
+    ref.polled_ms = last_polled(db, ref.id);
+    return true;
+  }
+  auto latest = latest_complete(db, site);
+  if (!latest) {
+    err << "flowdriftctl: pair " << pair << ": the " << role << " site " << site
+        << " has no complete poll in " << db.path() << "\n";
+    return false;
+  }
+  ref.id = latest->first;
+  ref.origin = "latest_complete";
+  ref.polled_ms = latest->second;
+  return true;
+}
+
+bool explain_snapshots(ExplainInput& in, store::Database& db, std::ostream& err) {
+  const bool same_direction = in.record && in.record->source_site == in.source_site &&
+                              in.record->replica_site == in.replica_site;
+  if (in.record && !same_direction) {
+    in.notes.push_back("the database has the pair as " + in.record->source_site + " -> " +
+                       in.record->replica_site + "; the configuration says " + in.source_site +
+                       " -> " + in.replica_site + ": using each site's latest complete snapshot");
+  }
+  auto compared = [&](std::optional<std::int64_t> id) {
+    return same_direction ? id : std::nullopt;
+  };
+  if (!pick_snapshot(db, in.pair, in.source_site,
+                     compared(in.record ? in.record->source_snapshot_id : std::nullopt), "source",
+                     in.source_ref, err) ||
+      !pick_snapshot(db, in.pair, in.replica_site,
+                     compared(in.record ? in.record->replica_snapshot_id : std::nullopt),
+                     "replica", in.replica_ref, err)) {
+    return false;
+  }
+  if (in.source_ref.origin == "latest_complete" && same_direction) {
+    in.notes.push_back("the daemon has not compared this pair yet: using each site's latest "
+                       "complete snapshot");
+  } else if (in.source_ref.origin == "latest_complete" && !in.record) {
+    in.notes.push_back("the pair is not in the database yet: using each site's latest complete "
+                       "snapshot");
+  }
+  return true;
+}
+
+void canon_version_notes(ExplainInput& in, const policy::Snapshot& source,
+                         const policy::Snapshot& replica) {
+  for (const auto* s : {&source, &replica}) {
+    if (s->canon_version != policy::kCanonVersion) {
+      in.notes.push_back("snapshot " + std::string(s == &source ? "source" : "replica") +
+                         " has canon version " + std::to_string(s->canon_version) +
+                         " (this flowdriftctl: " + std::to_string(policy::kCanonVersion) +
+                         "); the daemon re-reads it on its next poll");
+    }
+  }
+}
+
+int print_explained(const ExplainInput& in, const ExplainArgs& args, std::ostream& out,
+                    std::ostream& err) {
+  auto report = explain_policy(in, args.policy);
+  if (!report) {
+    err << "flowdriftctl: " << report.error().message << "\n";
+    return kExitError;
+  }
+  if (args.format == "json") {
+    out << report->dump(2) << "\n";
+  } else {
+    out << explain_text(*report);
+  }
+  return report->at("status") == "drifted" ? kExitDrift : kExitInSync;
+}
+
+}  // namespace
+
 int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
   // The config gives the pair's mappings and expectations; --db alone reads the database
   // without them (the report says so).
@@ -448,8 +549,7 @@ int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
   try {
     ExplainInput in;
     in.pair = args.pair;
-    std::optional<drift::PairRules> rules;
-    if (pair) rules = drift::make_rules(*pair);
+    const auto rules = pair ? std::optional(drift::make_rules(*pair)) : std::nullopt;
     in.rules = rules ? &*rules : nullptr;
     in.config_file = config_file;
     in.now_ms = unix_now_ms();
@@ -459,68 +559,10 @@ int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
                          "applied, so items may differ from the daemon's (its stored items are "
                          "below)");
     }
-    if (pair) {
-      in.source_site = pair->source;
-      in.replica_site = pair->replica;
-    } else if (in.record) {
-      in.source_site = in.record->source_site;
-      in.replica_site = in.record->replica_site;
-    } else {
-      err << "flowdriftctl: pair " << args.pair << ": not in " << db->path()
-          << " (has flowdriftd compared it yet?); give --config to name its sites\n";
-      return kExitError;
-    }
-    // The snapshots the daemon compared last; each site's latest complete one otherwise.
-    const bool same_direction = in.record && in.record->source_site == in.source_site &&
-                                in.record->replica_site == in.replica_site;
-    if (in.record && !same_direction) {
-      in.notes.push_back("the database has the pair as " + in.record->source_site + " -> " +
-                         in.record->replica_site + "; the configuration says " + in.source_site +
-                         " -> " + in.replica_site + ": using each site's latest complete snapshot");
-    }
-    auto pick = [&](const std::string& site, std::optional<std::int64_t> compared,
-                    const char* role, SnapshotRef& ref) -> bool {
-      ref.site = site;
-      if (same_direction && compared) {
-        ref.id = *compared;
-        ref.origin = "last_comparison";
-        ref.polled_ms = last_polled(*db, ref.id);
-        return true;
-      }
-      auto latest = latest_complete(*db, site);
-      if (!latest) {
-        err << "flowdriftctl: pair " << args.pair << ": the " << role << " site " << site
-            << " has no complete poll in " << db->path() << "\n";
-        return false;
-      }
-      ref.id = latest->first;
-      ref.origin = "latest_complete";
-      ref.polled_ms = latest->second;
-      return true;
-    };
-    if (!pick(in.source_site, in.record ? in.record->source_snapshot_id : std::nullopt, "source",
-              in.source_ref) ||
-        !pick(in.replica_site, in.record ? in.record->replica_snapshot_id : std::nullopt, "replica",
-              in.replica_ref)) {
-      return kExitError;
-    }
-    if (in.source_ref.origin == "latest_complete" && same_direction) {
-      in.notes.push_back("the daemon has not compared this pair yet: using each site's latest "
-                         "complete snapshot");
-    } else if (in.source_ref.origin == "latest_complete" && !in.record) {
-      in.notes.push_back("the pair is not in the database yet: using each site's latest complete "
-                         "snapshot");
-    }
+    if (!explain_sites(in, pair, *db, err) || !explain_snapshots(in, *db, err)) return kExitError;
     const auto source = store::read_snapshot(*db, in.source_ref.id);
     const auto replica = store::read_snapshot(*db, in.replica_ref.id);
-    for (const auto* s : {&source, &replica}) {
-      if (s->canon_version != policy::kCanonVersion) {
-        in.notes.push_back("snapshot " + std::string(s == &source ? "source" : "replica") +
-                           " has canon version " + std::to_string(s->canon_version) +
-                           " (this flowdriftctl: " + std::to_string(policy::kCanonVersion) +
-                           "); the daemon re-reads it on its next poll");
-      }
-    }
+    canon_version_notes(in, source, replica);
     in.source = &source;
     in.replica = &replica;
     store::DriftQuery q;
@@ -528,17 +570,7 @@ int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
     in.stored = store::drift_items(*db, q);
     auto* dbp = db.get();
     in.events = [dbp](std::int64_t id) { return store::drift_events(*dbp, id); };
-    auto report = explain_policy(in, args.policy);
-    if (!report) {
-      err << "flowdriftctl: " << report.error().message << "\n";
-      return kExitError;
-    }
-    if (args.format == "json") {
-      out << report->dump(2) << "\n";
-    } else {
-      out << explain_text(*report);
-    }
-    return report->at("status") == "drifted" ? kExitDrift : kExitInSync;
+    return print_explained(in, args, out, err);
   } catch (const store::StoreError& e) {
     err << "flowdriftctl: " << e.what() << "\n";
     return kExitError;

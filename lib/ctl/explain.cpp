@@ -223,40 +223,118 @@ std::string text_of(const json& v) {
 }  // namespace
 
 
+namespace {
+
+// The source's name is the item's name; a replica name before name mapping is accepted too.
+// Empty when neither snapshot has the policy.
+std::string source_name(const ExplainInput& in, const diff::PairMapping& mapping,
+                        const std::string& name) {
+  const auto& source = *in.source;
+  const auto& replica = *in.replica;
+  if (find_object(source, ObjectKind::Policy, name)) return name;
+  for (const auto& o : source.objects) {
+    if (o.kind == ObjectKind::Policy && !mapping.names.empty() &&
+        replica_name_for(o.name, mapping) == name &&
+        find_object(replica, ObjectKind::Policy, name)) {
+      return o.name;
+    }
+  }
+  return find_object(replica, ObjectKind::Policy, name) ? name : "";
+}
+
+Error no_such_policy(const ExplainInput& in, const std::string& name) {
+  std::size_t stored = 0;
+  for (const auto& s : in.stored) stored += s.object == name;
+  std::string msg = "pair " + in.pair + ": no policy named '" + name + "' on the source (" +
+                    in.source_site + ", snapshot " + std::to_string(in.source_ref.id) +
+                    ") or the replica (" + in.replica_site + ", snapshot " +
+                    std::to_string(in.replica_ref.id) + ")";
+  if (stored != 0) {
+    msg += "; " + std::to_string(stored) + " stored drift item(s) name it: flowdriftctl drift --pair " +
+           in.pair;
+  }
+  return make_error(ErrorReason::Other, msg);
+}
+
+json pair_status_json(const ExplainInput& in) {
+  if (!in.record) return nullptr;
+  return {{"status", in.record->status},
+          {"reason", in.record->reason},
+          {"since", format_time(in.record->since_ms)},
+          {"skew_ms", in.record->skew_ms ? json(*in.record->skew_ms) : json()}};
+}
+
+json findings_json(const ExplainInput& in, const std::string& src_name,
+                   const std::string& rep_name) {
+  json findings = json::array();
+  for (const auto& f : in.source->findings) {
+    if (f.object == src_name) findings.push_back({{"side", "source"}, {"kind", f.kind}, {"detail", f.detail}});
+  }
+  for (const auto& f : in.replica->findings) {
+    if (f.object == rep_name) findings.push_back({{"side", "replica"}, {"kind", f.kind}, {"detail", f.detail}});
+  }
+  return findings;
+}
+
+// The pair's expected differences whose policy glob matches, with the items each selects and
+// covers.
+json expectations_json(const ExplainInput& in, const std::string& src_name,
+                       const std::vector<const diff::DriftItem*>& items) {
+  json expectations = json::array();
+  for (const auto& e : in.rules->expected) {
+    if (!drift::glob_match(e.policy, src_name)) continue;
+    json selects = json::array(), covers = json::array();
+    for (const auto* it : items) {
+      if (!e.selects(*it)) continue;
+      selects.push_back(std::string(diff::to_string(it->kind)));
+      if (it->expected && it->expected->selector == e.selector()) {
+        covers.push_back(std::string(diff::to_string(it->kind)));
+      }
+    }
+    expectations.push_back({{"selector", e.selector()},
+                            {"owner", e.owner},
+                            {"reason", e.reason},
+                            {"expires", e.expires},
+                            {"live", e.live(in.now_ms)},
+                            {"declared", in.config_file + ":" + std::to_string(e.line)},
+                            {"selects", selects},
+                            {"covers", covers}});
+  }
+  return expectations;
+}
+
+json stored_item_json(const ExplainInput& in, const drift::Item& s) {
+  json events = json::array();
+  if (in.events) {
+    for (const auto& e : in.events(s.id)) {
+      events.push_back({{"at", format_time(e.at_ms)}, {"event", e.event}, {"detail", e.detail}});
+    }
+  }
+  return {{"id", s.id},
+          {"kind", s.kind},
+          {"state", s.open_state()},
+          {"severity", s.severity},
+          {"direction", s.direction},
+          {"summary", s.summary},
+          {"opened", format_time(s.opened_ms)},
+          {"raised", s.raised_ms ? json(format_time(*s.raised_ms)) : json()},
+          {"resolved", s.resolved_ms ? json(format_time(*s.resolved_ms)) : json()},
+          {"seen", s.seen},
+          {"expectation", s.expectation_json.empty()
+                              ? json()
+                              : json::parse(s.expectation_json, nullptr, false)},
+          {"events", events}};
+}
+
+}  // namespace
+
 Result<json> explain_policy(const ExplainInput& in, const std::string& name) {
   const auto& source = *in.source;
   const auto& replica = *in.replica;
   const diff::PairMapping empty_mapping;
   const auto& mapping = in.rules ? in.rules->mapping : empty_mapping;
-
-  // The source's name is the item's name; a replica name before name mapping is accepted too.
-  std::string src_name;
-  if (find_object(source, ObjectKind::Policy, name)) {
-    src_name = name;
-  } else {
-    for (const auto& o : source.objects) {
-      if (o.kind == ObjectKind::Policy && !mapping.names.empty() &&
-          replica_name_for(o.name, mapping) == name &&
-          find_object(replica, ObjectKind::Policy, name)) {
-        src_name = o.name;
-        break;
-      }
-    }
-    if (src_name.empty() && find_object(replica, ObjectKind::Policy, name)) src_name = name;
-  }
-  if (src_name.empty()) {
-    std::size_t stored = 0;
-    for (const auto& s : in.stored) stored += s.object == name;
-    std::string msg = "pair " + in.pair + ": no policy named '" + name + "' on the source (" +
-                      in.source_site + ", snapshot " + std::to_string(in.source_ref.id) +
-                      ") or the replica (" + in.replica_site + ", snapshot " +
-                      std::to_string(in.replica_ref.id) + ")";
-    if (stored != 0) {
-      msg += "; " + std::to_string(stored) + " stored drift item(s) name it: flowdriftctl drift --pair " +
-             in.pair;
-    }
-    return make_error(ErrorReason::Other, msg);
-  }
+  const std::string src_name = source_name(in, mapping, name);
+  if (src_name.empty()) return no_such_policy(in, name);
   const auto* src_policy = find_object(source, ObjectKind::Policy, src_name);
   const std::string rep_name = src_policy ? replica_name_for(src_name, mapping) : src_name;
   const auto* rep_policy = find_object(replica, ObjectKind::Policy, rep_name);
@@ -267,11 +345,11 @@ Result<json> explain_policy(const ExplainInput& in, const std::string& name) {
   const policy::Snapshot translated =
       mapping.empty() ? replica : diff::translate_replica(replica, source, mapping);
   const auto* rep_translated = find_object(translated, ObjectKind::Policy, src_name);
-
   std::vector<const diff::DriftItem*> items;
   for (const auto& it : result.items) {
     if (it.object == src_name) items.push_back(&it);
   }
+
   json j;
   j["schema"] = kExplainSchema;
   j["pair"] = in.pair;
@@ -285,94 +363,27 @@ Result<json> explain_policy(const ExplainInput& in, const std::string& name) {
   j["notes"] = in.notes;
   j["snapshots"] = {{"source", snapshot_json(in.source_ref, source)},
                     {"replica", snapshot_json(in.replica_ref, replica)}};
-  if (in.record) {
-    j["pair_status"] = {{"status", in.record->status},
-                        {"reason", in.record->reason},
-                        {"since", format_time(in.record->since_ms)},
-                        {"skew_ms", in.record->skew_ms ? json(*in.record->skew_ms) : json()}};
-  } else {
-    j["pair_status"] = nullptr;
-  }
+  j["pair_status"] = pair_status_json(in);
   j["config"] = in.rules ? json(in.config_file) : json();
-
-  json jitems = json::array();
-  for (const auto* it : items) jitems.push_back(item_json(*it));
-  j["items"] = jitems;
-
+  j["items"] = json::array();
+  for (const auto* it : items) j["items"].push_back(item_json(*it));
   j["references"] = references(src_policy, rep_translated, source, translated,
                                in.rules ? &mapping : nullptr);
-
-  json findings = json::array();
-  for (const auto& f : source.findings) {
-    if (f.object == src_name) findings.push_back({{"side", "source"}, {"kind", f.kind}, {"detail", f.detail}});
-  }
-  for (const auto& f : replica.findings) {
-    if (f.object == rep_name) findings.push_back({{"side", "replica"}, {"kind", f.kind}, {"detail", f.detail}});
-  }
-  j["findings"] = findings;
-
-  if (in.rules) {
-    j["mapping_rules"] = mapping_rules(mapping, src_policy, rep_policy, replica);
-    json expectations = json::array();
-    for (const auto& e : in.rules->expected) {
-      if (!drift::glob_match(e.policy, src_name)) continue;
-      json selects = json::array(), covers = json::array();
-      for (const auto* it : items) {
-        if (!e.selects(*it)) continue;
-        selects.push_back(std::string(diff::to_string(it->kind)));
-        if (it->expected && it->expected->selector == e.selector()) {
-          covers.push_back(std::string(diff::to_string(it->kind)));
-        }
-      }
-      expectations.push_back({{"selector", e.selector()},
-                              {"owner", e.owner},
-                              {"reason", e.reason},
-                              {"expires", e.expires},
-                              {"live", e.live(in.now_ms)},
-                              {"declared", in.config_file + ":" + std::to_string(e.line)},
-                              {"selects", selects},
-                              {"covers", covers}});
-    }
-    j["expectations"] = expectations;
-  } else {
-    j["mapping_rules"] = nullptr;
-    j["expectations"] = nullptr;
-  }
-
-  json stored = json::array();
+  j["findings"] = findings_json(in, src_name, rep_name);
+  j["mapping_rules"] =
+      in.rules ? mapping_rules(mapping, src_policy, rep_policy, replica) : json(nullptr);
+  j["expectations"] = in.rules ? expectations_json(in, src_name, items) : json(nullptr);
+  j["stored_items"] = json::array();
   for (const auto& s : in.stored) {
-    if (s.object != src_name) continue;
-    json events = json::array();
-    if (in.events) {
-      for (const auto& e : in.events(s.id)) {
-        events.push_back({{"at", format_time(e.at_ms)}, {"event", e.event}, {"detail", e.detail}});
-      }
-    }
-    stored.push_back(
-        {{"id", s.id},
-         {"kind", s.kind},
-         {"state", s.open_state()},
-         {"severity", s.severity},
-         {"direction", s.direction},
-         {"summary", s.summary},
-         {"opened", format_time(s.opened_ms)},
-         {"raised", s.raised_ms ? json(format_time(*s.raised_ms)) : json()},
-         {"resolved", s.resolved_ms ? json(format_time(*s.resolved_ms)) : json()},
-         {"seen", s.seen},
-         {"expectation", s.expectation_json.empty() ? json()
-                                                    : json::parse(s.expectation_json, nullptr, false)},
-         {"events", events}});
+    if (s.object == src_name) j["stored_items"].push_back(stored_item_json(in, s));
   }
-  j["stored_items"] = stored;
   return j;
 }
 
-std::string explain_text(const json& r) {
-  std::ostringstream out;
-  const std::string policy = r.at("policy");
-  const std::string status = r.at("status");
-  const auto& items = r.at("items");
-  out << "policy " << policy;
+namespace {
+
+void text_header(std::ostream& out, const json& r) {
+  out << "policy " << r.at("policy").get<std::string>();
   if (r.at("replica_policy") != r.at("policy")) {
     out << " (" << r.at("replica_policy").get<std::string>() << " on the replica)";
   }
@@ -395,6 +406,36 @@ std::string explain_text(const json& r) {
     out << "\n";
   }
   out << "\n";
+}
+
+void text_item(std::ostream& out, const json& it) {
+  out << "  " << it.at("severity").get<std::string>() << "  " << it.at("kind").get<std::string>()
+      << "  " << it.at("direction").get<std::string>()
+      << (it.at("expected").is_null() ? "" : "  (expected)") << "\n";
+  out << "    " << it.at("summary").get<std::string>() << "\n";
+  for (const auto& f : it.at("fields")) {
+    out << "    " << f.at("path").get<std::string>() << ": "
+        << or_absent(f.at("source").get<std::string>()) << " -> "
+        << or_absent(f.at("replica").get<std::string>()) << "\n";
+  }
+  const auto& ex = it.at("example_flows");
+  if (ex.contains("replica_only")) {
+    out << "    example flow only the replica allows: " << ex.at("replica_only").get<std::string>() << "\n";
+  }
+  if (ex.contains("source_only")) {
+    out << "    example flow only the source allows: " << ex.at("source_only").get<std::string>() << "\n";
+  }
+  if (const auto& e = it.at("expected"); !e.is_null()) {
+    out << "    expected by " << e.at("selector").get<std::string>() << ": "
+        << e.at("owner").get<std::string>() << " until " << e.at("expires").get<std::string>()
+        << ": " << e.at("reason").get<std::string>() << "\n";
+  }
+}
+
+void text_items(std::ostream& out, const json& r) {
+  const std::string policy = r.at("policy");
+  const std::string status = r.at("status");
+  const auto& items = r.at("items");
   std::size_t expected = 0;
   for (const auto& it : items) expected += !it.at("expected").is_null();
   if (status == "in_sync") {
@@ -406,30 +447,10 @@ std::string explain_text(const json& r) {
     if (expected != 0) out << ", " << expected << " of them expected";
     out << "\n";
   }
-  for (const auto& it : items) {
-    out << "  " << it.at("severity").get<std::string>() << "  " << it.at("kind").get<std::string>()
-        << "  " << it.at("direction").get<std::string>()
-        << (it.at("expected").is_null() ? "" : "  (expected)") << "\n";
-    out << "    " << it.at("summary").get<std::string>() << "\n";
-    for (const auto& f : it.at("fields")) {
-      out << "    " << f.at("path").get<std::string>() << ": "
-          << or_absent(f.at("source").get<std::string>()) << " -> "
-          << or_absent(f.at("replica").get<std::string>()) << "\n";
-    }
-    const auto& ex = it.at("example_flows");
-    if (ex.contains("replica_only")) {
-      out << "    example flow only the replica allows: " << ex.at("replica_only").get<std::string>() << "\n";
-    }
-    if (ex.contains("source_only")) {
-      out << "    example flow only the source allows: " << ex.at("source_only").get<std::string>() << "\n";
-    }
-    if (const auto& e = it.at("expected"); !e.is_null()) {
-      out << "    expected by " << e.at("selector").get<std::string>() << ": "
-          << e.at("owner").get<std::string>() << " until " << e.at("expires").get<std::string>()
-          << ": " << e.at("reason").get<std::string>() << "\n";
-    }
-  }
+  for (const auto& it : items) text_item(out, it);
+}
 
+void text_references(std::ostream& out, const json& r) {
   out << "\nreferences:";
   if (r.at("references").empty()) out << " none";
   out << "\n";
@@ -454,39 +475,45 @@ std::string explain_text(const json& r) {
     out << "finding on the " << f.at("side").get<std::string>() << ": " << f.at("kind").get<std::string>()
         << ": " << f.at("detail").get<std::string>() << "\n";
   }
+}
 
+void text_expectation(std::ostream& out, const json& e) {
+  out << "  " << e.at("selector").get<std::string>() << " (" << e.at("declared").get<std::string>()
+      << "): " << e.at("owner").get<std::string>() << ", expires " << e.at("expires").get<std::string>()
+      << (e.at("live").get<bool>() ? " (live)" : " (EXPIRED)") << ": " << e.at("reason").get<std::string>()
+      << "\n      ";
+  if (!e.at("covers").empty()) {
+    out << "covers";
+    for (const auto& k : e.at("covers")) out << " " << k.get<std::string>();
+  } else if (!e.at("selects").empty()) {
+    out << "selects";
+    for (const auto& k : e.at("selects")) out << " " << k.get<std::string>();
+    out << (e.at("live").get<bool>() ? " (an earlier expectation covers it)" : " but has expired");
+  } else {
+    out << "selects no current item (kind or field do not match)";
+  }
+  out << "\n";
+}
+
+void text_rules(std::ostream& out, const json& r) {
   if (r.at("mapping_rules").is_null()) {
     out << "\nmappings and expected differences: not applied (no --config)\n";
-  } else {
-    out << "\nmapping rules that touch it:";
-    if (r.at("mapping_rules").empty()) out << " none";
-    out << "\n";
-    for (const auto& m : r.at("mapping_rules")) {
-      out << "  " << m.at("rule").get<std::string>() << ": " << m.at("text").get<std::string>() << " ("
-          << m.at("effect").get<std::string>() << ")\n";
-    }
-    out << "expected differences that name it:";
-    if (r.at("expectations").empty()) out << " none";
-    out << "\n";
-    for (const auto& e : r.at("expectations")) {
-      out << "  " << e.at("selector").get<std::string>() << " (" << e.at("declared").get<std::string>()
-          << "): " << e.at("owner").get<std::string>() << ", expires " << e.at("expires").get<std::string>()
-          << (e.at("live").get<bool>() ? " (live)" : " (EXPIRED)") << ": " << e.at("reason").get<std::string>()
-          << "\n      ";
-      if (!e.at("covers").empty()) {
-        out << "covers";
-        for (const auto& k : e.at("covers")) out << " " << k.get<std::string>();
-      } else if (!e.at("selects").empty()) {
-        out << "selects";
-        for (const auto& k : e.at("selects")) out << " " << k.get<std::string>();
-        out << (e.at("live").get<bool>() ? " (an earlier expectation covers it)" : " but has expired");
-      } else {
-        out << "selects no current item (kind or field do not match)";
-      }
-      out << "\n";
-    }
+    return;
   }
+  out << "\nmapping rules that touch it:";
+  if (r.at("mapping_rules").empty()) out << " none";
+  out << "\n";
+  for (const auto& m : r.at("mapping_rules")) {
+    out << "  " << m.at("rule").get<std::string>() << ": " << m.at("text").get<std::string>() << " ("
+        << m.at("effect").get<std::string>() << ")\n";
+  }
+  out << "expected differences that name it:";
+  if (r.at("expectations").empty()) out << " none";
+  out << "\n";
+  for (const auto& e : r.at("expectations")) text_expectation(out, e);
+}
 
+void text_stored(std::ostream& out, const json& r) {
   out << "\nstored drift items:";
   if (r.at("stored_items").empty()) out << " none";
   out << "\n";
@@ -503,6 +530,17 @@ std::string explain_text(const json& r) {
       out << "\n";
     }
   }
+}
+
+}  // namespace
+
+std::string explain_text(const json& r) {
+  std::ostringstream out;
+  text_header(out, r);
+  text_items(out, r);
+  text_references(out, r);
+  text_rules(out, r);
+  text_stored(out, r);
   return out.str();
 }
 

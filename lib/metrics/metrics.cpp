@@ -303,10 +303,43 @@ void Metrics::drift_resolved(const std::string& pair, diff::DriftKind kind) {
   resolved_->Add({{"pair", pair}, {"kind", std::string(diff::to_string(kind))}}).Increment();
 }
 
-std::string Metrics::render() const {
-  std::vector<MetricFamily> fams;
-  std::lock_guard lock(mu_);
+namespace {
 
+// Appends the families that have series, in order.
+void keep(std::vector<MetricFamily>& out, std::initializer_list<MetricFamily*> families) {
+  for (auto* f : families) {
+    if (!f->metric.empty()) out.push_back(std::move(*f));
+  }
+}
+
+using KindSeverity = std::pair<diff::DriftKind, diff::Severity>;
+
+// A pair's open items counted by state, kind and severity, and the oldest alerting item of
+// each kind.
+struct OpenCounts {
+  std::map<KindSeverity, int> raised, pending, expected;
+  std::map<diff::DriftKind, std::int64_t> oldest_ms;
+
+  explicit OpenCounts(const std::vector<OpenItem>& open) {
+    for (const auto& it : open) {
+      if (it.state != ItemState::Raised) {
+        ++(it.state == ItemState::Pending ? pending : expected)[{it.kind, it.severity}];
+        continue;
+      }
+      ++raised[{it.kind, it.severity}];
+      auto [pos, inserted] = oldest_ms.emplace(it.kind, it.opened_ms);
+      if (!inserted) pos->second = std::min(pos->second, it.opened_ms);
+    }
+  }
+  static int count(const std::map<KindSeverity, int>& m, KindSeverity key) {
+    auto c = m.find(key);
+    return c == m.end() ? 0 : c->second;
+  }
+};
+
+}  // namespace
+
+void Metrics::render_daemon(Families& out) const {
   auto build = family("flowdrift_build_info", "Build information; always 1.");
   add(build, {{"version", version_}}, 1);
   auto start = family("flowdrift_start_time_seconds", "Unix time the daemon started.");
@@ -319,7 +352,10 @@ std::string Metrics::render() const {
   add(nsites, {}, static_cast<double>(site_state_.size()));
   auto npairs = family("flowdrift_pairs", "Configured pairs.");
   add(npairs, {}, static_cast<double>(pair_state_.size()));
+  keep(out, {&build, &start, &cfg_ok, &cfg_ts, &nsites, &npairs});
+}
 
+void Metrics::render_sites(Families& out) const {
   auto up = family("flowdrift_site_up", "1 if the last poll of the site gave a complete snapshot, else 0.");
   auto last_poll = family("flowdrift_site_last_poll_timestamp_seconds", "Unix time of the last poll attempt; absent before the first.");
   auto last_ok = family("flowdrift_site_last_successful_poll_timestamp_seconds", "Unix time of the last complete poll; absent before the first.");
@@ -341,11 +377,14 @@ std::string Metrics::render() const {
     if (st.snapshot_first_ms) add(snap_ts, {{"site", name}}, seconds(*st.snapshot_first_ms));
     if (!st.api.empty()) add(api, {{"api", st.api}, {"site", name}, {"version", st.api_version}}, 1);
   }
+  keep(out, {&up, &last_poll, &last_ok, &policies, &snap_ts, &api, &unmodelled, &unmodelled_info});
+}
 
+void Metrics::render_pairs(Families& out, std::size_t& dropped) const {
   auto info = family("flowdrift_pair_info", "Current direction of each pair; always 1.");
   auto status = family("flowdrift_pair_status", "1 for the pair's current status (IN_SYNC, DRIFTED or UNKNOWN), 0 for the others.");
   auto items = family("flowdrift_drift_items", "Open drift items that alert: raised (debounced) and not covered by an expected difference, by pair, kind and severity.");
-  auto pending = family("flowdrift_drift_pending_items", "Open drift items still debouncing (found by fewer consecutive comparisons than configured), by pair, kind and severity.");
+  auto pending = family("flowdrift_drift_pending_items", "Open drift items still debouncing (found by fewer counted comparisons than configured), by pair, kind and severity.");
   auto expected = family("flowdrift_drift_expected_items", "Open drift items covered by a live expected difference (suppressed, not alerting), by pair, kind and severity.");
   auto expiry = family("flowdrift_expected_difference_expiry_timestamp_seconds", "Unix time each declared expected difference of the pair expires.");
   auto skew = family("flowdrift_pair_snapshot_skew_seconds", "Time between the complete polls of the two snapshots the pair last compared (or refused to compare).");
@@ -354,44 +393,31 @@ std::string Metrics::render() const {
   auto cmp_ts = family("flowdrift_last_comparison_success_timestamp_seconds", "Unix time of the pair's last comparison of two complete snapshots; absent before the first.");
   auto per_policy = family("flowdrift_policy_drift", "1 for each currently drifted policy of a pair (capped; see flowdrift_policy_drift_series_dropped_total).");
   std::size_t emitted = 0;
-  std::size_t dropped = 0;
   for (const auto& [name, st] : pair_state_) {
     add(info, {{"pair", name}, {"replica", st.labels.replica}, {"source", st.labels.source}}, 1);
     for (auto s : {diff::PairStatus::InSync, diff::PairStatus::Drifted, diff::PairStatus::Unknown}) {
       add(status, {{"pair", name}, {"status", std::string(diff::to_string(s))}}, st.status == s ? 1 : 0);
     }
-    std::map<std::pair<diff::DriftKind, diff::Severity>, int> counts, pending_counts,
-        expected_counts;
-    std::map<diff::DriftKind, std::int64_t> oldest_ms;
     for (const auto& it : st.open) {
-      if (it.state != ItemState::Raised) {
-        ++(it.state == ItemState::Pending ? pending_counts : expected_counts)[{it.kind, it.severity}];
+      if (it.state != ItemState::Raised) continue;
+      if (emitted == cap_) {
+        ++dropped;
         continue;
       }
-      ++counts[{it.kind, it.severity}];
-      auto [pos, inserted] = oldest_ms.emplace(it.kind, it.opened_ms);
-      if (!inserted) pos->second = std::min(pos->second, it.opened_ms);
-      if (emitted < cap_) {
-        add(per_policy, {{"kind", std::string(diff::to_string(it.kind))}, {"pair", name},
-                         {"policy", it.policy}, {"severity", std::string(diff::to_string(it.severity))}}, 1);
-        ++emitted;
-      } else {
-        ++dropped;
-      }
+      add(per_policy, {{"kind", std::string(diff::to_string(it.kind))}, {"pair", name},
+                       {"policy", it.policy}, {"severity", std::string(diff::to_string(it.severity))}}, 1);
+      ++emitted;
     }
+    const OpenCounts counts(st.open);
     for (auto k : diff::kAllKinds) {
       for (auto sev : diff::kAllSeverities) {
         const std::vector<ClientMetric::Label> labels{{"kind", std::string(diff::to_string(k))}, {"pair", name},
                             {"severity", std::string(diff::to_string(sev))}};
-        auto count = [&](const auto& m) {
-          auto c = m.find({k, sev});
-          return c == m.end() ? 0 : c->second;
-        };
-        add(items, labels, count(counts));
-        add(pending, labels, count(pending_counts));
-        add(expected, labels, count(expected_counts));
+        add(items, labels, OpenCounts::count(counts.raised, {k, sev}));
+        add(pending, labels, OpenCounts::count(counts.pending, {k, sev}));
+        add(expected, labels, OpenCounts::count(counts.expected, {k, sev}));
       }
-      if (auto o = oldest_ms.find(k); o != oldest_ms.end()) {
+      if (auto o = counts.oldest_ms.find(k); o != counts.oldest_ms.end()) {
         add(oldest, {{"kind", std::string(diff::to_string(k))}, {"pair", name}}, seconds(o->second));
       }
     }
@@ -402,19 +428,27 @@ std::string Metrics::render() const {
     add(cmp, {{"pair", name}}, st.comparison_seconds);
     if (st.compared_ms) add(cmp_ts, {{"pair", name}}, seconds(*st.compared_ms));
   }
+  keep(out, {&info, &status, &items, &pending, &expected, &expiry, &skew, &oldest, &cmp, &cmp_ts,
+             &per_policy});
+}
+
+std::string Metrics::render() const {
+  std::lock_guard lock(mu_);
+  Families own;
+  render_daemon(own);
+  render_sites(own);
+  std::size_t dropped = 0;
+  render_pairs(own, dropped);
   if (dropped > 0) dropped_->Add({}).Increment(static_cast<double>(dropped));
   auto dropped_now = family("flowdrift_policy_drift_series_dropped", "Per-policy drift series left out of this scrape by the series cap.");
   add(dropped_now, {}, static_cast<double>(dropped));
   auto store_ts = family("flowdrift_store_last_successful_write_timestamp_seconds", "Unix time of the last successful database write; absent before the first.");
   if (last_store_write_ms_ > 0) add(store_ts, {}, seconds(last_store_write_ms_));
+  keep(own, {&dropped_now, &store_ts});
 
   // Collected last, so the dropped-series counter includes this scrape.
-  fams = registry_->Collect();
-  for (auto* f : {&build, &start, &cfg_ok, &cfg_ts, &nsites, &npairs, &up, &last_poll, &last_ok, &policies, &snap_ts, &api, &unmodelled, &unmodelled_info,
-                  &info, &status, &items, &pending, &expected, &expiry, &skew, &oldest, &cmp, &cmp_ts, &per_policy, &dropped_now,
-                  &store_ts}) {
-    if (!f->metric.empty()) fams.push_back(std::move(*f));
-  }
+  auto fams = registry_->Collect();
+  for (auto& f : own) fams.push_back(std::move(f));
   process_metrics(fams, start_ms_);
   return prometheus::TextSerializer().Serialize(fams);
 }

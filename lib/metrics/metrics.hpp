@@ -23,6 +23,7 @@ class Counter;
 class Histogram;
 template <typename T>
 class Family;
+struct MetricFamily;
 }  // namespace prometheus
 
 namespace flowdrift::metrics {
@@ -128,6 +129,13 @@ class Metrics {
 
   void add_site_series(const std::string& site);
   void add_pair_series(const std::string& pair);
+
+  // render()'s steps, each appending its families in exposition order (mu_ held).
+  using Families = std::vector<prometheus::MetricFamily>;
+  void render_daemon(Families& out) const;
+  void render_sites(Families& out) const;
+  // `dropped`: per-policy series the cap left out of this scrape.
+  void render_pairs(Families& out, std::size_t& dropped) const;
 
   mutable std::mutex mu_;
   std::vector<std::string> sites_;
