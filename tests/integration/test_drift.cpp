@@ -10,6 +10,7 @@
 #include <set>
 
 #include "live.hpp"
+#include "support/metrics_text.hpp"
 
 using namespace flowdrift::test;
 using namespace std::chrono_literals;
@@ -205,7 +206,7 @@ TEST_CASE("an expected difference keeps drift from alerting until it expires, th
   const auto before = db.rows(item)[0];
   CHECK(pair_status(db) == "IN_SYNC");
   REQUIRE(wait_until([&] {
-    return daemon.scrape().find("flowdrift_drift_expected_items{kind=\"enforcement_mode\",pair=\"prod\",severity=\"critical\"} 1") != std::string::npos;
+    return flowdrift::test::has_series(daemon.scrape(), "flowdrift_drift_expected_items{kind=\"enforcement_mode\",pair=\"prod\",severity=\"critical\"}", 1);
   }, 10s));
   auto scrape = daemon.scrape();
   CHECK_THAT(scrape, Catch::Contains(
@@ -223,7 +224,7 @@ TEST_CASE("an expected difference keeps drift from alerting until it expires, th
   CHECK(db.scalar("SELECT count(*) FROM drift_events WHERE item_id = " + before[0] +
                   " AND event = 'unexpected' AND detail LIKE '%CHG-99%'") == "1");
   REQUIRE(wait_until([&] {
-    return daemon.scrape().find("flowdrift_drift_items{kind=\"enforcement_mode\",pair=\"prod\",severity=\"critical\"} 1") != std::string::npos;
+    return flowdrift::test::has_series(daemon.scrape(), "flowdrift_drift_items{kind=\"enforcement_mode\",pair=\"prod\",severity=\"critical\"}", 1);
   }, 10s));
   CHECK(wait_until([&] {
     return daemon.log().find("drift.unexpected pair=prod policy=" + name) != std::string::npos;

@@ -15,6 +15,7 @@
 #include "store/drift.hpp"
 #include "store/store.hpp"
 #include "support/temp_dir.hpp"
+#include "support/metrics_text.hpp"
 
 using namespace flowdrift;
 namespace st = flowdrift::store::test;
@@ -87,8 +88,7 @@ TEST_CASE("snapshots polled further apart than max_skew are not compared", "[uni
   CHECK(p.reason == "snapshots polled more than max_skew (300.0s) apart");
   CHECK(p.skew_ms == 400'000);
   CHECK(rig.open_items().empty());  // nothing opens on snapshots of different moments
-  CHECK(rig.metrics.render().find("flowdrift_pair_snapshot_skew_seconds{pair=\"prod\"} 400") !=
-        std::string::npos);
+  CHECK(flowdrift::test::has_series(rig.metrics.render(), "flowdrift_pair_snapshot_skew_seconds{pair=\"prod\"}", 400));
 
   // The primary is polled again, close to the replica's poll: compared.
   rig.poll("primary", t0 + 401'500, rig.full);
@@ -109,8 +109,7 @@ TEST_CASE("debounce counts a comparison once both sites were polled again, then 
   CHECK(rig.open_items()[0].pending());
   CHECK(rig.pair().status == "IN_SYNC");
   auto text = rig.metrics.render();
-  CHECK(text.find("flowdrift_drift_pending_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 1") !=
-        std::string::npos);
+  CHECK(flowdrift::test::has_series(text, "flowdrift_drift_pending_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"}", 1));
 
   // The primary's next poll says nothing new about the DR side: still pending, seen once.
   rig.poll("primary", t0 + 2'000, rig.full);
@@ -124,8 +123,7 @@ TEST_CASE("debounce counts a comparison once both sites were polled again, then 
   CHECK(rig.open_items()[0].seen == 2);
   CHECK(rig.pair().status == "DRIFTED");
   text = rig.metrics.render();
-  CHECK(text.find("flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 1") !=
-        std::string::npos);
+  CHECK(flowdrift::test::has_series(text, "flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"}", 1));
 
   // From now on quiet cycles write nothing: no event, no pair-state update.
   const auto events = rig.events();
@@ -157,8 +155,7 @@ TEST_CASE("debounce: a one-poll flap on the DR site is never raised (the demo's 
   CHECK(rig.open_items().empty());
   CHECK(rig.pair().status == "IN_SYNC");
   const auto text = rig.metrics.render();
-  CHECK(text.find("flowdrift_drift_detected_total{kind=\"missing\",pair=\"prod\"} 0") !=
-        std::string::npos);
+  CHECK(flowdrift::test::has_series(text, "flowdrift_drift_detected_total{kind=\"missing\",pair=\"prod\"}", 0));
   store::DriftQuery all;
   const auto items = store::drift_items(rig.store.db(), all);
   REQUIRE(items.size() == 1);
@@ -179,10 +176,8 @@ TEST_CASE("an expectation that expires turns its item into drift on a quiet cycl
   CHECK(rig.open_items()[0].expected());
   CHECK(rig.pair().status == "IN_SYNC");
   auto text = rig.metrics.render();
-  CHECK(text.find("flowdrift_drift_expected_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 1") !=
-        std::string::npos);
-  CHECK(text.find("flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 0") !=
-        std::string::npos);
+  CHECK(flowdrift::test::has_series(text, "flowdrift_drift_expected_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"}", 1));
+  CHECK(flowdrift::test::has_series(text, "flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"}", 0));
   const auto opened = rig.open_items()[0].opened_ms;
 
   // Still live: a quiet cycle changes nothing.

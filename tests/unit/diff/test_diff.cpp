@@ -7,6 +7,7 @@
 
 #include "core/sha256.hpp"
 #include "diff/diff.hpp"
+#include "support/canonical.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::diff;
@@ -32,21 +33,13 @@ json app_policy(const std::string& name, const std::string& mode = "enforce") {
 }
 
 policy::CanonicalObject obj(const json& p) {
-  policy::CanonicalObject o;
-  o.kind = policy::ObjectKind::Policy;
-  o.name = p.at("name").get<std::string>();
-  o.json = p.dump();
-  o.hash = sha256_hex(o.json);
-  o.policy_type = p.at("type").get<std::string>();
-  o.mode = p.at("mode").get<std::string>();
-  return o;
+  return flowdrift::test::canonical_object(policy::ObjectKind::Policy, p);
 }
 
 policy::Snapshot snap(std::initializer_list<json> policies) {
-  policy::Snapshot s;
-  for (const auto& p : policies) s.objects.push_back(obj(p));
-  s.hash = policy::snapshot_hash(s.objects, s.canon_version);
-  return s;
+  std::vector<policy::CanonicalObject> objects;
+  for (const auto& p : policies) objects.push_back(obj(p));
+  return flowdrift::test::canonical_snapshot(std::move(objects));
 }
 
 const DriftItem& only(const PairResult& r) {
@@ -217,12 +210,7 @@ namespace {
 policy::CanonicalObject group(policy::ObjectKind kind, const std::string& name, json members) {
   const char* key = kind == policy::ObjectKind::AddressGroup ? "addresses" : "services";
   json j{{"name", name}, {"description", ""}, {key, std::move(members)}};
-  policy::CanonicalObject o;
-  o.kind = kind;
-  o.name = name;
-  o.json = j.dump();
-  o.hash = sha256_hex(o.json);
-  return o;
+  return flowdrift::test::canonical_object(kind, name, j);
 }
 
 json grouped_policy() {
@@ -339,12 +327,9 @@ namespace {
 
 policy::CanonicalObject category(const std::string& kv) {
   const auto colon = kv.find(':');
-  policy::CanonicalObject o;
-  o.kind = policy::ObjectKind::Category;
-  o.name = kv;
-  o.json = json{{"key", kv.substr(0, colon)}, {"value", kv.substr(colon + 1)}}.dump();
-  o.hash = sha256_hex(o.json);
-  return o;
+  return flowdrift::test::canonical_object(
+      policy::ObjectKind::Category, kv,
+      json{{"key", kv.substr(0, colon)}, {"value", kv.substr(colon + 1)}});
 }
 
 json secured_by(const std::string& name, const std::string& kv) {

@@ -7,6 +7,7 @@
 
 #include "core/sha256.hpp"
 #include "diff/diff.hpp"
+#include "support/canonical.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::diff;
@@ -55,26 +56,11 @@ json app_policy() {
 }
 
 policy::CanonicalObject object(policy::ObjectKind kind, const json& j) {
-  policy::CanonicalObject o;
-  o.kind = kind;
-  o.name = j.at("name").get<std::string>();
-  o.json = j.dump();
-  o.hash = sha256_hex(o.json);
-  if (kind == policy::ObjectKind::Policy) {
-    o.policy_type = j.at("type").get<std::string>();
-    o.mode = j.at("mode").get<std::string>();
-  }
-  return o;
+  return flowdrift::test::canonical_object(kind, j);
 }
 
 policy::Snapshot snap(std::vector<policy::CanonicalObject> objects) {
-  policy::Snapshot s;
-  s.objects = std::move(objects);
-  std::sort(s.objects.begin(), s.objects.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
-  });
-  s.hash = policy::snapshot_hash(s.objects, s.canon_version);
-  return s;
+  return flowdrift::test::canonical_snapshot(std::move(objects));
 }
 
 json entity_group(const std::string& name, std::vector<std::string> refs) {

@@ -4,6 +4,7 @@
 
 #include "core/sha256.hpp"
 #include "diff/diff.hpp"
+#include "support/canonical.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::diff;
@@ -28,16 +29,7 @@ json policy_json(const std::string& name, const std::string& secured, const std:
 }
 
 policy::CanonicalObject object(policy::ObjectKind kind, const std::string& name, const json& j) {
-  policy::CanonicalObject o;
-  o.kind = kind;
-  o.name = name;
-  o.json = j.dump();
-  o.hash = sha256_hex(o.json);
-  if (kind == policy::ObjectKind::Policy) {
-    o.policy_type = "application";
-    o.mode = "enforce";
-  }
-  return o;
+  return flowdrift::test::canonical_object(kind, name, j);
 }
 
 policy::Snapshot site(const std::string& name, const std::string& kv, const std::string& subnet) {

@@ -27,6 +27,7 @@
 #include "drift/expect.hpp"
 #include "policy/normalize_v3.hpp"
 #include "policy/normalize_v4.hpp"
+#include "support/canonical.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::diff;
@@ -125,23 +126,11 @@ json isolation_policy(const std::string& name, const std::string& mode,
 }
 
 policy::CanonicalObject policy_object(const json& p) {
-  policy::CanonicalObject o;
-  o.kind = ObjectKind::Policy;
-  o.name = p.at("name").get<std::string>();
-  o.json = p.dump();
-  o.hash = sha256_hex(o.json);
-  o.policy_type = p.at("type").get<std::string>();
-  o.mode = p.at("mode").get<std::string>();
-  return o;
+  return flowdrift::test::canonical_object(ObjectKind::Policy, p);
 }
 
 policy::CanonicalObject plain_object(ObjectKind kind, const std::string& name, const json& j) {
-  policy::CanonicalObject o;
-  o.kind = kind;
-  o.name = name;
-  o.json = j.dump();
-  o.hash = sha256_hex(o.json);
-  return o;
+  return flowdrift::test::canonical_object(kind, name, j);
 }
 
 // One site's snapshot: policies plus the groups and category values they reference, as

@@ -2,6 +2,7 @@
 
 #include "flows_test_support.hpp"
 #include "policy/normalize_v3.hpp"
+#include "support/canonical.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::flows;
@@ -262,11 +263,7 @@ TEST_CASE("a missing isolation lets traffic between the groups through", "[unit]
 TEST_CASE("the snapshot resolver finds referenced groups by kind and name", "[unit][flows]") {
   policy::Snapshot snap;
   auto add = [&](policy::ObjectKind k, std::string name, std::string text) {
-    policy::CanonicalObject o;
-    o.kind = k;
-    o.name = std::move(name);
-    o.json = std::move(text);
-    snap.objects.push_back(o);
+    snap.objects.push_back(flowdrift::test::canonical_object(k, std::move(name), std::move(text)));
   };
   add(policy::ObjectKind::Policy, "db-tier", "{}");
   add(policy::ObjectKind::AddressGroup, "lb", R"({"addresses":["10.0.0.0/24"],"description":"","name":"lb"})");

@@ -4,19 +4,17 @@
 #include <cstdlib>
 
 #include "metrics/metrics.hpp"
+#include "support/metrics_text.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::metrics;
+using flowdrift::test::has_series;
 
 namespace {
 
 Metrics make(std::size_t cap = 100) {
   return Metrics({"primary", "dr"}, {{"prod", "primary", "dr"}}, cap, "0.1.0");
-}
-
-bool has_line(const std::string& text, const std::string& line) {
-  return text.find("\n" + line + "\n") != std::string::npos;
 }
 
 SitePoll complete_poll(const std::string& site, const std::string& api,
@@ -36,14 +34,14 @@ SitePoll complete_poll(const std::string& site, const std::string& api,
 TEST_CASE("known series start at zero and state gauges follow the pair", "[unit][metrics]") {
   auto m = make();
   auto text = m.render();
-  CHECK(has_line(text, "flowdrift_site_polls_total{site=\"dr\"} 0"));
-  CHECK(has_line(text, "flowdrift_site_poll_failures_total{reason=\"timeout\",site=\"primary\"} 0"));
-  CHECK(has_line(text, "flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 0"));
-  CHECK(has_line(text, "flowdrift_pair_status{pair=\"prod\",status=\"UNKNOWN\"} 1"));
-  CHECK(has_line(text, "flowdrift_pair_info{pair=\"prod\",replica=\"dr\",source=\"primary\"} 1"));
-  CHECK(has_line(text, "flowdrift_config_last_reload_successful 1"));
+  CHECK(has_series(text, "flowdrift_site_polls_total{site=\"dr\"}", 0));
+  CHECK(has_series(text, "flowdrift_site_poll_failures_total{reason=\"timeout\",site=\"primary\"}", 0));
+  CHECK(has_series(text, "flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"}", 0));
+  CHECK(has_series(text, "flowdrift_pair_status{pair=\"prod\",status=\"UNKNOWN\"}", 1));
+  CHECK(has_series(text, "flowdrift_pair_info{pair=\"prod\",replica=\"dr\",source=\"primary\"}", 1));
+  CHECK(has_series(text, "flowdrift_config_last_reload_successful", 1));
   m.config_loaded(false, 0);
-  CHECK(has_line(m.render(), "flowdrift_config_last_reload_successful 0"));
+  CHECK(has_series(m.render(), "flowdrift_config_last_reload_successful", 0));
   m.config_loaded(true, 0);
   // No drift open: the oldest-drift timestamp is absent, not 0.
   CHECK(text.find("flowdrift_drift_oldest_detected_timestamp_seconds{") == std::string::npos);
@@ -53,10 +51,10 @@ TEST_CASE("known series start at zero and state gauges follow the pair", "[unit]
                 {"db", diff::DriftKind::Missing, diff::Severity::Critical, 1'600'000'000'000}},
                0.01, 1'700'000'000'000);
   text = m.render();
-  CHECK(has_line(text, "flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 2"));
-  CHECK(has_line(text, "flowdrift_pair_status{pair=\"prod\",status=\"DRIFTED\"} 1"));
-  CHECK(has_line(text, "flowdrift_policy_drift{kind=\"missing\",pair=\"prod\",policy=\"web\",severity=\"critical\"} 1"));
-  CHECK(has_line(text, "flowdrift_drift_oldest_detected_timestamp_seconds{kind=\"missing\",pair=\"prod\"} 1600000000"));
+  CHECK(has_series(text, "flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"}", 2));
+  CHECK(has_series(text, "flowdrift_pair_status{pair=\"prod\",status=\"DRIFTED\"}", 1));
+  CHECK(has_series(text, "flowdrift_policy_drift{kind=\"missing\",pair=\"prod\",policy=\"web\",severity=\"critical\"}", 1));
+  CHECK(has_series(text, "flowdrift_drift_oldest_detected_timestamp_seconds{kind=\"missing\",pair=\"prod\"}", 1600000000));
 }
 
 TEST_CASE("poll results update site health and failure counters", "[unit][metrics]") {
@@ -65,12 +63,12 @@ TEST_CASE("poll results update site health and failure counters", "[unit][metric
   m.poll_finished(
       {"primary", true, "ok", 0.2, 1'700'000'001'000, 300, 1'699'000'000'000, "v4", "v4.3", {}});
   auto text = m.render();
-  CHECK(has_line(text, "flowdrift_site_up{site=\"dr\"} 0"));
-  CHECK(has_line(text, "flowdrift_site_up{site=\"primary\"} 1"));
-  CHECK(has_line(text, "flowdrift_site_poll_failures_total{reason=\"timeout\",site=\"dr\"} 1"));
-  CHECK(has_line(text, "flowdrift_site_policies{site=\"primary\"} 300"));
-  CHECK(has_line(text, "flowdrift_site_api_info{api=\"v4\",site=\"primary\",version=\"v4.3\"} 1"));
-  CHECK(has_line(text, "flowdrift_site_last_successful_poll_timestamp_seconds{site=\"primary\"} 1700000001"));
+  CHECK(has_series(text, "flowdrift_site_up{site=\"dr\"}", 0));
+  CHECK(has_series(text, "flowdrift_site_up{site=\"primary\"}", 1));
+  CHECK(has_series(text, "flowdrift_site_poll_failures_total{reason=\"timeout\",site=\"dr\"}", 1));
+  CHECK(has_series(text, "flowdrift_site_policies{site=\"primary\"}", 300));
+  CHECK(has_series(text, "flowdrift_site_api_info{api=\"v4\",site=\"primary\",version=\"v4.3\"}", 1));
+  CHECK(has_series(text, "flowdrift_site_last_successful_poll_timestamp_seconds{site=\"primary\"}", 1700000001));
   CHECK(text.find("flowdrift_site_last_successful_poll_timestamp_seconds{site=\"dr\"}") == std::string::npos);
 }
 
@@ -79,25 +77,25 @@ TEST_CASE("flowdrift_site_api_info carries the version of the last complete poll
   auto m = make();
   SitePoll p = complete_poll("primary", "v4", "v4.1");
   m.poll_finished(p);
-  CHECK(has_line(m.render(), "flowdrift_site_api_info{api=\"v4\",site=\"primary\",version=\"v4.1\"} 1"));
+  CHECK(has_series(m.render(), "flowdrift_site_api_info{api=\"v4\",site=\"primary\",version=\"v4.1\"}", 1));
 
   p.complete = false;  // a failed poll says nothing of the version the site serves
   p.reason = "timeout";
   p.api_version = "v4.3";
   m.poll_finished(p);
-  CHECK(has_line(m.render(), "flowdrift_site_api_info{api=\"v4\",site=\"primary\",version=\"v4.1\"} 1"));
+  CHECK(has_series(m.render(), "flowdrift_site_api_info{api=\"v4\",site=\"primary\",version=\"v4.1\"}", 1));
 
   p.complete = true;  // upgraded: one series, the new version
   p.reason = "ok";
   m.poll_finished(p);
   const auto text = m.render();
-  CHECK(has_line(text, "flowdrift_site_api_info{api=\"v4\",site=\"primary\",version=\"v4.3\"} 1"));
+  CHECK(has_series(text, "flowdrift_site_api_info{api=\"v4\",site=\"primary\",version=\"v4.3\"}", 1));
   CHECK(text.find("version=\"v4.1\"") == std::string::npos);
 
   p.api = "v3";  // fell back to v3
   p.api_version = "v3";
   m.poll_finished(p);
-  CHECK(has_line(m.render(), "flowdrift_site_api_info{api=\"v3\",site=\"primary\",version=\"v3\"} 1"));
+  CHECK(has_series(m.render(), "flowdrift_site_api_info{api=\"v3\",site=\"primary\",version=\"v3\"}", 1));
 }
 
 TEST_CASE("a restart restores the last successful poll of each site from the store",
@@ -107,13 +105,13 @@ TEST_CASE("a restart restores the last successful poll of each site from the sto
   m.site_restored("unknown-site", 1, 1, 1);  // not configured: ignored
   auto text = m.render();
   // Staleness stays visible across the restart; up and the poll counters wait for a real poll.
-  CHECK(has_line(text, "flowdrift_site_last_successful_poll_timestamp_seconds{site=\"dr\"} 1700000002"));
-  CHECK(has_line(text, "flowdrift_site_policies{site=\"dr\"} 299"));
-  CHECK(has_line(text, "flowdrift_site_polls_total{site=\"dr\"} 0"));
+  CHECK(has_series(text, "flowdrift_site_last_successful_poll_timestamp_seconds{site=\"dr\"}", 1700000002));
+  CHECK(has_series(text, "flowdrift_site_policies{site=\"dr\"}", 299));
+  CHECK(has_series(text, "flowdrift_site_polls_total{site=\"dr\"}", 0));
   CHECK(text.find("unknown-site") == std::string::npos);
   m.poll_finished({"dr", false, "timeout", 5.0, 1'700'000'100'000, std::nullopt, std::nullopt, "", "", {}});
-  CHECK(has_line(m.render(),
-                 "flowdrift_site_last_successful_poll_timestamp_seconds{site=\"dr\"} 1700000002"));
+  CHECK(has_series(m.render(),
+                 "flowdrift_site_last_successful_poll_timestamp_seconds{site=\"dr\"}", 1700000002));
 }
 
 TEST_CASE("the per-policy series are capped and the rest counted", "[unit][metrics]") {
@@ -124,8 +122,8 @@ TEST_CASE("the per-policy series are capped and the rest counted", "[unit][metri
                 {"c", diff::DriftKind::Extra, diff::Severity::Info, 1000}},
                0, std::nullopt);
   auto text = m.render();
-  CHECK(has_line(text, "flowdrift_policy_drift_series_dropped 2"));
-  CHECK(has_line(text, "flowdrift_policy_drift_series_dropped_total 2"));
+  CHECK(has_series(text, "flowdrift_policy_drift_series_dropped", 2));
+  CHECK(has_series(text, "flowdrift_policy_drift_series_dropped_total", 2));
   std::size_t series = 0;
   for (auto pos = text.find("\nflowdrift_policy_drift{"); pos != std::string::npos;
        pos = text.find("\nflowdrift_policy_drift{", pos + 1)) {
@@ -133,7 +131,7 @@ TEST_CASE("the per-policy series are capped and the rest counted", "[unit][metri
   }
   CHECK(series == 1);
   // Aggregates are never capped.
-  CHECK(has_line(text, "flowdrift_drift_items{kind=\"extra\",pair=\"prod\",severity=\"info\"} 2"));
+  CHECK(has_series(text, "flowdrift_drift_items{kind=\"extra\",pair=\"prod\",severity=\"info\"}", 2));
 }
 
 TEST_CASE("the exposition passes promtool check metrics", "[unit][metrics][promtool]") {
@@ -168,18 +166,18 @@ TEST_CASE("only raised, unexpected items alert, pending and expected ones have t
                  ItemState::Expected}},
                0.01, 1'700'000'000'000, 2'500);
   const auto text = m.render();
-  CHECK(has_line(text, "flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 1"));
-  CHECK(has_line(text, "flowdrift_drift_items{kind=\"modified\",pair=\"prod\",severity=\"critical\"} 0"));
-  CHECK(has_line(text, "flowdrift_drift_pending_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 1"));
-  CHECK(has_line(text, "flowdrift_drift_expected_items{kind=\"modified\",pair=\"prod\",severity=\"critical\"} 1"));
-  CHECK(has_line(text, "flowdrift_drift_expected_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"} 0"));
+  CHECK(has_series(text, "flowdrift_drift_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"}", 1));
+  CHECK(has_series(text, "flowdrift_drift_items{kind=\"modified\",pair=\"prod\",severity=\"critical\"}", 0));
+  CHECK(has_series(text, "flowdrift_drift_pending_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"}", 1));
+  CHECK(has_series(text, "flowdrift_drift_expected_items{kind=\"modified\",pair=\"prod\",severity=\"critical\"}", 1));
+  CHECK(has_series(text, "flowdrift_drift_expected_items{kind=\"missing\",pair=\"prod\",severity=\"critical\"}", 0));
   // Per-policy series and the oldest-drift time follow alerting items only.
-  CHECK(has_line(text, "flowdrift_policy_drift{kind=\"missing\",pair=\"prod\",policy=\"web\",severity=\"critical\"} 1"));
+  CHECK(has_series(text, "flowdrift_policy_drift{kind=\"missing\",pair=\"prod\",policy=\"web\",severity=\"critical\"}", 1));
   CHECK(text.find("policy=\"db\"") == std::string::npos);
   CHECK(text.find("policy=\"app-1\"") == std::string::npos);
-  CHECK(has_line(text, "flowdrift_drift_oldest_detected_timestamp_seconds{kind=\"missing\",pair=\"prod\"} 1700000000"));
-  CHECK(has_line(text, "flowdrift_pair_snapshot_skew_seconds{pair=\"prod\"} 2.5"));
-  CHECK(has_line(text, "flowdrift_expected_difference_expiry_timestamp_seconds{pair=\"prod\",selector=\"policy=app-* kind=modified\"} 1900000000"));
+  CHECK(has_series(text, "flowdrift_drift_oldest_detected_timestamp_seconds{kind=\"missing\",pair=\"prod\"}", 1700000000));
+  CHECK(has_series(text, "flowdrift_pair_snapshot_skew_seconds{pair=\"prod\"}", 2.5));
+  CHECK(has_series(text, "flowdrift_expected_difference_expiry_timestamp_seconds{pair=\"prod\",selector=\"policy=app-* kind=modified\"}", 1900000000));
 }
 
 TEST_CASE("reconfigure: removed sites and pairs vanish, added ones start at zero, kept ones keep counting",
@@ -193,37 +191,37 @@ TEST_CASE("reconfigure: removed sites and pairs vanish, added ones start at zero
   m.poll_finished(p);
   m.drift_opened("prod", diff::DriftKind::Missing);
   auto before = m.render();
-  CHECK(has_line(before, "flowdrift_site_polls_total{site=\"dr\"} 1"));
-  CHECK(has_line(before, "flowdrift_drift_detected_total{kind=\"missing\",pair=\"prod\"} 1"));
+  CHECK(has_series(before, "flowdrift_site_polls_total{site=\"dr\"}", 1));
+  CHECK(has_series(before, "flowdrift_drift_detected_total{kind=\"missing\",pair=\"prod\"}", 1));
 
   // dr leaves, "dr2" arrives, and the pair now replicates primary -> dr2 under a new name.
   m.reconfigure({"primary", "dr2"}, {{"prod2", "primary", "dr2"}}, 100);
   auto text = m.render();
   CHECK(text.find("site=\"dr\"") == std::string::npos);
   CHECK(text.find("pair=\"prod\"") == std::string::npos);
-  CHECK(has_line(text, "flowdrift_sites 2"));
-  CHECK(has_line(text, "flowdrift_pairs 1"));
+  CHECK(has_series(text, "flowdrift_sites", 2));
+  CHECK(has_series(text, "flowdrift_pairs", 1));
   // The kept site's counters and state are untouched.
-  CHECK(has_line(text, "flowdrift_site_polls_total{site=\"primary\"} 1"));
-  CHECK(has_line(text, "flowdrift_site_up{site=\"primary\"} 1"));
-  CHECK(has_line(text, "flowdrift_site_api_info{api=\"v3\",site=\"primary\",version=\"v3\"} 1"));
+  CHECK(has_series(text, "flowdrift_site_polls_total{site=\"primary\"}", 1));
+  CHECK(has_series(text, "flowdrift_site_up{site=\"primary\"}", 1));
+  CHECK(has_series(text, "flowdrift_site_api_info{api=\"v3\",site=\"primary\",version=\"v3\"}", 1));
   // The new ones start at zero, like at start.
-  CHECK(has_line(text, "flowdrift_site_polls_total{site=\"dr2\"} 0"));
-  CHECK(has_line(text, "flowdrift_site_poll_failures_total{reason=\"timeout\",site=\"dr2\"} 0"));
-  CHECK(has_line(text, "flowdrift_site_poll_duration_seconds_count{site=\"dr2\"} 0"));
-  CHECK(has_line(text, "flowdrift_drift_detected_total{kind=\"missing\",pair=\"prod2\"} 0"));
-  CHECK(has_line(text, "flowdrift_pair_info{pair=\"prod2\",replica=\"dr2\",source=\"primary\"} 1"));
-  CHECK(has_line(text, "flowdrift_pair_status{pair=\"prod2\",status=\"UNKNOWN\"} 1"));
+  CHECK(has_series(text, "flowdrift_site_polls_total{site=\"dr2\"}", 0));
+  CHECK(has_series(text, "flowdrift_site_poll_failures_total{reason=\"timeout\",site=\"dr2\"}", 0));
+  CHECK(has_series(text, "flowdrift_site_poll_duration_seconds_count{site=\"dr2\"}", 0));
+  CHECK(has_series(text, "flowdrift_drift_detected_total{kind=\"missing\",pair=\"prod2\"}", 0));
+  CHECK(has_series(text, "flowdrift_pair_info{pair=\"prod2\",replica=\"dr2\",source=\"primary\"}", 1));
+  CHECK(has_series(text, "flowdrift_pair_status{pair=\"prod2\",status=\"UNKNOWN\"}", 1));
 
   // A kept pair whose direction flips takes the new labels.
   m.reconfigure({"primary", "dr2"}, {{"prod2", "dr2", "primary"}}, 100);
   text = m.render();
-  CHECK(has_line(text, "flowdrift_pair_info{pair=\"prod2\",replica=\"primary\",source=\"dr2\"} 1"));
+  CHECK(has_series(text, "flowdrift_pair_info{pair=\"prod2\",replica=\"primary\",source=\"dr2\"}", 1));
   CHECK(text.find("flowdrift_pair_info{pair=\"prod2\",replica=\"dr2\"") == std::string::npos);
 
   // A site that comes back starts over at zero (its old series were removed, not hidden).
   m.reconfigure({"primary", "dr"}, {}, 100);
-  CHECK(has_line(m.render(), "flowdrift_site_polls_total{site=\"dr\"} 0"));
+  CHECK(has_series(m.render(), "flowdrift_site_polls_total{site=\"dr\"}", 0));
 }
 
 TEST_CASE("reconfigure: the per-policy series cap applies from the next scrape", "[unit][metrics][reload]") {
@@ -232,12 +230,12 @@ TEST_CASE("reconfigure: the per-policy series cap applies from the next scrape",
                {{"a", diff::DriftKind::Missing, diff::Severity::Critical, 1},
                 {"b", diff::DriftKind::Missing, diff::Severity::Critical, 1}},
                0, std::nullopt);
-  CHECK(has_line(m.render(), "flowdrift_policy_drift_series_dropped 1"));
+  CHECK(has_series(m.render(), "flowdrift_policy_drift_series_dropped", 1));
   m.reconfigure({"primary", "dr"}, {{"prod", "primary", "dr"}}, 5);
   auto text = m.render();
-  CHECK(has_line(text, "flowdrift_policy_drift_series_dropped 0"));
+  CHECK(has_series(text, "flowdrift_policy_drift_series_dropped", 0));
   // The pair's state survived the reconfiguration.
-  CHECK(has_line(text, "flowdrift_pair_status{pair=\"prod\",status=\"DRIFTED\"} 1"));
+  CHECK(has_series(text, "flowdrift_pair_status{pair=\"prod\",status=\"DRIFTED\"}", 1));
 }
 
 TEST_CASE("unmodelled constructs are counted per site, and listed up to 20 series",
@@ -245,18 +243,18 @@ TEST_CASE("unmodelled constructs are counted per site, and listed up to 20 serie
   auto m = make();
   SitePoll p = complete_poll("primary", "v4", "v4.3");
   m.poll_finished(p);
-  CHECK(has_line(m.render(), "flowdrift_site_unmodelled_constructs{site=\"primary\"} 0"));
+  CHECK(has_series(m.render(), "flowdrift_site_unmodelled_constructs{site=\"primary\"}", 0));
 
   p.unmodelled = {"/futureField", "/state = \"LATER\""};
   m.poll_finished(p);
   auto text = m.render();
-  CHECK(has_line(text, "flowdrift_site_unmodelled_constructs{site=\"primary\"} 2"));
-  CHECK(has_line(text, "flowdrift_site_unmodelled_info{path=\"/futureField\",site=\"primary\",version=\"v4.3\"} 1"));
+  CHECK(has_series(text, "flowdrift_site_unmodelled_constructs{site=\"primary\"}", 2));
+  CHECK(has_series(text, "flowdrift_site_unmodelled_info{path=\"/futureField\",site=\"primary\",version=\"v4.3\"}", 1));
 
   for (int i = 0; i < 30; ++i) p.unmodelled.push_back("/f" + std::to_string(100 + i));
   m.poll_finished(p);
   text = m.render();
-  CHECK(has_line(text, "flowdrift_site_unmodelled_constructs{site=\"primary\"} 32"));
+  CHECK(has_series(text, "flowdrift_site_unmodelled_constructs{site=\"primary\"}", 32));
   std::size_t series = 0;
   for (std::size_t at = 0; (at = text.find("\nflowdrift_site_unmodelled_info{", at)) != std::string::npos; ++at) ++series;
   CHECK(series == 20);
@@ -264,5 +262,5 @@ TEST_CASE("unmodelled constructs are counted per site, and listed up to 20 serie
   p.complete = false;  // a failed poll keeps what the last complete one said
   p.unmodelled.clear();
   m.poll_finished(p);
-  CHECK(has_line(m.render(), "flowdrift_site_unmodelled_constructs{site=\"primary\"} 32"));
+  CHECK(has_series(m.render(), "flowdrift_site_unmodelled_constructs{site=\"primary\"}", 32));
 }

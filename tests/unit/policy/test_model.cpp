@@ -2,6 +2,7 @@
 
 #include "core/sha256.hpp"
 #include "policy/model.hpp"
+#include "support/canonical.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::policy;
@@ -9,12 +10,7 @@ using namespace flowdrift::policy;
 namespace {
 
 CanonicalObject obj(ObjectKind kind, const std::string& name, const std::string& json) {
-  CanonicalObject o;
-  o.kind = kind;
-  o.name = name;
-  o.json = json;
-  o.hash = sha256_hex(json);
-  return o;
+  return flowdrift::test::canonical_object(kind, name, json);
 }
 
 }  // namespace

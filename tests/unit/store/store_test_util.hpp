@@ -15,21 +15,14 @@
 #include "store/db.hpp"
 #include "store/drift.hpp"
 #include "store/store.hpp"
+#include "support/canonical.hpp"
 
 namespace flowdrift::store::test {
 
 inline policy::CanonicalObject make_object(policy::ObjectKind kind, const std::string& name,
                                            const std::string& body) {
-  policy::CanonicalObject o;
-  o.kind = kind;
-  o.name = name;
-  o.json = R"({"body":")" + body + R"(","name":")" + name + R"("})";
-  o.hash = sha256_hex(o.json);
-  if (kind == policy::ObjectKind::Policy) {
-    o.policy_type = "application";
-    o.mode = "enforce";
-  }
-  return o;
+  return flowdrift::test::canonical_object(
+      kind, name, R"({"body":")" + body + R"(","name":")" + name + R"("})");
 }
 
 inline policy::CanonicalObject make_policy(const std::string& name, const std::string& body) {
@@ -38,15 +31,7 @@ inline policy::CanonicalObject make_policy(const std::string& name, const std::s
 
 inline policy::Snapshot make_snapshot(std::vector<policy::CanonicalObject> objects,
                                       std::vector<policy::Finding> findings = {}) {
-  std::sort(objects.begin(), objects.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
-  });
-  policy::Snapshot s;
-  s.objects = std::move(objects);
-  s.findings = std::move(findings);
-  s.canon_version = policy::kCanonVersion;
-  s.hash = policy::snapshot_hash(s.objects, s.canon_version);
-  return s;
+  return flowdrift::test::canonical_snapshot(std::move(objects), std::move(findings));
 }
 
 // n policies "p0000".. with the given body, plus one address group.
