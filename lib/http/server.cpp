@@ -238,113 +238,148 @@ bool is_quiet_end(const error_code& ec) {
          ec == ssl::error::stream_truncated;
 }
 
+// The TLS handshake, which counts against read_timeout so a silent client cannot hold a slot.
+// True when the session may go on (always, for plain TCP).
+template <class Stream>
+awaitable<bool> handshake(std::shared_ptr<ServerState> st, std::shared_ptr<Session<Stream>> s) {
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    error_code ec;
+    beast::get_lowest_layer(s->stream).expires_after(st->options.read_timeout);
+    co_await s->stream.async_handshake(ssl::stream_base::server, use_ec(ec));
+    if (ec) {
+      log::debug(logger(), "http.tls_handshake_failed", {{"peer", s->peer}, {"error", ec.message()}});
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
+// Waits for the first byte of a request: a fresh connection gets read_timeout, a kept-alive
+// one idle_timeout. An error: idle timeout, peer closed, or stop(); nothing to answer.
+template <class Stream>
+awaitable<error_code> await_request(std::shared_ptr<ServerState> st,
+                                    std::shared_ptr<Session<Stream>> s, bool first) {
+  error_code ec;
+  if (s->buffer.size() != 0) co_return ec;
+  beast::get_lowest_layer(s->stream)
+      .expires_after(first ? st->options.read_timeout : st->options.idle_timeout);
+  std::size_t n = co_await s->stream.async_read_some(s->buffer.prepare(kFirstReadChunk), use_ec(ec));
+  s->buffer.commit(n);
+  co_return ec;
+}
+
+struct ReadRequest {
+  error_code ec;
+  std::size_t fields = 0;
+  HttpRequest request;
+  bool keep = false;
+  unsigned version = 11;
+};
+
+// One request within read_timeout, headers first, so the field count is checked before any
+// body is read (Beast bounds the header section in bytes only). One deadline for the whole
+// request: a client that trickles bytes (slow loris) is cut off however steadily it sends.
+template <class Stream>
+awaitable<ReadRequest> read_request(std::shared_ptr<ServerState> st,
+                                    std::shared_ptr<Session<Stream>> s) {
+  const ServerOptions& opts = st->options;
+  ReadRequest out;
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.body_limit(opts.max_body_bytes);
+  parser.header_limit(static_cast<std::uint32_t>(
+      std::min<std::size_t>(opts.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+  beast::get_lowest_layer(s->stream).expires_after(opts.read_timeout);
+  co_await bhttp::async_read_header(s->stream, s->buffer, parser, use_ec(out.ec));
+  if (out.ec) co_return out;
+  const auto& head = parser.get();
+  out.fields = static_cast<std::size_t>(std::distance(head.begin(), head.end()));
+  if (out.fields > opts.max_header_fields) co_return out;
+  if (!parser.is_done()) co_await bhttp::async_read(s->stream, s->buffer, parser, use_ec(out.ec));
+  if (out.ec) co_return out;
+  const auto& req = parser.get();
+  out.request = to_request(req);
+  out.keep = req.keep_alive();
+  out.version = req.version();
+  co_return out;
+}
+
+// The answer to a request that could not be read: a status and text, or status 0 when the
+// connection just ended and nothing is owed.
+std::pair<int, std::string> rejection(const ReadRequest& r, const ServerOptions& opts) {
+  if (!r.ec) {
+    return {431, "request has " + std::to_string(r.fields) + " header fields, more than " +
+                     std::to_string(opts.max_header_fields)};
+  }
+  if (r.ec == bhttp::error::body_limit) {
+    return {413, "request body exceeds " + std::to_string(opts.max_body_bytes) + " bytes"};
+  }
+  if (r.ec == bhttp::error::header_limit) {
+    return {431, "request header section exceeds " + std::to_string(opts.max_header_bytes) +
+                     " bytes"};
+  }
+  if (!is_quiet_end(r.ec) && r.ec != bhttp::error::partial_message) return {400, "malformed request"};
+  return {0, ""};
+}
+
+template <class Stream>
+awaitable<void> reject(std::shared_ptr<ServerState> st, std::shared_ptr<Session<Stream>> s,
+                       ReadRequest r) {
+  const auto [status, text] = rejection(r, st->options);
+  log::debug(logger(), "http.request_rejected",
+             {{"peer", s->peer}, {"status", status},
+              {"error", r.ec ? r.ec.message() : std::string("too many header fields")}});
+  if (status == 0) co_return;
+  error_code wec = co_await write_response(st, s, plain_error(status, text), 11u, false);
+  if (!wec) co_await graceful_close(s);
+}
+
+// Runs the handler and writes its reply (after its delay, or its fault). True when the
+// connection stays open for another request.
+template <class Stream>
+awaitable<bool> answer(std::shared_ptr<ServerState> st, std::shared_ptr<Session<Stream>> s,
+                       ReadRequest r) {
+  ServerReply reply = call_handler(*st, r.request);
+  if (reply.delay.count() > 0) {
+    error_code ec;
+    s->timer.expires_after(reply.delay);
+    co_await s->timer.async_wait(use_ec(ec));
+    if (ec || st->stopped) co_return false;  // cancelled by stop()
+  }
+  if (reply.fault == ServerReply::Fault::DropConnection) {
+    log::debug(logger(), "http.fault_drop", {{"peer", s->peer}, {"path", r.request.path()}});
+    co_return false;
+  }
+  if (reply.fault == ServerReply::Fault::TruncateBody) {
+    log::debug(logger(), "http.fault_truncate", {{"peer", s->peer}, {"path", r.request.path()}});
+    co_await write_truncated(st, s, std::move(reply.response), r.version);
+    co_return false;
+  }
+  const bool keep = r.keep && !st->stopped;
+  error_code wec = co_await write_response(st, s, std::move(reply.response), r.version, keep);
+  if (wec) co_return false;
+  if (!keep) co_await graceful_close(s);
+  co_return keep;
+}
+
 template <class Stream>
 awaitable<void> serve(std::shared_ptr<ServerState> st, std::shared_ptr<Session<Stream>> s,
                       std::uint64_t id) {
   Registration registration(st, id);
-  auto& lowest = beast::get_lowest_layer(s->stream);
-  const ServerOptions& opts = st->options;
-  error_code ec;
-
-  if constexpr (std::is_same_v<Stream, TlsStream>) {
-    // The handshake counts against read_timeout so a silent client cannot hold a slot.
-    lowest.expires_after(opts.read_timeout);
-    co_await s->stream.async_handshake(ssl::stream_base::server, use_ec(ec));
-    if (ec) {
-      log::debug(logger(), "http.tls_handshake_failed", {{"peer", s->peer}, {"error", ec.message()}});
-      hard_close(*s);
-      co_return;
-    }
+  if (!co_await handshake(st, s)) {
+    hard_close(*s);
+    co_return;
   }
-
-  bool first = true;
-  while (!st->stopped) {
-    // Wait for the first byte of a request: a fresh connection gets read_timeout, a kept-alive
-    // one idle_timeout. Once bytes arrive, the whole request must come within read_timeout.
-    if (s->buffer.size() == 0) {
-      if (first) {
-        lowest.expires_after(opts.read_timeout);
-      } else {
-        lowest.expires_after(opts.idle_timeout);
-      }
-      std::size_t n = co_await s->stream.async_read_some(s->buffer.prepare(kFirstReadChunk),
-                                                         use_ec(ec));
-      s->buffer.commit(n);
-      if (ec) break;  // idle timeout, peer closed, or stop(): nothing to answer
-    }
-    first = false;
-
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.body_limit(opts.max_body_bytes);
-    parser.header_limit(static_cast<std::uint32_t>(
-        std::min<std::size_t>(opts.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
-    // One deadline for the whole request, headers and body: a client that trickles bytes (slow
-    // loris) is cut off after read_timeout however steadily it sends.
-    lowest.expires_after(opts.read_timeout);
-    // Headers first, so the field count is checked before any body is read: Beast bounds the
-    // header section in bytes only.
-    co_await bhttp::async_read_header(s->stream, s->buffer, parser, use_ec(ec));
-    std::size_t fields = 0;
-    if (!ec) {
-      const auto& head = parser.get();
-      fields = static_cast<std::size_t>(std::distance(head.begin(), head.end()));
-      if (fields <= opts.max_header_fields && !parser.is_done()) {
-        co_await bhttp::async_read(s->stream, s->buffer, parser, use_ec(ec));
-      }
-    }
-    if (ec || fields > opts.max_header_fields) {
-      int status = 0;
-      std::string text;
-      if (!ec) {
-        status = 431;
-        text = "request has " + std::to_string(fields) + " header fields, more than " +
-               std::to_string(opts.max_header_fields);
-      } else if (ec == bhttp::error::body_limit) {
-        status = 413;
-        text = "request body exceeds " + std::to_string(opts.max_body_bytes) + " bytes";
-      } else if (ec == bhttp::error::header_limit) {
-        status = 431;
-        text = "request header section exceeds " + std::to_string(opts.max_header_bytes) + " bytes";
-      } else if (!is_quiet_end(ec) && ec != bhttp::error::partial_message) {
-        status = 400;
-        text = "malformed request";
-      }
-      log::debug(logger(), "http.request_rejected",
-                 {{"peer", s->peer}, {"status", status},
-                  {"error", ec ? ec.message() : std::string("too many header fields")}});
-      if (status == 0) break;
-      error_code wec = co_await write_response(st, s, plain_error(status, text), 11u, false);
-      if (!wec) co_await graceful_close(s);
+  for (bool first = true; !st->stopped; first = false) {
+    if (co_await await_request(st, s, first)) break;
+    ReadRequest r = co_await read_request(st, s);
+    if (r.ec || r.fields > st->options.max_header_fields) {
+      co_await reject(st, s, std::move(r));
       break;
     }
-
-    const auto& req = parser.get();
-    HttpRequest request = to_request(req);
-    bool keep = req.keep_alive();
-    unsigned version = req.version();
-    ServerReply reply = call_handler(*st, request);
-
-    if (reply.delay.count() > 0) {
-      s->timer.expires_after(reply.delay);
-      co_await s->timer.async_wait(use_ec(ec));
-      if (ec || st->stopped) break;  // cancelled by stop()
-    }
-    if (reply.fault == ServerReply::Fault::DropConnection) {
-      log::debug(logger(), "http.fault_drop", {{"peer", s->peer}, {"path", request.path()}});
+    if (!co_await answer(st, s, std::move(r))) {
+      // answer() closed gracefully when the client asked to close; hard_close is then a no-op
+      // on a closed socket.
       break;
-    }
-    if (reply.fault == ServerReply::Fault::TruncateBody) {
-      log::debug(logger(), "http.fault_truncate", {{"peer", s->peer}, {"path", request.path()}});
-      co_await write_truncated(st, s, std::move(reply.response), version);
-      break;
-    }
-
-    keep = keep && !st->stopped;
-    error_code wec = co_await write_response(st, s, std::move(reply.response), version, keep);
-    if (wec) break;
-    if (!keep) {
-      co_await graceful_close(s);
-      co_return;
     }
   }
   hard_close(*s);
