@@ -6,7 +6,7 @@
 #include <sstream>
 #include <utility>
 
-#include "ctl/commands.hpp"
+#include "core/time_format.hpp"
 #include "diff/diff.hpp"
 #include "diff/expect.hpp"
 #include "diff/mapping.hpp"
