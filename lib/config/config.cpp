@@ -22,7 +22,7 @@
 
 #include "config/units.hpp"
 #include "core/printable.hpp"
-#include "config/yaml_tree.hpp"
+#include "core/yaml_tree.hpp"
 
 namespace flowdrift::config {
 constexpr std::size_t kMaxShownValue = 60;
@@ -41,7 +41,7 @@ std::string shown(std::string_view v) {
 
 namespace {
 
-using detail::YamlNode;
+using yaml::YamlNode;
 using Kind = YamlNode::Kind;
 namespace fs = std::filesystem;
 
@@ -363,7 +363,7 @@ class Validator {
     if (root->kind != Kind::Map) {
       report(*root, "(top level)",
              std::string("must be a mapping with keys ") + join(kTopKeys, ", ") + ", got " +
-                 detail::kind_name(root->kind));
+                 yaml::kind_name(root->kind));
       return config;
     }
     auto top = fields(*root, "", kTopKeys);
@@ -395,7 +395,7 @@ class Validator {
     for (const auto& [key, value] : map.entries) {
       if (key.kind != Kind::Scalar) {
         report(key, path.empty() ? "(top level)" : path,
-               std::string("keys must be strings, got ") + detail::kind_name(key.kind));
+               std::string("keys must be strings, got ") + yaml::kind_name(key.kind));
         continue;
       }
       const std::string key_path = child(path, key.value);
@@ -433,7 +433,7 @@ class Validator {
     }
     if (f.value->kind != Kind::Scalar) {
       report(*f.value, path,
-             "must be " + std::string(expected) + ", got " + detail::kind_name(f.value->kind));
+             "must be " + std::string(expected) + ", got " + yaml::kind_name(f.value->kind));
       return nullptr;
     }
     return &f.value->value;
@@ -586,7 +586,7 @@ class Validator {
   bool is_map_or_report(const Field& f, const std::string& path) {
     if (f.value->kind == Kind::Map) return true;
     report(f.value->kind == Kind::Null ? *f.key : *f.value, path,
-           std::string("must be a mapping, got ") + detail::kind_name(f.value->kind));
+           std::string("must be a mapping, got ") + yaml::kind_name(f.value->kind));
     return false;
   }
 
@@ -598,7 +598,7 @@ class Validator {
     }
     if (f.value->kind != Kind::Sequence) {
       report(*f.value, path,
-             std::string("must be a list of sites, got ") + detail::kind_name(f.value->kind));
+             std::string("must be a list of sites, got ") + yaml::kind_name(f.value->kind));
       return;
     }
     if (f.value->items.empty()) {
@@ -611,7 +611,7 @@ class Validator {
       const auto site_path = index(path, i);
       if (item.kind != Kind::Map) {
         report(item, site_path,
-               std::string("must be a mapping of site keys, got ") + detail::kind_name(item.kind));
+               std::string("must be a mapping of site keys, got ") + yaml::kind_name(item.kind));
         continue;
       }
       SiteConfig site = this->site(item, site_path);
@@ -797,7 +797,7 @@ class Validator {
     if (f.value->kind == Kind::Null) return;  // "pairs:" with nothing is an empty list
     if (f.value->kind != Kind::Sequence) {
       report(*f.value, path,
-             std::string("must be a list of pairs, got ") + detail::kind_name(f.value->kind));
+             std::string("must be a list of pairs, got ") + yaml::kind_name(f.value->kind));
       return;
     }
     std::vector<std::string_view> site_names;
@@ -813,7 +813,7 @@ class Validator {
       const auto pair_path = index(path, i);
       if (item.kind != Kind::Map) {
         report(item, pair_path,
-               std::string("must be a mapping of pair keys, got ") + detail::kind_name(item.kind));
+               std::string("must be a mapping of pair keys, got ") + yaml::kind_name(item.kind));
         continue;
       }
       PairConfig pair;
@@ -885,7 +885,7 @@ class Validator {
     std::vector<std::pair<std::string, std::string>> out;
     if (f.value->kind != Kind::Sequence) {
       report(f.value->kind == Kind::Null ? *f.key : *f.value, path,
-             std::string("must be a list, got ") + detail::kind_name(f.value->kind));
+             std::string("must be a list, got ") + yaml::kind_name(f.value->kind));
       return out;
     }
     for (std::size_t i = 0; i < f.value->items.size(); ++i) {
@@ -946,7 +946,7 @@ class Validator {
   void expected(const Field& f, const std::string& path, PairConfig& pair) {
     if (f.value->kind == Kind::Null) return;
     if (f.value->kind != Kind::Sequence) {
-      report(*f.value, path, std::string("must be a list, got ") + detail::kind_name(f.value->kind));
+      report(*f.value, path, std::string("must be a list, got ") + yaml::kind_name(f.value->kind));
       return;
     }
     for (std::size_t i = 0; i < f.value->items.size(); ++i) {
@@ -1069,7 +1069,7 @@ class Validator {
 };
 
 Parsed parse(const std::string& text, const std::string& name, const fs::path& base_dir) {
-  auto parsed = detail::parse_yaml(text);
+  auto parsed = yaml::parse_yaml(text);
   Validator v(name, base_dir);
   if (parsed.error) {
     v.report(parsed.error->line, parsed.error->column, "",

@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "config/units.hpp"
 #include "core/clock.hpp"
+#include "core/time_format.hpp"
 #include "ctl/explain.hpp"
 #include "drift/rules.hpp"
 #include "http/asio.hpp"
@@ -127,15 +128,6 @@ void print_table(std::ostream& out, const std::vector<std::vector<std::string>>&
 }
 
 }  // namespace
-
-std::string format_time(std::int64_t unix_ms) {
-  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::optional<std::int64_t> parse_time(const std::string& text, std::int64_t now_ms) {
   if (text.empty()) return std::nullopt;

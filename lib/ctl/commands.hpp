@@ -64,8 +64,7 @@ struct ExplainArgs {
 int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err);
 
 // "1764064800", "2026-11-25T10:00:00Z" or an age ("24h", "30m") before `now_ms`; unix ms.
+// The other way round is format_time (core/time_format.hpp).
 std::optional<std::int64_t> parse_time(const std::string& text, std::int64_t now_ms);
-// Unix ms as "2026-11-25T10:00:00Z".
-std::string format_time(std::int64_t unix_ms);
 
 }  // namespace flowdrift::ctl

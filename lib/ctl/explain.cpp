@@ -6,7 +6,7 @@
 #include <sstream>
 #include <utility>
 
-#include "ctl/commands.hpp"
+#include "core/time_format.hpp"
 #include "diff/diff.hpp"
 #include "drift/expect.hpp"
 #include "diff/mapping.hpp"

@@ -1,4 +1,4 @@
-// Web config validation: walks lib/config's position-keeping YAML tree (read-only use), collects
+// Web config validation: walks core's position-keeping YAML tree (read-only use), collects
 // every problem with file:line:col, then loads the TLS material the way the server will.
 #include "http/web_config.hpp"
 
@@ -11,14 +11,14 @@
 #include <set>
 #include <tuple>
 
-#include "config/yaml_tree.hpp"
 #include "core/printable.hpp"
+#include "core/yaml_tree.hpp"
 
 namespace flowdrift::http {
 namespace {
 
 namespace fs = std::filesystem;
-using config::detail::YamlNode;
+using yaml::YamlNode;
 
 constexpr std::size_t kMaxWebConfigBytes = 64u * 1024u;
 
@@ -106,7 +106,7 @@ class Checker {
 
   bool is_map(const YamlNode& n, const std::string& path) {
     if (n.kind == YamlNode::Kind::Map) return true;
-    report(n, path, std::string("must be a mapping, not ") + config::detail::kind_name(n.kind));
+    report(n, path, std::string("must be a mapping, not ") + yaml::kind_name(n.kind));
     return false;
   }
 
@@ -341,7 +341,7 @@ class Checker {
 };
 
 WebConfig parse(const std::string& text, const std::string& name, const fs::path& base) {
-  auto parsed = config::detail::parse_yaml(text);
+  auto parsed = yaml::parse_yaml(text);
   Checker c(name, base);
   if (parsed.error) {
     c.report(parsed.error->line, parsed.error->column, "",

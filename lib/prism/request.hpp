@@ -14,7 +14,7 @@
 #include "core/result.hpp"
 #include "http/asio.hpp"
 #include "http/transport.hpp"
-#include "prism/v3_client.hpp"  // FetchOptions, FetchStats
+#include "prism/fetch_options.hpp"
 
 namespace flowdrift::prism::detail {
 

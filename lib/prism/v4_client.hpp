@@ -7,7 +7,7 @@
 #include "http/asio.hpp"
 #include "http/transport.hpp"
 #include "policy/normalize_v4.hpp"
-#include "prism/v3_client.hpp"  // FetchOptions, FetchStats
+#include "prism/fetch_options.hpp"
 #include "prism/v4_versions.hpp"
 
 namespace flowdrift::prism {

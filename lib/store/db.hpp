@@ -7,16 +7,26 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-
-#include "store/store.hpp"  // StoreError
 
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace flowdrift::store {
+
+// What every store function throws on a database failure.
+class StoreError : public std::runtime_error {
+ public:
+  StoreError(const std::string& what, int sqlite_code)
+      : std::runtime_error(what), code_(sqlite_code) {}
+  int code() const { return code_; }  // extended SQLite result code, 0 if not from SQLite
+
+ private:
+  int code_;
+};
 
 class Statement {
  public:

@@ -7,26 +7,14 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "core/result.hpp"
 #include "policy/model.hpp"
+#include "store/db.hpp"  // Database, StoreError
 
 namespace flowdrift::store {
-
-class Database;  // db.hpp: thin RAII wrapper over sqlite3 (Statement, Transaction)
-
-class StoreError : public std::runtime_error {
- public:
-  StoreError(const std::string& what, int sqlite_code)
-      : std::runtime_error(what), code_(sqlite_code) {}
-  int code() const { return code_; }  // extended SQLite result code, 0 if not from SQLite
-
- private:
-  int code_;
-};
 
 struct PollRecord {
   std::string site;

@@ -13,9 +13,9 @@
 
 #include "config/config.hpp"
 #include "http/asio.hpp"
-#include "http/selfsigned.hpp"
 #include "http/server.hpp"
 #include "pcsim/simulator.hpp"
+#include "support/selfsigned.hpp"
 #include "support/temp_dir.hpp"
 
 namespace flowdrift::test {
@@ -25,7 +25,7 @@ inline constexpr const char* kSimPassword = "s3cret-Pa55";
 struct SimSite {
   SimSite(asio::io_context& io, const std::string& dir, const pcsim::SiteData& data,
           const std::string& name)
-      : pki(http::generate_test_pki(dir, name)),
+      : pki(generate_test_pki(dir, name)),
         sim(data, pcsim::SimulatorOptions{"admin", kSimPassword, std::nullopt, false, {}}),
         server(io.get_executor(),
                http::ServerOptions{"127.0.0.1", 0, http::TlsFiles{pki.cert_file, pki.key_file}},
@@ -53,7 +53,7 @@ struct SimSite {
     return s;
   }
 
-  http::GeneratedPki pki;
+  GeneratedPki pki;
   pcsim::Simulator sim;
   http::HttpServer server;
 };

@@ -171,7 +171,7 @@ TEST_CASE("a transient fault within the retry budget still gives a complete poll
 TEST_CASE("a wrong CA fails with a clear TLS reason", "[integration][collector][tls]") {
   Fixture f;
   TempDir other;
-  auto wrong = http::generate_test_pki(other.path().string(), "impostor");
+  auto wrong = generate_test_pki(other.path().string(), "impostor");
   auto cfg = f.site.site_config("primary");
   cfg.ca_file = wrong.ca_file;
   f.make_collector(cfg, kSimPassword);

@@ -18,8 +18,8 @@
 #include "http/asio.hpp"
 #include "http/basic_auth.hpp"
 #include "http/client.hpp"
-#include "http/selfsigned.hpp"
 #include "live.hpp"
+#include "support/selfsigned.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::test;
@@ -69,11 +69,11 @@ struct SecuredRig {
   LiveSite dr{dir, "dr", 20, 7};
   LiveDaemon daemon{dir, primary, dr};
   std::string web_dir = dir.file("web");
-  http::GeneratedPki pki;
+  GeneratedPki pki;
 
   SecuredRig() {
     std::filesystem::create_directories(web_dir);
-    pki = http::generate_test_pki(web_dir, "flowdriftd");
+    pki = generate_test_pki(web_dir, "flowdriftd");
     write_file(web_dir + "/web.yml",
                "tls_server_config:\n"
                "  cert_file: cert.pem\n"
@@ -307,7 +307,7 @@ TEST_CASE("flowdriftd --check-config validates the web config too, and a bad one
              "sites:\n  - name: primary\n    url: https://127.0.0.1:9440\n    username: admin\n"
              "    password_file: pw\nstorage:\n  path: db.sqlite\nserver:\n  listen: 127.0.0.1:" +
                  std::to_string(free_port()) + "\n");
-  http::generate_test_pki(dir.path().string(), "flowdriftd");  // cert.pem, key.pem
+  generate_test_pki(dir.path().string(), "flowdriftd");  // cert.pem, key.pem
   const std::string tls = "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n";
   write_file(dir.file("good.yml"),
              tls + "basic_auth_users:\n  u: " + http::bcrypt_hash("pw", 4) + "\n");

@@ -14,12 +14,12 @@
 #include "core/log.hpp"
 #include "http/asio.hpp"
 #include <boost/asio/signal_set.hpp>
-#include "http/selfsigned.hpp"
 #include "http/server.hpp"
 #include "pcsim/faults.hpp"
 #include "pcsim/simulator.hpp"
 #include "pcsim/site.hpp"
 #include "pcsim/v4.hpp"
+#include "support/selfsigned.hpp"
 
 namespace {
 
@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
     std::string ca_file;
     if (!tls_dir.empty()) {
       std::filesystem::create_directories(tls_dir);
-      auto pki = http::generate_test_pki(tls_dir);
+      auto pki = flowdrift::test::generate_test_pki(tls_dir);
       http::TlsFiles files;
       files.cert_file = pki.cert_file;
       files.key_file = pki.key_file;

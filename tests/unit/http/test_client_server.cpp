@@ -14,12 +14,14 @@
 
 #include "http/asio.hpp"
 #include "http/client.hpp"
-#include "http/selfsigned.hpp"
 #include "http/server.hpp"
+#include "support/selfsigned.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::http;
+using flowdrift::test::GeneratedPki;
+using flowdrift::test::generate_test_pki;
 using namespace std::chrono_literals;
 using tcp = boost::asio::ip::tcp;
 using boost::system::error_code;

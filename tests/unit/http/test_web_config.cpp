@@ -6,12 +6,14 @@
 #include <string>
 
 #include "http/basic_auth.hpp"
-#include "http/selfsigned.hpp"
 #include "http/web_config.hpp"
+#include "support/selfsigned.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::http;
+using flowdrift::test::GeneratedPki;
+using flowdrift::test::generate_test_pki;
 
 namespace {
 

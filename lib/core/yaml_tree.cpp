@@ -1,4 +1,4 @@
-#include "config/yaml_tree.hpp"
+#include "core/yaml_tree.hpp"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
@@ -10,7 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace flowdrift::config::detail {
+namespace flowdrift::yaml {
 namespace {
 
 // Aliases copy their anchor's subtree; this bounds the copies so a "billion laughs" document
@@ -167,4 +167,4 @@ const char* kind_name(YamlNode::Kind kind) {
   return "unknown";
 }
 
-}  // namespace flowdrift::config::detail
+}  // namespace flowdrift::yaml

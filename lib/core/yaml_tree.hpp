@@ -1,6 +1,7 @@
 // A YAML document as a plain tree that keeps every node's position and every mapping entry in
-// order, duplicates included, so the config validator can report file:line:col for anything.
-// Internal to lib/config; built from yaml-cpp's event parser, never throws yaml-cpp exceptions.
+// order, duplicates included, so a validator can report file:line:col for anything (the daemon
+// config in lib/config, the web config in lib/http). Built from yaml-cpp's event parser, which
+// stays private to core; never throws yaml-cpp exceptions.
 #pragma once
 
 #include <optional>
@@ -8,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace flowdrift::config::detail {
+namespace flowdrift::yaml {
 
 struct YamlEntry;
 
@@ -47,4 +48,4 @@ YamlParse parse_yaml(const std::string& text);
 
 const char* kind_name(YamlNode::Kind kind);
 
-}  // namespace flowdrift::config::detail
+}  // namespace flowdrift::yaml

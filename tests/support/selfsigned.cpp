@@ -1,4 +1,4 @@
-#include "http/selfsigned.hpp"
+#include "support/selfsigned.hpp"
 
 #include <fcntl.h>
 #include <openssl/bn.h>
@@ -16,7 +16,7 @@
 #include <memory>
 #include <stdexcept>
 
-namespace flowdrift::http {
+namespace flowdrift::test {
 namespace {
 
 struct PkeyFree {
@@ -184,4 +184,4 @@ GeneratedPki generate_test_pki(const std::string& dir, const std::string& common
   return pki;
 }
 
-}  // namespace flowdrift::http
+}  // namespace flowdrift::test
