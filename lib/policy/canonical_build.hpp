@@ -1,6 +1,8 @@
 // Internal building blocks of the canonical model (docs/canonical-model.md) that do not depend on
 // the API version: IPv4/CIDR masking, port and ICMP sets, rule sets, unique names and snapshot
-// assembly. Used by normalize_v4.cpp so that v3 and v4 sites produce byte-identical output.
+// assembly. The one definition of these bytes: normalize_v3.cpp and normalize_v4.cpp both build
+// on it, so that v3 and v4 sites produce byte-identical output (lib/flows reads IPv4 with
+// parse_ipv4 too).
 #pragma once
 
 #include <compare>
