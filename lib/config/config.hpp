@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config/api.hpp"
 #include "diff/expect.hpp"
 #include "diff/mapping.hpp"
 
@@ -28,7 +29,7 @@ struct Credentials {
 struct SiteConfig {
   std::string name;
   std::string url;        // normalized: https://host:port[/base], port always explicit
-  std::string api = "auto";  // v3 | v4 | auto (v4 first, v3 where v4 is absent)
+  Api api = Api::Auto;    // v3 | v4 | auto (v4 first, v3 where v4 is absent)
   Credentials credentials;
   std::string ca_file;    // PEM CA bundle to verify the PC's certificate; empty = system store
   bool insecure_skip_verify = false;

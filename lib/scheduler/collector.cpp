@@ -21,7 +21,6 @@ std::string bounded(std::string s, std::size_t max = 512) {
   return s;
 }
 
-// The version a poll over `api` used: "v3", or the microseg version of a v4 poll.
 // "/rules/*/spec/x" of every "unmodelled: /rules/*/spec/x" finding, sorted, once.
 std::vector<std::string> unmodelled_paths(const policy::Snapshot& snapshot) {
   constexpr std::string_view kPrefix = "unmodelled: ";
@@ -34,8 +33,9 @@ std::vector<std::string> unmodelled_paths(const policy::Snapshot& snapshot) {
   return {paths.begin(), paths.end()};
 }
 
-std::string api_version(const std::string& api, const prism::FetchStats& stats) {
-  return api == "v4" ? stats.v4_versions.microseg : api;
+// The version a poll over `api` used: "v3", or the microseg version of a v4 poll.
+std::string api_version(config::Api api, const prism::FetchStats& stats) {
+  return api == config::Api::V4 ? stats.v4_versions.microseg : std::string(to_string(api));
 }
 
 }  // namespace
@@ -59,19 +59,21 @@ std::unique_ptr<http::HttpTransport> make_site_transport(asio::any_io_executor e
   return std::make_unique<http::BeastTransport>(std::move(executor), std::move(opts));
 }
 
-std::string fallback_api(const std::string& tried, const Error& error) {
-  if (tried == "v4" && error.reason == ErrorReason::Http && error.http_status == 404) return "v3";
-  if (tried == "v3" && error.reason == ErrorReason::Gone) return "v4";
-  return {};
+std::optional<config::Api> fallback_api(config::Api tried, const Error& error) {
+  if (tried == config::Api::V4 && error.reason == ErrorReason::Http && error.http_status == 404) {
+    return config::Api::V3;
+  }
+  if (tried == config::Api::V3 && error.reason == ErrorReason::Gone) return config::Api::V4;
+  return std::nullopt;
 }
 
 namespace {
 
-awaitable<Result<FetchedSite>> fetch_over(http::HttpTransport& transport, std::string api,
+awaitable<Result<FetchedSite>> fetch_over(http::HttpTransport& transport, config::Api api,
                                           prism::FetchOptions options, prism::FetchStats* stats) {
   FetchedSite out;
   out.api = api;
-  if (api == "v4") {
+  if (api == config::Api::V4) {
     auto data = co_await prism::fetch_v4_site(transport, std::move(options), *stats);
     if (!data) co_return data.error();
     out.v4 = std::move(*data);
@@ -85,29 +87,30 @@ awaitable<Result<FetchedSite>> fetch_over(http::HttpTransport& transport, std::s
 
 }  // namespace
 
-awaitable<Result<FetchedSite>> fetch_site_data(http::HttpTransport& transport, std::string api,
-                                               std::string first, prism::FetchOptions options,
+awaitable<Result<FetchedSite>> fetch_site_data(http::HttpTransport& transport, config::Api api,
+                                               std::optional<config::Api> first,
+                                               prism::FetchOptions options,
                                                prism::FetchStats* stats) {
-  const bool detect = api == "auto";
-  if (detect) api = first.empty() ? "v4" : first;
+  const bool detect = api == config::Api::Auto;
+  if (detect) api = first.value_or(config::Api::V4);
   auto fetched = co_await fetch_over(transport, api, options, stats);
   if (detect && !fetched) {
-    const std::string other = fallback_api(api, fetched.error());
-    if (!other.empty()) {
-      log::info(logger(), "api.redetect", {{"from", api}, {"to", other},
-                                           {"reason", std::string(to_string(fetched.error().reason))}});
-      fetched = co_await fetch_over(transport, other, std::move(options), stats);
+    if (const auto other = fallback_api(api, fetched.error())) {
+      log::info(logger(), "api.redetect",
+                {{"from", to_string(api)}, {"to", to_string(*other)},
+                 {"reason", std::string(to_string(fetched.error().reason))}});
+      fetched = co_await fetch_over(transport, *other, std::move(options), stats);
     }
   }
   co_return fetched;
 }
 
 awaitable<Result<policy::Snapshot>> Collector::fetch_and_canonicalize(Collector* self,
-                                                                    std::string api,
+                                                                    config::Api api,
                                                                     prism::FetchOptions options,
                                                                     prism::FetchStats* stats) {
   // Canonicalized page by page: a poll holds one page of raw JSON, not the whole site.
-  if (api == "v4") {
+  if (api == config::Api::V4) {
     co_return co_await prism::fetch_v4_snapshot(*self->transport_, std::move(options), *stats);
   }
   co_return co_await prism::fetch_v3_snapshot(*self->transport_, std::move(options), *stats);
@@ -220,25 +223,26 @@ awaitable<PollReport> Collector::poll_once() {
   opts.work_pool = work_pool_;
   opts.v4_versions = v4_versions_;
   prism::FetchStats stats;
-  std::string api = site_.api == "auto" ? (detected_api_.empty() ? "v4" : detected_api_) : site_.api;
+  config::Api api =
+      site_.api == config::Api::Auto ? detected_api_.value_or(config::Api::V4) : site_.api;
   auto fetched = co_await fetch_and_canonicalize(this, api, opts, &stats);
-  if (site_.api == "auto" && !fetched) {
+  if (site_.api == config::Api::Auto && !fetched) {
     // Detection: a PC without the v4 microseg API answers 404 there; a PC with Flow Next-Gen
     // enabled answers 410 on the v3 security-rule API. Either way, try the other one now.
     const auto& e = fetched.error();
-    const std::string other = fallback_api(api, e);
-    if (!other.empty()) {
-      log::info(logger(), "api.redetect", {{"site", site_.name}, {"from", api}, {"to", other},
-                                           {"reason", std::string(to_string(e.reason))}});
-      api = other;
+    if (const auto other = fallback_api(api, e)) {
+      log::info(logger(), "api.redetect",
+                {{"site", site_.name}, {"from", to_string(api)}, {"to", to_string(*other)},
+                 {"reason", std::string(to_string(e.reason))}});
+      api = *other;
       fetched = co_await fetch_and_canonicalize(this, api, opts, &stats);
     }
   }
   if (fetched && detected_api_ != api) {
-    log::info(logger(), "api.detected", {{"site", site_.name}, {"api", api}});
+    log::info(logger(), "api.detected", {{"site", site_.name}, {"api", to_string(api)}});
     detected_api_ = api;
   }
-  if (fetched && api == "v4") remember_versions(stats.v4_versions);
+  if (fetched && api == config::Api::V4) remember_versions(stats.v4_versions);
   std::optional<policy::Snapshot> snapshot;
   Error error;
   if (fetched) {
@@ -254,7 +258,7 @@ awaitable<PollReport> Collector::poll_once() {
   rec.complete = snapshot.has_value();
   rec.reason = snapshot ? "ok" : std::string(to_string(error.reason));
   rec.message = snapshot ? std::string() : bounded(error.message);
-  rec.api = api;
+  rec.api = to_string(api);
   rec.requests = stats.requests;
 
   report.complete = rec.complete;
