@@ -1,5 +1,6 @@
 #include "scheduler/collector.hpp"
 
+#include <functional>
 #include <stdexcept>
 
 #include "core/clock.hpp"
@@ -69,6 +70,42 @@ std::optional<config::Api> fallback_api(config::Api tried, const Error& error) {
 
 namespace {
 
+// One fetch over one API (V3 or V4); detection calls it once or twice.
+template <class T>
+using FetchOver = std::function<awaitable<Result<T>>(config::Api)>;
+
+void log_redetect(const std::string& site, config::Api from, config::Api to, const Error& e) {
+  const std::string reason(to_string(e.reason));
+  if (site.empty()) {
+    log::info(logger(), "api.redetect",
+              {{"from", to_string(from)}, {"to", to_string(to)}, {"reason", reason}});
+  } else {
+    log::info(logger(), "api.redetect", {{"site", site}, {"from", to_string(from)},
+                                         {"to", to_string(to)}, {"reason", reason}});
+  }
+}
+
+// api: auto detection, decided here and only here (the daemon's polls and flowdriftctl dump).
+// `configured` V3 or V4: that API. Auto: `first` (the API that last gave a complete poll; v4
+// when none), then, when that fails in a way fallback_api() says means the other API, the
+// other one, once. `*used`: the API of the last attempt. `site` ("" for none) is logged.
+template <class T>
+awaitable<Result<T>> fetch_detecting_api(config::Api configured, std::optional<config::Api> first,
+                                         FetchOver<T> fetch, std::string site, config::Api* used) {
+  const bool detect = configured == config::Api::Auto;
+  config::Api api = detect ? first.value_or(config::Api::V4) : configured;
+  *used = api;
+  auto fetched = co_await fetch(api);
+  if (detect && !fetched) {
+    if (const auto other = fallback_api(api, fetched.error())) {
+      log_redetect(site, api, *other, fetched.error());
+      *used = *other;
+      fetched = co_await fetch(*other);
+    }
+  }
+  co_return fetched;
+}
+
 awaitable<Result<FetchedSite>> fetch_over(http::HttpTransport& transport, config::Api api,
                                           prism::FetchOptions options, prism::FetchStats* stats) {
   FetchedSite out;
@@ -91,18 +128,11 @@ awaitable<Result<FetchedSite>> fetch_site_data(http::HttpTransport& transport, c
                                                std::optional<config::Api> first,
                                                prism::FetchOptions options,
                                                prism::FetchStats* stats) {
-  const bool detect = api == config::Api::Auto;
-  if (detect) api = first.value_or(config::Api::V4);
-  auto fetched = co_await fetch_over(transport, api, options, stats);
-  if (detect && !fetched) {
-    if (const auto other = fallback_api(api, fetched.error())) {
-      log::info(logger(), "api.redetect",
-                {{"from", to_string(api)}, {"to", to_string(*other)},
-                 {"reason", std::string(to_string(fetched.error().reason))}});
-      fetched = co_await fetch_over(transport, *other, std::move(options), stats);
-    }
-  }
-  co_return fetched;
+  FetchOver<FetchedSite> fetch = [&transport, options, stats](config::Api over) {
+    return fetch_over(transport, over, options, stats);
+  };
+  config::Api used = config::Api::V4;
+  co_return co_await fetch_detecting_api<FetchedSite>(api, first, std::move(fetch), "", &used);
 }
 
 awaitable<Result<policy::Snapshot>> Collector::fetch_and_canonicalize(Collector* self,
@@ -223,21 +253,12 @@ awaitable<PollReport> Collector::poll_once() {
   opts.work_pool = work_pool_;
   opts.v4_versions = v4_versions_;
   prism::FetchStats stats;
-  config::Api api =
-      site_.api == config::Api::Auto ? detected_api_.value_or(config::Api::V4) : site_.api;
-  auto fetched = co_await fetch_and_canonicalize(this, api, opts, &stats);
-  if (site_.api == config::Api::Auto && !fetched) {
-    // Detection: a PC without the v4 microseg API answers 404 there; a PC with Flow Next-Gen
-    // enabled answers 410 on the v3 security-rule API. Either way, try the other one now.
-    const auto& e = fetched.error();
-    if (const auto other = fallback_api(api, e)) {
-      log::info(logger(), "api.redetect",
-                {{"site", site_.name}, {"from", to_string(api)}, {"to", to_string(*other)},
-                 {"reason", std::string(to_string(e.reason))}});
-      api = *other;
-      fetched = co_await fetch_and_canonicalize(this, api, opts, &stats);
-    }
-  }
+  FetchOver<policy::Snapshot> fetch = [this, opts, &stats](config::Api over) {
+    return fetch_and_canonicalize(this, over, opts, &stats);
+  };
+  config::Api api = config::Api::V4;
+  auto fetched = co_await fetch_detecting_api<policy::Snapshot>(site_.api, detected_api_,
+                                                                std::move(fetch), site_.name, &api);
   if (fetched && detected_api_ != api) {
     log::info(logger(), "api.detected", {{"site", site_.name}, {"api", to_string(api)}});
     detected_api_ = api;

@@ -75,10 +75,10 @@ struct FetchedSite {
   std::optional<policy::V4SiteData> v4;
 };
 
-// Fetches every page of a site over `api` with the collector's detection: auto tries `first`
-// (v4 when none) and, when fallback_api() names the other API, that one once. For one-shot
-// callers (flowdriftctl dump); Collector::poll_once applies the same rule and keeps the
-// detected API between polls.
+// Fetches every page of a site over `api` with the detection Collector::poll_once uses (one
+// function decides both, collector.cpp): auto tries `first` (v4 when none) and, when
+// fallback_api() names the other API, that one once. For one-shot callers (flowdriftctl dump);
+// poll_once keeps the detected API between polls and passes it as `first`.
 awaitable<Result<FetchedSite>> fetch_site_data(http::HttpTransport& transport, config::Api api,
                                                std::optional<config::Api> first,
                                                prism::FetchOptions options,
