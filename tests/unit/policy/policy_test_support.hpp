@@ -11,6 +11,7 @@
 
 #include "core/sha256.hpp"
 #include "policy/normalize_v3.hpp"
+#include "policy/normalize_v4.hpp"
 #include "support/temp_dir.hpp"
 
 namespace flowdrift::policy::test {
@@ -20,6 +21,13 @@ using nlohmann::json;
 inline json load_public(const std::string& name) {
   return json::parse(
       flowdrift::test::read_file(std::string(FLOWDRIFT_PUBLIC_FIXTURES) + "/" + name));
+}
+
+// The elements of a JSON array, copied.
+inline std::vector<json> array_items(const json& list) {
+  std::vector<json> out;
+  for (const auto& e : list) out.push_back(e);
+  return out;
 }
 
 // tests/unit/fixtures/policy.
@@ -32,10 +40,31 @@ inline json load_local(const std::string& name) {
 }
 
 // The `entities` of a list response, copied (the parsed document is a temporary).
-inline std::vector<json> entities_of(const json& list) {
-  std::vector<json> out;
-  for (const auto& e : list.at("entities")) out.push_back(e);
-  return out;
+inline std::vector<json> entities_of(const json& list) { return array_items(list.at("entities")); }
+
+// tests/unit/fixtures/policy/v4_same_intent.json: one intent as a v3 site and as a v4 site.
+inline json same_intent() { return load_local("v4_same_intent.json"); }
+
+inline V3SiteData v3_site(const json& doc) {
+  const json& s = doc.at("v3");
+  V3SiteData site;
+  site.rules = array_items(s.at("rules"));
+  site.address_groups = array_items(s.at("address_groups"));
+  site.service_groups = array_items(s.at("service_groups"));
+  for (const auto& [key, values] : s.at("category_values").items()) {
+    site.category_values[key] = array_items(values);
+  }
+  return site;
+}
+
+inline V4SiteData v4_site(const json& doc) {
+  const json& s = doc.at("v4");
+  V4SiteData site;
+  site.policies = array_items(s.at("policies"));
+  site.address_groups = array_items(s.at("address_groups"));
+  site.service_groups = array_items(s.at("service_groups"));
+  site.categories = array_items(s.at("categories"));
+  return site;
 }
 
 // Text form of a snapshot for golden files: stable, line-oriented, diffable; carries every

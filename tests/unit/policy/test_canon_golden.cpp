@@ -19,6 +19,7 @@
 #include "policy/normalize_v3.hpp"
 #include "policy/normalize_v4.hpp"
 #include "policy_test_support.hpp"
+#include "support/rng.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::policy;
@@ -27,28 +28,7 @@ using nlohmann::json;
 
 namespace {
 
-// splitmix64: the same sequence on every platform and standard library (the <random>
-// distributions are implementation-defined, so they are not used).
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  // 0 .. n-1
-  int below(int n) { return static_cast<int>(next() % static_cast<std::uint64_t>(n)); }
-  bool chance(int percent) { return below(100) < percent; }
-  template <class T>
-  const T& pick(const std::vector<T>& v) {
-    return v[static_cast<std::size_t>(below(static_cast<int>(v.size())))];
-  }
-
- private:
-  std::uint64_t state_;
-};
+using flowdrift::test::Rng;  // splitmix64: the same sequence on every platform
 
 const std::vector<std::string> kKeys = {"AppType", "Environment", "Tier", "Owner/Team"};
 const std::vector<std::string> kValues = {"Web", "DB", "Prod", "Dev", "a:b", "ünï", "x\"y"};
@@ -75,17 +55,17 @@ std::string uuid(const char* prefix, int i) {
   return std::string(prefix) + "-0000-4000-8000-" + std::to_string(100000000000 + i);
 }
 
-json maybe_null(Rng& r, json value) { return r.chance(5) ? json(nullptr) : std::move(value); }
+json maybe_null(Rng& r, json value) { return r.percent(5) ? json(nullptr) : std::move(value); }
 
 json filter(Rng& r) {
   json f = json::object();
   const int t = r.below(4);
   if (t == 0) f["type"] = "CATEGORIES_MATCH_ALL";
   if (t == 1) f["type"] = "CATEGORIES_MATCH_ANY";
-  if (t == 2 && r.chance(50)) f["type"] = nullptr;
-  if (r.chance(60)) {
+  if (t == 2 && r.percent(50)) f["type"] = nullptr;
+  if (r.percent(60)) {
     json kinds = json::array({"vm"});
-    if (r.chance(20)) kinds.push_back("subnet");
+    if (r.percent(20)) kinds.push_back("subnet");
     f["kind_list"] = kinds;
   }
   json params = json::object();
@@ -94,19 +74,19 @@ json filter(Rng& r) {
     json values = json::array();
     const int n = r.below(3);
     for (int v = 0; v < n; ++v) values.push_back(r.pick(kValues));
-    params[r.pick(kKeys)] = r.chance(5) ? json(nullptr) : values;
+    params[r.pick(kKeys)] = r.percent(5) ? json(nullptr) : values;
   }
   f["params"] = params;
   return f;
 }
 
 json ip(Rng& r, bool allow_bad) {
-  return allow_bad && r.chance(3) ? r.pick(kBadIps) : r.pick(kGoodIps);
+  return allow_bad && r.percent(3) ? r.pick(kBadIps) : r.pick(kGoodIps);
 }
 
 json subnet(Rng& r, bool allow_bad) {
   int prefix = r.below(33);
-  if (allow_bad && r.chance(2)) prefix = 33;
+  if (allow_bad && r.percent(2)) prefix = 33;
   return json{{"ip", ip(r, allow_bad)}, {"prefix_length", prefix}};
 }
 
@@ -117,7 +97,7 @@ json ranges(Rng& r, bool allow_bad) {
   for (int i = 0; i < n; ++i) {
     int a = r.pick(ports);
     int b = r.pick(ports);
-    if (a > b && !(allow_bad && r.chance(10))) std::swap(a, b);
+    if (a > b && !(allow_bad && r.percent(10))) std::swap(a, b);
     list.push_back({{"start_port", a}, {"end_port", b}});
   }
   return list;
@@ -128,8 +108,8 @@ json icmp(Rng& r) {
   const int n = r.below(3);
   for (int i = 0; i < n; ++i) {
     json e = json::object();
-    if (r.chance(60)) e["type"] = r.pick(std::vector<int>{0, 3, 8, 255});
-    if (r.chance(40)) e["code"] = r.pick(std::vector<int>{0, 4, 13});
+    if (r.percent(60)) e["type"] = r.pick(std::vector<int>{0, 3, 8, 255});
+    if (r.percent(40)) e["code"] = r.pick(std::vector<int>{0, 4, 13});
     list.push_back(e);
   }
   return list;
@@ -139,17 +119,17 @@ void add_protocol(Rng& r, json& e, bool allow_bad) {
   const int p = r.below(7);
   if (p == 0) {
     e["protocol"] = "TCP";
-    if (r.chance(80)) e["tcp_port_range_list"] = ranges(r, allow_bad);
+    if (r.percent(80)) e["tcp_port_range_list"] = ranges(r, allow_bad);
   } else if (p == 1) {
     e["protocol"] = "UDP";
-    if (r.chance(80)) e["udp_port_range_list"] = ranges(r, allow_bad);
+    if (r.percent(80)) e["udp_port_range_list"] = ranges(r, allow_bad);
   } else if (p == 2) {
     e["protocol"] = "ICMP";
-    if (r.chance(80)) e["icmp_type_code_list"] = icmp(r);
+    if (r.percent(80)) e["icmp_type_code_list"] = icmp(r);
   } else if (p == 3) {
     e["protocol"] = "ALL";
-    if (r.chance(30)) e["tcp_port_range_list"] = ranges(r, false);
-  } else if (p == 4 && allow_bad && r.chance(20)) {
+    if (r.percent(30)) e["tcp_port_range_list"] = ranges(r, false);
+  } else if (p == 4 && allow_bad && r.percent(20)) {
     e["protocol"] = "SCTP";
   }  // otherwise no protocol
 }
@@ -157,7 +137,7 @@ void add_protocol(Rng& r, json& e, bool allow_bad) {
 json entry(Rng& r, const Pools& pools, bool allow_bad) {
   json e = json::object();
   const int kind = r.below(4);
-  const bool typed = !r.chance(15);  // older payloads omit the type (it is inferred)
+  const bool typed = !r.percent(15);  // older payloads omit the type (it is inferred)
   if (kind == 0) {
     if (typed || allow_bad) e["peer_specification_type"] = "ALL";
   } else if (kind == 1) {
@@ -165,8 +145,8 @@ json entry(Rng& r, const Pools& pools, bool allow_bad) {
     e["filter"] = filter(r);
   } else {
     if (typed) e["peer_specification_type"] = "IP_SUBNET";
-    if (kind == 2 || r.chance(30)) e["ip_subnet"] = subnet(r, allow_bad);
-    if (kind == 3 || r.chance(20)) {
+    if (kind == 2 || r.percent(30)) e["ip_subnet"] = subnet(r, allow_bad);
+    if (kind == 3 || r.percent(20)) {
       json refs = json::array();
       const int n = 1 + r.below(2);
       for (int i = 0; i < n; ++i) {
@@ -176,7 +156,7 @@ json entry(Rng& r, const Pools& pools, bool allow_bad) {
     }
   }
   add_protocol(r, e, allow_bad);
-  if (r.chance(25)) {
+  if (r.percent(25)) {
     json refs = json::array();
     const int n = 1 + r.below(2);
     for (int i = 0; i < n; ++i) {
@@ -184,8 +164,8 @@ json entry(Rng& r, const Pools& pools, bool allow_bad) {
     }
     e["service_group_list"] = refs;
   }
-  if (r.chance(50)) e["description"] = maybe_null(r, r.pick(kTexts));
-  e["rule_id"] = r.below(1000);
+  if (r.percent(50)) e["description"] = maybe_null(r, r.pick(kTexts));
+  e["rule_id"] = static_cast<int>(r.below(1000));
   return e;
 }
 
@@ -201,8 +181,8 @@ json rule_entity(Rng& r, const Pools& pools, int index, bool allow_bad) {
                                                   "ad_rule"};
   const std::string type = r.pick(kTypes);
   json rule = json::object();
-  rule["action"] = r.chance(50) ? "APPLY" : "MONITOR";
-  if (allow_bad && r.chance(3)) rule["action"] = "ENFORCE";
+  rule["action"] = r.percent(50) ? "APPLY" : "MONITOR";
+  if (allow_bad && r.percent(3)) rule["action"] = "ENFORCE";
   if (type == "isolation_rule") {
     rule["first_entity_filter"] = filter(r);
     rule["second_entity_filter"] = filter(r);
@@ -225,14 +205,14 @@ json rule_entity(Rng& r, const Pools& pools, int index, bool allow_bad) {
     }
   }
   json resources = {{type, rule}};
-  if (r.chance(70)) resources["allow_ipv6_traffic"] = maybe_null(r, r.chance(50));
-  if (r.chance(70)) resources["is_policy_hitlog_enabled"] = maybe_null(r, r.chance(50));
+  if (r.percent(70)) resources["allow_ipv6_traffic"] = maybe_null(r, r.percent(50));
+  if (r.percent(70)) resources["is_policy_hitlog_enabled"] = maybe_null(r, r.percent(50));
   json spec = {{"name", r.pick(kNames)}, {"resources", resources}};
-  if (r.chance(70)) spec["description"] = maybe_null(r, r.pick(kTexts));
+  if (r.percent(70)) spec["description"] = maybe_null(r, r.pick(kTexts));
   return json{{"metadata",
                {{"kind", "network_security_rule"},
                 {"uuid", uuid("eeeeeeee", index)},
-                {"spec_version", r.below(9)}}},
+                {"spec_version", static_cast<int>(r.below(9))}}},
               {"spec", spec}};
 }
 
@@ -241,7 +221,7 @@ json address_group(Rng& r, const std::string& id, bool allow_bad) {
   const int n = r.below(4);
   for (int i = 0; i < n; ++i) blocks.push_back(subnet(r, allow_bad));
   json ag = {{"name", r.pick(kNames)}, {"ip_address_block_list", blocks}};
-  if (r.chance(60)) ag["description"] = r.pick(kTexts);
+  if (r.percent(60)) ag["description"] = r.pick(kTexts);
   return json{{"uuid", id}, {"address_group", ag}};
 }
 
@@ -255,7 +235,7 @@ json service_group(Rng& r, const std::string& id, bool allow_bad) {
     list.push_back(s);
   }
   json sg = {{"name", r.pick(kNames)}, {"service_list", list}};
-  if (r.chance(60)) sg["description"] = r.pick(kTexts);
+  if (r.percent(60)) sg["description"] = r.pick(kTexts);
   return json{{"uuid", id}, {"service_group", sg}};
 }
 
@@ -281,9 +261,9 @@ V3SiteData generated_site(std::uint64_t seed, bool allow_bad) {
   for (int i = 0; i < rules; ++i) site.rules.push_back(rule_entity(r, pools, i, allow_bad));
   // Values for most of the referenced keys; whatever is missing is a dangling category.
   for (const auto& key : referenced_category_keys(site.rules)) {
-    if (r.chance(15)) continue;
+    if (r.percent(15)) continue;
     for (const auto& v : kValues) {
-      if (r.chance(70)) site.category_values[key].push_back(category_value(key, v));
+      if (r.percent(70)) site.category_values[key].push_back(category_value(key, v));
     }
   }
   return site;
@@ -296,12 +276,6 @@ std::string line_of(const std::string& name, const Result<Snapshot>& r) {
   }
   return name + " snapshot " + r->hash + " render " + sha256_hex(render(*r)) + " objects " +
          std::to_string(r->objects.size()) + " findings " + std::to_string(r->findings.size());
-}
-
-std::vector<json> items(const json& list) {
-  std::vector<json> out;
-  for (const auto& e : list) out.push_back(e);
-  return out;
 }
 
 }  // namespace
@@ -338,25 +312,8 @@ TEST_CASE("canonical bytes of v3 fixtures and generated v3 sites are unchanged (
   }
 
   // The same-intent fixture through both normalizers (canonical_build is shared).
-  {
-    const json doc = load_local("v4_same_intent.json");
-    const json& s3 = doc.at("v3");
-    V3SiteData v3;
-    v3.rules = items(s3.at("rules"));
-    v3.address_groups = items(s3.at("address_groups"));
-    v3.service_groups = items(s3.at("service_groups"));
-    for (const auto& [key, values] : s3.at("category_values").items()) {
-      v3.category_values[key] = items(values);
-    }
-    out += line_of("local/v4_same_intent.json v3", canonicalize_v3(v3)) + "\n";
-    const json& s4 = doc.at("v4");
-    V4SiteData v4;
-    v4.policies = items(s4.at("policies"));
-    v4.address_groups = items(s4.at("address_groups"));
-    v4.service_groups = items(s4.at("service_groups"));
-    v4.categories = items(s4.at("categories"));
-    out += line_of("local/v4_same_intent.json v4", canonicalize_v4(v4)) + "\n";
-  }
+  out += line_of("local/v4_same_intent.json v3", canonicalize_v3(v3_site(same_intent()))) + "\n";
+  out += line_of("local/v4_same_intent.json v4", canonicalize_v4(v4_site(same_intent()))) + "\n";
 
   // The standard test site and its variants.
   for (bool reverse : {false, true}) {
