@@ -5,8 +5,10 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/sha256.hpp"
@@ -45,25 +47,32 @@ inline std::vector<json> entities_of(const json& list) { return array_items(list
 // tests/unit/fixtures/policy/v4_same_intent.json: one intent as a v3 site and as a v4 site.
 inline json same_intent() { return load_local("v4_same_intent.json"); }
 
+// Each list member of `site` from the array of the same name in `from`.
+template <class Site>
+void fill_lists(Site& site, const json& from,
+                std::initializer_list<std::pair<const char*, std::vector<json> Site::*>> lists) {
+  for (const auto& [key, member] : lists) site.*member = array_items(from.at(key));
+}
+
 inline V3SiteData v3_site(const json& doc) {
-  const json& s = doc.at("v3");
   V3SiteData site;
-  site.rules = array_items(s.at("rules"));
-  site.address_groups = array_items(s.at("address_groups"));
-  site.service_groups = array_items(s.at("service_groups"));
-  for (const auto& [key, values] : s.at("category_values").items()) {
+  fill_lists(site, doc.at("v3"),
+             {{"rules", &V3SiteData::rules},
+              {"address_groups", &V3SiteData::address_groups},
+              {"service_groups", &V3SiteData::service_groups}});
+  for (const auto& [key, values] : doc.at("v3").at("category_values").items()) {
     site.category_values[key] = array_items(values);
   }
   return site;
 }
 
 inline V4SiteData v4_site(const json& doc) {
-  const json& s = doc.at("v4");
   V4SiteData site;
-  site.policies = array_items(s.at("policies"));
-  site.address_groups = array_items(s.at("address_groups"));
-  site.service_groups = array_items(s.at("service_groups"));
-  site.categories = array_items(s.at("categories"));
+  fill_lists(site, doc.at("v4"),
+             {{"policies", &V4SiteData::policies},
+              {"address_groups", &V4SiteData::address_groups},
+              {"service_groups", &V4SiteData::service_groups},
+              {"categories", &V4SiteData::categories}});
   return site;
 }
 
