@@ -135,7 +135,9 @@ http::ServerReply Api::sites() {
       "ORDER BY p.id DESC LIMIT 1");
   json out = json::array();
   for (const auto& site : config_.sites) {
-    json j{{"name", site.name}, {"api_configured", site.api}, {"up", site_up_(site.name)}};
+    json j{{"name", site.name},
+           {"api_configured", std::string(config::to_string(site.api))},
+           {"up", site_up_(site.name)}};
     auto st = states.find(site.name);
     if (st == states.end()) {
       j["api"] = nullptr;

@@ -378,7 +378,7 @@ void App::on_poll(const scheduler::PollReport& r) {
   p.reason = r.stored ? r.reason : "store";
   p.duration_seconds = std::chrono::duration<double>(r.duration).count();
   p.finished_ms = r.finished_ms;
-  p.api = r.api;
+  p.api = config::to_string(r.api);
   p.api_version = r.api_version;
   p.unmodelled = r.unmodelled;
   if (r.snapshot_id) {

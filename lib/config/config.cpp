@@ -659,8 +659,8 @@ class Validator {
     }
     if (const auto* f = get("api")) {
       if (auto v = get_string(*f, p("api"))) {
-        if (*v == "v3" || *v == "v4" || *v == "auto") {
-          s.api = *v;
+        if (auto api = parse_api(*v)) {
+          s.api = *api;
         } else {
           report(*f->value, p("api"), "must be v3, v4 or auto, got " + shown(*v));
         }

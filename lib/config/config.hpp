@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "config/api.hpp"
+
 namespace flowdrift::config {
 
 using Millis = std::chrono::milliseconds;
@@ -28,7 +30,7 @@ struct Credentials {
 struct SiteConfig {
   std::string name;
   std::string url;        // normalized: https://host:port[/base], port always explicit
-  std::string api = "auto";  // v3 | v4 | auto (v4 first, v3 where v4 is absent)
+  Api api = Api::Auto;    // v3 | v4 | auto (v4 first, v3 where v4 is absent)
   Credentials credentials;
   std::string ca_file;    // PEM CA bundle to verify the PC's certificate; empty = system store
   bool insecure_skip_verify = false;

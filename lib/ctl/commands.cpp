@@ -29,10 +29,10 @@ namespace {
 using nlohmann::json;
 
 // Boost 1.74's co_spawn needs a default-constructible result: hand it back through `out`.
-awaitable<void> fetch_site(http::HttpTransport* transport, std::string api,
+awaitable<void> fetch_site(http::HttpTransport* transport, config::Api api,
                            prism::FetchOptions options, prism::FetchStats* stats,
                            std::optional<Result<scheduler::FetchedSite>>* out) {
-  out->emplace(co_await scheduler::fetch_site_data(*transport, std::move(api), "",
+  out->emplace(co_await scheduler::fetch_site_data(*transport, api, std::nullopt,
                                                    std::move(options), stats));
 }
 
@@ -249,7 +249,7 @@ int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err) {
       return kExitError;
     }
     err << "flowdriftctl: wrote " << args.output << " (" << policies << " policies over "
-        << fetched.api << ", " << stats.requests << " requests)\n";
+        << config::to_string(fetched.api) << ", " << stats.requests << " requests)\n";
   }
   return 0;
 }

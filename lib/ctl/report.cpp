@@ -12,8 +12,8 @@ nlohmann::json side(const LoadedSite& s) {
     findings.push_back({{"kind", f.kind}, {"object", f.object}, {"detail", f.detail}});
   }
   nlohmann::json out{{"file", s.file},
-                     {"input", s.kind},
-                     {"api", s.api},
+                     {"input", std::string(to_string(s.kind))},
+                     {"api", std::string(config::to_string(s.api))},
                      {"policies", s.snapshot.count(policy::ObjectKind::Policy)},
                      {"snapshot_hash", s.snapshot.hash},
                      {"findings", findings}};

@@ -108,7 +108,7 @@ Result<policy::V4SiteData> read_v4_dump(const json& doc, const std::string& name
 }
 
 // The API a dump holds: version 2 says so in /api; version 1 dumps were all v3.
-Result<std::string> dump_api(const json& doc, const std::string& name) {
+Result<config::Api> dump_api(const json& doc, const std::string& name) {
   auto version = doc.find("version");
   const int v = version != doc.end() && version->is_number_integer() ? version->get<int>() : 0;
   if (v != 1 && v != kDumpVersion) {
@@ -117,17 +117,18 @@ Result<std::string> dump_api(const json& doc, const std::string& name) {
                     " (dump from another flowdrift version?)");
   }
   auto api = doc.find("api");
-  if (api == doc.end() && v == 1) return std::string("v3");
+  if (api == doc.end() && v == 1) return config::Api::V3;
   if (api == doc.end() || !api->is_string()) {
     return fail(ErrorReason::Malformed, name, "/api: missing (expected \"v3\" or \"v4\")");
   }
   const auto a = api->get<std::string>();
-  if (a != "v3" && (a != "v4" || v == 1)) {
+  const auto parsed = config::parse_api(a);
+  if (parsed != config::Api::V3 && (parsed != config::Api::V4 || v == 1)) {
     return fail(ErrorReason::Malformed, name,
                 "/api: \"" + a + "\" is not an API a version " + std::to_string(v) +
                     " dump holds (expected " + (v == 1 ? "\"v3\")" : "\"v3\" or \"v4\")"));
   }
-  return a;
+  return *parsed;
 }
 
 Result<policy::V3SiteData> from_list(const json& doc, const std::string& name) {
@@ -474,6 +475,17 @@ void define_inline_categories(policy::V3SiteData& d) {
 
 }  // namespace
 
+std::string_view to_string(SiteFileKind kind) {
+  switch (kind) {
+    case SiteFileKind::Dump: return "dump";
+    case SiteFileKind::V3List: return "v3 list";
+    case SiteFileKind::V3Entity: return "v3 entity";
+    case SiteFileKind::V4List: return "v4 list";
+    case SiteFileKind::V4Entity: return "v4 entity";
+  }
+  return "dump";
+}
+
 Result<LoadedSite> parse_site_text(const std::string& text, const std::string& name,
                                    const V4References& refs) {
   auto parsed = parse_json(text, name);
@@ -492,10 +504,10 @@ Result<LoadedSite> parse_site_text(const std::string& text, const std::string& n
     if (!f->is_string() || f->get<std::string>() != kDumpFormat) {
       return fail(ErrorReason::Malformed, name, "/format: not a flowdrift site dump");
     }
-    out.kind = "dump";
+    out.kind = SiteFileKind::Dump;
     auto api = dump_api(doc, name);
     if (!api) return api.error();
-    if (*api == "v4") {
+    if (*api == config::Api::V4) {
       auto d = read_v4_dump(doc, name, out);
       if (!d) return d.error();
       v4 = std::move(*d);
@@ -505,19 +517,19 @@ Result<LoadedSite> parse_site_text(const std::string& text, const std::string& n
       v3 = std::move(*d);
     }
   } else if (doc.is_object() && doc.contains("entities")) {
-    out.kind = "v3 list";
+    out.kind = SiteFileKind::V3List;
     auto d = from_list(doc, name);
     if (!d) return d.error();
     v3 = std::move(*d);
     define_inline_categories(*v3);
   } else if (doc.is_object() && doc.contains("spec") && doc.contains("metadata")) {
-    out.kind = "v3 entity";
+    out.kind = SiteFileKind::V3Entity;
     v3.emplace().rules.push_back(doc);
     define_inline_categories(*v3);
   } else if (looks_v4(doc)) {
     const bool entity = doc.is_object() && doc.contains("data") && doc.at("data").is_object() &&
                         !error_response(doc);
-    out.kind = entity ? "v4 entity" : "v4 list";
+    out.kind = entity ? SiteFileKind::V4Entity : SiteFileKind::V4List;
     auto policies = entity ? read_v4_entity(doc, name) : read_v4_list(doc, name, kV4Policies);
     if (!policies) return policies.error();
     auto d = with_references(std::move(*policies), name, refs);
@@ -529,18 +541,19 @@ Result<LoadedSite> parse_site_text(const std::string& text, const std::string& n
                 "neither a v3 network_security_rules/list response (no /entities), a v4 "
                 "policies list response (no /data), nor a flowdrift site dump (no /format)");
   }
-  if (refs.any() && out.kind != "v4 list" && out.kind != "v4 entity") {
+  if (refs.any() && out.kind != SiteFileKind::V4List && out.kind != SiteFileKind::V4Entity) {
     const std::string& given = !refs.categories.empty()       ? refs.categories
                                : !refs.address_groups.empty() ? refs.address_groups
                                                               : refs.service_groups;
     return fail(ErrorReason::Malformed, name,
-                "is a " + (out.kind == "dump" ? std::string("site dump, which carries its own") +
-                                                    " categories and groups"
-                                              : out.kind) +
+                "is a " +
+                    (out.kind == SiteFileKind::Dump
+                         ? std::string("site dump, which carries its own categories and groups")
+                         : std::string(to_string(out.kind))) +
                     "; reference lists such as " + given +
                     " go only with a v4 policies list or policy response");
   }
-  out.api = v4 ? "v4" : "v3";
+  out.api = v4 ? config::Api::V4 : config::Api::V3;
   auto snap = v4 ? policy::canonicalize_v4(*v4) : policy::canonicalize_v3(*v3);
   if (!snap) {
     const std::string culprit = v4 ? v4_culprit(snap.error().message, name, refs) : name;
@@ -564,7 +577,7 @@ json make_dump(const policy::V3SiteData& data, const std::string& site, const st
               {"version", kDumpVersion},
               {"site", site},
               {"url", url},
-              {"api", "v3"},
+              {"api", std::string(to_string(config::Api::V3))},
               {"fetched_at_ms", fetched_ms},
               {"network_security_rules", data.rules},
               {"address_groups", data.address_groups},
@@ -589,7 +602,7 @@ json make_dump(const policy::V4SiteData& data, const std::string& site, const st
             {"version", kDumpVersion},
             {"site", site},
             {"url", url},
-            {"api", "v4"},
+            {"api", std::string(to_string(config::Api::V4))},
             {"api_versions", versions_json(versions)},
             {"fetched_at_ms", fetched_ms}};
   for (const auto& list : kV4DumpLists) dump[list.key] = data.*list.items;

@@ -9,9 +9,11 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include "config/api.hpp"
 #include "core/result.hpp"
 #include "policy/model.hpp"
 #include "policy/normalize_v3.hpp"
@@ -41,10 +43,15 @@ struct V4References {
   }
 };
 
+// What a site file holds.
+enum class SiteFileKind { Dump, V3List, V3Entity, V4List, V4Entity };
+// "dump", "v3 list", "v3 entity", "v4 list", "v4 entity": the diff report's "input".
+std::string_view to_string(SiteFileKind kind);
+
 struct LoadedSite {
   std::string file;
-  std::string kind;  // "dump", "v3 list", "v3 entity", "v4 list", "v4 entity"
-  std::string api;   // "v3" or "v4": the API the data came from
+  SiteFileKind kind = SiteFileKind::Dump;
+  config::Api api = config::Api::V3;  // V3 or V4: the API the data came from
   prism::V4Versions api_versions;  // v4 dumps: the versions fetched with ("" when not recorded)
   V4References references;
   policy::Snapshot snapshot;

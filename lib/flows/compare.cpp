@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flows/flows.hpp"
+#include "policy/ipv4.hpp"
 
 namespace flowdrift::flows {
 namespace {
@@ -145,11 +146,6 @@ std::string text_of_example(const FlowDifference& d, const std::optional<Flow>& 
   return s;
 }
 
-std::string ipv4_text(std::uint32_t a) {
-  return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." +
-         std::to_string((a >> 8) & 255) + "." + std::to_string(a & 255);
-}
-
 // {"categories":[...],"match":...} (peer or group) -> "categories A, B (match any)".
 std::string group_text(std::string_view canonical) {
   json g = json::parse(canonical, nullptr, false);
@@ -224,7 +220,7 @@ std::string describe(const Flow& f) {
   } else if (f.prefix == 0) {
     s += "any";
   } else {
-    s += ipv4_text(f.address);
+    s += policy::ipv4_text(f.address);
     if (f.prefix < 32) s += "/" + std::to_string(f.prefix);
   }
   return s + secured;

@@ -8,6 +8,7 @@
 
 #include "flows/flows.hpp"
 #include "core/json_scan.hpp"
+#include "policy/ipv4.hpp"
 
 namespace flowdrift::flows {
 namespace {
@@ -15,6 +16,7 @@ namespace {
 using json = json_scan::JsonRef;
 using json_scan::JsonDoc;
 using policy::ObjectKind;
+using policy::parse_ipv4;
 
 constexpr std::uint32_t kMaxAddress = std::numeric_limits<std::uint32_t>::max();
 
@@ -52,25 +54,6 @@ std::string shown(json j) {
   std::string s(j.text());
   if (s.size() > 60) s = s.substr(0, 57) + "...";
   return std::string(j.type_name()) + " " + s;
-}
-
-std::optional<std::uint32_t> parse_ipv4(std::string_view s) {
-  std::uint32_t addr = 0;
-  const char* p = s.data();
-  const char* end = s.data() + s.size();
-  for (int i = 0; i < 4; ++i) {
-    unsigned octet = 0;
-    auto [next, ec] = std::from_chars(p, end, octet);
-    if (ec != std::errc{} || next == p || next - p > 3 || octet > 255) return std::nullopt;
-    addr = (addr << 8) | octet;
-    p = next;
-    if (i < 3) {
-      if (p == end || *p != '.') return std::nullopt;
-      ++p;
-    }
-  }
-  if (p != end) return std::nullopt;
-  return addr;
 }
 
 // "a.b.c.d/n" (canonical CIDRs are masked, but we mask again rather than trust) or v4's

@@ -1,6 +1,7 @@
 // Internal building blocks of the canonical model (docs/canonical-model.md) that do not depend on
 // the API version: IPv4/CIDR masking, port and ICMP sets, rule sets, unique names and snapshot
-// assembly. Used by normalize_v4.cpp so that v3 and v4 sites produce byte-identical output.
+// assembly. The one definition of these bytes: normalize_v3.cpp and normalize_v4.cpp both build
+// on it, so that v3 and v4 sites produce byte-identical output.
 #pragma once
 
 #include <compare>
@@ -15,13 +16,14 @@
 #include <utility>
 #include <vector>
 
+#include "policy/ipv4.hpp"
 #include "policy/model.hpp"
 
 namespace flowdrift::policy::build {
 
-// Dotted-quad IPv4 address (exactly four decimal octets 0..255), as a host-order integer.
-std::optional<std::uint32_t> parse_ipv4(std::string_view text);
-std::string ipv4_text(std::uint32_t address);
+// Dotted-quad IPv4 text (policy/ipv4.hpp), also spelled build::parse_ipv4 / build::ipv4_text.
+using policy::ipv4_text;
+using policy::parse_ipv4;
 
 struct Cidr {
   std::uint32_t network = 0;  // already masked to `prefix`

@@ -182,52 +182,16 @@ std::string string_at(const json& j, std::initializer_list<const char*> keys) {
 // ---------------------------------------------------------------------------------------------
 // IPv4 / CIDR
 
-struct Cidr {
-  std::uint32_t network = 0;
-  int prefix = 0;
-  auto operator<=>(const Cidr&) const = default;
-  std::string str() const {
-    return std::to_string(network >> 24) + "." + std::to_string((network >> 16) & 0xffU) + "." +
-           std::to_string((network >> 8) & 0xffU) + "." + std::to_string(network & 0xffU) + "/" +
-           std::to_string(prefix);
-  }
-};
-
-std::optional<std::uint32_t> parse_ipv4(std::string_view s) {
-  std::uint32_t addr = 0;
-  int parts = 0;
-  std::size_t i = 0;
-  while (parts < 4) {
-    std::size_t digits = 0;
-    std::uint32_t octet = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && digits < 3) {
-      octet = octet * 10 + static_cast<std::uint32_t>(s[i] - '0');
-      ++i;
-      ++digits;
-    }
-    if (digits == 0 || octet > 255) return std::nullopt;
-    addr = (addr << 8) | octet;
-    ++parts;
-    if (parts < 4) {
-      if (i >= s.size() || s[i] != '.') return std::nullopt;
-      ++i;
-    }
-  }
-  if (i != s.size()) return std::nullopt;
-  return addr;
-}
-
 // {ip, prefix_length} -> network address masked to the prefix.
-Cidr parse_subnet(const json& subnet, const std::string& path) {
+build::Cidr parse_subnet(const json& subnet, const std::string& path) {
   require_object(subnet, path);
   const json* ip = find_opt(subnet, "ip");
   if (ip == nullptr) fail(child(path, "ip"), "missing (expected IPv4 address)");
   std::optional<std::uint32_t> addr;
-  if (ip->is_string()) addr = parse_ipv4(ip->get_ref<const std::string&>());
+  if (ip->is_string()) addr = build::parse_ipv4(ip->get_ref<const std::string&>());
   if (!addr) fail(child(path, "ip"), "expected IPv4 address" + got(*ip));
   const auto prefix = static_cast<int>(req_int(subnet, path, "prefix_length", 0, 32));
-  const std::uint32_t mask = prefix == 0 ? 0U : ~std::uint32_t{0} << (32 - prefix);
-  return Cidr{*addr & mask, prefix};
+  return build::make_cidr(*addr, prefix);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,8 +244,8 @@ Filter parse_filter(const json& f, const std::string& path) {
 // ---------------------------------------------------------------------------------------------
 // Services
 
-json port_ranges(const json* list, const std::string& path) {
-  std::set<std::pair<std::int64_t, std::int64_t>> ranges;
+build::PortRanges port_ranges(const json* list, const std::string& path) {
+  build::PortRanges ranges;  // empty: every port
   if (list != nullptr) {
     for (std::size_t i = 0; i < list->size(); ++i) {
       const std::string rpath = child(path, i);
@@ -292,15 +256,11 @@ json port_ranges(const json* list, const std::string& path) {
       ranges.emplace(start, end);
     }
   }
-  if (ranges.empty()) ranges.emplace(0, 65535);  // a protocol with no ranges means every port
-  json out = json::array();
-  for (const auto& [s, e] : ranges) out.push_back(json::array({s, e}));
-  return out;
+  return ranges;
 }
 
-json icmp_list(const json* list, const std::string& path) {
-  // -1 = key absent (any type / any code); sorts "any" first.
-  std::set<std::pair<std::int64_t, std::int64_t>> items;
+build::IcmpSet icmp_items(const json* list, const std::string& path) {
+  build::IcmpSet items;  // empty: all ICMP; -1 = key absent (any type / any code)
   if (list != nullptr) {
     for (std::size_t i = 0; i < list->size(); ++i) {
       const std::string ipath = child(path, i);
@@ -312,43 +272,29 @@ json icmp_list(const json* list, const std::string& path) {
       items.emplace(type, code);
     }
   }
-  if (items.empty()) items.emplace(-1, -1);  // ICMP with no list means all ICMP
-  json out = json::array();
-  for (const auto& [t, c] : items) {
-    json e = json::object();
-    if (t >= 0) e.emplace("type", t);
-    if (c >= 0) e.emplace("code", c);
-    out.push_back(std::move(e));
-  }
-  return out;
+  return items;
 }
 
 // The service for an explicit TCP/UDP/ICMP protocol; nullopt for ALL or no protocol.
 std::optional<json> protocol_service(const json& entry, const std::string& path) {
   const std::string protocol = opt_string(entry, path, "protocol");
   if (protocol == "TCP") {
-    return json{{"protocol", "tcp"},
-                {"ports", port_ranges(opt_array(entry, path, "tcp_port_range_list"),
-                                      child(path, "tcp_port_range_list"))}};
+    return build::tcp_service(port_ranges(opt_array(entry, path, "tcp_port_range_list"),
+                                          child(path, "tcp_port_range_list")));
   }
   if (protocol == "UDP") {
-    return json{{"protocol", "udp"},
-                {"ports", port_ranges(opt_array(entry, path, "udp_port_range_list"),
-                                      child(path, "udp_port_range_list"))}};
+    return build::udp_service(port_ranges(opt_array(entry, path, "udp_port_range_list"),
+                                          child(path, "udp_port_range_list")));
   }
   if (protocol == "ICMP") {
-    return json{{"protocol", "icmp"},
-                {"icmp", icmp_list(opt_array(entry, path, "icmp_type_code_list"),
-                                   child(path, "icmp_type_code_list"))}};
+    return build::icmp_service(icmp_items(opt_array(entry, path, "icmp_type_code_list"),
+                                          child(path, "icmp_type_code_list")));
   }
   if (!protocol.empty() && protocol != "ALL") {
     fail(child(path, "protocol"), "expected ALL, ICMP, TCP or UDP, got \"" + protocol + "\"");
   }
   return std::nullopt;
 }
-
-json all_service() { return json{{"all", true}}; }
-json any_peer() { return json{{"any", true}}; }
 
 // ---------------------------------------------------------------------------------------------
 // Site index: what policies resolve their references against.
@@ -366,20 +312,8 @@ std::string reference_uuid(const json& ref, const std::string& path) {
   return req_string(ref, path, "uuid");
 }
 
-std::string resolve(const std::map<std::string, std::string>& names, const std::string& uuid,
-                    std::string_view kind, std::set<std::string>& referenced, PolicyOut& out) {
-  auto it = names.find(uuid);
-  if (it == names.end()) {
-    out.findings.push_back(
-        {"dangling_reference", "", std::string(kind) + " uuid " + uuid + " not found on site"});
-    return "dangling:" + uuid;
-  }
-  referenced.insert(it->second);
-  return it->second;
-}
-
 // Peers and services are returned as canonical JSON text: rules are assembled from them as
-// text (see add_rule), which keeps 100k-rule sites cheap.
+// text (see build::add_rule), which keeps 100k-rule sites cheap.
 std::vector<std::string> rule_peers(const json& e, const std::string& path, const SiteIndex& index,
                                     PolicyOut& out) {
   std::string type = opt_string(e, path, "peer_specification_type");
@@ -399,7 +333,7 @@ std::vector<std::string> rule_peers(const json& e, const std::string& path, cons
   }
   std::vector<std::string> peers;
   if (type == "ALL") {
-    peers.push_back(any_peer().dump());
+    peers.push_back(build::any_peer().dump());
   } else if (type == "FILTER") {
     if (filter == nullptr) fail(child(path, "filter"), "missing (peer_specification_type FILTER)");
     Filter f = parse_filter(*filter, child(path, "filter"));
@@ -408,7 +342,7 @@ std::vector<std::string> rule_peers(const json& e, const std::string& path, cons
   } else if (type == "IP_SUBNET") {
     if (subnet != nullptr) {
       peers.push_back(
-          json{{"subnet", parse_subnet(*subnet, child(path, "ip_subnet")).str()}}.dump());
+          json{{"subnet", parse_subnet(*subnet, child(path, "ip_subnet")).text()}}.dump());
     }
     if (groups != nullptr) {
       const std::string gpath = child(path, "address_group_inclusion_list");
@@ -416,8 +350,8 @@ std::vector<std::string> rule_peers(const json& e, const std::string& path, cons
         const std::string uuid = reference_uuid(groups->at(i), child(gpath, i));
         peers.push_back(json{
             {"address_group",
-             resolve(index.address_group_names, uuid, "address_group", out.address_groups,
-                     out)}}.dump());
+             build::resolve_reference(index.address_group_names, uuid, "address_group",
+                                      out.address_groups, out.findings)}}.dump());
       }
     }
     if (peers.empty()) {
@@ -442,65 +376,25 @@ std::vector<std::string> rule_services(const json& e, const std::string& path,
       const std::string uuid = reference_uuid(groups->at(i), child(gpath, i));
       services.push_back(json{
           {"service_group",
-           resolve(index.service_group_names, uuid, "service_group", out.service_groups,
-                   out)}}.dump());
+           build::resolve_reference(index.service_group_names, uuid, "service_group",
+                                    out.service_groups, out.findings)}}.dump());
     }
   }
   // v3: "If a protocol is not configured ... then it is allowed".
-  if (services.empty()) services.push_back(all_service().dump());
+  if (services.empty()) services.push_back(build::all_service().dump());
   return services;
-}
-
-using RuleSet = std::set<std::string>;  // canonical rule texts: a sorted set
-
-// Builds exactly what json{{"description",..},{"direction",..},{"peer",..},{"service",..}}.dump()
-// would (keys in sorted order, compact), without materializing the object; the tests check that
-// every canonical text re-dumps to itself.
-void add_rule(RuleSet& rules, std::string_view direction, const std::string& peer,
-              const std::string& service, const std::string& description_json) {
-  std::string r;
-  r.reserve(64 + description_json.size() + peer.size() + service.size());
-  r += R"({"description":)";
-  r += description_json;
-  r += R"(,"direction":")";
-  r += direction;
-  r += R"(","peer":)";
-  r += peer;
-  r += R"(,"service":)";
-  r += service;
-  r += '}';
-  rules.insert(std::move(r));
 }
 
 // One allow-list entry -> one rule per (peer, service).
 void expand_entry(const json& e, const std::string& path, std::string_view direction,
-                  const SiteIndex& index, PolicyOut& out, RuleSet& rules) {
+                  const SiteIndex& index, PolicyOut& out, build::RuleSet& rules) {
   require_object(e, path);
   const std::vector<std::string> peers = rule_peers(e, path, index, out);
   const std::vector<std::string> services = rule_services(e, path, index, out);
-  const std::string description = json(opt_string(e, path, "description")).dump();
+  const std::string description = opt_string(e, path, "description");
   for (const auto& p : peers) {
-    for (const auto& s : services) add_rule(rules, direction, p, s, description);
+    for (const auto& s : services) build::add_rule(rules, direction, p, s, description);
   }
-}
-
-// The policy's canonical text with `rules` (canonical texts, already sorted) as its "rules"
-// array. Spliced in place of a placeholder; the match is unambiguous because in dump() output a
-// quote inside a string value is always escaped, so `"rules":null` can only be this object's key.
-std::string dump_with_rules(json canon, const RuleSet& rules) {
-  canon.emplace("rules", nullptr);
-  std::string text = canon.dump();
-  static constexpr std::string_view kPlaceholder = R"("rules":null)";
-  std::string list = R"("rules":[)";
-  bool first = true;
-  for (const auto& r : rules) {
-    if (!first) list += ',';
-    list += r;
-    first = false;
-  }
-  list += ']';
-  text.replace(text.find(kPlaceholder), kPlaceholder.size(), list);
-  return text;
 }
 
 struct RuleType {
@@ -581,7 +475,7 @@ PolicyOut canonicalize_policy(const json& entity, const SiteIndex& index) {
            "expected ALLOW_ALL or DENY_ALL, got \"" + intra + "\"");
     }  // absent: left out rather than guessing the PC's default
 
-    RuleSet rules;
+    build::RuleSet rules;
     if (const json* in = opt_array(rule, path, "inbound_allow_list")) {
       const std::string ipath = child(path, "inbound_allow_list");
       for (std::size_t i = 0; i < in->size(); ++i) {
@@ -598,9 +492,10 @@ PolicyOut canonicalize_policy(const json& entity, const SiteIndex& index) {
     // v3: an empty outbound list of an app/VDI rule allows everything out; make it equal to an
     // explicit allow-all so the two spellings never show as drift. Quarantine lists stay literal.
     if ((outbound == nullptr || outbound->empty()) && out.type != "quarantine") {
-      add_rule(rules, "outbound", any_peer().dump(), all_service().dump(), R"("")");
+      build::add_rule(rules, "outbound", build::any_peer().dump(), build::all_service().dump(),
+                      "");
     }
-    out.json = dump_with_rules(std::move(canon), rules);
+    out.json = build::dump_with_rules(std::move(canon), rules);
   }
   out.hash = sha256_hex(out.json);
   return out;
@@ -623,7 +518,7 @@ GroupOut canonicalize_address_group(const json& entity) {
   const json& ag = member_object(entity, "", "address_group");
   const std::string path = "/address_group";
   out.name = req_string(ag, path, "name");
-  std::set<Cidr> addresses;
+  std::set<build::Cidr> addresses;
   if (const json* blocks = opt_array(ag, path, "ip_address_block_list")) {
     const std::string bpath = child(path, "ip_address_block_list");
     for (std::size_t i = 0; i < blocks->size(); ++i) {
@@ -631,7 +526,7 @@ GroupOut canonicalize_address_group(const json& entity) {
     }
   }
   json list = json::array();
-  for (const auto& c : addresses) list.push_back(c.str());
+  for (const auto& c : addresses) list.push_back(c.text());
   const json canon{{"name", out.name},
                    {"description", opt_string(ag, path, "description")},
                    {"addresses", std::move(list)}};
@@ -656,7 +551,7 @@ GroupOut canonicalize_service_group(const json& entity) {
       if (find_opt(entry, "protocol") == nullptr) {
         fail(child(spath, "protocol"), "missing (expected ALL, ICMP, TCP or UDP)");
       }
-      json s = protocol_service(entry, spath).value_or(all_service());
+      json s = protocol_service(entry, spath).value_or(build::all_service());
       std::string key = s.dump();
       services.emplace(std::move(key), std::move(s));
     }

@@ -1,5 +1,6 @@
 #include "scheduler/collector.hpp"
 
+#include <functional>
 #include <stdexcept>
 
 #include "core/clock.hpp"
@@ -21,7 +22,6 @@ std::string bounded(std::string s, std::size_t max = 512) {
   return s;
 }
 
-// The version a poll over `api` used: "v3", or the microseg version of a v4 poll.
 // "/rules/*/spec/x" of every "unmodelled: /rules/*/spec/x" finding, sorted, once.
 std::vector<std::string> unmodelled_paths(const policy::Snapshot& snapshot) {
   constexpr std::string_view kPrefix = "unmodelled: ";
@@ -34,8 +34,9 @@ std::vector<std::string> unmodelled_paths(const policy::Snapshot& snapshot) {
   return {paths.begin(), paths.end()};
 }
 
-std::string api_version(const std::string& api, const prism::FetchStats& stats) {
-  return api == "v4" ? stats.v4_versions.microseg : api;
+// The version a poll over `api` used: "v3", or the microseg version of a v4 poll.
+std::string api_version(config::Api api, const prism::FetchStats& stats) {
+  return api == config::Api::V4 ? stats.v4_versions.microseg : std::string(to_string(api));
 }
 
 }  // namespace
@@ -59,19 +60,57 @@ std::unique_ptr<http::HttpTransport> make_site_transport(asio::any_io_executor e
   return std::make_unique<http::BeastTransport>(std::move(executor), std::move(opts));
 }
 
-std::string fallback_api(const std::string& tried, const Error& error) {
-  if (tried == "v4" && error.reason == ErrorReason::Http && error.http_status == 404) return "v3";
-  if (tried == "v3" && error.reason == ErrorReason::Gone) return "v4";
-  return {};
+std::optional<config::Api> fallback_api(config::Api tried, const Error& error) {
+  if (tried == config::Api::V4 && error.reason == ErrorReason::Http && error.http_status == 404) {
+    return config::Api::V3;
+  }
+  if (tried == config::Api::V3 && error.reason == ErrorReason::Gone) return config::Api::V4;
+  return std::nullopt;
 }
 
 namespace {
 
-awaitable<Result<FetchedSite>> fetch_over(http::HttpTransport& transport, std::string api,
+// One fetch over one API (V3 or V4); detection calls it once or twice.
+template <class T>
+using FetchOver = std::function<awaitable<Result<T>>(config::Api)>;
+
+void log_redetect(const std::string& site, config::Api from, config::Api to, const Error& e) {
+  const std::string reason(to_string(e.reason));
+  if (site.empty()) {
+    log::info(logger(), "api.redetect",
+              {{"from", to_string(from)}, {"to", to_string(to)}, {"reason", reason}});
+  } else {
+    log::info(logger(), "api.redetect", {{"site", site}, {"from", to_string(from)},
+                                         {"to", to_string(to)}, {"reason", reason}});
+  }
+}
+
+// api: auto detection, decided here and only here (the daemon's polls and flowdriftctl dump).
+// `configured` V3 or V4: that API. Auto: `first` (the API that last gave a complete poll; v4
+// when none), then, when that fails in a way fallback_api() says means the other API, the
+// other one, once. `*used`: the API of the last attempt. `site` ("" for none) is logged.
+template <class T>
+awaitable<Result<T>> fetch_detecting_api(config::Api configured, std::optional<config::Api> first,
+                                         FetchOver<T> fetch, std::string site, config::Api* used) {
+  const bool detect = configured == config::Api::Auto;
+  config::Api api = detect ? first.value_or(config::Api::V4) : configured;
+  *used = api;
+  auto fetched = co_await fetch(api);
+  if (detect && !fetched) {
+    if (const auto other = fallback_api(api, fetched.error())) {
+      log_redetect(site, api, *other, fetched.error());
+      *used = *other;
+      fetched = co_await fetch(*other);
+    }
+  }
+  co_return fetched;
+}
+
+awaitable<Result<FetchedSite>> fetch_over(http::HttpTransport& transport, config::Api api,
                                           prism::FetchOptions options, prism::FetchStats* stats) {
   FetchedSite out;
   out.api = api;
-  if (api == "v4") {
+  if (api == config::Api::V4) {
     auto data = co_await prism::fetch_v4_site(transport, std::move(options), *stats);
     if (!data) co_return data.error();
     out.v4 = std::move(*data);
@@ -85,29 +124,23 @@ awaitable<Result<FetchedSite>> fetch_over(http::HttpTransport& transport, std::s
 
 }  // namespace
 
-awaitable<Result<FetchedSite>> fetch_site_data(http::HttpTransport& transport, std::string api,
-                                               std::string first, prism::FetchOptions options,
+awaitable<Result<FetchedSite>> fetch_site_data(http::HttpTransport& transport, config::Api api,
+                                               std::optional<config::Api> first,
+                                               prism::FetchOptions options,
                                                prism::FetchStats* stats) {
-  const bool detect = api == "auto";
-  if (detect) api = first.empty() ? "v4" : first;
-  auto fetched = co_await fetch_over(transport, api, options, stats);
-  if (detect && !fetched) {
-    const std::string other = fallback_api(api, fetched.error());
-    if (!other.empty()) {
-      log::info(logger(), "api.redetect", {{"from", api}, {"to", other},
-                                           {"reason", std::string(to_string(fetched.error().reason))}});
-      fetched = co_await fetch_over(transport, other, std::move(options), stats);
-    }
-  }
-  co_return fetched;
+  FetchOver<FetchedSite> fetch = [&transport, options, stats](config::Api over) {
+    return fetch_over(transport, over, options, stats);
+  };
+  config::Api used = config::Api::V4;
+  co_return co_await fetch_detecting_api<FetchedSite>(api, first, std::move(fetch), "", &used);
 }
 
 awaitable<Result<policy::Snapshot>> Collector::fetch_and_canonicalize(Collector* self,
-                                                                    std::string api,
+                                                                    config::Api api,
                                                                     prism::FetchOptions options,
                                                                     prism::FetchStats* stats) {
   // Canonicalized page by page: a poll holds one page of raw JSON, not the whole site.
-  if (api == "v4") {
+  if (api == config::Api::V4) {
     co_return co_await prism::fetch_v4_snapshot(*self->transport_, std::move(options), *stats);
   }
   co_return co_await prism::fetch_v3_snapshot(*self->transport_, std::move(options), *stats);
@@ -220,25 +253,17 @@ awaitable<PollReport> Collector::poll_once() {
   opts.work_pool = work_pool_;
   opts.v4_versions = v4_versions_;
   prism::FetchStats stats;
-  std::string api = site_.api == "auto" ? (detected_api_.empty() ? "v4" : detected_api_) : site_.api;
-  auto fetched = co_await fetch_and_canonicalize(this, api, opts, &stats);
-  if (site_.api == "auto" && !fetched) {
-    // Detection: a PC without the v4 microseg API answers 404 there; a PC with Flow Next-Gen
-    // enabled answers 410 on the v3 security-rule API. Either way, try the other one now.
-    const auto& e = fetched.error();
-    const std::string other = fallback_api(api, e);
-    if (!other.empty()) {
-      log::info(logger(), "api.redetect", {{"site", site_.name}, {"from", api}, {"to", other},
-                                           {"reason", std::string(to_string(e.reason))}});
-      api = other;
-      fetched = co_await fetch_and_canonicalize(this, api, opts, &stats);
-    }
-  }
+  FetchOver<policy::Snapshot> fetch = [this, opts, &stats](config::Api over) {
+    return fetch_and_canonicalize(this, over, opts, &stats);
+  };
+  config::Api api = config::Api::V4;
+  auto fetched = co_await fetch_detecting_api<policy::Snapshot>(site_.api, detected_api_,
+                                                                std::move(fetch), site_.name, &api);
   if (fetched && detected_api_ != api) {
-    log::info(logger(), "api.detected", {{"site", site_.name}, {"api", api}});
+    log::info(logger(), "api.detected", {{"site", site_.name}, {"api", to_string(api)}});
     detected_api_ = api;
   }
-  if (fetched && api == "v4") remember_versions(stats.v4_versions);
+  if (fetched && api == config::Api::V4) remember_versions(stats.v4_versions);
   std::optional<policy::Snapshot> snapshot;
   Error error;
   if (fetched) {
@@ -254,7 +279,7 @@ awaitable<PollReport> Collector::poll_once() {
   rec.complete = snapshot.has_value();
   rec.reason = snapshot ? "ok" : std::string(to_string(error.reason));
   rec.message = snapshot ? std::string() : bounded(error.message);
-  rec.api = api;
+  rec.api = to_string(api);
   rec.requests = stats.requests;
 
   report.complete = rec.complete;

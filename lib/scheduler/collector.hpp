@@ -36,7 +36,7 @@ struct PollReport {
   std::optional<std::int64_t> snapshot_id;  // the site's current complete snapshot
   std::int64_t policy_count = 0;            // of the current complete snapshot
   std::int64_t snapshot_first_seen_ms = 0;  // when the current snapshot was first stored
-  std::string api;                          // "v3" or "v4": the API this poll used
+  config::Api api = config::Api::V4;        // V3 or V4: the API this poll used (tried last)
   std::string api_version;  // "v3", or the microseg version a v4 poll used ("v4.3"; "" if none)
   // Complete polls: the schema paths of what the canonical model did not know (the snapshot's
   // "unmodelled" findings, docs/canonical-model.md), sorted, each once.
@@ -63,24 +63,25 @@ std::unique_ptr<http::HttpTransport> make_site_transport(asio::any_io_executor e
 // The fetch options a site's config asks for (paging, timeouts, retries, credentials).
 prism::FetchOptions fetch_options(const config::SiteConfig& site, const std::string& password);
 
-// api: auto detection: the API to try next after `tried` ("v3" or "v4") failed with `error`, or
-// "" when the failure says nothing about the API. A PC without the v4 microseg API answers 404
-// there; a PC with Flow Next-Gen enabled answers 410 (Gone) on the v3 security-rule API.
-std::string fallback_api(const std::string& tried, const Error& error);
+// api: auto detection: the API to try next after `tried` (V3 or V4) failed with `error`, or
+// nullopt when the failure says nothing about the API. A PC without the v4 microseg API answers
+// 404 there; a PC with Flow Next-Gen enabled answers 410 (Gone) on the v3 security-rule API.
+std::optional<config::Api> fallback_api(config::Api tried, const Error& error);
 
 // One whole site as fetched, from whichever API answered: exactly one of v3/v4 is set.
 struct FetchedSite {
-  std::string api;  // "v3" or "v4"
+  config::Api api = config::Api::V4;  // V3 or V4
   std::optional<policy::V3SiteData> v3;
   std::optional<policy::V4SiteData> v4;
 };
 
-// Fetches every page of a site over `api` ("v3", "v4" or "auto") with the collector's detection:
-// auto tries `first` (v4 when empty) and, when fallback_api() names the other API, that one
-// once. For one-shot callers (flowdriftctl dump); Collector::poll_once applies the same rule
-// and keeps the detected API between polls.
-awaitable<Result<FetchedSite>> fetch_site_data(http::HttpTransport& transport, std::string api,
-                                               std::string first, prism::FetchOptions options,
+// Fetches every page of a site over `api` with the detection Collector::poll_once uses (one
+// function decides both, collector.cpp): auto tries `first` (v4 when none) and, when
+// fallback_api() names the other API, that one once. For one-shot callers (flowdriftctl dump);
+// poll_once keeps the detected API between polls and passes it as `first`.
+awaitable<Result<FetchedSite>> fetch_site_data(http::HttpTransport& transport, config::Api api,
+                                               std::optional<config::Api> first,
+                                               prism::FetchOptions options,
                                                prism::FetchStats* stats);
 
 class Collector {
@@ -111,7 +112,7 @@ class Collector {
  private:
   static awaitable<void> loop(Collector* self, std::chrono::milliseconds first_delay);
   static awaitable<Result<policy::Snapshot>> fetch_and_canonicalize(Collector* self,
-                                                                    std::string api,
+                                                                    config::Api api,
                                                                     prism::FetchOptions options,
                                                                     prism::FetchStats* stats);
   // Keeps the v4 versions a complete poll used; logs api.version for each one that changed.
@@ -132,7 +133,7 @@ class Collector {
   std::string last_reason_;  // for logging state changes only, not every failed tick
   std::set<std::string> unmodelled_logged_;  // "version path": logged once per site and version
   std::optional<std::size_t> last_policy_count_;
-  std::string detected_api_;  // api: auto: the API that last gave a complete poll
+  std::optional<config::Api> detected_api_;  // the API that last gave a complete poll
   // The v4 versions (per namespace) of the last complete v4 poll: the next poll reads them
   // without detecting them again (prism/v4_client.hpp).
   prism::V4Versions v4_versions_;

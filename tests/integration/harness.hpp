@@ -39,7 +39,7 @@ struct SimSite {
     config::SiteConfig s;
     s.name = name;
     s.url = "https://127.0.0.1:" + std::to_string(server.port());
-    s.api = "v3";  // the fault cases name v3 endpoints; v4 tests set their own
+    s.api = config::Api::V3;  // the fault cases name v3 endpoints; v4 tests set their own
     s.credentials.username = "admin";
     s.credentials.password_env = "UNUSED_IN_PROCESS";
     s.ca_file = pki.ca_file;

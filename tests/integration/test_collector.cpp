@@ -196,7 +196,7 @@ TEST_CASE("a bad password fails with auth and never shows the password",
 }
 
 namespace {
-config::SiteConfig with_api(config::SiteConfig s, const std::string& api) {
+config::SiteConfig with_api(config::SiteConfig s, config::Api api) {
   s.api = api;
   // 1,234 policies canonicalized within the poll, in a Debug build on a loaded machine.
   s.poll_timeout = std::chrono::seconds(90);
@@ -207,16 +207,16 @@ config::SiteConfig with_api(config::SiteConfig s, const std::string& api) {
 TEST_CASE("the same site served as v3 and as v4 gives the same snapshot hash",
           "[integration][collector][v4]") {
   Fixture f(1234, 21);
-  f.make_collector(with_api(f.site.site_config("as-v3"), "v3"), kSimPassword);
+  f.make_collector(with_api(f.site.site_config("as-v3"), config::Api::V3), kSimPassword);
   auto v3 = f.poll();
   INFO(v3.message);
   REQUIRE(v3.complete);
-  CHECK(v3.api == "v3");
-  f.make_collector(with_api(f.site.site_config("as-v4"), "v4"), kSimPassword);
+  CHECK(v3.api == config::Api::V3);
+  f.make_collector(with_api(f.site.site_config("as-v4"), config::Api::V4), kSimPassword);
   auto v4 = f.poll();
   INFO(v4.message);
   REQUIRE(v4.complete);
-  CHECK(v4.api == "v4");
+  CHECK(v4.api == config::Api::V4);
   CHECK(v4.policy_count == 1234);
   auto a = f.store.latest_complete_snapshot("as-v3");
   auto b = f.store.latest_complete_snapshot("as-v4");
@@ -232,16 +232,16 @@ TEST_CASE("a site upgraded from v3 to v4 between polls: no false change, no lost
           "[integration][collector][v4]") {
   Fixture f(300, 8);
   f.site.sim.set_api_mode("v3");
-  f.make_collector(with_api(f.site.site_config("primary"), "auto"), kSimPassword);
+  f.make_collector(with_api(f.site.site_config("primary"), config::Api::Auto), kSimPassword);
   auto before = f.poll();  // v4 answers 404: detected as v3
   INFO(before.message);
   REQUIRE(before.complete);
-  CHECK(before.api == "v3");
+  CHECK(before.api == config::Api::V3);
   f.site.sim.set_api_mode("v4");  // Flow Next-Gen enabled: v3 rules now answer 410
   auto after = f.poll();
   INFO(after.message);
   REQUIRE(after.complete);
-  CHECK(after.api == "v4");
+  CHECK(after.api == config::Api::V4);
   CHECK_FALSE(after.snapshot_changed);
   CHECK(after.snapshot_id == before.snapshot_id);
   CHECK(f.count("SELECT count(*) FROM snapshots") == 1);
@@ -269,7 +269,7 @@ TEST_CASE("faults on the v4 endpoints never store an incomplete snapshot",
       {"v4_address_groups:duplicate_key", "malformed"},
   };
   Fixture f(260, 4);  // three v4 pages of 100
-  f.make_collector(with_api(f.site.site_config("primary"), "v4"), kSimPassword);
+  f.make_collector(with_api(f.site.site_config("primary"), config::Api::V4), kSimPassword);
   auto good = f.poll();
   INFO(good.message);
   REQUIRE(good.complete);
@@ -295,17 +295,19 @@ TEST_CASE("a hostile answer fails the poll naming the place, in a short printabl
           "[integration][collector][faults][hostile]") {
   struct Case {
     const char* spec;
-    const char* api;
+    config::Api api;
     const char* where;
   };
   const Case cases[] = {
-      {"rules_list:duplicate_key", "v3", "entities[0].spec.name: key given twice in one object"},
-      {"rules_list:oversized", "v3", "entities[0].spec.name: string of 10485760 bytes"},
-      {"rules_list:huge_number", "v3", "entities[0].spec.pcsimHugeNumber: number out of range"},
-      {"rules_list:invalid_utf8", "v3", "entities[0].spec.name: syntax error"},
-      {"v4_policies:duplicate_key", "v4", "data[0].name: key given twice in one object"},
-      {"v4_policies:oversized", "v4", "data[0].name: string of 10485760 bytes"},
-      {"v4_policies:huge_number", "v4", "data[0].pcsimHugeNumber: number out of range"},
+      {"rules_list:duplicate_key", config::Api::V3,
+       "entities[0].spec.name: key given twice in one object"},
+      {"rules_list:oversized", config::Api::V3, "entities[0].spec.name: string of 10485760 bytes"},
+      {"rules_list:huge_number", config::Api::V3,
+       "entities[0].spec.pcsimHugeNumber: number out of range"},
+      {"rules_list:invalid_utf8", config::Api::V3, "entities[0].spec.name: syntax error"},
+      {"v4_policies:duplicate_key", config::Api::V4, "data[0].name: key given twice in one object"},
+      {"v4_policies:oversized", config::Api::V4, "data[0].name: string of 10485760 bytes"},
+      {"v4_policies:huge_number", config::Api::V4, "data[0].pcsimHugeNumber: number out of range"},
   };
   for (const auto& c : cases) {
     DYNAMIC_SECTION(c.spec) {

@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "support/rng.hpp"
+
 namespace flowdrift::pcsim {
 namespace {
 
@@ -157,25 +159,7 @@ SiteV4 parse_v4(const json& section) {
 
 // ---- generator -------------------------------------------------------------------------------
 
-// splitmix64: tiny and identical on every platform, unlike std:: distributions.
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  std::size_t below(std::size_t n) { return n == 0 ? 0 : static_cast<std::size_t>(next() % n); }
-  int between(int lo, int hi) { return lo + static_cast<int>(below(static_cast<std::size_t>(hi - lo + 1))); }
-  bool percent(int p) { return below(100) < static_cast<std::size_t>(p); }
-  template <class T>
-  const T& pick(const std::vector<T>& v) { return v[below(v.size())]; }
-
- private:
-  std::uint64_t state_;
-};
+using test::Rng;  // splitmix64: identical on every platform, unlike std:: distributions
 
 constexpr std::array<std::string_view, 30> kAppBases = {
     "Apache_Spark", "Exchange",   "Hadoop",     "Kubernetes", "Oracle_DB",     "SAP_HANA",

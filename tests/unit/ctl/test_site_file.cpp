@@ -65,7 +65,7 @@ TEST_CASE("a partial list (total_matches above its entities) is refused as incom
 TEST_CASE("an intent response loads as one policy", "[unit][ctl]") {
   auto r = load_site_file(kPublic + "/v3_nsr_app_rule_intent_response.json");
   REQUIRE(r.has_value());
-  CHECK(r->kind == "v3 entity");
+  CHECK(r->kind == SiteFileKind::V3Entity);
   CHECK(r->snapshot.count(policy::ObjectKind::Policy) == 1);
 }
 

@@ -198,8 +198,8 @@ TEST_CASE("extIds the given lists do not hold become dangling_reference findings
   auto r = load_site_file(kV4Policy, refs);
   INFO((r ? std::string() : r.error().message));
   REQUIRE(r.has_value());
-  CHECK(r->kind == "v4 entity");
-  CHECK(r->api == "v4");
+  CHECK(r->kind == SiteFileKind::V4Entity);
+  CHECK(r->api == config::Api::V4);
   CHECK(r->snapshot.count(policy::ObjectKind::Policy) == 1);
   CHECK(has_finding(r->snapshot, "dangling_reference", kPolicyCategory));
   CHECK(has_finding(r->snapshot, "dangling_reference", kPolicyServiceGroup));
@@ -255,7 +255,7 @@ TEST_CASE("incomplete v4 lists are refused and the pages of one listing are acce
     auto r = load_site_file(path, files.refs);
     INFO((r ? std::string() : r.error().message));
     REQUIRE(r.has_value());
-    CHECK(r->kind == "v4 list");
+    CHECK(r->kind == SiteFileKind::V4List);
     auto whole = load_site_file(files.policies, files.refs);
     REQUIRE(whole.has_value());
     CHECK(r->snapshot.hash == whole->snapshot.hash);
@@ -361,8 +361,8 @@ TEST_CASE("v3 and v4 files of the same intent diff in sync and a change on the v
 
   auto loaded = load_site_file(v4dump);
   REQUIRE(loaded.has_value());
-  CHECK(loaded->kind == "dump");
-  CHECK(loaded->api == "v4");
+  CHECK(loaded->kind == SiteFileKind::Dump);
+  CHECK(loaded->api == config::Api::V4);
 
   DiffArgs dumps{v3, v4dump};
   auto same = run_ctl_diff(dumps);
@@ -436,7 +436,7 @@ TEST_CASE("dump versions: version 1 (v3) still reads and unknown versions and AP
   auto ok = parse_site_text(v1.dump(), "v1.json");
   INFO((ok ? std::string() : ok.error().message));
   REQUIRE(ok.has_value());
-  CHECK(ok->api == "v3");
+  CHECK(ok->api == config::Api::V3);
 
   json v1v4 = make_dump(v4_data(doc), "dr", "https://b", 2);
   v1v4["version"] = 1;
@@ -500,7 +500,7 @@ TEST_CASE("v4 dumps carry entity groups, VPCs and the API versions, and read bac
   auto loaded = parse_site_text(dump.dump(), "dr.json");
   INFO((loaded ? std::string() : loaded.error().message));
   REQUIRE(loaded.has_value());
-  CHECK(loaded->api == "v4");
+  CHECK(loaded->api == config::Api::V4);
   CHECK(text(loaded->api_versions) == text(versions));
 }
 

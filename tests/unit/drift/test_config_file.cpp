@@ -98,7 +98,7 @@ TEST_CASE("the example configuration loads with every key applied", "[unit][conf
   const auto& primary = c.sites[0];
   CHECK(primary.name == "primary");
   CHECK(primary.url == "https://pc-primary.example.com:9440");
-  CHECK(primary.api == "auto");
+  CHECK(primary.api == Api::Auto);
   CHECK(primary.credentials.username == "flowdrift-ro");
   // Relative to the example's directory, whatever the test's working directory is.
   CHECK(
@@ -155,7 +155,7 @@ TEST_CASE("the minimal configuration loads and gets the defaults", "[unit][confi
   const auto& s = c.sites[0];
   const SiteConfig defaults;
   CHECK(s.url == "https://pc.example.com:9440");
-  CHECK(s.api == "auto");
+  CHECK(s.api == Api::Auto);
   CHECK(s.interval == defaults.interval);
   CHECK(s.jitter == defaults.jitter);
   CHECK(s.connect_timeout == defaults.connect_timeout);
@@ -406,9 +406,20 @@ TEST_CASE("site names and urls", "[unit][config]") {
     }
   }
   SECTION("api") {
-    CHECK(parse_config(std::string(kSite) + "    api: auto\n", "t.yaml").sites.at(0).api == "auto");
-    CHECK(parse_config(std::string(kSite) + "    api: v4\n", "t.yaml").sites.at(0).api == "v4");
-    CHECK(parse_config(kSite, "t.yaml").sites.at(0).api == "auto");
+    const auto api_of = [](const std::string& yaml) {
+      return parse_config(std::string(kSite) + yaml, "t.yaml").sites.at(0).api;
+    };
+    CHECK(api_of("    api: auto\n") == Api::Auto);
+    CHECK(api_of("    api: v4\n") == Api::V4);
+    CHECK(api_of("    api: v3\n") == Api::V3);
+    CHECK(api_of("") == Api::Auto);
+    // The YAML spelling is the log, label and database spelling.
+    CHECK(to_string(Api::V3) == "v3");
+    CHECK(to_string(Api::V4) == "v4");
+    CHECK(to_string(Api::Auto) == "auto");
+    for (Api a : {Api::V3, Api::V4, Api::Auto}) CHECK(parse_api(to_string(a)) == a);
+    CHECK_FALSE(parse_api("V3").has_value());
+    CHECK_FALSE(parse_api("").has_value());
     CHECK(problems_of(std::string(kSite) + "    api: v2\n") ==
           std::vector<std::string>{"t.yaml:6:10: sites[0].api: must be v3, v4 or auto, got 'v2'"});
   }

@@ -5,12 +5,15 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/sha256.hpp"
 #include "policy/normalize_v3.hpp"
+#include "policy/normalize_v4.hpp"
 #include "support/temp_dir.hpp"
 
 namespace flowdrift::policy::test {
@@ -20,6 +23,13 @@ using nlohmann::json;
 inline json load_public(const std::string& name) {
   return json::parse(
       flowdrift::test::read_file(std::string(FLOWDRIFT_PUBLIC_FIXTURES) + "/" + name));
+}
+
+// The elements of a JSON array, copied.
+inline std::vector<json> array_items(const json& list) {
+  std::vector<json> out;
+  for (const auto& e : list) out.push_back(e);
+  return out;
 }
 
 // tests/unit/fixtures/policy.
@@ -32,10 +42,38 @@ inline json load_local(const std::string& name) {
 }
 
 // The `entities` of a list response, copied (the parsed document is a temporary).
-inline std::vector<json> entities_of(const json& list) {
-  std::vector<json> out;
-  for (const auto& e : list.at("entities")) out.push_back(e);
-  return out;
+inline std::vector<json> entities_of(const json& list) { return array_items(list.at("entities")); }
+
+// tests/unit/fixtures/policy/v4_same_intent.json: one intent as a v3 site and as a v4 site.
+inline json same_intent() { return load_local("v4_same_intent.json"); }
+
+// Each list member of `site` from the array of the same name in `from`.
+template <class Site>
+void fill_lists(Site& site, const json& from,
+                std::initializer_list<std::pair<const char*, std::vector<json> Site::*>> lists) {
+  for (const auto& [key, member] : lists) site.*member = array_items(from.at(key));
+}
+
+inline V3SiteData v3_site(const json& doc) {
+  V3SiteData site;
+  fill_lists(site, doc.at("v3"),
+             {{"rules", &V3SiteData::rules},
+              {"address_groups", &V3SiteData::address_groups},
+              {"service_groups", &V3SiteData::service_groups}});
+  for (const auto& [key, values] : doc.at("v3").at("category_values").items()) {
+    site.category_values[key] = array_items(values);
+  }
+  return site;
+}
+
+inline V4SiteData v4_site(const json& doc) {
+  V4SiteData site;
+  fill_lists(site, doc.at("v4"),
+             {{"policies", &V4SiteData::policies},
+              {"address_groups", &V4SiteData::address_groups},
+              {"service_groups", &V4SiteData::service_groups},
+              {"categories", &V4SiteData::categories}});
+  return site;
 }
 
 // Text form of a snapshot for golden files: stable, line-oriented, diffable; carries every

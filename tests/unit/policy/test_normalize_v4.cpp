@@ -14,36 +14,6 @@ using nlohmann::json;
 
 namespace {
 
-std::vector<json> items(const json& list) {
-  std::vector<json> out;
-  for (const auto& e : list) out.push_back(e);
-  return out;
-}
-
-json same_intent() { return load_local("v4_same_intent.json"); }
-
-V3SiteData v3_site(const json& doc) {
-  const json& s = doc.at("v3");
-  V3SiteData site;
-  site.rules = items(s.at("rules"));
-  site.address_groups = items(s.at("address_groups"));
-  site.service_groups = items(s.at("service_groups"));
-  for (const auto& [key, values] : s.at("category_values").items()) {
-    site.category_values[key] = items(values);
-  }
-  return site;
-}
-
-V4SiteData v4_site(const json& doc) {
-  const json& s = doc.at("v4");
-  V4SiteData site;
-  site.policies = items(s.at("policies"));
-  site.address_groups = items(s.at("address_groups"));
-  site.service_groups = items(s.at("service_groups"));
-  site.categories = items(s.at("categories"));
-  return site;
-}
-
 Snapshot v4_ok(const V4SiteData& site) {
   auto r = canonicalize_v4(site);
   INFO((r ? std::string() : r.error().message));

@@ -107,7 +107,7 @@ TEST_CASE("collector: detected v4 versions are kept, and an upgrade is seen on t
   rig.v4.served["microseg"] = {"v4.1", "v4.0"};
   std::vector<std::string> first_probes;
   auto first = rig.poll(&first_probes);
-  CHECK(first.api == "v4");
+  CHECK(first.api == config::Api::V4);
   CHECK(first.api_version == "v4.1");
   CHECK(first_probes.size() == 3 + 1 + 1);  // microseg v4.3, v4.2, v4.1; prism, networking
 
@@ -167,7 +167,7 @@ TEST_CASE("collector: a PC without the v4 microseg API is polled over v3 and rep
   Rig rig;
   rig.v4.served.erase("microseg");
   auto report = rig.poll();
-  CHECK(report.api == "v3");
+  CHECK(report.api == config::Api::V3);
   CHECK(report.api_version == "v3");
   CHECK(report.policy_count == 3);
 }
