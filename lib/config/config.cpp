@@ -629,121 +629,152 @@ class Validator {
     }
   }
 
+  // One site's keys, for site()'s steps.
+  struct SiteKeys {
+    const YamlNode& map;
+    const std::string& path;
+    Fields keys;
+    const Field* get(std::string_view key) const {
+      auto it = keys.find(key);
+      return it == keys.end() ? nullptr : &it->second;
+    }
+    std::string p(std::string_view key) const { return child(path, key); }
+  };
+
+  const Field* required(const SiteKeys& k, std::string_view key) {
+    const Field* f = k.get(key);
+    if (!f) report(k.map, k.p(key), "required key missing");
+    return f;
+  }
+
   SiteConfig site(const YamlNode& map, const std::string& path) {
     SiteConfig s;
     s.line = map.line;
-    auto keys = fields(map, path, kSiteKeys);
-    auto get = [&](std::string_view key) -> const Field* {
-      auto it = keys.find(key);
-      return it == keys.end() ? nullptr : &it->second;
-    };
-    auto p = [&](std::string_view key) { return child(path, key); };
-    auto required = [&](std::string_view key) -> const Field* {
-      const Field* f = get(key);
-      if (!f) report(map, p(key), "required key missing");
-      return f;
-    };
+    const SiteKeys k{map, path, fields(map, path, kSiteKeys)};
+    site_endpoint(k, s);
+    site_username(k, s);
+    site_password(k, s);
+    site_tls(k, s);
+    site_limits(k, s);
+    timeouts(s, path, [&](std::string_view key) { return k.get(key); });
+    return s;
+  }
 
-    if (const auto* f = required("name")) {
-      if (auto v = get_name(*f, p("name"))) s.name = *v;
+  // name, url, api.
+  void site_endpoint(const SiteKeys& k, SiteConfig& s) {
+    if (const auto* f = required(k, "name")) {
+      if (auto v = get_name(*f, k.p("name"))) s.name = *v;
     }
-    if (const auto* f = required("url")) {
-      if (auto v = get_string(*f, p("url"))) {
+    if (const auto* f = required(k, "url")) {
+      if (auto v = get_string(*f, k.p("url"))) {
         std::string normalized;
         if (auto why = check_url(*v, normalized); !why.empty()) {
-          report(*f->value, p("url"), why);
+          report(*f->value, k.p("url"), why);
         } else {
           s.url = normalized;
         }
       }
     }
-    if (const auto* f = get("api")) {
-      if (auto v = get_string(*f, p("api"))) {
+    if (const auto* f = k.get("api")) {
+      if (auto v = get_string(*f, k.p("api"))) {
         if (auto api = parse_api(*v)) {
           s.api = *api;
         } else {
-          report(*f->value, p("api"), "must be v3, v4 or auto, got " + shown(*v));
+          report(*f->value, k.p("api"), "must be v3, v4 or auto, got " + shown(*v));
         }
       }
     }
-    if (const auto* f = required("username")) {
-      if (auto v = get_string(*f, p("username"))) {
-        // It goes into a Basic Authorization header and into logs: printable text only, and no
-        // ':' (which would end the user part of user:password).
-        if (!is_printable(*v) || v->find(':') != std::string::npos) {
-          report(*f->value, p("username"),
-                 "must be printable text without ':' (no control characters or invalid UTF-8), "
-                 "got " + shown(printable(*v, 64)));
-        } else {
-          s.credentials.username = *v;
-        }
-      }
+  }
+
+  void site_username(const SiteKeys& k, SiteConfig& s) {
+    const auto* f = required(k, "username");
+    if (!f) return;
+    auto v = get_string(*f, k.p("username"));
+    if (!v) return;
+    // It goes into a Basic Authorization header and into logs: printable text only, and no
+    // ':' (which would end the user part of user:password).
+    if (!is_printable(*v) || v->find(':') != std::string::npos) {
+      report(*f->value, k.p("username"),
+             "must be printable text without ':' (no control characters or invalid UTF-8), "
+             "got " + shown(printable(*v, 64)));
+    } else {
+      s.credentials.username = *v;
     }
-    const Field* pw_file = get("password_file");
-    const Field* pw_env = get("password_env");
+  }
+
+  static bool is_env_name(const std::string& v) {
+    return !(v[0] >= '0' && v[0] <= '9') &&
+           std::all_of(v.begin(), v.end(), [](char c) {
+             return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_';
+           });
+  }
+
+  // Exactly one of password_file and password_env.
+  void site_password(const SiteKeys& k, SiteConfig& s) {
+    const Field* pw_file = k.get("password_file");
+    const Field* pw_env = k.get("password_env");
     if (!pw_file && !pw_env) {
-      report(map, path,
+      report(k.map, k.path,
              "a password source is required: set password_file (a file holding the password) or "
              "password_env (an environment variable)");
     } else if (pw_file && pw_env) {
       const Field* later = pw_file->key->line > pw_env->key->line ? pw_file : pw_env;
-      report(*later->key, p(later->key->value), "set only one of password_file and password_env");
+      report(*later->key, k.p(later->key->value), "set only one of password_file and password_env");
     }
     if (pw_file) {
-      if (auto v = get_path(*pw_file, p("password_file"))) s.credentials.password_file = *v;
+      if (auto v = get_path(*pw_file, k.p("password_file"))) s.credentials.password_file = *v;
     }
-    if (pw_env) {
-      if (auto v = get_string(*pw_env, p("password_env"))) {
-        const bool ok = std::all_of(v->begin(), v->end(),
-                                    [](char c) {
-                                      return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                                             (c >= '0' && c <= '9') || c == '_';
-                                    }) &&
-                        !((*v)[0] >= '0' && (*v)[0] <= '9');
-        if (ok) {
-          s.credentials.password_env = *v;
-        } else {
-          // Not echoed: a value that is not a variable name may well be the password itself.
-          report(*pw_env->value, p("password_env"),
-                 "must be the name of an environment variable (letters, digits and '_', not "
-                 "starting with a digit), not the password itself");
-        }
+    if (!pw_env) return;
+    if (auto v = get_string(*pw_env, k.p("password_env"))) {
+      if (is_env_name(*v)) {
+        s.credentials.password_env = *v;
+      } else {
+        // Not echoed: a value that is not a variable name may well be the password itself.
+        report(*pw_env->value, k.p("password_env"),
+               "must be the name of an environment variable (letters, digits and '_', not "
+               "starting with a digit), not the password itself");
       }
     }
-    if (const auto* f = get("ca_file")) {
-      if (auto v = get_path(*f, p("ca_file"))) {
+  }
+
+  void site_tls(const SiteKeys& k, SiteConfig& s) {
+    if (const auto* f = k.get("ca_file")) {
+      if (auto v = get_path(*f, k.p("ca_file"))) {
         if (auto why = check_readable_file(*v); !why.empty()) {
-          report(*f->value, p("ca_file"), "cannot read " + shown(*v) + ": " + why);
+          report(*f->value, k.p("ca_file"), "cannot read " + shown(*v) + ": " + why);
         } else {
           s.ca_file = *v;
         }
       }
     }
-    if (const auto* f = get("insecure_skip_verify")) {
-      if (auto v = get_bool(*f, p("insecure_skip_verify"))) s.insecure_skip_verify = *v;
+    if (const auto* f = k.get("insecure_skip_verify")) {
+      if (auto v = get_bool(*f, k.p("insecure_skip_verify"))) s.insecure_skip_verify = *v;
     }
-    if (const auto* f = get("jitter")) {
-      if (auto v = get_fraction(*f, p("jitter"), 0.0, kMaxJitter)) s.jitter = *v;
+  }
+
+  // jitter, retries, retry_backoff, page_size, max_response_bytes, allow_empty.
+  void site_limits(const SiteKeys& k, SiteConfig& s) {
+    if (const auto* f = k.get("jitter")) {
+      if (auto v = get_fraction(*f, k.p("jitter"), 0.0, kMaxJitter)) s.jitter = *v;
     }
-    if (const auto* f = get("retries")) {
-      if (auto v = get_int(*f, p("retries"), 0, kMaxRetries)) s.retries = *v;
+    if (const auto* f = k.get("retries")) {
+      if (auto v = get_int(*f, k.p("retries"), 0, kMaxRetries)) s.retries = *v;
     }
-    if (const auto* f = get("retry_backoff")) {
-      if (auto v = get_duration(*f, p("retry_backoff"), kMinRetryBackoff)) s.retry_backoff = *v;
+    if (const auto* f = k.get("retry_backoff")) {
+      if (auto v = get_duration(*f, k.p("retry_backoff"), kMinRetryBackoff)) s.retry_backoff = *v;
     }
-    if (const auto* f = get("page_size")) {
-      if (auto v = get_int(*f, p("page_size"), 1, kMaxPageSize)) s.page_size = *v;
+    if (const auto* f = k.get("page_size")) {
+      if (auto v = get_int(*f, k.p("page_size"), 1, kMaxPageSize)) s.page_size = *v;
     }
-    if (const auto* f = get("max_response_bytes")) {
-      if (auto v = get_size(*f, p("max_response_bytes"), kMinResponseBytes, kMaxResponseBytes)) {
+    if (const auto* f = k.get("max_response_bytes")) {
+      if (auto v = get_size(*f, k.p("max_response_bytes"), kMinResponseBytes, kMaxResponseBytes)) {
         s.max_response_bytes = static_cast<std::size_t>(*v);
       }
     }
-    if (const auto* f = get("allow_empty")) {
-      if (auto v = get_bool(*f, p("allow_empty"))) s.allow_empty = *v;
+    if (const auto* f = k.get("allow_empty")) {
+      if (auto v = get_bool(*f, k.p("allow_empty"))) s.allow_empty = *v;
     }
-    timeouts(s, path, get);
-    return s;
   }
 
   // interval, poll_timeout, request_timeout, connect_timeout: each must fit inside the next.

@@ -406,6 +406,85 @@ constexpr std::array<RuleType, 4> kRuleTypes{{{"app_rule", "application"},
                                               {"quarantine_rule", "quarantine"},
                                               {"ad_rule", "vdi"}}};
 
+// The one rule type a policy's resources hold (exactly one is required).
+const RuleType& rule_type(const json& resources, const std::string& rpath) {
+  const RuleType* kind = nullptr;
+  for (const auto& rt : kRuleTypes) {
+    if (find_opt(resources, rt.key) == nullptr) continue;
+    if (kind != nullptr) {
+      fail(rpath, std::string("more than one rule type (") + kind->key + ", " + rt.key + ")");
+    }
+    kind = &rt;
+  }
+  if (kind == nullptr) {
+    fail(rpath, "no known rule type (app_rule, isolation_rule, quarantine_rule, ad_rule)");
+  }
+  return *kind;
+}
+
+std::string mode_of(const json& rule, const std::string& path) {
+  const std::string action = opt_string(rule, path, "action");
+  if (action == "APPLY") return "enforce";
+  if (action == "MONITOR") return "monitor";
+  fail(child(path, "action"), "expected APPLY or MONITOR, got \"" + action + "\"");
+}
+
+// An isolation rule: its two groups, in an order that makes swapping them change nothing.
+void add_isolation(const json& rule, const std::string& path, PolicyOut& out, json& canon) {
+  const char* keys[] = {"first_entity_filter", "second_entity_filter"};
+  std::vector<json> groups;
+  for (const char* k : keys) {
+    const Filter f = parse_filter(member_object(rule, path, k), child(path, k));
+    out.categories.insert(f.categories.begin(), f.categories.end());
+    groups.push_back(f.group_json());
+  }
+  if (groups[1].dump() < groups[0].dump()) std::swap(groups[0], groups[1]);
+  canon.emplace("isolation", json(groups));
+}
+
+// The secured group of an app, quarantine or VDI rule, and its intra-group policy.
+void add_target_group(const json& rule, const std::string& path, PolicyOut& out, json& canon) {
+  const std::string tpath = child(path, "target_group");
+  const json& target = member_object(rule, path, "target_group");
+  const Filter secured = parse_filter(member_object(target, tpath, "filter"), child(tpath, "filter"));
+  out.categories.insert(secured.categories.begin(), secured.categories.end());
+  canon.emplace("secured_group", secured.group_json());
+  const std::string intra = opt_string(target, tpath, "default_internal_policy");
+  if (intra == "ALLOW_ALL") {
+    canon.emplace("intra_group", "allow");
+  } else if (intra == "DENY_ALL") {
+    canon.emplace("intra_group", "deny");
+  } else if (!intra.empty()) {
+    fail(child(tpath, "default_internal_policy"),
+         "expected ALLOW_ALL or DENY_ALL, got \"" + intra + "\"");
+  }  // absent: left out rather than guessing the PC's default
+}
+
+// The inbound and outbound allow lists as canonical rules.
+build::RuleSet allow_lists(const json& rule, const std::string& path, const SiteIndex& index,
+                           PolicyOut& out) {
+  build::RuleSet rules;
+  if (const json* in = opt_array(rule, path, "inbound_allow_list")) {
+    const std::string ipath = child(path, "inbound_allow_list");
+    for (std::size_t i = 0; i < in->size(); ++i) {
+      expand_entry(in->at(i), child(ipath, i), "inbound", index, out, rules);
+    }
+  }
+  const json* outbound = opt_array(rule, path, "outbound_allow_list");
+  if (outbound != nullptr) {
+    const std::string opath = child(path, "outbound_allow_list");
+    for (std::size_t i = 0; i < outbound->size(); ++i) {
+      expand_entry(outbound->at(i), child(opath, i), "outbound", index, out, rules);
+    }
+  }
+  // v3: an empty outbound list of an app/VDI rule allows everything out; make it equal to an
+  // explicit allow-all so the two spellings never show as drift. Quarantine lists stay literal.
+  if ((outbound == nullptr || outbound->empty()) && out.type != "quarantine") {
+    build::add_rule(rules, "outbound", build::any_peer().dump(), build::all_service().dump(), "");
+  }
+  return rules;
+}
+
 PolicyOut canonicalize_policy(const json& entity, const SiteIndex& index) {
   require_object(entity, "");
   const json* spec = find_opt(entity, "spec");
@@ -418,84 +497,20 @@ PolicyOut canonicalize_policy(const json& entity, const SiteIndex& index) {
   const std::string rpath = "/spec/resources";
   const bool allow_ipv6 = opt_bool(resources, rpath, "allow_ipv6_traffic");
   const bool hitlog = opt_bool(resources, rpath, "is_policy_hitlog_enabled");
-
-  const RuleType* kind = nullptr;
-  for (const auto& rt : kRuleTypes) {
-    if (find_opt(resources, rt.key) == nullptr) continue;
-    if (kind != nullptr) {
-      fail(rpath, std::string("more than one rule type (") + kind->key + ", " + rt.key + ")");
-    }
-    kind = &rt;
-  }
-  if (kind == nullptr) {
-    fail(rpath, "no known rule type (app_rule, isolation_rule, quarantine_rule, ad_rule)");
-  }
-  const std::string path = child(rpath, kind->key);
-  const json& rule = member_object(resources, rpath, kind->key);
-  out.type = kind->type;
-
-  const std::string action = opt_string(rule, path, "action");
-  if (action == "APPLY") {
-    out.mode = "enforce";
-  } else if (action == "MONITOR") {
-    out.mode = "monitor";
-  } else {
-    fail(child(path, "action"), "expected APPLY or MONITOR, got \"" + action + "\"");
-  }
+  const RuleType& kind = rule_type(resources, rpath);
+  const std::string path = child(rpath, kind.key);
+  const json& rule = member_object(resources, rpath, kind.key);
+  out.type = kind.type;
+  out.mode = mode_of(rule, path);
 
   json canon{{"name", out.name}, {"description", description}, {"type", out.type},
              {"mode", out.mode}, {"allow_ipv6", allow_ipv6},   {"hitlog", hitlog}};
-
   if (out.type == "isolation") {
-    const char* keys[] = {"first_entity_filter", "second_entity_filter"};
-    std::vector<json> groups;
-    for (const char* k : keys) {
-      const Filter f = parse_filter(member_object(rule, path, k), child(path, k));
-      out.categories.insert(f.categories.begin(), f.categories.end());
-      groups.push_back(f.group_json());
-    }
-    // Isolation is symmetric: order the pair so swapping first/second changes nothing.
-    if (groups[1].dump() < groups[0].dump()) std::swap(groups[0], groups[1]);
-    canon.emplace("isolation", json(groups));
+    add_isolation(rule, path, out, canon);
     out.json = canon.dump();
   } else {
-    const std::string tpath = child(path, "target_group");
-    const json& target = member_object(rule, path, "target_group");
-    const Filter secured =
-        parse_filter(member_object(target, tpath, "filter"), child(tpath, "filter"));
-    out.categories.insert(secured.categories.begin(), secured.categories.end());
-    canon.emplace("secured_group", secured.group_json());
-    const std::string intra = opt_string(target, tpath, "default_internal_policy");
-    if (intra == "ALLOW_ALL") {
-      canon.emplace("intra_group", "allow");
-    } else if (intra == "DENY_ALL") {
-      canon.emplace("intra_group", "deny");
-    } else if (!intra.empty()) {
-      fail(child(tpath, "default_internal_policy"),
-           "expected ALLOW_ALL or DENY_ALL, got \"" + intra + "\"");
-    }  // absent: left out rather than guessing the PC's default
-
-    build::RuleSet rules;
-    if (const json* in = opt_array(rule, path, "inbound_allow_list")) {
-      const std::string ipath = child(path, "inbound_allow_list");
-      for (std::size_t i = 0; i < in->size(); ++i) {
-        expand_entry(in->at(i), child(ipath, i), "inbound", index, out, rules);
-      }
-    }
-    const json* outbound = opt_array(rule, path, "outbound_allow_list");
-    if (outbound != nullptr) {
-      const std::string opath = child(path, "outbound_allow_list");
-      for (std::size_t i = 0; i < outbound->size(); ++i) {
-        expand_entry(outbound->at(i), child(opath, i), "outbound", index, out, rules);
-      }
-    }
-    // v3: an empty outbound list of an app/VDI rule allows everything out; make it equal to an
-    // explicit allow-all so the two spellings never show as drift. Quarantine lists stay literal.
-    if ((outbound == nullptr || outbound->empty()) && out.type != "quarantine") {
-      build::add_rule(rules, "outbound", build::any_peer().dump(), build::all_service().dump(),
-                      "");
-    }
-    out.json = build::dump_with_rules(std::move(canon), rules);
+    add_target_group(rule, path, out, canon);
+    out.json = build::dump_with_rules(std::move(canon), allow_lists(rule, path, index, out));
   }
   out.hash = sha256_hex(out.json);
   return out;

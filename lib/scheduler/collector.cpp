@@ -240,58 +240,23 @@ void Collector::log_unmodelled(const PollReport& report) {
   }
 }
 
-awaitable<PollReport> Collector::poll_once() {
-  polling_ = true;
-  PollReport report;
-  report.site = site_.name;
-  const auto started_ms = unix_now_ms();
-  const auto t0 = SteadyClock::now();
-
-  auto opts = fetch_options(site_, password_);
-  opts.previous_policy_count = last_policy_count_;
-  opts.v4_memo = v4_memo_;
-  opts.work_pool = work_pool_;
-  opts.v4_versions = v4_versions_;
-  prism::FetchStats stats;
-  FetchOver<policy::Snapshot> fetch = [this, opts, &stats](config::Api over) {
-    return fetch_and_canonicalize(this, over, opts, &stats);
-  };
-  config::Api api = config::Api::V4;
-  auto fetched = co_await fetch_detecting_api<policy::Snapshot>(site_.api, detected_api_,
-                                                                std::move(fetch), site_.name, &api);
-  if (fetched && detected_api_ != api) {
-    log::info(logger(), "api.detected", {{"site", site_.name}, {"api", to_string(api)}});
-    detected_api_ = api;
-  }
-  if (fetched && api == config::Api::V4) remember_versions(stats.v4_versions);
-  std::optional<policy::Snapshot> snapshot;
-  Error error;
-  if (fetched) {
-    snapshot = std::move(*fetched);
-  } else {
-    error = fetched.error();
-  }
-
+store::PollRecord Collector::poll_record(std::int64_t started_ms, bool complete,
+                                         const Error& error, config::Api api,
+                                         int requests) const {
   store::PollRecord rec;
   rec.site = site_.name;
   rec.started_ms = started_ms;
   rec.finished_ms = unix_now_ms();
-  rec.complete = snapshot.has_value();
-  rec.reason = snapshot ? "ok" : std::string(to_string(error.reason));
-  rec.message = snapshot ? std::string() : bounded(error.message);
+  rec.complete = complete;
+  rec.reason = complete ? "ok" : std::string(to_string(error.reason));
+  rec.message = complete ? std::string() : bounded(error.message);
   rec.api = to_string(api);
-  rec.requests = stats.requests;
+  rec.requests = requests;
+  return rec;
+}
 
-  report.complete = rec.complete;
-  report.reason = rec.reason;
-  report.message = rec.message;
-  report.requests = stats.requests;
-  report.api = api;
-  report.api_version = api_version(api, stats);
-  report.finished_ms = rec.finished_ms;
-  report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0);
-
-  const policy::Snapshot* snap = snapshot ? &*snapshot : nullptr;
+void Collector::store_poll(const store::PollRecord& rec, const policy::Snapshot* snap,
+                           PollReport& report) {
   std::function<void(store::Database&, const store::PollOutcome&)> extra;
   if (hooks_.in_transaction) {
     extra = [this, &rec, snap](store::Database& db, const store::PollOutcome& o) {
@@ -312,11 +277,11 @@ awaitable<PollReport> Collector::poll_once() {
     report.policy_count = latest->policy_count;
     report.snapshot_first_seen_ms = latest->first_seen_ms;
   }
+}
 
+void Collector::log_poll(const PollReport& report, const policy::Snapshot* snapshot,
+                         int requests) {
   if (snapshot) {
-    report.unmodelled = unmodelled_paths(*snapshot);
-    log_unmodelled(report);
-    last_policy_count_ = snapshot->count(policy::ObjectKind::Policy);
     if (last_reason_ != "ok" && !last_reason_.empty()) {
       log::info(logger(), "poll.recovered", {{"site", site_.name}, {"after", last_reason_}});
     }
@@ -330,17 +295,62 @@ awaitable<PollReport> Collector::poll_once() {
       log::debug(logger(), "poll.unchanged",
                  {{"site", site_.name}, {"duration_ms", report.duration.count()}});
     }
-  } else if (rec.reason != last_reason_) {
+  } else if (report.reason != last_reason_) {
     // Log a failure when it starts or changes; repeated identical failures go to debug.
     log::warn(logger(), "poll.failed",
               {{"site", site_.name},
-               {"reason", rec.reason},
-               {"message", rec.message},
-               {"requests", stats.requests},
+               {"reason", report.reason},
+               {"message", report.message},
+               {"requests", requests},
                {"duration_ms", report.duration.count()}});
   } else {
-    log::debug(logger(), "poll.failed", {{"site", site_.name}, {"reason", rec.reason}});
+    log::debug(logger(), "poll.failed", {{"site", site_.name}, {"reason", report.reason}});
   }
+}
+
+awaitable<PollReport> Collector::poll_once() {
+  polling_ = true;
+  const auto started_ms = unix_now_ms();
+  const auto t0 = SteadyClock::now();
+
+  auto opts = fetch_options(site_, password_);
+  opts.previous_policy_count = last_policy_count_;
+  opts.v4_memo = v4_memo_;
+  opts.work_pool = work_pool_;
+  opts.v4_versions = v4_versions_;
+  prism::FetchStats stats;
+  FetchOver<policy::Snapshot> fetch = [this, opts, &stats](config::Api over) {
+    return fetch_and_canonicalize(this, over, opts, &stats);
+  };
+  config::Api api = config::Api::V4;
+  auto fetched = co_await fetch_detecting_api<policy::Snapshot>(site_.api, detected_api_,
+                                                                std::move(fetch), site_.name, &api);
+  if (fetched && detected_api_ != api) {
+    log::info(logger(), "api.detected", {{"site", site_.name}, {"api", to_string(api)}});
+    detected_api_ = api;
+  }
+  if (fetched && api == config::Api::V4) remember_versions(stats.v4_versions);
+  const policy::Snapshot* snapshot = fetched ? &*fetched : nullptr;
+
+  const auto rec = poll_record(started_ms, snapshot != nullptr,
+                               fetched ? Error{} : fetched.error(), api, stats.requests);
+  PollReport report;
+  report.site = site_.name;
+  report.complete = rec.complete;
+  report.reason = rec.reason;
+  report.message = rec.message;
+  report.requests = stats.requests;
+  report.api = api;
+  report.api_version = api_version(api, stats);
+  report.finished_ms = rec.finished_ms;
+  report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0);
+  store_poll(rec, snapshot, report);
+  if (snapshot) {
+    report.unmodelled = unmodelled_paths(*snapshot);
+    log_unmodelled(report);
+    last_policy_count_ = snapshot->count(policy::ObjectKind::Policy);
+  }
+  log_poll(report, snapshot, stats.requests);
   last_reason_ = rec.reason;
   polling_ = false;
   if (hooks_.after) hooks_.after(report);

@@ -118,6 +118,13 @@ class Collector {
   // Keeps the v4 versions a complete poll used; logs api.version for each one that changed.
   void remember_versions(const prism::V4Versions& used);
   void log_unmodelled(const PollReport& report);
+  // poll_once's steps once the fetch has ended (none suspends): the poll row, storing it with
+  // the pair bookkeeping (hooks_.in_transaction) in one transaction, and its log lines.
+  store::PollRecord poll_record(std::int64_t started_ms, bool complete, const Error& error,
+                                config::Api api, int requests) const;
+  void store_poll(const store::PollRecord& rec, const policy::Snapshot* snapshot,
+                  PollReport& report);
+  void log_poll(const PollReport& report, const policy::Snapshot* snapshot, int requests);
 
   asio::any_io_executor executor_;
   config::SiteConfig site_;
