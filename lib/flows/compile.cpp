@@ -413,40 +413,23 @@ std::optional<std::string> unknown_member(json obj, bool (*reads)(std::string_vi
 bool reads_policy_member(std::string_view key) { return listed(key, kPolicyKeys); }
 bool reads_rule_member(std::string_view key) { return listed(key, kRuleKeys); }
 
-Result<FlowSet> Compiler::compile(std::string_view policy_json) {
-  Env env{resolve_, address_groups_, service_groups_};
-  Ctx ctx{"policy"};
-  std::string parse_error;
-  const auto doc = JsonDoc::parse(policy_json, parse_error);
-  if (!doc) return ctx.fail("", "not valid JSON: " + parse_error);
-  const json p = doc->root();
-  if (!p.is_object()) return ctx.fail("", "not a JSON object");
-  if (auto name = find(p, "name"); name && name->is_string())
-    ctx.where = "policy '" + name->str() + "'";
+namespace {
 
-  if (auto key = unknown_member(p, reads_policy_member)) {
-    return ctx.fail("/" + *key, "a construct the flows model does not know");
+// Isolation separates every pair of its groups from each other, symmetrically.
+std::optional<Error> add_isolation(json iso, const Ctx& ctx, FlowSet& out) {
+  if (!iso.is_array()) return ctx.fail("/isolation", "expected array of groups, got " + shown(iso));
+  std::vector<std::string> groups;
+  for (json g : iso.elements()) groups.emplace_back(g.text());
+  std::sort(groups.begin(), groups.end());
+  groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    for (std::size_t j = i + 1; j < groups.size(); ++j) out.separations.emplace_back(groups[i], groups[j]);
   }
-  FlowSet out;
-  if (auto v6 = find(p, "allow_ipv6")) {
-    if (!v6->is_bool()) return ctx.fail("/allow_ipv6", "expected bool, got " + shown(*v6));
-    out.ipv6 = v6->is_true();
-  }
+  return std::nullopt;
+}
 
-  if (auto iso = find(p, "isolation")) {
-    // Isolation separates every pair of its groups from each other, symmetrically.
-    if (!iso->is_array()) return ctx.fail("/isolation", "expected array of groups, got " + shown(*iso));
-    std::vector<std::string> groups;
-    for (json g : iso->elements()) groups.emplace_back(g.text());
-    std::sort(groups.begin(), groups.end());
-    groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
-    for (std::size_t i = 0; i < groups.size(); ++i) {
-      for (std::size_t j = i + 1; j < groups.size(); ++j)
-        out.separations.emplace_back(groups[i], groups[j]);
-    }
-    if (!find(p, "rules")) return out;
-  }
-
+// Where the policy applies (secured group, v4 scope and VPCs) and its intra-group traffic.
+std::optional<Error> add_target(json p, const Ctx& ctx, FlowSet& out) {
   if (auto sg = find(p, "secured_group")) {
     if (!sg->is_object()) return ctx.fail("/secured_group", "expected object, got " + shown(*sg));
     out.target = std::string(sg->text());
@@ -472,47 +455,82 @@ Result<FlowSet> Compiler::compile(std::string_view policy_json) {
   } else if (find(p, "isolation").has_value()) {
     out.intra = IntraGroup::Deny;  // not a concept of isolation policies
   }
+  return std::nullopt;
+}
+
+// One rule's flows, added to the builder of each plane (direction x protocol) it allows.
+std::optional<Error> add_rule(json r, const std::string& ptr, const Ctx& ctx, Env& env,
+                              std::array<PlaneBuilder, kPlanes>& builders) {
+  if (!r.is_object()) return ctx.fail(ptr, "expected rule object, got " + shown(r));
+  if (auto key = unknown_member(r, reads_rule_member)) {
+    return ctx.fail(ptr + "/" + *key, "a construct the flows model does not know");
+  }
+  auto dir = find(r, "direction");
+  Direction d;
+  if (dir && dir->str_equals("inbound")) {
+    d = Direction::Inbound;
+  } else if (dir && dir->str_equals("outbound")) {
+    d = Direction::Outbound;
+  } else {
+    return ctx.fail(ptr + "/direction",
+                    "expected inbound or outbound, got " + (dir ? shown(*dir) : "nothing"));
+  }
+  auto peer_j = find(r, "peer");
+  if (!peer_j) return ctx.fail(ptr + "/peer", "missing");
+  auto svc_j = find(r, "service");
+  if (!svc_j) return ctx.fail(ptr + "/service", "missing");
+  auto peer = parse_peer(*peer_j, ptr + "/peer", ctx, env);
+  if (!peer) return peer.error();
+  auto svc = parse_service(*svc_j, ptr + "/service", ctx, env, true);
+  if (!svc) return svc.error();
+  for (std::size_t proto = 0; proto < 4; ++proto) {
+    IntervalSet& values = (*svc)[proto];
+    if (values.empty()) continue;
+    PlaneBuilder& b = builders[plane_index(d, static_cast<Protocol>(proto))];
+    if (!peer->categories.empty()) {
+      b.categories.push_back({peer->categories, std::move(values)});
+    } else {
+      b.rects.emplace_back(std::move(values), peer->addresses);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<FlowSet> Compiler::compile(std::string_view policy_json) {
+  Env env{resolve_, address_groups_, service_groups_};
+  Ctx ctx{"policy"};
+  std::string parse_error;
+  const auto doc = JsonDoc::parse(policy_json, parse_error);
+  if (!doc) return ctx.fail("", "not valid JSON: " + parse_error);
+  const json p = doc->root();
+  if (!p.is_object()) return ctx.fail("", "not a JSON object");
+  if (auto name = find(p, "name"); name && name->is_string())
+    ctx.where = "policy '" + name->str() + "'";
+
+  if (auto key = unknown_member(p, reads_policy_member)) {
+    return ctx.fail("/" + *key, "a construct the flows model does not know");
+  }
+  FlowSet out;
+  if (auto v6 = find(p, "allow_ipv6")) {
+    if (!v6->is_bool()) return ctx.fail("/allow_ipv6", "expected bool, got " + shown(*v6));
+    out.ipv6 = v6->is_true();
+  }
+  if (auto iso = find(p, "isolation")) {
+    if (auto err = add_isolation(*iso, ctx, out)) return *err;
+    if (!find(p, "rules")) return out;
+  }
+  if (auto err = add_target(p, ctx, out)) return *err;
 
   auto rules = find(p, "rules");
   if (!rules) return out;
   if (!rules->is_array()) return ctx.fail("/rules", "expected array, got " + shown(*rules));
-
   std::array<PlaneBuilder, kPlanes> builders;
   const std::vector<json> rule_list = rules->elements();
   for (std::size_t i = 0; i < rule_list.size(); ++i) {
-    const json r = rule_list[i];
-    const std::string ptr = "/rules/" + std::to_string(i);
-    if (!r.is_object()) return ctx.fail(ptr, "expected rule object, got " + shown(r));
-    if (auto key = unknown_member(r, reads_rule_member)) {
-      return ctx.fail(ptr + "/" + *key, "a construct the flows model does not know");
-    }
-    auto dir = find(r, "direction");
-    Direction d;
-    if (dir && dir->str_equals("inbound")) {
-      d = Direction::Inbound;
-    } else if (dir && dir->str_equals("outbound")) {
-      d = Direction::Outbound;
-    } else {
-      return ctx.fail(ptr + "/direction",
-                      "expected inbound or outbound, got " + (dir ? shown(*dir) : "nothing"));
-    }
-    auto peer_j = find(r, "peer");
-    if (!peer_j) return ctx.fail(ptr + "/peer", "missing");
-    auto svc_j = find(r, "service");
-    if (!svc_j) return ctx.fail(ptr + "/service", "missing");
-    auto peer = parse_peer(*peer_j, ptr + "/peer", ctx, env);
-    if (!peer) return peer.error();
-    auto svc = parse_service(*svc_j, ptr + "/service", ctx, env, true);
-    if (!svc) return svc.error();
-    for (std::size_t proto = 0; proto < 4; ++proto) {
-      IntervalSet& values = (*svc)[proto];
-      if (values.empty()) continue;
-      PlaneBuilder& b = builders[plane_index(d, static_cast<Protocol>(proto))];
-      if (!peer->categories.empty()) {
-        b.categories.push_back({peer->categories, std::move(values)});
-      } else {
-        b.rects.emplace_back(std::move(values), peer->addresses);
-      }
+    if (auto err = add_rule(rule_list[i], "/rules/" + std::to_string(i), ctx, env, builders)) {
+      return *err;
     }
   }
   for (std::size_t i = 0; i < kPlanes; ++i) out.planes[i] = build_plane(builders[i]);
