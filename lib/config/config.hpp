@@ -86,8 +86,9 @@ struct PairConfig {
   MappingConfig mapping;
   // Declared drift, each with owner, reason and expiry (docs/configuration.md "expected").
   std::vector<ExpectedConfig> expected;
-  // Debounce: an item is raised (alerts) only once it was found by this many consecutive
-  // complete comparisons and has been seen for at least `debounce_for`.
+  // Debounce: an item is raised (alerts) only once it was found by this many counted
+  // comparisons (one counts once both sites were polled again; drift/reconcile.hpp) and has
+  // been seen for at least `debounce_for`.
   int debounce_comparisons = 2;
   Millis debounce_for{0};
   // Snapshots polled further apart than this are not compared (the pair is UNKNOWN).
