@@ -49,8 +49,8 @@ drift::SitePoll site_poll(const store::PollRecord& poll, const store::PollOutcom
 }  // namespace
 
 PairTracker::PairTracker(const config::Config& config, store::Store& store,
-                         metrics::Metrics& metrics)
-    : store_(store), metrics_(metrics) {
+                         metrics::Metrics& metrics, Clock clock)
+    : store_(store), metrics_(metrics), clock_(clock ? std::move(clock) : Clock(unix_now_ms)) {
   for (const auto& s : config.sites) tracker_.add_site(s.name);
   for (const auto& p : config.pairs) {
     tracker_.add_pair(p, stored_pair(p.name));
@@ -99,7 +99,7 @@ void PairTracker::in_transaction(store::Database& db, const store::PollRecord& p
                                  const policy::Snapshot* snapshot) {
   pending_.clear();
   pending_poll_ = site_poll(poll, outcome);
-  for (auto& d : tracker_.decide(*pending_poll_, unix_now_ms())) {
+  for (auto& d : tracker_.decide(*pending_poll_, clock_())) {
     const auto& pair = tracker_.pair(d.pair);
     Pending p{std::move(d), pair.status, pair.reason, 0, std::nullopt};
     if (p.decision.action == drift::Decision::Action::Unknown) {

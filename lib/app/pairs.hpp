@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,8 +21,11 @@ namespace flowdrift::app {
 
 class PairTracker {
  public:
+  // What `now` is for the decisions (unix ms): the wall clock unless a test gives another.
+  using Clock = std::function<std::int64_t()>;
   // Loads every pair's stored status and open items (so a restart keeps them) into `metrics`.
-  PairTracker(const config::Config& config, store::Store& store, metrics::Metrics& metrics);
+  PairTracker(const config::Config& config, store::Store& store, metrics::Metrics& metrics,
+              Clock clock = {});
 
   // Inside the poll's transaction (PollHooks::in_transaction). Throws on database errors,
   // which rolls the poll back.
@@ -64,6 +68,7 @@ class PairTracker {
 
   store::Store& store_;
   metrics::Metrics& metrics_;
+  Clock clock_;
   drift::Tracker tracker_;
   std::optional<drift::SitePoll> pending_poll_;
   std::vector<Pending> pending_;

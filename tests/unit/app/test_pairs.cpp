@@ -3,13 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include <ctime>
-#include <thread>
 
 #include "../store/store_test_util.hpp"
 #include "app/pairs.hpp"
 #include "config/config.hpp"
 #include "drift/rules.hpp"
-#include "core/clock.hpp"
 #include "metrics/metrics.hpp"
 #include "store/db.hpp"
 #include "store/drift.hpp"
@@ -29,6 +27,7 @@ std::string site_yaml(const char* name) {
 
 struct Rig {
   flowdrift::test::TempDir dir;
+  std::int64_t now_ms = 1'800'000'000'000;  // the tracker's clock: no test waits for real time
   config::Config config;
   store::Store store;
   metrics::Metrics metrics;
@@ -44,7 +43,7 @@ struct Rig {
                                     "t")),
         store(dir.file("db.sqlite")),
         metrics({"primary", "dr"}, {{"prod", "primary", "dr"}}, 100, "test"),
-        tracker(config, store, metrics) {}
+        tracker(config, store, metrics, [this] { return now_ms; }) {}
 
   void poll(const std::string& site, std::int64_t finished_ms, const policy::Snapshot& snap) {
     const auto rec = st::complete_poll(site, finished_ms);
@@ -164,8 +163,7 @@ TEST_CASE("debounce: a one-poll flap on the DR site is never raised (the demo's 
 
 TEST_CASE("an expectation that expires turns its item into drift on a quiet cycle",
           "[unit][app][pairs]") {
-  // Live for about two seconds from now (the tracker judges expiry by the wall clock).
-  const auto expires_ms = (unix_now_ms() / 1000 + 3) * 1000;
+  const std::int64_t expires_ms = 1'800'000'003'000;
   Rig rig("    debounce: {comparisons: 1}\n    expected:\n      - policy: p0001\n"
           "        kind: missing\n        owner: dr-team\n        reason: CHG-7\n"
           "        expires: " + utc(expires_ms) + "\n");
@@ -185,7 +183,7 @@ TEST_CASE("an expectation that expires turns its item into drift on a quiet cycl
   rig.poll("primary", t0 + 2'000, rig.full);
   CHECK(rig.events() == events);
 
-  while (unix_now_ms() < expires_ms + 50) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  rig.now_ms = expires_ms;                     // the expectation has just expired
   rig.poll("primary", t0 + 3'000, rig.full);  // nothing changed on either site
   REQUIRE(rig.open_items().size() == 1);
   CHECK(rig.open_items()[0].alerting());
