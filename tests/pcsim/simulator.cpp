@@ -360,6 +360,11 @@ Simulator::Simulator(const SiteData& site, SimulatorOptions options)
                                 options_.api_mode + "'");
   }
   if (!valid_v4_version(options_.v4_version)) bad_v4_version(options_.v4_version);
+  if (options_.max_page_length < 1 || options_.max_page_length > kMaxPageLength) {
+    throw std::invalid_argument("pcsim: max_page_length must be 1.." +
+                                std::to_string(kMaxPageLength) + ", got " +
+                                std::to_string(options_.max_page_length));
+  }
   newest_minor_ = v4::parse_version(options_.v4_version);
   owner_uuid_ = new_uuid();
   // A random day in 2023 at which this "PC" was set up; objects were created after it.
@@ -718,6 +723,7 @@ http::ServerReply Simulator::dispatch(const http::HttpRequest& request, const st
                                                      ? std::string_view("category")
                                                      : kind,
                                    &query);
+    query.length = std::min<long long>(query.length, options_.max_page_length);
   }
   FaultOutcome fault = evaluate_faults(endpoint, is_list, query_error.empty() ? query.offset : 0);
 

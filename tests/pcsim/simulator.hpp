@@ -52,6 +52,9 @@ struct SimulatorOptions {
   // The newest v4 version served, "v4.0".."v4.3": /api/<ns>/v4.M/... answer for every M up to
   // it (same data); newer ones answer the v4 404.
   std::string v4_version = "v4.3";
+  // The most entities a v3 list page holds whatever `length` asks (a PC's server-side cap);
+  // kMaxPageLength at most.
+  int max_page_length = kMaxPageLength;
 };
 
 // An object of the data file's "v4" section as this instance serves it (references resolved,
@@ -70,7 +73,7 @@ class Simulator {
  public:
   // Throws std::runtime_error if a rule references a group name the site does not define, or if
   // site.v4 is malformed or holds an unresolvable "@kind:name" reference (the message names the
-  // place); std::invalid_argument on a bad api_mode or v4_version.
+  // place); std::invalid_argument on a bad api_mode, v4_version or max_page_length.
   explicit Simulator(const SiteData& site, SimulatorOptions options = {});
 
   http::ServerReply handle(const http::HttpRequest& request);
