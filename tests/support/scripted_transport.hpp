@@ -30,9 +30,8 @@ class ScriptedTransport final : public http::HttpTransport {
           return ScriptedReply{responder(r), std::chrono::milliseconds::zero()};
         }) {}
   // Answers whose delay the transport waits for (a server that is slow on some requests).
-  static ScriptedTransport with_delays(DelayedResponder responder) {
-    return ScriptedTransport(std::move(responder), 0);
-  }
+  // (No lambda converts to both std::function types: their results do not convert.)
+  explicit ScriptedTransport(DelayedResponder responder) : responder_(std::move(responder)) {}
 
   awaitable<Result<http::HttpResponse>> send(http::HttpRequest request,
                                              std::chrono::milliseconds timeout) override {
@@ -62,8 +61,6 @@ class ScriptedTransport final : public http::HttpTransport {
   std::chrono::milliseconds latency{0};  // simulated server latency per request; 0 = none
 
  private:
-  ScriptedTransport(DelayedResponder responder, int) : responder_(std::move(responder)) {}
-
   // Waits min(delay, timeout) on a real timer; false when the delay is past the timeout.
   static awaitable<bool> wait(std::chrono::milliseconds delay, std::chrono::milliseconds timeout) {
     asio::steady_timer timer(co_await asio::this_coro::executor);

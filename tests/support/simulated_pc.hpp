@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,7 +47,7 @@ class SimulatedPc {
 
   explicit SimulatedPc(const pcsim::SiteData& site, pcsim::SimulatorOptions options = {})
       : sim(site, std::move(options)),
-        transport(ScriptedTransport::with_delays(
+        transport(ScriptedTransport::DelayedResponder(
             [this](const http::HttpRequest& r) { return answer(r); })) {}
   SimulatedPc(const SimulatedPc&) = delete;
   SimulatedPc& operator=(const SimulatedPc&) = delete;
@@ -69,6 +70,12 @@ class SimulatedPc {
     ScriptedReply reply = client_view(sim.handle(local));
     if (rewrite && reply.result.has_value()) rewrite(request, reply.result.value());
     return reply;
+  }
+
+  // A further transport onto this PC, for an owner that wants its own (a Collector).
+  std::unique_ptr<ScriptedTransport> new_transport() {
+    return std::make_unique<ScriptedTransport>(ScriptedTransport::DelayedResponder(
+        [this](const http::HttpRequest& r) { return answer(r); }));
   }
 
   pcsim::Simulator sim;
