@@ -271,6 +271,18 @@ bool valid_v4_version(std::string_view version) {
                               std::to_string(v4::kNewestMinor) + ", got '" + version + "'");
 }
 
+// Throws std::invalid_argument unless `ns` is a v4 namespace and `version` "none" or
+// v4.0..v4.3 (or "" when `allow_clear`).
+void check_namespace_version(const std::string& ns, const std::string& version, bool allow_clear) {
+  if (std::find(std::begin(kV4Namespaces), std::end(kV4Namespaces), ns) == std::end(kV4Namespaces)) {
+    throw std::invalid_argument("pcsim: no v4 namespace '" + ns + "' (microseg, prism, networking)");
+  }
+  if (!(version == "none" || valid_v4_version(version) || (allow_clear && version.empty()))) {
+    throw std::invalid_argument("pcsim: namespace " + ns + ": version must be none or v4.0 .. v4." +
+                                std::to_string(v4::kNewestMinor) + ", got '" + version + "'");
+  }
+}
+
 json make_status(const json& spec, const std::string& task_uuid) {
   auto desc = spec.find("description");
   return {{"description", desc == spec.end() ? json(nullptr) : *desc},
@@ -360,6 +372,14 @@ Simulator::Simulator(const SiteData& site, SimulatorOptions options)
                                 options_.api_mode + "'");
   }
   if (!valid_v4_version(options_.v4_version)) bad_v4_version(options_.v4_version);
+  for (const auto& [ns, version] : options_.v4_namespace_versions) {
+    check_namespace_version(ns, version, false);
+  }
+  if (options_.max_page_length < 1 || options_.max_page_length > kMaxPageLength) {
+    throw std::invalid_argument("pcsim: max_page_length must be 1.." +
+                                std::to_string(kMaxPageLength) + ", got " +
+                                std::to_string(options_.max_page_length));
+  }
   newest_minor_ = v4::parse_version(options_.v4_version);
   owner_uuid_ = new_uuid();
   // A random day in 2023 at which this "PC" was set up; objects were created after it.
@@ -634,7 +654,14 @@ http::ServerReply Simulator::handle(const http::HttpRequest& request) {
   const std::string_view v4_ns = admin ? std::string_view() : v4_path_namespace(path);
   std::string v4_id;
   if (!v4_ns.empty()) {
-    std::string e = classify_v4(path, request.method, newest_minor_, &request_minor_, &v4_id);
+    // A namespace that lags (or lacks) the PC's v4 version: its newer paths stay unknown.
+    int newest = newest_minor_;
+    auto lag = options_.v4_namespace_versions.find(std::string(v4_ns));
+    if (lag != options_.v4_namespace_versions.end()) {
+      newest = lag->second == "none" ? -1 : std::min(newest, v4::parse_version(lag->second));
+    }
+    std::string e =
+        newest < 0 ? std::string() : classify_v4(path, request.method, newest, &request_minor_, &v4_id);
     if (!e.empty()) endpoint = e;
   }
 
@@ -718,6 +745,7 @@ http::ServerReply Simulator::dispatch(const http::HttpRequest& request, const st
                                                      ? std::string_view("category")
                                                      : kind,
                                    &query);
+    query.length = std::min<long long>(query.length, options_.max_page_length);
   }
   FaultOutcome fault = evaluate_faults(endpoint, is_list, query_error.empty() ? query.offset : 0);
 
@@ -1335,6 +1363,16 @@ void Simulator::set_v4_version(const std::string& version) {
   std::lock_guard lock(mu_);
   options_.v4_version = version;
   newest_minor_ = v4::parse_version(version);
+}
+
+void Simulator::set_v4_namespace_version(const std::string& ns, const std::string& version) {
+  check_namespace_version(ns, version, true);
+  std::lock_guard lock(mu_);
+  if (version.empty()) {
+    options_.v4_namespace_versions.erase(ns);
+  } else {
+    options_.v4_namespace_versions[ns] = version;
+  }
 }
 
 std::string Simulator::v4_version() const {

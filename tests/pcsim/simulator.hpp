@@ -52,6 +52,13 @@ struct SimulatorOptions {
   // The newest v4 version served, "v4.0".."v4.3": /api/<ns>/v4.M/... answer for every M up to
   // it (same data); newer ones answer the v4 404.
   std::string v4_version = "v4.3";
+  // The most entities a v3 list page holds whatever `length` asks (a PC's server-side cap);
+  // kMaxPageLength at most.
+  int max_page_length = kMaxPageLength;
+  // Per v4 namespace ("microseg", "prism", "networking"): the newest version it serves when it
+  // lags v4_version (a PC whose services are at different levels), or "none" (that API absent:
+  // its paths answer the v4 404). Unlisted namespaces serve up to v4_version.
+  std::map<std::string, std::string> v4_namespace_versions = {};
 };
 
 // An object of the data file's "v4" section as this instance serves it (references resolved,
@@ -70,7 +77,8 @@ class Simulator {
  public:
   // Throws std::runtime_error if a rule references a group name the site does not define, or if
   // site.v4 is malformed or holds an unresolvable "@kind:name" reference (the message names the
-  // place); std::invalid_argument on a bad api_mode or v4_version.
+  // place); std::invalid_argument on a bad api_mode, v4_version, max_page_length or
+  // v4_namespace_versions entry.
   explicit Simulator(const SiteData& site, SimulatorOptions options = {});
 
   http::ServerReply handle(const http::HttpRequest& request);
@@ -89,6 +97,9 @@ class Simulator {
   // Throws std::invalid_argument unless version is "v4.0".."v4.3". Data and ids are kept.
   void set_v4_version(const std::string& version);
   std::string v4_version() const;
+  // Sets (or with "" clears) one namespace's entry of SimulatorOptions::v4_namespace_versions.
+  // Throws std::invalid_argument on an unknown namespace, or a version not "none"/"v4.0".."v4.3".
+  void set_v4_namespace_version(const std::string& ns, const std::string& version);
 
   // Direct access for tests, bypassing HTTP, auth and faults.
   std::size_t rule_count() const;

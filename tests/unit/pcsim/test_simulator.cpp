@@ -104,6 +104,29 @@ TEST_CASE("rules list pages: default 20, clamp to 500, offset past the end", "[u
   CHECK(uuids.size() == 1234);
 }
 
+TEST_CASE("max_page_length caps every v3 list page below what length asks", "[unit][pcsim]") {
+  SimulatorOptions options;
+  options.max_page_length = 40;
+  Simulator sim(small_site(95), options);
+  auto first = post_json(sim, "/network_security_rules/list", {{"length", 100}});
+  CHECK(first.at("entities").size() == 40);
+  CHECK(first.at("metadata").at("length") == 40);
+  CHECK(first.at("metadata").at("total_matches") == 95);
+  auto last = post_json(sim, "/network_security_rules/list", {{"length", 100}, {"offset", 80}});
+  CHECK(last.at("entities").size() == 15);
+  CHECK(last.at("entities")[0].at("spec").at("name") == "rule-0080");
+  auto groups = post_json(sim, "/address_groups/list", {{"kind", "address_group"}, {"length", 100}});
+  CHECK(groups.at("entities").size() <= 40);
+  // Smaller requests are served as asked.
+  CHECK(post_json(sim, "/network_security_rules/list", {{"length", 7}}).at("entities").size() == 7);
+
+  for (int bad : {0, -1, kMaxPageLength + 1}) {
+    SimulatorOptions o;
+    o.max_page_length = bad;
+    CHECK_THROWS_AS(Simulator(small_site(1), o), std::invalid_argument);
+  }
+}
+
 TEST_CASE("sort_order DESCENDING reverses and is echoed like the fixture", "[unit][pcsim]") {
   Simulator sim(small_site(3));
   auto page = post_json(sim, "/network_security_rules/list",

@@ -217,6 +217,35 @@ TEST_CASE("the newest v4 version switches at runtime through the admin API and s
   CHECK(sim.v4_version() == "v4.3");
 }
 
+TEST_CASE("one v4 namespace can lag the PC's version or be absent", "[unit][pcsim][v4]") {
+  auto options = seeded(5);
+  options.v4_namespace_versions = {{"microseg", "v4.1"}, {"networking", "none"}};
+  Simulator sim(site_from_json(v4_doc()), options);
+  CHECK(get(sim, url("microseg", 3, "policies")).response.status == 404);
+  CHECK(get(sim, url("microseg", 2, "policies")).response.status == 404);
+  CHECK(get(sim, url("microseg", 1, "policies")).response.status == 200);
+  CHECK(get(sim, url("microseg", 1, "entity-groups")).response.status == 200);
+  CHECK(get(sim, url("prism", 3, "categories")).response.status == 200);
+  for (int minor = 0; minor <= 3; ++minor) {
+    CHECK(get(sim, url("networking", minor, "vpcs")).response.status == 404);
+  }
+
+  sim.set_v4_namespace_version("microseg", "");  // upgraded to the PC's version
+  sim.set_v4_namespace_version("networking", "v4.3");
+  CHECK(get(sim, url("microseg", 3, "policies")).response.status == 200);
+  CHECK(get(sim, url("networking", 3, "vpcs")).response.status == 200);
+  // Never above the PC's own version.
+  sim.set_v4_version("v4.2");
+  CHECK(get(sim, url("networking", 3, "vpcs")).response.status == 404);
+  CHECK(get(sim, url("networking", 2, "vpcs")).response.status == 200);
+
+  CHECK_THROWS_AS(sim.set_v4_namespace_version("clustermgmt", "v4.1"), std::invalid_argument);
+  CHECK_THROWS_AS(sim.set_v4_namespace_version("prism", "v4.9"), std::invalid_argument);
+  auto bad = seeded(5);
+  bad.v4_namespace_versions = {{"prism", ""}};
+  CHECK_THROWS_AS(Simulator(site_from_json(v4_doc()), bad), std::invalid_argument);
+}
+
 TEST_CASE("writes, tasks, ETags, faults, modes and churn work alike on every served version",
           "[unit][pcsim][v4]") {
   Simulator sim(site_from_json(v4_doc()), seeded(5));

@@ -1,6 +1,6 @@
 // FakeSite: an in-memory v3 Prism Central for lib/prism tests. It serves the list endpoints
 // with real offset/length paging from entity vectors, and hooks let a test change the site
-// mid-poll, answer with a fault, or mangle a page. Plus a runner for fetch_v3_site.
+// mid-poll, answer with a fault, or mangle a page.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fetch_runners.hpp"  // kPassword, test_options, fetch
 #include "prism/v3_client.hpp"
 #include "support/scripted_transport.hpp"
 
@@ -219,48 +220,6 @@ inline FakeSite make_site(int rules, int address_groups = 3, int service_groups 
   site.lists["categories/Unused/list"] = {make_category_value("Unused", "x")};
   site.lists["categories/App%20Tier/list"] = {make_category_value("App Tier", "web")};
   return site;
-}
-
-inline constexpr const char* kPassword = "s3cr3t-Pa55word!";
-
-inline prism::FetchOptions test_options() {
-  prism::FetchOptions o;
-  o.username = "admin";
-  o.password = kPassword;
-  o.page_size = 500;
-  o.request_timeout = std::chrono::milliseconds(5000);
-  o.poll_timeout = std::chrono::milliseconds(10000);
-  o.retries = 3;
-  o.retry_backoff = std::chrono::milliseconds(1);
-  return o;
-}
-
-struct FetchOutcome {
-  std::optional<Result<policy::V3SiteData>> result;
-  prism::FetchStats stats;
-  std::chrono::milliseconds elapsed{0};
-};
-
-inline awaitable<void> run_fetch(http::HttpTransport* transport, prism::FetchOptions options,
-                                 FetchOutcome* out) {
-  auto r = co_await prism::fetch_v3_site(*transport, std::move(options), out->stats);
-  out->result.emplace(std::move(r));
-}
-
-// Runs fetch_v3_site to completion on a fresh io_context (bounded by a 30 s safety net).
-inline FetchOutcome fetch(http::HttpTransport& transport, prism::FetchOptions options) {
-  FetchOutcome out;
-  asio::io_context io;
-  const auto t0 = std::chrono::steady_clock::now();
-  asio::co_spawn(io, run_fetch(&transport, std::move(options), &out),
-                 [](std::exception_ptr e) {
-                   if (e) std::rethrow_exception(e);
-                 });
-  io.run_for(std::chrono::seconds(30));
-  out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - t0);
-  REQUIRE(out.result.has_value());
-  return out;
 }
 
 }  // namespace flowdrift::test

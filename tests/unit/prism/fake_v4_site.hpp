@@ -1,8 +1,7 @@
 // FakeV4Site: an in-memory v4 Prism Central (microseg, prism categories, networking VPCs) for
 // lib/prism tests. Serves the list endpoints with real $page/$limit paging and v4 envelopes under
 // each version it serves (v4.0 to v4.3 unless told otherwise); hooks let a test
-// change the site mid-poll, answer with a fault, or mangle a page. Plus fetch_v4_site and
-// fetch_*_snapshot runners.
+// change the site mid-poll, answer with a fault, or mangle a page.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -307,74 +306,6 @@ inline FakeV4Site make_v4_site(int policies, int address_groups = 3, int service
   site.lists[kV4EntityGroups];  // served, empty
   site.lists[kV4Vpcs];
   return site;
-}
-
-inline const prism::V4Versions kAllV4_3{"v4.3", "v4.3", "v4.3"};
-
-// Options as the collector polls a site it has seen serve v4.3: no version probes.
-inline prism::FetchOptions v4_test_options() {
-  auto o = test_options();
-  o.page_size = 100;
-  o.v4_versions = kAllV4_3;
-  return o;
-}
-
-struct V4FetchOutcome {
-  std::optional<Result<policy::V4SiteData>> result;
-  prism::FetchStats stats;
-  std::chrono::milliseconds elapsed{0};
-};
-
-inline awaitable<void> run_v4_fetch(http::HttpTransport* transport, prism::FetchOptions options,
-                                    V4FetchOutcome* out) {
-  auto r = co_await prism::fetch_v4_site(*transport, std::move(options), out->stats);
-  out->result.emplace(std::move(r));
-}
-
-// Runs fetch_v4_site to completion on a fresh io_context (bounded by a 30 s safety net).
-inline V4FetchOutcome fetch_v4(http::HttpTransport& transport, prism::FetchOptions options) {
-  V4FetchOutcome out;
-  asio::io_context io;
-  const auto t0 = std::chrono::steady_clock::now();
-  asio::co_spawn(io, run_v4_fetch(&transport, std::move(options), &out), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
-  io.run_for(std::chrono::seconds(30));
-  out.elapsed =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
-  REQUIRE(out.result.has_value());
-  return out;
-}
-
-struct SnapshotOutcome {
-  std::optional<Result<policy::Snapshot>> result;
-  prism::FetchStats stats;
-};
-
-inline awaitable<void> run_snapshot(http::HttpTransport* transport, prism::FetchOptions options,
-                                    bool v4, SnapshotOutcome* out) {
-  // (No co_await inside a conditional expression: g++ 12 miscompiles it.)
-  if (v4) {
-    auto r = co_await prism::fetch_v4_snapshot(*transport, std::move(options), out->stats);
-    out->result.emplace(std::move(r));
-  } else {
-    auto r = co_await prism::fetch_v3_snapshot(*transport, std::move(options), out->stats);
-    out->result.emplace(std::move(r));
-  }
-}
-
-// Runs fetch_v4_snapshot (v4) or fetch_v3_snapshot to completion on a fresh io_context.
-inline SnapshotOutcome fetch_snapshot(http::HttpTransport& transport, prism::FetchOptions options,
-                                      bool v4) {
-  SnapshotOutcome out;
-  asio::io_context io;
-  asio::co_spawn(io, run_snapshot(&transport, std::move(options), v4, &out),
-                 [](std::exception_ptr e) {
-                   if (e) std::rethrow_exception(e);
-                 });
-  io.run_for(std::chrono::seconds(30));
-  REQUIRE(out.result.has_value());
-  return out;
 }
 
 }  // namespace flowdrift::test

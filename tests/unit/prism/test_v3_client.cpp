@@ -1,38 +1,67 @@
-// fetch_v3_site against a FakeSite: paging, completeness rules, status mapping, retries and
-// deadlines, and that no error message leaks credentials.
+// fetch_v3_site against a simulated PC (pcsim behind a ScriptedTransport): paging,
+// completeness rules, status mapping, retries and deadlines, and that no error message leaks
+// credentials. Where a test needs a page no pcsim knob produces, it rewrites that one reply.
 #include <catch2/catch.hpp>
 
 #include <set>
 
-#include "fake_site.hpp"
+#include "fetch_runners.hpp"
 #include "http/types.hpp"
+#include "pc_sites.hpp"
 #include "policy/normalize_v3.hpp"
-#include "support/temp_dir.hpp"
+#include "support/simulated_pc.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::test;
 using namespace std::chrono_literals;
+using nlohmann::json;
 
 namespace {
 
 const std::string kRules = "network_security_rules/list";
 
-std::optional<Result<http::HttpResponse>> respond(http::HttpResponse r) {
-  return Result<http::HttpResponse>(std::move(r));
+pcsim::SimulatorOptions pc_options() {
+  pcsim::SimulatorOptions o;
+  o.password = kPassword;
+  o.instance_seed = 16;
+  return o;
 }
 
-std::optional<Result<http::HttpResponse>> fail(ErrorReason reason, std::string message,
-                                               bool retryable) {
-  return Result<http::HttpResponse>(make_error(reason, std::move(message), retryable));
+// A simulated PC serving site_data(rules, address_groups, service_groups).
+struct Pc : SimulatedPc {
+  explicit Pc(int rules, int address_groups = 3, int service_groups = 2,
+              pcsim::SimulatorOptions options = pc_options())
+      : SimulatedPc(site_data(rules, address_groups, service_groups), std::move(options)) {}
+  void fault(const std::string& spec) { sim.add_fault(pcsim::parse_fault(spec)); }
+};
+
+std::int64_t offset_of(const http::HttpRequest& r) {
+  return json::parse(r.body).value("offset", std::int64_t{0});
 }
 
-// Fault on the first `times` requests to `endpoint` (all of them if times < 0).
-FakeSite::Hook fault_on(std::string endpoint, int times,
-                        std::function<std::optional<Result<http::HttpResponse>>()> make) {
-  return [endpoint = std::move(endpoint), times, make = std::move(make)](
-             FakeSite&, const ListCall& call) -> std::optional<Result<http::HttpResponse>> {
-    if (call.endpoint == endpoint && (times < 0 || call.index < times)) return make();
-    return std::nullopt;
+bool is_list(const http::HttpRequest& r, const std::string& endpoint) {
+  const auto path = r.path();
+  return path.size() >= endpoint.size() && path.substr(path.size() - endpoint.size()) == endpoint;
+}
+
+// Rewrites the JSON pages of `endpoint` (a page shape no PC knob produces): edit(offset, page).
+SimulatedPc::Rewrite edit_pages(std::string endpoint,
+                                std::function<void(std::int64_t offset, json& page)> edit) {
+  return [endpoint = std::move(endpoint), edit = std::move(edit)](const http::HttpRequest& r,
+                                                                  http::HttpResponse& response) {
+    if (!is_list(r, endpoint) || response.status != 200) return;
+    json page = json::parse(response.body);
+    edit(offset_of(r), page);
+    response.body = page.dump();
+  };
+}
+
+// A transport failure no PC causes (a TLS error), on every request to `endpoint`.
+SimulatedPc::Before transport_error(std::string endpoint, ErrorReason reason, std::string message,
+                                    bool retryable) {
+  return [=](pcsim::Simulator&, const http::HttpRequest& r) -> std::optional<ScriptedReply> {
+    if (!is_list(r, endpoint)) return std::nullopt;
+    return ScriptedReply{make_error(reason, message, retryable), {}};
   };
 }
 
@@ -45,16 +74,15 @@ std::vector<std::string> names_of(const std::vector<nlohmann::json>& rules) {
 }  // namespace
 
 TEST_CASE("pages past 500 with correct offsets and returns every entity", "[prism][paging]") {
-  FakeSite site = make_site(1234);
-  ScriptedTransport transport(site.responder());
+  Pc pc(1234);
+  pc.base_path = "/pc";
   auto options = test_options();
   options.base_path = "/pc";
-  site.prefix = "/pc/api/nutanix/v3/";
-  auto out = fetch(transport, options);
+  auto out = fetch(pc.transport, options);
   REQUIRE(out.result->has_value());
   const auto& data = out.result->value();
 
-  auto rule_requests = FakeSite::requests_to(transport, kRules);
+  auto rule_requests = requests_to(pc.transport, kRules);
   REQUIRE(rule_requests.size() == 3);
   std::vector<std::int64_t> offsets;
   for (const auto* r : rule_requests) {
@@ -78,7 +106,7 @@ TEST_CASE("pages past 500 with correct offsets and returns every entity", "[pris
   CHECK(offsets == std::vector<std::int64_t>{0, 500, 1000});
 
   REQUIRE(data.rules.size() == 1234);
-  CHECK(names_of(data.rules) == names_of(site.lists[kRules]));
+  CHECK(names_of(data.rules) == pc.sim.rule_names());
   CHECK(data.address_groups.size() == 3);
   CHECK(data.service_groups.size() == 2);
   CHECK(data.category_keys.size() == 4);
@@ -88,27 +116,27 @@ TEST_CASE("pages past 500 with correct offsets and returns every entity", "[pris
        std::vector<std::pair<std::string, std::string>>{{"address_groups/list", "address_group"},
                                                         {"service_groups/list", "service_group"},
                                                         {"categories/list", "category"}}) {
-    auto reqs = FakeSite::requests_to(transport, "/v3/" + endpoint);
+    auto reqs = requests_to(pc.transport, "/v3/" + endpoint);
     REQUIRE(reqs.size() == 1);
     CHECK(nlohmann::json::parse(reqs[0]->body).at("kind") == kind);
   }
-  CHECK(out.stats.requests == static_cast<int>(transport.requests.size()));
+  CHECK(out.stats.requests == static_cast<int>(pc.transport.requests.size()));
   CHECK(out.stats.requests == 3 + 1 + 1 + 1 + 2);
   CHECK(out.stats.retries == 0);
 }
 
 TEST_CASE("smaller page sizes and a server that caps pages still give complete lists",
           "[prism][paging]") {
-  FakeSite site = make_site(95, 601);
-  site.page_cap = 40;  // the server answers at most 40 per page whatever `length` says
-  ScriptedTransport transport(site.responder());
+  auto sim_options = pc_options();
+  sim_options.max_page_length = 40;  // the server answers at most 40 per page whatever `length` says
+  Pc pc(95, 601, 2, sim_options);
   auto options = test_options();
   options.page_size = 100;
-  auto out = fetch(transport, options);
+  auto out = fetch(pc.transport, options);
   REQUIRE(out.result->has_value());
   CHECK(out.result->value().rules.size() == 95);
   CHECK(out.result->value().address_groups.size() == 601);
-  auto ag = FakeSite::requests_to(transport, "address_groups/list");
+  auto ag = requests_to(pc.transport, "address_groups/list");
   REQUIRE(ag.size() == 16);  // ceil(601 / 40)
   CHECK(nlohmann::json::parse(ag[1]->body).at("offset") == 40);
   CHECK(nlohmann::json::parse(ag[1]->body).at("length") == 100);
@@ -118,16 +146,15 @@ TEST_CASE("smaller page sizes and a server that caps pages still give complete l
 }
 
 TEST_CASE("category values are fetched for exactly the referenced keys", "[prism][categories]") {
-  FakeSite site = make_site(10);
+  Pc pc(10);
   // One rule secures a key with a space, which must be percent-encoded in the path.
-  site.lists[kRules].push_back(make_rule(99, "App Tier", "Environment"));
-  ScriptedTransport transport(site.responder());
-  auto out = fetch(transport, test_options());
+  pc.sim.add_rule(site_rule(99, "App Tier", "Environment"));
+  auto out = fetch(pc.transport, test_options());
   REQUIRE(out.result->has_value());
   const auto& data = out.result->value();
 
   std::set<std::string> value_paths;
-  for (const auto& r : transport.requests) {
+  for (const auto& r : pc.transport.requests) {
     std::string p(r.path());
     if (p.rfind("/api/nutanix/v3/categories/", 0) == 0 && p != "/api/nutanix/v3/categories/list") {
       value_paths.insert(p);
@@ -148,10 +175,9 @@ TEST_CASE("category values are fetched for exactly the referenced keys", "[prism
 }
 
 TEST_CASE("HTTP 401 is Auth, not retried", "[prism][status]") {
-  FakeSite site = make_site(3);
-  site.hook = fault_on(kRules, -1, [] { return respond(text_response(401, "Unauthorized")); });
-  ScriptedTransport transport(site.responder());
-  auto out = fetch(transport, test_options());
+  Pc pc(3);
+  pc.fault("rules_list:status=401");
+  auto out = fetch(pc.transport, test_options());
   REQUIRE_FALSE(out.result->has_value());
   const auto& e = out.result->error();
   CHECK(e.reason == ErrorReason::Auth);
@@ -163,15 +189,9 @@ TEST_CASE("HTTP 401 is Auth, not retried", "[prism][status]") {
 }
 
 TEST_CASE("HTTP 403 is Forbidden", "[prism][status]") {
-  FakeSite site = make_site(3);
-  site.hook = fault_on("service_groups/list", -1, [] {
-    return respond(json_response(403, {{"state", "ERROR"},
-                                       {"message_list", json::array({json{
-                                                            {"reason", "ACCESS_DENIED"},
-                                                            {"message", "not allowed"}}})}}));
-  });
-  ScriptedTransport transport(site.responder());
-  auto out = fetch(transport, test_options());
+  Pc pc(3);
+  pc.fault("service_groups_list:status=403");
+  auto out = fetch(pc.transport, test_options());
   REQUIRE_FALSE(out.result->has_value());
   CHECK(out.result->error().reason == ErrorReason::Forbidden);
   CHECK(out.result->error().message.find("service_groups/list offset 0") != std::string::npos);
@@ -180,17 +200,9 @@ TEST_CASE("HTTP 403 is Forbidden", "[prism][status]") {
 }
 
 TEST_CASE("HTTP 410 is Gone and quotes the v3 error envelope", "[prism][status]") {
-  const std::string envelope =
-      read_file(std::string(FLOWDRIFT_PUBLIC_FIXTURES) + "/v3_error_410_gone_fns_ng.json");
-  FakeSite site = make_site(3);
-  site.hook = fault_on(kRules, -1, [envelope] {
-    http::HttpResponse r;
-    r.status = 410;
-    r.body = envelope;
-    return respond(r);
-  });
-  ScriptedTransport transport(site.responder());
-  auto out = fetch(transport, test_options());
+  Pc pc(3);
+  pc.fault("rules_list:status=410");  // pcsim answers v3_error_410_gone_fns_ng.json
+  auto out = fetch(pc.transport, test_options());
   REQUIRE_FALSE(out.result->has_value());
   const auto& e = out.result->error();
   CHECK(e.reason == ErrorReason::Gone);
@@ -202,50 +214,37 @@ TEST_CASE("HTTP 410 is Gone and quotes the v3 error envelope", "[prism][status]"
 }
 
 TEST_CASE("other non-2xx statuses are Http and not retried", "[prism][status]") {
-  FakeSite site = make_site(3);
-  site.hook = fault_on("categories/list", -1, [] { return respond(text_response(422, "bad")); });
-  ScriptedTransport transport(site.responder());
-  auto out = fetch(transport, test_options());
+  Pc pc(3);
+  pc.fault("categories_list:status=422");
+  auto out = fetch(pc.transport, test_options());
   REQUIRE_FALSE(out.result->has_value());
   CHECK(out.result->error().reason == ErrorReason::Http);
   CHECK(out.result->error().http_status == 422);
-  CHECK(FakeSite::requests_to(transport, "/v3/categories/list").size() == 1);
+  CHECK(requests_to(pc.transport, "/v3/categories/list").size() == 1);
 }
 
 TEST_CASE("429 honours Retry-After and then succeeds", "[prism][retry]") {
-  FakeSite site = make_site(3);
-  site.hook = fault_on(kRules, 1, [] {
-    auto r = text_response(429, "slow down");
-    r.headers.push_back({"Retry-After", "1"});
-    return respond(r);
-  });
-  ScriptedTransport transport(site.responder());
-  auto out = fetch(transport, test_options());
+  Pc pc(3);
+  pc.fault("rules_list:status=429,retry_after=1,count=1");
+  auto out = fetch(pc.transport, test_options());
   REQUIRE(out.result->has_value());
   CHECK(out.result->value().rules.size() == 3);
   CHECK(out.elapsed >= 950ms);
   CHECK(out.stats.retries == 1);
-  CHECK(FakeSite::requests_to(transport, kRules).size() == 2);
+  CHECK(requests_to(pc.transport, kRules).size() == 2);
 }
 
 TEST_CASE("500 then 503 then success is retried and counted", "[prism][retry]") {
-  FakeSite site = make_site(700);
-  // The second page fails twice: retries resume at the same offset.
-  site.hook = [](FakeSite&, const ListCall& call) -> std::optional<Result<http::HttpResponse>> {
-    if (call.endpoint == kRules && call.offset == 500 && call.index == 1) {
-      return respond(text_response(500, "boom"));
-    }
-    if (call.endpoint == kRules && call.offset == 500 && call.index == 2) {
-      return respond(text_response(503, "busy"));
-    }
-    return std::nullopt;
-  };
-  ScriptedTransport transport(site.responder());
-  auto out = fetch(transport, test_options());
+  Pc pc(700);
+  // The second page fails twice: retries resume at the same offset. (A fault that answers a
+  // request hides it from the faults after it: the 503's second match is the third request.)
+  pc.fault("rules_list:status=500,after=1,count=1");
+  pc.fault("rules_list:status=503,after=1,count=1");
+  auto out = fetch(pc.transport, test_options());
   REQUIRE(out.result->has_value());
   CHECK(out.result->value().rules.size() == 700);
   CHECK(out.stats.retries == 2);
-  auto reqs = FakeSite::requests_to(transport, kRules);
+  auto reqs = requests_to(pc.transport, kRules);
   REQUIRE(reqs.size() == 4);
   for (std::size_t i = 1; i < 4; ++i) {
     CHECK(nlohmann::json::parse(reqs[i]->body).at("offset") == 500);
@@ -254,12 +253,11 @@ TEST_CASE("500 then 503 then success is retried and counted", "[prism][retry]") 
 }
 
 TEST_CASE("503 forever is ServerError after retries + 1 requests", "[prism][retry]") {
-  FakeSite site = make_site(3);
-  site.hook = fault_on(kRules, -1, [] { return respond(text_response(503, "busy")); });
-  ScriptedTransport transport(site.responder());
+  Pc pc(3);
+  pc.fault("rules_list:status=503");
   auto options = test_options();
   options.retries = 3;
-  auto out = fetch(transport, options);
+  auto out = fetch(pc.transport, options);
   REQUIRE_FALSE(out.result->has_value());
   CHECK(out.result->error().reason == ErrorReason::ServerError);
   CHECK(out.result->error().http_status == 503);
@@ -269,18 +267,13 @@ TEST_CASE("503 forever is ServerError after retries + 1 requests", "[prism][retr
 }
 
 TEST_CASE("unparsable JSON in a 200 is Malformed and not retried", "[prism][shape]") {
-  FakeSite site = make_site(3);
-  site.hook = fault_on("address_groups/list", -1, [] {
-    http::HttpResponse r;
-    r.body = "{\"entities\": [";
-    return respond(r);
-  });
-  ScriptedTransport transport(site.responder());
-  auto out = fetch(transport, test_options());
+  Pc pc(3);
+  pc.fault("address_groups_list:malformed");
+  auto out = fetch(pc.transport, test_options());
   REQUIRE_FALSE(out.result->has_value());
   CHECK(out.result->error().reason == ErrorReason::Malformed);
   CHECK(out.result->error().message.find("address_groups/list offset 0") != std::string::npos);
-  CHECK(FakeSite::requests_to(transport, "address_groups/list").size() == 1);
+  CHECK(requests_to(pc.transport, "address_groups/list").size() == 1);
 }
 
 TEST_CASE("missing or mistyped envelope fields are Malformed, naming endpoint and offset",
@@ -306,12 +299,11 @@ TEST_CASE("missing or mistyped envelope fields are Malformed, naming endpoint an
   };
   for (const auto& c : cases) {
     SECTION(c.name) {
-      FakeSite site = make_site(600);
-      site.mangle = [&c](const ListCall& call, json& page) {
-        if (call.endpoint == kRules && call.offset == 500) c.mangle(page);
-      };
-      ScriptedTransport transport(site.responder());
-      auto out = fetch(transport, test_options());
+      Pc pc(600);
+      pc.rewrite = edit_pages(kRules, [&c](std::int64_t offset, json& page) {
+        if (offset == 500) c.mangle(page);
+      });
+      auto out = fetch(pc.transport, test_options());
       REQUIRE_FALSE(out.result->has_value());
       CHECK(out.result->error().reason == ErrorReason::Malformed);
       CHECK_THAT(out.result->error().message, Catch::Contains(c.expected));
@@ -322,45 +314,44 @@ TEST_CASE("missing or mistyped envelope fields are Malformed, naming endpoint an
 
 TEST_CASE("an empty page before the total is reached is Truncated", "[prism][completeness]") {
   SECTION("the server stops answering entities mid-list") {
-    FakeSite site = make_site(250);
-    site.mangle = [](const ListCall& call, json& page) {
-      if (call.endpoint == kRules && call.offset >= 200) page["entities"] = json::array();
-    };
-    ScriptedTransport transport(site.responder());
+    Pc pc(250);
+    pc.rewrite = edit_pages(kRules, [](std::int64_t offset, json& page) {
+      if (offset >= 200) page["entities"] = json::array();
+    });
     auto options = test_options();
     options.page_size = 100;
-    auto out = fetch(transport, options);
+    auto out = fetch(pc.transport, options);
     REQUIRE_FALSE(out.result->has_value());
     CHECK(out.result->error().reason == ErrorReason::Truncated);
     CHECK_THAT(out.result->error().message,
                Catch::Contains("network_security_rules/list offset 200"));
   }
   SECTION("the total claims more entities than the list has") {
-    FakeSite site = make_site(8);
-    site.mangle = [](const ListCall& call, json& page) {
-      if (call.endpoint == kRules) page["metadata"]["total_matches"] = 10;
-    };
-    ScriptedTransport transport(site.responder());
-    auto out = fetch(transport, test_options());
+    Pc pc(8);
+    pc.rewrite = edit_pages(kRules, [](std::int64_t, json& page) {
+      page["metadata"]["total_matches"] = 10;
+    });
+    auto out = fetch(pc.transport, test_options());
     REQUIRE_FALSE(out.result->has_value());
     CHECK(out.result->error().reason == ErrorReason::Truncated);
     CHECK_THAT(out.result->error().message, Catch::Contains("offset 8"));
-    CHECK(FakeSite::requests_to(transport, kRules).size() == 2);
+    CHECK(requests_to(pc.transport, kRules).size() == 2);
   }
 }
 
 TEST_CASE("a total that moves once restarts the listing and recovers", "[prism][completeness]") {
-  FakeSite site = make_site(600);
+  Pc pc(600);
   // Someone adds a policy while the second page is requested.
-  site.hook = [](FakeSite& s, const ListCall& call) -> std::optional<Result<http::HttpResponse>> {
-    if (call.endpoint == kRules && call.index == 1) s.lists[kRules].push_back(make_rule(5000));
+  int served = 0;
+  pc.before = [&served](pcsim::Simulator& sim,
+                        const http::HttpRequest& r) -> std::optional<ScriptedReply> {
+    if (is_list(r, kRules) && served++ == 1) sim.add_rule(site_rule(5000));
     return std::nullopt;
   };
-  ScriptedTransport transport(site.responder());
-  auto out = fetch(transport, test_options());
+  auto out = fetch(pc.transport, test_options());
   REQUIRE(out.result->has_value());
   CHECK(out.result->value().rules.size() == 601);
-  auto reqs = FakeSite::requests_to(transport, kRules);
+  auto reqs = requests_to(pc.transport, kRules);
   REQUIRE(reqs.size() == 2 + 2);
   std::vector<std::int64_t> offsets;
   for (const auto* r : reqs) offsets.push_back(nlohmann::json::parse(r->body).at("offset"));
@@ -371,56 +362,55 @@ TEST_CASE("a total that moves once restarts the listing and recovers", "[prism][
 }
 
 TEST_CASE("a total that keeps moving is TotalMoved", "[prism][completeness]") {
-  FakeSite site = make_site(600);
+  Pc pc(600);
   int added = 0;
-  site.hook = [&added](FakeSite& s,
-                       const ListCall& call) -> std::optional<Result<http::HttpResponse>> {
-    if (call.endpoint == kRules && call.offset > 0) {
-      s.lists[kRules].push_back(make_rule(6000 + added++));
-    }
+  pc.before = [&added](pcsim::Simulator& sim,
+                       const http::HttpRequest& r) -> std::optional<ScriptedReply> {
+    if (is_list(r, kRules) && offset_of(r) > 0) sim.add_rule(site_rule(6000 + added++));
     return std::nullopt;
   };
-  ScriptedTransport transport(site.responder());
-  auto out = fetch(transport, test_options());
+  auto out = fetch(pc.transport, test_options());
   REQUIRE_FALSE(out.result->has_value());
   CHECK(out.result->error().reason == ErrorReason::TotalMoved);
   CHECK_THAT(out.result->error().message, Catch::Contains("network_security_rules/list offset 500"));
-  CHECK(FakeSite::requests_to(transport, kRules).size() == 4);  // two passes of two pages
+  CHECK(requests_to(pc.transport, kRules).size() == 4);  // two passes of two pages
 }
 
 TEST_CASE("more entities than the total is TotalMoved", "[prism][completeness]") {
-  FakeSite site = make_site(5);
-  site.mangle = [](const ListCall& call, json& page) {
-    if (call.endpoint == kRules) page["metadata"]["total_matches"] = 3;
-  };
-  ScriptedTransport transport(site.responder());
-  auto out = fetch(transport, test_options());
+  Pc pc(5);
+  pc.rewrite = edit_pages(kRules, [](std::int64_t, json& page) {
+    page["metadata"]["total_matches"] = 3;
+  });
+  auto out = fetch(pc.transport, test_options());
   REQUIRE_FALSE(out.result->has_value());
   CHECK(out.result->error().reason == ErrorReason::TotalMoved);
 }
 
 TEST_CASE("duplicate uuids across pages are rejected", "[prism][completeness]") {
   SECTION("rules (metadata.uuid): overlapping pages") {
-    FakeSite site = make_site(600);
+    Pc pc(600);
     // The second page starts one entity early, as if a policy before it had been deleted and
     // another added: the count adds up but one policy was never seen.
-    site.mangle = [&site](const ListCall& call, json& page) {
-      if (call.endpoint == kRules && call.offset == 500) {
+    const json rule_499 = *pc.sim.rule_by_name("rule-00499");
+    pc.rewrite = edit_pages(kRules, [&rule_499](std::int64_t offset, json& page) {
+      if (offset == 500) {
         page["entities"].erase(page["entities"].size() - 1);
-        page["entities"].insert(page["entities"].begin(), site.lists[kRules][499]);
+        page["entities"].insert(page["entities"].begin(), rule_499);
       }
-    };
-    ScriptedTransport transport(site.responder());
-    auto out = fetch(transport, test_options());
+    });
+    auto out = fetch(pc.transport, test_options());
     REQUIRE_FALSE(out.result->has_value());
     CHECK(out.result->error().reason == ErrorReason::Truncated);
-    CHECK_THAT(out.result->error().message, Catch::Contains("duplicate uuid " + uuid_for('r', 499)));
+    CHECK_THAT(out.result->error().message,
+               Catch::Contains("duplicate uuid " +
+                               rule_499.at("metadata").at("uuid").get<std::string>()));
   }
   SECTION("address groups (top-level uuid) within one page") {
-    FakeSite site = make_site(2, 4);
-    site.lists["address_groups/list"][3]["uuid"] = uuid_for('a', 1);
-    ScriptedTransport transport(site.responder());
-    auto out = fetch(transport, test_options());
+    Pc pc(2, 4);
+    pc.rewrite = edit_pages("address_groups/list", [](std::int64_t, json& page) {
+      page["entities"][3]["uuid"] = page["entities"][1]["uuid"];
+    });
+    auto out = fetch(pc.transport, test_options());
     REQUIRE_FALSE(out.result->has_value());
     CHECK(out.result->error().reason == ErrorReason::Truncated);
     CHECK_THAT(out.result->error().message, Catch::Contains("address_groups/list offset 0"));
@@ -428,11 +418,10 @@ TEST_CASE("duplicate uuids across pages are rejected", "[prism][completeness]") 
 }
 
 TEST_CASE("an empty policy list is refused when the site had policies", "[prism][completeness]") {
-  FakeSite site = make_site(0);
-  ScriptedTransport transport(site.responder());
+  Pc pc(0);
   auto options = test_options();
   options.previous_policy_count = 42;
-  auto out = fetch(transport, options);
+  auto out = fetch(pc.transport, options);
   REQUIRE_FALSE(out.result->has_value());
   CHECK(out.result->error().reason == ErrorReason::EmptyList);
   CHECK_FALSE(out.result->error().retryable);
@@ -449,9 +438,8 @@ TEST_CASE("an empty policy list is accepted without history or when allowed",
     options.previous_policy_count = 42;
     options.allow_empty = true;
   }
-  FakeSite site = make_site(0);
-  ScriptedTransport transport(site.responder());
-  auto out = fetch(transport, options);
+  Pc pc(0);
+  auto out = fetch(pc.transport, options);
   REQUIRE(out.result->has_value());
   CHECK(out.result->value().rules.empty());
   CHECK(out.result->value().category_values.empty());
@@ -461,38 +449,31 @@ TEST_CASE("an empty policy list is accepted without history or when allowed",
 
 TEST_CASE("transport errors keep their reason and retryability", "[prism][transport]") {
   SECTION("Timeout forever: retried, then Timeout") {
-    FakeSite site = make_site(3);
-    site.hook = fault_on(kRules, -1, [] {
-      return fail(ErrorReason::Timeout, "read timed out", true);
-    });
-    ScriptedTransport transport(site.responder());
-    auto out = fetch(transport, test_options());
+    Pc pc(3);
+    pc.fault("rules_list:latency_ms=2000");  // past every request timeout
+    auto options = test_options();
+    options.request_timeout = 50ms;
+    auto out = fetch(pc.transport, options);
     REQUIRE_FALSE(out.result->has_value());
     CHECK(out.result->error().reason == ErrorReason::Timeout);
     CHECK(out.result->error().retryable);
     CHECK_THAT(out.result->error().message,
                Catch::Contains("network_security_rules/list offset 0") &&
-                   Catch::Contains("read timed out"));
+                   Catch::Contains("request timed out (scripted delay)"));
     CHECK(out.stats.requests == 4);
     CHECK(out.stats.retries == 3);
   }
   SECTION("Connect once, then success") {
-    FakeSite site = make_site(3);
-    site.hook = fault_on("categories/list", 1, [] {
-      return fail(ErrorReason::Connect, "connection refused", true);
-    });
-    ScriptedTransport transport(site.responder());
-    auto out = fetch(transport, test_options());
+    Pc pc(3);
+    pc.fault("categories_list:drop,count=1");  // closed before an answer: Connect
+    auto out = fetch(pc.transport, test_options());
     REQUIRE(out.result->has_value());
     CHECK(out.stats.retries == 1);
   }
   SECTION("Tls is not retried") {
-    FakeSite site = make_site(3);
-    site.hook = fault_on(kRules, -1, [] {
-      return fail(ErrorReason::Tls, "certificate verify failed", false);
-    });
-    ScriptedTransport transport(site.responder());
-    auto out = fetch(transport, test_options());
+    Pc pc(3);
+    pc.before = transport_error(kRules, ErrorReason::Tls, "certificate verify failed", false);
+    auto out = fetch(pc.transport, test_options());
     REQUIRE_FALSE(out.result->has_value());
     CHECK(out.result->error().reason == ErrorReason::Tls);
     CHECK(out.stats.requests == 1);
@@ -501,16 +482,11 @@ TEST_CASE("transport errors keep their reason and retryability", "[prism][transp
 
 TEST_CASE("the poll deadline bounds retries and requests", "[prism][deadline]") {
   SECTION("a Retry-After past the deadline is not slept: Timeout at once") {
-    FakeSite site = make_site(3);
-    site.hook = fault_on(kRules, -1, [] {
-      auto r = text_response(429, "slow down");
-      r.headers.push_back({"Retry-After", "5"});
-      return respond(r);
-    });
-    ScriptedTransport transport(site.responder());
+    Pc pc(3);
+    pc.fault("rules_list:status=429,retry_after=5");
     auto options = test_options();
     options.poll_timeout = 300ms;
-    auto out = fetch(transport, options);
+    auto out = fetch(pc.transport, options);
     REQUIRE_FALSE(out.result->has_value());
     CHECK(out.result->error().reason == ErrorReason::Timeout);
     CHECK_THAT(out.result->error().message, Catch::Contains("rate_limited"));
@@ -520,35 +496,32 @@ TEST_CASE("the poll deadline bounds retries and requests", "[prism][deadline]") 
   }
   SECTION("a slow server: per-request timeouts shrink to the time left") {
     // 40 one-entity pages at 120 ms each would take 4.8 s; the poll has 400 ms.
-    FakeSite site = make_site(40);
-    ScriptedTransport transport(site.responder());
-    transport.latency = 120ms;
+    Pc pc(40);
+    pc.fault("*:latency_ms=120");
     auto options = test_options();
     options.page_size = 1;
     options.request_timeout = 5000ms;
     options.poll_timeout = 400ms;
-    auto out = fetch(transport, options);
+    auto out = fetch(pc.transport, options);
+    const auto& timeouts = pc.transport.timeouts;
     REQUIRE_FALSE(out.result->has_value());
     CHECK(out.result->error().reason == ErrorReason::Timeout);
     CHECK(out.elapsed >= 380ms);
     CHECK(out.elapsed < 2000ms);
-    REQUIRE(transport.timeouts.size() >= 2);
-    CHECK(transport.timeouts.size() < 10);
-    CHECK(transport.timeouts[0] <= 400ms);
-    CHECK(transport.timeouts[0] > 300ms);
-    for (std::size_t i = 1; i < transport.timeouts.size(); ++i) {
-      CHECK(transport.timeouts[i] < transport.timeouts[i - 1]);
-    }
-    CHECK(transport.timeouts.back() <= 400ms - 120ms);
+    REQUIRE(timeouts.size() >= 2);
+    CHECK(timeouts.size() < 10);
+    CHECK(timeouts[0] <= 400ms);
+    CHECK(timeouts[0] > 300ms);
+    for (std::size_t i = 1; i < timeouts.size(); ++i) CHECK(timeouts[i] < timeouts[i - 1]);
+    CHECK(timeouts.back() <= 400ms - 120ms);
   }
   SECTION("request_timeout applies when it is the smaller") {
-    FakeSite site = make_site(3);
-    ScriptedTransport transport(site.responder());
+    Pc pc(3);
     auto options = test_options();
     options.request_timeout = 750ms;
-    auto out = fetch(transport, options);
+    auto out = fetch(pc.transport, options);
     REQUIRE(out.result->has_value());
-    for (auto t : transport.timeouts) CHECK(t == 750ms);
+    for (auto t : pc.transport.timeouts) CHECK(t == 750ms);
   }
 }
 
@@ -556,30 +529,34 @@ TEST_CASE("no error message contains the password or the Authorization header",
           "[prism][secrets]") {
   const std::string auth = http::basic_auth_header("admin", kPassword);
   const std::string token = auth.substr(auth.find(' ') + 1);
-  std::vector<FakeSite::Hook> faults = {
-      fault_on(kRules, -1, [] { return respond(text_response(401, "Unauthorized")); }),
-      fault_on(kRules, -1, [] { return respond(text_response(403, "Forbidden")); }),
-      fault_on(kRules, -1, [] { return respond(text_response(503, "busy")); }),
-      fault_on(kRules, -1, [] { return respond(text_response(200, "not json")); }),
-      fault_on(kRules, -1, [] { return fail(ErrorReason::Connect, "refused", true); }),
+  std::vector<std::function<void(Pc&)>> faults = {
+      [](Pc& pc) { pc.fault("rules_list:status=401"); },
+      [](Pc& pc) { pc.fault("rules_list:status=403"); },
+      [](Pc& pc) { pc.fault("rules_list:status=503"); },
+      [](Pc& pc) { pc.fault("rules_list:malformed"); },
+      [](Pc& pc) { pc.fault("rules_list:drop"); },
       // A hostile or buggy server echoing the credentials back must not get them logged.
-      [](FakeSite&, const ListCall& call) -> std::optional<Result<http::HttpResponse>> {
-        const std::string echoed(call.request->header("Authorization").value_or(""));
-        return respond(json_response(
-            500, {{"message_list", json::array({json{{"reason", "INTERNAL_ERROR"},
-                                                     {"message", "bad header " + echoed +
-                                                                     " for " + kPassword}}})}}));
+      [](Pc& pc) {
+        pc.fault("rules_list:status=500");
+        pc.rewrite = [](const http::HttpRequest& r, http::HttpResponse& response) {
+          const std::string echoed(r.header("Authorization").value_or(""));
+          response.body =
+              json{{"message_list",
+                    json::array({json{{"reason", "INTERNAL_ERROR"},
+                                      {"message", "bad header " + echoed + " for " + kPassword}}})}}
+                  .dump();
+        };
       },
-      [](FakeSite&, const ListCall&) -> std::optional<Result<http::HttpResponse>> {
-        return fail(ErrorReason::Tls, std::string("handshake with password ") + kPassword, false);
+      [](Pc& pc) {
+        pc.before = transport_error(kRules, ErrorReason::Tls,
+                                    std::string("handshake with password ") + kPassword, false);
       },
   };
   int checked = 0;
-  for (auto& hook : faults) {
-    FakeSite site = make_site(3);
-    site.hook = hook;
-    ScriptedTransport transport(site.responder());
-    auto out = fetch(transport, test_options());
+  for (auto& setup : faults) {
+    Pc pc(3);
+    setup(pc);
+    auto out = fetch(pc.transport, test_options());
     REQUIRE_FALSE(out.result->has_value());
     const auto& message = out.result->error().message;
     INFO(message);

@@ -1,4 +1,4 @@
-// The collector and v4 versions, against an in-memory PC (FakeV4Site) and a real store: what a
+// The collector and v4 versions, against a simulated PC (pcsim) and a real store: what a
 // complete poll detected is kept per site and read again without probes, an upgrade is seen on
 // the next poll, a downgrade within the poll, each change is logged as api.version, and the
 // poll reports the version flowdrift_site_api_info exports.
@@ -9,8 +9,10 @@
 #include "core/log.hpp"
 #include "scheduler/collector.hpp"
 #include "store/store.hpp"
+#include "support/simulated_pc.hpp"
 #include "support/temp_dir.hpp"
-#include "unit/prism/fake_v4_site.hpp"
+#include "unit/prism/fetch_runners.hpp"
+#include "unit/prism/pc_sites.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::test;
@@ -21,13 +23,19 @@ awaitable<void> run_poll(scheduler::Collector* collector, scheduler::PollReport*
   *out = co_await collector->poll_once();
 }
 
-// One site's collector over a FakeV4Site (GET) and, for the v3 API, a FakeSite (POST).
+pcsim::SimulatorOptions pc_options() {
+  pcsim::SimulatorOptions o;
+  o.password = kPassword;
+  o.instance_seed = 16;
+  return o;
+}
+
+// One site's collector over a simulated PC with 3 policies (v3 and v4 alike).
 struct Rig {
   asio::io_context io;
   TempDir dir;
   store::Store store{dir.file("flowdrift.db")};
-  FakeV4Site v4 = make_v4_site(3);
-  FakeSite v3 = make_site(3);
+  SimulatedPc pc{site_data(3), pc_options()};
   ScriptedTransport* transport = nullptr;  // owned by the collector
   std::unique_ptr<scheduler::Collector> collector;
 
@@ -36,9 +44,7 @@ struct Rig {
     cfg.name = "primary";
     cfg.url = "https://pc.example:9440";
     cfg.credentials.username = "admin";
-    auto t = std::make_unique<ScriptedTransport>([this](const http::HttpRequest& r) {
-      return r.method == "POST" ? v3.serve(r) : v4.serve(r);
-    });
+    auto t = pc.new_transport();
     transport = t.get();
     collector = std::make_unique<scheduler::Collector>(io.get_executor(), cfg, kPassword,
                                                        std::move(t), store);
@@ -96,7 +102,7 @@ class LogCapture {
 };
 
 std::string microseg_probe(const std::string& version) {
-  return v4_path("microseg", version, "policies");
+  return "/api/microseg/" + version + "/config/policies";
 }
 
 }  // namespace
@@ -104,7 +110,7 @@ std::string microseg_probe(const std::string& version) {
 TEST_CASE("collector: detected v4 versions are kept, and an upgrade is seen on the next poll",
           "[unit][collector][versions]") {
   Rig rig;
-  rig.v4.served["microseg"] = {"v4.1", "v4.0"};
+  rig.pc.sim.set_v4_namespace_version("microseg", "v4.1");
   std::vector<std::string> first_probes;
   auto first = rig.poll(&first_probes);
   CHECK(first.api == config::Api::V4);
@@ -116,7 +122,7 @@ TEST_CASE("collector: detected v4 versions are kept, and an upgrade is seen on t
   CHECK(second.api_version == "v4.1");
   CHECK(second_probes == std::vector<std::string>{microseg_probe("v4.3"), microseg_probe("v4.2")});
 
-  rig.v4.served["microseg"] = {"v4.3", "v4.2", "v4.1", "v4.0"};  // upgraded
+  rig.pc.sim.set_v4_namespace_version("microseg", "");  // upgraded to v4.3
   std::vector<std::string> third_probes;
   auto third = rig.poll(&third_probes);
   CHECK(third.api_version == "v4.3");
@@ -131,7 +137,7 @@ TEST_CASE("collector: a downgraded site is detected again within the poll",
           "[unit][collector][versions]") {
   Rig rig;
   CHECK(rig.poll().api_version == "v4.3");
-  rig.v4.served["microseg"] = {"v4.0"};
+  rig.pc.sim.set_v4_namespace_version("microseg", "v4.0");
   auto downgraded = rig.poll();
   CHECK(downgraded.api_version == "v4.0");
   CHECK(downgraded.policy_count == 3);
@@ -144,8 +150,8 @@ TEST_CASE("collector: a downgraded site is detected again within the poll",
 TEST_CASE("collector: each version change is logged as api.version", "[unit][collector][versions]") {
   LogCapture logs;
   Rig rig;
-  rig.v4.served["microseg"] = {"v4.1", "v4.0"};
-  rig.v4.served.erase("networking");
+  rig.pc.sim.set_v4_namespace_version("microseg", "v4.1");
+  rig.pc.sim.set_v4_namespace_version("networking", "none");
   rig.poll();
   CHECK(logs.lines("api.version").size() == 2);
   CHECK(logs.lines("api.version site=primary namespace=microseg from=none to=v4.1").size() == 1);
@@ -154,8 +160,8 @@ TEST_CASE("collector: each version change is logged as api.version", "[unit][col
   rig.poll();
   CHECK(logs.lines("api.version").size() == 2);  // nothing changed
 
-  rig.v4.served["microseg"] = {"v4.3", "v4.2", "v4.1", "v4.0"};
-  rig.v4.served["networking"] = {"v4.3"};
+  rig.pc.sim.set_v4_namespace_version("microseg", "");
+  rig.pc.sim.set_v4_namespace_version("networking", "");
   rig.poll();
   CHECK(logs.lines("api.version").size() == 4);
   CHECK(logs.lines("namespace=microseg from=v4.1 to=v4.3").size() == 1);
@@ -165,7 +171,7 @@ TEST_CASE("collector: each version change is logged as api.version", "[unit][col
 TEST_CASE("collector: a PC without the v4 microseg API is polled over v3 and reported as v3",
           "[unit][collector][versions]") {
   Rig rig;
-  rig.v4.served.erase("microseg");
+  rig.pc.sim.set_v4_namespace_version("microseg", "none");
   auto report = rig.poll();
   CHECK(report.api == config::Api::V3);
   CHECK(report.api_version == "v3");
