@@ -44,7 +44,7 @@ std::string replica_name_for(const std::string& source_name, const diff::PairMap
 
 std::set<RefKey> references_of(const CanonicalObject* policy) {
   std::set<RefKey> out;
-  if (policy) out = diff::policy_references(policy->json);
+  if (policy) out = policy::references_in(policy->json);
   return out;
 }
 

@@ -7,15 +7,20 @@
 
 #include <nlohmann/json.hpp>
 
-#include "flows/flows.hpp"
 #include "core/json_scan.hpp"
+#include "flows/flows.hpp"
 
 namespace flowdrift::diff {
 namespace {
 
-using nlohmann::json;
+using json_scan::JsonRef;
 using policy::CanonicalObject;
+using policy::ObjectKey;
 using policy::ObjectKind;
+using policy::ObjectView;
+using policy::References;
+using policy::SnapshotView;
+using MaybeRef = std::optional<JsonRef>;
 
 int mode_rank(std::string_view mode) {
   if (mode == "enforce") return 2;
@@ -28,7 +33,20 @@ bool is_incident_policy(std::string_view type) {
   return type == "quarantine" || type == "isolation";
 }
 
-std::string compact(const json& j) { return j.dump(); }
+std::string as_json(std::string_view s) { return policy::json_string(s); }
+
+// Canonical JSON is compact with sorted keys, so a value's text is its canonical text and two
+// values are equal exactly when their texts are. Absent and null are the same to the diff: "".
+std::string text_of(const MaybeRef& v) {
+  if (!v || v->type() == JsonRef::Type::Null) return "";
+  return std::string(v->text());
+}
+
+std::vector<JsonRef> elements_of(const MaybeRef& v) { return v ? v->elements() : std::vector<JsonRef>{}; }
+
+MaybeRef member(const MaybeRef& object, std::string_view key) {
+  return object ? object->find(key) : std::nullopt;
+}
 
 // One side's change, classified by what it does to allowed traffic. Unknown: what it does
 // cannot be established (a construct the flows model does not know).
@@ -47,30 +65,43 @@ Effect combine(Effect a, Effect b) {
 // A canonical rule the flows model reads: an allow rule with a direction, a peer, a service.
 // Any other (FLEX, an unknown rule type, extra members) has an allowed-flow meaning the model
 // cannot establish.
-bool is_flow_rule(const json& rule) {
+bool is_flow_rule(JsonRef rule) {
   if (!rule.is_object()) return false;
-  for (const auto& [k, v] : rule.items()) {
-    if (!flows::reads_rule_member(k)) return false;
+  for (const auto& [k, v] : rule.members()) {
+    if (!flows::reads_rule_member(k.str())) return false;
   }
-  const json direction = rule.value("direction", json());
-  return direction == "inbound" || direction == "outbound";
+  const auto direction = rule.find("direction");
+  return direction && (direction->str_equals("inbound") || direction->str_equals("outbound"));
 }
 
-json strip_description(json rule) {
-  if (rule.is_object()) rule.erase("description");
-  return rule;
+// A rule's canonical text without its description.
+std::string without_description(JsonRef rule) {
+  if (!rule.is_object()) return std::string(rule.text());
+  std::string out = "{";
+  for (const auto& [k, v] : rule.members()) {
+    if (k.str_equals("description")) continue;
+    if (out.size() > 1) out += ',';
+    out.append(k.text()).append(":").append(v.text());
+  }
+  return out + "}";
 }
 
-// Set difference of two arrays (canonical arrays are sorted sets) by value.
-void set_diff(const json& a, const json& b, std::vector<json>& only_a, std::vector<json>& only_b) {
-  std::set<std::string> sa, sb;
-  for (const auto& e : a) sa.insert(compact(e));
-  for (const auto& e : b) sb.insert(compact(e));
+std::string description_of(JsonRef rule) {
+  const auto d = rule.find("description");
+  return d ? std::string(d->text()) : as_json("");
+}
+
+// Set difference of two canonical arrays (sorted sets) by value.
+void set_diff(const std::vector<JsonRef>& a, const std::vector<JsonRef>& b,
+              std::vector<JsonRef>& only_a, std::vector<JsonRef>& only_b) {
+  std::set<std::string_view> sa, sb;
+  for (const auto& e : a) sa.insert(e.text());
+  for (const auto& e : b) sb.insert(e.text());
   for (const auto& e : a) {
-    if (!sb.count(compact(e))) only_a.push_back(e);
+    if (!sb.count(e.text())) only_a.push_back(e);
   }
   for (const auto& e : b) {
-    if (!sa.count(compact(e))) only_b.push_back(e);
+    if (!sa.count(e.text())) only_b.push_back(e);
   }
 }
 
@@ -85,45 +116,41 @@ struct Comparison {
   }
 };
 
-Effect bool_effect(const json& src, const json& rep) {
+Effect bool_effect(const MaybeRef& src, const MaybeRef& rep) {
   // allow_ipv6 true on the replica only: it lets more through.
-  const bool s = src.is_boolean() && src.get<bool>();
-  const bool r = rep.is_boolean() && rep.get<bool>();
+  const bool s = src && src->is_true();
+  const bool r = rep && rep->is_true();
   if (s == r) return Effect::Cosmetic;
   return r ? Effect::Permissive : Effect::Restrictive;
 }
 
-Effect intra_effect(const json& src, const json& rep) {
-  const bool s = src.is_string() && src.get<std::string>() == "allow";
-  const bool r = rep.is_string() && rep.get<std::string>() == "allow";
+Effect intra_effect(const MaybeRef& src, const MaybeRef& rep) {
+  const bool s = src && src->str_equals("allow");
+  const bool r = rep && rep->str_equals("allow");
   if (s == r) return Effect::Both;  // other values changed: cannot tell
   return r ? Effect::Permissive : Effect::Restrictive;
 }
 
-void compare_rules(const json& src, const json& rep, Comparison& out) {
-  const json empty = json::array();
-  const json& a = src.is_array() ? src : empty;
-  const json& b = rep.is_array() ? rep : empty;
-  std::vector<json> only_src, only_rep;
-  set_diff(a, b, only_src, only_rep);
+void compare_rules(const MaybeRef& src, const MaybeRef& rep, Comparison& out) {
+  std::vector<JsonRef> only_src, only_rep;
+  set_diff(elements_of(src), elements_of(rep), only_src, only_rep);
   if (only_src.empty() && only_rep.empty()) return;
   // Rules that differ only in their description are cosmetic.
-  std::map<std::string, json> src_stripped, rep_stripped;
-  for (const auto& r : only_src) src_stripped.emplace(compact(strip_description(r)), r);
-  for (const auto& r : only_rep) rep_stripped.emplace(compact(strip_description(r)), r);
+  std::map<std::string, JsonRef> src_stripped, rep_stripped;
+  for (const auto& r : only_src) src_stripped.emplace(without_description(r), r);
+  for (const auto& r : only_rep) rep_stripped.emplace(without_description(r), r);
   for (const auto& [key, rule] : src_stripped) {
     if (auto it = rep_stripped.find(key); it != rep_stripped.end()) {
-      out.add({"rules[" + key + "].description", compact(rule.value("description", json(""))),
-               compact(it->second.value("description", json("")))},
+      out.add({"rules[" + key + "].description", description_of(rule), description_of(it->second)},
               Effect::Cosmetic);
     } else {
-      out.add({"rules[- " + key + "]", compact(rule), ""},
+      out.add({"rules[- " + key + "]", std::string(rule.text()), ""},
               is_flow_rule(rule) ? Effect::Restrictive : Effect::Unknown);
     }
   }
   for (const auto& [key, rule] : rep_stripped) {
     if (!src_stripped.count(key)) {
-      out.add({"rules[+ " + key + "]", "", compact(rule)},
+      out.add({"rules[+ " + key + "]", "", std::string(rule.text())},
               is_flow_rule(rule) ? Effect::Permissive : Effect::Unknown);
     }
   }
@@ -161,7 +188,7 @@ void compare_modes(const CanonicalObject& s, const CanonicalObject& r,
   item.kind = DriftKind::EnforcementMode;
   item.severity = Severity::Critical;
   item.direction = Direction::MorePermissive;
-  item.fields.push_back({"mode", compact(json(s.mode)), compact(json(r.mode))});
+  item.fields.push_back({"mode", as_json(s.mode), as_json(r.mode)});
   item.summary = "mode " + s.mode + " on source, " + r.mode + " on replica";
   items.push_back(std::move(item));
 }
@@ -188,69 +215,79 @@ Effect to_effect(flows::Classification c) {
 std::string add_example_flows(const flows::Comparison& behaviour, std::vector<FieldDiff>& fields) {
   std::string summary;
   if (!behaviour.replica_example_text.empty()) {
-    fields.push_back({"flows[replica only]", "", compact(json(behaviour.replica_example_text))});
+    fields.push_back({"flows[replica only]", "", as_json(behaviour.replica_example_text)});
     summary += "; replica allows " + behaviour.replica_example_text + ", source does not";
   }
   if (!behaviour.source_example_text.empty()) {
-    fields.push_back({"flows[source only]", compact(json(behaviour.source_example_text)), ""});
+    fields.push_back({"flows[source only]", as_json(behaviour.source_example_text), ""});
     summary += "; source allows " + behaviour.source_example_text + ", replica does not";
   }
   return summary;
+}
+
+// What a differing member other than the mode and the rules does to allowed traffic.
+Effect member_change_effect(const std::string& k, const MaybeRef& sv, const MaybeRef& rv) {
+  if (k == "description" || k == "hitlog" || k == "name") return Effect::Cosmetic;
+  if (k == "allow_ipv6") return bool_effect(sv, rv);
+  if (k == "intra_group") return intra_effect(sv, rv);
+  // A member whose allowed-flow meaning the model cannot establish.
+  if (!flows::reads_policy_member(k)) return Effect::Unknown;
+  return Effect::Both;
+}
+
+std::map<std::string, JsonRef> members_by_key(JsonRef object) {
+  std::map<std::string, JsonRef> out;
+  for (const auto& [k, v] : object.members()) out.emplace(k.str(), v);
+  return out;
+}
+
+// One differing member of a policy, added to `cmp`. With `judged_by_flows`, a flow field is
+// listed as evidence only: what it does is the behaviour's verdict.
+void compare_member(const std::string& k, const MaybeRef& sv, const MaybeRef& rv,
+                    bool judged_by_flows, int src_rank, int rep_rank, Comparison& cmp) {
+  if (k == "mode") {
+    // A weaker mode is its own enforcement_mode item.
+    if (rep_rank > src_rank) {
+      cmp.add({"mode", sv ? std::string(sv->text()) : "null", rv ? std::string(rv->text()) : "null"},
+              Effect::Restrictive);
+    }
+    return;
+  }
+  if (k == "rules") {
+    if (!judged_by_flows) return compare_rules(sv, rv, cmp);
+    Comparison text;
+    compare_rules(sv, rv, text);
+    for (auto& f : text.fields) cmp.add(std::move(f), Effect::Cosmetic);
+    return;
+  }
+  const Effect e = judged_by_flows && is_flow_field(k) ? Effect::Cosmetic
+                                                       : member_change_effect(k, sv, rv);
+  cmp.add({k, text_of(sv), text_of(rv)}, e);
 }
 
 // `src` and `rep` are the parsed policies, the replica's with renamed references already
 // translated to the source's names (so a rename alone is not a modification). With
 // `behaviour`, the flow fields are judged by the flows they allow, not by their text: split
 // port ranges, duplicates or a group versus the same ports inline are cosmetic.
-void compare_policies(const CanonicalObject& s, const CanonicalObject& r, const json& src,
-                      const json& rep, const flows::Comparison* behaviour,
+void compare_policies(const CanonicalObject& s, const CanonicalObject& r, const MaybeRef& src,
+                      const MaybeRef& rep, const flows::Comparison* behaviour,
                       std::vector<DriftItem>& items) {
-  const int src_rank = mode_rank(s.mode);
-  const int rep_rank = mode_rank(r.mode);
   Comparison cmp;
-  if (!src.is_object() || !rep.is_object()) {
-    if (src != rep) cmp.add({"", s.json, r.json}, Effect::Both);
+  if (!src || !rep || !src->is_object() || !rep->is_object()) {
+    const std::string_view st = src ? src->text() : std::string_view(s.json);
+    const std::string_view rt = rep ? rep->text() : std::string_view(r.json);
+    if (st != rt) cmp.add({"", s.json, r.json}, Effect::Both);
   } else {
+    const auto src_members = members_by_key(*src);
+    const auto rep_members = members_by_key(*rep);
     std::set<std::string> keys;
-    for (const auto& [k, v] : src.items()) keys.insert(k);
-    for (const auto& [k, v] : rep.items()) keys.insert(k);
+    for (const auto& m : src_members) keys.insert(m.first);
+    for (const auto& m : rep_members) keys.insert(m.first);
     for (const auto& k : keys) {
-      const json sv = src.contains(k) ? src.at(k) : json();
-      const json rv = rep.contains(k) ? rep.at(k) : json();
-      if (sv == rv) continue;
-      if (k == "mode") {
-        if (rep_rank > src_rank) {
-          cmp.add({"mode", compact(sv), compact(rv)}, Effect::Restrictive);
-        }
-        continue;  // a weaker mode is its own enforcement_mode item
-      }
-      if (behaviour && is_flow_field(k)) {
-        // Listed as evidence; what it does is the behaviour's verdict below.
-        if (k == "rules") {
-          Comparison text;
-          compare_rules(sv, rv, text);
-          for (auto& f : text.fields) cmp.add(std::move(f), Effect::Cosmetic);
-        } else {
-          cmp.add({k, sv.is_null() ? "" : compact(sv), rv.is_null() ? "" : compact(rv)},
-                  Effect::Cosmetic);
-        }
-        continue;
-      }
-      if (k == "rules") {
-        compare_rules(sv, rv, cmp);
-        continue;
-      }
-      Effect e = Effect::Both;
-      if (k == "description" || k == "hitlog" || k == "name") {
-        e = Effect::Cosmetic;
-      } else if (k == "allow_ipv6") {
-        e = bool_effect(sv, rv);
-      } else if (k == "intra_group") {
-        e = intra_effect(sv, rv);
-      } else if (!flows::reads_policy_member(k)) {
-        e = Effect::Unknown;  // a member whose allowed-flow meaning the model cannot establish
-      }
-      cmp.add({k, sv.is_null() ? "" : compact(sv), rv.is_null() ? "" : compact(rv)}, e);
+      const MaybeRef sv = src->find(k);
+      const MaybeRef rv = rep->find(k);
+      if (text_of(sv) == text_of(rv)) continue;
+      compare_member(k, sv, rv, behaviour != nullptr, mode_rank(s.mode), mode_rank(r.mode), cmp);
     }
   }
   if (!cmp.any) return;
@@ -272,119 +309,17 @@ void compare_policies(const CanonicalObject& s, const CanonicalObject& r, const 
   items.push_back(std::move(item));
 }
 
-using ObjectKey = std::pair<ObjectKind, std::string>;
-
 std::string key_label(const ObjectKey& key) {
   return std::string(policy::to_string(key.first)) + "[" + key.second + "]";
 }
 
-std::string category_key(const std::string& kv) { return kv.substr(0, kv.find(':')); }
-
-// What one side's snapshot holds besides policies, and which policies it could not resolve.
-struct SideIndex {
-  std::map<ObjectKey, const CanonicalObject*> objects;  // groups and category values
-  std::set<std::string> category_keys;  // keys whose values are all in the snapshot
-  std::map<std::string, std::vector<std::string>> dangling;  // policy -> finding details
-  mutable flows::Compiler compiler;  // parses each referenced group once
-
-  explicit SideIndex(const policy::Snapshot& s) : compiler(flows::snapshot_resolver(s)) {
-    for (const auto& o : s.objects) {
-      if (o.kind == ObjectKind::Policy) continue;
-      objects.emplace(ObjectKey{o.kind, o.name}, &o);
-      if (o.kind == ObjectKind::Category) category_keys.insert(category_key(o.name));
-    }
-    for (const auto& f : s.findings) {
-      if (f.kind == "dangling_reference") dangling[f.object].push_back(f.detail);
-    }
-  }
-  const CanonicalObject* find(const ObjectKey& key) const {
-    auto it = objects.find(key);
-    return it == objects.end() ? nullptr : it->second;
-  }
-  // Whether the snapshot can say that `key` is absent from the site (not merely unused):
-  // every value of a referenced category key is in the snapshot; groups only when used.
-  bool knows_absent(const ObjectKey& key) const {
-    if (key.first == ObjectKind::Category) return category_keys.count(category_key(key.second)) != 0;
-    return true;
-  }
+// One side of the comparison: its snapshot's view and a flow compiler over it, which expands
+// each referenced group once.
+struct Side {
+  const SnapshotView& view;
+  mutable flows::Compiler compiler;
+  explicit Side(const SnapshotView& v) : view(v), compiler(flows::view_resolver(v)) {}
 };
-
-// Every reference a canonical policy makes: groups named by rules, category values anywhere
-// ("categories" arrays of the secured group, isolation groups and peers).
-void collect_references(const json& j, std::set<ObjectKey>& out) {
-  if (j.is_object()) {
-    for (const auto& [k, v] : j.items()) {
-      if (k == "categories" && v.is_array()) {
-        for (const auto& c : v) {
-          if (c.is_string()) out.insert({ObjectKind::Category, c.get<std::string>()});
-        }
-      } else if (k == "address_group" && v.is_string()) {
-        out.insert({ObjectKind::AddressGroup, v.get<std::string>()});
-      } else if (k == "service_group" && v.is_string()) {
-        out.insert({ObjectKind::ServiceGroup, v.get<std::string>()});
-      } else if (k == "entity_group" && v.is_string()) {
-        out.insert({ObjectKind::EntityGroup, v.get<std::string>()});
-      } else if (k == "entity_groups" && v.is_array()) {
-        for (const auto& g : v) {
-          if (g.is_string()) out.insert({ObjectKind::EntityGroup, g.get<std::string>()});
-        }
-      } else {
-        collect_references(v, out);
-      }
-    }
-  } else if (j.is_array()) {
-    for (const auto& e : j) collect_references(e, out);
-  }
-}
-
-std::set<ObjectKey> references_of(const json& policy) {
-  std::set<ObjectKey> out;
-  collect_references(policy, out);
-  return out;
-}
-
-// collect_references over the flat scanner: most policies are equal on both sides and need
-// their references only, and a DOM parse of every policy was most of a 5,000-policy diff.
-void collect_references(json_scan::JsonRef j, std::set<ObjectKey>& out) {
-  if (j.is_object()) {
-    for (const auto& [k, v] : j.members()) {
-      if (k.str_equals("categories") && v.is_array()) {
-        for (const auto& c : v.elements()) {
-          if (c.is_string()) out.insert({ObjectKind::Category, c.str()});
-        }
-      } else if (k.str_equals("address_group") && v.is_string()) {
-        out.insert({ObjectKind::AddressGroup, v.str()});
-      } else if (k.str_equals("service_group") && v.is_string()) {
-        out.insert({ObjectKind::ServiceGroup, v.str()});
-      } else if (k.str_equals("entity_group") && v.is_string()) {
-        out.insert({ObjectKind::EntityGroup, v.str()});
-      } else if (k.str_equals("entity_groups") && v.is_array()) {
-        for (const auto& g : v.elements()) {
-          if (g.is_string()) out.insert({ObjectKind::EntityGroup, g.str()});
-        }
-      } else {
-        collect_references(v, out);
-      }
-    }
-  } else if (j.is_array()) {
-    for (const auto& e : j.elements()) collect_references(e, out);
-  }
-}
-
-// references_of(json::parse(text)), without the DOM.
-std::set<ObjectKey> references_in(const std::string& text) {
-  std::string error;
-  try {
-    if (const auto doc = json_scan::JsonDoc::parse(text, error)) {
-      std::set<ObjectKey> out;
-      collect_references(doc->root(), out);
-      return out;
-    }
-  } catch (const json::exception&) {
-    // An escape the scanner accepts and nlohmann refuses: let the DOM path decide.
-  }
-  return references_of(json::parse(text, nullptr, false));
-}
 
 // Replica name -> source name of objects a policy refers to under another name on each side.
 using Renames = std::map<ObjectKey, std::string>;
@@ -393,12 +328,13 @@ using Renames = std::map<ObjectKey, std::string>;
 // categories, of a key) is used only on the source and absent from the replica's site, and
 // exactly one is used only on the replica and absent from the source's site: the same slot,
 // another name (a category value renamed on the DR site, a group recreated under a new name).
-Renames find_renames(const std::set<ObjectKey>& used_src, const std::set<ObjectKey>& used_rep,
-                     const SideIndex& src, const SideIndex& rep) {
+Renames find_renames(const References& used_src, const References& used_rep,
+                     const SnapshotView& src, const SnapshotView& rep) {
   // Slot: kind plus, for categories, the key.
   using Slot = std::pair<ObjectKind, std::string>;
   auto slot_of = [](const ObjectKey& k) {
-    return Slot{k.first, k.first == ObjectKind::Category ? category_key(k.second) : ""};
+    return Slot{k.first,
+                k.first == ObjectKind::Category ? std::string(policy::category_key(k.second)) : ""};
   };
   std::map<Slot, std::vector<ObjectKey>> gone, added;
   for (const auto& k : used_src) {
@@ -417,113 +353,113 @@ Renames find_renames(const std::set<ObjectKey>& used_src, const std::set<ObjectK
   return renames;
 }
 
-// The replica's policy with renamed references written under the source's names; category
-// arrays are re-sorted so that they stay canonical sets.
-void apply_renames(json& j, const Renames& renames) {
-  if (j.is_object()) {
-    for (auto& [k, v] : j.items()) {
-      if (k == "categories" && v.is_array()) {
-        std::set<std::string> cats;
-        for (const auto& c : v) {
-          if (!c.is_string()) return;
-          auto it = renames.find({ObjectKind::Category, c.get<std::string>()});
-          cats.insert(it == renames.end() ? c.get<std::string>() : it->second);
-        }
-        v = json(cats);
-      } else if ((k == "address_group" || k == "service_group") && v.is_string()) {
-        const ObjectKind kind =
-            k == "address_group" ? ObjectKind::AddressGroup : ObjectKind::ServiceGroup;
-        if (auto it = renames.find({kind, v.get<std::string>()}); it != renames.end()) v = it->second;
-      } else {
-        apply_renames(v, renames);
-      }
-    }
-  } else if (j.is_array()) {
-    for (auto& e : j) apply_renames(e, renames);
+std::optional<std::string> renamed_categories(JsonRef list, const Renames& renames) {
+  std::set<std::string> categories;  // re-sorted, so that they stay a canonical set
+  for (const auto& c : list) {
+    if (!c.is_string()) return std::nullopt;
+    auto it = renames.find({ObjectKind::Category, c.str()});
+    categories.insert(it == renames.end() ? c.str() : it->second);
   }
+  return nlohmann::json(categories).dump();
+}
+
+// The replica's policy text with renamed references written under the source's names.
+std::string renamed(JsonRef policy, const Renames& renames) {
+  return policy::rewritten(policy, [&](std::string_view key, JsonRef v) -> std::optional<std::string> {
+    if (key == "categories" && v.is_array()) return renamed_categories(v, renames);
+    if ((key != "address_group" && key != "service_group") || !v.is_string()) return std::nullopt;
+    const ObjectKind kind = key == "address_group" ? ObjectKind::AddressGroup : ObjectKind::ServiceGroup;
+    auto it = renames.find({kind, v.str()});
+    if (it == renames.end()) return std::nullopt;
+    return as_json(it->second);
+  });
 }
 
 // What a change of a group's member set does: more members on the replica lets more through.
-Effect member_effect(const json& src, const json& rep, const char* key) {
-  const json empty = json::array();
-  const json& a = src.is_object() && src.contains(key) ? src.at(key) : empty;
-  const json& b = rep.is_object() && rep.contains(key) ? rep.at(key) : empty;
-  std::vector<json> only_src, only_rep;
-  set_diff(a, b, only_src, only_rep);
+Effect member_effect(const MaybeRef& src, const MaybeRef& rep, const char* key) {
+  std::vector<JsonRef> only_src, only_rep;
+  set_diff(elements_of(member(src, key)), elements_of(member(rep, key)), only_src, only_rep);
   if (only_src.empty() && only_rep.empty()) return Effect::Cosmetic;  // name or description only
   if (only_src.empty()) return Effect::Permissive;
   if (only_rep.empty()) return Effect::Restrictive;
   return Effect::Both;
 }
 
+// A group with other contents (or another name) on the replica: more addresses or services is
+// more permissive, fewer more restrictive. A category value is "both": which VMs carry it
+// cannot be seen. An entity group selects members we cannot see (VMs by category, subnets,
+// VPCs, ...), and it may be a secured group as well as a peer: either way.
+Effect changed_group_effect(ObjectKind kind, const ObjectView& so, const ObjectView* ro) {
+  const MaybeRef rep = ro ? ro->root() : std::nullopt;
+  if (kind == ObjectKind::AddressGroup) return member_effect(so.root(), rep, "addresses");
+  if (kind == ObjectKind::ServiceGroup) return member_effect(so.root(), rep, "services");
+  return Effect::Both;
+}
+
+// Flows name category sets and entity groups symbolically: a change of what they select is
+// not in the flows, so it counts on its own.
+bool symbolic_reference_differs(const std::vector<FieldDiff>& fields) {
+  for (const auto& f : fields) {
+    if (f.path.rfind("category[", 0) == 0 || f.path.rfind("entity_group[", 0) == 0) return true;
+  }
+  return false;
+}
+
+// How one object the source's policy uses differs on the replica, if it does.
+void compare_reference(const ObjectKey& key, const ObjectView& so, const References& used_rep,
+                       const std::map<std::string, ObjectKey>& renamed_to, const SnapshotView& rep,
+                       Comparison& cmp, std::size_t& renamed) {
+  if (auto rn = renamed_to.find(key.second); rn != renamed_to.end() && rn->second.first == key.first) {
+    const ObjectView* ro = rep.find(rn->second);
+    cmp.add({key_label(key) + " renamed " + rn->second.second, so.json(), ro ? ro->json() : ""},
+            changed_group_effect(key.first, so, ro));
+    ++renamed;
+    return;
+  }
+  if (!used_rep.count(key)) {
+    // The replica's policy does not use it. Absent from the replica's site as well is
+    // reference drift; present but unused there is a plain modification of the policy.
+    if (key.first == ObjectKind::Category && rep.knows_absent(key) && !rep.find(key)) {
+      cmp.add({key_label(key), so.json(), ""}, Effect::Both);
+    }
+    return;
+  }
+  const ObjectView* ro = rep.find(key);
+  if (!ro) {
+    // The replica's policy names an object its snapshot lacks: rules using it match
+    // nothing there, and nobody can say what that does after failover.
+    cmp.add({key_label(key), so.json(), ""}, Effect::Both);
+    return;
+  }
+  if (so.hash() == ro->hash()) return;
+  cmp.add({key_label(key), so.json(), ro->json()}, changed_group_effect(key.first, so, ro));
+}
+
 // Reference drift: an object a policy uses is missing on the replica, renamed there, or has
 // other contents there. One item per policy, so it is attributed to every policy using it.
 // With `behaviour` (the policy compared by its flows, each side's groups expanded, and no
 // `modified` item for it), a group change is judged by what it does: a /24 as two /25s is
-// cosmetic, a covering CIDR more permissive. Category values stay "both": which VMs carry a
-// value cannot be seen.
-// A group with other contents on the replica: more addresses or services is more permissive,
-// fewer more restrictive. An entity group selects members we cannot see (VMs by category,
-// subnets, VPCs, ...), and it may be a secured group as well as a peer: either way.
-Effect changed_group_effect(ObjectKind kind, const CanonicalObject& so, const CanonicalObject& ro) {
-  if (kind == ObjectKind::EntityGroup) return Effect::Both;
-  const json sj = json::parse(so.json, nullptr, false);
-  const json rj = json::parse(ro.json, nullptr, false);
-  return member_effect(sj, rj, kind == ObjectKind::AddressGroup ? "addresses" : "services");
-}
-
-void compare_references(const CanonicalObject& s, const std::set<ObjectKey>& used_src,
-                        const std::set<ObjectKey>& used_rep, const Renames& renames,
-                        const SideIndex& src, const SideIndex& rep,
+// cosmetic, a covering CIDR more permissive.
+void compare_references(const CanonicalObject& s, const References& used_src,
+                        const References& used_rep, const Renames& renames,
+                        const SnapshotView& src, const SnapshotView& rep,
                         const flows::Comparison* behaviour, std::vector<DriftItem>& items) {
   std::map<std::string, ObjectKey> renamed_to;  // source name -> replica key
   for (const auto& [rep_key, src_name] : renames) renamed_to.emplace(src_name, rep_key);
   Comparison cmp;
   std::size_t renamed = 0;
   for (const auto& key : used_src) {
-    const CanonicalObject* so = src.find(key);
-    if (!so) continue;  // not on the source's own site: a dangling reference, handled before
-    if (auto rn = renamed_to.find(key.second); rn != renamed_to.end() && rn->second.first == key.first) {
-      const CanonicalObject* ro = rep.find(rn->second);
-      const json sj = json::parse(so->json, nullptr, false);
-      const json rj = ro ? json::parse(ro->json, nullptr, false) : json();
-      Effect e = Effect::Both;  // a category value: which VMs carry it is not ours to see
-      if (key.first == ObjectKind::AddressGroup) e = member_effect(sj, rj, "addresses");
-      if (key.first == ObjectKind::ServiceGroup) e = member_effect(sj, rj, "services");
-      cmp.add({key_label(key) + " renamed " + rn->second.second, so->json, ro ? ro->json : ""}, e);
-      ++renamed;
-      continue;
+    // Not on the source's own site: a dangling reference, handled before.
+    if (const ObjectView* so = src.find(key)) {
+      compare_reference(key, *so, used_rep, renamed_to, rep, cmp, renamed);
     }
-    if (!used_rep.count(key)) {
-      // The replica's policy does not use it. Absent from the replica's site as well is
-      // reference drift; present but unused there is a plain modification of the policy.
-      if (key.first == ObjectKind::Category && rep.knows_absent(key) && !rep.find(key)) {
-        cmp.add({key_label(key), so->json, ""}, Effect::Both);
-      }
-      continue;
-    }
-    const CanonicalObject* ro = rep.find(key);
-    if (!ro) {
-      // The replica's policy names an object its snapshot lacks: rules using it match
-      // nothing there, and nobody can say what that does after failover.
-      cmp.add({key_label(key), so->json, ""}, Effect::Both);
-      continue;
-    }
-    if (so->hash == ro->hash) continue;
-    cmp.add({key_label(key), so->json, ro->json}, changed_group_effect(key.first, *so, *ro));
   }
   if (!cmp.any) return;
   const auto differing = cmp.fields.size();  // before the example flows (evidence) are added
   std::string examples;
   if (behaviour) {
-    // Flows name category sets and entity groups symbolically: a change of what they select
-    // is not in the flows, so it counts on its own.
-    bool categories_differ = false;
-    for (const auto& f : cmp.fields) {
-      categories_differ |= f.path.rfind("category[", 0) == 0 || f.path.rfind("entity_group[", 0) == 0;
-    }
     cmp.effect = to_effect(behaviour->classification);
-    if (categories_differ) cmp.effect = combine(cmp.effect, Effect::Both);
+    if (symbolic_reference_differs(cmp.fields)) cmp.effect = combine(cmp.effect, Effect::Both);
     examples = add_example_flows(*behaviour, cmp.fields);
   }
   DriftItem item;
@@ -540,49 +476,76 @@ void compare_references(const CanonicalObject& s, const std::set<ObjectKey>& use
 
 // A policy that references something its own site does not have cannot be compared: what
 // its rules do is unknowable. One finding per policy, never a crash or a silent skip.
-bool compare_dangling(const CanonicalObject& s, const SideIndex& src, const SideIndex& rep,
+bool compare_dangling(const std::string& name, const SnapshotView& src, const SnapshotView& rep,
                       std::vector<DriftItem>& items) {
-  auto si = src.dangling.find(s.name);
-  auto ri = rep.dangling.find(s.name);
-  if (si == src.dangling.end() && ri == rep.dangling.end()) return false;
+  const auto* on_src = src.dangling(name);
+  const auto* on_rep = rep.dangling(name);
+  if (!on_src && !on_rep) return false;
   DriftItem item;
-  item.object = s.name;
+  item.object = name;
   item.kind = DriftKind::DanglingReference;
-  if (si != src.dangling.end()) {
-    for (const auto& d : si->second) item.fields.push_back({"source", compact(json(d)), ""});
+  if (on_src) {
+    for (const auto& d : *on_src) item.fields.push_back({"source", as_json(d), ""});
   }
-  if (ri != rep.dangling.end()) {
-    for (const auto& d : ri->second) item.fields.push_back({"replica", "", compact(json(d))});
+  if (on_rep) {
+    for (const auto& d : *on_rep) item.fields.push_back({"replica", "", as_json(d)});
   }
   // Broken on the replica: after failover the policy does not do what the source does.
   // Broken only on the source: the source of truth needs fixing; the replica is not at fault.
-  item.severity = ri != rep.dangling.end() ? Severity::Critical : Severity::Warning;
-  item.direction = ri != rep.dangling.end() ? Direction::Both : Direction::None;
-  const auto& first = ri != rep.dangling.end() ? ri->second.front() : si->second.front();
-  item.summary = std::string(ri != rep.dangling.end() ? "replica" : "source") +
-                 " references what its site lacks: " + first;
+  item.severity = on_rep ? Severity::Critical : Severity::Warning;
+  item.direction = on_rep ? Direction::Both : Direction::None;
+  item.summary = std::string(on_rep ? "replica" : "source") +
+                 " references what its site lacks: " + (on_rep ? *on_rep : *on_src).front();
   items.push_back(std::move(item));
   return true;
 }
 
 // Whether a group the policy uses has other contents (or another name) on the replica.
-bool groups_differ(const std::set<ObjectKey>& used, const SideIndex& src, const SideIndex& rep) {
+bool groups_differ(const References& used, const SnapshotView& src, const SnapshotView& rep) {
   for (const auto& key : used) {
     if (key.first == ObjectKind::Category) continue;
-    const CanonicalObject* so = src.find(key);
-    const CanonicalObject* ro = rep.find(key);
-    if (so && ro && so->hash != ro->hash) return true;
+    const ObjectView* so = src.find(key);
+    const ObjectView* ro = rep.find(key);
+    if (so && ro && so->hash() != ro->hash()) return true;
   }
   return false;
 }
 
-std::optional<flows::Comparison> compare_behaviour(const std::string& source_json,
-                                                   const std::string& replica_json,
-                                                   const SideIndex& src, const SideIndex& rep) {
-  auto src_flows = src.compiler.compile(source_json);
-  auto rep_flows = rep.compiler.compile(replica_json);
-  if (!src_flows || !rep_flows) return std::nullopt;  // judged by text instead
+// The policy compared by the flows each side allows, or nullopt when a side does not compile
+// (judged by text instead). The replica's groups resolve on its own site under their own
+// names; only renamed category values (symbolic peers) are translated.
+std::optional<flows::Comparison> compare_behaviour(const ObjectView& s, const ObjectView& r,
+                                                   const Renames& renames, const Side& src,
+                                                   const Side& rep) {
+  Renames category_renames;
+  for (const auto& [key, to] : renames) {
+    if (key.first == ObjectKind::Category) category_renames.emplace(key, to);
+  }
+  auto src_flows = src.compiler.compile(s);
+  const auto r_root = r.root();
+  auto rep_flows = category_renames.empty() || !r_root
+                       ? rep.compiler.compile(r)
+                       : rep.compiler.compile(renamed(*r_root, category_renames));
+  if (!src_flows || !rep_flows) return std::nullopt;
   return flows::compare(*src_flows, *rep_flows);
+}
+
+// A policy whose text differs: the `modified` item, if any field differs once renamed
+// references are written under the source's names. Returns whether it added one.
+bool compare_modified(const ObjectView& s, const ObjectView& r, const Renames& renames,
+                      const flows::Comparison* behaviour, std::vector<DriftItem>& items) {
+  const auto before = items.size();
+  const MaybeRef r_root = r.root();
+  if (renames.empty() || !r_root) {
+    compare_policies(s.object(), r.object(), s.root(), r_root, behaviour, items);
+    return items.size() != before;
+  }
+  const std::string text = renamed(*r_root, renames);
+  std::string error;
+  const auto doc = json_scan::JsonDoc::parse(text, error);
+  const MaybeRef rep = doc ? MaybeRef(doc->root()) : std::nullopt;
+  compare_policies(s.object(), r.object(), s.root(), rep, behaviour, items);
+  return items.size() != before;
 }
 
 // The referenced objects (groups, category values) that can make a policy with equal text on
@@ -595,13 +558,13 @@ struct ChangedReferences {
   std::vector<std::string> needles;  // each object's name as it appears in canonical JSON
   bool usable = true;                // false: every equal policy takes the full path
 
-  ChangedReferences(const SideIndex& src, const SideIndex& rep) {
-    for (const auto& [key, so] : src.objects) {
-      const CanonicalObject* ro = rep.find(key);
-      if (ro && ro->hash == so->hash) continue;
+  ChangedReferences(const SnapshotView& src, const SnapshotView& rep) {
+    for (const auto& [key, so] : src.referenced()) {
+      const ObjectView* ro = rep.find(key);
+      if (ro && ro->hash() == so.hash()) continue;
       // Canonical JSON is nlohmann's dump(): a name written as a JSON string. One that needs
       // escaping could be spelt otherwise in some text; too rare to be worth reasoning about.
-      std::string needle = json(key.second).dump();
+      std::string needle = as_json(key.second);
       if (needle.size() != key.second.size() + 2) usable = false;
       needles.push_back(std::move(needle));
     }
@@ -619,53 +582,50 @@ struct ChangedReferences {
 };
 
 // Everything about one policy present on both sides.
-void compare_present(const CanonicalObject& s, const CanonicalObject& r, const SideIndex& src,
-                     const SideIndex& rep, const ChangedReferences& changed,
-                     std::vector<DriftItem>& items) {
-  compare_modes(s, r, items);
-  if (compare_dangling(s, src, rep, items)) return;
+void compare_present(const ObjectView& s, const ObjectView& r, const Side& src, const Side& rep,
+                     const ChangedReferences& changed, std::vector<DriftItem>& items) {
+  compare_modes(s.object(), r.object(), items);
+  if (compare_dangling(s.name(), src.view, rep.view, items)) return;
+  const bool same_text = s.hash() == r.hash();
   // Same text, and none of the objects it could name differs: nothing more can be found.
-  if (s.hash == r.hash && !changed.may_be_used_by(s.json)) return;
-  const auto used_src = references_in(s.json);
-  const auto used_rep = s.hash == r.hash ? used_src : references_in(r.json);
+  if (same_text && !changed.may_be_used_by(s.json())) return;
+  const References& used_src = s.references();
+  const References& used_rep = same_text ? used_src : r.references();
   Renames renames;
   std::optional<flows::Comparison> behaviour;
   bool modified = false;
-  if (s.hash != r.hash) {
-    const json sp = json::parse(s.json, nullptr, false);
-    json rp = json::parse(r.json, nullptr, false);
-    renames = find_renames(used_src, used_rep, src, rep);
-    // Behaviour: the replica's groups resolve on its own site under their own names; only
-    // renamed category values (symbolic peers) are translated.
-    std::string replica_for_flows = r.json;
-    Renames category_renames;
-    for (const auto& [key, to] : renames) {
-      if (key.first == ObjectKind::Category) category_renames.emplace(key, to);
-    }
-    if (!category_renames.empty()) {
-      json translated = json::parse(r.json, nullptr, false);
-      apply_renames(translated, category_renames);
-      replica_for_flows = translated.dump();
-    }
-    behaviour = compare_behaviour(s.json, replica_for_flows, src, rep);
-    if (!renames.empty()) apply_renames(rp, renames);
-    const auto before = items.size();
-    compare_policies(s, r, sp, rp, behaviour ? &*behaviour : nullptr, items);
-    modified = items.size() != before;
-  } else if (groups_differ(used_src, src, rep)) {
-    behaviour = compare_behaviour(s.json, r.json, src, rep);
+  if (!same_text) {
+    renames = find_renames(used_src, used_rep, src.view, rep.view);
+    behaviour = compare_behaviour(s, r, renames, src, rep);
+    modified = compare_modified(s, r, renames, behaviour ? &*behaviour : nullptr, items);
+  } else if (groups_differ(used_src, src.view, rep.view)) {
+    behaviour = compare_behaviour(s, r, {}, src, rep);
   }
   // Behaviour judges the references only when no `modified` item already carries it.
-  compare_references(s, used_src, used_rep, renames, src, rep,
+  compare_references(s.object(), used_src, used_rep, renames, src.view, rep.view,
                      behaviour && !modified ? &*behaviour : nullptr, items);
 }
 
-std::map<std::string, const CanonicalObject*> policies_by_name(const policy::Snapshot& s) {
-  std::map<std::string, const CanonicalObject*> out;
-  for (const auto& o : s.objects) {
-    if (o.kind == ObjectKind::Policy) out.emplace(o.name, &o);
-  }
-  return out;
+DriftItem missing_item(const CanonicalObject& s) {
+  DriftItem item;
+  item.object = s.name;
+  item.kind = DriftKind::Missing;
+  item.severity = (mode_rank(s.mode) == 2 || is_incident_policy(s.policy_type))
+                      ? Severity::Critical
+                      : Severity::Warning;
+  item.direction = Direction::MorePermissive;
+  item.summary = s.policy_type + " policy (" + s.mode + ") absent on replica";
+  return item;
+}
+
+DriftItem extra_item(const CanonicalObject& r) {
+  DriftItem item;
+  item.object = r.name;
+  item.kind = DriftKind::Extra;
+  item.severity = mode_rank(r.mode) == 2 ? Severity::Warning : Severity::Info;
+  item.direction = Direction::None;
+  item.summary = r.policy_type + " policy (" + r.mode + ") only on replica";
+  return item;
 }
 
 }  // namespace
@@ -726,38 +686,20 @@ std::optional<Severity> parse_severity(std::string_view s) {
   return std::nullopt;
 }
 
-PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica) {
+PairResult diff_snapshots(const SnapshotView& source, const SnapshotView& replica) {
   PairResult result;
-  const auto src = policies_by_name(source);
-  const auto rep = policies_by_name(replica);
-  const SideIndex src_index(source);
-  const SideIndex rep_index(replica);
-  const ChangedReferences changed(src_index, rep_index);
-  for (const auto& [name, s] : src) {
-    auto it = rep.find(name);
-    if (it == rep.end()) {
-      DriftItem item;
-      item.object = name;
-      item.kind = DriftKind::Missing;
-      item.severity = (mode_rank(s->mode) == 2 || is_incident_policy(s->policy_type))
-                          ? Severity::Critical
-                          : Severity::Warning;
-      item.direction = Direction::MorePermissive;
-      item.summary = s->policy_type + " policy (" + s->mode + ") absent on replica";
-      result.items.push_back(std::move(item));
-      continue;
+  const Side src(source);
+  const Side rep(replica);
+  const ChangedReferences changed(source, replica);
+  for (const auto& [name, s] : source.policies()) {
+    if (const ObjectView* r = replica.policy(name)) {
+      compare_present(s, *r, src, rep, changed, result.items);
+    } else {
+      result.items.push_back(missing_item(s.object()));
     }
-    compare_present(*s, *it->second, src_index, rep_index, changed, result.items);
   }
-  for (const auto& [name, r] : rep) {
-    if (src.count(name)) continue;
-    DriftItem item;
-    item.object = name;
-    item.kind = DriftKind::Extra;
-    item.severity = mode_rank(r->mode) == 2 ? Severity::Warning : Severity::Info;
-    item.direction = Direction::None;
-    item.summary = r->policy_type + " policy (" + r->mode + ") only on replica";
-    result.items.push_back(std::move(item));
+  for (const auto& [name, r] : replica.policies()) {
+    if (!source.policy(name)) result.items.push_back(extra_item(r.object()));
   }
   std::sort(result.items.begin(), result.items.end(), [](const DriftItem& a, const DriftItem& b) {
     return std::tie(a.object, a.kind) < std::tie(b.object, b.kind);
@@ -766,15 +708,20 @@ PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot
   return result;
 }
 
-PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica,
+PairResult diff_snapshots(const SnapshotView& source, const SnapshotView& replica,
                           const PairMapping& mapping) {
   if (mapping.empty()) return diff_snapshots(source, replica);
-  return diff_snapshots(source, translate_replica(replica, source, mapping));
+  const policy::Snapshot translated = translate_replica(replica, source, mapping);
+  return diff_snapshots(source, SnapshotView(translated));
 }
 
-std::set<std::pair<policy::ObjectKind, std::string>> policy_references(
-    const std::string& canonical_json) {
-  return references_in(canonical_json);
+PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica) {
+  return diff_snapshots(SnapshotView(source), SnapshotView(replica));
+}
+
+PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica,
+                          const PairMapping& mapping) {
+  return diff_snapshots(SnapshotView(source), SnapshotView(replica), mapping);
 }
 
 PairResult unknown_result(std::string reason) {

@@ -12,6 +12,7 @@
 
 #include "diff/mapping.hpp"
 #include "policy/model.hpp"
+#include "policy/view.hpp"
 
 namespace flowdrift::diff {
 
@@ -74,16 +75,16 @@ struct PairResult {
   std::vector<DriftItem> items;  // sorted by (object, kind)
 };
 
-// Compares two complete snapshots.
-PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica);
+// Compares two complete snapshots, each read through its view (policy/view.hpp): every
+// canonical object is parsed at most once per comparison, and only when needed.
+PairResult diff_snapshots(const policy::SnapshotView& source, const policy::SnapshotView& replica);
 // The same, with the pair's declared mappings applied to the replica first (mapping.hpp).
+PairResult diff_snapshots(const policy::SnapshotView& source, const policy::SnapshotView& replica,
+                          const PairMapping& mapping);
+// The same, building the views.
+PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica);
 PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica,
                           const PairMapping& mapping);
-
-// Every object a canonical policy (its JSON text) refers to, as the diff judges references:
-// groups named by rules and category values anywhere (secured group, isolation groups, peers).
-std::set<std::pair<policy::ObjectKind, std::string>> policy_references(
-    const std::string& canonical_json);
 
 // The pair result when a side has no complete snapshot for this cycle: UNKNOWN, no items
 // (callers keep the items they had; nothing opens or resolves on partial data).

@@ -12,7 +12,7 @@
 namespace flowdrift::diff {
 namespace {
 
-using nlohmann::json;
+using json_scan::JsonRef;
 using policy::CanonicalObject;
 using policy::ObjectKind;
 
@@ -77,11 +77,22 @@ std::string translate_address(const std::string& text, const std::vector<SubnetR
   return text;
 }
 
-// Canonical order of an address list: CIDRs by (network, prefix), then ranges by (start, end).
-void sort_addresses(json& list) {
+std::string as_json(std::string_view s) { return policy::json_string(s); }
+
+std::string joined_array(const std::vector<std::string>& texts) {
+  std::string out = "[";
+  for (const auto& t : texts) {
+    if (out.size() > 1) out += ',';
+    out += t;
+  }
+  return out + "]";
+}
+
+// An address list in canonical order, CIDRs by (network, prefix), then ranges by (start, end),
+// duplicates dropped. Each entry: its string value ("" for another type) and its JSON text.
+std::string sorted_addresses(std::vector<std::pair<std::string, std::string>> items) {
   using Key = std::tuple<int, std::uint32_t, std::uint32_t>;
-  auto key = [](const json& v) -> Key {
-    const auto text = v.is_string() ? v.get<std::string>() : std::string();
+  auto key = [](const std::string& text) -> Key {
     if (const auto dash = text.find('-'); dash != std::string::npos) {
       return {1, policy::build::parse_ipv4(std::string_view(text).substr(0, dash)).value_or(0),
               policy::build::parse_ipv4(std::string_view(text).substr(dash + 1)).value_or(0)};
@@ -89,13 +100,17 @@ void sort_addresses(json& list) {
     const auto c = parse_cidr(text);
     return {0, c ? c->network : 0, c ? static_cast<std::uint32_t>(c->prefix) : 0};
   };
-  std::vector<json> items(list.begin(), list.end());
   std::stable_sort(items.begin(), items.end(),
-                   [&](const json& a, const json& b) { return key(a) < key(b); });
-  items.erase(std::unique(items.begin(), items.end()), items.end());
-  list = json(items);
+                   [&](const auto& a, const auto& b) { return key(a.first) < key(b.first); });
+  std::vector<std::string> texts;
+  for (auto& [value, text] : items) {
+    if (texts.empty() || texts.back() != text) texts.push_back(std::move(text));
+  }
+  return joined_array(texts);
 }
 
+// The replica's canonical text in the source's terms: category values, subnets and address
+// lists, at any depth.
 struct Translator {
   std::map<std::string, std::string> categories;  // replica key:value -> source key:value
   const std::vector<SubnetRule>& subnets;
@@ -105,47 +120,101 @@ struct Translator {
     return it == categories.end() ? kv : it->second;
   }
 
-  void walk(json& j) const {
-    if (j.is_object()) {
-      for (auto& [k, v] : j.items()) {
-        if (k == "categories" && v.is_array()) {
-          std::set<std::string> out;
-          for (const auto& c : v) out.insert(c.is_string() ? category(c.get<std::string>()) : c.dump());
-          v = json(out);
-        } else if (k == "subnet" && v.is_string() && !subnets.empty()) {
-          v = translate_address(v.get<std::string>(), subnets);
-        } else if (k == "addresses" && v.is_array() && !subnets.empty()) {
-          for (auto& a : v) {
-            if (a.is_string()) a = translate_address(a.get<std::string>(), subnets);
-          }
-          sort_addresses(v);
-        } else {
-          walk(v);
-        }
+  std::string text(JsonRef value) const {
+    return policy::rewritten(value, [this](std::string_view k, JsonRef v) { return member(k, v); });
+  }
+
+  std::optional<std::string> member(std::string_view key, JsonRef v) const {
+    if (key == "categories" && v.is_array()) return categories_text(v);
+    if (subnets.empty()) return std::nullopt;
+    if (key == "subnet" && v.is_string()) return as_json(translate_address(v.str(), subnets));
+    if (key == "addresses" && v.is_array()) return addresses_text(v);
+    return std::nullopt;
+  }
+
+  std::string categories_text(JsonRef list) const {
+    std::set<std::string> out;
+    for (const auto& c : list) out.insert(c.is_string() ? category(c.str()) : std::string(c.text()));
+    return nlohmann::json(out).dump();
+  }
+
+  std::string addresses_text(JsonRef list) const {
+    std::vector<std::pair<std::string, std::string>> items;
+    for (const auto& a : list) {
+      if (!a.is_string()) {
+        items.emplace_back("", std::string(a.text()));
+        continue;
       }
-    } else if (j.is_array()) {
-      for (auto& e : j) walk(e);
+      std::string address = translate_address(a.str(), subnets);
+      std::string text = as_json(address);
+      items.emplace_back(std::move(address), std::move(text));
     }
+    return sorted_addresses(std::move(items));
+  }
+
+  // Rules and isolation groups are canonical sets sorted by their text: re-sorted after the
+  // rewrite changed it.
+  std::string sorted_set(JsonRef list) const {
+    std::set<std::string> texts;
+    for (const auto& e : list) texts.insert(text(e));
+    return joined_array({texts.begin(), texts.end()});
+  }
+
+  // A policy translated, named `name` when a name rule maps it, its sets re-sorted.
+  std::string policy_text(JsonRef policy, const std::string* name) const {
+    if (!policy.is_object()) return text(policy);
+    std::string out = "{";
+    for (const auto& [k, v] : policy.members()) {
+      if (out.size() > 1) out += ',';
+      out.append(k.text()).append(":");
+      const std::string key = k.str();
+      if (name && key == "name") {
+        out += as_json(*name);
+      } else if ((key == "rules" || key == "isolation") && v.is_array()) {
+        out += sorted_set(v);
+      } else if (auto t = member(key, v)) {
+        out += *t;
+      } else {
+        out += text(v);
+      }
+    }
+    return out + "}";
   }
 };
 
-// Rules (rules, isolation groups) are canonical sets sorted by their text: re-sort after a
-// rewrite changed the text.
-void resort_sets(json& policy) {
-  for (const char* key : {"rules", "isolation"}) {
-    auto it = policy.find(key);
-    if (it == policy.end() || !it->is_array()) continue;
-    std::vector<std::pair<std::string, json>> items;
-    for (auto& e : *it) items.emplace_back(e.dump(), std::move(e));
-    std::sort(items.begin(), items.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    items.erase(std::unique(items.begin(), items.end(),
-                            [](const auto& a, const auto& b) { return a.first == b.first; }),
-                items.end());
-    json out = json::array();
-    for (auto& [text, e] : items) out.push_back(std::move(e));
-    *it = std::move(out);
+// Replica name -> source name, from the source's names through the first matching rule.
+std::map<std::string, std::string> replica_names(const policy::SnapshotView& source,
+                                                 const PairMapping& mapping) {
+  std::map<std::string, std::string> names;
+  for (const auto& [name, view] : source.policies()) {
+    for (const auto& rule : mapping.names) {
+      if (!std::regex_match(name, rule.re)) continue;
+      names.emplace(std::regex_replace(name, rule.re, rule.replica), name);
+      break;
+    }
   }
+  return names;
+}
+
+// One replica object in the source's terms.
+CanonicalObject translated(const policy::ObjectView& view, const Translator& t,
+                           const std::map<std::string, std::string>& names) {
+  const CanonicalObject& o = view.object();
+  CanonicalObject c = o;
+  if (o.kind == ObjectKind::Category) {
+    c.name = t.category(o.name);
+    const auto colon = c.name.find(':');
+    c.json = nlohmann::json{{"key", c.name.substr(0, colon)}, {"value", c.name.substr(colon + 1)}}.dump();
+  } else if (const auto root = view.root()) {
+    const std::string* name = nullptr;
+    if (o.kind == ObjectKind::Policy) {
+      if (auto it = names.find(o.name); it != names.end()) name = &it->second;
+    }
+    if (name) c.name = *name;
+    c.json = o.kind == ObjectKind::Policy ? t.policy_text(*root, name) : t.text(*root);
+  }
+  c.hash = c.json == o.json ? o.hash : sha256_hex(c.json);
+  return c;
 }
 
 }  // namespace
@@ -198,54 +267,27 @@ Result<PairMapping> make_mapping(const std::map<std::string, std::string>& categ
   return m;
 }
 
-policy::Snapshot translate_replica(const policy::Snapshot& replica,
-                                   const policy::Snapshot& source, const PairMapping& mapping) {
-  if (mapping.empty()) return replica;
+policy::Snapshot translate_replica(const policy::SnapshotView& replica,
+                                   const policy::SnapshotView& source, const PairMapping& mapping) {
+  if (mapping.empty()) return replica.snapshot();
   Translator t{{}, mapping.subnets};
   for (const auto& [src, rep] : mapping.categories) t.categories.emplace(rep, src);
-
-  // Replica name -> source name, from the source's names through the first matching rule.
-  std::map<std::string, std::string> names;
-  for (const auto& o : source.objects) {
-    if (o.kind != ObjectKind::Policy) continue;
-    for (const auto& rule : mapping.names) {
-      if (!std::regex_match(o.name, rule.re)) continue;
-      names.emplace(std::regex_replace(o.name, rule.re, rule.replica), o.name);
-      break;
-    }
-  }
+  const auto names = replica_names(source, mapping);
 
   policy::Snapshot out;
-  out.canon_version = replica.canon_version;
-  out.findings = replica.findings;
+  out.canon_version = replica.snapshot().canon_version;
+  out.findings = replica.snapshot().findings;
   for (auto& f : out.findings) {
     if (auto it = names.find(f.object); it != names.end()) f.object = it->second;
   }
   std::set<std::pair<ObjectKind, std::string>> seen;
-  for (const auto& o : replica.objects) {
-    CanonicalObject c = o;
-    if (o.kind == ObjectKind::Category) {
-      c.name = t.category(o.name);
-      const auto colon = c.name.find(':');
-      c.json = json{{"key", c.name.substr(0, colon)}, {"value", c.name.substr(colon + 1)}}.dump();
-    } else {
-      json j = json::parse(o.json, nullptr, false);
-      if (!j.is_discarded()) {
-        if (o.kind == ObjectKind::Policy) {
-          if (auto it = names.find(o.name); it != names.end()) {
-            c.name = it->second;
-            if (j.contains("name")) j["name"] = it->second;
-          }
-        }
-        t.walk(j);
-        if (o.kind == ObjectKind::Policy) resort_sets(j);
-        c.json = j.dump();
-      }
-    }
-    if (!seen.insert({c.kind, c.name}).second) continue;  // two names mapped onto one
-    c.hash = c.json == o.json ? o.hash : sha256_hex(c.json);
-    out.objects.push_back(std::move(c));
-  }
+  auto add = [&](const policy::ObjectView& view) {
+    CanonicalObject c = translated(view, t, names);
+    if (seen.insert({c.kind, c.name}).second) out.objects.push_back(std::move(c));
+  };
+  // In the snapshot's order: when two names map onto one, the first is kept.
+  for (const auto& [name, view] : replica.policies()) add(view);
+  for (const auto& [key, view] : replica.referenced()) add(view);
   std::sort(out.objects.begin(), out.objects.end(),
             [](const CanonicalObject& a, const CanonicalObject& b) {
               return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
@@ -253,6 +295,11 @@ policy::Snapshot translate_replica(const policy::Snapshot& replica,
   std::sort(out.findings.begin(), out.findings.end());
   out.hash = policy::snapshot_hash(out.objects, out.canon_version);
   return out;
+}
+
+policy::Snapshot translate_replica(const policy::Snapshot& replica,
+                                   const policy::Snapshot& source, const PairMapping& mapping) {
+  return translate_replica(policy::SnapshotView(replica), policy::SnapshotView(source), mapping);
 }
 
 }  // namespace flowdrift::diff

@@ -12,6 +12,7 @@
 
 #include "core/result.hpp"
 #include "policy/model.hpp"
+#include "policy/view.hpp"
 
 namespace flowdrift::diff {
 
@@ -44,6 +45,9 @@ Result<PairMapping> make_mapping(const std::map<std::string, std::string>& categ
 // The replica's snapshot in the source's terms: mapped category values, policy names (the
 // first rule matching a source name wins) and subnets (address groups and inline peers)
 // rewritten to their source spelling, lists re-sorted, hashes recomputed.
+// Reads each object through the replica's view (policy/view.hpp): parsed at most once.
+policy::Snapshot translate_replica(const policy::SnapshotView& replica,
+                                   const policy::SnapshotView& source, const PairMapping& mapping);
 policy::Snapshot translate_replica(const policy::Snapshot& replica,
                                    const policy::Snapshot& source, const PairMapping& mapping);
 

@@ -133,18 +133,24 @@ Result<IntervalSet> parse_icmp(json list, const std::string& ptr, const Ctx& ctx
 Result<ServiceValues> parse_service(json s, const std::string& ptr, const Ctx& ctx,
                                     Env& env, bool allow_group);
 
+// A referenced group's JSON object, parsed by its view (once per comparison).
+Result<json> group_root(const policy::ObjectView& view, const Ctx& gctx) {
+  const auto root = view.root();
+  if (!root) return gctx.fail("", "not valid JSON: " + view.error());
+  if (!root->is_object()) return gctx.fail("", "not a JSON object");
+  return *root;
+}
+
 Result<ServiceValues> expand_service_group(const std::string& name, const std::string& ptr,
                                            const Ctx& ctx, Env& env) {
   if (auto it = env.service_groups.find(name); it != env.service_groups.end()) return it->second;
-  auto text = env.resolve(ObjectKind::ServiceGroup, name);
-  if (!text) return ctx.fail(ptr, "service_group '" + name + "' cannot be resolved");
+  const auto* view = env.resolve(ObjectKind::ServiceGroup, name);
+  if (!view) return ctx.fail(ptr, "service_group '" + name + "' cannot be resolved");
   // Errors inside the group name the policy, the reference and the place in the group.
   const Ctx gctx{ctx.where + ": " + ptr + ": service_group '" + name + "'"};
-  std::string parse_error;
-  const auto doc = JsonDoc::parse(*text, parse_error);
-  if (!doc) return gctx.fail("", "not valid JSON: " + parse_error);
-  const json g = doc->root();
-  if (!g.is_object()) return gctx.fail("", "not a JSON object");
+  auto root = group_root(*view, gctx);
+  if (!root) return root.error();
+  const json g = *root;
   auto services = find(g, "services");
   if (!services || !services->is_array())
     return gctx.fail("/services", "missing (expected array of services)");
@@ -225,15 +231,13 @@ Result<Peer> parse_peer(json p, const std::string& ptr, const Ctx& ctx, Env& env
       out.addresses = it->second;
       return out;
     }
-    auto text = env.resolve(ObjectKind::AddressGroup, name);
-    if (!text)
+    const auto* view = env.resolve(ObjectKind::AddressGroup, name);
+    if (!view)
       return ctx.fail(ptr + "/address_group", "address_group '" + name + "' cannot be resolved");
     const Ctx gctx{ctx.where + ": " + ptr + "/address_group: address_group '" + name + "'"};
-    std::string parse_error;
-    const auto doc = JsonDoc::parse(*text, parse_error);
-    if (!doc) return gctx.fail("", "not valid JSON: " + parse_error);
-    const json g = doc->root();
-    if (!g.is_object()) return gctx.fail("", "not a JSON object");
+    auto root = group_root(*view, gctx);
+    if (!root) return root.error();
+    const json g = *root;
     auto addrs = find(g, "addresses");
     if (!addrs || !addrs->is_array())
       return gctx.fail("/addresses", "missing (expected array of CIDRs)");
@@ -366,17 +370,8 @@ Plane build_plane(PlaneBuilder& b) {
 
 }  // namespace
 
-Resolver snapshot_resolver(const policy::Snapshot& snap) {
-  return [&snap](ObjectKind kind, std::string_view name) -> std::optional<std::string_view> {
-    // Snapshot::objects is sorted by (kind, name).
-    auto it = std::lower_bound(snap.objects.begin(), snap.objects.end(), std::pair{kind, name},
-                               [](const policy::CanonicalObject& o, const auto& key) {
-                                 return o.kind != key.first ? o.kind < key.first
-                                                            : o.name < key.second;
-                               });
-    if (it == snap.objects.end() || it->kind != kind || it->name != name) return std::nullopt;
-    return std::string_view(it->json);
-  };
+Resolver view_resolver(const policy::SnapshotView& view) {
+  return [&view](ObjectKind kind, std::string_view name) { return view.find(kind, name); };
 }
 
 Compiler::Compiler(Resolver resolve) : resolve_(std::move(resolve)) {}
@@ -499,12 +494,21 @@ std::optional<Error> add_rule(json r, const std::string& ptr, const Ctx& ctx, En
 }  // namespace
 
 Result<FlowSet> Compiler::compile(std::string_view policy_json) {
-  Env env{resolve_, address_groups_, service_groups_};
-  Ctx ctx{"policy"};
   std::string parse_error;
   const auto doc = JsonDoc::parse(policy_json, parse_error);
-  if (!doc) return ctx.fail("", "not valid JSON: " + parse_error);
-  const json p = doc->root();
+  if (!doc) return Ctx{"policy"}.fail("", "not valid JSON: " + parse_error);
+  return compile(doc->root());
+}
+
+Result<FlowSet> Compiler::compile(const policy::ObjectView& policy) {
+  const auto root = policy.root();
+  if (!root) return Ctx{"policy"}.fail("", "not valid JSON: " + policy.error());
+  return compile(*root);
+}
+
+Result<FlowSet> Compiler::compile(json_scan::JsonRef p) {
+  Env env{resolve_, address_groups_, service_groups_};
+  Ctx ctx{"policy"};
   if (!p.is_object()) return ctx.fail("", "not a JSON object");
   if (auto name = find(p, "name"); name && name->is_string())
     ctx.where = "policy '" + name->str() + "'";

@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "core/json_scan.hpp"
 #include "policy/model.hpp"
+#include "policy/view.hpp"
 
 namespace flowdrift::flows {
 
@@ -124,13 +126,13 @@ std::string describe(const Flow& f);
 // Whether `set` allows `f` (Address/Categories flows: the single address `f.address`).
 bool allows(const FlowSet& set, const Flow& f);
 
-// Canonical JSON text of a referenced address group or service group by name, or nullopt when
-// it is not in the snapshot.
+// A referenced address group or service group by name (its view parses it once), or nullptr
+// when it is not in the snapshot.
 using Resolver =
-    std::function<std::optional<std::string_view>(policy::ObjectKind, std::string_view name)>;
+    std::function<const policy::ObjectView*(policy::ObjectKind, std::string_view name)>;
 
-// Resolves against the referenced objects of `snap` (which must outlive the resolver).
-Resolver snapshot_resolver(const policy::Snapshot& snap);
+// Resolves against the referenced objects of `view` (which must outlive the resolver).
+Resolver view_resolver(const policy::SnapshotView& view);
 
 // The canonical members this model reads (docs/flows.md "What does not compile"): a policy or
 // rule with any other member does not compile, and the diff says its direction is unknown.
@@ -148,6 +150,8 @@ class Compiler {
  public:
   explicit Compiler(Resolver resolve);
   Result<FlowSet> compile(std::string_view policy_json);
+  Result<FlowSet> compile(const policy::ObjectView& policy);  // parsed by its view
+  Result<FlowSet> compile(json_scan::JsonRef policy);
 
  private:
   Resolver resolve_;

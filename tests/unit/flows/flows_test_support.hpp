@@ -53,23 +53,34 @@ inline json isolation(json first, json second) {
               {"mode", "enforce"},   {"name", "prod-dev"},     {"type", "isolation"}};
 }
 
-// Referenced address and service groups by name, as a Snapshot would hold them.
+// Referenced address and service groups by name, as a Snapshot would hold them. Views are made
+// when first resolved, one per group, as a SnapshotView makes them.
 struct Groups {
-  std::map<std::pair<policy::ObjectKind, std::string>, std::string> objects;
+  std::map<std::pair<policy::ObjectKind, std::string>, policy::CanonicalObject> objects;
+  mutable std::map<std::pair<policy::ObjectKind, std::string>, policy::ObjectView> views;
 
   void address_group(const std::string& name, std::vector<std::string> addresses) {
-    objects[{policy::ObjectKind::AddressGroup, name}] =
-        json{{"addresses", std::move(addresses)}, {"description", ""}, {"name", name}}.dump();
+    add(policy::ObjectKind::AddressGroup, name,
+        json{{"addresses", std::move(addresses)}, {"description", ""}, {"name", name}});
   }
   void service_group(const std::string& name, json services) {
-    objects[{policy::ObjectKind::ServiceGroup, name}] =
-        json{{"description", ""}, {"name", name}, {"services", std::move(services)}}.dump();
+    add(policy::ObjectKind::ServiceGroup, name,
+        json{{"description", ""}, {"name", name}, {"services", std::move(services)}});
+  }
+  void add(policy::ObjectKind kind, const std::string& name, const json& j) {
+    policy::CanonicalObject o;
+    o.kind = kind;
+    o.name = name;
+    o.json = j.dump();
+    views.erase({kind, name});  // its parse refers to the text being replaced
+    objects[{kind, name}] = std::move(o);
   }
   Resolver resolver() const {
-    return [this](policy::ObjectKind k, std::string_view name) -> std::optional<std::string_view> {
-      auto it = objects.find({k, std::string(name)});
-      if (it == objects.end()) return std::nullopt;
-      return std::string_view(it->second);
+    return [this](policy::ObjectKind k, std::string_view name) -> const policy::ObjectView* {
+      const std::pair key{k, std::string(name)};
+      auto it = objects.find(key);
+      if (it == objects.end()) return nullptr;
+      return &views.try_emplace(key, it->second).first->second;
     };
   }
 };

@@ -260,7 +260,7 @@ TEST_CASE("a missing isolation lets traffic between the groups through", "[unit]
   CHECK_FALSE(allows(compiled(isolation(dev, prod)), *c.replica_example));
 }
 
-TEST_CASE("the snapshot resolver finds referenced groups by kind and name", "[unit][flows]") {
+TEST_CASE("the view resolver finds referenced groups by kind and name", "[unit][flows]") {
   policy::Snapshot snap;
   auto add = [&](policy::ObjectKind k, std::string name, std::string text) {
     snap.objects.push_back(flowdrift::test::canonical_object(k, std::move(name), std::move(text)));
@@ -269,10 +269,12 @@ TEST_CASE("the snapshot resolver finds referenced groups by kind and name", "[un
   add(policy::ObjectKind::AddressGroup, "lb", R"({"addresses":["10.0.0.0/24"],"description":"","name":"lb"})");
   add(policy::ObjectKind::ServiceGroup, "lb",
       R"({"description":"","name":"lb","services":[{"ports":[[443,443]],"protocol":"tcp"}]})");
-  const Resolver resolve = snapshot_resolver(snap);
-  CHECK(resolve(policy::ObjectKind::AddressGroup, "lb").value_or("").find("10.0.0.0/24") !=
-        std::string_view::npos);
-  CHECK_FALSE(resolve(policy::ObjectKind::AddressGroup, "db-tier").has_value());
+  const policy::SnapshotView view(snap);
+  const Resolver resolve = view_resolver(view);
+  const auto* lb = resolve(policy::ObjectKind::AddressGroup, "lb");
+  REQUIRE(lb != nullptr);
+  CHECK(lb->json().find("10.0.0.0/24") != std::string::npos);
+  CHECK(resolve(policy::ObjectKind::AddressGroup, "db-tier") == nullptr);
   auto set = compile_policy(app({rule("inbound", ag("lb"), svc_group("lb"))}).dump(), resolve);
   REQUIRE(set.has_value());
   Flow f;

@@ -162,7 +162,7 @@ std::string rewrite(Rng& rng, json& rules, Groups& groups, int& next_group) {
       if (svc.contains("service_group")) {
         // Inline the group's services, one rule each.
         const std::string name = svc["service_group"];
-        const json g = json::parse(groups.objects.at({policy::ObjectKind::ServiceGroup, name}));
+        const json g = json::parse(groups.objects.at({policy::ObjectKind::ServiceGroup, name}).json);
         rules.erase(i);
         for (const json& s : g["services"]) {
           json copy = r;
@@ -180,7 +180,7 @@ std::string rewrite(Rng& rng, json& rules, Groups& groups, int& next_group) {
     case 4:
       if (peer.contains("address_group")) {
         const std::string name = peer["address_group"];
-        const json g = json::parse(groups.objects.at({policy::ObjectKind::AddressGroup, name}));
+        const json g = json::parse(groups.objects.at({policy::ObjectKind::AddressGroup, name}).json);
         rules.erase(i);
         for (const json& a : g["addresses"]) {
           json copy = r;
