@@ -47,6 +47,7 @@ class ObjectView {
   // JSON (error() says why).
   std::optional<json_scan::JsonRef> root() const;
   const std::string& error() const;
+  bool parsed() const { return parsed_; }  // whether root() was ever needed
   // Policies: every object the policy refers to (references_of), found on the first call.
   const References& references() const;
 
