@@ -3,28 +3,18 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <optional>
 #include <stdexcept>
 
 #include "core/log.hpp"
+#include "http/beast.hpp"
 
 namespace flowdrift::http {
 namespace {
 
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-namespace ssl = boost::asio::ssl;
-using tcp = boost::asio::ip::tcp;
-using boost::system::error_code;
+using namespace wire;  // the stream names of http/beast.hpp
 using Clock = std::chrono::steady_clock;
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 // Response headers beyond this are not a Prism Central answer.
 constexpr std::uint32_t kMaxResponseHeaderBytes = 64u * 1024u;

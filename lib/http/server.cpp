@@ -2,12 +2,7 @@
 
 #include <algorithm>
 #include <array>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <exception>
 #include <functional>
 #include <limits>
@@ -20,18 +15,13 @@
 #include <openssl/ssl.h>
 
 #include "core/log.hpp"
+#include "http/beast.hpp"
 #include "http/tls_context.hpp"
 
 namespace flowdrift::http {
 namespace {
 
-namespace beast = boost::beast;
-namespace bhttp = boost::beast::http;
-namespace ssl = boost::asio::ssl;
-using tcp = boost::asio::ip::tcp;
-using boost::system::error_code;
-using PlainStream = beast::tcp_stream;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using namespace wire;  // the stream names of http/beast.hpp
 
 constexpr std::size_t kFirstReadChunk = 4096;
 // How much of an unread request we swallow before closing, so that the peer sees our error

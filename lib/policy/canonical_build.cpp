@@ -12,6 +12,24 @@
 
 namespace flowdrift::policy::build {
 
+std::string pointer_child(const std::string& base, std::string_view key) {
+  std::string out = base + "/";
+  for (char c : key) {  // "~" and "/" are escaped
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string pointer_child(const std::string& base, std::size_t index) {
+  return base + "/" + std::to_string(index);
+}
+
 using nlohmann::json;
 
 std::string Cidr::text() const { return ipv4_text(network) + "/" + std::to_string(prefix); }

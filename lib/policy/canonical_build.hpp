@@ -67,6 +67,11 @@ nlohmann::json group_json(const std::set<std::string>& categories,
 // Category peer: {"categories":[...],"match":m}.
 nlohmann::json category_peer_json(const std::set<std::string>& categories, std::string_view match);
 
+// JSON Pointer (RFC 6901) of a member or an element below `base`: where both normalizers report
+// bad input.
+std::string pointer_child(const std::string& base, std::string_view key);
+std::string pointer_child(const std::string& base, std::size_t index);
+
 // Canonical rule texts of one policy: a set sorted by text.
 using RuleSet = std::set<std::string>;
 // Inserts the text json{{"description",d},{"direction",..},{"peer",p},{"service",s}}.dump()

@@ -41,22 +41,11 @@ struct EntityError {
 }
 
 std::string child(const std::string& base, std::string_view key) {
-  std::string out = base;
-  out += '/';
-  for (char c : key) {  // RFC 6901 escaping
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return build::pointer_child(base, key);
 }
 
 std::string child(const std::string& base, std::size_t index) {
-  return base + "/" + std::to_string(index);
+  return build::pointer_child(base, index);
 }
 
 std::string got(const json& j) {

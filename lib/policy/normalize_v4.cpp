@@ -45,21 +45,9 @@ struct EntityFailure {
 }
 
 std::string at_key(const std::string& base, std::string_view key) {
-  std::string out = base + "/";
-  for (char c : key) {  // RFC 6901
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return build::pointer_child(base, key);
 }
-std::string at_index(const std::string& base, std::size_t i) {
-  return base + "/" + std::to_string(i);
-}
+std::string at_index(const std::string& base, std::size_t i) { return build::pointer_child(base, i); }
 
 // The accessors below read either DOM: nlohmann's (groups, categories, add_policies) or the
 // flat json_scan::JsonDoc a policy page's raw texts are scanned into (V4PolicyPageWork),

@@ -130,40 +130,41 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
   return duration_cast<milliseconds>(*when - now);
 }
 
+namespace {
+
+// How a PC's non-2xx status is classified; any other is ErrorReason::Http, not retried.
+struct StatusClass {
+  int status;
+  ErrorReason reason;
+  bool retryable;
+  const char* hint;  // "" for none
+};
+constexpr StatusClass kStatusClasses[] = {
+    {401, ErrorReason::Auth, false, "authentication failed"},
+    {403, ErrorReason::Forbidden, false, "access denied"},
+    {410, ErrorReason::Gone, false, "v3 API gone (Flow Next-Gen?)"},
+    {429, ErrorReason::RateLimited, true, ""},
+    {500, ErrorReason::ServerError, true, ""},
+    {502, ErrorReason::ServerError, true, ""},
+    {503, ErrorReason::ServerError, true, ""},
+    {504, ErrorReason::ServerError, true, ""},
+};
+
+}  // namespace
+
 std::optional<Error> error_for_status(const http::HttpResponse& response, std::string_view where,
                                       std::chrono::system_clock::time_point now) {
   const int status = response.status;
   if (status >= 200 && status < 300) return std::nullopt;
   Error e;
   e.http_status = status;
+  e.reason = ErrorReason::Http;
   std::string hint;
-  switch (status) {
-    case 401:
-      e.reason = ErrorReason::Auth;
-      hint = "authentication failed";
-      break;
-    case 403:
-      e.reason = ErrorReason::Forbidden;
-      hint = "access denied";
-      break;
-    case 410:
-      e.reason = ErrorReason::Gone;
-      hint = "v3 API gone (Flow Next-Gen?)";
-      break;
-    case 429:
-      e.reason = ErrorReason::RateLimited;
-      e.retryable = true;
-      break;
-    case 500:
-    case 502:
-    case 503:
-    case 504:
-      e.reason = ErrorReason::ServerError;
-      e.retryable = true;
-      break;
-    default:
-      e.reason = ErrorReason::Http;
-      break;
+  for (const auto& c : kStatusClasses) {
+    if (c.status != status) continue;
+    e.reason = c.reason;
+    e.retryable = c.retryable;
+    hint = c.hint;
   }
   if (status == 429 || status == 503) {
     if (auto ra = response.header("Retry-After")) e.retry_after = parse_retry_after(*ra, now);

@@ -238,6 +238,15 @@ std::optional<Error> empty_but_referenced(std::size_t n, bool groups_empty,
                                                 " some");
 }
 
+// One kind of group, refused when it comes back empty while `referencing` rules use some.
+awaitable<Result<std::vector<json>>> list_groups(FetchContext* ctx, std::string endpoint,
+                                                 std::string kind, std::size_t referencing) {
+  auto groups = co_await list_all(ctx, endpoint, std::move(kind));
+  if (!groups) co_return groups.error();
+  if (auto e = empty_but_referenced(referencing, groups->empty(), endpoint)) co_return *e;
+  co_return std::move(*groups);
+}
+
 std::optional<Error> empty_policy_list(std::size_t rules, const FetchOptions& options) {
   const auto& previous = options.previous_policy_count;
   if (rules != 0 || !previous || *previous == 0 || options.allow_empty) return std::nullopt;
@@ -257,21 +266,16 @@ awaitable<Result<policy::V3SiteData>> fetch_all(FetchContext* ctx) {
   site.rules = std::move(*rules);
   if (auto e = empty_policy_list(site.rules.size(), ctx->options)) co_return *e;
 
-  auto address_groups = co_await list_all(ctx, "address_groups/list", "address_group");
+  auto address_groups = co_await list_groups(
+      ctx, "address_groups/list", "address_group",
+      rules_referencing(site.rules, "address_group_inclusion_list"));
   if (!address_groups) co_return address_groups.error();
   site.address_groups = std::move(*address_groups);
-  if (auto e = empty_but_referenced(rules_referencing(site.rules, "address_group_inclusion_list"),
-                                    site.address_groups.empty(), "address_groups/list")) {
-    co_return *e;
-  }
 
-  auto service_groups = co_await list_all(ctx, "service_groups/list", "service_group");
+  auto service_groups = co_await list_groups(ctx, "service_groups/list", "service_group",
+                                             rules_referencing(site.rules, "service_group_list"));
   if (!service_groups) co_return service_groups.error();
   site.service_groups = std::move(*service_groups);
-  if (auto e = empty_but_referenced(rules_referencing(site.rules, "service_group_list"),
-                                    site.service_groups.empty(), "service_groups/list")) {
-    co_return *e;
-  }
 
   auto category_keys = co_await list_all(ctx, "categories/list", "category");
   if (!category_keys) co_return category_keys.error();

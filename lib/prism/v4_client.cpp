@@ -667,24 +667,27 @@ void start_fetch(FetchContext& ctx, http::HttpTransport& transport, FetchOptions
   stats.v4_versions = {};
 }
 
-}  // namespace
-
-awaitable<Result<policy::Snapshot>> fetch_v4_snapshot(http::HttpTransport& transport,
-                                                      FetchOptions options, FetchStats& stats) {
+// One fetch with a fresh context; an error leaves with the credentials redacted.
+template <class T>
+awaitable<Result<T>> fetch_with(http::HttpTransport& transport, FetchOptions options,
+                                FetchStats& stats, awaitable<Result<T>> (*fetch)(FetchContext*)) {
   FetchContext ctx;
   start_fetch(ctx, transport, std::move(options), stats);
-  auto result = co_await build_snapshot(&ctx);
+  auto result = co_await fetch(&ctx);
   if (!result) co_return detail::redacted(std::move(result.error()), ctx);
   co_return result;
 }
 
+}  // namespace
+
+awaitable<Result<policy::Snapshot>> fetch_v4_snapshot(http::HttpTransport& transport,
+                                                      FetchOptions options, FetchStats& stats) {
+  return fetch_with(transport, std::move(options), stats, &build_snapshot);
+}
+
 awaitable<Result<policy::V4SiteData>> fetch_v4_site(http::HttpTransport& transport,
                                                     FetchOptions options, FetchStats& stats) {
-  FetchContext ctx;
-  start_fetch(ctx, transport, std::move(options), stats);
-  auto result = co_await fetch_all(&ctx);
-  if (!result) co_return detail::redacted(std::move(result.error()), ctx);
-  co_return result;
+  return fetch_with(transport, std::move(options), stats, &fetch_all);
 }
 
 }  // namespace flowdrift::prism
