@@ -92,7 +92,7 @@ TEST_CASE("enforcement_mode: weaker mode on the replica is critical", "[unit][di
 
 TEST_CASE("a stronger mode on the replica is a more restrictive modification", "[unit][diff]") {
   auto r = diff_snapshots(snap({app_policy("web", "monitor")}), snap({app_policy("web")}));
-  const auto& item = only(r, DriftKind::Modified, Direction::MoreRestrictive, Severity::Warning);
+  only(r, DriftKind::Modified, Direction::MoreRestrictive, Severity::Warning);
 }
 
 TEST_CASE("modified: a rule only on the replica is more permissive, named by content",
@@ -480,5 +480,5 @@ TEST_CASE("modified: a service group against the same ports inline is cosmetic",
   rep.objects.push_back(group(policy::ObjectKind::AddressGroup, "lb", {"10.0.0.0/24"}));
   rep.hash = policy::snapshot_hash(rep.objects, rep.canon_version);
   const auto r = diff_snapshots(src, rep);
-  const auto& item = only(r, DriftKind::Modified, Direction::Cosmetic, Severity::Info);
+  only(r, DriftKind::Modified, Direction::Cosmetic, Severity::Info);
 }
