@@ -135,6 +135,14 @@ void LiveSite::put_spec(const std::string& uuid, const nlohmann::json& spec) {
   client_->json("PUT", "/api/nutanix/v3/network_security_rules/" + uuid, body);
 }
 
+nlohmann::json LiveSite::monitor_enforced_rule() {
+  auto rule = enforced_app_rule();
+  nlohmann::json monitor = rule.at("spec");
+  monitor["resources"]["app_rule"]["action"] = "MONITOR";
+  put_spec(rule.at("metadata").at("uuid"), monitor);
+  return rule;
+}
+
 void LiveSite::add_fault(const std::string& spec) {
   auto r = client_->request("POST", "/_pcsim/faults", nlohmann::json(spec).dump());
   INFO(r.body);
@@ -168,6 +176,11 @@ std::vector<std::vector<std::string>> DbView::rows(const std::string& sql) {
   sqlite3_finalize(st);
   sqlite3_close(db);
   return out;
+}
+
+std::set<std::vector<std::string>> DbView::row_set(const std::string& sql) {
+  auto r = rows(sql);
+  return {r.begin(), r.end()};
 }
 
 std::optional<std::string> DbView::scalar(const std::string& sql) {
@@ -230,6 +243,13 @@ std::string LiveDaemon::scrape() {
 std::string pair_status(DbView& db, const std::string& pair) {
   return db.scalar("SELECT s.status FROM pair_states s JOIN pairs p ON p.id = s.pair_id "
                    "WHERE p.name = '" + pair + "'").value_or("");
+}
+
+DbView LivePair::start_in_sync(const std::vector<std::string>& extra_args) {
+  daemon.start(extra_args);
+  DbView db(daemon.db_path());
+  REQUIRE(wait_until([&] { return pair_status(db) == "IN_SYNC"; }, std::chrono::seconds(60)));
+  return db;
 }
 
 }  // namespace flowdrift::test

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,6 +64,8 @@ class LiveSite {
   nlohmann::json rule(const std::string& uuid);
   // PUT the rule back with `spec` (metadata from a fresh GET, so spec_version matches).
   void put_spec(const std::string& uuid, const nlohmann::json& spec);
+  // Switches enforced_app_rule() to MONITOR (put_spec); returns that rule as it was before.
+  nlohmann::json monitor_enforced_rule();
   void add_fault(const std::string& spec);
   void clear_faults();
 
@@ -79,6 +82,8 @@ class DbView {
   explicit DbView(std::string path) : path_(std::move(path)) {}
   std::vector<std::vector<std::string>> rows(const std::string& sql);
   std::optional<std::string> scalar(const std::string& sql);
+  // rows() as a set: for comparisons where order and repeats do not matter.
+  std::set<std::vector<std::string>> row_set(const std::string& sql);
 
  private:
   std::string path_;
@@ -110,6 +115,24 @@ class LiveDaemon {
   std::string db_;
   std::uint16_t port_;
   std::unique_ptr<Process> proc_;
+};
+
+// The usual rig in a directory of its own: two pcsim sites generated alike (the same intent
+// under different UUIDs) and flowdriftd watching them as pair "prod" (not started yet).
+// Members go down daemon first.
+struct LivePair {
+  LivePair(int policies, int seed, const std::string& pair_extra = "")
+      : primary(dir, "primary", policies, seed),
+        dr(dir, "dr", policies, seed),
+        daemon(dir, primary, dr, pair_extra) {}
+  // Starts the daemon with `extra_args` and REQUIREs pair "prod" to come up IN_SYNC within
+  // 60 s; returns the view of its database.
+  DbView start_in_sync(const std::vector<std::string>& extra_args = {});
+
+  TempDir dir;
+  LiveSite primary;
+  LiveSite dr;
+  LiveDaemon daemon;
 };
 
 }  // namespace flowdrift::test

@@ -49,6 +49,41 @@ struct Fixture {
   }
 };
 
+struct FaultCase {
+  const char* spec;
+  const char* reason;
+};
+
+// Each fault of `cases` on its own, after `good` (a complete poll of `f`): the poll fails with
+// the case's reason, is stored, and keeps the site's current snapshot (the last complete one,
+// with all its policies); nothing new is stored. Once the fault is cleared, the next poll is
+// complete and finds nothing changed.
+void check_faults_keep_snapshot(Fixture& f, const scheduler::PollReport& good,
+                                const std::vector<FaultCase>& cases) {
+  const auto snapshots = f.count("SELECT count(*) FROM snapshots");
+  const auto objects = f.count("SELECT count(*) FROM objects");
+  for (const auto& c : cases) {
+    DYNAMIC_SECTION(c.spec) {
+      f.site.sim.clear_faults();
+      f.site.sim.add_fault(pcsim::parse_fault(c.spec));
+      auto r = f.poll();
+      INFO(c.spec << " -> " << r.reason << ": " << r.message);
+      CHECK_FALSE(r.complete);
+      CHECK(r.reason == c.reason);
+      CHECK(r.stored);
+      CHECK(r.snapshot_id == good.snapshot_id);
+      CHECK(r.policy_count == good.policy_count);
+      CHECK(f.count("SELECT count(*) FROM snapshots") == snapshots);
+      CHECK(f.count("SELECT count(*) FROM objects") == objects);
+      CHECK(f.count("SELECT count(*) FROM polls WHERE outcome='complete' AND reason <> 'ok'") == 0);
+      f.site.sim.clear_faults();
+      auto again = f.poll();
+      CHECK(again.complete);
+      CHECK_FALSE(again.snapshot_changed);
+    }
+  }
+}
+
 }  // namespace
 
 TEST_CASE("collector stores a complete snapshot over verified HTTPS, paging past 500",
@@ -97,13 +132,9 @@ TEST_CASE("a change made through the site's API becomes a new version",
 
 TEST_CASE("no injected fault stores an incomplete snapshot or loses the stored one",
           "[integration][collector][faults]") {
-  struct Case {
-    const char* spec;
-    const char* reason;
-  };
   // Every fault pcsim can inject, on the endpoints a poll uses. Faults last until cleared, so
   // retries see them too.
-  const Case cases[] = {
+  const std::vector<FaultCase> cases = {
       {"rules_list:status=401", "auth"},
       {"rules_list:status=403", "forbidden"},
       {"rules_list:status=410", "gone"},
@@ -132,30 +163,7 @@ TEST_CASE("no injected fault stores an incomplete snapshot or loses the stored o
   Fixture f(700, 3);  // two pages of rules at 500, so total_moved has a second page
   auto good = f.poll();
   REQUIRE(good.complete);
-  const auto snapshots = f.count("SELECT count(*) FROM snapshots");
-  const auto objects = f.count("SELECT count(*) FROM objects");
-
-  for (const auto& c : cases) {
-    DYNAMIC_SECTION(c.spec) {
-      f.site.sim.clear_faults();
-      f.site.sim.add_fault(pcsim::parse_fault(c.spec));
-      auto r = f.poll();
-      INFO(c.spec << " -> " << r.reason << ": " << r.message);
-      CHECK_FALSE(r.complete);
-      CHECK(r.reason == c.reason);
-      CHECK(r.stored);
-      // The site's current snapshot is still the last complete one, with all its policies.
-      CHECK(r.snapshot_id == good.snapshot_id);
-      CHECK(r.policy_count == good.policy_count);
-      CHECK(f.count("SELECT count(*) FROM snapshots") == snapshots);
-      CHECK(f.count("SELECT count(*) FROM objects") == objects);
-      CHECK(f.count("SELECT count(*) FROM polls WHERE outcome='complete' AND reason <> 'ok'") == 0);
-      f.site.sim.clear_faults();
-      auto again = f.poll();
-      CHECK(again.complete);
-      CHECK_FALSE(again.snapshot_changed);
-    }
-  }
+  check_faults_keep_snapshot(f, good, cases);
 }
 
 TEST_CASE("a transient fault within the retry budget still gives a complete poll",
@@ -250,11 +258,7 @@ TEST_CASE("a site upgraded from v3 to v4 between polls: no false change, no lost
 
 TEST_CASE("faults on the v4 endpoints never store an incomplete snapshot",
           "[integration][collector][v4][faults]") {
-  struct Case {
-    const char* spec;
-    const char* reason;
-  };
-  const Case cases[] = {
+  const std::vector<FaultCase> cases = {
       {"v4_policies:status=401", "auth"},          {"v4_policies:status=403", "forbidden"},
       {"v4_policies:status=500", "server_error"},  {"v4_policies:status=503", "server_error"},
       {"v4_policies:status=429,retry_after=1", "rate_limited"},
@@ -273,22 +277,7 @@ TEST_CASE("faults on the v4 endpoints never store an incomplete snapshot",
   auto good = f.poll();
   INFO(good.message);
   REQUIRE(good.complete);
-  const auto snapshots = f.count("SELECT count(*) FROM snapshots");
-  for (const auto& c : cases) {
-    DYNAMIC_SECTION(c.spec) {
-      f.site.sim.clear_faults();
-      f.site.sim.add_fault(pcsim::parse_fault(c.spec));
-      auto r = f.poll();
-      INFO(c.spec << " -> " << r.reason << ": " << r.message);
-      CHECK_FALSE(r.complete);
-      CHECK(r.reason == c.reason);
-      CHECK(r.snapshot_id == good.snapshot_id);
-      CHECK(r.policy_count == good.policy_count);
-      CHECK(f.count("SELECT count(*) FROM snapshots") == snapshots);
-      f.site.sim.clear_faults();
-      CHECK(f.poll().complete);
-    }
-  }
+  check_faults_keep_snapshot(f, good, cases);
 }
 
 TEST_CASE("a hostile answer fails the poll naming the place, in a short printable message",

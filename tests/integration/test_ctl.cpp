@@ -28,10 +28,8 @@ Run ctl(const TempDir& dir, std::vector<std::string> args) {
 
 TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites and the daemon",
           "[integration][ctl][slow]") {
-  TempDir dir;
-  LiveSite primary(dir, "primary", 80, 5);
-  LiveSite dr(dir, "dr", 80, 5);
-  LiveDaemon daemon(dir, primary, dr);  // writes flowdrift.yaml with both sites
+  LivePair live(80, 5);  // the daemon writes flowdrift.yaml with both sites
+  auto& [dir, primary, dr, daemon] = live;
   const auto cfg = dir.file("flowdrift.yaml");
 
   // Dumps of two sites holding the same intent under different UUIDs are in sync.
@@ -46,10 +44,7 @@ TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites
   CHECK_THAT(same.out, Catch::StartsWith("IN SYNC"));
 
   // A change on DR shows up in a new dump's diff, exit 1, in text and JSON.
-  auto rule = dr.enforced_app_rule();
-  auto spec = rule.at("spec");
-  spec["resources"]["app_rule"]["action"] = "MONITOR";
-  dr.put_spec(rule.at("metadata").at("uuid"), spec);
+  const auto rule = dr.monitor_enforced_rule();
   REQUIRE(ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("d2.json")}).status == 0);
   auto drift = ctl(dir, {"diff", dir.file("p.json"), dir.file("d2.json"), "--format", "json"});
   INFO(drift.out);
@@ -133,8 +128,7 @@ TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites
   CHECK(on_dr[0].at("mode") == "monitor");
   CHECK(on_dr[0].at("current") == true);
   CHECK(history_json("primary")[0].at("mode") == "enforce");
-  spec["resources"]["app_rule"]["action"] = "APPLY";
-  dr.put_spec(rule.at("metadata").at("uuid"), spec);
+  dr.put_spec(rule.at("metadata").at("uuid"), rule.at("spec"));  // back to APPLY
   REQUIRE(wait_until([&] { return history_json("dr").size() == 2; }, 60s));
   auto fixed = history_json("dr");
   CHECK(fixed[0].at("current") == false);
@@ -228,12 +222,8 @@ TEST_CASE("flowdriftctl dump of v4 and both-mode sites and diff of v3 and v4 dum
 
   // A change on DR (made through v3, as pcsim has no v4 writes, then back to Next-Gen).
   set_api_mode(dr, "both");
-  auto rule = dr.enforced_app_rule();
-  auto spec = rule.at("spec");
-  spec["resources"]["app_rule"]["action"] = "MONITOR";
-  dr.put_spec(rule.at("metadata").at("uuid"), spec);
+  const std::string changed_policy = dr.monitor_enforced_rule().at("spec").at("name");
   set_api_mode(dr, "v4");
-  const std::string changed_policy = rule.at("spec").at("name");
   auto d4b = ctl(dir, {"dump", "--config", cfg, "--site", "dr-v4", "-o", dir.file("d4b.json")});
   INFO(d4b.out);
   REQUIRE(d4b.status == 0);

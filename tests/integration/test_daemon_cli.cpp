@@ -27,21 +27,22 @@ int run_check(const TempDir& dir, const std::string& yaml, std::string* output,
   return *status;
 }
 
+// A config of one site, primary at 127.0.0.1:9440, whose lines end with `username` and then
+// `rest` (the site's further lines and anything after them).
+std::string primary_site(const std::string& rest, const std::string& username = "admin") {
+  return "sites:\n"
+         "  - name: primary\n"
+         "    url: https://127.0.0.1:9440\n"
+         "    username: " + username + "\n" + rest;
+}
+
 }  // namespace
 
 TEST_CASE("flowdriftd --check-config accepts a valid config and exits 0", "[integration][cli]") {
   TempDir dir;
   write_file(dir.file("pw"), "secret\n");
   std::string out;
-  int rc = run_check(dir,
-                     "sites:\n"
-                     "  - name: primary\n"
-                     "    url: https://127.0.0.1:9440\n"
-                     "    username: admin\n"
-                     "    password_file: pw\n"
-                     "storage:\n"
-                     "  path: db.sqlite\n",
-                     &out);
+  int rc = run_check(dir, primary_site("    password_file: pw\nstorage:\n  path: db.sqlite\n"), &out);
   CHECK(rc == 0);
   CHECK_THAT(out, Catch::Contains("is valid"));
   CHECK_THAT(out, !Catch::Contains("secret"));
@@ -50,14 +51,8 @@ TEST_CASE("flowdriftd --check-config accepts a valid config and exits 0", "[inte
 TEST_CASE("flowdriftd --check-config names file, line and key and exits 78", "[integration][cli]") {
   TempDir dir;
   std::string out;
-  int rc = run_check(dir,
-                     "sites:\n"
-                     "  - name: primary\n"
-                     "    url: https://127.0.0.1:9440\n"
-                     "    username: admin\n"
-                     "    password_env: FLOWDRIFT_TEST_UNSET\n"
-                     "    intervall: 30s\n",
-                     &out);
+  int rc = run_check(
+      dir, primary_site("    password_env: FLOWDRIFT_TEST_UNSET\n    intervall: 30s\n"), &out);
   CHECK(rc == 78);
   CHECK_THAT(out, Catch::Contains("flowdrift.yaml:6:"));
   CHECK_THAT(out, Catch::Contains("intervall"));
@@ -66,13 +61,7 @@ TEST_CASE("flowdriftd --check-config names file, line and key and exits 78", "[i
 TEST_CASE("flowdriftd --check-config fails on unreadable credentials", "[integration][cli]") {
   TempDir dir;
   std::string out;
-  int rc = run_check(dir,
-                     "sites:\n"
-                     "  - name: primary\n"
-                     "    url: https://127.0.0.1:9440\n"
-                     "    username: admin\n"
-                     "    password_file: does-not-exist\n",
-                     &out);
+  int rc = run_check(dir, primary_site("    password_file: does-not-exist\n"), &out);
   CHECK(rc == 78);
   CHECK_THAT(out, Catch::Contains("primary"));
 }
@@ -82,13 +71,7 @@ TEST_CASE("flowdriftd refuses a control character in a username with file:line:c
   TempDir dir;
   write_file(dir.file("pw"), "secret\n");
   std::string out;
-  int rc = run_check(dir,
-                     "sites:\n"
-                     "  - name: primary\n"
-                     "    url: https://127.0.0.1:9440\n"
-                     "    username: \"ad\\x1bmin\"\n"
-                     "    password_file: pw\n",
-                     &out);
+  int rc = run_check(dir, primary_site("    password_file: pw\n", "\"ad\\x1bmin\""), &out);
   CHECK(rc == 78);
   CHECK_THAT(out, Catch::Contains("flowdrift.yaml:4:15"));
   CHECK_THAT(out, Catch::Contains("username"));
@@ -101,9 +84,7 @@ TEST_CASE("flowdriftd refuses --web.enable-lifecycle with a web config that has 
   write_file(dir.file("pw"), "secret\n");
   write_file(dir.file("web.yml"), "http_server_config:\n  headers:\n    X-Frame-Options: deny\n");
   std::string out;
-  const int rc = run_check(dir,
-                           "sites:\n  - name: primary\n    url: https://127.0.0.1:9440\n"
-                           "    username: admin\n    password_file: pw\n",
+  const int rc = run_check(dir, primary_site("    password_file: pw\n"),
                            &out, {"--web.config.file", dir.file("web.yml"), "--web.enable-lifecycle"});
   CHECK(rc == 2);
   CHECK_THAT(out, Catch::Contains("no basic_auth_users"));

@@ -44,25 +44,16 @@ std::set<std::vector<std::string>> policy_series(const std::string& scrape) {
 
 TEST_CASE("changes through the DR API open drift items, reverting resolves them, faults change nothing",
           "[integration][drift][slow]") {
-  TempDir dir;
-  LiveSite primary(dir, "primary", 120, 42);
-  LiveSite dr(dir, "dr", 120, 42);
-  LiveDaemon daemon(dir, primary, dr);
-  daemon.start();
-  DbView db(daemon.db_path());
-
+  LivePair live(120, 42);
   // Same generated intent, different UUIDs: in sync.
-  REQUIRE(wait_until([&] { return pair_status(db) == "IN_SYNC"; }, 60s));
+  DbView db = live.start_in_sync();
   CHECK(db.rows(open_items_sql()).empty());
 
   // 1. Switch one enforced policy to MONITOR on the DR site.
-  auto rule = dr.enforced_app_rule();
+  const auto rule = live.dr.monitor_enforced_rule();
   const std::string uuid = rule.at("metadata").at("uuid");
   const std::string name = rule.at("spec").at("name");
   const json original = rule.at("spec");
-  json monitor = original;
-  monitor["resources"]["app_rule"]["action"] = "MONITOR";
-  dr.put_spec(uuid, monitor);
   const auto item_sql = open_items_sql("AND d.object = '" + name + "'");
   REQUIRE(wait_until([&] { return !db.rows(item_sql).empty(); }, 30s));
   auto rows = db.rows(item_sql);
@@ -70,10 +61,10 @@ TEST_CASE("changes through the DR API open drift items, reverting resolves them,
   CHECK(rows[0][1] == "enforcement_mode");
   CHECK(rows[0][2] == "critical");
   CHECK(pair_status(db) == "DRIFTED");
-  CHECK_THAT(daemon.log(), Catch::Contains("drift.opened pair=prod policy=" + name));
+  CHECK_THAT(live.daemon.log(), Catch::Contains("drift.opened pair=prod policy=" + name));
   // The log follows the commit the database already shows: wait for it, do not race it.
   CHECK(wait_until([&] {
-    return daemon.log().find("drift.raised pair=prod policy=" + name) != std::string::npos;
+    return live.daemon.log().find("drift.raised pair=prod policy=" + name) != std::string::npos;
   }, 10s));
   const auto opened = db.scalar("SELECT opened_ms FROM drift_items WHERE resolved_ms IS NULL");
   // Debounced: first seen by one comparison, raised by the next one (default 2), with both
@@ -85,44 +76,42 @@ TEST_CASE("changes through the DR API open drift items, reverting resolves them,
         std::vector<std::vector<std::string>>{{"opened"}, {"raised"}});
 
   // /metrics agrees with the database: the same open items, per policy and in aggregate.
-  REQUIRE(wait_until([&] { return !policy_series(daemon.scrape()).empty(); }, 10s));
-  auto scrape = daemon.scrape();
-  std::set<std::vector<std::string>> from_db;
-  for (auto& r : db.rows(open_items_sql())) from_db.insert(r);
-  CHECK(policy_series(scrape) == from_db);
+  REQUIRE(wait_until([&] { return !policy_series(live.daemon.scrape()).empty(); }, 10s));
+  auto scrape = live.daemon.scrape();
+  CHECK(policy_series(scrape) == db.row_set(open_items_sql()));
   CHECK_THAT(scrape, Catch::Contains(
       "flowdrift_drift_items{kind=\"enforcement_mode\",pair=\"prod\",severity=\"critical\"} 1"));
   CHECK_THAT(scrape, Catch::Contains("flowdrift_pair_status{pair=\"prod\",status=\"DRIFTED\"} 1"));
 
   // 2. A fault on the DR site, then the revert: nothing may resolve while DR is UNKNOWN.
-  dr.add_fault("rules_list:status=503");
+  live.dr.add_fault("rules_list:status=503");
   REQUIRE(wait_until([&] { return pair_status(db) == "UNKNOWN"; }, 20s));
-  dr.put_spec(uuid, original);
+  live.dr.put_spec(uuid, original);
   std::this_thread::sleep_for(3s);  // three poll intervals with the fault in place
   CHECK(db.rows(item_sql).size() == 1);
   CHECK(db.scalar("SELECT opened_ms FROM drift_items WHERE resolved_ms IS NULL") == opened);
-  CHECK_THAT(daemon.scrape(), Catch::Contains("flowdrift_pair_status{pair=\"prod\",status=\"UNKNOWN\"} 1"));
-  CHECK_THAT(daemon.scrape(), Catch::Contains(
+  CHECK_THAT(live.daemon.scrape(), Catch::Contains("flowdrift_pair_status{pair=\"prod\",status=\"UNKNOWN\"} 1"));
+  CHECK_THAT(live.daemon.scrape(), Catch::Contains(
       "flowdrift_drift_items{kind=\"enforcement_mode\",pair=\"prod\",severity=\"critical\"} 1"));
 
   // 3. The fault clears: the revert is seen and the item resolves.
-  dr.clear_faults();
+  live.dr.clear_faults();
   REQUIRE(wait_until([&] { return db.rows(item_sql).empty(); }, 30s));
   CHECK(pair_status(db) == "IN_SYNC");
   CHECK(db.scalar("SELECT count(*) FROM drift_items WHERE object = '" + name +
                   "' AND resolved_ms IS NOT NULL") == "1");
 
   // 4. A fault on the primary while the DR loses a policy: nothing opens until both are complete.
-  primary.add_fault("rules_list:malformed");
+  live.primary.add_fault("rules_list:malformed");
   REQUIRE(wait_until([&] { return pair_status(db) == "UNKNOWN"; }, 20s));
-  auto victim = dr.enforced_app_rule();
+  auto victim = live.dr.enforced_app_rule();
   const std::string victim_name = victim.at("spec").at("name");
-  auto del = dr.api().request("DELETE", "/api/nutanix/v3/network_security_rules/" +
+  auto del = live.dr.api().request("DELETE", "/api/nutanix/v3/network_security_rules/" +
                                             victim.at("metadata").at("uuid").get<std::string>());
   REQUIRE(del.status == 202);
   std::this_thread::sleep_for(3s);
   CHECK(db.rows(any_open_sql()).empty());
-  primary.clear_faults();
+  live.primary.clear_faults();
   const auto missing_sql = open_items_sql("AND d.object = '" + victim_name + "'");
   REQUIRE(wait_until([&] { return !db.rows(missing_sql).empty(); }, 30s));
   CHECK(db.rows(missing_sql)[0][1] == "missing");
@@ -132,33 +121,26 @@ TEST_CASE("changes through the DR API open drift items, reverting resolves them,
   json create{{"api_version", "3.1"},
               {"metadata", {{"kind", "network_security_rule"}}},
               {"spec", victim.at("spec")}};
-  dr.api().json("POST", "/api/nutanix/v3/network_security_rules", create);
+  live.dr.api().json("POST", "/api/nutanix/v3/network_security_rules", create);
   REQUIRE(wait_until([&] { return db.rows(open_items_sql()).empty(); }, 30s));
   CHECK(pair_status(db) == "IN_SYNC");
-  daemon.stop();
+  live.daemon.stop();
 }
 
 TEST_CASE("a restart keeps open drift items and their open times", "[integration][drift][slow]") {
-  TempDir dir;
-  LiveSite primary(dir, "primary", 60, 7);
-  LiveSite dr(dir, "dr", 60, 7);
-  auto rule = dr.enforced_app_rule();
-  json monitor = rule.at("spec");
-  monitor["resources"]["app_rule"]["action"] = "MONITOR";
-  dr.put_spec(rule.at("metadata").at("uuid"), monitor);
-
-  LiveDaemon daemon(dir, primary, dr);
-  daemon.start();
-  DbView db(daemon.db_path());
+  LivePair live(60, 7);
+  live.dr.monitor_enforced_rule();
+  live.daemon.start();
+  DbView db(live.daemon.db_path());
   REQUIRE(wait_until([&] { return !db.rows(open_items_sql()).empty(); }, 60s));
   const auto before = db.rows("SELECT id, opened_ms FROM drift_items WHERE resolved_ms IS NULL");
-  daemon.stop();
+  live.daemon.stop();
 
-  daemon.start();
+  live.daemon.start();
   // Right after the restart, before any comparison, /metrics already shows the open item.
   REQUIRE(wait_until([&] {
     try {
-      return !policy_series(daemon.scrape()).empty();
+      return !policy_series(live.daemon.scrape()).empty();
     } catch (...) {
       return false;
     }
@@ -166,7 +148,7 @@ TEST_CASE("a restart keeps open drift items and their open times", "[integration
   std::this_thread::sleep_for(3s);  // several cycles: nothing re-opens
   CHECK(db.rows("SELECT id, opened_ms FROM drift_items WHERE resolved_ms IS NULL") == before);
   CHECK(db.scalar("SELECT count(*) FROM drift_items") == std::to_string(before.size()));
-  daemon.stop();
+  live.daemon.stop();
 }
 
 TEST_CASE("an expected difference keeps drift from alerting until it expires, then the same item alerts",
@@ -174,11 +156,7 @@ TEST_CASE("an expected difference keeps drift from alerting until it expires, th
   TempDir dir;
   LiveSite primary(dir, "primary", 60, 11);
   LiveSite dr(dir, "dr", 60, 11);
-  auto rule = dr.enforced_app_rule();
-  const std::string name = rule.at("spec").at("name");
-  json monitor = rule.at("spec");
-  monitor["resources"]["app_rule"]["action"] = "MONITOR";
-  dr.put_spec(rule.at("metadata").at("uuid"), monitor);
+  const std::string name = dr.monitor_enforced_rule().at("spec").at("name");
 
   // Expires 20 s from now (UTC time form of `expires`).
   const auto expires_s = std::chrono::duration_cast<std::chrono::seconds>(

@@ -32,13 +32,8 @@ std::size_t longest_line(const std::string& text) {
 
 TEST_CASE("hostile DR answers fail its polls with the place named, and open no drift",
           "[integration][hostile][slow]") {
-  TempDir dir;
-  LiveSite primary(dir, "primary", 40, 42);
-  LiveSite dr(dir, "dr", 40, 42);
-  LiveDaemon daemon(dir, primary, dr);
-  daemon.start();
-  DbView db(daemon.db_path());
-  REQUIRE(wait_until([&] { return pair_status(db) == "IN_SYNC"; }, 60s));
+  LivePair live(40, 42);
+  DbView db = live.start_in_sync();
 
   struct Case {
     const char* fault;
@@ -53,7 +48,7 @@ TEST_CASE("hostile DR answers fail its polls with the place named, and open no d
   for (const auto& c : cases) {
     INFO(c.fault);
     const auto before = malformed_polls(db);
-    dr.add_fault(c.fault);
+    live.dr.add_fault(c.fault);
     REQUIRE(wait_until([&] { return malformed_polls(db) >= before + 2; }, 30s));
     const auto message = db.scalar("SELECT p.message FROM polls p JOIN sites s ON s.id = "
                                    "p.site_id WHERE s.name = 'dr' ORDER BY p.id DESC LIMIT 1");
@@ -61,39 +56,34 @@ TEST_CASE("hostile DR answers fail its polls with the place named, and open no d
     CHECK_THAT(*message, Catch::Contains(c.where));
     CHECK(flowdrift::is_printable(*message));
     // The API answers valid JSON, and agrees with /metrics that dr is down.
-    SyncClient api(daemon.port(), "", false);
+    SyncClient api(live.daemon.port(), "", false);
     const auto sites = api.request("GET", "/api/v1/sites", "", false);
     REQUIRE(sites.status == 200);
     const json doc = json::parse(sites.body);
     CHECK(doc["sites"][1]["up"] == false);
-    CHECK_THAT(daemon.scrape(), Catch::Contains("flowdrift_site_up{site=\"dr\"} 0"));
-    dr.clear_faults();
+    CHECK_THAT(live.daemon.scrape(), Catch::Contains("flowdrift_site_up{site=\"dr\"} 0"));
+    live.dr.clear_faults();
     REQUIRE(wait_until([&] { return pair_status(db) == "IN_SYNC"; }, 30s));
   }
   // Never drift: no item was ever opened, the pair was never DRIFTED.
   CHECK(db.scalar("SELECT count(*) FROM drift_items") == "0");
   CHECK(db.scalar("SELECT count(*) FROM pair_states WHERE status = 'DRIFTED'") == "0");
   // No 10 MB log line: every value in a line is bounded.
-  CHECK(longest_line(daemon.log()) < 4096);
+  CHECK(longest_line(live.daemon.log()) < 4096);
 }
 
 TEST_CASE("control characters in a policy name never reach the log raw",
           "[integration][hostile][slow]") {
-  TempDir dir;
-  LiveSite primary(dir, "primary", 20, 42);
-  LiveSite dr(dir, "dr", 20, 42);
-  LiveDaemon daemon(dir, primary, dr);
-  daemon.start();
-  DbView db(daemon.db_path());
-  REQUIRE(wait_until([&] { return pair_status(db) == "IN_SYNC"; }, 60s));
+  LivePair live(20, 42);
+  DbView db = live.start_in_sync();
 
   // DR's first policy now carries NUL, ESC, CR and LF and what would be a forged log line: it
   // is a valid name, so the pair drifts (missing under its old name, extra under the new one).
-  dr.add_fault("rules_list:control_chars");
+  live.dr.add_fault("rules_list:control_chars");
   REQUIRE(wait_until([&] {
-    return daemon.log().find("drift.opened pair=prod policy=\"") != std::string::npos;
+    return live.daemon.log().find("drift.opened pair=prod policy=\"") != std::string::npos;
   }, 30s));
-  const std::string log = daemon.log();
+  const std::string log = live.daemon.log();
   CHECK(log.find('\x1b') == std::string::npos);
   CHECK(log.find('\0') == std::string::npos);
   CHECK(log.find('\r') == std::string::npos);

@@ -28,13 +28,8 @@ using Items = std::set<std::vector<std::string>>;  // (policy, kind)
 
 // Open items past the debounce (raised): the ones /metrics exports per policy.
 Items open_items(DbView& db) {
-  Items out;
-  for (auto& r : db.rows("SELECT d.object, d.kind FROM drift_items d JOIN pairs p ON p.id = d.pair_id "
-                         "WHERE p.name = 'prod' AND d.resolved_ms IS NULL "
-                         "AND d.raised_ms IS NOT NULL")) {
-    out.insert(r);
-  }
-  return out;
+  return db.row_set("SELECT d.object, d.kind FROM drift_items d JOIN pairs p ON p.id = d.pair_id "
+                    "WHERE p.name = 'prod' AND d.resolved_ms IS NULL AND d.raised_ms IS NOT NULL");
 }
 
 // (policy, kind) of every flowdrift_policy_drift series in a scrape.
@@ -155,24 +150,19 @@ TEST_CASE("an address group changed on the DR site through v3 opens a reference 
           "[integration][references][slow]") {
   const pcsim::SiteData site = pcsim::generate_site(kPolicies, kSeed);
   const auto [group, users] = pick_group(site, site.address_groups, "address_group_inclusion_list");
-  TempDir dir;
-  LiveSite primary(dir, "primary", kPolicies, kSeed);
-  LiveSite dr(dir, "dr", kPolicies, kSeed);
-  LiveDaemon daemon(dir, primary, dr);
-  daemon.start();
-  DbView db(daemon.db_path());
-  REQUIRE(wait_until([&] { return pair_status(db) == "IN_SYNC"; }, 60s));
+  LivePair live(kPolicies, kSeed);
+  DbView db = live.start_in_sync();
   CHECK(open_items(db).empty());
 
-  const json entity = v3_group_entity(dr, "address_groups", "address_group", group);
+  const json entity = v3_group_entity(live.dr, "address_groups", "address_group", group);
   const std::string uuid = entity.at("uuid");
   const json original = entity.at("address_group");
   json widened = original;
   widened["ip_address_block_list"].push_back({{"ip", "203.0.113.0"}, {"prefix_length", 24}});
-  auto put = dr.api().request("PUT", "/api/nutanix/v3/address_groups/" + uuid, widened.dump());
+  auto put = live.dr.api().request("PUT", "/api/nutanix/v3/address_groups/" + uuid, widened.dump());
   REQUIRE(put.status == 200);
 
-  require_open(db, daemon, expect_kind(users, "reference"));
+  require_open(db, live.daemon, expect_kind(users, "reference"));
   CHECK(pair_status(db) == "DRIFTED");
   // A wider group on the replica lets more through, judged by behaviour: more permissive
   // (critical) for a policy that did not already allow those flows, cosmetic (info) for one
@@ -186,13 +176,13 @@ TEST_CASE("an address group changed on the DR site through v3 opens a reference 
   CHECK(permissive >= 1);
   CHECK(permissive + cosmetic == static_cast<int>(users.size()));
 
-  put = dr.api().request("PUT", "/api/nutanix/v3/address_groups/" + uuid, original.dump());
+  put = live.dr.api().request("PUT", "/api/nutanix/v3/address_groups/" + uuid, original.dump());
   REQUIRE(put.status == 200);
-  require_open(db, daemon, {});
+  require_open(db, live.daemon, {});
   CHECK(pair_status(db) == "IN_SYNC");
   CHECK(db.scalar("SELECT count(*) FROM drift_items WHERE kind = 'reference' AND resolved_ms IS NOT NULL") ==
         std::to_string(users.size()));
-  daemon.stop();
+  live.daemon.stop();
 }
 
 TEST_CASE("a service group changed through the v4 API (If-Match) of a v4-mode DR site opens a "
@@ -200,27 +190,22 @@ TEST_CASE("a service group changed through the v4 API (If-Match) of a v4-mode DR
           "[integration][references][v4][slow]") {
   const pcsim::SiteData site = pcsim::generate_site(kPolicies, kSeed);
   const auto [group, users] = pick_group(site, site.service_groups, "service_group_list");
-  TempDir dir;
-  LiveSite primary(dir, "primary", kPolicies, kSeed);
-  LiveSite dr(dir, "dr", kPolicies, kSeed);
-  REQUIRE(dr.api().json("POST", "/_pcsim/mode", {{"mode", "v4"}}).at("mode") == "v4");
-  LiveDaemon daemon(dir, primary, dr);
-  set_dr_api(dir, "v4");
-  daemon.start();
-  DbView db(daemon.db_path());
-  REQUIRE(wait_until([&] { return pair_status(db) == "IN_SYNC"; }, 60s));
+  LivePair live(kPolicies, kSeed);
+  REQUIRE(live.dr.api().json("POST", "/_pcsim/mode", {{"mode", "v4"}}).at("mode") == "v4");
+  set_dr_api(live.dir, "v4");
+  DbView db = live.start_in_sync();
   CHECK(db.scalar("SELECT p.api FROM polls p JOIN sites s ON s.id = p.site_id WHERE s.name = 'dr' "
                   "ORDER BY p.id DESC LIMIT 1") == "v4");
 
   const std::string base = "/api/microseg/v4.0/config/service-groups";
   std::string ext_id;
-  const json listed = dr.api().json("GET", base + "?$limit=100");
+  const json listed = live.dr.api().json("GET", base + "?$limit=100");
   for (const auto& g : listed.at("data")) {
     if (g.at("name") == group) ext_id = g.at("extId");
   }
   INFO(group << " in " << listed.dump().substr(0, 2000));
   REQUIRE_FALSE(ext_id.empty());
-  auto get = dr.api().request("GET", base + "/" + ext_id);
+  auto get = live.dr.api().request("GET", base + "/" + ext_id);
   REQUIRE(get.status == 200);
   REQUIRE(get.header("ETag").has_value());
   const json original = json::parse(get.body).at("data");
@@ -229,23 +214,23 @@ TEST_CASE("a service group changed through the v4 API (If-Match) of a v4-mode DR
   changed["tcpServices"].push_back({{"startPort", 9999}, {"endPort", 9999}});
 
   // Without If-Match the write is refused and nothing drifts.
-  auto refused = send_with(dr, "PUT", base + "/" + ext_id, changed, {});
+  auto refused = send_with(live.dr, "PUT", base + "/" + ext_id, changed, {});
   CHECK(refused.status == 412);
-  auto put = send_with(dr, "PUT", base + "/" + ext_id, changed, {{"If-Match", std::string(*get.header("ETag"))}});
+  auto put = send_with(live.dr, "PUT", base + "/" + ext_id, changed, {{"If-Match", std::string(*get.header("ETag"))}});
   INFO(put.body);
   REQUIRE(put.status == 202);
   CHECK(json::parse(put.body).at("data").at("$objectType") == "prism.v4.config.TaskReference");
 
-  require_open(db, daemon, expect_kind(users, "reference"));
+  require_open(db, live.daemon, expect_kind(users, "reference"));
   CHECK(pair_status(db) == "DRIFTED");
 
-  get = dr.api().request("GET", base + "/" + ext_id);
+  get = live.dr.api().request("GET", base + "/" + ext_id);
   REQUIRE(get.status == 200);
-  put = send_with(dr, "PUT", base + "/" + ext_id, original, {{"If-Match", std::string(*get.header("ETag"))}});
+  put = send_with(live.dr, "PUT", base + "/" + ext_id, original, {{"If-Match", std::string(*get.header("ETag"))}});
   REQUIRE(put.status == 202);
-  require_open(db, daemon, {});
+  require_open(db, live.daemon, {});
   CHECK(pair_status(db) == "IN_SYNC");
-  daemon.stop();
+  live.daemon.stop();
 }
 
 TEST_CASE("an address group deleted on the DR site while policies use it: the poll stays complete, "
@@ -253,18 +238,13 @@ TEST_CASE("an address group deleted on the DR site while policies use it: the po
           "[integration][references][slow]") {
   const pcsim::SiteData site = pcsim::generate_site(kPolicies, kSeed);
   const auto [group, users] = pick_group(site, site.address_groups, "address_group_inclusion_list");
-  TempDir dir;
-  LiveSite primary(dir, "primary", kPolicies, kSeed);
-  LiveSite dr(dir, "dr", kPolicies, kSeed);
-  LiveDaemon daemon(dir, primary, dr);
-  daemon.start();
-  DbView db(daemon.db_path());
-  REQUIRE(wait_until([&] { return pair_status(db) == "IN_SYNC"; }, 60s));
+  LivePair live(kPolicies, kSeed);
+  DbView db = live.start_in_sync();
 
   // The ordinary API refuses; the admin path deletes anyway and names the same policies.
-  const std::string uuid = v3_group_entity(dr, "address_groups", "address_group", group).at("uuid");
-  CHECK(dr.api().request("DELETE", "/api/nutanix/v3/address_groups/" + uuid).status == 409);
-  auto forced = dr.api().json("POST", "/_pcsim/force_delete", {{"kind", "address_group"}, {"name", group}});
+  const std::string uuid = v3_group_entity(live.dr, "address_groups", "address_group", group).at("uuid");
+  CHECK(live.dr.api().request("DELETE", "/api/nutanix/v3/address_groups/" + uuid).status == 409);
+  auto forced = live.dr.api().json("POST", "/_pcsim/force_delete", {{"kind", "address_group"}, {"name", group}});
   CHECK(forced.at("referenced_by") == json(std::vector<std::string>(users.begin(), users.end())));
 
   // Every policy using the group shows a drift item, and nothing else does. The spec expects
@@ -279,7 +259,7 @@ TEST_CASE("an address group deleted on the DR site while policies use it: the po
     INFO(item[0] << " " << item[1]);
     CHECK(allowed.count(item[1]) == 1);
   }
-  REQUIRE(wait_until([&] { return policy_series(daemon.scrape()) == open_items(db); }, 10s));
+  REQUIRE(wait_until([&] { return policy_series(live.daemon.scrape()) == open_items(db); }, 10s));
 
   // The DR poll is still complete (a dangling reference is a finding, not a failure), and its
   // snapshot names each affected policy in a dangling_reference finding.
@@ -298,5 +278,5 @@ TEST_CASE("an address group deleted on the DR site while policies use it: the po
   REQUIRE(wait_until([&] { return db.scalar("SELECT count(*) FROM polls") != polls; }, 10s));
   CHECK(db.scalar("SELECT count(*) FROM polls p JOIN sites s ON s.id = p.site_id WHERE s.name = 'dr' "
                   "AND p.outcome = 'failed'") == "0");
-  daemon.stop();
+  live.daemon.stop();
 }

@@ -50,23 +50,15 @@ std::string replace_after(std::string text, const std::string& after, const std:
 
 TEST_CASE("reload of a broken and then a good config while polls run",
           "[integration][reload][slow]") {
-  TempDir dir;
   // Small sites: a 1 s poll must fit its 1 s poll_timeout on a busy machine too.
-  LiveSite primary(dir, "primary", 40, 42);
-  LiveSite dr(dir, "dr", 40, 42);
-  LiveDaemon daemon(dir, primary, dr);
-  const std::string original = read_file(daemon.config_path());
-  daemon.start({"--web.enable-lifecycle"});
-  DbView db(daemon.db_path());
-  REQUIRE(wait_until([&] { return pair_status(db) == "IN_SYNC"; }, 60s));
+  LivePair live(40, 42);
+  const std::string original = read_file(live.daemon.config_path());
+  DbView db = live.start_in_sync({"--web.enable-lifecycle"});
 
   // Drift that alerts: one enforced policy switched to MONITOR on the DR site.
-  auto rule = dr.enforced_app_rule();
+  const auto rule = live.dr.monitor_enforced_rule();
   const std::string uuid = rule.at("metadata").at("uuid");
   const std::string name = rule.at("spec").at("name");
-  json monitor = rule.at("spec");
-  monitor["resources"]["app_rule"]["action"] = "MONITOR";
-  dr.put_spec(uuid, monitor);
   const std::string item_sql =
       "SELECT d.id, d.opened_ms, d.raised_ms IS NOT NULL, d.expectation IS NOT NULL "
       "FROM drift_items d WHERE d.resolved_ms IS NULL AND d.object = '" + name + "'";
@@ -82,23 +74,23 @@ TEST_CASE("reload of a broken and then a good config while polls run",
   // Every list in one page (page_size 500): the rules, groups and categories; never more.
   REQUIRE(dr_requests_before.has_value());
   const int requests_one_page = std::stoi(*dr_requests_before);
-  CHECK(sample(daemon.scrape(), "flowdrift_config_last_reload_successful") == 1);
+  CHECK(sample(live.daemon.scrape(), "flowdrift_config_last_reload_successful") == 1);
 
   // 1. A broken file and SIGHUP: rejected, naming the file and line; nothing else changes.
   const std::string broken = replace_after(original, "name: dr", "interval: 1s", "interval: soon");
   const auto broken_line =
       std::count(broken.begin(), broken.begin() + static_cast<long>(broken.find("interval: soon")), '\n') + 1;
-  write_file(daemon.config_path(), broken);
-  daemon.signal(SIGHUP);
-  const std::string where = daemon.config_path() + ":" + std::to_string(broken_line) + ":";
+  write_file(live.daemon.config_path(), broken);
+  live.daemon.signal(SIGHUP);
+  const std::string where = live.daemon.config_path() + ":" + std::to_string(broken_line) + ":";
   REQUIRE(wait_until([&] {
-    return daemon.log().find("config.reload_failed trigger=SIGHUP") != std::string::npos;
+    return live.daemon.log().find("config.reload_failed trigger=SIGHUP") != std::string::npos;
   }, 10s));
-  const auto log = daemon.log();
+  const auto log = live.daemon.log();
   const auto failed_line = log.substr(log.find("config.reload_failed"));
   CHECK_THAT(failed_line.substr(0, failed_line.find('\n')), Catch::Contains(where));
   CHECK_THAT(failed_line.substr(0, failed_line.find('\n')), Catch::Contains("sites[1].interval"));
-  CHECK(sample(daemon.scrape(), "flowdrift_config_last_reload_successful") == 0);
+  CHECK(sample(live.daemon.scrape(), "flowdrift_config_last_reload_successful") == 0);
   // Polls go on for both sites with the old configuration; the pair keeps its state.
   const auto primary_polls = polls(db, "primary");
   const auto dr_polls = polls(db, "dr");
@@ -120,10 +112,10 @@ TEST_CASE("reload of a broken and then a good config while polls run",
                        "replica: dr\n    expected:\n      - policy: " + name +
                            "\n        owner: dr-team\n        reason: failover drill\n"
                            "        expires: 2099-01-01\n");
-  write_file(daemon.config_path(), good);
-  const double primary_count_before = sample(daemon.scrape(), "flowdrift_site_polls_total{site=\"primary\"}");
+  write_file(live.daemon.config_path(), good);
+  const double primary_count_before = sample(live.daemon.scrape(), "flowdrift_site_polls_total{site=\"primary\"}");
   REQUIRE(primary_count_before > 0);
-  SyncClient client(daemon.port(), "", false);
+  SyncClient client(live.daemon.port(), "", false);
   CHECK(client.request("GET", "/-/reload", "", false).status == 405);  // never on GET
   auto reply = client.request("POST", "/-/reload", "", false);
   INFO(reply.body);
@@ -131,7 +123,7 @@ TEST_CASE("reload of a broken and then a good config while polls run",
   CHECK_THAT(reply.body, Catch::Contains("sites changed: dr (page_size)"));
   CHECK(reply.body.find("primary") == std::string::npos);
   CHECK_THAT(reply.body, Catch::Contains("pairs changed: prod (expected)"));
-  CHECK(sample(daemon.scrape(), "flowdrift_config_last_reload_successful") == 1);
+  CHECK(sample(live.daemon.scrape(), "flowdrift_config_last_reload_successful") == 1);
   // A loop of POSTs cannot flood the audit trail: one reload a second.
   const std::string reloads = db.scalar("SELECT count(*) FROM config_reloads").value_or("");
   auto again = client.request("POST", "/-/reload", "", false);
@@ -151,7 +143,7 @@ TEST_CASE("reload of a broken and then a good config while polls run",
   }, 20s));
   CHECK(db.rows(item_sql).at(0).at(0) == item_before.at(0).at(0));  // the same item, not reopened
   CHECK(db.scalar("SELECT count(*) FROM drift_events WHERE event = 'expected'") == "1");
-  const auto scrape = daemon.scrape();
+  const auto scrape = live.daemon.scrape();
   CHECK(sample(scrape, "flowdrift_drift_expected_items{kind=\"enforcement_mode\",pair=\"prod\","
                        "severity=\"critical\"}") == 1);
   CHECK(sample(scrape, "flowdrift_drift_items{kind=\"enforcement_mode\",pair=\"prod\","
@@ -159,13 +151,13 @@ TEST_CASE("reload of a broken and then a good config while polls run",
 
   // The unchanged site's collector was not touched: started once, its poll counter went on
   // from where it was (never reset) and its polls continue; only dr's was replaced.
-  const auto after_log = daemon.log();
+  const auto after_log = live.daemon.log();
   CHECK(count(after_log, "collector.started site=primary") == 1);
   CHECK(count(after_log, "collector.started site=dr cause=start") == 1);
   CHECK(count(after_log, "collector.started site=dr cause=reload") == 1);
   const auto primary_after = polls(db, "primary");
   CHECK(wait_until([&] { return polls(db, "primary") >= primary_after + 2; }, 20s));
-  CHECK(sample(daemon.scrape(), "flowdrift_site_polls_total{site=\"primary\"}") >
+  CHECK(sample(live.daemon.scrape(), "flowdrift_site_polls_total{site=\"primary\"}") >
         primary_count_before);
 
   // The audit trail: the start, the rejected SIGHUP and the applied POST, with the file hashes.

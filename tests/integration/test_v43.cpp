@@ -25,12 +25,8 @@ constexpr int kSeed = 42;
 using Items = std::set<std::vector<std::string>>;  // (policy, kind, direction, severity)
 
 Items open_items(DbView& db) {
-  Items out;
-  for (auto& r : db.rows("SELECT object, kind, direction, severity FROM drift_items "
-                         "WHERE resolved_ms IS NULL AND raised_ms IS NOT NULL")) {
-    out.insert(r);
-  }
-  return out;
+  return db.row_set("SELECT object, kind, direction, severity FROM drift_items "
+                    "WHERE resolved_ms IS NULL AND raised_ms IS NOT NULL");
 }
 
 json flex_policy(const std::string& name, const std::string& action) {

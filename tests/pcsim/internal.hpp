@@ -10,6 +10,7 @@
 
 #include "http/server.hpp"
 #include "http/types.hpp"
+#include "pcsim/site.hpp"
 
 namespace flowdrift::pcsim::detail {
 
@@ -35,5 +36,11 @@ http::ServerReply v4_plain_error(int status, std::string_view endpoint, const st
 http::ServerReply v4_get_reply(std::string_view endpoint, const std::string& path,
                                nlohmann::json data, const std::string& etag);
 std::string percent_decode(std::string_view in);
+// A group as the v3 API shows it (writes_v3.cpp) and as a v4 object with extId `id`
+// (writes_v4.cpp).
+nlohmann::json v3_group_json(const AddressGroup& ag);
+nlohmann::json v3_group_json(const ServiceGroup& sg);
+nlohmann::json v4_group_object(const std::string& id, const AddressGroup& g);
+nlohmann::json v4_group_object(const std::string& id, const ServiceGroup& g);
 
 }  // namespace flowdrift::pcsim::detail

@@ -360,6 +360,18 @@ namespace {
 std::string parse_list_query(const std::string& body, std::string_view kind,
                              detail::ListQuery* out);
 
+// `reply` as the fault makes it: a hostile body (a 200 only), its latency, a cut body or a
+// dropped connection.
+ServerReply with_fault(ServerReply reply, const detail::FaultOutcome& fault) {
+  if (is_hostile(fault.kind) && reply.response.status == 200) {
+    apply_hostile(fault.kind, reply.response.body);
+  }
+  reply.delay = std::chrono::milliseconds(fault.latency_ms);
+  if (fault.kind == FaultKind::Truncate) reply.fault = ServerReply::Fault::TruncateBody;
+  if (fault.kind == FaultKind::Drop) reply.fault = ServerReply::Fault::DropConnection;
+  return reply;
+}
+
 }  // namespace
 
 // ---- construction ----------------------------------------------------------------------------
@@ -438,33 +450,19 @@ void Simulator::rebuild_group_views() {
   ag_uuid_.clear();
   sg_uuid_.clear();
   std::vector<std::pair<std::string, std::string>> v4_ags, v4_sgs;  // (sort key, object)
-  for (const auto& [uuid, stored] : ags_) {
-    const AddressGroup& ag = stored.group;
-    ag_uuid_.emplace(ag.name, uuid);  // names are unique: writes refuse duplicates
-    json e = {{"address_group",
-               {{"address_group_string", ""},
-                {"description", ag.description},
-                {"ip_address_block_list", ag.ip_address_block_list},
-                {"name", ag.name}}},
-              {"uuid", uuid}};
-    address_groups_.push_back({ag.name + '\n' + uuid, e.dump()});
-    v4_ags.emplace_back(ag.name + '\n' + uuid,
-                        v4::address_group(uuid, ag.name, ag.description, ag.ip_address_block_list).dump());
-  }
-  for (const auto& [uuid, stored] : sgs_) {
-    const ServiceGroup& sg = stored.group;
-    sg_uuid_.emplace(sg.name, uuid);
-    json e = {{"service_group",
-               {{"description", sg.description},
-                {"is_system_defined", sg.is_system_defined},
-                {"name", sg.name},
-                {"service_list", sg.service_list}}},
-              {"uuid", uuid}};
-    service_groups_.push_back({sg.name + '\n' + uuid, e.dump()});
-    v4_sgs.emplace_back(sg.name + '\n' + uuid,
-                        v4::service_group(uuid, sg.name, sg.description, sg.is_system_defined,
-                                          sg.service_list).dump());
-  }
+  // Each group's v3 list entity ({<kind>: ..., uuid}) and v4 object, by (name, uuid).
+  auto view = [](const auto& stored_groups, const char* kind, UuidByName& uuid_by_name,
+                 std::vector<Listed>& v3_list, auto& v4_list) {
+    for (const auto& [uuid, stored] : stored_groups) {
+      const auto& g = stored.group;
+      uuid_by_name.emplace(g.name, uuid);  // names are unique: writes refuse duplicates
+      const std::string key = g.name + '\n' + uuid;
+      v3_list.push_back({key, json{{kind, v3_group_json(g)}, {"uuid", uuid}}.dump()});
+      v4_list.emplace_back(key, v4_group_object(uuid, g).dump());
+    }
+  };
+  view(ags_, "address_group", ag_uuid_, address_groups_, v4_ags);
+  view(sgs_, "service_group", sg_uuid_, service_groups_, v4_sgs);
   auto by_key = [](const Listed& a, const Listed& b) { return a.sort_key < b.sort_key; };
   std::sort(address_groups_.begin(), address_groups_.end(), by_key);
   std::sort(service_groups_.begin(), service_groups_.end(), by_key);
@@ -512,15 +510,8 @@ bool Simulator::category_defined(const std::string& key, const std::string& valu
 }
 
 std::string Simulator::new_uuid() {
-  std::uint64_t hi = rng_(), lo = rng_();
-  hi = (hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;  // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // variant 10
-  char buf[37];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xFFFF),
-                static_cast<unsigned>(hi & 0xFFFF), static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
-  return buf;
+  const std::uint64_t hi = rng_();
+  return v4::uuid_text(hi, rng_());
 }
 
 std::string Simulator::now_time() const { return format_time(std::chrono::system_clock::now()); }
@@ -803,13 +794,7 @@ http::ServerReply Simulator::dispatch(const http::HttpRequest& request, const st
     }
   }
 
-  if (is_hostile(fault.kind) && reply.response.status == 200) {
-    apply_hostile(fault.kind, reply.response.body);
-  }
-  reply.delay = std::chrono::milliseconds(fault.latency_ms);
-  if (fault.kind == FaultKind::Truncate) reply.fault = ServerReply::Fault::TruncateBody;
-  if (fault.kind == FaultKind::Drop) reply.fault = ServerReply::Fault::DropConnection;
-  return reply;
+  return with_fault(std::move(reply), fault);
 }
 
 namespace {
@@ -990,13 +975,7 @@ http::ServerReply Simulator::dispatch_v4(const http::HttpRequest& request, const
     reply.response.headers.push_back({"ETag", v4::etag_of(reply.response.body)});
   }
 
-  if (is_hostile(fault.kind) && reply.response.status == 200) {
-    apply_hostile(fault.kind, reply.response.body);
-  }
-  reply.delay = std::chrono::milliseconds(fault.latency_ms);
-  if (fault.kind == FaultKind::Truncate) reply.fault = ServerReply::Fault::TruncateBody;
-  if (fault.kind == FaultKind::Drop) reply.fault = ServerReply::Fault::DropConnection;
-  return reply;
+  return with_fault(std::move(reply), fault);
 }
 
 v4::IdSource Simulator::v4_ids() const {
@@ -1075,9 +1054,11 @@ std::string Simulator::add_v3_task(const std::string& operation, std::string_vie
   return task;
 }
 
-http::ServerReply Simulator::create_rule(const http::HttpRequest& request) {
+namespace {
+
+// A rule write's body is a JSON object with an object `metadata`; else the 422.
+std::optional<ServerReply> rule_body_error(const json& body) {
   const std::string_view kind = "network_security_rule";
-  json body = json::parse(request.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
     return error_reply(422, kind, "Request body must be a JSON object.");
   }
@@ -1085,13 +1066,41 @@ http::ServerReply Simulator::create_rule(const http::HttpRequest& request) {
   if (md == body.end() || !md->is_object()) {
     return error_reply(422, kind, "'metadata' is a required property");
   }
+  return std::nullopt;
+}
+
+// ... and holds a valid `spec`; else the 422.
+std::optional<ServerReply> rule_spec_error(const json& body) {
+  const std::string_view kind = "network_security_rule";
+  auto spec = body.find("spec");
+  if (spec == body.end()) return error_reply(422, kind, "'spec' is a required property");
+  if (auto err = validate_spec(*spec); !err.empty()) return error_reply(422, kind, err);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ServerReply> Simulator::resolved_spec(const json& spec, json* out) {
+  *out = spec;
+  try {
+    resolve_references(*out);
+  } catch (const std::runtime_error& e) {
+    return error_reply(422, "network_security_rule", e.what(), "INVALID_REFERENCE");
+  }
+  assign_rule_ids(*out, false);
+  return std::nullopt;
+}
+
+http::ServerReply Simulator::create_rule(const http::HttpRequest& request) {
+  const std::string_view kind = "network_security_rule";
+  json body = json::parse(request.body, nullptr, false);
+  if (auto refused = rule_body_error(body)) return *refused;
+  auto md = body.find("metadata");
   auto mk = md->find("kind");
   if (mk == md->end() || !mk->is_string() || mk->get<std::string>() != kind) {
     return error_reply(422, kind, "metadata.kind must be 'network_security_rule'");
   }
-  auto spec = body.find("spec");
-  if (spec == body.end()) return error_reply(422, kind, "'spec' is a required property");
-  if (auto err = validate_spec(*spec); !err.empty()) return error_reply(422, kind, err);
+  if (auto refused = rule_spec_error(body)) return *refused;
 
   std::optional<std::string> uuid;
   if (auto u = md->find("uuid"); u != md->end()) {
@@ -1102,13 +1111,8 @@ http::ServerReply Simulator::create_rule(const http::HttpRequest& request) {
     }
     uuid = u->get<std::string>();
   }
-  json new_spec = *spec;
-  try {
-    resolve_references(new_spec);
-  } catch (const std::runtime_error& e) {
-    return error_reply(422, kind, e.what(), "INVALID_REFERENCE");
-  }
-  assign_rule_ids(new_spec, false);
+  json new_spec;
+  if (auto refused = resolved_spec(body.at("spec"), &new_spec)) return *refused;
   json cats = md->contains("categories") ? md->at("categories") : json::object();
   const std::string now = now_time();
   std::string id = insert_rule(std::move(new_spec), std::move(cats), 0, now, now, uuid);
@@ -1124,20 +1128,13 @@ http::ServerReply Simulator::update_rule(const std::string& uuid, const http::Ht
     return error_reply(404, kind, "network_security_rule with uuid " + uuid + " not found.");
   }
   json body = json::parse(request.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
-    return error_reply(422, kind, "Request body must be a JSON object.");
-  }
+  if (auto refused = rule_body_error(body)) return *refused;
   auto md = body.find("metadata");
-  if (md == body.end() || !md->is_object()) {
-    return error_reply(422, kind, "'metadata' is a required property");
-  }
   auto sv = md->find("spec_version");
   if (sv == md->end() || !sv->is_number_integer()) {
     return error_reply(422, kind, "metadata.spec_version is required for an update");
   }
-  auto spec = body.find("spec");
-  if (spec == body.end()) return error_reply(422, kind, "'spec' is a required property");
-  if (auto err = validate_spec(*spec); !err.empty()) return error_reply(422, kind, err);
+  if (auto refused = rule_spec_error(body)) return *refused;
 
   json entity = json::parse(it->second.entity);
   const long long current = entity.at("metadata").at("spec_version").get<long long>();
@@ -1147,13 +1144,8 @@ http::ServerReply Simulator::update_rule(const std::string& uuid, const http::Ht
                        "(spec_version " + std::to_string(sv->get<long long>()) + ", current " +
                            std::to_string(current) + ").");
   }
-  json new_spec = *spec;
-  try {
-    resolve_references(new_spec);
-  } catch (const std::runtime_error& e) {
-    return error_reply(422, kind, e.what(), "INVALID_REFERENCE");
-  }
-  assign_rule_ids(new_spec, false);
+  json new_spec;
+  if (auto refused = resolved_spec(body.at("spec"), &new_spec)) return *refused;
   json cats = md->contains("categories") && md->at("categories").is_object()
                   ? md->at("categories")
                   : entity.at("metadata").at("categories");

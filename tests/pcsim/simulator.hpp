@@ -147,6 +147,7 @@ class Simulator {
     int applied = 0;
   };
   using ListQuery = detail::ListQuery;
+  using UuidByName = std::map<std::string, std::string, std::less<>>;  // name -> uuid
   using FaultOutcome = detail::FaultOutcome;
 
   // All private members expect mu_ to be held.
@@ -165,6 +166,9 @@ class Simulator {
                                 bool paging_metadata);
   http::ServerReply get_rule(const std::string& uuid);
   http::ServerReply create_rule(const http::HttpRequest& request);
+  // A create or update's (validated) `spec` with its references resolved and its rule ids
+  // assigned, into *out; else the 422 reply.
+  std::optional<http::ServerReply> resolved_spec(const nlohmann::json& spec, nlohmann::json* out);
   http::ServerReply update_rule(const std::string& uuid, const http::HttpRequest& request);
   http::ServerReply delete_rule(const std::string& uuid);
   http::ServerReply get_task(const std::string& uuid);
@@ -174,16 +178,19 @@ class Simulator {
   // writes_v3.cpp: address/service group and category value CRUD (v3 shapes).
   http::ServerReply dispatch_v3_objects(const http::HttpRequest& request, const std::string& endpoint,
                                         const std::vector<std::string_view>& parts);
-  http::ServerReply v3_address_group(const http::HttpRequest& request, const std::string& uuid);
-  http::ServerReply v3_service_group(const http::HttpRequest& request, const std::string& uuid);
+  // Address groups (ags_, ag_uuid_) or service groups (sgs_, sg_uuid_).
+  template <class Stored>
+  http::ServerReply v3_group(const http::HttpRequest& request, const std::string& uuid,
+                             std::map<std::string, Stored>& stored, const UuidByName& uuid_by_name);
   http::ServerReply v3_category_value(const http::HttpRequest& request, const std::string& key,
                                       const std::string& value);
   // writes_v4.cpp: GET one / POST / PUT / DELETE of v4 objects, v4 tasks.
   http::ServerReply dispatch_v4_object(const http::HttpRequest& request, const std::string& endpoint,
                                        const std::string& id);
   http::ServerReply v4_policy(const http::HttpRequest& request, const std::string& id);
-  http::ServerReply v4_address_group(const http::HttpRequest& request, const std::string& id);
-  http::ServerReply v4_service_group(const http::HttpRequest& request, const std::string& id);
+  template <class Stored>  // as v3_group
+  http::ServerReply v4_group(const http::HttpRequest& request, const std::string& id,
+                             std::map<std::string, Stored>& stored, const UuidByName& uuid_by_name);
   http::ServerReply v4_category(const http::HttpRequest& request, const std::string& id);
   http::ServerReply v4_task(const std::string& id);
   std::string v4_task_reference(const std::string& endpoint, const std::string& operation,
@@ -260,7 +267,7 @@ class Simulator {
   // Cached views, rebuilt by rebuild_*_views().
   std::vector<Listed> address_groups_, service_groups_, category_keys_;
   std::map<std::string, std::vector<Listed>> category_values_;
-  std::map<std::string, std::string, std::less<>> ag_uuid_, sg_uuid_;  // name -> uuid
+  UuidByName ag_uuid_, sg_uuid_;
   std::map<std::string, nlohmann::json> tasks_;                        // task uuid -> task
   std::map<std::string, nlohmann::json> v4_tasks_;                     // task extId -> task
 

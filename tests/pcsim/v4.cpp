@@ -428,7 +428,10 @@ std::string schema_error_body(std::string_view ns, std::string_view object_type,
 }
 
 std::string uuid_from_hash(std::uint64_t salt, std::string_view text) {
-  std::uint64_t hi = fnv1a(salt, text), lo = fnv1a(salt ^ 0x9e3779b97f4a7c15ull, text);
+  return uuid_text(fnv1a(salt, text), fnv1a(salt ^ 0x9e3779b97f4a7c15ull, text));
+}
+
+std::string uuid_text(std::uint64_t hi, std::uint64_t lo) {
   hi = (hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;
   lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;
   char buf[37];

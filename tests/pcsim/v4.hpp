@@ -76,6 +76,8 @@ std::string schema_error_body(std::string_view ns, std::string_view object_type,
 
 // A uuid-shaped id from (salt, text): stable for one instance, different across salts.
 std::string uuid_from_hash(std::uint64_t salt, std::string_view text);
+// The text of a version-4 UUID made of 128 random or hashed bits (version and variant set here).
+std::string uuid_text(std::uint64_t hi, std::uint64_t lo);
 // Strong ETag of a response body.
 std::string etag_of(std::string_view body);
 

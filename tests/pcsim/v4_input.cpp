@@ -117,23 +117,6 @@ InputError icmp_codes(const json& list, const std::string& attr, json* out, bool
   return {};
 }
 
-bool valid_ipv4(const std::string& ip) {
-  int parts = 0;
-  std::size_t i = 0;
-  while (i <= ip.size()) {
-    std::size_t dot = ip.find('.', i);
-    if (dot == std::string::npos) dot = ip.size();
-    const std::string part = ip.substr(i, dot - i);
-    if (part.empty() || part.size() > 3 || part.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(part) > 255) {
-      return false;
-    }
-    ++parts;
-    i = dot + 1;
-  }
-  return parts == 4;
-}
-
 // {value, prefixLength} -> v3 {ip, prefix_length}.
 InputError ipv4_address(const json& obj, const std::string& attr, json* out) {
   if (!obj.is_object()) return {attr, "must be an object {value, prefixLength}"};
@@ -315,7 +298,32 @@ InputError application_rule(const json& rule, const std::string& path, const Inp
   return {};
 }
 
+// rules[i] of a policy: an object with a string `type` (into *type); *path = "rules[i]".
+InputError rule_type(const json& rules, std::size_t i, std::string* path, std::string* type) {
+  *path = index("rules", i);
+  const json& r = rules[i];
+  if (!r.is_object()) return {*path, "must be an object"};
+  return string_member(r, *path, "type", true, 32, type);
+}
+
 }  // namespace
+
+bool valid_ipv4(const std::string& ip) {
+  int parts = 0;
+  std::size_t i = 0;
+  while (i <= ip.size()) {
+    std::size_t dot = ip.find('.', i);
+    if (dot == std::string::npos) dot = ip.size();
+    const std::string part = ip.substr(i, dot - i);
+    if (part.empty() || part.size() > 3 || part.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(part) > 255) {
+      return false;
+    }
+    ++parts;
+    i = dot + 1;
+  }
+  return parts == 4;
+}
 
 InputError policy_to_v3_spec(const json& body, const InputLookup& lookup, json* out) {
   if (!body.is_object()) return {"$", "request body must be a NetworkSecurityPolicy object"};
@@ -346,11 +354,9 @@ InputError policy_to_v3_spec(const json& body, const InputLookup& lookup, json* 
     resource_key = "isolation_rule";
     bool seen = false;
     for (std::size_t i = 0; i < rules->size(); ++i) {
-      const std::string p = index("rules", i);
+      std::string p, rtype;
+      if (auto e = rule_type(*rules, i, &p, &rtype); !e.ok()) return e;
       const json& r = (*rules)[i];
-      if (!r.is_object()) return {p, "must be an object"};
-      std::string rtype;
-      if (auto e = string_member(r, p, "type", true, 32, &rtype); !e.ok()) return e;
       if (rtype != "TWO_ENV_ISOLATION") {
         return {join(p, "type"), "'" + rtype + "': an ISOLATION policy holds one TWO_ENV_ISOLATION rule"};
       }
@@ -375,11 +381,9 @@ InputError policy_to_v3_spec(const json& body, const InputLookup& lookup, json* 
     resource_key = type == "QUARANTINE" ? "quarantine_rule" : "app_rule";
     AppRules app;
     for (std::size_t i = 0; i < rules->size(); ++i) {
-      const std::string p = index("rules", i);
+      std::string p, rtype;
+      if (auto e = rule_type(*rules, i, &p, &rtype); !e.ok()) return e;
       const json& r = (*rules)[i];
-      if (!r.is_object()) return {p, "must be an object"};
-      std::string rtype;
-      if (auto e = string_member(r, p, "type", true, 32, &rtype); !e.ok()) return e;
       const json* spec = find(r, "spec");
       if (!spec || !spec->is_object()) return {join(p, "spec"), "is required"};
       if (rtype == "INTRA_GROUP") {

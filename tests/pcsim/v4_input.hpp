@@ -42,6 +42,8 @@ InputError policy_to_v3_spec(const nlohmann::json& body, const InputLookup& look
 InputError address_group_from_v4(const nlohmann::json& body, AddressGroup* out);
 // ServiceGroup -> v3 service group (one service_list item per protocol).
 InputError service_group_from_v4(const nlohmann::json& body, ServiceGroup* out);
+// A dotted quad of decimal parts 0-255 (both APIs' group writes check addresses with it).
+bool valid_ipv4(const std::string& ip);
 // Category {key, value, description?} (prism).
 InputError category_from_v4(const nlohmann::json& body, std::string* key, std::string* value,
                             std::string* description);

@@ -11,6 +11,7 @@
 #include "pcsim/internal.hpp"
 #include "pcsim/simulator.hpp"
 #include "pcsim/v4.hpp"
+#include "pcsim/v4_input.hpp"
 
 namespace flowdrift::pcsim {
 
@@ -29,23 +30,6 @@ ServerReply status_error(int status, std::string_view kind, std::string_view rea
                {"status", "failure"},  {"reason", reason},     {"message", message},
                {"details", json::object()}};
   return json_reply(status, body.dump());
-}
-
-bool valid_ipv4(const std::string& ip) {
-  int parts = 0;
-  std::size_t i = 0;
-  while (i <= ip.size()) {
-    std::size_t dot = ip.find('.', i);
-    if (dot == std::string::npos) dot = ip.size();
-    const std::string part = ip.substr(i, dot - i);
-    if (part.empty() || part.size() > 3 || part.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(part) > 255) {
-      return false;
-    }
-    ++parts;
-    i = dot + 1;
-  }
-  return parts == 4;
 }
 
 // Each helper returns "" when fine, else "<path>: <reason>".
@@ -86,7 +70,7 @@ std::string parse_ip_blocks(const json& list, const std::string& path, json* out
     if (!b.is_object()) return p.substr(0, p.size() - 1) + " must be an object";
     std::string ip;
     if (auto e = check_string(b, "ip", p, true, 15, &ip); !e.empty()) return e;
-    if (!valid_ipv4(ip)) return p + "ip: '" + ip + "' is not an IPv4 address";
+    if (!v4::valid_ipv4(ip)) return p + "ip: '" + ip + "' is not an IPv4 address";
     json prefix;
     if (auto e = check_int(b, "prefix_length", p, 0, 32, true, &prefix); !e.empty()) return e;
     out->push_back({{"ip", ip}, {"prefix_length", prefix}});
@@ -152,7 +136,7 @@ std::string parse_service_list(const json& list, const std::string& path, json* 
   return {};
 }
 
-std::string parse_address_group(const json& body, AddressGroup* out) {
+std::string parse_group(const json& body, AddressGroup* out) {
   if (!body.is_object()) return "Request body must be a JSON object (an address_group).";
   if (auto e = check_string(body, "name", "", true, 64, &out->name); !e.empty()) return e;
   if (auto e = check_string(body, "description", "", false, 1000, &out->description); !e.empty()) {
@@ -165,7 +149,7 @@ std::string parse_address_group(const json& body, AddressGroup* out) {
   return {};
 }
 
-std::string parse_service_group(const json& body, ServiceGroup* out) {
+std::string parse_group(const json& body, ServiceGroup* out) {
   if (!body.is_object()) return "Request body must be a JSON object (a service_group).";
   if (auto e = check_string(body, "name", "", true, 64, &out->name); !e.empty()) return e;
   if (auto e = check_string(body, "description", "", false, 1000, &out->description); !e.empty()) {
@@ -180,19 +164,14 @@ std::string parse_service_group(const json& body, ServiceGroup* out) {
   return parse_service_list(*it, "service_list", &out->service_list);
 }
 
-json address_group_json(const AddressGroup& ag) {
-  return {{"address_group_string", ""},
-          {"description", ag.description},
-          {"ip_address_block_list", ag.ip_address_block_list},
-          {"name", ag.name}};
-}
-
-json service_group_json(const ServiceGroup& sg) {
-  return {{"description", sg.description},
-          {"is_system_defined", sg.is_system_defined},
-          {"name", sg.name},
-          {"service_list", sg.service_list}};
-}
+// What the v3 address and service group endpoints name differently.
+struct V3GroupNames {
+  std::string_view kind;       // "address_group": the error kind, the GET key
+  std::string_view a_group;    // "An address group" (a name taken)
+  std::string_view the_group;  // "Address group" (a group in use)
+};
+V3GroupNames v3_names(const AddressGroup&) { return {"address_group", "An address group", "Address group"}; }
+V3GroupNames v3_names(const ServiceGroup&) { return {"service_group", "A service group", "Service group"}; }
 
 std::string list_names(const std::vector<std::string>& names) {
   std::string out;
@@ -238,6 +217,24 @@ bool filter_uses(const json& obj, const char* key, std::string_view cat_key, std
 }
 
 }  // namespace
+
+namespace detail {
+
+json v3_group_json(const AddressGroup& ag) {
+  return {{"address_group_string", ""},
+          {"description", ag.description},
+          {"ip_address_block_list", ag.ip_address_block_list},
+          {"name", ag.name}};
+}
+
+json v3_group_json(const ServiceGroup& sg) {
+  return {{"description", sg.description},
+          {"is_system_defined", sg.is_system_defined},
+          {"name", sg.name},
+          {"service_list", sg.service_list}};
+}
+
+}  // namespace detail
 
 // ---- usage -----------------------------------------------------------------------------------
 
@@ -303,118 +300,64 @@ http::ServerReply Simulator::dispatch_v3_objects(const http::HttpRequest& reques
     return v3_category_value(request, percent_decode(parts[1]), percent_decode(parts[2]));
   }
   const std::string uuid = parts.size() == 2 ? std::string(parts[1]) : std::string();
-  return endpoint == "address_groups_crud" ? v3_address_group(request, uuid)
-                                           : v3_service_group(request, uuid);
+  return endpoint == "address_groups_crud" ? v3_group(request, uuid, ags_, ag_uuid_)
+                                           : v3_group(request, uuid, sgs_, sg_uuid_);
 }
 
-http::ServerReply Simulator::v3_address_group(const http::HttpRequest& request,
-                                              const std::string& uuid) {
-  const std::string_view kind = "address_group";
+template <class Stored>
+http::ServerReply Simulator::v3_group(const http::HttpRequest& request, const std::string& uuid,
+                                      std::map<std::string, Stored>& stored, const UuidByName& uuid_by_name) {
+  using Group = decltype(Stored::group);
+  const V3GroupNames names = v3_names(Group{});
+  const std::string_view kind = names.kind;
   if (uuid.empty()) {
     if (request.method != "POST") {
       return status_error(405, kind, "INVALID_REQUEST", "Method " + request.method + " not allowed; use POST.");
     }
-    AddressGroup ag;
+    Group group;
     json body = json::parse(request.body, nullptr, false);
-    if (auto err = parse_address_group(body, &ag); !err.empty()) {
+    if (auto err = parse_group(body, &group); !err.empty()) {
       return status_error(422, kind, "VALIDATION_ERROR", err);
     }
-    if (ag_uuid_.count(ag.name)) {
+    if (uuid_by_name.count(group.name)) {
       return status_error(409, kind, "ENTITY_ALREADY_EXISTS",
-                          "An address group named '" + ag.name + "' already exists.");
+                          std::string(names.a_group) + " named '" + group.name + "' already exists.");
     }
     const std::string id = new_uuid();
-    ags_[id] = StoredAddressGroup{std::move(ag), 0};
+    stored[id] = Stored{std::move(group), 0};
     rebuild_group_views();
     return json_reply(200, json{{"kind", kind}, {"uuid", id}}.dump());
   }
-  auto it = ags_.find(uuid);
-  if (it == ags_.end()) {
-    return status_error(404, kind, "ENTITY_NOT_FOUND", "address_group with uuid " + uuid + " not found.");
+  auto it = stored.find(uuid);
+  if (it == stored.end()) {
+    return status_error(404, kind, "ENTITY_NOT_FOUND", std::string(kind) + " with uuid " + uuid + " not found.");
   }
   if (request.method == "GET") {
-    return json_reply(200, json{{"address_group", address_group_json(it->second.group)}, {"uuid", uuid}}.dump());
+    return json_reply(200, json{{kind, v3_group_json(it->second.group)}, {"uuid", uuid}}.dump());
   }
   if (request.method == "PUT") {
-    AddressGroup ag;
+    Group group;
     json body = json::parse(request.body, nullptr, false);
-    if (auto err = parse_address_group(body, &ag); !err.empty()) {
+    if (auto err = parse_group(body, &group); !err.empty()) {
       return status_error(422, kind, "VALIDATION_ERROR", err);
     }
-    if (auto other = ag_uuid_.find(ag.name); other != ag_uuid_.end() && other->second != uuid) {
+    if (auto other = uuid_by_name.find(group.name); other != uuid_by_name.end() && other->second != uuid) {
       return status_error(409, kind, "ENTITY_ALREADY_EXISTS",
-                          "An address group named '" + ag.name + "' already exists.");
+                          std::string(names.a_group) + " named '" + group.name + "' already exists.");
     }
-    it->second.group = std::move(ag);
+    it->second.group = std::move(group);
     ++it->second.revision;
     rebuild_group_views();
-    return json_reply(200, address_group_json(it->second.group).dump());
+    return json_reply(200, v3_group_json(it->second.group).dump());
   }
   if (request.method == "DELETE") {
     if (auto users = policies_using_group_locked(uuid); !users.empty()) {
       return status_error(409, kind, "ENTITY_IN_USE",
-                          "Address group '" + it->second.group.name + "' is used by " +
+                          std::string(names.the_group) + " '" + it->second.group.name + "' is used by " +
                               std::to_string(users.size()) + " network security rule(s): " +
                               list_names(users) + ". Remove the references first.");
     }
-    ags_.erase(it);
-    rebuild_group_views();
-    return empty_ok();
-  }
-  return status_error(405, kind, "INVALID_REQUEST", "Method " + request.method + " not allowed.");
-}
-
-http::ServerReply Simulator::v3_service_group(const http::HttpRequest& request,
-                                              const std::string& uuid) {
-  const std::string_view kind = "service_group";
-  if (uuid.empty()) {
-    if (request.method != "POST") {
-      return status_error(405, kind, "INVALID_REQUEST", "Method " + request.method + " not allowed; use POST.");
-    }
-    ServiceGroup sg;
-    json body = json::parse(request.body, nullptr, false);
-    if (auto err = parse_service_group(body, &sg); !err.empty()) {
-      return status_error(422, kind, "VALIDATION_ERROR", err);
-    }
-    if (sg_uuid_.count(sg.name)) {
-      return status_error(409, kind, "ENTITY_ALREADY_EXISTS",
-                          "A service group named '" + sg.name + "' already exists.");
-    }
-    const std::string id = new_uuid();
-    sgs_[id] = StoredServiceGroup{std::move(sg), 0};
-    rebuild_group_views();
-    return json_reply(200, json{{"kind", kind}, {"uuid", id}}.dump());
-  }
-  auto it = sgs_.find(uuid);
-  if (it == sgs_.end()) {
-    return status_error(404, kind, "ENTITY_NOT_FOUND", "service_group with uuid " + uuid + " not found.");
-  }
-  if (request.method == "GET") {
-    return json_reply(200, json{{"service_group", service_group_json(it->second.group)}, {"uuid", uuid}}.dump());
-  }
-  if (request.method == "PUT") {
-    ServiceGroup sg;
-    json body = json::parse(request.body, nullptr, false);
-    if (auto err = parse_service_group(body, &sg); !err.empty()) {
-      return status_error(422, kind, "VALIDATION_ERROR", err);
-    }
-    if (auto other = sg_uuid_.find(sg.name); other != sg_uuid_.end() && other->second != uuid) {
-      return status_error(409, kind, "ENTITY_ALREADY_EXISTS",
-                          "A service group named '" + sg.name + "' already exists.");
-    }
-    it->second.group = std::move(sg);
-    ++it->second.revision;
-    rebuild_group_views();
-    return json_reply(200, service_group_json(it->second.group).dump());
-  }
-  if (request.method == "DELETE") {
-    if (auto users = policies_using_group_locked(uuid); !users.empty()) {
-      return status_error(409, kind, "ENTITY_IN_USE",
-                          "Service group '" + it->second.group.name + "' is used by " +
-                              std::to_string(users.size()) + " network security rule(s): " +
-                              list_names(users) + ". Remove the references first.");
-    }
-    sgs_.erase(it);
+    stored.erase(it);
     rebuild_group_views();
     return empty_ok();
   }

@@ -125,9 +125,42 @@ std::string group_etag(const std::string& object, std::uint64_t revision) {
   return v4::etag_of(object + "#" + std::to_string(revision));
 }
 
+// What the v4 address and service group endpoints do differently.
+struct V4GroupNames {
+  std::string_view endpoint;   // "v4_address_groups_crud"
+  std::string_view entity;     // "AddressGroup": its tasks' operations
+  std::string_view a_group;    // "An address group" (a name taken)
+  std::string_view the_group;  // "Address group" (not found, in use)
+};
+V4GroupNames v4_names(const AddressGroup&) {
+  return {"v4_address_groups_crud", "AddressGroup", "An address group", "Address group"};
+}
+V4GroupNames v4_names(const ServiceGroup&) {
+  return {"v4_service_groups_crud", "ServiceGroup", "A service group", "Service group"};
+}
+v4::InputError group_from_v4(const json& body, AddressGroup* out) {
+  return v4::address_group_from_v4(body, out);
+}
+v4::InputError group_from_v4(const json& body, ServiceGroup* out) {
+  return v4::service_group_from_v4(body, out);
+}
+// A PUT keeps what v4 does not let a client change.
+void keep_read_only_fields(const AddressGroup&, AddressGroup&) {}
+void keep_read_only_fields(const ServiceGroup& current, ServiceGroup& group) {
+  group.is_system_defined = current.is_system_defined;  // read-only in v4
+}
+
 }  // namespace
 
 namespace detail {
+
+json v4_group_object(const std::string& id, const AddressGroup& g) {
+  return v4::address_group(id, g.name, g.description, g.ip_address_block_list);
+}
+
+json v4_group_object(const std::string& id, const ServiceGroup& g) {
+  return v4::service_group(id, g.name, g.description, g.is_system_defined, g.service_list);
+}
 
 ServerReply v4_plain_error(int status, std::string_view endpoint, const std::string& method,
                            std::string_view message) {
@@ -189,8 +222,8 @@ http::ServerReply Simulator::dispatch_v4_object(const http::HttpRequest& request
   if (endpoint == "v4_entity_groups_crud" || endpoint == "v4_vpcs_crud") {
     return v4_read_only_object(request, endpoint, id);
   }
-  if (endpoint == "v4_address_groups_crud") return v4_address_group(request, id);
-  if (endpoint == "v4_service_groups_crud") return v4_service_group(request, id);
+  if (endpoint == "v4_address_groups_crud") return v4_group(request, id, ags_, ag_uuid_);
+  if (endpoint == "v4_service_groups_crud") return v4_group(request, id, sgs_, sg_uuid_);
   return v4_category(request, id);
 }
 
@@ -297,21 +330,25 @@ http::ServerReply Simulator::v4_policy(const http::HttpRequest& request, const s
 
 // ---- groups ----------------------------------------------------------------------------------
 
-http::ServerReply Simulator::v4_address_group(const http::HttpRequest& request, const std::string& id) {
-  const std::string endpoint = "v4_address_groups_crud";
-  StoredAddressGroup* current = nullptr;
+template <class Stored>
+http::ServerReply Simulator::v4_group(const http::HttpRequest& request, const std::string& id,
+                                      std::map<std::string, Stored>& stored, const UuidByName& uuid_by_name) {
+  using Group = decltype(Stored::group);
+  const V4GroupNames names = v4_names(Group{});
+  const std::string endpoint(names.endpoint);
+  const std::string entity(names.entity);
+  Stored* current = nullptr;
   if (!id.empty()) {
-    auto it = ags_.find(id);
-    if (it == ags_.end()) {
-      return plain_error(404, endpoint, request.method, "Address group " + id + " not found.");
+    auto it = stored.find(id);
+    if (it == stored.end()) {
+      return plain_error(404, endpoint, request.method, std::string(names.the_group) + " " + id + " not found.");
     }
     current = &it->second;
   }
   json object;
   std::string etag;
   if (current) {
-    const AddressGroup& g = current->group;
-    object = v4::address_group(id, g.name, g.description, g.ip_address_block_list);
+    object = v4_group_object(id, current->group);
     etag = group_etag(object.dump(), current->revision);
   }
   if (request.method == "GET") return get_reply(endpoint, std::string(request.path()), object, etag);
@@ -324,91 +361,34 @@ http::ServerReply Simulator::v4_address_group(const http::HttpRequest& request, 
   if (request.method == "DELETE") {
     if (auto users = policies_using_group_locked(id); !users.empty()) {
       return plain_error(409, endpoint, request.method,
-                         "Address group '" + current->group.name + "' is used by " +
+                         std::string(names.the_group) + " '" + current->group.name + "' is used by " +
                              std::to_string(users.size()) + " polic(ies), e.g. '" + users.front() +
                              "'; remove the references first.");
     }
-    ags_.erase(id);
+    stored.erase(id);
     rebuild_group_views();
-    return json_reply(202, v4_task_reference(endpoint, "DeleteAddressGroup", id, entity_of(endpoint).rel));
+    return json_reply(202, v4_task_reference(endpoint, "Delete" + entity, id, entity_of(endpoint).rel));
   }
   v4::InputError error;
   json body = parse_body(request, &error);
-  AddressGroup group;
-  if (error.ok()) error = v4::address_group_from_v4(body, &group);
+  Group group;
+  if (error.ok()) error = group_from_v4(body, &group);
   if (!error.ok()) return schema_error(endpoint, request, error, now_time());
-  if (auto other = ag_uuid_.find(group.name); other != ag_uuid_.end() && other->second != id) {
+  if (auto other = uuid_by_name.find(group.name); other != uuid_by_name.end() && other->second != id) {
     return plain_error(409, endpoint, request.method,
-                       "An address group named '" + group.name + "' already exists.");
+                       std::string(names.a_group) + " named '" + group.name + "' already exists.");
   }
   std::string target = id;
   if (current) {
+    keep_read_only_fields(current->group, group);
     current->group = std::move(group);
     ++current->revision;
   } else {
     target = new_uuid();
-    ags_[target] = StoredAddressGroup{std::move(group), 0};
+    stored[target] = Stored{std::move(group), 0};
   }
   rebuild_group_views();
-  return json_reply(202, v4_task_reference(endpoint, current ? "UpdateAddressGroup" : "CreateAddressGroup",
-                                           target, entity_of(endpoint).rel));
-}
-
-http::ServerReply Simulator::v4_service_group(const http::HttpRequest& request, const std::string& id) {
-  const std::string endpoint = "v4_service_groups_crud";
-  StoredServiceGroup* current = nullptr;
-  if (!id.empty()) {
-    auto it = sgs_.find(id);
-    if (it == sgs_.end()) {
-      return plain_error(404, endpoint, request.method, "Service group " + id + " not found.");
-    }
-    current = &it->second;
-  }
-  json object;
-  std::string etag;
-  if (current) {
-    const ServiceGroup& g = current->group;
-    object = v4::service_group(id, g.name, g.description, g.is_system_defined, g.service_list);
-    etag = group_etag(object.dump(), current->revision);
-  }
-  if (request.method == "GET") return get_reply(endpoint, std::string(request.path()), object, etag);
-  if (request.method != "POST" && request.method != "PUT" && request.method != "DELETE") {
-    return plain_error(405, endpoint, request.method, "Method " + request.method + " not allowed.");
-  }
-  if (current) {
-    if (auto refused = check_if_match(request, endpoint, etag)) return *refused;
-  }
-  if (request.method == "DELETE") {
-    if (auto users = policies_using_group_locked(id); !users.empty()) {
-      return plain_error(409, endpoint, request.method,
-                         "Service group '" + current->group.name + "' is used by " +
-                             std::to_string(users.size()) + " polic(ies), e.g. '" + users.front() +
-                             "'; remove the references first.");
-    }
-    sgs_.erase(id);
-    rebuild_group_views();
-    return json_reply(202, v4_task_reference(endpoint, "DeleteServiceGroup", id, entity_of(endpoint).rel));
-  }
-  v4::InputError error;
-  json body = parse_body(request, &error);
-  ServiceGroup group;
-  if (error.ok()) error = v4::service_group_from_v4(body, &group);
-  if (!error.ok()) return schema_error(endpoint, request, error, now_time());
-  if (auto other = sg_uuid_.find(group.name); other != sg_uuid_.end() && other->second != id) {
-    return plain_error(409, endpoint, request.method,
-                       "A service group named '" + group.name + "' already exists.");
-  }
-  std::string target = id;
-  if (current) {
-    group.is_system_defined = current->group.is_system_defined;  // read-only in v4
-    current->group = std::move(group);
-    ++current->revision;
-  } else {
-    target = new_uuid();
-    sgs_[target] = StoredServiceGroup{std::move(group), 0};
-  }
-  rebuild_group_views();
-  return json_reply(202, v4_task_reference(endpoint, current ? "UpdateServiceGroup" : "CreateServiceGroup",
+  return json_reply(202, v4_task_reference(endpoint, (current ? "Update" : "Create") + entity,
                                            target, entity_of(endpoint).rel));
 }
 

@@ -43,6 +43,28 @@ inline policy::CanonicalObject canonical_object(policy::ObjectKind kind, const n
   return canonical_object(kind, j.at("name").get<std::string>(), j.dump());
 }
 
+// The canonical JSON of an application policy securing the VMs of category `secured` (match
+// all, intra-group deny, no IPv6, no hit log) with one inbound rule: TCP/443 from `peer`, e.g.
+// {{"subnet", "10.0.0.0/24"}}.
+inline nlohmann::json app_policy_json(const std::string& name, const nlohmann::json& peer,
+                                      const std::string& secured = "AppType:Web",
+                                      const std::string& description = "",
+                                      const std::string& mode = "enforce") {
+  return {{"name", name},
+          {"description", description},
+          {"type", "application"},
+          {"mode", mode},
+          {"allow_ipv6", false},
+          {"hitlog", false},
+          {"intra_group", "deny"},
+          {"secured_group", {{"match", "all"}, {"categories", {secured}}, {"kinds", {"vm"}}}},
+          {"rules",
+           {{{"direction", "inbound"},
+             {"peer", peer},
+             {"service", {{"protocol", "tcp"}, {"ports", {{443, 443}}}}},
+             {"description", ""}}}}};
+}
+
 inline policy::Snapshot canonical_snapshot(std::vector<policy::CanonicalObject> objects,
                                            std::vector<policy::Finding> findings = {}) {
   std::stable_sort(objects.begin(), objects.end(), [](const auto& a, const auto& b) {

@@ -64,6 +64,14 @@ struct Rig {
     return store::drift_items(store.db(), q);
   }
   std::int64_t events() { return st::count_rows(store.db(), "drift_events"); }
+  // The primary polled with both policies, the DR a second later with one missing (the item);
+  // returns the primary's poll time.
+  std::int64_t diverge() {
+    const std::int64_t t0 = 1'800'000'000'000;
+    poll("primary", t0, full);
+    poll("dr", t0 + 1'000, short_one);
+    return t0;
+  }
 };
 
 std::string utc(std::int64_t unix_ms) {
@@ -101,9 +109,7 @@ TEST_CASE("snapshots polled further apart than max_skew are not compared", "[uni
 TEST_CASE("debounce counts a comparison once both sites were polled again, then quiet cycles write nothing",
           "[unit][app][pairs]") {
   Rig rig("");
-  const std::int64_t t0 = 1'800'000'000'000;
-  rig.poll("primary", t0, rig.full);
-  rig.poll("dr", t0 + 1'000, rig.short_one);
+  const std::int64_t t0 = rig.diverge();
   REQUIRE(rig.open_items().size() == 1);
   CHECK(rig.open_items()[0].pending());
   CHECK(rig.pair().status == "IN_SYNC");
@@ -167,9 +173,7 @@ TEST_CASE("an expectation that expires turns its item into drift on a quiet cycl
   Rig rig("    debounce: {comparisons: 1}\n    expected:\n      - policy: p0001\n"
           "        kind: missing\n        owner: dr-team\n        reason: CHG-7\n"
           "        expires: " + utc(expires_ms) + "\n");
-  const std::int64_t t0 = 1'800'000'000'000;
-  rig.poll("primary", t0, rig.full);
-  rig.poll("dr", t0 + 1'000, rig.short_one);
+  const std::int64_t t0 = rig.diverge();
   REQUIRE(rig.open_items().size() == 1);
   CHECK(rig.open_items()[0].expected());
   CHECK(rig.pair().status == "IN_SYNC");
@@ -198,9 +202,7 @@ TEST_CASE("an expectation that expires turns its item into drift on a quiet cycl
 TEST_CASE("reconfigure: a new expectation applies at the next poll though no snapshot changed",
           "[unit][app][pairs][reload]") {
   Rig rig("    debounce: {comparisons: 1}\n");
-  const std::int64_t t0 = 1'800'000'000'000;
-  rig.poll("primary", t0, rig.full);
-  rig.poll("dr", t0 + 1'000, rig.short_one);
+  const std::int64_t t0 = rig.diverge();
   REQUIRE(rig.open_items().size() == 1);
   CHECK(rig.open_items()[0].alerting());
   const auto item = rig.open_items()[0].id;
@@ -224,9 +226,7 @@ TEST_CASE("reconfigure: a new expectation applies at the next poll though no sna
 TEST_CASE("reconfigure: an unchanged pair stays quiet, a reset site is not compared until polled",
           "[unit][app][pairs][reload]") {
   Rig rig("    debounce: {comparisons: 1}\n");
-  const std::int64_t t0 = 1'800'000'000'000;
-  rig.poll("primary", t0, rig.full);
-  rig.poll("dr", t0 + 1'000, rig.short_one);
+  const std::int64_t t0 = rig.diverge();
   REQUIRE(rig.pair().status == "DRIFTED");
   const auto updated = rig.pair().updated_ms;
   const auto events = rig.events();

@@ -53,6 +53,13 @@ bool has_line(const std::string& text, const std::string& line) {
   return text.find("\n" + line + "\n") != std::string::npos;
 }
 
+// The App loaded from `y` written to dir/flowdrift.yaml, its password file dir/pw.
+app::App load_app(const TempDir& dir, const Yaml& y) {
+  write_file(dir.file("pw"), "secret\n");
+  write_file(dir.file("flowdrift.yaml"), y.text());
+  return app::App(drift::load_config(dir.file("flowdrift.yaml")));
+}
+
 }  // namespace
 
 TEST_CASE("plan_reload: the same config changes nothing, whatever moved in the file",
@@ -132,11 +139,9 @@ TEST_CASE("plan_reload: listen address, database and log format need a restart",
 TEST_CASE("App::reload rejects a broken file and keeps everything, then applies a good one",
           "[unit][app][reload]") {
   TempDir dir;
-  write_file(dir.file("pw"), "secret\n");
   const std::string path = dir.file("flowdrift.yaml");
-  Yaml y;
-  write_file(path, y.text());
-  app::App app(drift::load_config(path));
+  const Yaml y;
+  app::App app = load_app(dir, y);
   const auto* primary = app.collector("primary");
   const auto* dr = app.collector("dr");
   REQUIRE(primary != nullptr);
@@ -224,11 +229,7 @@ TEST_CASE("App::reload rejects a broken file and keeps everything, then applies 
 TEST_CASE("App::reload rejects unreadable credentials and keeps the collectors",
           "[unit][app][reload]") {
   TempDir dir;
-  write_file(dir.file("pw"), "secret\n");
-  const std::string path = dir.file("flowdrift.yaml");
-  Yaml y;
-  write_file(path, y.text());
-  app::App app(drift::load_config(path));
+  app::App app = load_app(dir, Yaml{});
   const auto* dr = app.collector("dr");
   // Same config, but the password changes: both sites are replaced.
   write_file(dir.file("pw"), "rotated\n");

@@ -131,6 +131,15 @@ V4Files write_v4_lists(const TempDir& dir, const policy::V4SiteData& d, const st
   return f;
 }
 
+// A JSON diff of `source` against the v4 lists `replica` (policies with their references).
+DiffArgs diff_against_lists(const std::string& source, const V4Files& replica) {
+  DiffArgs args{source, replica.policies, "json"};
+  args.replica_refs.categories = replica.refs.categories;
+  args.replica_refs.address_groups = replica.refs.address_groups;
+  args.replica_refs.service_groups = replica.refs.service_groups;
+  return args;
+}
+
 struct DiffRun {
   int rc;
   std::string out;
@@ -370,11 +379,7 @@ TEST_CASE("v3 and v4 files of the same intent diff in sync and a change on the v
   CHECK(same.rc == kExitInSync);
   CHECK_THAT(same.out, Catch::StartsWith("IN SYNC"));
 
-  DiffArgs with_list{v3, lists.policies, "json"};
-  with_list.replica_refs.categories = lists.refs.categories;
-  with_list.replica_refs.address_groups = lists.refs.address_groups;
-  with_list.replica_refs.service_groups = lists.refs.service_groups;
-  auto same_list = run_ctl_diff(with_list);
+  auto same_list = run_ctl_diff(diff_against_lists(v3, lists));
   INFO(same_list.out << same_list.err);
   REQUIRE(same_list.rc == kExitInSync);
   auto j = json::parse(same_list.out);
@@ -389,11 +394,7 @@ TEST_CASE("v3 and v4 files of the same intent diff in sync and a change on the v
     if (p.at("name") == "web-app") p["state"] = "MONITOR";
   }
   auto changed = write_v4_lists(dir, d4, "dr2");
-  DiffArgs drifted{v3, changed.policies, "json"};
-  drifted.replica_refs.categories = changed.refs.categories;
-  drifted.replica_refs.address_groups = changed.refs.address_groups;
-  drifted.replica_refs.service_groups = changed.refs.service_groups;
-  auto run = run_ctl_diff(drifted);
+  auto run = run_ctl_diff(diff_against_lists(v3, changed));
   INFO(run.out << run.err);
   REQUIRE(run.rc == kExitDrift);
   auto k = json::parse(run.out);

@@ -16,20 +16,8 @@ using nlohmann::json;
 namespace {
 
 json app_policy(const std::string& name, const std::string& mode = "enforce") {
-  return json{{"name", name},
-              {"description", "web tier"},
-              {"type", "application"},
-              {"mode", mode},
-              {"allow_ipv6", false},
-              {"hitlog", false},
-              {"intra_group", "deny"},
-              {"secured_group",
-               {{"match", "all"}, {"categories", {"AppType:Web"}}, {"kinds", {"vm"}}}},
-              {"rules",
-               {{{"direction", "inbound"},
-                 {"peer", {{"subnet", "10.0.0.0/24"}}},
-                 {"service", {{"protocol", "tcp"}, {"ports", {{443, 443}}}}},
-                 {"description", ""}}}}};
+  return flowdrift::test::app_policy_json(name, {{"subnet", "10.0.0.0/24"}}, "AppType:Web",
+                                          "web tier", mode);
 }
 
 policy::CanonicalObject obj(const json& p) {
@@ -45,6 +33,15 @@ policy::Snapshot snap(std::initializer_list<json> policies) {
 const DriftItem& only(const PairResult& r) {
   REQUIRE(r.items.size() == 1);
   return r.items.front();
+}
+
+// ... and checks its kind, direction and severity.
+const DriftItem& only(const PairResult& r, DriftKind kind, Direction direction, Severity severity) {
+  const DriftItem& item = only(r);
+  CHECK(item.kind == kind);
+  CHECK(item.direction == direction);
+  CHECK(item.severity == severity);
+  return item;
 }
 
 }  // namespace
@@ -95,10 +92,7 @@ TEST_CASE("enforcement_mode: weaker mode on the replica is critical", "[unit][di
 
 TEST_CASE("a stronger mode on the replica is a more restrictive modification", "[unit][diff]") {
   auto r = diff_snapshots(snap({app_policy("web", "monitor")}), snap({app_policy("web")}));
-  const auto& item = only(r);
-  CHECK(item.kind == DriftKind::Modified);
-  CHECK(item.direction == Direction::MoreRestrictive);
-  CHECK(item.severity == Severity::Warning);
+  only(r, DriftKind::Modified, Direction::MoreRestrictive, Severity::Warning);
 }
 
 TEST_CASE("modified: a rule only on the replica is more permissive, named by content",
@@ -109,10 +103,7 @@ TEST_CASE("modified: a rule only on the replica is more permissive, named by con
                            {"service", {{"protocol", "tcp"}, {"ports", {{8443, 8443}}}}},
                            {"description", ""}});
   auto r = diff_snapshots(snap({app_policy("web")}), snap({wide}));
-  const auto& item = only(r);
-  CHECK(item.kind == DriftKind::Modified);
-  CHECK(item.direction == Direction::MorePermissive);
-  CHECK(item.severity == Severity::Critical);
+  const auto& item = only(r, DriftKind::Modified, Direction::MorePermissive, Severity::Critical);
   REQUIRE(item.fields.size() == 2);
   CHECK_THAT(item.fields[0].path, Catch::StartsWith("rules[+ "));
   CHECK_THAT(item.fields[0].path, Catch::Contains("8443"));
@@ -141,10 +132,7 @@ TEST_CASE("modified: rules that differ in text but allow the same flows are cosm
   joined["rules"].push_back(joined["rules"][0]);
   joined["rules"][1]["description"] = "same again";
   auto r = diff_snapshots(snap({split}), snap({joined}));
-  const auto& item = only(r);
-  CHECK(item.kind == DriftKind::Modified);
-  CHECK(item.direction == Direction::Cosmetic);
-  CHECK(item.severity == Severity::Info);
+  const auto& item = only(r, DriftKind::Modified, Direction::Cosmetic, Severity::Info);
   CHECK_FALSE(item.fields.empty());  // the text differences stay visible as evidence
 
   // A /24 written as two /25s.
@@ -168,10 +156,7 @@ TEST_CASE("modified: description-only changes are cosmetic info", "[unit][diff]"
   other["description"] = "changed";
   other["rules"][0]["description"] = "note";
   auto r = diff_snapshots(snap({app_policy("web")}), snap({other}));
-  const auto& item = only(r);
-  CHECK(item.kind == DriftKind::Modified);
-  CHECK(item.direction == Direction::Cosmetic);
-  CHECK(item.severity == Severity::Info);
+  const auto& item = only(r, DriftKind::Modified, Direction::Cosmetic, Severity::Info);
   CHECK(item.fields.size() == 2);
 }
 
@@ -441,10 +426,7 @@ TEST_CASE("reference: a group recreated under another name with the same members
   rep.objects.push_back(group(policy::ObjectKind::ServiceGroup, "web-ports", kWebPorts));
   rep.hash = policy::snapshot_hash(rep.objects, rep.canon_version);
   const auto r = diff_snapshots(src, rep);
-  const auto& item = only(r);
-  CHECK(item.kind == DriftKind::Reference);
-  CHECK(item.direction == Direction::Cosmetic);
-  CHECK(item.severity == Severity::Info);
+  const auto& item = only(r, DriftKind::Reference, Direction::Cosmetic, Severity::Info);
   CHECK(item.fields[0].path == "address_group[lb] renamed lb-dr");
 
   // Renamed and widened: more permissive.
@@ -498,8 +480,5 @@ TEST_CASE("modified: a service group against the same ports inline is cosmetic",
   rep.objects.push_back(group(policy::ObjectKind::AddressGroup, "lb", {"10.0.0.0/24"}));
   rep.hash = policy::snapshot_hash(rep.objects, rep.canon_version);
   const auto r = diff_snapshots(src, rep);
-  const auto& item = only(r);
-  CHECK(item.kind == DriftKind::Modified);
-  CHECK(item.direction == Direction::Cosmetic);
-  CHECK(item.severity == Severity::Info);
+  only(r, DriftKind::Modified, Direction::Cosmetic, Severity::Info);
 }

@@ -38,22 +38,7 @@ json zone_policy(const std::string& action) {
           {"rules", {flex_rule(action)}}};
 }
 
-json app_policy() {
-  return {{"name", "web"},
-          {"description", ""},
-          {"type", "application"},
-          {"mode", "enforce"},
-          {"allow_ipv6", false},
-          {"hitlog", false},
-          {"intra_group", "deny"},
-          {"secured_group",
-           {{"match", "all"}, {"categories", {"AppType:Web"}}, {"kinds", {"vm"}}}},
-          {"rules",
-           {{{"direction", "inbound"},
-             {"peer", {{"entity_group", "eg-lb"}}},
-             {"service", {{"protocol", "tcp"}, {"ports", {{443, 443}}}}},
-             {"description", ""}}}}};
-}
+json app_policy() { return flowdrift::test::app_policy_json("web", {{"entity_group", "eg-lb"}}); }
 
 policy::CanonicalObject object(policy::ObjectKind kind, const json& j) {
   return flowdrift::test::canonical_object(kind, j);

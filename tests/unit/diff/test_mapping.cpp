@@ -13,19 +13,7 @@ using nlohmann::json;
 namespace {
 
 json policy_json(const std::string& name, const std::string& secured, const std::string& subnet) {
-  return json{{"name", name},
-              {"description", ""},
-              {"type", "application"},
-              {"mode", "enforce"},
-              {"allow_ipv6", false},
-              {"hitlog", false},
-              {"intra_group", "deny"},
-              {"secured_group", {{"match", "all"}, {"categories", {secured}}, {"kinds", {"vm"}}}},
-              {"rules",
-               {{{"direction", "inbound"},
-                 {"peer", {{"subnet", subnet}}},
-                 {"service", {{"protocol", "tcp"}, {"ports", {{443, 443}}}}},
-                 {"description", ""}}}}};
+  return flowdrift::test::app_policy_json(name, {{"subnet", subnet}}, secured);
 }
 
 policy::CanonicalObject object(policy::ObjectKind kind, const std::string& name, const json& j) {

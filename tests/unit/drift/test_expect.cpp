@@ -21,15 +21,9 @@ DriftItem item(std::string policy, DriftKind kind, std::vector<FieldDiff> fields
 
 Expectation expect(std::string policy, std::optional<DriftKind> kind = std::nullopt,
                    std::string field = "", std::int64_t expires_ms = 2'000'000) {
-  Expectation e;
-  e.policy = std::move(policy);
-  e.kind = kind;
-  e.field = std::move(field);
-  e.owner = "alice@example.com";
-  e.reason = "CHG-42";
-  e.expires = "2030-01-01";
-  e.expires_ms = expires_ms;
-  return e;
+  return {.policy = std::move(policy), .kind = kind, .field = std::move(field),
+          .owner = "alice@example.com", .reason = "CHG-42", .expires_ms = expires_ms,
+          .expires = "2030-01-01"};
 }
 
 }  // namespace

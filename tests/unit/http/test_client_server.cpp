@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -109,6 +110,54 @@ ClientOptions client_options(const HttpServer& server, const GeneratedPki* ca) {
 
 HttpRequest get(std::string target) { return HttpRequest{"GET", std::move(target), {}, ""}; }
 
+// A started HttpServer with `handler` on the test's own io_context: over TLS with a fresh PKI
+// (tls_options(), changed by `adjust`), or over plain HTTP with the options given.
+struct Served {
+  explicit Served(Handler handler = echo, const std::function<void(ServerOptions&)>& adjust = {})
+      : pki(std::in_place), server(ioc.get_executor(), tls(adjust), std::move(handler)) {
+    server.start();
+  }
+  Served(ServerOptions plain, Handler handler)
+      : server(ioc.get_executor(), std::move(plain), std::move(handler)) {
+    server.start();
+  }
+
+  // A client's options for this server (trusting its CA over TLS).
+  ClientOptions client() const { return client_options(server, pki ? &pki->files : nullptr); }
+  // One request through a new client with `opts`.
+  Result<HttpResponse> send(const ClientOptions& opts, const HttpRequest& request,
+                            std::chrono::milliseconds timeout = 5s) {
+    BeastTransport transport(ioc.get_executor(), opts);
+    return run(ioc, transport.send(request, timeout));
+  }
+  Result<HttpResponse> fetch(const std::string& target) { return send(client(), get(target)); }
+  void finish() { ::finish(ioc, server); }
+
+  std::optional<Pki> pki;
+  asio::io_context ioc;
+  HttpServer server;
+
+ private:
+  ServerOptions tls(const std::function<void(ServerOptions&)>& adjust) const {
+    ServerOptions o = tls_options(pki->files);
+    if (adjust) adjust(o);
+    return o;
+  }
+};
+
+// `r` is the answer `status`.
+void check_status(const Result<HttpResponse>& r, int status) {
+  REQUIRE(r.has_value());
+  CHECK(r->status == status);
+}
+
+// `r` failed for `reason`, retryable or not as `retryable` says.
+void check_failed(const Result<HttpResponse>& r, ErrorReason reason, bool retryable) {
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().reason == reason);
+  CHECK(r.error().retryable == retryable);
+}
+
 }  // namespace
 
 TEST_CASE("generate_test_pki writes a CA, a leaf and a private key", "[unit][http]") {
@@ -133,72 +182,53 @@ TEST_CASE("generate_test_pki writes a CA, a leaf and a private key", "[unit][htt
 
 TEST_CASE("TLS request with the generated CA succeeds and keeps the connection alive",
           "[unit][http]") {
-  Pki pki;
-  asio::io_context ioc;
-  HttpServer server(ioc.get_executor(), tls_options(pki.files), echo);
-  server.start();
-  BeastTransport client(ioc.get_executor(), client_options(server, &pki.files));
+  Served s;
+  BeastTransport client(s.ioc.get_executor(), s.client());
 
   HttpRequest req = get("/api/nutanix/v3/clusters/list");
   req.method = "POST";
   req.headers = {{"Authorization", basic_auth_header("admin", "pw")}};
   req.body = "{}";
   for (int i = 0; i < 3; ++i) {
-    auto r = run(ioc, client.send(req, 5s));
-    REQUIRE(r.has_value());
-    CHECK(r->status == 200);
+    auto r = run(s.ioc, client.send(req, 5s));
+    check_status(r, 200);
     CHECK(r->body == "hello /api/nutanix/v3/clusters/list POST auth=" +
                          basic_auth_header("admin", "pw") + " body={}");
     CHECK(r->header("content-type").value_or("") == "text/plain");
   }
-  CHECK(server.connections_accepted() == 1);
-  finish(ioc, server);
+  CHECK(s.server.connections_accepted() == 1);
+  s.finish();
 }
 
 TEST_CASE("TLS to a DNS name (localhost) verifies against SAN DNS and sends SNI",
           "[unit][http]") {
-  Pki pki;
-  asio::io_context ioc;
-  HttpServer server(ioc.get_executor(), tls_options(pki.files), echo);
-  server.start();
-  auto opts = client_options(server, &pki.files);
+  Served s;
+  auto opts = s.client();
   opts.host = "localhost";
-  BeastTransport client(ioc.get_executor(), opts);
-  auto r = run(ioc, client.send(get("/x"), 5s));
-  REQUIRE(r.has_value());
-  CHECK(r->status == 200);
-  finish(ioc, server);
+  check_status(s.send(opts, get("/x")), 200);
+  s.finish();
 }
 
 TEST_CASE("TLS with the wrong CA fails verification, insecure skips it", "[unit][http]") {
-  Pki pki;
+  Served s;
   Pki other;
-  asio::io_context ioc;
-  HttpServer server(ioc.get_executor(), tls_options(pki.files), echo);
-  server.start();
 
   SECTION("wrong CA -> Tls, not retryable, no credentials in the message") {
-    BeastTransport client(ioc.get_executor(), client_options(server, &other.files));
     HttpRequest req = get("/x");
     req.headers = {{"Authorization", basic_auth_header("admin", "s3cretpw")}};
-    auto r = run(ioc, client.send(req, 5s));
-    REQUIRE_FALSE(r.has_value());
-    CHECK(r.error().reason == ErrorReason::Tls);
-    CHECK_FALSE(r.error().retryable);
+    auto r = s.send(client_options(s.server, &other.files), req);
+    check_failed(r, ErrorReason::Tls, false);
     CHECK_THAT(r.error().message, Catch::Contains("certificate verify failed"));
-    CHECK_THAT(r.error().message, Catch::Contains("127.0.0.1:" + std::to_string(server.port())));
+    CHECK_THAT(r.error().message, Catch::Contains("127.0.0.1:" + std::to_string(s.server.port())));
     CHECK_THAT(r.error().message, !Catch::Contains(basic_auth_header("admin", "s3cretpw")));
     CHECK_THAT(r.error().message, !Catch::Contains("s3cretpw"));
   }
   SECTION("insecure -> verification skipped") {
-    auto opts = client_options(server, &other.files);
+    auto opts = client_options(s.server, &other.files);
     opts.insecure = true;
-    BeastTransport client(ioc.get_executor(), opts);
-    auto r = run(ioc, client.send(get("/x"), 5s));
-    REQUIRE(r.has_value());
-    CHECK(r->status == 200);
+    check_status(s.send(opts, get("/x")), 200);
   }
-  finish(ioc, server);
+  s.finish();
 }
 
 TEST_CASE("TLS host name is verified, not only the chain", "[unit][http]") {
@@ -224,128 +254,93 @@ TEST_CASE("TLS host name is verified, not only the chain", "[unit][http]") {
 }
 
 TEST_CASE("server delay longer than the client timeout -> Timeout", "[unit][http]") {
-  Pki pki;
-  asio::io_context ioc;
-  HttpServer server(ioc.get_executor(), tls_options(pki.files), [](const HttpRequest&) {
+  Served s([](const HttpRequest&) {
     ServerReply r = ok_reply("late");
     r.delay = 2s;
     return r;
   });
-  server.start();
-  BeastTransport client(ioc.get_executor(), client_options(server, &pki.files));
   auto start = std::chrono::steady_clock::now();
-  auto r = run(ioc, client.send(get("/slow"), 300ms));
+  auto r = s.send(s.client(), get("/slow"), 300ms);
   auto elapsed = std::chrono::steady_clock::now() - start;
-  REQUIRE_FALSE(r.has_value());
-  CHECK(r.error().reason == ErrorReason::Timeout);
-  CHECK(r.error().retryable);
+  check_failed(r, ErrorReason::Timeout, true);
   CHECK(elapsed >= 250ms);
   CHECK(elapsed < 1500ms);
-  finish(ioc, server);  // the pending delay timer must not keep the server alive
+  s.finish();  // the pending delay timer must not keep the server alive
 }
 
 TEST_CASE("DropConnection -> error, and the next request succeeds", "[unit][http]") {
-  Pki pki;
-  asio::io_context ioc;
   int calls = 0;
-  HttpServer server(ioc.get_executor(), tls_options(pki.files), [&](const HttpRequest& req) {
+  Served s([&](const HttpRequest& req) {
     ++calls;
     ServerReply r = echo(req);
     if (calls == 1) r.fault = ServerReply::Fault::DropConnection;
     return r;
   });
-  server.start();
-  BeastTransport client(ioc.get_executor(), client_options(server, &pki.files));
-  auto r1 = run(ioc, client.send(get("/a"), 5s));
+  BeastTransport client(s.ioc.get_executor(), s.client());
+  auto r1 = run(s.ioc, client.send(get("/a"), 5s));
   REQUIRE_FALSE(r1.has_value());
   bool expected_reason =
       r1.error().reason == ErrorReason::Connect || r1.error().reason == ErrorReason::Truncated;
   CHECK(expected_reason);
   CHECK(r1.error().retryable);
   CHECK(calls == 1);  // a fresh connection is not retried: the request did reach the server
-  auto r2 = run(ioc, client.send(get("/b"), 5s));
-  REQUIRE(r2.has_value());
-  CHECK(r2->status == 200);
-  CHECK(server.connections_accepted() == 2);
-  finish(ioc, server);
+  check_status(run(s.ioc, client.send(get("/b"), 5s)), 200);
+  CHECK(s.server.connections_accepted() == 2);
+  s.finish();
 }
 
 TEST_CASE("a kept-alive connection closed by the server is reopened once, transparently",
           "[unit][http]") {
-  Pki pki;
-  asio::io_context ioc;
   int calls = 0;
 
   SECTION("server drops the request on the reused connection") {
-    HttpServer server(ioc.get_executor(), tls_options(pki.files), [&](const HttpRequest& req) {
+    Served s([&](const HttpRequest& req) {
       ++calls;
       ServerReply r = echo(req);
       if (calls == 2) r.fault = ServerReply::Fault::DropConnection;
       return r;
     });
-    server.start();
-    BeastTransport client(ioc.get_executor(), client_options(server, &pki.files));
-    REQUIRE(run(ioc, client.send(get("/1"), 5s)).has_value());
-    auto r = run(ioc, client.send(get("/2"), 5s));
+    BeastTransport client(s.ioc.get_executor(), s.client());
+    REQUIRE(run(s.ioc, client.send(get("/1"), 5s)).has_value());
+    auto r = run(s.ioc, client.send(get("/2"), 5s));
     REQUIRE(r.has_value());
     CHECK(r->body.rfind("hello /2", 0) == 0);
     CHECK(calls == 3);
-    CHECK(server.connections_accepted() == 2);
-    finish(ioc, server);
+    CHECK(s.server.connections_accepted() == 2);
+    s.finish();
   }
   SECTION("server closed the idle connection") {
-    auto opts = tls_options(pki.files);
-    opts.idle_timeout = 100ms;
-    HttpServer server(ioc.get_executor(), opts, echo);
-    server.start();
-    BeastTransport client(ioc.get_executor(), client_options(server, &pki.files));
-    REQUIRE(run(ioc, client.send(get("/1"), 5s)).has_value());
-    run(ioc, sleep_for(400ms));
-    auto r = run(ioc, client.send(get("/2"), 5s));
-    REQUIRE(r.has_value());
-    CHECK(r->status == 200);
-    CHECK(server.connections_accepted() == 2);
-    finish(ioc, server);
+    Served s(echo, [](ServerOptions& o) { o.idle_timeout = 100ms; });
+    BeastTransport client(s.ioc.get_executor(), s.client());
+    REQUIRE(run(s.ioc, client.send(get("/1"), 5s)).has_value());
+    run(s.ioc, sleep_for(400ms));
+    check_status(run(s.ioc, client.send(get("/2"), 5s)), 200);
+    CHECK(s.server.connections_accepted() == 2);
+    s.finish();
   }
 }
 
 TEST_CASE("TruncateBody -> Truncated", "[unit][http]") {
-  Pki pki;
-  asio::io_context ioc;
-  HttpServer server(ioc.get_executor(), tls_options(pki.files), [](const HttpRequest&) {
+  Served s([](const HttpRequest&) {
     ServerReply r = ok_reply(std::string(10000, 'x'));
     r.fault = ServerReply::Fault::TruncateBody;
     return r;
   });
-  server.start();
-  BeastTransport client(ioc.get_executor(), client_options(server, &pki.files));
-  auto r = run(ioc, client.send(get("/t"), 5s));
-  REQUIRE_FALSE(r.has_value());
-  CHECK(r.error().reason == ErrorReason::Truncated);
-  CHECK(r.error().retryable);
-  finish(ioc, server);
+  check_failed(s.fetch("/t"), ErrorReason::Truncated, true);
+  s.finish();
 }
 
 TEST_CASE("response over max_response_bytes -> TooLarge", "[unit][http]") {
-  Pki pki;
-  asio::io_context ioc;
-  HttpServer server(ioc.get_executor(), tls_options(pki.files),
-                    [](const HttpRequest&) { return ok_reply(std::string(5000, 'y')); });
-  server.start();
-  auto opts = client_options(server, &pki.files);
+  Served s([](const HttpRequest&) { return ok_reply(std::string(5000, 'y')); });
+  auto opts = s.client();
   opts.max_response_bytes = 1000;
-  BeastTransport client(ioc.get_executor(), opts);
-  auto r = run(ioc, client.send(get("/big"), 5s));
-  REQUIRE_FALSE(r.has_value());
-  CHECK(r.error().reason == ErrorReason::TooLarge);
-  CHECK_FALSE(r.error().retryable);
+  check_failed(s.send(opts, get("/big")), ErrorReason::TooLarge, false);
 
   opts.max_response_bytes = 5000;  // exactly at the cap is fine
-  BeastTransport exact(ioc.get_executor(), opts);
-  auto ok = run(ioc, exact.send(get("/big"), 5s));
+  auto ok = s.send(opts, get("/big"));
   REQUIRE(ok.has_value());
   CHECK(ok->body.size() == 5000);
-  finish(ioc, server);
+  s.finish();
 }
 
 TEST_CASE("connection refused -> Connect, retryable", "[unit][http]") {
@@ -361,43 +356,32 @@ TEST_CASE("connection refused -> Connect, retryable", "[unit][http]") {
   opts.tls = false;
   BeastTransport client(ioc.get_executor(), opts);
   auto r = run(ioc, client.send(get("/"), 5s));
-  REQUIRE_FALSE(r.has_value());
-  CHECK(r.error().reason == ErrorReason::Connect);
-  CHECK(r.error().retryable);
+  check_failed(r, ErrorReason::Connect, true);
   CHECK_THAT(r.error().message, Catch::Contains("127.0.0.1:" + std::to_string(port)));
 }
 
 TEST_CASE("server limits: body -> 413, headers -> 431", "[unit][http]") {
-  Pki pki;
-  asio::io_context ioc;
-  auto opts = tls_options(pki.files);
-  opts.max_body_bytes = 1024;
-  opts.max_header_bytes = 4096;
   int calls = 0;
-  HttpServer server(ioc.get_executor(), opts, [&](const HttpRequest& req) {
-    ++calls;
-    return echo(req);
-  });
-  server.start();
-  BeastTransport client(ioc.get_executor(), client_options(server, &pki.files));
+  Served s(
+      [&](const HttpRequest& req) {
+        ++calls;
+        return echo(req);
+      },
+      [](ServerOptions& o) {
+        o.max_body_bytes = 1024;
+        o.max_header_bytes = 4096;
+      });
+  BeastTransport client(s.ioc.get_executor(), s.client());
 
   HttpRequest small{"POST", "/p", {}, std::string(1024, 'a')};
-  auto ok = run(ioc, client.send(small, 5s));
-  REQUIRE(ok.has_value());
-  CHECK(ok->status == 200);
-
+  check_status(run(s.ioc, client.send(small, 5s)), 200);
   HttpRequest big{"POST", "/p", {}, std::string(64 * 1024, 'a')};
-  auto r = run(ioc, client.send(big, 5s));
-  REQUIRE(r.has_value());
-  CHECK(r->status == 413);
-
+  check_status(run(s.ioc, client.send(big, 5s)), 413);
   HttpRequest fat = get("/h");
   fat.headers = {{"X-Padding", std::string(8000, 'h')}};
-  auto h = run(ioc, client.send(fat, 5s));
-  REQUIRE(h.has_value());
-  CHECK(h->status == 431);
+  check_status(run(s.ioc, client.send(fat, 5s)), 431);
   CHECK(calls == 1);  // neither rejected request reached the handler
-  finish(ioc, server);
+  s.finish();
 }
 
 namespace {
@@ -455,60 +439,38 @@ TEST_CASE("a client that sends half a request is disconnected after read_timeout
 }
 
 TEST_CASE("connections over max_connections are refused", "[unit][http]") {
-  asio::io_context ioc;
   ServerOptions opts;
   opts.max_connections = 1;
-  HttpServer server(ioc.get_executor(), opts, echo);
-  server.start();
-  ClientOptions copts;
-  copts.host = "127.0.0.1";
-  copts.port = std::to_string(server.port());
-  copts.tls = false;
-  BeastTransport client(ioc.get_executor(), copts);
+  Served s(opts, echo);
+  BeastTransport client(s.ioc.get_executor(), s.client());
 
-  tcp::socket holder = run(ioc, open_raw(server.port()));
-  auto refused = run(ioc, client.send(get("/"), 5s));
+  tcp::socket holder = run(s.ioc, open_raw(s.server.port()));
+  auto refused = run(s.ioc, client.send(get("/"), 5s));
   REQUIRE_FALSE(refused.has_value());
   CHECK(refused.error().reason == ErrorReason::Connect);
-  CHECK(server.connections_accepted() == 2);
+  CHECK(s.server.connections_accepted() == 2);
 
   holder.close();
-  run(ioc, sleep_for(200ms));  // let the server notice the slot is free
-  auto r = run(ioc, client.send(get("/"), 5s));
-  REQUIRE(r.has_value());
-  CHECK(r->status == 200);
-  finish(ioc, server);
+  run(s.ioc, sleep_for(200ms));  // let the server notice the slot is free
+  check_status(run(s.ioc, client.send(get("/"), 5s)), 200);
+  s.finish();
 }
 
 TEST_CASE("plain HTTP mode, handler exception -> 500 without killing the server",
           "[unit][http]") {
-  asio::io_context ioc;
-  HttpServer server(ioc.get_executor(), ServerOptions{}, [](const HttpRequest& req) {
+  Served s(ServerOptions{}, [](const HttpRequest& req) {
     if (req.path() == "/boom") throw std::runtime_error("handler bug");
     return echo(req);
   });
-  server.start();
-  ClientOptions copts;
-  copts.host = "127.0.0.1";
-  copts.port = std::to_string(server.port());
-  copts.tls = false;
-  BeastTransport client(ioc.get_executor(), copts);
+  BeastTransport client(s.ioc.get_executor(), s.client());
 
-  auto ok = run(ioc, client.send(get("/plain?x=1"), 5s));
-  REQUIRE(ok.has_value());
-  CHECK(ok->status == 200);
+  auto ok = run(s.ioc, client.send(get("/plain?x=1"), 5s));
+  check_status(ok, 200);
   CHECK(ok->body.rfind("hello /plain GET", 0) == 0);
-
-  auto boom = run(ioc, client.send(get("/boom"), 5s));
-  REQUIRE(boom.has_value());
-  CHECK(boom->status == 500);
-
-  auto again = run(ioc, client.send(get("/after"), 5s));
-  REQUIRE(again.has_value());
-  CHECK(again->status == 200);
-  CHECK(server.connections_accepted() == 1);
-
-  finish(ioc, server);
+  check_status(run(s.ioc, client.send(get("/boom"), 5s)), 500);
+  check_status(run(s.ioc, client.send(get("/after"), 5s)), 200);
+  CHECK(s.server.connections_accepted() == 1);
+  s.finish();
 }
 
 TEST_CASE("server construction errors", "[unit][http]") {
@@ -540,37 +502,28 @@ TEST_CASE("server construction errors", "[unit][http]") {
 }
 
 TEST_CASE("server limits: more header fields than max_header_fields -> 431", "[unit][http]") {
-  asio::io_context ioc;
   ServerOptions opts;
   opts.max_header_fields = 20;
   int calls = 0;
-  HttpServer server(ioc.get_executor(), opts, [&](const HttpRequest& req) {
+  Served s(opts, [&](const HttpRequest& req) {
     ++calls;
     return echo(req);
   });
-  server.start();
-  ClientOptions copts;
-  copts.host = "127.0.0.1";
-  copts.port = std::to_string(server.port());
-  copts.tls = false;
-  BeastTransport client(ioc.get_executor(), copts);
+  BeastTransport client(s.ioc.get_executor(), s.client());
 
   // Short fields: far below the header byte limit, only the count is over.
   HttpRequest many = get("/h");
   for (int i = 0; i < 30; ++i) many.headers.push_back({"X-F" + std::to_string(i), "1"});
-  auto h = run(ioc, client.send(many, 5s));
-  REQUIRE(h.has_value());
-  CHECK(h->status == 431);
+  auto h = run(s.ioc, client.send(many, 5s));
+  check_status(h, 431);
   CHECK_THAT(h->body, Catch::Contains("more than 20"));
   CHECK(calls == 0);
 
   HttpRequest few = get("/h");
   for (int i = 0; i < 10; ++i) few.headers.push_back({"X-F" + std::to_string(i), "1"});
-  auto ok = run(ioc, client.send(few, 5s));
-  REQUIRE(ok.has_value());
-  CHECK(ok->status == 200);
+  check_status(run(s.ioc, client.send(few, 5s)), 200);
   CHECK(calls == 1);
-  finish(ioc, server);
+  s.finish();
 }
 
 namespace {
@@ -609,15 +562,11 @@ awaitable<error_code> handshake(std::uint16_t port, std::string ca_file, bool ma
 }  // namespace
 
 TEST_CASE("TLS server: min_version TLS13 refuses a TLS 1.2 client", "[unit][http]") {
-  Pki pki;
-  asio::io_context ioc;
-  auto opts = tls_options(pki.files);
-  opts.tls->min_version = TlsVersion::Tls13;
-  HttpServer server(ioc.get_executor(), opts, echo);
-  server.start();
-  CHECK_FALSE(run(ioc, handshake(server.port(), pki.files.ca_file, false, std::nullopt)));
-  CHECK(run(ioc, handshake(server.port(), pki.files.ca_file, true, std::nullopt)));
-  finish(ioc, server);
+  Served s(echo, [](ServerOptions& o) { o.tls->min_version = TlsVersion::Tls13; });
+  const std::string ca = s.pki->files.ca_file;
+  CHECK_FALSE(run(s.ioc, handshake(s.server.port(), ca, false, std::nullopt)));
+  CHECK(run(s.ioc, handshake(s.server.port(), ca, true, std::nullopt)));
+  s.finish();
 }
 
 TEST_CASE("TLS server: RequireAndVerifyClientCert refuses a client without a certificate",

@@ -18,6 +18,14 @@ using nlohmann::json;
 inline constexpr const char* kUser = "admin";
 inline constexpr const char* kPassword = "nutanix/4u";
 
+// Options of an instance seeded with `seed`, serving the API mode `mode`.
+inline SimulatorOptions seeded(std::uint64_t seed, std::string mode = "both") {
+  SimulatorOptions o;
+  o.instance_seed = seed;
+  o.api_mode = std::move(mode);
+  return o;
+}
+
 // `n` app rules named rule-0000.. with one inbound FILTER, one address-group and one
 // service-group entry each, plus two groups and the categories they use.
 inline SiteData small_site(std::size_t n) {

@@ -13,6 +13,13 @@
 
 namespace flowdrift::pcsim::testing {
 
+// The v4.0 paths of the objects pcsim serves.
+inline const std::string kPolicies = "/api/microseg/v4.0/config/policies";
+inline const std::string kAddressGroups = "/api/microseg/v4.0/config/address-groups";
+inline const std::string kServiceGroups = "/api/microseg/v4.0/config/service-groups";
+inline const std::string kCategories = "/api/prism/v4.0/config/categories";
+inline const std::string kTasks = "/api/prism/v4.0/config/tasks";
+
 inline http::ServerReply get(Simulator& sim, const std::string& target) {
   return sim.handle(request("GET", target));
 }

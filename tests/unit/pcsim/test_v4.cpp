@@ -15,11 +15,6 @@ using namespace flowdrift::pcsim::testing;
 
 namespace {
 
-const std::string kPolicies = "/api/microseg/v4.0/config/policies";
-const std::string kAddressGroups = "/api/microseg/v4.0/config/address-groups";
-const std::string kServiceGroups = "/api/microseg/v4.0/config/service-groups";
-const std::string kCategories = "/api/prism/v4.0/config/categories";
-
 std::vector<json> v3_all_rules(Simulator& sim) {
   std::vector<json> out;
   for (int offset = 0;; offset += 500) {

@@ -24,7 +24,7 @@ std::string url(const std::string& ns, int minor, const std::string& tail) {
   return "/api/" + ns + "/v4." + std::to_string(minor) + "/config/" + tail;
 }
 
-SimulatorOptions seeded(std::uint64_t seed, std::string version = "v4.3") {
+SimulatorOptions at_version(std::uint64_t seed, std::string version = "v4.3") {
   SimulatorOptions o;
   o.instance_seed = seed;
   o.v4_version = std::move(version);
@@ -126,13 +126,13 @@ bool uuid_shaped(const std::string& s) {
   return s.size() == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-';
 }
 
-void load(const json& doc) { Simulator sim(site_from_json(doc), seeded(1)); }
+void load(const json& doc) { Simulator sim(site_from_json(doc), at_version(1)); }
 
 }  // namespace
 
 TEST_CASE("every v4.M up to v4.3 serves the same data and newer versions answer 404",
           "[unit][pcsim][v4]") {
-  Simulator sim(site_from_json(v4_doc()), seeded(3));
+  Simulator sim(site_from_json(v4_doc()), at_version(3));
   CHECK(sim.v4_version() == "v4.3");
   const std::vector<std::pair<std::string, std::string>> lists = {{"microseg", "policies"},
                                                                   {"microseg", "address-groups"},
@@ -165,7 +165,7 @@ TEST_CASE("every v4.M up to v4.3 serves the same data and newer versions answer 
     CHECK(get(sim, "/api/microseg/" + bad + "/config/policies").response.status == 404);
   }
 
-  Simulator older(site_from_json(v4_doc()), seeded(3, "v4.1"));
+  Simulator older(site_from_json(v4_doc()), at_version(3, "v4.1"));
   CHECK(get(older, url("microseg", 1, "policies")).response.status == 200);
   CHECK(get(older, url("networking", 1, "vpcs")).response.status == 200);
   CHECK(get(older, url("microseg", 2, "policies")).response.status == 404);
@@ -177,13 +177,13 @@ TEST_CASE("every v4.M up to v4.3 serves the same data and newer versions answer 
 
   for (const std::string bad : {"v4.4", "v4", "v4.01", "4.1", "v3.0", ""}) {
     INFO(bad);
-    CHECK_THROWS_AS(Simulator(small_site(1), seeded(1, bad)), std::invalid_argument);
+    CHECK_THROWS_AS(Simulator(small_site(1), at_version(1, bad)), std::invalid_argument);
   }
 }
 
 TEST_CASE("the newest v4 version switches at runtime through the admin API and set_v4_version",
           "[unit][pcsim][v4]") {
-  Simulator sim(site_from_json(v4_doc()), seeded(4));
+  Simulator sim(site_from_json(v4_doc()), at_version(4));
   auto current = get(sim, "/_pcsim/version");
   CHECK(current.response.status == 200);
   CHECK(json::parse(current.response.body) == json{{"version", "v4.3"}});
@@ -218,7 +218,7 @@ TEST_CASE("the newest v4 version switches at runtime through the admin API and s
 }
 
 TEST_CASE("one v4 namespace can lag the PC's version or be absent", "[unit][pcsim][v4]") {
-  auto options = seeded(5);
+  auto options = at_version(5);
   options.v4_namespace_versions = {{"microseg", "v4.1"}, {"networking", "none"}};
   Simulator sim(site_from_json(v4_doc()), options);
   CHECK(get(sim, url("microseg", 3, "policies")).response.status == 404);
@@ -241,14 +241,14 @@ TEST_CASE("one v4 namespace can lag the PC's version or be absent", "[unit][pcsi
 
   CHECK_THROWS_AS(sim.set_v4_namespace_version("clustermgmt", "v4.1"), std::invalid_argument);
   CHECK_THROWS_AS(sim.set_v4_namespace_version("prism", "v4.9"), std::invalid_argument);
-  auto bad = seeded(5);
+  auto bad = at_version(5);
   bad.v4_namespace_versions = {{"prism", ""}};
   CHECK_THROWS_AS(Simulator(site_from_json(v4_doc()), bad), std::invalid_argument);
 }
 
 TEST_CASE("writes, tasks, ETags, faults, modes and churn work alike on every served version",
           "[unit][pcsim][v4]") {
-  Simulator sim(site_from_json(v4_doc()), seeded(5));
+  Simulator sim(site_from_json(v4_doc()), at_version(5));
   const std::string ag = *sim.address_group_uuid("ag-two");
   const Got got = get_one(sim, url("microseg", 1, "address-groups/" + ag));
   CHECK(get_one(sim, url("microseg", 3, "address-groups/" + ag)).etag == got.etag);
@@ -299,7 +299,7 @@ TEST_CASE("writes, tasks, ETags, faults, modes and churn work alike on every ser
 }
 
 TEST_CASE("v4.0 has no entity-groups path", "[unit][pcsim][v4]") {
-  Simulator sim(site_from_json(v4_doc()), seeded(6));
+  Simulator sim(site_from_json(v4_doc()), at_version(6));
   const auto list = get(sim, url("microseg", 0, "entity-groups"));
   CHECK(list.response.status == 404);
   CHECK(error_object_type(list) == "microseg.v4.error.ErrorResponse");
@@ -313,7 +313,7 @@ TEST_CASE("v4.0 has no entity-groups path", "[unit][pcsim][v4]") {
 TEST_CASE("entity groups and VPCs resolve references to this instance's extIds",
           "[unit][pcsim][v4]") {
   const SiteData site = site_from_json(v4_doc());
-  Simulator a(site, seeded(11)), b(site, seeded(12));
+  Simulator a(site, at_version(11)), b(site, at_version(12));
   std::map<std::string, std::string> ids_a;
   for (Simulator* sim : {&a, &b}) {
     const auto vpcs = get_all(*sim, url("networking", 3, "vpcs"));
@@ -389,7 +389,7 @@ TEST_CASE("entity groups and VPCs resolve references to this instance's extIds",
 }
 
 TEST_CASE("native policies are listed among the v3-stored ones as written", "[unit][pcsim][v4]") {
-  Simulator sim(site_from_json(v4_doc()), seeded(21));
+  Simulator sim(site_from_json(v4_doc()), at_version(21));
   const auto all = get_all(sim, url("microseg", 3, "policies"));
   REQUIRE(names_of(all) ==
           std::vector<std::string>{"aaa-first", "rule-0000", "rule-0001", "zone-prod"});
@@ -495,7 +495,7 @@ TEST_CASE("an unknown reference is a load error naming the place", "[unit][pcsim
 
 TEST_CASE("policy_fields merge into a v3-stored policy and survive churn and writes",
           "[unit][pcsim][v4]") {
-  Simulator sim(site_from_json(v4_doc()), seeded(31));
+  Simulator sim(site_from_json(v4_doc()), at_version(31));
   const std::string uuid = sim.rule_by_name("rule-0001")->at("metadata").at("uuid");
   const std::string target = url("microseg", 3, "policies/" + uuid);
   const auto vpcs = ids_by_name(sim, url("networking", 3, "vpcs"));
@@ -570,7 +570,7 @@ TEST_CASE("the v4 section round-trips through site_to_json and site_from_json",
   CHECK(site_to_json(vpcs_only).at("v4").at("policies") == json::array());
 
   // Two instances of the dumped site: same names, their own extIds.
-  Simulator a(site_from_json(dumped), seeded(41)), b(site_from_json(dumped), seeded(42));
+  Simulator a(site_from_json(dumped), at_version(41)), b(site_from_json(dumped), at_version(42));
   const auto va = ids_by_name(a, url("networking", 3, "vpcs"));
   const auto vb = ids_by_name(b, url("networking", 3, "vpcs"));
   REQUIRE(va.size() == 2);

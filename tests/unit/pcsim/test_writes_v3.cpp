@@ -13,13 +13,6 @@ using namespace flowdrift::pcsim::testing;
 
 namespace {
 
-SimulatorOptions seeded(std::uint64_t seed, std::string mode = "both") {
-  SimulatorOptions o;
-  o.instance_seed = seed;
-  o.api_mode = std::move(mode);
-  return o;
-}
-
 http::ServerReply call(Simulator& sim, const std::string& method, const std::string& target,
                        const json& body = nullptr) {
   return sim.handle(request(method, target, body.is_null() ? std::string() : body.dump()));

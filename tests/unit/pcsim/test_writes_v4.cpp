@@ -13,19 +13,6 @@ using namespace flowdrift::pcsim::testing;
 
 namespace {
 
-SimulatorOptions seeded(std::uint64_t seed, std::string mode = "both") {
-  SimulatorOptions o;
-  o.instance_seed = seed;
-  o.api_mode = std::move(mode);
-  return o;
-}
-
-const std::string kPolicies = "/api/microseg/v4.0/config/policies";
-const std::string kAddressGroups = "/api/microseg/v4.0/config/address-groups";
-const std::string kServiceGroups = "/api/microseg/v4.0/config/service-groups";
-const std::string kCategories = "/api/prism/v4.0/config/categories";
-const std::string kTasks = "/api/prism/v4.0/config/tasks";
-
 // Checks a 202 task reference and that its task succeeded; returns the affected entity's extId.
 std::string accepted(Simulator& sim, const http::ServerReply& r, const std::string& object_type) {
   INFO(r.response.body);

@@ -88,6 +88,21 @@ V4SiteData wire_fixture_site() {
 
 }  // namespace
 
+namespace {
+
+// From `before` to `after` the snapshot changed, and of its objects (kind, name) `changed`
+// did while `kept` did not.
+void check_changed_only(const Snapshot& before, const Snapshot& after,
+                        const std::pair<ObjectKind, std::string>& changed,
+                        const std::pair<ObjectKind, std::string>& kept) {
+  CHECK(after.hash != before.hash);
+  CHECK(object(after, changed.first, changed.second).hash !=
+        object(before, changed.first, changed.second).hash);
+  CHECK(object(after, kept.first, kept.second).hash == object(before, kept.first, kept.second).hash);
+}
+
+}  // namespace
+
 TEST_CASE("v3 and v4 sites holding the same intent give byte-identical snapshots",
           "[unit][policy][v4]") {
   const json doc = same_intent();
@@ -160,11 +175,7 @@ TEST_CASE("a real v4 difference changes the policy hash and the snapshot hash",
     spec.erase("srcSubnet");
   }
   const Snapshot after = v4_ok(site);
-  CHECK(after.hash != before.hash);
-  CHECK(object(after, ObjectKind::Policy, "web-app").hash !=
-        object(before, ObjectKind::Policy, "web-app").hash);
-  CHECK(object(after, ObjectKind::Policy, "iso").hash ==
-        object(before, ObjectKind::Policy, "iso").hash);
+  check_changed_only(before, after, {ObjectKind::Policy, "web-app"}, {ObjectKind::Policy, "iso"});
 }
 
 TEST_CASE("a change inside a referenced v4 group changes that group only", "[unit][policy][v4]") {
@@ -173,11 +184,8 @@ TEST_CASE("a change inside a referenced v4 group changes that group only", "[uni
   const Snapshot before = v4_ok(site);
   site.address_groups.at(1).at("ipv4Addresses").at(0).at("value") = "192.168.2.6";
   const Snapshot after = v4_ok(site);
-  CHECK(after.hash != before.hash);
-  CHECK(object(after, ObjectKind::AddressGroup, "ag-office").hash !=
-        object(before, ObjectKind::AddressGroup, "ag-office").hash);
-  CHECK(object(after, ObjectKind::Policy, "web-app").hash ==
-        object(before, ObjectKind::Policy, "web-app").hash);
+  check_changed_only(before, after, {ObjectKind::AddressGroup, "ag-office"},
+                     {ObjectKind::Policy, "web-app"});
 }
 
 TEST_CASE("the wire-derived v4 policy fixture canonicalizes", "[unit][policy][v4]") {

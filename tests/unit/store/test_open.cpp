@@ -50,6 +50,14 @@ void expect_refused(const std::string& path, const std::string& reason) {
   CHECK(files_beside(path) == files_before);  // no -wal or -shm left behind
 }
 
+// Records a complete poll of "primary" (at 1 s) holding `policies` numbered policies; returns
+// its snapshot.
+flowdrift::policy::Snapshot record_primary(Store& store, int policies) {
+  const auto snap = test::numbered_snapshot(policies);
+  REQUIRE(store.record_poll(test::complete_poll("primary", 1000), &snap).has_value());
+  return snap;
+}
+
 }  // namespace
 
 TEST_CASE("A fresh file gets the whole schema, WAL and flowdrift's application_id", "[store]") {
@@ -157,8 +165,7 @@ TEST_CASE("A schema newer than the binary is refused and left untouched", "[stor
   const std::string path = dir.file("newer.db");
   {
     Store store(path);
-    const auto snap = test::numbered_snapshot(2);
-    REQUIRE(store.record_poll(test::complete_poll("primary", 1000), &snap).has_value());
+    record_primary(store, 2);
   }
   const int newer = latest_schema_version() + 1;
   {
@@ -192,8 +199,7 @@ TEST_CASE("A second store opens a database whose WAL is not checkpointed", "[sto
   const std::string path = dir.file("shared.db");
   Store first(path);
   first.db().exec("PRAGMA wal_autocheckpoint = 0");
-  const auto snap = test::numbered_snapshot(2);
-  REQUIRE(first.record_poll(test::complete_poll("primary", 1000), &snap).has_value());
+  const auto snap = record_primary(first, 2);
   Store second(path);
   CHECK(second.schema_version() == latest_schema_version());
   REQUIRE(second.latest_complete_snapshot("primary").has_value());
@@ -205,8 +211,7 @@ TEST_CASE("Paths with URI-special characters work", "[store]") {
   const std::string path = dir.file("odd name #1 %20 ?.db");
   {
     Store store(path);
-    const auto snap = test::numbered_snapshot(1);
-    REQUIRE(store.record_poll(test::complete_poll("primary", 1000), &snap).has_value());
+    record_primary(store, 1);
   }
   Store store(path);  // re-open goes through the immutable probe
   CHECK(store.latest_complete_snapshot("primary").has_value());

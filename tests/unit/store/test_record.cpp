@@ -39,6 +39,24 @@ flowdrift::policy::Snapshot with_changed_policy(flowdrift::policy::Snapshot s,
   return make_snapshot(std::move(s.objects), std::move(s.findings));
 }
 
+// A store holding one complete poll of "primary" at 1 s (v1: `policies` numbered policies),
+// the counts after it, and v2: v1 with policy `changed` changed.
+struct AfterOnePoll {
+  AfterOnePoll(int policies, const std::string& changed)
+      : v1(numbered_snapshot(policies)), v2(with_changed_policy(v1, changed, "v2")) {
+    auto r = store.record_poll(complete_poll("primary", 1000), &v1);
+    REQUIRE(r.has_value());
+    REQUIRE(r->snapshot_id.has_value());
+    snapshot_id = *r->snapshot_id;
+    before = counts(store.db());
+  }
+  TempDir dir;
+  Store store{dir.file("store.db")};
+  flowdrift::policy::Snapshot v1, v2;
+  std::int64_t snapshot_id = 0;  // of the poll
+  Counts before{};
+};
+
 std::int64_t db_bytes(Database& db) {
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   return db.query_int64("PRAGMA page_count").value() * db.query_int64("PRAGMA page_size").value();
@@ -131,14 +149,9 @@ TEST_CASE("A re-opened store knows each site's latest snapshot", "[store]") {
 
 TEST_CASE("A failed poll writes its poll row only and never changes the latest snapshot",
           "[store]") {
-  TempDir dir;
-  Store store(dir.file("failed.db"));
+  AfterOnePoll f(4, "p0000");
+  auto& [dir, store, v1, v2, snapshot_id, before] = f;
   Database& db = store.db();
-  const auto v1 = numbered_snapshot(4);
-  const auto v2 = with_changed_policy(v1, "p0000", "v2");
-  auto ok = store.record_poll(complete_poll("primary", 1000), &v1);
-  REQUIRE(ok.has_value());
-  const Counts before = counts(db);
 
   // Even if a caller passes a snapshot with a failed poll, it is not stored.
   auto failed = store.record_poll(failed_poll("primary", 2000, "truncated"), &v2);
@@ -151,7 +164,7 @@ TEST_CASE("A failed poll writes its poll row only and never changes the latest s
 
   auto latest = store.latest_complete_snapshot("primary");
   REQUIRE(latest.has_value());
-  CHECK(latest->id == *ok->snapshot_id);
+  CHECK(latest->id == snapshot_id);
   CHECK(latest->last_poll_ms == 1000);
 
   auto row = db.prepare(
@@ -203,14 +216,9 @@ TEST_CASE("Poll messages are made printable before they are stored", "[store][ho
 }
 
 TEST_CASE("An exception in `extra` rolls back everything of the poll", "[store]") {
-  TempDir dir;
-  Store store(dir.file("rollback.db"));
+  AfterOnePoll f(6, "p0002");
+  auto& [dir, store, v1, v2, snapshot_id, before] = f;
   Database& db = store.db();
-  const auto v1 = numbered_snapshot(6);
-  const auto v2 = with_changed_policy(v1, "p0002", "v2");
-  auto first = store.record_poll(complete_poll("primary", 1000), &v1);
-  REQUIRE(first.has_value());
-  const Counts before = counts(db);
 
   bool saw_poll_row = false;
   auto failing = [&](Database& d, const PollOutcome& o) {
@@ -227,7 +235,7 @@ TEST_CASE("An exception in `extra` rolls back everything of the poll", "[store]"
   CHECK_THAT(r.error().message, Catch::Contains("primary"));
   CHECK(counts(db) == before);
   CHECK_FALSE(db.in_transaction());
-  CHECK(store.latest_complete_snapshot("primary")->id == *first->snapshot_id);
+  CHECK(store.latest_complete_snapshot("primary")->id == snapshot_id);
 
   // A brand-new site whose first poll is rolled back leaves no site row either.
   auto r_new = store.record_poll(complete_poll("dr", 2100), &v2, failing);
