@@ -5,11 +5,9 @@
 
 #include <set>
 
-#include "fetch_runners.hpp"
 #include "http/types.hpp"
-#include "pc_sites.hpp"
 #include "policy/normalize_v3.hpp"
-#include "support/simulated_pc.hpp"
+#include "prism_pc.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::test;
@@ -19,51 +17,6 @@ using nlohmann::json;
 namespace {
 
 const std::string kRules = "network_security_rules/list";
-
-pcsim::SimulatorOptions pc_options() {
-  pcsim::SimulatorOptions o;
-  o.password = kPassword;
-  o.instance_seed = 16;
-  return o;
-}
-
-// A simulated PC serving site_data(rules, address_groups, service_groups).
-struct Pc : SimulatedPc {
-  explicit Pc(int rules, int address_groups = 3, int service_groups = 2,
-              pcsim::SimulatorOptions options = pc_options())
-      : SimulatedPc(site_data(rules, address_groups, service_groups), std::move(options)) {}
-  void fault(const std::string& spec) { sim.add_fault(pcsim::parse_fault(spec)); }
-};
-
-std::int64_t offset_of(const http::HttpRequest& r) {
-  return json::parse(r.body).value("offset", std::int64_t{0});
-}
-
-bool is_list(const http::HttpRequest& r, const std::string& endpoint) {
-  const auto path = r.path();
-  return path.size() >= endpoint.size() && path.substr(path.size() - endpoint.size()) == endpoint;
-}
-
-// Rewrites the JSON pages of `endpoint` (a page shape no PC knob produces): edit(offset, page).
-SimulatedPc::Rewrite edit_pages(std::string endpoint,
-                                std::function<void(std::int64_t offset, json& page)> edit) {
-  return [endpoint = std::move(endpoint), edit = std::move(edit)](const http::HttpRequest& r,
-                                                                  http::HttpResponse& response) {
-    if (!is_list(r, endpoint) || response.status != 200) return;
-    json page = json::parse(response.body);
-    edit(offset_of(r), page);
-    response.body = page.dump();
-  };
-}
-
-// A transport failure no PC causes (a TLS error), on every request to `endpoint`.
-SimulatedPc::Before transport_error(std::string endpoint, ErrorReason reason, std::string message,
-                                    bool retryable) {
-  return [=](pcsim::Simulator&, const http::HttpRequest& r) -> std::optional<ScriptedReply> {
-    if (!is_list(r, endpoint)) return std::nullopt;
-    return ScriptedReply{make_error(reason, message, retryable), {}};
-  };
-}
 
 std::vector<std::string> names_of(const std::vector<nlohmann::json>& rules) {
   std::vector<std::string> out;
@@ -94,14 +47,8 @@ TEST_CASE("pages past 500 with correct offsets and returns every entity", "[pris
     CHECK(body.at("sort_attribute") == "name");
     CHECK(body.at("sort_order") == "ASCENDING");
     offsets.push_back(body.at("offset").get<std::int64_t>());
-    auto auth = r->header("Authorization");
-    REQUIRE(auth);
-    auto creds = http::parse_basic_auth(*auth);
-    REQUIRE(creds);
-    CHECK(creds->user == "admin");
-    CHECK(creds->password == kPassword);
+    check_request_headers(*r);
     CHECK(r->header("Content-Type") == std::optional<std::string_view>("application/json"));
-    CHECK(r->header("Accept") == std::optional<std::string_view>("application/json"));
   }
   CHECK(offsets == std::vector<std::int64_t>{0, 500, 1000});
 
@@ -342,12 +289,7 @@ TEST_CASE("an empty page before the total is reached is Truncated", "[prism][com
 TEST_CASE("a total that moves once restarts the listing and recovers", "[prism][completeness]") {
   Pc pc(600);
   // Someone adds a policy while the second page is requested.
-  int served = 0;
-  pc.before = [&served](pcsim::Simulator& sim,
-                        const http::HttpRequest& r) -> std::optional<ScriptedReply> {
-    if (is_list(r, kRules) && served++ == 1) sim.add_rule(site_rule(5000));
-    return std::nullopt;
-  };
+  pc.before = change_at(kRules, 1, [](pcsim::Simulator& sim) { sim.add_rule(site_rule(5000)); });
   auto out = fetch(pc.transport, test_options());
   REQUIRE(out.result->has_value());
   CHECK(out.result->value().rules.size() == 601);
@@ -527,8 +469,6 @@ TEST_CASE("the poll deadline bounds retries and requests", "[prism][deadline]") 
 
 TEST_CASE("no error message contains the password or the Authorization header",
           "[prism][secrets]") {
-  const std::string auth = http::basic_auth_header("admin", kPassword);
-  const std::string token = auth.substr(auth.find(' ') + 1);
   std::vector<std::function<void(Pc&)>> faults = {
       [](Pc& pc) { pc.fault("rules_list:status=401"); },
       [](Pc& pc) { pc.fault("rules_list:status=403"); },
@@ -558,11 +498,8 @@ TEST_CASE("no error message contains the password or the Authorization header",
     setup(pc);
     auto out = fetch(pc.transport, test_options());
     REQUIRE_FALSE(out.result->has_value());
-    const auto& message = out.result->error().message;
-    INFO(message);
-    CHECK_THAT(message, Catch::Contains("network_security_rules/list offset 0"));
-    CHECK(message.find(kPassword) == std::string::npos);
-    CHECK(message.find(token) == std::string::npos);
+    CHECK_THAT(out.result->error().message, Catch::Contains("network_security_rules/list offset 0"));
+    check_redacted(out.result->error().message);
     ++checked;
   }
   CHECK(checked == 7);
