@@ -72,8 +72,8 @@ Outcome<Data> run_fetch(FetchFunction<Data> fetch_fn, http::HttpTransport& trans
                    if (e) std::rethrow_exception(e);
                  });
   io.run_for(std::chrono::seconds(30));
-  out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - t0);
+  out.elapsed =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   REQUIRE(out.result.has_value());
   return out;
 }
@@ -83,6 +83,14 @@ template <class Data>
 Error failure(const Outcome<Data>& out) {
   REQUIRE_FALSE(out.result->has_value());
   return out.result->error();
+}
+
+// The error a fetch failed with, checked to be of `reason`.
+template <class Data>
+Error failure(const Outcome<Data>& out, ErrorReason reason) {
+  Error e = failure(out);
+  CHECK(e.reason == reason);
+  return e;
 }
 
 inline FetchOutcome fetch(http::HttpTransport& transport, prism::FetchOptions options) {

@@ -7,11 +7,10 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "fetch_runners.hpp"
 #include "http/types.hpp"
@@ -42,7 +41,20 @@ struct Pc : SimulatedPc {
   explicit Pc(int rules, int address_groups = 3, int service_groups = 2,
               pcsim::SimulatorOptions options = pc_options())
       : Pc(site_data(rules, address_groups, service_groups), std::move(options)) {}
+  // A PC serving site_data(rules) under one pcsim fault ("rules_list:status=503").
+  Pc(int rules, const char* fault_spec) : Pc(rules) { fault(fault_spec); }
   void fault(const std::string& spec) { sim.add_fault(pcsim::parse_fault(spec)); }
+
+  // The lib/prism fetches over `transport`: fetch_v3_site, fetch_v4_site, the snapshots.
+  FetchOutcome poll(prism::FetchOptions options = test_options()) {
+    return fetch(transport, std::move(options));
+  }
+  V4FetchOutcome poll_v4(prism::FetchOptions options = v4_test_options()) {
+    return fetch_v4(transport, std::move(options));
+  }
+  SnapshotOutcome snapshot(bool v4, prism::FetchOptions options) {
+    return fetch_snapshot(transport, std::move(options), v4);
+  }
 };
 
 // ---- v4 paths --------------------------------------------------------------------------------
@@ -80,7 +92,8 @@ inline pcsim::SiteRule with_group_peer(pcsim::SiteRule rule, nlohmann::json addr
                                        nlohmann::json service_group = nullptr) {
   nlohmann::json entry{{"peer_specification_type", "IP_SUBNET"},
                        {"address_group_inclusion_list", nlohmann::json::array({address_group})}};
-  if (!service_group.is_null()) entry["service_group_list"] = nlohmann::json::array({service_group});
+  if (!service_group.is_null())
+    entry["service_group_list"] = nlohmann::json::array({service_group});
   rule.spec["resources"]["app_rule"]["inbound_allow_list"].push_back(std::move(entry));
   return rule;
 }
@@ -124,9 +137,10 @@ inline constexpr const char* kUnlistedVpc = "@dangling:00000000-0000-4000-8000-0
 
 // Policy `i` scoped to one VPC: vpc-000, or one the site does not list.
 inline void scope_to_vpc(pcsim::SiteData& site, int i, bool listed = false) {
-  add_policy_fields(site, i,
-                    {{"scope", "VPC_LIST"},
-                     {"vpcReferences", nlohmann::json::array({listed ? kListedVpc : kUnlistedVpc})}});
+  add_policy_fields(
+      site, i,
+      {{"scope", "VPC_LIST"},
+       {"vpcReferences", nlohmann::json::array({listed ? kListedVpc : kUnlistedVpc})}});
 }
 
 // The v3 uuid (= v4 extId) of rule `i` of site_data().

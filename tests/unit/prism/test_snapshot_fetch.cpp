@@ -32,17 +32,12 @@ pcsim::SiteData site_with_group_peer(int rules, int address_groups, int i, bool 
   return site;
 }
 
-// The snapshot of `pc`'s site read page by page (v4 or v3).
-SnapshotOutcome snapshot_of(Pc& pc, bool v4, prism::FetchOptions options) {
-  return fetch_snapshot(pc.transport, std::move(options), v4);
-}
-
 }  // namespace
 
 TEST_CASE("v3: the page-by-page snapshot equals canonicalizing the whole site",
           "[prism][snapshot]") {
   Pc pc(site_with_group_peer(1234, 3, 3, true));
-  auto raw = fetch(pc.transport, test_options());
+  auto raw = pc.poll();
   REQUIRE(raw.result->has_value());
   auto expected = policy::canonicalize_v3(raw.result->value());
   REQUIRE(expected.has_value());
@@ -66,7 +61,7 @@ TEST_CASE("v3: a restarted rule listing does not keep the policies of the first 
           "[prism][snapshot][completeness]") {
   Pc pc(600);
   pc.before = change_at(kRules, 1, [](pcsim::Simulator& sim) { sim.add_rule(site_rule(5000)); });
-  auto out = snapshot_of(pc, false, test_options());
+  auto out = pc.snapshot(false, test_options());
   REQUIRE(out.result->has_value());
   CHECK(out.result->value().count(policy::ObjectKind::Policy) == 601);
   CHECK_FALSE(has_duplicate_finding(out.result->value()));
@@ -78,14 +73,12 @@ TEST_CASE("v3: the snapshot path keeps the completeness rules", "[prism][snapsho
     Pc pc(0);
     auto options = test_options();
     options.previous_policy_count = 42;
-    const Error e = failure(snapshot_of(pc, false, options));
-    CHECK(e.reason == ErrorReason::EmptyList);
+    const Error e = failure(pc.snapshot(false, options), ErrorReason::EmptyList);
     CHECK_THAT(e.message, Catch::Contains("42"));
   }
   SECTION("no address groups while rules reference one") {
     Pc pc(site_with_group_peer(10, 0, 2, false));
-    const Error e = failure(snapshot_of(pc, false, test_options()));
-    CHECK(e.reason == ErrorReason::EmptyList);
+    const Error e = failure(pc.snapshot(false, test_options()), ErrorReason::EmptyList);
     CHECK_THAT(e.message,
                Catch::Contains("address_groups/list") && Catch::Contains("1 policy references"));
   }
@@ -93,13 +86,12 @@ TEST_CASE("v3: the snapshot path keeps the completeness rules", "[prism][snapsho
     Pc pc(700);
     REQUIRE(pc.sim.edit_rule("rule-00650",
                              [](json& spec) { spec["resources"]["app_rule"]["action"] = 7; }));
-    const Error e = failure(snapshot_of(pc, false, test_options()));
-    CHECK(e.reason == ErrorReason::Malformed);
+    const Error e = failure(pc.snapshot(false, test_options()), ErrorReason::Malformed);
     CHECK_THAT(e.message, Catch::Contains("rules[650]"));
   }
   SECTION("a dangling group reference is a finding, not an error") {
     Pc pc(site_with_group_peer(10, 3, 4, false));
-    auto out = snapshot_of(pc, false, test_options());
+    auto out = pc.snapshot(false, test_options());
     REQUIRE(out.result->has_value());
     REQUIRE(out.result->value().findings.size() == 1);
     CHECK(out.result->value().findings[0].kind == "dangling_reference");
@@ -110,12 +102,12 @@ TEST_CASE("v3: the snapshot path keeps the completeness rules", "[prism][snapsho
 TEST_CASE("v4: the page-by-page snapshot equals canonicalizing the whole site",
           "[prism][snapshot][v4]") {
   Pc pc(v4_site(345, 3, 2, 10));
-  auto raw = fetch_v4(pc.transport, v4_test_options());
+  auto raw = pc.poll_v4();
   REQUIRE(raw.result->has_value());
   auto expected = policy::canonicalize_v4(raw.result->value());
   REQUIRE(expected.has_value());
 
-  auto out = snapshot_of(pc, true, v4_test_options());
+  auto out = pc.snapshot(true, v4_test_options());
   REQUIRE(out.result->has_value());
   CHECK(out.result->value().hash == expected->hash);
   CHECK(out.result->value().count(policy::ObjectKind::Policy) == 345);
@@ -128,7 +120,7 @@ TEST_CASE("v4: the snapshot path restarts cleanly and keeps the completeness rul
     Pc pc(250);
     pc.before =
         change_at(kV4Policies, 1, [](pcsim::Simulator& sim) { sim.add_rule(site_rule(9000)); });
-    auto out = snapshot_of(pc, true, v4_test_options());
+    auto out = pc.snapshot(true, v4_test_options());
     REQUIRE(out.result->has_value());
     CHECK(out.result->value().count(policy::ObjectKind::Policy) == 251);
     CHECK_FALSE(has_duplicate_finding(out.result->value()));
@@ -137,12 +129,11 @@ TEST_CASE("v4: the snapshot path restarts cleanly and keeps the completeness rul
     Pc pc(0);
     auto options = v4_test_options();
     options.previous_policy_count = 12;
-    CHECK(failure(snapshot_of(pc, true, options)).reason == ErrorReason::EmptyList);
+    CHECK(failure(pc.snapshot(true, options)).reason == ErrorReason::EmptyList);
   }
   SECTION("no address groups while policies reference some") {
     Pc pc(v4_site(5, 0, 2, 2));
-    const Error e = failure(snapshot_of(pc, true, v4_test_options()));
-    CHECK(e.reason == ErrorReason::EmptyList);
+    const Error e = failure(pc.snapshot(true, v4_test_options()), ErrorReason::EmptyList);
     CHECK_THAT(e.message,
                Catch::Contains(kV4AddressGroups) && Catch::Contains("2 policies reference"));
   }
@@ -161,63 +152,60 @@ TEST_CASE("v4: the snapshot path with a policy memo equals the path without",
   if (pooled) options.work_pool = &pool;
   CAPTURE(pooled);
 
-  auto plain = snapshot_of(pc, true, v4_test_options());
+  auto plain = pc.snapshot(true, v4_test_options());
   REQUIRE(plain.result->has_value());
 
-  auto first = snapshot_of(pc, true, options);
+  auto first = pc.snapshot(true, options);
   REQUIRE(first.result->has_value());
   CHECK(first.result->value().hash == plain.result->value().hash);
   CHECK(first.result->value().findings == plain.result->value().findings);
   CHECK(options.v4_memo->misses() == 345);
 
-  auto second = snapshot_of(pc, true, options);
+  auto second = pc.snapshot(true, options);
   REQUIRE(second.result->has_value());
   CHECK(second.result->value().hash == plain.result->value().hash);
   CHECK(options.v4_memo->hits() == 345);
 
   SECTION("a changed policy is seen") {
     REQUIRE(pc.sim.edit_rule("rule-00007", [](json& spec) { spec["description"] = "changed"; }));
-    auto third = snapshot_of(pc, true, options);
+    auto third = pc.snapshot(true, options);
     REQUIRE(third.result->has_value());
     CHECK(third.result->value().hash != plain.result->value().hash);
     CHECK(options.v4_memo->misses() == 346);
-    auto fresh = snapshot_of(pc, true, v4_test_options());
+    auto fresh = pc.snapshot(true, v4_test_options());
     REQUIRE(fresh.result->has_value());
     CHECK(third.result->value().hash == fresh.result->value().hash);
   }
   SECTION("a changed policy that does not canonicalize is named by its place in the listing") {
     pc.rewrite = edit_v4_page(kV4Policies, 2, [](json& page) { page["data"][50]["state"] = ""; });
-    const Error e = failure(snapshot_of(pc, true, options));
-    CHECK(e.reason == ErrorReason::Malformed);
+    const Error e = failure(pc.snapshot(true, options), ErrorReason::Malformed);
     CHECK_THAT(e.message, Catch::StartsWith("policies[250]") && Catch::Contains("/state"));
   }
   SECTION("a page that is not JSON is malformed") {
     pc.fault("v4_policies:malformed,after=1,count=1");  // page 1
-    const Error e = failure(snapshot_of(pc, true, options));
-    CHECK(e.reason == ErrorReason::Malformed);
+    const Error e = failure(pc.snapshot(true, options), ErrorReason::Malformed);
     CHECK_THAT(e.message,
                Catch::StartsWith(kV4Policies + " page 1: HTTP 200 body is not valid JSON: "));
   }
   SECTION("an ErrorResponse in a 2xx answer is still an HTTP error") {
-    pc.rewrite = edit_v4_page(kV4Policies, 1, [](json& page) { page = v4_error_body("MSEG-1", "nope"); });
-    const Error e = failure(snapshot_of(pc, true, options));
-    CHECK(e.reason == ErrorReason::Http);
+    pc.rewrite =
+        edit_v4_page(kV4Policies, 1, [](json& page) { page = v4_error_body("MSEG-1", "nope"); });
+    const Error e = failure(pc.snapshot(true, options), ErrorReason::Http);
     CHECK_THAT(e.message, Catch::Contains("MSEG-1: nope"));
   }
   SECTION("the same extId twice is a shifted listing") {
-    pc.rewrite = edit_v4_page(kV4Policies, 2,
-                              [](json& page) { page["data"][1]["extId"] = page["data"][0]["extId"]; });
-    const Error e = failure(snapshot_of(pc, true, options));
-    CHECK(e.reason == ErrorReason::Truncated);
+    pc.rewrite = edit_v4_page(
+        kV4Policies, 2, [](json& page) { page["data"][1]["extId"] = page["data"][0]["extId"]; });
+    const Error e = failure(pc.snapshot(true, options), ErrorReason::Truncated);
     CHECK_THAT(e.message, Catch::Contains("duplicate extId"));
   }
   SECTION("a short page before the total is truncated") {
     pc.rewrite = edit_v4_page(kV4Policies, 1,
                               [](json& page) { page["data"].erase(page["data"].size() - 1); });
-    CHECK(failure(snapshot_of(pc, true, options)).reason == ErrorReason::Truncated);
+    CHECK(failure(pc.snapshot(true, options)).reason == ErrorReason::Truncated);
   }
   SECTION("policies referencing address groups while the site lists none") {
     pc.fault("v4_address_groups:empty");
-    CHECK(failure(snapshot_of(pc, true, options)).reason == ErrorReason::EmptyList);
+    CHECK(failure(pc.snapshot(true, options)).reason == ErrorReason::EmptyList);
   }
 }

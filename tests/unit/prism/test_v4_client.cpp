@@ -48,9 +48,8 @@ std::vector<std::string> pages_asked(const ScriptedTransport& transport,
 
 // Every policy page of `pc` rewritten by edit(page).
 void edit_policy_pages(Pc& pc, std::function<void(json&)> edit) {
-  pc.rewrite = edit_v4_pages(kV4Policies, [edit = std::move(edit)](std::int64_t, json& page) {
-    edit(page);
-  });
+  pc.rewrite = edit_v4_pages(kV4Policies,
+                             [edit = std::move(edit)](std::int64_t, json& page) { edit(page); });
 }
 
 // A server that quotes the request's credentials in the error body of its `status` answer.
@@ -71,7 +70,7 @@ TEST_CASE("v4: pages past 100 with $page/$limit and fetches every listing", "[pr
   auto options = v4_test_options();
   options.base_path = "/pc";
   options.page_size = 500;  // above the v4 maximum: clamped to 100
-  auto out = fetch_v4(pc.transport, options);
+  auto out = pc.poll_v4(options);
   REQUIRE(out.result->has_value());
   const auto& data = out.result->value();
 
@@ -108,7 +107,7 @@ TEST_CASE("v4: small limits and exact multiples page correctly", "[prism][v4][pa
     Pc pc(30);
     auto options = v4_test_options();
     options.page_size = 7;
-    auto out = fetch_v4(pc.transport, options);
+    auto out = pc.poll_v4(options);
     REQUIRE(out.result->has_value());
     CHECK(out.result->value().policies.size() == 30);
     CHECK(requests_to(pc.transport, kV4Policies).size() == 5);  // 7*4 + 2
@@ -118,7 +117,7 @@ TEST_CASE("v4: small limits and exact multiples page correctly", "[prism][v4][pa
   }
   SECTION("200 policies at limit 100 take exactly 2 requests") {
     Pc pc(200);
-    auto out = fetch_v4(pc.transport, v4_test_options());
+    auto out = pc.poll_v4();
     REQUIRE(out.result->has_value());
     CHECK(out.result->value().policies.size() == 200);
     CHECK(requests_to(pc.transport, kV4Policies).size() == 2);
@@ -127,7 +126,7 @@ TEST_CASE("v4: small limits and exact multiples page correctly", "[prism][v4][pa
     Pc pc(3);
     auto options = v4_test_options();
     options.page_size = 0;
-    auto out = fetch_v4(pc.transport, options);
+    auto out = pc.poll_v4(options);
     REQUIRE(out.result->has_value());
     REQUIRE_FALSE(pc.transport.requests.empty());
     CHECK(query(&pc.transport.requests.front(), "$limit") == "1");
@@ -136,7 +135,7 @@ TEST_CASE("v4: small limits and exact multiples page correctly", "[prism][v4][pa
     auto site = site_data(0, 0, 0);
     site.categories.clear();
     Pc pc(site);
-    auto out = fetch_v4(pc.transport, v4_test_options());
+    auto out = pc.poll_v4();
     REQUIRE(out.result->has_value());
     CHECK(out.result->value().policies.empty());
     CHECK(out.stats.requests == kListRequests + 1);
@@ -145,44 +144,38 @@ TEST_CASE("v4: small limits and exact multiples page correctly", "[prism][v4][pa
 
 TEST_CASE("v4: status mapping and v4 error bodies", "[prism][v4][status]") {
   SECTION("401 is Auth, not retried") {
-    Pc pc(3);
-    pc.fault("v4_policies:status=401");
-    auto out = fetch_v4(pc.transport, v4_test_options());
-    const Error& e = failure(out);
-    CHECK(e.reason == ErrorReason::Auth);
+    Pc pc(3, "v4_policies:status=401");
+    auto out = pc.poll_v4();
+    const Error e = failure(out, ErrorReason::Auth);
     CHECK(e.http_status == 401);
     CHECK_THAT(e.message, Catch::Contains(kV4Policies + " page 0"));
     CHECK(out.stats.requests == kListRequests + 1);
   }
   SECTION("403 is Forbidden and quotes the AppMessage") {
-    Pc pc(3);
-    pc.fault("v4_service_groups:status=403");
-    const Error& e = failure(fetch_v4(pc.transport, v4_test_options()));
-    CHECK(e.reason == ErrorReason::Forbidden);
+    Pc pc(3, "v4_service_groups:status=403");
+    const Error e = failure(pc.poll_v4(), ErrorReason::Forbidden);
     CHECK_THAT(e.message, Catch::Contains(kV4ServiceGroups) &&
                               Catch::Contains("MIC-5403: Injected error 403."));
   }
   SECTION("404 on the v4 path is Http 404 with the message") {
-    Pc pc(3);
-    pc.fault("v4_policies:status=404");
-    auto out = fetch_v4(pc.transport, v4_test_options());
-    const Error& e = failure(out);
-    CHECK(e.reason == ErrorReason::Http);
+    Pc pc(3, "v4_policies:status=404");
+    auto out = pc.poll_v4();
+    const Error e = failure(out, ErrorReason::Http);
     CHECK(e.http_status == 404);
     CHECK_THAT(e.message, Catch::Contains("Injected error 404."));
     CHECK(out.stats.requests == kListRequests + 1);
   }
   SECTION("a SchemaValidationError body is quoted") {
     Pc pc(3);
-    const json messages = json::array({json{{"attributePath", "$page"}, {"message", "must be >= 0"}},
-                                        json{{"attributePath", "$limit"}, {"message", "too big"}}});
+    const json messages =
+        json::array({json{{"attributePath", "$page"}, {"message", "must be >= 0"}},
+                     json{{"attributePath", "$limit"}, {"message", "too big"}}});
     const json body{{"data", json{{"$objectType", "prism.v4.error.ErrorResponse"},
                                   {"error", json{{"statusCode", 400},
                                                  {"error", "Bad Request"},
                                                  {"validationErrorMessages", messages}}}}}};
     pc.before = answer(kV4Categories, ScriptedReply{json_answer(400, body), {}});
-    const Error& e = failure(fetch_v4(pc.transport, v4_test_options()));
-    CHECK(e.reason == ErrorReason::Http);
+    const Error e = failure(pc.poll_v4(), ErrorReason::Http);
     CHECK(e.http_status == 400);
     CHECK_THAT(e.message, Catch::Contains("Bad Request: $page: must be >= 0 (+1 more)"));
   }
@@ -191,9 +184,8 @@ TEST_CASE("v4: status mapping and v4 error bodies", "[prism][v4][status]") {
     pc.rewrite = edit_v4_pages(kV4AddressGroups, [](std::int64_t, json& page) {
       page = v4_error_body("MIC-30142", "internal lookup failed");
     });
-    auto out = fetch_v4(pc.transport, v4_test_options());
-    const Error& e = failure(out);
-    CHECK(e.reason == ErrorReason::Http);
+    auto out = pc.poll_v4();
+    const Error e = failure(out, ErrorReason::Http);
     CHECK_THAT(e.message, Catch::Contains(kV4AddressGroups + " page 0") &&
                               Catch::Contains("MIC-30142: internal lookup failed"));
     CHECK(out.stats.retries == 0);
@@ -202,9 +194,8 @@ TEST_CASE("v4: status mapping and v4 error bodies", "[prism][v4][status]") {
 
 TEST_CASE("v4: retries of 429 and 5xx", "[prism][v4][retry]") {
   SECTION("429 honours Retry-After and then succeeds") {
-    Pc pc(3);
-    pc.fault("v4_policies:status=429,retry_after=1,count=1");
-    auto out = fetch_v4(pc.transport, v4_test_options());
+    Pc pc(3, "v4_policies:status=429,retry_after=1,count=1");
+    auto out = pc.poll_v4();
     REQUIRE(out.result->has_value());
     CHECK(out.result->value().policies.size() == 3);
     CHECK(out.elapsed >= 950ms);
@@ -217,7 +208,7 @@ TEST_CASE("v4: retries of 429 and 5xx", "[prism][v4][retry]") {
     // answers a request hides it from the faults after it.)
     pc.fault("v4_policies:status=500,after=1,count=1");
     pc.fault("v4_policies:status=503,after=1,count=1");
-    auto out = fetch_v4(pc.transport, v4_test_options());
+    auto out = pc.poll_v4();
     REQUIRE(out.result->has_value());
     CHECK(out.result->value().policies.size() == 150);
     CHECK(out.stats.retries == 2);
@@ -225,11 +216,9 @@ TEST_CASE("v4: retries of 429 and 5xx", "[prism][v4][retry]") {
     CHECK(pages_asked(pc.transport, kV4Policies) == std::vector<std::string>{"0", "1", "1", "1"});
   }
   SECTION("503 forever is ServerError after retries + 1 requests") {
-    Pc pc(3);
-    pc.fault("v4_policies:status=503");
-    auto out = fetch_v4(pc.transport, v4_test_options());
-    const Error& e = failure(out);
-    CHECK(e.reason == ErrorReason::ServerError);
+    Pc pc(3, "v4_policies:status=503");
+    auto out = pc.poll_v4();
+    const Error e = failure(out, ErrorReason::ServerError);
     CHECK(e.retryable);
     CHECK(out.stats.requests == kListRequests + 4);
     CHECK(out.stats.retries == 3);
@@ -238,15 +227,15 @@ TEST_CASE("v4: retries of 429 and 5xx", "[prism][v4][retry]") {
 
 TEST_CASE("v4: malformed bodies and envelopes", "[prism][v4][shape]") {
   SECTION("unparsable JSON in a 200 is Malformed and not retried") {
-    Pc pc(3);
-    pc.fault("v4_policies:malformed");
-    auto out = fetch_v4(pc.transport, v4_test_options());
+    Pc pc(3, "v4_policies:malformed");
+    auto out = pc.poll_v4();
     CHECK(failure(out).reason == ErrorReason::Malformed);
     CHECK(out.stats.requests == kListRequests + 1);
   }
   using MangleCase = std::pair<const char*, std::function<void(json&)>>;
   std::vector<MangleCase> cases = {
-      {"totalAvailableResults missing", [](json& p) { p["metadata"].erase("totalAvailableResults"); }},
+      {"totalAvailableResults missing",
+       [](json& p) { p["metadata"].erase("totalAvailableResults"); }},
       {"totalAvailableResults is not a non-negative integer",
        [](json& p) { p["metadata"]["totalAvailableResults"] = "3"; }},
       {"totalAvailableResults is not a non-negative integer",
@@ -260,7 +249,7 @@ TEST_CASE("v4: malformed bodies and envelopes", "[prism][v4][shape]") {
   for (const auto& [expected, mangle] : cases) {
     Pc pc(3);
     edit_policy_pages(pc, mangle);
-    const Error& e = failure(fetch_v4(pc.transport, v4_test_options()));
+    const Error e = failure(pc.poll_v4());
     INFO(expected);
     CHECK(e.reason == ErrorReason::Malformed);
     CHECK_THAT(e.message, Catch::Contains(kV4Policies + " page 0") && Catch::Contains(expected));
@@ -270,45 +259,42 @@ TEST_CASE("v4: malformed bodies and envelopes", "[prism][v4][shape]") {
 TEST_CASE("v4: completeness of a listing", "[prism][v4][completeness]") {
   SECTION("a short page before the total is Truncated") {
     Pc pc(250, 3, 2, capped_v4_pages(60));  // the server returns 60 of the 100 asked for
-    const Error& e = failure(fetch_v4(pc.transport, v4_test_options()));
-    CHECK(e.reason == ErrorReason::Truncated);
+    const Error e = failure(pc.poll_v4(), ErrorReason::Truncated);
     CHECK_THAT(e.message, Catch::Contains("short page of 60") && Catch::Contains("is 250"));
   }
   SECTION("an empty page before the total is Truncated") {
     Pc pc(250);
     pc.rewrite = edit_v4_page(kV4Policies, 1, [](json& page) { page.erase("data"); });
-    const Error& e = failure(fetch_v4(pc.transport, v4_test_options()));
-    CHECK(e.reason == ErrorReason::Truncated);
-    CHECK_THAT(e.message, Catch::Contains(kV4Policies + " page 1") && Catch::Contains("empty page"));
+    const Error e = failure(pc.poll_v4(), ErrorReason::Truncated);
+    CHECK_THAT(e.message,
+               Catch::Contains(kV4Policies + " page 1") && Catch::Contains("empty page"));
   }
   SECTION("data: [] counts as an empty page too") {
     Pc pc(5);
     edit_policy_pages(pc, [](json& page) { page["data"] = json::array(); });
-    CHECK(failure(fetch_v4(pc.transport, v4_test_options())).reason == ErrorReason::Truncated);
+    CHECK(failure(pc.poll_v4()).reason == ErrorReason::Truncated);
   }
   SECTION("a total that moves once restarts the listing and recovers") {
     Pc pc(250);
     // A policy is created while page 1 is being fetched, the first time only.
-    pc.before = change_at(kV4Policies, 1, [](pcsim::Simulator& sim) { sim.add_rule(site_rule(250)); });
-    auto out = fetch_v4(pc.transport, v4_test_options());
+    pc.before =
+        change_at(kV4Policies, 1, [](pcsim::Simulator& sim) { sim.add_rule(site_rule(250)); });
+    auto out = pc.poll_v4();
     REQUIRE(out.result->has_value());
     CHECK(out.result->value().policies.size() == 251);
     CHECK(pages_asked(pc.transport, kV4Policies) ==
           std::vector<std::string>{"0", "1", "0", "1", "2"});
   }
   SECTION("a total that keeps moving is TotalMoved") {
-    Pc pc(250);
-    pc.fault("v4_policies:total_moved");  // every page after the first: one policy more
-    const Error& e = failure(fetch_v4(pc.transport, v4_test_options()));
-    CHECK(e.reason == ErrorReason::TotalMoved);
+    Pc pc(250, "v4_policies:total_moved");  // every page after the first: one policy more
+    const Error e = failure(pc.poll_v4(), ErrorReason::TotalMoved);
     CHECK_THAT(e.message, Catch::Contains("again after restarting"));
     CHECK(requests_to(pc.transport, kV4Policies).size() == 4);
   }
   SECTION("more items than the total is TotalMoved") {
     Pc pc(5);
     edit_policy_pages(pc, [](json& page) { page["metadata"]["totalAvailableResults"] = 4; });
-    const Error& e = failure(fetch_v4(pc.transport, v4_test_options()));
-    CHECK(e.reason == ErrorReason::TotalMoved);
+    const Error e = failure(pc.poll_v4(), ErrorReason::TotalMoved);
     CHECK_THAT(e.message, Catch::Contains("more than"));
   }
   SECTION("duplicate extIds across pages are Truncated") {
@@ -316,7 +302,7 @@ TEST_CASE("v4: completeness of a listing", "[prism][v4][completeness]") {
     // Policy 120 is sent as a second copy of policy 3's extId: the count still adds up.
     auto repeated = std::make_shared<std::string>();
     pc.rewrite = repeat_ext_id(kV4Policies, repeated);
-    const Error& e = failure(fetch_v4(pc.transport, v4_test_options()));
+    const Error e = failure(pc.poll_v4());
     CHECK(*repeated == rule_uuid(pc.sim, 3));
     CHECK(e.reason == ErrorReason::Truncated);
     CHECK_THAT(e.message, Catch::Contains("duplicate extId " + rule_uuid(pc.sim, 3)) &&
@@ -327,8 +313,7 @@ TEST_CASE("v4: completeness of a listing", "[prism][v4][completeness]") {
     pc.rewrite = edit_v4_pages(kV4Categories, [](std::int64_t, json& page) {
       page["data"][3]["extId"] = page["data"][2]["extId"];
     });
-    const Error& e = failure(fetch_v4(pc.transport, v4_test_options()));
-    CHECK(e.reason == ErrorReason::Truncated);
+    const Error e = failure(pc.poll_v4(), ErrorReason::Truncated);
     CHECK_THAT(e.message, Catch::Contains(kV4Categories));
   }
 }
@@ -338,9 +323,8 @@ TEST_CASE("v4: empty lists", "[prism][v4][completeness]") {
     Pc pc(0);
     auto options = v4_test_options();
     options.previous_policy_count = 12;
-    auto out = fetch_v4(pc.transport, options);
-    const Error& e = failure(out);
-    CHECK(e.reason == ErrorReason::EmptyList);
+    auto out = pc.poll_v4(options);
+    const Error e = failure(out, ErrorReason::EmptyList);
     CHECK_THAT(e.message, Catch::Contains("had 12"));
     CHECK(out.stats.requests == kListRequests + 1);
   }
@@ -353,7 +337,7 @@ TEST_CASE("v4: empty lists", "[prism][v4][completeness]") {
         options.previous_policy_count = 12;
         options.allow_empty = true;
       }
-      auto out = fetch_v4(pc.transport, options);
+      auto out = pc.poll_v4(options);
       INFO(variant);
       REQUIRE(out.result->has_value());
       CHECK(out.result->value().policies.empty());
@@ -362,15 +346,13 @@ TEST_CASE("v4: empty lists", "[prism][v4][completeness]") {
   }
   SECTION("no address groups while policies reference some is EmptyList") {
     Pc pc(v4_site(5, 0, 2, 2));
-    const Error& e = failure(fetch_v4(pc.transport, v4_test_options()));
-    CHECK(e.reason == ErrorReason::EmptyList);
+    const Error e = failure(pc.poll_v4(), ErrorReason::EmptyList);
     CHECK_THAT(e.message,
                Catch::Contains(kV4AddressGroups) && Catch::Contains("2 policies reference"));
   }
   SECTION("no service groups while a policy references one is EmptyList") {
     Pc pc(v4_site(5, 3, 0, 1));
-    const Error& e = failure(fetch_v4(pc.transport, v4_test_options()));
-    CHECK(e.reason == ErrorReason::EmptyList);
+    const Error e = failure(pc.poll_v4(), ErrorReason::EmptyList);
     CHECK_THAT(e.message,
                Catch::Contains(kV4ServiceGroups) && Catch::Contains("1 policy references"));
   }
@@ -378,13 +360,12 @@ TEST_CASE("v4: empty lists", "[prism][v4][completeness]") {
     auto site = site_data(5);
     site.categories.clear();
     Pc pc(site);
-    const Error& e = failure(fetch_v4(pc.transport, v4_test_options()));
-    CHECK(e.reason == ErrorReason::EmptyList);
+    const Error e = failure(pc.poll_v4(), ErrorReason::EmptyList);
     CHECK_THAT(e.message, Catch::Contains(kV4Categories));
   }
   SECTION("empty group lists nobody references are fine") {
     Pc pc(5, 0, 0);
-    auto out = fetch_v4(pc.transport, v4_test_options());
+    auto out = pc.poll_v4();
     REQUIRE(out.result->has_value());
     CHECK(out.result->value().address_groups.empty());
     CHECK(out.result->value().service_groups.empty());
@@ -393,13 +374,11 @@ TEST_CASE("v4: empty lists", "[prism][v4][completeness]") {
 
 TEST_CASE("v4: transport errors and the poll deadline", "[prism][v4][transport]") {
   SECTION("Timeout forever: retried, then Timeout") {
-    Pc pc(3);
-    pc.fault("v4_policies:latency_ms=2000");  // past every request timeout
+    Pc pc(3, "v4_policies:latency_ms=2000");  // past every request timeout
     auto options = v4_test_options();
     options.request_timeout = 50ms;
-    auto out = fetch_v4(pc.transport, options);
-    const Error& e = failure(out);
-    CHECK(e.reason == ErrorReason::Timeout);
+    auto out = pc.poll_v4(options);
+    const Error e = failure(out, ErrorReason::Timeout);
     CHECK_THAT(e.message, Catch::Contains(kV4Policies + " page 0") &&
                               Catch::Contains("request timed out (scripted delay)"));
     CHECK(out.stats.requests == kListRequests + 4);
@@ -411,19 +390,17 @@ TEST_CASE("v4: transport errors and the poll deadline", "[prism][v4][transport]"
     auto options = v4_test_options();
     options.request_timeout = 50ms;
     options.retries = 1;
-    auto out = fetch_v4(pc.transport, options);
+    auto out = pc.poll_v4(options);
     CHECK(failure(out).reason == ErrorReason::Timeout);
     CHECK(out.stats.requests == 2);
     for (auto t : pc.transport.timeouts) CHECK(t == 50ms);
   }
   SECTION("a Retry-After past the deadline is not slept: Timeout at once") {
-    Pc pc(3);
-    pc.fault("v4_policies:status=429,retry_after=5");
+    Pc pc(3, "v4_policies:status=429,retry_after=5");
     auto options = v4_test_options();
     options.poll_timeout = 300ms;
-    auto out = fetch_v4(pc.transport, options);
-    const Error& e = failure(out);
-    CHECK(e.reason == ErrorReason::Timeout);
+    auto out = pc.poll_v4(options);
+    const Error e = failure(out, ErrorReason::Timeout);
     CHECK_THAT(e.message, Catch::Contains("rate_limited"));
     CHECK(out.elapsed < 2500ms);
     CHECK(out.stats.requests == kListRequests + 1);
@@ -450,7 +427,7 @@ TEST_CASE("v4: no error message contains the password or the Authorization heade
   for (auto& setup : faults) {
     Pc pc(3);
     setup(pc);
-    const Error& e = failure(fetch_v4(pc.transport, v4_test_options()));
+    const Error e = failure(pc.poll_v4());
     CHECK_THAT(e.message, Catch::Contains(kV4Policies + " page 0"));
     check_redacted(e.message);
     ++checked;

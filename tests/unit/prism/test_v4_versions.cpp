@@ -65,7 +65,7 @@ struct LaggingPc : Pc {
 
 TEST_CASE("v4 versions: detection picks v4.3 when it is served", "[prism][v4][versions]") {
   Pc pc(site_with_entity_groups(2));
-  auto out = fetch_v4(pc.transport, remembering({}));
+  auto out = pc.poll_v4(remembering({}));
   INFO((out.result->has_value() ? std::string() : out.result->error().message));
   REQUIRE(out.result->has_value());
   CHECK(text(out.stats.v4_versions) == text(kAllV4_3));
@@ -80,7 +80,7 @@ TEST_CASE("v4 versions: detection falls back to v4.1 when v4.3 and v4.2 answer 4
           "[prism][v4][versions]") {
   Pc pc(site_with_entity_groups(2));
   pc.sim.set_v4_namespace_version("microseg", "v4.1");
-  auto out = fetch_v4(pc.transport, remembering({}));
+  auto out = pc.poll_v4(remembering({}));
   INFO((out.result->has_value() ? std::string() : out.result->error().message));
   REQUIRE(out.result->has_value());
   CHECK(text(out.stats.v4_versions) == text({"v4.1", "v4.3", "v4.3"}));
@@ -95,11 +95,10 @@ TEST_CASE("v4 versions: detection falls back to v4.1 when v4.3 and v4.2 answer 4
   CHECK(out.result->value().policies.size() == 3);
 }
 
-TEST_CASE("v4 versions: a remembered version is used without probing it",
-          "[prism][v4][versions]") {
+TEST_CASE("v4 versions: a remembered version is used without probing it", "[prism][v4][versions]") {
   SECTION("remembered v4.3, the newest: no probe at all") {
     Pc pc(3);
-    auto out = fetch_v4(pc.transport, remembering(kAllV4_3));
+    auto out = pc.poll_v4(remembering(kAllV4_3));
     REQUIRE(out.result->has_value());
     CHECK(probes(pc.transport).empty());
     CHECK(text(out.stats.v4_versions) == text(kAllV4_3));
@@ -107,7 +106,7 @@ TEST_CASE("v4 versions: a remembered version is used without probing it",
   }
   SECTION("remembered v4.1: only the newer versions are probed") {
     LaggingPc pc("microseg", "v4.1");
-    auto out = fetch_v4(pc.transport, remembering({"v4.1", "v4.3", "v4.3"}));
+    auto out = pc.poll_v4(remembering({"v4.1", "v4.3", "v4.3"}));
     REQUIRE(out.result->has_value());
     CHECK(probes(pc.transport) ==
           std::vector<std::string>{microseg("v4.3", "policies"), microseg("v4.2", "policies")});
@@ -117,7 +116,7 @@ TEST_CASE("v4 versions: a remembered version is used without probing it",
 
 TEST_CASE("v4 versions: an upgrade is noticed on the next poll", "[prism][v4][versions]") {
   LaggingPc pc("microseg", "v4.1");
-  auto first = fetch_v4(pc.transport, remembering({}));
+  auto first = pc.poll_v4(remembering({}));
   REQUIRE(first.result->has_value());
   REQUIRE(first.stats.v4_versions.microseg == "v4.1");
 
@@ -139,7 +138,7 @@ TEST_CASE("v4 versions: a remembered version that answers 404 is detected again 
           "[prism][v4][versions]") {
   SECTION("a downgrade to v4.1") {
     LaggingPc pc("microseg", "v4.1");  // restored from an older backup
-    auto out = fetch_v4(pc.transport, remembering(kAllV4_3));
+    auto out = pc.poll_v4(remembering(kAllV4_3));
     INFO((out.result->has_value() ? std::string() : out.result->error().message));
     REQUIRE(out.result->has_value());
     CHECK(out.result->value().policies.size() == 3);
@@ -153,15 +152,14 @@ TEST_CASE("v4 versions: a remembered version that answers 404 is detected again 
   }
   SECTION("networking gone: complete without VPCs when no policy references one") {
     LaggingPc pc("networking", "none");
-    auto out = fetch_v4(pc.transport, remembering(kAllV4_3));
+    auto out = pc.poll_v4(remembering(kAllV4_3));
     REQUIRE(out.result->has_value());
     CHECK(out.stats.v4_versions.networking.empty());
     CHECK(requests_containing(pc.transport, "/api/networking/") == 1 + 4);
   }
   SECTION("a 404 after a fresh detection is an error, not another detection") {
-    Pc pc(3);
-    pc.fault("v4_address_groups:status=404");
-    const Error e = failure(fetch_v4(pc.transport, remembering(kAllV4_3)));
+    Pc pc(3, "v4_address_groups:status=404");
+    const Error e = failure(pc.poll_v4(remembering(kAllV4_3)));
     CHECK(e.http_status == 404);
     CHECK_THAT(e.message, Catch::Contains(kV4AddressGroups));
     CHECK(requests_to(pc.transport, kV4AddressGroups).size() == 2);
@@ -174,8 +172,7 @@ TEST_CASE("v4 versions: a namespace served on no version", "[prism][v4][versions
     const bool remembered = GENERATE(false, true);
     CAPTURE(remembered);
     LaggingPc pc("microseg", "none");
-    const Error e = failure(
-        fetch_v4(pc.transport, remembering(remembered ? kAllV4_3 : prism::V4Versions{})));
+    const Error e = failure(pc.poll_v4(remembering(remembered ? kAllV4_3 : prism::V4Versions{})));
     CHECK(e.reason == ErrorReason::Http);
     CHECK(e.http_status == 404);
     CHECK_THAT(e.message, Catch::Contains(microseg("v4.0", "policies")));
@@ -183,7 +180,7 @@ TEST_CASE("v4 versions: a namespace served on no version", "[prism][v4][versions
   }
   SECTION("no prism categories: an error") {
     LaggingPc pc("prism", "none");
-    const Error e = failure(fetch_v4(pc.transport, remembering({})));
+    const Error e = failure(pc.poll_v4(remembering({})));
     CHECK(e.http_status == 404);
     CHECK_THAT(e.message, Catch::Contains("/api/prism/v4.0/config/categories"));
   }
@@ -197,10 +194,9 @@ TEST_CASE("v4 versions: networking denied (403) is listed as not served, never g
   if (referenced) scope_to_vpc(site, 3);
   Pc pc(site);
   pc.fault("v4_vpcs:status=403");
-  auto out = fetch_v4(pc.transport, remembering({}));
+  auto out = pc.poll_v4(remembering({}));
   if (referenced) {
-    const Error e = failure(out);
-    CHECK(e.reason == ErrorReason::EmptyList);
+    const Error e = failure(out, ErrorReason::EmptyList);
     CHECK_THAT(e.message, Catch::Contains("not served"));
   } else {
     REQUIRE(out.result->has_value());
@@ -212,10 +208,8 @@ TEST_CASE("v4 versions: networking denied (403) is listed as not served, never g
 
 TEST_CASE("v4 versions: a probe failing otherwise than 404 fails the fetch",
           "[prism][v4][versions]") {
-  Pc pc(3);
-  pc.fault("v4_policies:status=401");  // the first request: the v4.3 probe
-  const Error e = failure(fetch_v4(pc.transport, remembering({})));
-  CHECK(e.reason == ErrorReason::Auth);
+  Pc pc(3, "v4_policies:status=401");  // the first request: the v4.3 probe
+  CHECK(failure(pc.poll_v4(remembering({}))).reason == ErrorReason::Auth);
   CHECK(pc.transport.requests.size() == 1);
 }
 
@@ -223,7 +217,7 @@ TEST_CASE("v4 entity groups are listed from v4.1 on, not on v4.0", "[prism][v4][
   Pc pc(site_with_entity_groups(4));
   SECTION("v4.1") {
     pc.sim.set_v4_namespace_version("microseg", "v4.1");
-    auto out = fetch_v4(pc.transport, remembering({}));
+    auto out = pc.poll_v4(remembering({}));
     REQUIRE(out.result->has_value());
     CHECK(out.result->value().entity_groups.size() == 4);
     CHECK(out.result->value().entity_groups.at(3).at("extId") ==
@@ -231,7 +225,7 @@ TEST_CASE("v4 entity groups are listed from v4.1 on, not on v4.0", "[prism][v4][
   }
   SECTION("v4.0") {
     pc.sim.set_v4_namespace_version("microseg", "v4.0");
-    auto out = fetch_v4(pc.transport, remembering({}));
+    auto out = pc.poll_v4(remembering({}));
     REQUIRE(out.result->has_value());
     CHECK(out.stats.v4_versions.microseg == "v4.0");
     CHECK(out.result->value().entity_groups.empty());
@@ -279,7 +273,7 @@ TEST_CASE("v4 reference listings, entity groups and VPCs included, are paged and
   CAPTURE(listing.endpoint);
   SECTION("every page") {
     Pc pc(site_listing(listing, 250));
-    auto out = fetch_v4(pc.transport, v4_test_options());
+    auto out = pc.poll_v4();
     REQUIRE(out.result->has_value());
     std::vector<std::string> pages;
     for (const auto* r : requests_to(pc.transport, listing.endpoint)) {
@@ -289,14 +283,13 @@ TEST_CASE("v4 reference listings, entity groups and VPCs included, are paged and
   }
   SECTION("a short page before the total is Truncated") {
     Pc pc(site_listing(listing, 250), capped_v4_pages(60));
-    const Error e = failure(fetch_v4(pc.transport, v4_test_options()));
-    CHECK(e.reason == ErrorReason::Truncated);
+    const Error e = failure(pc.poll_v4(), ErrorReason::Truncated);
     CHECK_THAT(e.message, Catch::Contains(listing.endpoint + " page 0"));
   }
   SECTION("a total that moves once restarts the listing") {
     Pc pc(site_listing(listing, 150));
     pc.fault(std::string(listing.fault) + ":total_moved,count=1");  // page 1 counts one more
-    auto out = fetch_v4(pc.transport, v4_test_options());
+    auto out = pc.poll_v4();
     REQUIRE(out.result->has_value());
     CHECK(requests_to(pc.transport, listing.endpoint).size() == 4);
   }
@@ -304,7 +297,7 @@ TEST_CASE("v4 reference listings, entity groups and VPCs included, are paged and
     Pc pc(site_listing(listing, 150));
     auto repeated = std::make_shared<std::string>();
     pc.rewrite = repeat_ext_id(listing.endpoint, repeated);
-    const Error e = failure(fetch_v4(pc.transport, v4_test_options()));
+    const Error e = failure(pc.poll_v4());
     CHECK_FALSE(repeated->empty());
     CHECK(e.reason == ErrorReason::Truncated);
     CHECK_THAT(e.message, Catch::Contains("duplicate extId " + *repeated));
@@ -316,7 +309,7 @@ TEST_CASE("v4 entity groups and VPCs come back whole", "[prism][v4][versions]") 
   add_vpcs(site, 2);
   scope_to_vpc(site, 3, true);
   Pc pc(site);
-  auto out = fetch_v4(pc.transport, v4_test_options());
+  auto out = pc.poll_v4();
   REQUIRE(out.result->has_value());
   const auto& data = out.result->value();
   CHECK(data.entity_groups.size() == 150);
@@ -333,8 +326,7 @@ TEST_CASE("v4 entity groups or VPCs referenced but not listed are EmptyList",
                       {{"securedEntityGroupReferences",
                         json::array({"@dangling:00000000-0000-4000-8000-0000000000e9"})}});
     Pc pc(site);
-    const Error e = failure(fetch_v4(pc.transport, v4_test_options()));
-    CHECK(e.reason == ErrorReason::EmptyList);
+    const Error e = failure(pc.poll_v4(), ErrorReason::EmptyList);
     CHECK_THAT(e.message,
                Catch::Contains(kV4EntityGroups) && Catch::Contains("1 policy references"));
   }
@@ -347,16 +339,17 @@ TEST_CASE("v4 entity groups or VPCs referenced but not listed are EmptyList",
     scope_to_vpc(site, 4);
     Pc pc(site);
     if (!served) pc.sim.set_v4_namespace_version("networking", "none");
-    const Error out = snapshot ? failure(fetch_snapshot(pc.transport, remembering({}), true))
-                               : failure(fetch_v4(pc.transport, remembering({})));
+    const Error out = snapshot ? failure(pc.snapshot(true, remembering({})))
+                               : failure(pc.poll_v4(remembering({})));
     CHECK(out.reason == ErrorReason::EmptyList);
-    CHECK_THAT(out.message, Catch::Contains(served ? kV4Vpcs : "/api/networking/v4.x/config/vpcs") &&
-                                Catch::Contains(served ? "no VPCs, but" : "not served") &&
-                                Catch::Contains("2 policies reference"));
+    CHECK_THAT(out.message,
+               Catch::Contains(served ? kV4Vpcs : "/api/networking/v4.x/config/vpcs") &&
+                   Catch::Contains(served ? "no VPCs, but" : "not served") &&
+                   Catch::Contains("2 policies reference"));
   }
   SECTION("VPCs not served and not referenced: complete without them") {
     LaggingPc pc("networking", "none");
-    auto out = fetch_v4(pc.transport, remembering({}));
+    auto out = pc.poll_v4(remembering({}));
     REQUIRE(out.result->has_value());
     CHECK(out.result->value().vpcs.empty());
     CHECK(out.stats.v4_versions.networking.empty());
@@ -367,7 +360,7 @@ TEST_CASE("v4 versions: the snapshot path detects and reports versions as the ra
           "[prism][v4][versions][snapshot]") {
   Pc pc(5);
   pc.sim.set_v4_namespace_version("microseg", "v4.2");
-  auto out = fetch_snapshot(pc.transport, remembering({}), true);
+  auto out = pc.snapshot(true, remembering({}));
   INFO((out.result->has_value() ? std::string() : out.result->error().message));
   REQUIRE(out.result->has_value());
   CHECK(out.result->value().count(policy::ObjectKind::Policy) == 5);
