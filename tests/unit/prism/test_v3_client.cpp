@@ -128,7 +128,7 @@ TEST_CASE("HTTP 401 is Auth, not retried", "[prism][status]") {
   const Error e = failure(out, ErrorReason::Auth);
   CHECK(e.http_status == 401);
   CHECK_FALSE(e.retryable);
-  CHECK(e.message.find("network_security_rules/list offset 0") != std::string::npos);
+  CHECK_THAT(e.message, Catch::Contains("network_security_rules/list offset 0"));
   CHECK(out.stats.requests == 1);
   CHECK(out.stats.retries == 0);
 }
@@ -137,8 +137,8 @@ TEST_CASE("HTTP 403 is Forbidden", "[prism][status]") {
   Pc pc(3, "service_groups_list:status=403");
   auto out = pc.poll();
   const Error e = failure(out, ErrorReason::Forbidden);
-  CHECK(e.message.find("service_groups/list offset 0") != std::string::npos);
-  CHECK(e.message.find("ACCESS_DENIED") != std::string::npos);
+  CHECK_THAT(e.message, Catch::Contains("service_groups/list offset 0"));
+  CHECK_THAT(e.message, Catch::Contains("ACCESS_DENIED"));
   CHECK(out.stats.requests == 3);  // rules, address groups, then the 403 once
 }
 
@@ -148,8 +148,8 @@ TEST_CASE("HTTP 410 is Gone and quotes the v3 error envelope", "[prism][status]"
   const Error e = failure(out, ErrorReason::Gone);
   CHECK(e.http_status == 410);
   CHECK_FALSE(e.retryable);
-  CHECK(e.message.find("GONE_ERROR") != std::string::npos);
-  CHECK(e.message.find("no longer supported") != std::string::npos);
+  CHECK_THAT(e.message, Catch::Contains("GONE_ERROR"));
+  CHECK_THAT(e.message, Catch::Contains("no longer supported"));
   CHECK(out.stats.requests == 1);
 }
 
@@ -205,7 +205,7 @@ TEST_CASE("unparsable JSON in a 200 is Malformed and not retried", "[prism][shap
   Pc pc(3, "address_groups_list:malformed");
   auto out = pc.poll();
   const Error e = failure(out, ErrorReason::Malformed);
-  CHECK(e.message.find("address_groups/list offset 0") != std::string::npos);
+  CHECK_THAT(e.message, Catch::Contains("address_groups/list offset 0"));
   CHECK(requests_to(pc.transport, "address_groups/list").size() == 1);
 }
 
