@@ -392,6 +392,11 @@ Simulator::Simulator(const SiteData& site, SimulatorOptions options)
                                 std::to_string(kMaxPageLength) + ", got " +
                                 std::to_string(options_.max_page_length));
   }
+  if (options_.max_v4_page_length < 1 || options_.max_v4_page_length > v4::kMaxLimit) {
+    throw std::invalid_argument("pcsim: max_v4_page_length must be 1.." +
+                                std::to_string(v4::kMaxLimit) + ", got " +
+                                std::to_string(options_.max_v4_page_length));
+  }
   newest_minor_ = v4::parse_version(options_.v4_version);
   owner_uuid_ = new_uuid();
   // A random day in 2023 at which this "PC" was set up; objects were created after it.
@@ -967,8 +972,9 @@ http::ServerReply Simulator::dispatch_v4(const http::HttpRequest& request, const
     std::size_t n = 0;
     std::vector<std::string> items;
     if (fault.kind != FaultKind::Empty) {
+      const long long served = std::min<long long>(page.limit, options_.max_v4_page_length);
       items = v4_list_page(endpoint, static_cast<std::size_t>(offset),
-                           static_cast<std::size_t>(page.limit), &n);
+                           static_cast<std::size_t>(served), &n);
     }
     const std::size_t total = n + (fault.kind == FaultKind::TotalMoved ? 1 : 0);
     reply = json_reply(200, v4::list_body(v4_list_type(endpoint), path, page, total, items));

@@ -55,6 +55,9 @@ struct SimulatorOptions {
   // The most entities a v3 list page holds whatever `length` asks (a PC's server-side cap);
   // kMaxPageLength at most.
   int max_page_length = kMaxPageLength;
+  // The same cap on v4 list pages whatever `$limit` asks (links and paging still follow
+  // `$limit`); v4::kMaxLimit at most.
+  int max_v4_page_length = static_cast<int>(v4::kMaxLimit);
   // Per v4 namespace ("microseg", "prism", "networking"): the newest version it serves when it
   // lags v4_version (a PC whose services are at different levels), or "none" (that API absent:
   // its paths answer the v4 404). Unlisted namespaces serve up to v4_version.
@@ -77,8 +80,8 @@ class Simulator {
  public:
   // Throws std::runtime_error if a rule references a group name the site does not define, or if
   // site.v4 is malformed or holds an unresolvable "@kind:name" reference (the message names the
-  // place); std::invalid_argument on a bad api_mode, v4_version, max_page_length or
-  // v4_namespace_versions entry.
+  // place); std::invalid_argument on a bad api_mode, v4_version, max_page_length,
+  // max_v4_page_length or v4_namespace_versions entry.
   explicit Simulator(const SiteData& site, SimulatorOptions options = {});
 
   http::ServerReply handle(const http::HttpRequest& request);
@@ -100,6 +103,10 @@ class Simulator {
   // Sets (or with "" clears) one namespace's entry of SimulatorOptions::v4_namespace_versions.
   // Throws std::invalid_argument on an unknown namespace, or a version not "none"/"v4.0".."v4.3".
   void set_v4_namespace_version(const std::string& ns, const std::string& version);
+  // This instance's v4 extId of a named object, as a data file's "@<kind>:<name>" reference
+  // resolves it (kind category with name "Key:Value", address_group, service_group, vpc,
+  // entity_group); nullopt if there is none.
+  std::optional<std::string> v4_ext_id(std::string_view kind, const std::string& name) const;
 
   // Direct access for tests, bypassing HTTP, auth and faults.
   std::size_t rule_count() const;

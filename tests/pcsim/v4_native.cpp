@@ -228,6 +228,12 @@ std::optional<std::string> Simulator::v4_reference(std::string_view kind,
   return it == objects.end() ? std::nullopt : std::optional<std::string>(it->ext_id);
 }
 
+std::optional<std::string> Simulator::v4_ext_id(std::string_view kind,
+                                                const std::string& name) const {
+  std::lock_guard lock(mu_);
+  return v4_reference(kind, name);
+}
+
 // ---- serving ---------------------------------------------------------------------------------
 
 nlohmann::json Simulator::entity_group_object(const V4NativeObject& group) const {

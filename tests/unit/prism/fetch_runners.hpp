@@ -1,6 +1,6 @@
 // Runners for the lib/prism fetches in unit tests: the options the tests poll with, and
 // fetch_v3_site / fetch_v4_site / fetch_*_snapshot run to completion on a fresh io_context
-// against any HttpTransport (a SimulatedPc's, a ScriptedTransport).
+// against any HttpTransport (a SimulatedPc's, a ScriptedTransport), by one template.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -27,34 +27,6 @@ inline prism::FetchOptions test_options() {
   return o;
 }
 
-struct FetchOutcome {
-  std::optional<Result<policy::V3SiteData>> result;
-  prism::FetchStats stats;
-  std::chrono::milliseconds elapsed{0};
-};
-
-inline awaitable<void> run_fetch(http::HttpTransport* transport, prism::FetchOptions options,
-                                 FetchOutcome* out) {
-  auto r = co_await prism::fetch_v3_site(*transport, std::move(options), out->stats);
-  out->result.emplace(std::move(r));
-}
-
-// Runs fetch_v3_site to completion on a fresh io_context (bounded by a 30 s safety net).
-inline FetchOutcome fetch(http::HttpTransport& transport, prism::FetchOptions options) {
-  FetchOutcome out;
-  asio::io_context io;
-  const auto t0 = std::chrono::steady_clock::now();
-  asio::co_spawn(io, run_fetch(&transport, std::move(options), &out),
-                 [](std::exception_ptr e) {
-                   if (e) std::rethrow_exception(e);
-                 });
-  io.run_for(std::chrono::seconds(30));
-  out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - t0);
-  REQUIRE(out.result.has_value());
-  return out;
-}
-
 inline const prism::V4Versions kAllV4_3{"v4.3", "v4.3", "v4.3"};
 
 // Options as the collector polls a site it has seen serve v4.3: no version probes.
@@ -65,26 +37,40 @@ inline prism::FetchOptions v4_test_options() {
   return o;
 }
 
-struct V4FetchOutcome {
-  std::optional<Result<policy::V4SiteData>> result;
+// What one fetch gave: its result (always set once run), its stats and how long it took.
+template <class Data>
+struct Outcome {
+  std::optional<Result<Data>> result;
   prism::FetchStats stats;
   std::chrono::milliseconds elapsed{0};
 };
+using FetchOutcome = Outcome<policy::V3SiteData>;
+using V4FetchOutcome = Outcome<policy::V4SiteData>;
+using SnapshotOutcome = Outcome<policy::Snapshot>;
 
-inline awaitable<void> run_v4_fetch(http::HttpTransport* transport, prism::FetchOptions options,
-                                    V4FetchOutcome* out) {
-  auto r = co_await prism::fetch_v4_site(*transport, std::move(options), out->stats);
+// One of lib/prism's fetches: fetch_v3_site, fetch_v4_site, fetch_v3/v4_snapshot.
+template <class Data>
+using FetchFunction = awaitable<Result<Data>> (*)(http::HttpTransport&, prism::FetchOptions,
+                                                  prism::FetchStats&);
+
+template <class Data>
+awaitable<void> run_into(FetchFunction<Data> fetch_fn, http::HttpTransport* transport,
+                         prism::FetchOptions options, Outcome<Data>* out) {
+  auto r = co_await fetch_fn(*transport, std::move(options), out->stats);
   out->result.emplace(std::move(r));
 }
 
-// Runs fetch_v4_site to completion on a fresh io_context (bounded by a 30 s safety net).
-inline V4FetchOutcome fetch_v4(http::HttpTransport& transport, prism::FetchOptions options) {
-  V4FetchOutcome out;
+// Runs `fetch_fn` to completion on a fresh io_context (bounded by a 30 s safety net).
+template <class Data>
+Outcome<Data> run_fetch(FetchFunction<Data> fetch_fn, http::HttpTransport& transport,
+                        prism::FetchOptions options) {
+  Outcome<Data> out;
   asio::io_context io;
   const auto t0 = std::chrono::steady_clock::now();
-  asio::co_spawn(io, run_v4_fetch(&transport, std::move(options), &out), [](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-  });
+  asio::co_spawn(io, run_into(fetch_fn, &transport, std::move(options), &out),
+                 [](std::exception_ptr e) {
+                   if (e) std::rethrow_exception(e);
+                 });
   io.run_for(std::chrono::seconds(30));
   out.elapsed =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
@@ -92,35 +78,34 @@ inline V4FetchOutcome fetch_v4(http::HttpTransport& transport, prism::FetchOptio
   return out;
 }
 
-struct SnapshotOutcome {
-  std::optional<Result<policy::Snapshot>> result;
-  prism::FetchStats stats;
-};
-
-inline awaitable<void> run_snapshot(http::HttpTransport* transport, prism::FetchOptions options,
-                                    bool v4, SnapshotOutcome* out) {
-  // (No co_await inside a conditional expression: g++ 12 miscompiles it.)
-  if (v4) {
-    auto r = co_await prism::fetch_v4_snapshot(*transport, std::move(options), out->stats);
-    out->result.emplace(std::move(r));
-  } else {
-    auto r = co_await prism::fetch_v3_snapshot(*transport, std::move(options), out->stats);
-    out->result.emplace(std::move(r));
-  }
+// The error a fetch failed with (the test stops if it did not fail).
+template <class Data>
+Error failure(const Outcome<Data>& out) {
+  REQUIRE_FALSE(out.result->has_value());
+  return out.result->error();
 }
 
-// Runs fetch_v4_snapshot (v4) or fetch_v3_snapshot to completion on a fresh io_context.
+// The error a fetch failed with, checked to be of `reason`.
+template <class Data>
+Error failure(const Outcome<Data>& out, ErrorReason reason) {
+  Error e = failure(out);
+  CHECK(e.reason == reason);
+  return e;
+}
+
+inline FetchOutcome fetch(http::HttpTransport& transport, prism::FetchOptions options) {
+  return run_fetch(&prism::fetch_v3_site, transport, std::move(options));
+}
+
+inline V4FetchOutcome fetch_v4(http::HttpTransport& transport, prism::FetchOptions options) {
+  return run_fetch(&prism::fetch_v4_site, transport, std::move(options));
+}
+
+// fetch_v4_snapshot (v4) or fetch_v3_snapshot.
 inline SnapshotOutcome fetch_snapshot(http::HttpTransport& transport, prism::FetchOptions options,
                                       bool v4) {
-  SnapshotOutcome out;
-  asio::io_context io;
-  asio::co_spawn(io, run_snapshot(&transport, std::move(options), v4, &out),
-                 [](std::exception_ptr e) {
-                   if (e) std::rethrow_exception(e);
-                 });
-  io.run_for(std::chrono::seconds(30));
-  REQUIRE(out.result.has_value());
-  return out;
+  return run_fetch(v4 ? &prism::fetch_v4_snapshot : &prism::fetch_v3_snapshot, transport,
+                   std::move(options));
 }
 
 }  // namespace flowdrift::test

@@ -46,6 +46,16 @@ pcsim::SimulatorOptions options() {
   return o;
 }
 
+// The error a rules list under `fault` fails with; a wire fault's is always retryable.
+Error send_error(SimulatedPc& pc, const std::string& fault,
+                 std::chrono::milliseconds timeout = 2000ms) {
+  pc.sim.add_fault(pcsim::parse_fault(fault));
+  auto r = send(pc, rules_list(), timeout);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().retryable);
+  return r.error();
+}
+
 }  // namespace
 
 TEST_CASE("SimulatedPc answers through Simulator::handle", "[prism][simulated_pc]") {
@@ -70,18 +80,10 @@ TEST_CASE("SimulatedPc answers through Simulator::handle", "[prism][simulated_pc
 TEST_CASE("SimulatedPc turns wire faults into transport errors", "[prism][simulated_pc]") {
   SimulatedPc pc(pcsim::generate_site(3, 7), options());
   SECTION("drop: retryable Connect") {
-    pc.sim.add_fault(pcsim::parse_fault("rules_list:drop,count=1"));
-    auto r = send(pc, rules_list());
-    REQUIRE_FALSE(r.has_value());
-    CHECK(r.error().reason == ErrorReason::Connect);
-    CHECK(r.error().retryable);
+    CHECK(send_error(pc, "rules_list:drop,count=1").reason == ErrorReason::Connect);
   }
   SECTION("truncate: retryable Truncated") {
-    pc.sim.add_fault(pcsim::parse_fault("rules_list:truncate,count=1"));
-    auto r = send(pc, rules_list());
-    REQUIRE_FALSE(r.has_value());
-    CHECK(r.error().reason == ErrorReason::Truncated);
-    CHECK(r.error().retryable);
+    CHECK(send_error(pc, "rules_list:truncate,count=1").reason == ErrorReason::Truncated);
   }
   SECTION("latency under the timeout: waited for, then the answer") {
     pc.sim.add_fault(pcsim::parse_fault("rules_list:latency_ms=100"));
@@ -92,12 +94,8 @@ TEST_CASE("SimulatedPc turns wire faults into transport errors", "[prism][simula
     CHECK(r.value().status == 200);
   }
   SECTION("latency past the timeout: retryable Timeout at the timeout") {
-    pc.sim.add_fault(pcsim::parse_fault("rules_list:latency_ms=5000"));
     const auto t0 = std::chrono::steady_clock::now();
-    auto r = send(pc, rules_list(), 100ms);
+    CHECK(send_error(pc, "rules_list:latency_ms=5000", 100ms).reason == ErrorReason::Timeout);
     CHECK(std::chrono::steady_clock::now() - t0 < 2000ms);
-    REQUIRE_FALSE(r.has_value());
-    CHECK(r.error().reason == ErrorReason::Timeout);
-    CHECK(r.error().retryable);
   }
 }
