@@ -534,3 +534,22 @@ TEST_CASE("v4 GET responses carry an ETag that follows the content", "[unit][pcs
   sim.edit_rule("rule-0002", [](json& spec) { spec["description"] = "changed"; });
   CHECK(*get(sim, kPolicies).response.header("ETag") != etag);
 }
+
+TEST_CASE("max_v4_page_length caps every v4 list page below what $limit asks", "[unit][pcsim][v4]") {
+  SimulatorOptions options;
+  options.max_v4_page_length = 30;
+  Simulator sim(small_site(120), options);
+  auto first = get_json(sim, kPolicies + "?$limit=100");
+  CHECK(first.at("data").size() == 30);
+  CHECK(first.at("metadata").at("totalAvailableResults") == 120);
+  // Pages still start where $page*$limit says: a short page is not a shorter stride.
+  auto second = get_json(sim, kPolicies + "?$limit=100&$page=1");
+  CHECK(second.at("data").size() == 20);
+  CHECK(get_json(sim, kPolicies + "?$limit=7").at("data").size() == 7);
+
+  for (int bad : {0, -1, static_cast<int>(v4::kMaxLimit) + 1}) {
+    SimulatorOptions o;
+    o.max_v4_page_length = bad;
+    CHECK_THROWS_AS(Simulator(small_site(1), o), std::invalid_argument);
+  }
+}

@@ -8,12 +8,21 @@
 #include <chrono>
 #include <optional>
 
+#include "pcsim/simulator.hpp"
 #include "prism/v3_client.hpp"
 #include "prism/v4_client.hpp"
 
 namespace flowdrift::test {
 
 inline constexpr const char* kPassword = "s3cr3t-Pa55word!";
+
+// A simulated PC that accepts test_options()' credentials.
+inline pcsim::SimulatorOptions pc_options() {
+  pcsim::SimulatorOptions o;
+  o.password = kPassword;
+  o.instance_seed = 16;
+  return o;
+}
 
 inline prism::FetchOptions test_options() {
   prism::FetchOptions o;

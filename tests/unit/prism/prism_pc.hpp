@@ -20,13 +20,6 @@
 
 namespace flowdrift::test {
 
-inline pcsim::SimulatorOptions pc_options() {
-  pcsim::SimulatorOptions o;
-  o.password = kPassword;
-  o.instance_seed = 16;
-  return o;
-}
-
 // pc_options() with v4 list pages capped at `items` whatever $limit asks.
 inline pcsim::SimulatorOptions capped_v4_pages(int items) {
   auto o = pc_options();

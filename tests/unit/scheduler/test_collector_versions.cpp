@@ -23,13 +23,6 @@ awaitable<void> run_poll(scheduler::Collector* collector, scheduler::PollReport*
   *out = co_await collector->poll_once();
 }
 
-pcsim::SimulatorOptions pc_options() {
-  pcsim::SimulatorOptions o;
-  o.password = kPassword;
-  o.instance_seed = 16;
-  return o;
-}
-
 // One site's collector over a simulated PC with 3 policies (v3 and v4 alike).
 struct Rig {
   asio::io_context io;
