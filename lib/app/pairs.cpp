@@ -53,16 +53,22 @@ PairTracker::PairTracker(const config::Config& config, store::Store& store,
     : store_(store), metrics_(metrics), clock_(clock ? std::move(clock) : Clock(unix_now_ms)) {
   for (const auto& s : config.sites) tracker_.add_site(s.name);
   for (const auto& p : config.pairs) {
-    tracker_.add_pair(p, stored_pair(p.name));
-    publish_expectations(p);
-    publish(p.name, 0, std::nullopt);
+    const auto open = store::open_items(store_.db(), p.name);  // read once for both
+    tracker_.add_pair(p, stored_pair(p.name, open));
+    publish_restored(p, open);
   }
 }
 
-std::optional<drift::StoredPair> PairTracker::stored_pair(const std::string& pair) const {
+void PairTracker::publish_restored(const config::PairConfig& p,
+                                   const std::vector<drift::Item>& open) {
+  publish_expectations(p);
+  publish(p.name, open, 0, std::nullopt);
+}
+
+std::optional<drift::StoredPair> PairTracker::stored_pair(
+    const std::string& pair, const std::vector<drift::Item>& open) const {
   auto rec = store::pair_record(store_.db(), pair);
   if (!rec) return std::nullopt;
-  const auto open = store::open_items(store_.db(), pair);
   return drift::StoredPair{
       rec->source_site, rec->replica_site, parse_status(rec->status), rec->reason,
       rec->source_snapshot_id, rec->replica_snapshot_id, rec->skew_ms,
@@ -86,11 +92,12 @@ void PairTracker::reconfigure(const config::Config& config,
   pending_poll_.reset();
   const auto touched = tracker_.reconfigure(
       config, reset_sites, changed_pairs,
-      [this](const std::string& pair) { return stored_pair(pair); });
+      [this](const std::string& pair) {
+        return stored_pair(pair, store::open_items(store_.db(), pair));
+      });
   for (const auto& p : config.pairs) {
     if (std::find(touched.begin(), touched.end(), p.name) == touched.end()) continue;
-    publish_expectations(p);
-    publish(p.name, 0, std::nullopt);
+    publish_restored(p, store::open_items(store_.db(), p.name));
   }
 }
 
@@ -162,7 +169,7 @@ void PairTracker::after_poll(bool committed) {
                  {"reason", pair.reason}});
     }
     if (p.result) log_changes(name, *p.result);
-    publish(name, p.seconds,
+    publish(name, store::open_items(store_.db(), name), p.seconds,
             p.result ? std::optional<std::int64_t>(p.decision.comparison.now_ms) : std::nullopt,
             p.decision.skew_ms);
   }
@@ -216,12 +223,12 @@ void PairTracker::log_changes(const std::string& pair, const drift::Reconciled& 
   }
 }
 
-void PairTracker::publish(const std::string& pair, double seconds,
-                          std::optional<std::int64_t> compared_ms,
+void PairTracker::publish(const std::string& pair, const std::vector<drift::Item>& open,
+                          double seconds, std::optional<std::int64_t> compared_ms,
                           std::optional<std::int64_t> skew_ms) {
   const auto& run = tracker_.pair(pair);
-  metrics_.pair_state(pair, run.status, to_open_items(store::open_items(store_.db(), pair)),
-                      seconds, compared_ms, skew_ms ? skew_ms : run.skew_ms);
+  metrics_.pair_state(pair, run.status, to_open_items(open), seconds, compared_ms,
+                      skew_ms ? skew_ms : run.skew_ms);
 }
 
 std::vector<PairTracker::PairView> PairTracker::pairs() const {

@@ -58,13 +58,18 @@ class PairTracker {
     std::optional<drift::Reconciled> result;  // Compare
   };
 
-  std::optional<drift::StoredPair> stored_pair(const std::string& pair) const;
+  // A pair as the store last left it; `open` are its open items, read once by the caller.
+  std::optional<drift::StoredPair> stored_pair(const std::string& pair,
+                                               const std::vector<drift::Item>& open) const;
   drift::Reconciled compare(store::Database& db, const drift::Decision& d,
                             const store::PollOutcome& outcome, const policy::Snapshot& polled);
   void log_changes(const std::string& pair, const drift::Reconciled& r);
   void publish_expectations(const config::PairConfig& p);
-  void publish(const std::string& pair, double seconds, std::optional<std::int64_t> compared_ms,
+  void publish(const std::string& pair, const std::vector<drift::Item>& open, double seconds,
+               std::optional<std::int64_t> compared_ms,
                std::optional<std::int64_t> skew_ms = std::nullopt);
+  // A pair's expectations and its state as the store and the tracker hold it (start-up, reload).
+  void publish_restored(const config::PairConfig& p, const std::vector<drift::Item>& open);
 
   store::Store& store_;
   metrics::Metrics& metrics_;
