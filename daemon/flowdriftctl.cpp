@@ -3,6 +3,7 @@
 //        [--source-categories F ...]           the lists a v4 policies file references (docs/cli.md)
 //        [--config FILE --pair P]              apply the pair's mappings and expected differences
 //   dump --config FILE --site NAME [-o FILE]    fetch one live site (v3 or v4), every reference included
+//   export (--config FILE --site NAME | --from FILE) [-o FILE|DIR/]   a site as a baseline for git
 //   status --config FILE | --db FILE            pair and site states from the daemon's database
 //   drift [--pair P] [--open | --since T]       drift items from the audit trail
 //   history [--site S] [--policy P]             every version of each policy, first/last seen
@@ -55,6 +56,21 @@ int main(int argc, char** argv) {
   dump->add_option("-s,--site", dump_args.site, "site name from the configuration")->required();
   dump->add_option("-o,--output", dump_args.output, "output file (default: standard output)");
 
+  flowdrift::ctl::ExportArgs export_args;
+  export_args.version = FLOWDRIFT_VERSION;
+  auto* exp = cli.add_subcommand("export", "write a site's policies and what they use as a baseline to keep in git");
+  auto* exp_config = exp->add_option("-c,--config", export_args.config, "flowdriftd configuration");
+  auto* exp_site = exp->add_option("-s,--site", export_args.site, "export this live site from the configuration");
+  auto* exp_from = exp->add_option("--from", export_args.from,
+                                   "or export this site file, dump or baseline, offline");
+  exp->add_option("-o,--output", export_args.output,
+                  "output file, or directory (existing, or ending in /) for one file per object "
+                  "(default: standard output)");
+  exp_site->needs(exp_config);
+  exp_config->needs(exp_site);
+  exp_from->excludes(exp_site);
+  exp_from->excludes(exp_config);
+
   flowdrift::ctl::DbArgs db_args;
   auto add_db = [&](CLI::App* sub) {
     auto* cfg = sub->add_option("-c,--config", db_args.config, "flowdriftd configuration (its storage.path)");
@@ -106,6 +122,13 @@ int main(int argc, char** argv) {
   try {
     if (*diff) return flowdrift::ctl::run_diff(diff_args, std::cout, std::cerr);
     if (*dump) return flowdrift::ctl::run_dump(dump_args, std::cout, std::cerr);
+    if (*exp) {
+      if (export_args.from.empty() && export_args.site.empty()) {
+        std::cerr << "flowdriftctl export: give --config and --site, or --from FILE\n";
+        return flowdrift::ctl::kExitError;
+      }
+      return flowdrift::ctl::run_export(export_args, std::cout, std::cerr);
+    }
     if (*status) return flowdrift::ctl::run_status(db_args, std::cout, std::cerr);
     if (*drift) return flowdrift::ctl::run_drift(db_args, std::cout, std::cerr);
     if (*history) return flowdrift::ctl::run_history(db_args, std::cout, std::cerr);

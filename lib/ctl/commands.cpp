@@ -13,6 +13,7 @@
 #include "config/units.hpp"
 #include "core/clock.hpp"
 #include "core/time_format.hpp"
+#include "ctl/baseline.hpp"
 #include "ctl/explain.hpp"
 #include "drift/rules.hpp"
 #include "http/asio.hpp"
@@ -195,18 +196,28 @@ int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err) {
   return unexpected_items(result) == 0 ? kExitInSync : kExitDrift;
 }
 
-int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err) {
+namespace {
+
+// One live site fetched as a dump document; errors are printed to `err`.
+struct LiveDump {
+  json doc;
+  std::size_t policies = 0;
+  std::string summary;  // "N policies over v4, M requests"
+};
+
+std::optional<LiveDump> fetch_live_dump(const std::string& config_path,
+                                        const std::string& site_name, std::ostream& err) {
   config::Config cfg;
   try {
-    cfg = drift::load_config(args.config);
+    cfg = drift::load_config(config_path);
   } catch (const config::ConfigError& e) {
     err << "flowdriftctl: invalid configuration:\n" << e.what() << "\n";
-    return kExitError;
+    return std::nullopt;
   }
-  const auto* site = cfg.find_site(args.site);
+  const auto* site = cfg.find_site(site_name);
   if (!site) {
-    err << "flowdriftctl: no site named '" << args.site << "' in " << args.config << "\n";
-    return kExitError;
+    err << "flowdriftctl: no site named '" << site_name << "' in " << config_path << "\n";
+    return std::nullopt;
   }
   asio::io_context io;
   std::string password;
@@ -216,7 +227,7 @@ int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err) {
     transport = scheduler::make_site_transport(io.get_executor(), *site);
   } catch (const std::exception& e) {
     err << "flowdriftctl: " << e.what() << "\n";
-    return kExitError;
+    return std::nullopt;
   }
   auto opts = scheduler::fetch_options(*site, password);
   opts.allow_empty = true;  // a dump reports what the site says; diff decides what it means
@@ -232,25 +243,110 @@ int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err) {
         << (result ? std::string(to_string(result->error().reason)) + ": " + result->error().message
                    : "fetch did not complete")
         << "\n";
-    return kExitError;
+    return std::nullopt;
   }
   const auto& fetched = **result;
   const auto now = unix_now_ms();
-  auto doc = fetched.v4 ? make_dump(*fetched.v4, site->name, site->url, now, stats.v4_versions)
+  LiveDump live;
+  live.doc = fetched.v4 ? make_dump(*fetched.v4, site->name, site->url, now, stats.v4_versions)
                         : make_dump(*fetched.v3, site->name, site->url, now);
-  const auto policies = fetched.v4 ? fetched.v4->policies.size() : fetched.v3->rules.size();
-  if (args.output.empty()) {
-    out << doc.dump(1) << "\n";
-  } else {
-    std::ofstream f(args.output, std::ios::trunc);
-    f << doc.dump(1) << "\n";
-    if (!f.flush()) {
-      err << "flowdriftctl: cannot write " << args.output << "\n";
-      return kExitError;
-    }
-    err << "flowdriftctl: wrote " << args.output << " (" << policies << " policies over "
-        << config::to_string(fetched.api) << ", " << stats.requests << " requests)\n";
+  live.policies = fetched.v4 ? fetched.v4->policies.size() : fetched.v3->rules.size();
+  live.summary = std::to_string(live.policies) + " policies over " +
+                 std::string(config::to_string(fetched.api)) + ", " +
+                 std::to_string(stats.requests) + " requests";
+  return live;
+}
+
+bool write_text_file(const std::string& path, const std::string& text, std::ostream& err) {
+  std::ofstream f(path, std::ios::trunc | std::ios::binary);
+  f << text;
+  if (!f.flush()) {
+    err << "flowdriftctl: cannot write " << path << "\n";
+    return false;
   }
+  return true;
+}
+
+}  // namespace
+
+int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err) {
+  auto live = fetch_live_dump(args.config, args.site, err);
+  if (!live) return kExitError;
+  if (args.output.empty()) {
+    out << live->doc.dump(1) << "\n";
+    return 0;
+  }
+  if (!write_text_file(args.output, live->doc.dump(1) + "\n", err)) return kExitError;
+  err << "flowdriftctl: wrote " << args.output << " (" << live->summary << ")\n";
+  return 0;
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The directory form, written into `dir`. Object files of an earlier export that this one no
+// longer holds are removed, so that a deleted policy leaves the tree (and `git diff` says so).
+bool write_baseline_dir(const std::string& dir, const std::map<std::string, std::string>& files,
+                        std::ostream& err) {
+  std::error_code ec;
+  for (const auto& folder : baseline_folders()) {
+    fs::create_directories(fs::path(dir) / folder, ec);
+    if (ec) {
+      err << "flowdriftctl: cannot create " << (fs::path(dir) / folder).string() << ": "
+          << ec.message() << "\n";
+      return false;
+    }
+    for (const auto& f : fs::directory_iterator(fs::path(dir) / folder)) {
+      const auto rel = folder + "/" + f.path().filename().string();
+      if (f.path().extension() == ".json" && !files.count(rel)) fs::remove(f.path(), ec);
+    }
+  }
+  for (const auto& [rel, text] : files) {
+    if (!write_text_file((fs::path(dir) / rel).string(), text, err)) return false;
+  }
+  return true;
+}
+
+// -o names the directory form when it is a directory already or ends in '/'.
+bool is_directory_target(const std::string& output) {
+  std::error_code ec;
+  return output.back() == '/' || fs::is_directory(output, ec);
+}
+
+}  // namespace
+
+int run_export(const ExportArgs& args, std::ostream& out, std::ostream& err) {
+  Result<LoadedSite> site = make_error(ErrorReason::Other, "no site");
+  BaselineInfo info;
+  if (!args.from.empty()) {
+    site = load_site_file(args.from);
+    info.site = args.from;
+  } else {
+    auto live = fetch_live_dump(args.config, args.site, err);
+    if (!live) return kExitError;
+    site = parse_site_text(live->doc.dump(), "site " + args.site);
+    info.site = args.site;
+  }
+  if (!site) {
+    err << "flowdriftctl: " << site.error().message << "\n";
+    return kExitError;
+  }
+  info.api = std::string(config::to_string(site->api));
+  info.exported_ms = args.now_ms ? args.now_ms : unix_now_ms();
+  info.flowdrift_version = args.version;
+  const auto& snap = site->snapshot;
+  if (args.output.empty()) {
+    out << baseline_document(snap, info).dump(2) << "\n";
+    return 0;
+  }
+  const bool ok = is_directory_target(args.output)
+                      ? write_baseline_dir(args.output, baseline_files(snap, info), err)
+                      : write_text_file(args.output, baseline_document(snap, info).dump(2) + "\n", err);
+  if (!ok) return kExitError;
+  err << "flowdriftctl: exported " << snap.count(policy::ObjectKind::Policy) << " policies and "
+      << snap.objects.size() - snap.count(policy::ObjectKind::Policy) << " referenced objects to "
+      << args.output << " (snapshot " << snap.hash.substr(0, 12) << ")\n";
   return 0;
 }
 

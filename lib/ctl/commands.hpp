@@ -35,6 +35,18 @@ struct DumpArgs {
 };
 int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err);
 
+// flowdriftctl export: a site's canonical content as a baseline (ctl/baseline.hpp), from the
+// live site (`config` + `site`) or offline from a site file, dump or baseline (`from`).
+struct ExportArgs {
+  std::string config;
+  std::string site;
+  std::string from;
+  std::string output;             // empty: standard output; a directory or "DIR/": the directory form
+  std::string version;            // flowdrift's, for the header
+  std::int64_t now_ms = 0;        // the export time (0: now)
+};
+int run_export(const ExportArgs& args, std::ostream& out, std::ostream& err);
+
 struct DbArgs {
   std::string config;  // take storage.path from this config
   std::string db;      // or this database file

@@ -1,5 +1,6 @@
 #include "ctl/site_file.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -9,6 +10,7 @@
 #include <utility>
 
 #include "core/json_strict.hpp"
+#include "ctl/baseline.hpp"
 
 namespace flowdrift::ctl {
 namespace {
@@ -475,6 +477,19 @@ void define_inline_categories(policy::V3SiteData& d) {
 
 }  // namespace
 
+namespace {
+
+LoadedSite from_baseline(LoadedBaseline baseline, const std::string& name) {
+  LoadedSite out;
+  out.file = name;
+  out.kind = SiteFileKind::Baseline;
+  out.api = baseline.info.api == "v4" ? config::Api::V4 : config::Api::V3;
+  out.snapshot = std::move(baseline.snapshot);
+  return out;
+}
+
+}  // namespace
+
 std::string_view to_string(SiteFileKind kind) {
   switch (kind) {
     case SiteFileKind::Dump: return "dump";
@@ -482,6 +497,7 @@ std::string_view to_string(SiteFileKind kind) {
     case SiteFileKind::V3Entity: return "v3 entity";
     case SiteFileKind::V4List: return "v4 list";
     case SiteFileKind::V4Entity: return "v4 entity";
+    case SiteFileKind::Baseline: return "baseline";
   }
   return "dump";
 }
@@ -495,6 +511,16 @@ Result<LoadedSite> parse_site_text(const std::string& text, const std::string& n
     return fail(ErrorReason::Malformed, name, "expected a JSON object");
   }
 
+  if (doc.is_object() && doc.value("format", json()) == kBaselineFormat) {
+    if (refs.any()) {
+      return fail(ErrorReason::Malformed, name,
+                  "is a baseline, which carries its own categories and groups; reference lists "
+                  "go only with a v4 policies list or policy response");
+    }
+    auto baseline = read_baseline(doc, name);
+    if (!baseline) return baseline.error();
+    return from_baseline(std::move(*baseline), name);
+  }
   LoadedSite out;
   out.file = name;
   std::optional<policy::V3SiteData> v3;
@@ -564,6 +590,12 @@ Result<LoadedSite> parse_site_text(const std::string& text, const std::string& n
 }
 
 Result<LoadedSite> load_site_file(const std::string& path, const V4References& refs) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    auto baseline = read_baseline_dir(path);
+    if (!baseline) return baseline.error();
+    return from_baseline(std::move(*baseline), path);
+  }
   auto text = read_text(path);
   if (!text) return fail(ErrorReason::Other, path, "cannot read file");
   return parse_site_text(*text, path, refs);

@@ -44,8 +44,8 @@ struct V4References {
 };
 
 // What a site file holds.
-enum class SiteFileKind { Dump, V3List, V3Entity, V4List, V4Entity };
-// "dump", "v3 list", "v3 entity", "v4 list", "v4 entity": the diff report's "input".
+enum class SiteFileKind { Dump, V3List, V3Entity, V4List, V4Entity, Baseline };
+// "dump", "v3 list", "v3 entity", "v4 list", "v4 entity", "baseline": the diff report's "input".
 std::string_view to_string(SiteFileKind kind);
 
 struct LoadedSite {
@@ -57,7 +57,8 @@ struct LoadedSite {
   policy::Snapshot snapshot;
 };
 
-// Reads and canonicalizes one site file (and, for a v4 policies file, the reference lists in
+// Reads and canonicalizes one site file, or reads a baseline (ctl/baseline.hpp: a document, or
+// a directory given as `path`) (and, for a v4 policies file, the reference lists in
 // `refs`). Malformed or Truncated (incomplete list) errors carry a message starting with
 // "<file>: " naming the file at fault; a v4 policies file that references categories or groups
 // without the list given is Malformed, naming the option to give it with.

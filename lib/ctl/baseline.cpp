@@ -1,0 +1,294 @@
+#include "ctl/baseline.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <tuple>
+#include <vector>
+
+#include "core/json_strict.hpp"
+#include "core/sha256.hpp"
+#include "core/time_format.hpp"
+
+namespace flowdrift::ctl {
+namespace {
+
+using nlohmann::json;
+using policy::CanonicalObject;
+using policy::ObjectKind;
+namespace fs = std::filesystem;
+
+constexpr ObjectKind kKinds[] = {ObjectKind::Policy, ObjectKind::AddressGroup,
+                                 ObjectKind::ServiceGroup, ObjectKind::Category,
+                                 ObjectKind::EntityGroup};
+
+}  // namespace
+
+std::string baseline_folder(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::Policy: return "policies";
+    case ObjectKind::AddressGroup: return "address_groups";
+    case ObjectKind::ServiceGroup: return "service_groups";
+    case ObjectKind::Category: return "categories";
+    case ObjectKind::EntityGroup: return "entity_groups";
+  }
+  return "policies";
+}
+
+std::vector<std::string> baseline_folders() {
+  std::vector<std::string> out;
+  for (auto k : kKinds) out.push_back(baseline_folder(k));
+  return out;
+}
+
+namespace {
+
+std::string folder_of(ObjectKind kind) { return baseline_folder(kind); }
+
+std::optional<ObjectKind> kind_named(const std::string& name) {
+  for (auto k : kKinds) {
+    if (policy::to_string(k) == name) return k;
+  }
+  return std::nullopt;
+}
+
+Error fail(const std::string& where, const std::string& what) {
+  return make_error(ErrorReason::Malformed, where + ": " + what);
+}
+
+json header(const policy::Snapshot& snap, const BaselineInfo& info) {
+  json findings = json::array();
+  for (const auto& f : snap.findings) {
+    findings.push_back({{"kind", f.kind}, {"object", f.object}, {"detail", f.detail}});
+  }
+  return json{{"format", kBaselineFormat},
+              {"version", kBaselineVersion},
+              {"site", info.site},
+              {"api", info.api},
+              {"exported_at", format_time(info.exported_ms)},
+              {"exported_at_ms", info.exported_ms},
+              {"flowdrift_version", info.flowdrift_version},
+              {"canon_version", snap.canon_version},
+              {"snapshot_hash", snap.hash},
+              {"findings", std::move(findings)}};
+}
+
+json entry(const CanonicalObject& o) {
+  return json{{"kind", std::string(policy::to_string(o.kind))},
+              {"name", o.name},
+              {"object", json::parse(o.json)}};
+}
+
+// One object read back: its canonical text is the object's compact dump, as exported.
+Result<CanonicalObject> object_from(const json& e, const std::string& where) {
+  if (!e.is_object()) return fail(where, "expected an object {kind, name, object}");
+  const auto kind = e.contains("kind") && e["kind"].is_string()
+                        ? kind_named(e["kind"].get<std::string>())
+                        : std::nullopt;
+  if (!kind) return fail(where + "/kind", "expected one of policy, address_group, service_group, "
+                                          "category, entity_group");
+  if (!e.contains("name") || !e["name"].is_string() || e["name"].get<std::string>().empty()) {
+    return fail(where + "/name", "expected a non-empty string");
+  }
+  if (!e.contains("object") || !e["object"].is_object()) {
+    return fail(where + "/object", "expected the canonical object");
+  }
+  CanonicalObject o;
+  o.kind = *kind;
+  o.name = e["name"].get<std::string>();
+  const json& body = e["object"];
+  o.json = body.dump();
+  o.hash = sha256_hex(o.json);
+  if (o.kind == ObjectKind::Policy) {
+    for (const char* key : {"type", "mode"}) {
+      if (!body.contains(key) || !body[key].is_string()) {
+        return fail(where + "/object/" + key, "a policy needs its " + std::string(key));
+      }
+    }
+    o.policy_type = body["type"].get<std::string>();
+    o.mode = body["mode"].get<std::string>();
+  }
+  return o;
+}
+
+Result<BaselineInfo> info_from(const json& doc, const std::string& name) {
+  if (!doc.is_object() || doc.value("format", json()) != kBaselineFormat) {
+    return fail(name, "/format: not a flowdrift baseline");
+  }
+  if (doc.value("version", json()) != kBaselineVersion) {
+    return fail(name, "/version: expected " + std::to_string(kBaselineVersion));
+  }
+  BaselineInfo info;
+  for (auto [key, field] : {std::pair{"site", &info.site}, std::pair{"api", &info.api},
+                            std::pair{"flowdrift_version", &info.flowdrift_version}}) {
+    if (!doc.contains(key) || !doc[key].is_string()) {
+      return fail(name, std::string("/") + key + ": expected a string");
+    }
+    *field = doc[key].get<std::string>();
+  }
+  if (info.api != "v3" && info.api != "v4") return fail(name, "/api: expected v3 or v4");
+  if (doc.contains("exported_at_ms") && doc["exported_at_ms"].is_number_integer()) {
+    info.exported_ms = doc["exported_at_ms"].get<std::int64_t>();
+  }
+  return info;
+}
+
+Result<std::vector<policy::Finding>> findings_from(const json& doc, const std::string& name) {
+  std::vector<policy::Finding> out;
+  const json list = doc.value("findings", json::array());
+  if (!list.is_array()) return fail(name, "/findings: expected an array");
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const json& f = list[i];
+    if (!f.is_object() || !f.value("kind", json()).is_string() ||
+        !f.value("object", json()).is_string() || !f.value("detail", json()).is_string()) {
+      return fail(name, "/findings/" + std::to_string(i) + ": expected {kind, object, detail}");
+    }
+    out.push_back({f["kind"], f["object"], f["detail"]});
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The snapshot of `objects`, each (kind, name) once.
+Result<policy::Snapshot> assemble(std::vector<std::pair<CanonicalObject, std::string>> objects,
+                                  std::vector<policy::Finding> findings, int canon_version) {
+  std::sort(objects.begin(), objects.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first.kind, a.first.name) < std::tie(b.first.kind, b.first.name);
+  });
+  policy::Snapshot snap;
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    auto& [o, where] = objects[i];
+    if (!snap.objects.empty() && snap.objects.back().kind == o.kind &&
+        snap.objects.back().name == o.name) {
+      return fail(where, std::string(policy::to_string(o.kind)) + " '" + o.name +
+                             "' is already given at " + objects[i - 1].second);
+    }
+    snap.objects.push_back(std::move(o));
+  }
+  snap.findings = std::move(findings);
+  snap.canon_version = canon_version;
+  snap.hash = policy::snapshot_hash(snap.objects, snap.canon_version);
+  return snap;
+}
+
+int canon_version_of(const json& doc) {
+  const json v = doc.value("canon_version", json(policy::kCanonVersion));
+  return v.is_number_integer() ? v.get<int>() : policy::kCanonVersion;
+}
+
+std::optional<std::string> read_text(const fs::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return std::nullopt;
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+Result<json> read_json(const fs::path& path) {
+  auto text = read_text(path);
+  if (!text) return make_error(ErrorReason::Other, path.string() + ": cannot read file");
+  std::string error;
+  auto parsed = json_strict::parse(*text, error);
+  if (!parsed) return fail(path.string(), error);
+  return std::move(*parsed);
+}
+
+}  // namespace
+
+std::string baseline_file_name(const std::string& name) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    const bool plain = std::isalnum(c) != 0 || c == '-' || c == '_' || (c == '.' && i > 0);
+    if (plain) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+json baseline_document(const policy::Snapshot& snap, const BaselineInfo& info) {
+  json doc = header(snap, info);
+  json objects = json::array();
+  for (const auto& o : snap.objects) objects.push_back(entry(o));
+  doc["objects"] = std::move(objects);
+  return doc;
+}
+
+std::map<std::string, std::string> baseline_files(const policy::Snapshot& snap,
+                                                  const BaselineInfo& info) {
+  std::map<std::string, std::string> files;
+  json h = header(snap, info);
+  h["layout"] = "directory";
+  files[kBaselineHeaderFile] = h.dump(2) + "\n";
+  for (const auto& o : snap.objects) {
+    files[folder_of(o.kind) + "/" + baseline_file_name(o.name) + ".json"] = entry(o).dump(2) + "\n";
+  }
+  return files;
+}
+
+Result<LoadedBaseline> read_baseline(const json& doc, const std::string& name) {
+  auto info = info_from(doc, name);
+  if (!info) return info.error();
+  auto findings = findings_from(doc, name);
+  if (!findings) return findings.error();
+  const json list = doc.value("objects", json());
+  if (!list.is_array()) return fail(name, "/objects: expected an array");
+  std::vector<std::pair<CanonicalObject, std::string>> objects;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string where = name + ": /objects/" + std::to_string(i);
+    auto o = object_from(list[i], where);
+    if (!o) return o.error();
+    objects.emplace_back(std::move(*o), where);
+  }
+  auto snap = assemble(std::move(objects), std::move(*findings), canon_version_of(doc));
+  if (!snap) return snap.error();
+  return LoadedBaseline{std::move(*info), std::move(*snap)};
+}
+
+Result<LoadedBaseline> read_baseline_dir(const std::string& dir) {
+  const fs::path root(dir);
+  const std::string header_path = (root / kBaselineHeaderFile).string();
+  auto doc = read_json(root / kBaselineHeaderFile);
+  if (!doc) return doc.error();
+  auto info = info_from(*doc, header_path);
+  if (!info) return info.error();
+  auto findings = findings_from(*doc, header_path);
+  if (!findings) return findings.error();
+  std::vector<std::pair<CanonicalObject, std::string>> objects;
+  for (auto kind : kKinds) {
+    const fs::path folder = root / folder_of(kind);
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec)) continue;
+    std::vector<fs::path> files;
+    for (const auto& f : fs::directory_iterator(folder)) {
+      if (f.path().extension() == ".json") files.push_back(f.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& path : files) {
+      auto j = read_json(path);
+      if (!j) return j.error();
+      auto o = object_from(*j, path.string());
+      if (!o) return o.error();
+      if (o->kind != kind) {
+        return fail(path.string() + ": /kind", "a " + std::string(policy::to_string(o->kind)) +
+                                                   " in " + folder_of(kind) + "/");
+      }
+      objects.emplace_back(std::move(*o), path.string());
+    }
+  }
+  auto snap = assemble(std::move(objects), std::move(*findings), canon_version_of(*doc));
+  if (!snap) return snap.error();
+  return LoadedBaseline{std::move(*info), std::move(*snap)};
+}
+
+}  // namespace flowdrift::ctl

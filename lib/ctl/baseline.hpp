@@ -1,0 +1,56 @@
+// Baselines (docs/cli.md "export"): a site's canonical content as files to keep in git and
+// review, names rather than UUIDs. One document (-o FILE), or a directory (-o DIR/) holding a
+// header (baseline.json) and one file per policy, group and category value, so that `git diff`
+// shows one policy's change. Order and formatting are deterministic: exporting the same
+// snapshot twice gives the same bytes (the header's export time apart). Read back by
+// flowdriftctl like any site file, a baseline gives the snapshot it was exported from.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/result.hpp"
+#include "policy/model.hpp"
+
+namespace flowdrift::ctl {
+
+inline constexpr const char* kBaselineFormat = "flowdrift-baseline";
+inline constexpr int kBaselineVersion = 1;
+inline constexpr const char* kBaselineHeaderFile = "baseline.json";
+
+// What the header records besides the snapshot's own hash and canon version.
+struct BaselineInfo {
+  std::string site;  // the site's name, or the file it was exported from
+  std::string api;   // "v3" or "v4": the API the content came from
+  std::int64_t exported_ms = 0;
+  std::string flowdrift_version;
+};
+
+// The single-file form.
+nlohmann::json baseline_document(const policy::Snapshot& snap, const BaselineInfo& info);
+// The directory form: relative path -> file text (header first under kBaselineHeaderFile).
+std::map<std::string, std::string> baseline_files(const policy::Snapshot& snap,
+                                                  const BaselineInfo& info);
+// The directory of a kind's files ("policies", "address_groups", ...), and all of them.
+std::string baseline_folder(policy::ObjectKind kind);
+std::vector<std::string> baseline_folders();
+// A name as a file name: bytes other than letters, digits, '.', '-' and '_' (and a leading '.')
+// as %XX, so that every name gives one file and no name a path.
+std::string baseline_file_name(const std::string& name);
+
+struct LoadedBaseline {
+  BaselineInfo info;
+  policy::Snapshot snapshot;
+};
+
+// Reads a baseline document (its text read as `name`) or directory. Errors are Malformed and
+// name the file and the place: an unknown kind, a duplicate name, a policy without its type or
+// mode, a header of another format or version.
+Result<LoadedBaseline> read_baseline(const nlohmann::json& doc, const std::string& name);
+Result<LoadedBaseline> read_baseline_dir(const std::string& dir);
+
+}  // namespace flowdrift::ctl
