@@ -3,7 +3,8 @@
 //        [--source-categories F ...]           the lists a v4 policies file references (docs/cli.md)
 //        [--config FILE --pair P]              apply the pair's mappings and expected differences
 //   dump --config FILE --site NAME [-o FILE]    fetch one live site (v3 or v4), every reference included
-//   export (--config FILE --site NAME | --from FILE) [-o FILE|DIR/]   a site as a baseline for git
+//   export (--config FILE --site NAME | --from FILE) [-o FILE|DIR/] [--format json|yaml]
+//                                               a site as a baseline to keep in git
 //   status --config FILE | --db FILE            pair and site states from the daemon's database
 //   drift [--pair P] [--open | --since T]       drift items from the audit trail
 //   history [--site S] [--policy P]             every version of each policy, first/last seen
@@ -66,6 +67,9 @@ int main(int argc, char** argv) {
   exp->add_option("-o,--output", export_args.output,
                   "output file, or directory (existing, or ending in /) for one file per object "
                   "(default: standard output)");
+  exp->add_option("--format", export_args.format, "json or yaml")
+      ->check(CLI::IsMember({"json", "yaml"}))
+      ->capture_default_str();
   exp_site->needs(exp_config);
   exp_config->needs(exp_site);
   exp_from->excludes(exp_site);

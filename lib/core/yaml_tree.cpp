@@ -52,10 +52,11 @@ class TreeBuilder final : public YAML::EventHandler {
     YamlNode copy = it->second.first;
     complete(std::move(copy), 0);
   }
-  void OnScalar(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) override {
     auto node = make(YamlNode::Kind::Scalar, mark);
     node.value = value;
+    node.plain = tag == "?";  // yaml-cpp's tag for an untagged plain scalar ("!": quoted)
     complete(std::move(node), anchor);
   }
   void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t anchor,

@@ -19,6 +19,7 @@ struct YamlNode {
   int line = 0;                     // 1-based
   int column = 0;                   // 1-based
   std::string value;                // Scalar only
+  bool plain = true;                // Scalar only: unquoted (so it may be a number, bool or null)
   std::vector<YamlNode> items;      // Sequence only
   std::vector<YamlEntry> entries;   // Map only, document order
 };

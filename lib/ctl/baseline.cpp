@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -10,9 +13,12 @@
 #include <tuple>
 #include <vector>
 
+#include "core/json_scan.hpp"
 #include "core/json_strict.hpp"
+#include "core/printable.hpp"
 #include "core/sha256.hpp"
 #include "core/time_format.hpp"
+#include "core/yaml_tree.hpp"
 
 namespace flowdrift::ctl {
 namespace {
@@ -180,7 +186,7 @@ int canon_version_of(const json& doc) {
   return v.is_number_integer() ? v.get<int>() : policy::kCanonVersion;
 }
 
-std::optional<std::string> read_text(const fs::path& path) {
+std::optional<std::string> read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return std::nullopt;
   std::ostringstream s;
@@ -188,14 +194,143 @@ std::optional<std::string> read_text(const fs::path& path) {
   return s.str();
 }
 
-Result<json> read_json(const fs::path& path) {
-  auto text = read_text(path);
-  if (!text) return make_error(ErrorReason::Other, path.string() + ": cannot read file");
+// A plain scalar as YAML 1.2's core schema reads it; quoted scalars are always strings.
+json plain_scalar(const std::string& v) {
+  if (v == "null" || v == "~" || v.empty()) return nullptr;
+  if (v == "true" || v == "false") return v == "true";
+  std::int64_t i = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), i);
+  if (ec == std::errc{} && end == v.data() + v.size()) return i;
+  char* stop = nullptr;
+  const double d = std::strtod(v.c_str(), &stop);
+  if (stop == v.c_str() + v.size() && std::isfinite(d) && v.find_first_of("0123456789") == 0) {
+    return d;
+  }
+  return v;
+}
+
+std::string place(const std::string& file, const yaml::YamlNode& n) {
+  return file + ":" + std::to_string(n.line) + ":" + std::to_string(n.column);
+}
+
+// The bounds JSON input is held to (json_strict): valid UTF-8, at most kMaxString bytes.
+std::optional<Error> bad_string(const std::string& file, const yaml::YamlNode& n) {
+  if (n.value.size() > json_scan::kMaxString) {
+    return fail(place(file, n), "string of " + std::to_string(n.value.size()) +
+                                    " bytes, longer than the limit of " +
+                                    std::to_string(json_scan::kMaxString));
+  }
+  for (std::size_t i = 0; i < n.value.size();) {
+    const std::size_t len = utf8_sequence_length(n.value, i);
+    if (len == 0) return fail(place(file, n), "invalid UTF-8");
+    i += len;
+  }
+  return std::nullopt;
+}
+
+Result<json> yaml_to_json(const yaml::YamlNode& n, const std::string& file, std::size_t depth = 0) {
+  using Kind = yaml::YamlNode::Kind;
+  if (depth > json_scan::kMaxDepth) {
+    return fail(place(file, n), "nested deeper than " + std::to_string(json_scan::kMaxDepth));
+  }
+  switch (n.kind) {
+    case Kind::Null: return json(nullptr);
+    case Kind::Scalar:
+      if (auto e = bad_string(file, n)) return *e;
+      return n.plain ? plain_scalar(n.value) : json(n.value);
+    case Kind::Sequence: {
+      json out = json::array();
+      for (const auto& item : n.items) {
+        auto v = yaml_to_json(item, file, depth + 1);
+        if (!v) return v.error();
+        out.push_back(std::move(*v));
+      }
+      return out;
+    }
+    case Kind::Map: break;
+  }
+  json out = json::object();
+  for (const auto& [key, value] : n.entries) {
+    const std::string where = place(file, key);
+    if (key.kind != Kind::Scalar) return fail(where, "a mapping key must be a string");
+    if (auto e = bad_string(file, key)) return *e;
+    if (out.contains(key.value)) return fail(where, "key '" + key.value + "' given twice");
+    auto v = yaml_to_json(value, file, depth + 1);
+    if (!v) return v.error();
+    out[key.value] = std::move(*v);
+  }
+  return out;
+}
+
+void append_yaml(const json& v, std::size_t indent, std::string& out);
+
+// A JSON value that is written on its key's or dash's own line.
+bool inline_value(const json& v) { return !v.is_structured() || v.empty(); }
+
+void append_entry(const std::string& lead, const json& v, std::size_t indent, std::string& out) {
+  out += lead;
+  if (inline_value(v)) {
+    out += ' ';
+    out += v.dump();
+    out += '\n';
+    return;
+  }
+  out += '\n';
+  append_yaml(v, indent + 2, out);
+}
+
+// Block YAML of a JSON value: every string and key double-quoted (JSON's escapes are valid in
+// YAML's double-quoted scalars), numbers, booleans and null plain, empty containers as [] and
+// {}. Read back by yaml_to_json, it is the same JSON.
+void append_yaml(const json& v, std::size_t indent, std::string& out) {
+  const std::string pad(indent, ' ');
+  if (v.is_object()) {
+    for (const auto& [k, item] : v.items()) append_entry(pad + json(k).dump() + ":", item, indent, out);
+  } else if (v.is_array()) {
+    for (const auto& item : v) append_entry(pad + "-", item, indent, out);
+  } else {
+    out += pad + v.dump() + "\n";
+  }
+}
+
+}  // namespace
+
+bool is_yaml_path(const std::string& path) {
+  const auto ext = fs::path(path).extension();
+  return ext == ".yaml" || ext == ".yml";
+}
+
+std::string baseline_text(const json& doc, BaselineFormat format) {
+  if (format == BaselineFormat::Json) return doc.dump(2) + "\n";
+  std::string out = "# flowdrift baseline (docs/cli.md)\n";
+  append_yaml(doc, 0, out);
+  return out;
+}
+
+Result<json> parse_document(const std::string& text, const std::string& name, bool yaml) {
+  if (yaml) {
+    const auto parsed = yaml::parse_yaml(text);
+    if (parsed.error) {
+      return fail(name + ":" + std::to_string(parsed.error->line) + ":" +
+                      std::to_string(parsed.error->column),
+                  parsed.error->message);
+    }
+    if (!parsed.root) return fail(name, "empty document");
+    return yaml_to_json(*parsed.root, name);
+  }
   std::string error;
-  auto parsed = json_strict::parse(*text, error);
-  if (!parsed) return fail(path.string(), error);
+  auto parsed = json_strict::parse(text, error);
+  if (!parsed) return fail(name, error);
   return std::move(*parsed);
 }
+
+Result<json> read_document(const std::string& path) {
+  auto text = read_text(path);
+  if (!text) return make_error(ErrorReason::Other, path + ": cannot read file");
+  return parse_document(*text, path, is_yaml_path(path));
+}
+
+namespace {
 
 }  // namespace
 
@@ -225,13 +360,15 @@ json baseline_document(const policy::Snapshot& snap, const BaselineInfo& info) {
 }
 
 std::map<std::string, std::string> baseline_files(const policy::Snapshot& snap,
-                                                  const BaselineInfo& info) {
+                                                  const BaselineInfo& info,
+                                                  BaselineFormat format) {
+  const std::string ext = format == BaselineFormat::Yaml ? ".yaml" : ".json";
   std::map<std::string, std::string> files;
   json h = header(snap, info);
   h["layout"] = "directory";
-  files[kBaselineHeaderFile] = h.dump(2) + "\n";
+  files["baseline" + ext] = baseline_text(h, format);
   for (const auto& o : snap.objects) {
-    files[folder_of(o.kind) + "/" + baseline_file_name(o.name) + ".json"] = entry(o).dump(2) + "\n";
+    files[folder_of(o.kind) + "/" + baseline_file_name(o.name) + ext] = baseline_text(entry(o), format);
   }
   return files;
 }
@@ -257,8 +394,12 @@ Result<LoadedBaseline> read_baseline(const json& doc, const std::string& name) {
 
 Result<LoadedBaseline> read_baseline_dir(const std::string& dir) {
   const fs::path root(dir);
-  const std::string header_path = (root / kBaselineHeaderFile).string();
-  auto doc = read_json(root / kBaselineHeaderFile);
+  std::string header_path = (root / "baseline.json").string();
+  std::error_code exists_ec;
+  if (!fs::exists(header_path, exists_ec) && fs::exists(root / "baseline.yaml", exists_ec)) {
+    header_path = (root / "baseline.yaml").string();
+  }
+  auto doc = read_document(header_path);
   if (!doc) return doc.error();
   auto info = info_from(*doc, header_path);
   if (!info) return info.error();
@@ -271,11 +412,13 @@ Result<LoadedBaseline> read_baseline_dir(const std::string& dir) {
     if (!fs::is_directory(folder, ec)) continue;
     std::vector<fs::path> files;
     for (const auto& f : fs::directory_iterator(folder)) {
-      if (f.path().extension() == ".json") files.push_back(f.path());
+      if (f.path().extension() == ".json" || is_yaml_path(f.path().string())) {
+        files.push_back(f.path());
+      }
     }
     std::sort(files.begin(), files.end());
     for (const auto& path : files) {
-      auto j = read_json(path);
+      auto j = read_document(path.string());
       if (!j) return j.error();
       auto o = object_from(*j, path.string());
       if (!o) return o.error();

@@ -1,6 +1,6 @@
 // Baselines (docs/cli.md "export"): a site's canonical content as files to keep in git and
 // review, names rather than UUIDs. One document (-o FILE), or a directory (-o DIR/) holding a
-// header (baseline.json) and one file per policy, group and category value, so that `git diff`
+// header (baseline.json or .yaml) and one file per policy, group and category value, so that `git diff`
 // shows one policy's change. Order and formatting are deterministic: exporting the same
 // snapshot twice gives the same bytes (the header's export time apart). Read back by
 // flowdriftctl like any site file, a baseline gives the snapshot it was exported from.
@@ -20,7 +20,6 @@ namespace flowdrift::ctl {
 
 inline constexpr const char* kBaselineFormat = "flowdrift-baseline";
 inline constexpr int kBaselineVersion = 1;
-inline constexpr const char* kBaselineHeaderFile = "baseline.json";
 
 // What the header records besides the snapshot's own hash and canon version.
 struct BaselineInfo {
@@ -30,11 +29,22 @@ struct BaselineInfo {
   std::string flowdrift_version;
 };
 
+// How a baseline is written: JSON, or block YAML (every string quoted, so that it reads back
+// as the same JSON). Readers take either, by the file's extension (.yaml, .yml).
+enum class BaselineFormat { Json, Yaml };
+std::string baseline_text(const nlohmann::json& doc, BaselineFormat format);
+bool is_yaml_path(const std::string& path);
+// A baseline file's document, JSON (read strictly) or YAML; errors name the file and the place.
+Result<nlohmann::json> read_document(const std::string& path);
+// The same from text already read (`name` in messages).
+Result<nlohmann::json> parse_document(const std::string& text, const std::string& name, bool yaml);
+
 // The single-file form.
 nlohmann::json baseline_document(const policy::Snapshot& snap, const BaselineInfo& info);
-// The directory form: relative path -> file text (header first under kBaselineHeaderFile).
+// The directory form: relative path -> file text (the header is "baseline.json" or ".yaml").
 std::map<std::string, std::string> baseline_files(const policy::Snapshot& snap,
-                                                  const BaselineInfo& info);
+                                                  const BaselineInfo& info,
+                                                  BaselineFormat format = BaselineFormat::Json);
 // The directory of a kind's files ("policies", "address_groups", ...), and all of them.
 std::string baseline_folder(policy::ObjectKind kind);
 std::vector<std::string> baseline_folders();

@@ -299,8 +299,12 @@ bool write_baseline_dir(const std::string& dir, const std::map<std::string, std:
     }
     for (const auto& f : fs::directory_iterator(fs::path(dir) / folder)) {
       const auto rel = folder + "/" + f.path().filename().string();
-      if (f.path().extension() == ".json" && !files.count(rel)) fs::remove(f.path(), ec);
+      const bool object_file = f.path().extension() == ".json" || is_yaml_path(rel);
+      if (object_file && !files.count(rel)) fs::remove(f.path(), ec);
     }
+  }
+  for (const char* header : {"baseline.json", "baseline.yaml"}) {  // one header: this format's
+    if (!files.count(header)) fs::remove(fs::path(dir) / header, ec);
   }
   for (const auto& [rel, text] : files) {
     if (!write_text_file((fs::path(dir) / rel).string(), text, err)) return false;
@@ -336,13 +340,15 @@ int run_export(const ExportArgs& args, std::ostream& out, std::ostream& err) {
   info.exported_ms = args.now_ms ? args.now_ms : unix_now_ms();
   info.flowdrift_version = args.version;
   const auto& snap = site->snapshot;
+  const auto format = args.format == "yaml" ? BaselineFormat::Yaml : BaselineFormat::Json;
   if (args.output.empty()) {
-    out << baseline_document(snap, info).dump(2) << "\n";
+    out << baseline_text(baseline_document(snap, info), format);
     return 0;
   }
-  const bool ok = is_directory_target(args.output)
-                      ? write_baseline_dir(args.output, baseline_files(snap, info), err)
-                      : write_text_file(args.output, baseline_document(snap, info).dump(2) + "\n", err);
+  const bool ok =
+      is_directory_target(args.output)
+          ? write_baseline_dir(args.output, baseline_files(snap, info, format), err)
+          : write_text_file(args.output, baseline_text(baseline_document(snap, info), format), err);
   if (!ok) return kExitError;
   err << "flowdriftctl: exported " << snap.count(policy::ObjectKind::Policy) << " policies and "
       << snap.objects.size() - snap.count(policy::ObjectKind::Policy) << " referenced objects to "

@@ -42,6 +42,7 @@ struct ExportArgs {
   std::string site;
   std::string from;
   std::string output;             // empty: standard output; a directory or "DIR/": the directory form
+  std::string format = "json";    // or "yaml"
   std::string version;            // flowdrift's, for the header
   std::int64_t now_ms = 0;        // the export time (0: now)
 };

@@ -596,6 +596,13 @@ Result<LoadedSite> load_site_file(const std::string& path, const V4References& r
     if (!baseline) return baseline.error();
     return from_baseline(std::move(*baseline), path);
   }
+  if (is_yaml_path(path)) {  // only baselines are written in YAML
+    auto doc = read_document(path);
+    if (!doc) return doc.error();
+    auto baseline = read_baseline(*doc, path);
+    if (!baseline) return baseline.error();
+    return from_baseline(std::move(*baseline), path);
+  }
   auto text = read_text(path);
   if (!text) return fail(ErrorReason::Other, path, "cannot read file");
   return parse_site_text(*text, path, refs);

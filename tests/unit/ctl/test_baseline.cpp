@@ -41,11 +41,13 @@ std::string complete_site(TempDir& dir) {
   return dir.file("site.json");
 }
 
-int export_to(const std::string& from, const std::string& output, std::string* err_text = nullptr) {
+int export_to(const std::string& from, const std::string& output, std::string* err_text = nullptr,
+              const std::string& format = "json") {
   std::ostringstream out, err;
   ExportArgs args;
   args.from = from;
   args.output = output;
+  args.format = format;
   args.version = "9.9.9";
   args.now_ms = 1764950400000;  // 2025-12-05T16:00:00Z
   const int rc = run_export(args, out, err);
@@ -186,4 +188,59 @@ TEST_CASE("export refuses an incomplete site file and writes nothing", "[unit][c
   CHECK(export_to(kPartialV3, dir.file("out.json"), &err) == kExitError);
   CHECK_FALSE(fs::exists(dir.file("out.json")));
   CHECK_THAT(err, Catch::Contains("v3_nsr_list_isolation_rule.json"));
+}
+
+TEST_CASE("a YAML baseline reads back as the same snapshot, file or directory", "[unit][ctl]") {
+  TempDir dir;
+  const std::string site_path = complete_site(dir);
+  const LoadedSite original = loaded(site_path);
+  REQUIRE(export_to(site_path, dir.file("b.yaml"), nullptr, "yaml") == 0);
+  CHECK(loaded(dir.file("b.yaml")).snapshot.hash == original.snapshot.hash);
+  CHECK(read(dir.file("b.yaml")).find("\"format\": \"flowdrift-baseline\"") != std::string::npos);
+
+  // The same directory re-exported as YAML: the JSON files and header give way.
+  REQUIRE(export_to(site_path, dir.file("tree/")) == 0);
+  REQUIRE(export_to(site_path, dir.file("tree/"), nullptr, "yaml") == 0);
+  CHECK_FALSE(fs::exists(dir.file("tree/baseline.json")));
+  CHECK(fs::exists(dir.file("tree/baseline.yaml")));
+  for (const auto& f : fs::directory_iterator(dir.file("tree/policies"))) {
+    CHECK(f.path().extension() == ".yaml");
+  }
+  CHECK(loaded(dir.file("tree")).snapshot.hash == original.snapshot.hash);
+}
+
+TEST_CASE("YAML scalars keep their JSON types, and a duplicate key is named", "[unit][ctl]") {
+  TempDir dir;
+  const json value = {{"s", "123"}, {"t", "true"}, {"n", 123}, {"b", false}, {"z", nullptr},
+                      {"f", 1.5}, {"u", "Zürich \"q\"\n"}, {"e", json::array()},
+                      {"o", json::object()}, {"l", {{{"k", 1}}, {1, 2}}}};
+  flowdrift::test::write_file(dir.file("v.yaml"), baseline_text(value, BaselineFormat::Yaml));
+  auto back = read_document(dir.file("v.yaml"));
+  REQUIRE(back.has_value());
+  CHECK(*back == value);
+  CHECK(back->dump() == value.dump());
+
+  flowdrift::test::write_file(dir.file("dup.yaml"), "a: 1\nb: 2\na: 3\n");
+  auto dup = read_document(dir.file("dup.yaml"));
+  REQUIRE_FALSE(dup.has_value());
+  CHECK(dup.error().message == dir.file("dup.yaml") + ":3:1: key 'a' given twice");
+}
+
+TEST_CASE("a YAML baseline is held to JSON's bounds: UTF-8, string length, depth", "[unit][ctl]") {
+  // Found by fuzz_baseline_yaml: invalid UTF-8 in a YAML string reached nlohmann's dump().
+  auto bad_utf8 = parse_document("a: \"\xa0x\"\n", "b.yaml", true);
+  REQUIRE_FALSE(bad_utf8.has_value());
+  CHECK(bad_utf8.error().message == "b.yaml:1:4: invalid UTF-8");
+  auto bad_key = parse_document("\"\xff\": 1\n", "b.yaml", true);
+  REQUIRE_FALSE(bad_key.has_value());
+  CHECK(bad_key.error().message == "b.yaml:1:1: invalid UTF-8");
+  auto long_string = parse_document("a: " + std::string(70000, 'x') + "\n", "b.yaml", true);
+  REQUIRE_FALSE(long_string.has_value());
+  CHECK_THAT(long_string.error().message, Catch::Contains("longer than the limit of 65536"));
+  std::string deep;
+  for (int i = 0; i < 70; ++i) deep += "[";
+  for (int i = 0; i < 70; ++i) deep += "]";
+  auto too_deep = parse_document(deep, "b.yaml", true);
+  REQUIRE_FALSE(too_deep.has_value());
+  CHECK_THAT(too_deep.error().message, Catch::Contains("nested deeper than 64"));
 }

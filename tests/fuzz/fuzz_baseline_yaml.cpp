@@ -1,0 +1,14 @@
+// A YAML baseline (flowdriftctl export --format yaml, or one edited by hand in git): any input
+// must end in a snapshot or an Error with its place, never a crash or an abort.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "ctl/baseline.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  auto doc = flowdrift::ctl::parse_document(text, "fuzz.yaml", true);
+  if (doc) (void)flowdrift::ctl::read_baseline(*doc, "fuzz.yaml");
+  return 0;
+}
