@@ -186,13 +186,6 @@ int canon_version_of(const json& doc) {
   return v.is_number_integer() ? v.get<int>() : policy::kCanonVersion;
 }
 
-std::optional<std::string> read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return std::nullopt;
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 // A plain scalar as YAML 1.2's core schema reads it; quoted scalars are always strings.
 json plain_scalar(const std::string& v) {
@@ -294,6 +287,14 @@ void append_yaml(const json& v, std::size_t indent, std::string& out) {
 }
 
 }  // namespace
+
+std::optional<std::string> read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return std::nullopt;
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
 
 bool is_yaml_path(const std::string& path) {
   const auto ext = fs::path(path).extension();

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,8 @@ struct BaselineInfo {
 enum class BaselineFormat { Json, Yaml };
 std::string baseline_text(const nlohmann::json& doc, BaselineFormat format);
 bool is_yaml_path(const std::string& path);
+// A file's bytes, or nullopt when it cannot be read (site files and baselines alike).
+std::optional<std::string> read_text(const std::string& path);
 // A baseline file's document, JSON (read strictly) or YAML; errors name the file and the place.
 Result<nlohmann::json> read_document(const std::string& path);
 // The same from text already read (`name` in messages).

@@ -412,14 +412,6 @@ Result<json> parse_json(const std::string& text, const std::string& name) {
   return std::move(*doc);
 }
 
-std::optional<std::string> read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 Result<json> read_json_file(const std::string& path) {
   auto text = read_text(path);
   if (!text) return fail(ErrorReason::Other, path, "cannot read file");
