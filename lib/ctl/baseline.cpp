@@ -53,8 +53,6 @@ std::vector<std::string> baseline_folders() {
 
 namespace {
 
-std::string folder_of(ObjectKind kind) { return baseline_folder(kind); }
-
 std::optional<ObjectKind> kind_named(const std::string& name) {
   for (auto k : kKinds) {
     if (policy::to_string(k) == name) return k;
@@ -369,7 +367,7 @@ std::map<std::string, std::string> baseline_files(const policy::Snapshot& snap,
   h["layout"] = "directory";
   files["baseline" + ext] = baseline_text(h, format);
   for (const auto& o : snap.objects) {
-    files[folder_of(o.kind) + "/" + baseline_file_name(o.name) + ext] = baseline_text(entry(o), format);
+    files[baseline_folder(o.kind) + "/" + baseline_file_name(o.name) + ext] = baseline_text(entry(o), format);
   }
   return files;
 }
@@ -408,7 +406,7 @@ Result<LoadedBaseline> read_baseline_dir(const std::string& dir) {
   if (!findings) return findings.error();
   std::vector<std::pair<CanonicalObject, std::string>> objects;
   for (auto kind : kKinds) {
-    const fs::path folder = root / folder_of(kind);
+    const fs::path folder = root / baseline_folder(kind);
     std::error_code ec;
     if (!fs::is_directory(folder, ec)) continue;
     std::vector<fs::path> files;
@@ -425,7 +423,7 @@ Result<LoadedBaseline> read_baseline_dir(const std::string& dir) {
       if (!o) return o.error();
       if (o->kind != kind) {
         return fail(path.string() + ": /kind", "a " + std::string(policy::to_string(o->kind)) +
-                                                   " in " + folder_of(kind) + "/");
+                                                   " in " + baseline_folder(kind) + "/");
       }
       objects.emplace_back(std::move(*o), path.string());
     }

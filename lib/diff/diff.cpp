@@ -283,9 +283,13 @@ void compare_policies(const CanonicalObject& s, const CanonicalObject& r, const 
     std::set<std::string> keys;
     for (const auto& m : src_members) keys.insert(m.first);
     for (const auto& m : rep_members) keys.insert(m.first);
+    auto lookup = [](const std::map<std::string, JsonRef>& members, const std::string& k) {
+      auto it = members.find(k);
+      return it == members.end() ? MaybeRef() : MaybeRef(it->second);
+    };
     for (const auto& k : keys) {
-      const MaybeRef sv = src->find(k);
-      const MaybeRef rv = rep->find(k);
+      const MaybeRef sv = lookup(src_members, k);
+      const MaybeRef rv = lookup(rep_members, k);
       if (text_of(sv) == text_of(rv)) continue;
       compare_member(k, sv, rv, behaviour != nullptr, mode_rank(s.mode), mode_rank(r.mode), cmp);
     }
