@@ -8,6 +8,7 @@ pkgs=(build-essential cmake pkg-config libboost1.74-dev libssl-dev nlohmann-json
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(prometheus prometheus-alertmanager
          systemd  # systemd-analyze: the unit's verify and security checks (CTest label systemd)
+         git  # baselines kept in git (tests/integration/test_baseline.cpp)
          clang libclang-rt-14-dev)  # libFuzzer, ASan, UBSan: scripts/fuzz.sh (CTest label fuzz)
 fi
 missing=()

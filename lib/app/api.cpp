@@ -138,6 +138,10 @@ http::ServerReply Api::sites() {
     json j{{"name", site.name},
            {"api_configured", std::string(config::to_string(site.api))},
            {"up", site_up_(site.name)}};
+    if (config::is_baseline(site)) {
+      j["api_configured"] = "baseline";
+      j["baseline"] = site.baseline;
+    }
     auto st = states.find(site.name);
     if (st == states.end()) {
       j["api"] = nullptr;

@@ -180,7 +180,10 @@ App::App(config::Config config, WebOptions web)
 std::unique_ptr<scheduler::Collector> App::make_collector(const config::SiteConfig& site,
                                                           std::string password,
                                                           std::uint64_t generation) {
-  auto transport = scheduler::make_site_transport(io_.get_executor(), site);
+  // A baseline is read from disk: no connection.
+  auto transport = config::is_baseline(site)
+                       ? nullptr
+                       : scheduler::make_site_transport(io_.get_executor(), site);
   scheduler::PollHooks hooks;
   hooks.in_transaction = [this, name = site.name, generation](
                              store::Database& db, const store::PollRecord& rec,
@@ -357,6 +360,10 @@ ReloadResult App::reload_now(const std::string& trigger) {
     asio::co_spawn(io_, prune_loop(this), asio::detached);
   }
   reap_retired();
+  // A reload re-reads every baseline, changed on disk or not (a `git pull` then SIGHUP).
+  for (auto& c : collectors_) {
+    if (started_ && config::is_baseline(c->site())) c->poll_now();
+  }
 
   const auto summary = plan.summary();
   metrics_->config_loaded(true, unix_now_ms());

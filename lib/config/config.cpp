@@ -831,6 +831,7 @@ class Validator {
              std::string("must be a list of pairs, got ") + yaml::kind_name(f.value->kind));
       return;
     }
+    std::map<std::string, int> baselines;  // path -> line of its first use
     std::vector<std::string_view> site_names;
     for (const auto& s : config.sites) {
       if (!s.name.empty() &&
@@ -869,6 +870,14 @@ class Validator {
           report(item, key_path, "required key missing");
           continue;
         }
+        if (std::string_view(role) == "source" && it->second.value->kind == Kind::Map) {
+          if (auto b = baseline_source(it->second, key_path)) {
+            pair.source = config::baseline_site_name(*b);
+            source_node = it->second.value;
+            baselines.emplace(*b, it->second.value->line);
+          }
+          continue;
+        }
         auto v = get_string(it->second, key_path);
         if (!v) continue;
         if (std::find(site_names.begin(), site_names.end(), *v) == site_names.end()) {
@@ -904,9 +913,47 @@ class Validator {
       } else {
         const auto* src = config.find_site(pair.source);
         const auto* rep = config.find_site(pair.replica);
-        if (src && rep) pair.max_skew = 3 * std::max(src->interval, rep->interval);
+        // A baseline is read as often as its replica is polled.
+        if (rep) pair.max_skew = 3 * std::max(src ? src->interval : rep->interval, rep->interval);
       }
       config.pairs.push_back(std::move(pair));
+    }
+    add_baseline_sites(baselines, config);
+  }
+
+  // `source: {baseline: PATH}`: the absolute path, or nullopt once reported.
+  std::optional<std::string> baseline_source(const Field& f, const std::string& path) {
+    constexpr std::string_view kKeys[] = {"baseline"};
+    auto bf = fields(*f.value, path, kKeys);
+    auto it = bf.find("baseline");
+    if (it == bf.end()) {
+      report(*f.value, child(path, "baseline"),
+             "required key missing (a source is a site name, or {baseline: PATH})");
+      return std::nullopt;
+    }
+    auto p = get_path(it->second, child(path, "baseline"));
+    // "flow/" and "flow" are one baseline, and one site.
+    while (p && p->size() > 1 && p->back() == '/') p->pop_back();
+    return p;
+  }
+
+  // One site per baseline path (pairs may share one), read as often as the most frequently
+  // polled of the replicas compared with it.
+  void add_baseline_sites(const std::map<std::string, int>& baselines, Config& config) {
+    for (const auto& [path, line] : baselines) {
+      SiteConfig site;
+      site.name = config::baseline_site_name(path);
+      site.baseline = path;
+      site.jitter = 0;
+      site.line = line;
+      std::optional<Millis> every;
+      for (const auto& p : config.pairs) {
+        const auto* rep = config.find_site(p.replica);
+        if (p.source != site.name || rep == nullptr) continue;
+        every = every ? std::min(*every, rep->interval) : rep->interval;
+      }
+      if (every) site.interval = *every;
+      config.sites.push_back(std::move(site));
     }
   }
 
@@ -1174,6 +1221,7 @@ Parsed parse_text(const std::string& text, const std::string& name) {
 }
 
 std::string read_password(const SiteConfig& site) {
+  if (is_baseline(site)) return {};  // a file on disk: nothing to log in to
   const auto& c = site.credentials;
   const std::string who = "site " + shown(site.name) + ": ";
   if (!c.password_file.empty()) {

@@ -29,6 +29,10 @@ struct Credentials {
 
 struct SiteConfig {
   std::string name;
+  // Set for a baseline (a pair's `source: {baseline: PATH}`): the absolute path of the file or
+  // directory it is read from, which stands in for a Prism Central. Such a site is named
+  // "baseline:PATH" (a name no declared site can have) and has no url or credentials.
+  std::string baseline;
   std::string url;        // normalized: https://host:port[/base], port always explicit
   Api api = Api::Auto;    // v3 | v4 | auto (v4 first, v3 where v4 is absent)
   Credentials credentials;
@@ -125,6 +129,11 @@ struct Config {
   const SiteConfig* find_site(const std::string& name) const;
 };
 
+// The name of the site that reads the baseline at `path` (absolute).
+inline std::string baseline_site_name(const std::string& path) { return "baseline:" + path; }
+
+inline bool is_baseline(const SiteConfig& site) { return !site.baseline.empty(); }
+
 // One problem in a file: "flowdrift.yaml:12:5: sites[1].interval: must be at least 1s".
 struct Problem {
   int line = 0;
@@ -166,7 +175,7 @@ Parsed read_config(const std::string& path);
 Parsed parse_text(const std::string& text, const std::string& name);
 
 
-// Reads the password from the site's credentials source. Throws ConfigError naming the site and
+// Reads the password from the site's credentials source ("" for a baseline). Throws ConfigError naming the site and
 // the source (never the secret) if it is unreadable or empty.
 std::string read_password(const SiteConfig& site);
 

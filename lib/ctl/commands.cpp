@@ -13,7 +13,7 @@
 #include "config/units.hpp"
 #include "core/clock.hpp"
 #include "core/time_format.hpp"
-#include "ctl/baseline.hpp"
+#include "policy/baseline.hpp"
 #include "ctl/explain.hpp"
 #include "drift/rules.hpp"
 #include "http/asio.hpp"
@@ -25,6 +25,15 @@
 #include "store/store.hpp"
 
 namespace flowdrift::ctl {
+using policy::BaselineInfo;
+using policy::BaselineFormat;
+using policy::baseline_text;
+using policy::baseline_document;
+using policy::baseline_files;
+using policy::baseline_folders;
+using policy::is_yaml_path;
+using policy::read_text;
+
 namespace {
 
 using nlohmann::json;
@@ -217,6 +226,11 @@ std::optional<LiveDump> fetch_live_dump(const std::string& config_path,
   const auto* site = cfg.find_site(site_name);
   if (!site) {
     err << "flowdriftctl: no site named '" << site_name << "' in " << config_path << "\n";
+    return std::nullopt;
+  }
+  if (config::is_baseline(*site)) {
+    err << "flowdriftctl: '" << site_name << "' is a baseline, not a Prism Central; read "
+        << site->baseline << " as a file instead\n";
     return std::nullopt;
   }
   asio::io_context io;

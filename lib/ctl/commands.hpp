@@ -35,7 +35,7 @@ struct DumpArgs {
 };
 int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err);
 
-// flowdriftctl export: a site's canonical content as a baseline (ctl/baseline.hpp), from the
+// flowdriftctl export: a site's canonical content as a baseline (policy/baseline.hpp), from the
 // live site (`config` + `site`) or offline from a site file, dump or baseline (`from`).
 struct ExportArgs {
   std::string config;

@@ -10,9 +10,16 @@
 #include <utility>
 
 #include "core/json_strict.hpp"
-#include "ctl/baseline.hpp"
+#include "policy/baseline.hpp"
 
 namespace flowdrift::ctl {
+using policy::LoadedBaseline;
+using policy::kBaselineFormat;
+using policy::read_baseline;
+using policy::read_text;
+using policy::is_yaml_path;
+using policy::load_baseline;
+
 namespace {
 
 using nlohmann::json;
@@ -583,15 +590,9 @@ Result<LoadedSite> parse_site_text(const std::string& text, const std::string& n
 
 Result<LoadedSite> load_site_file(const std::string& path, const V4References& refs) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    auto baseline = read_baseline_dir(path);
-    if (!baseline) return baseline.error();
-    return from_baseline(std::move(*baseline), path);
-  }
-  if (is_yaml_path(path)) {  // only baselines are written in YAML
-    auto doc = read_document(path);
-    if (!doc) return doc.error();
-    auto baseline = read_baseline(*doc, path);
+  // Directories and YAML files can only be baselines.
+  if (std::filesystem::is_directory(path, ec) || is_yaml_path(path)) {
+    auto baseline = load_baseline(path);
     if (!baseline) return baseline.error();
     return from_baseline(std::move(*baseline), path);
   }

@@ -57,7 +57,7 @@ struct LoadedSite {
   policy::Snapshot snapshot;
 };
 
-// Reads and canonicalizes one site file, or reads a baseline (ctl/baseline.hpp: a document, or
+// Reads and canonicalizes one site file, or reads a baseline (policy/baseline.hpp: a document, or
 // a directory given as `path`) (and, for a v4 policies file, the reference lists in
 // `refs`). Malformed or Truncated (incomplete list) errors carry a message starting with
 // "<file>: " naming the file at fault; a v4 policies file that references categories or groups

@@ -6,6 +6,8 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "http/client.hpp"
+#include "http/work_pool.hpp"
+#include "policy/baseline.hpp"
 #include "policy/normalize_v3.hpp"
 #include "prism/v3_client.hpp"
 #include "prism/v4_client.hpp"
@@ -37,6 +39,23 @@ std::vector<std::string> unmodelled_paths(const policy::Snapshot& snapshot) {
 // The version a poll over `api` used: "v3", or the microseg version of a v4 poll.
 std::string api_version(config::Api api, const prism::FetchStats& stats) {
   return api == config::Api::V4 ? stats.v4_versions.microseg : std::string(to_string(api));
+}
+
+// A baseline as read on the work pool.
+struct BaselineRead {
+  std::string fingerprint;  // of its files before they were read
+  std::optional<Result<policy::LoadedBaseline>> loaded;
+};
+
+BaselineRead read_baseline_files(const std::string& path) {
+  BaselineRead read;
+  read.fingerprint = policy::baseline_fingerprint(path);
+  try {
+    read.loaded.emplace(policy::load_baseline(path));
+  } catch (const std::exception& e) {  // out of memory, or a filesystem error not foreseen
+    read.loaded.emplace(make_error(ErrorReason::Other, path + ": " + e.what()));
+  }
+  return read;
 }
 
 }  // namespace
@@ -199,12 +218,32 @@ void Collector::stop() {
   timer_.cancel();
 }
 
+void Collector::poll_now() {
+  poll_requested_ = true;
+  timer_.cancel();
+}
+
+awaitable<void> Collector::wait_until(Collector* self, SteadyClock::time_point due) {
+  const bool baseline = config::is_baseline(self->site_);
+  while (!self->stopping_ && !self->poll_requested_ && SteadyClock::now() < due) {
+    self->timer_.expires_at(baseline ? std::min(due, SteadyClock::now() + self->baseline_check)
+                                     : due);
+    boost::system::error_code ec;
+    co_await self->timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (baseline && SteadyClock::now() < due &&
+        policy::baseline_fingerprint(self->site_.baseline) != self->baseline_fingerprint_) {
+      log::info(logger(), "baseline.changed",
+                {{"site", self->site_.name}, {"path", self->site_.baseline}});
+      break;
+    }
+  }
+  self->poll_requested_ = false;
+}
+
 awaitable<void> Collector::loop(Collector* self, std::chrono::milliseconds first_delay) {
   auto planned = SteadyClock::now() + first_delay;
   for (;;) {
-    self->timer_.expires_at(planned);
-    boost::system::error_code ec;
-    co_await self->timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await wait_until(self, planned);
     if (self->stopping_) break;
     co_await self->poll_once();
     if (self->stopping_) break;
@@ -241,7 +280,7 @@ void Collector::log_unmodelled(const PollReport& report) {
 }
 
 store::PollRecord Collector::poll_record(std::int64_t started_ms, bool complete,
-                                         const Error& error, config::Api api,
+                                         const Error& error, const std::string& api,
                                          int requests) const {
   store::PollRecord rec;
   rec.site = site_.name;
@@ -250,7 +289,7 @@ store::PollRecord Collector::poll_record(std::int64_t started_ms, bool complete,
   rec.complete = complete;
   rec.reason = complete ? "ok" : std::string(to_string(error.reason));
   rec.message = complete ? std::string() : bounded(error.message);
-  rec.api = to_string(api);
+  rec.api = api;
   rec.requests = requests;
   return rec;
 }
@@ -308,40 +347,65 @@ void Collector::log_poll(const PollReport& report, const policy::Snapshot* snaps
   }
 }
 
+awaitable<Collector::Fetched> Collector::fetch_site(Collector* self) {
+  auto opts = fetch_options(self->site_, self->password_);
+  opts.previous_policy_count = self->last_policy_count_;
+  opts.v4_memo = self->v4_memo_;
+  opts.work_pool = self->work_pool_;
+  opts.v4_versions = self->v4_versions_;
+  prism::FetchStats stats;
+  FetchOver<policy::Snapshot> fetch = [self, opts, &stats](config::Api over) {
+    return fetch_and_canonicalize(self, over, opts, &stats);
+  };
+  config::Api api = config::Api::V4;
+  auto fetched = co_await fetch_detecting_api<policy::Snapshot>(
+      self->site_.api, self->detected_api_, std::move(fetch), self->site_.name, &api);
+  if (fetched && self->detected_api_ != api) {
+    log::info(logger(), "api.detected", {{"site", self->site_.name}, {"api", to_string(api)}});
+    self->detected_api_ = api;
+  }
+  if (fetched && api == config::Api::V4) self->remember_versions(stats.v4_versions);
+  co_return Fetched{std::move(fetched), api, std::string(to_string(api)), api_version(api, stats),
+                    stats.requests};
+}
+
+// A baseline is read off the loop, on the work pool, and its files' fingerprint taken first:
+// a file written meanwhile changes the fingerprint again, so it is read again.
+awaitable<Collector::Fetched> Collector::read_baseline(Collector* self) {
+  auto job = http::submit(self->work_pool_, self->executor_,
+                          [path = self->site_.baseline] { return read_baseline_files(path); });
+  auto read = co_await http::wait(std::move(job));
+  self->baseline_fingerprint_ = read.fingerprint;
+  auto& loaded = *read.loaded;
+  if (!loaded) co_return Fetched{loaded.error(), config::Api::V4, "baseline", "baseline", 0};
+  // The API the baseline's content came from, as its header says.
+  const auto api = loaded->info.api == "v3" ? config::Api::V3 : config::Api::V4;
+  co_return Fetched{std::move(loaded->snapshot), api, "baseline", "baseline", 0};
+}
+
 awaitable<PollReport> Collector::poll_once() {
   polling_ = true;
   const auto started_ms = unix_now_ms();
   const auto t0 = SteadyClock::now();
-
-  auto opts = fetch_options(site_, password_);
-  opts.previous_policy_count = last_policy_count_;
-  opts.v4_memo = v4_memo_;
-  opts.work_pool = work_pool_;
-  opts.v4_versions = v4_versions_;
-  prism::FetchStats stats;
-  FetchOver<policy::Snapshot> fetch = [this, opts, &stats](config::Api over) {
-    return fetch_and_canonicalize(this, over, opts, &stats);
-  };
-  config::Api api = config::Api::V4;
-  auto fetched = co_await fetch_detecting_api<policy::Snapshot>(site_.api, detected_api_,
-                                                                std::move(fetch), site_.name, &api);
-  if (fetched && detected_api_ != api) {
-    log::info(logger(), "api.detected", {{"site", site_.name}, {"api", to_string(api)}});
-    detected_api_ = api;
+  std::optional<Fetched> fetched;
+  if (config::is_baseline(site_)) {
+    fetched.emplace(co_await read_baseline(this));
+  } else {
+    fetched.emplace(co_await fetch_site(this));
   }
-  if (fetched && api == config::Api::V4) remember_versions(stats.v4_versions);
-  const policy::Snapshot* snapshot = fetched ? &*fetched : nullptr;
+  const auto& result = fetched->snapshot;
+  const policy::Snapshot* snapshot = result ? &*result : nullptr;
 
-  const auto rec = poll_record(started_ms, snapshot != nullptr,
-                               fetched ? Error{} : fetched.error(), api, stats.requests);
+  const auto rec = poll_record(started_ms, snapshot != nullptr, result ? Error{} : result.error(),
+                               fetched->api_text, fetched->requests);
   PollReport report;
   report.site = site_.name;
   report.complete = rec.complete;
   report.reason = rec.reason;
   report.message = rec.message;
-  report.requests = stats.requests;
-  report.api = api;
-  report.api_version = api_version(api, stats);
+  report.requests = fetched->requests;
+  report.api = fetched->api;
+  report.api_version = fetched->api_version;
   report.finished_ms = rec.finished_ms;
   report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0);
   store_poll(rec, snapshot, report);
@@ -350,7 +414,7 @@ awaitable<PollReport> Collector::poll_once() {
     log_unmodelled(report);
     last_policy_count_ = snapshot->count(policy::ObjectKind::Policy);
   }
-  log_poll(report, snapshot, stats.requests);
+  log_poll(report, snapshot, fetched->requests);
   last_reason_ = rec.reason;
   polling_ = false;
   if (hooks_.after) hooks_.after(report);

@@ -1,6 +1,8 @@
 // Collector: one per site. A coroutine loop on the event loop polls the site on its schedule
 // (interval + jitter, at most one poll in flight), fetches every page through lib/prism,
 // canonicalizes, and records the poll (and a snapshot when the content changed) in the store.
+// A baseline site (config::is_baseline) is read from its files instead, on the same schedule
+// and whenever they change.
 // A failed or partial poll is recorded as failed and never replaces the last complete snapshot.
 #pragma once
 
@@ -100,6 +102,12 @@ class Collector {
   void start(std::optional<std::chrono::milliseconds> first_delay = std::nullopt);
   // Stops scheduling; a poll in flight finishes (its result is still recorded).
   void stop();
+  // Polls as soon as possible: now, or once a poll in flight has finished (a reload re-reads
+  // baselines this way).
+  void poll_now();
+  // How often a baseline's files are looked at (their sizes and times, nothing read) to read
+  // it again as soon as one changes.
+  std::chrono::milliseconds baseline_check{2000};
   bool running() const { return running_; }
 
   // One complete poll cycle: fetch, canonicalize, store. Used by the loop and by tests.
@@ -111,6 +119,18 @@ class Collector {
 
  private:
   static awaitable<void> loop(Collector* self, std::chrono::milliseconds first_delay);
+  // Waits until `due`, or less: stop(), poll_now(), or a baseline whose files changed.
+  static awaitable<void> wait_until(Collector* self, std::chrono::steady_clock::time_point due);
+  // What a poll got, before it is stored: from the Prism Central, or from a baseline's files.
+  struct Fetched {
+    Result<policy::Snapshot> snapshot;
+    config::Api api = config::Api::V4;  // the API used (a baseline: the one its content came from)
+    std::string api_text;               // polls.api: "v3", "v4" or "baseline"
+    std::string api_version;            // PollReport::api_version
+    int requests = 0;
+  };
+  static awaitable<Fetched> fetch_site(Collector* self);
+  static awaitable<Fetched> read_baseline(Collector* self);
   static awaitable<Result<policy::Snapshot>> fetch_and_canonicalize(Collector* self,
                                                                     config::Api api,
                                                                     prism::FetchOptions options,
@@ -121,7 +141,7 @@ class Collector {
   // poll_once's steps once the fetch has ended (none suspends): the poll row, storing it with
   // the pair bookkeeping (hooks_.in_transaction) in one transaction, and its log lines.
   store::PollRecord poll_record(std::int64_t started_ms, bool complete, const Error& error,
-                                config::Api api, int requests) const;
+                                const std::string& api, int requests) const;
   void store_poll(const store::PollRecord& rec, const policy::Snapshot* snapshot,
                   PollReport& report);
   void log_poll(const PollReport& report, const policy::Snapshot* snapshot, int requests);
@@ -137,6 +157,8 @@ class Collector {
   bool running_ = false;
   bool stopping_ = false;
   bool polling_ = false;
+  bool poll_requested_ = false;      // poll_now() since the loop last waited
+  std::string baseline_fingerprint_;  // of a baseline's files when last read
   std::string last_reason_;  // for logging state changes only, not every failed tick
   std::set<std::string> unmodelled_logged_;  // "version path": logged once per site and version
   std::optional<std::size_t> last_policy_count_;

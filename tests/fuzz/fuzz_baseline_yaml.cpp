@@ -4,11 +4,11 @@
 #include <cstdint>
 #include <string>
 
-#include "ctl/baseline.hpp"
+#include "policy/baseline.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
-  auto doc = flowdrift::ctl::parse_document(text, "fuzz.yaml", true);
-  if (doc) (void)flowdrift::ctl::read_baseline(*doc, "fuzz.yaml");
+  auto doc = flowdrift::policy::parse_document(text, "fuzz.yaml", true);
+  if (doc) (void)flowdrift::policy::read_baseline(*doc, "fuzz.yaml");
   return 0;
 }

@@ -245,6 +245,16 @@ std::string pair_status(DbView& db, const std::string& pair) {
                    "WHERE p.name = '" + pair + "'").value_or("");
 }
 
+CtlRun run_ctl(const TempDir& dir, std::vector<std::string> args) {
+  args.insert(args.begin(), build_dir() + "/daemon/flowdriftctl");
+  const auto log = dir.file("ctl.out");
+  std::filesystem::remove(log);
+  Process p(args, log);
+  auto rc = p.wait(std::chrono::seconds(60));
+  REQUIRE(rc.has_value());
+  return {*rc, read_file(log)};
+}
+
 DbView LivePair::start_in_sync(const std::vector<std::string>& extra_args) {
   daemon.start(extra_args);
   DbView db(daemon.db_path());

@@ -92,6 +92,14 @@ class DbView {
 // The stored status of pair `pair` (IN_SYNC, DRIFTED, UNKNOWN; "" before its first comparison).
 std::string pair_status(DbView& db, const std::string& pair = "prod");
 
+// flowdriftctl run with `args`: its exit status, and its stdout and stderr together. REQUIREs
+// it to end within 60 s.
+struct CtlRun {
+  int status;
+  std::string out;
+};
+CtlRun run_ctl(const TempDir& dir, std::vector<std::string> args);
+
 // flowdriftd with a two-site, one-pair config ("prod": primary -> dr), 1 s intervals.
 // `pair_extra`: YAML lines appended to the pair (indented by four spaces), e.g. "expected:".
 class LiveDaemon {

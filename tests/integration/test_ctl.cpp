@@ -7,24 +7,6 @@
 using namespace flowdrift::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-struct Run {
-  int status;
-  std::string out;
-};
-
-Run ctl(const TempDir& dir, std::vector<std::string> args) {
-  args.insert(args.begin(), build_dir() + "/daemon/flowdriftctl");
-  const auto log = dir.file("ctl.out");
-  std::filesystem::remove(log);
-  Process p(args, log);
-  auto rc = p.wait(60s);
-  REQUIRE(rc.has_value());
-  return {*rc, read_file(log)};
-}
-
-}  // namespace
 
 TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites and the daemon",
           "[integration][ctl][slow]") {
@@ -33,20 +15,20 @@ TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites
   const auto cfg = dir.file("flowdrift.yaml");
 
   // Dumps of two sites holding the same intent under different UUIDs are in sync.
-  auto d1 = ctl(dir, {"dump", "--config", cfg, "--site", "primary", "-o", dir.file("p.json")});
+  auto d1 = run_ctl(dir, {"dump", "--config", cfg, "--site", "primary", "-o", dir.file("p.json")});
   INFO(d1.out);
   REQUIRE(d1.status == 0);
-  auto d2 = ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("d.json")});
+  auto d2 = run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("d.json")});
   REQUIRE(d2.status == 0);
-  auto same = ctl(dir, {"diff", dir.file("p.json"), dir.file("d.json")});
+  auto same = run_ctl(dir, {"diff", dir.file("p.json"), dir.file("d.json")});
   INFO(same.out);
   CHECK(same.status == 0);
   CHECK_THAT(same.out, Catch::StartsWith("IN SYNC"));
 
   // A change on DR shows up in a new dump's diff, exit 1, in text and JSON.
   const auto rule = dr.monitor_enforced_rule();
-  REQUIRE(ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("d2.json")}).status == 0);
-  auto drift = ctl(dir, {"diff", dir.file("p.json"), dir.file("d2.json"), "--format", "json"});
+  REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("d2.json")}).status == 0);
+  auto drift = run_ctl(dir, {"diff", dir.file("p.json"), dir.file("d2.json"), "--format", "json"});
   INFO(drift.out);
   CHECK(drift.status == 1);
   auto j = nlohmann::json::parse(drift.out);
@@ -55,15 +37,15 @@ TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites
   CHECK(j.at("items")[0].at("kind") == "enforcement_mode");
 
   // A wrong site name and an unreadable file are errors (exit 2) that say what is wrong.
-  auto bad = ctl(dir, {"dump", "--config", cfg, "--site", "nope"});
+  auto bad = run_ctl(dir, {"dump", "--config", cfg, "--site", "nope"});
   CHECK(bad.status == 2);
   CHECK_THAT(bad.out, Catch::Contains("nope"));
-  auto missing = ctl(dir, {"diff", dir.file("absent.json"), dir.file("p.json")});
+  auto missing = run_ctl(dir, {"diff", dir.file("absent.json"), dir.file("p.json")});
   CHECK(missing.status == 2);
   CHECK_THAT(missing.out, Catch::Contains("absent.json"));
 
   // status and drift read the daemon's database.
-  auto no_db = ctl(dir, {"status", "--config", cfg});
+  auto no_db = run_ctl(dir, {"status", "--config", cfg});
   CHECK(no_db.status == 2);
   CHECK_THAT(no_db.out, Catch::Contains("no such database"));
   daemon.start();
@@ -74,13 +56,13 @@ TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites
     return db.scalar("SELECT count(*) FROM drift_items WHERE resolved_ms IS NULL "
                      "AND raised_ms IS NOT NULL").value_or("0") == "1";
   }, 60s));
-  auto status = ctl(dir, {"status", "--config", cfg});
+  auto status = run_ctl(dir, {"status", "--config", cfg});
   INFO(status.out);
   CHECK(status.status == 0);
   CHECK_THAT(status.out, Catch::Contains("prod"));
   CHECK_THAT(status.out, Catch::Contains("DRIFTED"));
   CHECK_THAT(status.out, Catch::Contains("primary"));
-  auto items = ctl(dir, {"drift", "--db", daemon.db_path(), "--pair", "prod", "--open",
+  auto items = run_ctl(dir, {"drift", "--db", daemon.db_path(), "--pair", "prod", "--open",
                          "--format", "json"});
   INFO(items.out);
   CHECK(items.status == 0);
@@ -92,7 +74,7 @@ TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites
   CHECK_FALSE(arr[0].at("raised").is_null());
 
   // explain: the same item from the daemon's last compared snapshots, with its history.
-  auto explained = ctl(dir, {"explain", "prod", rule.at("spec").at("name"), "--config", cfg,
+  auto explained = run_ctl(dir, {"explain", "prod", rule.at("spec").at("name"), "--config", cfg,
                              "--format", "json"});
   INFO(explained.out);
   CHECK(explained.status == 1);
@@ -107,17 +89,17 @@ TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites
   std::vector<std::string> events;
   for (const auto& e : ex.at("stored_items")[0].at("events")) events.push_back(e.at("event"));
   CHECK(events == std::vector<std::string>{"opened", "raised"});
-  auto unknown = ctl(dir, {"explain", "prod", "no-such-policy", "--config", cfg});
+  auto unknown = run_ctl(dir, {"explain", "prod", "no-such-policy", "--config", cfg});
   CHECK(unknown.status == 2);
   CHECK_THAT(unknown.out, Catch::Contains("no policy named 'no-such-policy'"));
-  auto since = ctl(dir, {"drift", "--db", daemon.db_path(), "--since", "1h"});
+  auto since = run_ctl(dir, {"drift", "--db", daemon.db_path(), "--since", "1h"});
   CHECK(since.status == 0);
   CHECK_THAT(since.out, Catch::Contains("enforcement_mode"));
 
   // history: the version each site holds, and a new one once the DR policy is fixed.
   const std::string name = rule.at("spec").at("name");
   auto history_json = [&](const std::string& site) {
-    auto h = ctl(dir, {"history", "--db", daemon.db_path(), "--site", site, "--policy", name,
+    auto h = run_ctl(dir, {"history", "--db", daemon.db_path(), "--site", site, "--policy", name,
                        "--format", "json"});
     INFO(h.out);
     REQUIRE(h.status == 0);
@@ -134,7 +116,7 @@ TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites
   CHECK(fixed[0].at("current") == false);
   CHECK(fixed[1].at("mode") == "enforce");
   CHECK(fixed[1].at("current") == true);
-  auto table = ctl(dir, {"history", "--db", daemon.db_path(), "--policy", name});
+  auto table = run_ctl(dir, {"history", "--db", daemon.db_path(), "--policy", name});
   CHECK(table.status == 0);
   CHECK_THAT(table.out, Catch::Contains("FIRST SEEN") && Catch::Contains("current"));
   daemon.stop();
@@ -186,16 +168,16 @@ TEST_CASE("flowdriftctl dump of v4 and both-mode sites and diff of v3 and v4 dum
 
   // The API each dump came from is recorded in it: the site's api setting, detected as the
   // daemon does (auto: v4 first, so a both-mode PC is read over v4).
-  auto p3 = ctl(dir, {"dump", "--config", cfg, "--site", "primary", "-o", dir.file("p3.json")});
+  auto p3 = run_ctl(dir, {"dump", "--config", cfg, "--site", "primary", "-o", dir.file("p3.json")});
   INFO(p3.out);
   REQUIRE(p3.status == 0);
   CHECK(read_json(dir.file("p3.json")).at("api") == "v3");
   CHECK(read_json(dir.file("p3.json")).at("network_security_rules").size() == 60);
-  auto p4 = ctl(dir, {"dump", "--config", cfg, "--site", "primary-auto", "-o", dir.file("p4.json")});
+  auto p4 = run_ctl(dir, {"dump", "--config", cfg, "--site", "primary-auto", "-o", dir.file("p4.json")});
   INFO(p4.out);
   REQUIRE(p4.status == 0);
   CHECK(read_json(dir.file("p4.json")).at("api") == "v4");
-  auto d4 = ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("d4.json")});
+  auto d4 = run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("d4.json")});
   INFO(d4.out);
   REQUIRE(d4.status == 0);
   CHECK_THAT(d4.out, Catch::Contains("60 policies over v4"));
@@ -206,39 +188,39 @@ TEST_CASE("flowdriftctl dump of v4 and both-mode sites and diff of v3 and v4 dum
   CHECK_FALSE(dump4.at("categories").empty());
 
   // A site pinned to v3 that has gone Next-Gen: an error naming the reason, no dump.
-  auto gone = ctl(dir, {"dump", "--config", cfg, "--site", "dr-v3", "-o", dir.file("x.json")});
+  auto gone = run_ctl(dir, {"dump", "--config", cfg, "--site", "dr-v3", "-o", dir.file("x.json")});
   CHECK(gone.status == 2);
   CHECK_THAT(gone.out, Catch::Contains("dr-v3: gone"));
   CHECK_FALSE(std::filesystem::exists(dir.file("x.json")));
 
   // Same intent, different APIs and ids: in sync both ways round.
-  auto same = ctl(dir, {"diff", dir.file("p3.json"), dir.file("d4.json")});
+  auto same = run_ctl(dir, {"diff", dir.file("p3.json"), dir.file("d4.json")});
   INFO(same.out);
   CHECK(same.status == 0);
   CHECK_THAT(same.out, Catch::StartsWith("IN SYNC"));
-  auto same4 = ctl(dir, {"diff", dir.file("d4.json"), dir.file("p4.json")});
+  auto same4 = run_ctl(dir, {"diff", dir.file("d4.json"), dir.file("p4.json")});
   INFO(same4.out);
   CHECK(same4.status == 0);
 
   // Baselines: the live v3 primary exported as a tree, the live v4 DR as one file. The same
   // intent, so each is in sync with the other and with the dumps; an export of the dump gives
   // the same object files as the live export.
-  auto e3 = ctl(dir, {"export", "--config", cfg, "--site", "primary", "-o", dir.file("base/")});
+  auto e3 = run_ctl(dir, {"export", "--config", cfg, "--site", "primary", "-o", dir.file("base/")});
   INFO(e3.out);
   REQUIRE(e3.status == 0);
   CHECK_THAT(e3.out, Catch::Contains("exported 60 policies"));
   CHECK(read_json(dir.file("base/baseline.json")).at("api") == "v3");
-  auto e4 = ctl(dir, {"export", "--config", cfg, "--site", "dr", "-o", dir.file("dr-base.json")});
+  auto e4 = run_ctl(dir, {"export", "--config", cfg, "--site", "dr", "-o", dir.file("dr-base.json")});
   REQUIRE(e4.status == 0);
   CHECK(read_json(dir.file("dr-base.json")).at("api") == "v4");
-  CHECK(ctl(dir, {"diff", dir.file("base"), dir.file("dr-base.json")}).status == 0);
-  CHECK(ctl(dir, {"diff", dir.file("base"), dir.file("d4.json")}).status == 0);
-  REQUIRE(ctl(dir, {"export", "--from", dir.file("p3.json"), "-o", dir.file("from-dump/")}).status == 0);
+  CHECK(run_ctl(dir, {"diff", dir.file("base"), dir.file("dr-base.json")}).status == 0);
+  CHECK(run_ctl(dir, {"diff", dir.file("base"), dir.file("d4.json")}).status == 0);
+  REQUIRE(run_ctl(dir, {"export", "--from", dir.file("p3.json"), "-o", dir.file("from-dump/")}).status == 0);
   for (const auto& f : std::filesystem::directory_iterator(dir.file("base/policies"))) {
     CHECK(read_json(f.path().string()) ==
           read_json(dir.file("from-dump/policies/" + f.path().filename().string())));
   }
-  auto no_site = ctl(dir, {"export", "--config", cfg, "--site", "nope", "-o", dir.file("n.json")});
+  auto no_site = run_ctl(dir, {"export", "--config", cfg, "--site", "nope", "-o", dir.file("n.json")});
   CHECK(no_site.status == 2);
   CHECK_THAT(no_site.out, Catch::Contains("no site named 'nope'"));
   CHECK_FALSE(std::filesystem::exists(dir.file("n.json")));
@@ -247,10 +229,10 @@ TEST_CASE("flowdriftctl dump of v4 and both-mode sites and diff of v3 and v4 dum
   set_api_mode(dr, "both");
   const std::string changed_policy = dr.monitor_enforced_rule().at("spec").at("name");
   set_api_mode(dr, "v4");
-  auto d4b = ctl(dir, {"dump", "--config", cfg, "--site", "dr-v4", "-o", dir.file("d4b.json")});
+  auto d4b = run_ctl(dir, {"dump", "--config", cfg, "--site", "dr-v4", "-o", dir.file("d4b.json")});
   INFO(d4b.out);
   REQUIRE(d4b.status == 0);
-  auto drift = ctl(dir, {"diff", dir.file("p3.json"), dir.file("d4b.json"), "--format", "json"});
+  auto drift = run_ctl(dir, {"diff", dir.file("p3.json"), dir.file("d4b.json"), "--format", "json"});
   INFO(drift.out);
   CHECK(drift.status == 1);
   auto j = nlohmann::json::parse(drift.out);
@@ -265,11 +247,11 @@ TEST_CASE("flowdriftctl dump of v4 and both-mode sites and diff of v3 and v4 dum
   const auto cats = save_v4_pages(dr, "/api/prism/v4.0/config/categories", dir.file("cat.json"));
   const auto ags = save_v4_pages(dr, "/api/microseg/v4.0/config/address-groups", dir.file("ag.json"));
   const auto sgs = save_v4_pages(dr, "/api/microseg/v4.0/config/service-groups", dir.file("sg.json"));
-  auto no_refs = ctl(dir, {"diff", dir.file("p3.json"), policies});
+  auto no_refs = run_ctl(dir, {"diff", dir.file("p3.json"), policies});
   CHECK(no_refs.status == 2);
   CHECK_THAT(no_refs.out, Catch::Contains(policies));
   CHECK_THAT(no_refs.out, Catch::Contains("--replica-categories FILE"));
-  auto listed = ctl(dir, {"diff", dir.file("p3.json"), policies, "--format", "json",
+  auto listed = run_ctl(dir, {"diff", dir.file("p3.json"), policies, "--format", "json",
                           "--replica-categories", cats, "--replica-address-groups", ags,
                           "--replica-service-groups", sgs});
   INFO(listed.out);

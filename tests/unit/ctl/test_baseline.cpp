@@ -6,13 +6,14 @@
 #include <fstream>
 #include <sstream>
 
-#include "ctl/baseline.hpp"
+#include "policy/baseline.hpp"
 #include "ctl/commands.hpp"
 #include "ctl/site_file.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::ctl;
+using namespace flowdrift::policy;
 using flowdrift::test::TempDir;
 using nlohmann::json;
 namespace fs = std::filesystem;

@@ -905,3 +905,49 @@ TEST_CASE("storage retention and prune interval", "[unit][config][retention]") {
   REQUIRE(q.size() == 1);
   CHECK(contains(q[0], "unknown unit 'w' (use ms, s, m, h or d)"));
 }
+
+TEST_CASE("a pair's source may be a baseline: one site per path, read as often as its replica",
+          "[unit][config][baseline]") {
+  TempDir dir;
+  const std::string sites =
+      "sites:\n"
+      "  - name: dr\n    url: https://dr\n    username: u\n    password_env: X\n"
+      "    interval: 30s\n"
+      "  - name: test\n    url: https://test\n    username: u\n    password_env: X\n"
+      "    interval: 2m\n";
+  const std::string pairs =
+      "pairs:\n"
+      "  - name: approved\n    source: {baseline: baselines/flow}\n    replica: dr\n"
+      "  - name: rehearsal\n    source:\n      baseline: ./baselines/flow/\n    replica: test\n";
+  std::filesystem::create_directories(dir.path() / "etc");
+  write_file(dir.file("etc/flowdrift.yaml"), sites + pairs);
+  const auto c = load_config(dir.file("etc/flowdrift.yaml"));
+  const std::string path = (dir.path() / "etc/baselines/flow").string();
+  REQUIRE(c.sites.size() == 3);
+  const auto* b = c.find_site("baseline:" + path);
+  REQUIRE(b != nullptr);
+  CHECK(is_baseline(*b));
+  CHECK(b->baseline == path);
+  CHECK(b->interval == 30s);  // the most often polled replica compared with it
+  CHECK(b->jitter == 0);
+  CHECK(read_password(*b).empty());
+  CHECK_FALSE(is_baseline(*c.find_site("dr")));
+  REQUIRE(c.pairs.size() == 2);
+  CHECK(c.pairs[0].source == b->name);
+  CHECK(c.pairs[1].source == b->name);
+  CHECK(c.pairs[0].max_skew == 90s);
+  CHECK(c.pairs[1].max_skew == 6min);
+
+  SECTION("a source map without a baseline, or with other keys, is reported") {
+    auto p = problems_of(sites + "pairs:\n  - name: x\n    source: {path: a}\n    replica: dr\n");
+    REQUIRE(p.size() == 2);
+    CHECK(contains(p[0], "t.yaml:14:13: pairs[0].source.baseline: required key missing"));
+    CHECK(contains(p[1], "t.yaml:14:14: pairs[0].source.path: unknown key"));
+  }
+  SECTION("a baseline is never a replica") {
+    auto p = problems_of(sites + "pairs:\n  - name: x\n    source: dr\n"
+                                 "    replica: {baseline: a}\n");
+    REQUIRE(p.size() == 1);
+    CHECK(contains(p[0], "pairs[0].replica: must be a string"));
+  }
+}

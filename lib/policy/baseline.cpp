@@ -1,4 +1,4 @@
-#include "ctl/baseline.hpp"
+#include "policy/baseline.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -20,12 +20,10 @@
 #include "core/time_format.hpp"
 #include "core/yaml_tree.hpp"
 
-namespace flowdrift::ctl {
+namespace flowdrift::policy {
 namespace {
 
 using nlohmann::json;
-using policy::CanonicalObject;
-using policy::ObjectKind;
 namespace fs = std::filesystem;
 
 constexpr ObjectKind kKinds[] = {ObjectKind::Policy, ObjectKind::AddressGroup,
@@ -55,7 +53,7 @@ namespace {
 
 std::optional<ObjectKind> kind_named(const std::string& name) {
   for (auto k : kKinds) {
-    if (policy::to_string(k) == name) return k;
+    if (to_string(k) == name) return k;
   }
   return std::nullopt;
 }
@@ -64,7 +62,7 @@ Error fail(const std::string& where, const std::string& what) {
   return make_error(ErrorReason::Malformed, where + ": " + what);
 }
 
-json header(const policy::Snapshot& snap, const BaselineInfo& info) {
+json header(const Snapshot& snap, const BaselineInfo& info) {
   json findings = json::array();
   for (const auto& f : snap.findings) {
     findings.push_back({{"kind", f.kind}, {"object", f.object}, {"detail", f.detail}});
@@ -82,7 +80,7 @@ json header(const policy::Snapshot& snap, const BaselineInfo& info) {
 }
 
 json entry(const CanonicalObject& o) {
-  return json{{"kind", std::string(policy::to_string(o.kind))},
+  return json{{"kind", std::string(to_string(o.kind))},
               {"name", o.name},
               {"object", json::parse(o.json)}};
 }
@@ -141,8 +139,8 @@ Result<BaselineInfo> info_from(const json& doc, const std::string& name) {
   return info;
 }
 
-Result<std::vector<policy::Finding>> findings_from(const json& doc, const std::string& name) {
-  std::vector<policy::Finding> out;
+Result<std::vector<Finding>> findings_from(const json& doc, const std::string& name) {
+  std::vector<Finding> out;
   const json list = doc.value("findings", json::array());
   if (!list.is_array()) return fail(name, "/findings: expected an array");
   for (std::size_t i = 0; i < list.size(); ++i) {
@@ -158,30 +156,30 @@ Result<std::vector<policy::Finding>> findings_from(const json& doc, const std::s
 }
 
 // The snapshot of `objects`, each (kind, name) once.
-Result<policy::Snapshot> assemble(std::vector<std::pair<CanonicalObject, std::string>> objects,
-                                  std::vector<policy::Finding> findings, int canon_version) {
+Result<Snapshot> assemble(std::vector<std::pair<CanonicalObject, std::string>> objects,
+                                  std::vector<Finding> findings, int canon_version) {
   std::sort(objects.begin(), objects.end(), [](const auto& a, const auto& b) {
     return std::tie(a.first.kind, a.first.name) < std::tie(b.first.kind, b.first.name);
   });
-  policy::Snapshot snap;
+  Snapshot snap;
   for (std::size_t i = 0; i < objects.size(); ++i) {
     auto& [o, where] = objects[i];
     if (!snap.objects.empty() && snap.objects.back().kind == o.kind &&
         snap.objects.back().name == o.name) {
-      return fail(where, std::string(policy::to_string(o.kind)) + " '" + o.name +
+      return fail(where, std::string(to_string(o.kind)) + " '" + o.name +
                              "' is already given at " + objects[i - 1].second);
     }
     snap.objects.push_back(std::move(o));
   }
   snap.findings = std::move(findings);
   snap.canon_version = canon_version;
-  snap.hash = policy::snapshot_hash(snap.objects, snap.canon_version);
+  snap.hash = snapshot_hash(snap.objects, snap.canon_version);
   return snap;
 }
 
 int canon_version_of(const json& doc) {
-  const json v = doc.value("canon_version", json(policy::kCanonVersion));
-  return v.is_number_integer() ? v.get<int>() : policy::kCanonVersion;
+  const json v = doc.value("canon_version", json(kCanonVersion));
+  return v.is_number_integer() ? v.get<int>() : kCanonVersion;
 }
 
 
@@ -329,10 +327,6 @@ Result<json> read_document(const std::string& path) {
   return parse_document(*text, path, is_yaml_path(path));
 }
 
-namespace {
-
-}  // namespace
-
 std::string baseline_file_name(const std::string& name) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -350,7 +344,7 @@ std::string baseline_file_name(const std::string& name) {
   return out;
 }
 
-json baseline_document(const policy::Snapshot& snap, const BaselineInfo& info) {
+json baseline_document(const Snapshot& snap, const BaselineInfo& info) {
   json doc = header(snap, info);
   json objects = json::array();
   for (const auto& o : snap.objects) objects.push_back(entry(o));
@@ -358,7 +352,7 @@ json baseline_document(const policy::Snapshot& snap, const BaselineInfo& info) {
   return doc;
 }
 
-std::map<std::string, std::string> baseline_files(const policy::Snapshot& snap,
+std::map<std::string, std::string> baseline_files(const Snapshot& snap,
                                                   const BaselineInfo& info,
                                                   BaselineFormat format) {
   const std::string ext = format == BaselineFormat::Yaml ? ".yaml" : ".json";
@@ -391,6 +385,23 @@ Result<LoadedBaseline> read_baseline(const json& doc, const std::string& name) {
   return LoadedBaseline{std::move(*info), std::move(*snap)};
 }
 
+namespace {
+
+// The object files of one folder of a baseline directory, sorted.
+Result<std::vector<fs::path>> object_files(const fs::path& folder) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const auto& path = it->path();
+    if (path.extension() == ".json" || is_yaml_path(path.string())) files.push_back(path);
+  }
+  if (ec) return fail(folder.string(), "cannot list: " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
 Result<LoadedBaseline> read_baseline_dir(const std::string& dir) {
   const fs::path root(dir);
   std::string header_path = (root / "baseline.json").string();
@@ -409,20 +420,15 @@ Result<LoadedBaseline> read_baseline_dir(const std::string& dir) {
     const fs::path folder = root / baseline_folder(kind);
     std::error_code ec;
     if (!fs::is_directory(folder, ec)) continue;
-    std::vector<fs::path> files;
-    for (const auto& f : fs::directory_iterator(folder)) {
-      if (f.path().extension() == ".json" || is_yaml_path(f.path().string())) {
-        files.push_back(f.path());
-      }
-    }
-    std::sort(files.begin(), files.end());
-    for (const auto& path : files) {
+    auto files = object_files(folder);
+    if (!files) return files.error();
+    for (const auto& path : *files) {
       auto j = read_document(path.string());
       if (!j) return j.error();
       auto o = object_from(*j, path.string());
       if (!o) return o.error();
       if (o->kind != kind) {
-        return fail(path.string() + ": /kind", "a " + std::string(policy::to_string(o->kind)) +
+        return fail(path.string() + ": /kind", "a " + std::string(to_string(o->kind)) +
                                                    " in " + baseline_folder(kind) + "/");
       }
       objects.emplace_back(std::move(*o), path.string());
@@ -433,4 +439,47 @@ Result<LoadedBaseline> read_baseline_dir(const std::string& dir) {
   return LoadedBaseline{std::move(*info), std::move(*snap)};
 }
 
-}  // namespace flowdrift::ctl
+Result<LoadedBaseline> load_baseline(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return read_baseline_dir(path);
+  auto doc = read_document(path);
+  if (!doc) return doc.error();
+  return read_baseline(*doc, path);
+}
+
+namespace {
+
+// One line per file under `path` (itself when a file): its path, size and modification time.
+void list_stats(const fs::path& path, std::vector<std::string>& out) {
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (ec) {
+    out.push_back(path.string() + " ?" + ec.message());
+    return;
+  }
+  if (fs::is_directory(status)) {
+    std::vector<fs::path> children;
+    for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+      children.push_back(it->path());
+    }
+    if (ec) out.push_back(path.string() + " ?" + ec.message());
+    std::sort(children.begin(), children.end());
+    for (const auto& c : children) list_stats(c, out);
+    return;
+  }
+  const auto size = fs::file_size(path, ec);
+  const auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
+  out.push_back(path.string() + " " + std::to_string(size) + " " + std::to_string(mtime));
+}
+
+}  // namespace
+
+std::string baseline_fingerprint(const std::string& path) {
+  std::vector<std::string> lines;
+  list_stats(fs::path(path), lines);
+  std::string all;
+  for (const auto& l : lines) all += l + "\n";
+  return sha256_hex(all);
+}
+
+}  // namespace flowdrift::policy

@@ -17,7 +17,7 @@
 #include "core/result.hpp"
 #include "policy/model.hpp"
 
-namespace flowdrift::ctl {
+namespace flowdrift::policy {
 
 inline constexpr const char* kBaselineFormat = "flowdrift-baseline";
 inline constexpr int kBaselineVersion = 1;
@@ -43,13 +43,13 @@ Result<nlohmann::json> read_document(const std::string& path);
 Result<nlohmann::json> parse_document(const std::string& text, const std::string& name, bool yaml);
 
 // The single-file form.
-nlohmann::json baseline_document(const policy::Snapshot& snap, const BaselineInfo& info);
+nlohmann::json baseline_document(const Snapshot& snap, const BaselineInfo& info);
 // The directory form: relative path -> file text (the header is "baseline.json" or ".yaml").
-std::map<std::string, std::string> baseline_files(const policy::Snapshot& snap,
+std::map<std::string, std::string> baseline_files(const Snapshot& snap,
                                                   const BaselineInfo& info,
                                                   BaselineFormat format = BaselineFormat::Json);
 // The directory of a kind's files ("policies", "address_groups", ...), and all of them.
-std::string baseline_folder(policy::ObjectKind kind);
+std::string baseline_folder(ObjectKind kind);
 std::vector<std::string> baseline_folders();
 // A name as a file name: bytes other than letters, digits, '.', '-' and '_' (and a leading '.')
 // as %XX, so that every name gives one file and no name a path.
@@ -57,7 +57,7 @@ std::string baseline_file_name(const std::string& name);
 
 struct LoadedBaseline {
   BaselineInfo info;
-  policy::Snapshot snapshot;
+  Snapshot snapshot;
 };
 
 // Reads a baseline document (its text read as `name`) or directory. Errors are Malformed and
@@ -65,5 +65,12 @@ struct LoadedBaseline {
 // mode, a header of another format or version.
 Result<LoadedBaseline> read_baseline(const nlohmann::json& doc, const std::string& name);
 Result<LoadedBaseline> read_baseline_dir(const std::string& dir);
+// Either, by what `path` is: a directory, or a JSON or YAML (by extension) document. What a
+// pair's `source: {baseline: PATH}` reads (docs/configuration.md).
+Result<LoadedBaseline> load_baseline(const std::string& path);
+// A digest of what a baseline on disk is made of: every file's path, size and modification
+// time (no file is read). It changes when a file is written, added, removed or replaced (a git
+// checkout does all four); an unreadable path gives a digest of the error.
+std::string baseline_fingerprint(const std::string& path);
 
-}  // namespace flowdrift::ctl
+}  // namespace flowdrift::policy
