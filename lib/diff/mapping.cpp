@@ -42,36 +42,50 @@ std::uint32_t mask(int prefix) {
   return prefix == 0 ? 0u : ~std::uint32_t{0} << (32 - prefix);
 }
 
-// A replica address inside a mapped replica subnet, moved to the same place in the source's.
-std::uint32_t to_source(std::uint32_t address, const std::vector<SubnetRule>& rules,
-                        bool* moved) {
+// Which way a translation goes: the replica in the source's terms (the diff), or the source
+// in the replica's (a remediation plan: what the replica should hold).
+enum class Toward { Source, Replica };
+
+std::uint32_t from_network(const SubnetRule& r, Toward toward) {
+  return toward == Toward::Source ? r.replica_network : r.source_network;
+}
+std::uint32_t to_network(const SubnetRule& r, Toward toward) {
+  return toward == Toward::Source ? r.source_network : r.replica_network;
+}
+
+// An address inside a mapped subnet of one side, moved to the same place in the other's.
+std::uint32_t moved_address(std::uint32_t address, const std::vector<SubnetRule>& rules,
+                            Toward toward, bool* moved) {
   for (const auto& r : rules) {
-    if ((address & mask(r.prefix)) == r.replica_network) {
+    if ((address & mask(r.prefix)) == from_network(r, toward)) {
       *moved = true;
-      return r.source_network | (address & ~mask(r.prefix));
+      return to_network(r, toward) | (address & ~mask(r.prefix));
     }
   }
   return address;
 }
 
 // "a.b.c.d/n" (inside a mapped subnet, n >= its prefix) or "a.b.c.d-e.f.g.h".
-std::string translate_address(const std::string& text, const std::vector<SubnetRule>& rules) {
+std::string translate_address(const std::string& text, const std::vector<SubnetRule>& rules,
+                              Toward toward) {
   if (const auto dash = text.find('-'); dash != std::string::npos) {
     const auto a = policy::build::parse_ipv4(std::string_view(text).substr(0, dash));
     const auto b = policy::build::parse_ipv4(std::string_view(text).substr(dash + 1));
     if (!a || !b) return text;
     bool moved_a = false, moved_b = false;
-    const auto sa = to_source(*a, rules, &moved_a);
-    const auto sb = to_source(*b, rules, &moved_b);
+    const auto sa = moved_address(*a, rules, toward, &moved_a);
+    const auto sb = moved_address(*b, rules, toward, &moved_b);
     if (!moved_a || !moved_b) return text;  // a range across a mapped boundary stays as it is
     return policy::build::ipv4_text(sa) + "-" + policy::build::ipv4_text(sb);
   }
   const auto cidr = parse_cidr(text);
   if (!cidr) return text;
   for (const auto& r : rules) {
-    if (cidr->prefix >= r.prefix && (cidr->network & mask(r.prefix)) == r.replica_network) {
+    if (cidr->prefix >= r.prefix && (cidr->network & mask(r.prefix)) == from_network(r, toward)) {
       bool moved = false;
-      return policy::build::make_cidr(to_source(cidr->network, rules, &moved), cidr->prefix).text();
+      return policy::build::make_cidr(moved_address(cidr->network, rules, toward, &moved),
+                                      cidr->prefix)
+          .text();
     }
   }
   return text;
@@ -109,11 +123,12 @@ std::string sorted_addresses(std::vector<std::pair<std::string, std::string>> it
   return joined_array(texts);
 }
 
-// The replica's canonical text in the source's terms: category values, subnets and address
-// lists, at any depth.
+// One side's canonical text in the other's terms: category values, subnets and address lists,
+// at any depth.
 struct Translator {
-  std::map<std::string, std::string> categories;  // replica key:value -> source key:value
+  std::map<std::string, std::string> categories;  // one side's key:value -> the other's
   const std::vector<SubnetRule>& subnets;
+  Toward toward = Toward::Source;
 
   std::string category(const std::string& kv) const {
     auto it = categories.find(kv);
@@ -127,7 +142,9 @@ struct Translator {
   std::optional<std::string> member(std::string_view key, JsonRef v) const {
     if (key == "categories" && v.is_array()) return categories_text(v);
     if (subnets.empty()) return std::nullopt;
-    if (key == "subnet" && v.is_string()) return as_json(translate_address(v.str(), subnets));
+    if (key == "subnet" && v.is_string()) {
+      return as_json(translate_address(v.str(), subnets, toward));
+    }
     if (key == "addresses" && v.is_array()) return addresses_text(v);
     return std::nullopt;
   }
@@ -145,7 +162,7 @@ struct Translator {
         items.emplace_back("", std::string(a.text()));
         continue;
       }
-      std::string address = translate_address(a.str(), subnets);
+      std::string address = translate_address(a.str(), subnets, toward);
       std::string text = as_json(address);
       items.emplace_back(std::move(address), std::move(text));
     }
@@ -182,21 +199,22 @@ struct Translator {
   }
 };
 
-// Replica name -> source name, from the source's names through the first matching rule.
-std::map<std::string, std::string> replica_names(const policy::SnapshotView& source,
-                                                 const PairMapping& mapping) {
-  std::map<std::string, std::string> names;
+// Policy names a name rule maps, as {source name, replica name}: each source name through the
+// first rule matching it.
+std::vector<std::pair<std::string, std::string>> mapped_names(const policy::SnapshotView& source,
+                                                               const PairMapping& mapping) {
+  std::vector<std::pair<std::string, std::string>> names;
   for (const auto& [name, view] : source.policies()) {
     for (const auto& rule : mapping.names) {
       if (!std::regex_match(name, rule.re)) continue;
-      names.emplace(std::regex_replace(name, rule.re, rule.replica), name);
+      names.emplace_back(name, std::regex_replace(name, rule.re, rule.replica));
       break;
     }
   }
   return names;
 }
 
-// One replica object in the source's terms.
+// One side's object in the other's terms; `names` maps its policy names to the other side's.
 CanonicalObject translated(const policy::ObjectView& view, const Translator& t,
                            const std::map<std::string, std::string>& names) {
   const CanonicalObject& o = view.object();
@@ -267,16 +285,14 @@ Result<PairMapping> make_mapping(const std::map<std::string, std::string>& categ
   return m;
 }
 
-policy::Snapshot translate_replica(const policy::SnapshotView& replica,
-                                   const policy::SnapshotView& source, const PairMapping& mapping) {
-  if (mapping.empty()) return replica.snapshot();
-  Translator t{{}, mapping.subnets};
-  for (const auto& [src, rep] : mapping.categories) t.categories.emplace(rep, src);
-  const auto names = replica_names(source, mapping);
+namespace {
 
+// `from`'s snapshot with every object translated by `t` and its policies renamed by `names`.
+policy::Snapshot translate(const policy::SnapshotView& from, const Translator& t,
+                           const std::map<std::string, std::string>& names) {
   policy::Snapshot out;
-  out.canon_version = replica.snapshot().canon_version;
-  out.findings = replica.snapshot().findings;
+  out.canon_version = from.snapshot().canon_version;
+  out.findings = from.snapshot().findings;
   for (auto& f : out.findings) {
     if (auto it = names.find(f.object); it != names.end()) f.object = it->second;
   }
@@ -286,8 +302,8 @@ policy::Snapshot translate_replica(const policy::SnapshotView& replica,
     if (seen.insert({c.kind, c.name}).second) out.objects.push_back(std::move(c));
   };
   // In the snapshot's order: when two names map onto one, the first is kept.
-  for (const auto& [name, view] : replica.policies()) add(view);
-  for (const auto& [key, view] : replica.referenced()) add(view);
+  for (const auto& [name, view] : from.policies()) add(view);
+  for (const auto& [key, view] : from.referenced()) add(view);
   std::sort(out.objects.begin(), out.objects.end(),
             [](const CanonicalObject& a, const CanonicalObject& b) {
               return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
@@ -295,6 +311,33 @@ policy::Snapshot translate_replica(const policy::SnapshotView& replica,
   std::sort(out.findings.begin(), out.findings.end());
   out.hash = policy::snapshot_hash(out.objects, out.canon_version);
   return out;
+}
+
+}  // namespace
+
+policy::Snapshot translate_replica(const policy::SnapshotView& replica,
+                                   const policy::SnapshotView& source, const PairMapping& mapping) {
+  if (mapping.empty()) return replica.snapshot();
+  Translator t{{}, mapping.subnets, Toward::Source};
+  for (const auto& [src, rep] : mapping.categories) t.categories.emplace(rep, src);
+  std::map<std::string, std::string> names;  // replica name -> source name
+  for (const auto& [src, rep] : mapped_names(source, mapping)) names.emplace(rep, src);
+  return translate(replica, t, names);
+}
+
+policy::Snapshot translate_source(const policy::SnapshotView& source, const PairMapping& mapping) {
+  if (mapping.empty()) return source.snapshot();
+  Translator t{mapping.categories, mapping.subnets, Toward::Replica};
+  std::map<std::string, std::string> names;  // source name -> replica name
+  for (const auto& [src, rep] : mapped_names(source, mapping)) names.emplace(src, rep);
+  return translate(source, t, names);
+}
+
+std::map<std::string, std::string> replica_policy_names(const policy::SnapshotView& source,
+                                                        const PairMapping& mapping) {
+  std::map<std::string, std::string> names;
+  for (const auto& [src, rep] : mapped_names(source, mapping)) names.emplace(rep, src);
+  return names;
 }
 
 policy::Snapshot translate_replica(const policy::Snapshot& replica,

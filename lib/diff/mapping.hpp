@@ -51,4 +51,12 @@ policy::Snapshot translate_replica(const policy::SnapshotView& replica,
 policy::Snapshot translate_replica(const policy::Snapshot& replica,
                                    const policy::Snapshot& source, const PairMapping& mapping);
 
+// The other way: the source's snapshot in the replica's terms, as the replica should hold it
+// (a remediation plan's desired state). Category values, policy names (the first rule
+// matching each source name) and subnets are written in their replica spelling.
+policy::Snapshot translate_source(const policy::SnapshotView& source, const PairMapping& mapping);
+// Replica policy name -> source policy name, for the names a rule maps.
+std::map<std::string, std::string> replica_policy_names(const policy::SnapshotView& source,
+                                                        const PairMapping& mapping);
+
 }  // namespace flowdrift::diff

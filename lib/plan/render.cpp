@@ -1,0 +1,27 @@
+#include "plan/render.hpp"
+
+#include <cctype>
+
+namespace flowdrift::plan {
+
+std::string path_segment(std::string_view name) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+Result<Request> render_request(const Write& w, const Target& target) {
+  return target.api == config::Api::V4 ? render_v4(w, target) : render_v3(w, target);
+}
+
+}  // namespace flowdrift::plan
