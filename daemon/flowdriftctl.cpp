@@ -5,6 +5,9 @@
 //   dump --config FILE --site NAME [-o FILE]    fetch one live site (v3 or v4), every reference included
 //   export (--config FILE --site NAME | --from FILE) [-o FILE|DIR/] [--format json|yaml]
 //                                               a site as a baseline to keep in git
+//   plan (--config FILE --pair P | SOURCE (--to SITE --config FILE | --to-file DUMP))
+//        [--format text|json] [-o PLAN-FILE]    the writes that would make the target match
+//                                               (exit 0 nothing to do, 1 writes, 2 error)
 //   status --config FILE | --db FILE            pair and site states from the daemon's database
 //   drift [--pair P] [--open | --since T]       drift items from the audit trail
 //   history [--site S] [--policy P]             every version of each policy, first/last seen
@@ -18,6 +21,7 @@
 
 #include "core/printable.hpp"
 #include "ctl/commands.hpp"
+#include "ctl/plan.hpp"
 
 int main(int argc, char** argv) {
   CLI::App cli{"flowdriftctl: inspect Nutanix Flow policy drift"};
@@ -74,6 +78,23 @@ int main(int argc, char** argv) {
   exp_config->needs(exp_site);
   exp_from->excludes(exp_site);
   exp_from->excludes(exp_config);
+
+  flowdrift::ctl::PlanArgs plan_args;
+  auto* plan = cli.add_subcommand(
+      "plan", "the writes that would make a replica (or any site) hold what its source holds, "
+              "each with the drift item it fixes");
+  plan->add_option("source", plan_args.source_file,
+                   "a site file, dump or baseline to plan from (default: the pair's source)");
+  plan->add_option("-c,--config", plan_args.config, "flowdriftd configuration");
+  plan->add_option("--pair", plan_args.pair,
+                   "plan for this pair: its source and replica, mappings and expected differences");
+  plan->add_option("--to", plan_args.to_site, "the target: a site of the configuration, polled now");
+  plan->add_option("--to-file", plan_args.to_file,
+                   "or a dump of the target (flowdriftctl dump), offline, for review");
+  plan->add_option("--format", plan_args.format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  plan->add_option("-o,--output", plan_args.output, "save the plan (JSON) for flowdriftctl apply");
 
   flowdrift::ctl::DbArgs db_args;
   auto add_db = [&](CLI::App* sub) {
@@ -133,6 +154,7 @@ int main(int argc, char** argv) {
       }
       return flowdrift::ctl::run_export(export_args, std::cout, std::cerr);
     }
+    if (*plan) return flowdrift::ctl::run_plan(plan_args, std::cout, std::cerr);
     if (*status) return flowdrift::ctl::run_status(db_args, std::cout, std::cerr);
     if (*drift) return flowdrift::ctl::run_drift(db_args, std::cout, std::cerr);
     if (*history) return flowdrift::ctl::run_history(db_args, std::cout, std::cerr);

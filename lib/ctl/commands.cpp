@@ -15,6 +15,7 @@
 #include "core/time_format.hpp"
 #include "policy/baseline.hpp"
 #include "ctl/explain.hpp"
+#include "ctl/live.hpp"
 #include "drift/rules.hpp"
 #include "http/asio.hpp"
 #include "http/client.hpp"
@@ -37,14 +38,6 @@ using policy::read_text;
 namespace {
 
 using nlohmann::json;
-
-// Boost 1.74's co_spawn needs a default-constructible result: hand it back through `out`.
-awaitable<void> fetch_site(http::HttpTransport* transport, config::Api api,
-                           prism::FetchOptions options, prism::FetchStats* stats,
-                           std::optional<Result<scheduler::FetchedSite>>* out) {
-  out->emplace(co_await scheduler::fetch_site_data(*transport, api, std::nullopt,
-                                                   std::move(options), stats));
-}
 
 constexpr const char* kDefaultConfig = "/etc/flowdrift/flowdrift.yaml";
 
@@ -205,83 +198,6 @@ int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err) {
   return unexpected_items(result) == 0 ? kExitInSync : kExitDrift;
 }
 
-namespace {
-
-// One live site fetched as a dump document; errors are printed to `err`.
-struct LiveDump {
-  json doc;
-  std::size_t policies = 0;
-  std::string summary;  // "N policies over v4, M requests"
-};
-
-std::optional<LiveDump> fetch_live_dump(const std::string& config_path,
-                                        const std::string& site_name, std::ostream& err) {
-  config::Config cfg;
-  try {
-    cfg = drift::load_config(config_path);
-  } catch (const config::ConfigError& e) {
-    err << "flowdriftctl: invalid configuration:\n" << e.what() << "\n";
-    return std::nullopt;
-  }
-  const auto* site = cfg.find_site(site_name);
-  if (!site) {
-    err << "flowdriftctl: no site named '" << site_name << "' in " << config_path << "\n";
-    return std::nullopt;
-  }
-  if (config::is_baseline(*site)) {
-    err << "flowdriftctl: '" << site_name << "' is a baseline, not a Prism Central; read "
-        << site->baseline << " as a file instead\n";
-    return std::nullopt;
-  }
-  asio::io_context io;
-  std::string password;
-  std::unique_ptr<http::HttpTransport> transport;
-  try {
-    password = config::read_password(*site);
-    transport = scheduler::make_site_transport(io.get_executor(), *site);
-  } catch (const std::exception& e) {
-    err << "flowdriftctl: " << e.what() << "\n";
-    return std::nullopt;
-  }
-  auto opts = scheduler::fetch_options(*site, password);
-  opts.allow_empty = true;  // a dump reports what the site says; diff decides what it means
-  prism::FetchStats stats;
-  std::optional<Result<scheduler::FetchedSite>> result;
-  asio::co_spawn(io, fetch_site(transport.get(), site->api, std::move(opts), &stats, &result),
-                 [&](std::exception_ptr e) {
-                   if (e) result.emplace(make_error(ErrorReason::Other, "internal error"));
-                 });
-  io.run();
-  if (!result || !*result) {
-    err << "flowdriftctl: site " << site->name << ": "
-        << (result ? std::string(to_string(result->error().reason)) + ": " + result->error().message
-                   : "fetch did not complete")
-        << "\n";
-    return std::nullopt;
-  }
-  const auto& fetched = **result;
-  const auto now = unix_now_ms();
-  LiveDump live;
-  live.doc = fetched.v4 ? make_dump(*fetched.v4, site->name, site->url, now, stats.v4_versions)
-                        : make_dump(*fetched.v3, site->name, site->url, now);
-  live.policies = fetched.v4 ? fetched.v4->policies.size() : fetched.v3->rules.size();
-  live.summary = std::to_string(live.policies) + " policies over " +
-                 std::string(config::to_string(fetched.api)) + ", " +
-                 std::to_string(stats.requests) + " requests";
-  return live;
-}
-
-bool write_text_file(const std::string& path, const std::string& text, std::ostream& err) {
-  std::ofstream f(path, std::ios::trunc | std::ios::binary);
-  f << text;
-  if (!f.flush()) {
-    err << "flowdriftctl: cannot write " << path << "\n";
-    return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err) {
   auto live = fetch_live_dump(args.config, args.site, err);

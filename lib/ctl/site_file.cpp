@@ -588,6 +588,33 @@ Result<LoadedSite> parse_site_text(const std::string& text, const std::string& n
   return out;
 }
 
+Result<LoadedDump> parse_dump(const json& doc, const std::string& name) {
+  if (!doc.is_object() || doc.value("format", json()) != kDumpFormat) {
+    return fail(ErrorReason::Malformed, name,
+                "is not a site dump (flowdriftctl dump): a plan's target must be one, since only "
+                "a dump holds the identifiers the writes address");
+  }
+  LoadedDump out;
+  out.site.file = name;
+  out.site.kind = SiteFileKind::Dump;
+  auto api = dump_api(doc, name);
+  if (!api) return api.error();
+  out.site.api = *api;
+  if (*api == config::Api::V4) {
+    auto d = read_v4_dump(doc, name, out.site);
+    if (!d) return d.error();
+    out.v4 = std::move(*d);
+  } else {
+    auto d = from_v3_dump(doc, name);
+    if (!d) return d.error();
+    out.v3 = std::move(*d);
+  }
+  auto snap = out.v4 ? policy::canonicalize_v4(*out.v4) : policy::canonicalize_v3(*out.v3);
+  if (!snap) return fail(snap.error().reason, name, snap.error().message);
+  out.site.snapshot = std::move(*snap);
+  return out;
+}
+
 Result<LoadedSite> load_site_file(const std::string& path, const V4References& refs) {
   std::error_code ec;
   // Directories and YAML files can only be baselines.

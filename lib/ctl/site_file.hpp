@@ -67,6 +67,16 @@ Result<LoadedSite> load_site_file(const std::string& path, const V4References& r
 Result<LoadedSite> parse_site_text(const std::string& text, const std::string& name,
                                    const V4References& refs = {});
 
+// A site dump with its raw site data kept beside the snapshot: the identifiers (UUIDs, extIds,
+// spec_versions) a plan's writes address. Exactly one of v3/v4 is set. Anything but a dump is
+// Malformed, saying why.
+struct LoadedDump {
+  LoadedSite site;
+  std::optional<policy::V3SiteData> v3;
+  std::optional<policy::V4SiteData> v4;
+};
+Result<LoadedDump> parse_dump(const nlohmann::json& doc, const std::string& name);
+
 // The dump documents for data fetched from a site ("api": "v3" or "v4").
 nlohmann::json make_dump(const policy::V3SiteData& data, const std::string& site,
                          const std::string& url, std::int64_t fetched_ms);
