@@ -66,6 +66,9 @@ constexpr std::string_view kSiteKeys[] = {"name",
                                           "username",
                                           "password_file",
                                           "password_env",
+                                          "write_username",
+                                          "write_password_file",
+                                          "write_password_env",
                                           "ca_file",
                                           "insecure_skip_verify",
                                           "interval",
@@ -710,28 +713,40 @@ class Validator {
            });
   }
 
-  // Exactly one of password_file and password_env.
+  // Exactly one of password_file and password_env; at most one of the write_ pair, which
+  // makes the site writable by flowdriftctl apply (docs/plan.md).
   void site_password(const SiteKeys& k, SiteConfig& s) {
-    const Field* pw_file = k.get("password_file");
-    const Field* pw_env = k.get("password_env");
-    if (!pw_file && !pw_env) {
+    password_source(k, "", true, s.credentials.password_file, s.credentials.password_env);
+    password_source(k, "write_", false, s.credentials.write_password_file,
+                    s.credentials.write_password_env);
+    if (const auto* f = k.get("write_username")) {
+      if (auto v = get_string(*f, k.p("write_username"))) s.credentials.write_username = *v;
+    }
+  }
+
+  void password_source(const SiteKeys& k, const std::string& prefix, bool required,
+                       std::string& file, std::string& env) {
+    const std::string file_key = prefix + "password_file", env_key = prefix + "password_env";
+    const Field* pw_file = k.get(file_key);
+    const Field* pw_env = k.get(env_key);
+    if (!pw_file && !pw_env && required) {
       report(k.map, k.path,
              "a password source is required: set password_file (a file holding the password) or "
              "password_env (an environment variable)");
     } else if (pw_file && pw_env) {
       const Field* later = pw_file->key->line > pw_env->key->line ? pw_file : pw_env;
-      report(*later->key, k.p(later->key->value), "set only one of password_file and password_env");
+      report(*later->key, k.p(later->key->value), "set only one of " + file_key + " and " + env_key);
     }
     if (pw_file) {
-      if (auto v = get_path(*pw_file, k.p("password_file"))) s.credentials.password_file = *v;
+      if (auto v = get_path(*pw_file, k.p(file_key))) file = *v;
     }
     if (!pw_env) return;
-    if (auto v = get_string(*pw_env, k.p("password_env"))) {
+    if (auto v = get_string(*pw_env, k.p(env_key))) {
       if (is_env_name(*v)) {
-        s.credentials.password_env = *v;
+        env = *v;
       } else {
         // Not echoed: a value that is not a variable name may well be the password itself.
-        report(*pw_env->value, k.p("password_env"),
+        report(*pw_env->value, k.p(env_key),
                "must be the name of an environment variable (letters, digits and '_', not "
                "starting with a digit), not the password itself");
       }
@@ -1220,35 +1235,58 @@ Parsed parse_text(const std::string& text, const std::string& name) {
   return parse(text, name, ec ? fs::path(".") : cwd);
 }
 
-std::string read_password(const SiteConfig& site) {
-  if (is_baseline(site)) return {};  // a file on disk: nothing to log in to
-  const auto& c = site.credentials;
+namespace {
+
+// The secret in `file` or the environment variable `env`; `what` is the config key prefix
+// ("" or "write_") for messages.
+std::string read_secret(const SiteConfig& site, const std::string& file, const std::string& env,
+                        const std::string& what) {
   const std::string who = "site " + shown(site.name) + ": ";
-  if (!c.password_file.empty()) {
+  if (!file.empty()) {
     std::string secret;
-    if (auto why = read_file_bounded(c.password_file, kMaxPasswordBytes, secret); !why.empty()) {
-      throw ConfigError({who + "cannot read password_file " + shown(c.password_file) + ": " + why});
+    if (auto why = read_file_bounded(file, kMaxPasswordBytes, secret); !why.empty()) {
+      throw ConfigError({who + "cannot read " + what + "password_file " + shown(file) + ": " + why});
     }
     // Editors and `echo` add a newline; Windows-edited files a CR too. Neither is part of it.
     while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
     if (secret.empty()) {
-      throw ConfigError({who + "password_file " + shown(c.password_file) + " is empty"});
+      throw ConfigError({who + what + "password_file " + shown(file) + " is empty"});
     }
     return secret;
   }
-  if (!c.password_env.empty()) {
-    const char* value = std::getenv(c.password_env.c_str());
+  if (!env.empty()) {
+    const char* value = std::getenv(env.c_str());
     if (!value) {
-      throw ConfigError(
-          {who + "environment variable " + c.password_env + " (password_env) is not set"});
+      throw ConfigError({who + "environment variable " + env + " (" + what + "password_env) is not set"});
     }
     if (*value == '\0') {
-      throw ConfigError(
-          {who + "environment variable " + c.password_env + " (password_env) is empty"});
+      throw ConfigError({who + "environment variable " + env + " (" + what + "password_env) is empty"});
     }
     return value;
   }
-  throw ConfigError({who + "no password source; set password_file or password_env"});
+  if (what.empty()) throw ConfigError({who + "no password source; set password_file or password_env"});
+  throw ConfigError({who + "is read-only: no write credential (set write_password_file or "
+                           "write_password_env to let flowdriftctl apply write to it)"});
+}
+
+}  // namespace
+
+std::string read_password(const SiteConfig& site) {
+  if (is_baseline(site)) return {};  // a file on disk: nothing to log in to
+  return read_secret(site, site.credentials.password_file, site.credentials.password_env, "");
+}
+
+bool is_writable(const SiteConfig& site) {
+  return !is_baseline(site) && (!site.credentials.write_password_file.empty() ||
+                                !site.credentials.write_password_env.empty());
+}
+
+std::string read_write_password(const SiteConfig& site) {
+  if (is_baseline(site)) {
+    throw ConfigError({"site " + shown(site.name) + " is a baseline: nothing to write to"});
+  }
+  return read_secret(site, site.credentials.write_password_file,
+                     site.credentials.write_password_env, "write_");
 }
 
 }  // namespace flowdrift::config

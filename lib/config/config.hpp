@@ -25,6 +25,11 @@ struct Credentials {
   // Exactly one source of the password; the password itself is never in the config file.
   std::string password_file;  // path to a file holding the password (trailing newline ignored)
   std::string password_env;   // name of an environment variable holding the password
+  // A separate credential for flowdriftctl apply's writes (docs/plan.md); without one the site
+  // is read-only. The daemon never reads it.
+  std::string write_username;       // empty: `username`
+  std::string write_password_file;
+  std::string write_password_env;
 };
 
 struct SiteConfig {
@@ -178,5 +183,9 @@ Parsed parse_text(const std::string& text, const std::string& name);
 // Reads the password from the site's credentials source ("" for a baseline). Throws ConfigError naming the site and
 // the source (never the secret) if it is unreadable or empty.
 std::string read_password(const SiteConfig& site);
+// Whether the site has a write credential; the write password itself (ConfigError, naming the
+// site, when it has none or it cannot be read: the site is read-only).
+bool is_writable(const SiteConfig& site);
+std::string read_write_password(const SiteConfig& site);
 
 }  // namespace flowdrift::config

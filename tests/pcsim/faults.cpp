@@ -60,13 +60,13 @@ int parse_int(std::string_view key, std::string_view value) {
 }
 
 void validate(FaultSpec& spec) {
-  if (spec.endpoint != "*" &&
+  if (spec.endpoint != "*" && spec.endpoint != "writes" &&
       std::find(std::begin(kFaultEndpoints), std::end(kFaultEndpoints), spec.endpoint) ==
           std::end(kFaultEndpoints)) {
     std::string names;
     for (auto e : kFaultEndpoints) names += std::string(e) + ", ";
     throw std::invalid_argument("fault: unknown endpoint '" + spec.endpoint + "' (" + names +
-                                "or *)");
+                                "writes or *)");
   }
   if (spec.kind == FaultKind::None && spec.status != 0) spec.kind = FaultKind::Status;
   if (spec.kind == FaultKind::Status && (spec.status < 400 || spec.status > 599)) {

@@ -661,6 +661,9 @@ http::ServerReply Simulator::handle(const http::HttpRequest& request) {
     if (!e.empty()) endpoint = e;
   }
 
+  // The `writes` fault endpoint counts what changes the site: POST, PUT and DELETE of objects.
+  writing_ = request.method != "GET" && endpoint.size() > 5 &&
+             endpoint.compare(endpoint.size() - 5, 5, "_crud") == 0;
   ServerReply reply;
   auto auth = request.header("Authorization");
   auto creds = auth ? http::parse_basic_auth(*auth) : std::nullopt;
@@ -702,7 +705,11 @@ detail::FaultOutcome Simulator::evaluate_faults(const std::string& endpoint, boo
   FaultOutcome out;
   for (auto& f : faults_) {
     const auto kind = f.spec.kind;
-    if (f.spec.endpoint != "*" && f.spec.endpoint != endpoint) continue;
+    if (f.spec.endpoint == "writes") {
+      if (!writing_) continue;
+    } else if (f.spec.endpoint != "*" && f.spec.endpoint != endpoint) {
+      continue;
+    }
     if ((kind == FaultKind::Empty || kind == FaultKind::TotalMoved || is_hostile(kind)) &&
         !is_list) {
       continue;

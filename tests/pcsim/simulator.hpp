@@ -161,6 +161,7 @@ class Simulator {
   http::ServerReply dispatch(const http::HttpRequest& request, const std::string& endpoint,
                              std::vector<std::string_view>& parts);
   FaultOutcome evaluate_faults(const std::string& endpoint, bool is_list, long long offset);
+  bool writing_ = false;  // the request being handled writes (for the `writes` fault endpoint)
   http::ServerReply handle_admin(const http::HttpRequest& request, std::string_view path);
   // GET/POST of one string setting ({"<key>": value}); `valid` vets a POSTed value (else 400
   // {"error": usage}).

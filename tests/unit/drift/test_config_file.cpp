@@ -951,3 +951,34 @@ TEST_CASE("a pair's source may be a baseline: one site per path, read as often a
     CHECK(contains(p[0], "pairs[0].replica: must be a string"));
   }
 }
+
+TEST_CASE("a separate write credential makes a site writable; without one it is read-only",
+          "[unit][config][plan]") {
+  const std::string base =
+      "sites:\n  - name: dr\n    url: https://dr\n    username: reader\n    password_env: R_PW\n";
+  const auto ro = parse_config(base, "t.yaml");
+  CHECK_FALSE(is_writable(ro.sites[0]));
+  try {
+    (void)read_write_password(ro.sites[0]);
+    FAIL("expected a ConfigError");
+  } catch (const ConfigError& e) {
+    CHECK(contains(e.what(), "site 'dr': is read-only: no write credential"));
+  }
+  const auto rw = parse_config(base + "    write_username: flow-admin\n"
+                                      "    write_password_env: FLOWDRIFT_TEST_WRITE_PW\n",
+                               "t.yaml");
+  REQUIRE(is_writable(rw.sites[0]));
+  CHECK(rw.sites[0].credentials.write_username == "flow-admin");
+  ::setenv("FLOWDRIFT_TEST_WRITE_PW", "w-secret", 1);
+  CHECK(read_write_password(rw.sites[0]) == "w-secret");
+  ::unsetenv("FLOWDRIFT_TEST_WRITE_PW");
+  try {
+    (void)read_write_password(rw.sites[0]);
+    FAIL("expected a ConfigError");
+  } catch (const ConfigError& e) {
+    CHECK(contains(e.what(), "FLOWDRIFT_TEST_WRITE_PW (write_password_env) is not set"));
+  }
+  auto p = problems_of(base + "    write_password_env: A\n    write_password_file: f\n");
+  REQUIRE(p.size() == 1);
+  CHECK(contains(p[0], "set only one of write_password_file and write_password_env"));
+}

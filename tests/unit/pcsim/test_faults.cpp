@@ -121,6 +121,17 @@ TEST_CASE("count and after select which matching requests fail", "[unit][pcsim]"
     CHECK(status_of(sim) == 200);  // first matching request: skipped by after=1
     CHECK(status_of(sim) == 503);
   }
+  SECTION("writes: only what changes the site counts, on any object endpoint") {
+    sim.add_fault(parse_fault("writes:status=500,after=1,count=1"));
+    const std::string ag = R"({"name":"ops","ip_address_block_list":[{"ip":"10.0.0.0","prefix_length":8}]})";
+    CHECK(status_of(sim) == 200);  // a listing is a read, POST or not
+    CHECK(sim.handle(request("POST", "/api/nutanix/v3/address_groups", ag)).response.status == 200);
+    CHECK(sim.handle(request("GET", "/api/nutanix/v3/network_security_rules/x")).response.status == 404);
+    CHECK(sim.handle(request("PUT", "/api/nutanix/v3/categories/AppType/New", R"({"value":"New"})"))
+              .response.status == 500);  // the second write
+    CHECK(sim.handle(request("PUT", "/api/nutanix/v3/categories/AppType/New", R"({"value":"New"})"))
+              .response.status / 100 == 2);
+  }
   SECTION("* matches every API endpoint") {
     sim.add_fault(parse_fault("*:status=500"));
     CHECK(status_of(sim) == 500);
