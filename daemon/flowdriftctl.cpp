@@ -8,6 +8,9 @@
 //   plan (--config FILE --pair P | SOURCE (--to SITE --config FILE | --to-file DUMP))
 //        [--format text|json] [-o PLAN-FILE]    the writes that would make the target match
 //                                               (exit 0 nothing to do, 1 writes, 2 error)
+//   apply PLAN-FILE --config FILE --yes [--allow-delete]
+//                                               perform a saved plan with the target's write
+//                                               credential (exit 0 done, 1 stopped, 2 refused)
 //   status --config FILE | --db FILE            pair and site states from the daemon's database
 //   drift [--pair P] [--open | --since T]       drift items from the audit trail
 //   history [--site S] [--policy P]             every version of each policy, first/last seen
@@ -96,6 +99,17 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   plan->add_option("-o,--output", plan_args.output, "save the plan (JSON) for flowdriftctl apply");
 
+  flowdrift::ctl::ApplyArgs apply_args;
+  auto* apply = cli.add_subcommand(
+      "apply", "perform a saved plan on its target, only while the target is unchanged since "
+               "the plan; every request is audited");
+  apply->add_option("plan", apply_args.plan_file, "plan file written by flowdriftctl plan -o")->required();
+  apply->add_option("-c,--config", apply_args.config,
+                    "flowdriftd configuration: the target site, its write credential, the database")
+      ->required();
+  apply->add_flag("--yes", apply_args.yes, "confirm: perform the plan's writes");
+  apply->add_flag("--allow-delete", apply_args.allow_delete, "allow the plan's deletes");
+
   flowdrift::ctl::DbArgs db_args;
   auto add_db = [&](CLI::App* sub) {
     auto* cfg = sub->add_option("-c,--config", db_args.config, "flowdriftd configuration (its storage.path)");
@@ -119,6 +133,8 @@ int main(int argc, char** argv) {
   add_db(history);
   history->add_option("--site", db_args.site, "only this site");
   history->add_option("--policy", db_args.policy, "only this policy");
+  history->add_flag("--applies", db_args.applies,
+                    "the applies instead: who applied which plan to which target, and each request");
 
   flowdrift::ctl::ExplainArgs explain_args;
   auto* explain = cli.add_subcommand(
@@ -155,6 +171,7 @@ int main(int argc, char** argv) {
       return flowdrift::ctl::run_export(export_args, std::cout, std::cerr);
     }
     if (*plan) return flowdrift::ctl::run_plan(plan_args, std::cout, std::cerr);
+    if (*apply) return flowdrift::ctl::run_apply(apply_args, std::cout, std::cerr);
     if (*status) return flowdrift::ctl::run_status(db_args, std::cout, std::cerr);
     if (*drift) return flowdrift::ctl::run_drift(db_args, std::cout, std::cerr);
     if (*history) return flowdrift::ctl::run_history(db_args, std::cout, std::cerr);

@@ -20,6 +20,7 @@
 #include "http/asio.hpp"
 #include "http/client.hpp"
 #include "scheduler/collector.hpp"
+#include "store/applies.hpp"
 #include "store/db.hpp"
 #include "store/drift.hpp"
 #include "store/history.hpp"
@@ -417,7 +418,56 @@ int run_drift(const DbArgs& args, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
+namespace {
+
+// history --applies: every apply (newest first) with its requests.
+void print_applies(store::Database& db, const std::string& format, std::ostream& out) {
+  const auto list = store::applies(db);
+  if (format == "json") {
+    json arr = json::array();
+    for (const auto& a : list) {
+      json requests = json::array();
+      for (const auto& r : store::apply_requests(db, a.id)) {
+        requests.push_back({{"step", r.step}, {"op", r.op}, {"kind", r.kind}, {"name", r.name},
+                            {"method", r.method}, {"path", r.path}, {"status", r.status},
+                            {"sent", format_time(r.sent_ms)}, {"duration_ms", r.duration_ms}});
+      }
+      arr.push_back({{"id", a.id}, {"started", format_time(a.started_ms)},
+                     {"finished", a.finished_ms ? json(format_time(*a.finished_ms)) : json()},
+                     {"user", a.os_user}, {"plan_hash", a.plan_hash}, {"pair", a.pair},
+                     {"target", a.target_site}, {"target_snapshot", a.target_snapshot},
+                     {"writes_planned", a.writes_planned}, {"writes_done", a.writes_done},
+                     {"outcome", a.outcome}, {"message", a.message},
+                     {"after_snapshot", a.after_snapshot ? json(*a.after_snapshot) : json()},
+                     {"requests", std::move(requests)}});
+    }
+    out << arr.dump(2) << "\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows{
+      {"ID", "STARTED", "USER", "PAIR", "TARGET", "WRITES", "OUTCOME", "PLAN", "MESSAGE"}};
+  for (const auto& a : list) {
+    rows.push_back({std::to_string(a.id), format_time(a.started_ms), a.os_user, a.pair,
+                    a.target_site, std::to_string(a.writes_done) + "/" + std::to_string(a.writes_planned),
+                    a.outcome, a.plan_hash.substr(0, 12), a.message.substr(0, 80)});
+  }
+  print_table(out, rows);
+}
+
+}  // namespace
+
 int run_history(const DbArgs& args, std::ostream& out, std::ostream& err) {
+  if (args.applies) {
+    auto db = open_db(args, err);
+    if (!db) return kExitError;
+    try {
+      print_applies(*db, args.format, out);
+    } catch (const store::StoreError& e) {
+      err << "flowdriftctl: " << e.what() << "\n";
+      return kExitError;
+    }
+    return 0;
+  }
   store::HistoryQuery q;
   if (!args.site.empty()) q.site = args.site;
   if (!args.policy.empty()) q.policy = args.policy;

@@ -57,6 +57,7 @@ struct DbArgs {
   std::string since;
   std::string site;    // history: only this site
   std::string policy;  // history: only this policy
+  bool applies = false;  // history: flowdriftctl apply's audit trail instead
 };
 int run_status(const DbArgs& args, std::ostream& out, std::ostream& err);
 int run_drift(const DbArgs& args, std::ostream& out, std::ostream& err);

@@ -134,9 +134,9 @@ bool gather(const PlanArgs& args, Inputs& in, std::ostream& err) {
 
 }  // namespace
 
-int run_plan(const PlanArgs& args, std::ostream& out, std::ostream& err) {
+std::optional<plan::Plan> compute_plan(const PlanArgs& args, std::ostream& err) {
   Inputs in;
-  if (!gather(args, in, err)) return kExitError;
+  if (!gather(args, in, err)) return std::nullopt;
   plan::PlanInput input;
   input.source = &in.source;
   input.target = &*in.target;
@@ -146,6 +146,13 @@ int run_plan(const PlanArgs& args, std::ostream& out, std::ostream& err) {
   plan::Plan p = plan::make_plan(input);
   p.pair = args.pair;
   p.source = in.source_name;
+  return p;
+}
+
+int run_plan(const PlanArgs& args, std::ostream& out, std::ostream& err) {
+  auto computed = compute_plan(args, err);
+  if (!computed) return kExitError;
+  const plan::Plan& p = *computed;
   const json doc = plan::plan_json(p);
   if (!args.output.empty() && !write_text_file(args.output, doc.dump(2) + "\n", err)) {
     return kExitError;

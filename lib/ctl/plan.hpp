@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
+
+#include "plan/plan.hpp"
 
 namespace flowdrift::ctl {
 
@@ -21,5 +24,20 @@ struct PlanArgs {
 
 // Exit 0: nothing to do; 1: writes planned; 2: error, or a plan with blocked writes.
 int run_plan(const PlanArgs& args, std::ostream& out, std::ostream& err);
+// The plan run_plan prints; nullopt after printing why to `err`.
+std::optional<plan::Plan> compute_plan(const PlanArgs& args, std::ostream& err);
+
+// flowdriftctl apply (docs/plan.md "Apply"): performs a saved plan on its target with the
+// target's write credential, only while the target is unchanged since the plan, stopping at the
+// first refusal; every request and answer is audited in the daemon's database.
+struct ApplyArgs {
+  std::string plan_file;
+  std::string config;
+  bool yes = false;           // the explicit confirmation
+  bool allow_delete = false;  // a plan with deletes is refused without it
+};
+// Exit 0: every write made; 1: stopped at a refusal (what was done is reported); 2: refused
+// before writing anything, or an error.
+int run_apply(const ApplyArgs& args, std::ostream& out, std::ostream& err);
 
 }  // namespace flowdrift::ctl

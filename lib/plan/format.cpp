@@ -108,6 +108,7 @@ json plan_json(const Plan& p) {
               {"planned", format_time(p.planned_ms)},
               {"planned_ms", p.planned_ms},
               {"status", std::string(diff::to_string(p.status))},
+              {"drift_items", p.drift_items},
               {"summary", {{"create", count(p, Op::Create)}, {"update", count(p, Op::Update)},
                            {"delete", count(p, Op::Delete)}, {"skipped", p.skipped.size()},
                            {"blocked", p.blocked.size()}}},
@@ -151,6 +152,7 @@ Result<Plan> plan_from_json(const json& doc, const std::string& name) {
     p.skipped.push_back({kind_named(b.value("kind", "")).value_or(policy::ObjectKind::Policy),
                          b.value("name", ""), b.value("why", "")});
   }
+  p.drift_items = doc.value("drift_items", 0);
   const std::string status = doc.value("status", "");
   for (auto st : {diff::PairStatus::InSync, diff::PairStatus::Drifted, diff::PairStatus::Unknown}) {
     if (diff::to_string(st) == status) p.status = st;

@@ -83,11 +83,13 @@ class Planner {
     drift::apply_expectations(result, in.expected, in.now_ms);
     status_ = result.status;
     items_ = std::move(result.items);
+    for (const auto& item : items_) live_items_ += item.expected ? 0 : 1;
   }
 
   Plan run() {
     Plan plan;
     plan.status = status_;
+    plan.drift_items = live_items_;
     plan_policies(plan);
     plan_references(plan);
     order(plan.writes);
@@ -237,6 +239,7 @@ class Planner {
   const std::map<std::string, std::string> none_;
   diff::PairStatus status_ = diff::PairStatus::Unknown;
   std::vector<diff::DriftItem> items_;
+  int live_items_ = 0;
 };
 
 }  // namespace

@@ -113,6 +113,7 @@ struct Plan {
   std::vector<Skipped> skipped;
   std::vector<Blocked> blocked;
   diff::PairStatus status = diff::PairStatus::InSync;  // of the comparison the plan fixes
+  int drift_items = 0;  // that comparison's items no live expectation covers
 };
 
 struct PlanInput {

@@ -193,6 +193,41 @@ ALTER TABLE objects_v5 RENAME TO objects;
 CREATE INDEX objects_hash ON objects (hash);
 )sql";
 
+// flowdriftctl apply's audit trail (docs/plan.md): one row per apply, one per request it sent.
+constexpr std::string_view kSchemaV6 = R"sql(
+CREATE TABLE applies (
+  id              INTEGER PRIMARY KEY,
+  started_ms      INTEGER NOT NULL,
+  finished_ms     INTEGER,
+  os_user         TEXT NOT NULL,
+  plan_hash       TEXT NOT NULL,
+  pair            TEXT NOT NULL DEFAULT '',
+  target_site     TEXT NOT NULL,
+  target_snapshot TEXT NOT NULL,
+  writes_planned  INTEGER NOT NULL,
+  writes_done     INTEGER NOT NULL DEFAULT 0,
+  outcome         TEXT NOT NULL CHECK (outcome IN ('running', 'complete', 'stopped', 'refused')),
+  message         TEXT NOT NULL DEFAULT '',
+  after_snapshot  TEXT
+);
+CREATE TABLE apply_requests (
+  id            INTEGER PRIMARY KEY,
+  apply_id      INTEGER NOT NULL REFERENCES applies (id),
+  step          INTEGER NOT NULL,
+  op            TEXT NOT NULL,
+  kind          TEXT NOT NULL,
+  name          TEXT NOT NULL,
+  method        TEXT NOT NULL,
+  path          TEXT NOT NULL,
+  request_body  TEXT NOT NULL,
+  status        INTEGER NOT NULL,
+  response_body TEXT NOT NULL,
+  sent_ms       INTEGER NOT NULL,
+  duration_ms   INTEGER NOT NULL
+);
+CREATE INDEX apply_requests_apply ON apply_requests (apply_id, step);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -202,6 +237,7 @@ const std::vector<Migration>& migrations() {
       {3, "debounce, expected differences, snapshot skew and drift events", kSchemaV3},
       {4, "config reload audit trail", kSchemaV4},
       {5, "entity groups in the objects table", kSchemaV5},
+      {6, "apply audit trail", kSchemaV6},
   };
   return steps;
 }

@@ -43,6 +43,22 @@ std::vector<std::string> demo_changes(LiveSite& dr) {
   return {deleted, rules[1]["spec"]["name"], rules[2]["spec"]["name"]};
 }
 
+// The DR site gets a write credential (the same account here: pcsim's read/write split is
+// tested on its own).
+void make_dr_writable(LivePair& live) {
+  const std::string cfg = live.daemon.config_path();
+  auto text = read_file(cfg);
+  const std::string anchor = "  - name: dr\n";
+  REQUIRE(text.find(anchor) != std::string::npos);
+  text.insert(text.find(anchor) + anchor.size(),
+              "    write_username: admin\n    write_password_file: pc-password\n");
+  write_file(cfg, text);
+}
+
+long long scalar(DbView& db, const std::string& sql) {
+  return std::stoll(db.scalar(sql).value_or("-1"));
+}
+
 std::vector<std::string> steps(const json& plan) {
   std::vector<std::string> out;
   for (const auto& w : plan.at("writes")) {
@@ -110,4 +126,104 @@ TEST_CASE("flowdriftctl plan: the demo's three DR changes are three writes, live
   CHECK(refused.status == 2);
   CHECK(refused.out.find("site dr") != std::string::npos);
   CHECK(refused.out.find("create policy") == std::string::npos);
+}
+
+TEST_CASE("flowdriftctl apply: the demo's three writes, the pair back IN_SYNC, audited",
+          "[integration][plan][apply][slow]") {
+  LivePair live(30, 23);
+  make_dr_writable(live);
+  DbView db = live.start_in_sync();
+  const auto& dir = live.dir;
+  const std::string cfg = live.daemon.config_path();
+  const std::string plan_file = dir.file("plan.json");
+  demo_changes(live.dr);
+  REQUIRE(wait_until([&] { return scalar(db, "SELECT count(*) FROM drift_items WHERE resolved_ms IS NULL") == 3; }, 30s));
+  REQUIRE(run_ctl(dir, {"plan", "--config", cfg, "--pair", "prod", "-o", plan_file}).status == 1);
+
+  // Refused without the confirmation, and nothing is written.
+  auto unconfirmed = run_ctl(dir, {"apply", plan_file, "--config", cfg});
+  CHECK(unconfirmed.status == 2);
+  CHECK(unconfirmed.out.find("pass --yes") != std::string::npos);
+
+  auto applied = run_ctl(dir, {"apply", plan_file, "--config", cfg, "--yes"});
+  INFO(applied.out);
+  REQUIRE(applied.status == 0);
+  CHECK(applied.out.find("3 of 3 write(s) made") != std::string::npos);
+  CHECK(applied.out.find("Pair prod: IN_SYNC, 0 drift item(s); a new plan has 0 write(s)") != std::string::npos);
+
+  // The daemon sees it: IN_SYNC, the three items resolved.
+  REQUIRE(wait_until([&] {
+    return pair_status(db) == "IN_SYNC" &&
+           scalar(db, "SELECT count(*) FROM drift_items WHERE resolved_ms IS NOT NULL") == 3;
+  }, 30s));
+  CHECK(scalar(db, "SELECT count(*) FROM drift_items WHERE resolved_ms IS NULL") == 0);
+
+  // The audit trail: one apply, complete, with its three requests and answers.
+  CHECK(db.scalar("SELECT outcome || ' ' || writes_done || '/' || writes_planned FROM applies") ==
+        std::optional<std::string>("complete 3/3"));
+  CHECK(scalar(db, "SELECT count(*) FROM apply_requests WHERE status BETWEEN 200 AND 299") == 3);
+  auto history = run_ctl(dir, {"history", "--applies", "--config", cfg});
+  CHECK(history.status == 0);
+  CHECK(history.out.find("complete") != std::string::npos);
+  CHECK(history.out.find("3/3") != std::string::npos);
+
+  // A second apply of the same plan does nothing: the target is not what it was planned on.
+  auto again = run_ctl(dir, {"apply", plan_file, "--config", cfg, "--yes"});
+  CHECK(again.status == 2);
+  CHECK(again.out.find("changed since the plan") != std::string::npos);
+  CHECK(scalar(db, "SELECT count(*) FROM apply_requests") == 3);
+  CHECK(db.scalar("SELECT outcome FROM applies ORDER BY id DESC LIMIT 1") == std::optional<std::string>("refused"));
+  // And a new plan is empty.
+  CHECK(run_ctl(dir, {"plan", "--config", cfg, "--pair", "prod"}).status == 0);
+}
+
+TEST_CASE("flowdriftctl apply: refused after a change on the target, stops at a failed write",
+          "[integration][plan][apply][slow]") {
+  LivePair live(30, 29);
+  make_dr_writable(live);
+  const auto& dir = live.dir;
+  const std::string cfg = live.daemon.config_path();
+  const std::string plan_file = dir.file("plan.json");
+  demo_changes(live.dr);
+  REQUIRE(run_ctl(dir, {"plan", "--config", cfg, "--pair", "prod", "-o", plan_file}).status == 1);
+
+  SECTION("a change between plan and apply: refused, nothing written") {
+    live.dr.monitor_enforced_rule();
+    auto refused = run_ctl(dir, {"apply", plan_file, "--config", cfg, "--yes"});
+    CHECK(refused.status == 2);
+    CHECK(refused.out.find("dr changed since the plan") != std::string::npos);
+    DbView db(live.daemon.db_path());
+    CHECK(scalar(db, "SELECT count(*) FROM apply_requests") == 0);
+    CHECK(db.scalar("SELECT outcome FROM applies") == std::optional<std::string>("refused"));
+  }
+  SECTION("the second of three writes fails: reported, and a new plan holds what is left") {
+    live.dr.add_fault("writes:status=500,after=1,count=1");
+    auto stopped = run_ctl(dir, {"apply", plan_file, "--config", cfg, "--yes"});
+    INFO(stopped.out);
+    CHECK(stopped.status == 1);
+    CHECK(stopped.out.find("1 of 3 write(s) made") != std::string::npos);
+    CHECK(stopped.out.find("2. ") != std::string::npos);
+    CHECK(stopped.out.find("REFUSED") != std::string::npos);
+    CHECK(stopped.out.find("3. ") != std::string::npos);
+    CHECK(stopped.out.find("not done") != std::string::npos);
+    const json first = json::parse(read_file(plan_file));
+    auto replanned = run_ctl(dir, {"plan", "--config", cfg, "--pair", "prod", "--format", "json"});
+    REQUIRE(replanned.status == 1);
+    auto left = steps(json::parse(replanned.out));
+    auto all = steps(first);
+    CHECK(left.size() == 2);
+    for (const auto& s : left) CHECK(std::find(all.begin(), all.end(), s) != all.end());
+    DbView db(live.daemon.db_path());
+    CHECK(db.scalar("SELECT outcome || ' ' || writes_done FROM applies") == std::optional<std::string>("stopped 1"));
+    CHECK(scalar(db, "SELECT status FROM apply_requests WHERE step = 2") == 500);
+  }
+  SECTION("a site without a write credential is read-only") {
+    auto text = read_file(cfg);
+    const std::string creds = "    write_username: admin\n    write_password_file: pc-password\n";
+    text.erase(text.find(creds), creds.size());
+    write_file(cfg, text);
+    auto refused = run_ctl(dir, {"apply", plan_file, "--config", cfg, "--yes"});
+    CHECK(refused.status == 2);
+    CHECK(refused.out.find("read-only") != std::string::npos);
+  }
 }

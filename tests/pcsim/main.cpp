@@ -102,6 +102,13 @@ int main(int argc, char** argv) {
   auto* pw_env = cli.add_option("--password-env", password_env,
                                 "environment variable holding the password");
   pw_file->excludes(pw_env);
+  std::string write_user, write_password_file;
+  auto* wu = cli.add_option("--write-user", write_user,
+                            "a separate account for writes (then --user may only read)");
+  auto* wp = cli.add_option("--write-password-file", write_password_file,
+                            "file holding the write account's password");
+  wu->needs(wp);
+  wp->needs(wu);
   cli.add_option("--fault", fault_texts,
                  "fault spec, repeatable: ENDPOINT:k=v,... (e.g. rules_list:status=503,count=2) or JSON");
   cli.add_flag("--churn", churn, "modify one policy on every rules-list request at offset 0");
@@ -149,6 +156,10 @@ int main(int argc, char** argv) {
       options.password = v;
     } else if (const char* v = std::getenv("PCSIM_PASSWORD"); v && *v) {
       options.password = v;
+    }
+    if (!write_user.empty()) {
+      options.write_user = write_user;
+      options.write_password = read_secret_file(write_password_file);
     }
     options.instance_seed = instance_seed;
     options.churn = churn;

@@ -667,8 +667,13 @@ http::ServerReply Simulator::handle(const http::HttpRequest& request) {
   ServerReply reply;
   auto auth = request.header("Authorization");
   auto creds = auth ? http::parse_basic_auth(*auth) : std::nullopt;
-  if (!creds || creds->user != options_.user || creds->password != options_.password) {
+  const bool reader = creds && creds->user == options_.user && creds->password == options_.password;
+  const bool writer = creds && !options_.write_user.empty() && creds->user == options_.write_user &&
+                      creds->password == options_.write_password;
+  if (!reader && !writer) {
     reply = unauthorized_reply();
+  } else if (writing_ && !writer && !options_.write_user.empty()) {
+    reply = error_reply(403, "unknown", "User " + creds->user + " may not change this Prism Central.");
   } else if (admin) {
     reply = handle_admin(request, path);
   } else if (endpoint == "unknown" && !v4_ns.empty()) {

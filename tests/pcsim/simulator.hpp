@@ -62,6 +62,10 @@ struct SimulatorOptions {
   // lags v4_version (a PC whose services are at different levels), or "none" (that API absent:
   // its paths answer the v4 404). Unlisted namespaces serve up to v4_version.
   std::map<std::string, std::string> v4_namespace_versions = {};
+  // A separate account for writes, as a PC with a read-only monitoring user has: when set, it
+  // may read and write, while `user` gets 403 on every write. Unset: `user` does both.
+  std::string write_user = {};
+  std::string write_password = {};
 };
 
 // An object of the data file's "v4" section as this instance serves it (references resolved,

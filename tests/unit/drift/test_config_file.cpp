@@ -952,7 +952,7 @@ TEST_CASE("a pair's source may be a baseline: one site per path, read as often a
   }
 }
 
-TEST_CASE("a separate write credential makes a site writable; without one it is read-only",
+TEST_CASE("a separate write credential makes a site writable, without one it is read-only",
           "[unit][config][plan]") {
   const std::string base =
       "sites:\n  - name: dr\n    url: https://dr\n    username: reader\n    password_env: R_PW\n";

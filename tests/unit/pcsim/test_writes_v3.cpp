@@ -285,3 +285,31 @@ TEST_CASE("v3 object writes are faultable and stay on v3 in v4 mode", "[unit][pc
   CHECK(call(sim, "PUT", v3("/address_groups/" + uuid), body).response.status == 200);
   CHECK(sim.stats().at("endpoints").at("address_groups_crud").at("total") == 3);
 }
+
+TEST_CASE("with a write account, the read account may read but not write", "[unit][pcsim][writes]") {
+  auto options = seeded(5);
+  options.write_user = "flow-admin";
+  options.write_password = "w-secret";
+  Simulator sim(small_site(3), options);
+  const json body = {{"name", "ag-new"}, {"ip_address_block_list", json::array()}};
+  // The read account: listings yes, writes no.
+  CHECK(post(sim, "/address_groups/list", json{{"kind", "address_group"}}).response.status == 200);
+  auto refused = call(sim, "POST", v3("/address_groups"), body);
+  CHECK(refused.response.status == 403);
+  CHECK(refused.response.body.find("may not change") != std::string::npos);
+  // The write account: both.
+  auto as_writer = [&](const std::string& method, const std::string& target, const json& b) {
+    http::HttpRequest r;
+    r.method = method;
+    r.target = target;
+    r.body = b.is_null() ? std::string() : b.dump();
+    r.headers.push_back({"Authorization", http::basic_auth_header("flow-admin", "w-secret")});
+    return sim.handle(r);
+  };
+  CHECK(as_writer("POST", v3("/address_groups"), body).response.status == 200);
+  CHECK(as_writer("POST", v3("/address_groups/list"), json{{"kind", "address_group"}}).response.status == 200);
+  CHECK(as_writer("POST", v3("/address_groups"), json{{"name", "x"}}).response.status != 403);
+  auto wrong = request("GET", v3("/address_groups/list"));
+  wrong.headers = {{"Authorization", http::basic_auth_header("flow-admin", "nope")}};
+  CHECK(sim.handle(wrong).response.status == 401);
+}

@@ -287,7 +287,7 @@ TEST_CASE("a plan translates the source through the pair's mappings into the tar
   CHECK(plan_for(source, perform(p, target), in).writes.empty());
 }
 
-TEST_CASE("a plan file reads back as the same plan; bad files are named", "[unit][plan]") {
+TEST_CASE("a plan file reads back as the same plan, bad files are named", "[unit][plan]") {
   const Plan plan = plan_for(policy::test::standard_site(), V3SiteData{});
   REQUIRE_FALSE(plan.writes.empty());
   const json doc = plan_json(plan);
