@@ -157,8 +157,7 @@ std::optional<plan::Target> poll_target(const std::string& config, const std::st
     err << "flowdriftctl: " << dump.error().message << "\n";
     return std::nullopt;
   }
-  return dump->v4 ? plan::v4_target(site, *dump->v4, std::move(dump->site.snapshot))
-                  : plan::v3_target(site, *dump->v3, std::move(dump->site.snapshot));
+  return target_of(std::move(*dump), site);
 }
 
 void report(const Run& run, std::ostream& out) {

@@ -38,10 +38,18 @@ std::optional<config::Config> load(const std::string& path, std::ostream& err) {
   }
 }
 
+}  // namespace
+
 plan::Target target_of(LoadedDump dump, const std::string& name) {
-  return dump.v4 ? plan::v4_target(name, *dump.v4, std::move(dump.site.snapshot))
-                 : plan::v3_target(name, *dump.v3, std::move(dump.site.snapshot));
+  if (!dump.v4) return plan::v3_target(name, *dump.v3, std::move(dump.site.snapshot));
+  const auto versions = dump.site.api_versions;
+  plan::Target t = plan::v4_target(name, *dump.v4, std::move(dump.site.snapshot));
+  if (!versions.microseg.empty()) t.microseg_version = versions.microseg;
+  if (!versions.prism.empty()) t.prism_version = versions.prism;
+  return t;
 }
+
+namespace {
 
 // A live site of the configuration, polled now, completely.
 std::optional<LoadedDump> poll_site(const std::string& config, const std::string& site,

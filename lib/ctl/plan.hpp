@@ -27,6 +27,10 @@ int run_plan(const PlanArgs& args, std::ostream& out, std::ostream& err);
 // The plan run_plan prints; nullopt after printing why to `err`.
 std::optional<plan::Plan> compute_plan(const PlanArgs& args, std::ostream& err);
 
+struct LoadedDump;
+// A dump as a plan's target: its identifiers and the API versions it was polled with.
+plan::Target target_of(LoadedDump dump, const std::string& name);
+
 // flowdriftctl apply (docs/plan.md "Apply"): performs a saved plan on its target with the
 // target's write credential, only while the target is unchanged since the plan, stopping at the
 // first refusal; every request and answer is audited in the daemon's database.

@@ -45,6 +45,9 @@ struct Target {
   std::map<policy::ObjectKey, TargetObject> objects;
   std::set<std::string> category_keys;  // keys that exist on the site
   std::set<policy::ObjectKey> ambiguous;  // names that several objects of one kind hold
+  // v4: the API versions the target was polled with; writes use the same ("v4.0" .. "v4.3").
+  std::string microseg_version = "v4.0";
+  std::string prism_version = "v4.0";
 };
 
 // The target as its raw site data describes it (`snapshot`: that data canonicalized).
