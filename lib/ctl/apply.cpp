@@ -79,57 +79,138 @@ http::HttpRequest http_request(const Run& run, const plan::Request& r) {
   return h;
 }
 
-// What a create made, as the target now names it (v3: the uuid of the answer).
-void remember_created(Run& run, const plan::Write& w, const std::string& body) {
+// What a create made, as the target now names it.
+void remember_created(Run& run, const plan::Write& w, const std::string& id) {
   if (w.kind == policy::ObjectKind::Category && w.name.find(':') == std::string::npos) {
     run.target.category_keys.insert(w.name);
     return;
   }
-  const json answer = json::parse(body, nullptr, false);
-  std::string id;
-  if (answer.is_object()) {
-    id = answer.value("uuid", "");
-    if (id.empty() && answer.contains("metadata") && answer["metadata"].is_object()) {
-      id = answer["metadata"].value("uuid", "");
-    }
-  }
   run.target.objects[{w.kind, w.name}] = plan::TargetObject{id, 0};
+}
+
+// The id a v3 create answers with (`uuid`, or `metadata.uuid` of an intent response).
+std::string v3_created_id(const json& answer) {
+  if (!answer.is_object()) return {};
+  std::string id = answer.value("uuid", "");
+  if (id.empty() && answer.contains("metadata") && answer["metadata"].is_object()) {
+    id = answer["metadata"].value("uuid", "");
+  }
+  return id;
+}
+
+// One GET with the write credential; the answer's body as JSON when 2xx.
+awaitable<Result<json>> read_json(Run* run, std::string target, std::string* etag) {
+  http::HttpRequest h;
+  h.method = "GET";
+  h.target = target;
+  h.headers = {{"Authorization", run->authorization}, {"Accept", "application/json"}};
+  auto answer = co_await run->transport->send(h, run->site.request_timeout);
+  if (!answer) co_return answer.error();
+  if (answer->status / 100 != 2) {
+    co_return make_error(ErrorReason::Other, "GET " + target + ": " + std::to_string(answer->status) +
+                                                 " " + bounded(answer->body).substr(0, 300));
+  }
+  if (etag) *etag = std::string(answer->header("ETag").value_or(""));
+  json body = json::parse(answer->body, nullptr, false);
+  if (body.is_discarded()) co_return make_error(ErrorReason::Malformed, "GET " + target + ": not JSON");
+  co_return body;
+}
+
+// v4: a write answered with a task reference is done when its task has succeeded; the extId
+// of the entity it affected.
+awaitable<Result<std::string>> wait_task(Run* run, std::string task_id) {
+  const std::string target = run->base_path + "/api/prism/" + run->target.prism_version +
+                             "/config/tasks/" + task_id;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  const auto deadline = SteadyClock::now() + std::chrono::seconds(120);
+  while (SteadyClock::now() < deadline) {
+    auto task = co_await read_json(run, target, nullptr);
+    if (!task) co_return task.error();
+    const json data = task->value("data", json::object());
+    const std::string status = data.value("status", "");
+    if (status == "SUCCEEDED") {
+      for (const auto& e : data.value("entitiesAffected", json::array())) {
+        if (e.is_object() && e.contains("extId")) co_return e.value("extId", "");
+      }
+      co_return std::string();
+    }
+    if (status == "FAILED" || status == "CANCELED" || status == "CANCELLED") {
+      co_return make_error(ErrorReason::Other, "task " + task_id + " " + status + ": " +
+                                                   data.value("errorMessages", json::array()).dump());
+    }
+    timer.expires_after(std::chrono::milliseconds(250));
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return make_error(ErrorReason::Timeout, "task " + task_id + " did not finish within 120 s");
+}
+
+// What a 2xx answer means once the write is done: the created object's id (v3: in the answer;
+// v4: its task's affected entity, or the created object itself for a category).
+awaitable<Result<std::string>> settle_write(Run* run, std::string body) {
+  const json answer = json::parse(body, nullptr, false);
+  if (run->target.api != config::Api::V4) co_return v3_created_id(answer);
+  const json data = answer.is_object() ? answer.value("data", json::object()) : json::object();
+  if (data.is_object() && data.value("$objectType", "") == "prism.v4.config.TaskReference") {
+    co_return co_await wait_task(run, data.value("extId", ""));
+  }
+  co_return data.is_object() ? data.value("extId", "") : std::string();
+}
+
+void stop_at(Run* run, std::size_t i, const plan::Write& w, const std::string& why) {
+  run->stopped = "step " + std::to_string(i + 1) + " (" + std::string(plan::to_string(w.op)) + " " +
+                 std::string(policy::to_string(w.kind)) + " '" + w.name + "') " + why;
+}
+
+awaitable<bool> perform_write(Run* run, std::size_t i) {
+  plan::Write w = run->plan.writes[i];
+  if (auto it = run->target.objects.find({w.kind, w.name}); it != run->target.objects.end()) {
+    w.target_id = it->second.id;
+  }
+  auto request = plan::render_request(w, run->target);
+  if (!request) {
+    stop_at(run, i, w, "cannot be rendered: " + request.error().message);
+    co_return false;
+  }
+  http::HttpRequest h = http_request(*run, *request);
+  const bool conditional = run->target.api == config::Api::V4 && request->method != "POST";
+  if (conditional) {  // v4: If-Match with the ETag the object has now
+    std::string etag;
+    auto current = co_await read_json(run, h.target, &etag);
+    if (!current || etag.empty()) {
+      stop_at(run, i, w, "could not read its ETag: " + (current ? "no ETag header" : current.error().message));
+      co_return false;
+    }
+    h.headers.push_back({"If-Match", etag});
+  }
+  store::AppliedRequest audit{static_cast<int>(i + 1), std::string(plan::to_string(w.op)),
+                              std::string(policy::to_string(w.kind)), w.name, h.method,
+                              request->path, h.body, 0, "", unix_now_ms(), 0};
+  const auto t0 = SteadyClock::now();
+  auto answer = co_await run->transport->send(h, run->site.request_timeout);
+  audit.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0).count();
+  audit.status = answer ? answer->status : 0;
+  audit.response_body = answer ? bounded(answer->body) : answer.error().message;
+  store::record_apply_request(*run->db, run->apply_id, audit);
+  if (!answer || answer->status / 100 != 2) {
+    stop_at(run, i, w, "was refused: " + (answer ? std::to_string(answer->status) + " " +
+                                                       audit.response_body.substr(0, 300)
+                                                 : answer.error().message));
+    co_return false;
+  }
+  auto settled = co_await settle_write(run, answer->body);
+  if (!settled) {
+    stop_at(run, i, w, "did not complete: " + settled.error().message);
+    co_return false;
+  }
+  if (w.op == plan::Op::Create) remember_created(*run, w, *settled);
+  ++run->done;
+  co_return true;
 }
 
 awaitable<void> perform_writes(Run* run) {
   for (std::size_t i = 0; i < run->plan.writes.size(); ++i) {
-    plan::Write w = run->plan.writes[i];
-    if (auto it = run->target.objects.find({w.kind, w.name}); it != run->target.objects.end()) {
-      w.target_id = it->second.id;
-    }
-    auto request = plan::render_request(w, run->target);
-    if (!request) {
-      run->stopped = "step " + std::to_string(i + 1) + ": " + request.error().message;
-      co_return;
-    }
-    store::AppliedRequest audit{static_cast<int>(i + 1), std::string(plan::to_string(w.op)),
-                                std::string(policy::to_string(w.kind)), w.name, request->method,
-                                request->path, request->body.is_null() ? "" : request->body.dump(),
-                                0, "", unix_now_ms(), 0};
-    const auto t0 = SteadyClock::now();
-    auto answer = co_await run->transport->send(http_request(*run, *request), run->site.request_timeout);
-    audit.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0).count();
-    if (answer) {
-      audit.status = answer->status;
-      audit.response_body = bounded(answer->body);
-    } else {
-      audit.response_body = answer.error().message;
-    }
-    store::record_apply_request(*run->db, run->apply_id, audit);
-    if (!answer || answer->status / 100 != 2) {
-      run->stopped = "step " + std::to_string(i + 1) + " (" + audit.op + " " + audit.kind + " '" +
-                     w.name + "') was refused: " +
-                     (answer ? std::to_string(answer->status) + " " + bounded(answer->body).substr(0, 300)
-                             : answer.error().message);
-      co_return;
-    }
-    if (w.op == plan::Op::Create) remember_created(*run, w, answer->body);
-    ++run->done;
+    if (!co_await perform_write(run, i)) co_return;
   }
 }
 
