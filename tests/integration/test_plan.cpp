@@ -227,3 +227,39 @@ TEST_CASE("flowdriftctl apply: refused after a change on the target, stops at a 
     CHECK(refused.out.find("read-only") != std::string::npos);
   }
 }
+
+TEST_CASE("DR test import: a baseline planned and applied to an empty third site",
+          "[integration][plan][apply][slow]") {
+  LivePair live(25, 31);
+  LiveSite drtest(live.dir, "drtest", 0, 99);
+  const auto& dir = live.dir;
+  const std::string cfg = live.daemon.config_path();
+  auto text = read_file(cfg);
+  text.insert(text.find("pairs:\n"),
+              "  - name: drtest\n    url: https://127.0.0.1:" + std::to_string(drtest.port()) +
+                  "\n    username: admin\n    password_file: pc-password\n    ca_file: " +
+                  drtest.ca_file() +
+                  "\n    api: v3\n    interval: 1s\n    jitter: 0\n    retries: 0\n"
+                  "    write_username: admin\n    write_password_file: pc-password\n");
+  write_file(cfg, text);
+
+  // The pre-DR baseline, kept as files.
+  REQUIRE(run_ctl(dir, {"export", "--config", cfg, "--site", "primary", "-o", dir.file("base/")}).status == 0);
+  // Planned into the empty test site: category keys and values, groups, then policies.
+  auto planned = run_ctl(dir, {"plan", dir.file("base"), "--to", "drtest", "--config", cfg,
+                               "-o", dir.file("import.json")});
+  INFO(planned.out);
+  REQUIRE(planned.status == 1);
+  const json plan = json::parse(read_file(dir.file("import.json")));
+  CHECK(plan["summary"]["create"].get<int>() > 25);
+  CHECK(plan["summary"]["delete"] == 0);
+  auto applied = run_ctl(dir, {"apply", dir.file("import.json"), "--config", cfg, "--yes"});
+  INFO(applied.out);
+  REQUIRE(applied.status == 0);
+  // The test site now holds the baseline: nothing left to plan, and a diff finds it in sync.
+  CHECK(run_ctl(dir, {"plan", dir.file("base"), "--to", "drtest", "--config", cfg}).status == 0);
+  REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "drtest", "-o", dir.file("t.json")}).status == 0);
+  auto diff = run_ctl(dir, {"diff", dir.file("base"), dir.file("t.json")});
+  INFO(diff.out);
+  CHECK(diff.status == 0);
+}

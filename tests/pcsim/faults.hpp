@@ -16,7 +16,7 @@ namespace flowdrift::pcsim {
 inline constexpr std::string_view kFaultEndpoints[] = {
     "rules_list",          "address_groups_list",    "service_groups_list",
     "categories_list",     "category_values_list",   "rules_crud",
-    "address_groups_crud", "service_groups_crud",    "category_values_crud",
+    "address_groups_crud", "service_groups_crud",    "category_values_crud", "category_keys_crud",
     "tasks",               "v4_policies",            "v4_address_groups",
     "v4_service_groups",   "v4_categories",          "v4_entity_groups",
     "v4_vpcs",             "v4_policies_crud",       "v4_address_groups_crud",

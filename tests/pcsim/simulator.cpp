@@ -94,7 +94,7 @@ std::string_view kind_of(const std::string& endpoint) {
   if (endpoint == "address_groups_list" || endpoint == "address_groups_crud") return "address_group";
   if (endpoint == "service_groups_list" || endpoint == "service_groups_crud") return "service_group";
   if (endpoint == "categories_list" || endpoint == "category_values_list" ||
-      endpoint == "category_values_crud") {
+      endpoint == "category_values_crud" || endpoint == "category_keys_crud") {
     return "category";
   }
   if (endpoint == "tasks") return "task";
@@ -142,6 +142,7 @@ std::string classify(const std::vector<std::string_view>& p) {
   if (p.size() == 2 && p[0] == "categories" && p[1] == "list") return "categories_list";
   if (p.size() == 3 && p[0] == "categories" && p[2] == "list") return "category_values_list";
   if (p.size() == 3 && p[0] == "categories") return "category_values_crud";
+  if (p.size() == 2 && p[0] == "categories") return "category_keys_crud";
   if (p.size() == 2 && p[0] == "tasks") return "tasks";
   return {};
 }
@@ -742,7 +743,8 @@ http::ServerReply Simulator::dispatch(const http::HttpRequest& request, const st
                                       std::vector<std::string_view>& parts) {
   const bool is_list = endpoint.size() > 5 && endpoint.compare(endpoint.size() - 5, 5, "_list") == 0;
   const bool objects_crud = endpoint == "address_groups_crud" ||
-                            endpoint == "service_groups_crud" || endpoint == "category_values_crud";
+                            endpoint == "service_groups_crud" || endpoint == "category_values_crud" ||
+                            endpoint == "category_keys_crud";
   const std::string_view kind = kind_of(endpoint);
 
   ListQuery query;

@@ -194,6 +194,7 @@ class Simulator {
   template <class Stored>
   http::ServerReply v3_group(const http::HttpRequest& request, const std::string& uuid,
                              std::map<std::string, Stored>& stored, const UuidByName& uuid_by_name);
+  http::ServerReply v3_category_key(const http::HttpRequest& request, const std::string& key);
   http::ServerReply v3_category_value(const http::HttpRequest& request, const std::string& key,
                                       const std::string& value);
   // writes_v4.cpp: GET one / POST / PUT / DELETE of v4 objects, v4 tasks.

@@ -296,6 +296,7 @@ std::vector<std::string> Simulator::policies_using_category(std::string_view key
 http::ServerReply Simulator::dispatch_v3_objects(const http::HttpRequest& request,
                                                  const std::string& endpoint,
                                                  const std::vector<std::string_view>& parts) {
+  if (endpoint == "category_keys_crud") return v3_category_key(request, percent_decode(parts[1]));
   if (endpoint == "category_values_crud") {
     return v3_category_value(request, percent_decode(parts[1]), percent_decode(parts[2]));
   }
@@ -362,6 +363,46 @@ http::ServerReply Simulator::v3_group(const http::HttpRequest& request, const st
     return empty_ok();
   }
   return status_error(405, kind, "INVALID_REQUEST", "Method " + request.method + " not allowed.");
+}
+
+// GET and PUT of a category key (/categories/{name}): PUT creates it (201) or sets its
+// description (200), as a PC does; its values are written one by one.
+http::ServerReply Simulator::v3_category_key(const http::HttpRequest& request, const std::string& key) {
+  const std::string_view kind = "category";
+  auto def = category_defs_.find(key);
+  auto key_status = [&](int status) {
+    const CategoryKey& k = category_defs_.at(key);
+    return json_reply(status, json{{"api_version", "3.1"}, {"name", k.name},
+                                   {"description", k.description},
+                                   {"system_defined", k.system_defined}}.dump());
+  };
+  if (request.method == "GET") {
+    if (def == category_defs_.end()) return error_reply(404, kind, "Category " + key + " does not exist.");
+    return key_status(200);
+  }
+  if (request.method != "PUT") return error_reply(405, kind, "Method " + request.method + " not allowed.");
+  json body = json::parse(request.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return error_reply(422, kind, "Request body must be a JSON object (a category_key).");
+  }
+  if (key.empty() || key.size() > 64) return error_reply(422, kind, "name must be 1 to 64 characters long");
+  if (auto n = body.find("name"); n != body.end() && (!n->is_string() || n->get<std::string>() != key)) {
+    return error_reply(422, kind, "name in the body must equal the name in the path ('" + key + "')");
+  }
+  std::string description;
+  if (auto e = check_string(body, "description", "", false, 1000, &description); !e.empty()) {
+    return error_reply(422, kind, e);
+  }
+  const bool exists = def != category_defs_.end();
+  if (!exists) {
+    category_defs_.emplace(key, CategoryKey{key, description, false, {}});
+  } else if (def->second.system_defined) {
+    return error_reply(403, kind, "Category " + key + " is system defined.");
+  } else {
+    def->second.description = description;
+  }
+  rebuild_category_views();
+  return key_status(exists ? 200 : 201);
 }
 
 http::ServerReply Simulator::v3_category_value(const http::HttpRequest& request,

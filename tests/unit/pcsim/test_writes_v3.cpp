@@ -313,3 +313,17 @@ TEST_CASE("with a write account, the read account may read but not write", "[uni
   wrong.headers = {{"Authorization", http::basic_auth_header("flow-admin", "nope")}};
   CHECK(sim.handle(wrong).response.status == 401);
 }
+
+TEST_CASE("v3 category keys: PUT creates (201) or updates (200), then values can be added",
+          "[unit][pcsim][writes]") {
+  Simulator sim(small_site(3), seeded(5));
+  CHECK(call(sim, "GET", v3("/categories/Region")).response.status == 404);
+  CHECK(call(sim, "PUT", v3("/categories/Region/eu"), json{{"value", "eu"}}).response.status == 404);
+  auto created = call(sim, "PUT", v3("/categories/Region"), json{{"name", "Region"}, {"description", "where"}});
+  CHECK(created.response.status == 201);
+  CHECK(json::parse(created.response.body).at("description") == "where");
+  CHECK(call(sim, "PUT", v3("/categories/Region"), json{{"name", "Region"}}).response.status == 200);
+  CHECK(call(sim, "PUT", v3("/categories/Region"), json{{"name", "Other"}}).response.status == 422);
+  CHECK(call(sim, "PUT", v3("/categories/Region/eu"), json{{"value", "eu"}}).response.status == 201);
+  CHECK(call(sim, "GET", v3("/categories/Region")).response.status == 200);
+}
