@@ -201,6 +201,7 @@ class V4Writer {
     } else if (p.contains("intra_group_rule") || p.contains("intra_group_services")) {
       return cannot("intra-group rule members without an intra-group action");
     }
+    if (auto r = spread_kinds(rules); !r) return r.error();
     if (p.contains("isolation")) {
       auto rule = isolation_rule(p);
       if (!rule) return rule.error();
@@ -225,10 +226,41 @@ class V4Writer {
       return cannot("a secured group's " + k);
     }
     json spec = json::object();
-    auto ids = category_group(g, "the secured group", spec, "securedGroup");
+    json one_kind = g;
+    const json kinds = g.value("kinds", json::array());
+    if (kinds.size() > 1 && !g.value("categories", json::array()).empty()) {
+      spread_kinds_ = kinds;  // spread over the rules (spread_kinds)
+      one_kind["kinds"] = json::array({"vm"});
+    }
+    auto ids = category_group(one_kind, "the secured group", spec, "securedGroup");
     if (!ids) return ids.error();
     if (g.contains("entity_groups")) body["securedEntityGroupReferences"] = entity_group_ids(g["entity_groups"]);
     return spec;
+  }
+
+  // A secured group of several kinds: v4 reads the union of what each rule's secured
+  // categories select, so the rules that carry them take the kinds in turn. With fewer such
+  // rules than kinds, one is repeated: the same canonical rules, one more kind.
+  Result<void> spread_kinds(json& rules) const {
+    if (spread_kinds_.empty()) return {};
+    std::vector<std::size_t> carriers;
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      if (rules[i]["spec"].contains("securedGroupCategoryReferences")) carriers.push_back(i);
+    }
+    if (carriers.empty()) {
+      return cannot("the secured group selecting several kinds " + spread_kinds_.dump() + " without rules");
+    }
+    while (carriers.size() < spread_kinds_.size()) {
+      rules.push_back(rules[carriers.front()]);
+      carriers.push_back(rules.size() - 1);
+    }
+    for (std::size_t k = 0; k < carriers.size(); ++k) {
+      json& spec = rules[carriers[k]]["spec"];
+      const std::string kind = spread_kinds_[k % spread_kinds_.size()].get<std::string>();
+      spec.erase("securedGroupCategoryAssociatedEntityType");
+      if (kind != "vm") spec["securedGroupCategoryAssociatedEntityType"] = upper(kind);
+    }
+    return {};
   }
 
   // A category group's categories as `prefix`CategoryReferences (and its associated entity
@@ -237,6 +269,7 @@ class V4Writer {
                               const std::string& prefix) {
     const json& categories = g.value("categories", json::array());
     const json kinds = g.value("kinds", json::array({"vm"}));
+    if (kinds.empty()) return cannot(what + " selecting no kinds (a v3 filter without kind_list)");
     if (kinds.size() != 1) return cannot(what + " selecting several kinds " + kinds.dump());
     if (g.value("match", "all") != "all") return cannot(what + " matching any of several keys");
     if (categories.empty()) {
@@ -506,6 +539,7 @@ class V4Writer {
   }
 
   const Target& target_;
+  json spread_kinds_ = json::array();  // the secured group's kinds, when several
 };
 
 // A category value: POST {key, value, description}. A key alone is never planned for v4

@@ -268,6 +268,7 @@ TEST_CASE("a plan from a generated v3 source performed on an empty v4 site gives
   const std::vector<std::string> inexpressible{
       "a policy of type vdi", "an isolation group of no categories",
       "an isolation group selecting several kinds", "the secured group selecting several kinds",
+      "an isolation group selecting no kinds", "the secured group selecting no kinds",
       "the secured group matching any of several keys", "a service group of all protocols"};
   auto known = [&](const std::string& why) {
     return std::any_of(inexpressible.begin(), inexpressible.end(), [&](const std::string& what) {
