@@ -85,6 +85,8 @@ class V4Writer {
     if (auto k = unknown_member(p, kKnown); !k.empty()) return cannot("the policy's " + k);
     auto type = policy_type(p.value("type", ""));
     if (!type) return type.error();
+    // A quarantine policy's rules are QUARANTINE rules (same spec as APPLICATION ones).
+    app_rule_type_ = *type == "QUARANTINE" ? "QUARANTINE" : "APPLICATION";
     auto state = policy_state(p.value("mode", ""));
     if (!state) return state.error();
     json body{{"name", p.at("name")},
@@ -294,7 +296,7 @@ class V4Writer {
     if (auto s = add_service(r.at("service"), spec); !s) return s.error();
     const std::string rule_type = r.value("rule_type", "");
     if (!rule_type.empty() && rule_type != "shared_service") return cannot("a rule of type " + rule_type);
-    json rule{{"type", rule_type.empty() ? "APPLICATION" : "SHARED_SERVICE"},
+    json rule{{"type", rule_type.empty() ? app_rule_type_ : "SHARED_SERVICE"},
               {"description", r.value("description", "")},
               {"spec", std::move(spec)}};
     add_rule_switches(r, rule);
@@ -540,6 +542,7 @@ class V4Writer {
 
   const Target& target_;
   json spread_kinds_ = json::array();  // the secured group's kinds, when several
+  std::string app_rule_type_ = "APPLICATION";  // of the policy being written
 };
 
 // A category value: POST {key, value, description}. A key alone is never planned for v4

@@ -321,6 +321,18 @@ TEST_CASE("v4 requests: paths, methods, references, updates and no category key 
   CHECK(policy->request.method == "POST");
   CHECK(policy->request.path == "/api/microseg/v4.0/config/policies");
   CHECK(policy->request.body.dump().find(kKnownAfterApply) != std::string::npos);
+  // As pcsim and Prism Central want them: a quarantine policy's rules are QUARANTINE rules,
+  // every application rule names the secured group.
+  auto quarantine = std::find_if(plan.writes.begin(), plan.writes.end(), [](const Write& w) {
+    return w.kind == ObjectKind::Policy && w.request.body.value("type", "") == "QUARANTINE";
+  });
+  REQUIRE(quarantine != plan.writes.end());
+  for (const auto& r : quarantine->request.body.at("rules")) {
+    CHECK((r.at("type") == "QUARANTINE" || r.at("type") == "INTRA_GROUP"));
+  }
+  for (const auto& r : policy->request.body.at("rules")) {
+    if (r.at("type") == "APPLICATION") CHECK(r.at("spec").contains("securedGroupCategoryReferences"));
+  }
 
   SECTION("an update is the whole object with its extId, guarded by the ETag") {
     V4SiteData drifted = source;
