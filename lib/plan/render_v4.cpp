@@ -72,6 +72,17 @@ Result<void> add_protocol(const json& s, json& spec) {
   return {};
 }
 
+// A rule of `type`; its spec names its SDK type, which the API needs to tell the specs apart.
+json make_rule(const std::string& type, const std::string& description, json spec) {
+  static const std::map<std::string, const char*> kSpecTypes{
+      {"APPLICATION", "ApplicationRuleSpec"}, {"QUARANTINE", "ApplicationRuleSpec"},
+      {"SHARED_SERVICE", "ApplicationRuleSpec"}, {"INTRA_GROUP", "IntraEntityGroupRuleSpec"},
+      {"TWO_ENV_ISOLATION", "TwoEnvIsolationRuleSpec"},
+      {"MULTI_ENV_ISOLATION", "MultiEnvIsolationRuleSpec"}, {"FLEX", "FlexRuleSpec"}};
+  spec["$objectType"] = std::string("microseg.v4.config.") + kSpecTypes.at(type);
+  return json{{"type", type}, {"description", description}, {"spec", std::move(spec)}};
+}
+
 class V4Writer {
  public:
   explicit V4Writer(const Target& target) : target_(target) {}
@@ -296,9 +307,8 @@ class V4Writer {
     if (auto s = add_service(r.at("service"), spec); !s) return s.error();
     const std::string rule_type = r.value("rule_type", "");
     if (!rule_type.empty() && rule_type != "shared_service") return cannot("a rule of type " + rule_type);
-    json rule{{"type", rule_type.empty() ? app_rule_type_ : "SHARED_SERVICE"},
-              {"description", r.value("description", "")},
-              {"spec", std::move(spec)}};
+    json rule = make_rule(rule_type.empty() ? app_rule_type_ : "SHARED_SERVICE",
+                          r.value("description", ""), std::move(spec));
     add_rule_switches(r, rule);
     return rule;
   }
@@ -361,7 +371,7 @@ class V4Writer {
       }
       if (auto r = add_service(s, spec, "securedGroupServiceReferences"); !r) return r.error();
     }
-    json rule{{"type", "INTRA_GROUP"}, {"description", ""}, {"spec", std::move(spec)}};
+    json rule = make_rule("INTRA_GROUP", "", std::move(spec));
     if (auto r = rule_extras(p.value("intra_group_rule", json::object()), "the intra-group rule", rule); !r) {
       return r.error();
     }
@@ -396,10 +406,10 @@ class V4Writer {
         if (!group) return group.error();
         list.push_back(std::move(*group));
       }
-      spec["spec"] = json{{"isolationGroups", std::move(list)}};
+      spec["spec"] = json{{"$objectType", "microseg.v4.config.AllToAllIsolationGroup"},
+                          {"isolationGroups", std::move(list)}};
     }
-    json rule{{"type", two ? "TWO_ENV_ISOLATION" : "MULTI_ENV_ISOLATION"}, {"description", ""},
-              {"spec", std::move(spec)}};
+    json rule = make_rule(two ? "TWO_ENV_ISOLATION" : "MULTI_ENV_ISOLATION", "", std::move(spec));
     if (auto r = rule_extras(p.value("isolation_rule", json::object()), "the isolation rule", rule); !r) {
       return r.error();
     }
@@ -440,7 +450,7 @@ class V4Writer {
     if (r.contains("priority")) spec["priority"] = r["priority"];
     if (r.contains("ip_version")) spec["ipVersion"] = upper(r["ip_version"].get<std::string>());
     if (r.value("system", false)) spec["isSystemRule"] = true;
-    json rule{{"type", "FLEX"}, {"description", r.value("description", "")}, {"spec", std::move(spec)}};
+    json rule = make_rule("FLEX", r.value("description", ""), std::move(spec));
     add_rule_switches(r, rule);
     return rule;
   }
