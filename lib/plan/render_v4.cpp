@@ -325,7 +325,10 @@ class V4Writer {
       if (auto k = unknown_member(peer, {"categories", "match", "kinds"}); !k.empty()) {
         return cannot("the peer " + peer.dump());
       }
-      if (peer["categories"].empty()) return cannot("a peer of no categories");
+      // v4 says a peer's kind only when it is not VM (VM is what a peer without kinds means).
+      if (peer["categories"].empty() || peer.value("kinds", json::array()) == json::array({"vm"})) {
+        return cannot("the peer " + peer.dump());
+      }
       return category_group(peer, "the peer " + peer.dump(), spec, side);
     } else if (peer.contains("subnet") && peer.size() == 1) {
       spec[side + "Subnet"] = address_prefix(peer["subnet"].get<std::string>());
@@ -484,7 +487,11 @@ class V4Writer {
     }
     if (e.contains("references")) {
       json ids = json::array();
-      for (const auto& ref : e["references"]) ids.push_back(reference_id(ref.get<std::string>()));
+      for (const auto& ref : e["references"]) {
+        const std::string text = ref.get<std::string>();
+        if (text.rfind("vpc:", 0) == 0) return cannot("an entity group selecting the VPC " + text.substr(4));
+        ids.push_back(reference_id(text));
+      }
       out["referenceExtIds"] = std::move(ids);
     }
     if (e.contains("pattern")) out["referenceString"] = e["pattern"];

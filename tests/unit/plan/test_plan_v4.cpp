@@ -202,6 +202,42 @@ std::vector<std::pair<std::string, std::function<void(V4SiteData&)>>> v43_varian
                    {"tcpServices", {{{"startPort", 443}, {"endPort", 443}}}},
                    {"priority", 10}}}}}}});
        }},
+      {"a MULTI_ENV_ISOLATION rule of three groups, one of subnets, one with an entity group",
+       [](V4SiteData& s) {
+         json& iso = policy_named(s, "iso");
+         iso["rules"] = {{{"type", "MULTI_ENV_ISOLATION"},
+                          {"spec",
+                           {{"spec",
+                             {{"isolationGroups",
+                               {{{"groupCategoryReferences", {kWeb}}},
+                                {{"groupCategoryReferences", {kLb}},
+                                 {"groupCategoryAssociatedEntityType", "SUBNET"}},
+                                {{"groupCategoryReferences", {kProd}},
+                                 {"groupEntityGroupReference", kEgWeb}}}}}}}}}};
+       }},
+      {"intra-group services, a named intra-group rule, SAVE state",
+       [](V4SiteData& s) {
+         json& web = policy_named(s, "web-app");
+         web["state"] = "SAVE";
+         for (auto& r : web.at("rules")) {
+           if (r.at("type") != "INTRA_GROUP") continue;
+           r["name"] = "intra";
+           r.at("spec")["tcpServices"] = {{{"startPort", 22}, {"endPort", 22}}};
+           r.at("spec")["icmpServices"] = {{{"isAllAllowed", true}}};
+         }
+       }},
+      {"an entity group with exceptions by address and range, category scope",
+       [](V4SiteData& s) {
+         s.entity_groups.at(0)["exceptConfig"] = {
+             {"entities",
+              {{{"type", "ADDRESS"},
+                {"addresses", {{"ipv4Addresses", {{{"value", "10.9.0.0"}, {"prefixLength", 24}}}}}},
+                {"ipRanges", {{"ipv4Ranges", {{{"startIp", "10.8.0.1"}, {"endIp", "10.8.0.9"}}}}}}}}}};
+         json& web = policy_named(s, "web-app");
+         web["securedEntityGroupReferences"] = {kEgWeb};
+         web["scope"] = "ALL_VPC";
+         web["scopeReferences"] = {kProd};
+       }},
       {"an IPv6 address group range",
        [](V4SiteData& s) {
          for (auto& g : s.address_groups) {
@@ -247,12 +283,14 @@ TEST_CASE("a v4 plan performed on an empty v4 site gives the v4 source's snapsho
     require_round_trip(src);
   }
   SECTION("the v4.1-v4.3 constructs") {
+    const auto plain = canon4(base_site());
     for (const auto& [what, change] : v43_variants()) {
       INFO(what);
       V4SiteData site = base_site();
       change(site);
       const auto src = canon4(site);
       REQUIRE(clean(src));
+      if (fixtures > 0) CHECK(src.hash != plain.hash);  // each variant says something new
       require_round_trip(src);
       ++fixtures;
     }
