@@ -607,9 +607,10 @@ Result<Request> render_v4(const Write& w, const Target& target) {
   }
   Request r;
   r.path = "/api/microseg/" + target.microseg_version + "/config/" + collection->second;
-  if (w.op == Op::Delete) {
+  if (w.op == Op::Delete) {  // a delete needs the ETag too (docs/prism-api.md §3.2)
     r.method = "DELETE";
     r.path += "/" + w.target_id;
+    r.precondition = "If-Match: the ETag read before the write";
     return r;
   }
   auto body = body_of(w, target);

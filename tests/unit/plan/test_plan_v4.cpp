@@ -400,6 +400,7 @@ TEST_CASE("v4 requests: paths, methods, references, updates and no category key 
     CHECK(p.writes[0].request.method == "DELETE");
     CHECK(p.writes[0].request.path == "/api/microseg/v4.0/config/policies/legacy-id");
     CHECK(p.writes[0].request.body.is_null());
+    CHECK(p.writes[0].request.precondition == "If-Match: the ETag read before the write");
   }
 }
 
