@@ -389,6 +389,24 @@ TEST_CASE("v4 requests: paths, methods, references, updates and no category key 
     CHECK(r.body.dump().find(kWeb) != std::string::npos);
     CHECK(canon4(perform(p, drifted)).hash == src.hash);
   }
+  SECTION("paths name the API versions the target was polled with") {
+    Target t = v4_target("dr", V4SiteData{}, canon4(V4SiteData{}));
+    t.microseg_version = "v4.3";
+    t.prism_version = "v4.1";
+    auto category = std::find_if(plan.writes.begin(), plan.writes.end(),
+                                 [](const Write& w) { return w.kind == ObjectKind::Category; });
+    REQUIRE(category != plan.writes.end());
+    auto c = render_request(*category, t);
+    REQUIRE(c);
+    CHECK(c->path == "/api/prism/v4.1/config/categories");
+    auto ag = std::find_if(plan.writes.begin(), plan.writes.end(),
+                           [](const Write& w) { return w.kind == ObjectKind::AddressGroup; });
+    REQUIRE(ag != plan.writes.end());
+    auto a = render_request(*ag, t);
+    REQUIRE(a);
+    CHECK(a->path == "/api/microseg/v4.3/config/address-groups");
+    CHECK(a->body.contains("ipv4Addresses"));
+  }
   SECTION("a policy the source lacks is deleted, without a body") {
     V4SiteData extra = source;
     json legacy = policy_named(extra, "web-app");
