@@ -24,9 +24,11 @@ std::string upper(std::string s) {
   return s;
 }
 
-// Members of `obj` outside `known`, as the first one's name ("" if none).
+// Members of `obj` outside `known`, as the first one's name ("" if none); what the model keeps
+// opaquely ("unmodelled") is named with its values.
 std::string unknown_member(const json& obj, const std::set<std::string>& known) {
   for (const auto& [k, v] : obj.items()) {
+    if (k == "unmodelled") return "members flowdrift does not model (" + v.dump() + ")";
     if (!known.count(k)) return k;
   }
   return {};

@@ -440,6 +440,13 @@ TEST_CASE("what the v4 API cannot express is blocked with a message, never dropp
     CHECK(blocked_why(p, "web-app").find("the v4 API cannot express the members of web-app "
                                          "flowdrift does not model") == 0);
   }
+  SECTION("a rule member flowdrift does not model") {
+    V4SiteData site = base_site();
+    policy_named(site, "web-app").at("rules").at(1).at("spec")["futureSpecField"] = 7;
+    const Plan p = plan_to_v4(canon4(site), V4SiteData{});
+    CHECK(blocked_why(p, "web-app") ==
+          "the v4 API cannot express a rule's members flowdrift does not model ({\"spec/futureSpecField\":7})");
+  }
   SECTION("a service group of all protocols, a peer matching any of several keys") {
     const Target empty = v4_target("dr", V4SiteData{}, canon4(V4SiteData{}));
     Write w{Op::Create, ObjectKind::ServiceGroup, "all", "", R"({"description":"","name":"all","services":[{"all":true}]})", "", {}, {}};
