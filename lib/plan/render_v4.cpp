@@ -285,12 +285,13 @@ class V4Writer {
     const json& categories = g.value("categories", json::array());
     const json kinds = g.value("kinds", json::array({"vm"}));
     if (kinds.empty()) return cannot(what + " selecting no kinds (a v3 filter without kind_list)");
+    // Without categories v4 says nothing of kinds: it reads ["vm"] back.
+    if (categories.empty() && kinds != json::array({"vm"})) {
+      return cannot(what + " of kinds " + kinds.dump() + " without categories");
+    }
     if (kinds.size() != 1) return cannot(what + " selecting several kinds " + kinds.dump());
     if (g.value("match", "all") != "all") return cannot(what + " matching any of several keys");
-    if (categories.empty()) {
-      if (kinds[0] != "vm") return cannot(what + " of kind " + kinds[0].dump() + " without categories");
-      return {};
-    }
+    if (categories.empty()) return {};
     spec[prefix + "CategoryReferences"] = category_ids(categories);
     if (kinds[0] != "vm") spec[prefix + "CategoryAssociatedEntityType"] = upper(kinds[0].get<std::string>());
     return {};

@@ -308,6 +308,7 @@ TEST_CASE("a plan from a generated v3 source performed on an empty v4 site gives
       "a policy of type vdi", "an isolation group of no categories",
       "an isolation group selecting several kinds", "the secured group selecting several kinds",
       "an isolation group selecting no kinds", "the secured group selecting no kinds",
+      "the secured group of kinds",
       "the secured group matching any of several keys", "a service group of all protocols"};
   std::map<std::string, int> by_construct;  // blocked writes per inexpressible construct
   auto known = [&](const std::string& why) {
