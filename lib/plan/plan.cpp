@@ -205,10 +205,11 @@ class Planner {
     for (auto& w : category_keys) plan.writes.push_back(std::move(w));
   }
 
-  // A category key the target lacks is created before its first value.
+  // A category key the target lacks is created before its first value (v3). On v4 there is
+  // no key write: creating a key's first value creates the key, so none is planned.
   void plan_category_key(const std::string& key, const Justification& j,
                          std::vector<Write>& keys) {
-    if (target_.category_keys.count(key)) return;
+    if (target_.api == config::Api::V4 || target_.category_keys.count(key)) return;
     auto same = [&](const Write& w) { return w.name == key; };
     auto it = std::find_if(keys.begin(), keys.end(), same);
     if (it == keys.end()) {
