@@ -92,9 +92,14 @@ std::vector<std::string> pcsim_command(const std::string& dir, std::vector<std::
 
 }  // namespace
 
-LiveSite::LiveSite(const TempDir& dir, const std::string& name, int policies, int seed)
-    : LiveSite(dir, name, nullptr,
-               {"--generate", std::to_string(policies), "--seed", std::to_string(seed)}) {}
+LiveSite::LiveSite(const TempDir& dir, const std::string& name, int policies, int seed,
+                   const std::vector<std::string>& extra_args)
+    : LiveSite(dir, name, nullptr, [&] {
+        std::vector<std::string> args{"--generate", std::to_string(policies), "--seed",
+                                      std::to_string(seed)};
+        args.insert(args.end(), extra_args.begin(), extra_args.end());
+        return args;
+      }()) {}
 
 LiveSite::LiveSite(const TempDir& dir, const std::string& name, const nlohmann::json& data,
                    const std::vector<std::string>& extra_args)

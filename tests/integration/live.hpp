@@ -51,7 +51,8 @@ class SyncClient {
 // A pcsim process serving a generated site over HTTPS.
 class LiveSite {
  public:
-  LiveSite(const TempDir& dir, const std::string& name, int policies, int seed);
+  LiveSite(const TempDir& dir, const std::string& name, int policies, int seed,
+           const std::vector<std::string>& extra_args = {});
   // pcsim serving `data` (a site data file's JSON, written into the site's directory), with
   // extra pcsim arguments such as {"--v4-version", "v4.1"}.
   LiveSite(const TempDir& dir, const std::string& name, const nlohmann::json& data,
