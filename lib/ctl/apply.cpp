@@ -163,11 +163,8 @@ void stop_at(Run* run, std::size_t i, const plan::Write& w, const std::string& w
 }
 
 awaitable<bool> perform_write(Run* run, std::size_t i) {
-  plan::Write w = run->plan.writes[i];
-  if (auto it = run->target.objects.find({w.kind, w.name}); it != run->target.objects.end()) {
-    w.target_id = it->second.id;
-  }
-  auto request = plan::render_request(w, run->target);
+  const plan::Write& w = run->plan.writes[i];
+  auto request = plan::render_now(w, run->target);
   if (!request) {
     stop_at(run, i, w, "cannot be rendered: " + request.error().message);
     co_return false;
@@ -226,19 +223,6 @@ std::optional<plan::Plan> read_plan(const std::string& path, std::ostream& err) 
     return std::nullopt;
   }
   return std::move(*p);
-}
-
-// The target polled now, as plan would see it; nullopt after saying why.
-std::optional<plan::Target> poll_target(const std::string& config, const std::string& site,
-                                        std::ostream& err) {
-  auto live = fetch_live_dump(config, site, err);
-  if (!live) return std::nullopt;
-  auto dump = parse_dump(live->doc, "site " + site);
-  if (!dump) {
-    err << "flowdriftctl: " << dump.error().message << "\n";
-    return std::nullopt;
-  }
-  return target_of(std::move(*dump), site);
 }
 
 void report(const Run& run, std::ostream& out) {

@@ -64,6 +64,17 @@ std::optional<LoadedDump> poll_site(const std::string& config, const std::string
   return std::move(*dump);
 }
 
+}  // namespace
+
+std::optional<plan::Target> poll_target(const std::string& config, const std::string& site,
+                                        std::ostream& err) {
+  auto dump = poll_site(config, site, err);
+  if (!dump) return std::nullopt;
+  return target_of(std::move(*dump), site);
+}
+
+namespace {
+
 bool read_source(const PlanArgs& args, const config::Config* cfg, const config::PairConfig* pair,
                  Inputs& in, std::ostream& err) {
   if (!args.source_file.empty()) {
@@ -97,11 +108,8 @@ bool read_target(const PlanArgs& args, const config::PairConfig* pair, Inputs& i
     in.target = target_of(std::move(*dump), args.to_file);
     return true;
   }
-  const std::string site = args.to_site.empty() ? pair->replica : args.to_site;
-  auto dump = poll_site(args.config, site, err);
-  if (!dump) return false;
-  in.target = target_of(std::move(*dump), site);
-  return true;
+  in.target = poll_target(args.config, args.to_site.empty() ? pair->replica : args.to_site, err);
+  return in.target.has_value();
 }
 
 bool check_args(const PlanArgs& a, std::ostream& err) {

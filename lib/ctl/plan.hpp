@@ -30,6 +30,10 @@ std::optional<plan::Plan> compute_plan(const PlanArgs& args, std::ostream& err);
 struct LoadedDump;
 // A dump as a plan's target: its identifiers and the API versions it was polled with.
 plan::Target target_of(LoadedDump dump, const std::string& name);
+// A live site of the configuration as a plan's target, polled now, completely; nullopt after
+// saying why on `err`.
+std::optional<plan::Target> poll_target(const std::string& config, const std::string& site,
+                                        std::ostream& err);
 
 // flowdriftctl apply (docs/plan.md "Apply"): performs a saved plan on its target with the
 // target's write credential, only while the target is unchanged since the plan, stopping at the

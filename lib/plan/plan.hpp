@@ -136,6 +136,9 @@ Plan make_plan(const PlanInput& in);
 // The request of one write to a target over its API, with the target's identifiers; a name
 // this plan creates is a placeholder. Error: the API cannot express the object.
 Result<Request> render_request(const Write& w, const Target& target);
+// The same with the identifiers the target has now: what apply sends, once the writes before
+// it have created what it references.
+Result<Request> render_now(const Write& w, const Target& target);
 
 // Text for people, and the schema-versioned JSON a plan file holds (apply reads it back).
 std::string plan_text(const Plan& plan);

@@ -31,4 +31,12 @@ Result<Request> render_request(const Write& w, const Target& target) {
   }
 }
 
+Result<Request> render_now(const Write& w, const Target& target) {
+  Write now = w;
+  if (auto it = target.objects.find({w.kind, w.name}); it != target.objects.end()) {
+    now.target_id = it->second.id;
+  }
+  return render_request(now, target);
+}
+
 }  // namespace flowdrift::plan

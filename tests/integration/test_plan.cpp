@@ -47,17 +47,18 @@ std::vector<std::string> demo_changes(LiveSite& dr) {
   return {deleted, rules[1]["spec"]["name"], rules[2]["spec"]["name"]};
 }
 
-// The DR site gets a write credential (the same account here: pcsim's read/write split is
-// tested on its own).
-void make_dr_writable(LivePair& live) {
-  const std::string cfg = live.daemon.config_path();
+// `site` of the configuration gets a write credential (the same account here: pcsim's read and
+// write split is tested on its own).
+void make_writable(const std::string& cfg, const std::string& site) {
   auto text = read_file(cfg);
-  const std::string anchor = "  - name: dr\n";
+  const std::string anchor = "  - name: " + site + "\n";
   REQUIRE(text.find(anchor) != std::string::npos);
   text.insert(text.find(anchor) + anchor.size(),
               "    write_username: admin\n    write_password_file: pc-password\n");
   write_file(cfg, text);
 }
+
+void make_dr_writable(LivePair& live) { make_writable(live.daemon.config_path(), "dr"); }
 
 long long scalar(DbView& db, const std::string& sql) {
   return std::stoll(db.scalar(sql).value_or("-1"));
@@ -279,9 +280,7 @@ TEST_CASE("plan and apply between unrelated generated sites leave the target equ
     LiveSite primary(dir, "primary", policies, seed_a);
     LiveSite dr(dir, "dr", policies + 5, seed_b);
     LiveDaemon daemon(dir, primary, dr);  // writes the configuration; not started
-    auto text = read_file(daemon.config_path());
-    text.insert(text.find("  - name: dr\n") + 13, "    write_username: admin\n    write_password_file: pc-password\n");
-    write_file(daemon.config_path(), text);
+    make_writable(daemon.config_path(), "dr");
     const std::string cfg = daemon.config_path();
     auto planned = run_ctl(dir, {"plan", "--config", cfg, "--pair", "prod", "-o", dir.file("p.json")});
     INFO(planned.out);
@@ -325,12 +324,9 @@ TEST_CASE("a mixed pair: a v3 primary planned and applied to a v4-only DR over E
   LiveSite primary(dir, "primary", 20, 707);
   LiveSite dr(dir, "dr", 14, 808, {"--api-mode", "v4"});
   LiveDaemon daemon(dir, primary, dr);
+  make_writable(daemon.config_path(), "dr");
   auto text = read_file(daemon.config_path());
-  const std::string anchor = "  - name: dr\n";
-  const auto at = text.find(anchor);
-  REQUIRE(at != std::string::npos);
-  text.insert(at + anchor.size(), "    write_username: admin\n    write_password_file: pc-password\n");
-  const auto api = text.find("    api: v3\n", at);
+  const auto api = text.find("    api: v3\n", text.find("  - name: dr\n"));
   REQUIRE(api != std::string::npos);
   text.replace(api, 12, "    api: v4\n");
   write_file(daemon.config_path(), text);

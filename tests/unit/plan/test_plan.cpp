@@ -10,6 +10,7 @@
 #include "../policy/policy_test_support.hpp"
 #include "../policy/v3_site_gen.hpp"
 #include "plan/plan.hpp"
+#include "plan_test_support.hpp"
 
 using namespace flowdrift;
 using namespace flowdrift::plan;
@@ -124,18 +125,8 @@ class V3Applier {
 // (what flowdriftctl apply does, so names created earlier have their identifiers).
 V3SiteData perform(const Plan& plan, const V3SiteData& target) {
   V3Applier applier(target);
-  for (const auto& w : plan.writes) {
-    const auto now = v3_target("dr", applier.site(), canon(applier.site()));
-    Write fresh = w;
-    if (auto it = now.objects.find({w.kind, w.name}); it != now.objects.end()) {
-      fresh.target_id = it->second.id;
-    }
-    auto request = render_request(fresh, now);
-    INFO(to_string(w.op) << " " << policy::to_string(w.kind) << " " << w.name);
-    REQUIRE(request);
-    applier.perform(*request);
-  }
-  return applier.site();
+  return plan::test::perform_plan(plan, applier,
+                            [](const V3SiteData& site) { return v3_target("dr", site, canon(site)); });
 }
 
 bool clean(const policy::Snapshot& s) { return s.findings.empty(); }

@@ -11,6 +11,7 @@
 #include "../policy/policy_test_support.hpp"
 #include "../policy/v3_site_gen.hpp"
 #include "plan/plan.hpp"
+#include "plan_test_support.hpp"
 #include "plan/render.hpp"
 
 using namespace flowdrift;
@@ -100,18 +101,8 @@ class V4Applier {
 
 V4SiteData perform(const Plan& plan, const V4SiteData& target) {
   V4Applier applier(target);
-  for (const auto& w : plan.writes) {
-    const auto now = v4_target("dr", applier.site(), canon4(applier.site()));
-    Write fresh = w;
-    if (auto it = now.objects.find({w.kind, w.name}); it != now.objects.end()) {
-      fresh.target_id = it->second.id;
-    }
-    auto request = render_request(fresh, now);
-    INFO(to_string(w.op) << " " << policy::to_string(w.kind) << " " << w.name);
-    REQUIRE(request);
-    applier.perform(*request);
-  }
-  return applier.site();
+  return plan::test::perform_plan(plan, applier,
+                            [](const V4SiteData& site) { return v4_target("dr", site, canon4(site)); });
 }
 
 std::vector<json> items(const json& list) { return {list.begin(), list.end()}; }
