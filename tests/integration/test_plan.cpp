@@ -355,3 +355,28 @@ TEST_CASE("a mixed pair: a v3 primary planned and applied to a v4-only DR over E
   INFO(stats.dump());
   CHECK(stats.dump().find("v4_tasks") != std::string::npos);
 }
+
+TEST_CASE("failback: what changed on the DR while it served is planned and applied to the primary",
+          "[integration][plan][apply][slow]") {
+  LivePair live(25, 37);
+  const auto& dir = live.dir;
+  const std::string cfg = live.daemon.config_path();
+  make_writable(cfg, "primary");
+  demo_changes(live.dr);  // made on the DR while it served production
+  REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("dr-now.json")}).status == 0);
+  auto planned = run_ctl(dir, {"plan", dir.file("dr-now.json"), "--to", "primary", "--config", cfg,
+                               "-o", dir.file("failback.json")});
+  INFO(planned.out);
+  REQUIRE(planned.status == 1);
+  CHECK(steps(json::parse(read_file(dir.file("failback.json")))).size() == 3);
+  // The DR deleted a policy: the failback deletes it on the primary, only with --allow-delete.
+  auto refused = run_ctl(dir, {"apply", dir.file("failback.json"), "--config", cfg, "--yes"});
+  CHECK(refused.status == 2);
+  CHECK(refused.out.find("--allow-delete") != std::string::npos);
+  auto applied = run_ctl(dir, {"apply", dir.file("failback.json"), "--config", cfg, "--yes", "--allow-delete"});
+  INFO(applied.out);
+  REQUIRE(applied.status == 0);
+  CHECK(run_ctl(dir, {"plan", dir.file("dr-now.json"), "--to", "primary", "--config", cfg}).status == 0);
+  REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "primary", "-o", dir.file("p.json")}).status == 0);
+  CHECK(run_ctl(dir, {"diff", dir.file("p.json"), dir.file("dr-now.json")}).status == 0);
+}
