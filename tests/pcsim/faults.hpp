@@ -21,7 +21,8 @@ inline constexpr std::string_view kFaultEndpoints[] = {
     "v4_service_groups",   "v4_categories",          "v4_entity_groups",
     "v4_vpcs",             "v4_policies_crud",       "v4_address_groups_crud",
     "v4_service_groups_crud", "v4_categories_crud",  "v4_entity_groups_crud",
-    "v4_vpcs_crud",        "v4_tasks"};
+    "v4_vpcs_crud",        "v4_tasks",               "v4_entity_sync_policies",
+    "v4_entity_sync_policies_crud"};
 
 enum class FaultKind {
   None,        // latency only

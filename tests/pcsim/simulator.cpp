@@ -147,7 +147,7 @@ std::string classify(const std::vector<std::string_view>& p) {
   return {};
 }
 
-constexpr std::string_view kV4Namespaces[] = {"microseg", "prism", "networking"};
+constexpr std::string_view kV4Namespaces[] = {"microseg", "prism", "networking", "datapolicies"};
 
 // The namespace ("microseg", "prism", "networking") of a path below /api/<ns>/, "" if none.
 std::string_view v4_path_namespace(std::string_view path) {
@@ -159,6 +159,7 @@ std::string_view v4_path_namespace(std::string_view path) {
 
 // The endpoint whose error envelope an unknown path of namespace `ns` answers with.
 std::string v4_unknown_path_endpoint(std::string_view ns) {
+  if (ns == "datapolicies") return "v4_entity_sync_policies";
   return ns == "prism" ? "v4_categories" : ns == "networking" ? "v4_vpcs" : "v4_policies";
 }
 
@@ -181,6 +182,7 @@ std::string classify_v4(std::string_view path, std::string_view method, int newe
       {"prism", "categories", "v4_categories", 0},
       {"prism", "tasks", "v4_tasks", 0},
       {"networking", "vpcs", "v4_vpcs", 0},
+      {"datapolicies", "entity-sync-policies", "v4_entity_sync_policies", 1},
   };
   const auto p = split_path(path);  // api, ns, v4.M, config, collection[, extId]
   if (p.size() < 5 || p.size() > 6 || p[3] != "config") return {};
@@ -208,11 +210,15 @@ namespace detail {
 // "microseg", "prism" or "networking": the namespace of an endpoint's v4 types.
 std::string_view v4_namespace(std::string_view endpoint) {
   if (endpoint.rfind("v4_vpcs", 0) == 0) return "networking";
+  if (endpoint.rfind("v4_entity_sync_policies", 0) == 0) return "datapolicies";
   return endpoint.rfind("v4_categories", 0) == 0 || endpoint == "v4_tasks" ? "prism" : "microseg";
 }
 
 std::string v4_error_code(std::string_view ns, int status) {
-  const std::string_view prefix = ns == "prism" ? "CTG-" : ns == "networking" ? "NET-" : "MIC-";
+  const std::string_view prefix = ns == "prism"          ? "CTG-"
+                                  : ns == "networking"   ? "NET-"
+                                  : ns == "datapolicies" ? "DP-"
+                                                         : "MIC-";
   return std::string(prefix) + "5" + std::to_string(status);
 }
 
@@ -222,6 +228,9 @@ std::string_view v4_list_type(std::string_view endpoint) {
     return "microseg.v4.config.ListEntityGroupsApiResponse";
   }
   if (endpoint.rfind("v4_vpcs", 0) == 0) return "networking.v4.config.ListVpcsApiResponse";
+  if (endpoint.rfind("v4_entity_sync_policies", 0) == 0) {
+    return "datapolicies.v4.config.ListEntitySyncPoliciesApiResponse";
+  }
   if (endpoint.rfind("v4_service_groups", 0) == 0) return "microseg.v4.config.ListServiceGroupsApiResponse";
   if (endpoint.rfind("v4_categories", 0) == 0) return "prism.v4.config.ListCategoriesApiResponse";
   if (endpoint == "v4_tasks") return "prism.v4.config.GetTaskApiResponse";
@@ -1238,6 +1247,7 @@ http::ServerReply Simulator::handle_admin(const http::HttpRequest& request, std:
     }
     return admin_error(405, "use GET or DELETE");
   }
+  if (path == "/_pcsim/entity_sync") return admin_entity_sync(request);
   if (path == "/_pcsim/churn") {
     if (request.method == "POST") {
       json doc = json::parse(request.body, nullptr, false);

@@ -210,6 +210,10 @@ class Simulator {
                                 const std::string& entity_id, std::string_view entity_rel);
   // v4_native.cpp: the data file's "v4" section (loading, entity groups, VPCs, native policies).
   void load_v4_native(const SiteV4& site);
+  http::ServerReply admin_entity_sync(const http::HttpRequest& request);
+  http::ServerReply v4_entity_sync_object(const http::HttpRequest& request, const std::string& id) const;
+  // The extId of a synced entity named `name`, as this PC knows it ("" when it has none).
+  std::string synced_entity_ext_id(const std::string& type, const std::string& name) const;
   std::vector<V4NativeObject> new_v4_objects(const nlohmann::json& items,
                                              std::string_view kind) const;
   void resolve_v4_objects(std::vector<V4NativeObject>& objects, const std::string& where) const;
@@ -296,6 +300,9 @@ class Simulator {
   int request_minor_ = 0;  // the M of the v4 request being answered (links of its replies)
   // v4-native content, each sorted by (name, extId); policy_fields by v3 policy uuid.
   std::vector<V4NativeObject> vpcs_, entity_groups_, native_policies_;
+  // datapolicies v4.1+ entity-sync-policies (Nutanix's own sync status of synced entities),
+  // as set through PUT /_pcsim/entity_sync (entity_sync.cpp). Empty until set.
+  std::vector<nlohmann::json> entity_sync_;
   std::map<std::string, nlohmann::json> policy_fields_;
 
   std::vector<ActiveFault> faults_;

@@ -259,6 +259,8 @@ std::vector<std::string> Simulator::v4_list_page(const std::string& endpoint, st
   const std::vector<std::string>* all = &built;
   if (endpoint == "v4_vpcs") {
     for (const auto& vpc : vpcs_) built.push_back(vpc.text);
+  } else if (endpoint == "v4_entity_sync_policies") {
+    for (const auto& e : entity_sync_) built.push_back(e.dump());
   } else if (endpoint == "v4_entity_groups") {
     for (const auto& group : entity_groups_) built.push_back(entity_group_object(group).dump());
   } else {

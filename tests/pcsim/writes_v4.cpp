@@ -36,6 +36,9 @@ Entity entity_of(std::string_view endpoint) {
     return {"microseg", "EntityGroup", "microseg:config:entity-group"};
   }
   if (endpoint == "v4_vpcs_crud") return {"networking", "Vpc", "networking:config:vpc"};
+  if (endpoint == "v4_entity_sync_policies_crud") {
+    return {"datapolicies", "EntitySyncPolicy", "datapolicies:config:entity-sync-policy"};
+  }
   if (endpoint == "v4_tasks") return {"prism", "Task", "prism:config:task"};
   return {"microseg", "NetworkSecurityPolicy", "microseg:config:policy"};
 }
@@ -219,6 +222,7 @@ http::ServerReply Simulator::dispatch_v4_object(const http::HttpRequest& request
     return plain_error(405, endpoint, request.method, "Method POST not allowed; use GET, PUT or DELETE.");
   }
   if (endpoint == "v4_policies_crud") return v4_policy(request, id);
+  if (endpoint == "v4_entity_sync_policies_crud") return v4_entity_sync_object(request, id);
   if (endpoint == "v4_entity_groups_crud" || endpoint == "v4_vpcs_crud") {
     return v4_read_only_object(request, endpoint, id);
   }

@@ -553,3 +553,45 @@ TEST_CASE("max_v4_page_length caps every v4 list page below what $limit asks", "
     CHECK_THROWS_AS(Simulator(small_site(1), o), std::invalid_argument);
   }
 }
+
+TEST_CASE("datapolicies entity-sync-policies: v4.1 and later, as set, paged, one by extId",
+          "[unit][pcsim][v4][entity_sync]") {
+  const std::string list = "/api/datapolicies/v4.3/config/entity-sync-policies";
+  Simulator sim(small_site(3), seeded(9));
+  // Nothing synced yet: an empty, complete list. v4.0 has no such API.
+  CHECK(get_all(sim, list).empty());
+  CHECK(get(sim, "/api/datapolicies/v4.0/config/entity-sync-policies").response.status == 404);
+  CHECK(get(sim, "/api/datapolicies/v4.1/config/entity-sync-policies").response.status == 200);
+
+  const auto policies = get_all(sim, kPolicies);
+  REQUIRE(policies.size() == 3);
+  const std::string name = policies[0].at("name");
+  const json entries = json::array(
+      {{{"entityType", "SECURITY_POLICY"}, {"entityName", name}, {"status", "IN_SYNC"}},
+       {{"entityType", "CATEGORY"}, {"entityName", "AppType:Web"}, {"status", "OUT_OF_SYNC"}},
+       {{"entityType", "SECURITY_POLICY"}, {"entityName", "not-here"}, {"status", "SYNCING"}}});
+  REQUIRE(send(sim, "PUT", "/_pcsim/entity_sync", entries).response.status == 200);
+
+  auto page0 = get_json(sim, list + "?$limit=2&$page=0");
+  CHECK(page0.at("$objectType") == "datapolicies.v4.config.ListEntitySyncPoliciesApiResponse");
+  CHECK(page0.at("metadata").at("totalAvailableResults") == 3);
+  CHECK(page0.at("data").size() == 2);
+  CHECK(get_json(sim, list + "?$limit=2&$page=1").at("data").size() == 1);
+  const auto all = get_all(sim, list);
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].at("entityExtId") == policies[0].at("extId"));  // looked up by name
+  CHECK(all[0].at("status") == "IN_SYNC");
+  CHECK(all[1].at("entityExtId") == sim.v4_ext_id("category", "AppType:Web").value_or("?"));
+  CHECK(all[2].at("entityExtId") == "");  // this PC has no such policy
+  const auto one = get_one(sim, list + "/" + all[1].at("extId").get<std::string>());
+  CHECK(one.data == all[1]);
+  CHECK(send(sim, "POST", list + "/" + all[1].at("extId").get<std::string>()).response.status == 405);
+
+  // Bad settings are refused, and faults reach the endpoint.
+  CHECK(send(sim, "PUT", "/_pcsim/entity_sync", json::array({{{"entityType", "VM"}}})).response.status == 400);
+  CHECK(send(sim, "PUT", "/_pcsim/entity_sync", json{{"a", 1}}).response.status == 400);
+  sim.add_fault(parse_fault("v4_entity_sync_policies:status=503"));
+  auto failed = get(sim, list);
+  CHECK(failed.response.status == 503);
+  CHECK(failed.response.body.find("datapolicies") != std::string::npos);
+}
