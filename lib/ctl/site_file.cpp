@@ -501,6 +501,24 @@ std::string_view to_string(SiteFileKind kind) {
   return "dump";
 }
 
+namespace {
+
+// Reference lists given with a file that is not a v4 policies list or response.
+Error references_misplaced(SiteFileKind kind, const std::string& name, const V4References& refs) {
+  const std::string& given = !refs.categories.empty()       ? refs.categories
+                             : !refs.address_groups.empty() ? refs.address_groups
+                                                            : refs.service_groups;
+  return fail(ErrorReason::Malformed, name,
+              "is a " +
+                  (kind == SiteFileKind::Dump
+                       ? std::string("site dump, which carries its own categories and groups")
+                       : std::string(to_string(kind))) +
+                  "; reference lists such as " + given +
+                  " go only with a v4 policies list or policy response");
+}
+
+}  // namespace
+
 Result<LoadedSite> parse_site_text(const std::string& text, const std::string& name,
                                    const V4References& refs) {
   auto parsed = parse_json(text, name);
@@ -520,28 +538,21 @@ Result<LoadedSite> parse_site_text(const std::string& text, const std::string& n
     if (!baseline) return baseline.error();
     return from_baseline(std::move(*baseline), name);
   }
-  LoadedSite out;
-  out.file = name;
-  std::optional<policy::V3SiteData> v3;
-  std::optional<policy::V4SiteData> v4;
   if (doc.is_object() && doc.contains("format")) {
     auto f = doc.find("format");
     if (!f->is_string() || f->get<std::string>() != kDumpFormat) {
       return fail(ErrorReason::Malformed, name, "/format: not a flowdrift site dump");
     }
-    out.kind = SiteFileKind::Dump;
-    auto api = dump_api(doc, name);
-    if (!api) return api.error();
-    if (*api == config::Api::V4) {
-      auto d = read_v4_dump(doc, name, out);
-      if (!d) return d.error();
-      v4 = std::move(*d);
-    } else {
-      auto d = from_v3_dump(doc, name);
-      if (!d) return d.error();
-      v3 = std::move(*d);
-    }
-  } else if (doc.is_object() && doc.contains("entities")) {
+    if (refs.any()) return references_misplaced(SiteFileKind::Dump, name, refs);
+    auto dump = parse_dump(doc, name);
+    if (!dump) return dump.error();
+    return std::move(dump->site);
+  }
+  LoadedSite out;
+  out.file = name;
+  std::optional<policy::V3SiteData> v3;
+  std::optional<policy::V4SiteData> v4;
+  if (doc.is_object() && doc.contains("entities")) {
     out.kind = SiteFileKind::V3List;
     auto d = from_list(doc, name);
     if (!d) return d.error();
@@ -567,16 +578,7 @@ Result<LoadedSite> parse_site_text(const std::string& text, const std::string& n
                 "policies list response (no /data), nor a flowdrift site dump (no /format)");
   }
   if (refs.any() && out.kind != SiteFileKind::V4List && out.kind != SiteFileKind::V4Entity) {
-    const std::string& given = !refs.categories.empty()       ? refs.categories
-                               : !refs.address_groups.empty() ? refs.address_groups
-                                                              : refs.service_groups;
-    return fail(ErrorReason::Malformed, name,
-                "is a " +
-                    (out.kind == SiteFileKind::Dump
-                         ? std::string("site dump, which carries its own categories and groups")
-                         : std::string(to_string(out.kind))) +
-                    "; reference lists such as " + given +
-                    " go only with a v4 policies list or policy response");
+    return references_misplaced(out.kind, name, refs);
   }
   out.api = v4 ? config::Api::V4 : config::Api::V3;
   auto snap = v4 ? policy::canonicalize_v4(*v4) : policy::canonicalize_v3(*v3);

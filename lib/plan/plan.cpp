@@ -72,8 +72,7 @@ void add_reason(std::vector<Reason>& reasons, const Reason& r) {
 class Planner {
  public:
   explicit Planner(const PlanInput& in)
-      : in_(in),
-        target_(*in.target),
+      : target_(*in.target),
         desired_(diff::translate_source(SnapshotView(*in.source), in.mapping)),
         desired_view_(desired_),
         target_view_(target_.snapshot),
@@ -230,7 +229,6 @@ class Planner {
                      [&](const Write& a, const Write& b) { return sort_key(a) < sort_key(b); });
   }
 
-  const PlanInput& in_;
   const Target& target_;
   policy::Snapshot desired_;
   SnapshotView desired_view_;
