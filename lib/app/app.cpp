@@ -393,6 +393,7 @@ void App::on_poll(const scheduler::PollReport& r) {
     p.snapshot_first_ms = r.snapshot_first_seen_ms;
   }
   metrics_->poll_finished(p);
+  if (r.stored) metrics_->entity_sync(r.site, r.entity_sync);
   metrics_->store_write("poll", r.stored, unix_now_ms());
   systemd::notify("STATUS=" + status_line());
 }

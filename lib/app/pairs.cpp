@@ -6,6 +6,7 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "diff/diff.hpp"
+#include "drift/entity_sync.hpp"
 #include "store/db.hpp"
 
 namespace flowdrift::app {
@@ -63,6 +64,15 @@ void PairTracker::publish_restored(const config::PairConfig& p,
                                    const std::vector<drift::Item>& open) {
   publish_expectations(p);
   publish(p.name, open, 0, std::nullopt);
+  publish_disagreements(p.name);
+}
+
+void PairTracker::publish_disagreements(const std::string& pair) {
+  std::vector<std::string> kinds;
+  for (const auto& d : store::open_disagreements(store_.db(), pair)) {
+    kinds.emplace_back(d.disagreement.kind());
+  }
+  metrics_.sync_disagreements(pair, kinds);
 }
 
 std::optional<drift::StoredPair> PairTracker::stored_pair(
@@ -89,6 +99,7 @@ void PairTracker::reconfigure(const config::Config& config,
   // Nothing is half-done: a poll's in_transaction and after_poll run without a suspension
   // point between them, and a reload runs on the same event loop.
   pending_.clear();
+  sync_changes_.clear();
   pending_poll_.reset();
   const auto touched = tracker_.reconfigure(
       config, reset_sites, changed_pairs,
@@ -105,6 +116,7 @@ void PairTracker::in_transaction(store::Database& db, const store::PollRecord& p
                                  const store::PollOutcome& outcome,
                                  const policy::Snapshot* snapshot) {
   pending_.clear();
+  sync_changes_.clear();
   pending_poll_ = site_poll(poll, outcome);
   for (auto& d : tracker_.decide(*pending_poll_, clock_())) {
     const auto& pair = tracker_.pair(d.pair);
@@ -118,6 +130,37 @@ void PairTracker::in_transaction(store::Database& db, const store::PollRecord& p
       p.seconds = std::chrono::duration<double>(SteadyClock::now() - t0).count();
     }
     pending_.push_back(std::move(p));
+  }
+  if (outcome.entity_sync_changed) cross_check_uncompared(db, poll.site, clock_());
+}
+
+void PairTracker::cross_check(store::Database& db, const std::string& pair,
+                              const policy::Snapshot& source, const policy::Snapshot& replica,
+                              std::int64_t now_ms) {
+  const auto& run = tracker_.pair(pair);
+  const auto stored = store::entity_sync(db, run.id.source_site);
+  if (stored && stored->state == drift::EntitySyncRead::State::Failed) return;
+  std::vector<drift::SyncDisagreement> now;
+  if (stored && stored->state == drift::EntitySyncRead::State::Complete) {
+    const auto open = store::open_items(db, pair);
+    now = drift::cross_check({&stored->entries, &open, &source, &replica, &run.rules.mapping});
+  }
+  auto changes = store::write_disagreements(db, pair, now, now_ms);
+  if (!changes.opened.empty() || !changes.resolved.empty()) {
+    sync_changes_.emplace_back(pair, std::move(changes));
+  }
+}
+
+void PairTracker::cross_check_uncompared(store::Database& db, const std::string& site,
+                                         std::int64_t now_ms) {
+  for (const auto& [name, run] : tracker_.pairs()) {
+    if (run.id.source_site != site || run.status == diff::PairStatus::Unknown) continue;
+    if (!run.compared_source || !run.compared_replica) continue;
+    const bool decided = std::any_of(pending_.begin(), pending_.end(),
+                                     [&](const Pending& p) { return p.decision.pair == name; });
+    if (decided) continue;  // compared (and checked) or UNKNOWN in this poll
+    cross_check(db, name, store_.load_snapshot(*run.compared_source),
+                store_.load_snapshot(*run.compared_replica), now_ms);
   }
 }
 
@@ -141,12 +184,14 @@ drift::Reconciled PairTracker::compare(store::Database& db, const drift::Decisio
   ctx.now_ms = d.comparison.now_ms;
   ctx.skew_ms = d.skew_ms.value_or(0);
   store::write_comparison(db, pair.id, reconciled, ctx);
+  cross_check(db, d.pair, src, rep, d.comparison.now_ms);
   return reconciled;
 }
 
 void PairTracker::after_poll(bool committed) {
   if (!committed || !pending_poll_) {
     pending_.clear();
+    sync_changes_.clear();
     pending_poll_.reset();
     return;
   }
@@ -174,6 +219,28 @@ void PairTracker::after_poll(bool committed) {
             p.decision.skew_ms);
   }
   pending_.clear();
+  for (const auto& [pair, changes] : sync_changes_) {
+    log_disagreements(pair, changes);
+    publish_disagreements(pair);
+  }
+  sync_changes_.clear();
+}
+
+void PairTracker::log_disagreements(const std::string& pair,
+                                    const store::DisagreementChanges& changes) {
+  for (const auto& r : changes.opened) {
+    const auto& d = r.disagreement;
+    log::warn(logger(), "entity_sync.disagreement",
+              {{"pair", pair}, {"entity_type", d.entity_type}, {"entity", d.entity_name},
+               {"kind", std::string(d.kind())}, {"nutanix", d.nutanix},
+               {"flowdrift", d.flowdrift}, {"detail", d.detail}});
+  }
+  for (const auto& r : changes.resolved) {
+    const auto& d = r.disagreement;
+    log::info(logger(), "entity_sync.agreed",
+              {{"pair", pair}, {"entity_type", d.entity_type}, {"entity", d.entity_name},
+               {"kind", std::string(d.kind())}});
+  }
 }
 
 void PairTracker::log_changes(const std::string& pair, const drift::Reconciled& r) {

@@ -15,6 +15,7 @@
 #include "drift/tracker.hpp"
 #include "metrics/metrics.hpp"
 #include "store/drift.hpp"
+#include "store/entity_sync.hpp"
 #include "store/store.hpp"
 
 namespace flowdrift::app {
@@ -64,6 +65,16 @@ class PairTracker {
   drift::Reconciled compare(store::Database& db, const drift::Decision& d,
                             const store::PollOutcome& outcome, const policy::Snapshot& polled);
   void log_changes(const std::string& pair, const drift::Reconciled& r);
+  // Nutanix's entity sync of the pair's source against the pair as just compared (its two
+  // snapshots, its open items): the disagreements stored, their changes kept for after_poll.
+  // A failed last read checks nothing; a source without a complete read has none.
+  void cross_check(store::Database& db, const std::string& pair, const policy::Snapshot& source,
+                   const policy::Snapshot& replica, std::int64_t now_ms);
+  // The polled site's entity sync changed: its pairs that were not compared in this poll are
+  // checked against the snapshots they last compared (when they are not UNKNOWN).
+  void cross_check_uncompared(store::Database& db, const std::string& site, std::int64_t now_ms);
+  void log_disagreements(const std::string& pair, const store::DisagreementChanges& changes);
+  void publish_disagreements(const std::string& pair);
   void publish_expectations(const config::PairConfig& p);
   void publish(const std::string& pair, const std::vector<drift::Item>& open, double seconds,
                std::optional<std::int64_t> compared_ms,
@@ -77,6 +88,8 @@ class PairTracker {
   drift::Tracker tracker_;
   std::optional<drift::SitePoll> pending_poll_;
   std::vector<Pending> pending_;
+  // Disagreement changes of the poll being stored, by pair, for after_poll.
+  std::vector<std::pair<std::string, store::DisagreementChanges>> sync_changes_;
 };
 
 }  // namespace flowdrift::app

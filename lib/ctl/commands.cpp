@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "config/units.hpp"
 #include "core/clock.hpp"
+#include "core/printable.hpp"
 #include "core/time_format.hpp"
 #include "policy/baseline.hpp"
 #include "ctl/explain.hpp"
@@ -23,6 +24,7 @@
 #include "store/applies.hpp"
 #include "store/db.hpp"
 #include "store/drift.hpp"
+#include "store/entity_sync.hpp"
 #include "store/history.hpp"
 #include "store/store.hpp"
 
@@ -302,6 +304,55 @@ std::string skew_text(const std::optional<std::int64_t>& ms) {
   return s.str();
 }
 
+// Nutanix's entity sync, as the daemon last read it (schema 7 and later; an older database
+// has none to show).
+bool has_entity_sync(store::Database& db) {
+  return db.query_int64("PRAGMA user_version").value_or(0) >= 7;
+}
+
+std::string entity_sync_text(const std::optional<store::EntitySyncStored>& s) {
+  if (!s) return "-";
+  using State = drift::EntitySyncRead::State;
+  if (s->state == State::NotServed) return "not served";
+  std::string text = s->complete_ms ? s->version + " " + std::to_string(s->entries.size()) +
+                                          " entities"
+                                    : std::string("never complete");
+  if (s->state == State::Failed) text += " (last read failed: " + s->reason + ")";
+  return text;
+}
+
+json entity_sync_json(const std::optional<store::EntitySyncStored>& s) {
+  if (!s) return json();
+  json j{{"state", std::string(drift::to_string(s->state))}, {"version", s->version},
+         {"entities", s->entries.size()}, {"read", format_time(s->read_ms)},
+         {"complete", s->complete_ms ? json(format_time(*s->complete_ms)) : json()}};
+  if (s->state == drift::EntitySyncRead::State::Failed) {
+    j["reason"] = s->reason;
+    j["message"] = s->message;
+  }
+  return j;
+}
+
+json disagreement_json(const store::DisagreementRecord& r) {
+  const auto& d = r.disagreement;
+  return {{"pair", r.pair}, {"kind", std::string(d.kind())}, {"entity_type", d.entity_type},
+          {"entity", d.entity_name}, {"nutanix", d.nutanix}, {"flowdrift", d.flowdrift},
+          {"detail", d.detail}, {"since", format_time(r.opened_ms)}};
+}
+
+void print_disagreements(std::ostream& out, const std::vector<store::DisagreementRecord>& open) {
+  if (open.empty()) return;
+  out << "\nNutanix entity sync disagrees with flowdrift:\n";
+  std::vector<std::vector<std::string>> rows{
+      {"PAIR", "ENTITY TYPE", "ENTITY", "NUTANIX", "FLOWDRIFT", "SINCE", "DETAIL"}};
+  for (const auto& r : open) {
+    const auto& d = r.disagreement;
+    rows.push_back({r.pair, printable(d.entity_type, 40), printable(d.entity_name, 120), d.nutanix,
+                    d.flowdrift, format_time(r.opened_ms), printable(d.detail, 200)});
+  }
+  print_table(out, rows);
+}
+
 }  // namespace
 
 int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
@@ -327,6 +378,12 @@ int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
         "  c.outcome = 'complete' ORDER BY c.id DESC LIMIT 1) "
         "FROM sites s JOIN polls p ON p.id = (SELECT max(id) FROM polls WHERE site_id = s.id) "
         "ORDER BY s.name");
+    const bool sync = has_entity_sync(*db);
+    const auto disagreements =
+        sync ? store::open_disagreements(*db) : std::vector<store::DisagreementRecord>{};
+    auto sync_of = [&](const std::string& site) {
+      return sync ? store::entity_sync(*db, site) : std::nullopt;
+    };
     if (args.format == "json") {
       json j{{"pairs", json::array()}, {"sites", json::array()}};
       for (const auto& p : pairs) {
@@ -341,8 +398,11 @@ int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
       while (sites.step()) {
         j["sites"].push_back({{"site", sites.column_text(0)}, {"last_poll", format_time(sites.column_int64(1))},
                               {"outcome", sites.column_text(2)}, {"reason", sites.column_text(3)},
-                              {"message", sites.column_text(4)}, {"snapshot", sites.column_text(5)}});
+                              {"message", sites.column_text(4)}, {"snapshot", sites.column_text(5)},
+                              {"entity_sync", entity_sync_json(sync_of(sites.column_text(0)))}});
       }
+      j["sync_disagreements"] = json::array();
+      for (const auto& r : disagreements) j["sync_disagreements"].push_back(disagreement_json(r));
       out << j.dump(2) << "\n";
       return 0;
     }
@@ -356,12 +416,15 @@ int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
     }
     print_table(out, rows);
     out << "\n";
-    std::vector<std::vector<std::string>> srows{{"SITE", "LAST POLL", "OUTCOME", "REASON", "POLICIES SNAPSHOT"}};
+    std::vector<std::vector<std::string>> srows{
+        {"SITE", "LAST POLL", "OUTCOME", "REASON", "POLICIES SNAPSHOT", "NUTANIX ENTITY SYNC"}};
     while (sites.step()) {
       srows.push_back({sites.column_text(0), format_time(sites.column_int64(1)), sites.column_text(2),
-                       sites.column_text(3), sites.column_text(5)});
+                       sites.column_text(3), sites.column_text(5),
+                       entity_sync_text(sync_of(sites.column_text(0)))});
     }
     print_table(out, srows);
+    print_disagreements(out, disagreements);
   } catch (const store::StoreError& e) {
     err << "flowdriftctl: " << e.what() << "\n";
     return kExitError;

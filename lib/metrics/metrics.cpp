@@ -291,6 +291,33 @@ void Metrics::pair_expectations(const std::string& pair,
   st.expectations = std::move(expectations);
 }
 
+void Metrics::entity_sync(const std::string& site, const drift::EntitySyncRead& read) {
+  using State = drift::EntitySyncRead::State;
+  if (read.state == State::NotRead) return;
+  std::lock_guard lock(mu_);
+  auto& st = site_state_[site];
+  if (read.state == State::NotServed) {
+    st.entity_sync_up.reset();
+    st.entity_sync.clear();
+    return;
+  }
+  st.entity_sync_up = read.state == State::Complete;
+  if (read.state != State::Complete) return;
+  st.entity_sync.clear();
+  for (const auto& e : read.entries) {
+    ++st.entity_sync[{std::string(drift::entity_sync_label(e.entity_type)),
+                      std::string(drift::entity_sync_label(e.status))}];
+  }
+}
+
+void Metrics::sync_disagreements(const std::string& pair, const std::vector<std::string>& kinds) {
+  std::lock_guard lock(mu_);
+  auto& st = pair_state_[pair];
+  if (st.labels.name.empty()) st.labels.name = pair;
+  st.disagreements.clear();
+  for (const auto& k : kinds) ++st.disagreements[k];
+}
+
 void Metrics::pruned(const std::string& table, std::int64_t rows) {
   pruned_->Add({{"table", table}}).Increment(static_cast<double>(rows));
 }
@@ -306,6 +333,29 @@ void Metrics::drift_resolved(const std::string& pair, diff::DriftKind kind) {
 namespace {
 
 // Appends the families that have series, in order.
+// A site's entity-sync series: every known (type, status) pair, 0 when none, and OTHER only
+// when the site served a value flowdrift does not know.
+void add_entity_sync(const std::string& site, const std::optional<bool>& up,
+                     const std::map<std::pair<std::string, std::string>, int>& counts,
+                     MetricFamily& up_family, MetricFamily& family) {
+  if (!up) return;
+  add(up_family, {{"site", site}}, *up ? 1 : 0);
+  auto count = [&counts](std::string_view type, std::string_view status) {
+    auto it = counts.find({std::string(type), std::string(status)});
+    return it == counts.end() ? 0 : it->second;
+  };
+  for (auto type : drift::kEntitySyncTypes) {
+    for (auto status : drift::kEntitySyncStatuses) {
+      add(family, {{"entity_type", std::string(type)}, {"site", site}, {"status", std::string(status)}},
+          count(type, status));
+    }
+  }
+  for (const auto& [key, n] : counts) {
+    if (key.first != drift::kEntitySyncOther && key.second != drift::kEntitySyncOther) continue;
+    add(family, {{"entity_type", key.first}, {"site", site}, {"status", key.second}}, n);
+  }
+}
+
 void keep(std::vector<MetricFamily>& out, std::initializer_list<MetricFamily*> families) {
   for (auto* f : families) {
     if (!f->metric.empty()) out.push_back(std::move(*f));
@@ -364,8 +414,11 @@ void Metrics::render_sites(Families& out) const {
   auto api = family("flowdrift_site_api_info", "The Prism Central API the site was last polled with completely (v3 or v4) and its version (v3, or the microseg version of v4: v4.0 to v4.3); always 1.");
   auto unmodelled = family("flowdrift_site_unmodelled_constructs", "Distinct members, enum values and rule types the canonical model did not know in the site's last complete poll (kept opaque and compared structurally).");
   auto unmodelled_info = family("flowdrift_site_unmodelled_info", "One series per construct the canonical model did not know in the site's last complete poll, by API version and schema path (at most 20 per site); always 1.");
+  auto sync_up = family("flowdrift_nutanix_entity_sync_up", "1 if the last read of the site's datapolicies entity-sync-policies was complete, 0 if it failed; absent where the Prism Central does not serve them (v4.1 and later) or before the first read.");
+  auto sync = family("flowdrift_nutanix_entity_sync_entities", "Entities Nutanix synchronizes from the site to a remote Prism Central, by entity type and Nutanix's sync status, as of the last complete read (OTHER: a value flowdrift does not know).");
   for (const auto& [name, st] : site_state_) {
     add(up, {{"site", name}}, st.up ? 1 : 0);
+    add_entity_sync(name, st.entity_sync_up, st.entity_sync, sync_up, sync);
     if (st.polled) add(unmodelled, {{"site", name}}, static_cast<double>(st.unmodelled.size()));
     for (std::size_t i = 0; i < std::min(st.unmodelled.size(), kMaxUnmodelledSeries); ++i) {
       add(unmodelled_info,
@@ -377,7 +430,8 @@ void Metrics::render_sites(Families& out) const {
     if (st.snapshot_first_ms) add(snap_ts, {{"site", name}}, seconds(*st.snapshot_first_ms));
     if (!st.api.empty()) add(api, {{"api", st.api}, {"site", name}, {"version", st.api_version}}, 1);
   }
-  keep(out, {&up, &last_poll, &last_ok, &policies, &snap_ts, &api, &unmodelled, &unmodelled_info});
+  keep(out, {&up, &last_poll, &last_ok, &policies, &snap_ts, &api, &unmodelled, &unmodelled_info,
+             &sync_up, &sync});
 }
 
 void Metrics::render_pairs(Families& out, std::size_t& dropped) const {
@@ -392,9 +446,15 @@ void Metrics::render_pairs(Families& out, std::size_t& dropped) const {
   auto cmp = family("flowdrift_comparison_duration_seconds", "Duration of the pair's last comparison.");
   auto cmp_ts = family("flowdrift_last_comparison_success_timestamp_seconds", "Unix time of the pair's last comparison of two complete snapshots; absent before the first.");
   auto per_policy = family("flowdrift_policy_drift", "1 for each currently drifted policy of a pair (capped; see flowdrift_policy_drift_series_dropped_total).");
+  auto disagreements = family("flowdrift_entity_sync_disagreements", "Open disagreements between Nutanix's entity sync status (of the pair's source) and flowdrift's comparison of the pair, by kind: nutanix_in_sync_flowdrift_differs or nutanix_out_of_sync_flowdrift_equal.");
   std::size_t emitted = 0;
   for (const auto& [name, st] : pair_state_) {
     add(info, {{"pair", name}, {"replica", st.labels.replica}, {"source", st.labels.source}}, 1);
+    for (auto kind : drift::kDisagreementKinds) {
+      auto it = st.disagreements.find(std::string(kind));
+      add(disagreements, {{"kind", std::string(kind)}, {"pair", name}},
+          it == st.disagreements.end() ? 0 : it->second);
+    }
     for (auto s : {diff::PairStatus::InSync, diff::PairStatus::Drifted, diff::PairStatus::Unknown}) {
       add(status, {{"pair", name}, {"status", std::string(diff::to_string(s))}}, st.status == s ? 1 : 0);
     }
@@ -429,7 +489,7 @@ void Metrics::render_pairs(Families& out, std::size_t& dropped) const {
     if (st.compared_ms) add(cmp_ts, {{"pair", name}}, seconds(*st.compared_ms));
   }
   keep(out, {&info, &status, &items, &pending, &expected, &expiry, &skew, &oldest, &cmp, &cmp_ts,
-             &per_policy});
+             &per_policy, &disagreements});
 }
 
 std::string Metrics::render() const {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "diff/diff.hpp"
+#include "drift/entity_sync.hpp"
 
 namespace prometheus {
 class Registry;
@@ -100,6 +101,12 @@ class Metrics {
   void pruned(const std::string& table, std::int64_t rows);
   void drift_opened(const std::string& pair, diff::DriftKind kind);
   void drift_resolved(const std::string& pair, diff::DriftKind kind);
+  // What a poll read of the site's entity sync: Complete sets the counts and up, Failed sets
+  // up to 0 and keeps the counts, NotServed removes the series, NotRead changes nothing.
+  void entity_sync(const std::string& site, const drift::EntitySyncRead& read);
+  // The pair's open disagreements with Nutanix's entity sync, by kind
+  // (drift::kDisagreementKinds).
+  void sync_disagreements(const std::string& pair, const std::vector<std::string>& kinds);
 
   // Prometheus text exposition format 0.0.4.
   std::string render() const;
@@ -116,6 +123,9 @@ class Metrics {
     std::string api;
     std::string api_version;
     std::vector<std::string> unmodelled;  // of the last complete poll
+    // Entity sync, once a poll read it on a site that serves it.
+    std::optional<bool> entity_sync_up;
+    std::map<std::pair<std::string, std::string>, int> entity_sync;  // (type, status) labels
   };
   struct PairState {
     PairLabels labels;
@@ -125,6 +135,7 @@ class Metrics {
     std::optional<std::int64_t> compared_ms;
     std::optional<std::int64_t> skew_ms;
     std::vector<ExpectationInfo> expectations;
+    std::map<std::string, int> disagreements;  // open, by kind
   };
 
   void add_site_series(const std::string& site);

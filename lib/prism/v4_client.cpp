@@ -678,6 +678,57 @@ awaitable<Result<T>> fetch_with(http::HttpTransport& transport, FetchOptions opt
   co_return result;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Entity sync (datapolicies v4.1 and later): Nutanix's own sync status, for the cross-check.
+
+std::string entity_sync_endpoint(std::string_view version) {
+  return "/api/datapolicies/" + std::string(version) + "/config/entity-sync-policies";
+}
+
+// The versions to list at: the remembered one first, then the others newest first.
+std::vector<std::string_view> entity_sync_versions(std::string_view remembered) {
+  std::vector<std::string_view> order;
+  for (std::string_view v : kV4Versions) {
+    if (v == remembered && v4_version_at_least(v, kEntitySyncSince)) order.push_back(v);
+  }
+  for (std::string_view v : kV4Versions) {
+    if (v != remembered && v4_version_at_least(v, kEntitySyncSince)) order.push_back(v);
+  }
+  return order;
+}
+
+Result<std::vector<drift::EntitySync>> parse_entity_syncs(const std::vector<json>& items,
+                                                         const std::string& endpoint) {
+  std::vector<drift::EntitySync> out;
+  out.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto e = drift::parse_entity_sync(items[i], endpoint + " item " + std::to_string(i));
+    if (!e) return e.error();
+    out.push_back(std::move(*e));
+  }
+  return out;
+}
+
+// The whole list at the first version that does not answer 404; 404 on every one: not served.
+awaitable<Result<drift::EntitySyncRead>> list_entity_sync(FetchContext* ctx,
+                                                          std::string remembered) {
+  drift::EntitySyncRead read;
+  read.state = drift::EntitySyncRead::State::NotServed;
+  for (std::string_view version : entity_sync_versions(remembered)) {
+    const std::string endpoint = entity_sync_endpoint(version);
+    auto items = co_await list_all(ctx, endpoint);
+    if (!items && is_not_found(items.error())) continue;
+    if (!items) co_return items.error();
+    auto entries = parse_entity_syncs(*items, endpoint);
+    if (!entries) co_return entries.error();
+    read.state = drift::EntitySyncRead::State::Complete;
+    read.version = std::string(version);
+    read.entries = std::move(*entries);
+    break;
+  }
+  co_return read;
+}
+
 }  // namespace
 
 awaitable<Result<policy::Snapshot>> fetch_v4_snapshot(http::HttpTransport& transport,
@@ -688,6 +739,21 @@ awaitable<Result<policy::Snapshot>> fetch_v4_snapshot(http::HttpTransport& trans
 awaitable<Result<policy::V4SiteData>> fetch_v4_site(http::HttpTransport& transport,
                                                     FetchOptions options, FetchStats& stats) {
   return fetch_with(transport, std::move(options), stats, &fetch_all);
+}
+
+awaitable<drift::EntitySyncRead> fetch_entity_sync(http::HttpTransport& transport,
+                                                  FetchOptions options, std::string version,
+                                                  FetchStats& stats) {
+  FetchContext ctx;
+  start_fetch(ctx, transport, std::move(options), stats);
+  auto listed = co_await list_entity_sync(&ctx, std::move(version));
+  if (listed) co_return std::move(*listed);
+  const Error e = detail::redacted(std::move(listed.error()), ctx);
+  drift::EntitySyncRead failed;
+  failed.state = drift::EntitySyncRead::State::Failed;
+  failed.reason = std::string(to_string(e.reason));
+  failed.message = e.message;
+  co_return failed;
 }
 
 }  // namespace flowdrift::prism

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/result.hpp"
+#include "drift/entity_sync.hpp"
 #include "http/asio.hpp"
 #include "http/transport.hpp"
 #include "policy/normalize_v4.hpp"
@@ -34,5 +35,15 @@ awaitable<Result<policy::Snapshot>> fetch_v4_snapshot(http::HttpTransport& trans
 // (EmptyList). Same error reasons, retries and deadline as fetch_v3_site.
 awaitable<Result<policy::V4SiteData>> fetch_v4_site(http::HttpTransport& transport,
                                                     FetchOptions options, FetchStats& stats);
+
+// Nutanix's own sync status: every datapolicies entity-sync-policy (served from v4.1), listed
+// with $page/$limit and the completeness rules of every list. `version` (the one the site
+// served last, "" if none) is listed first, then v4.3 down to v4.1; 404 on each: NotServed.
+// Any other failure (after retries, within options.poll_timeout) is Failed with its reason;
+// an item of the wrong shape is Failed (malformed) naming the endpoint and the item. Never
+// throws.
+awaitable<drift::EntitySyncRead> fetch_entity_sync(http::HttpTransport& transport,
+                                                  FetchOptions options, std::string version,
+                                                  FetchStats& stats);
 
 }  // namespace flowdrift::prism

@@ -14,6 +14,10 @@ namespace flowdrift::prism {
 // The v4 versions flowdrift knows, newest first.
 inline constexpr std::array<std::string_view, 4> kV4Versions{"v4.3", "v4.2", "v4.1", "v4.0"};
 
+// The first datapolicies version serving entity-sync-policies (prism/v4_client.hpp
+// fetch_entity_sync): read apart from the site fetch, so it is not one of V4Versions.
+inline constexpr std::string_view kEntitySyncSince = "v4.1";
+
 // One version per namespace. "" in FetchOptions: not known (detect it); in FetchStats: not
 // served (networking only: a fetch without microseg or prism fails) or not reached by a fetch
 // that failed first.

@@ -13,6 +13,7 @@
 #include "prism/v4_client.hpp"
 #include "policy/normalize_v4.hpp"
 #include "scheduler/schedule.hpp"
+#include "store/entity_sync.hpp"
 
 namespace flowdrift::scheduler {
 namespace {
@@ -296,12 +297,13 @@ store::PollRecord Collector::poll_record(std::int64_t started_ms, bool complete,
 
 void Collector::store_poll(const store::PollRecord& rec, const policy::Snapshot* snap,
                            PollReport& report) {
-  std::function<void(store::Database&, const store::PollOutcome&)> extra;
-  if (hooks_.in_transaction) {
-    extra = [this, &rec, snap](store::Database& db, const store::PollOutcome& o) {
-      hooks_.in_transaction(db, rec, o, snap);
-    };
-  }
+  // Nutanix's entity sync is stored first, so that the pair bookkeeping reads it.
+  auto extra = [this, &rec, snap, &report](store::Database& db, const store::PollOutcome& o) {
+    store::PollOutcome outcome = o;
+    outcome.entity_sync_changed =
+        store::record_entity_sync(db, site_.name, report.entity_sync, rec.finished_ms);
+    if (hooks_.in_transaction) hooks_.in_transaction(db, rec, outcome, snap);
+  };
   auto outcome = store_.record_poll(rec, snap, extra);
   if (!outcome) {
     log::error(logger(), "store.write_failed",
@@ -365,8 +367,38 @@ awaitable<Collector::Fetched> Collector::fetch_site(Collector* self) {
     self->detected_api_ = api;
   }
   if (fetched && api == config::Api::V4) self->remember_versions(stats.v4_versions);
-  co_return Fetched{std::move(fetched), api, std::string(to_string(api)), api_version(api, stats),
-                    stats.requests};
+  Fetched out{std::move(fetched), api, std::string(to_string(api)), api_version(api, stats),
+              stats.requests, {}};
+  if (out.snapshot && api == config::Api::V4) co_await read_entity_sync(self, opts, &out);
+  co_return out;
+}
+
+awaitable<void> Collector::read_entity_sync(Collector* self, prism::FetchOptions options,
+                                            Fetched* fetched) {
+  const auto now = SteadyClock::now();
+  if (self->entity_sync_absent_ && now - *self->entity_sync_absent_ < self->entity_sync_recheck) {
+    co_return;
+  }
+  prism::FetchStats stats;
+  auto read = co_await prism::fetch_entity_sync(*self->transport_, std::move(options),
+                                                self->entity_sync_version_.value_or(""), stats);
+  fetched->requests += stats.requests;
+  using State = drift::EntitySyncRead::State;
+  if (read.state == State::Failed) {
+    log::warn(logger(), "entity_sync.failed", {{"site", self->site_.name},
+                                               {"reason", read.reason},
+                                               {"message", bounded(read.message)}});
+  } else {
+    if (self->entity_sync_version_ != read.version) {
+      log::info(logger(), "entity_sync.version",
+                {{"site", self->site_.name},
+                 {"version", read.version.empty() ? "not served" : read.version}});
+    }
+    self->entity_sync_version_ = read.version;
+    self->entity_sync_absent_ =
+        read.state == State::NotServed ? std::optional(now) : std::nullopt;
+  }
+  fetched->entity_sync = std::move(read);
 }
 
 // A baseline is read off the loop, on the work pool, and its files' fingerprint taken first:
@@ -377,10 +409,10 @@ awaitable<Collector::Fetched> Collector::read_baseline(Collector* self) {
   auto read = co_await http::wait(std::move(job));
   self->baseline_fingerprint_ = read.fingerprint;
   auto& loaded = *read.loaded;
-  if (!loaded) co_return Fetched{loaded.error(), config::Api::V4, "baseline", "baseline", 0};
+  if (!loaded) co_return Fetched{loaded.error(), config::Api::V4, "baseline", "baseline", 0, {}};
   // The API the baseline's content came from, as its header says.
   const auto api = loaded->info.api == "v3" ? config::Api::V3 : config::Api::V4;
-  co_return Fetched{std::move(loaded->snapshot), api, "baseline", "baseline", 0};
+  co_return Fetched{std::move(loaded->snapshot), api, "baseline", "baseline", 0, {}};
 }
 
 awaitable<PollReport> Collector::poll_once() {
@@ -408,6 +440,7 @@ awaitable<PollReport> Collector::poll_once() {
   report.api_version = fetched->api_version;
   report.finished_ms = rec.finished_ms;
   report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0);
+  report.entity_sync = std::move(fetched->entity_sync);
   store_poll(rec, snapshot, report);
   if (snapshot) {
     report.unmodelled = unmodelled_paths(*snapshot);

@@ -17,6 +17,7 @@
 
 #include "config/config.hpp"
 #include "core/result.hpp"
+#include "drift/entity_sync.hpp"
 #include "http/asio.hpp"
 #include "http/transport.hpp"
 #include "policy/normalize_v4.hpp"
@@ -43,6 +44,9 @@ struct PollReport {
   // Complete polls: the schema paths of what the canonical model did not know (the snapshot's
   // "unmodelled" findings, docs/canonical-model.md), sorted, each once.
   std::vector<std::string> unmodelled;
+  // Complete v4 polls: Nutanix's entity sync as read after the site (NotRead otherwise, and
+  // while a site that did not serve it waits for its next check).
+  drift::EntitySyncRead entity_sync;
   bool stored = false;                      // false if the store write itself failed
 };
 
@@ -108,6 +112,9 @@ class Collector {
   // How often a baseline's files are looked at (their sizes and times, nothing read) to read
   // it again as soon as one changes.
   std::chrono::milliseconds baseline_check{2000};
+  // How long a site that serves no entity-sync-policies waits before they are looked for
+  // again (a Prism Central upgrade); a site that serves them is read on every complete v4 poll.
+  std::chrono::milliseconds entity_sync_recheck{std::chrono::hours(1)};
   bool running() const { return running_; }
 
   // One complete poll cycle: fetch, canonicalize, store. Used by the loop and by tests.
@@ -128,9 +135,14 @@ class Collector {
     std::string api_text;               // polls.api: "v3", "v4" or "baseline"
     std::string api_version;            // PollReport::api_version
     int requests = 0;
+    drift::EntitySyncRead entity_sync;  // PollReport::entity_sync
   };
   static awaitable<Fetched> fetch_site(Collector* self);
   static awaitable<Fetched> read_baseline(Collector* self);
+  // After a complete v4 fetch: the entity-sync list, unless the site did not serve it less
+  // than entity_sync_recheck ago. Adds its requests to `fetched`.
+  static awaitable<void> read_entity_sync(Collector* self, prism::FetchOptions options,
+                                          Fetched* fetched);
   static awaitable<Result<policy::Snapshot>> fetch_and_canonicalize(Collector* self,
                                                                     config::Api api,
                                                                     prism::FetchOptions options,
@@ -166,6 +178,10 @@ class Collector {
   // The v4 versions (per namespace) of the last complete v4 poll: the next poll reads them
   // without detecting them again (prism/v4_client.hpp).
   prism::V4Versions v4_versions_;
+  // The datapolicies version that served entity sync last ("" none: not served); unset
+  // until a read completed.
+  std::optional<std::string> entity_sync_version_;
+  std::optional<std::chrono::steady_clock::time_point> entity_sync_absent_;  // when not served
   // The site's canonical v4 policies by raw text, so a poll re-canonicalizes only what changed.
   std::shared_ptr<policy::V4PolicyMemo> v4_memo_ = std::make_shared<policy::V4PolicyMemo>();
   http::WorkPool* work_pool_ = nullptr;

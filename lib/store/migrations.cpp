@@ -228,6 +228,45 @@ CREATE TABLE apply_requests (
 CREATE INDEX apply_requests_apply ON apply_requests (apply_id, step);
 )sql";
 
+// Version 7: Nutanix's entity sync as last read per site, and where it disagrees with
+// flowdrift's comparison of a pair (drift/entity_sync.hpp, docs/entity-sync.md).
+constexpr std::string_view kSchemaV7 = R"sql(
+CREATE TABLE entity_sync_reads (
+  site        TEXT PRIMARY KEY,
+  state       TEXT NOT NULL CHECK (state IN ('not_served', 'complete', 'failed')),
+  version     TEXT NOT NULL DEFAULT '',
+  reason      TEXT NOT NULL DEFAULT '',
+  message     TEXT NOT NULL DEFAULT '',
+  read_ms     INTEGER NOT NULL,
+  complete_ms INTEGER
+);
+CREATE TABLE entity_sync (
+  site          TEXT NOT NULL,
+  ext_id        TEXT NOT NULL,
+  entity_type   TEXT NOT NULL,
+  entity_name   TEXT NOT NULL,
+  entity_ext_id TEXT NOT NULL,
+  remote_ext_id TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  PRIMARY KEY (site, ext_id)
+) WITHOUT ROWID;
+CREATE TABLE sync_disagreements (
+  id          INTEGER PRIMARY KEY,
+  pair        TEXT NOT NULL,
+  entity_type TEXT NOT NULL,
+  entity_name TEXT NOT NULL,
+  nutanix     TEXT NOT NULL,
+  flowdrift   TEXT NOT NULL,
+  detail      TEXT NOT NULL,
+  opened_ms   INTEGER NOT NULL,
+  updated_ms  INTEGER NOT NULL,
+  resolved_ms INTEGER,
+  CHECK (resolved_ms IS NULL OR resolved_ms >= opened_ms)
+);
+CREATE UNIQUE INDEX sync_disagreements_open ON sync_disagreements (pair, entity_type, entity_name)
+  WHERE resolved_ms IS NULL;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -238,6 +277,7 @@ const std::vector<Migration>& migrations() {
       {4, "config reload audit trail", kSchemaV4},
       {5, "entity groups in the objects table", kSchemaV5},
       {6, "apply audit trail", kSchemaV6},
+      {7, "entity sync reads and sync disagreements", kSchemaV7},
   };
   return steps;
 }

@@ -60,15 +60,23 @@ bool Pruner::step() {
   return false;
 }
 
-// Drift items resolved before the cutoff, with their events.
+// Drift items resolved before the cutoff, with their events; and sync disagreements resolved
+// before it.
 bool Pruner::items() {
+  db_.cached("DELETE FROM sync_disagreements WHERE id IN (SELECT id FROM sync_disagreements "
+             "WHERE resolved_ms IS NOT NULL AND resolved_ms < ?1 ORDER BY id LIMIT ?2)")
+      .bind(1, cutoff_ms_)
+      .bind(2, batch_)
+      .exec();
+  const int disagreements = db_.changes();
+  if (disagreements > 0) stats_.deleted["sync_disagreements"] += disagreements;
   auto st = db_.prepare(
       "SELECT id FROM drift_items WHERE resolved_ms IS NOT NULL AND resolved_ms < ?1 "
       "ORDER BY id LIMIT ?2");
   st.bind(1, cutoff_ms_).bind(2, batch_);
   std::vector<std::int64_t> ids;
   while (st.step()) ids.push_back(st.column_int64(0));
-  if (ids.empty()) return false;
+  if (ids.empty()) return disagreements > 0;
   auto& events = db_.cached("DELETE FROM drift_events WHERE item_id = ?1");
   auto& item = db_.cached("DELETE FROM drift_items WHERE id = ?1");
   for (auto id : ids) {

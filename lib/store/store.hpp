@@ -31,6 +31,9 @@ struct PollOutcome {
   std::int64_t poll_id = 0;
   std::optional<std::int64_t> snapshot_id;  // set for complete polls
   bool changed = false;                     // the site's latest complete snapshot changed
+  // Set by the collector before its hook runs: what the entity-sync cross-check reads of this
+  // site changed in this poll (store/entity_sync.hpp record_entity_sync).
+  bool entity_sync_changed = false;
 };
 
 struct SnapshotInfo {
