@@ -707,6 +707,10 @@ int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
     in.stored = store::drift_items(*db, q);
     auto* dbp = db.get();
     in.events = [dbp](std::int64_t id) { return store::drift_events(*dbp, id); };
+    if (has_entity_sync(*db)) {
+      in.entity_sync = store::entity_sync(*db, in.source_site);
+      in.disagreements = store::open_disagreements(*db, args.pair);
+    }
     return print_explained(in, args, out, err);
   } catch (const store::StoreError& e) {
     err << "flowdriftctl: " << e.what() << "\n";

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <utility>
 
+#include "core/printable.hpp"
 #include "core/time_format.hpp"
 #include "diff/diff.hpp"
 #include "drift/expect.hpp"
@@ -328,6 +329,34 @@ json stored_item_json(const ExplainInput& in, const drift::Item& s) {
 
 }  // namespace
 
+namespace {
+
+// What Nutanix's entity sync of the source says of the policy, and whether flowdrift agrees
+// (drift/entity_sync.hpp). Null when the source's entity sync was never read.
+json entity_sync_json(const ExplainInput& in, const std::string& policy) {
+  if (!in.entity_sync) return nullptr;
+  const auto& s = *in.entity_sync;
+  json j{{"read", std::string(drift::to_string(s.state))},
+         {"version", s.version},
+         {"complete", s.complete_ms ? json(format_time(*s.complete_ms)) : json()},
+         {"entries", json::array()},
+         {"disagreement", nullptr}};
+  for (const auto& e : s.entries) {
+    if (e.entity_type != "SECURITY_POLICY" || e.entity_name != policy) continue;
+    j["entries"].push_back({{"status", e.status}, {"remote", e.remote_ext_id}, {"ext_id", e.ext_id}});
+  }
+  for (const auto& r : in.disagreements) {
+    const auto& d = r.disagreement;
+    if (d.entity_type != "SECURITY_POLICY" || d.entity_name != policy) continue;
+    j["disagreement"] = {{"kind", std::string(d.kind())}, {"nutanix", d.nutanix},
+                         {"flowdrift", d.flowdrift}, {"detail", d.detail},
+                         {"since", format_time(r.opened_ms)}};
+  }
+  return j;
+}
+
+}  // namespace
+
 Result<json> explain_policy(const ExplainInput& in, const std::string& name) {
   const auto& source = *in.source;
   const auto& replica = *in.replica;
@@ -377,6 +406,7 @@ Result<json> explain_policy(const ExplainInput& in, const std::string& name) {
   for (const auto& s : in.stored) {
     if (s.object == src_name) j["stored_items"].push_back(stored_item_json(in, s));
   }
+  j["nutanix_entity_sync"] = entity_sync_json(in, src_name);
   return j;
 }
 
@@ -532,6 +562,34 @@ void text_stored(std::ostream& out, const json& r) {
   }
 }
 
+void text_entity_sync(std::ostream& out, const json& r) {
+  const auto& s = r.at("nutanix_entity_sync");
+  out << "\nNutanix entity sync of the source: ";
+  if (s.is_null()) {
+    out << "never read (a v3 or baseline source, or not polled yet)\n";
+    return;
+  }
+  const std::string read = s.at("read");
+  if (read == "not_served") {
+    out << "not served by the source's Prism Central\n";
+    return;
+  }
+  out << "datapolicies " << s.at("version").get<std::string>() << ", read completely "
+      << (s.at("complete").is_null() ? std::string("never") : s.at("complete").get<std::string>())
+      << (read == "failed" ? " (the last read failed)" : "") << "\n";
+  if (s.at("entries").empty()) out << "  the policy is not in it (not synced by Nutanix)\n";
+  for (const auto& e : s.at("entries")) {
+    out << "  " << e.at("status").get<std::string>() << " to "
+        << printable(e.at("remote").get<std::string>(), 80) << "\n";
+  }
+  if (const auto& d = s.at("disagreement"); !d.is_null()) {
+    out << "  DISAGREES since " << d.at("since").get<std::string>() << ": Nutanix says "
+        << d.at("nutanix").get<std::string>() << ", flowdrift finds it "
+        << d.at("flowdrift").get<std::string>() << " (" << d.at("detail").get<std::string>()
+        << ")\n";
+  }
+}
+
 }  // namespace
 
 std::string explain_text(const json& r) {
@@ -541,6 +599,7 @@ std::string explain_text(const json& r) {
   text_references(out, r);
   text_rules(out, r);
   text_stored(out, r);
+  text_entity_sync(out, r);
   return out.str();
 }
 

@@ -19,6 +19,7 @@
 #include "core/result.hpp"
 #include "policy/model.hpp"
 #include "store/drift.hpp"
+#include "store/entity_sync.hpp"
 
 namespace flowdrift::ctl {
 
@@ -47,6 +48,10 @@ struct ExplainInput {
   std::vector<drift::Item> stored;  // the pair's stored items (any policy)
   std::function<std::vector<store::DriftEvent>(std::int64_t)> events;  // of one stored item
   std::vector<std::string> notes;  // said first: fallbacks, what was not applied
+  // Nutanix's entity sync of the source site as last read (nullopt: never read), and the
+  // pair's open disagreements with it.
+  std::optional<store::EntitySyncStored> entity_sync;
+  std::vector<store::DisagreementRecord> disagreements;
   std::int64_t now_ms = 0;
 };
 

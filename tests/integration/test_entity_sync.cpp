@@ -108,6 +108,17 @@ TEST_CASE("pcsim says IN_SYNC while the replica drifted: flowdrift shows the dis
   CHECK(kinds == std::set<std::string>{"nutanix_in_sync_flowdrift_differs",
                                        "nutanix_out_of_sync_flowdrift_equal"});
 
+  // flowdriftctl explain says what Nutanix claims of the policy, and that flowdrift disagrees.
+  auto explained = run_ctl(live.dir, {"explain", "prod", drifting, "--config", live.daemon.config_path()});
+  CHECK_THAT(explained.out, Catch::Contains("Nutanix entity sync of the source: datapolicies v4.3"));
+  CHECK_THAT(explained.out, Catch::Contains("DISAGREES since") &&
+                                Catch::Contains("Nutanix says IN_SYNC, flowdrift finds it drifted"));
+  auto explained_json = run_ctl(live.dir, {"explain", "prod", steady, "--config",
+                                           live.daemon.config_path(), "--format", "json"});
+  const auto ex = json::parse(explained_json.out.substr(explained_json.out.find('{')));
+  CHECK(ex.at("nutanix_entity_sync").at("entries")[0].at("status") == "OUT_OF_SYNC");
+  CHECK(ex.at("nutanix_entity_sync").at("disagreement").at("flowdrift") == "equal");
+
   // A failed read of the list changes no finding and fails no poll.
   live.primary.add_fault("v4_entity_sync_policies:status=503");
   REQUIRE(wait_until([&] {
