@@ -1,6 +1,8 @@
 // A v4 list page as a Prism Central sends it (GET /api/microseg/v4.x/config/policies, groups,
-// categories, entity groups, networking VPCs): the flat strict scan the poll uses, then each item canonicalized from its raw
-// text (the fast path) and from the DOM (the fallback). Any input must end in a value or an
+// categories, entity groups, networking VPCs, datapolicies entity-sync-policies): the flat
+// strict scan the poll uses, then each item canonicalized from its raw text (the fast path)
+// and from the DOM (the fallback), and read as an entity sync policy, whose cross-check runs
+// against a snapshot built from the same page. Any input must end in a value or an
 // Error, never a crash, a hang or a sanitizer report.
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +12,7 @@
 
 #include "core/json_scan.hpp"
 #include "core/json_strict.hpp"
+#include "drift/entity_sync.hpp"
 #include "policy/normalize_v4.hpp"
 
 using flowdrift::json_scan::JsonDoc;
@@ -35,6 +38,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   flowdrift::policy::V4SiteBuilder from_dom;
   if (from_dom.set_references(page, page, page) && from_dom.add_policies(page)) {
     (void)from_dom.finish();
+  }
+  // The items as entity sync policies, cross-checked against the page's groups and
+  // categories, with an open item on every entity they name.
+  std::vector<flowdrift::drift::EntitySync> synced;
+  std::vector<flowdrift::drift::Item> open;
+  for (const auto& item : page) {
+    auto e = flowdrift::drift::parse_entity_sync(item, "fuzz");
+    if (!e) continue;
+    open.emplace_back().object = e->entity_name;
+    synced.push_back(std::move(*e));
+  }
+  flowdrift::policy::V4SiteBuilder groups;
+  if (!synced.empty() && groups.set_references(page, page, page)) {
+    if (auto snapshot = groups.finish()) {
+      (void)flowdrift::drift::cross_check({&synced, &open, &*snapshot, &*snapshot, nullptr});
+    }
   }
   // The same items as v4.1+ entity groups and VPCs, then as policies referencing them.
   flowdrift::policy::V4SiteData lists;
