@@ -108,6 +108,16 @@ TEST_CASE("pcsim says IN_SYNC while the replica drifted: flowdrift shows the dis
   CHECK(kinds == std::set<std::string>{"nutanix_in_sync_flowdrift_differs",
                                        "nutanix_out_of_sync_flowdrift_equal"});
 
+  // The JSON API says the same.
+  SyncClient web(live.daemon.port(), "", false);
+  const auto pairs = json::parse(web.request("GET", "/api/v1/pairs", "", false).body);
+  CHECK(pairs.at("pairs")[0].at("sync_disagreements").size() == 2);
+  const auto sites = json::parse(web.request("GET", "/api/v1/sites", "", false).body);
+  for (const auto& site : sites.at("sites")) {
+    CHECK(site.at("entity_sync").at("state") == "complete");
+    CHECK(site.at("entity_sync").at("entities") == (site.at("name") == "primary" ? 2 : 0));
+  }
+
   // flowdriftctl explain says what Nutanix claims of the policy, and that flowdrift disagrees.
   auto explained = run_ctl(live.dir, {"explain", "prod", drifting, "--config", live.daemon.config_path()});
   CHECK_THAT(explained.out, Catch::Contains("Nutanix entity sync of the source: datapolicies v4.3"));

@@ -8,6 +8,7 @@
 
 #include "core/log.hpp"
 #include "scheduler/collector.hpp"
+#include "store/entity_sync.hpp"
 #include "store/store.hpp"
 #include "support/simulated_pc.hpp"
 #include "support/temp_dir.hpp"
@@ -169,4 +170,78 @@ TEST_CASE("collector: a PC without the v4 microseg API is polled over v3 and rep
   CHECK(report.api == config::Api::V3);
   CHECK(report.api_version == "v3");
   CHECK(report.policy_count == 3);
+}
+
+namespace {
+
+// The datapolicies requests among those the rig's transport sent since `from`.
+std::vector<std::string> entity_sync_requests(const Rig& rig, std::size_t from) {
+  std::vector<std::string> out;
+  for (std::size_t i = from; i < rig.transport->requests.size(); ++i) {
+    const std::string path(rig.transport->requests[i].path());
+    if (path.find("/api/datapolicies/") == 0) out.push_back(path);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("collector: Nutanix's entity sync is read after each complete v4 poll and stored",
+          "[unit][collector][entity_sync]") {
+  LogCapture logs;
+  Rig rig;
+  auto first = rig.poll();
+  CHECK(first.entity_sync.state == drift::EntitySyncRead::State::Complete);
+  CHECK(first.entity_sync.version == "v4.3");
+  CHECK(logs.lines("entity_sync.version site=primary version=v4.3").size() == 1);
+  auto stored = store::entity_sync(rig.store.db(), "primary");
+  REQUIRE(stored);
+  CHECK(stored->state == drift::EntitySyncRead::State::Complete);
+
+  // Every poll reads it again, at the version it found, counted in the poll's requests.
+  const auto before = rig.transport->requests.size();
+  auto second = rig.poll();
+  CHECK(entity_sync_requests(rig, before) ==
+        std::vector<std::string>{"/api/datapolicies/v4.3/config/entity-sync-policies"});
+  CHECK(second.requests == static_cast<int>(rig.transport->requests.size() - before));
+  CHECK(logs.lines("entity_sync.version").size() == 1);
+
+  // A failed read leaves the poll complete.
+  rig.pc.sim.add_fault(pcsim::parse_fault("v4_entity_sync_policies:status=500"));
+  auto failed = rig.poll();
+  CHECK(failed.complete);
+  CHECK(failed.entity_sync.state == drift::EntitySyncRead::State::Failed);
+  CHECK(logs.lines("entity_sync.failed site=primary reason=server_error").size() == 1);
+  CHECK(store::entity_sync(rig.store.db(), "primary")->state == drift::EntitySyncRead::State::Failed);
+}
+
+TEST_CASE("collector: a site that serves no entity sync is looked at again only after a while",
+          "[unit][collector][entity_sync]") {
+  Rig rig;
+  rig.pc.sim.set_v4_namespace_version("datapolicies", "v4.0");
+  auto first = rig.poll();
+  CHECK(first.entity_sync.state == drift::EntitySyncRead::State::NotServed);
+  CHECK(entity_sync_requests(rig, 0).size() == 3);  // v4.3, v4.2, v4.1
+
+  auto before = rig.transport->requests.size();
+  auto second = rig.poll();
+  CHECK(second.entity_sync.state == drift::EntitySyncRead::State::NotRead);
+  CHECK(entity_sync_requests(rig, before).empty());
+
+  // Upgraded, and the wait over: found.
+  rig.pc.sim.set_v4_namespace_version("datapolicies", "");
+  rig.collector->entity_sync_recheck = std::chrono::milliseconds(0);
+  auto third = rig.poll();
+  CHECK(third.entity_sync.state == drift::EntitySyncRead::State::Complete);
+  CHECK(third.entity_sync.version == "v4.3");
+}
+
+TEST_CASE("collector: v3 polls read no entity sync", "[unit][collector][entity_sync]") {
+  Rig rig;
+  rig.pc.sim.set_v4_namespace_version("microseg", "none");
+  auto report = rig.poll();
+  CHECK(report.api == config::Api::V3);
+  CHECK(report.entity_sync.state == drift::EntitySyncRead::State::NotRead);
+  CHECK(entity_sync_requests(rig, 0).empty());
+  CHECK_FALSE(store::entity_sync(rig.store.db(), "primary"));
 }
