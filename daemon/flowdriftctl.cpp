@@ -14,6 +14,7 @@
 //   status --config FILE | --db FILE            pair and site states from the daemon's database
 //   drift [--pair P] [--open | --since T]       drift items from the audit trail
 //   history [--site S] [--policy P]             every version of each policy, first/last seen
+//   verify --config FILE | --db FILE            the audit trail's hash chain (exit 0 intact, 1 broken)
 //   explain PAIR POLICY [--config C] [--db D]   one policy of a pair: items, fields, flows,
 //                                               references, mappings, expectations, history
 #include <CLI/CLI.hpp>
@@ -113,7 +114,7 @@ int main(int argc, char** argv) {
   flowdrift::ctl::DbArgs db_args;
   auto add_db = [&](CLI::App* sub) {
     auto* cfg = sub->add_option("-c,--config", db_args.config, "flowdriftd configuration (its storage.path)");
-    auto* db = sub->add_option("--db", db_args.db, "database file");
+    auto* db = sub->add_option("--db,--database", db_args.db, "database file");
     cfg->excludes(db);
     sub->add_option("--format", db_args.format, "text or json")
         ->check(CLI::IsMember({"text", "json"}))
@@ -135,6 +136,11 @@ int main(int argc, char** argv) {
   history->add_option("--policy", db_args.policy, "only this policy");
   history->add_flag("--applies", db_args.applies,
                     "the applies instead: who applied which plan to which target, and each request");
+
+  auto* verify = cli.add_subcommand(
+      "verify", "walk the tamper-evident audit trail: exit 0 intact, 1 broken (the first broken "
+                "link named), 2 error");
+  add_db(verify);
 
   flowdrift::ctl::ExplainArgs explain_args;
   auto* explain = cli.add_subcommand(
@@ -173,6 +179,7 @@ int main(int argc, char** argv) {
     if (*plan) return flowdrift::ctl::run_plan(plan_args, std::cout, std::cerr);
     if (*apply) return flowdrift::ctl::run_apply(apply_args, std::cout, std::cerr);
     if (*status) return flowdrift::ctl::run_status(db_args, std::cout, std::cerr);
+    if (*verify) return flowdrift::ctl::run_verify(db_args, std::cout, std::cerr);
     if (*drift) return flowdrift::ctl::run_drift(db_args, std::cout, std::cerr);
     if (*history) return flowdrift::ctl::run_history(db_args, std::cout, std::cerr);
     if (*explain) return flowdrift::ctl::run_explain(explain_args, std::cout, std::cerr);

@@ -22,6 +22,7 @@
 #include "http/client.hpp"
 #include "scheduler/collector.hpp"
 #include "store/applies.hpp"
+#include "store/audit.hpp"
 #include "store/db.hpp"
 #include "store/drift.hpp"
 #include "store/entity_sync.hpp"
@@ -430,6 +431,43 @@ int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
     return kExitError;
   }
   return 0;
+}
+
+int run_verify(const DbArgs& args, std::ostream& out, std::ostream& err) {
+  auto db = open_db(args, err);
+  if (!db) return kExitError;
+  try {
+    if (db->query_int64("PRAGMA user_version").value_or(0) < 8) {
+      err << "flowdriftctl: this database has no audit chain yet (schema version 8): start "
+             "flowdriftd once to migrate it\n";
+      return kExitError;
+    }
+    const auto report = store::verify_audit(*db);
+    if (args.format == "json") {
+      json problems = json::array();
+      for (const auto& p : report.problems) problems.push_back({{"seq", p.seq}, {"problem", p.message}});
+      out << json{{"intact", report.intact()}, {"entries", report.entries}, {"rows", report.rows},
+                  {"unchained_rows", report.unchained}, {"checkpoints", report.checkpoints},
+                  {"head_seq", report.head_seq}, {"head", report.head},
+                  {"problems", problems}}.dump(2)
+          << "\n";
+    } else if (report.intact()) {
+      out << "audit trail intact: " << report.entries << " entries, " << report.rows
+          << " audited rows (" << report.unchained << " from before the chain), "
+          << report.checkpoints << " retention checkpoints\nhead: seq " << report.head_seq
+          << " chain " << report.head << "\n";
+    } else {
+      out << "audit trail BROKEN: " << report.problems.size() << " problem(s); the first broken link:\n  "
+          << printable(report.problems.front().message, 400) << "\n";
+      for (std::size_t i = 1; i < report.problems.size(); ++i) {
+        out << "  " << printable(report.problems[i].message, 400) << "\n";
+      }
+    }
+    return report.intact() ? 0 : 1;
+  } catch (const store::StoreError& e) {
+    err << "flowdriftctl: " << e.what() << "\n";
+    return kExitError;
+  }
 }
 
 int run_drift(const DbArgs& args, std::ostream& out, std::ostream& err) {

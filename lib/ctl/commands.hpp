@@ -60,6 +60,9 @@ struct DbArgs {
   bool applies = false;  // history: flowdriftctl apply's audit trail instead
 };
 int run_status(const DbArgs& args, std::ostream& out, std::ostream& err);
+// The audit trail's hash chain and every audited row (store/audit.hpp): exit 0 intact, 1 broken
+// (the first broken link first), 2 on error.
+int run_verify(const DbArgs& args, std::ostream& out, std::ostream& err);
 int run_drift(const DbArgs& args, std::ostream& out, std::ostream& err);
 // Every version of each policy (per site) with when it was first and last seen.
 int run_history(const DbArgs& args, std::ostream& out, std::ostream& err);

@@ -1,5 +1,7 @@
 #include "store/applies.hpp"
 
+#include "store/audit.hpp"
+
 namespace flowdrift::store {
 
 std::int64_t begin_apply(Database& db, const ApplyRecord& a) {
@@ -18,6 +20,7 @@ std::int64_t begin_apply(Database& db, const ApplyRecord& a) {
       .bind(9, a.message)
       .exec();
   const auto id = db.last_insert_rowid();
+  audit_row(db, "applies", id, a.started_ms);
   tx.commit();
   return id;
 }
@@ -40,6 +43,7 @@ void record_apply_request(Database& db, std::int64_t apply_id, const AppliedRequ
       .bind(11, r.sent_ms)
       .bind(12, r.duration_ms)
       .exec();
+  audit_row(db, "apply_requests", db.last_insert_rowid(), r.sent_ms);
   tx.commit();
 }
 
@@ -56,6 +60,7 @@ void finish_apply(Database& db, std::int64_t apply_id, const std::string& outcom
       .bind(5, after_snapshot)
       .bind(6, finished_ms)
       .exec();
+  audit_row(db, "applies", apply_id, finished_ms);
   tx.commit();
 }
 

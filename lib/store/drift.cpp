@@ -1,5 +1,6 @@
 #include "store/drift.hpp"
 
+#include "store/audit.hpp"
 #include "store/db.hpp"
 
 namespace flowdrift::store {
@@ -51,6 +52,7 @@ void add_event(Database& db, std::int64_t item_id, std::int64_t at_ms, std::int6
       "INSERT INTO drift_events(item_id, at_ms, poll_id, event, detail) VALUES(?1, ?2, ?3, ?4, ?5)");
   st.bind(1, item_id).bind(2, at_ms).bind(3, poll_id).bind(4, std::string(event)).bind(5, detail);
   st.exec();
+  audit_row(db, "drift_events", db.last_insert_rowid(), at_ms);
 }
 
 void write_status(Database& db, std::int64_t pid, const std::string& status,

@@ -267,6 +267,27 @@ CREATE UNIQUE INDEX sync_disagreements_open ON sync_disagreements (pair, entity_
   WHERE resolved_ms IS NULL;
 )sql";
 
+// Version 8: the tamper-evident audit trail (store/audit.hpp, docs/security.md): one entry
+// per write to an audited table, chained by SHA-256; checkpoints and bridges written by
+// retention. The start entry (what the chain does not cover) is written by the store on open.
+constexpr std::string_view kSchemaV8 = R"sql(
+CREATE TABLE audit_log (
+  seq    INTEGER PRIMARY KEY,
+  at_ms  INTEGER NOT NULL,
+  tbl    TEXT NOT NULL,
+  row_id INTEGER NOT NULL,
+  digest TEXT NOT NULL,
+  note   TEXT NOT NULL DEFAULT '',
+  chain  TEXT NOT NULL
+);
+CREATE INDEX audit_log_row ON audit_log (tbl, row_id);
+CREATE TABLE audit_bridges (
+  seq            INTEGER PRIMARY KEY,
+  prev_chain     TEXT NOT NULL,
+  checkpoint_seq INTEGER NOT NULL
+);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -278,6 +299,7 @@ const std::vector<Migration>& migrations() {
       {5, "entity groups in the objects table", kSchemaV5},
       {6, "apply audit trail", kSchemaV6},
       {7, "entity sync reads and sync disagreements", kSchemaV7},
+      {8, "tamper-evident audit log", kSchemaV8},
   };
   return steps;
 }

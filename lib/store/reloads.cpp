@@ -1,5 +1,7 @@
 #include "store/reloads.hpp"
 
+#include "store/audit.hpp"
+
 namespace flowdrift::store {
 
 std::int64_t record_config_reload(Database& db, const ConfigReload& reload) {
@@ -15,6 +17,7 @@ std::int64_t record_config_reload(Database& db, const ConfigReload& reload) {
       .bind(6, reload.summary)
       .exec();
   const auto id = db.last_insert_rowid();
+  audit_row(db, "config_reloads", id, reload.at_ms);
   tx.commit();
   return id;
 }

@@ -3,6 +3,8 @@
 #include <set>
 #include <vector>
 
+#include "core/clock.hpp"
+#include "store/audit.hpp"
 #include "store/db.hpp"
 
 namespace flowdrift::store {
@@ -77,8 +79,16 @@ bool Pruner::items() {
   std::vector<std::int64_t> ids;
   while (st.step()) ids.push_back(st.column_int64(0));
   if (ids.empty()) return disagreements > 0;
+  auto& event_ids = db_.cached("SELECT id FROM drift_events WHERE item_id = ?1");
   auto& events = db_.cached("DELETE FROM drift_events WHERE item_id = ?1");
   auto& item = db_.cached("DELETE FROM drift_items WHERE id = ?1");
+  std::vector<std::int64_t> audited;
+  for (auto id : ids) {
+    event_ids.bind(1, id);
+    while (event_ids.step()) audited.push_back(event_ids.column_int64(0));
+    event_ids.reset();
+  }
+  audit_prune(db_, "drift_events", audited, unix_now_ms());
   for (auto id : ids) {
     events.bind(1, id).exec();
     stats_.deleted["drift_events"] += db_.changes();
@@ -112,6 +122,7 @@ bool Pruner::polls() {
     if (!keep.count(id)) doomed.push_back(id);
   }
   if (!any_old) return false;
+  audit_prune(db_, "polls", doomed, unix_now_ms());
   auto& del = db_.cached("DELETE FROM polls WHERE id = ?1");
   for (auto id : doomed) {
     del.bind(1, id).exec();
@@ -171,11 +182,19 @@ bool Pruner::objects() {
 
 // Configuration loads and reloads older than the cutoff, but the latest one.
 bool Pruner::reloads() {
-  auto& del = db_.cached(
-      "DELETE FROM config_reloads WHERE id IN (SELECT id FROM config_reloads WHERE at_ms < ?1 "
-      "AND id < (SELECT max(id) FROM config_reloads) ORDER BY id LIMIT ?2)");
-  del.bind(1, cutoff_ms_).bind(2, batch_).exec();
-  const auto n = db_.changes();
+  auto st = db_.prepare(
+      "SELECT id FROM config_reloads WHERE at_ms < ?1 "
+      "AND id < (SELECT max(id) FROM config_reloads) ORDER BY id LIMIT ?2");
+  st.bind(1, cutoff_ms_).bind(2, batch_);
+  std::vector<std::int64_t> ids;
+  while (st.step()) ids.push_back(st.column_int64(0));
+  audit_prune(db_, "config_reloads", ids, unix_now_ms());
+  auto& del = db_.cached("DELETE FROM config_reloads WHERE id = ?1");
+  std::int64_t n = 0;
+  for (auto id : ids) {
+    del.bind(1, id).exec();
+    n += db_.changes();
+  }
   stats_.deleted["config_reloads"] += n;
   return n > 0;
 }

@@ -11,8 +11,10 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/printable.hpp"
+#include "store/audit.hpp"
 #include "store/db.hpp"
 #include "store/migrations.hpp"
 
@@ -168,6 +170,7 @@ Store::Store(const std::string& path) : cache_(std::make_unique<Cache>()) {
   int applied = 0;
   if (schema_version() < latest_schema_version()) applied = migrate(*db_);
   db_->exec("PRAGMA foreign_keys = ON");
+  ensure_audit_start(*db_, unix_now_ms());
   if (db_->query_int64("PRAGMA foreign_keys").value_or(0) != 1) {
     throw StoreError(path + ": SQLite was built without foreign key support", 0);
   }
@@ -348,6 +351,7 @@ Result<PollOutcome> Store::record_poll(
         .bind(10, out.changed ? 1 : 0)
         .exec();
     out.poll_id = db_->last_insert_rowid();
+    audit_row(*db_, "polls", out.poll_id, poll.finished_ms);
 
     if (extra) extra(*db_, out);
     tx.commit();
