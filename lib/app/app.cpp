@@ -16,6 +16,7 @@
 #include "core/sha256.hpp"
 #include "core/systemd.hpp"
 #include "drift/rules.hpp"
+#include "store/audit.hpp"
 #include "store/reloads.hpp"
 #include "store/retention.hpp"
 
@@ -175,6 +176,7 @@ App::App(config::Config config, WebOptions web)
   }
   audit_config("start", true, std::to_string(config_.sites.size()) + " sites, " +
                                   std::to_string(config_.pairs.size()) + " pairs");
+  log_audit_head();
 }
 
 std::unique_ptr<scheduler::Collector> App::make_collector(const config::SiteConfig& site,
@@ -394,8 +396,27 @@ void App::on_poll(const scheduler::PollReport& r) {
   }
   metrics_->poll_finished(p);
   if (r.stored) metrics_->entity_sync(r.site, r.entity_sync);
+  publish_audit_head();
   metrics_->store_write("poll", r.stored, unix_now_ms());
   systemd::notify("STATUS=" + status_line());
+}
+
+void App::publish_audit_head() {
+  try {
+    metrics_->audit_head(store::audit_head(store_->db()).seq);
+  } catch (const store::StoreError& e) {
+    log::debug(logger(), "audit.head_unread", {{"error", std::string(e.what())}});
+  }
+}
+
+void App::log_audit_head() {
+  try {
+    const auto head = store::audit_head(store_->db());
+    log::info(logger(), "audit.head", {{"seq", head.seq}, {"chain", head.chain}});
+    metrics_->audit_head(head.seq);
+  } catch (const store::StoreError& e) {
+    log::warn(logger(), "audit.head_unread", {{"error", std::string(e.what())}});
+  }
 }
 
 std::string App::status_line() const {
@@ -562,6 +583,7 @@ awaitable<void> App::prune_loop(App* self) {
                  {"rows", pruner.stats().total()},
                  {"transactions", pruner.stats().transactions},
                  {"seconds", std::chrono::duration<double>(SteadyClock::now() - started).count()}});
+      self->log_audit_head();
     }
   }
   self->pruning_ = false;

@@ -110,6 +110,10 @@ class App {
   void reap_retired();  // frees replaced collectors once their loop has ended
   void audit_config(const std::string& trigger, bool ok, const std::string& summary);
   void on_poll(const scheduler::PollReport& report);
+  // The audit chain's head (store/audit.hpp): exported after each poll, logged at start and
+  // after each retention pass (audit.head), an anchor outside the database.
+  void publish_audit_head();
+  void log_audit_head();
   std::string not_ready_reason() const;
   std::string status_line() const;  // systemd STATUS=: how many sites, each pair's state
 

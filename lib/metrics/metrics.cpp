@@ -263,6 +263,11 @@ void Metrics::store_write(std::string_view operation, bool ok, std::int64_t now_
   }
 }
 
+void Metrics::audit_head(std::int64_t seq) {
+  std::lock_guard lock(mu_);
+  audit_head_seq_ = seq;
+}
+
 void Metrics::config_loaded(bool ok, std::int64_t now_ms) {
   std::lock_guard lock(mu_);
   config_ok_ = ok;
@@ -402,7 +407,9 @@ void Metrics::render_daemon(Families& out) const {
   add(nsites, {}, static_cast<double>(site_state_.size()));
   auto npairs = family("flowdrift_pairs", "Configured pairs.");
   add(npairs, {}, static_cast<double>(pair_state_.size()));
-  keep(out, {&build, &start, &cfg_ok, &cfg_ts, &nsites, &npairs});
+  auto audit = family("flowdrift_audit_log_head_seq", "Sequence number of the audit chain's last entry (flowdriftctl verify); it only grows, so a step back means entries were removed from its end.");
+  if (audit_head_seq_ >= 0) add(audit, {}, static_cast<double>(audit_head_seq_));
+  keep(out, {&build, &start, &cfg_ok, &cfg_ts, &nsites, &npairs, &audit});
 }
 
 void Metrics::render_sites(Families& out) const {

@@ -89,6 +89,8 @@ class Metrics {
   void site_restored(const std::string& site, std::int64_t last_success_ms,
                      std::int64_t policies, std::int64_t snapshot_first_ms);
   void store_write(std::string_view operation, bool ok, std::int64_t now_ms);
+  // The audit chain's last entry (store/audit.hpp), after each poll.
+  void audit_head(std::int64_t seq);
   // The configuration was loaded (at start) or a reload was attempted.
   void config_loaded(bool ok, std::int64_t now_ms);
   // The pair's state after a comparison (or UNKNOWN with its items kept as they were).
@@ -157,6 +159,7 @@ class Metrics {
   std::int64_t start_ms_;
   std::int64_t last_store_write_ms_ = 0;
   bool config_ok_ = true;
+  std::int64_t audit_head_seq_ = -1;  // unset
   std::int64_t config_ok_ms_ = 0;
 
   std::shared_ptr<prometheus::Registry> registry_;

@@ -206,6 +206,14 @@ void audit_prune(Database& db, std::string_view table, const std::vector<std::in
   for (const auto& [seq, chain] : bridges) add.bind(1, seq).bind(2, chain).bind(3, checkpoint).exec();
 }
 
+AuditHead audit_head(Database& db) {
+  auto& st = db.cached("SELECT seq, chain FROM audit_log ORDER BY seq DESC LIMIT 1");
+  AuditHead head;
+  if (st.step()) head = {st.column_int64(0), st.column_text(1)};
+  st.reset();
+  return head;
+}
+
 AuditReport verify_audit(Database& db) {
   AuditReport report;
   std::map<std::int64_t, std::string> bridge;

@@ -36,6 +36,14 @@ void ensure_audit_start(Database& db, std::int64_t at_ms);
 void audit_prune(Database& db, std::string_view table, const std::vector<std::int64_t>& row_ids,
                  std::int64_t at_ms);
 
+// The chain's last entry: logged after each retention pass and exported, so that the removal
+// of the newest entries (which no chain shows by itself) shows as a step back.
+struct AuditHead {
+  std::int64_t seq = 0;
+  std::string chain;
+};
+AuditHead audit_head(Database& db);
+
 struct AuditProblem {
   std::int64_t seq = 0;  // where in the chain (0: a row with no entry)
   std::string message;   // names the table and row, or the entry
