@@ -134,14 +134,16 @@ std::string entry_name(const Entry& e) { return "audit_log seq " + std::to_strin
 
 void audit_row(Database& db, std::string_view table, std::int64_t row_id, std::int64_t at_ms) {
   const auto& t = table_of(table);
-  auto st = db.prepare(select_rows(t, " WHERE id = ?1"));
+  auto& st = db.cached(select_rows(t, " WHERE id = ?1"));
   st.bind(1, row_id);
   if (!st.step()) {
     throw StoreError("audit: " + std::string(table) + " row " + std::to_string(row_id) +
                          " does not exist",
                      SQLITE_NOTFOUND);
   }
-  append(db, {0, at_ms, std::string(table), row_id, sha256_hex(row_text(st)), "", ""});
+  std::string digest = sha256_hex(row_text(st));
+  st.reset();
+  append(db, {0, at_ms, std::string(table), row_id, std::move(digest), "", ""});
 }
 
 void ensure_audit_start(Database& db, std::int64_t at_ms) {
