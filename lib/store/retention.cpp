@@ -62,6 +62,14 @@ bool Pruner::step() {
   return false;
 }
 
+std::vector<std::int64_t> Pruner::batch_ids(const char* sql) {
+  auto st = db_.prepare(sql);
+  st.bind(1, cutoff_ms_).bind(2, batch_);
+  std::vector<std::int64_t> ids;
+  while (st.step()) ids.push_back(st.column_int64(0));
+  return ids;
+}
+
 // Drift items resolved before the cutoff, with their events; and sync disagreements resolved
 // before it.
 bool Pruner::items() {
@@ -72,12 +80,9 @@ bool Pruner::items() {
       .exec();
   const int disagreements = db_.changes();
   if (disagreements > 0) stats_.deleted["sync_disagreements"] += disagreements;
-  auto st = db_.prepare(
+  const auto ids = batch_ids(
       "SELECT id FROM drift_items WHERE resolved_ms IS NOT NULL AND resolved_ms < ?1 "
       "ORDER BY id LIMIT ?2");
-  st.bind(1, cutoff_ms_).bind(2, batch_);
-  std::vector<std::int64_t> ids;
-  while (st.step()) ids.push_back(st.column_int64(0));
   if (ids.empty()) return disagreements > 0;
   auto& event_ids = db_.cached("SELECT id FROM drift_events WHERE item_id = ?1");
   auto& events = db_.cached("DELETE FROM drift_events WHERE item_id = ?1");
@@ -182,12 +187,9 @@ bool Pruner::objects() {
 
 // Configuration loads and reloads older than the cutoff, but the latest one.
 bool Pruner::reloads() {
-  auto st = db_.prepare(
+  const auto ids = batch_ids(
       "SELECT id FROM config_reloads WHERE at_ms < ?1 "
       "AND id < (SELECT max(id) FROM config_reloads) ORDER BY id LIMIT ?2");
-  st.bind(1, cutoff_ms_).bind(2, batch_);
-  std::vector<std::int64_t> ids;
-  while (st.step()) ids.push_back(st.column_int64(0));
   audit_prune(db_, "config_reloads", ids, unix_now_ms());
   auto& del = db_.cached("DELETE FROM config_reloads WHERE id = ?1");
   std::int64_t n = 0;

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <map>
+#include <vector>
 #include <string>
 
 namespace flowdrift::store {
@@ -47,6 +48,8 @@ class Pruner {
 
  private:
   enum class Phase { Items, Polls, Snapshots, Objects, Reloads, Done };
+  // The ids a query gives with ?1 = the cutoff and ?2 = the batch size.
+  std::vector<std::int64_t> batch_ids(const char* sql);
   bool items();
   bool polls();
   bool snapshots();
