@@ -8,7 +8,8 @@
 // Retention is short (storage.retention 2m, pruned every 30 s) so that what the daemon keeps
 // settles within the run. Every 30 s it samples flowdriftd's resident memory (VmRSS), the
 // database size (file + WAL) and the polls so far; at the end it prints the first sample
-// taken after the first snapshots are stored against the last one.
+// taken after the first snapshots are stored against the last one, and what `flowdriftctl
+// verify` says of the audit chain after retention has pruned under it.
 // Usage: soak [seconds, default 600] [policies per site, default 5000] [interval, default 1s]
 //             [API, default both]
 // API `both`: the sites serve v3 and v4 (a current Prism Central) and flowdriftd, detecting,
@@ -17,14 +18,17 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <regex>
 #include <string>
@@ -289,5 +293,13 @@ int main(int argc, char** argv) {
                 static_cast<std::intmax_t>(last.db) - static_cast<std::intmax_t>(base->db),
                 last.polls - base->polls);
   }
-  return rc == std::optional<int>(0) ? 0 : 1;
+  // The audit chain after months compressed: every poll, drift event and reload chained, and
+  // retention's checkpoints and bridges across what it pruned.
+  const std::string verify = test::build_dir() + "/daemon/flowdriftctl verify --db " +
+                             tmp.file("flowdrift.db") + " > " + tmp.file("verify.txt") + " 2>&1";
+  const int verified = std::system(verify.c_str());
+  std::ifstream report(tmp.file("verify.txt"));
+  std::printf("  flowdriftctl verify (exit %d): %s", WEXITSTATUS(verified),
+              std::string(std::istreambuf_iterator<char>(report), {}).c_str());
+  return rc == std::optional<int>(0) && WEXITSTATUS(verified) == 0 ? 0 : 1;
 }
