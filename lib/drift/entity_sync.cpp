@@ -162,19 +162,27 @@ std::vector<SyncDisagreement> cross_check(const CrossCheckInput& in) {
   const auto claims = claims_of(*in.entries);
   if (claims.empty()) return out;
   const policy::SnapshotView source(*in.source);
-  // The replica in the source's terms, as the comparison saw it.
+  // The replica in the source's terms, as the comparison saw it: built only for a group or
+  // category claim (a policy is judged by its items), and translated only under a mapping.
   std::optional<policy::Snapshot> translated;
-  if (in.mapping && !in.mapping->empty()) {
-    translated = diff::translate_replica(*in.replica, *in.source, *in.mapping);
-  }
-  const policy::SnapshotView replica(translated ? *translated : *in.replica);
+  std::optional<policy::SnapshotView> replica;
+  auto replica_view = [&]() -> const policy::SnapshotView& {
+    if (!replica) {
+      if (in.mapping && !in.mapping->empty()) {
+        translated = diff::translate_replica(*in.replica, *in.source, *in.mapping);
+      }
+      replica.emplace(translated ? *translated : *in.replica);
+    }
+    return *replica;
+  };
   for (const auto& [key, claim] : claims) {
     if (claim.mixed || (claim.status != "IN_SYNC" && claim.status != "OUT_OF_SYNC")) continue;
     const ObjectKind kind = *modelled_kind(key.first);
     const std::string name = canonical_name(kind, key.second);
     std::string detail;
-    const auto view = kind == ObjectKind::Policy ? policy_view(name, in, source, detail)
-                                                 : object_view(kind, name, source, replica, detail);
+    const auto view = kind == ObjectKind::Policy
+                          ? policy_view(name, in, source, detail)
+                          : object_view(kind, name, source, replica_view(), detail);
     if (!view) continue;
     const bool equal = *view == "equal";
     if ((claim.status == "IN_SYNC") == equal) continue;
