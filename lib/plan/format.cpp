@@ -67,31 +67,115 @@ std::optional<policy::ObjectKind> kind_named(const std::string& s) {
 
 std::string text_of(const json& j) { return j.is_null() ? std::string() : j.dump(); }
 
-Result<Write> write_from(const json& j, const std::string& where) {
-  if (!j.is_object()) return bad(where, "expected an object");
-  auto op = parse_op(j.value("op", ""));
-  if (!op) return bad(where + "/op", "expected create, update or delete");
-  auto kind = kind_named(j.value("kind", ""));
-  if (!kind) return bad(where + "/kind", "expected an object kind");
+// A plan file is edited by people: a member of the wrong type is an error naming its place,
+// never an exception out of the reader. Members read this way, thrown to plan_from_json.
+struct WrongShape {
+  std::string where;
+  std::string expected;
+};
+
+const json* member(const json& j, const char* key, const std::string& where) {
+  if (!j.is_object()) throw WrongShape{where, "an object"};
+  const auto it = j.find(key);
+  return it == j.end() || it->is_null() ? nullptr : &*it;
+}
+
+std::string string_at(const json& j, const char* key, const std::string& where) {
+  const json* m = member(j, key, where);
+  if (!m) return {};
+  if (!m->is_string()) throw WrongShape{where + "/" + key, "a string"};
+  return m->get<std::string>();
+}
+
+std::int64_t integer_at(const json& j, const char* key, const std::string& where) {
+  const json* m = member(j, key, where);
+  if (!m) return 0;
+  if (!m->is_number_integer()) throw WrongShape{where + "/" + key, "an integer"};
+  return m->get<std::int64_t>();
+}
+
+// An object or array member ("" when absent); `object` says which.
+json part_at(const json& j, const char* key, const std::string& where, bool object) {
+  const json* m = member(j, key, where);
+  if (!m) return object ? json::object() : json::array();
+  if (object ? !m->is_object() : !m->is_array()) {
+    throw WrongShape{where + "/" + key, object ? "an object" : "an array"};
+  }
+  return *m;
+}
+
+json value_at(const json& j, const char* key, const std::string& where) {
+  const json* m = member(j, key, where);
+  return m ? *m : json();
+}
+
+Write write_from(const json& j, const std::string& where) {
+  if (!j.is_object()) throw WrongShape{where, "an object"};
+  auto op = parse_op(string_at(j, "op", where));
+  if (!op) throw WrongShape{where + "/op", "create, update or delete"};
+  auto kind = kind_named(string_at(j, "kind", where));
+  if (!kind) throw WrongShape{where + "/kind", "an object kind"};
   Write w;
   w.op = *op;
   w.kind = *kind;
-  w.name = j.value("name", "");
-  w.target_id = j.value("target_id", "");
-  w.desired = text_of(j.value("desired", json()));
-  w.current = text_of(j.value("current", json()));
-  if (w.name.empty()) return bad(where + "/name", "expected a non-empty string");
+  w.name = string_at(j, "name", where);
+  w.target_id = string_at(j, "target_id", where);
+  w.desired = text_of(value_at(j, "desired", where));
+  w.current = text_of(value_at(j, "current", where));
+  if (w.name.empty()) throw WrongShape{where + "/name", "a non-empty string"};
   if ((w.op == Op::Delete) != w.desired.empty()) {
-    return bad(where + "/desired", w.op == Op::Delete ? "a delete has none" : "missing");
+    throw WrongShape{where + "/desired", w.op == Op::Delete ? "none for a delete" : "the desired object"};
   }
-  for (const auto& r : j.value("reasons", json::array())) {
-    w.reasons.push_back({r.value("policy", ""), r.value("kind", ""), r.value("severity", ""),
-                         r.value("summary", "")});
+  const auto reasons = part_at(j, "reasons", where, false);
+  for (std::size_t i = 0; i < reasons.size(); ++i) {
+    const std::string at = where + "/reasons/" + std::to_string(i);
+    w.reasons.push_back({string_at(reasons[i], "policy", at), string_at(reasons[i], "kind", at),
+                         string_at(reasons[i], "severity", at), string_at(reasons[i], "summary", at)});
   }
-  const json req = j.value("request", json::object());
-  w.request = {req.value("method", ""), req.value("path", ""), req.value("body", json()),
-               req.value("precondition", "")};
+  const std::string at = where + "/request";
+  const json req = part_at(j, "request", where, true);
+  w.request = {string_at(req, "method", at), string_at(req, "path", at), value_at(req, "body", at),
+               string_at(req, "precondition", at)};
   return w;
+}
+
+// The objects a plan lists but does not write (blocked, skipped).
+template <class T>
+std::vector<T> left_alone_from(const json& doc, const char* key) {
+  std::vector<T> out;
+  const auto list = part_at(doc, key, "", false);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string at = std::string("/") + key + "/" + std::to_string(i);
+    out.push_back({kind_named(string_at(list[i], "kind", at)).value_or(policy::ObjectKind::Policy),
+                   string_at(list[i], "name", at), string_at(list[i], "why", at)});
+  }
+  return out;
+}
+
+Plan read_plan(const json& doc) {
+  Plan p;
+  p.pair = string_at(doc, "pair", "");
+  const json source = part_at(doc, "source", "", true);
+  const json target = part_at(doc, "target", "", true);
+  p.source = string_at(source, "name", "/source");
+  p.source_hash = string_at(source, "snapshot", "/source");
+  p.target = string_at(target, "name", "/target");
+  p.target_api = string_at(target, "api", "/target") == "v4" ? config::Api::V4 : config::Api::V3;
+  p.target_hash = string_at(target, "snapshot", "/target");
+  p.planned_ms = integer_at(doc, "planned_ms", "");
+  if (p.target.empty() || p.target_hash.empty()) throw WrongShape{"/target", "a name and a snapshot"};
+  const json writes = part_at(doc, "writes", "", false);
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    p.writes.push_back(write_from(writes[i], "/writes/" + std::to_string(i)));
+  }
+  p.blocked = left_alone_from<Blocked>(doc, "blocked");
+  p.skipped = left_alone_from<Skipped>(doc, "skipped");
+  p.drift_items = static_cast<int>(integer_at(doc, "drift_items", ""));
+  const std::string status = string_at(doc, "status", "");
+  for (auto st : {diff::PairStatus::InSync, diff::PairStatus::Drifted, diff::PairStatus::Unknown}) {
+    if (diff::to_string(st) == status) p.status = st;
+  }
+  return p;
 }
 
 }  // namespace
@@ -120,44 +204,20 @@ json plan_json(const Plan& p) {
 std::string plan_hash(const Plan& p) { return sha256_hex(plan_json(p).dump()); }
 
 Result<Plan> plan_from_json(const json& doc, const std::string& name) {
-  if (!doc.is_object() || doc.value("schema", "") != kPlanSchema) {
+  const bool is_plan =
+      doc.is_object() && doc.contains("schema") && doc["schema"] == json(kPlanSchema);
+  if (!is_plan) {
     return bad(name, std::string("not a flowdrift plan (no \"schema\": \"") + kPlanSchema + "\")");
   }
-  if (doc.value("version", 0) != kPlanVersion) {
+  if (!doc.contains("version") || doc["version"] != json(kPlanVersion)) {
     return bad(name + ": /version", "this flowdriftctl reads plan version " +
                                         std::to_string(kPlanVersion));
   }
-  Plan p;
-  p.pair = doc.value("pair", "");
-  const json source = doc.value("source", json::object());
-  const json target = doc.value("target", json::object());
-  p.source = source.value("name", "");
-  p.source_hash = source.value("snapshot", "");
-  p.target = target.value("name", "");
-  p.target_api = target.value("api", "") == "v4" ? config::Api::V4 : config::Api::V3;
-  p.target_hash = target.value("snapshot", "");
-  p.planned_ms = doc.value("planned_ms", std::int64_t{0});
-  if (p.target.empty() || p.target_hash.empty()) return bad(name + ": /target", "name and snapshot required");
-  const json writes = doc.value("writes", json::array());
-  for (std::size_t i = 0; i < writes.size(); ++i) {
-    auto w = write_from(writes[i], name + ": /writes/" + std::to_string(i));
-    if (!w) return w.error();
-    p.writes.push_back(std::move(*w));
+  try {
+    return read_plan(doc);
+  } catch (const WrongShape& e) {
+    return bad(name + ": " + (e.where.empty() ? "/" : e.where), "expected " + e.expected);
   }
-  for (const auto& b : doc.value("blocked", json::array())) {
-    p.blocked.push_back({kind_named(b.value("kind", "")).value_or(policy::ObjectKind::Policy),
-                         b.value("name", ""), b.value("why", "")});
-  }
-  for (const auto& b : doc.value("skipped", json::array())) {
-    p.skipped.push_back({kind_named(b.value("kind", "")).value_or(policy::ObjectKind::Policy),
-                         b.value("name", ""), b.value("why", "")});
-  }
-  p.drift_items = doc.value("drift_items", 0);
-  const std::string status = doc.value("status", "");
-  for (auto st : {diff::PairStatus::InSync, diff::PairStatus::Drifted, diff::PairStatus::Unknown}) {
-    if (diff::to_string(st) == status) p.status = st;
-  }
-  return p;
 }
 
 std::string plan_text(const Plan& p) {

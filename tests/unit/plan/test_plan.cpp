@@ -299,4 +299,30 @@ TEST_CASE("a plan file reads back as the same plan, bad files are named", "[unit
   auto bad_op = plan_from_json(bad, "p.json");
   REQUIRE_FALSE(bad_op);
   CHECK(bad_op.error().message == "p.json: /writes/0/op: expected create, update or delete");
+
+  // A member of the wrong type is named, never thrown (found by fuzz_plan_file).
+  const std::vector<std::pair<json, std::string>> wrong{
+      {json::object(), "/version"},
+      {json{{"source", 7}}, "/source: expected an object"},
+      {json{{"target", {{"name", 3}}}}, "/target/name: expected a string"},
+      {json{{"planned_ms", "soon"}}, "/planned_ms: expected an integer"},
+      {json{{"writes", {{"op", "create"}}}}, "/writes: expected an array"},
+      {json{{"blocked", {1}}}, "/blocked/0: expected an object"},
+  };
+  for (const auto& [patch, message] : wrong) {
+    json edited = doc;
+    if (patch.empty()) {
+      edited["version"] = json::object();
+    } else {
+      edited.merge_patch(patch);
+    }
+    auto read = plan_from_json(edited, "p.json");
+    REQUIRE_FALSE(read);
+    CHECK_THAT(read.error().message, Catch::Contains("p.json: " + message));
+  }
+  json reason = doc;
+  reason["writes"][0]["reasons"] = json::array({5});
+  auto bad_reason = plan_from_json(reason, "p.json");
+  REQUIRE_FALSE(bad_reason);
+  CHECK(bad_reason.error().message == "p.json: /writes/0/reasons/0: expected an object");
 }
