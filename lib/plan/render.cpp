@@ -1,24 +1,6 @@
 #include "plan/render.hpp"
 
-#include <cctype>
-
 namespace flowdrift::plan {
-
-std::string path_segment(std::string_view name) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : name) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 Result<Request> render_request(const Write& w, const Target& target) {
   // `desired` comes from a plan file, which a person may have edited: a shape the renderers

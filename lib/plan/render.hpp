@@ -11,8 +11,6 @@ namespace flowdrift::plan {
 // Where a request names an object this plan creates: its identifier is known after apply.
 inline constexpr const char* kKnownAfterApply = "(known after apply)";
 
-// A name as one URL path segment: bytes other than unreserved ones as %XX.
-std::string path_segment(std::string_view name);
 
 Result<Request> render_v3(const Write& w, const Target& target);
 Result<Request> render_v4(const Write& w, const Target& target);

@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include "core/percent.hpp"
+
 namespace flowdrift::plan {
 namespace {
 
@@ -200,13 +202,13 @@ Result<Request> category_request(const Write& w) {
   r.method = "PUT";
   const auto colon = w.name.find(':');
   if (colon == std::string::npos) {
-    r.path = std::string(kRoot) + "/categories/" + path_segment(w.name);
+    r.path = std::string(kRoot) + "/categories/" + percent_encode_segment(w.name);
     r.body = json{{"name", w.name}, {"description", ""}};
     return r;
   }
   const std::string value = w.name.substr(colon + 1);
-  r.path = std::string(kRoot) + "/categories/" + path_segment(w.name.substr(0, colon)) + "/" +
-           path_segment(value);
+  r.path = std::string(kRoot) + "/categories/" + percent_encode_segment(w.name.substr(0, colon)) + "/" +
+           percent_encode_segment(value);
   r.body = json{{"value", value}, {"description", ""}};
   return r;
 }

@@ -28,7 +28,5 @@ std::optional<Error> error_for_status(const http::HttpResponse& response, std::s
 std::chrono::milliseconds backoff_delay(std::chrono::milliseconds base, int attempt,
                                         std::chrono::milliseconds cap, std::mt19937_64& rng);
 
-// Percent-encodes one path segment: everything but RFC 3986 unreserved characters.
-std::string percent_encode_segment(std::string_view segment);
 
 }  // namespace flowdrift::prism

@@ -12,6 +12,7 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "core/percent.hpp"
 #include "prism/request.hpp"
 #include "prism/retry.hpp"
 

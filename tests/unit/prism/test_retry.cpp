@@ -119,11 +119,3 @@ TEST_CASE("backoff is full jitter under an exponential ceiling", "[prism][backof
   for (int i = 0; i < 50; ++i) CHECK(backoff_delay(500ms, 40, 2000ms, rng) <= 2000ms);
   CHECK(backoff_delay(0ms, 3, 2000ms, rng) == 0ms);
 }
-
-TEST_CASE("path segments are percent-encoded", "[prism][encode]") {
-  CHECK(percent_encode_segment("AppType") == "AppType");
-  CHECK(percent_encode_segment("App Tier") == "App%20Tier");
-  CHECK(percent_encode_segment("a/b?c#d%e") == "a%2Fb%3Fc%23d%25e");
-  CHECK(percent_encode_segment("x-y.z_~") == "x-y.z_~");
-  CHECK(percent_encode_segment("\xC3\xA9") == "%C3%A9");
-}
