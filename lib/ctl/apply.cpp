@@ -238,23 +238,30 @@ void report(const Run& run, std::ostream& out) {
   if (!run.stopped.empty()) out << "Stopped: " << run.stopped << "\n";
 }
 
-// After the writes: the target's snapshot now, and the pair's status as a new plan sees it.
+// After the writes: the target's snapshot now and, for a pair, its status as a new plan sees
+// it (that plan polls the target itself: one poll, not two).
 std::optional<std::string> settle(const ApplyArgs& args, const plan::Plan& p, std::ostream& out,
                                   std::ostream& err) {
-  auto after = poll_target(args.config, p.target, err);
-  if (!after) return std::nullopt;
-  out << "Target " << p.target << " now at snapshot " << after->snapshot.hash.substr(0, 12) << "\n";
+  std::string hash;
+  std::optional<plan::Plan> next;
   if (!p.pair.empty()) {
     PlanArgs again;
     again.config = args.config;
     again.pair = p.pair;
-    if (auto next = compute_plan(again, err)) {
-      out << "Pair " << p.pair << ": " << diff::to_string(next->status) << ", "
-          << next->drift_items << " drift item(s); a new plan has " << next->writes.size()
-          << " write(s)\n";
-    }
+    next = compute_plan(again, err);
+    if (next) hash = next->target_hash;
   }
-  return after->snapshot.hash;
+  if (!next) {  // no pair, or its source could not be read: the target alone
+    auto after = poll_target(args.config, p.target, err);
+    if (!after) return std::nullopt;
+    hash = after->snapshot.hash;
+  }
+  out << "Target " << p.target << " now at snapshot " << hash.substr(0, 12) << "\n";
+  if (next) {
+    out << "Pair " << p.pair << ": " << diff::to_string(next->status) << ", " << next->drift_items
+        << " drift item(s); a new plan has " << next->writes.size() << " write(s)\n";
+  }
+  return hash;
 }
 
 struct Opened {
