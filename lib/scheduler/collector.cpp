@@ -231,14 +231,21 @@ awaitable<void> Collector::wait_until(Collector* self, SteadyClock::time_point d
                                      : due);
     boost::system::error_code ec;
     co_await self->timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (baseline && SteadyClock::now() < due &&
-        policy::baseline_fingerprint(self->site_.baseline) != self->baseline_fingerprint_) {
+    if (baseline && SteadyClock::now() < due && co_await baseline_changed(self)) {
       log::info(logger(), "baseline.changed",
                 {{"site", self->site_.name}, {"path", self->site_.baseline}});
       break;
     }
   }
   self->poll_requested_ = false;
+}
+
+awaitable<bool> Collector::baseline_changed(Collector* self) {
+  auto job = http::submit(self->work_pool_, self->executor_, [path = self->site_.baseline] {
+    return policy::baseline_fingerprint(path);
+  });
+  const std::string now = co_await http::wait(std::move(job));
+  co_return now != self->baseline_fingerprint_;
 }
 
 awaitable<void> Collector::loop(Collector* self, std::chrono::milliseconds first_delay) {

@@ -128,6 +128,9 @@ class Collector {
   static awaitable<void> loop(Collector* self, std::chrono::milliseconds first_delay);
   // Waits until `due`, or less: stop(), poll_now(), or a baseline whose files changed.
   static awaitable<void> wait_until(Collector* self, std::chrono::steady_clock::time_point due);
+  // Whether a baseline's files changed since they were read: their fingerprint (a stat per
+  // file) is taken on the work pool, off the event loop.
+  static awaitable<bool> baseline_changed(Collector* self);
   // What a poll got, before it is stored: from the Prism Central, or from a baseline's files.
   struct Fetched {
     Result<policy::Snapshot> snapshot;
