@@ -15,6 +15,9 @@
 //   drift [--pair P] [--open | --since T]       drift items from the audit trail
 //   history [--site S] [--policy P]             every version of each policy, first/last seen
 //   verify --config FILE | --db FILE            the audit trail's hash chain (exit 0 intact, 1 broken)
+//   failover|failback --config FILE --pair P --reason TEXT
+//                                               flip which site is the pair's source (audited;
+//                                               applied by flowdriftd within a second)
 //   explain PAIR POLICY [--config C] [--db D]   one policy of a pair: items, fields, flows,
 //                                               references, mappings, expectations, history
 #include <CLI/CLI.hpp>
@@ -142,6 +145,27 @@ int main(int argc, char** argv) {
                 "link named), 2 error");
   add_db(verify);
 
+  flowdrift::ctl::FlipArgs flip_args;
+  auto add_flip = [&](const char* name, const char* what) {
+    auto* sub = cli.add_subcommand(name, what);
+    sub->add_option("-c,--config", flip_args.config,
+                    "flowdriftd configuration: the pair and the database")->required();
+    sub->add_option("--pair", flip_args.pair, "pair name")->required();
+    sub->add_option("--reason", flip_args.reason, "why, for the audit trail")->required();
+    sub->add_option("--wait", flip_args.wait_seconds,
+                    "seconds to wait for flowdriftd to apply it (0: do not wait)")
+        ->check(CLI::Range(0, 600))
+        ->capture_default_str();
+    sub->add_option("--format", flip_args.format, "text or json")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    return sub;
+  };
+  auto* failover = add_flip("failover", "the DR site becomes the pair's source: drift is then "
+                                        "judged from it (mappings and expected differences still "
+                                        "apply as declared)");
+  auto* failback = add_flip("failback", "the pair's configured source is its source again");
+
   flowdrift::ctl::ExplainArgs explain_args;
   auto* explain = cli.add_subcommand(
       "explain", "one policy of a pair: its drift items, fields, example flows, references, "
@@ -183,6 +207,10 @@ int main(int argc, char** argv) {
     if (*drift) return flowdrift::ctl::run_drift(db_args, std::cout, std::cerr);
     if (*history) return flowdrift::ctl::run_history(db_args, std::cout, std::cerr);
     if (*explain) return flowdrift::ctl::run_explain(explain_args, std::cout, std::cerr);
+    if (*failover || *failback) {
+      flip_args.action = *failover ? "failover" : "failback";
+      return flowdrift::ctl::run_flip(flip_args, std::cout, std::cerr);
+    }
   } catch (const std::exception& e) {
     std::cerr << "flowdriftctl: internal error: " << flowdrift::printable(e.what()) << "\n";
   }

@@ -7,9 +7,11 @@
 #include <set>
 
 #include "core/printable.hpp"
+#include "core/time_format.hpp"
 #include "store/db.hpp"
 #include "store/drift.hpp"
 #include "store/entity_sync.hpp"
+#include "store/flips.hpp"
 
 namespace flowdrift::app {
 namespace {
@@ -17,15 +19,7 @@ namespace {
 using nlohmann::json;
 
 // RFC 3339 UTC with milliseconds, e.g. "2024-05-01T12:00:00.250Z".
-std::string rfc3339(std::int64_t unix_ms) {
-  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(unix_ms % 1000));
-  return buf;
-}
+std::string rfc3339(std::int64_t unix_ms) { return format_time_ms(unix_ms); }
 
 json time_or_null(const std::optional<std::int64_t>& ms) {
   return ms ? json(rfc3339(*ms)) : json(nullptr);
@@ -126,7 +120,13 @@ http::ServerReply Api::pairs() {
   }
   json out = json::array();
   for (const auto& p : config_.pairs) {
-    json j{{"name", p.name}, {"source", p.source}, {"replica", p.replica}};
+    const auto last_flip = store::last_applied_flip(db, p.name);
+    const bool over = last_flip && last_flip->source_site == p.replica;
+    json j{{"name", p.name},
+           {"source", over ? p.replica : p.source},
+           {"replica", over ? p.source : p.replica},
+           {"failed_over", over},
+           {"last_flip", last_flip ? store::flip_json(*last_flip) : json()}};
     auto rec = records.find(p.name);
     if (rec == records.end()) {
       j["status"] = "UNKNOWN";

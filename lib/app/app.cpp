@@ -3,6 +3,7 @@
 #include <system_error>
 
 #include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <csignal>
@@ -16,7 +17,9 @@
 #include "core/sha256.hpp"
 #include "core/systemd.hpp"
 #include "drift/rules.hpp"
+#include "core/printable.hpp"
 #include "store/audit.hpp"
+#include "store/flips.hpp"
 #include "store/reloads.hpp"
 #include "store/retention.hpp"
 
@@ -102,6 +105,7 @@ App::App(config::Config config, WebOptions web)
       grace_timer_(io_),
       watchdog_timer_(io_),
       prune_timer_(io_),
+      flip_timer_(io_),
       signals_(io_, SIGINT, SIGTERM, SIGHUP) {
   try {
     work_pool_ = std::make_unique<http::WorkPool>();
@@ -156,6 +160,12 @@ App::App(config::Config config, WebOptions web)
   if (web.config) {
     opts.tls = web.config->tls;
     ctx.auth = std::make_shared<http::BasicAuth>(web.config->users);
+    if (ctx.auth->enabled()) {
+      ctx.flip = [this](const std::string& pair, const std::string& action,
+                        const std::string& body, const std::string& user) {
+        return flip_over_http(pair, action, body, user);
+      };
+    }
     ctx.response_headers = web.config->headers;
     log::info(logger(), "web.config_loaded",
               {{"file", web.config->path},
@@ -459,6 +469,7 @@ int App::run() {
     pruning_ = true;
     asio::co_spawn(io_, prune_loop(this), asio::detached);
   }
+  asio::co_spawn(io_, flip_loop(this), asio::detached);
   io_.run();
   log::info(logger(), "daemon.stopped");
   return 0;
@@ -531,6 +542,7 @@ awaitable<void> App::wait_for_collectors(App* self) {
   self->grace_timer_.cancel();
   self->watchdog_timer_.cancel();
   self->prune_timer_.cancel();
+  self->flip_timer_.cancel();
   self->signals_.cancel();
 }
 
@@ -587,6 +599,54 @@ awaitable<void> App::prune_loop(App* self) {
     }
   }
   self->pruning_ = false;
+}
+
+awaitable<void> App::flip_loop(App* self) {
+  while (!self->stopping_) {
+    try {
+      self->tracker_->apply_flips();
+    } catch (const std::exception& e) {
+      log::warn(logger(), "pair.flips_unread", {{"error", std::string(e.what())}});
+    }
+    self->flip_timer_.expires_after(std::chrono::seconds(1));
+    boost::system::error_code ec;
+    co_await self->flip_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+http::ServerReply App::flip_over_http(const std::string& pair, const std::string& action,
+                                      const std::string& body, const std::string& user) {
+  auto answer = [](int status, nlohmann::json j) {
+    http::ServerReply r;
+    r.response.status = status;
+    r.response.headers.push_back({"Content-Type", "application/json"});
+    r.response.body = j.dump() + "\n";
+    return r;
+  };
+  const config::PairConfig* p = nullptr;
+  for (const auto& c : config_.pairs) {
+    if (c.name == pair) p = &c;
+  }
+  if (!p) return answer(404, {{"error", "no pair " + printable(pair, 64) + " in the configuration"}});
+  const auto request = nlohmann::json::parse(body, nullptr, false);
+  if (!request.is_object() || !request.contains("reason") || !request.at("reason").is_string()) {
+    return answer(400, {{"error", "the body must be a JSON object with a string \"reason\""}});
+  }
+  store::FlipAsk ask{action, request.at("reason").get<std::string>(), user, "api", unix_now_ms()};
+  try {
+    auto checked = store::check_flip(store_->db(), *p, ask);
+    if (auto* refused = std::get_if<store::FlipRefused>(&checked)) {
+      return answer(refused->conflict ? 409 : 400, {{"error", refused->message}});
+    }
+    const auto id = store::request_flip(store_->db(), std::get<store::FlipRecord>(checked));
+    for (const auto& f : tracker_->apply_flips()) {
+      if (f.id == id) return answer(f.outcome == "refused" ? 409 : 200, store::flip_json(f));
+    }
+    return answer(500, {{"error", "flip " + std::to_string(id) + " was recorded and could not be "
+                                  "applied yet; flowdriftd retries it every second"}});
+  } catch (const std::exception& e) {
+    return answer(500, {{"error", std::string(e.what())}});
+  }
 }
 
 awaitable<void> App::signal_loop(App* self) {

@@ -86,6 +86,11 @@ class App {
   // Retention: a pruning pass every storage.prune_interval, in small transactions with the
   // loop free for polls between them (lib/store/retention.hpp).
   static awaitable<void> prune_loop(App* self);
+  // Flips requested by flowdriftctl (store/flips.hpp) are applied within a second.
+  static awaitable<void> flip_loop(App* self);
+  // POST /api/v1/pairs/<pair>/failover|failback.
+  http::ServerReply flip_over_http(const std::string& pair, const std::string& action,
+                                   const std::string& body, const std::string& user);
   void begin_shutdown(const char* why);
   ReloadResult reload_now(const std::string& trigger);  // reload() without its last-resort catch
   // reload_now's steps.
@@ -137,6 +142,7 @@ class App {
   asio::steady_timer grace_timer_;
   asio::steady_timer watchdog_timer_;
   asio::steady_timer prune_timer_;
+  asio::steady_timer flip_timer_;
   asio::signal_set signals_;
   bool started_ = false;  // run() has started the collectors
   bool pruning_ = false;  // prune_loop is running

@@ -55,13 +55,28 @@ PairTracker::PairTracker(const config::Config& config, store::Store& store,
   for (const auto& s : config.sites) tracker_.add_site(s.name);
   for (const auto& p : config.pairs) {
     const auto open = store::open_items(store_.db(), p.name);  // read once for both
-    tracker_.add_pair(p, stored_pair(p.name, open));
+    tracker_.add_pair(p, stored_pair(p.name, open), stored_source(p.name));
     publish_restored(p, open);
   }
 }
 
+std::optional<std::string> PairTracker::stored_source(const std::string& pair) const {
+  auto flip = store::last_applied_flip(store_.db(), pair);
+  if (!flip) return std::nullopt;
+  return flip->source_site;
+}
+
+void PairTracker::publish_direction(const std::string& pair) {
+  const auto& run = tracker_.pair(pair);
+  const auto now = run.current();
+  const auto flip = store::last_applied_flip(store_.db(), pair);
+  metrics_.pair_direction(pair, now.source_site, now.replica_site, run.flipped,
+                          flip ? flip->applied_ms : std::nullopt);
+}
+
 void PairTracker::publish_restored(const config::PairConfig& p,
                                    const std::vector<drift::Item>& open) {
+  publish_direction(p.name);
   publish_expectations(p);
   publish(p.name, open, 0, std::nullopt);
   publish_disagreements(p.name);
@@ -105,9 +120,13 @@ void PairTracker::reconfigure(const config::Config& config,
       config, reset_sites, changed_pairs,
       [this](const std::string& pair) {
         return stored_pair(pair, store::open_items(store_.db(), pair));
-      });
+      },
+      [this](const std::string& pair) { return stored_source(pair); });
   for (const auto& p : config.pairs) {
-    if (std::find(touched.begin(), touched.end(), p.name) == touched.end()) continue;
+    if (std::find(touched.begin(), touched.end(), p.name) == touched.end()) {
+      publish_direction(p.name);  // the metrics took the configured direction
+      continue;
+    }
     publish_restored(p, store::open_items(store_.db(), p.name));
   }
 }
@@ -122,7 +141,7 @@ void PairTracker::in_transaction(store::Database& db, const store::PollRecord& p
     const auto& pair = tracker_.pair(d.pair);
     Pending p{std::move(d), pair.status, pair.reason, 0, std::nullopt};
     if (p.decision.action == drift::Decision::Action::Unknown) {
-      store::set_pair_unknown(db, pair.id, p.decision.reason, p.decision.comparison.now_ms,
+      store::set_pair_unknown(db, pair.current(), p.decision.reason, p.decision.comparison.now_ms,
                               p.decision.skew_ms);
     } else {
       const auto t0 = SteadyClock::now();
@@ -164,6 +183,18 @@ void PairTracker::cross_check_uncompared(store::Database& db, const std::string&
   }
 }
 
+diff::PairResult PairTracker::compare_configured(const drift::Tracker::Pair& pair, bool flipped,
+                                                const policy::Snapshot& source,
+                                                const policy::Snapshot& replica,
+                                                std::int64_t now_ms) {
+  // In the configured direction, so that mappings and expectations apply as declared; then,
+  // failed over, seen from the new source (diff::flip).
+  auto result = diff::diff_snapshots(source, replica, pair.rules.mapping);
+  drift::apply_expectations(result, pair.rules.expected, now_ms);
+  if (flipped) diff::flip(result);
+  return result;
+}
+
 drift::Reconciled PairTracker::compare(store::Database& db, const drift::Decision& d,
                                        const store::PollOutcome& outcome,
                                        const policy::Snapshot& polled) {
@@ -173,17 +204,17 @@ drift::Reconciled PairTracker::compare(store::Database& db, const drift::Decisio
       store_.load_snapshot(d.polled_source ? d.replica_snapshot : d.source_snapshot);
   const policy::Snapshot& src = d.polled_source ? polled : other;
   const policy::Snapshot& rep = d.polled_source ? other : polled;
-  auto result = diff::diff_snapshots(src, rep, pair.rules.mapping);
-  drift::apply_expectations(result, pair.rules.expected, d.comparison.now_ms);
-  auto reconciled = drift::reconcile(pair.id, store::open_items(db, d.pair), pair.counted, result,
-                                     d.comparison);
+  auto result = compare_configured(pair, pair.flipped, src, rep, d.comparison.now_ms);
+  auto reconciled = drift::reconcile(pair.current(), store::open_items(db, d.pair), pair.counted,
+                                     result, d.comparison);
   store::ComparisonContext ctx;
   ctx.poll_id = outcome.poll_id;
-  ctx.source_snapshot_id = d.source_snapshot;
-  ctx.replica_snapshot_id = d.replica_snapshot;
+  // Stored in the pair's current direction, like its sites.
+  ctx.source_snapshot_id = pair.flipped ? d.replica_snapshot : d.source_snapshot;
+  ctx.replica_snapshot_id = pair.flipped ? d.source_snapshot : d.replica_snapshot;
   ctx.now_ms = d.comparison.now_ms;
   ctx.skew_ms = d.skew_ms.value_or(0);
-  store::write_comparison(db, pair.id, reconciled, ctx);
+  store::write_comparison(db, pair.current(), reconciled, ctx);
   cross_check(db, d.pair, src, rep, d.comparison.now_ms);
   return reconciled;
 }
@@ -278,6 +309,8 @@ void PairTracker::log_changes(const std::string& pair, const drift::Reconciled& 
                     {{"pair", pair}, {"policy", it.object}, {"kind", it.kind},
                      {"severity", it.severity}, {"summary", it.summary}});
           break;
+        case Event::Flipped:
+          break;  // logged once for the pair (pair.flipped)
         case Event::Resolved:
           log::info(logger(), "drift.resolved",
                     {{"pair", pair}, {"policy", it.object}, {"kind", it.kind},
@@ -301,7 +334,8 @@ void PairTracker::publish(const std::string& pair, const std::vector<drift::Item
 std::vector<PairTracker::PairView> PairTracker::pairs() const {
   std::vector<PairView> out;
   for (const auto& [name, run] : tracker_.pairs()) {
-    out.push_back({name, run.id.source_site, run.id.replica_site, run.status, run.reason});
+    const auto now = run.current();
+    out.push_back({name, now.source_site, now.replica_site, run.status, run.reason});
   }
   return out;
 }

@@ -16,6 +16,7 @@
 #include "metrics/metrics.hpp"
 #include "store/drift.hpp"
 #include "store/entity_sync.hpp"
+#include "store/flips.hpp"
 #include "store/store.hpp"
 
 namespace flowdrift::app {
@@ -40,6 +41,11 @@ class PairTracker {
   void reconfigure(const config::Config& config, const std::vector<std::string>& reset_sites,
                    const std::vector<std::string>& changed_pairs);
 
+  // Applies every flip waiting in the store (store/flips.hpp), oldest first, each in its own
+  // transaction: the pair's open items re-described from the new source (drift::reorient),
+  // never opened or resolved. On the event loop, between polls. Returns them as recorded.
+  std::vector<store::FlipRecord> apply_flips();
+
   struct PairView {
     std::string name;
     std::string source;
@@ -59,6 +65,16 @@ class PairTracker {
     std::optional<drift::Reconciled> result;  // Compare
   };
 
+  store::FlipRecord apply_flip(store::FlipRecord flip);
+  // Why a flip cannot apply to the pair as configured, if it cannot.
+  std::optional<std::string> flip_refusal(const store::FlipRecord& flip) const;
+  void publish_direction(const std::string& pair);
+  // The pair's source by its latest applied flip, if it ever flipped.
+  std::optional<std::string> stored_source(const std::string& pair) const;
+  // The diff in the configured direction with expectations applied, flipped when `flipped`.
+  static diff::PairResult compare_configured(const drift::Tracker::Pair& pair, bool flipped,
+                                             const policy::Snapshot& source,
+                                             const policy::Snapshot& replica, std::int64_t now_ms);
   // A pair as the store last left it; `open` are its open items, read once by the caller.
   std::optional<drift::StoredPair> stored_pair(const std::string& pair,
                                                const std::vector<drift::Item>& open) const;

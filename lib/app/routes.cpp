@@ -105,8 +105,38 @@ http::ServerReply reload(const http::HttpRequest& request, const RouteContext& c
                                  result.message + "\n");
 }
 
+// POST /api/v1/pairs/<pair>/failover|failback: a state change of the DR playbook, so never on
+// GET, never without authentication (who flipped is audited) and never from another origin.
+std::optional<http::ServerReply> flip(const http::HttpRequest& request, const RouteContext& ctx) {
+  constexpr std::string_view prefix = "/api/v1/pairs/";
+  const auto path = request.path();
+  if (path.substr(0, prefix.size()) != prefix) return std::nullopt;
+  const auto rest = path.substr(prefix.size());
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos || slash == 0) return std::nullopt;
+  const auto action = rest.substr(slash + 1);
+  if (action != "failover" && action != "failback") return std::nullopt;
+  if (!ctx.flip || !ctx.auth || !ctx.auth->enabled()) {
+    return text(403, "failover and failback over HTTP need authentication: set basic_auth_users "
+                     "in the web config (--web.config.file), or use flowdriftctl " +
+                         std::string(action) + "\n");
+  }
+  if (request.method != "POST") {
+    auto r = text(405, "method not allowed; use POST\n");
+    r.response.headers.push_back({"Allow", "POST"});
+    return r;
+  }
+  if (auto why = cross_origin(request)) {
+    return text(403, "cross-origin request refused (" + *why + ")\n");
+  }
+  // Pair names are plain ([A-Za-z0-9_.-]); anything else is simply not a configured pair.
+  return ctx.flip(std::string(rest.substr(0, slash)), std::string(action), request.body,
+                  ctx.auth->last_user());
+}
+
 http::ServerReply dispatch(const http::HttpRequest& request, const RouteContext& ctx) {
   if (auto refused = refuse_unauthenticated(request, ctx)) return std::move(*refused);
+  if (auto flipped = flip(request, ctx)) return std::move(*flipped);
   const auto path = request.path();
   const bool api = ctx.api && Api::owns(path);
   if (path == "/-/reload") return reload(request, ctx);

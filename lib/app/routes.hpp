@@ -38,6 +38,12 @@ struct RouteContext {
   // POST/PUT /-/reload (--web.enable-lifecycle); unset: the path answers 403. A 429 result
   // gets a Retry-After.
   std::function<ReloadResult()> reload;
+  // POST /api/v1/pairs/<pair>/failover and /failback (docs/failover.md), with the request body
+  // and the authenticated user. Set only when basic auth is configured: unset, those paths
+  // answer 403.
+  std::function<http::ServerReply(const std::string& pair, const std::string& action,
+                                  const std::string& body, const std::string& user)>
+      flip;
 };
 
 http::ServerReply route(const http::HttpRequest& request, const RouteContext& ctx);

@@ -26,13 +26,6 @@ namespace {
 using nlohmann::json;
 constexpr std::size_t kMaxAuditedBody = 64 * 1024;
 
-std::string os_user() {
-  const passwd* pw = ::getpwuid(::geteuid());
-  std::string user = pw ? pw->pw_name : "uid " + std::to_string(::geteuid());
-  if (const char* sudo = std::getenv("SUDO_USER"); sudo && *sudo) user += " (sudo from " + std::string(sudo) + ")";
-  return user;
-}
-
 std::string bounded(std::string s) {
   if (s.size() > kMaxAuditedBody) s.resize(kMaxAuditedBody);
   return s;
@@ -316,6 +309,13 @@ int perform(const ApplyArgs& args, plan::Plan p, Opened& o, plan::Target target,
 }
 
 }  // namespace
+
+std::string os_user() {
+  const passwd* pw = ::getpwuid(::geteuid());
+  std::string user = pw ? pw->pw_name : "uid " + std::to_string(::geteuid());
+  if (const char* sudo = std::getenv("SUDO_USER"); sudo && *sudo) user += " (sudo from " + std::string(sudo) + ")";
+  return user;
+}
 
 int run_apply(const ApplyArgs& args, std::ostream& out, std::ostream& err) {
   auto p = read_plan(args.plan_file, err);

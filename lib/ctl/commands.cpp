@@ -26,6 +26,7 @@
 #include "store/db.hpp"
 #include "store/drift.hpp"
 #include "store/entity_sync.hpp"
+#include "store/flips.hpp"
 #include "store/history.hpp"
 #include "store/store.hpp"
 
@@ -38,6 +39,27 @@ using policy::baseline_files;
 using policy::baseline_folders;
 using policy::is_yaml_path;
 using policy::read_text;
+
+std::optional<config::Config> load_config_or_report(const std::string& path, std::ostream& err) {
+  try {
+    return drift::load_config(path);
+  } catch (const config::ConfigError& e) {
+    err << "flowdriftctl: invalid configuration:\n" << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
+const config::PairConfig* find_pair(const config::Config& cfg, const std::string& name,
+                                    const std::string& file, std::ostream& err) {
+  std::string names;
+  for (const auto& p : cfg.pairs) {
+    if (p.name == name) return &p;
+    names += (names.empty() ? "" : ", ") + p.name;
+  }
+  err << "flowdriftctl: no pair named '" << name << "' in " << file
+      << (names.empty() ? " (it declares no pairs)" : " (pairs: " + names + ")") << "\n";
+  return nullptr;
+}
 
 namespace {
 
@@ -65,15 +87,6 @@ std::unique_ptr<store::Database> open_db_file(const std::string& path, std::ostr
   }
 }
 
-std::optional<config::Config> load_config_or_report(const std::string& path, std::ostream& err) {
-  try {
-    return drift::load_config(path);
-  } catch (const config::ConfigError& e) {
-    err << "flowdriftctl: invalid configuration:\n" << e.what() << "\n";
-    return std::nullopt;
-  }
-}
-
 std::unique_ptr<store::Database> open_db(const DbArgs& args, std::ostream& err) {
   std::string path = args.db;
   if (path.empty()) {
@@ -82,18 +95,6 @@ std::unique_ptr<store::Database> open_db(const DbArgs& args, std::ostream& err) 
     path = cfg->storage.path;
   }
   return open_db_file(path, err);
-}
-
-const config::PairConfig* find_pair(const config::Config& cfg, const std::string& name,
-                                    const std::string& file, std::ostream& err) {
-  std::string names;
-  for (const auto& p : cfg.pairs) {
-    if (p.name == name) return &p;
-    names += (names.empty() ? "" : ", ") + p.name;
-  }
-  err << "flowdriftctl: no pair named '" << name << "' in " << file
-      << (names.empty() ? " (it declares no pairs)" : " (pairs: " + names + ")") << "\n";
-  return nullptr;
 }
 
 // The snapshot of the site's latest complete poll and that poll's finish time.
@@ -356,6 +357,24 @@ void print_disagreements(std::ostream& out, const std::vector<store::Disagreemen
 
 }  // namespace
 
+namespace {
+
+// The latest failovers and failbacks (docs/failover.md), newest first.
+void print_flips(std::ostream& out, const std::vector<store::FlipRecord>& flips) {
+  if (flips.empty()) return;
+  out << "\nLatest flips:\n";
+  std::vector<std::vector<std::string>> rows{
+      {"FLIP", "PAIR", "ACTION", "SOURCE", "REQUESTED", "BY", "OUTCOME", "REASON"}};
+  for (const auto& f : flips) {
+    rows.push_back({std::to_string(f.id), f.pair, f.action, f.source_site,
+                    format_time(f.requested_ms), f.requested_by, f.outcome,
+                    printable(f.reason, 60)});
+  }
+  print_table(out, rows);
+}
+
+}  // namespace
+
 int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
   auto db = open_db(args, err);
   if (!db) return kExitError;
@@ -395,6 +414,8 @@ int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
                               {"alerting", c.raised}, {"pending", c.pending},
                               {"expected", c.expected},
                               {"skew_ms", p.skew_ms ? json(*p.skew_ms) : json()}});
+        const auto last = store::flips(*db, p.pair, 1);
+        j["pairs"].back()["last_flip"] = last.empty() ? json() : store::flip_json(last.front());
       }
       while (sites.step()) {
         j["sites"].push_back({{"site", sites.column_text(0)}, {"last_poll", format_time(sites.column_int64(1))},
@@ -416,6 +437,7 @@ int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
                       std::to_string(c.expected), skew_text(p.skew_ms), p.reason});
     }
     print_table(out, rows);
+    print_flips(out, store::flips(*db, "", 5));
     out << "\n";
     std::vector<std::vector<std::string>> srows{
         {"SITE", "LAST POLL", "OUTCOME", "REASON", "POLICIES SNAPSHOT", "NUTANIX ENTITY SYNC"}};
@@ -647,8 +669,11 @@ bool pick_snapshot(store::Database& db, const std::string& pair, const std::stri
 }
 
 bool explain_snapshots(ExplainInput& in, store::Database& db, std::ostream& err) {
-  const bool same_direction = in.record && in.record->source_site == in.source_site &&
-                              in.record->replica_site == in.replica_site;
+  // Failed over, the daemon stores the pair turned round; explain compares as configured.
+  const bool swapped = in.flipped && in.record && in.record->source_site == in.replica_site &&
+                       in.record->replica_site == in.source_site;
+  const bool same_direction = swapped || (in.record && in.record->source_site == in.source_site &&
+                                          in.record->replica_site == in.replica_site);
   if (in.record && !same_direction) {
     in.notes.push_back("the database has the pair as " + in.record->source_site + " -> " +
                        in.record->replica_site + "; the configuration says " + in.source_site +
@@ -657,12 +682,15 @@ bool explain_snapshots(ExplainInput& in, store::Database& db, std::ostream& err)
   auto compared = [&](std::optional<std::int64_t> id) {
     return same_direction ? id : std::nullopt;
   };
-  if (!pick_snapshot(db, in.pair, in.source_site,
-                     compared(in.record ? in.record->source_snapshot_id : std::nullopt), "source",
-                     in.source_ref, err) ||
-      !pick_snapshot(db, in.pair, in.replica_site,
-                     compared(in.record ? in.record->replica_snapshot_id : std::nullopt),
-                     "replica", in.replica_ref, err)) {
+  const auto src_id = !in.record ? std::nullopt
+                     : swapped   ? in.record->replica_snapshot_id
+                                 : in.record->source_snapshot_id;
+  const auto rep_id = !in.record ? std::nullopt
+                     : swapped   ? in.record->source_snapshot_id
+                                 : in.record->replica_snapshot_id;
+  if (!pick_snapshot(db, in.pair, in.source_site, compared(src_id), "source", in.source_ref, err) ||
+      !pick_snapshot(db, in.pair, in.replica_site, compared(rep_id), "replica", in.replica_ref,
+                     err)) {
     return false;
   }
   if (in.source_ref.origin == "latest_complete" && same_direction) {
@@ -729,6 +757,11 @@ int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
     in.config_file = config_file;
     in.now_ms = unix_now_ms();
     in.record = store::pair_record(*db, args.pair);
+    in.flipped = pair && store::failed_over(*db, *pair);
+    if (in.flipped) {
+      in.notes.push_back("the pair is failed over: " + pair->replica + " is its source, and its "
+                         "items are seen from there (docs/failover.md)");
+    }
     if (!pair) {
       in.notes.push_back("no --config: the pair's mappings and expected differences are not "
                          "applied, so items may differ from the daemon's (its stored items are "

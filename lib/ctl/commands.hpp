@@ -10,7 +10,20 @@
 #include "ctl/report.hpp"
 #include "ctl/site_file.hpp"
 
+namespace flowdrift::config {
+struct Config;
+struct PairConfig;
+}  // namespace flowdrift::config
+
 namespace flowdrift::ctl {
+
+// Shared by the subcommands. The configuration, or every problem in it reported to `err`.
+std::optional<config::Config> load_config_or_report(const std::string& path, std::ostream& err);
+// The pair named `name`, or null with the pairs that exist reported to `err`.
+const config::PairConfig* find_pair(const config::Config& cfg, const std::string& name,
+                                    const std::string& file, std::ostream& err);
+// Who runs this command, for the audit trail: "alice", or "root (sudo from alice)".
+std::string os_user();
 
 struct DiffArgs {
   std::string source;
@@ -60,6 +73,20 @@ struct DbArgs {
   bool applies = false;  // history: flowdriftctl apply's audit trail instead
 };
 int run_status(const DbArgs& args, std::ostream& out, std::ostream& err);
+// flowdriftctl failover|failback --config F --pair P --reason TEXT (docs/failover.md): records
+// the flip in the daemon's database (audited) and waits up to `wait_seconds` for flowdriftd to
+// apply it. Exit 0 applied (or recorded and still waiting: flowdriftd applies it when it runs),
+// 2 refused (already so, one pending, no reason) or on error.
+struct FlipArgs {
+  std::string config;
+  std::string pair;
+  std::string action;  // "failover" | "failback"
+  std::string reason;
+  std::string format = "text";
+  int wait_seconds = 10;
+};
+int run_flip(const FlipArgs& args, std::ostream& out, std::ostream& err);
+
 // The audit trail's hash chain and every audited row (store/audit.hpp): exit 0 intact, 1 broken
 // (the first broken link first), 2 on error.
 int run_verify(const DbArgs& args, std::ostream& out, std::ostream& err);

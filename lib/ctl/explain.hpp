@@ -53,6 +53,9 @@ struct ExplainInput {
   std::optional<store::EntitySyncStored> entity_sync;
   std::vector<store::DisagreementRecord> disagreements;
   std::int64_t now_ms = 0;
+  // Failed over (docs/failover.md): the diff runs as configured and its items are flipped, as
+  // the daemon does.
+  bool flipped = false;
 };
 
 // The report for `policy` (the source's name, or the replica's name before name mapping).

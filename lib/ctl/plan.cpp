@@ -1,5 +1,6 @@
 #include "ctl/plan.hpp"
 
+#include <filesystem>
 #include <optional>
 
 #include "config/config.hpp"
@@ -10,6 +11,8 @@
 #include "drift/rules.hpp"
 #include "plan/plan.hpp"
 #include "policy/baseline.hpp"
+#include "store/db.hpp"
+#include "store/flips.hpp"
 
 namespace flowdrift::ctl {
 namespace {
@@ -124,6 +127,29 @@ bool check_args(const PlanArgs& a, std::ostream& err) {
   return true;
 }
 
+// Whether the daemon's database says the pair is failed over (no database: it is not).
+// Throws StoreError when the database cannot be read.
+bool failed_over(const config::Config& cfg, const config::PairConfig& pair) {
+  if (!std::filesystem::exists(cfg.storage.path)) return false;
+  store::Database db(cfg.storage.path, store::Database::Mode::ReadOnly);
+  db.set_busy_timeout(5000);
+  return store::failed_over(db, pair);
+}
+
+// Why the pair must not be planned with --pair now, or "".
+std::string pair_refusal(const config::Config& cfg, const config::PairConfig& pair) {
+  try {
+    if (!failed_over(cfg, pair)) return "";
+  } catch (const store::StoreError& e) {
+    return cfg.storage.path + ": " + e.what() + " (is the pair failed over? it cannot be told)";
+  }
+  // The configured replica serves now: a plan --pair would write to the live site.
+  return "pair " + pair.name + " is failed over (" + pair.replica +
+         " is its source, docs/failover.md): --pair would plan writes to " + pair.replica +
+         ". Plan from a dump of " + pair.replica + " --to " + pair.source +
+         " (docs/playbook.md \"Failback\"), or fail back first";
+}
+
 bool gather(const PlanArgs& args, Inputs& in, std::ostream& err) {
   if (!check_args(args, err)) return false;
   std::optional<config::Config> cfg;
@@ -137,6 +163,7 @@ bool gather(const PlanArgs& args, Inputs& in, std::ostream& err) {
       if (p.name == args.pair) pair = &p;
     }
     if (!pair) return failed(err, "no pair named '" + args.pair + "' in " + args.config);
+    if (auto why = pair_refusal(*cfg, *pair); !why.empty()) return failed(err, why);
     in.rules = drift::make_rules(*pair);
   }
   if (!args.to_site.empty()) {

@@ -186,6 +186,8 @@ void compare_modes(const CanonicalObject& s, const CanonicalObject& r,
   DriftItem item;
   item.object = s.name;
   item.kind = DriftKind::EnforcementMode;
+  item.policy_type = s.policy_type;
+  item.policy_mode = s.mode;
   item.severity = Severity::Critical;
   item.direction = Direction::MorePermissive;
   item.fields.push_back({"mode", as_json(s.mode), as_json(r.mode)});
@@ -210,19 +212,40 @@ Effect to_effect(flows::Classification c) {
   return Effect::Both;
 }
 
+// A string field's value as written in canonical JSON, unquoted.
+std::string unquoted(const std::string& json_text) {
+  try {
+    const auto v = nlohmann::json::parse(json_text);
+    if (v.is_string()) return v.get<std::string>();
+  } catch (const nlohmann::json::exception&) {
+  }
+  return json_text;
+}
+
+// The example flows among `fields`, as the item's summary tells them.
+std::string examples_text(const std::vector<FieldDiff>& fields) {
+  std::string summary;
+  for (const auto& f : fields) {
+    if (f.path == "flows[replica only]") {
+      summary += "; replica allows " + unquoted(f.replica) + ", source does not";
+    } else if (f.path == "flows[source only]") {
+      summary += "; source allows " + unquoted(f.source) + ", replica does not";
+    }
+  }
+  return summary;
+}
+
 // One concrete flow per direction, the evidence on-call acts on: appended to `fields`;
 // returns the text for the item's summary.
 std::string add_example_flows(const flows::Comparison& behaviour, std::vector<FieldDiff>& fields) {
-  std::string summary;
+  const auto first = fields.size();
   if (!behaviour.replica_example_text.empty()) {
     fields.push_back({"flows[replica only]", "", as_json(behaviour.replica_example_text)});
-    summary += "; replica allows " + behaviour.replica_example_text + ", source does not";
   }
   if (!behaviour.source_example_text.empty()) {
     fields.push_back({"flows[source only]", as_json(behaviour.source_example_text), ""});
-    summary += "; source allows " + behaviour.source_example_text + ", replica does not";
   }
-  return summary;
+  return examples_text({fields.begin() + static_cast<std::ptrdiff_t>(first), fields.end()});
 }
 
 // What a differing member other than the mode and the rules does to allowed traffic.
@@ -305,6 +328,8 @@ void compare_policies(const CanonicalObject& s, const CanonicalObject& r, const 
   DriftItem item;
   item.object = s.name;
   item.kind = DriftKind::Modified;
+  item.policy_type = s.policy_type;
+  item.policy_mode = s.mode;
   item.direction = to_direction(cmp.effect);
   item.severity = severity_of(cmp.effect, s.policy_type);
   item.fields = std::move(cmp.fields);
@@ -469,6 +494,8 @@ void compare_references(const CanonicalObject& s, const References& used_src,
   DriftItem item;
   item.object = s.name;
   item.kind = DriftKind::Reference;
+  item.policy_type = s.policy_type;
+  item.policy_mode = s.mode;
   item.direction = to_direction(cmp.effect);
   item.severity = severity_of(cmp.effect, s.policy_type);
   item.summary = std::to_string(differing) + " referenced object(s) differ";
@@ -610,29 +637,138 @@ void compare_present(const ObjectView& s, const ObjectView& r, const Side& src, 
                      behaviour && !modified ? &*behaviour : nullptr, items);
 }
 
-DriftItem missing_item(const CanonicalObject& s) {
+DriftItem missing_item(const std::string& name, const std::string& type, const std::string& mode) {
   DriftItem item;
-  item.object = s.name;
+  item.object = name;
   item.kind = DriftKind::Missing;
-  item.severity = (mode_rank(s.mode) == 2 || is_incident_policy(s.policy_type))
-                      ? Severity::Critical
-                      : Severity::Warning;
+  item.policy_type = type;
+  item.policy_mode = mode;
+  item.severity = (mode_rank(mode) == 2 || is_incident_policy(type)) ? Severity::Critical
+                                                                     : Severity::Warning;
   item.direction = Direction::MorePermissive;
-  item.summary = s.policy_type + " policy (" + s.mode + ") absent on replica";
+  item.summary = type + " policy (" + mode + ") absent on replica";
   return item;
 }
 
-DriftItem extra_item(const CanonicalObject& r) {
+DriftItem extra_item(const std::string& name, const std::string& type, const std::string& mode) {
   DriftItem item;
-  item.object = r.name;
+  item.object = name;
   item.kind = DriftKind::Extra;
-  item.severity = mode_rank(r.mode) == 2 ? Severity::Warning : Severity::Info;
+  item.policy_type = type;
+  item.policy_mode = mode;
+  item.severity = mode_rank(mode) == 2 ? Severity::Warning : Severity::Info;
   item.direction = Direction::None;
-  item.summary = r.policy_type + " policy (" + r.mode + ") only on replica";
+  item.summary = type + " policy (" + mode + ") only on replica";
   return item;
+}
+
+// --- Seen from the other side (flipped()) ---
+
+Direction inverted(Direction d) {
+  if (d == Direction::MorePermissive) return Direction::MoreRestrictive;
+  if (d == Direction::MoreRestrictive) return Direction::MorePermissive;
+  return d;
+}
+
+Effect effect_of(Direction d) {
+  switch (d) {
+    case Direction::Cosmetic: return Effect::Cosmetic;
+    case Direction::MorePermissive: return Effect::Permissive;
+    case Direction::MoreRestrictive: return Effect::Restrictive;
+    case Direction::Unknown: return Effect::Unknown;
+    case Direction::None:
+    case Direction::Both: return Effect::Both;
+  }
+  return Effect::Both;
+}
+
+std::string flipped_path(const std::string& path) {
+  if (path == "source") return "replica";  // dangling_reference sides
+  if (path == "replica") return "source";
+  if (path == "flows[replica only]") return "flows[source only]";
+  if (path == "flows[source only]") return "flows[replica only]";
+  if (path.rfind("rules[+ ", 0) == 0) return "rules[- " + path.substr(8);
+  if (path.rfind("rules[- ", 0) == 0) return "rules[+ " + path.substr(8);
+  return path;
+}
+
+// A missing item is an extra one seen from the other side, and the other way round.
+DriftItem flipped_presence(const DriftItem& item) {
+  const bool was_missing = item.kind == DriftKind::Missing;
+  if (!item.policy_type.empty() || !item.policy_mode.empty()) {
+    return was_missing ? extra_item(item.object, item.policy_type, item.policy_mode)
+                       : missing_item(item.object, item.policy_type, item.policy_mode);
+  }
+  // Read back from the database: the policy's mode is not known, the severity stays.
+  DriftItem out = item;
+  out.kind = was_missing ? DriftKind::Extra : DriftKind::Missing;
+  out.direction = was_missing ? Direction::None : Direction::MorePermissive;
+  const std::string from = was_missing ? " absent on replica" : " only on replica";
+  const std::string to = was_missing ? " only on replica" : " absent on replica";
+  if (out.summary.size() >= from.size() &&
+      out.summary.compare(out.summary.size() - from.size(), from.size(), from) == 0) {
+    out.summary.replace(out.summary.size() - from.size(), from.size(), to);
+  }
+  return out;
+}
+
+// The summary of a dangling_reference item, from its (already flipped) fields.
+std::string dangling_summary(const DriftItem& item) {
+  const FieldDiff* first_rep = nullptr;
+  const FieldDiff* first_src = nullptr;
+  for (const auto& f : item.fields) {
+    if (f.path == "replica" && !first_rep) first_rep = &f;
+    if (f.path == "source" && !first_src) first_src = &f;
+  }
+  if (first_rep) return "replica references what its site lacks: " + unquoted(first_rep->replica);
+  if (first_src) return "source references what its site lacks: " + unquoted(first_src->source);
+  return item.summary;
 }
 
 }  // namespace
+
+DriftItem flipped(DriftItem item) {
+  if (item.kind == DriftKind::Missing || item.kind == DriftKind::Extra) {
+    DriftItem out = flipped_presence(item);
+    out.expected = std::move(item.expected);
+    return out;
+  }
+  for (auto& f : item.fields) {
+    f.path = flipped_path(f.path);
+    std::swap(f.source, f.replica);
+  }
+  if (item.kind == DriftKind::DanglingReference) {
+    const bool on_rep = std::any_of(item.fields.begin(), item.fields.end(),
+                                    [](const FieldDiff& f) { return f.path == "replica"; });
+    item.severity = on_rep ? Severity::Critical : Severity::Warning;
+    item.direction = on_rep ? Direction::Both : Direction::None;
+    item.summary = dangling_summary(item);
+    return item;
+  }
+  item.direction = inverted(item.direction);
+  item.severity = severity_of(effect_of(item.direction), item.policy_type);
+  if (item.kind == DriftKind::EnforcementMode && !item.fields.empty()) {
+    const auto& mode = item.fields.front();
+    item.summary = "mode " + unquoted(mode.source) + " on source, " + unquoted(mode.replica) +
+                   " on replica";
+    return item;
+  }
+  // modified and reference: "<what differs>, replica <direction>" and the example flows.
+  const auto head = item.summary.find(", replica ");
+  if (head != std::string::npos) {
+    item.summary = item.summary.substr(0, head) + ", replica " +
+                   std::string(to_string(item.direction)) + examples_text(item.fields);
+  }
+  return item;
+}
+
+void flip(PairResult& result) {
+  for (auto& item : result.items) item = flipped(std::move(item));
+  std::sort(result.items.begin(), result.items.end(), [](const DriftItem& a, const DriftItem& b) {
+    return std::tie(a.object, a.kind) < std::tie(b.object, b.kind);
+  });
+}
+
 
 std::string_view to_string(DriftKind k) {
   switch (k) {
@@ -699,11 +835,13 @@ PairResult diff_snapshots(const SnapshotView& source, const SnapshotView& replic
     if (const ObjectView* r = replica.policy(name)) {
       compare_present(s, *r, src, rep, changed, result.items);
     } else {
-      result.items.push_back(missing_item(s.object()));
+      result.items.push_back(missing_item(s.name(), s.object().policy_type, s.object().mode));
     }
   }
   for (const auto& [name, r] : replica.policies()) {
-    if (!source.policy(name)) result.items.push_back(extra_item(r.object()));
+    if (!source.policy(name)) {
+      result.items.push_back(extra_item(r.name(), r.object().policy_type, r.object().mode));
+    }
   }
   std::sort(result.items.begin(), result.items.end(), [](const DriftItem& a, const DriftItem& b) {
     return std::tie(a.object, a.kind) < std::tie(b.object, b.kind);

@@ -61,6 +61,11 @@ struct DriftItem {
   std::vector<FieldDiff> fields;
   std::string summary;  // one line for logs and CLI output
   std::optional<ExpectedBy> expected;  // set by apply_expectations, never by the diff
+  // The policy's type and mode on the side that holds it (the replica's for an extra item),
+  // which severity is judged by when the item is seen from the other side (flipped()). Not
+  // stored: empty for an item read back from the database.
+  std::string policy_type;
+  std::string policy_mode;
 
   // Identity of the item across cycles: opens and resolves by (object, kind).
   bool same_identity(const DriftItem& o) const { return object == o.object && kind == o.kind; }
@@ -85,6 +90,19 @@ PairResult diff_snapshots(const policy::SnapshotView& source, const policy::Snap
 PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica);
 PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica,
                           const PairMapping& mapping);
+
+// After a failover the configured replica is the source of truth (docs/failover.md). The
+// diff still runs in the configured direction, so mappings and expected differences apply as
+// declared, and each item is then seen from the other side: missing and extra trade places,
+// the fields' source and replica values (and `[+`/`[-` rule markers, example flows, dangling
+// sides) swap, more permissive and more restrictive trade places, and severity is judged again
+// by docs/domain.md's table in the new direction. The item keeps its object name (the
+// configured source's spelling). An involution: flipped(flipped(x)) == x, so a flip and a
+// flip back change nothing. Without policy_type/policy_mode (an item read back from the
+// database) a missing or extra item keeps its severity.
+DriftItem flipped(DriftItem item);
+// Every item flipped, re-sorted by (object, kind).
+void flip(PairResult& result);
 
 // The pair result when a side has no complete snapshot for this cycle: UNKNOWN, no items
 // (callers keep the items they had; nothing opens or resolves on partial data).

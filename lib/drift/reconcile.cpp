@@ -131,6 +131,7 @@ const char* to_string(Transition::Event e) {
     case Event::Expected: return "expected";
     case Event::Unexpected: return "unexpected";
     case Event::Resolved: return "resolved";
+    case Event::Flipped: return "flipped";
   }
   return "?";
 }
@@ -172,6 +173,61 @@ Reconciled reconcile(const PairIdentity& pair, std::vector<Item> open, const Cou
   }
   for (auto& [key, item] : by_key) out.writes.push_back(r.resolve(std::move(item)));
   out.status = drifted ? diff::PairStatus::Drifted : diff::PairStatus::InSync;
+  return out;
+}
+
+namespace {
+
+// A stored item as the diff described it (without its policy's type and mode).
+diff::DriftItem as_drift_item(const Item& s) {
+  diff::DriftItem d;
+  d.object = s.object;
+  d.kind = diff::parse_kind(s.kind).value_or(diff::DriftKind::Modified);
+  d.severity = diff::parse_severity(s.severity).value_or(diff::Severity::Critical);
+  for (auto dir : {diff::Direction::None, diff::Direction::MorePermissive,
+                   diff::Direction::MoreRestrictive, diff::Direction::Both,
+                   diff::Direction::Cosmetic, diff::Direction::Unknown}) {
+    if (diff::to_string(dir) == s.direction) d.direction = dir;
+  }
+  d.summary = s.summary;
+  const auto fields = nlohmann::json::parse(s.fields_json, nullptr, false);
+  if (fields.is_array()) {
+    for (const auto& f : fields) {
+      d.fields.push_back({f.value("path", ""), f.value("source", ""), f.value("replica", "")});
+    }
+  }
+  return d;
+}
+
+}  // namespace
+
+std::string flipped_kind(const std::string& kind) {
+  if (kind == "missing") return "extra";
+  if (kind == "extra") return "missing";
+  return kind;
+}
+
+std::vector<Write> reorient(const PairIdentity& now, std::vector<Item> open,
+                            const diff::PairResult* fresh, std::int64_t now_ms,
+                            const std::string& detail) {
+  std::map<Key, const diff::DriftItem*> found;
+  if (fresh) {
+    for (const auto& d : fresh->items) found.emplace(Key{d.object, std::string(diff::to_string(d.kind))}, &d);
+  }
+  std::vector<Write> out;
+  for (auto& s : open) {
+    const auto it = found.find(Key{s.object, flipped_kind(s.kind)});
+    const Found f = describe(it != found.end() ? *it->second : diff::flipped(as_drift_item(s)));
+    s.source_site = now.source_site;
+    s.replica_site = now.replica_site;
+    s.kind = f.kind;
+    s.severity = f.severity;
+    s.direction = f.direction;
+    s.summary = f.summary;
+    s.fields_json = f.fields;
+    s.updated_ms = now_ms;
+    out.push_back(Write{Write::Op::Update, std::move(s), {{Event::Flipped, detail}}});
+  }
   return out;
 }
 

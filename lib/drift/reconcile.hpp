@@ -73,7 +73,7 @@ struct Item {
 
 // One transition of an item (a drift_events row).
 struct Transition {
-  enum class Event { Opened, Raised, Updated, Expected, Unexpected, Resolved } event;
+  enum class Event { Opened, Raised, Updated, Expected, Unexpected, Resolved, Flipped } event;
   std::string detail;
 };
 const char* to_string(Transition::Event e);
@@ -108,5 +108,17 @@ struct Comparison {
 // `open`: the pair's open items (any order). `result`: the comparison, expectations applied.
 Reconciled reconcile(const PairIdentity& pair, std::vector<Item> open, const CountedAt& counted,
                      const diff::PairResult& result, const Comparison& comparison);
+
+// A flip (failover or failback, docs/failover.md): the pair's open items seen from its new
+// source, each updated in place (never opened or resolved; debounce and expectations as they
+// were) with a `flipped` event carrying `detail`. `fresh`: the pair's last comparison diffed
+// again and flipped (diff::flip); an item it holds under the flipped identity is described as
+// it says, any other is turned around from what was stored (diff::flipped) and its next
+// comparison completes it.
+std::vector<Write> reorient(const PairIdentity& now, std::vector<Item> open,
+                            const diff::PairResult* fresh, std::int64_t now_ms,
+                            const std::string& detail);
+// An item's kind seen from the other side: "missing" and "extra" trade places.
+std::string flipped_kind(const std::string& kind);
 
 }  // namespace flowdrift::drift

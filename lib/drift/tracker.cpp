@@ -16,16 +16,21 @@ bool listed(const std::vector<std::string>& names, const std::string& name) {
 
 }  // namespace
 
-Tracker::Pair Tracker::start(const config::PairConfig& p, const std::optional<StoredPair>& stored) {
+Tracker::Pair Tracker::start(const config::PairConfig& p, const std::optional<StoredPair>& stored,
+                             const std::optional<std::string>& source) {
   Pair run;
   run.id = {p.name, p.source, p.replica};
   run.rules = make_rules(p);
-  // Keep what was stored, unless the pair's direction changed in the config.
-  if (stored && stored->source_site == p.source && stored->replica_site == p.replica) {
+  // Failed over: the latest applied flip names the configured replica as the source.
+  run.flipped = source && *source == p.replica;
+  const PairIdentity now = run.current();
+  // Keep what was stored, unless the pair's direction changed in the config. The store holds
+  // the pair in its current direction; the tracker compares in the configured one.
+  if (stored && stored->source_site == now.source_site && stored->replica_site == now.replica_site) {
     run.status = stored->status;
     run.reason = stored->reason;
-    run.compared_source = stored->source_snapshot_id;
-    run.compared_replica = stored->replica_snapshot_id;
+    run.compared_source = run.flipped ? stored->replica_snapshot_id : stored->source_snapshot_id;
+    run.compared_replica = run.flipped ? stored->source_snapshot_id : stored->replica_snapshot_id;
     run.skew_ms = stored->skew_ms;
     run.pending_items = stored->pending_items;
   } else if (!stored) {
@@ -36,8 +41,18 @@ Tracker::Pair Tracker::start(const config::PairConfig& p, const std::optional<St
 
 void Tracker::add_site(const std::string& name) { sites_[name]; }
 
-void Tracker::add_pair(const config::PairConfig& p, const std::optional<StoredPair>& stored) {
-  pairs_.insert_or_assign(p.name, start(p, stored));
+void Tracker::add_pair(const config::PairConfig& p, const std::optional<StoredPair>& stored,
+                       const std::optional<std::string>& source) {
+  pairs_.insert_or_assign(p.name, start(p, stored, source));
+}
+
+void Tracker::set_flipped(const std::string& pair, bool flipped) {
+  Pair& run = pairs_.at(pair);
+  if (run.flipped == flipped) return;
+  run.flipped = flipped;
+  CountedAt counted;
+  for (auto& [key, marks] : run.counted) counted.emplace(ItemKey{key.first, flipped_kind(key.second)}, marks);
+  run.counted = std::move(counted);
 }
 
 Tracker::Site Tracker::after(const SitePoll& poll) const {
@@ -141,7 +156,7 @@ void Tracker::commit(const SitePoll& poll, const std::vector<Decision>& decision
 std::vector<std::string> Tracker::reconfigure(const config::Config& config,
                                               const std::vector<std::string>& reset_sites,
                                               const std::vector<std::string>& changed_pairs,
-                                              const StoredFn& stored) {
+                                              const StoredFn& stored, const SourceFn& source) {
   std::map<std::string, Site> sites;
   for (const auto& s : config.sites) {
     auto it = sites_.find(s.name);
@@ -155,7 +170,8 @@ std::vector<std::string> Tracker::reconfigure(const config::Config& config,
     auto it = pairs_.find(p.name);
     if (it == pairs_.end() || it->second.id.source_site != p.source ||
         it->second.id.replica_site != p.replica) {
-      pairs.emplace(p.name, start(p, stored(p.name)));  // new, or reversed: as at start
+      // New, or reversed: as at start.
+      pairs.emplace(p.name, start(p, stored(p.name), source ? source(p.name) : std::nullopt));
       touched.push_back(p.name);
       continue;
     }

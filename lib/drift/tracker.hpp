@@ -72,7 +72,8 @@ struct Compared {
 class Tracker {
  public:
   struct Pair {
-    PairIdentity id;
+    PairIdentity id;  // as configured: decisions and the diff run in this direction
+    bool flipped = false;  // failed over: the configured replica is the source (docs/failover.md)
     PairRules rules;
     diff::PairStatus status = diff::PairStatus::Unknown;
     std::string reason;
@@ -83,12 +84,21 @@ class Tracker {
     std::vector<bool> live_expected;  // which expectations were live at the last comparison
     std::optional<std::int64_t> skew_ms;
     CountedAt counted;  // when each pending item was last counted (reconcile.hpp)
+    // The direction items, the pairs row and the metrics are in: `id`, turned round when flipped.
+    PairIdentity current() const {
+      return flipped ? PairIdentity{id.pair, id.replica_site, id.source_site} : id;
+    }
   };
 
   // Pairs as at start: rules from the config, state from what was stored (nullopt: never
-  // compared, or stored with the other direction).
+  // compared, or stored with another direction). `source`: the pair's source by its latest
+  // applied flip (store/flips.hpp), when it has one.
   void add_site(const std::string& name);
-  void add_pair(const config::PairConfig& p, const std::optional<StoredPair>& stored);
+  void add_pair(const config::PairConfig& p, const std::optional<StoredPair>& stored,
+                const std::optional<std::string>& source = std::nullopt);
+  // A flip was stored (app::PairTracker::apply_flips): the pair now points the other way.
+  // Pending items' debounce marks follow their kinds (missing and extra trade places).
+  void set_flipped(const std::string& pair, bool flipped);
 
   // What the poll means for each of the site's pairs. Changes nothing.
   std::vector<Decision> decide(const SitePoll& poll, std::int64_t now_ms) const;
@@ -103,10 +113,11 @@ class Tracker {
   // pair listed in `changed_pairs` takes its new rules and is compared afresh at its next poll.
   // Other pairs are left exactly as they are. Returns the pairs that started over or changed.
   using StoredFn = std::function<std::optional<StoredPair>(const std::string& pair)>;
+  using SourceFn = std::function<std::optional<std::string>(const std::string& pair)>;
   std::vector<std::string> reconfigure(const config::Config& config,
                                        const std::vector<std::string>& reset_sites,
                                        const std::vector<std::string>& changed_pairs,
-                                       const StoredFn& stored);
+                                       const StoredFn& stored, const SourceFn& source = {});
 
   const Pair& pair(const std::string& name) const { return pairs_.at(name); }
   Pair& pair(const std::string& name) { return pairs_.at(name); }
@@ -124,7 +135,8 @@ class Tracker {
   Site after(const SitePoll& poll) const;
   std::optional<Decision> decide_pair(const Pair& pair, const SitePoll& poll, const Site& self,
                                       std::int64_t now_ms) const;
-  static Pair start(const config::PairConfig& p, const std::optional<StoredPair>& stored);
+  static Pair start(const config::PairConfig& p, const std::optional<StoredPair>& stored,
+                    const std::optional<std::string>& source);
 
   std::map<std::string, Site> sites_;
   std::map<std::string, Pair> pairs_;

@@ -63,7 +63,8 @@ class BasicAuth {
   bool enabled() const;
   // `authorization`: the request's Authorization header value, if any.
   Outcome check(std::optional<std::string_view> authorization);
-  // The user name of the last check (empty if none could be decoded): for logs only.
+  // The user name of the last check (empty if none could be decoded): for logs, and for the
+  // audit trail of a request whose check just returned Ok on the same thread.
   const std::string& last_user() const;
 
   // bcrypt computations so far (cache misses that were not throttled): lets tests and logs

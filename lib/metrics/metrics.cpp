@@ -288,6 +288,16 @@ void Metrics::pair_state(const std::string& pair, diff::PairStatus status,
   if (skew_ms) st.skew_ms = skew_ms;
 }
 
+void Metrics::pair_direction(const std::string& pair, const std::string& source,
+                             const std::string& replica, bool failed_over,
+                             std::optional<std::int64_t> last_flip_ms) {
+  std::lock_guard lock(mu_);
+  auto& st = pair_state_[pair];
+  st.labels = {pair, source, replica};
+  st.failed_over = failed_over;
+  st.last_flip_ms = last_flip_ms;
+}
+
 void Metrics::pair_expectations(const std::string& pair,
                                 std::vector<ExpectationInfo> expectations) {
   std::lock_guard lock(mu_);
@@ -443,6 +453,8 @@ void Metrics::render_sites(Families& out) const {
 
 void Metrics::render_pairs(Families& out, std::size_t& dropped) const {
   auto info = family("flowdrift_pair_info", "Current direction of each pair; always 1.");
+  auto failed_over = family("flowdrift_pair_failed_over", "1 while the pair is failed over (its configured replica is the source), else 0.");
+  auto flipped_ts = family("flowdrift_pair_last_flip_timestamp_seconds", "Unix time of the pair's last applied failover or failback; absent when it never flipped.");
   auto status = family("flowdrift_pair_status", "1 for the pair's current status (IN_SYNC, DRIFTED or UNKNOWN), 0 for the others.");
   auto items = family("flowdrift_drift_items", "Open drift items that alert: raised (debounced) and not covered by an expected difference, by pair, kind and severity.");
   auto pending = family("flowdrift_drift_pending_items", "Open drift items still debouncing (found by fewer counted comparisons than configured), by pair, kind and severity.");
@@ -457,6 +469,8 @@ void Metrics::render_pairs(Families& out, std::size_t& dropped) const {
   std::size_t emitted = 0;
   for (const auto& [name, st] : pair_state_) {
     add(info, {{"pair", name}, {"replica", st.labels.replica}, {"source", st.labels.source}}, 1);
+    add(failed_over, {{"pair", name}}, st.failed_over ? 1 : 0);
+    if (st.last_flip_ms) add(flipped_ts, {{"pair", name}}, seconds(*st.last_flip_ms));
     for (auto kind : drift::kDisagreementKinds) {
       auto it = st.disagreements.find(std::string(kind));
       add(disagreements, {{"kind", std::string(kind)}, {"pair", name}},
@@ -495,7 +509,7 @@ void Metrics::render_pairs(Families& out, std::size_t& dropped) const {
     add(cmp, {{"pair", name}}, st.comparison_seconds);
     if (st.compared_ms) add(cmp_ts, {{"pair", name}}, seconds(*st.compared_ms));
   }
-  keep(out, {&info, &status, &items, &pending, &expected, &expiry, &skew, &oldest, &cmp, &cmp_ts,
+  keep(out, {&info, &failed_over, &flipped_ts, &status, &items, &pending, &expected, &expiry, &skew, &oldest, &cmp, &cmp_ts,
              &per_policy, &disagreements});
 }
 

@@ -97,6 +97,11 @@ class Metrics {
   void pair_state(const std::string& pair, diff::PairStatus status, std::vector<OpenItem> open,
                   double comparison_seconds, std::optional<std::int64_t> compared_ms,
                   std::optional<std::int64_t> skew_ms = std::nullopt);
+  // The pair's current direction (flowdrift_pair_info; after a failover the configured replica
+  // is the source) and its last applied flip (docs/failover.md).
+  void pair_direction(const std::string& pair, const std::string& source,
+                      const std::string& replica, bool failed_over,
+                      std::optional<std::int64_t> last_flip_ms);
   // The pair's declared expected differences (at start and on reload).
   void pair_expectations(const std::string& pair, std::vector<ExpectationInfo> expectations);
   // Rows a retention pass deleted from `table`.
@@ -138,6 +143,8 @@ class Metrics {
     std::optional<std::int64_t> skew_ms;
     std::vector<ExpectationInfo> expectations;
     std::map<std::string, int> disagreements;  // open, by kind
+    bool failed_over = false;
+    std::optional<std::int64_t> last_flip_ms;
   };
 
   void add_site_series(const std::string& site);

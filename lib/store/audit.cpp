@@ -32,6 +32,8 @@ constexpr AuditedTable kTables[] = {
                 "target_snapshot, writes_planned, writes_done, outcome, message, after_snapshot"},
     {"apply_requests", "id, apply_id, step, op, kind, name, method, path, request_body, status, "
                        "response_body, sent_ms, duration_ms"},
+    {"pair_flips", "id, pair, action, source_site, replica_site, requested_ms, requested_by, via, "
+                   "reason, outcome, applied_ms, message, items"},
 };
 
 const AuditedTable& table_of(std::string_view name) {

@@ -46,8 +46,8 @@ drift::Item read_item(const Statement& st) {
   return it;
 }
 
-void add_event(Database& db, std::int64_t item_id, std::int64_t at_ms, std::int64_t poll_id,
-               const char* event, const std::string& detail) {
+void add_event(Database& db, std::int64_t item_id, std::int64_t at_ms,
+               std::optional<std::int64_t> poll_id, const char* event, const std::string& detail) {
   auto& st = db.cached(
       "INSERT INTO drift_events(item_id, at_ms, poll_id, event, detail) VALUES(?1, ?2, ?3, ?4, ?5)");
   st.bind(1, item_id).bind(2, at_ms).bind(3, poll_id).bind(4, std::string(event)).bind(5, detail);
@@ -99,10 +99,12 @@ void insert_item(Database& db, std::int64_t pid, drift::Item& s, const Compariso
 void update_item(Database& db, const drift::Item& s) {
   auto& upd = db.cached(
       "UPDATE drift_items SET severity = ?2, direction = ?3, summary = ?4, fields = ?5, "
-      "updated_ms = ?6, raised_ms = ?7, seen = ?8, expectation = ?9 WHERE id = ?1");
+      "updated_ms = ?6, raised_ms = ?7, seen = ?8, expectation = ?9, kind = ?10, "
+      "source_site = ?11, replica_site = ?12 WHERE id = ?1");
   upd.bind(1, s.id).bind(2, s.severity).bind(3, s.direction).bind(4, s.summary);
   upd.bind(5, s.fields_json).bind(6, s.updated_ms).bind(7, s.raised_ms);
   upd.bind(8, static_cast<std::int64_t>(s.seen)).bind(9, null_if_empty(s.expectation_json));
+  upd.bind(10, s.kind).bind(11, s.source_site).bind(12, s.replica_site);
   upd.exec();
 }
 
@@ -113,6 +115,22 @@ void resolve_item(Database& db, const drift::Item& s, const ComparisonContext& c
 }
 
 }  // namespace
+
+void write_flip(Database& db, const drift::PairIdentity& now, const std::vector<drift::Write>& writes,
+                std::int64_t now_ms) {
+  const auto pid = pair_id(db, now);  // the pairs row takes the new direction
+  for (const auto& w : writes) {
+    update_item(db, w.item);
+    for (const auto& e : w.events) {
+      add_event(db, w.item.id, now_ms, std::nullopt, drift::to_string(e.event), e.detail);
+    }
+  }
+  // The compared snapshots are stored by side: they trade places with the sites.
+  db.cached("UPDATE pair_states SET source_snapshot_id = replica_snapshot_id, "
+            "replica_snapshot_id = source_snapshot_id WHERE pair_id = ?1")
+      .bind(1, pid)
+      .exec();
+}
 
 std::vector<drift::Item> open_items(Database& db, const std::string& pair) {
   DriftQuery q;

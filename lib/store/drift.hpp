@@ -61,6 +61,10 @@ struct DriftEvent {
 std::vector<DriftEvent> drift_events(Database& db, std::int64_t item_id);
 
 std::optional<PairRecord> pair_record(Database& db, const std::string& pair);
+// A flip (drift::reorient): the items re-described in place with their events, the pairs row
+// in the new direction, the compared snapshots swapped with it. Inside the caller's transaction.
+void write_flip(Database& db, const drift::PairIdentity& now, const std::vector<drift::Write>& writes,
+                std::int64_t now_ms);
 std::vector<PairRecord> pair_records(Database& db);
 
 struct DriftQuery {

@@ -288,6 +288,49 @@ CREATE TABLE audit_bridges (
 );
 )sql";
 
+// Version 9: failover and failback (store/flips.hpp, docs/failover.md). A flip is requested
+// by flowdriftctl or the API (outcome 'pending') and applied by the daemon, which re-describes
+// the pair's open items from the new source and records the outcome. Audited (audit_log).
+constexpr std::string_view kSchemaV9 = R"sql(
+CREATE TABLE pair_flips (
+  id           INTEGER PRIMARY KEY,
+  pair         TEXT NOT NULL,
+  action       TEXT NOT NULL CHECK (action IN ('failover', 'failback')),
+  source_site  TEXT NOT NULL,
+  replica_site TEXT NOT NULL,
+  requested_ms INTEGER NOT NULL,
+  requested_by TEXT NOT NULL,
+  via          TEXT NOT NULL CHECK (via IN ('cli', 'api')),
+  reason       TEXT NOT NULL CHECK (length(reason) > 0),
+  outcome      TEXT NOT NULL DEFAULT 'pending'
+               CHECK (outcome IN ('pending', 'applied', 'unchanged', 'refused')),
+  applied_ms   INTEGER,
+  message      TEXT NOT NULL DEFAULT '',
+  items        INTEGER NOT NULL DEFAULT 0,
+  CHECK (source_site <> replica_site),
+  CHECK ((outcome = 'pending') = (applied_ms IS NULL))
+);
+CREATE INDEX pair_flips_pair ON pair_flips (pair, id);
+CREATE INDEX pair_flips_pending ON pair_flips (id) WHERE outcome = 'pending';
+-- A flip re-describes open items in place: drift_events gains the 'flipped' event. SQLite cannot
+-- change a CHECK, so the table is copied; ids and values are kept (its audit entries still match).
+CREATE TABLE drift_events_v9 (
+  id      INTEGER PRIMARY KEY,
+  item_id INTEGER NOT NULL REFERENCES drift_items (id),
+  at_ms   INTEGER NOT NULL,
+  poll_id INTEGER REFERENCES polls (id),
+  event   TEXT NOT NULL CHECK (event IN ('opened', 'raised', 'updated', 'expected',
+                                         'unexpected', 'resolved', 'flipped')),
+  detail  TEXT NOT NULL DEFAULT ''
+);
+INSERT INTO drift_events_v9 (id, item_id, at_ms, poll_id, event, detail)
+  SELECT id, item_id, at_ms, poll_id, event, detail FROM drift_events;
+DROP TABLE drift_events;
+ALTER TABLE drift_events_v9 RENAME TO drift_events;
+CREATE INDEX drift_events_item ON drift_events (item_id, id);
+CREATE INDEX drift_events_time ON drift_events (at_ms);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -300,6 +343,7 @@ const std::vector<Migration>& migrations() {
       {6, "apply audit trail", kSchemaV6},
       {7, "entity sync reads and sync disagreements", kSchemaV7},
       {8, "tamper-evident audit log", kSchemaV8},
+      {9, "failover and failback flips", kSchemaV9},
   };
   return steps;
 }

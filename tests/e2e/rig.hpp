@@ -86,6 +86,7 @@ class AlertRig {
   Process& prometheus() { return *prometheus_; }
   std::uint16_t prometheus_port() const { return prom_port_; }
   std::string dir() const { return dir_.path().string(); }
+  const TempDir& temp_dir() const { return dir_; }
 
   // GET on Prometheus / Alertmanager; throws std::runtime_error on transport errors or a
   // non-2xx answer (with the body).

@@ -7,6 +7,7 @@
 // in this process. Changes are made through the DR site's v3 API, as an operator would.
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -332,4 +333,99 @@ TEST_CASE("the test copy of the rules shortens every for and keep_firing_for and
                                "        expr: up == 0\n        for: 5m\n",
                                kTestFor, kTestKeepFiringFor),
                     Catch::Contains("keep_firing_for"));
+}
+
+namespace {
+
+// Moves the first TCP inbound rule of the DR site's first enforced app policy to port 7777:
+// the DR allows a flow the primary does not and blocks one it allows, critical either way.
+void move_a_port(LiveSite& site) {
+  auto rule = site.enforced_app_rule();
+  auto spec = rule.at("spec");
+  for (auto& entry : spec["resources"]["app_rule"]["inbound_allow_list"]) {
+    if (!entry.contains("tcp_port_range_list")) continue;
+    entry["tcp_port_range_list"] = json::array({{{"start_port", 7777}, {"end_port", 7777}}});
+    site.put_spec(rule.at("metadata").at("uuid"), spec);
+    return;
+  }
+  FAIL("no TCP inbound rule on the DR's first enforced policy");
+}
+
+// A firing FlowdriftCriticalDrift notification with these source and replica labels, among
+// the notifications after the first `skip`.
+std::optional<Notified> paged_with(AlertRig& rig, const std::string& source,
+                                   const std::string& replica, std::size_t skip) {
+  const auto all = named(rig.webhook().alerts(), "FlowdriftCriticalDrift", "firing");
+  for (std::size_t i = skip; i < all.size(); ++i) {
+    if (all[i].labels.value("source", "") == source &&
+        all[i].labels.value("replica", "") == replica) {
+      return all[i];
+    }
+  }
+  return std::nullopt;
+}
+
+Notified wait_for_page(AlertRig& rig, const std::string& source, const std::string& replica,
+                       std::size_t skip) {
+  std::optional<Notified> page;
+  const bool ok = wait_until([&] { return (page = paged_with(rig, source, replica, skip)).has_value(); },
+                             90s);
+  if (!ok) {
+    FAIL("no page with source " << source << " and replica " << replica << "\n"
+                                << describe(rig.webhook().alerts()) << rig.logs());
+  }
+  return *page;
+}
+
+std::size_t critical_pages(AlertRig& rig) {
+  return named(rig.webhook().alerts(), "FlowdriftCriticalDrift", "firing").size();
+}
+
+}  // namespace
+
+TEST_CASE("failover flips the page's source and replica labels, failback restores them",
+          "[e2e][alerting][failover]") {
+  AlertRig rig;
+  move_a_port(rig.dr());
+  const auto page = wait_for_page(rig, "primary", "dr", 0);
+  CHECK(page.labels.value("pair", "") == "prod");
+  CHECK(page.labels.value("kind", "") == "modified");
+  CHECK(page.path == "/flowdrift/pager");
+  CHECK_THAT(page.annotations.value("summary", ""), Catch::Contains("pair prod"));
+
+  const std::string config = rig.daemon().config_path();
+  const auto before_failover = critical_pages(rig);
+  auto flip = run_ctl(rig.temp_dir(), {"failover", "--config", config, "--pair", "prod",
+                                       "--reason", "e2e: DC1 lost"});
+  INFO(flip.out);
+  REQUIRE(flip.status == 0);
+  // The same drift pages again under the new direction (a modified policy that allows and
+  // blocks is critical seen from either side) ...
+  const auto over = wait_for_page(rig, "dr", "primary", before_failover);
+  CHECK(over.labels.value("pair", "") == "prod");
+  CHECK(over.labels.value("kind", "") == "modified");
+  CHECK(over.labels.value("severity", "") == "critical");
+  CHECK(over.path == "/flowdrift/pager");
+  CHECK(rig.query("flowdrift_pair_failed_over{pair=\"prod\"} == 1").size() == 1);
+  // ... and the page under the old direction resolves.
+  REQUIRE(wait_until(
+      [&] {
+        for (const auto& n : named(rig.webhook().alerts(), "FlowdriftCriticalDrift", "resolved")) {
+          if (n.labels.value("source", "") == "primary") return true;
+        }
+        return false;
+      },
+      90s));
+
+  const auto before_failback = critical_pages(rig);
+  auto back = run_ctl(rig.temp_dir(), {"failback", "--config", config, "--pair", "prod",
+                                       "--reason", "e2e: DC1 back"});
+  INFO(back.out);
+  REQUIRE(back.status == 0);
+  const auto restored = wait_for_page(rig, "primary", "dr", before_failback);
+  CHECK(restored.labels.value("kind", "") == "modified");
+  CHECK(rig.query("flowdrift_pair_info{pair=\"prod\",source=\"primary\",replica=\"dr\"} == 1").size() == 1);
+  // No other drift alert came of the flips.
+  CHECK(named(rig.webhook().alerts(), "FlowdriftWarningDrift").empty());
+  CHECK(rig.webhook().rejected().empty());
 }

@@ -342,3 +342,81 @@ TEST_CASE("flowdriftd --check-config validates the web config too, and a bad one
                    &out) == 2);
   CHECK_THAT(out, Catch::Contains("--web.read-timeout soon"));
 }
+
+namespace {
+
+http::HttpRequest post_flip(const std::string& pair, const std::string& action,
+                            const std::string& body, std::optional<std::string> password = kPassword) {
+  auto r = get("/api/v1/pairs/" + pair + "/" + action, std::move(password));
+  r.method = "POST";
+  r.body = body;
+  r.headers.push_back({"Content-Type", "application/json"});
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("failover over HTTP: only with authentication, audited with the web user, refused "
+          "twice",
+          "[integration][web][failover]") {
+  SecuredRig rig;
+  DbView db(rig.daemon.db_path());
+  REQUIRE(wait_until([&] { return pair_status(db) == "IN_SYNC"; }, 40s));
+
+  CHECK(rig.status(post_flip("prod", "failover", R"({"reason":"x"})", std::nullopt)) == 401);
+  CHECK(rig.status(get("/api/v1/pairs/prod/failover")) == 405);
+  CHECK(rig.status(post_flip("prod", "failover", "{}")) == 400);
+  CHECK(rig.status(post_flip("prod", "failover", "not json")) == 400);
+  CHECK(rig.status(post_flip("nope", "failover", R"({"reason":"x"})")) == 404);
+  auto forged = post_flip("prod", "failover", R"({"reason":"x"})");
+  forged.headers.push_back({"Origin", "https://evil.example"});
+  CHECK(rig.status(forged) == 403);
+  CHECK(db.scalar("SELECT count(*) FROM pair_flips") == "0");
+
+  auto r = rig.request(post_flip("prod", "failover", R"j({"reason":"DC1 down (INC-9)"})j"));
+  REQUIRE(r.has_value());
+  INFO(r->body);
+  REQUIRE(r->status == 200);
+  auto j = nlohmann::json::parse(r->body);
+  CHECK(j["outcome"] == "applied");
+  CHECK(j["source"] == "dr");
+  CHECK(j["replica"] == "primary");
+  CHECK(j["requested_by"] == kUser);
+  CHECK(j["via"] == "api");
+  CHECK(db.rows("SELECT requested_by, via, reason FROM pair_flips") ==
+        std::vector<std::vector<std::string>>{{kUser, "api", "DC1 down (INC-9)"}});
+
+  auto again = rig.request(post_flip("prod", "failover", R"({"reason":"again"})"));
+  REQUIRE(again.has_value());
+  CHECK(again->status == 409);
+  CHECK_THAT(again->body, Catch::Contains("already failed over"));
+
+  auto pairs = nlohmann::json::parse(rig.request(get("/api/v1/pairs"))->body);
+  CHECK(pairs["pairs"][0]["source"] == "dr");
+  CHECK(pairs["pairs"][0]["failed_over"] == true);
+  CHECK(pairs["pairs"][0]["last_flip"]["reason"] == "DC1 down (INC-9)");
+
+  auto back = rig.request(post_flip("prod", "failback", R"({"reason":"DC1 back"})"));
+  REQUIRE(back.has_value());
+  CHECK(back->status == 200);
+  CHECK(nlohmann::json::parse(back->body)["source"] == "primary");
+}
+
+TEST_CASE("failover over HTTP is refused when the web config requires no authentication",
+          "[integration][web][failover]") {
+  TempDir dir;
+  LiveSite primary(dir, "primary", 4, 3);
+  LiveSite dr(dir, "dr", 4, 3);
+  LiveDaemon daemon(dir, primary, dr);
+  daemon.start();
+  auto req = post_flip("prod", "failover", R"({"reason":"x"})", std::nullopt);
+  Result<http::HttpResponse> r = make_error(ErrorReason::Other, "not sent");
+  REQUIRE(wait_until([&] {
+    r = send(daemon.port(), "", req, false);
+    return r.has_value();
+  }, 20s));
+  CHECK(r->status == 403);
+  CHECK_THAT(r->body, Catch::Contains("need authentication"));
+  DbView db(daemon.db_path());
+  CHECK(db.scalar("SELECT count(*) FROM pair_flips").value_or("0") == "0");
+}

@@ -198,3 +198,27 @@ TEST_CASE("a target that is not clean text is a 400, never a 500", "[unit][route
   CHECK(app::route(get("/metrics?x=1&x=2"), ctx(true)).response.status == 400);
   CHECK(app::route(get("/metrics?x=1"), ctx(true)).response.status == 200);
 }
+
+TEST_CASE("failover and failback over HTTP: refused without authentication, POST only, same "
+          "origin only",
+          "[unit][routes]") {
+  auto c = ctx(true);
+  int flips = 0;
+  c.flip = [&](const std::string& pair, const std::string& action, const std::string& body,
+               const std::string&) {
+    ++flips;
+    http::ServerReply r;
+    r.response.status = 200;
+    r.response.body = pair + " " + action + " " + body;
+    return r;
+  };
+  auto post = get("/api/v1/pairs/prod/failover", "POST");
+  // No basic auth configured: the handler is never reached.
+  auto refused = app::route(post, c);
+  CHECK(refused.response.status == 403);
+  CHECK_THAT(refused.response.body, Catch::Contains("need authentication"));
+  CHECK(flips == 0);
+  // Other paths under the pair are not flips.
+  CHECK(app::route(get("/api/v1/pairs/prod/other", "POST"), c).response.status != 200);
+  CHECK(flips == 0);
+}

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <set>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
@@ -481,4 +482,143 @@ TEST_CASE("modified: a service group against the same ports inline is cosmetic",
   rep.hash = policy::snapshot_hash(rep.objects, rep.canon_version);
   const auto r = diff_snapshots(src, rep);
   only(r, DriftKind::Modified, Direction::Cosmetic, Severity::Info);
+}
+
+// --- After a failover: items seen from the other side (diff::flipped) ---
+
+namespace {
+
+void check_same(const DriftItem& a, const DriftItem& b) {
+  CHECK(a.object == b.object);
+  CHECK(a.kind == b.kind);
+  CHECK(a.severity == b.severity);
+  CHECK(a.direction == b.direction);
+  CHECK(a.summary == b.summary);
+  CHECK(a.expected == b.expected);
+  REQUIRE(a.fields.size() == b.fields.size());
+  for (std::size_t i = 0; i < a.fields.size(); ++i) {
+    CHECK(a.fields[i].path == b.fields[i].path);
+    CHECK(a.fields[i].source == b.fields[i].source);
+    CHECK(a.fields[i].replica == b.fields[i].replica);
+  }
+}
+
+// A result with every kind: a weaker mode, a widened rule (with its example flow), a changed
+// group, a dangling reference, a missing and an extra policy.
+PairResult every_kind() {
+  auto src = grouped_snap({"10.0.0.0/24"}, kWebPorts);
+  auto wide = app_policy("api");
+  wide["rules"].push_back({{"direction", "inbound"},
+                           {"peer", {{"any", true}}},
+                           {"service", {{"protocol", "tcp"}, {"ports", {{8443, 8443}}}}},
+                           {"description", ""}});
+  auto broken = app_policy("db");
+  broken["rules"][0]["peer"] = {{"address_group", "dangling:feed"}};
+  src.objects.push_back(obj(app_policy("api")));
+  src.objects.push_back(obj(app_policy("db")));
+  src.objects.push_back(obj(app_policy("mon", "monitor")));
+  src.objects.push_back(obj(app_policy("gone")));
+  policy::Snapshot rep = grouped_snap({"10.0.0.0/24", "0.0.0.0/0"}, kWebPorts);
+  rep.objects.push_back(obj(wide));
+  rep.objects.push_back(obj(broken));
+  rep.objects.push_back(obj(app_policy("mon", "save")));
+  rep.objects.push_back(obj(app_policy("new", "monitor")));
+  rep.findings.push_back({"dangling_reference", "db", "address_group uuid feed not found on site"});
+  src.hash = policy::snapshot_hash(src.objects, src.canon_version);
+  rep.hash = policy::snapshot_hash(rep.objects, rep.canon_version);
+  return diff_snapshots(src, rep);
+}
+
+}  // namespace
+
+TEST_CASE("flipped: every kind seen from the other side and back is the item it was",
+          "[unit][diff][flip]") {
+  const auto r = every_kind();
+  std::set<DriftKind> kinds;
+  for (const auto& item : r.items) kinds.insert(item.kind);
+  REQUIRE(kinds.size() == 6);  // every kind is in the corpus
+  for (const auto& item : r.items) {
+    INFO(item.object << " " << to_string(item.kind) << ": " << item.summary);
+    const auto once = flipped(item);
+    const bool presence = item.kind == DriftKind::Missing || item.kind == DriftKind::Extra;
+    CHECK((once.kind != item.kind) == presence);
+    CHECK(once.object == item.object);
+    check_same(flipped(once), item);
+  }
+}
+
+TEST_CASE("flipped: missing and extra trade places and are judged in the new direction",
+          "[unit][diff][flip]") {
+  auto q = app_policy("quarantine", "monitor");
+  q["type"] = "quarantine";
+  const auto primary = snap({app_policy("web"), app_policy("mon", "monitor"), q});
+  const auto dr = snap({app_policy("dr-only")});
+  auto seen = diff_snapshots(primary, dr);
+  flip(seen);
+  // The same as comparing the DR site, now the source, with the primary.
+  const auto fresh = diff_snapshots(dr, primary);
+  REQUIRE(seen.items.size() == fresh.items.size());
+  for (std::size_t i = 0; i < seen.items.size(); ++i) check_same(seen.items[i], fresh.items[i]);
+  // An enforced policy only on the primary is extra now: a warning, no longer critical.
+  CHECK(seen.items.back().object == "web");
+  CHECK(seen.items.back().kind == DriftKind::Extra);
+  CHECK(seen.items.back().severity == Severity::Warning);
+  CHECK(seen.items.back().summary == "application policy (enforce) only on replica");
+  CHECK(seen.items.front().object == "dr-only");
+  CHECK(seen.items.front().kind == DriftKind::Missing);
+  CHECK(seen.items.front().severity == Severity::Critical);
+}
+
+TEST_CASE("flipped: a widened rule on the DR is a narrower primary, as a fresh diff says",
+          "[unit][diff][flip]") {
+  auto wide = app_policy("web");
+  wide["rules"].push_back({{"direction", "inbound"},
+                           {"peer", {{"any", true}}},
+                           {"service", {{"protocol", "tcp"}, {"ports", {{8443, 8443}}}}},
+                           {"description", ""}});
+  const auto item = only(diff_snapshots(snap({app_policy("web")}), snap({wide})));
+  const auto once = flipped(item);
+  check_same(once, only(diff_snapshots(snap({wide}), snap({app_policy("web")}))));
+  CHECK(once.direction == Direction::MoreRestrictive);
+  CHECK(once.severity == Severity::Warning);
+  CHECK_THAT(once.fields[0].path, Catch::StartsWith("rules[- "));
+  CHECK_THAT(once.summary, Catch::Contains("replica more_restrictive; source allows inbound TCP/8443"));
+}
+
+TEST_CASE("flipped: a weaker DR mode is a stronger replica after failover",
+          "[unit][diff][flip]") {
+  auto quarantine = app_policy("q", "monitor");
+  quarantine["type"] = "quarantine";
+  auto enforced = quarantine;
+  enforced["mode"] = "enforce";
+  const auto r = diff_snapshots(snap({app_policy("web"), enforced}),
+                                snap({app_policy("web", "monitor"), quarantine}));
+  REQUIRE(r.items.size() == 2);
+  const auto q = flipped(r.items[0]);
+  CHECK(q.kind == DriftKind::EnforcementMode);
+  CHECK(q.direction == Direction::MoreRestrictive);
+  CHECK(q.severity == Severity::Critical);  // quarantine: always critical
+  const auto web = flipped(r.items[1]);
+  CHECK(web.severity == Severity::Warning);
+  CHECK(web.summary == "mode monitor on source, enforce on replica");
+  CHECK(web.fields[0].source == "\"monitor\"");
+  CHECK(web.fields[0].replica == "\"enforce\"");
+}
+
+TEST_CASE("flipped: an item read back without its policy's mode keeps its severity",
+          "[unit][diff][flip]") {
+  DriftItem stored;
+  stored.object = "web";
+  stored.kind = DriftKind::Missing;
+  stored.severity = Severity::Critical;
+  stored.direction = Direction::MorePermissive;
+  stored.summary = "application policy (enforce) absent on replica";
+  stored.expected = ExpectedBy{"policy=web", "ops", "migration", "2099-01-01"};
+  const auto once = flipped(stored);
+  CHECK(once.kind == DriftKind::Extra);
+  CHECK(once.severity == Severity::Critical);
+  CHECK(once.direction == Direction::None);
+  CHECK(once.summary == "application policy (enforce) only on replica");
+  CHECK(once.expected == stored.expected);
+  check_same(flipped(once), stored);
 }

@@ -264,3 +264,18 @@ TEST_CASE("unmodelled constructs are counted per site, and listed up to 20 serie
   m.poll_finished(p);
   CHECK(has_series(m.render(), "flowdrift_site_unmodelled_constructs{site=\"primary\"}", 32));
 }
+
+TEST_CASE("a flip relabels the pair's direction and exports when it happened", "[unit][metrics]") {
+  auto m = make();
+  auto text = m.render();
+  CHECK(has_series(text, "flowdrift_pair_failed_over{pair=\"prod\"}", 0));
+  CHECK(text.find("flowdrift_pair_last_flip_timestamp_seconds{") == std::string::npos);
+  m.pair_direction("prod", "dr", "primary", true, 1'700'000'000'500);
+  text = m.render();
+  CHECK(has_series(text, "flowdrift_pair_info{pair=\"prod\",replica=\"primary\",source=\"dr\"}", 1));
+  CHECK(text.find("flowdrift_pair_info{pair=\"prod\",replica=\"dr\"") == std::string::npos);
+  CHECK(has_series(text, "flowdrift_pair_failed_over{pair=\"prod\"}", 1));
+  CHECK(has_series(text, "flowdrift_pair_last_flip_timestamp_seconds{pair=\"prod\"}", 1'700'000'000.5));
+  m.pair_direction("prod", "primary", "dr", false, 1'700'000'100'000);
+  CHECK(has_series(m.render(), "flowdrift_pair_failed_over{pair=\"prod\"}", 0));
+}
