@@ -18,6 +18,9 @@
 //   failover|failback --config FILE --pair P --reason TEXT
 //                                               flip which site is the pair's source (audited;
 //                                               applied by flowdriftd within a second)
+//   readiness --config FILE --pair P [--format md|html|json] [-o FILE]
+//                                               what failing over now would do (exit 0 ready,
+//                                               1 not ready, 2 error); the compliance report
 //   explain PAIR POLICY [--config C] [--db D]   one policy of a pair: items, fields, flows,
 //                                               references, mappings, expectations, history
 #include <CLI/CLI.hpp>
@@ -29,6 +32,7 @@
 #include "core/printable.hpp"
 #include "ctl/commands.hpp"
 #include "ctl/plan.hpp"
+#include "ctl/readiness.hpp"
 
 int main(int argc, char** argv) {
   CLI::App cli{"flowdriftctl: inspect Nutanix Flow policy drift"};
@@ -166,6 +170,21 @@ int main(int argc, char** argv) {
                                         "apply as declared)");
   auto* failback = add_flip("failback", "the pair's configured source is its source again");
 
+  flowdrift::ctl::ReadinessArgs readiness_args;
+  auto* readiness = cli.add_subcommand(
+      "readiness", "what failing the pair over now would do, from its last comparison: exit 0 "
+                   "ready, 1 not ready, 2 error; the Markdown and HTML forms are the compliance "
+                   "report");
+  readiness->add_option("-c,--config", readiness_args.config,
+                        "flowdriftd configuration: the pair, its mappings and expectations, the "
+                        "database")->required();
+  readiness->add_option("--pair", readiness_args.pair, "pair name")->required();
+  readiness->add_option("--db,--database", readiness_args.db, "database file (default: storage.path)");
+  readiness->add_option("--format", readiness_args.format, "md, html or json")
+      ->check(CLI::IsMember({"md", "html", "json"}))
+      ->capture_default_str();
+  readiness->add_option("-o,--output", readiness_args.output, "write the report to FILE");
+
   flowdrift::ctl::ExplainArgs explain_args;
   auto* explain = cli.add_subcommand(
       "explain", "one policy of a pair: its drift items, fields, example flows, references, "
@@ -207,6 +226,7 @@ int main(int argc, char** argv) {
     if (*drift) return flowdrift::ctl::run_drift(db_args, std::cout, std::cerr);
     if (*history) return flowdrift::ctl::run_history(db_args, std::cout, std::cerr);
     if (*explain) return flowdrift::ctl::run_explain(explain_args, std::cout, std::cerr);
+    if (*readiness) return flowdrift::ctl::run_readiness(readiness_args, std::cout, std::cerr);
     if (*failover || *failback) {
       flip_args.action = *failover ? "failover" : "failback";
       return flowdrift::ctl::run_flip(flip_args, std::cout, std::cerr);

@@ -49,24 +49,6 @@ std::optional<config::Config> load_config_or_report(const std::string& path, std
   }
 }
 
-const config::PairConfig* find_pair(const config::Config& cfg, const std::string& name,
-                                    const std::string& file, std::ostream& err) {
-  std::string names;
-  for (const auto& p : cfg.pairs) {
-    if (p.name == name) return &p;
-    names += (names.empty() ? "" : ", ") + p.name;
-  }
-  err << "flowdriftctl: no pair named '" << name << "' in " << file
-      << (names.empty() ? " (it declares no pairs)" : " (pairs: " + names + ")") << "\n";
-  return nullptr;
-}
-
-namespace {
-
-using nlohmann::json;
-
-constexpr const char* kDefaultConfig = "/etc/flowdrift/flowdrift.yaml";
-
 // Opens the database read-only; never creates or migrates it.
 std::unique_ptr<store::Database> open_db_file(const std::string& path, std::ostream& err) {
   if (!std::filesystem::exists(path)) {
@@ -86,6 +68,24 @@ std::unique_ptr<store::Database> open_db_file(const std::string& path, std::ostr
     return nullptr;
   }
 }
+
+const config::PairConfig* find_pair(const config::Config& cfg, const std::string& name,
+                                    const std::string& file, std::ostream& err) {
+  std::string names;
+  for (const auto& p : cfg.pairs) {
+    if (p.name == name) return &p;
+    names += (names.empty() ? "" : ", ") + p.name;
+  }
+  err << "flowdriftctl: no pair named '" << name << "' in " << file
+      << (names.empty() ? " (it declares no pairs)" : " (pairs: " + names + ")") << "\n";
+  return nullptr;
+}
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kDefaultConfig = "/etc/flowdrift/flowdrift.yaml";
 
 std::unique_ptr<store::Database> open_db(const DbArgs& args, std::ostream& err) {
   std::string path = args.db;
@@ -732,6 +732,11 @@ int print_explained(const ExplainInput& in, const ExplainArgs& args, std::ostrea
 
 }  // namespace
 
+bool read_pair_snapshots(ExplainInput& in, const config::PairConfig* pair, store::Database& db,
+                         std::ostream& err) {
+  return explain_sites(in, pair, db, err) && explain_snapshots(in, db, err);
+}
+
 int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
   // The config gives the pair's mappings and expectations; --db alone reads the database
   // without them (the report says so).
@@ -767,7 +772,7 @@ int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
                          "applied, so items may differ from the daemon's (its stored items are "
                          "below)");
     }
-    if (!explain_sites(in, pair, *db, err) || !explain_snapshots(in, *db, err)) return kExitError;
+    if (!read_pair_snapshots(in, pair, *db, err)) return kExitError;
     const auto source = store::read_snapshot(*db, in.source_ref.id);
     const auto replica = store::read_snapshot(*db, in.replica_ref.id);
     canon_version_notes(in, source, replica);

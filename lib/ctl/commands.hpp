@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -15,6 +16,10 @@ struct Config;
 struct PairConfig;
 }  // namespace flowdrift::config
 
+namespace flowdrift::store {
+class Database;
+}  // namespace flowdrift::store
+
 namespace flowdrift::ctl {
 
 // Shared by the subcommands. The configuration, or every problem in it reported to `err`.
@@ -22,6 +27,9 @@ std::optional<config::Config> load_config_or_report(const std::string& path, std
 // The pair named `name`, or null with the pairs that exist reported to `err`.
 const config::PairConfig* find_pair(const config::Config& cfg, const std::string& name,
                                     const std::string& file, std::ostream& err);
+// The daemon's database opened read-only (never created or migrated), or null with the
+// reason reported to `err`.
+std::unique_ptr<store::Database> open_db_file(const std::string& path, std::ostream& err);
 // Who runs this command, for the audit trail: "alice", or "root (sudo from alice)".
 std::string os_user();
 

@@ -64,5 +64,11 @@ struct ExplainInput {
 Result<nlohmann::json> explain_policy(const ExplainInput& in, const std::string& policy);
 std::string explain_text(const nlohmann::json& report);
 
+// The pair's sites (from `pair`, else as stored) and the snapshots it last compared (else each
+// site's latest complete one, with a note), into `in`: what explain and readiness read.
+// `in.pair`, `in.record` and `in.flipped` are set by the caller. False with the reason in `err`.
+bool read_pair_snapshots(ExplainInput& in, const config::PairConfig* pair, store::Database& db,
+                         std::ostream& err);
+
 
 }  // namespace flowdrift::ctl

@@ -1,0 +1,125 @@
+// flowdriftctl readiness on the demo's three DR changes (a policy deleted, one switched to
+// MONITOR, one widened to TCP/8443 from anywhere): each is a not-ready reason with what
+// failing over would do to its application, in JSON, Markdown and HTML, with the compliance
+// sections; once the DR site is put right the pair is ready again.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "live.hpp"
+
+using namespace flowdrift::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+json enforced_rules(LiveSite& site) {
+  auto list = site.api().json("POST", "/api/nutanix/v3/network_security_rules/list",
+                              json{{"kind", "network_security_rule"}, {"length", 500}});
+  json out = json::array();
+  for (const auto& e : list.at("entities")) {
+    const auto& spec = e.at("spec");
+    if (spec.at("resources").contains("app_rule") &&
+        spec["resources"]["app_rule"].value("action", "") == "APPLY") {
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
+std::string read(const std::string& path) {
+  std::stringstream s;
+  s << std::ifstream(path).rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("readiness lists the demo's three DR changes as not-ready reasons, in every form",
+          "[integration][readiness]") {
+  LivePair live(30, 21);
+  DbView db = live.start_in_sync();
+  const std::string config = live.daemon.config_path();
+  auto ready = run_ctl(live.dir, {"readiness", "--config", config, "--pair", "prod", "--format", "json"});
+  INFO(ready.out);
+  REQUIRE(ready.status == 0);
+
+  auto rules = enforced_rules(live.dr);
+  REQUIRE(rules.size() >= 3);
+  // 1. deleted
+  const std::string deleted = rules[0]["spec"]["name"];
+  auto gone = live.dr.api().request(
+      "DELETE", "/api/nutanix/v3/network_security_rules/" + rules[0]["metadata"]["uuid"].get<std::string>());
+  REQUIRE(gone.status == 202);
+  // 2. switched to MONITOR
+  const std::string monitored = rules[1]["spec"]["name"];
+  auto spec = rules[1]["spec"];
+  spec["resources"]["app_rule"]["action"] = "MONITOR";
+  live.dr.put_spec(rules[1]["metadata"]["uuid"], spec);
+  // 3. widened: TCP/8443 from anywhere
+  const std::string widened = rules[2]["spec"]["name"];
+  spec = rules[2]["spec"];
+  spec["resources"]["app_rule"]["inbound_allow_list"].push_back(
+      {{"peer_specification_type", "ALL"},
+       {"protocol", "TCP"},
+       {"tcp_port_range_list", json::array({{{"start_port", 8443}, {"end_port", 8443}}})}});
+  live.dr.put_spec(rules[2]["metadata"]["uuid"], spec);
+  REQUIRE(wait_until([&] {
+    return db.scalar("SELECT count(*) FROM drift_items WHERE resolved_ms IS NULL AND "
+                     "raised_ms IS NOT NULL") == "3";
+  }, 40s));
+
+  auto j = run_ctl(live.dir, {"readiness", "--config", config, "--pair", "prod", "--format", "json"});
+  REQUIRE(j.status == 1);
+  const auto report = json::parse(j.out.substr(j.out.find('{')));
+  CHECK(report["schema"] == "flowdrift-readiness");
+  CHECK(report["ready"] == false);
+  std::set<std::pair<std::string, std::string>> reasons;
+  for (const auto& r : report["reasons"]) {
+    reasons.emplace(r["policy"].get<std::string>(), r["kind"].get<std::string>());
+  }
+  CHECK(reasons == std::set<std::pair<std::string, std::string>>{
+                       {deleted, "missing"}, {monitored, "enforcement_mode"}, {widened, "modified"}});
+  // Per application: what the DR would newly allow, with the example flow for the widened one.
+  std::string allows;
+  for (const auto& a : report["applications"]) {
+    CHECK_FALSE(a["application"].get<std::string>().empty());
+    for (const auto& w : a["would_allow"]) allows += w["policy"].get<std::string>() + ": " + w["example"].get<std::string>() + "\n";
+  }
+  CHECK_THAT(allows, Catch::Contains(widened + ": inbound TCP/8443"));
+  CHECK_THAT(allows, Catch::Contains(deleted + ": no such policy on dr"));
+  CHECK_THAT(allows, Catch::Contains(monitored + ": mode enforce on source, monitor on replica"));
+  bool monitor_listed = false;
+  for (const auto& m : report["monitor_on_replica"]) monitor_listed |= m["policy"] == monitored;
+  CHECK(monitor_listed);
+  CHECK(report["audit"]["intact"] == true);
+  CHECK(report["open_items"].size() == 3);
+  CHECK(report["history"].size() >= 6);  // opened and raised, each
+
+  const std::string md = live.dir.file("readiness.md");
+  CHECK(run_ctl(live.dir, {"readiness", "--config", config, "--pair", "prod", "-o", md}).status == 1);
+  const auto text = read(md);
+  CHECK_THAT(text, Catch::Contains("# Failover readiness: pair prod") &&
+                       Catch::Contains("NOT READY (3 reasons)") && Catch::Contains(deleted) &&
+                       Catch::Contains(monitored) && Catch::Contains(widened) &&
+                       Catch::Contains("**Audit trail:** intact") &&
+                       Catch::Contains("## Expected differences") &&
+                       Catch::Contains("## Failovers and failbacks") &&
+                       Catch::Contains("**Generated:** 20"));
+
+  const std::string html = live.dir.file("readiness.html");
+  CHECK(run_ctl(live.dir, {"readiness", "--config", config, "--pair", "prod", "--format", "html",
+                           "-o", html}).status == 1);
+  const auto page = read(html);
+  CHECK_THAT(page, Catch::StartsWith("<!DOCTYPE html>") && Catch::Contains("NOT READY") &&
+                       Catch::Contains("<td>" + widened + "</td>") && Catch::EndsWith("</html>\n"));
+  // Well formed: every element closed, in order.
+  CHECK(std::system(("python3 " FLOWDRIFT_SOURCE_DIR "/scripts/check_html.py '" + html + "'").c_str()) == 0);
+
+  // An unknown pair is an error, not a verdict.
+  CHECK(run_ctl(live.dir, {"readiness", "--config", config, "--pair", "nope"}).status == 2);
+}
