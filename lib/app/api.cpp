@@ -25,29 +25,9 @@ json time_or_null(const std::optional<std::int64_t>& ms) {
   return ms ? json(rfc3339(*ms)) : json(nullptr);
 }
 
-// A site's last entity-sync read (docs/entity-sync.md); null when never read.
-json entity_sync_json(const std::optional<store::EntitySyncStored>& s) {
-  if (!s) return nullptr;
-  json j{{"state", std::string(drift::to_string(s->state))},
-         {"version", s->version},
-         {"entities", s->entries.size()},
-         {"read", rfc3339(s->read_ms)},
-         {"complete", time_or_null(s->complete_ms)}};
-  if (s->state == drift::EntitySyncRead::State::Failed) {
-    j["reason"] = s->reason;
-    j["message"] = s->message;
-  }
-  return j;
-}
-
 json disagreements_json(const std::vector<store::DisagreementRecord>& open) {
   json out = json::array();
-  for (const auto& r : open) {
-    const auto& d = r.disagreement;
-    out.push_back({{"kind", std::string(d.kind())}, {"entity_type", d.entity_type},
-                   {"entity", d.entity_name}, {"nutanix", d.nutanix}, {"flowdrift", d.flowdrift},
-                   {"detail", d.detail}, {"since", rfc3339(r.opened_ms)}});
-  }
+  for (const auto& r : open) out.push_back(store::disagreement_json(r, format_time_ms));
   return out;
 }
 
@@ -202,7 +182,7 @@ http::ServerReply Api::sites() {
         j["snapshot"] = nullptr;
       }
     }
-    j["entity_sync"] = entity_sync_json(store::entity_sync(store_.db(), site.name));
+    j["entity_sync"] = store::entity_sync_json(store::entity_sync(store_.db(), site.name), format_time_ms);
     out.push_back(std::move(j));
   }
   return json_reply(200, json{{"sites", std::move(out)}});

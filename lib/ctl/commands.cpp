@@ -323,24 +323,6 @@ std::string entity_sync_text(const std::optional<store::EntitySyncStored>& s) {
   return text;
 }
 
-json entity_sync_json(const std::optional<store::EntitySyncStored>& s) {
-  if (!s) return json();
-  json j{{"state", std::string(drift::to_string(s->state))}, {"version", s->version},
-         {"entities", s->entries.size()}, {"read", format_time(s->read_ms)},
-         {"complete", s->complete_ms ? json(format_time(*s->complete_ms)) : json()}};
-  if (s->state == drift::EntitySyncRead::State::Failed) {
-    j["reason"] = s->reason;
-    j["message"] = s->message;
-  }
-  return j;
-}
-
-json disagreement_json(const store::DisagreementRecord& r) {
-  const auto& d = r.disagreement;
-  return {{"pair", r.pair}, {"kind", std::string(d.kind())}, {"entity_type", d.entity_type},
-          {"entity", d.entity_name}, {"nutanix", d.nutanix}, {"flowdrift", d.flowdrift},
-          {"detail", d.detail}, {"since", format_time(r.opened_ms)}};
-}
 
 void print_disagreements(std::ostream& out, const std::vector<store::DisagreementRecord>& open) {
   if (open.empty()) return;
@@ -421,10 +403,10 @@ int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
         j["sites"].push_back({{"site", sites.column_text(0)}, {"last_poll", format_time(sites.column_int64(1))},
                               {"outcome", sites.column_text(2)}, {"reason", sites.column_text(3)},
                               {"message", sites.column_text(4)}, {"snapshot", sites.column_text(5)},
-                              {"entity_sync", entity_sync_json(sync_of(sites.column_text(0)))}});
+                              {"entity_sync", store::entity_sync_json(sync_of(sites.column_text(0)), format_time)}});
       }
       j["sync_disagreements"] = json::array();
-      for (const auto& r : disagreements) j["sync_disagreements"].push_back(disagreement_json(r));
+      for (const auto& r : disagreements) j["sync_disagreements"].push_back(store::disagreement_json(r, format_time));
       out << j.dump(2) << "\n";
       return 0;
     }

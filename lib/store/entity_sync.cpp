@@ -4,6 +4,8 @@
 #include <map>
 #include <tuple>
 
+#include "core/sha256.hpp"
+
 namespace flowdrift::store {
 namespace {
 
@@ -53,15 +55,30 @@ void replace_entries(Database& db, const std::string& site,
   }
 }
 
+// SHA-256 of the sorted entries, each field length-prefixed: what tells a changed list without
+// reading the stored one back on every poll.
+std::string entries_digest(const std::vector<drift::EntitySync>& entries) {
+  std::string text;
+  for (const auto& e : entries) {
+    for (const auto* f : {&e.ext_id, &e.entity_type, &e.entity_name, &e.entity_ext_id,
+                          &e.remote_ext_id, &e.status}) {
+      text += std::to_string(f->size()) + ':' + *f;
+    }
+    text += '\n';
+  }
+  return sha256_hex(text);
+}
+
 void write_read(Database& db, const std::string& site, const drift::EntitySyncRead& read,
-                std::int64_t now_ms) {
+                std::int64_t now_ms, const std::string& digest) {
   const bool complete = read.state == State::Complete;
   db.cached("INSERT INTO entity_sync_reads (site, state, version, reason, message, read_ms, "
-            "complete_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+            "complete_ms, entries_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
             "ON CONFLICT (site) DO UPDATE SET state = ?2, "
             "version = CASE WHEN ?2 = 'failed' THEN version ELSE ?3 END, reason = ?4, "
             "message = ?5, read_ms = ?6, "
-            "complete_ms = CASE WHEN ?2 = 'failed' THEN complete_ms ELSE ?7 END")
+            "complete_ms = CASE WHEN ?2 = 'failed' THEN complete_ms ELSE ?7 END, "
+            "entries_sha256 = ?8")
       .bind(1, site)
       .bind(2, std::string(drift::to_string(read.state)))
       .bind(3, read.version)
@@ -69,6 +86,7 @@ void write_read(Database& db, const std::string& site, const drift::EntitySyncRe
       .bind(5, read.message)
       .bind(6, now_ms)
       .bind(7, complete ? std::optional<std::int64_t>(now_ms) : std::nullopt)
+      .bind(8, digest)
       .exec();
 }
 
@@ -112,15 +130,24 @@ DisagreementRecord open_one(Database& db, const std::string& pair,
 bool record_entity_sync(Database& db, const std::string& site, const drift::EntitySyncRead& read,
                         std::int64_t now_ms) {
   if (read.state == State::NotRead) return false;
-  const auto before = entity_sync(db, site);
-  const bool usable_before = before && before->state == State::Complete;
-  write_read(db, site, read, now_ms);
+  // What is stored, without reading the entries back: the state and the entries' digest.
+  auto& before = db.cached("SELECT state, entries_sha256 FROM entity_sync_reads WHERE site = ?1");
+  before.bind(1, site);
+  const bool stored = before.step();
+  const bool usable_before = stored && parse_state(before.column_text(0)) == State::Complete;
+  const std::string digest_before = stored ? before.column_text(1) : "";
+  before.reset();
   // A failed read keeps the last complete entries, which the cross-check does not use then.
-  if (read.state == State::Failed) return false;
+  if (read.state == State::Failed) {
+    write_read(db, site, read, now_ms, digest_before);
+    return false;
+  }
   auto entries = read.entries;
   std::sort(entries.begin(), entries.end(), entry_less);
   if (read.state == State::NotServed) entries.clear();
-  const bool same = before && before->entries == entries;
+  const std::string digest = entries_digest(entries);
+  write_read(db, site, read, now_ms, digest);
+  const bool same = stored && digest_before == digest;
   if (!same) replace_entries(db, site, entries);
   return !same || usable_before != (read.state == State::Complete);
 }
@@ -186,6 +213,27 @@ std::vector<DisagreementRecord> open_disagreements(Database& db, const std::stri
   std::vector<DisagreementRecord> out;
   while (st.step()) out.push_back(read_disagreement(st));
   return out;
+}
+
+nlohmann::json entity_sync_json(const std::optional<EntitySyncStored>& s, TimeText time) {
+  if (!s) return nullptr;
+  nlohmann::json j{{"state", std::string(drift::to_string(s->state))},
+                   {"version", s->version},
+                   {"entities", s->entries.size()},
+                   {"read", time(s->read_ms)},
+                   {"complete", s->complete_ms ? nlohmann::json(time(*s->complete_ms)) : nlohmann::json()}};
+  if (s->state == State::Failed) {
+    j["reason"] = s->reason;
+    j["message"] = s->message;
+  }
+  return j;
+}
+
+nlohmann::json disagreement_json(const DisagreementRecord& r, TimeText time) {
+  const auto& d = r.disagreement;
+  return {{"pair", r.pair},         {"kind", std::string(d.kind())}, {"entity_type", d.entity_type},
+          {"entity", d.entity_name}, {"nutanix", d.nutanix},           {"flowdrift", d.flowdrift},
+          {"detail", d.detail},      {"since", time(r.opened_ms)}};
 }
 
 }  // namespace flowdrift::store

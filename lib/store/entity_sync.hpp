@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <optional>
+
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -55,5 +57,11 @@ DisagreementChanges write_disagreements(Database& db, const std::string& pair,
                                         std::int64_t now_ms);
 // Open ones, by (pair, entity_type, entity_name); `pair` empty: every pair's.
 std::vector<DisagreementRecord> open_disagreements(Database& db, const std::string& pair = "");
+
+// As flowdriftctl status and the API show them; `time` formats unix ms (whole seconds for the
+// CLI, milliseconds for the API). A site never read is null.
+using TimeText = std::string (*)(std::int64_t unix_ms);
+nlohmann::json entity_sync_json(const std::optional<EntitySyncStored>& read, TimeText time);
+nlohmann::json disagreement_json(const DisagreementRecord& record, TimeText time);
 
 }  // namespace flowdrift::store

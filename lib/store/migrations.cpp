@@ -329,6 +329,9 @@ DROP TABLE drift_events;
 ALTER TABLE drift_events_v9 RENAME TO drift_events;
 CREATE INDEX drift_events_item ON drift_events (item_id, id);
 CREATE INDEX drift_events_time ON drift_events (at_ms);
+-- The digest of a site's stored entity-sync entries: a poll compares it instead of reading
+-- every entry back. '' (rows from version 8) differs from any digest: rewritten once.
+ALTER TABLE entity_sync_reads ADD COLUMN entries_sha256 TEXT NOT NULL DEFAULT '';
 )sql";
 
 }  // namespace
@@ -343,7 +346,7 @@ const std::vector<Migration>& migrations() {
       {6, "apply audit trail", kSchemaV6},
       {7, "entity sync reads and sync disagreements", kSchemaV7},
       {8, "tamper-evident audit log", kSchemaV8},
-      {9, "failover and failback flips", kSchemaV9},
+      {9, "failover and failback flips, entity-sync digests", kSchemaV9},
   };
   return steps;
 }
