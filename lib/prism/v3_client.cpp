@@ -371,4 +371,29 @@ awaitable<Result<policy::V3SiteData>> fetch_v3_site(http::HttpTransport& transpo
   co_return result;
 }
 
+namespace {
+
+awaitable<Result<V3Lists>> lists_of(FetchContext* ctx,
+                                    std::vector<std::pair<std::string, std::string>> lists) {
+  V3Lists out;
+  for (auto& list : lists) {
+    auto all = co_await list_all(ctx, list.first, list.second);
+    if (!all) co_return all.error();
+    out.push_back(std::move(*all));
+  }
+  co_return out;
+}
+
+}  // namespace
+
+awaitable<Result<V3Lists>> fetch_v3_lists(http::HttpTransport& transport, FetchOptions options,
+                                          FetchStats& stats,
+                                          std::vector<std::pair<std::string, std::string>> lists) {
+  FetchContext ctx;
+  init_fetch_context(ctx, transport, std::move(options), stats);
+  auto result = co_await lists_of(&ctx, std::move(lists));
+  if (!result) co_return redacted(std::move(result.error()), ctx);
+  co_return result;
+}
+
 }  // namespace flowdrift::prism

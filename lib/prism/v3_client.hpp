@@ -8,6 +8,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/result.hpp"
 #include "http/asio.hpp"
@@ -28,5 +32,12 @@ awaitable<Result<policy::Snapshot>> fetch_v3_snapshot(http::HttpTransport& trans
 // `transport` and `stats` must outlive the awaited call.
 awaitable<Result<policy::V3SiteData>> fetch_v3_site(http::HttpTransport& transport,
                                                     FetchOptions options, FetchStats& stats);
+
+// Every entity of each v3 list named (endpoint, kind), in order, each complete as the policy
+// lists are (paging, total checks, a total that moves restarts once), or an Error.
+using V3Lists = std::vector<std::vector<nlohmann::json>>;
+awaitable<Result<V3Lists>> fetch_v3_lists(http::HttpTransport& transport, FetchOptions options,
+                                          FetchStats& stats,
+                                          std::vector<std::pair<std::string, std::string>> lists);
 
 }  // namespace flowdrift::prism

@@ -98,6 +98,9 @@ std::string_view kind_of(const std::string& endpoint) {
     return "category";
   }
   if (endpoint == "tasks") return "task";
+  if (endpoint == "vms_list") return "vm";
+  if (endpoint == "protection_rules_list") return "protection_rule";
+  if (endpoint == "recovery_plans_list") return "recovery_plan";
   return "network_security_rule";
 }
 
@@ -144,6 +147,11 @@ std::string classify(const std::vector<std::string_view>& p) {
   if (p.size() == 3 && p[0] == "categories") return "category_values_crud";
   if (p.size() == 2 && p[0] == "categories") return "category_keys_crud";
   if (p.size() == 2 && p[0] == "tasks") return "tasks";
+  if (p.size() == 2 && p[1] == "list") {
+    for (const char* coverage : {"vms", "protection_rules", "recovery_plans"}) {
+      if (p[0] == coverage) return std::string(coverage) + "_list";
+    }
+  }
   return {};
 }
 
@@ -785,6 +793,12 @@ http::ServerReply Simulator::dispatch(const http::HttpRequest& request, const st
     reply = list_cached(query, fault, address_groups_, {{"kind", "address_group"}}, false);
   } else if (endpoint == "service_groups_list") {
     reply = list_cached(query, fault, service_groups_, {{"kind", "service_group"}}, true);
+  } else if (endpoint == "vms_list") {
+    reply = list_cached(query, fault, vms_, {{"kind", "vm"}}, true);
+  } else if (endpoint == "protection_rules_list") {
+    reply = list_cached(query, fault, protection_rules_, {{"kind", "protection_rule"}}, true);
+  } else if (endpoint == "recovery_plans_list") {
+    reply = list_cached(query, fault, recovery_plans_, {{"kind", "recovery_plan"}}, true);
   } else if (endpoint == "categories_list") {
     reply = list_cached(query, fault, category_keys_, {{"kind", "category_key"}, {"filter", ""}}, true);
   } else if (endpoint == "category_values_list") {
@@ -1248,6 +1262,7 @@ http::ServerReply Simulator::handle_admin(const http::HttpRequest& request, std:
     return admin_error(405, "use GET or DELETE");
   }
   if (path == "/_pcsim/entity_sync") return admin_entity_sync(request);
+  if (path == "/_pcsim/coverage") return admin_coverage(request);
   if (path == "/_pcsim/churn") {
     if (request.method == "POST") {
       json doc = json::parse(request.body, nullptr, false);

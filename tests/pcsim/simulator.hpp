@@ -211,6 +211,12 @@ class Simulator {
   // v4_native.cpp: the data file's "v4" section (loading, entity groups, VPCs, native policies).
   void load_v4_native(const SiteV4& site);
   http::ServerReply admin_entity_sync(const http::HttpRequest& request);
+  // coverage.cpp: VMs, protection rules and recovery plans (PUT /_pcsim/coverage).
+  http::ServerReply admin_coverage(const http::HttpRequest& request);
+  std::string coverage_uuid(const std::string& kind, const std::string& name);
+  nlohmann::json coverage_vm(const nlohmann::json& vm);
+  nlohmann::json coverage_rule(const nlohmann::json& rule);
+  nlohmann::json coverage_plan(const nlohmann::json& plan);
   http::ServerReply v4_entity_sync_object(const http::HttpRequest& request, const std::string& id) const;
   // The extId of a synced entity named `name`, as this PC knows it ("" when it has none).
   std::string synced_entity_ext_id(const std::string& type, const std::string& name) const;
@@ -303,6 +309,11 @@ class Simulator {
   // datapolicies v4.1+ entity-sync-policies (Nutanix's own sync status of synced entities),
   // as set through PUT /_pcsim/entity_sync (entity_sync.cpp). Empty until set.
   std::vector<nlohmann::json> entity_sync_;
+  // v3 vms, protection_rules and recovery_plans lists, as set through PUT /_pcsim/coverage.
+  std::vector<Listed> vms_;
+  std::vector<Listed> protection_rules_;
+  std::vector<Listed> recovery_plans_;
+  std::map<std::string, std::string> coverage_uuids_;  // kind \n name -> uuid
   std::map<std::string, nlohmann::json> policy_fields_;
 
   std::vector<ActiveFault> faults_;

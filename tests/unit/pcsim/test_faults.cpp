@@ -49,7 +49,7 @@ TEST_CASE("parse_fault reads the CLI text form and JSON", "[unit][pcsim]") {
   REQUIRE(list.size() == 2);
   CHECK(list[1].kind == FaultKind::Drop);
 
-  CHECK_THROWS_AS(parse_fault("vms_list:status=500"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_fault("images_list:status=500"), std::invalid_argument);
   CHECK_THROWS_AS(parse_fault("rules_list:status=200"), std::invalid_argument);
   CHECK_THROWS_AS(parse_fault("rules_list:status=abc"), std::invalid_argument);
   CHECK_THROWS_AS(parse_fault("rules_list:explode"), std::invalid_argument);

@@ -182,7 +182,7 @@ TEST_CASE("basic auth is required everywhere and 401 bodies are plain text", "[u
 
 TEST_CASE("unknown paths and uuids answer 404 envelopes", "[unit][pcsim]") {
   Simulator sim(small_site(2));
-  check_error_envelope(sim.handle(request("POST", "/api/nutanix/v3/vms/list", "{}")), 404,
+  check_error_envelope(sim.handle(request("POST", "/api/nutanix/v3/images/list", "{}")), 404,
                        "ENTITY_NOT_FOUND");
   check_error_envelope(sim.handle(request("GET", "/index.html")), 404, "ENTITY_NOT_FOUND");
   check_error_envelope(
