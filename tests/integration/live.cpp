@@ -119,15 +119,25 @@ LiveSite::LiveSite(const TempDir& dir, const std::string& name, const nlohmann::
   client_ = std::make_unique<SyncClient>(port_, ca_file(), true);
 }
 
-nlohmann::json LiveSite::enforced_app_rule() {
-  auto list = client_->json("POST", "/api/nutanix/v3/network_security_rules/list",
-                            {{"kind", "network_security_rule"}, {"length", 500}});
-  for (const auto& e : list.at("entities")) {
+nlohmann::json LiveSite::rules() {
+  return client_->json("POST", "/api/nutanix/v3/network_security_rules/list",
+                       {{"kind", "network_security_rule"}, {"length", 500}})
+      .at("entities");
+}
+
+nlohmann::json LiveSite::enforced_app_rules() {
+  auto out = nlohmann::json::array();
+  for (const auto& e : rules()) {
     const auto& res = e.at("spec").at("resources");
-    if (res.contains("app_rule") && res.at("app_rule").value("action", "") == "APPLY") return e;
+    if (res.contains("app_rule") && res.at("app_rule").value("action", "") == "APPLY") out.push_back(e);
   }
-  FAIL("no enforced app rule in the generated site");
-  return nullptr;
+  return out;
+}
+
+nlohmann::json LiveSite::enforced_app_rule() {
+  auto all = enforced_app_rules();
+  if (all.empty()) FAIL("no enforced app rule in the generated site");
+  return all.at(0);
 }
 
 nlohmann::json LiveSite::rule(const std::string& uuid) {

@@ -60,7 +60,10 @@ class LiveSite {
   std::uint16_t port() const { return port_; }
   std::string ca_file() const { return dir_ + "/ca.pem"; }
   SyncClient& api() { return *client_; }
-  // The first listed rule whose spec.resources.app_rule.action is APPLY.
+  // Every rule (v3 list entities, up to 500), and those whose spec.resources.app_rule.action is
+  // APPLY; the first of them.
+  nlohmann::json rules();
+  nlohmann::json enforced_app_rules();
   nlohmann::json enforced_app_rule();
   nlohmann::json rule(const std::string& uuid);
   // PUT the rule back with `spec` (metadata from a fresh GET, so spec_version matches).

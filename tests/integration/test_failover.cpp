@@ -20,9 +20,7 @@ namespace {
 
 // Every DR policy renamed "dr-<name>" (the mapping below turns them back).
 void rename_all(LiveSite& site) {
-  auto list = site.api().json("POST", "/api/nutanix/v3/network_security_rules/list",
-                              json{{"kind", "network_security_rule"}, {"length", 500}});
-  for (const auto& e : list.at("entities")) {
+  for (const auto& e : site.rules()) {
     auto spec = e.at("spec");
     spec["name"] = "dr-" + spec.at("name").get<std::string>();
     site.put_spec(e.at("metadata").at("uuid"), spec);
@@ -31,9 +29,7 @@ void rename_all(LiveSite& site) {
 
 // A DR policy that is not `keep`, deleted; returns its source name.
 std::string delete_one(LiveSite& site, const std::string& keep) {
-  auto list = site.api().json("POST", "/api/nutanix/v3/network_security_rules/list",
-                              json{{"kind", "network_security_rule"}, {"length", 500}});
-  for (const auto& e : list.at("entities")) {
+  for (const auto& e : site.rules()) {
     const std::string name = e.at("spec").at("name");
     if (name == keep) continue;
     auto r = site.api().request(

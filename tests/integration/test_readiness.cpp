@@ -17,20 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-json enforced_rules(LiveSite& site) {
-  auto list = site.api().json("POST", "/api/nutanix/v3/network_security_rules/list",
-                              json{{"kind", "network_security_rule"}, {"length", 500}});
-  json out = json::array();
-  for (const auto& e : list.at("entities")) {
-    const auto& spec = e.at("spec");
-    if (spec.at("resources").contains("app_rule") &&
-        spec["resources"]["app_rule"].value("action", "") == "APPLY") {
-      out.push_back(e);
-    }
-  }
-  return out;
-}
-
 std::string read(const std::string& path) {
   std::stringstream s;
   s << std::ifstream(path).rdbuf();
@@ -48,7 +34,7 @@ TEST_CASE("readiness lists the demo's three DR changes as not-ready reasons, in 
   INFO(ready.out);
   REQUIRE(ready.status == 0);
 
-  auto rules = enforced_rules(live.dr);
+  auto rules = live.dr.enforced_app_rules();
   REQUIRE(rules.size() >= 3);
   // 1. deleted
   const std::string deleted = rules[0]["spec"]["name"];
