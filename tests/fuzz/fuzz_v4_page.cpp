@@ -1,7 +1,8 @@
 // A v4 list page as a Prism Central sends it (GET /api/microseg/v4.x/config/policies, groups,
 // categories, entity groups, networking VPCs, datapolicies entity-sync-policies): the flat
 // strict scan the poll uses, then each item canonicalized from its raw text (the fast path)
-// and from the DOM (the fallback), and read as an entity sync policy, whose cross-check runs
+// and from the DOM (the fallback), read as VM coverage records (vmm VMs, protection policies,
+// recovery stages) and as an entity sync policy, whose cross-check runs
 // against a snapshot built from the same page. Any input must end in a value or an
 // Error, never a crash, a hang or a sanitizer report.
 #include <cstddef>
@@ -12,6 +13,7 @@
 
 #include "core/json_scan.hpp"
 #include "core/json_strict.hpp"
+#include "drift/coverage_v4.hpp"
 #include "drift/entity_sync.hpp"
 #include "policy/normalize_v4.hpp"
 
@@ -28,6 +30,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto items = doc->find("data");
   if (items == doc->end() || !items->is_array()) return 0;
   const std::vector<nlohmann::json> page(items->begin(), items->end());
+  // The items as VM coverage records, categories resolved through the page's own extIds.
+  flowdrift::drift::CategoryNames categories;
+  for (const auto& item : page) {
+    if (item.is_object() && item.value("extId", nlohmann::json()).is_string()) {
+      categories.emplace(item["extId"].get<std::string>(), "k:v");
+    }
+  }
+  for (const auto& item : page) {
+    (void)flowdrift::drift::parse_v4_vm(item, "fuzz", categories);
+    (void)flowdrift::drift::parse_v4_protection_policy(item, "fuzz", categories);
+    (void)flowdrift::drift::parse_v4_recovery_stage(item, "fuzz", "plan", categories);
+  }
 
   flowdrift::policy::V4SiteBuilder from_text;
   if (from_text.set_references(page, page, page)) {
