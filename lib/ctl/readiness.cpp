@@ -205,6 +205,15 @@ json history_json(const ReadinessInput& in) {
   return out;
 }
 
+json status_history_json(const std::vector<store::StatusChange>& changes) {
+  json out = json::array();
+  for (const auto& c : changes) {
+    out.push_back({{"at", format_time(c.at_ms)}, {"status", c.status},
+                   {"was", c.was.empty() ? json() : json(c.was)}, {"reason", c.reason}});
+  }
+  return out;
+}
+
 json applies_json(const std::vector<store::ApplyRecord>& applies) {
   json out = json::array();
   for (const auto& a : applies) {
@@ -273,6 +282,7 @@ json readiness_report(const ReadinessInput& in) {
   report["open_items"] = open_items_json(in.open);
   report["expected_differences"] = expectations_json(p, in.generated_ms);
   report["history"] = history_json(in);
+  report["status_history"] = status_history_json(in.status_history);
   json flips = json::array();
   for (const auto& f : in.flips) flips.push_back(store::flip_json(f));
   report["flips"] = std::move(flips);

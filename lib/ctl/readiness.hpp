@@ -17,6 +17,7 @@
 #include "ctl/explain.hpp"
 #include "store/applies.hpp"
 #include "store/audit.hpp"
+#include "store/drift.hpp"
 #include "store/flips.hpp"
 
 namespace flowdrift::ctl {
@@ -40,6 +41,7 @@ struct ReadinessInput {
     std::string event, detail, policy, kind;
   };
   std::vector<Transition> history;            // the pair's latest drift events, newest first
+  std::vector<store::StatusChange> status_history;  // the pair's status changes, newest first
   std::vector<store::FlipRecord> flips;       // newest first
   std::vector<store::ApplyRecord> applies;    // of this pair, newest first
   std::optional<store::AuditReport> audit;    // nullopt: the chain could not be read

@@ -78,6 +78,9 @@ std::vector<Table> tables(const json& r) {
   out.push_back(table("Categories and groups missing on " + rep, "None.", {"Kind", "Name", "Used by"},
                       r["missing_on_replica"], {"kind", "name", "used_by"}));
   out.push_back({"VMs that would land unprotected", text(r["vms"]["note"]) + ".", {}, {}});
+  out.push_back(table("Pair status history", "Not recorded (a database from before schema 10).",
+                      {"At", "Status", "Was", "Reason"}, r["status_history"],
+                      {"at", "status", "was", "reason"}));
   out.push_back(table("Open drift items", "None.", {"Policy", "Kind", "Severity", "State", "Opened", "Summary"},
                       r["open_items"], {"policy", "kind", "severity", "state", "opened", "summary"}));
   out.push_back(table("Expected differences", "None declared.", {"Selector", "Owner", "Reason", "Expires", "Live"},
@@ -288,6 +291,7 @@ int run_readiness(const ReadinessArgs& args, std::ostream& out, std::ostream& er
     r.flips = store::flips(*db, args.pair, 50);
     if (has_table(*db, "applies")) r.applies = pair_applies(*db, args.pair);
     if (has_table(*db, "audit_log")) r.audit = store::verify_audit(*db);
+    if (has_table(*db, "pair_status_history")) r.status_history = store::status_history(*db, args.pair);
     const auto report = readiness_report(r);
     const std::string body = args.format == "json"   ? report.dump(2) + "\n"
                              : args.format == "html" ? readiness_html(report)

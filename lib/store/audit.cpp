@@ -34,6 +34,7 @@ constexpr AuditedTable kTables[] = {
                        "response_body, sent_ms, duration_ms"},
     {"pair_flips", "id, pair, action, source_site, replica_site, requested_ms, requested_by, via, "
                    "reason, outcome, applied_ms, message, items"},
+    {"pair_status_history", "id, pair_id, at_ms, status, was, reason"},
 };
 
 const AuditedTable& table_of(std::string_view name) {

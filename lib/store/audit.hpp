@@ -20,7 +20,8 @@ namespace flowdrift::store {
 // The audited tables: every row of each is in the chain (rows older than the chain's start
 // entry, from a database created before schema version 8, are counted and not verified).
 inline constexpr std::string_view kAuditedTables[] = {
-    "polls", "drift_events", "config_reloads", "applies", "apply_requests", "pair_flips"};
+    "polls",      "drift_events", "config_reloads",     "applies",
+    "apply_requests", "pair_flips", "pair_status_history"};
 
 // Appends the entry for row `row_id` of `table` as it is now. Call inside the transaction that
 // wrote the row, after every insert or update of an audited row. Throws StoreError.

@@ -55,10 +55,31 @@ void add_event(Database& db, std::int64_t item_id, std::int64_t at_ms,
   audit_row(db, "drift_events", db.last_insert_rowid(), at_ms);
 }
 
+// A change of the pair's status, kept in its history (audited).
+void record_status_change(Database& db, std::int64_t pid, const std::string& status,
+                          const std::string& reason, std::int64_t now_ms) {
+  auto& cur = db.cached("SELECT status FROM pair_states WHERE pair_id = ?1");
+  cur.bind(1, pid);
+  std::optional<std::string> was;
+  if (cur.step()) was = cur.column_text(0);
+  cur.reset();
+  if (was == status) return;
+  db.cached("INSERT INTO pair_status_history (pair_id, at_ms, status, was, reason) "
+            "VALUES (?1, ?2, ?3, ?4, ?5)")
+      .bind(1, pid)
+      .bind(2, now_ms)
+      .bind(3, status)
+      .bind(4, was)
+      .bind(5, reason)
+      .exec();
+  audit_row(db, "pair_status_history", db.last_insert_rowid(), now_ms);
+}
+
 void write_status(Database& db, std::int64_t pid, const std::string& status,
                   const std::string& reason, std::int64_t now_ms,
                   std::optional<std::int64_t> src_snap, std::optional<std::int64_t> rep_snap,
                   std::optional<std::int64_t> skew_ms) {
+  record_status_change(db, pid, status, reason, now_ms);
   auto& st = db.cached(
       "INSERT INTO pair_states(pair_id, status, reason, since_ms, updated_ms, "
       "source_snapshot_id, replica_snapshot_id, skew_ms) VALUES(?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7) "
@@ -130,6 +151,18 @@ void write_flip(Database& db, const drift::PairIdentity& now, const std::vector<
             "replica_snapshot_id = source_snapshot_id WHERE pair_id = ?1")
       .bind(1, pid)
       .exec();
+}
+
+std::vector<StatusChange> status_history(Database& db, const std::string& pair, int limit) {
+  auto st = db.prepare(
+      "SELECT h.at_ms, h.status, coalesce(h.was, ''), h.reason FROM pair_status_history h "
+      "JOIN pairs p ON p.id = h.pair_id WHERE p.name = ?1 ORDER BY h.id DESC LIMIT ?2");
+  st.bind(1, pair).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<StatusChange> out;
+  while (st.step()) {
+    out.push_back({st.column_int64(0), st.column_text(1), st.column_text(2), st.column_text(3)});
+  }
+  return out;
 }
 
 std::vector<drift::Item> open_items(Database& db, const std::string& pair) {

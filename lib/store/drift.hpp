@@ -52,6 +52,16 @@ void write_comparison(Database& db, const drift::PairIdentity& pair, drift::Reco
 bool set_pair_unknown(Database& db, const drift::PairIdentity& pair, const std::string& reason,
                       std::int64_t now_ms, std::optional<std::int64_t> skew_ms = std::nullopt);
 
+// The pair's status changes (pair_status_history), newest first, at most `limit`. Throws
+// StoreError (a database before schema 10 has no such table).
+struct StatusChange {
+  std::int64_t at_ms = 0;
+  std::string status;
+  std::string was;  // "" for the first one recorded
+  std::string reason;
+};
+std::vector<StatusChange> status_history(Database& db, const std::string& pair, int limit = 50);
+
 // The transitions of one item, oldest first (drift_events).
 struct DriftEvent {
   std::int64_t at_ms = 0;

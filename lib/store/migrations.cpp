@@ -334,6 +334,22 @@ CREATE INDEX drift_events_time ON drift_events (at_ms);
 ALTER TABLE entity_sync_reads ADD COLUMN entries_sha256 TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 10: the pair's status history (every change of IN_SYNC, DRIFTED, UNKNOWN), audited,
+// started from each pair's current status.
+constexpr std::string_view kSchemaV10 = R"sql(
+CREATE TABLE pair_status_history (
+  id      INTEGER PRIMARY KEY,
+  pair_id INTEGER NOT NULL REFERENCES pairs (id),
+  at_ms   INTEGER NOT NULL,
+  status  TEXT NOT NULL CHECK (status IN ('IN_SYNC', 'DRIFTED', 'UNKNOWN')),
+  was     TEXT CHECK (was IS NULL OR was IN ('IN_SYNC', 'DRIFTED', 'UNKNOWN')),
+  reason  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX pair_status_history_pair ON pair_status_history (pair_id, id);
+INSERT INTO pair_status_history (pair_id, at_ms, status, was, reason)
+  SELECT pair_id, since_ms, status, NULL, reason FROM pair_states ORDER BY pair_id;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -347,6 +363,7 @@ const std::vector<Migration>& migrations() {
       {7, "entity sync reads and sync disagreements", kSchemaV7},
       {8, "tamper-evident audit log", kSchemaV8},
       {9, "failover and failback flips, entity-sync digests", kSchemaV9},
+      {10, "pair status history", kSchemaV10},
   };
   return steps;
 }

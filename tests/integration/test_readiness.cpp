@@ -85,6 +85,9 @@ TEST_CASE("readiness lists the demo's three DR changes as not-ready reasons, in 
   CHECK(report["audit"]["intact"] == true);
   CHECK(report["open_items"].size() == 3);
   CHECK(report["history"].size() >= 6);  // opened and raised, each
+  REQUIRE(report["status_history"].size() >= 2);
+  CHECK(report["status_history"][0]["status"] == "DRIFTED");
+  CHECK(report["status_history"][0]["was"] == "IN_SYNC");
 
   const std::string md = live.dir.file("readiness.md");
   CHECK(run_ctl(live.dir, {"readiness", "--config", config, "--pair", "prod", "-o", md}).status == 1);
@@ -94,6 +97,7 @@ TEST_CASE("readiness lists the demo's three DR changes as not-ready reasons, in 
                        Catch::Contains(monitored) && Catch::Contains(widened) &&
                        Catch::Contains("**Audit trail:** intact") &&
                        Catch::Contains("## Expected differences") &&
+                       Catch::Contains("## Pair status history") &&
                        Catch::Contains("## Failovers and failbacks") &&
                        Catch::Contains("**Generated:** 20"));
 

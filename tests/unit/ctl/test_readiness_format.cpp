@@ -23,6 +23,7 @@ json report(const std::string& policy) {
           {"status", {{"status", "DRIFTED"}, {"since", "t"}, {"reason", ""}}},
           {"open_items", json::array()}, {"expected_differences", json::array()},
           {"history", json::array()}, {"flips", json::array()}, {"applies", json::array()},
+          {"status_history", json::array({{{"at", "t1"}, {"status", "DRIFTED"}, {"was", "IN_SYNC"}, {"reason", ""}}})},
           {"audit", {{"checked", true}, {"intact", true}, {"entries", 3}, {"rows", 2}, {"head_seq", 3}}}};
 }
 
@@ -34,7 +35,8 @@ TEST_CASE("readiness HTML escapes what a Prism Central names", "[unit][ctl][read
   CHECK_THAT(html, Catch::Contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"));
   CHECK_THAT(html, Catch::Contains("NOT READY (1 reasons)"));
   for (const char* section : {"Not-ready reasons", "Policies in MONITOR on dr", "Expected differences",
-                              "Failovers and failbacks", "Applies", "Drift history"}) {
+                              "Failovers and failbacks", "Applies", "Drift history",
+                              "Pair status history"}) {
     CHECK_THAT(html, Catch::Contains(std::string("<h2>") + section));
   }
 }

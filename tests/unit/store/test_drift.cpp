@@ -2,6 +2,7 @@
 // gone, keep their open time while they last, UNKNOWN touches nothing.
 #include <catch2/catch.hpp>
 
+#include "store/audit.hpp"
 #include "store/db.hpp"
 #include "store/drift.hpp"
 #include "store/migrations.hpp"
@@ -326,4 +327,30 @@ TEST_CASE("migration 3 keeps drift stored by version 2 raised, with its history 
   for (const auto& e : drift_events(store.db(), items[1].id)) db.push_back(e.event);
   CHECK(web == std::vector<std::string>{"opened", "raised"});
   CHECK(db == std::vector<std::string>{"opened", "raised", "resolved"});
+}
+
+TEST_CASE("the pair's status history keeps each change once, newest first, in the audit chain",
+          "[unit][store][drift]") {
+  Fixture f;
+  f.apply(result({}), 10'000);                                                              // IN_SYNC
+  f.apply(result({item("web", diff::DriftKind::Missing, diff::Severity::Critical)}), 20'000);  // DRIFTED
+  f.apply(result({item("web", diff::DriftKind::Missing, diff::Severity::Critical)}), 30'000);  // the same
+  {
+    Transaction tx(f.store.db());
+    set_pair_unknown(f.store.db(), f.pair, "site dr: timeout", 40'000);
+    set_pair_unknown(f.store.db(), f.pair, "site dr: auth", 50'000);  // another reason, same status
+    tx.commit();
+  }
+  const auto h = status_history(f.store.db(), "prod");
+  REQUIRE(h.size() == 3);
+  CHECK(h[0].status == "UNKNOWN");
+  CHECK(h[0].was == "DRIFTED");
+  CHECK(h[0].reason == "site dr: timeout");
+  CHECK(h[0].at_ms == 40'000);
+  CHECK(h[1].status == "DRIFTED");
+  CHECK(h[1].at_ms == 20'000);
+  CHECK(h[2].status == "IN_SYNC");
+  CHECK(h[2].was.empty());
+  CHECK(status_history(f.store.db(), "prod", 1).size() == 1);
+  CHECK(verify_audit(f.store.db()).intact());
 }

@@ -121,11 +121,13 @@ TEST_CASE("migration 9 keeps every drift event and its audit entry, and admits '
     }
     db.exec("PRAGMA user_version = 8");
     db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
-    // This binary's start entry reads every audited table, pair_flips included: a stand-in
-    // for the moment, as version 8 had no such table.
+    // This binary's start entry reads every audited table, the later ones included: stand-ins
+    // for the moment, as version 8 had no such tables.
     db.exec("CREATE TABLE pair_flips (id INTEGER PRIMARY KEY)");
+    db.exec("CREATE TABLE pair_status_history (id INTEGER PRIMARY KEY)");
     ensure_audit_start(db, 500);
     db.exec("DROP TABLE pair_flips");
+    db.exec("DROP TABLE pair_status_history");
     db.exec("INSERT INTO pairs(id, name, source_site, replica_site) VALUES(1, 'prod', 'primary', 'dr')");
     db.exec("INSERT INTO drift_items(id, pair_id, source_site, replica_site, object, kind, severity, "
             "direction, summary, fields, opened_ms, updated_ms) VALUES(5, 1, 'primary', 'dr', 'web', "
