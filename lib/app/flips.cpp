@@ -56,8 +56,9 @@ store::FlipRecord PairTracker::apply_flip(store::FlipRecord f) {
     // The last comparison seen from the new source describes the items exactly.
     std::optional<diff::PairResult> fresh;
     if (run.compared_source && run.compared_replica) {
-      fresh = compare_configured(run, flipped, store_.load_snapshot(*run.compared_source),
-                                 store_.load_snapshot(*run.compared_replica), now_ms);
+      fresh = drift::compare_pair(store_.load_snapshot(*run.compared_source),
+                                  store_.load_snapshot(*run.compared_replica), &run.rules, flipped,
+                                  now_ms);
     }
     const std::string detail = f.action + " (flip " + std::to_string(f.id) + "): source " +
                                now.source_site + ", replica " + now.replica_site;

@@ -183,18 +183,6 @@ void PairTracker::cross_check_uncompared(store::Database& db, const std::string&
   }
 }
 
-diff::PairResult PairTracker::compare_configured(const drift::Tracker::Pair& pair, bool flipped,
-                                                const policy::Snapshot& source,
-                                                const policy::Snapshot& replica,
-                                                std::int64_t now_ms) {
-  // In the configured direction, so that mappings and expectations apply as declared; then,
-  // failed over, seen from the new source (diff::flip).
-  auto result = diff::diff_snapshots(source, replica, pair.rules.mapping);
-  drift::apply_expectations(result, pair.rules.expected, now_ms);
-  if (flipped) diff::flip(result);
-  return result;
-}
-
 drift::Reconciled PairTracker::compare(store::Database& db, const drift::Decision& d,
                                        const store::PollOutcome& outcome,
                                        const policy::Snapshot& polled) {
@@ -204,7 +192,7 @@ drift::Reconciled PairTracker::compare(store::Database& db, const drift::Decisio
       store_.load_snapshot(d.polled_source ? d.replica_snapshot : d.source_snapshot);
   const policy::Snapshot& src = d.polled_source ? polled : other;
   const policy::Snapshot& rep = d.polled_source ? other : polled;
-  auto result = compare_configured(pair, pair.flipped, src, rep, d.comparison.now_ms);
+  auto result = drift::compare_pair(src, rep, &pair.rules, pair.flipped, d.comparison.now_ms);
   auto reconciled = drift::reconcile(pair.current(), store::open_items(db, d.pair), pair.counted,
                                      result, d.comparison);
   store::ComparisonContext ctx;

@@ -71,10 +71,6 @@ class PairTracker {
   void publish_direction(const std::string& pair);
   // The pair's source by its latest applied flip, if it ever flipped.
   std::optional<std::string> stored_source(const std::string& pair) const;
-  // The diff in the configured direction with expectations applied, flipped when `flipped`.
-  static diff::PairResult compare_configured(const drift::Tracker::Pair& pair, bool flipped,
-                                             const policy::Snapshot& source,
-                                             const policy::Snapshot& replica, std::int64_t now_ms);
   // A pair as the store last left it; `open` are its open items, read once by the caller.
   std::optional<drift::StoredPair> stored_pair(const std::string& pair,
                                                const std::vector<drift::Item>& open) const;

@@ -369,9 +369,7 @@ Result<json> explain_policy(const ExplainInput& in, const std::string& name) {
   const auto* rep_policy = find_object(replica, ObjectKind::Policy, rep_name);
 
   // The comparison the daemon makes: mapping, then expectations at `now`.
-  auto result = diff::diff_snapshots(source, replica, mapping);
-  if (in.rules) drift::apply_expectations(result, in.rules->expected, in.now_ms);
-  if (in.flipped) diff::flip(result);
+  const auto result = drift::compare_pair(source, replica, in.rules, in.flipped, in.now_ms);
   const policy::Snapshot translated =
       mapping.empty() ? replica : diff::translate_replica(replica, source, mapping);
   const auto* rep_translated = find_object(translated, ObjectKind::Policy, src_name);

@@ -85,15 +85,6 @@ Effect effect_of(const diff::DriftItem& item, const std::string& replica) {
   return e;
 }
 
-// The comparison the daemon makes, seen from the current source.
-diff::PairResult compare(const ExplainInput& in, std::int64_t now_ms) {
-  const diff::PairMapping none;
-  auto result = diff::diff_snapshots(*in.source, *in.replica, in.rules ? in.rules->mapping : none);
-  if (in.rules) drift::apply_expectations(result, in.rules->expected, now_ms);
-  if (in.flipped) diff::flip(result);
-  return result;
-}
-
 std::string kind_name(ObjectKind k) { return std::string(policy::to_string(k)); }
 
 // Referenced objects (category values, groups) the current source's policies use and the
@@ -264,7 +255,8 @@ json readiness_report(const ReadinessInput& in) {
               {"reasons", json::array()},
               {"cosmetic", json::array()},
               {"applications", json::array()}};
-  judge_items(p, compare(p, in.generated_ms), report);
+  judge_items(p, drift::compare_pair(*p.source, *p.replica, p.rules, p.flipped, in.generated_ms),
+              report);
   report["monitor_on_replica"] = monitor_on_replica(p);
   report["missing_on_replica"] = missing_references(p);
   for (const auto& m : report["missing_on_replica"]) {

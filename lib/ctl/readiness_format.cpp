@@ -238,12 +238,6 @@ std::vector<store::ApplyRecord> pair_applies(store::Database& db, const std::str
   return out;
 }
 
-bool has_table(store::Database& db, const std::string& name) {
-  auto st = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1");
-  st.bind(1, name);
-  return st.step() && st.column_int64(0) > 0;
-}
-
 int write_report(const ReadinessArgs& args, const std::string& body, std::ostream& out,
                  std::ostream& err) {
   if (args.output.empty()) {
@@ -289,9 +283,9 @@ int run_readiness(const ReadinessArgs& args, std::ostream& out, std::ostream& er
     r.open = store::open_items(*db, args.pair);
     r.history = read_history(*db, args.pair);
     r.flips = store::flips(*db, args.pair, 50);
-    if (has_table(*db, "applies")) r.applies = pair_applies(*db, args.pair);
-    if (has_table(*db, "audit_log")) r.audit = store::verify_audit(*db);
-    if (has_table(*db, "pair_status_history")) r.status_history = store::status_history(*db, args.pair);
+    if (db->has_table("applies")) r.applies = pair_applies(*db, args.pair);
+    if (db->has_table("audit_log")) r.audit = store::verify_audit(*db);
+    if (db->has_table("pair_status_history")) r.status_history = store::status_history(*db, args.pair);
     const auto report = readiness_report(r);
     const std::string body = args.format == "json"   ? report.dump(2) + "\n"
                              : args.format == "html" ? readiness_html(report)

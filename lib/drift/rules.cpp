@@ -3,6 +3,8 @@
 #include <map>
 #include <variant>
 
+#include "diff/diff.hpp"
+
 namespace flowdrift::drift {
 namespace {
 
@@ -88,6 +90,16 @@ config::Config load_config(const std::string& path) { return checked(config::rea
 
 config::Config parse_config(const std::string& text, const std::string& name) {
   return checked(config::parse_text(text, name));
+}
+
+diff::PairResult compare_pair(const policy::Snapshot& source, const policy::Snapshot& replica,
+                              const PairRules* rules, bool flipped, std::int64_t now_ms) {
+  // In the configured direction, so that mappings and expectations apply as declared.
+  auto result = rules ? diff::diff_snapshots(source, replica, rules->mapping)
+                      : diff::diff_snapshots(source, replica);
+  if (rules) apply_expectations(result, rules->expected, now_ms);
+  if (flipped) diff::flip(result);
+  return result;
 }
 
 }  // namespace flowdrift::drift

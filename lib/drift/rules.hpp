@@ -31,6 +31,12 @@ struct PairRules {
 // the pair was never checked and has one.
 PairRules make_rules(const config::PairConfig& pair);
 
+// The comparison the daemon makes of a pair's two snapshots (as configured): the diff with the
+// mapping, expectations marked at `now_ms`, and, failed over, every item seen from the new
+// source (diff::flip, docs/failover.md). Without `rules` neither mapping nor expectations apply.
+diff::PairResult compare_pair(const policy::Snapshot& source, const policy::Snapshot& replica,
+                              const PairRules* rules, bool flipped, std::int64_t now_ms);
+
 // Every problem in the pairs' mappings and expected differences, with its place in the file:
 // unknown kinds, invalid expiries and mapping values, and two entries selecting the same items.
 std::vector<config::Problem> check_rules(const config::Config& config);

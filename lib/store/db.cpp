@@ -254,6 +254,12 @@ int Database::changes() const { return sqlite3_changes(db_); }
 
 bool Database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
+bool Database::has_table(const std::string& name) {
+  auto& st = cached("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1");
+  st.bind(1, name);
+  return st.query_int64().value_or(0) > 0;
+}
+
 void Database::set_busy_timeout(int ms) {
   const int rc = sqlite3_busy_timeout(db_, ms);
   if (rc != SQLITE_OK) throw StoreError(describe(db_, rc, "busy_timeout", {}), rc);

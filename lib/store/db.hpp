@@ -106,6 +106,8 @@ class Database {
   std::int64_t last_insert_rowid() const;
   int changes() const;                 // rows changed by the last INSERT/UPDATE/DELETE
   bool in_transaction() const;         // false in autocommit mode
+  // Whether the schema has table `name` (a database opened read-only may predate it).
+  bool has_table(const std::string& name);
   void set_busy_timeout(int ms);
   const std::string& path() const { return path_; }
   sqlite3* handle() const { return db_; }

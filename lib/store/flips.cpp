@@ -32,13 +32,6 @@ FlipRecord read_flip(const Statement& st) {
   return f;
 }
 
-// A database from before schema 9, opened read-only by flowdriftctl, has no flips.
-bool has_flips(Database& db) {
-  return db.cached("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'pair_flips'")
-             .query_int64()
-             .value_or(0) > 0;
-}
-
 std::vector<FlipRecord> read_all(Statement& st) {
   std::vector<FlipRecord> out;
   while (st.step()) out.push_back(read_flip(st));
@@ -86,14 +79,15 @@ void finish_flip(Database& db, std::int64_t id, const std::string& outcome,
 }
 
 std::vector<FlipRecord> pending_flips(Database& db) {
-  if (!has_flips(db)) return {};
+  // A database from before schema 9, opened read-only by flowdriftctl, has no flips.
+  if (!db.has_table("pair_flips")) return {};
   auto& st = db.cached(std::string("SELECT ") + kColumns +
                        " FROM pair_flips WHERE outcome = 'pending' ORDER BY id");
   return read_all(st);
 }
 
 std::optional<FlipRecord> last_applied_flip(Database& db, const std::string& pair) {
-  if (!has_flips(db)) return std::nullopt;
+  if (!db.has_table("pair_flips")) return std::nullopt;
   auto& st = db.cached(std::string("SELECT ") + kColumns +
                        " FROM pair_flips WHERE pair = ?1 AND outcome = 'applied' "
                        "ORDER BY id DESC LIMIT 1");
@@ -105,7 +99,7 @@ std::optional<FlipRecord> last_applied_flip(Database& db, const std::string& pai
 }
 
 std::vector<FlipRecord> flips(Database& db, const std::string& pair, int limit) {
-  if (!has_flips(db)) return {};
+  if (!db.has_table("pair_flips")) return {};
   auto st = db.prepare(std::string("SELECT ") + kColumns +
                        " FROM pair_flips WHERE ?1 = '' OR pair = ?1 ORDER BY id DESC LIMIT ?2");
   st.bind(1, pair).bind(2, static_cast<std::int64_t>(limit));
