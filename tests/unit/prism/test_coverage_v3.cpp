@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/types.hpp"
-#include "prism/coverage_v3.hpp"
+#include "prism/coverage.hpp"
 #include "support/simulated_pc.hpp"
 #include "unit/prism/fetch_runners.hpp"
 #include "unit/prism/pc_sites.hpp"

@@ -1,4 +1,4 @@
-#include "prism/coverage_v3.hpp"
+#include "prism/coverage.hpp"
 
 #include <string>
 #include <utility>
