@@ -3,8 +3,9 @@
 # Centrals (pcsim) seeded with the same generated policies, and runs flowdriftd against them in
 # the foreground. Ctrl-C stops everything cleanly. Everything lives under ${DEMO_DIR:-demo-run}.
 # DEMO_EXIT_AFTER=S makes it a smoke run that stops by itself: exit 0 once the pair came up
-# IN_SYNC and the three DR changes opened exactly three alerting drift items (checked through
-# the JSON API), exit 1 if either does not happen within S seconds.
+# IN_SYNC, the three DR changes opened exactly three alerting drift items, and removing the
+# category of a protected VM on the DR site opened a VM coverage gap (checked through the JSON
+# API), and flowdriftctl readiness lists all four; exit 1 if any does not happen within S seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -50,6 +51,16 @@ for s in primary dr; do
   [[ -s "$demo/$s/port" ]] || { echo "demo: pcsim $s did not start:"; cat "$demo/$s/pcsim.log"; exit 1; }
 done
 pport=$(cat "$demo/primary/port"); dport=$(cat "$demo/dr/port")
+change() {  # site action [args...]
+  local site=$1 port; shift
+  port=$(cat "$demo/$site/port")
+  python3 scripts/pc_change.py --url "https://127.0.0.1:$port" --ca-file "$demo/$site/ca.pem" \
+    --password-file "$demo/pc-password" "$@"
+}
+# The primary's VMs, protected for DR (pcsim has none of its own): web-vm-01 is secured by the
+# third enforced policy, which the three DR changes below leave alone.
+read -r vm vm_policy vm_category < <(change primary protect-vms --nth 2)
+echo "demo: $vm on primary is protected for DR and secured by $vm_policy ($vm_category)"
 
 mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
@@ -106,18 +117,32 @@ await() {  # timeout what [KIND:POLICY ...]
 }
 await "${exit_after:-300}" in-sync || exit 1
 echo "demo: primary and dr are in sync; now making three changes on the DR site through its API"
-change() {  # action nth
-  python3 scripts/pc_change.py --url "https://127.0.0.1:$dport" --ca-file "$demo/dr/ca.pem" \
-    --password-file "$demo/pc-password" --nth "$2" "$1"
-}
-deleted=$(change delete 0); echo "demo: deleted enforced policy $deleted on dr"
-monitored=$(change monitor 0); echo "demo: switched $monitored to MONITOR on dr"
-widened=$(change widen 1); echo "demo: widened $widened on dr (TCP/8443 from anywhere)"
+deleted=$(change dr delete --nth 0); echo "demo: deleted enforced policy $deleted on dr"
+monitored=$(change dr monitor --nth 0); echo "demo: switched $monitored to MONITOR on dr"
+widened=$(change dr widen --nth 1); echo "demo: widened $widened on dr (TCP/8443 from anywhere)"
 if [[ -n $exit_after ]]; then
   await "$exit_after" drift "missing:$deleted" "enforcement_mode:$monitored" "modified:$widened" ||
     exit 1
-  echo "demo: OK: in sync, then the three DR changes opened three drift items; stopping (DEMO_EXIT_AFTER)"
+fi
+change dr remove-category --category "$vm_category" >/dev/null
+echo "demo: removed $vm_category on dr: $vm would land there secured by no policy"
+readiness=("$ctl" readiness --config "$demo/flowdrift.yaml" --pair prod)
+if [[ -n $exit_after ]]; then
+  await "$exit_after" vm-gap "$vm" || exit 1
+  "${readiness[@]}" --format json -o "$demo/readiness.json" && { echo "demo: readiness says ready"; exit 1; }
+  python3 -c '
+import json, sys
+want = {(sys.argv[2], "missing"), (sys.argv[3], "enforcement_mode"), (sys.argv[4], "modified"),
+        (sys.argv[5], "vm_unprotected")}
+seen = {(r["policy"], r["kind"]) for r in json.load(open(sys.argv[1]))["reasons"]}
+missing = want - seen
+print("demo: readiness: NOT READY," + (" missing reasons %s" % sorted(missing) if missing else
+      " with the three DR changes and the unprotected VM among its reasons"))
+sys.exit(1 if missing else 0)
+' "$demo/readiness.json" "$deleted" "$monitored" "$widened" "$vm_policy" || exit 1
+  echo "demo: OK: in sync, three drift items, a VM coverage gap, readiness lists them; stopping (DEMO_EXIT_AFTER)"
   exit 0
 fi
+echo "demo: the readiness report: ${readiness[*]} --format html -o readiness.html"
 echo "demo: watch the drift.opened lines below; Ctrl-C to stop"
 wait "${pids[-1]}" || true

@@ -6,6 +6,8 @@
   demo_wait.py --url ... --pair prod --timeout S drift KIND:POLICY [KIND:POLICY ...]
       exit 0 once the pair's raised (alerting) drift items are exactly these, one per policy
       with that kind; prints each item
+  demo_wait.py --url ... --pair prod --timeout S vm-gap VM
+      exit 0 once the pair has an open VM coverage gap of kind unprotected for VM; prints it
 
 Exit 1 at the timeout, saying what was last seen; 2 on bad arguments.
 """
@@ -55,17 +57,33 @@ def raised_items(args):
     return True, seen
 
 
+def vm_gap(args):
+    doc = get(f"{args.url}/api/v1/pairs")
+    for p in doc.get("pairs", []):
+        if p.get("name") != args.pair:
+            continue
+        gaps = p.get("vm_coverage_gaps", [])
+        for g in gaps:
+            if g.get("vm") == args.items[0] and g.get("kind") == "unprotected":
+                print(f"demo: VM coverage gap: {g['vm']} {g['kind']} ({g['protected_by']}): {g['detail']}")
+                return True, "found"
+        return False, ", ".join(f"{g.get('vm')} {g.get('kind')}" for g in gaps) or "no gaps"
+    return False, f"no pair {args.pair!r} yet: {doc}"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--url", required=True)
     ap.add_argument("--pair", required=True)
     ap.add_argument("--timeout", type=float, required=True)
-    ap.add_argument("what", choices=["in-sync", "drift"])
-    ap.add_argument("items", nargs="*", metavar="KIND:POLICY")
+    ap.add_argument("what", choices=["in-sync", "drift", "vm-gap"])
+    ap.add_argument("items", nargs="*", metavar="KIND:POLICY | VM")
     args = ap.parse_args()
     if args.what == "drift" and not all(":" in s for s in args.items):
         ap.error("drift takes KIND:POLICY arguments")
-    check = pair_status if args.what == "in-sync" else raised_items
+    if args.what == "vm-gap" and len(args.items) != 1:
+        ap.error("vm-gap takes one VM name")
+    check = {"in-sync": pair_status, "drift": raised_items, "vm-gap": vm_gap}[args.what]
     deadline = time.monotonic() + args.timeout
     last = ""
     while time.monotonic() < deadline:

@@ -10,6 +10,15 @@ ACTION is one of:
   monitor  switch the Nth enforced application policy to MONITOR
   widen    add an inbound rule allowing TCP/8443 from anywhere to the Nth enforced app policy
 Prints the name of the policy it changed.
+
+Two more act through pcsim's admin paths (a simulated PC has no VMs of its own):
+  protect-vms      give the site two VMs protected for DR by the protection rule "gold":
+                   web-vm-01, secured by the Nth enforced application policy's categories, and
+                   db-vm-01, secured by the next policy with other categories; prints
+                   "VM POLICY KEY:VALUE" for web-vm-01
+  remove-category  remove the category value --category KEY:VALUE although policies use it
+                   (what a real PC refuses through its API: the site is left as if it had been
+                   removed out of band); prints it
 """
 import argparse
 import base64
@@ -20,8 +29,8 @@ import urllib.error
 import urllib.request
 
 
-def call(args, method, path, body=None):
-    url = args.url.rstrip("/") + "/api/nutanix/v3/" + path
+def call(args, method, path, body=None, prefix="/api/nutanix/v3/"):
+    url = args.url.rstrip("/") + prefix + path
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method)
     token = base64.b64encode(f"{args.user}:{args.password}".encode()).decode()
@@ -36,6 +45,31 @@ def call(args, method, path, body=None):
             return json.loads(text) if text else {}
     except urllib.error.HTTPError as e:
         sys.exit(f"pc_change: {method} {path}: HTTP {e.code}: {e.read()[:300]!r}")
+
+
+def admin(args, path, body):
+    """A pcsim admin request (/_pcsim/...), with the same credentials."""
+    return call(args, "PUT" if path == "coverage" else "POST", path, body, prefix="/_pcsim/")
+
+
+def secured(rule):
+    """The categories an application policy secures, {key: value}."""
+    params = rule["spec"]["resources"]["app_rule"]["target_group"]["filter"]["params"]
+    return {k: v[0] for k, v in params.items()}
+
+
+def protect_vms(args, rules):
+    web = secured(rules[args.nth])
+    other = next((secured(r) for r in rules[args.nth + 1:] if secured(r) != web), None)
+    if other is None:
+        sys.exit("pc_change: no second policy with other categories")
+    gold = {"Protection": "Gold"}
+    admin(args, "coverage", {
+        "vms": [{"name": "web-vm-01", "categories": {**web, **gold}},
+                {"name": "db-vm-01", "categories": {**other, **gold}}],
+        "protection_rules": [{"name": "gold", "categories": {"Protection": ["Gold"]}}]})
+    key, value = next(iter(web.items()))
+    print(f"web-vm-01 {rules[args.nth]['spec']['name']} {key}:{value}")
 
 
 def enforced_app_rules(args):
@@ -58,12 +92,25 @@ def main():
     p.add_argument("--user", default="admin")
     p.add_argument("--password-file", required=True)
     p.add_argument("--nth", type=int, default=0)
-    p.add_argument("action", choices=["delete", "monitor", "widen"])
+    p.add_argument("--category", help="KEY:VALUE, for remove-category")
+    p.add_argument("action", choices=["delete", "monitor", "widen", "protect-vms", "remove-category"])
     args = p.parse_args()
     with open(args.password_file) as f:
         args.password = f.read().strip()
 
+    if args.action == "remove-category":
+        key, sep, value = (args.category or "").partition(":")
+        if not sep or not key or not value:
+            sys.exit("pc_change: remove-category needs --category KEY:VALUE")
+        admin(args, "force_delete", {"kind": "category", "key": key, "value": value})
+        print(args.category)
+        return
     rules = enforced_app_rules(args)
+    if args.action == "protect-vms":
+        if len(rules) <= args.nth + 1:
+            sys.exit(f"pc_change: only {len(rules)} enforced application policies")
+        protect_vms(args, rules)
+        return
     if len(rules) <= args.nth:
         sys.exit(f"pc_change: only {len(rules)} enforced application policies")
     rule = rules[args.nth]

@@ -10,6 +10,7 @@
 #include "core/time_format.hpp"
 #include "store/db.hpp"
 #include "store/drift.hpp"
+#include "store/coverage.hpp"
 #include "store/entity_sync.hpp"
 #include "store/flips.hpp"
 
@@ -28,6 +29,16 @@ json time_or_null(const std::optional<std::int64_t>& ms) {
 json disagreements_json(const std::vector<store::DisagreementRecord>& open) {
   json out = json::array();
   for (const auto& r : open) out.push_back(store::disagreement_json(r, format_time_ms));
+  return out;
+}
+
+json gaps_json(const std::vector<store::GapRecord>& open) {
+  json out = json::array();
+  for (const auto& r : open) {
+    auto j = store::gap_json(r.gap);
+    j["since"] = rfc3339(r.opened_ms);
+    out.push_back(std::move(j));
+  }
   return out;
 }
 
@@ -129,6 +140,7 @@ http::ServerReply Api::pairs() {
     const auto& c = counts[p.name];
     j["open"] = {{"alerting", c.raised}, {"pending", c.pending}, {"expected", c.expected}};
     j["sync_disagreements"] = disagreements_json(store::open_disagreements(db, p.name));
+    j["vm_coverage_gaps"] = gaps_json(store::open_gaps(db, p.name));
     out.push_back(std::move(j));
   }
   return json_reply(200, json{{"pairs", std::move(out)}});
@@ -183,6 +195,7 @@ http::ServerReply Api::sites() {
       }
     }
     j["entity_sync"] = store::entity_sync_json(store::entity_sync(store_.db(), site.name), format_time_ms);
+    j["vm_coverage"] = store::coverage_json(store::coverage(store_.db(), site.name), format_time_ms);
     out.push_back(std::move(j));
   }
   return json_reply(200, json{{"sites", std::move(out)}});

@@ -406,6 +406,7 @@ void App::on_poll(const scheduler::PollReport& r) {
   }
   metrics_->poll_finished(p);
   if (r.stored) metrics_->entity_sync(r.site, r.entity_sync);
+  if (r.stored) metrics_->vm_coverage(r.site, r.coverage);
   publish_audit_head();
   metrics_->store_write("poll", r.stored, unix_now_ms());
   systemd::notify("STATUS=" + status_line());

@@ -40,6 +40,7 @@ std::optional<std::string> PairTracker::flip_refusal(const store::FlipRecord& f)
 store::FlipRecord PairTracker::apply_flip(store::FlipRecord f) {
   const auto now_ms = clock_();
   auto& db = store_.db();
+  gap_changes_.clear();  // of a flip that rolled back
   store::Transaction tx(db);
   if (auto why = flip_refusal(f)) {
     f.outcome = "refused";
@@ -53,12 +54,14 @@ store::FlipRecord PairTracker::apply_flip(store::FlipRecord f) {
     const drift::PairIdentity now = flipped ? drift::PairIdentity{f.pair, run.id.replica_site,
                                                                   run.id.source_site}
                                             : run.id;
-    // The last comparison seen from the new source describes the items exactly.
+    // The last comparison seen from the new source describes the items exactly; the VMs the
+    // new source protects are checked against it.
     std::optional<diff::PairResult> fresh;
     if (run.compared_source && run.compared_replica) {
-      fresh = drift::compare_pair(store_.load_snapshot(*run.compared_source),
-                                  store_.load_snapshot(*run.compared_replica), &run.rules, flipped,
-                                  now_ms);
+      const auto source = store_.load_snapshot(*run.compared_source);
+      const auto replica = store_.load_snapshot(*run.compared_replica);
+      fresh = drift::compare_pair(source, replica, &run.rules, flipped, now_ms);
+      check_coverage(db, f.pair, source, replica, flipped, now_ms);
     }
     const std::string detail = f.action + " (flip " + std::to_string(f.id) + "): source " +
                                now.source_site + ", replica " + now.replica_site;
@@ -72,6 +75,7 @@ store::FlipRecord PairTracker::apply_flip(store::FlipRecord f) {
   f.applied_ms = now_ms;
   store::finish_flip(db, f.id, f.outcome, f.message, f.items, now_ms);
   tx.commit();
+  flush_check_changes();
   if (f.outcome == "applied") {
     tracker_.set_flipped(f.pair, f.source_site == tracker_.pair(f.pair).id.replica_site);
     publish_direction(f.pair);

@@ -80,6 +80,7 @@ void PairTracker::publish_restored(const config::PairConfig& p,
   publish_expectations(p);
   publish(p.name, open, 0, std::nullopt);
   publish_disagreements(p.name);
+  publish_gaps(p.name);
 }
 
 void PairTracker::publish_disagreements(const std::string& pair) {
@@ -115,6 +116,7 @@ void PairTracker::reconfigure(const config::Config& config,
   // point between them, and a reload runs on the same event loop.
   pending_.clear();
   sync_changes_.clear();
+  gap_changes_.clear();
   pending_poll_.reset();
   const auto touched = tracker_.reconfigure(
       config, reset_sites, changed_pairs,
@@ -136,6 +138,7 @@ void PairTracker::in_transaction(store::Database& db, const store::PollRecord& p
                                  const policy::Snapshot* snapshot) {
   pending_.clear();
   sync_changes_.clear();
+  gap_changes_.clear();
   pending_poll_ = site_poll(poll, outcome);
   for (auto& d : tracker_.decide(*pending_poll_, clock_())) {
     const auto& pair = tracker_.pair(d.pair);
@@ -150,7 +153,9 @@ void PairTracker::in_transaction(store::Database& db, const store::PollRecord& p
     }
     pending_.push_back(std::move(p));
   }
-  if (outcome.entity_sync_changed) cross_check_uncompared(db, poll.site, clock_());
+  if (outcome.entity_sync_changed || outcome.coverage_changed) {
+    check_uncompared(db, poll.site, outcome, clock_());
+  }
 }
 
 void PairTracker::cross_check(store::Database& db, const std::string& pair,
@@ -170,16 +175,21 @@ void PairTracker::cross_check(store::Database& db, const std::string& pair,
   }
 }
 
-void PairTracker::cross_check_uncompared(store::Database& db, const std::string& site,
-                                         std::int64_t now_ms) {
+void PairTracker::check_uncompared(store::Database& db, const std::string& site,
+                                   const store::PollOutcome& outcome, std::int64_t now_ms) {
   for (const auto& [name, run] : tracker_.pairs()) {
-    if (run.id.source_site != site || run.status == diff::PairStatus::Unknown) continue;
+    if (run.status == diff::PairStatus::Unknown) continue;
     if (!run.compared_source || !run.compared_replica) continue;
     const bool decided = std::any_of(pending_.begin(), pending_.end(),
                                      [&](const Pending& p) { return p.decision.pair == name; });
     if (decided) continue;  // compared (and checked) or UNKNOWN in this poll
-    cross_check(db, name, store_.load_snapshot(*run.compared_source),
-                store_.load_snapshot(*run.compared_replica), now_ms);
+    const bool sync = outcome.entity_sync_changed && run.id.source_site == site;
+    const bool coverage = outcome.coverage_changed && run.current().source_site == site;
+    if (!sync && !coverage) continue;
+    const auto source = store_.load_snapshot(*run.compared_source);
+    const auto replica = store_.load_snapshot(*run.compared_replica);
+    if (sync) cross_check(db, name, source, replica, now_ms);
+    if (coverage) check_coverage(db, name, source, replica, run.flipped, now_ms);
   }
 }
 
@@ -204,6 +214,7 @@ drift::Reconciled PairTracker::compare(store::Database& db, const drift::Decisio
   ctx.skew_ms = d.skew_ms.value_or(0);
   store::write_comparison(db, pair.current(), reconciled, ctx);
   cross_check(db, d.pair, src, rep, d.comparison.now_ms);
+  check_coverage(db, d.pair, src, rep, pair.flipped, d.comparison.now_ms);
   return reconciled;
 }
 
@@ -211,6 +222,7 @@ void PairTracker::after_poll(bool committed) {
   if (!committed || !pending_poll_) {
     pending_.clear();
     sync_changes_.clear();
+    gap_changes_.clear();
     pending_poll_.reset();
     return;
   }
@@ -238,11 +250,20 @@ void PairTracker::after_poll(bool committed) {
             p.decision.skew_ms);
   }
   pending_.clear();
+  flush_check_changes();
+}
+
+void PairTracker::flush_check_changes() {
   for (const auto& [pair, changes] : sync_changes_) {
     log_disagreements(pair, changes);
     publish_disagreements(pair);
   }
   sync_changes_.clear();
+  for (const auto& [pair, changes] : gap_changes_) {
+    log_gaps(pair, changes);
+    publish_gaps(pair);
+  }
+  gap_changes_.clear();
 }
 
 void PairTracker::log_disagreements(const std::string& pair,

@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "drift/tracker.hpp"
 #include "metrics/metrics.hpp"
+#include "store/coverage.hpp"
 #include "store/drift.hpp"
 #include "store/entity_sync.hpp"
 #include "store/flips.hpp"
@@ -82,9 +83,20 @@ class PairTracker {
   // A failed last read checks nothing; a source without a complete read has none.
   void cross_check(store::Database& db, const std::string& pair, const policy::Snapshot& source,
                    const policy::Snapshot& replica, std::int64_t now_ms);
-  // The polled site's entity sync changed: its pairs that were not compared in this poll are
-  // checked against the snapshots they last compared (when they are not UNKNOWN).
-  void cross_check_uncompared(store::Database& db, const std::string& site, std::int64_t now_ms);
+  // The VMs the pair's current source protects against the two snapshots (as configured: the
+  // pair's `flipped` turns them round): the gaps stored, their changes kept for after_poll.
+  // A failed last read checks nothing; a source without a complete read has no gaps.
+  void check_coverage(store::Database& db, const std::string& pair,
+                      const policy::Snapshot& source, const policy::Snapshot& replica,
+                      bool flipped, std::int64_t now_ms);
+  // The polled site's entity sync or VM coverage changed: its pairs that were not compared in
+  // this poll are checked against the snapshots they last compared (when not UNKNOWN).
+  void check_uncompared(store::Database& db, const std::string& site,
+                        const store::PollOutcome& outcome, std::int64_t now_ms);
+  void log_gaps(const std::string& pair, const store::GapChanges& changes);
+  void publish_gaps(const std::string& pair);
+  // Logs and publishes the checks' changes once their transaction committed.
+  void flush_check_changes();
   void log_disagreements(const std::string& pair, const store::DisagreementChanges& changes);
   void publish_disagreements(const std::string& pair);
   void publish_expectations(const config::PairConfig& p);
@@ -102,6 +114,8 @@ class PairTracker {
   std::vector<Pending> pending_;
   // Disagreement changes of the poll being stored, by pair, for after_poll.
   std::vector<std::pair<std::string, store::DisagreementChanges>> sync_changes_;
+  // Coverage gap changes of the poll (or flip) being stored, by pair.
+  std::vector<std::pair<std::string, store::GapChanges>> gap_changes_;
 };
 
 }  // namespace flowdrift::app

@@ -80,7 +80,9 @@ constexpr std::string_view kSiteKeys[] = {"name",
                                           "retry_backoff",
                                           "page_size",
                                           "max_response_bytes",
-                                          "allow_empty"};
+                                          "allow_empty",
+                                          "vm_coverage",
+                                          "vm_coverage_interval"};
 constexpr std::string_view kPairKeys[] = {"name",     "source",   "replica", "mappings",
                                           "expected", "debounce", "max_skew"};
 constexpr std::string_view kExpectedKeys[] = {"policy", "kind",   "field",
@@ -768,7 +770,8 @@ class Validator {
     }
   }
 
-  // jitter, retries, retry_backoff, page_size, max_response_bytes, allow_empty.
+  // jitter, retries, retry_backoff, page_size, max_response_bytes, allow_empty, vm_coverage,
+  // vm_coverage_interval.
   void site_limits(const SiteKeys& k, SiteConfig& s) {
     if (const auto* f = k.get("jitter")) {
       if (auto v = get_fraction(*f, k.p("jitter"), 0.0, kMaxJitter)) s.jitter = *v;
@@ -789,6 +792,14 @@ class Validator {
     }
     if (const auto* f = k.get("allow_empty")) {
       if (auto v = get_bool(*f, k.p("allow_empty"))) s.allow_empty = *v;
+    }
+    if (const auto* f = k.get("vm_coverage")) {
+      if (auto v = get_bool(*f, k.p("vm_coverage"))) s.vm_coverage = *v;
+    }
+    if (const auto* f = k.get("vm_coverage_interval")) {
+      if (auto v = get_duration(*f, k.p("vm_coverage_interval"), Millis(0))) {
+        s.vm_coverage_interval = *v;
+      }
     }
   }
 

@@ -53,6 +53,10 @@ struct SiteConfig {
   int page_size = 500;            // v3 `length`, 1..500
   std::size_t max_response_bytes = 64u * 1024u * 1024u;
   bool allow_empty = false;       // accept an empty policy list after a non-empty one
+  // VM coverage (docs/vm-coverage.md): read the site's VMs and their DR protection after a
+  // complete poll, at most once per vm_coverage_interval (0: after every complete poll).
+  bool vm_coverage = true;
+  Millis vm_coverage_interval{300000};
   int line = 0;                   // where the site was declared, for messages
 };
 

@@ -25,6 +25,7 @@
 #include "store/audit.hpp"
 #include "store/db.hpp"
 #include "store/drift.hpp"
+#include "store/coverage.hpp"
 #include "store/entity_sync.hpp"
 #include "store/flips.hpp"
 #include "store/history.hpp"
@@ -337,6 +338,34 @@ void print_disagreements(std::ostream& out, const std::vector<store::Disagreemen
   print_table(out, rows);
 }
 
+// VM coverage, as the daemon last read it (schema 11 and later).
+bool has_coverage(store::Database& db) {
+  return db.query_int64("PRAGMA user_version").value_or(0) >= 11;
+}
+
+std::string coverage_text(const std::optional<store::CoverageStored>& s) {
+  if (!s) return "-";
+  using State = drift::CoverageRead::State;
+  if (s->state == State::NotServed) return "not served";
+  std::string text = s->complete_ms ? s->api + " " + std::to_string(s->data.vms.size()) + "/" +
+                                          std::to_string(s->vms) + " VMs protected"
+                                    : std::string("never complete");
+  if (s->state == State::Failed) text += " (last read failed: " + s->reason + ")";
+  return text;
+}
+
+void print_gaps(std::ostream& out, const std::vector<store::GapRecord>& open) {
+  if (open.empty()) return;
+  out << "\nProtected VMs the replica would not secure alike after a failover:\n";
+  std::vector<std::vector<std::string>> rows{{"PAIR", "VM", "KIND", "PROTECTED BY", "SINCE", "DETAIL"}};
+  for (const auto& r : open) {
+    const auto& g = r.gap;
+    rows.push_back({r.pair, printable(g.vm, 80), std::string(drift::to_string(g.kind)),
+                    printable(g.protected_by, 80), format_time(r.opened_ms), printable(g.detail, 200)});
+  }
+  print_table(out, rows);
+}
+
 }  // namespace
 
 namespace {
@@ -386,6 +415,11 @@ int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
     auto sync_of = [&](const std::string& site) {
       return sync ? store::entity_sync(*db, site) : std::nullopt;
     };
+    const bool coverage = has_coverage(*db);
+    const auto gaps = coverage ? store::open_gaps(*db) : std::vector<store::GapRecord>{};
+    auto coverage_of = [&](const std::string& site) {
+      return coverage ? store::coverage(*db, site) : std::nullopt;
+    };
     if (args.format == "json") {
       json j{{"pairs", json::array()}, {"sites", json::array()}};
       for (const auto& p : pairs) {
@@ -403,10 +437,17 @@ int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
         j["sites"].push_back({{"site", sites.column_text(0)}, {"last_poll", format_time(sites.column_int64(1))},
                               {"outcome", sites.column_text(2)}, {"reason", sites.column_text(3)},
                               {"message", sites.column_text(4)}, {"snapshot", sites.column_text(5)},
-                              {"entity_sync", store::entity_sync_json(sync_of(sites.column_text(0)), format_time)}});
+                              {"entity_sync", store::entity_sync_json(sync_of(sites.column_text(0)), format_time)},
+                              {"vm_coverage", store::coverage_json(coverage_of(sites.column_text(0)), format_time)}});
       }
       j["sync_disagreements"] = json::array();
       for (const auto& r : disagreements) j["sync_disagreements"].push_back(store::disagreement_json(r, format_time));
+      j["vm_coverage_gaps"] = json::array();
+      for (const auto& r : gaps) {
+        j["vm_coverage_gaps"].push_back(store::gap_json(r.gap));
+        j["vm_coverage_gaps"].back()["pair"] = r.pair;
+        j["vm_coverage_gaps"].back()["since"] = format_time(r.opened_ms);
+      }
       out << j.dump(2) << "\n";
       return 0;
     }
@@ -422,14 +463,17 @@ int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
     print_flips(out, store::flips(*db, "", 5));
     out << "\n";
     std::vector<std::vector<std::string>> srows{
-        {"SITE", "LAST POLL", "OUTCOME", "REASON", "POLICIES SNAPSHOT", "NUTANIX ENTITY SYNC"}};
+        {"SITE", "LAST POLL", "OUTCOME", "REASON", "POLICIES SNAPSHOT", "NUTANIX ENTITY SYNC",
+         "VM COVERAGE"}};
     while (sites.step()) {
       srows.push_back({sites.column_text(0), format_time(sites.column_int64(1)), sites.column_text(2),
                        sites.column_text(3), sites.column_text(5),
-                       entity_sync_text(sync_of(sites.column_text(0)))});
+                       entity_sync_text(sync_of(sites.column_text(0))),
+                       coverage_text(coverage_of(sites.column_text(0)))});
     }
     print_table(out, srows);
     print_disagreements(out, disagreements);
+    print_gaps(out, gaps);
   } catch (const store::StoreError& e) {
     err << "flowdriftctl: " << e.what() << "\n";
     return kExitError;

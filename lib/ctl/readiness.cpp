@@ -234,6 +234,36 @@ json status_json(const ExplainInput& in) {
           {"since", format_time(in.record->since_ms)}};
 }
 
+std::string whole_seconds(std::int64_t ms) { return format_time(ms); }
+
+// The VMs the serving site protects that would land unprotected, or be protected differently,
+// on the other site: checked as the daemon checks them, from the site's last complete read.
+json vms_json(const ReadinessInput& in, const Sides& s) {
+  using State = drift::CoverageRead::State;
+  const ExplainInput& p = *in.pair;
+  json out{{"source", s.source}, {"read", store::coverage_json(in.coverage, whole_seconds)},
+           {"gaps", json::array()}};
+  if (!in.coverage || in.coverage->complete_ms == std::nullopt) {
+    out["assessed"] = false;
+    out["note"] = in.coverage ? "no complete read of the VMs of " + s.source + " yet"
+                              : "the VMs of " + s.source + " were never read (vm_coverage off, or no complete poll yet)";
+    return out;
+  }
+  out["assessed"] = true;
+  out["note"] = in.coverage->state == State::Failed
+                    ? "as of the last complete read; the latest read failed: " + in.coverage->message
+                    : "as of the last complete read";
+  drift::CoverageInput check;
+  check.vms = &in.coverage->data.vms;
+  check.protections = &in.coverage->data.protections;
+  check.source = p.flipped ? p.replica : p.source;
+  check.replica = p.flipped ? p.source : p.replica;
+  check.mapping = p.rules ? &p.rules->mapping : nullptr;
+  check.flipped = p.flipped;
+  for (const auto& g : drift::check_coverage(check)) out["gaps"].push_back(store::gap_json(g));
+  return out;
+}
+
 }  // namespace
 
 json readiness_report(const ReadinessInput& in) {
@@ -267,8 +297,17 @@ json readiness_report(const ReadinessInput& in) {
                                                  m["name"].get<std::string>() + " missing on " +
                                                  s.replica}});
   }
-  report["vms"] = {{"assessed", false},
-                   {"note", "VM coverage is not assessed by this version of flowdrift"}};
+  report["vms"] = vms_json(in, s);
+  for (const auto& g : report["vms"]["gaps"]) {
+    const bool lost = g["kind"] == "unprotected";
+    report["reasons"].push_back(
+        {{"kind", "vm_" + g["kind"].get<std::string>()},
+         {"policy", g["selected_now"].empty() ? json("-") : g["selected_now"][0]},
+         {"severity", lost ? "critical" : "warning"},
+         {"summary", "VM " + g["vm"].get<std::string>() + " (" + g["protected_by"].get<std::string>() +
+                         ") would be " + (lost ? "unprotected" : "protected differently") + " on " +
+                         s.replica + ": " + g["detail"].get<std::string>()}});
+  }
   report["ready"] = report["reasons"].empty();
   report["status"] = status_json(p);
   report["open_items"] = open_items_json(in.open);

@@ -17,6 +17,7 @@
 #include "ctl/explain.hpp"
 #include "store/applies.hpp"
 #include "store/audit.hpp"
+#include "store/coverage.hpp"
 #include "store/drift.hpp"
 #include "store/flips.hpp"
 
@@ -45,6 +46,8 @@ struct ReadinessInput {
   std::vector<store::FlipRecord> flips;       // newest first
   std::vector<store::ApplyRecord> applies;    // of this pair, newest first
   std::optional<store::AuditReport> audit;    // nullopt: the chain could not be read
+  // The VM coverage of the site serving now (the pair's current source); nullopt: never read.
+  std::optional<store::CoverageStored> coverage;
   std::int64_t generated_ms = 0;
 };
 

@@ -77,7 +77,12 @@ std::vector<Table> tables(const json& r) {
                       r["monitor_on_replica"], {"policy", "mode", "type", "source_mode"}));
   out.push_back(table("Categories and groups missing on " + rep, "None.", {"Kind", "Name", "Used by"},
                       r["missing_on_replica"], {"kind", "name", "used_by"}));
-  out.push_back({"VMs that would land unprotected", text(r["vms"]["note"]) + ".", {}, {}});
+  out.push_back(table("VMs that would land unprotected or protected differently on " + rep,
+                      r["vms"]["assessed"].get<bool>() ? "None (" + text(r["vms"]["note"]) + ")."
+                                                       : "Not assessed: " + text(r["vms"]["note"]) + ".",
+                      {"VM", "Kind", "Protected by", "Selected now", "Selected after", "Missing on " + rep},
+                      r["vms"]["gaps"],
+                      {"vm", "kind", "protected_by", "selected_now", "selected_after", "missing_categories"}));
   out.push_back(table("Pair status history", "Not recorded (a database from before schema 10).",
                       {"At", "Status", "Was", "Reason"}, r["status_history"],
                       {"at", "status", "was", "reason"}));
@@ -286,6 +291,9 @@ int run_readiness(const ReadinessArgs& args, std::ostream& out, std::ostream& er
     if (db->has_table("applies")) r.applies = pair_applies(*db, args.pair);
     if (db->has_table("audit_log")) r.audit = store::verify_audit(*db);
     if (db->has_table("pair_status_history")) r.status_history = store::status_history(*db, args.pair);
+    if (db->has_table("coverage_reads")) {
+      r.coverage = store::coverage(*db, in.flipped ? pair->replica : pair->source);
+    }
     const auto report = readiness_report(r);
     const std::string body = args.format == "json"   ? report.dump(2) + "\n"
                              : args.format == "html" ? readiness_html(report)

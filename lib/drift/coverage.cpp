@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -91,8 +92,17 @@ struct Sites {
         replica(selectors(*in.replica)),
         replica_categories(category_names(*in.replica)) {
     if (!in.mapping) return;
-    source_name = diff::replica_policy_names(policy::SnapshotView(*in.source), *in.mapping);
-    spelled = in.mapping->categories;
+    if (!in.flipped) {
+      source_name = diff::replica_policy_names(policy::SnapshotView(*in.source), *in.mapping);
+      spelled = in.mapping->categories;
+      return;
+    }
+    // Declared from the configured source (the replica now): turned round.
+    for (const auto& [serving, other] :
+         diff::replica_policy_names(policy::SnapshotView(*in.replica), *in.mapping)) {
+      source_name[other] = serving;
+    }
+    for (const auto& [configured, mapped] : in.mapping->categories) spelled[mapped] = configured;
   }
   std::string on_replica(const std::string& category) const {
     auto it = spelled.find(category);
@@ -107,6 +117,7 @@ struct Sites {
 std::optional<CoverageGap> judge(const Sites& sites, const VmRecord& vm, const Set& carried,
                                  const ProtectionRecord& by) {
   CoverageGap gap;
+  gap.vm_id = vm.id;
   gap.vm = vm.name;
   gap.protected_by = by.kind + " " + by.name;
   Set missing;
@@ -141,6 +152,29 @@ std::optional<CoverageGap> judge(const Sites& sites, const VmRecord& vm, const S
 
 std::string_view to_string(CoverageGap::Kind kind) {
   return kind == CoverageGap::Kind::Unprotected ? "unprotected" : "protected_differently";
+}
+
+CoverageData protected_only(const CoverageData& all) {
+  CoverageData out;
+  for (const auto& vm : all.vms) {
+    const Set carried(vm.categories.begin(), vm.categories.end());
+    if (!protection_of(all.protections, vm, carried)) continue;
+    VmRecord kept{vm.id, vm.name, {carried.begin(), carried.end()}};
+    out.vms.push_back(std::move(kept));
+  }
+  std::sort(out.vms.begin(), out.vms.end(),
+            [](const VmRecord& a, const VmRecord& b) { return a.id < b.id; });
+  out.protections = all.protections;
+  for (auto& p : out.protections) {
+    std::sort(p.categories.begin(), p.categories.end());
+    std::sort(p.vm_ids.begin(), p.vm_ids.end());
+  }
+  std::sort(out.protections.begin(), out.protections.end(),
+            [](const ProtectionRecord& a, const ProtectionRecord& b) {
+              return std::tie(a.kind, a.name, a.categories, a.match_all, a.vm_ids) <
+                     std::tie(b.kind, b.name, b.categories, b.match_all, b.vm_ids);
+            });
+  return out;
 }
 
 std::vector<CoverageGap> check_coverage(const CoverageInput& in) {

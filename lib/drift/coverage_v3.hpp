@@ -14,11 +14,6 @@
 
 namespace flowdrift::drift {
 
-struct CoverageData {
-  std::vector<VmRecord> vms;
-  std::vector<ProtectionRecord> protections;
-};
-
 // `where` names the entity in errors ("vms/list entities[3]"). Categories come from
 // metadata.categories_mapping (key -> [values]) when present, else metadata.categories.
 Result<VmRecord> parse_v3_vm(const nlohmann::json& entity, const std::string& where);

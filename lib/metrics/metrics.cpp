@@ -333,6 +333,29 @@ void Metrics::sync_disagreements(const std::string& pair, const std::vector<std:
   for (const auto& k : kinds) ++st.disagreements[k];
 }
 
+void Metrics::vm_coverage(const std::string& site, const drift::CoverageRead& read) {
+  using State = drift::CoverageRead::State;
+  if (read.state == State::NotRead) return;
+  std::lock_guard lock(mu_);
+  auto& st = site_state_[site];
+  if (read.state == State::NotServed) {
+    st.coverage_up.reset();
+    return;
+  }
+  st.coverage_up = read.state == State::Complete;
+  if (read.state != State::Complete) return;
+  st.vms = read.vms;
+  st.protected_vms = static_cast<std::int64_t>(read.data.vms.size());
+}
+
+void Metrics::coverage_gaps(const std::string& pair, const std::vector<std::string>& kinds) {
+  std::lock_guard lock(mu_);
+  auto& st = pair_state_[pair];
+  if (st.labels.name.empty()) st.labels.name = pair;
+  st.coverage_gaps.clear();
+  for (const auto& k : kinds) ++st.coverage_gaps[k];
+}
+
 void Metrics::pruned(const std::string& table, std::int64_t rows) {
   pruned_->Add({{"table", table}}).Increment(static_cast<double>(rows));
 }
@@ -433,9 +456,17 @@ void Metrics::render_sites(Families& out) const {
   auto unmodelled_info = family("flowdrift_site_unmodelled_info", "One series per construct the canonical model did not know in the site's last complete poll, by API version and schema path (at most 20 per site); always 1.");
   auto sync_up = family("flowdrift_nutanix_entity_sync_up", "1 if the last read of the site's datapolicies entity-sync-policies was complete, 0 if it failed; absent where the Prism Central does not serve them (v4.1 and later) or before the first read.");
   auto sync = family("flowdrift_nutanix_entity_sync_entities", "Entities Nutanix synchronizes from the site to a remote Prism Central, by entity type and Nutanix's sync status, as of the last complete read (OTHER: a value flowdrift does not know).");
+  auto cov_up = family("flowdrift_vm_coverage_up", "1 if the last read of the site's VMs and their DR protection was complete, 0 if it failed; absent where neither the v4 nor the v3 lists are served, with vm_coverage off, or before the first read.");
+  auto cov_vms = family("flowdrift_vm_coverage_vms", "VMs the site listed in its last complete VM coverage read.");
+  auto cov_protected = family("flowdrift_vm_coverage_protected_vms", "VMs a protection policy or recovery plan of the site sends to the other site, as of its last complete VM coverage read.");
   for (const auto& [name, st] : site_state_) {
     add(up, {{"site", name}}, st.up ? 1 : 0);
     add_entity_sync(name, st.entity_sync_up, st.entity_sync, sync_up, sync);
+    if (st.coverage_up) {
+      add(cov_up, {{"site", name}}, *st.coverage_up ? 1 : 0);
+      add(cov_vms, {{"site", name}}, static_cast<double>(st.vms));
+      add(cov_protected, {{"site", name}}, static_cast<double>(st.protected_vms));
+    }
     if (st.polled) add(unmodelled, {{"site", name}}, static_cast<double>(st.unmodelled.size()));
     for (std::size_t i = 0; i < std::min(st.unmodelled.size(), kMaxUnmodelledSeries); ++i) {
       add(unmodelled_info,
@@ -448,7 +479,7 @@ void Metrics::render_sites(Families& out) const {
     if (!st.api.empty()) add(api, {{"api", st.api}, {"site", name}, {"version", st.api_version}}, 1);
   }
   keep(out, {&up, &last_poll, &last_ok, &policies, &snap_ts, &api, &unmodelled, &unmodelled_info,
-             &sync_up, &sync});
+             &sync_up, &sync, &cov_up, &cov_vms, &cov_protected});
 }
 
 void Metrics::render_pairs(Families& out, std::size_t& dropped) const {
@@ -466,6 +497,7 @@ void Metrics::render_pairs(Families& out, std::size_t& dropped) const {
   auto cmp_ts = family("flowdrift_last_comparison_success_timestamp_seconds", "Unix time of the pair's last comparison of two complete snapshots; absent before the first.");
   auto per_policy = family("flowdrift_policy_drift", "1 for each currently drifted policy of a pair (capped; see flowdrift_policy_drift_series_dropped_total).");
   auto disagreements = family("flowdrift_entity_sync_disagreements", "Open disagreements between Nutanix's entity sync status (of the pair's source) and flowdrift's comparison of the pair, by kind: nutanix_in_sync_flowdrift_differs or nutanix_out_of_sync_flowdrift_equal.");
+  auto gaps = family("flowdrift_vm_coverage_gaps", "VMs the pair's source protects for DR that its policies select today and that the replica's policies would not select the same way after a failover, by kind: unprotected (no replica policy would select it) or protected_differently.");
   std::size_t emitted = 0;
   for (const auto& [name, st] : pair_state_) {
     add(info, {{"pair", name}, {"replica", st.labels.replica}, {"source", st.labels.source}}, 1);
@@ -475,6 +507,11 @@ void Metrics::render_pairs(Families& out, std::size_t& dropped) const {
       auto it = st.disagreements.find(std::string(kind));
       add(disagreements, {{"kind", std::string(kind)}, {"pair", name}},
           it == st.disagreements.end() ? 0 : it->second);
+    }
+    for (auto kind : drift::kCoverageGapKinds) {
+      auto it = st.coverage_gaps.find(std::string(kind));
+      add(gaps, {{"kind", std::string(kind)}, {"pair", name}},
+          it == st.coverage_gaps.end() ? 0 : it->second);
     }
     for (auto s : {diff::PairStatus::InSync, diff::PairStatus::Drifted, diff::PairStatus::Unknown}) {
       add(status, {{"pair", name}, {"status", std::string(diff::to_string(s))}}, st.status == s ? 1 : 0);
@@ -510,7 +547,7 @@ void Metrics::render_pairs(Families& out, std::size_t& dropped) const {
     if (st.compared_ms) add(cmp_ts, {{"pair", name}}, seconds(*st.compared_ms));
   }
   keep(out, {&info, &failed_over, &flipped_ts, &status, &items, &pending, &expected, &expiry, &skew, &oldest, &cmp, &cmp_ts,
-             &per_policy, &disagreements});
+             &per_policy, &disagreements, &gaps});
 }
 
 std::string Metrics::render() const {

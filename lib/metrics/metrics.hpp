@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "diff/diff.hpp"
+#include "drift/coverage.hpp"
 #include "drift/entity_sync.hpp"
 
 namespace prometheus {
@@ -114,6 +115,11 @@ class Metrics {
   // The pair's open disagreements with Nutanix's entity sync, by kind
   // (drift::kDisagreementKinds).
   void sync_disagreements(const std::string& pair, const std::vector<std::string>& kinds);
+  // What a poll read of the site's VM coverage: Complete sets up and the counts, Failed sets
+  // up to 0 and keeps the counts, NotServed removes the series, NotRead changes nothing.
+  void vm_coverage(const std::string& site, const drift::CoverageRead& read);
+  // The pair's open VM coverage gaps, by kind (drift::kCoverageGapKinds).
+  void coverage_gaps(const std::string& pair, const std::vector<std::string>& kinds);
 
   // Prometheus text exposition format 0.0.4.
   std::string render() const;
@@ -133,6 +139,10 @@ class Metrics {
     // Entity sync, once a poll read it on a site that serves it.
     std::optional<bool> entity_sync_up;
     std::map<std::pair<std::string, std::string>, int> entity_sync;  // (type, status) labels
+    // VM coverage, once a poll read it on a site that serves it.
+    std::optional<bool> coverage_up;
+    std::int64_t vms = 0;
+    std::int64_t protected_vms = 0;
   };
   struct PairState {
     PairLabels labels;
@@ -143,6 +153,7 @@ class Metrics {
     std::optional<std::int64_t> skew_ms;
     std::vector<ExpectationInfo> expectations;
     std::map<std::string, int> disagreements;  // open, by kind
+    std::map<std::string, int> coverage_gaps;  // open, by kind
     bool failed_over = false;
     std::optional<std::int64_t> last_flip_ms;
   };

@@ -13,6 +13,7 @@
 #include "prism/v4_client.hpp"
 #include "policy/normalize_v4.hpp"
 #include "scheduler/schedule.hpp"
+#include "store/coverage.hpp"
 #include "store/entity_sync.hpp"
 
 namespace flowdrift::scheduler {
@@ -57,6 +58,50 @@ BaselineRead read_baseline_files(const std::string& path) {
     read.loaded.emplace(make_error(ErrorReason::Other, path + ": " + e.what()));
   }
   return read;
+}
+
+// VM coverage (read_coverage): a list the site does not serve (404, or 410 where an API is
+// gone) is no coverage to read there, anything else a failed read.
+bool coverage_absent(const Error& e) {
+  return e.reason == ErrorReason::Http && (e.http_status == 404 || e.http_status == 410);
+}
+
+drift::CoverageRead coverage_read(Result<drift::CoverageData> data, std::string api) {
+  using State = drift::CoverageRead::State;
+  drift::CoverageRead read;
+  if (!data) {
+    read.state = coverage_absent(data.error()) ? State::NotServed : State::Failed;
+    if (read.state == State::Failed) {
+      read.reason = std::string(to_string(data.error().reason));
+      read.message = bounded(data.error().message);
+    }
+    return read;
+  }
+  read.state = State::Complete;
+  read.api = std::move(api);
+  read.vms = static_cast<std::int64_t>(data->vms.size());
+  read.data = drift::protected_only(*data);
+  return read;
+}
+
+awaitable<drift::CoverageRead> read_v3_coverage(http::HttpTransport* transport,
+                                               prism::FetchOptions options, int* requests) {
+  prism::FetchStats stats;
+  auto data = co_await prism::fetch_v3_coverage(*transport, std::move(options), stats);
+  *requests += stats.requests;
+  co_return coverage_read(std::move(data), "v3");
+}
+
+// The versions are kept only from a read that completed.
+awaitable<drift::CoverageRead> read_v4_coverage(http::HttpTransport* transport,
+                                               prism::FetchOptions options,
+                                               prism::CoverageVersions* versions, int* requests) {
+  prism::FetchStats stats;
+  prism::CoverageVersions used = *versions;
+  auto data = co_await prism::fetch_v4_coverage(*transport, std::move(options), stats, &used);
+  *requests += stats.requests;
+  if (data) *versions = used;
+  co_return coverage_read(std::move(data), "vmm " + used.vmm + ", datapolicies " + used.datapolicies);
 }
 
 }  // namespace
@@ -304,11 +349,13 @@ store::PollRecord Collector::poll_record(std::int64_t started_ms, bool complete,
 
 void Collector::store_poll(const store::PollRecord& rec, const policy::Snapshot* snap,
                            PollReport& report) {
-  // Nutanix's entity sync is stored first, so that the pair bookkeeping reads it.
+  // Nutanix's entity sync and the VM coverage are stored first: the pair bookkeeping reads them.
   auto extra = [this, &rec, snap, &report](store::Database& db, const store::PollOutcome& o) {
     store::PollOutcome outcome = o;
     outcome.entity_sync_changed =
         store::record_entity_sync(db, site_.name, report.entity_sync, rec.finished_ms);
+    outcome.coverage_changed =
+        store::record_coverage(db, site_.name, report.coverage, rec.finished_ms);
     if (hooks_.in_transaction) hooks_.in_transaction(db, rec, outcome, snap);
   };
   auto outcome = store_.record_poll(rec, snap, extra);
@@ -375,9 +422,52 @@ awaitable<Collector::Fetched> Collector::fetch_site(Collector* self) {
   }
   if (fetched && api == config::Api::V4) self->remember_versions(stats.v4_versions);
   Fetched out{std::move(fetched), api, std::string(to_string(api)), api_version(api, stats),
-              stats.requests, {}};
+              stats.requests, {}, {}};
   if (out.snapshot && api == config::Api::V4) co_await read_entity_sync(self, opts, &out);
+  if (out.snapshot) co_await read_coverage(self, opts, api, &out);
   co_return out;
+}
+
+awaitable<void> Collector::read_coverage(Collector* self, prism::FetchOptions options,
+                                         config::Api api, Fetched* fetched) {
+  const auto& site = self->site_;
+  const auto now = SteadyClock::now();
+  if (!site.vm_coverage) co_return;
+  if (self->coverage_read_at_ && now - *self->coverage_read_at_ < site.vm_coverage_interval) {
+    co_return;
+  }
+  using State = drift::CoverageRead::State;
+  drift::CoverageRead read;
+  if (api == config::Api::V4) {
+    read = co_await read_v4_coverage(self->transport_.get(), options, &self->coverage_versions_,
+                                     &fetched->requests);
+  }
+  if (api != config::Api::V4 || read.state == State::NotServed) {
+    read = co_await read_v3_coverage(self->transport_.get(), options, &fetched->requests);
+  }
+  if (read.state != State::Failed) self->coverage_read_at_ = now;
+  self->log_coverage(read);
+  fetched->coverage = std::move(read);
+}
+
+// A read's state and API are logged when they change; a failure each time it changes.
+void Collector::log_coverage(const drift::CoverageRead& read) {
+  using State = drift::CoverageRead::State;
+  const std::string now = std::string(drift::to_string(read.state)) + " " + read.api + " " + read.reason;
+  if (now == coverage_last_) return;
+  coverage_last_ = now;
+  if (read.state == State::Failed) {
+    log::warn(logger(), "coverage.failed", {{"site", site_.name},
+                                            {"reason", read.reason},
+                                            {"message", bounded(read.message)}});
+  } else {
+    log::info(logger(), "coverage.read",
+              {{"site", site_.name},
+               {"state", std::string(drift::to_string(read.state))},
+               {"api", read.api},
+               {"vms", read.vms},
+               {"protected_vms", read.data.vms.size()}});
+  }
 }
 
 awaitable<void> Collector::read_entity_sync(Collector* self, prism::FetchOptions options,
@@ -416,10 +506,10 @@ awaitable<Collector::Fetched> Collector::read_baseline(Collector* self) {
   auto read = co_await http::wait(std::move(job));
   self->baseline_fingerprint_ = read.fingerprint;
   auto& loaded = *read.loaded;
-  if (!loaded) co_return Fetched{loaded.error(), config::Api::V4, "baseline", "baseline", 0, {}};
+  if (!loaded) co_return Fetched{loaded.error(), config::Api::V4, "baseline", "baseline", 0, {}, {}};
   // The API the baseline's content came from, as its header says.
   const auto api = loaded->info.api == "v3" ? config::Api::V3 : config::Api::V4;
-  co_return Fetched{std::move(loaded->snapshot), api, "baseline", "baseline", 0, {}};
+  co_return Fetched{std::move(loaded->snapshot), api, "baseline", "baseline", 0, {}, {}};
 }
 
 awaitable<PollReport> Collector::poll_once() {
@@ -448,6 +538,7 @@ awaitable<PollReport> Collector::poll_once() {
   report.finished_ms = rec.finished_ms;
   report.duration = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0);
   report.entity_sync = std::move(fetched->entity_sync);
+  report.coverage = std::move(fetched->coverage);
   store_poll(rec, snapshot, report);
   if (snapshot) {
     report.unmodelled = unmodelled_paths(*snapshot);

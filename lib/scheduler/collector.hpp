@@ -17,10 +17,12 @@
 
 #include "config/config.hpp"
 #include "core/result.hpp"
+#include "drift/coverage.hpp"
 #include "drift/entity_sync.hpp"
 #include "http/asio.hpp"
 #include "http/transport.hpp"
 #include "policy/normalize_v4.hpp"
+#include "prism/coverage.hpp"
 #include "prism/v3_client.hpp"
 #include "store/store.hpp"
 
@@ -47,6 +49,9 @@ struct PollReport {
   // Complete v4 polls: Nutanix's entity sync as read after the site (NotRead otherwise, and
   // while a site that did not serve it waits for its next check).
   drift::EntitySyncRead entity_sync;
+  // Complete polls of a Prism Central: its VMs and their DR protection, when a read was due
+  // (site vm_coverage, vm_coverage_interval); NotRead otherwise.
+  drift::CoverageRead coverage;
   bool stored = false;                      // false if the store write itself failed
 };
 
@@ -139,6 +144,7 @@ class Collector {
     std::string api_version;            // PollReport::api_version
     int requests = 0;
     drift::EntitySyncRead entity_sync;  // PollReport::entity_sync
+    drift::CoverageRead coverage;       // PollReport::coverage
   };
   static awaitable<Fetched> fetch_site(Collector* self);
   static awaitable<Fetched> read_baseline(Collector* self);
@@ -146,6 +152,11 @@ class Collector {
   // than entity_sync_recheck ago. Adds its requests to `fetched`.
   static awaitable<void> read_entity_sync(Collector* self, prism::FetchOptions options,
                                           Fetched* fetched);
+  // After a complete fetch of a Prism Central: its VM coverage, when due (v4 first on a v4 site,
+  // the v3 lists where v4 serves none). Adds its requests to `fetched`.
+  static awaitable<void> read_coverage(Collector* self, prism::FetchOptions options,
+                                       config::Api api, Fetched* fetched);
+  void log_coverage(const drift::CoverageRead& read);
   static awaitable<Result<policy::Snapshot>> fetch_and_canonicalize(Collector* self,
                                                                     config::Api api,
                                                                     prism::FetchOptions options,
@@ -185,6 +196,11 @@ class Collector {
   // until a read completed.
   std::optional<std::string> entity_sync_version_;
   std::optional<std::chrono::steady_clock::time_point> entity_sync_absent_;  // when not served
+  // VM coverage: when the last read that did not fail ended, what the last read was ("" none,
+  // else its state and api, for logging changes only), and the v4 versions it used.
+  std::optional<std::chrono::steady_clock::time_point> coverage_read_at_;
+  std::string coverage_last_;
+  prism::CoverageVersions coverage_versions_;
   // The site's canonical v4 policies by raw text, so a poll re-canonicalizes only what changed.
   std::shared_ptr<policy::V4PolicyMemo> v4_memo_ = std::make_shared<policy::V4PolicyMemo>();
   http::WorkPool* work_pool_ = nullptr;

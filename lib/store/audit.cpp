@@ -35,6 +35,8 @@ constexpr AuditedTable kTables[] = {
     {"pair_flips", "id, pair, action, source_site, replica_site, requested_ms, requested_by, via, "
                    "reason, outcome, applied_ms, message, items"},
     {"pair_status_history", "id, pair_id, at_ms, status, was, reason"},
+    {"coverage_gaps", "id, pair, vm_id, vm, kind, protected_by, facts, detail, opened_ms, "
+                      "updated_ms, resolved_ms"},
 };
 
 const AuditedTable& table_of(std::string_view name) {

@@ -21,7 +21,7 @@ namespace flowdrift::store {
 // entry, from a database created before schema version 8, are counted and not verified).
 inline constexpr std::string_view kAuditedTables[] = {
     "polls",      "drift_events", "config_reloads",     "applies",
-    "apply_requests", "pair_flips", "pair_status_history"};
+    "apply_requests", "pair_flips", "pair_status_history", "coverage_gaps"};
 
 // Appends the entry for row `row_id` of `table` as it is now. Call inside the transaction that
 // wrote the row, after every insert or update of an audited row. Throws StoreError.

@@ -350,6 +350,45 @@ INSERT INTO pair_status_history (pair_id, at_ms, status, was, reason)
   SELECT pair_id, since_ms, status, NULL, reason FROM pair_states ORDER BY pair_id;
 )sql";
 
+// Version 11: VM coverage (store/coverage.hpp, docs/vm-coverage.md). A site's inputs are kept
+// once per distinct content (only its protected VMs and its protections); each site's last read
+// points at them. Gaps open and resolve per pair and VM, audited (audit_log).
+constexpr std::string_view kSchemaV11 = R"sql(
+CREATE TABLE coverage_inputs (
+  sha256        TEXT PRIMARY KEY,
+  text          TEXT NOT NULL,
+  vms           INTEGER NOT NULL,
+  first_seen_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE coverage_reads (
+  site         TEXT PRIMARY KEY,
+  state        TEXT NOT NULL CHECK (state IN ('not_served', 'complete', 'failed')),
+  api          TEXT NOT NULL DEFAULT '',
+  reason       TEXT NOT NULL DEFAULT '',
+  message      TEXT NOT NULL DEFAULT '',
+  read_ms      INTEGER NOT NULL,
+  complete_ms  INTEGER,
+  vms          INTEGER NOT NULL DEFAULT 0,
+  input_sha256 TEXT REFERENCES coverage_inputs (sha256)
+);
+CREATE INDEX coverage_reads_input ON coverage_reads (input_sha256);
+CREATE TABLE coverage_gaps (
+  id           INTEGER PRIMARY KEY,
+  pair         TEXT NOT NULL,
+  vm_id        TEXT NOT NULL,
+  vm           TEXT NOT NULL,
+  kind         TEXT NOT NULL CHECK (kind IN ('unprotected', 'protected_differently')),
+  protected_by TEXT NOT NULL,
+  facts        TEXT NOT NULL,
+  detail       TEXT NOT NULL,
+  opened_ms    INTEGER NOT NULL,
+  updated_ms   INTEGER NOT NULL,
+  resolved_ms  INTEGER,
+  CHECK (resolved_ms IS NULL OR resolved_ms >= opened_ms)
+);
+CREATE UNIQUE INDEX coverage_gaps_open ON coverage_gaps (pair, vm_id) WHERE resolved_ms IS NULL;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -364,6 +403,7 @@ const std::vector<Migration>& migrations() {
       {8, "tamper-evident audit log", kSchemaV8},
       {9, "failover and failback flips, entity-sync digests", kSchemaV9},
       {10, "pair status history", kSchemaV10},
+      {11, "VM coverage reads, inputs and gaps", kSchemaV11},
   };
   return steps;
 }

@@ -70,8 +70,21 @@ std::vector<std::int64_t> Pruner::batch_ids(const char* sql) {
   return ids;
 }
 
-// Drift items resolved before the cutoff, with their events; and sync disagreements resolved
-// before it.
+// Coverage gaps resolved before the cutoff; audited, so their entries go with a checkpoint.
+std::size_t Pruner::coverage_gaps() {
+  const auto ids = batch_ids(
+      "SELECT id FROM coverage_gaps WHERE resolved_ms IS NOT NULL AND resolved_ms < ?1 "
+      "ORDER BY id LIMIT ?2");
+  if (ids.empty()) return 0;
+  audit_prune(db_, "coverage_gaps", ids, unix_now_ms());
+  auto& del = db_.cached("DELETE FROM coverage_gaps WHERE id = ?1");
+  for (auto id : ids) del.bind(1, id).exec();
+  stats_.deleted["coverage_gaps"] += static_cast<std::int64_t>(ids.size());
+  return ids.size();
+}
+
+// Drift items resolved before the cutoff, with their events; sync disagreements and coverage
+// gaps resolved before it.
 bool Pruner::items() {
   db_.cached("DELETE FROM sync_disagreements WHERE id IN (SELECT id FROM sync_disagreements "
              "WHERE resolved_ms IS NOT NULL AND resolved_ms < ?1 ORDER BY id LIMIT ?2)")
@@ -80,10 +93,11 @@ bool Pruner::items() {
       .exec();
   const int disagreements = db_.changes();
   if (disagreements > 0) stats_.deleted["sync_disagreements"] += disagreements;
+  const auto gaps = coverage_gaps();
   const auto ids = batch_ids(
       "SELECT id FROM drift_items WHERE resolved_ms IS NOT NULL AND resolved_ms < ?1 "
       "ORDER BY id LIMIT ?2");
-  if (ids.empty()) return disagreements > 0;
+  if (ids.empty()) return disagreements > 0 || gaps > 0;
   auto& event_ids = db_.cached("SELECT id FROM drift_events WHERE item_id = ?1");
   auto& events = db_.cached("DELETE FROM drift_events WHERE item_id = ?1");
   auto& item = db_.cached("DELETE FROM drift_items WHERE id = ?1");

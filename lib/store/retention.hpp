@@ -51,6 +51,7 @@ class Pruner {
   // The ids a query gives with ?1 = the cutoff and ?2 = the batch size.
   std::vector<std::int64_t> batch_ids(const char* sql);
   bool items();
+  std::size_t coverage_gaps();
   bool polls();
   bool snapshots();
   bool objects();

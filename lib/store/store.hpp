@@ -34,6 +34,8 @@ struct PollOutcome {
   // Set by the collector before its hook runs: what the entity-sync cross-check reads of this
   // site changed in this poll (store/entity_sync.hpp record_entity_sync).
   bool entity_sync_changed = false;
+  // Likewise what the VM coverage check reads of this site (store/coverage.hpp record_coverage).
+  bool coverage_changed = false;
 };
 
 struct SnapshotInfo {

@@ -23,19 +23,57 @@ std::string read(const std::string& path) {
   return s.str();
 }
 
+// The categories a v3 rule secures, {key: value} (one value per key in generated sites).
+json secured_categories(const json& rule) {
+  json out = json::object();
+  for (const auto& [key, values] : rule["spec"]["resources"]["app_rule"]["target_group"]["filter"]["params"].items()) {
+    REQUIRE(values.size() == 1);
+    out[key] = values[0];
+  }
+  return out;
+}
+
+json with(json categories, const std::string& key, const std::string& value) {
+  categories[key] = value;
+  return categories;
+}
+
+// The primary's VMs: web-vm-01 and db-vm-01 are protected (Protection:Gold) and secured by
+// `lost` and `kept` respectively; scratch-vm carries `lost` but nothing protects it.
+void set_vms(LiveSite& primary, const json& lost, const json& kept) {
+  const json doc{
+      {"vms", json::array({{{"name", "web-vm-01"}, {"categories", with(lost, "Protection", "Gold")}},
+                           {{"name", "db-vm-01"}, {"categories", with(kept, "Protection", "Gold")}},
+                           {{"name", "scratch-vm"}, {"categories", lost}}})},
+      {"protection_rules", json::array({{{"name", "gold"},
+                                         {"categories", {{"Protection", json::array({"Gold"})}}}}})}};
+  auto r = primary.api().request("PUT", "/_pcsim/coverage", doc.dump());
+  REQUIRE(r.status == 200);
+}
+
 }  // namespace
 
 TEST_CASE("readiness lists the demo's three DR changes as not-ready reasons, in every form",
           "[integration][readiness]") {
   LivePair live(30, 21);
+  auto rules = live.dr.enforced_app_rules();
+  REQUIRE(rules.size() >= 5);
+  const json lost = secured_categories(rules[3]);
+  json kept;
+  for (std::size_t i = 4; i < rules.size() && kept.is_null(); ++i) {
+    if (secured_categories(rules[i]) != lost) kept = secured_categories(rules[i]);
+  }
+  REQUIRE_FALSE(kept.is_null());
+  set_vms(live.primary, lost, kept);
   DbView db = live.start_in_sync();
   const std::string config = live.daemon.config_path();
   auto ready = run_ctl(live.dir, {"readiness", "--config", config, "--pair", "prod", "--format", "json"});
   INFO(ready.out);
   REQUIRE(ready.status == 0);
 
-  auto rules = live.dr.enforced_app_rules();
-  REQUIRE(rules.size() >= 3);
+  CHECK(db.scalar("SELECT state || ' ' || api || ' ' || vms FROM coverage_reads WHERE site = 'primary'") ==
+        "complete v3 3");
+  CHECK(db.scalar("SELECT count(*) FROM coverage_gaps") == "0");
   // 1. deleted
   const std::string deleted = rules[0]["spec"]["name"];
   auto gone = live.dr.api().request(
@@ -109,6 +147,51 @@ TEST_CASE("readiness lists the demo's three DR changes as not-ready reasons, in 
                        Catch::Contains("<td>" + widened + "</td>") && Catch::EndsWith("</html>\n"));
   // Well formed: every element closed, in order.
   CHECK(std::system(("python3 " FLOWDRIFT_SOURCE_DIR "/scripts/check_html.py '" + html + "'").c_str()) == 0);
+
+  // 4. The category that secures web-vm-01 is removed on the DR site: recovered there, no DR
+  // policy would select it. The daemon opens a coverage gap; readiness lists it with the others.
+  const std::string key = lost.begin().key(), value = lost.begin().value();
+  auto removed = live.dr.api().json("POST", "/_pcsim/force_delete",
+                                    {{"kind", "category"}, {"key", key}, {"value", value}});
+  CHECK_FALSE(removed.at("referenced_by").empty());
+  REQUIRE(wait_until([&] {
+    return db.scalar("SELECT count(*) FROM coverage_gaps WHERE resolved_ms IS NULL") == "1";
+  }, 40s));
+  CHECK(db.scalar("SELECT vm || ' ' || kind || ' ' || protected_by FROM coverage_gaps") ==
+        "web-vm-01 unprotected protection_rule gold");
+  CHECK(wait_until([&] {
+    return live.daemon.scrape().find("flowdrift_vm_coverage_gaps{kind=\"unprotected\",pair=\"prod\"} 1") !=
+           std::string::npos;
+  }, 10s));
+  const auto scrape = live.daemon.scrape();
+  CHECK_THAT(scrape, Catch::Contains("flowdrift_vm_coverage_up{site=\"primary\"} 1"));
+  CHECK_THAT(scrape, Catch::Contains("flowdrift_vm_coverage_protected_vms{site=\"primary\"} 2"));
+  CHECK_THAT(live.daemon.log(), Catch::Contains("coverage.gap pair=prod vm=web-vm-01"));
+  auto status = run_ctl(live.dir, {"status", "--db", live.daemon.db_path()});
+  CHECK_THAT(status.out, Catch::Contains("v3 2/3 VMs protected") &&
+                             Catch::Contains("Protected VMs the replica would not secure alike") &&
+                             Catch::Contains("web-vm-01"));
+
+  j = run_ctl(live.dir, {"readiness", "--config", config, "--pair", "prod", "--format", "json"});
+  REQUIRE(j.status == 1);
+  const auto after = json::parse(j.out.substr(j.out.find('{')));
+  CHECK(after["vms"]["assessed"] == true);
+  REQUIRE(after["vms"]["gaps"].size() == 1);
+  const auto& gap = after["vms"]["gaps"][0];
+  CHECK(gap["vm"] == "web-vm-01");
+  CHECK(gap["missing_categories"] == json::array({key + ":" + value}));
+  CHECK(gap["selected_now"] == json::array({rules[3]["spec"]["name"]}));
+  reasons.clear();
+  for (const auto& r : after["reasons"]) {
+    reasons.emplace(r["policy"].get<std::string>(), r["kind"].get<std::string>());
+  }
+  CHECK(reasons.count({deleted, "missing"}) == 1);
+  CHECK(reasons.count({monitored, "enforcement_mode"}) == 1);
+  CHECK(reasons.count({widened, "modified"}) == 1);
+  CHECK(reasons.count({rules[3]["spec"]["name"].get<std::string>(), "vm_unprotected"}) == 1);
+  CHECK(run_ctl(live.dir, {"readiness", "--config", config, "--pair", "prod", "-o", md}).status == 1);
+  CHECK_THAT(read(md), Catch::Contains("## VMs that would land unprotected or protected differently on dr") &&
+                           Catch::Contains("| web-vm-01 | unprotected | protection_rule gold |"));
 
   // An unknown pair is an error, not a verdict.
   CHECK(run_ctl(live.dir, {"readiness", "--config", config, "--pair", "nope"}).status == 2);

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <ctime>
+#include <variant>
 
 #include "../store/store_test_util.hpp"
 #include "app/pairs.hpp"
@@ -13,6 +14,7 @@
 #include "store/drift.hpp"
 #include "store/store.hpp"
 #include "support/temp_dir.hpp"
+#include "support/canonical.hpp"
 #include "support/metrics_text.hpp"
 
 using namespace flowdrift;
@@ -248,4 +250,59 @@ TEST_CASE("reconfigure: an unchanged pair stays quiet, a reset site is not compa
   rig.poll("dr", t0 + 4'000, rig.short_one);
   CHECK(rig.pair().status == "IN_SYNC");
   CHECK(rig.open_items().empty());
+}
+
+TEST_CASE("VM coverage: a comparison opens a gap for a protected VM the replica would not secure; "
+          "a flip checks from the site serving then",
+          "[unit][app][pairs][coverage]") {
+  Rig rig("");
+  auto category = [](const std::string& kv) {
+    return flowdrift::test::canonical_object(policy::ObjectKind::Category, kv, nlohmann::json{{"name", kv}});
+  };
+  auto policy = [](const std::string& name) {
+    return flowdrift::test::canonical_object(
+        policy::ObjectKind::Policy,
+        flowdrift::test::app_policy_json(name, {{"subnet", "10.0.0.0/24"}}, "AppType:Web"));
+  };
+  // The DR site lost the category value its web policy secures.
+  const auto primary = flowdrift::test::canonical_snapshot({policy("web"), category("AppType:Web")});
+  const auto dr = flowdrift::test::canonical_snapshot({policy("web")});
+  drift::CoverageRead read;
+  read.state = drift::CoverageRead::State::Complete;
+  read.api = "v3";
+  read.vms = 2;
+  read.data = drift::protected_only({{{"u-1", "web-01", {"AppType:Web", "DR:Gold"}}, {"u-2", "other", {}}},
+                                     {{"protection_policy", "gold", {"DR:Gold"}, false, {}}}});
+  store::record_coverage(rig.store.db(), "primary", read, rig.now_ms);
+  rig.poll("primary", rig.now_ms, primary);
+  rig.poll("dr", rig.now_ms + 1'000, dr);
+  auto gaps = store::open_gaps(rig.store.db(), "prod");
+  REQUIRE(gaps.size() == 1);
+  CHECK(gaps[0].gap.vm == "web-01");
+  CHECK(gaps[0].gap.kind == drift::CoverageGap::Kind::Unprotected);
+  CHECK(gaps[0].gap.missing_categories == std::vector<std::string>{"AppType:Web"});
+  CHECK(flowdrift::test::has_series(rig.metrics.render(),
+                                    "flowdrift_vm_coverage_gaps{kind=\"unprotected\",pair=\"prod\"}", 1));
+  // Quiet cycles: the same gap, no new row.
+  rig.poll("primary", rig.now_ms + 2'000, primary);
+  CHECK(st::count_rows(rig.store.db(), "coverage_gaps") == 1);
+
+  // Failed over, the DR site serves: it has no coverage read, so no gap; failing back brings
+  // the primary's VMs back into the check.
+  auto flip = [&](const std::string& action) {
+    const auto asked = store::check_flip(rig.store.db(), rig.config.pairs[0],
+                                         {action, "drill", "sre", "cli", rig.now_ms});
+    REQUIRE(std::holds_alternative<store::FlipRecord>(asked));
+    store::request_flip(rig.store.db(), std::get<store::FlipRecord>(asked));
+    const auto done = rig.tracker.apply_flips();
+    REQUIRE(done.size() == 1);
+    CHECK(done[0].outcome == "applied");
+  };
+  flip("failover");
+  CHECK(store::open_gaps(rig.store.db(), "prod").empty());
+  CHECK(flowdrift::test::has_series(rig.metrics.render(),
+                                    "flowdrift_vm_coverage_gaps{kind=\"unprotected\",pair=\"prod\"}", 0));
+  flip("failback");
+  REQUIRE(store::open_gaps(rig.store.db(), "prod").size() == 1);
+  CHECK(st::count_rows(rig.store.db(), "coverage_gaps") == 2);
 }

@@ -117,6 +117,8 @@ TEST_CASE("the example configuration loads with every key applied", "[unit][conf
   CHECK(primary.page_size == 500);
   CHECK(primary.max_response_bytes == 64u * 1024u * 1024u);
   CHECK_FALSE(primary.allow_empty);
+  CHECK(primary.vm_coverage);
+  CHECK(primary.vm_coverage_interval == 5min);
   CHECK(primary.line > 0);
 
   const auto& dr = c.sites[1];
@@ -494,6 +496,12 @@ TEST_CASE("durations, sizes and numeric ranges", "[unit][config]") {
          "t.yaml:6:25: sites[0].max_response_bytes: must be from 1KiB to 1GiB, got 2GiB"},
         {"allow_empty: true", ""},
         {"allow_empty: 1", "t.yaml:6:18: sites[0].allow_empty: must be true or false, got '1'"},
+        {"vm_coverage: false", ""},
+        {"vm_coverage: no", "t.yaml:6:18: sites[0].vm_coverage: must be true or false, got 'no'"},
+        {"vm_coverage_interval: 0s", ""},
+        {"vm_coverage_interval: -5m",
+         "t.yaml:6:27: sites[0].vm_coverage_interval: invalid duration '-5m': must not be negative "
+         "(examples: 250ms, 30s, 5m, 1h; a bare number means seconds)"},
         {"insecure_skip_verify:",
          "t.yaml:6:5: sites[0].insecure_skip_verify: has no value; expected true or false"},
     };

@@ -3,6 +3,8 @@
 // there, makes it a gap.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "diff/mapping.hpp"
 #include "drift/coverage.hpp"
 #include "support/canonical.hpp"
@@ -115,4 +117,77 @@ TEST_CASE("coverage: selected by other policies after failover is protected diff
   CHECK(gaps[0].selected_after == std::vector<std::string>{"db", "web"});
   CHECK(gaps[1].vm == "web-01");
   CHECK(gaps[1].kind == CoverageGap::Kind::Unprotected);
+}
+
+TEST_CASE("coverage: failed over, the serving site's VMs are checked against the configured source",
+          "[unit][drift][coverage]") {
+  Rig rig;
+  // Declared primary -> DR: AppType:Web is AppType:Web-DR on the DR site. Failed over, the DR
+  // site serves: its VMs carry AppType:Web-DR, and the primary secures AppType:Web.
+  auto mapping = diff::make_mapping({{"AppType:Web", "AppType:Web-DR"}}, {}, {});
+  REQUIRE(mapping);
+  rig.mapping = *mapping;
+  const auto primary = site(true, "AppType:Web");
+  const auto dr = site(true, "AppType:Web-DR");
+  rig.vms = {{"9", "web-01", {"AppType:Web-DR", "Env:Prod"}}};
+  drift::CoverageInput in{&rig.vms, &rig.protections, &dr, &primary, &rig.mapping, true};
+  auto gaps = drift::check_coverage(in);
+  REQUIRE(gaps.size() == 1);  // recovered on the primary it carries no AppType:Web
+  CHECK(gaps[0].kind == CoverageGap::Kind::Unprotected);
+  CHECK(gaps[0].vm_id == "9");
+  CHECK(gaps[0].selected_now == std::vector<std::string>{"web"});
+  // The mapping turned round: the primary's spelling is the one it lacks, not "missing".
+  CHECK(gaps[0].missing_categories.empty());
+  rig.vms[0].categories.push_back("AppType:Web");
+  CHECK(drift::check_coverage(in).empty());
+  // Not failed over, the mapping reads forwards: a primary VM carrying only AppType:Web lands on
+  // the DR site selected by nothing.
+  in.flipped = false;
+  in.source = &primary;
+  in.replica = &dr;
+  rig.vms = {{"9", "web-01", {"AppType:Web", "Env:Prod"}}};
+  REQUIRE(drift::check_coverage(in).size() == 1);
+}
+
+TEST_CASE("coverage: only protected VMs are kept, sorted, and their text reads back the same",
+          "[unit][drift][coverage]") {
+  Rig rig;
+  rig.vms.push_back({"0", "web-00", {"Env:Prod", "AppType:Web", "Env:Prod"}});
+  const drift::CoverageData all{rig.vms, rig.protections};
+  const auto kept = drift::protected_only(all);
+  REQUIRE(kept.vms.size() == 3);  // scratch (Env:Dev) is protected by nothing
+  CHECK(kept.vms[0].id == "0");
+  CHECK(kept.vms[0].categories == std::vector<std::string>{"AppType:Web", "Env:Prod"});
+  CHECK(kept.vms[2].name == "db-01");
+  REQUIRE(kept.protections.size() == 1);
+  CHECK(kept.protections[0].categories == std::vector<std::string>{"AppType:DB", "Env:Prod"});
+  const auto text = drift::coverage_text(kept);
+  auto back = drift::parse_coverage_text(text, "here");
+  REQUIRE(back);
+  CHECK(*back == kept);
+  CHECK(drift::coverage_text(*back) == text);
+  // Order in, same text out: the digest depends on content only.
+  auto reversed = all;
+  std::reverse(reversed.vms.begin(), reversed.vms.end());
+  CHECK(drift::coverage_text(drift::protected_only(reversed)) == text);
+}
+
+TEST_CASE("coverage: stored text of the wrong shape is an error naming the place",
+          "[unit][drift][coverage]") {
+  auto bad = [](const std::string& text) {
+    auto r = drift::parse_coverage_text(text, "coverage_inputs abc");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().reason == ErrorReason::Malformed);
+    return r.error().message;
+  };
+  CHECK_THAT(bad("[]"), Catch::Contains("coverage_inputs abc: is not a JSON object"));
+  CHECK_THAT(bad(R"({"vms": [], "protections": {}})"), Catch::Contains("protections is not a list"));
+  CHECK_THAT(bad(R"({"vms": [{"id": "1", "name": "a", "categories": [1]}], "protections": []})"),
+             Catch::Contains("vms[0]: categories: an element is not a string"));
+  CHECK_THAT(bad(R"({"vms": [], "protections": [{"kind": "rule", "name": "x", "categories": [],
+                    "match_all": false, "vm_ids": []}]})"),
+             Catch::Contains("protections[0]: kind is neither"));
+  CHECK_THAT(bad(R"({"vms": [], "protections": [{"kind": "recovery_plan", "name": "x",
+                    "categories": [], "vm_ids": []}]})"),
+             Catch::Contains("match_all is not a boolean"));
 }

@@ -279,3 +279,42 @@ TEST_CASE("a flip relabels the pair's direction and exports when it happened", "
   m.pair_direction("prod", "primary", "dr", false, 1'700'000'100'000);
   CHECK(has_series(m.render(), "flowdrift_pair_failed_over{pair=\"prod\"}", 0));
 }
+
+TEST_CASE("VM coverage: a site's reads and a pair's gaps by kind", "[unit][metrics][coverage]") {
+  using State = drift::CoverageRead::State;
+  auto m = make();
+  auto text = m.render();
+  // Both kinds from the start; no per-site series before a read.
+  CHECK(has_series(text, "flowdrift_vm_coverage_gaps{kind=\"unprotected\",pair=\"prod\"}", 0));
+  CHECK(has_series(text, "flowdrift_vm_coverage_gaps{kind=\"protected_differently\",pair=\"prod\"}", 0));
+  CHECK(text.find("flowdrift_vm_coverage_up{") == std::string::npos);
+
+  drift::CoverageRead read;
+  read.state = State::Complete;
+  read.vms = 40;
+  read.data.vms = {{"1", "web-01", {}}, {"2", "db-01", {}}};
+  m.vm_coverage("primary", read);
+  m.coverage_gaps("prod", {"unprotected", "unprotected", "protected_differently"});
+  text = m.render();
+  CHECK(has_series(text, "flowdrift_vm_coverage_up{site=\"primary\"}", 1));
+  CHECK(has_series(text, "flowdrift_vm_coverage_vms{site=\"primary\"}", 40));
+  CHECK(has_series(text, "flowdrift_vm_coverage_protected_vms{site=\"primary\"}", 2));
+  CHECK(has_series(text, "flowdrift_vm_coverage_gaps{kind=\"unprotected\",pair=\"prod\"}", 2));
+  CHECK(has_series(text, "flowdrift_vm_coverage_gaps{kind=\"protected_differently\",pair=\"prod\"}", 1));
+
+  // A failed read: up 0, the counts of the last complete one stay; not read changes nothing.
+  drift::CoverageRead failed;
+  failed.state = State::Failed;
+  m.vm_coverage("primary", failed);
+  m.vm_coverage("primary", drift::CoverageRead{});
+  text = m.render();
+  CHECK(has_series(text, "flowdrift_vm_coverage_up{site=\"primary\"}", 0));
+  CHECK(has_series(text, "flowdrift_vm_coverage_vms{site=\"primary\"}", 40));
+  // Not served: the site's series go.
+  drift::CoverageRead absent;
+  absent.state = State::NotServed;
+  m.vm_coverage("primary", absent);
+  CHECK(m.render().find("flowdrift_vm_coverage_up{") == std::string::npos);
+  m.coverage_gaps("prod", {});
+  CHECK(has_series(m.render(), "flowdrift_vm_coverage_gaps{kind=\"unprotected\",pair=\"prod\"}", 0));
+}

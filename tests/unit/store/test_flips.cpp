@@ -125,9 +125,11 @@ TEST_CASE("migration 9 keeps every drift event and its audit entry, and admits '
     // for the moment, as version 8 had no such tables.
     db.exec("CREATE TABLE pair_flips (id INTEGER PRIMARY KEY)");
     db.exec("CREATE TABLE pair_status_history (id INTEGER PRIMARY KEY)");
+    db.exec("CREATE TABLE coverage_gaps (id INTEGER PRIMARY KEY)");
     ensure_audit_start(db, 500);
     db.exec("DROP TABLE pair_flips");
     db.exec("DROP TABLE pair_status_history");
+    db.exec("DROP TABLE coverage_gaps");
     db.exec("INSERT INTO pairs(id, name, source_site, replica_site) VALUES(1, 'prod', 'primary', 'dr')");
     db.exec("INSERT INTO drift_items(id, pair_id, source_site, replica_site, object, kind, severity, "
             "direction, summary, fields, opened_ms, updated_ms) VALUES(5, 1, 'primary', 'dr', 'web', "

@@ -74,7 +74,7 @@ TEST_CASE("A fresh file gets the whole schema, WAL and flowdrift's application_i
     CHECK(db.query_int64("PRAGMA foreign_keys") == 1);
     CHECK(db.query_int64("PRAGMA synchronous") == 1);  // NORMAL
     CHECK(table_list(db) ==
-          "applies,apply_requests,audit_bridges,audit_log,config_reloads,drift_events,drift_items,entity_sync,entity_sync_reads,findings,objects,pair_flips,pair_states,pair_status_history,pairs,polls,sites,snapshot_objects,snapshots,sync_disagreements");
+          "applies,apply_requests,audit_bridges,audit_log,config_reloads,coverage_gaps,coverage_inputs,coverage_reads,drift_events,drift_items,entity_sync,entity_sync_reads,findings,objects,pair_flips,pair_states,pair_status_history,pairs,polls,sites,snapshot_objects,snapshots,sync_disagreements");
     CHECK(db.query_text("PRAGMA integrity_check") == "ok");
     // Foreign keys are enforced: a poll for a site that does not exist is rejected.
     CHECK_THROWS_AS(db.exec("INSERT INTO polls (site_id, started_ms, finished_ms, outcome, "
