@@ -86,7 +86,9 @@ std::string coverage_text(const CoverageData& data) {
     protections.push_back({{"kind", p.kind}, {"name", p.name}, {"categories", p.categories},
                            {"match_all", p.match_all}, {"vm_ids", p.vm_ids}});
   }
-  return json{{"vms", std::move(vms)}, {"protections", std::move(protections)}}.dump();
+  // Valid UTF-8 from a strict read; never throws on what is not.
+  return json{{"vms", std::move(vms)}, {"protections", std::move(protections)}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
 }
 
 Result<CoverageData> parse_coverage_text(const std::string& text, const std::string& where) {
