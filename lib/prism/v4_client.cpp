@@ -15,7 +15,9 @@
 #include "core/log.hpp"
 #include "core/json_scan.hpp"
 #include "core/json_strict.hpp"
+#include "drift/coverage_v4.hpp"
 #include "http/work_pool.hpp"
+#include "prism/coverage.hpp"
 #include "prism/request.hpp"
 
 namespace flowdrift::prism {
@@ -685,16 +687,21 @@ std::string entity_sync_endpoint(std::string_view version) {
   return "/api/datapolicies/" + std::string(version) + "/config/entity-sync-policies";
 }
 
-// The versions to list at: the remembered one first, then the others newest first.
-std::vector<std::string_view> entity_sync_versions(std::string_view remembered) {
+// The versions from `since` to list at: the remembered one first, then the others newest first.
+std::vector<std::string_view> ordered_versions(std::string_view remembered,
+                                               std::string_view since) {
   std::vector<std::string_view> order;
   for (std::string_view v : kV4Versions) {
-    if (v == remembered && v4_version_at_least(v, kEntitySyncSince)) order.push_back(v);
+    if (v == remembered && v4_version_at_least(v, since)) order.push_back(v);
   }
   for (std::string_view v : kV4Versions) {
-    if (v != remembered && v4_version_at_least(v, kEntitySyncSince)) order.push_back(v);
+    if (v != remembered && v4_version_at_least(v, since)) order.push_back(v);
   }
   return order;
+}
+
+std::vector<std::string_view> entity_sync_versions(std::string_view remembered) {
+  return ordered_versions(remembered, kEntitySyncSince);
 }
 
 Result<std::vector<drift::EntitySync>> parse_entity_syncs(const std::vector<json>& items,
@@ -729,6 +736,172 @@ awaitable<Result<drift::EntitySyncRead>> list_entity_sync(FetchContext* ctx,
   co_return read;
 }
 
+// ---------------------------------------------------------------------------------------------
+// VM coverage (issue #18 point 3, docs/design/vm-coverage-api.md): vmm VMs, datapolicies
+// protection policies and, from v4.2, recovery plans with their stages; category extIds
+// resolved through the site's categories. Every list complete, every item parsed strictly.
+
+constexpr std::string_view kRecoveryPlansSince = "v4.2";
+
+std::string categories_endpoint(std::string_view version) {
+  return "/api/prism/" + std::string(version) + "/config/categories";
+}
+
+std::string vms_endpoint(std::string_view version) {
+  return "/api/vmm/" + std::string(version) + "/ahv/config/vms";
+}
+
+std::string protection_policies_endpoint(std::string_view version) {
+  return "/api/datapolicies/" + std::string(version) + "/config/protection-policies";
+}
+
+std::string recovery_plans_endpoint(std::string_view version) {
+  return "/api/datapolicies/" + std::string(version) + "/config/recovery-plans";
+}
+
+std::string item_where(const std::string& endpoint, std::size_t i) {
+  return endpoint + " item " + std::to_string(i);
+}
+
+// One list at the first version that does not answer 404, and that version.
+struct ServedList {
+  std::string version;
+  std::string endpoint;
+  std::vector<json> items;
+};
+
+// `remembered` first, then the other versions newest first; 404 on every one is that 404.
+awaitable<Result<ServedList>> list_first_served(FetchContext* ctx, std::string remembered,
+                                                std::string (*endpoint_of)(std::string_view)) {
+  Error not_found = error_with(ErrorReason::Http, endpoint_of("v4.x") + ": not served");
+  for (std::string_view version : ordered_versions(remembered, kV4Versions.back())) {
+    const std::string endpoint = endpoint_of(version);
+    auto items = co_await list_all(ctx, endpoint);
+    if (!items && is_not_found(items.error())) {
+      not_found = std::move(items.error());
+      continue;
+    }
+    if (!items) co_return items.error();
+    co_return ServedList{std::string(version), endpoint, std::move(*items)};
+  }
+  co_return not_found;
+}
+
+// Categories items {extId, key, value} -> extId -> "key:value".
+Result<drift::CategoryNames> category_names(const ServedList& list) {
+  drift::CategoryNames out;
+  for (std::size_t i = 0; i < list.items.size(); ++i) {
+    const json& c = list.items[i];
+    for (const char* member : {"extId", "key", "value"}) {
+      auto it = c.find(member);
+      if (it == c.end() || !it->is_string()) {
+        return error_with(ErrorReason::Malformed,
+                          item_where(list.endpoint, i) + ": " + member + " is not a string");
+      }
+    }
+    out.emplace(c.at("extId").get<std::string>(),
+                c.at("key").get<std::string>() + ":" + c.at("value").get<std::string>());
+  }
+  return out;
+}
+
+Result<void> add_vms(const ServedList& list, const drift::CategoryNames& names,
+                     drift::CoverageData* out) {
+  for (std::size_t i = 0; i < list.items.size(); ++i) {
+    auto vm = drift::parse_v4_vm(list.items[i], item_where(list.endpoint, i), names);
+    if (!vm) return vm.error();
+    out->vms.push_back(std::move(*vm));
+  }
+  return {};
+}
+
+Result<void> add_protection_policies(const ServedList& list, const drift::CategoryNames& names,
+                                     drift::CoverageData* out) {
+  for (std::size_t i = 0; i < list.items.size(); ++i) {
+    auto p = drift::parse_v4_protection_policy(list.items[i], item_where(list.endpoint, i), names);
+    if (!p) return p.error();
+    out->protections.push_back(std::move(*p));
+  }
+  return {};
+}
+
+// One recovery plan's stages, each stage's records into `out`.
+awaitable<Result<void>> add_plan_stages(FetchContext* ctx, std::string plans_endpoint, json plan,
+                                        std::size_t index, const drift::CategoryNames* names,
+                                        drift::CoverageData* out) {
+  const std::string here = item_where(plans_endpoint, index);
+  const std::string id = string_member(plan, "extId");
+  const std::string name = string_member(plan, "name");
+  if (id.empty() || name.empty()) {
+    co_return error_with(ErrorReason::Malformed, here + ": extId or name is not a string");
+  }
+  const std::string endpoint = plans_endpoint + "/" + id + "/stages";
+  auto stages = co_await list_all(ctx, endpoint);
+  if (!stages) co_return stages.error();
+  for (std::size_t i = 0; i < stages->size(); ++i) {
+    auto records =
+        drift::parse_v4_recovery_stage((*stages)[i], item_where(endpoint, i), name, *names);
+    if (!records) co_return records.error();
+    for (auto& r : *records) out->protections.push_back(std::move(r));
+  }
+  co_return Result<void>{};
+}
+
+// Recovery plans (datapolicies `version`, v4.2 or newer) and every plan's stages.
+awaitable<Result<void>> add_recovery_plans(FetchContext* ctx, std::string version,
+                                           const drift::CategoryNames* names,
+                                           drift::CoverageData* out) {
+  const std::string endpoint = recovery_plans_endpoint(version);
+  auto plans = co_await list_all(ctx, endpoint);
+  if (!plans) co_return plans.error();
+  for (std::size_t i = 0; i < plans->size(); ++i) {
+    auto added = co_await add_plan_stages(ctx, endpoint, std::move((*plans)[i]), i, names, out);
+    if (!added) co_return added.error();
+  }
+  co_return Result<void>{};
+}
+
+// The site's categories, at the prism version the site fetch remembered (else detected).
+awaitable<Result<drift::CategoryNames>> read_category_names(FetchContext* ctx) {
+  auto listed =
+      co_await list_first_served(ctx, ctx->options.v4_versions.prism, &categories_endpoint);
+  if (!listed) co_return listed.error();
+  ctx->stats->v4_versions.prism = listed->version;
+  co_return category_names(*listed);
+}
+
+// A namespace that answers 404 everywhere is forgotten; one that fails otherwise is kept.
+void note_version(const Result<ServedList>& listed, std::string* version) {
+  if (listed) {
+    *version = listed->version;
+  } else if (is_not_found(listed.error())) {
+    version->clear();
+  }
+}
+
+awaitable<Result<drift::CoverageData>> read_coverage(FetchContext* ctx,
+                                                     CoverageVersions* versions) {
+  auto names = co_await read_category_names(ctx);
+  if (!names) co_return names.error();
+  drift::CoverageData out;
+  auto vms = co_await list_first_served(ctx, versions->vmm, &vms_endpoint);
+  note_version(vms, &versions->vmm);
+  if (!vms) co_return vms.error();
+  if (auto added = add_vms(*vms, *names, &out); !added) co_return added.error();
+  auto policies =
+      co_await list_first_served(ctx, versions->datapolicies, &protection_policies_endpoint);
+  note_version(policies, &versions->datapolicies);
+  if (!policies) co_return policies.error();
+  if (auto added = add_protection_policies(*policies, *names, &out); !added) {
+    co_return added.error();
+  }
+  if (v4_version_at_least(policies->version, kRecoveryPlansSince)) {
+    auto plans = co_await add_recovery_plans(ctx, policies->version, &*names, &out);
+    if (!plans) co_return plans.error();
+  }
+  co_return std::move(out);
+}
+
 }  // namespace
 
 awaitable<Result<policy::Snapshot>> fetch_v4_snapshot(http::HttpTransport& transport,
@@ -754,6 +927,23 @@ awaitable<drift::EntitySyncRead> fetch_entity_sync(http::HttpTransport& transpor
   failed.reason = std::string(to_string(e.reason));
   failed.message = e.message;
   co_return failed;
+}
+
+awaitable<Result<drift::CoverageData>> fetch_v4_coverage(http::HttpTransport& transport,
+                                                         FetchOptions options, FetchStats& stats,
+                                                         CoverageVersions* versions) {
+  FetchContext ctx;
+  start_fetch(ctx, transport, std::move(options), stats);
+  CoverageVersions used = versions != nullptr ? *versions : CoverageVersions();
+  auto result = co_await read_coverage(&ctx, &used);
+  if (versions != nullptr) *versions = used;
+  if (!result) co_return detail::redacted(std::move(result.error()), ctx);
+  log::debug(logger(), "coverage.read",
+             {{"vms", result->vms.size()},
+              {"protections", result->protections.size()},
+              {"vmm", used.vmm},
+              {"datapolicies", used.datapolicies}});
+  co_return result;
 }
 
 }  // namespace flowdrift::prism

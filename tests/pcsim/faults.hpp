@@ -22,7 +22,9 @@ inline constexpr std::string_view kFaultEndpoints[] = {
     "v4_vpcs",             "v4_policies_crud",       "v4_address_groups_crud",
     "v4_service_groups_crud", "v4_categories_crud",  "v4_entity_groups_crud",
     "v4_vpcs_crud",        "v4_tasks",               "v4_entity_sync_policies",
-    "v4_entity_sync_policies_crud", "vms_list", "protection_rules_list", "recovery_plans_list"};
+    "v4_entity_sync_policies_crud", "vms_list", "protection_rules_list", "recovery_plans_list",
+    "v4_vms",              "v4_protection_policies", "v4_recovery_plans",
+    "v4_recovery_stages"};
 
 enum class FaultKind {
   None,        // latency only

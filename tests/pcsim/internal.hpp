@@ -21,11 +21,12 @@ http::ServerReply json_reply(int status, std::string body);
 http::ServerReply error_reply(int status, std::string_view kind, std::string_view message,
                               std::string_view reason = {});
 http::ServerReply unauthorized_reply();
-// "microseg", "prism" or "networking", and the list $objectType, of a v4 endpoint name (list or
+// "microseg", "prism", "networking", "datapolicies" or "vmm", and the list $objectType, of a v4 endpoint name (list or
 // _crud).
 std::string_view v4_namespace(std::string_view endpoint);
 std::string_view v4_list_type(std::string_view endpoint);
-// The AppMessage code of an ordinary failure: MIC-5<status>, CTG-5<status> or NET-5<status>.
+// The AppMessage code of an ordinary failure: MIC-5<status>, CTG-5<status>, NET-5<status>,
+// DP-5<status> or VMM-5<status>.
 std::string v4_error_code(std::string_view ns, int status);
 // A v4 ErrorResponse with one AppMessage (code v4_error_code()), typed as the endpoint's list.
 http::ServerReply v4_error_reply(int status, std::string_view endpoint, std::string_view message);
@@ -36,6 +37,11 @@ http::ServerReply v4_plain_error(int status, std::string_view endpoint, const st
 http::ServerReply v4_get_reply(std::string_view endpoint, const std::string& path,
                                nlohmann::json data, const std::string& etag);
 std::string percent_decode(std::string_view in);
+// coverage.cpp: whether `endpoint` is one of the v4 coverage lists (v4_vms,
+// v4_protection_policies, v4_recovery_plans, v4_recovery_stages), and the $objectType of its
+// items ("" for other lists: their envelope has no $dataItemDiscriminator).
+bool is_coverage_list(std::string_view endpoint);
+std::string_view v4_item_type(std::string_view endpoint);
 // A group as the v3 API shows it (writes_v3.cpp) and as a v4 object with extId `id`
 // (writes_v4.cpp).
 nlohmann::json v3_group_json(const AddressGroup& ag);

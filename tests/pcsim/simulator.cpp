@@ -155,9 +155,11 @@ std::string classify(const std::vector<std::string_view>& p) {
   return {};
 }
 
-constexpr std::string_view kV4Namespaces[] = {"microseg", "prism", "networking", "datapolicies"};
+constexpr std::string_view kV4Namespaces[] = {"microseg", "prism", "networking", "datapolicies",
+                                              "vmm"};
 
-// The namespace ("microseg", "prism", "networking") of a path below /api/<ns>/, "" if none.
+// The namespace ("microseg", "prism", "networking", "datapolicies", "vmm") of a path below
+// /api/<ns>/, "" if none.
 std::string_view v4_path_namespace(std::string_view path) {
   for (auto ns : kV4Namespaces) {
     if (path.rfind("/api/" + std::string(ns) + "/", 0) == 0) return ns;
@@ -168,6 +170,7 @@ std::string_view v4_path_namespace(std::string_view path) {
 // The endpoint whose error envelope an unknown path of namespace `ns` answers with.
 std::string v4_unknown_path_endpoint(std::string_view ns) {
   if (ns == "datapolicies") return "v4_entity_sync_policies";
+  if (ns == "vmm") return "v4_vms";
   return ns == "prism" ? "v4_categories" : ns == "networking" ? "v4_vpcs" : "v4_policies";
 }
 
@@ -175,7 +178,9 @@ std::string v4_unknown_path_endpoint(std::string_view ns) {
 // M <= newest, "" if it is no v4 endpoint (unknown v4 paths answer a v4 404). A GET of a
 // collection is the list endpoint; other methods on a collection and anything on
 // COLLECTION/{extId} are its "_crud" endpoint (*id = the extId, "" for the collection);
-// tasks/{extId} is v4_tasks. *minor = M.
+// tasks/{extId} is v4_tasks. vmm paths have "ahv/config" where the others have "config";
+// recovery-plans/{extId}/stages is the list v4_recovery_stages (*id = the plan's extId, any
+// method: a list answers 405 to other methods). *minor = M.
 std::string classify_v4(std::string_view path, std::string_view method, int newest, int* minor,
                         std::string* id) {
   struct V4Path {
@@ -191,14 +196,30 @@ std::string classify_v4(std::string_view path, std::string_view method, int newe
       {"prism", "tasks", "v4_tasks", 0},
       {"networking", "vpcs", "v4_vpcs", 0},
       {"datapolicies", "entity-sync-policies", "v4_entity_sync_policies", 1},
+      {"datapolicies", "protection-policies", "v4_protection_policies", 0},
+      {"datapolicies", "recovery-plans", "v4_recovery_plans", 2},
+      {"vmm", "vms", "v4_vms", 0},
   };
-  const auto p = split_path(path);  // api, ns, v4.M, config, collection[, extId]
-  if (p.size() < 5 || p.size() > 6 || p[3] != "config") return {};
+  auto p = split_path(path);  // api, ns, v4.M, config, collection[, extId]
+  if (p.size() >= 4 && p[1] == "vmm") {
+    if (p[3] != "ahv") return {};
+    p.erase(p.begin() + 3);  // api, vmm, v4.M, config, vms
+  }
+  if (p.size() < 5 || p.size() > 7 || p[3] != "config") return {};
   *minor = v4::parse_version(p[2]);
   for (const auto& route : kPaths) {
     if (route.ns != p[1] || route.collection != p[4]) continue;
     if (*minor < route.since || *minor > newest) continue;
     const bool tasks = route.endpoint == "v4_tasks";
+    const bool coverage = route.ns == "vmm" || route.endpoint == "v4_protection_policies" ||
+                          route.endpoint == "v4_recovery_plans";
+    if (p.size() == 7) {
+      if (route.endpoint != "v4_recovery_plans" || p[6] != "stages") return {};
+      *id = std::string(p[5]);
+      return "v4_recovery_stages";
+    }
+    // Lists only (no GET one); another method on the list answers its 405.
+    if (coverage) return p.size() == 5 ? std::string(route.endpoint) : std::string();
     if (p.size() == 5) {
       if (tasks) return {};
       return std::string(route.endpoint) + (method == "GET" ? "" : "_crud");
@@ -215,10 +236,15 @@ bool is_v4_endpoint(const std::string& endpoint) { return endpoint.rfind("v4_", 
 
 namespace detail {
 
-// "microseg", "prism" or "networking": the namespace of an endpoint's v4 types.
+// "microseg", "prism", "networking", "datapolicies" or "vmm": the namespace of an endpoint's v4
+// types.
 std::string_view v4_namespace(std::string_view endpoint) {
   if (endpoint.rfind("v4_vpcs", 0) == 0) return "networking";
-  if (endpoint.rfind("v4_entity_sync_policies", 0) == 0) return "datapolicies";
+  if (endpoint.rfind("v4_entity_sync_policies", 0) == 0 || endpoint == "v4_protection_policies" ||
+      endpoint == "v4_recovery_plans" || endpoint == "v4_recovery_stages") {
+    return "datapolicies";
+  }
+  if (endpoint == "v4_vms") return "vmm";
   return endpoint.rfind("v4_categories", 0) == 0 || endpoint == "v4_tasks" ? "prism" : "microseg";
 }
 
@@ -226,6 +252,7 @@ std::string v4_error_code(std::string_view ns, int status) {
   const std::string_view prefix = ns == "prism"          ? "CTG-"
                                   : ns == "networking"   ? "NET-"
                                   : ns == "datapolicies" ? "DP-"
+                                  : ns == "vmm"          ? "VMM-"
                                                          : "MIC-";
   return std::string(prefix) + "5" + std::to_string(status);
 }
@@ -238,6 +265,14 @@ std::string_view v4_list_type(std::string_view endpoint) {
   if (endpoint.rfind("v4_vpcs", 0) == 0) return "networking.v4.config.ListVpcsApiResponse";
   if (endpoint.rfind("v4_entity_sync_policies", 0) == 0) {
     return "datapolicies.v4.config.ListEntitySyncPoliciesApiResponse";
+  }
+  if (endpoint == "v4_vms") return "vmm.v4.ahv.config.ListVmsApiResponse";
+  if (endpoint == "v4_protection_policies") {
+    return "datapolicies.v4.config.ListProtectionPoliciesApiResponse";
+  }
+  if (endpoint == "v4_recovery_plans") return "datapolicies.v4.config.ListRecoveryPlansApiResponse";
+  if (endpoint == "v4_recovery_stages") {
+    return "datapolicies.v4.config.ListRecoveryStagesApiResponse";
   }
   if (endpoint.rfind("v4_service_groups", 0) == 0) return "microseg.v4.config.ListServiceGroupsApiResponse";
   if (endpoint.rfind("v4_categories", 0) == 0) return "prism.v4.config.ListCategoriesApiResponse";
@@ -293,7 +328,8 @@ bool valid_v4_version(std::string_view version) {
 // v4.0..v4.3 (or "" when `allow_clear`).
 void check_namespace_version(const std::string& ns, const std::string& version, bool allow_clear) {
   if (std::find(std::begin(kV4Namespaces), std::end(kV4Namespaces), ns) == std::end(kV4Namespaces)) {
-    throw std::invalid_argument("pcsim: no v4 namespace '" + ns + "' (microseg, prism, networking)");
+    throw std::invalid_argument("pcsim: no v4 namespace '" + ns +
+                                "' (microseg, prism, networking, datapolicies, vmm)");
   }
   if (!(version == "none" || valid_v4_version(version) || (allow_clear && version.empty()))) {
     throw std::invalid_argument("pcsim: namespace " + ns + ": version must be none or v4.0 .. v4." +
@@ -1001,6 +1037,8 @@ http::ServerReply Simulator::dispatch_v4(const http::HttpRequest& request, const
   } else if (!page_error.attribute.empty()) {
     reply = json_reply(400, v4::schema_error_body(v4_namespace(endpoint), v4_list_type(endpoint),
                                                   path, page_error, now_time()));
+  } else if (endpoint == "v4_recovery_stages" && !coverage_plan_by_id(std::string(id))) {
+    reply = v4_error_reply(404, endpoint, "Recovery plan " + std::string(id) + " not found.");
   } else {
     if (endpoint == "v4_policies" && options_.churn && page.page == 0 &&
         fault.kind != FaultKind::Empty) {
@@ -1010,11 +1048,12 @@ http::ServerReply Simulator::dispatch_v4(const http::HttpRequest& request, const
     std::vector<std::string> items;
     if (fault.kind != FaultKind::Empty) {
       const long long served = std::min<long long>(page.limit, options_.max_v4_page_length);
-      items = v4_list_page(endpoint, static_cast<std::size_t>(offset),
+      items = v4_list_page(endpoint, std::string(id), static_cast<std::size_t>(offset),
                            static_cast<std::size_t>(served), &n);
     }
     const std::size_t total = n + (fault.kind == FaultKind::TotalMoved ? 1 : 0);
-    reply = json_reply(200, v4::list_body(v4_list_type(endpoint), path, page, total, items));
+    reply = json_reply(200, v4::list_body(v4_list_type(endpoint), path, page, total, items,
+                                          v4_item_type(endpoint)));
     reply.response.headers.push_back({"ETag", v4::etag_of(reply.response.body)});
   }
 

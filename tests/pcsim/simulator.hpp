@@ -58,9 +58,10 @@ struct SimulatorOptions {
   // The same cap on v4 list pages whatever `$limit` asks (links and paging still follow
   // `$limit`); v4::kMaxLimit at most.
   int max_v4_page_length = static_cast<int>(v4::kMaxLimit);
-  // Per v4 namespace ("microseg", "prism", "networking"): the newest version it serves when it
-  // lags v4_version (a PC whose services are at different levels), or "none" (that API absent:
-  // its paths answer the v4 404). Unlisted namespaces serve up to v4_version.
+  // Per v4 namespace ("microseg", "prism", "networking", "datapolicies", "vmm"): the newest
+  // version it serves when it lags v4_version (a PC whose services are at different levels), or
+  // "none" (that API absent: its paths answer the v4 404). Unlisted namespaces serve up to
+  // v4_version.
   std::map<std::string, std::string> v4_namespace_versions = {};
   // A separate account for writes, as a PC with a read-only monitoring user has: when set, it
   // may read and write, while `user` gets 403 on every write. Unset: `user` does both.
@@ -217,6 +218,18 @@ class Simulator {
   nlohmann::json coverage_vm(const nlohmann::json& vm);
   nlohmann::json coverage_rule(const nlohmann::json& rule);
   nlohmann::json coverage_plan(const nlohmann::json& plan);
+  // The same coverage over v4 (vmm VMs, datapolicies protection policies, recovery plans and
+  // their stages): every serialized item of the list `endpoint` (v4_vms, ...), `parent` the
+  // plan extId of v4_recovery_stages. Category extIds are the site's (an undefined key:value
+  // gets a stable hash-derived one, which resolves to nothing).
+  std::vector<std::string> v4_coverage_list(const std::string& endpoint, const std::string& parent);
+  std::string coverage_category_id(const std::string& key, const std::string& value) const;
+  // The coverage document's recovery plan whose v4 extId is `ext_id`; nullopt if none.
+  std::optional<nlohmann::json> coverage_plan_by_id(const std::string& ext_id);
+  nlohmann::json v4_coverage_vm(const nlohmann::json& vm);
+  nlohmann::json v4_coverage_policy(const nlohmann::json& rule);
+  nlohmann::json v4_coverage_plan(const nlohmann::json& plan);
+  std::vector<nlohmann::json> v4_coverage_stages(const nlohmann::json& plan);
   http::ServerReply v4_entity_sync_object(const http::HttpRequest& request, const std::string& id) const;
   // The extId of a synced entity named `name`, as this PC knows it ("" when it has none).
   std::string synced_entity_ext_id(const std::string& type, const std::string& name) const;
@@ -232,8 +245,9 @@ class Simulator {
   v4::ReferenceLookup v4_lookup() const;  // v4_reference() as a v4::ReferenceLookup
   nlohmann::json entity_group_object(const V4NativeObject& group) const;  // with policyExtIds
   // The serialized objects of a v4 list at [offset, offset + limit); *total = the list's size.
-  std::vector<std::string> v4_list_page(const std::string& endpoint, std::size_t offset,
-                                        std::size_t limit, std::size_t* total);
+  // `parent`: the extId in the path of a sub-collection (a recovery plan's stages), else "".
+  std::vector<std::string> v4_list_page(const std::string& endpoint, const std::string& parent,
+                                        std::size_t offset, std::size_t limit, std::size_t* total);
   std::vector<std::string> v4_policy_page(std::size_t offset, std::size_t limit,
                                           std::size_t* total);
   http::ServerReply v4_read_only_object(const http::HttpRequest& request,
@@ -314,6 +328,7 @@ class Simulator {
   std::vector<Listed> protection_rules_;
   std::vector<Listed> recovery_plans_;
   std::map<std::string, std::string> coverage_uuids_;  // kind \n name -> uuid
+  nlohmann::json coverage_doc_ = nlohmann::json::object();  // as last PUT (the v4 lists' source)
   std::map<std::string, nlohmann::json> policy_fields_;
 
   std::vector<ActiveFault> faults_;

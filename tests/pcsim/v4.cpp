@@ -360,7 +360,8 @@ PageError parse_page(const http::HttpRequest& request, Page* out) {
 }
 
 std::string list_body(std::string_view object_type, std::string_view path, const Page& page,
-                      std::size_t total, const std::vector<std::string>& items) {
+                      std::size_t total, const std::vector<std::string>& items,
+                      std::string_view item_type) {
   const long long limit = page.limit;
   const long long n = static_cast<long long>(total);
   const long long last = n == 0 ? 0 : (n - 1) / limit;
@@ -385,6 +386,9 @@ std::string list_body(std::string_view object_type, std::string_view path, const
       out += items[i];
     }
     out += ']';
+    if (!item_type.empty()) {
+      out += R"(,"$dataItemDiscriminator":)" + json("List<" + std::string(item_type) + ">").dump();
+    }
   }
   out += R"(,"metadata":)" + metadata.dump() + "}";
   return out;

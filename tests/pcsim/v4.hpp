@@ -62,9 +62,11 @@ struct PageError {
 PageError parse_page(const http::HttpRequest& request, Page* out);
 
 // The list envelope; `items` are serialized objects of this page (data omitted when empty),
-// `total` is metadata.totalAvailableResults, `path` the request path used in the links.
+// `total` is metadata.totalAvailableResults, `path` the request path used in the links. With an
+// `item_type`, a page with items also has "$dataItemDiscriminator": "List<item_type>".
 std::string list_body(std::string_view object_type, std::string_view path, const Page& page,
-                      std::size_t total, const std::vector<std::string>& items);
+                      std::size_t total, const std::vector<std::string>& items,
+                      std::string_view item_type = {});
 
 // Error envelopes. `ns` is "microseg", "prism" or "networking" (the error types' namespace).
 std::string error_body(std::string_view ns, std::string_view object_type, std::string_view code,

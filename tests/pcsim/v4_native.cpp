@@ -252,12 +252,15 @@ nlohmann::json Simulator::entity_group_object(const V4NativeObject& group) const
   return out;
 }
 
-std::vector<std::string> Simulator::v4_list_page(const std::string& endpoint, std::size_t offset,
+std::vector<std::string> Simulator::v4_list_page(const std::string& endpoint,
+                                                 const std::string& parent, std::size_t offset,
                                                  std::size_t limit, std::size_t* total) {
   if (endpoint == "v4_policies") return v4_policy_page(offset, limit, total);
   std::vector<std::string> built;
   const std::vector<std::string>* all = &built;
-  if (endpoint == "v4_vpcs") {
+  if (is_coverage_list(endpoint)) {
+    built = v4_coverage_list(endpoint, parent);
+  } else if (endpoint == "v4_vpcs") {
     for (const auto& vpc : vpcs_) built.push_back(vpc.text);
   } else if (endpoint == "v4_entity_sync_policies") {
     for (const auto& e : entity_sync_) built.push_back(e.dump());

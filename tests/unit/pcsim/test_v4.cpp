@@ -519,7 +519,7 @@ TEST_CASE("faults apply to the v4 endpoints", "[unit][pcsim][v4]") {
   CHECK(stats.at("endpoints").at("v4_policies").at("503") == 1);
   CHECK(stats.at("endpoints").at("v4_categories").at("dropped") == 1);
   CHECK(stats.at("faults_applied").at("total_moved") == 1);
-  CHECK_THROWS_AS(parse_fault("v4_vms:status=500"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_fault("v4_volume_groups:status=500"), std::invalid_argument);
 }
 
 TEST_CASE("v4 GET responses carry an ETag that follows the content", "[unit][pcsim][v4]") {
