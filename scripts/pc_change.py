@@ -14,8 +14,8 @@ Prints the name of the policy it changed.
 Two more act through pcsim's admin paths (a simulated PC has no VMs of its own):
   protect-vms      give the site two VMs protected for DR by the protection rule "gold":
                    web-vm-01, secured by the Nth enforced application policy's categories, and
-                   db-vm-01, secured by the next policy with other categories; prints
-                   "VM POLICY KEY:VALUE" for web-vm-01
+                   db-vm-01, secured by the next policy of another application; prints
+                   "VM POLICY KEY:VALUE" for web-vm-01 (its AppType)
   remove-category  remove the category value --category KEY:VALUE although policies use it
                    (what a real PC refuses through its API: the site is left as if it had been
                    removed out of band); prints it
@@ -60,7 +60,9 @@ def secured(rule):
 
 def protect_vms(args, rules):
     web = secured(rules[args.nth])
-    other = next((secured(r) for r in rules[args.nth + 1:] if secured(r) != web), None)
+    # Another application: removing web's AppType value leaves db-vm-01 alone.
+    other = next((secured(r) for r in rules[args.nth + 1:]
+                  if secured(r).get("AppType") != web.get("AppType")), None)
     if other is None:
         sys.exit("pc_change: no second policy with other categories")
     gold = {"Protection": "Gold"}
@@ -68,7 +70,8 @@ def protect_vms(args, rules):
         "vms": [{"name": "web-vm-01", "categories": {**web, **gold}},
                 {"name": "db-vm-01", "categories": {**other, **gold}}],
         "protection_rules": [{"name": "gold", "categories": {"Protection": ["Gold"]}}]})
-    key, value = next(iter(web.items()))
+    key = "AppType" if "AppType" in web else next(iter(web))
+    value = web[key]
     print(f"web-vm-01 {rules[args.nth]['spec']['name']} {key}:{value}")
 
 

@@ -8,6 +8,7 @@
 
 #include "core/log.hpp"
 #include "scheduler/collector.hpp"
+#include "store/coverage.hpp"
 #include "store/entity_sync.hpp"
 #include "store/store.hpp"
 #include "support/simulated_pc.hpp"
@@ -179,7 +180,9 @@ std::vector<std::string> entity_sync_requests(const Rig& rig, std::size_t from) 
   std::vector<std::string> out;
   for (std::size_t i = from; i < rig.transport->requests.size(); ++i) {
     const std::string path(rig.transport->requests[i].path());
-    if (path.find("/api/datapolicies/") == 0) out.push_back(path);
+    if (path.find("/api/datapolicies/") == 0 && path.find("/entity-sync-policies") != std::string::npos) {
+      out.push_back(path);
+    }
   }
   return out;
 }
@@ -244,4 +247,98 @@ TEST_CASE("collector: v3 polls read no entity sync", "[unit][collector][entity_s
   CHECK(report.entity_sync.state == drift::EntitySyncRead::State::NotRead);
   CHECK(entity_sync_requests(rig, 0).empty());
   CHECK_FALSE(store::entity_sync(rig.store.db(), "primary"));
+}
+
+namespace {
+
+void set_coverage(SimulatedPc& pc, const nlohmann::json& doc) {
+  http::HttpRequest put;
+  put.method = "PUT";
+  put.target = "/_pcsim/coverage";
+  put.body = doc.dump();
+  put.headers.push_back({"Authorization", http::basic_auth_header("admin", kPassword)});
+  REQUIRE(pc.sim.handle(put).response.status == 200);
+}
+
+// The rig's collector again, reading VM coverage after every complete poll.
+void read_coverage_every_poll(Rig& rig) {
+  auto site = rig.collector->site();
+  site.vm_coverage_interval = std::chrono::milliseconds(0);
+  auto t = rig.pc.new_transport();
+  rig.transport = t.get();
+  rig.collector = std::make_unique<scheduler::Collector>(rig.io.get_executor(), site, kPassword,
+                                                         std::move(t), rig.store);
+}
+
+std::size_t vm_list_requests(const Rig& rig, std::size_t from) {
+  std::size_t n = 0;
+  for (std::size_t i = from; i < rig.transport->requests.size(); ++i) {
+    const std::string path(rig.transport->requests[i].path());
+    if (path.find("/ahv/config/vms") != std::string::npos || path.find("/vms/list") != std::string::npos) ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("collector: VM coverage is read after a complete poll when due, stored, and a failed "
+          "read keeps what was read",
+          "[unit][collector][coverage]") {
+  using State = drift::CoverageRead::State;
+  Rig rig;
+  set_coverage(rig.pc, nlohmann::json::parse(R"({
+    "vms": [{"name": "vm-a", "categories": {}}, {"name": "vm-b", "categories": {}}],
+    "recovery_plans": [{"name": "rp", "vms": ["vm-a"]}]})"));
+  auto first = rig.poll();
+  REQUIRE(first.coverage.state == State::Complete);
+  CHECK(first.coverage.api == "vmm v4.3, datapolicies v4.3");
+  CHECK(first.coverage.vms == 2);
+  REQUIRE(first.coverage.data.vms.size() == 1);  // only the protected one is kept
+  CHECK(first.coverage.data.vms[0].name == "vm-a");
+  auto stored = store::coverage(rig.store.db(), "primary");
+  REQUIRE(stored);
+  CHECK(stored->data == first.coverage.data);
+
+  // Not due again within vm_coverage_interval (5 min by default): no VM list requested.
+  auto before = rig.transport->requests.size();
+  CHECK(rig.poll().coverage.state == State::NotRead);
+  CHECK(vm_list_requests(rig, before) == 0);
+
+  // Due after every poll with an interval of 0; a failed read changes nothing stored.
+  read_coverage_every_poll(rig);
+  rig.pc.sim.add_fault(pcsim::parse_fault("v4_vms:status=500"));
+  auto failed = rig.poll();
+  CHECK(failed.complete);
+  CHECK(failed.coverage.state == State::Failed);
+  CHECK(failed.coverage.reason == "server_error");
+  stored = store::coverage(rig.store.db(), "primary");
+  CHECK(stored->state == State::Failed);
+  CHECK(stored->data == first.coverage.data);
+  rig.pc.sim.clear_faults();
+  CHECK(rig.poll().coverage.state == State::Complete);
+}
+
+TEST_CASE("collector: where v4 serves no VM list, VM coverage is read over v3; none at all is "
+          "not served",
+          "[unit][collector][coverage]") {
+  using State = drift::CoverageRead::State;
+  Rig rig;
+  rig.pc.sim.set_v4_namespace_version("vmm", "none");
+  set_coverage(rig.pc, nlohmann::json::parse(R"({
+    "vms": [{"name": "vm-a", "categories": {"Env": "Prod"}}],
+    "protection_rules": [{"name": "gold", "categories": {"Env": ["Prod"]}}]})"));
+  auto first = rig.poll();
+  REQUIRE(first.coverage.state == State::Complete);
+  CHECK(first.coverage.api == "v3");
+  REQUIRE(first.coverage.data.vms.size() == 1);
+  CHECK(first.coverage.data.vms[0].categories == std::vector<std::string>{"Env:Prod"});
+
+  // Neither served (the v3 list answers 404 too): not served, and nothing stored is kept.
+  read_coverage_every_poll(rig);
+  rig.pc.sim.add_fault(pcsim::parse_fault("vms_list:status=404"));
+  CHECK(rig.poll().coverage.state == State::NotServed);
+  const auto stored = store::coverage(rig.store.db(), "primary");
+  REQUIRE(stored);
+  CHECK(stored->state == State::NotServed);
+  CHECK(stored->data.vms.empty());
 }
