@@ -57,9 +57,9 @@ change() {  # site action [args...]
   python3 scripts/pc_change.py --url "https://127.0.0.1:$port" --ca-file "$demo/$site/ca.pem" \
     --password-file "$demo/pc-password" "$@"
 }
-# The primary's VMs, protected for DR (pcsim has none of its own): web-vm-01 is secured by the
-# third enforced policy, which the three DR changes below leave alone.
-read -r vm vm_policy vm_category < <(change primary protect-vms --nth 2)
+# The primary's VMs, protected for DR (pcsim has none of its own), each secured by a policy of
+# an application the three DR changes below (the first four enforced policies) leave alone.
+read -r vm vm_policy vm_category < <(change primary protect-vms --nth 4)
 echo "demo: $vm on primary is protected for DR and secured by $vm_policy ($vm_category)"
 
 mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -12,10 +12,10 @@ ACTION is one of:
 Prints the name of the policy it changed.
 
 Two more act through pcsim's admin paths (a simulated PC has no VMs of its own):
-  protect-vms      give the site two VMs protected for DR by the protection rule "gold":
-                   web-vm-01, secured by the Nth enforced application policy's categories, and
-                   db-vm-01, secured by the next policy of another application; prints
-                   "VM POLICY KEY:VALUE" for web-vm-01 (its AppType)
+  protect-vms      give the site two VMs protected for DR by the protection rule "gold",
+                   web-vm-01 and db-vm-01, each secured by the categories of an enforced
+                   application policy of an application that none of the first N enforced
+                   policies belongs to; prints "VM POLICY KEY:VALUE" for web-vm-01 (its AppType)
   remove-category  remove the category value --category KEY:VALUE although policies use it
                    (what a real PC refuses through its API: the site is left as if it had been
                    removed out of band); prints it
@@ -59,20 +59,27 @@ def secured(rule):
 
 
 def protect_vms(args, rules):
-    web = secured(rules[args.nth])
-    # Another application: removing web's AppType value leaves db-vm-01 alone.
-    other = next((secured(r) for r in rules[args.nth + 1:]
-                  if secured(r).get("AppType") != web.get("AppType")), None)
-    if other is None:
-        sys.exit("pc_change: no second policy with other categories")
+    # Two applications no enforced policy before the Nth belongs to: changes made to those
+    # policies leave these VMs' policies and categories alone.
+    taken = {secured(r).get("AppType") for r in rules[:args.nth]}
+    picked = []
+    for r in rules[args.nth:]:
+        app = secured(r).get("AppType")
+        if app not in taken:
+            taken.add(app)
+            picked.append(r)
+        if len(picked) == 2:
+            break
+    if len(picked) < 2:
+        sys.exit("pc_change: fewer than two applications after the first policies")
+    web, other = secured(picked[0]), secured(picked[1])
     gold = {"Protection": "Gold"}
     admin(args, "coverage", {
         "vms": [{"name": "web-vm-01", "categories": {**web, **gold}},
                 {"name": "db-vm-01", "categories": {**other, **gold}}],
         "protection_rules": [{"name": "gold", "categories": {"Protection": ["Gold"]}}]})
     key = "AppType" if "AppType" in web else next(iter(web))
-    value = web[key]
-    print(f"web-vm-01 {rules[args.nth]['spec']['name']} {key}:{value}")
+    print(f"web-vm-01 {picked[0]['spec']['name']} {key}:{web[key]}")
 
 
 def enforced_app_rules(args):

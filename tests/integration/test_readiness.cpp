@@ -58,11 +58,17 @@ TEST_CASE("readiness lists the demo's three DR changes as not-ready reasons, in 
   LivePair live(30, 21);
   auto rules = live.dr.enforced_app_rules();
   REQUIRE(rules.size() >= 5);
-  const json lost = secured_categories(rules[3]);
-  json kept;
-  for (std::size_t i = 4; i < rules.size() && kept.is_null(); ++i) {
-    // Another application: removing `lost`'s AppType on the DR site leaves it alone.
-    if (secured_categories(rules[i])["AppType"] != lost["AppType"]) kept = secured_categories(rules[i]);
+  // The VMs' applications are none of the three changed policies' (rules[0..2]), so removing
+  // web-vm-01's AppType on the DR site below changes none of those three items.
+  std::set<std::string> taken;
+  for (int i = 0; i < 3; ++i) taken.insert(secured_categories(rules[i])["AppType"].get<std::string>());
+  json lost, kept;
+  std::string lost_policy;  // the policy securing web-vm-01
+  for (std::size_t i = 3; i < rules.size() && kept.is_null(); ++i) {
+    const auto c = secured_categories(rules[i]);
+    if (!taken.insert(c["AppType"].get<std::string>()).second) continue;
+    if (lost.is_null()) lost_policy = rules[i]["spec"]["name"];
+    (lost.is_null() ? lost : kept) = c;
   }
   REQUIRE_FALSE(kept.is_null());
   set_vms(live.primary, lost, kept);
@@ -159,7 +165,7 @@ TEST_CASE("readiness lists the demo's three DR changes as not-ready reasons, in 
     return db.scalar("SELECT count(*) FROM coverage_gaps WHERE resolved_ms IS NULL") == "1";
   }, 40s));
   CHECK(db.scalar("SELECT vm || ' ' || kind || ' ' || protected_by FROM coverage_gaps") ==
-        "web-vm-01 unprotected protection_rule gold");
+        "web-vm-01 unprotected protection_policy gold");
   CHECK(wait_until([&] {
     return live.daemon.scrape().find("flowdrift_vm_coverage_gaps{kind=\"unprotected\",pair=\"prod\"} 1") !=
            std::string::npos;
@@ -181,7 +187,7 @@ TEST_CASE("readiness lists the demo's three DR changes as not-ready reasons, in 
   const auto& gap = after["vms"]["gaps"][0];
   CHECK(gap["vm"] == "web-vm-01");
   CHECK(gap["missing_categories"] == json::array({key + ":" + value}));
-  CHECK(gap["selected_now"] == json::array({rules[3]["spec"]["name"]}));
+  CHECK(gap["selected_now"] == json::array({lost_policy}));
   reasons.clear();
   for (const auto& r : after["reasons"]) {
     reasons.emplace(r["policy"].get<std::string>(), r["kind"].get<std::string>());
@@ -189,10 +195,10 @@ TEST_CASE("readiness lists the demo's three DR changes as not-ready reasons, in 
   CHECK(reasons.count({deleted, "missing"}) == 1);
   CHECK(reasons.count({monitored, "enforcement_mode"}) == 1);
   CHECK(reasons.count({widened, "modified"}) == 1);
-  CHECK(reasons.count({rules[3]["spec"]["name"].get<std::string>(), "vm_unprotected"}) == 1);
+  CHECK(reasons.count({lost_policy, "vm_unprotected"}) == 1);
   CHECK(run_ctl(live.dir, {"readiness", "--config", config, "--pair", "prod", "-o", md}).status == 1);
   CHECK_THAT(read(md), Catch::Contains("## VMs that would land unprotected or protected differently on dr") &&
-                           Catch::Contains("| web-vm-01 | unprotected | protection_rule gold |"));
+                           Catch::Contains("| web-vm-01 | unprotected | protection_policy gold |"));
 
   // An unknown pair is an error, not a verdict.
   CHECK(run_ctl(live.dir, {"readiness", "--config", config, "--pair", "nope"}).status == 2);

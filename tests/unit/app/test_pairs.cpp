@@ -252,7 +252,7 @@ TEST_CASE("reconfigure: an unchanged pair stays quiet, a reset site is not compa
   CHECK(rig.open_items().empty());
 }
 
-TEST_CASE("VM coverage: a comparison opens a gap for a protected VM the replica would not secure; "
+TEST_CASE("VM coverage: a comparison opens a gap for a protected VM the replica would not secure and "
           "a flip checks from the site serving then",
           "[unit][app][pairs][coverage]") {
   Rig rig("");

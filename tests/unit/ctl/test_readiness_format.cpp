@@ -9,7 +9,7 @@ using nlohmann::json;
 
 namespace {
 
-json report(const std::string& policy) {
+json report(const std::string& policy, const std::string& vm = "web-01") {
   return {{"pair", "prod"}, {"source", "primary"}, {"replica", "dr"}, {"failed_over", false},
           {"generated", "2026-12-06T00:00:00Z"}, {"ready", false}, {"notes", json::array()},
           {"snapshots", {{"source", {{"site", "primary"}, {"id", 1}, {"polled", "t"}}},
@@ -19,7 +19,12 @@ json report(const std::string& policy) {
                                     {"summary", "absent"}}})},
           {"applications", json::array()}, {"cosmetic", json::array()},
           {"monitor_on_replica", json::array()}, {"missing_on_replica", json::array()},
-          {"vms", {{"assessed", false}, {"note", "not assessed"}}},
+          {"vms", {{"assessed", true}, {"note", "as of the last complete read"},
+                   {"gaps", json::array({{{"vm", vm}, {"kind", "unprotected"},
+                                          {"protected_by", "recovery_plan rp"},
+                                          {"selected_now", json::array({policy})},
+                                          {"selected_after", json::array()},
+                                          {"missing_categories", json::array({"AppType:Web"})}}})}}},
           {"status", {{"status", "DRIFTED"}, {"since", "t"}, {"reason", ""}}},
           {"open_items", json::array()}, {"expected_differences", json::array()},
           {"history", json::array()}, {"flips", json::array()}, {"applies", json::array()},
@@ -30,13 +35,15 @@ json report(const std::string& policy) {
 }  // namespace
 
 TEST_CASE("readiness HTML escapes what a Prism Central names", "[unit][ctl][readiness]") {
-  const auto html = ctl::readiness_html(report("<script>alert('x')</script> & \"q\""));
+  const auto html = ctl::readiness_html(report("<script>alert('x')</script> & \"q\"", "<img src=x>"));
+  CHECK(html.find("<img") == std::string::npos);
+  CHECK_THAT(html, Catch::Contains("<td>&lt;img src=x&gt;</td>"));
   CHECK(html.find("<script>") == std::string::npos);
   CHECK_THAT(html, Catch::Contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"));
   CHECK_THAT(html, Catch::Contains("NOT READY (1 reasons)"));
   for (const char* section : {"Not-ready reasons", "Policies in MONITOR on dr", "Expected differences",
                               "Failovers and failbacks", "Applies", "Drift history",
-                              "Pair status history"}) {
+                              "Pair status history", "VMs that would land unprotected or protected differently on dr"}) {
     CHECK_THAT(html, Catch::Contains(std::string("<h2>") + section));
   }
 }
@@ -46,5 +53,8 @@ TEST_CASE("readiness Markdown keeps a hostile name inside its table cell", "[uni
   CHECK_THAT(md, Catch::Contains("| web \\| injected"));
   CHECK(md.find("\n# heading") == std::string::npos);
   CHECK_THAT(md, Catch::Contains("- **Audit trail:** intact: 3 entries, 2 rows, head seq 3"));
-  CHECK_THAT(md, Catch::Contains("VMs that would land unprotected\n\nnot assessed."));
+  CHECK_THAT(md, Catch::Contains("| web-01 | unprotected | recovery_plan rp | web \\| injected"));
+  auto unread = report("web");
+  unread["vms"] = {{"assessed", false}, {"note", "never read"}, {"gaps", json::array()}};
+  CHECK_THAT(ctl::readiness_markdown(unread), Catch::Contains("Not assessed: never read."));
 }

@@ -318,7 +318,7 @@ TEST_CASE("collector: VM coverage is read after a complete poll when due, stored
   CHECK(rig.poll().coverage.state == State::Complete);
 }
 
-TEST_CASE("collector: where v4 serves no VM list, VM coverage is read over v3; none at all is "
+TEST_CASE("collector: where v4 serves no VM list, VM coverage is read over v3 and none at all is "
           "not served",
           "[unit][collector][coverage]") {
   using State = drift::CoverageRead::State;

@@ -123,7 +123,7 @@ TEST_CASE("coverage reads: stored inputs edited by hand are an error, not an emp
   CHECK_THROWS_WITH(coverage(db, "primary"), Catch::Contains("vms is not a list"));
 }
 
-TEST_CASE("coverage gaps: open, update, resolve, a new kind reopens; audited and pruned",
+TEST_CASE("coverage gaps: open, update, resolve, a new kind reopens, audited and pruned",
           "[unit][store][coverage]") {
   Store store(":memory:");
   auto& db = store.db();
