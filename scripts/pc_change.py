@@ -74,6 +74,9 @@ def protect_vms(args, rules):
         sys.exit("pc_change: fewer than two applications after the first policies")
     web, other = secured(picked[0]), secured(picked[1])
     gold = {"Protection": "Gold"}
+    # The category the protection rule selects by, as a PC needs it before a VM can carry it.
+    call(args, "PUT", "categories/Protection", {"name": "Protection", "description": "DR protection"})
+    call(args, "PUT", "categories/Protection/Gold", {"value": "Gold"})
     admin(args, "coverage", {
         "vms": [{"name": "web-vm-01", "categories": {**web, **gold}},
                 {"name": "db-vm-01", "categories": {**other, **gold}}],

@@ -16,6 +16,6 @@ build/daemon/flowdriftctl readiness --config "$demo/flowdrift.yaml" --pair prod 
   -o "$work/readiness.html" || rc=$?
 [ "$rc" -eq 1 ] || { echo "readiness: expected exit 1 (not ready), got $rc" >&2; exit 1; }
 python3 scripts/check_html.py "$work/readiness.html"
-chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=1100,1300 \
+chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=1100,1800 \
   --screenshot="$PWD/docs/readiness.png" "file://$PWD/$work/readiness.html" >/dev/null 2>&1
 echo "docs/readiness.png written"
