@@ -8,6 +8,9 @@
 #include <chrono>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
+#include "http/types.hpp"
 #include "pcsim/simulator.hpp"
 #include "prism/v3_client.hpp"
 #include "prism/v4_client.hpp"
@@ -37,6 +40,16 @@ inline prism::FetchOptions test_options() {
 }
 
 inline const prism::V4Versions kAllV4_3{"v4.3", "v4.3", "v4.3"};
+
+// Sets the simulated PC's VMs and what protects them (PUT /_pcsim/coverage, pcsim/coverage.cpp).
+inline void set_coverage(pcsim::Simulator& sim, const nlohmann::json& doc) {
+  http::HttpRequest put;
+  put.method = "PUT";
+  put.target = "/_pcsim/coverage";
+  put.body = doc.dump();
+  put.headers.push_back({"Authorization", http::basic_auth_header("admin", kPassword)});
+  REQUIRE(sim.handle(put).response.status == 200);
+}
 
 // Options as the collector polls a site it has seen serve v4.3: no version probes.
 inline prism::FetchOptions v4_test_options() {

@@ -46,14 +46,6 @@ Fetched fetch(SimulatedPc& pc, int page_size = 100, prism::CoverageVersions vers
   return out;
 }
 
-void set_coverage(SimulatedPc& pc, const json& doc) {
-  http::HttpRequest put;
-  put.method = "PUT";
-  put.target = "/_pcsim/coverage";
-  put.body = doc.dump();
-  put.headers.push_back({"Authorization", http::basic_auth_header("admin", kPassword)});
-  REQUIRE(pc.sim.handle(put).response.status == 200);
-}
 
 // site_data's categories: AppType:App0..App6, Environment:Prod/Dev, Unused:x, "App Tier":web.
 json three_vms() {
@@ -106,7 +98,7 @@ void check_three_vms(const drift::CoverageData& data) {
 TEST_CASE("v4 coverage: VMs, protection policies and recovery plan stages at v4.3",
           "[unit][prism][coverage]") {
   SimulatedPc pc(site_data(3), pc_options());
-  set_coverage(pc, three_vms());
+  set_coverage(pc.sim, three_vms());
   const auto out = fetch(pc);
   REQUIRE(out.result->has_value());
   check_three_vms(out.result->value());
@@ -127,7 +119,7 @@ TEST_CASE("v4 coverage: VMs, protection policies and recovery plan stages at v4.
 TEST_CASE("v4 coverage: every page of every list, with a small page size",
           "[unit][prism][coverage]") {
   SimulatedPc pc(site_data(3), pc_options());
-  set_coverage(pc, three_vms());
+  set_coverage(pc.sim, three_vms());
   const auto out = fetch(pc, 1);
   REQUIRE(out.result->has_value());
   check_three_vms(out.result->value());
@@ -143,7 +135,7 @@ TEST_CASE("v4 coverage: datapolicies v4.1 has no recovery plans, protection poli
           "[unit][prism][coverage]") {
   SimulatedPc pc(site_data(3), pc_options());
   pc.sim.set_v4_namespace_version("datapolicies", "v4.1");
-  set_coverage(pc, three_vms());
+  set_coverage(pc.sim, three_vms());
   const auto out = fetch(pc);
   REQUIRE(out.result->has_value());
   const auto& data = out.result->value();
@@ -163,7 +155,7 @@ TEST_CASE("v4 coverage: vmm not served is that Http 404, and the version is forg
           "[unit][prism][coverage]") {
   SimulatedPc pc(site_data(3), pc_options());
   pc.sim.set_v4_namespace_version("vmm", "none");
-  set_coverage(pc, three_vms());
+  set_coverage(pc.sim, three_vms());
   const auto out = fetch(pc, 100, prism::CoverageVersions{"v4.3", "v4.3"});
   REQUIRE_FALSE(out.result->has_value());
   const Error& e = out.result->error();
@@ -179,7 +171,7 @@ TEST_CASE("v4 coverage: vmm not served is that Http 404, and the version is forg
 TEST_CASE("v4 coverage: a failed page is an error, never an empty or partial inventory",
           "[unit][prism][coverage]") {
   SimulatedPc pc(site_data(3), pc_options());
-  set_coverage(pc, three_vms());
+  set_coverage(pc.sim, three_vms());
   SECTION("the second page of VMs fails past the retries") {
     pc.sim.add_fault(pcsim::parse_fault("v4_vms:status=503,after=1"));
     const auto out = fetch(pc, 1);
@@ -224,7 +216,7 @@ TEST_CASE("v4 coverage: a VM category the site does not define is an error namin
   SimulatedPc pc(site_data(3), pc_options());
   json doc = three_vms();
   doc["vms"].push_back({{"name", "ghost-01"}, {"categories", {{"Ghost", "boo"}}}});
-  set_coverage(pc, doc);
+  set_coverage(pc.sim, doc);
   const auto out = fetch(pc);
   REQUIRE_FALSE(out.result->has_value());
   CHECK(out.result->error().reason == ErrorReason::Malformed);
@@ -237,7 +229,7 @@ TEST_CASE("v4 coverage: a VM category the site does not define is an error namin
 TEST_CASE("v4 coverage: remembered versions are listed first, a gone one found again",
           "[unit][prism][coverage]") {
   SimulatedPc pc(site_data(3), pc_options());
-  set_coverage(pc, three_vms());
+  set_coverage(pc.sim, three_vms());
   SECTION("remembered versions the PC still serves are read without trying newer ones") {
     const auto out = fetch(pc, 100, prism::CoverageVersions{"v4.1", "v4.2"}, "v4.0");
     REQUIRE(out.result->has_value());

@@ -251,14 +251,6 @@ TEST_CASE("collector: v3 polls read no entity sync", "[unit][collector][entity_s
 
 namespace {
 
-void set_coverage(SimulatedPc& pc, const nlohmann::json& doc) {
-  http::HttpRequest put;
-  put.method = "PUT";
-  put.target = "/_pcsim/coverage";
-  put.body = doc.dump();
-  put.headers.push_back({"Authorization", http::basic_auth_header("admin", kPassword)});
-  REQUIRE(pc.sim.handle(put).response.status == 200);
-}
 
 // The rig's collector again, reading VM coverage after every complete poll.
 void read_coverage_every_poll(Rig& rig) {
@@ -286,7 +278,7 @@ TEST_CASE("collector: VM coverage is read after a complete poll when due, stored
           "[unit][collector][coverage]") {
   using State = drift::CoverageRead::State;
   Rig rig;
-  set_coverage(rig.pc, nlohmann::json::parse(R"({
+  set_coverage(rig.pc.sim, nlohmann::json::parse(R"({
     "vms": [{"name": "vm-a", "categories": {}}, {"name": "vm-b", "categories": {}}],
     "recovery_plans": [{"name": "rp", "vms": ["vm-a"]}]})"));
   auto first = rig.poll();
@@ -324,7 +316,7 @@ TEST_CASE("collector: where v4 serves no VM list, VM coverage is read over v3 an
   using State = drift::CoverageRead::State;
   Rig rig;
   rig.pc.sim.set_v4_namespace_version("vmm", "none");
-  set_coverage(rig.pc, nlohmann::json::parse(R"({
+  set_coverage(rig.pc.sim, nlohmann::json::parse(R"({
     "vms": [{"name": "vm-a", "categories": {"Env": "Prod"}}],
     "protection_rules": [{"name": "gold", "categories": {"Env": ["Prod"]}}]})"));
   auto first = rig.poll();
