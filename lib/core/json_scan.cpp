@@ -78,6 +78,8 @@ class JsonParser {
   JsonParser(std::string_view text, std::vector<JsonDoc::Node>& nodes) : t_(text), nodes_(nodes) {}
 
   bool run(std::string& error) {
+    // A leading UTF-8 byte order mark is ignored, as RFC 8259 allows and json_strict does.
+    if (t_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
     skip_ws();
     if (!value(0)) {
       error = reason_ + " at offset " + std::to_string(pos_);
@@ -116,9 +118,11 @@ class JsonParser {
     nodes_[i].end = static_cast<std::uint32_t>(pos_);
     return true;
   }
+  // The limit is on the string's decoded bytes, as json_strict's is.
   bool string() {
     const auto i = add(JsonRef::Type::String);
     ++pos_;  // opening quote
+    std::size_t decoded = 0;
     while (true) {
       if (pos_ >= t_.size()) return fail("unterminated string");
       const char c = t_[pos_];
@@ -129,21 +133,25 @@ class JsonParser {
         const std::size_t seq = utf8_sequence_length(t_, pos_);
         if (seq == 0) return fail("invalid UTF-8 in string");
         pos_ += seq;
+        decoded += seq;
         continue;
       }
+      std::size_t bytes = 1;
       if (c == '\\') {
         nodes_[i].escaped = true;
-        if (!escape()) return false;
+        if (!escape(&bytes)) return false;
       }
+      decoded += bytes;
       ++pos_;
     }
     ++pos_;  // closing quote
     nodes_[i].end = static_cast<std::uint32_t>(pos_);
-    if (pos_ - nodes_[i].begin - 2 > kMaxString) return fail("string longer than the limit");
+    if (decoded > kMaxString) return fail("string longer than the limit");
     return true;
   }
-  // At a backslash: checks the escape and leaves pos_ on its last character.
-  bool escape() {
+  // At a backslash: checks the escape, leaves pos_ on its last character and sets `*bytes` to
+  // what it decodes to in UTF-8.
+  bool escape(std::size_t* bytes) {
     if (++pos_ >= t_.size()) return fail("unterminated string");
     const char e = t_[pos_];
     if (e != 'u') {
@@ -156,7 +164,9 @@ class JsonParser {
     if (!unit) return fail("invalid \\u escape");
     pos_ += 4;
     if (*unit >= 0xdc00 && *unit <= 0xdfff) return fail("lone UTF-16 surrogate in \\u escape");
+    *bytes = *unit < 0x80 ? 1 : *unit < 0x800 ? 2 : 3;
     if (*unit < 0xd800 || *unit > 0xdbff) return true;
+    *bytes = 4;  // a surrogate pair: one code point above U+FFFF
     // A high surrogate must be followed by an escaped low one.
     const auto low = pos_ + 2 < t_.size() && t_[pos_ + 1] == '\\' && t_[pos_ + 2] == 'u'
                          ? hex4(t_, pos_ + 3)
