@@ -125,6 +125,11 @@ App::App(config::Config config, WebOptions web)
     }
   }
   tracker_ = std::make_unique<PairTracker>(config_, *store_, *metrics_);
+  gate_ = std::make_unique<scheduler::PollGate>(static_cast<std::size_t>(config_.polling.max_concurrent));
+  gate_->on_change = [this](const scheduler::PollGate& g) {
+    metrics_->poll_gate(g.in_flight(), g.waiting(), g.limit());
+  };
+  metrics_->poll_gate(0, 0, gate_->limit());
 
   auto [host, port] = split_listen(config_.server.listen);
   http::ServerOptions opts;
@@ -214,6 +219,7 @@ std::unique_ptr<scheduler::Collector> App::make_collector(const config::SiteConf
       io_.get_executor(), site, std::move(password), std::move(transport), *store_,
       std::move(hooks));
   collector->set_work_pool(work_pool_.get());
+  collector->set_gate(gate_.get());
   return collector;
 }
 
@@ -361,6 +367,7 @@ ReloadResult App::reload_now(const std::string& trigger) {
   // Apply. Nothing below suspends, so no poll runs in between.
   retire_collectors(plan);
   metrics_->reconfigure(site_names(next), pair_labels(next), next.server.policy_series_cap);
+  gate_->set_limit(static_cast<std::size_t>(next.polling.max_concurrent));
   start_collectors(plan, std::move(fresh));
   tracker_->reconfigure(next, names_of(plan.sites_changed), names_of(plan.pairs_changed));
   if (next.log.level != config_.log.level) log::setup(next.log.level, log_format(next.log.format));
@@ -400,6 +407,8 @@ void App::on_poll(const scheduler::PollReport& r) {
   p.api = config::to_string(r.api);
   p.api_version = r.api_version;
   p.unmodelled = r.unmodelled;
+  p.consecutive_failures = r.consecutive_failures;
+  p.backoff_seconds = std::chrono::duration<double>(r.backoff).count();
   if (r.snapshot_id) {
     p.policies = r.policy_count;
     p.snapshot_first_ms = r.snapshot_first_seen_ms;
@@ -446,7 +455,10 @@ std::string App::not_ready_reason() const {
   return waiting.empty() ? "" : "waiting for the first poll of " + waiting;
 }
 
-App::~App() = default;
+App::~App() {
+  // The collectors and the metrics go before the gate does, and polls in flight with io_.
+  if (gate_) gate_->close();
+}
 
 int App::run() {
   asio::co_spawn(io_, signal_loop(this), asio::detached);

@@ -123,6 +123,9 @@ class App {
   std::string status_line() const;  // systemd STATUS=: how many sites, each pair's state
 
   config::Config config_;
+  // Poll slots every collector waits for. Declared before io_: a poll still in flight when the
+  // daemon stops releases its slot as io_ destroys it, so the gate must outlive io_.
+  std::unique_ptr<scheduler::PollGate> gate_;
   asio::io_context io_{1};
   // Canonicalizes policy pages off the loop; joined before io_ goes (declared after it). Null
   // if no thread could be started: the loop then canonicalizes itself, as before.

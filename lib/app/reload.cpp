@@ -148,6 +148,8 @@ ReloadPlan plan_reload(const config::Config& before, const SecretsBySite& before
        millis(after.storage.prune_interval));
   live("server.policy_series_cap", std::to_string(before.server.policy_series_cap),
        std::to_string(after.server.policy_series_cap));
+  live("polling.max_concurrent", std::to_string(before.polling.max_concurrent),
+       std::to_string(after.polling.max_concurrent));
   return plan;
 }
 

@@ -59,7 +59,7 @@ constexpr std::size_t kMaxConfigBytes = 16u << 20;
 constexpr std::size_t kMaxPasswordBytes = 64u << 10;
 constexpr int kDefaultPort = 9440;
 
-constexpr std::string_view kTopKeys[] = {"sites", "pairs", "storage", "server", "log"};
+constexpr std::string_view kTopKeys[] = {"sites", "pairs", "storage", "server", "polling", "log"};
 constexpr std::string_view kSiteKeys[] = {"name",
                                           "url",
                                           "api",
@@ -82,7 +82,8 @@ constexpr std::string_view kSiteKeys[] = {"name",
                                           "max_response_bytes",
                                           "allow_empty",
                                           "vm_coverage",
-                                          "vm_coverage_interval"};
+                                          "vm_coverage_interval",
+                                          "max_backoff"};
 constexpr std::string_view kPairKeys[] = {"name",     "source",   "replica", "mappings",
                                           "expected", "debounce", "max_skew"};
 constexpr std::string_view kExpectedKeys[] = {"policy", "kind",   "field",
@@ -94,6 +95,8 @@ constexpr std::string_view kNameRuleKeys[] = {"match", "replica"};
 constexpr std::string_view kSubnetRuleKeys[] = {"source", "replica"};
 constexpr std::string_view kStorageKeys[] = {"path", "retention", "prune_interval"};
 constexpr std::string_view kServerKeys[] = {"listen", "policy_series_cap"};
+constexpr std::string_view kPollingKeys[] = {"max_concurrent"};
+constexpr int kMaxConcurrentPolls = 256;
 constexpr std::string_view kLogKeys[] = {"level", "format"};
 constexpr std::string_view kLogLevels[] = {"debug", "info", "warn", "error"};
 constexpr std::string_view kLogFormats[] = {"auto", "plain", "journal"};
@@ -380,6 +383,7 @@ class Validator {
     if (auto it = top.find("pairs"); it != top.end()) pairs(it->second, config);
     if (auto it = top.find("storage"); it != top.end()) storage(it->second, config.storage);
     if (auto it = top.find("server"); it != top.end()) server(it->second, config.server);
+    if (auto it = top.find("polling"); it != top.end()) polling(it->second, config.polling);
     if (auto it = top.find("log"); it != top.end()) log(it->second, config.log);
     return config;
   }
@@ -771,7 +775,7 @@ class Validator {
   }
 
   // jitter, retries, retry_backoff, page_size, max_response_bytes, allow_empty, vm_coverage,
-  // vm_coverage_interval.
+  // vm_coverage_interval, max_backoff.
   void site_limits(const SiteKeys& k, SiteConfig& s) {
     if (const auto* f = k.get("jitter")) {
       if (auto v = get_fraction(*f, k.p("jitter"), 0.0, kMaxJitter)) s.jitter = *v;
@@ -800,6 +804,9 @@ class Validator {
       if (auto v = get_duration(*f, k.p("vm_coverage_interval"), Millis(0))) {
         s.vm_coverage_interval = *v;
       }
+    }
+    if (const auto* f = k.get("max_backoff")) {
+      if (auto v = get_duration(*f, k.p("max_backoff"), Millis(0))) s.max_backoff = *v;
     }
   }
 
@@ -1151,6 +1158,17 @@ class Validator {
     if (auto it = sf.find("policy_series_cap"); it != sf.end()) {
       if (auto v = get_int(it->second, "server.policy_series_cap", 0, 100000)) {
         out.policy_series_cap = static_cast<std::size_t>(*v);
+      }
+    }
+  }
+
+  void polling(const Field& f, PollingConfig& out) {
+    if (f.value->kind == Kind::Null) return;
+    if (!is_map_or_report(f, "polling")) return;
+    auto pf = fields(*f.value, "polling", kPollingKeys);
+    if (auto it = pf.find("max_concurrent"); it != pf.end()) {
+      if (auto v = get_int(it->second, "polling.max_concurrent", 1, kMaxConcurrentPolls)) {
+        out.max_concurrent = *v;
       }
     }
   }

@@ -57,6 +57,9 @@ struct SiteConfig {
   // complete poll, at most once per vm_coverage_interval (0: after every complete poll).
   bool vm_coverage = true;
   Millis vm_coverage_interval{300000};
+  // After polls that failed in a row, the next waits longer than `interval`: doubling per
+  // failure, by at most this much (scheduler::failure_backoff); 0 turns it off.
+  Millis max_backoff{900000};
   int line = 0;                   // where the site was declared, for messages
 };
 
@@ -122,6 +125,11 @@ struct ServerConfig {
   std::size_t policy_series_cap = 500;    // max flowdrift_policy_drift series per scrape
 };
 
+struct PollingConfig {
+  // Site polls in flight at once across the daemon (scheduler/gate.hpp); the others wait.
+  int max_concurrent = 4;
+};
+
 struct LogConfig {
   std::string level = "info";   // debug | info | warn | error
   std::string format = "auto";  // auto | plain | journal
@@ -133,6 +141,7 @@ struct Config {
   std::vector<PairConfig> pairs;
   StorageConfig storage;
   ServerConfig server;
+  PollingConfig polling;
   LogConfig log;
 
   const SiteConfig* find_site(const std::string& name) const;

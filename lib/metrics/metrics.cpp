@@ -242,9 +242,18 @@ void Metrics::poll_finished(const SitePoll& poll) {
     st.api_version = poll.api_version;
   }
   if (poll.complete) st.unmodelled = poll.unmodelled;
+  st.consecutive_failures = poll.consecutive_failures;
+  st.backoff_seconds = poll.backoff_seconds;
   polls_->Add({{"site", poll.site}}).Increment();
   if (!poll.complete) poll_failures_->Add({{"site", poll.site}, {"reason", poll.reason}}).Increment();
   poll_duration_->Add({{"site", poll.site}}, kPollBuckets).Observe(poll.duration_seconds);
+}
+
+void Metrics::poll_gate(std::size_t in_flight, std::size_t waiting, std::size_t limit) {
+  std::lock_guard lock(mu_);
+  polls_in_flight_ = in_flight;
+  polls_waiting_ = waiting;
+  polls_limit_ = limit;
 }
 
 bool Metrics::site_up(const std::string& site) const {
@@ -442,7 +451,15 @@ void Metrics::render_daemon(Families& out) const {
   add(npairs, {}, static_cast<double>(pair_state_.size()));
   auto audit = family("flowdrift_audit_log_head_seq", "Sequence number of the audit chain's last entry (flowdriftctl verify); it only grows, so a step back means entries were removed from its end.");
   if (audit_head_seq_ >= 0) add(audit, {}, static_cast<double>(audit_head_seq_));
-  keep(out, {&build, &start, &cfg_ok, &cfg_ts, &nsites, &npairs, &audit});
+  auto in_flight = family("flowdrift_polls_in_flight", "Site polls running now (at most flowdrift_polls_max_concurrent).");
+  auto waiting = family("flowdrift_polls_waiting", "Site polls due and waiting for a slot (polling.max_concurrent).");
+  auto limit = family("flowdrift_polls_max_concurrent", "Site polls allowed in flight at once (polling.max_concurrent).");
+  if (polls_limit_ > 0) {
+    add(in_flight, {}, static_cast<double>(polls_in_flight_));
+    add(waiting, {}, static_cast<double>(polls_waiting_));
+    add(limit, {}, static_cast<double>(polls_limit_));
+  }
+  keep(out, {&build, &start, &cfg_ok, &cfg_ts, &nsites, &npairs, &audit, &in_flight, &waiting, &limit});
 }
 
 void Metrics::render_sites(Families& out) const {
@@ -459,8 +476,14 @@ void Metrics::render_sites(Families& out) const {
   auto cov_up = family("flowdrift_vm_coverage_up", "1 if the last read of the site's VMs and their DR protection was complete, 0 if it failed; absent where neither the v4 nor the v3 lists are served, with vm_coverage off, or before the first read.");
   auto cov_vms = family("flowdrift_vm_coverage_vms", "VMs the site listed in its last complete VM coverage read.");
   auto cov_protected = family("flowdrift_vm_coverage_protected_vms", "VMs a protection policy or recovery plan of the site sends to the other site, as of its last complete VM coverage read.");
+  auto failures = family("flowdrift_site_consecutive_failed_polls", "Polls of the site that failed in a row, the last one included; 0 after a complete poll.");
+  auto backoff = family("flowdrift_site_poll_backoff_seconds", "How much later than its interval the site is polled next, because its last polls failed in a row (capped by max_backoff); 0 when none.");
   for (const auto& [name, st] : site_state_) {
     add(up, {{"site", name}}, st.up ? 1 : 0);
+    if (st.polled) {
+      add(failures, {{"site", name}}, st.consecutive_failures);
+      add(backoff, {{"site", name}}, st.backoff_seconds);
+    }
     add_entity_sync(name, st.entity_sync_up, st.entity_sync, sync_up, sync);
     if (st.coverage_up) {
       add(cov_up, {{"site", name}}, *st.coverage_up ? 1 : 0);
@@ -479,7 +502,7 @@ void Metrics::render_sites(Families& out) const {
     if (!st.api.empty()) add(api, {{"api", st.api}, {"site", name}, {"version", st.api_version}}, 1);
   }
   keep(out, {&up, &last_poll, &last_ok, &policies, &snap_ts, &api, &unmodelled, &unmodelled_info,
-             &sync_up, &sync, &cov_up, &cov_vms, &cov_protected});
+             &sync_up, &sync, &cov_up, &cov_vms, &cov_protected, &failures, &backoff});
 }
 
 void Metrics::render_pairs(Families& out, std::size_t& dropped) const {

@@ -66,6 +66,8 @@ struct SitePoll {
   std::string api;                                 // "v3" | "v4": the API the poll used
   std::string api_version;  // "v3", or the microseg version of a v4 poll: "v4.0" .. "v4.3"
   std::vector<std::string> unmodelled;  // complete polls: what the canonical model did not know
+  int consecutive_failures = 0;         // polls of the site failed in a row (0 after a complete one)
+  double backoff_seconds = 0;           // added to the interval before the next poll for them
 };
 
 class Metrics {
@@ -115,6 +117,8 @@ class Metrics {
   // The pair's open disagreements with Nutanix's entity sync, by kind
   // (drift::kDisagreementKinds).
   void sync_disagreements(const std::string& pair, const std::vector<std::string>& kinds);
+  // The daemon's poll slots (scheduler/gate.hpp): polls in flight, waiting, and the limit.
+  void poll_gate(std::size_t in_flight, std::size_t waiting, std::size_t limit);
   // What a poll read of the site's VM coverage: Complete sets up and the counts, Failed sets
   // up to 0 and keeps the counts, NotServed removes the series, NotRead changes nothing.
   void vm_coverage(const std::string& site, const drift::CoverageRead& read);
@@ -136,6 +140,8 @@ class Metrics {
     std::string api;
     std::string api_version;
     std::vector<std::string> unmodelled;  // of the last complete poll
+    int consecutive_failures = 0;
+    double backoff_seconds = 0;
     // Entity sync, once a poll read it on a site that serves it.
     std::optional<bool> entity_sync_up;
     std::map<std::pair<std::string, std::string>, int> entity_sync;  // (type, status) labels
@@ -178,6 +184,9 @@ class Metrics {
   std::int64_t last_store_write_ms_ = 0;
   bool config_ok_ = true;
   std::int64_t audit_head_seq_ = -1;  // unset
+  std::size_t polls_in_flight_ = 0;
+  std::size_t polls_waiting_ = 0;
+  std::size_t polls_limit_ = 0;       // 0: no gate reported yet
   std::int64_t config_ok_ms_ = 0;
 
   std::shared_ptr<prometheus::Registry> registry_;

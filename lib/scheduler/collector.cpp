@@ -298,16 +298,49 @@ awaitable<void> Collector::loop(Collector* self, std::chrono::milliseconds first
   for (;;) {
     co_await wait_until(self, planned);
     if (self->stopping_) break;
-    co_await self->poll_once();
+    if (!co_await enter_gate(self)) break;
+    {
+      PollSlot slot(self->gate_);
+      co_await self->poll_once();
+    }
     if (self->stopping_) break;
     auto next = next_poll(planned, SteadyClock::now(), self->site_.interval);
     if (next.skipped > 0) {
       log::warn(logger(), "poll.overrun",
                 {{"site", self->site_.name}, {"skipped_intervals", next.skipped}});
     }
-    planned = next.due + jitter_offset(self->site_.interval, self->site_.jitter, self->rng_) / 4;
+    planned = next.due + jitter_offset(self->site_.interval, self->site_.jitter, self->rng_) / 4 +
+              self->backoff_;
   }
   self->running_ = false;
+}
+
+awaitable<bool> Collector::enter_gate(Collector* self) {
+  if (!self->gate_) co_return true;
+  PollGate::Waiter w{&self->timer_, false};
+  if (self->gate_->try_enter(&w)) co_return true;
+  // Woken by the gate (granted), by stop(), or by poll_now() (wait on).
+  while (!w.granted && !self->stopping_) {
+    self->timer_.expires_at(SteadyClock::time_point::max());
+    boost::system::error_code ec;
+    co_await self->timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (w.granted && !self->stopping_) co_return true;
+  self->gate_->withdraw(&w);
+  co_return false;
+}
+
+// A baseline is files, not a site to spare: it is never backed off.
+void Collector::count_failures(bool complete, PollReport& report) {
+  failures_ = complete ? 0 : failures_ + 1;
+  const auto cap = config::is_baseline(site_) ? Millis{0} : site_.max_backoff;
+  backoff_ = failure_backoff(site_.interval, failures_, cap, rng_);
+  report.consecutive_failures = failures_;
+  report.backoff = backoff_;
+  if (backoff_.count() > 0) {
+    log::debug(logger(), "poll.backoff", {{"site", site_.name}, {"failures", failures_},
+                                          {"extra_delay_ms", backoff_.count()}});
+  }
 }
 
 void Collector::remember_versions(const prism::V4Versions& used) {
@@ -546,6 +579,7 @@ awaitable<PollReport> Collector::poll_once() {
     last_policy_count_ = snapshot->count(policy::ObjectKind::Policy);
   }
   log_poll(report, snapshot, fetched->requests);
+  count_failures(snapshot != nullptr, report);
   last_reason_ = rec.reason;
   polling_ = false;
   if (hooks_.after) hooks_.after(report);

@@ -24,6 +24,7 @@
 #include "policy/normalize_v4.hpp"
 #include "prism/coverage.hpp"
 #include "prism/v3_client.hpp"
+#include "scheduler/gate.hpp"
 #include "store/store.hpp"
 
 namespace flowdrift::scheduler {
@@ -52,6 +53,10 @@ struct PollReport {
   // Complete polls of a Prism Central: its VMs and their DR protection, when a read was due
   // (site vm_coverage, vm_coverage_interval); NotRead otherwise.
   drift::CoverageRead coverage;
+  // Polls of the site that failed in a row, this one included (0 after a complete one), and
+  // how much later than its interval the next poll is due for them (max_backoff).
+  int consecutive_failures = 0;
+  std::chrono::milliseconds backoff{0};
   bool stored = false;                      // false if the store write itself failed
 };
 
@@ -128,9 +133,15 @@ class Collector {
   const config::SiteConfig& site() const { return site_; }
   // Where v4 policy pages are canonicalized (null: on the event loop). Must outlive polls.
   void set_work_pool(http::WorkPool* pool) { work_pool_ = pool; }
+  // Where the loop waits for a poll slot before each poll (null: none). Must outlive the loop.
+  void set_gate(PollGate* gate) { gate_ = gate; }
 
  private:
   static awaitable<void> loop(Collector* self, std::chrono::milliseconds first_delay);
+  // Waits for a poll slot (at once without a gate); false when stop() came first.
+  static awaitable<bool> enter_gate(Collector* self);
+  // After a poll: the failures in a row and the backoff they call for, into `report`.
+  void count_failures(bool complete, PollReport& report);
   // Waits until `due`, or less: stop(), poll_now(), or a baseline whose files changed.
   static awaitable<void> wait_until(Collector* self, std::chrono::steady_clock::time_point due);
   // Whether a baseline's files changed since they were read: their fingerprint (a stat per
@@ -204,6 +215,9 @@ class Collector {
   // The site's canonical v4 policies by raw text, so a poll re-canonicalizes only what changed.
   std::shared_ptr<policy::V4PolicyMemo> v4_memo_ = std::make_shared<policy::V4PolicyMemo>();
   http::WorkPool* work_pool_ = nullptr;
+  PollGate* gate_ = nullptr;
+  int failures_ = 0;                         // polls failed in a row
+  std::chrono::milliseconds backoff_{0};     // added to the next wait for them
 };
 
 }  // namespace flowdrift::scheduler

@@ -29,4 +29,18 @@ NextPoll next_poll(std::chrono::steady_clock::time_point planned,
   return out;
 }
 
+Millis failure_backoff(Millis interval, int failures, Millis cap, std::mt19937_64& rng) {
+  if (failures <= 1 || cap.count() <= 0 || interval.count() <= 0) return Millis{0};
+  // interval * (2^(failures-1) - 1), without overflow: once past the cap, the cap.
+  std::int64_t step = 0;
+  std::int64_t factor = 1;
+  for (int i = 1; i < failures && step < cap.count(); ++i) {
+    step += interval.count() * factor;
+    factor *= 2;
+  }
+  step = std::min(step, cap.count());
+  std::uniform_int_distribution<std::int64_t> half(step / 2, step);
+  return Millis{half(rng)};
+}
+
 }  // namespace flowdrift::scheduler

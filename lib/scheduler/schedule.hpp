@@ -24,4 +24,11 @@ struct NextPoll {
 NextPoll next_poll(std::chrono::steady_clock::time_point planned,
                    std::chrono::steady_clock::time_point now, Millis interval);
 
+// How much later than its interval a site is polled again after `failures` polls in a row
+// failed (0: none): the interval doubled per failure after the first, capped at `cap`, with
+// "equal jitter" (a random half of it), so that sites that failed together do not return
+// together. The wait stays within [step / 2, step], step = min(interval * (2^(failures-1) - 1),
+// cap). A `cap` of 0 turns backoff off.
+Millis failure_backoff(Millis interval, int failures, Millis cap, std::mt19937_64& rng);
+
 }  // namespace flowdrift::scheduler

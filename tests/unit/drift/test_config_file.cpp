@@ -119,6 +119,8 @@ TEST_CASE("the example configuration loads with every key applied", "[unit][conf
   CHECK_FALSE(primary.allow_empty);
   CHECK(primary.vm_coverage);
   CHECK(primary.vm_coverage_interval == 5min);
+  CHECK(primary.max_backoff == 15min);
+  CHECK(c.polling.max_concurrent == 4);
   CHECK(primary.line > 0);
 
   const auto& dr = c.sites[1];
@@ -499,6 +501,8 @@ TEST_CASE("durations, sizes and numeric ranges", "[unit][config]") {
         {"vm_coverage: false", ""},
         {"vm_coverage: no", "t.yaml:6:18: sites[0].vm_coverage: must be true or false, got 'no'"},
         {"vm_coverage_interval: 0s", ""},
+        {"max_backoff: 0s", ""},
+        {"max_backoff: 10m", ""},
         {"vm_coverage_interval: -5m",
          "t.yaml:6:27: sites[0].vm_coverage_interval: invalid duration '-5m': must not be negative "
          "(examples: 250ms, 30s, 5m, 1h; a bare number means seconds)"},
@@ -616,6 +620,16 @@ TEST_CASE("pairs, storage, server and log sections", "[unit][config]") {
           std::vector<std::string>{
               "t.yaml:7:10: log.level: must be one of debug, info, warn, error, got 'warning'; did "
               "you mean 'warn'?"});
+  }
+  SECTION("polling") {
+    auto c = parse_config(std::string(kSite) + "polling:\n  max_concurrent: 8\n", "t");
+    CHECK(c.polling.max_concurrent == 8);
+    auto p = problems_of(std::string(kSite) + "polling:\n  max_concurrent: 0\n");
+    REQUIRE(p.size() == 1);
+    CHECK(contains(p[0], "t.yaml:7:19: polling.max_concurrent: "));
+    p = problems_of(std::string(kSite) + "polling:\n  max_in_flight: 8\n");
+    REQUIRE(p.size() == 1);
+    CHECK(contains(p[0], "polling.max_in_flight: unknown key"));
   }
   SECTION("empty sections keep their defaults") {
     auto c = parse_config(std::string(kSite) + "storage:\nserver:\nlog:\n", "t");

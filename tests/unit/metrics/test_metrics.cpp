@@ -318,3 +318,26 @@ TEST_CASE("VM coverage: a site's reads and a pair's gaps by kind", "[unit][metri
   m.coverage_gaps("prod", {});
   CHECK(has_series(m.render(), "flowdrift_vm_coverage_gaps{kind=\"unprotected\",pair=\"prod\"}", 0));
 }
+
+TEST_CASE("poll slots and a failing site's backoff are exported", "[unit][metrics][backoff]") {
+  auto m = make();
+  auto text = m.render();
+  CHECK(text.find("flowdrift_polls_in_flight") == std::string::npos);  // no gate told yet
+  m.poll_gate(2, 5, 4);
+  SitePoll p = complete_poll("dr", "v3", "v3");
+  p.complete = false;
+  p.reason = "timeout";
+  p.consecutive_failures = 3;
+  p.backoff_seconds = 150;
+  m.poll_finished(p);
+  text = m.render();
+  CHECK(has_series(text, "flowdrift_polls_in_flight", 2));
+  CHECK(has_series(text, "flowdrift_polls_waiting", 5));
+  CHECK(has_series(text, "flowdrift_polls_max_concurrent", 4));
+  CHECK(has_series(text, "flowdrift_site_consecutive_failed_polls{site=\"dr\"}", 3));
+  CHECK(has_series(text, "flowdrift_site_poll_backoff_seconds{site=\"dr\"}", 150));
+  m.poll_finished(complete_poll("dr", "v3", "v3"));
+  text = m.render();
+  CHECK(has_series(text, "flowdrift_site_consecutive_failed_polls{site=\"dr\"}", 0));
+  CHECK(has_series(text, "flowdrift_site_poll_backoff_seconds{site=\"dr\"}", 0));
+}
