@@ -179,6 +179,9 @@ CoverageData protected_only(const CoverageData& all) {
 
 std::vector<CoverageGap> check_coverage(const CoverageInput& in) {
   std::vector<CoverageGap> out;
+  // Nothing protected, nothing to judge: the two sites' policies are not read at all (this
+  // runs after every comparison, and most sites protect nothing).
+  if (in.vms->empty()) return out;
   const Sites sites(in);
   for (const auto& vm : *in.vms) {
     const Set carried(vm.categories.begin(), vm.categories.end());
