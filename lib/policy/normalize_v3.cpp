@@ -11,6 +11,7 @@
 #include <tuple>
 #include <utility>
 
+#include "core/json_strict.hpp"
 #include "core/printable.hpp"
 #include "core/sha256.hpp"
 
@@ -641,18 +642,99 @@ Result<void> guarded(F&& f) {
 
 }  // namespace
 
+struct V3RuleMemo::State : PolicyMemoState<V3RuleReferences> {};
+
+V3RuleMemo::V3RuleMemo() : s_(std::make_unique<State>()) {}
+V3RuleMemo::~V3RuleMemo() = default;
+std::size_t V3RuleMemo::size() const { return s_->entries.size(); }
+std::uint64_t V3RuleMemo::hits() const { return s_->hits; }
+std::uint64_t V3RuleMemo::misses() const { return s_->misses; }
+std::uint64_t V3RuleMemo::page_hits() const { return s_->page_hits; }
+
+struct V3RulePageWork::State : PageWorkCore<SiteIndex, V3RuleReferences> {};
+
+V3RulePageWork::V3RulePageWork() : s_(std::make_unique<State>()) {}
+V3RulePageWork::~V3RulePageWork() = default;
+V3RulePageWork::V3RulePageWork(V3RulePageWork&&) noexcept = default;
+V3RulePageWork& V3RulePageWork::operator=(V3RulePageWork&&) noexcept = default;
+
+std::size_t V3RulePageWork::pending() const { return s_->pending.size() - s_->done; }
+
+namespace {
+
+constexpr const char* kNoGroups = "v3 site: rules added before groups";
+
+// The name of rule `i` in messages.
+std::string rule_label(std::size_t i, const json& e) {
+  std::string known = string_at(e, {"spec", "name"});
+  if (known.empty()) known = string_at(e, {"metadata", "uuid"});
+  return label_of("rules", i, known);
+}
+
+bool uses_groups(const json& rule, const char* key);
+void collect_rule_keys(const json& entity, std::set<std::string>& keys);
+
+V3RuleReferences references_of(const json& rule) {
+  V3RuleReferences refs;
+  refs.address_groups = uses_groups(rule, "address_group_inclusion_list");
+  refs.service_groups = uses_groups(rule, "service_group_list");
+  std::set<std::string> keys;
+  collect_rule_keys(rule, keys);
+  refs.category_keys.assign(keys.begin(), keys.end());
+  return refs;
+}
+
+// One listed rule from its raw text, at listing index `i`.
+Result<std::pair<PolicyOut, V3RuleReferences>> rule_from_text(const std::string& text, std::size_t i,
+                                                            const SiteIndex& index) {
+  std::string parse_error;
+  const auto e = json_strict::parse(text, parse_error);
+  if (!e || !e->is_object()) {
+    return make_error(ErrorReason::Malformed, "rules[" + std::to_string(i) + "]: " +
+                                                  (e ? std::string("not a JSON object") : parse_error));
+  }
+  std::pair<PolicyOut, V3RuleReferences> out;
+  out.second = references_of(*e);
+  auto built = guarded([&] {
+    out.first = with_entity(rule_label(i, *e), [&] { return canonicalize_policy(*e, index); });
+  });
+  if (!built) return built.error();
+  return out;
+}
+
+// What v3 rules resolve against: the group names by uuid, as one digest.
+std::string group_context(const SiteIndex& index) {
+  std::string text;
+  for (const auto* names : {&index.address_group_names, &index.service_group_names}) {
+    for (const auto& [uuid, name] : *names) text += uuid + '\0' + name + '\0';
+    text += '\1';
+  }
+  return sha256_hex(text);
+}
+
+}  // namespace
+
+void V3RulePageWork::run() { s_->run(&rule_from_text); }
+
 struct V3SiteBuilder::State {
   std::vector<Finding> findings;  // group findings (duplicate names)
   SiteIndex index;
+  // What rule pages resolve against, shared read-only with page work in flight.
+  std::shared_ptr<const SiteIndex> rules_index;
   build::GroupIndex address_groups;
   build::GroupIndex service_groups;
-  std::vector<PolicyOut> policies;
+  std::vector<std::shared_ptr<const PolicyOut>> policies;
+  std::size_t begun = 0;  // rules of pages begun but not yet ended
   std::set<std::string> category_keys;
   bool groups_set = false;
   bool finished = false;
+  V3RuleMemo::State* memo = nullptr;
 };
 
 V3SiteBuilder::V3SiteBuilder() : s_(std::make_unique<State>()) {}
+V3SiteBuilder::V3SiteBuilder(V3RuleMemo* memo) : s_(std::make_unique<State>()) {
+  if (memo != nullptr) s_->memo = memo->s_.get();
+}
 V3SiteBuilder::~V3SiteBuilder() = default;
 V3SiteBuilder::V3SiteBuilder(V3SiteBuilder&&) noexcept = default;
 V3SiteBuilder& V3SiteBuilder::operator=(V3SiteBuilder&&) noexcept = default;
@@ -670,26 +752,84 @@ Result<void> V3SiteBuilder::set_groups(const std::vector<json>& address_groups,
                                      st.index.service_group_names, st.findings);
   });
   st.groups_set = r.has_value();
+  if (st.groups_set) {
+    st.rules_index = std::make_shared<const SiteIndex>(st.index);
+    // Rules resolved against other names would be stale: the memo then starts over.
+    if (st.memo != nullptr) st.memo->begin_poll(group_context(st.index));
+  }
   return r;
 }
 
 Result<void> V3SiteBuilder::add_rules(const std::vector<json>& page) {
   State& st = *s_;
-  if (!st.groups_set) return make_error(ErrorReason::Other, "v3 site: rules added before groups");
+  if (!st.groups_set) return make_error(ErrorReason::Other, kNoGroups);
   for (const auto& k : referenced_category_keys(page)) st.category_keys.insert(k);
   return guarded([&] {
     for (const json& e : page) {
       const std::size_t i = st.policies.size();
-      std::string known = string_at(e, {"spec", "name"});
-      if (known.empty()) known = string_at(e, {"metadata", "uuid"});
-      st.policies.push_back(
-          with_entity(label_of("rules", i, known), [&] { return canonicalize_policy(e, st.index); }));
+      st.policies.push_back(std::make_shared<const PolicyOut>(
+          with_entity(rule_label(i, e), [&] { return canonicalize_policy(e, st.index); })));
     }
   });
 }
 
+V3RulePageWork V3SiteBuilder::begin_page(const std::vector<std::string_view>& texts,
+                                         std::string digest, PageFacts facts) {
+  State& st = *s_;
+  V3RulePageWork work;
+  auto& w = *work.s_;
+  if (!w.start(st.groups_set, st.rules_index, st.policies.size() + st.begun, texts.size(),
+               kNoGroups)) {
+    return work;
+  }
+  st.begun += texts.size();
+  w.begin(st.memo, texts, std::move(digest), std::move(facts));
+  return work;
+}
+
+std::optional<PageFacts> V3SiteBuilder::known_page(const std::string& digest) const {
+  if (s_->memo == nullptr || !s_->groups_set) return std::nullopt;
+  return s_->memo->known(digest);
+}
+
+V3RulePageWork V3SiteBuilder::begin_known_page(const std::string& digest) {
+  State& st = *s_;
+  V3RulePageWork work;
+  const auto entries = st.memo != nullptr ? st.memo->take_page(digest)
+                                          : std::vector<const V3RuleMemo::State::Entry*>{};
+  auto& w = *work.s_;
+  if (!w.start(st.groups_set, st.rules_index, st.policies.size() + st.begun, entries.size(),
+               kNoGroups)) {
+    return work;
+  }
+  st.begun += entries.size();
+  w.begin_known(entries);
+  return work;
+}
+
+Result<V3PageReferences> V3SiteBuilder::end_page(V3RulePageWork work) {
+  State& st = *s_;
+  auto& w = *work.s_;
+  work.run();  // whatever is left (nothing when the caller ran it)
+  if (w.error) return *w.error;
+  if (w.site != st.rules_index || w.base != st.policies.size() || st.begun < w.slots.size()) {
+    return make_error(ErrorReason::Other, "v3 site: a page ended out of turn");
+  }
+  st.begun -= w.slots.size();
+  w.end(st.memo);
+  V3PageReferences counts;
+  for (std::size_t k = 0; k < w.slots.size(); ++k) {
+    st.policies.push_back(std::move(w.slots[k]));
+    counts.address_groups += w.refs[k].address_groups ? 1 : 0;
+    counts.service_groups += w.refs[k].service_groups ? 1 : 0;
+    st.category_keys.insert(w.refs[k].category_keys.begin(), w.refs[k].category_keys.end());
+  }
+  return counts;
+}
+
 void V3SiteBuilder::restart_rules() {
   s_->policies.clear();
+  s_->begun = 0;  // pages begun and not ended are abandoned
   s_->category_keys.clear();
 }
 
@@ -712,9 +852,11 @@ Result<Snapshot> V3SiteBuilder::finish() {
   if (!st.groups_set || st.finished) {
     return make_error(ErrorReason::Other, "v3 site: finish() without groups, or twice");
   }
+  if (st.begun != 0) return make_error(ErrorReason::Other, "v3 site: finish() with pages not ended");
   st.finished = true;
+  if (st.memo != nullptr) st.memo->sweep();  // what a complete listing did not list is gone
   return build::assemble_snapshot(
-      std::move(st.policies),
+      st.policies,
       {std::move(st.address_groups), std::move(st.service_groups), {},
        std::move(st.index.category_values)},
       std::move(st.findings));
@@ -730,33 +872,62 @@ Result<Snapshot> canonicalize_v3(const V3SiteData& site) {
   return builder.finish();
 }
 
-std::vector<std::string> referenced_category_keys(const std::vector<json>& rules) {
-  std::set<std::string> keys;
-  for (const auto& entity : rules) {
-    const json* spec = find_object(entity, "spec");
-    const json* resources = spec != nullptr ? find_object(*spec, "resources") : nullptr;
-    if (resources == nullptr) continue;
-    for (const auto& rt : kRuleTypes) {
-      const json* rule = find_object(*resources, rt.key);
-      if (rule == nullptr) continue;
-      for (const char* f : {"first_entity_filter", "second_entity_filter"}) {
-        if (const json* filter = find_object(*rule, f)) collect_filter_keys(*filter, keys);
-      }
-      if (const json* target = find_object(*rule, "target_group")) {
-        if (const json* filter = find_object(*target, "filter")) collect_filter_keys(*filter, keys);
-      }
-      for (const char* list : {"inbound_allow_list", "outbound_allow_list"}) {
-        auto it = rule->find(list);
-        if (it == rule->end() || !it->is_array()) continue;
-        for (const auto& entry : *it) {
-          if (const json* filter = find_object(entry, "filter")) {
-            collect_filter_keys(*filter, keys);
-          }
-        }
+namespace {
+
+void collect_rule_keys(const json& entity, std::set<std::string>& keys) {
+  const json* spec = find_object(entity, "spec");
+  const json* resources = spec != nullptr ? find_object(*spec, "resources") : nullptr;
+  if (resources == nullptr) return;
+  for (const auto& rt : kRuleTypes) {
+    const json* rule = find_object(*resources, rt.key);
+    if (rule == nullptr) continue;
+    for (const char* f : {"first_entity_filter", "second_entity_filter"}) {
+      if (const json* filter = find_object(*rule, f)) collect_filter_keys(*filter, keys);
+    }
+    if (const json* target = find_object(*rule, "target_group")) {
+      if (const json* filter = find_object(*target, "filter")) collect_filter_keys(*filter, keys);
+    }
+    for (const char* list : {"inbound_allow_list", "outbound_allow_list"}) {
+      auto it = rule->find(list);
+      if (it == rule->end() || !it->is_array()) continue;
+      for (const auto& entry : *it) {
+        if (const json* filter = find_object(entry, "filter")) collect_filter_keys(*filter, keys);
       }
     }
   }
+}
+
+// Whether some allow-list entry of `rule` (any rule type) has a non-empty `key` list.
+bool uses_groups(const json& rule, const char* key) {
+  const json* spec = find_object(rule, "spec");
+  const json* res = spec != nullptr ? find_object(*spec, "resources") : nullptr;
+  if (res == nullptr) return false;
+  for (const auto& [type, body] : res->items()) {
+    if (!body.is_object()) continue;
+    for (const char* list : {"inbound_allow_list", "outbound_allow_list"}) {
+      const auto l = body.find(list);
+      if (l == body.end() || !l->is_array()) continue;
+      for (const auto& entry : *l) {
+        if (!entry.is_object()) continue;
+        const auto refs = entry.find(key);
+        if (refs != entry.end() && refs->is_array() && !refs->empty()) return true;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> referenced_category_keys(const std::vector<json>& rules) {
+  std::set<std::string> keys;
+  for (const auto& entity : rules) collect_rule_keys(entity, keys);
   return {keys.begin(), keys.end()};
+}
+
+std::size_t rules_referencing(const std::vector<json>& rules, const char* key) {
+  return static_cast<std::size_t>(
+      std::count_if(rules.begin(), rules.end(), [key](const json& r) { return uses_groups(r, key); }));
 }
 
 }  // namespace flowdrift::policy

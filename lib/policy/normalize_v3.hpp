@@ -3,14 +3,18 @@
 #pragma once
 
 #include <map>
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "core/result.hpp"
 #include "policy/model.hpp"
+#include "policy/page_memo.hpp"
 
 namespace flowdrift::policy {
 
@@ -24,12 +28,70 @@ struct V3SiteData {
   std::map<std::string, std::vector<nlohmann::json>> category_values;
 };
 
+// What a fetch checks of one listed rule besides its canonical form: whether its allow lists
+// use address or service groups (a group list that comes back empty while rules use some is
+// not a complete site), and the category keys it references (their values are listed next).
+struct V3RuleReferences {
+  bool address_groups = false;
+  bool service_groups = false;
+  std::vector<std::string> category_keys;
+};
+
+// How many rules of a page use each kind of group.
+struct V3PageReferences {
+  std::size_t address_groups = 0;
+  std::size_t service_groups = 0;
+};
+
+// Rules of one v3 site kept from one poll to the next (policy/page_memo.hpp): a page listed
+// with the same bytes as last time is not read, a rule listed with the same text is not parsed.
+// The reference context is the uuid -> name maps of the address and service groups. Used by
+// one V3SiteBuilder at a time; not thread-safe.
+class V3RuleMemo {
+ public:
+  V3RuleMemo();
+  ~V3RuleMemo();
+  V3RuleMemo(const V3RuleMemo&) = delete;
+  V3RuleMemo& operator=(const V3RuleMemo&) = delete;
+
+  std::size_t size() const;          // rules held
+  std::uint64_t hits() const;        // rules taken from the memo, since construction
+  std::uint64_t misses() const;      // rules canonicalized (and remembered)
+  std::uint64_t page_hits() const;   // pages taken whole without reading them
+
+ private:
+  friend class V3SiteBuilder;
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+// One page of raw rule texts on its way into a V3SiteBuilder, in the three steps of
+// V4PolicyPageWork (normalize_v4.hpp): begin_page (memo lookups), run (parse and canonicalize
+// the others; may run on another thread), end_page (listing order kept, memo updated).
+class V3RulePageWork {
+ public:
+  V3RulePageWork();
+  ~V3RulePageWork();
+  V3RulePageWork(V3RulePageWork&&) noexcept;
+  V3RulePageWork& operator=(V3RulePageWork&&) noexcept;
+
+  void run();
+  std::size_t pending() const;
+
+ private:
+  friend class V3SiteBuilder;
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
 // Canonicalizes a v3 site piece by piece, so that a poll holds one page of raw JSON at a time
 // rather than the whole site: groups first (policies resolve their references against them),
 // then the rule pages as they arrive, then the values of the category keys the rules used.
 // Errors are Malformed and name the entity and the JSON path, as canonicalize_v3's.
 class V3SiteBuilder {
  public:
+  // With a memo, pages and rules seen by earlier polls of the same site are reused.
+  explicit V3SiteBuilder(V3RuleMemo* memo);
   V3SiteBuilder();
   ~V3SiteBuilder();
   V3SiteBuilder(V3SiteBuilder&&) noexcept;
@@ -40,6 +102,17 @@ class V3SiteBuilder {
                           const std::vector<nlohmann::json>& service_groups);
   // The next network_security_rules/list entities, in listing order.
   Result<void> add_rules(const std::vector<nlohmann::json>& page);
+  // The next rules given as the raw JSON texts of a page (objects, as listed), as
+  // V4SiteBuilder's pages: begun, run, ended in the order begun. With `digest` (the SHA-256
+  // of the page body) the page is remembered whole once it has ended. end_page fails, naming
+  // the rule by its place in the listing, for the first rule that does not canonicalize.
+  V3RulePageWork begin_page(const std::vector<std::string_view>& texts, std::string digest = {},
+                            PageFacts facts = {});
+  Result<V3PageReferences> end_page(V3RulePageWork work);
+  // A page the memo remembers by the SHA-256 of its body: its facts, or nullopt.
+  std::optional<PageFacts> known_page(const std::string& digest) const;
+  // Begins that page from the memo: nothing to run. Call only after known_page() found it.
+  V3RulePageWork begin_known_page(const std::string& digest);
   // The listing restarted: forget the rules added so far.
   void restart_rules();
   std::size_t rule_count() const;
@@ -60,6 +133,10 @@ class V3SiteBuilder {
 // entity does not have the documented shape. References that do not resolve on the site are
 // not errors: the policy keeps a `dangling:<uuid>` marker and a Finding is recorded.
 Result<Snapshot> canonicalize_v3(const V3SiteData& site);
+
+// How many of `rules` (v3 rule entities, any shape) have an allow-list entry with a non-empty
+// `key` list ("address_group_inclusion_list" or "service_group_list").
+std::size_t rules_referencing(const std::vector<nlohmann::json>& rules, const char* key);
 
 // The category keys referenced by a set of v3 rule entities (target groups, peers, isolation
 // groups), sorted; the collector fetches the values of exactly these keys.

@@ -1272,25 +1272,14 @@ V4PolicyReferences references_of(const JsonRef& policy) {
 
 }  // namespace
 
-struct V4PolicyMemo::State {
-  struct Entry {
-    // Shared with the snapshots' builders: a hit costs a reference, not a copy of its sets.
-    std::shared_ptr<const b::BuiltPolicy> policy;
-    V4PolicyReferences refs;
-    std::uint64_t generation = 0;  // the last poll that listed it
-  };
-  std::string context;  // reference_context() the entries were built in
-  std::unordered_map<std::string, Entry> entries;  // SHA-256 of the raw text -> entry
-  std::uint64_t generation = 0;
-  std::uint64_t hits = 0;
-  std::uint64_t misses = 0;
-};
+struct V4PolicyMemo::State : PolicyMemoState<V4PolicyReferences> {};
 
 V4PolicyMemo::V4PolicyMemo() : s_(std::make_unique<State>()) {}
 V4PolicyMemo::~V4PolicyMemo() = default;
 std::size_t V4PolicyMemo::size() const { return s_->entries.size(); }
 std::uint64_t V4PolicyMemo::hits() const { return s_->hits; }
 std::uint64_t V4PolicyMemo::misses() const { return s_->misses; }
+std::uint64_t V4PolicyMemo::page_hits() const { return s_->page_hits; }
 
 struct V4SiteBuilder::State {
   std::vector<Finding> findings;  // group findings (duplicate names)
@@ -1336,15 +1325,8 @@ Result<void> V4SiteBuilder::set_references(const V4SiteData& lists) {
     }
   });
   st.references_set = r.has_value();
-  if (st.references_set && st.memo != nullptr) {
-    // Entries built against other names would be stale: start over.
-    std::string context = reference_context(site);
-    if (context != st.memo->context) {
-      st.memo->entries.clear();
-      st.memo->context = std::move(context);
-    }
-    ++st.memo->generation;
-  }
+  // Entries built against other names would be stale: the memo then starts over.
+  if (st.references_set && st.memo != nullptr) st.memo->begin_poll(reference_context(site));
   return r;
 }
 
@@ -1372,22 +1354,33 @@ Result<void> V4SiteBuilder::add_policies(const std::vector<json>& page) {
   });
 }
 
-struct V4PolicyPageWork::State {
-  struct Pending {
-    std::size_t slot = 0;  // position on the page
-    std::string text;      // raw policy JSON, copied: the page buffer is not ours
-    std::string key;       // memo key (SHA-256 of the text); empty without a memo
-    std::shared_ptr<const b::BuiltPolicy> policy;
-    V4PolicyReferences refs;
-  };
-  std::shared_ptr<const Site> site;
-  std::size_t base = 0;  // listing index of the page's first policy
-  std::vector<std::shared_ptr<const b::BuiltPolicy>> slots;  // hits filled by begin_page
-  std::vector<V4PolicyReferences> refs;                      // per slot
-  std::vector<Pending> pending;
-  std::size_t done = 0;  // pending items run() has finished
-  std::optional<Error> error;
-};
+struct V4PolicyPageWork::State : PageWorkCore<Site, V4PolicyReferences> {};
+
+namespace {
+
+constexpr const char* kNoReferences = "v4 site: policies added before groups and categories";
+
+// One listed policy from its raw text, at listing index `i`.
+Result<std::pair<b::BuiltPolicy, V4PolicyReferences>> policy_from_text(const std::string& text,
+                                                                      std::size_t i,
+                                                                      const Site& site) {
+  std::string parse_error;
+  const auto doc = json_scan::JsonDoc::parse(text, parse_error);
+  if (!doc || !doc->root().is_object()) {
+    return make_error(ErrorReason::Malformed, "policies[" + std::to_string(i) + "]: " +
+                                                  (doc ? std::string("not a JSON object") : parse_error));
+  }
+  const JsonRef policy = doc->root();
+  std::pair<b::BuiltPolicy, V4PolicyReferences> out;
+  out.second = references_of(policy);
+  auto added = guarded([&] {
+    out.first = for_entity(label("policies", i, policy), [&] { return canonicalize_policy(policy, site); });
+  });
+  if (!added) return added.error();
+  return out;
+}
+
+}  // namespace
 
 V4PolicyPageWork::V4PolicyPageWork() : s_(std::make_unique<State>()) {}
 V4PolicyPageWork::~V4PolicyPageWork() = default;
@@ -1396,60 +1389,43 @@ V4PolicyPageWork& V4PolicyPageWork::operator=(V4PolicyPageWork&&) noexcept = def
 
 std::size_t V4PolicyPageWork::pending() const { return s_->pending.size() - s_->done; }
 
-void V4PolicyPageWork::run() {
-  State& w = *s_;
-  for (; w.done < w.pending.size() && !w.error; ++w.done) {
-    auto& item = w.pending[w.done];
-    const std::size_t i = w.base + item.slot;
-    std::string parse_error;
-    const auto doc = json_scan::JsonDoc::parse(item.text, parse_error);
-    if (!doc || !doc->root().is_object()) {
-      w.error = make_error(ErrorReason::Malformed,
-                           "policies[" + std::to_string(i) + "]: " +
-                               (doc ? std::string("not a JSON object") : parse_error));
-      return;
-    }
-    const JsonRef policy = doc->root();
-    item.refs = references_of(policy);
-    auto added = guarded([&] {
-      item.policy = std::make_shared<const b::BuiltPolicy>(for_entity(
-          label("policies", i, policy), [&] { return canonicalize_policy(policy, *w.site); }));
-    });
-    if (!added) {
-      w.error = added.error();
-      return;
-    }
-    std::string().swap(item.text);
-  }
-}
+void V4PolicyPageWork::run() { s_->run(&policy_from_text); }
 
 V4PolicyPageWork V4SiteBuilder::begin_page(const std::vector<std::string_view>& texts) {
+  return begin_page(texts, std::string(), PageFacts{});
+}
+
+V4PolicyPageWork V4SiteBuilder::begin_page(const std::vector<std::string_view>& texts,
+                                           std::string digest, PageFacts facts) {
   State& st = *s_;
   V4PolicyPageWork work;
   auto& w = *work.s_;
-  if (!st.references_set) {
-    w.error = make_error(ErrorReason::Other, "v4 site: policies added before groups and categories");
+  if (!w.start(st.references_set, st.site, st.policies.size() + st.begun, texts.size(),
+               kNoReferences)) {
     return work;
   }
-  w.site = st.site;
-  w.base = st.policies.size() + st.begun;
   st.begun += texts.size();
-  w.slots.resize(texts.size());
-  w.refs.resize(texts.size());
-  for (std::size_t k = 0; k < texts.size(); ++k) {
-    std::string key;
-    if (st.memo != nullptr) {
-      key = sha256_hex(texts[k]);
-      if (auto it = st.memo->entries.find(key); it != st.memo->entries.end()) {
-        it->second.generation = st.memo->generation;
-        ++st.memo->hits;
-        w.slots[k] = it->second.policy;
-        w.refs[k] = it->second.refs;
-        continue;
-      }
-    }
-    w.pending.push_back({k, std::string(texts[k]), std::move(key), nullptr, {}});
+  w.begin(st.memo, texts, std::move(digest), std::move(facts));
+  return work;
+}
+
+std::optional<PageFacts> V4SiteBuilder::known_page(const std::string& digest) const {
+  if (s_->memo == nullptr || !s_->references_set) return std::nullopt;
+  return s_->memo->known(digest);
+}
+
+V4PolicyPageWork V4SiteBuilder::begin_known_page(const std::string& digest) {
+  State& st = *s_;
+  V4PolicyPageWork work;
+  const auto entries = st.memo != nullptr ? st.memo->take_page(digest)
+                                          : std::vector<const V4PolicyMemo::State::Entry*>{};
+  auto& w = *work.s_;
+  if (!w.start(st.references_set, st.site, st.policies.size() + st.begun, entries.size(),
+               kNoReferences)) {
+    return work;
   }
+  st.begun += entries.size();
+  w.begin_known(entries);
   return work;
 }
 
@@ -1462,15 +1438,7 @@ Result<V4PageReferences> V4SiteBuilder::end_page(V4PolicyPageWork work) {
     return make_error(ErrorReason::Other, "v4 site: a page ended out of turn");
   }
   st.begun -= w.slots.size();
-  for (auto& item : w.pending) {
-    w.slots[item.slot] = item.policy;
-    w.refs[item.slot] = item.refs;
-    if (st.memo != nullptr) {
-      ++st.memo->misses;
-      st.memo->entries[std::move(item.key)] = {std::move(item.policy), item.refs,
-                                               st.memo->generation};
-    }
-  }
+  w.end(st.memo);
   V4PageReferences counts;
   for (std::size_t k = 0; k < w.slots.size(); ++k) {
     st.policies.push_back(std::move(w.slots[k]));
@@ -1505,12 +1473,7 @@ Result<Snapshot> V4SiteBuilder::finish() {
                       "v4 site: finish() without references, with pages not ended, or twice");
   }
   st.finished = true;
-  if (st.memo != nullptr) {
-    // A complete listing: what it did not list is gone from the site.
-    std::erase_if(st.memo->entries, [gen = st.memo->generation](const auto& e) {
-      return e.second.generation != gen;
-    });
-  }
+  if (st.memo != nullptr) st.memo->sweep();  // what a complete listing did not list is gone
   // The group indexes are moved out unless abandoned page work still shares them.
   if (st.site.use_count() > 1) st.site = std::make_shared<Site>(*st.site);
   Site& site = *st.site;

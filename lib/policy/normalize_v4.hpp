@@ -13,6 +13,7 @@
 
 #include "core/result.hpp"
 #include "policy/model.hpp"
+#include "policy/page_memo.hpp"
 
 namespace flowdrift::policy {
 
@@ -56,6 +57,7 @@ class V4PolicyMemo {
   std::size_t size() const;  // entries held
   std::uint64_t hits() const;    // policies taken from the memo, since construction
   std::uint64_t misses() const;  // policies canonicalized (and remembered), since construction
+  std::uint64_t page_hits() const;  // pages taken whole without reading them (page_memo.hpp)
 
  private:
   friend class V4SiteBuilder;
@@ -136,6 +138,15 @@ class V4SiteBuilder {
   // not: it runs what is left) and fails as add_policy_text() does for the first policy of the
   // page that does not canonicalize. A page ended out of turn is refused.
   V4PolicyPageWork begin_page(const std::vector<std::string_view>& texts);
+  // The same, remembering the page whole under `digest` (the SHA-256 of its body) with the
+  // facts the listing took from it, once it has ended (page_memo.hpp).
+  V4PolicyPageWork begin_page(const std::vector<std::string_view>& texts, std::string digest,
+                              PageFacts facts);
+  // A page whose body the memo remembers by its SHA-256 `digest`: its facts, so the listing
+  // need not read it, or nullopt (always, without a memo or before the references).
+  std::optional<PageFacts> known_page(const std::string& digest) const;
+  // Begins that page from the memo: nothing to run. Call only after known_page() found it.
+  V4PolicyPageWork begin_known_page(const std::string& digest);
   Result<V4PageReferences> end_page(V4PolicyPageWork work);
   // The listing restarted: forget the policies added so far.
   void restart_policies();

@@ -16,6 +16,7 @@ class WorkPool;  // http/work_pool.hpp
 
 namespace flowdrift::policy {
 class V4PolicyMemo;  // policy/normalize_v4.hpp
+class V3RuleMemo;    // policy/normalize_v3.hpp
 }
 
 namespace flowdrift::prism {
@@ -35,7 +36,10 @@ struct FetchOptions {
   // fetch_v4_snapshot then reads policy pages without a JSON parse of the whole page and
   // canonicalizes only the policies whose text changed. Unset: every policy is canonicalized.
   std::shared_ptr<policy::V4PolicyMemo> v4_memo;
-  // Where the policies of a v4 page are canonicalized (http/work_pool.hpp): null, on the
+  // The same for a v3 site's rules (fetch_v3_snapshot): rule pages read without a DOM, pages
+  // and rules unchanged since the last poll taken from the memo.
+  std::shared_ptr<policy::V3RuleMemo> v3_memo;
+  // Where the policies of a v3 or v4 page are canonicalized (http/work_pool.hpp): null, on the
   // calling coroutine's thread. Must outlive the fetch.
   http::WorkPool* work_pool = nullptr;
   // The v4 versions this site served last (the collector keeps them per site): a namespace

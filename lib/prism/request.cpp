@@ -5,6 +5,7 @@
 
 #include "core/json_strict.hpp"
 #include "core/log.hpp"
+#include "core/sha256.hpp"
 #include "prism/retry.hpp"
 
 namespace flowdrift::prism::detail {
@@ -146,7 +147,40 @@ PageSink collect_into(std::vector<nlohmann::json>& out) {
             for (auto& e : page) out.push_back(std::move(e));
             return {};
           },
-          {}};
+          {}, {}, {}};
+}
+
+std::int64_t ReadPage::total() const {
+  return known ? known->total : raw ? raw->facts.total : parsed.total;
+}
+
+std::size_t ReadPage::size() const {
+  return known ? known->ids.size() : raw ? raw->items.size() : parsed.items.size();
+}
+
+const std::string& ReadPage::id(std::size_t i) const {
+  return known ? known->ids[i] : raw ? raw->facts.ids[i] : parsed.ids[i];
+}
+
+bool read_raw(ReadPage& out, const PageSink& sink, ScanFn scan) {
+  std::string digest;
+  if (sink.known) {
+    digest = sha256_hex(out.body);
+    out.known = sink.known(digest);
+    if (out.known) {
+      out.raw = RawListPage{{}, {}, std::move(digest)};
+      return true;
+    }
+  }
+  out.raw = scan(out.body);
+  if (out.raw) out.raw->digest = std::move(digest);
+  return out.raw.has_value();
+}
+
+awaitable<Result<void>> consume(PageSink* sink, ReadPage* page) {
+  if (page->known) co_return co_await sink->known_page(page->raw->digest);
+  if (page->raw) co_return co_await sink->raw_page(*page->raw);
+  co_return sink->page(page->parsed.items);
 }
 
 }  // namespace flowdrift::prism::detail

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include "core/result.hpp"
 #include "http/asio.hpp"
 #include "http/transport.hpp"
+#include "policy/page_memo.hpp"
 #include "prism/fetch_options.hpp"
 
 namespace flowdrift::prism::detail {
@@ -63,18 +65,61 @@ Error error_with(ErrorReason reason, std::string message);
 // Scrubs the Authorization value, its credentials part and the password from the message.
 Error redacted(Error error, const FetchContext& ctx);
 
+// A checked list page kept as the raw JSON texts of its items (views into the body).
+struct RawListPage {
+  std::vector<std::string_view> items;  // objects
+  policy::PageFacts facts;              // the page's total, and each item's id
+  std::string digest;  // SHA-256 of the page body; "" when the sink remembers no pages
+};
+
 // Receives a listing page by page, so that a caller can consume entities as they arrive
 // instead of holding the whole listing. `restart` is called when the listing starts over.
 struct PageSink {
   std::function<void()> restart;
   std::function<Result<void>(std::vector<nlohmann::json>&)> page;  // entities of one checked page
-  // Optional: takes a checked page as the raw JSON texts of its entities (objects), so that a
-  // sink that has seen an entity before need not parse it. Used instead of `page` when set and
-  // the page's envelope reads as expected; any other page goes through `page`.
-  // Awaited, so that the sink can hand the work to another thread; the views stay valid until
-  // it completes.
-  std::function<awaitable<Result<void>>(const std::vector<std::string_view>&)> raw_page;
+  // Optional: takes a checked page as the raw JSON texts of its entities, so that a sink that
+  // has seen an entity before need not parse it. Used instead of `page` when set and the
+  // page's envelope reads as expected; any other page goes through `page`. Awaited, so that
+  // the sink can hand the work to another thread; the views stay valid until it completes.
+  std::function<awaitable<Result<void>>(const RawListPage&)> raw_page;
+  // Optional, with raw_page: a sink that remembers whole pages by the SHA-256 of their body
+  // (policy/page_memo.hpp). `known` gives the facts of such a page, or nullopt; `known_page`
+  // then takes it in place of raw_page, and the body is never read.
+  std::function<std::optional<policy::PageFacts>(const std::string& digest)> known;
+  std::function<awaitable<Result<void>>(const std::string& digest)> known_page;
 };
+
+// A checked list page as parsed (a DOM): for sinks without raw pages, and for the pages the
+// flat scan does not read (the DOM path then names what is wrong).
+struct ParsedPage {
+  std::int64_t total = 0;
+  std::vector<nlohmann::json> items;
+  std::vector<std::string> ids;  // per item, "" where it has none
+};
+
+// One list page as a listing loop (v3, v4) has it: known (a page the sink remembers by the
+// digest of its body, not read), raw (scanned without a DOM) or parsed.
+struct ReadPage {
+  std::string body;  // the raw items point into it
+  std::optional<policy::PageFacts> known;
+  std::optional<RawListPage> raw;  // for a known page, only its digest
+  ParsedPage parsed;
+
+  std::int64_t total() const;
+  std::size_t size() const;
+  const std::string& id(std::size_t i) const;
+};
+
+// Reads a list page's envelope without a DOM (each API has one): nullopt for anything but a
+// plain list of object items.
+using ScanFn = std::optional<RawListPage> (*)(std::string_view body);
+
+// A 2xx body fetched for a raw sink (in out.body), read as little as the sink allows: known,
+// else raw. False: neither; the caller parses the body.
+bool read_raw(ReadPage& out, const PageSink& sink, ScanFn scan);
+
+// Hands one checked page to the sink, in the form it was read.
+awaitable<Result<void>> consume(PageSink* sink, ReadPage* page);
 
 // A sink that keeps every entity of the listing in `out`.
 PageSink collect_into(std::vector<nlohmann::json>& out);

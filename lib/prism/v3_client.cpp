@@ -11,8 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.hpp"
+#include "core/json_scan.hpp"
 #include "core/log.hpp"
 #include "core/percent.hpp"
+#include "prism/page_stream.hpp"
 #include "prism/request.hpp"
 #include "prism/retry.hpp"
 
@@ -24,6 +26,8 @@ using detail::error_with;
 using detail::FetchContext;
 using detail::init_fetch_context;
 using detail::PageSink;
+using detail::RawListPage;
+using detail::ReadPage;
 using detail::redacted;
 using detail::RequestSite;
 using detail::send_json;
@@ -34,10 +38,8 @@ std::string where(const std::string& endpoint, std::int64_t offset) {
   return endpoint + " offset " + std::to_string(offset);
 }
 
-// Sends one list request, retrying retryable failures, and returns the parsed 2xx body.
-awaitable<Result<json>> post_list(FetchContext* ctx, std::string endpoint, std::string kind,
-                                  std::int64_t offset) {
-  const std::string here = where(endpoint, offset);
+http::HttpRequest list_request(FetchContext* ctx, const std::string& endpoint,
+                               const std::string& kind, std::int64_t offset) {
   http::HttpRequest request;
   request.method = "POST";
   request.target = ctx->options.base_path + "/api/nutanix/v3/" + endpoint;
@@ -51,8 +53,23 @@ awaitable<Result<json>> post_list(FetchContext* ctx, std::string endpoint, std::
                       {"sort_attribute", "name"},
                       {"sort_order", "ASCENDING"}}
                      .dump();
-  RequestSite site{here, endpoint, "offset", offset};
-  co_return co_await send_json(ctx, std::move(request), std::move(site), nullptr);
+  return request;
+}
+
+// Sends one list request, retrying retryable failures, and returns the parsed 2xx body.
+awaitable<Result<json>> post_list(FetchContext* ctx, std::string endpoint, std::string kind,
+                                  std::int64_t offset) {
+  RequestSite site{where(endpoint, offset), endpoint, "offset", offset};
+  co_return co_await send_json(ctx, list_request(ctx, endpoint, kind, offset), std::move(site),
+                               nullptr);
+}
+
+// The same, returning the 2xx answer as received.
+awaitable<Result<http::HttpResponse>> post_list_text(FetchContext* ctx, std::string endpoint,
+                                                     std::string kind, std::int64_t offset) {
+  RequestSite site{where(endpoint, offset), endpoint, "offset", offset};
+  co_return co_await detail::send_ok(ctx, list_request(ctx, endpoint, kind, offset),
+                                     std::move(site), nullptr);
 }
 
 // Checks a list page's envelope; returns its metadata.total_matches.
@@ -85,8 +102,8 @@ Result<std::int64_t> check_envelope(const json& page, const std::string& here) {
   return total->get<std::int64_t>();
 }
 
-// metadata.uuid (rules) or uuid (address/service groups), if the entity carries one.
-std::optional<std::string> entity_uuid(const json& entity) {
+// metadata.uuid (rules) or uuid (address/service groups); "" if the entity carries neither.
+std::string entity_uuid(const json& entity) {
   auto metadata = entity.find("metadata");
   if (metadata != entity.end() && metadata->is_object()) {
     auto uuid = metadata->find("uuid");
@@ -94,7 +111,82 @@ std::optional<std::string> entity_uuid(const json& entity) {
   }
   auto uuid = entity.find("uuid");
   if (uuid != entity.end() && uuid->is_string()) return uuid->get<std::string>();
-  return std::nullopt;
+  return {};
+}
+
+std::string entity_uuid(const json_scan::JsonRef& entity) {
+  const auto metadata = entity.find("metadata");
+  if (metadata && metadata->is_object()) {
+    const auto uuid = metadata->find("uuid");
+    if (uuid && uuid->is_string()) return uuid->str();
+  }
+  const auto uuid = entity.find("uuid");
+  return uuid && uuid->is_string() ? uuid->str() : std::string();
+}
+
+// The envelope check_envelope accepts, read by a flat scan (no DOM): nullopt for any other
+// page, which check_envelope then parses and names.
+std::optional<RawListPage> scan_envelope_or_throw(std::string_view body) {
+  std::string error;
+  const auto doc = json_scan::JsonDoc::parse(body, error);
+  if (!doc || !doc->root().is_object()) return std::nullopt;
+  const auto root = doc->root();
+  const auto metadata = root.find("metadata");
+  if (!metadata || !metadata->is_object()) return std::nullopt;
+  const auto total = metadata->find("total_matches");
+  const auto count = total ? total->uint_at_most(std::numeric_limits<std::uint32_t>::max())
+                           : std::nullopt;
+  const auto entities = root.find("entities");
+  if (!count || !entities || !entities->is_array()) return std::nullopt;
+  RawListPage out;
+  out.facts.total = static_cast<std::int64_t>(*count);
+  const auto items = entities->elements();
+  out.items.reserve(items.size());
+  out.facts.ids.reserve(items.size());
+  for (const auto& item : items) {
+    if (!item.is_object()) return std::nullopt;
+    out.items.push_back(item.text());
+    out.facts.ids.push_back(entity_uuid(item));
+  }
+  return out;
+}
+
+std::optional<RawListPage> scan_envelope(std::string_view body) {
+  try {
+    return scan_envelope_or_throw(body);
+  } catch (const json::exception&) {
+    return std::nullopt;  // a string nlohmann refuses: the DOM path names the problem
+  }
+}
+
+// One page, checked: known or raw for a sink that takes raw pages (and an envelope that
+// scans), else parsed.
+awaitable<Result<ReadPage>> read_page(FetchContext* ctx, std::string endpoint, std::string kind,
+                                      std::int64_t offset, const PageSink* sink) {
+  const std::string here = where(endpoint, offset);
+  ReadPage out;
+  json doc;
+  if (sink->raw_page) {
+    auto sent = co_await post_list_text(ctx, endpoint, kind, offset);
+    if (!sent) co_return sent.error();
+    out.body = std::move(sent->body);
+    if (detail::read_raw(out, *sink, &scan_envelope)) co_return std::move(out);
+    auto parsed = detail::parse_body(out.body, sent->status, here);
+    if (!parsed) co_return parsed.error();
+    doc = std::move(*parsed);
+  } else {
+    auto page = co_await post_list(ctx, endpoint, kind, offset);
+    if (!page) co_return page.error();
+    doc = std::move(*page);
+  }
+  auto total = check_envelope(doc, here);
+  if (!total) co_return total.error();
+  out.parsed.total = *total;
+  for (auto& entity : doc.at("entities")) {
+    out.parsed.ids.push_back(entity_uuid(entity));
+    out.parsed.items.push_back(std::move(entity));
+  }
+  co_return std::move(out);
 }
 
 // Every entity of one listing, handed to `sink` page by page; returns how many. A total that
@@ -111,32 +203,30 @@ awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoin
     bool restart = false;
 
     for (;;) {
-      auto page = co_await post_list(ctx, endpoint, kind, offset);
+      auto page = co_await read_page(ctx, endpoint, kind, offset, sink);
       if (!page) co_return page.error();
       const std::string here = where(endpoint, offset);
-      auto page_total = check_envelope(*page, here);
-      if (!page_total) co_return page_total.error();
+      const std::int64_t page_total = page->total();
 
-      if (total && *page_total != *total) {
+      if (total && page_total != *total) {
         if (pass == 0) {
           log::warn(logger(), "list.total_moved",
                     {{"endpoint", endpoint},
                      {"offset", offset},
                      {"from", *total},
-                     {"to", *page_total},
+                     {"to", page_total},
                      {"action", "restart"}});
           restart = true;
           break;
         }
         co_return error_with(ErrorReason::TotalMoved,
                              here + ": metadata.total_matches moved from " +
-                                 std::to_string(*total) + " to " + std::to_string(*page_total) +
+                                 std::to_string(*total) + " to " + std::to_string(page_total) +
                                  " while paging, again after restarting the listing");
       }
-      total = *page_total;
+      total = page_total;
 
-      json& items = page->at("entities");
-      const auto received = static_cast<std::int64_t>(items.size());
+      const auto received = static_cast<std::int64_t>(page->size());
       if (received == 0) {
         if (offset < *total) {
           co_return error_with(ErrorReason::Truncated,
@@ -152,28 +242,24 @@ awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoin
                                  " entities, more than metadata.total_matches " +
                                  std::to_string(*total));
       }
-      std::vector<json> batch;
-      batch.reserve(items.size());
-      for (auto& entity : items) {
-        if (auto uuid = entity_uuid(entity)) {
-          if (!uuids.insert(*uuid).second) {
-            // The same entity twice means the listing shifted under us: another one was
-            // skipped, so the set is not complete even though the count adds up.
-            co_return error_with(ErrorReason::Truncated,
-                                 here + ": duplicate uuid " + *uuid +
-                                     " (the listing shifted while paging)");
-          }
+      for (std::size_t i = 0; i < page->size(); ++i) {
+        const std::string& uuid = page->id(i);
+        if (!uuid.empty() && !uuids.insert(uuid).second) {
+          // The same entity twice means the listing shifted under us: another one was
+          // skipped, so the set is not complete even though the count adds up.
+          co_return error_with(ErrorReason::Truncated,
+                               here + ": duplicate uuid " + uuid +
+                                   " (the listing shifted while paging)");
         }
-        batch.push_back(std::move(entity));
       }
-      page = json();  // the page's remains: nothing of it is needed any more
       // The poll deadline bounds the wait on the site, as before canonicalization moved
       // into the listing: the time spent on the page here does not count against it.
       const auto work_start = SteadyClock::now();
-      auto consumed = sink->page(batch);
+      auto consumed = co_await detail::consume(sink, &*page);
       ctx->deadline += SteadyClock::now() - work_start;
       if (!consumed) co_return consumed.error();
-      count += batch.size();
+      page.value() = ReadPage();  // the page's remains: nothing of it is needed any more
+      count += static_cast<std::size_t>(received);
       offset += received;
       if (offset >= *total) break;
     }
@@ -201,33 +287,7 @@ awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string end
   co_return entities;
 }
 
-// Number of rules whose allow lists reference groups through `key`
-// ("address_group_inclusion_list" or "service_group_list").
-std::size_t rules_referencing(const std::vector<nlohmann::json>& rules, const char* key) {
-  std::size_t n = 0;
-  for (const auto& rule : rules) {
-    const auto spec = rule.find("spec");
-    if (spec == rule.end() || !spec->is_object()) continue;
-    const auto res = spec->find("resources");
-    if (res == spec->end() || !res->is_object()) continue;
-    bool found = false;
-    for (const auto& [type, body] : res->items()) {
-      if (!body.is_object()) continue;
-      for (const char* list : {"inbound_allow_list", "outbound_allow_list"}) {
-        const auto l = body.find(list);
-        if (l == body.end() || !l->is_array()) continue;
-        for (const auto& entry : *l) {
-          const auto refs = entry.is_object() ? entry.find(key) : entry.end();
-          if (entry.is_object() && refs != entry.end() && refs->is_array() && !refs->empty()) {
-            found = true;
-          }
-        }
-      }
-    }
-    if (found) ++n;
-  }
-  return n;
-}
+using policy::rules_referencing;
 
 // A group list that comes back empty while policies reference groups is the same trap as an
 // empty policy list (a 200 with nothing to an under-privileged account): not a complete site.
@@ -291,26 +351,16 @@ awaitable<Result<policy::V3SiteData>> fetch_all(FetchContext* ctx) {
   co_return site;
 }
 
-// What the streamed rule listing feeds: the builder, and the completeness counters.
-struct RuleStream {
-  policy::V3SiteBuilder* builder = nullptr;
-  std::size_t referencing_address_groups = 0;
-  std::size_t referencing_service_groups = 0;
+void add(policy::V3PageReferences& sum, const policy::V3PageReferences& more) {
+  sum.address_groups += more.address_groups;
+  sum.service_groups += more.service_groups;
+}
 
-  void restart() {
-    builder->restart_rules();
-    referencing_address_groups = 0;
-    referencing_service_groups = 0;
-  }
-  Result<void> page(std::vector<json>& rules) {
-    referencing_address_groups += rules_referencing(rules, "address_group_inclusion_list");
-    referencing_service_groups += rules_referencing(rules, "service_group_list");
-    return builder->add_rules(rules);
-  }
-};
+using RuleStream =
+    detail::PageStream<policy::V3SiteBuilder, policy::V3RulePageWork, policy::V3PageReferences>;
 
 awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
-  policy::V3SiteBuilder builder;
+  policy::V3SiteBuilder builder(ctx->options.v3_memo.get());
   bool no_address_groups = false;
   bool no_service_groups = false;
   {
@@ -324,18 +374,34 @@ awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
     no_service_groups = service_groups->empty();
   }
 
-  RuleStream stream{&builder};
-  PageSink sink{[&stream] { stream.restart(); },
-                [&stream](std::vector<json>& page) { return stream.page(page); }, {}};
+  RuleStream stream;
+  stream.builder = &builder;
+  stream.pool = ctx->options.work_pool;
+  stream.executor = co_await asio::this_coro::executor;
+  stream.add = &add;
+  PageSink sink{[&stream, &builder] {
+                  stream.restart();
+                  builder.restart_rules();
+                },
+                [&stream, &builder](std::vector<json>& rules) {
+                  add(stream.referencing,
+                      {rules_referencing(rules, "address_group_inclusion_list"),
+                       rules_referencing(rules, "service_group_list")});
+                  return builder.add_rules(rules);
+                },
+                {}, {}, {}};
+  if (ctx->options.v3_memo) detail::take_raw_pages(sink, &stream);
   auto rules = co_await list_pages(ctx, "network_security_rules/list", "network_security_rule",
                                    &sink);
   if (!rules) co_return rules.error();
+  auto last = co_await detail::drain(&stream);
+  if (!last) co_return last.error();
   if (auto e = empty_policy_list(*rules, ctx->options)) co_return *e;
-  if (auto e = empty_but_referenced(stream.referencing_address_groups, no_address_groups,
+  if (auto e = empty_but_referenced(stream.referencing.address_groups, no_address_groups,
                                     "address_groups/list")) {
     co_return *e;
   }
-  if (auto e = empty_but_referenced(stream.referencing_service_groups, no_service_groups,
+  if (auto e = empty_but_referenced(stream.referencing.service_groups, no_service_groups,
                                     "service_groups/list")) {
     co_return *e;
   }

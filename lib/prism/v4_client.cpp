@@ -13,11 +13,13 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "core/sha256.hpp"
 #include "core/json_scan.hpp"
 #include "core/json_strict.hpp"
 #include "drift/coverage_v4.hpp"
 #include "http/work_pool.hpp"
 #include "prism/coverage.hpp"
+#include "prism/page_stream.hpp"
 #include "prism/request.hpp"
 
 namespace flowdrift::prism {
@@ -121,10 +123,7 @@ std::string v4_error_body_detail(const std::string& body) {
   return v4_error_text(*doc);
 }
 
-struct V4Page {
-  std::int64_t total = 0;
-  std::vector<json> items;
-};
+using V4Page = detail::ParsedPage;
 
 // Checks a list page's envelope and takes its items; a 2xx carrying an ErrorResponse is Http.
 Result<V4Page> check_envelope(json& page, const std::string& here) {
@@ -167,17 +166,12 @@ Result<V4Page> check_envelope(json& page, const std::string& here) {
   return out;
 }
 
-// A list page whose entities are kept as their raw JSON texts (views into the body).
-struct RawPage {
-  std::int64_t total = 0;
-  std::vector<std::string_view> items;
-  std::vector<std::string> ext_ids;  // per item; "" where absent or not a string
-};
+using detail::RawListPage;
 
 // The envelope check_envelope accepts, read by a flat scan (no DOM): nullopt for any page that
 // is not a plain list with object items (not JSON, an ErrorResponse, a bad envelope), which
 // check_envelope then parses and names.
-std::optional<RawPage> scan_envelope_or_throw(std::string_view body) {
+std::optional<RawListPage> scan_envelope_or_throw(std::string_view body) {
   using json_scan::JsonDoc;
   std::string error;
   const auto doc = JsonDoc::parse(body, error);
@@ -189,24 +183,24 @@ std::optional<RawPage> scan_envelope_or_throw(std::string_view body) {
   if (!total) return std::nullopt;
   const auto count = total->uint_at_most(std::numeric_limits<std::uint32_t>::max());
   if (!count) return std::nullopt;
-  RawPage out;
-  out.total = static_cast<std::int64_t>(*count);
+  RawListPage out;
+  out.facts.total = static_cast<std::int64_t>(*count);
   const auto data = root.find("data");
   if (!data || data->type() == json_scan::JsonRef::Type::Null) return out;
   if (!data->is_array()) return std::nullopt;
   const auto items = data->elements();
   out.items.reserve(items.size());
-  out.ext_ids.reserve(items.size());
+  out.facts.ids.reserve(items.size());
   for (const auto& item : items) {
     if (!item.is_object()) return std::nullopt;
     out.items.push_back(item.text());
     const auto ext_id = item.find("extId");
-    out.ext_ids.push_back(ext_id && ext_id->is_string() ? ext_id->str() : std::string());
+    out.facts.ids.push_back(ext_id && ext_id->is_string() ? ext_id->str() : std::string());
   }
   return out;
 }
 
-std::optional<RawPage> scan_envelope(std::string_view body) {
+std::optional<RawListPage> scan_envelope(std::string_view body) {
   try {
     return scan_envelope_or_throw(body);
   } catch (const json::exception&) {
@@ -238,27 +232,18 @@ awaitable<Result<http::HttpResponse>> get_page_text(FetchContext* ctx, std::stri
                                      std::move(site), &v4_error_body_detail);
 }
 
-// One page, checked: raw when the sink takes raw pages and the envelope scans cleanly,
-// else parsed (and check_envelope's verdict on it).
-struct ReadPage {
-  std::string body;  // the raw items point into it
-  std::optional<RawPage> raw;
-  V4Page parsed;
-  std::int64_t total() const { return raw ? raw->total : parsed.total; }
-  std::size_t size() const { return raw ? raw->items.size() : parsed.items.size(); }
-};
+using detail::ReadPage;
 
 awaitable<Result<ReadPage>> read_page(FetchContext* ctx, std::string endpoint, std::int64_t page_no,
-                                      int limit, bool raw) {
+                                      int limit, const PageSink* sink) {
   const std::string here = where(endpoint, page_no);
   ReadPage out;
   json doc;
-  if (raw) {
+  if (sink->raw_page) {
     auto sent = co_await get_page_text(ctx, endpoint, page_no, limit);
     if (!sent) co_return sent.error();
     out.body = std::move(sent->body);
-    out.raw = scan_envelope(out.body);
-    if (out.raw) co_return std::move(out);
+    if (detail::read_raw(out, *sink, &scan_envelope)) co_return std::move(out);
     auto parsed = parse_body(out.body, sent->status, here);
     if (!parsed) co_return parsed.error();
     doc = std::move(*parsed);
@@ -270,6 +255,7 @@ awaitable<Result<ReadPage>> read_page(FetchContext* ctx, std::string endpoint, s
   auto page = check_envelope(doc, here);
   if (!page) co_return page.error();
   out.parsed = std::move(*page);
+  for (const auto& item : out.parsed.items) out.parsed.ids.push_back(string_member(item, "extId"));
   co_return std::move(out);
 }
 
@@ -288,7 +274,7 @@ awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoin
     bool restart = false;
 
     for (std::int64_t page_no = 0;; ++page_no) {
-      auto page = co_await read_page(ctx, endpoint, page_no, limit, bool(sink->raw_page));
+      auto page = co_await read_page(ctx, endpoint, page_no, limit, sink);
       if (!page) co_return page.error();
       const std::string here = where(endpoint, page_no);
 
@@ -327,8 +313,7 @@ awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoin
                                  std::to_string(*total));
       }
       for (std::size_t i = 0; i < page->size(); ++i) {
-        const std::string ext_id =
-            page->raw ? page->raw->ext_ids[i] : string_member(page->parsed.items[i], "extId");
+        const std::string ext_id = page->id(i);
         if (!ext_id.empty() && !ext_ids.insert(ext_id).second) {
           // The same item twice means the listing shifted under us: another one was skipped,
           // so the set is not complete even though the count adds up.
@@ -339,12 +324,7 @@ awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoin
       // The poll deadline bounds the wait on the site, as before canonicalization moved
       // into the listing: the time spent on the page here does not count against it.
       const auto work_start = SteadyClock::now();
-      Result<void> consumed;
-      if (page->raw) {
-        consumed = co_await sink->raw_page(page->raw->items);
-      } else {
-        consumed = sink->page(page->parsed.items);
-      }
+      auto consumed = co_await detail::consume(sink, &*page);
       ctx->deadline += SteadyClock::now() - work_start;
       if (!consumed) co_return consumed.error();
       count += page->size();
@@ -558,61 +538,8 @@ std::optional<Error> empty_policy_list(std::size_t policies, FetchContext* ctx) 
 // ---------------------------------------------------------------------------------------------
 // Policies
 
-// Counts, page by page, the policies that reference each kind of object. Raw pages are
-// pipelined: what the memo lacks of a page is canonicalized on the work pool while the next
-// pages are fetched (up to kPagesInFlight at a time, so the pool has work even while the loop
-// is busy storing another site's snapshot); pages are added in listing order, and drain() adds
-// the last ones.
-constexpr std::size_t kPagesInFlight = 4;
-
-struct PolicyStream {
-  policy::V4SiteBuilder* builder = nullptr;
-  http::WorkPool* pool = nullptr;
-  asio::any_io_executor executor;
-  std::deque<std::shared_ptr<http::PoolJob<policy::V4PolicyPageWork>>> in_flight;
-  V4PageReferences referencing;
-
-  void restart() {
-    in_flight.clear();  // their results, when they come, are dropped
-    builder->restart_policies();
-    referencing = {};
-  }
-  Result<void> page(std::vector<json>& policies) {
-    add(referencing, count_referencing(policies));
-    return builder->add_policies(policies);
-  }
-  Result<void> end_page(policy::V4PolicyPageWork work) {
-    auto refs = builder->end_page(std::move(work));
-    if (!refs) return refs.error();
-    add(referencing, *refs);
-    return {};
-  }
-};
-
-// Adds the oldest pages in flight, once done, until at most `keep` remain.
-awaitable<Result<void>> drain(PolicyStream* stream, std::size_t keep = 0) {
-  while (stream->in_flight.size() > keep) {
-    auto job = std::move(stream->in_flight.front());
-    stream->in_flight.pop_front();
-    auto work = co_await http::wait(std::move(job));
-    auto added = stream->end_page(std::move(work));
-    if (!added) co_return added.error();
-  }
-  co_return Result<void>{};
-}
-
-awaitable<Result<void>> add_raw_page(PolicyStream* stream, std::vector<std::string_view> policies) {
-  auto previous = co_await drain(stream, kPagesInFlight - 1);
-  if (!previous) co_return previous.error();
-  auto work = stream->builder->begin_page(policies);  // copies what it needs of the page
-  if (work.pending() == 0 && stream->in_flight.empty()) co_return stream->end_page(std::move(work));
-  auto job = [w = std::move(work)]() mutable {
-    w.run();
-    return std::move(w);
-  };
-  stream->in_flight.push_back(http::submit(stream->pool, stream->executor, std::move(job)));
-  co_return Result<void>{};
-}
+using PolicyStream =
+    detail::PageStream<policy::V4SiteBuilder, policy::V4PolicyPageWork, V4PageReferences>;
 
 awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
   policy::V4SiteBuilder builder(ctx->options.v4_memo.get());
@@ -629,17 +556,20 @@ awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
   stream.builder = &builder;
   stream.pool = ctx->options.work_pool;
   stream.executor = co_await asio::this_coro::executor;
-  PageSink sink{[&stream] { stream.restart(); },
-                [&stream](std::vector<json>& page) { return stream.page(page); }, {}};
-  if (ctx->options.v4_memo) {
-    // Policies the memo has seen are neither parsed nor canonicalized again.
-    sink.raw_page = [&stream](const std::vector<std::string_view>& page) {
-      return add_raw_page(&stream, page);
-    };
-  }
+  stream.add = &add;
+  PageSink sink{[&stream, &builder] {
+                  stream.restart();
+                  builder.restart_policies();
+                },
+                [&stream, &builder](std::vector<json>& page) {
+                  add(stream.referencing, count_referencing(page));
+                  return builder.add_policies(page);
+                },
+                {}, {}, {}};
+  if (ctx->options.v4_memo) detail::take_raw_pages(sink, &stream);
   auto policies = co_await list_pages(ctx, policies_endpoint(ctx), &sink);
   if (!policies) co_return policies.error();
-  auto last = co_await drain(&stream);
+  auto last = co_await detail::drain(&stream);
   if (!last) co_return last.error();
   if (auto e = empty_policy_list(*policies, ctx)) co_return *e;
   if (auto e = unresolved_references(stream.referencing, empty, ctx->stats->v4_versions)) {

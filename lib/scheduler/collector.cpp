@@ -440,6 +440,7 @@ awaitable<Collector::Fetched> Collector::fetch_site(Collector* self) {
   auto opts = fetch_options(self->site_, self->password_);
   opts.previous_policy_count = self->last_policy_count_;
   opts.v4_memo = self->v4_memo_;
+  opts.v3_memo = self->v3_memo_;
   opts.work_pool = self->work_pool_;
   opts.v4_versions = self->v4_versions_;
   prism::FetchStats stats;

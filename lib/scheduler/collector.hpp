@@ -21,6 +21,7 @@
 #include "drift/entity_sync.hpp"
 #include "http/asio.hpp"
 #include "http/transport.hpp"
+#include "policy/normalize_v3.hpp"
 #include "policy/normalize_v4.hpp"
 #include "prism/coverage.hpp"
 #include "prism/v3_client.hpp"
@@ -212,8 +213,10 @@ class Collector {
   std::optional<std::chrono::steady_clock::time_point> coverage_read_at_;
   std::string coverage_last_;
   prism::CoverageVersions coverage_versions_;
-  // The site's canonical v4 policies by raw text, so a poll re-canonicalizes only what changed.
+  // The site's canonical policies by raw text and its pages by their bytes (page_memo.hpp), so
+  // a poll reads only the pages and re-canonicalizes only the policies that changed.
   std::shared_ptr<policy::V4PolicyMemo> v4_memo_ = std::make_shared<policy::V4PolicyMemo>();
+  std::shared_ptr<policy::V3RuleMemo> v3_memo_ = std::make_shared<policy::V3RuleMemo>();
   http::WorkPool* work_pool_ = nullptr;
   PollGate* gate_ = nullptr;
   int failures_ = 0;                         // polls failed in a row

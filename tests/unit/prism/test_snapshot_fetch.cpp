@@ -209,3 +209,152 @@ TEST_CASE("v4: the snapshot path with a policy memo equals the path without",
     CHECK(failure(pc.snapshot(true, options)).reason == ErrorReason::EmptyList);
   }
 }
+
+// A page listed with the same bytes as in the last poll is taken whole from the memo
+// (policy/page_memo.hpp): not scanned, its policies not even hashed. What the listing checks
+// of it (the total it announced, its items' ids) comes from the memo too.
+TEST_CASE("v4: pages listed with the same bytes are taken whole and still checked",
+          "[prism][snapshot][v4][completeness]") {
+  Pc pc(v4_site(345, 3, 2, 10));  // pages of 100: 4 pages
+  auto options = v4_test_options();
+  options.v4_memo = std::make_shared<policy::V4PolicyMemo>();
+  auto first = pc.snapshot(true, options);
+  REQUIRE(first.result->has_value());
+  CHECK(options.v4_memo->page_hits() == 0);
+  auto second = pc.snapshot(true, options);
+  REQUIRE(second.result->has_value());
+  CHECK(second.result->value().hash == first.result->value().hash);
+  CHECK(options.v4_memo->page_hits() == 4);
+  CHECK(options.v4_memo->misses() == 345);
+
+  SECTION("only the page that changed is read, only its changed policy canonicalized") {
+    REQUIRE(pc.sim.edit_rule("rule-00007", [](json& spec) { spec["description"] = "changed"; }));
+    auto third = pc.snapshot(true, options);
+    REQUIRE(third.result->has_value());
+    CHECK(options.v4_memo->page_hits() == 4 + 3);
+    CHECK(options.v4_memo->misses() == 346);
+    auto fresh = pc.snapshot(true, v4_test_options());
+    REQUIRE(fresh.result->has_value());
+    CHECK(third.result->value().hash == fresh.result->value().hash);
+  }
+  SECTION("a total that moves after a known page restarts the listing") {
+    pc.before =
+        change_at(kV4Policies, 1, [](pcsim::Simulator& sim) { sim.add_rule(site_rule(9000)); });
+    auto third = pc.snapshot(true, options);
+    REQUIRE(third.result->has_value());
+    CHECK(third.result->value().count(policy::ObjectKind::Policy) == 346);
+    CHECK(options.v4_memo->page_hits() == 4 + 1);  // page 0 of the first pass only
+  }
+  SECTION("an extId of a known page listed again on a changed page is a shifted listing") {
+    auto repeated = std::make_shared<std::string>();
+    pc.rewrite = repeat_ext_id(kV4Policies, repeated);  // page 0 changes too: no page known
+    REQUIRE(pc.snapshot(true, options).result->has_value() == false);
+    pc.rewrite = {};
+    REQUIRE(pc.snapshot(true, options).result->has_value());  // pages 0..3 remembered again
+    const auto hits = options.v4_memo->page_hits();
+    pc.rewrite = edit_v4_page(kV4Policies, 1, [repeated](json& page) {
+      page.at("data").at(20)["extId"] = *repeated;  // page 0, known, lists it at data[3]
+    });
+    const Error e = failure(pc.snapshot(true, options), ErrorReason::Truncated);
+    CHECK_THAT(e.message, Catch::Contains("duplicate extId " + *repeated));
+    CHECK(options.v4_memo->page_hits() == hits + 1);
+  }
+  SECTION("references renamed: no page is taken from the memo") {
+    pc.rewrite = edit_v4_pages(kV4AddressGroups, [](std::int64_t, json& page) {
+      for (auto& g : page.at("data")) {
+        if (g.at("name") == "ag-0") g["name"] = "ag-renamed";
+      }
+    });
+    auto third = pc.snapshot(true, options);
+    REQUIRE(third.result->has_value());
+    CHECK(options.v4_memo->page_hits() == 4);
+    auto fresh = pc.snapshot(true, v4_test_options());
+    REQUIRE(fresh.result->has_value());
+    CHECK(third.result->value().hash == fresh.result->value().hash);
+  }
+}
+
+// v3 rule pages with a memo (as the collector polls): read without a DOM, the same snapshot
+// and the same completeness verdicts as the DOM path; unchanged pages and rules reused.
+TEST_CASE("v3: the snapshot path with a rule memo equals the path without",
+          "[prism][snapshot][completeness]") {
+  Pc pc(site_with_group_peer(1234, 3, 3, true));  // pages of 500: 3 pages
+  auto options = test_options();
+  options.v3_memo = std::make_shared<policy::V3RuleMemo>();
+  const bool pooled = GENERATE(false, true);
+  http::WorkPool pool(2);
+  if (pooled) options.work_pool = &pool;
+  CAPTURE(pooled);
+
+  auto plain = pc.snapshot(false, test_options());
+  REQUIRE(plain.result->has_value());
+  auto first = pc.snapshot(false, options);
+  REQUIRE(first.result->has_value());
+  CHECK(first.result->value().hash == plain.result->value().hash);
+  CHECK(first.result->value().findings == plain.result->value().findings);
+  CHECK(options.v3_memo->misses() == 1234);
+  CHECK(options.v3_memo->size() == 1234);
+
+  auto second = pc.snapshot(false, options);
+  REQUIRE(second.result->has_value());
+  CHECK(second.result->value().hash == plain.result->value().hash);
+  CHECK(options.v3_memo->page_hits() == 3);
+  CHECK(options.v3_memo->hits() == 1234);
+
+  SECTION("a changed rule: its page is read, the rule alone canonicalized again") {
+    REQUIRE(pc.sim.edit_rule("rule-00600", [](json& spec) { spec["description"] = "changed"; }));
+    auto third = pc.snapshot(false, options);
+    REQUIRE(third.result->has_value());
+    CHECK(options.v3_memo->page_hits() == 3 + 2);
+    CHECK(options.v3_memo->misses() == 1235);
+    auto fresh = pc.snapshot(false, test_options());
+    REQUIRE(fresh.result->has_value());
+    CHECK(third.result->value().hash == fresh.result->value().hash);
+    CHECK(third.result->value().hash != plain.result->value().hash);
+  }
+  SECTION("a group renamed: rules show the new name, nothing is reused") {
+    pc.rewrite = edit_pages("address_groups/list", [](std::int64_t, json& page) {
+      for (auto& g : page.at("entities")) {
+        if (g.at("address_group").at("name") == "ag-0") g["address_group"]["name"] = "ag-renamed";
+      }
+    });
+    auto third = pc.snapshot(false, options);
+    REQUIRE(third.result->has_value());
+    CHECK(options.v3_memo->page_hits() == 3);
+    CHECK(options.v3_memo->misses() == 2 * 1234);
+    auto fresh = pc.snapshot(false, test_options());
+    REQUIRE(fresh.result->has_value());
+    CHECK(third.result->value().hash == fresh.result->value().hash);
+  }
+  SECTION("a rule gone from a complete listing is dropped from the memo") {
+    REQUIRE(pc.sim.remove_rule("rule-00010"));
+    REQUIRE(pc.snapshot(false, options).result->has_value());
+    CHECK(options.v3_memo->size() == 1233);
+  }
+  SECTION("a changed rule that does not canonicalize is named by its place in the listing") {
+    REQUIRE(pc.sim.edit_rule("rule-00650",
+                             [](json& spec) { spec["resources"]["app_rule"]["action"] = 7; }));
+    const Error e = failure(pc.snapshot(false, options), ErrorReason::Malformed);
+    CHECK_THAT(e.message, Catch::StartsWith("rules[650]") && Catch::Contains("action"));
+  }
+  SECTION("a page that is not JSON is malformed") {
+    pc.rewrite = [](const http::HttpRequest& r, http::HttpResponse& response) {
+      if (is_list(r, kRules) && offset_of(r) == 500) response.body = "{\"entities\": [";
+    };
+    CHECK(failure(pc.snapshot(false, options)).reason == ErrorReason::Malformed);
+  }
+  SECTION("the same uuid on a known page and a changed page is a shifted listing") {
+    pc.rewrite = edit_pages(kRules, [](std::int64_t offset, json& page) {
+      if (offset == 500) page["entities"][1]["metadata"]["uuid"] = "uuid-of-page-0";
+      if (offset == 0) page["entities"][7]["metadata"]["uuid"] = "uuid-of-page-0";
+    });
+    REQUIRE(pc.snapshot(false, options).result.has_value());
+    const Error e = failure(pc.snapshot(false, options), ErrorReason::Truncated);
+    CHECK_THAT(e.message, Catch::Contains("duplicate uuid uuid-of-page-0"));
+  }
+  SECTION("no address groups while rules reference one") {
+    pc.fault("address_groups_list:empty");
+    const Error e = failure(pc.snapshot(false, options), ErrorReason::EmptyList);
+    CHECK_THAT(e.message, Catch::Contains("address_groups/list"));
+  }
+}

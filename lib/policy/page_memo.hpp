@@ -1,0 +1,221 @@
+// What earlier polls of one site canonicalized, kept for the next poll (V4PolicyMemo,
+// V3RuleMemo): each policy by the SHA-256 of its raw text as listed, and each whole list page
+// by the SHA-256 of the page body. A page whose bytes equal a page of the last complete poll is
+// not parsed at all: the listing takes its total and item ids from here, and the builder its
+// canonical policies. A policy whose text is unchanged on a page that changed is not parsed
+// either. Everything is valid only under the reference context it was built in (the names
+// the policies' references resolve to); begin_poll() with another context drops it all.
+// Entries and pages that a complete poll did not list are dropped when it finishes (sweep()),
+// so the memo holds one site's policies: the canonical texts (shared, not copied, with the
+// snapshot built from them), a key per policy and a few ids per page.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/result.hpp"
+#include "core/sha256.hpp"
+#include "policy/canonical_build.hpp"
+
+namespace flowdrift::policy {
+
+// What a listing needs of a page it does not read: the total the page announced and each
+// item's id in order ("" where it had none), for the duplicate check.
+struct PageFacts {
+  std::int64_t total = 0;
+  std::vector<std::string> ids;
+};
+
+// `Refs`: what a fetch checks of one policy besides its canonical form (the kinds of object
+// it references).
+template <class Refs>
+struct PolicyMemoState {
+  struct Entry {
+    std::shared_ptr<const build::BuiltPolicy> policy;
+    Refs refs;
+    std::uint64_t generation = 0;  // the last poll that listed it
+  };
+  struct Page {
+    PageFacts facts;
+    std::vector<std::string> keys;  // its policies' entry keys, in page order
+    std::uint64_t generation = 0;
+  };
+
+  std::string context;  // the reference context the entries were built in
+  std::unordered_map<std::string, Entry> entries;  // SHA-256 of a policy's raw text -> entry
+  std::unordered_map<std::string, Page> pages;     // SHA-256 of a page body -> page
+  std::uint64_t generation = 0;
+  std::uint64_t hits = 0;       // policies taken from the memo
+  std::uint64_t misses = 0;     // policies canonicalized (and remembered)
+  std::uint64_t page_hits = 0;  // pages taken whole, unread
+
+  // A poll starts with the references it resolved in `ctx`.
+  void begin_poll(std::string ctx) {
+    if (ctx != context) {
+      entries.clear();
+      pages.clear();
+      context = std::move(ctx);
+    }
+    ++generation;
+  }
+
+  // The facts of a remembered page, or nullopt.
+  std::optional<PageFacts> known(const std::string& digest) const {
+    auto it = pages.find(digest);
+    if (it == pages.end()) return std::nullopt;
+    return it->second.facts;
+  }
+
+  // The entries of a remembered page (known() said so), marked as listed by this poll.
+  std::vector<const Entry*> take_page(const std::string& digest) {
+    std::vector<const Entry*> out;
+    auto it = pages.find(digest);
+    if (it == pages.end()) return out;
+    it->second.generation = generation;
+    out.reserve(it->second.keys.size());
+    for (const auto& key : it->second.keys) {
+      auto e = entries.find(key);
+      if (e == entries.end()) return {};  // not reached: a page and its entries go together
+      e->second.generation = generation;
+      out.push_back(&e->second);
+    }
+    ++page_hits;
+    hits += out.size();
+    return out;
+  }
+
+  // The entry of one policy text, marked as listed, or null.
+  const Entry* find(const std::string& key) {
+    auto it = entries.find(key);
+    if (it == entries.end()) return nullptr;
+    it->second.generation = generation;
+    ++hits;
+    return &it->second;
+  }
+
+  void remember(std::string key, std::shared_ptr<const build::BuiltPolicy> policy, Refs refs) {
+    ++misses;
+    entries[std::move(key)] = {std::move(policy), std::move(refs), generation};
+  }
+
+  void remember_page(std::string digest, PageFacts facts, std::vector<std::string> keys) {
+    pages[std::move(digest)] = {std::move(facts), std::move(keys), generation};
+  }
+
+  // A complete listing: what it did not list is gone from the site.
+  void sweep() {
+    std::erase_if(entries, [gen = generation](const auto& e) { return e.second.generation != gen; });
+    std::erase_if(pages, [gen = generation](const auto& p) { return p.second.generation != gen; });
+  }
+};
+
+// The state of one page of raw policy texts on its way into a site builder (V4PolicyPageWork,
+// V3RulePageWork): begun (memo lookups), run (the others parsed and canonicalized, possibly
+// on another thread), ended (slots in listing order, the memo updated). `Site` is what the
+// policies resolve their references against, shared read-only with the builder.
+template <class Site, class Refs>
+struct PageWorkCore {
+  using Memo = PolicyMemoState<Refs>;
+  struct Pending {
+    std::size_t slot = 0;  // position on the page
+    std::string text;      // raw policy JSON, copied: the page buffer is not ours
+    std::string key;       // memo key (SHA-256 of the text); empty without a memo
+    std::shared_ptr<const build::BuiltPolicy> policy;
+    Refs refs;
+  };
+  std::shared_ptr<const Site> site;
+  std::size_t base = 0;  // listing index of the page's first policy
+  std::vector<std::shared_ptr<const build::BuiltPolicy>> slots;  // hits filled when begun
+  std::vector<Refs> refs;                                        // per slot
+  std::vector<std::string> keys;  // per slot, when the page is to be remembered whole
+  std::string digest;             // the page body's SHA-256 ("": not remembered)
+  PageFacts facts;
+  std::vector<Pending> pending;
+  std::size_t done = 0;  // pending items run() has finished
+  std::optional<Error> error;
+
+  // For `count` policies from listing index `first`; false (and `error`, which the builder's
+  // end_page reports) when the builder has no references yet.
+  bool start(bool ready, std::shared_ptr<const Site> s, std::size_t first, std::size_t count,
+             const char* not_ready) {
+    if (!ready) {
+      error = make_error(ErrorReason::Other, not_ready);
+      return false;
+    }
+    site = std::move(s);
+    base = first;
+    slots.resize(count);
+    refs.resize(count);
+    return true;
+  }
+
+  // The texts the memo has are taken from it, the others wait for run().
+  void begin(Memo* memo, const std::vector<std::string_view>& texts, std::string page_digest,
+             PageFacts page_facts) {
+    const bool whole = memo != nullptr && !page_digest.empty();
+    if (whole) {
+      digest = std::move(page_digest);
+      facts = std::move(page_facts);
+      keys.reserve(texts.size());
+    }
+    for (std::size_t k = 0; k < texts.size(); ++k) {
+      std::string key;
+      if (memo != nullptr) {
+        key = sha256_hex(texts[k]);
+        if (whole) keys.push_back(key);
+        if (const auto* hit = memo->find(key)) {
+          slots[k] = hit->policy;
+          refs[k] = hit->refs;
+          continue;
+        }
+      }
+      pending.push_back({k, std::string(texts[k]), std::move(key), nullptr, {}});
+    }
+  }
+
+  // A page the memo holds whole: `entries` from Memo::take_page, after start().
+  void begin_known(const std::vector<const typename Memo::Entry*>& entries) {
+    for (std::size_t k = 0; k < entries.size(); ++k) {
+      slots[k] = entries[k]->policy;
+      refs[k] = entries[k]->refs;
+    }
+  }
+
+  // Runs `canon(text, listing index, site)` -> Result<std::pair<BuiltPolicy, Refs>> on each
+  // pending text until one fails.
+  template <class Canon>
+  void run(Canon canon) {
+    for (; done < pending.size() && !error; ++done) {
+      auto& item = pending[done];
+      auto built = canon(item.text, base + item.slot, *site);
+      if (!built) {
+        error = built.error();
+        return;
+      }
+      item.policy = std::make_shared<const build::BuiltPolicy>(std::move(built->first));
+      item.refs = std::move(built->second);
+      std::string().swap(item.text);
+    }
+  }
+
+  // After run(): every slot filled, and the memo told what was canonicalized (and the page,
+  // when it is to be remembered whole).
+  void end(Memo* memo) {
+    for (auto& item : pending) {
+      slots[item.slot] = item.policy;
+      refs[item.slot] = item.refs;
+      if (memo != nullptr) memo->remember(std::move(item.key), std::move(item.policy), item.refs);
+    }
+    if (memo != nullptr && !digest.empty()) {
+      memo->remember_page(std::move(digest), std::move(facts), std::move(keys));
+    }
+  }
+};
+
+}  // namespace flowdrift::policy
