@@ -309,9 +309,7 @@ std::string skew_text(const std::optional<std::int64_t>& ms) {
 
 // Nutanix's entity sync, as the daemon last read it (schema 7 and later; an older database
 // has none to show).
-bool has_entity_sync(store::Database& db) {
-  return db.query_int64("PRAGMA user_version").value_or(0) >= 7;
-}
+bool has_entity_sync(store::Database& db) { return db.has_table("entity_sync_reads"); }
 
 std::string entity_sync_text(const std::optional<store::EntitySyncStored>& s) {
   if (!s) return "-";
@@ -339,9 +337,7 @@ void print_disagreements(std::ostream& out, const std::vector<store::Disagreemen
 }
 
 // VM coverage, as the daemon last read it (schema 11 and later).
-bool has_coverage(store::Database& db) {
-  return db.query_int64("PRAGMA user_version").value_or(0) >= 11;
-}
+bool has_coverage(store::Database& db) { return db.has_table("coverage_reads"); }
 
 std::string coverage_text(const std::optional<store::CoverageStored>& s) {
   if (!s) return "-";

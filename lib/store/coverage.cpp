@@ -248,7 +248,7 @@ std::vector<GapRecord> open_gaps(Database& db, const std::string& pair) {
   return out;
 }
 
-json coverage_json(const std::optional<CoverageStored>& s, CoverageTimeText time) {
+json coverage_json(const std::optional<CoverageStored>& s, TimeText time) {
   if (!s) return nullptr;
   json j{{"state", std::string(drift::to_string(s->state))},
          {"api", s->api},

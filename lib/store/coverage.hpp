@@ -14,6 +14,7 @@
 
 #include "drift/coverage.hpp"
 #include "store/db.hpp"
+#include "store/entity_sync.hpp"
 
 namespace flowdrift::store {
 
@@ -64,8 +65,7 @@ GapChanges write_gaps(Database& db, const std::string& pair,
 std::vector<GapRecord> open_gaps(Database& db, const std::string& pair = "");
 
 // As flowdriftctl status, readiness and the API show them (TimeText: store/entity_sync.hpp).
-using CoverageTimeText = std::string (*)(std::int64_t unix_ms);
-nlohmann::json coverage_json(const std::optional<CoverageStored>& read, CoverageTimeText time);
+nlohmann::json coverage_json(const std::optional<CoverageStored>& read, TimeText time);
 nlohmann::json gap_json(const drift::CoverageGap& gap);
 
 }  // namespace flowdrift::store
