@@ -493,14 +493,15 @@ namespace {
 // One site's poll within poll_all_once; the last one to finish wakes the waiter.
 awaitable<void> poll_one_of_all(scheduler::Collector* collector, std::size_t* pending,
                                 asio::steady_timer* all_done) {
-  co_await collector->poll_once();
+  co_await scheduler::Collector::poll_in_turn(collector);
   if (--*pending == 0) all_done->cancel();
 }
 
 }  // namespace
 
 awaitable<void> App::poll_all_once() {
-  // Every site at once, as the scheduled loops run them: one event loop, overlapping I/O.
+  // Every site at once, as the scheduled loops run them: one event loop, overlapping I/O, at
+  // most polling.max_concurrent polls in flight.
   auto executor = co_await asio::this_coro::executor;
   asio::steady_timer all_done(executor, asio::steady_timer::time_point::max());
   std::size_t pending = collectors_.size();

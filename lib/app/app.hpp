@@ -55,7 +55,8 @@ class App {
   // Graceful stop: no new polls; polls in flight get `grace` to finish. Thread-safe.
   void stop();
   // One poll of every site, concurrently, with everything a scheduled poll does (store, pair
-  // comparison, metrics); returns when all have finished. For benchmarks and tests; run it on io().
+  // comparison, metrics), through the poll gate; returns when all have finished. For benchmarks
+  // and tests; run it on io().
   awaitable<void> poll_all_once();
 
   // Re-reads config().file and applies it (docs/operations.md "Reloading the configuration"):

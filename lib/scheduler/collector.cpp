@@ -298,11 +298,7 @@ awaitable<void> Collector::loop(Collector* self, std::chrono::milliseconds first
   for (;;) {
     co_await wait_until(self, planned);
     if (self->stopping_) break;
-    if (!co_await enter_gate(self)) break;
-    {
-      PollSlot slot(self->gate_);
-      co_await self->poll_once();
-    }
+    if (!co_await poll_in_turn(self)) break;
     if (self->stopping_) break;
     auto next = next_poll(planned, SteadyClock::now(), self->site_.interval);
     if (next.skipped > 0) {
@@ -313,6 +309,12 @@ awaitable<void> Collector::loop(Collector* self, std::chrono::milliseconds first
               self->backoff_;
   }
   self->running_ = false;
+}
+
+awaitable<std::optional<PollReport>> Collector::poll_in_turn(Collector* self) {
+  if (!co_await enter_gate(self)) co_return std::nullopt;
+  PollSlot slot(self->gate_);
+  co_return co_await self->poll_once();
 }
 
 awaitable<bool> Collector::enter_gate(Collector* self) {

@@ -130,6 +130,9 @@ class Collector {
 
   // One complete poll cycle: fetch, canonicalize, store. Used by the loop and by tests.
   awaitable<PollReport> poll_once();
+  // poll_once within a slot of the gate (set_gate), waited for first: as the loop polls.
+  // Nothing (no report) when stop() came before the slot.
+  static awaitable<std::optional<PollReport>> poll_in_turn(Collector* self);
 
   const config::SiteConfig& site() const { return site_; }
   // Where v4 policy pages are canonicalized (null: on the event loop). Must outlive polls.

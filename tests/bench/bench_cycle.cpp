@@ -17,116 +17,28 @@
 //                    [changed cycles, default 3]
 // flowdrift detects each site's API (`api: auto`): a `both` site is polled over v4, so
 // `v3:v4` is a pair in the middle of an upgrade (v3 primary, v4-only DR).
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 
 #include "app/app.hpp"
 #include "config/config.hpp"
 #include "drift/rules.hpp"
 #include "core/log.hpp"
-#include "http/client.hpp"
 #include "pcsim/site.hpp"
 #include "store/db.hpp"
+#include "bench_support.hpp"
 #include "drift_site.hpp"
-#include "support/process.hpp"
-#include "support/temp_dir.hpp"
 
 using namespace flowdrift;
-using Clock = std::chrono::steady_clock;
+using namespace flowdrift::bench;
 using nlohmann::json;
-using bench::drift_replica;
-using bench::rule_body;
 
 namespace {
 
-double secs(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// CPU time (user + system) this process has used: flowdrift's own cost, whatever the
-// simulated sites (separate processes on the same cores) take.
-double cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-// CPU time of a child process so far (utime + stime of /proc/PID/stat).
-double process_cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto paren = text.rfind(')');
-  if (paren == std::string::npos) return 0;
-  std::istringstream fields(text.substr(paren + 2));
-  std::string skip;
-  for (int i = 3; i < 14; ++i) fields >> skip;  // state .. cmajflt (fields 3..13)
-  double utime = 0, stime = 0;
-  fields >> utime >> stime;
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-long peak_rss_kib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss;
-}
-
-void run_cycle(app::App& a) {
-  bool done = false;
-  asio::co_spawn(a.io(), a.poll_all_once(), [&](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-    done = true;
-    a.io().stop();
-  });
-  a.io().restart();
-  a.io().run();
-  if (!done) throw std::runtime_error("cycle did not complete");
-}
-
-awaitable<void> post_churn(http::HttpTransport* t, std::string auth, bool on, int* status) {
-  http::HttpRequest r;
-  r.method = "POST";
-  r.target = "/_pcsim/churn";
-  r.headers = {{"Authorization", auth}, {"Content-Type", "application/json"}};
-  r.body = on ? R"({"enabled":true})" : R"({"enabled":false})";
-  auto res = co_await t->send(std::move(r), std::chrono::seconds(10));
-  *status = res ? res->status : -1;
-}
-
-// Turns pcsim's churn (one policy edited per policy listing) on or off.
-void set_churn(app::App& a, std::uint16_t port, const std::string& ca, bool on) {
-  http::ClientOptions o;
-  o.host = "127.0.0.1";
-  o.port = std::to_string(port);
-  o.ca_file = ca;
-  http::BeastTransport t(a.io().get_executor(), o);
-  int status = 0;
-  asio::co_spawn(a.io(), post_churn(&t, http::basic_auth_header("admin", "bench-pw"), on, &status),
-                 asio::detached);
-  a.io().restart();
-  a.io().run();
-  if (status != 200) throw std::runtime_error("pcsim churn request: HTTP " + std::to_string(status));
-}
-
-std::uintmax_t db_bytes(app::App& a, const std::string& path) {
-  a.store().db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
-  std::uintmax_t total = std::filesystem::file_size(path);
-  std::error_code ec;
-  auto wal = std::filesystem::file_size(path + "-wal", ec);
-  return total + (ec ? 0 : wal);
-}
-
-std::int64_t count_rows(app::App& a, const std::string& sql) {
-  return a.store().db().prepare(sql).query_int64().value_or(0);
-}
+constexpr const char* kPassword = "bench-pw";
 
 // Rows of the audit trail: what a cycle wrote.
 struct Rows {
@@ -191,47 +103,32 @@ int main(int argc, char** argv) {
   // child process so that the peak RSS measured below is the daemon's alone.
   std::size_t rules_total = 0;
   std::size_t drifted = 0;
-  {
-    const pid_t child = fork();
-    if (child == 0) {
-      pcsim::SiteData source = pcsim::generate_site(policies, 42);
-      std::size_t rules = 0;
-      for (auto& r : source.rules) {
-        if (json* body = rule_body(r.spec)) {
-          for (const char* l : {"inbound_allow_list", "outbound_allow_list"}) {
-            auto it = body->find(l);
-            if (it != body->end() && it->is_array()) rules += it->size();
-          }
+  const bool generated = in_child([&] {
+    pcsim::SiteData source = pcsim::generate_site(policies, 42);
+    std::size_t rules = 0;
+    for (auto& r : source.rules) {
+      if (json* body = rule_body(r.spec)) {
+        for (const char* l : {"inbound_allow_list", "outbound_allow_list"}) {
+          auto it = body->find(l);
+          if (it != body->end() && it->is_array()) rules += it->size();
         }
       }
-      pcsim::write_site_file(dir.file("source.json"), source);
-      pcsim::SiteData replica = source;
-      const std::size_t n = drift_replica(replica, 67);
-      pcsim::write_site_file(dir.file("replica.json"), replica);
-      std::ofstream(dir.file("counts")) << rules << ' ' << n << '\n';
-      _exit(0);
     }
-    int status = 0;
-    if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0) {
-      std::fprintf(stderr, "bench_cycle: generating the site data failed\n");
-      return 1;
-    }
-    std::ifstream(dir.file("counts")) >> rules_total >> drifted;
+    pcsim::write_site_file(dir.file("source.json"), source);
+    pcsim::SiteData replica = source;
+    const std::size_t n = drift_replica(replica, 67);
+    pcsim::write_site_file(dir.file("replica.json"), replica);
+    std::ofstream(dir.file("counts")) << rules << ' ' << n << '\n';
+  });
+  if (!generated) {
+    std::fprintf(stderr, "bench_cycle: generating the site data failed\n");
+    return 1;
   }
+  std::ifstream(dir.file("counts")) >> rules_total >> drifted;
 
   // The simulated sites are pcsim processes, so the RSS measured here is flowdrift's own.
-  auto start_site = [&](const std::string& name, const std::string& data, const std::string& mode) {
-    std::filesystem::create_directories(dir.file(name));
-    return std::make_unique<test::Process>(
-        std::vector<std::string>{test::build_dir() + "/tests/pcsim/pcsim", "--listen",
-                                 "127.0.0.1:0", "--tls-dir", dir.file(name), "--port-file",
-                                 dir.file(name) + "/port", "--data", data, "--api-mode", mode,
-                                 "--log-level", "warn"},
-        dir.file(name) + "/pcsim.log", std::vector<std::string>{"PCSIM_PASSWORD=bench-pw"});
-  };
-  auto sim_p = start_site("p", dir.file("source.json"), mode_p);
-  auto sim_d = start_site("d", dir.file("replica.json"), mode_d);
+  auto sim_p = start_pcsim(dir, "p", dir.file("source.json"), mode_p, kPassword);
+  auto sim_d = start_pcsim(dir, "d", dir.file("replica.json"), mode_d, kPassword);
   auto port_p = test::wait_for_file(dir.file("p") + "/port", std::chrono::seconds(120));
   auto port_d = test::wait_for_file(dir.file("d") + "/port", std::chrono::seconds(120));
   if (!port_p || !port_d) {
@@ -242,14 +139,9 @@ int main(int argc, char** argv) {
   const auto dport = static_cast<std::uint16_t>(std::stoi(*port_d));
 
   // Configured as an operator would (the loader's defaults: interval, max_skew, debounce).
-  setenv("BENCH_PC_PASSWORD", "bench-pw", 1);
-  auto site_yaml = [&](const std::string& name, std::uint16_t port, const std::string& ca) {
-    return "  - name: " + name + "\n    url: https://127.0.0.1:" + std::to_string(port) +
-           "\n    username: admin\n    password_env: BENCH_PC_PASSWORD\n    ca_file: " + ca +
-           "\n    interval: 60s\n    request_timeout: 60s\n    poll_timeout: 60s\n";
-  };
-  const std::string yaml = "sites:\n" + site_yaml("primary", pport, dir.file("p") + "/ca.pem") +
-                           site_yaml("dr", dport, dir.file("d") + "/ca.pem") +
+  setenv("BENCH_PC_PASSWORD", kPassword, 1);
+  const std::string yaml = "sites:\n" + site_yaml("primary", pport, dir.file("p") + "/ca.pem", "60s") +
+                           site_yaml("dr", dport, dir.file("d") + "/ca.pem", "60s") +
                            "pairs:\n  - name: prod\n    source: primary\n    replica: dr\n"
                            "storage:\n  path: " + dir.file("bench.db") +
                            "\nserver:\n  listen: 127.0.0.1:0\n";
@@ -276,13 +168,13 @@ int main(int argc, char** argv) {
     const long rss_full = peak_rss_kib();
     const auto bytes_full = db_bytes(a, cfg.storage.path);
 
-    set_churn(a, pport, dir.file("p") + "/ca.pem", true);
-    set_churn(a, dport, dir.file("d") + "/ca.pem", true);
+    set_churn(a, pport, dir.file("p") + "/ca.pem", kPassword, true);
+    set_churn(a, dport, dir.file("d") + "/ca.pem", kPassword, true);
     const Rows before_changed = rows(a);
     const Phase changed = measure(changed_cycles, "changed");
     const Rows after_changed = rows(a);
-    set_churn(a, pport, dir.file("p") + "/ca.pem", false);
-    set_churn(a, dport, dir.file("d") + "/ca.pem", false);
+    set_churn(a, pport, dir.file("p") + "/ca.pem", kPassword, false);
+    set_churn(a, dport, dir.file("d") + "/ca.pem", kPassword, false);
     run_cycle(a);  // picks up the last churned edits; from here on nothing changes
 
     const auto bytes0 = db_bytes(a, cfg.storage.path);
