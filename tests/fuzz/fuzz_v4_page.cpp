@@ -3,8 +3,9 @@
 // strict scan the poll uses, then each item canonicalized from its raw text (the fast path)
 // and from the DOM (the fallback), read as VM coverage records (vmm VMs, protection policies,
 // recovery stages) and as an entity sync policy, whose cross-check runs
-// against a snapshot built from the same page. Any input must end in a value or an
-// Error, never a crash, a hang or a sanitizer report.
+// against a snapshot built from the same page. The policies also go through a memo twice (the
+// second time as a page known by its digest), which must give the DOM path's snapshot. Any
+// input must end in a value or an Error, never a crash, a hang or a sanitizer report.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -13,11 +14,46 @@
 
 #include "core/json_scan.hpp"
 #include "core/json_strict.hpp"
+#include "core/sha256.hpp"
 #include "drift/coverage_v4.hpp"
 #include "drift/entity_sync.hpp"
 #include "policy/normalize_v4.hpp"
 
 using flowdrift::json_scan::JsonDoc;
+
+namespace {
+
+// The page as a poll takes it (raw texts into a builder with a memo, then again as a page the
+// memo knows by its digest): the DOM path's snapshot both times, or a refusal both times.
+std::string through_memo(const std::vector<nlohmann::json>& page,
+                         const std::vector<std::string_view>& texts, const std::string& digest,
+                         flowdrift::policy::V4PolicyMemo& memo) {
+  flowdrift::policy::V4SiteBuilder builder(&memo);
+  if (!builder.set_references(page, page, page)) return "";
+  const bool known = builder.known_page(digest).has_value();
+  auto work = known ? builder.begin_known_page(digest)
+                    : builder.begin_page(texts, digest, {0, std::vector<std::string>(texts.size())});
+  if (!builder.end_page(std::move(work))) return "";
+  auto snap = builder.finish();
+  return snap ? snap->hash : "";
+}
+
+void pages_through_memo(std::string_view text, const flowdrift::json_scan::JsonDoc& scanned,
+                        const std::vector<nlohmann::json>& page, const std::string& dom_hash) {
+  std::vector<std::string_view> texts;
+  const auto listed = scanned.root().find("data");
+  for (const auto item : *listed) {
+    if (!item.is_object()) return;  // the poll's scan refuses such a page: the DOM path reads it
+    texts.push_back(item.text());
+  }
+  flowdrift::policy::V4PolicyMemo memo;
+  const std::string digest = flowdrift::sha256_hex(text);
+  if (through_memo(page, texts, digest, memo) != dom_hash) __builtin_trap();
+  if (through_memo(page, texts, digest, memo) != dom_hash) __builtin_trap();
+  if (!dom_hash.empty() && memo.page_hits() != 1) __builtin_trap();
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -49,10 +85,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto item : *listed) (void)from_text.add_policy_text(item.text());
     (void)from_text.finish();
   }
+  std::string dom_hash;
   flowdrift::policy::V4SiteBuilder from_dom;
   if (from_dom.set_references(page, page, page) && from_dom.add_policies(page)) {
-    (void)from_dom.finish();
+    auto snap = from_dom.finish();
+    if (snap) dom_hash = snap->hash;
   }
+  pages_through_memo(text, *scanned, page, dom_hash);
   // The items as entity sync policies, cross-checked against the page's groups and
   // categories, with an open item on every entity they name.
   std::vector<flowdrift::drift::EntitySync> synced;
