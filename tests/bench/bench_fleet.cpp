@@ -48,7 +48,7 @@ Args parse_args(int argc, char** argv) {
   Args a;
   if (argc > 1) a.sites = std::max(2, std::atoi(argv[1]) / 2 * 2);
   if (argc > 2) a.policies = std::strtoul(argv[2], nullptr, 10);
-  if (argc > 3) a.cycles = std::max(3, std::atoi(argv[3]));
+  if (argc > 3) a.cycles = std::max(4, std::atoi(argv[3]));
   if (argc > 4) a.mode = argv[4];
   if (argc > 5) a.max_concurrent = std::max(1, std::atoi(argv[5]));
   if (a.mode != "v3" && a.mode != "v4" && a.mode != "both") {
@@ -211,7 +211,7 @@ int main(int argc, char** argv) {
     print_row(i + 1, i == 0 ? "first" : changed ? "changed" : "quiet", c);
     std::fflush(stdout);
     if (i == 0) first = c;
-    if (i > 0 && !changed && i != changed_at + 1) quiet.push_back(c);
+    if (i > 0 && !changed) quiet.push_back(c);
   }
   double qwall = 0, qcpu = 0, qgrowth = 0, scrape = 0;
   long peak = 0;
