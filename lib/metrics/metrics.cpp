@@ -6,7 +6,6 @@
 #include <prometheus/histogram.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 
 #include <algorithm>
 #include <set>
@@ -17,6 +16,7 @@
 #include "core/clock.hpp"
 #include "core/printable.hpp"
 #include "core/result.hpp"
+#include "metrics/text_format.hpp"
 
 namespace flowdrift::metrics {
 namespace {
@@ -591,7 +591,7 @@ std::string Metrics::render() const {
   auto fams = registry_->Collect();
   for (auto& f : own) fams.push_back(std::move(f));
   process_metrics(fams, start_ms_);
-  return prometheus::TextSerializer().Serialize(fams);
+  return text_format(fams);
 }
 
 }  // namespace flowdrift::metrics
