@@ -723,8 +723,7 @@ struct V3SiteBuilder::State {
   std::shared_ptr<const SiteIndex> rules_index;
   build::GroupIndex address_groups;
   build::GroupIndex service_groups;
-  std::vector<std::shared_ptr<const PolicyOut>> policies;
-  std::size_t begun = 0;  // rules of pages begun but not yet ended
+  PolicyListing<SiteIndex, V3RuleReferences> listing;
   std::set<std::string> category_keys;
   bool groups_set = false;
   bool finished = false;
@@ -734,6 +733,7 @@ struct V3SiteBuilder::State {
 V3SiteBuilder::V3SiteBuilder() : s_(std::make_unique<State>()) {}
 V3SiteBuilder::V3SiteBuilder(V3RuleMemo* memo) : s_(std::make_unique<State>()) {
   if (memo != nullptr) s_->memo = memo->s_.get();
+  s_->listing.memo = s_->memo;
 }
 V3SiteBuilder::~V3SiteBuilder() = default;
 V3SiteBuilder::V3SiteBuilder(V3SiteBuilder&&) noexcept = default;
@@ -752,6 +752,7 @@ Result<void> V3SiteBuilder::set_groups(const std::vector<json>& address_groups,
                                      st.index.service_group_names, st.findings);
   });
   st.groups_set = r.has_value();
+  st.rules_index = nullptr;  // rule pages fail until groups are set
   if (st.groups_set) {
     st.rules_index = std::make_shared<const SiteIndex>(st.index);
     // Rules resolved against other names would be stale: the memo then starts over.
@@ -766,8 +767,8 @@ Result<void> V3SiteBuilder::add_rules(const std::vector<json>& page) {
   for (const auto& k : referenced_category_keys(page)) st.category_keys.insert(k);
   return guarded([&] {
     for (const json& e : page) {
-      const std::size_t i = st.policies.size();
-      st.policies.push_back(std::make_shared<const PolicyOut>(
+      const std::size_t i = st.listing.policies.size();
+      st.listing.policies.push_back(std::make_shared<const PolicyOut>(
           with_entity(rule_label(i, e), [&] { return canonicalize_policy(e, st.index); })));
     }
   });
@@ -775,65 +776,43 @@ Result<void> V3SiteBuilder::add_rules(const std::vector<json>& page) {
 
 V3RulePageWork V3SiteBuilder::begin_page(const std::vector<std::string_view>& texts,
                                          std::string digest, PageFacts facts) {
-  State& st = *s_;
   V3RulePageWork work;
-  auto& w = *work.s_;
-  if (!w.start(st.groups_set, st.rules_index, st.policies.size() + st.begun, texts.size(),
-               kNoGroups)) {
-    return work;
-  }
-  st.begun += texts.size();
-  w.begin(st.memo, texts, std::move(digest), std::move(facts));
+  s_->listing.begin(*work.s_, s_->rules_index, kNoGroups, texts, std::move(digest),
+                    std::move(facts));
   return work;
 }
 
 std::optional<PageFacts> V3SiteBuilder::known_page(const std::string& digest) const {
-  if (s_->memo == nullptr || !s_->groups_set) return std::nullopt;
-  return s_->memo->known(digest);
+  return s_->listing.known(s_->groups_set, digest);
 }
 
 V3RulePageWork V3SiteBuilder::begin_known_page(const std::string& digest) {
-  State& st = *s_;
   V3RulePageWork work;
-  const auto entries = st.memo != nullptr ? st.memo->take_page(digest)
-                                          : std::vector<const V3RuleMemo::State::Entry*>{};
-  auto& w = *work.s_;
-  if (!w.start(st.groups_set, st.rules_index, st.policies.size() + st.begun, entries.size(),
-               kNoGroups)) {
-    return work;
-  }
-  st.begun += entries.size();
-  w.begin_known(entries);
+  s_->listing.begin_known(*work.s_, s_->rules_index, kNoGroups, digest);
   return work;
 }
 
 Result<V3PageReferences> V3SiteBuilder::end_page(V3RulePageWork work) {
   State& st = *s_;
-  auto& w = *work.s_;
   work.run();  // whatever is left (nothing when the caller ran it)
-  if (w.error) return *w.error;
-  if (w.site != st.rules_index || w.base != st.policies.size() || st.begun < w.slots.size()) {
-    return make_error(ErrorReason::Other, "v3 site: a page ended out of turn");
-  }
-  st.begun -= w.slots.size();
-  w.end(st.memo);
   V3PageReferences counts;
-  for (std::size_t k = 0; k < w.slots.size(); ++k) {
-    st.policies.push_back(std::move(w.slots[k]));
-    counts.address_groups += w.refs[k].address_groups ? 1 : 0;
-    counts.service_groups += w.refs[k].service_groups ? 1 : 0;
-    st.category_keys.insert(w.refs[k].category_keys.begin(), w.refs[k].category_keys.end());
-  }
+  auto ended = st.listing.end(*work.s_, st.rules_index.get(), "v3 site: a page ended out of turn",
+                              [&](const V3RuleReferences& r) {
+                                counts.address_groups += r.address_groups ? 1 : 0;
+                                counts.service_groups += r.service_groups ? 1 : 0;
+                                st.category_keys.insert(r.category_keys.begin(),
+                                                        r.category_keys.end());
+                              });
+  if (!ended) return ended.error();
   return counts;
 }
 
 void V3SiteBuilder::restart_rules() {
-  s_->policies.clear();
-  s_->begun = 0;  // pages begun and not ended are abandoned
+  s_->listing.restart();
   s_->category_keys.clear();
 }
 
-std::size_t V3SiteBuilder::rule_count() const { return s_->policies.size(); }
+std::size_t V3SiteBuilder::rule_count() const { return s_->listing.policies.size(); }
 
 std::vector<std::string> V3SiteBuilder::category_keys() const {
   return {s_->category_keys.begin(), s_->category_keys.end()};
@@ -852,11 +831,13 @@ Result<Snapshot> V3SiteBuilder::finish() {
   if (!st.groups_set || st.finished) {
     return make_error(ErrorReason::Other, "v3 site: finish() without groups, or twice");
   }
-  if (st.begun != 0) return make_error(ErrorReason::Other, "v3 site: finish() with pages not ended");
+  if (st.listing.begun != 0) {
+    return make_error(ErrorReason::Other, "v3 site: finish() with pages not ended");
+  }
   st.finished = true;
   if (st.memo != nullptr) st.memo->sweep();  // what a complete listing did not list is gone
   return build::assemble_snapshot(
-      st.policies,
+      st.listing.policies,
       {std::move(st.address_groups), std::move(st.service_groups), {},
        std::move(st.index.category_values)},
       std::move(st.findings));

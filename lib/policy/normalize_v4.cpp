@@ -1286,16 +1286,19 @@ struct V4SiteBuilder::State {
   // Shared read-only with page work in flight (V4PolicyPageWork); replaced, never modified,
   // once policies are being added.
   std::shared_ptr<Site> site = std::make_shared<Site>();
-  std::vector<std::shared_ptr<const b::BuiltPolicy>> policies;
-  std::size_t begun = 0;  // policies of pages begun but not yet ended
+  PolicyListing<Site, V4PolicyReferences> listing;
   bool references_set = false;
   bool finished = false;
   V4PolicyMemo::State* memo = nullptr;
+
+  // What page work resolves against: null before the references.
+  std::shared_ptr<const Site> ready_site() const { return references_set ? site : nullptr; }
 };
 
 V4SiteBuilder::V4SiteBuilder() : s_(std::make_unique<State>()) {}
 V4SiteBuilder::V4SiteBuilder(V4PolicyMemo* memo) : s_(std::make_unique<State>()) {
   if (memo != nullptr) s_->memo = memo->s_.get();
+  s_->listing.memo = s_->memo;
 }
 V4SiteBuilder::~V4SiteBuilder() = default;
 V4SiteBuilder::V4SiteBuilder(V4SiteBuilder&&) noexcept = default;
@@ -1347,8 +1350,8 @@ Result<void> V4SiteBuilder::add_policies(const std::vector<json>& page) {
   }
   return guarded([&] {
     for (const json& p : page) {
-      const std::size_t i = st.policies.size();
-      st.policies.push_back(std::make_shared<const b::BuiltPolicy>(
+      const std::size_t i = st.listing.policies.size();
+      st.listing.policies.push_back(std::make_shared<const b::BuiltPolicy>(
           for_entity(label("policies", i, p), [&] { return canonicalize_policy(p, *st.site); })));
     }
   });
@@ -1397,57 +1400,34 @@ V4PolicyPageWork V4SiteBuilder::begin_page(const std::vector<std::string_view>& 
 
 V4PolicyPageWork V4SiteBuilder::begin_page(const std::vector<std::string_view>& texts,
                                            std::string digest, PageFacts facts) {
-  State& st = *s_;
   V4PolicyPageWork work;
-  auto& w = *work.s_;
-  if (!w.start(st.references_set, st.site, st.policies.size() + st.begun, texts.size(),
-               kNoReferences)) {
-    return work;
-  }
-  st.begun += texts.size();
-  w.begin(st.memo, texts, std::move(digest), std::move(facts));
+  s_->listing.begin(*work.s_, s_->ready_site(), kNoReferences, texts, std::move(digest),
+                    std::move(facts));
   return work;
 }
 
 std::optional<PageFacts> V4SiteBuilder::known_page(const std::string& digest) const {
-  if (s_->memo == nullptr || !s_->references_set) return std::nullopt;
-  return s_->memo->known(digest);
+  return s_->listing.known(s_->references_set, digest);
 }
 
 V4PolicyPageWork V4SiteBuilder::begin_known_page(const std::string& digest) {
-  State& st = *s_;
   V4PolicyPageWork work;
-  const auto entries = st.memo != nullptr ? st.memo->take_page(digest)
-                                          : std::vector<const V4PolicyMemo::State::Entry*>{};
-  auto& w = *work.s_;
-  if (!w.start(st.references_set, st.site, st.policies.size() + st.begun, entries.size(),
-               kNoReferences)) {
-    return work;
-  }
-  st.begun += entries.size();
-  w.begin_known(entries);
+  s_->listing.begin_known(*work.s_, s_->ready_site(), kNoReferences, digest);
   return work;
 }
 
 Result<V4PageReferences> V4SiteBuilder::end_page(V4PolicyPageWork work) {
-  State& st = *s_;
-  auto& w = *work.s_;
   work.run();  // whatever is left (nothing when the caller ran it)
-  if (w.error) return *w.error;
-  if (w.site != st.site || w.base != st.policies.size() || st.begun < w.slots.size()) {
-    return make_error(ErrorReason::Other, "v4 site: a page ended out of turn");
-  }
-  st.begun -= w.slots.size();
-  w.end(st.memo);
   V4PageReferences counts;
-  for (std::size_t k = 0; k < w.slots.size(); ++k) {
-    st.policies.push_back(std::move(w.slots[k]));
-    counts.address_groups += w.refs[k].address_groups ? 1 : 0;
-    counts.service_groups += w.refs[k].service_groups ? 1 : 0;
-    counts.categories += w.refs[k].categories ? 1 : 0;
-    counts.entity_groups += w.refs[k].entity_groups ? 1 : 0;
-    counts.vpcs += w.refs[k].vpcs ? 1 : 0;
-  }
+  auto ended = s_->listing.end(*work.s_, s_->site.get(), "v4 site: a page ended out of turn",
+                               [&counts](const V4PolicyReferences& r) {
+                                 counts.address_groups += r.address_groups ? 1 : 0;
+                                 counts.service_groups += r.service_groups ? 1 : 0;
+                                 counts.categories += r.categories ? 1 : 0;
+                                 counts.entity_groups += r.entity_groups ? 1 : 0;
+                                 counts.vpcs += r.vpcs ? 1 : 0;
+                               });
+  if (!ended) return ended.error();
   return counts;
 }
 
@@ -1459,16 +1439,13 @@ Result<V4PolicyReferences> V4SiteBuilder::add_policy_text(std::string_view text)
                             counts->vpcs > 0};
 }
 
-void V4SiteBuilder::restart_policies() {
-  s_->policies.clear();
-  s_->begun = 0;  // pages begun and not ended are abandoned
-}
+void V4SiteBuilder::restart_policies() { s_->listing.restart(); }
 
-std::size_t V4SiteBuilder::policy_count() const { return s_->policies.size(); }
+std::size_t V4SiteBuilder::policy_count() const { return s_->listing.policies.size(); }
 
 Result<Snapshot> V4SiteBuilder::finish() {
   State& st = *s_;
-  if (!st.references_set || st.finished || st.begun != 0) {
+  if (!st.references_set || st.finished || st.listing.begun != 0) {
     return make_error(ErrorReason::Other,
                       "v4 site: finish() without references, with pages not ended, or twice");
   }
@@ -1477,7 +1454,7 @@ Result<Snapshot> V4SiteBuilder::finish() {
   // The group indexes are moved out unless abandoned page work still shares them.
   if (st.site.use_count() > 1) st.site = std::make_shared<Site>(*st.site);
   Site& site = *st.site;
-  return b::assemble_snapshot(st.policies,
+  return b::assemble_snapshot(st.listing.policies,
                               {std::move(site.address_groups), std::move(site.service_groups),
                                std::move(site.entity_groups), std::move(site.category_values)},
                               std::move(st.findings));

@@ -218,4 +218,68 @@ struct PageWorkCore {
   }
 };
 
+// The listing side of a site builder (V3SiteBuilder, V4SiteBuilder): the policies added so far
+// in listing order, how many more the pages begun and not yet ended hold, and the memo. `site`
+// arguments are what the builder's policies resolve against, null before its references are
+// set (a page then fails with `not_ready`).
+template <class Site, class Refs>
+struct PolicyListing {
+  using Work = PageWorkCore<Site, Refs>;
+  using Memo = PolicyMemoState<Refs>;
+  Memo* memo = nullptr;
+  std::vector<std::shared_ptr<const build::BuiltPolicy>> policies;
+  std::size_t begun = 0;
+
+  void begin(Work& w, std::shared_ptr<const Site> site, const char* not_ready,
+             const std::vector<std::string_view>& texts, std::string digest, PageFacts facts) {
+    const bool ready = site != nullptr;  // before the move below
+    if (!w.start(ready, std::move(site), policies.size() + begun, texts.size(), not_ready)) {
+      return;
+    }
+    begun += texts.size();
+    w.begin(memo, texts, std::move(digest), std::move(facts));
+  }
+
+  std::optional<PageFacts> known(bool ready, const std::string& digest) const {
+    if (memo == nullptr || !ready) return std::nullopt;
+    return memo->known(digest);
+  }
+
+  void begin_known(Work& w, std::shared_ptr<const Site> site, const char* not_ready,
+                   const std::string& digest) {
+    const auto entries =
+        memo != nullptr ? memo->take_page(digest) : std::vector<const typename Memo::Entry*>{};
+    const bool ready = site != nullptr;  // before the move below
+    if (!w.start(ready, std::move(site), policies.size() + begun, entries.size(), not_ready)) {
+      return;
+    }
+    begun += entries.size();
+    w.begin_known(entries);
+  }
+
+  // After the work ran: its policies appended in listing order and the memo updated, each
+  // policy's Refs handed to `count`. The work's error, or `out_of_turn` for a page ended out of
+  // the order the pages were begun in (or begun against another `current` site).
+  template <class Count>
+  Result<void> end(Work& w, const Site* current, const char* out_of_turn, Count count) {
+    if (w.error) return *w.error;
+    if (w.site.get() != current || w.base != policies.size() || begun < w.slots.size()) {
+      return make_error(ErrorReason::Other, out_of_turn);
+    }
+    begun -= w.slots.size();
+    w.end(memo);
+    for (std::size_t k = 0; k < w.slots.size(); ++k) {
+      policies.push_back(std::move(w.slots[k]));
+      count(w.refs[k]);
+    }
+    return {};
+  }
+
+  // The listing restarted: pages begun and not ended are abandoned.
+  void restart() {
+    policies.clear();
+    begun = 0;
+  }
+};
+
 }  // namespace flowdrift::policy

@@ -23,10 +23,14 @@ inline constexpr std::size_t kPagesInFlight = 4;
 // `Counts`: how many policies of a page reference each kind of object, summed by `add`.
 template <class Builder, class Work, class Counts>
 struct PageStream {
-  Builder* builder = nullptr;
-  http::WorkPool* pool = nullptr;  // null: pages are canonicalized on the loop's thread
+  PageStream(Builder* b, http::WorkPool* p, asio::any_io_executor e,
+             void (*add_counts)(Counts&, const Counts&))
+      : builder(b), pool(p), executor(std::move(e)), add(add_counts) {}
+
+  Builder* builder;
+  http::WorkPool* pool;  // null: pages are canonicalized on the loop's thread
   asio::any_io_executor executor;
-  void (*add)(Counts&, const Counts&) = nullptr;
+  void (*add)(Counts&, const Counts&);
   std::deque<std::shared_ptr<http::PoolJob<Work>>> in_flight;
   Counts referencing{};
 

@@ -374,11 +374,7 @@ awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
     no_service_groups = service_groups->empty();
   }
 
-  RuleStream stream;
-  stream.builder = &builder;
-  stream.pool = ctx->options.work_pool;
-  stream.executor = co_await asio::this_coro::executor;
-  stream.add = &add;
+  RuleStream stream(&builder, ctx->options.work_pool, co_await asio::this_coro::executor, &add);
   PageSink sink{[&stream, &builder] {
                   stream.restart();
                   builder.restart_rules();

@@ -552,11 +552,7 @@ awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
     empty = empty_lists(*lists);
   }
 
-  PolicyStream stream;
-  stream.builder = &builder;
-  stream.pool = ctx->options.work_pool;
-  stream.executor = co_await asio::this_coro::executor;
-  stream.add = &add;
+  PolicyStream stream(&builder, ctx->options.work_pool, co_await asio::this_coro::executor, &add);
   PageSink sink{[&stream, &builder] {
                   stream.restart();
                   builder.restart_policies();
