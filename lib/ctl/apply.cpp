@@ -8,6 +8,7 @@
 
 #include "config/config.hpp"
 #include "core/clock.hpp"
+#include "core/json_get.hpp"
 #include "ctl/commands.hpp"
 #include "ctl/live.hpp"
 #include "ctl/plan.hpp"
@@ -83,12 +84,8 @@ void remember_created(Run& run, const plan::Write& w, const std::string& id) {
 
 // The id a v3 create answers with (`uuid`, or `metadata.uuid` of an intent response).
 std::string v3_created_id(const json& answer) {
-  if (!answer.is_object()) return {};
-  std::string id = answer.value("uuid", "");
-  if (id.empty() && answer.contains("metadata") && answer["metadata"].is_object()) {
-    id = answer["metadata"].value("uuid", "");
-  }
-  return id;
+  std::string id = string_or(answer, "uuid");
+  return id.empty() ? string_at_path(answer, {"metadata", "uuid"}) : id;
 }
 
 // One GET with the write credential; the answer's body as JSON when 2xx.
@@ -119,11 +116,11 @@ awaitable<Result<std::string>> wait_task(Run* run, std::string task_id) {
   while (SteadyClock::now() < deadline) {
     auto task = co_await read_json(run, target, nullptr);
     if (!task) co_return task.error();
-    const json data = task->value("data", json::object());
-    const std::string status = data.value("status", "");
+    const json& data = member_object(*task, "data");
+    const std::string status = string_or(data, "status");
     if (status == "SUCCEEDED") {
       for (const auto& e : data.value("entitiesAffected", json::array())) {
-        if (e.is_object() && e.contains("extId")) co_return e.value("extId", "");
+        if (!string_or(e, "extId").empty()) co_return string_or(e, "extId");
       }
       co_return std::string();
     }
@@ -143,11 +140,11 @@ awaitable<Result<std::string>> wait_task(Run* run, std::string task_id) {
 awaitable<Result<std::string>> settle_write(Run* run, std::string body) {
   const json answer = json::parse(body, nullptr, false);
   if (run->target.api != config::Api::V4) co_return v3_created_id(answer);
-  const json data = answer.is_object() ? answer.value("data", json::object()) : json::object();
-  if (data.is_object() && data.value("$objectType", "") == "prism.v4.config.TaskReference") {
-    co_return co_await wait_task(run, data.value("extId", ""));
+  const json& data = member_object(answer, "data");
+  if (string_or(data, "$objectType") == "prism.v4.config.TaskReference") {
+    co_return co_await wait_task(run, string_or(data, "extId"));
   }
-  co_return data.is_object() ? data.value("extId", "") : std::string();
+  co_return string_or(data, "extId");
 }
 
 void stop_at(Run* run, std::size_t i, const plan::Write& w, const std::string& why) {

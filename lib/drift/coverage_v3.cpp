@@ -25,6 +25,31 @@ Result<std::string> string_at(const json& parent, const char* key, const std::st
   return it->get<std::string>();
 }
 
+// The string at `key` of `parent`, `fallback` when absent, an error when it is not a string.
+Result<std::string> string_or(const json& parent, const char* key, std::string fallback,
+                              const std::string& where) {
+  if (!parent.contains(key)) return fallback;
+  return string_at(parent, key, where);
+}
+
+// The member at `path` below `parent` (an object), null when a step is absent or null; an error
+// naming the first step that is there and is not an object.
+Result<const json*> optional_at(const json& parent, std::initializer_list<const char*> path,
+                                const std::string& where) {
+  static const json none;
+  const json* at = &parent;
+  std::string here = where;
+  for (const char* key : path) {
+    if (at->is_null()) return &none;
+    if (!at->is_object()) return malformed(here, "is not an object");
+    auto it = at->find(key);
+    if (it == at->end()) return &none;
+    at = &*it;
+    here += std::string(".") + key;
+  }
+  return at;
+}
+
 // {key: value} or, with `lists`, {key: [values]}, as sorted "key:value" strings.
 Result<std::vector<std::string>> category_pairs(const json& map, bool lists, const std::string& where) {
   if (!map.is_object()) return malformed(where, "is not an object");
@@ -53,9 +78,9 @@ Result<std::vector<ProtectionRecord>> stage_records(const json& stage,
                                                            const std::string& name,
                                                            const std::string& where) {
   std::vector<ProtectionRecord> out;
-  const auto list = stage.value("stage_work", json::object())
-                        .value("recover_entities", json::object())
-                        .value("entity_info_list", json::array());
+  auto found = optional_at(stage, {"stage_work", "recover_entities", "entity_info_list"}, where);
+  if (!found) return found.error();
+  const json& list = (*found)->is_null() ? json::array() : **found;
   if (!list.is_array()) return malformed(where, "entity_info_list is not a list");
   ProtectionRecord by_id{"recovery_plan", name, {}, false, {}};
   for (std::size_t i = 0; i < list.size(); ++i) {
@@ -66,7 +91,9 @@ Result<std::vector<ProtectionRecord>> stage_records(const json& stage,
       auto uuid = ref->is_object() ? string_at(*ref, "uuid", here + ".any_entity_reference")
                                    : Result<std::string>(malformed(here, "any_entity_reference is not an object"));
       if (!uuid) return uuid.error();
-      if (ref->value("kind", "vm") == "vm") by_id.vm_ids.push_back(*uuid);
+      auto kind = string_or(*ref, "kind", "vm", here + ".any_entity_reference");
+      if (!kind) return kind.error();
+      if (*kind == "vm") by_id.vm_ids.push_back(*uuid);
     } else if (auto cats = info.find("categories"); cats != info.end()) {
       auto pairs = category_pairs(*cats, false, here + ".categories");
       if (!pairs) return pairs.error();
@@ -102,10 +129,13 @@ Result<ProtectionRecord> parse_v3_protection_rule(const json& entity, const std:
   if (!entity.is_object()) return malformed(where, "is not an object");
   auto name = spec_name(entity, where);
   if (!name) return name.error();
-  const auto resources = entity["spec"].value("resources", json::object());
-  const auto filter = resources.value("category_filter", json::object());
+  auto found = optional_at(entity, {"spec", "resources", "category_filter"}, where);
+  if (!found) return found.error();
+  const json& filter = (*found)->is_null() ? json::object() : **found;
   if (!filter.is_object()) return malformed(where, "spec.resources.category_filter is not an object");
-  const std::string type = filter.value("type", "CATEGORIES_MATCH_ANY");
+  auto type_of = string_or(filter, "type", "CATEGORIES_MATCH_ANY", where + ".spec.resources.category_filter");
+  if (!type_of) return type_of.error();
+  const std::string& type = *type_of;
   if (type != "CATEGORIES_MATCH_ANY" && type != "CATEGORIES_MATCH_ALL") {
     return malformed(where, "category_filter.type " + type + " is not CATEGORIES_MATCH_ANY or _ALL");
   }
@@ -125,7 +155,9 @@ Result<std::vector<ProtectionRecord>> parse_v3_recovery_plan(const json& entity,
   if (!entity.is_object()) return malformed(where, "is not an object");
   auto name = spec_name(entity, where);
   if (!name) return name.error();
-  const auto stages = entity["spec"].value("resources", json::object()).value("stage_list", json::array());
+  auto found = optional_at(entity, {"spec", "resources", "stage_list"}, where);
+  if (!found) return found.error();
+  const json& stages = (*found)->is_null() ? json::array() : **found;
   if (!stages.is_array()) return malformed(where, "spec.resources.stage_list is not a list");
   std::vector<ProtectionRecord> out;
   for (std::size_t i = 0; i < stages.size(); ++i) {

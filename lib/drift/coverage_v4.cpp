@@ -79,8 +79,9 @@ Result<std::vector<ProtectionRecord>> parse_v4_recovery_stage(const json& item,
                                                               const CategoryNames& categories) {
   if (!item.is_object()) return malformed(where, "is not an object");
   std::vector<ProtectionRecord> out;
-  const std::string type = item.value("entityType", "VM");
-  if (type != "VM") return out;  // volume groups are not VMs
+  const auto type = item.find("entityType");
+  if (type != item.end() && !type->is_string()) return malformed(where, "entityType is not a string");
+  if (type != item.end() && *type != "VM") return out;  // volume groups are not VMs
   auto cats = category_list(item, "categoryExtIds", false, where, categories);
   if (!cats) return cats.error();
   if (!cats->empty()) out.push_back({"recovery_plan", plan, std::move(*cats), false, {}});

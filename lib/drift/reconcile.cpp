@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_get.hpp"
+
 namespace flowdrift::drift {
 namespace {
 
@@ -193,7 +195,7 @@ diff::DriftItem as_drift_item(const Item& s) {
   const auto fields = nlohmann::json::parse(s.fields_json, nullptr, false);
   if (fields.is_array()) {
     for (const auto& f : fields) {
-      d.fields.push_back({f.value("path", ""), f.value("source", ""), f.value("replica", "")});
+      d.fields.push_back({string_or(f, "path"), string_or(f, "source"), string_or(f, "replica")});
     }
   }
   return d;

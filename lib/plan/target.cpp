@@ -1,21 +1,16 @@
 // What a target site holds under each name: identifiers from its raw site data.
 #include "plan/plan.hpp"
 
+#include "core/json_get.hpp"
+
 namespace flowdrift::plan {
 namespace {
 
 using nlohmann::json;
 using policy::ObjectKind;
 
-std::string text_at(const json& j, std::initializer_list<const char*> path) {
-  const json* at = &j;
-  for (const char* key : path) {
-    if (!at->is_object()) return {};
-    auto it = at->find(key);
-    if (it == at->end()) return {};
-    at = &*it;
-  }
-  return at->is_string() ? at->get<std::string>() : std::string();
+std::string text_at(const json& j, std::initializer_list<std::string_view> path) {
+  return string_at_path(j, path);
 }
 
 void add(Target& t, ObjectKind kind, const std::string& name, TargetObject o) {
@@ -34,7 +29,7 @@ Target v3_target(const std::string& site, const policy::V3SiteData& data,
   t.snapshot = std::move(snapshot);
   for (const auto& r : data.rules) {
     TargetObject o{text_at(r, {"metadata", "uuid"}), -1};
-    const json& version = r.value("metadata", json::object()).value("spec_version", json());
+    const json& version = member_at(r, {"metadata", "spec_version"});
     if (version.is_number_integer()) o.spec_version = version.get<std::int64_t>();
     add(t, ObjectKind::Policy, text_at(r, {"spec", "name"}), o);
   }

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_get.hpp"
 #include "core/sha256.hpp"
 
 namespace flowdrift::store {
@@ -253,7 +254,7 @@ AuditReport verify_audit(Database& db) {
     } else if (e.tbl == "checkpoint") {
       ++report.checkpoints;
       const auto note = json::parse(e.note, nullptr, false);
-      const bool ok = note.is_object() && note.value("bridges_digest", "") == bridges_digest(db, e.seq);
+      const bool ok = note.is_object() && string_or(note, "bridges_digest") == bridges_digest(db, e.seq);
       if (!ok) {
         report.problems.push_back(
             {e.seq, entry_name(e) + " (checkpoint): its bridges were changed"});

@@ -55,3 +55,17 @@ TEST_CASE("v4 coverage: protection policies by category, recovery stages by VM a
   REQUIRE_FALSE(broken.has_value());
   CHECK(broken.error().message == "stages data[1].entities[0]: is not an object");
 }
+
+TEST_CASE("v4 coverage: a recovery stage whose entityType is not a string is refused by name",
+          "[unit][drift][coverage]") {
+  // Found by fuzz_v4_page: value("entityType", "VM") threw on an array.
+  const auto odd = drift::parse_v4_recovery_stage(json::parse(R"({"entityType": ["c-web"]})"),
+                                                  "stages data[2]", "rp", kCategories);
+  REQUIRE_FALSE(odd.has_value());
+  CHECK(odd.error().message == "stages data[2]: entityType is not a string");
+  const auto absent = drift::parse_v4_recovery_stage(json::parse(R"({"entities": [{"extId": "vm-1"}]})"),
+                                                     "s", "rp", kCategories);
+  REQUIRE(absent.has_value());
+  REQUIRE(absent->size() == 1);
+  CHECK((*absent)[0].vm_ids == std::vector<std::string>{"vm-1"});
+}

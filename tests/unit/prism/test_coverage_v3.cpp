@@ -136,3 +136,28 @@ TEST_CASE("v3 coverage parsers name the place of every shape problem", "[unit][p
   CHECK(plan.error().message ==
         "p.stage_list[0].entity_info_list[0]: neither any_entity_reference nor categories");
 }
+
+TEST_CASE("v3 coverage parsers refuse members of the wrong type by name and never throw",
+          "[unit][prism][coverage]") {
+  const auto filter = drift::parse_v3_protection_rule(
+      json::parse(R"({"spec": {"name": "r", "resources": "gold"}})"), "r");
+  REQUIRE_FALSE(filter.has_value());
+  CHECK(filter.error().message == "r.spec.resources: is not an object");
+  const auto type = drift::parse_v3_protection_rule(
+      json::parse(R"({"spec": {"name": "r", "resources": {"category_filter": {"type": ["ALL"]}}}})"), "r");
+  REQUIRE_FALSE(type.has_value());
+  CHECK(type.error().message == "r.spec.resources.category_filter: type is not a string");
+  const auto stages = drift::parse_v3_recovery_plan(
+      json::parse(R"({"spec": {"name": "p", "resources": {"stage_list": [{"stage_work": 7}]}}})"), "p");
+  REQUIRE_FALSE(stages.has_value());
+  CHECK(stages.error().message == "p.stage_list[0].stage_work: is not an object");
+  const auto kind = drift::parse_v3_recovery_plan(json::parse(R"({"spec": {"name": "p", "resources":
+      {"stage_list": [{"stage_work": {"recover_entities": {"entity_info_list":
+      [{"any_entity_reference": {"uuid": "u", "kind": 3}}]}}}]}}})"), "p");
+  REQUIRE_FALSE(kind.has_value());
+  CHECK(kind.error().message == "p.stage_list[0].entity_info_list[0].any_entity_reference: kind is not a string");
+  // Absent members keep their defaults.
+  const auto bare = drift::parse_v3_recovery_plan(json::parse(R"({"spec": {"name": "p"}})"), "p");
+  REQUIRE(bare.has_value());
+  CHECK(bare->empty());
+}
