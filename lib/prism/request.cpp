@@ -172,7 +172,11 @@ bool read_raw(ReadPage& out, const PageSink& sink, ScanFn scan) {
       return true;
     }
   }
-  out.raw = scan(out.body);
+  try {
+    out.raw = scan(out.body);
+  } catch (const nlohmann::json::exception&) {
+    out.raw.reset();  // a string nlohmann refuses: the DOM path names the problem
+  }
   if (out.raw) out.raw->digest = std::move(digest);
   return out.raw.has_value();
 }

@@ -111,7 +111,8 @@ struct ReadPage {
 };
 
 // Reads a list page's envelope without a DOM (each API has one): nullopt for anything but a
-// plain list of object items.
+// plain list of object items. May throw nlohmann::json::exception (read_raw takes it as
+// nullopt).
 using ScanFn = std::optional<RawListPage> (*)(std::string_view body);
 
 // A 2xx body fetched for a raw sink (in out.body), read as little as the sink allows: known,

@@ -126,7 +126,7 @@ std::string entity_uuid(const json_scan::JsonRef& entity) {
 
 // The envelope check_envelope accepts, read by a flat scan (no DOM): nullopt for any other
 // page, which check_envelope then parses and names.
-std::optional<RawListPage> scan_envelope_or_throw(std::string_view body) {
+std::optional<RawListPage> scan_envelope(std::string_view body) {
   std::string error;
   const auto doc = json_scan::JsonDoc::parse(body, error);
   if (!doc || !doc->root().is_object()) return std::nullopt;
@@ -149,14 +149,6 @@ std::optional<RawListPage> scan_envelope_or_throw(std::string_view body) {
     out.facts.ids.push_back(entity_uuid(item));
   }
   return out;
-}
-
-std::optional<RawListPage> scan_envelope(std::string_view body) {
-  try {
-    return scan_envelope_or_throw(body);
-  } catch (const json::exception&) {
-    return std::nullopt;  // a string nlohmann refuses: the DOM path names the problem
-  }
 }
 
 // One page, checked: known or raw for a sink that takes raw pages (and an envelope that

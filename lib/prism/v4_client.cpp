@@ -171,7 +171,7 @@ using detail::RawListPage;
 // The envelope check_envelope accepts, read by a flat scan (no DOM): nullopt for any page that
 // is not a plain list with object items (not JSON, an ErrorResponse, a bad envelope), which
 // check_envelope then parses and names.
-std::optional<RawListPage> scan_envelope_or_throw(std::string_view body) {
+std::optional<RawListPage> scan_envelope(std::string_view body) {
   using json_scan::JsonDoc;
   std::string error;
   const auto doc = JsonDoc::parse(body, error);
@@ -198,14 +198,6 @@ std::optional<RawListPage> scan_envelope_or_throw(std::string_view body) {
     out.facts.ids.push_back(ext_id && ext_id->is_string() ? ext_id->str() : std::string());
   }
   return out;
-}
-
-std::optional<RawListPage> scan_envelope(std::string_view body) {
-  try {
-    return scan_envelope_or_throw(body);
-  } catch (const json::exception&) {
-    return std::nullopt;  // an escaped extId nlohmann refuses: the DOM path names the problem
-  }
 }
 
 http::HttpRequest page_request(FetchContext* ctx, const std::string& endpoint, std::int64_t page,
