@@ -1,5 +1,7 @@
 #include "ctl/site_file.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -7,8 +9,10 @@
 #include <set>
 #include <sstream>
 #include <string_view>
+#include <thread>
 #include <utility>
 
+#include "core/json_scan.hpp"
 #include "core/json_strict.hpp"
 #include "policy/baseline.hpp"
 
@@ -140,41 +144,51 @@ Result<config::Api> dump_api(const json& doc, const std::string& name) {
   return *parsed;
 }
 
-Result<policy::V3SiteData> from_list(const json& doc, const std::string& name) {
+// ---------------------------------------------------------------------------------------------
+// v3 list responses, read from the flat scan: each rule is parsed alone by the site builder,
+// as a poll reads a page, never the whole file as one DOM.
+
+// A non-negative integer of any size, or nullopt.
+std::optional<std::uint64_t> count_of(json_scan::JsonRef v) {
+  if (v.type() != json_scan::JsonRef::Type::Number) return std::nullopt;
+  const std::string_view t = v.text();
+  std::uint64_t n = 0;
+  auto [next, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
+  if (ec != std::errc{} || next != t.data() + t.size()) return std::nullopt;
+  return n;
+}
+
+// The list's rules, complete: metadata.total_matches equals the entities listed.
+Result<std::vector<json_scan::JsonRef>> v3_list_rules(json_scan::JsonRef doc, const std::string& name) {
   auto meta = doc.find("metadata");
-  if (meta == doc.end() || !meta->is_object()) {
+  if (!meta || !meta->is_object()) {
     return fail(ErrorReason::Malformed, name, "/metadata: missing or not an object");
   }
-  auto kind = meta->find("kind");
-  if (kind != meta->end() && kind->is_string()) {
-    const auto k = kind->get<std::string>();
+  if (auto kind = meta->find("kind"); kind && kind->is_string()) {
+    const auto k = kind->str();
     if (k != "network_security_rule" && k != "security_rule") {
       return fail(ErrorReason::Malformed, name,
                   "/metadata/kind: \"" + k + "\" is not a network_security_rules list");
     }
   }
-  auto entities = array_at(doc, "entities", name, false);
-  if (!entities) return entities.error();
-  auto total = meta->find("total_matches");
-  if (total == meta->end() || !total->is_number_integer() || total->get<long long>() < 0) {
-    return fail(ErrorReason::Malformed, name, "/metadata/total_matches: missing or not a count");
-  }
-  const auto n = static_cast<long long>(entities->size());
-  if (total->get<long long>() > n) {
+  const auto entities = *doc.find("entities");
+  if (!entities.is_array()) return fail(ErrorReason::Malformed, name, "/entities: expected an array");
+  const auto total_at = meta->find("total_matches");
+  const auto total = total_at ? count_of(*total_at) : std::nullopt;
+  if (!total) return fail(ErrorReason::Malformed, name, "/metadata/total_matches: missing or not a count");
+  const std::uint64_t n = entities.size();
+  if (*total > n) {
     return fail(ErrorReason::Truncated, name,
-                "incomplete: " + std::to_string(n) + " of " +
-                    std::to_string(total->get<long long>()) +
+                "incomplete: " + std::to_string(n) + " of " + std::to_string(*total) +
                     " policies (metadata.total_matches); fetch every page, or use "
                     "`flowdriftctl dump`");
   }
-  if (total->get<long long>() < n) {
+  if (*total < n) {
     return fail(ErrorReason::Malformed, name,
-                "/metadata/total_matches: " + std::to_string(total->get<long long>()) +
-                    " is less than the " + std::to_string(n) + " entities listed");
+                "/metadata/total_matches: " + std::to_string(*total) + " is less than the " +
+                    std::to_string(n) + " entities listed");
   }
-  policy::V3SiteData d;
-  d.rules = std::move(*entities);
-  return d;
+  return entities.elements();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,39 +453,72 @@ std::string v4_culprit(const std::string& message, const std::string& name,
 // A v3 rules file (list or entity) holds no category definitions, only the key:value pairs
 // the rules use inline. Those count as defined on the file's site: the file cannot say
 // otherwise, and without them every category reference would be a dangling_reference.
-void collect_filter_params(const json& node, std::map<std::string, std::set<std::string>>& out,
-                           int depth) {
+using InlineCategories = std::map<std::string, std::set<std::string>>;
+
+void collect_filter_params(json_scan::JsonRef node, InlineCategories& out, int depth) {
   constexpr int kMaxDepth = 12;
   if (depth > kMaxDepth) return;
-  if (node.is_object()) {
-    for (const auto& [key, value] : node.items()) {
-      if (ends_with(key, "filter") && value.is_object()) {
-        auto params = value.find("params");
-        if (params != value.end() && params->is_object()) {
-          for (const auto& [k, values] : params->items()) {
-            if (!values.is_array()) continue;  // the canonicalizer reports the shape
-            for (const auto& v : values) {
-              if (v.is_string()) out[k].insert(v.get<std::string>());
-            }
+  if (node.is_array()) {
+    for (const auto v : node) collect_filter_params(v, out, depth + 1);
+    return;
+  }
+  for (const auto& [key, value] : node.members()) {
+    if (value.is_object() && ends_with(key.str(), "filter")) {
+      if (auto params = value.find("params"); params && params->is_object()) {
+        for (const auto& [k, values] : params->members()) {
+          for (const auto v : values) {  // not a list: the canonicalizer reports the shape
+            if (v.is_string()) out[k.str()].insert(v.str());
           }
         }
       }
-      collect_filter_params(value, out, depth + 1);
     }
-  } else if (node.is_array()) {
-    for (const auto& v : node) collect_filter_params(v, out, depth + 1);
+    collect_filter_params(value, out, depth + 1);
   }
 }
 
-void define_inline_categories(policy::V3SiteData& d) {
-  std::map<std::string, std::set<std::string>> used;
-  for (const auto& rule : d.rules) {
-    if (rule.is_object() && rule.contains("spec")) collect_filter_params(rule.at("spec"), used, 0);
+// The rules as pages of equal size, one per core, canonicalized at once and ended in order
+// (what a rule's canonicalization reads of the builder is shared read-only).
+Result<void> add_rules_on_every_core(policy::V3SiteBuilder& builder,
+                                     const std::vector<std::string_view>& texts) {
+  constexpr std::size_t kMinPerPage = 64;
+  const std::size_t cores = std::max(1U, std::min(8U, std::thread::hardware_concurrency()));
+  const std::size_t pages = std::clamp<std::size_t>(texts.size() / kMinPerPage, 1, cores);
+  std::vector<policy::V3RulePageWork> work;
+  for (std::size_t k = 0; k < pages; ++k) {
+    const auto from = texts.begin() + static_cast<std::ptrdiff_t>(texts.size() * k / pages);
+    const auto to = texts.begin() + static_cast<std::ptrdiff_t>(texts.size() * (k + 1) / pages);
+    work.push_back(builder.begin_page({from, to}));
   }
+  std::vector<std::thread> threads;
+  for (std::size_t k = 1; k < pages; ++k) threads.emplace_back([w = &work[k]] { w->run(); });
+  work.front().run();
+  for (auto& t : threads) t.join();
+  for (auto& w : work) {
+    if (auto r = builder.end_page(std::move(w)); !r) return r.error();
+  }
+  return {};
+}
+
+// The rules of a v3 file canonicalized as a site that defines the categories they use.
+Result<policy::Snapshot> canonicalize_v3_rules(const std::vector<json_scan::JsonRef>& rules) {
+  InlineCategories used;
+  std::vector<std::string_view> texts;
+  texts.reserve(rules.size());
+  for (const auto rule : rules) {
+    if (auto spec = rule.is_object() ? rule.find("spec") : std::nullopt) {
+      collect_filter_params(*spec, used, 0);
+    }
+    texts.push_back(rule.text());
+  }
+  policy::V3SiteBuilder builder;
+  if (auto r = builder.set_groups({}, {}); !r) return r.error();
+  if (auto r = add_rules_on_every_core(builder, texts); !r) return r.error();
   for (const auto& [key, values] : used) {
-    auto& list = d.category_values[key];
+    std::vector<json> list;
     for (const auto& v : values) list.push_back(json{{"value", v}});
+    if (auto r = builder.add_category_values(key, list); !r) return r.error();
   }
+  return builder.finish();
 }
 
 }  // namespace
@@ -517,10 +564,42 @@ Error references_misplaced(SiteFileKind kind, const std::string& name, const V4R
                   " go only with a v4 policies list or policy response");
 }
 
+
+// A v3 rules list, or one rule entity (`list` false).
+Result<LoadedSite> read_v3_file(json_scan::JsonRef doc, bool list, const std::string& name,
+                                const V4References& refs) {
+  LoadedSite out;
+  out.file = name;
+  out.kind = list ? SiteFileKind::V3List : SiteFileKind::V3Entity;
+  out.api = config::Api::V3;
+  auto rules = list ? v3_list_rules(doc, name) : std::vector<json_scan::JsonRef>{doc};
+  if (!rules) return rules.error();
+  if (refs.any()) return references_misplaced(out.kind, name, refs);
+  auto snap = canonicalize_v3_rules(*rules);
+  if (!snap) return fail(snap.error().reason, name, snap.error().message);
+  out.snapshot = std::move(*snap);
+  return out;
+}
+
+// A v3 rules file, read from the flat scan; nullopt for any other file (or text that is not
+// JSON, which the DOM reader names the fault of).
+std::optional<Result<LoadedSite>> read_if_v3(const std::string& text, const std::string& name,
+                                             const V4References& refs) {
+  std::string error;
+  const auto scanned = json_scan::JsonDoc::parse(text, error);
+  if (!scanned) return std::nullopt;
+  const auto root = scanned->root();
+  if (!root.is_object() || root.find("format")) return std::nullopt;
+  if (root.find("entities")) return read_v3_file(root, true, name, refs);
+  if (root.find("spec") && root.find("metadata")) return read_v3_file(root, false, name, refs);
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<LoadedSite> parse_site_text(const std::string& text, const std::string& name,
                                    const V4References& refs) {
+  if (auto v3 = read_if_v3(text, name, refs)) return std::move(*v3);
   auto parsed = parse_json(text, name);
   if (!parsed) return parsed.error();
   const json& doc = *parsed;
@@ -548,44 +627,24 @@ Result<LoadedSite> parse_site_text(const std::string& text, const std::string& n
     if (!dump) return dump.error();
     return std::move(dump->site);
   }
-  LoadedSite out;
-  out.file = name;
-  std::optional<policy::V3SiteData> v3;
-  std::optional<policy::V4SiteData> v4;
-  if (doc.is_object() && doc.contains("entities")) {
-    out.kind = SiteFileKind::V3List;
-    auto d = from_list(doc, name);
-    if (!d) return d.error();
-    v3 = std::move(*d);
-    define_inline_categories(*v3);
-  } else if (doc.is_object() && doc.contains("spec") && doc.contains("metadata")) {
-    out.kind = SiteFileKind::V3Entity;
-    v3.emplace().rules.push_back(doc);
-    define_inline_categories(*v3);
-  } else if (looks_v4(doc)) {
-    const bool entity = doc.is_object() && doc.contains("data") && doc.at("data").is_object() &&
-                        !error_response(doc);
-    out.kind = entity ? SiteFileKind::V4Entity : SiteFileKind::V4List;
-    auto policies = entity ? read_v4_entity(doc, name) : read_v4_list(doc, name, kV4Policies);
-    if (!policies) return policies.error();
-    auto d = with_references(std::move(*policies), name, refs);
-    if (!d) return d.error();
-    v4 = std::move(*d);
-    out.references = refs;
-  } else {
+  if (!looks_v4(doc)) {
     return fail(ErrorReason::Malformed, name,
                 "neither a v3 network_security_rules/list response (no /entities), a v4 "
                 "policies list response (no /data), nor a flowdrift site dump (no /format)");
   }
-  if (refs.any() && out.kind != SiteFileKind::V4List && out.kind != SiteFileKind::V4Entity) {
-    return references_misplaced(out.kind, name, refs);
-  }
-  out.api = v4 ? config::Api::V4 : config::Api::V3;
-  auto snap = v4 ? policy::canonicalize_v4(*v4) : policy::canonicalize_v3(*v3);
-  if (!snap) {
-    const std::string culprit = v4 ? v4_culprit(snap.error().message, name, refs) : name;
-    return fail(snap.error().reason, culprit, snap.error().message);
-  }
+  LoadedSite out;
+  out.file = name;
+  out.api = config::Api::V4;
+  const bool entity = doc.is_object() && doc.contains("data") && doc.at("data").is_object() &&
+                      !error_response(doc);
+  out.kind = entity ? SiteFileKind::V4Entity : SiteFileKind::V4List;
+  auto policies = entity ? read_v4_entity(doc, name) : read_v4_list(doc, name, kV4Policies);
+  if (!policies) return policies.error();
+  auto data = with_references(std::move(*policies), name, refs);
+  if (!data) return data.error();
+  out.references = refs;
+  auto snap = policy::canonicalize_v4(*data);
+  if (!snap) return fail(snap.error().reason, v4_culprit(snap.error().message, name, refs), snap.error().message);
   out.snapshot = std::move(*snap);
   return out;
 }

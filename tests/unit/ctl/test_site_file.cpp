@@ -181,3 +181,69 @@ TEST_CASE("a name within the JSON bound but over the model's is refused naming t
                                                 "the limit of 1024"));
   CHECK(r.error().message.size() < 600);  // the name itself is not repeated in full
 }
+
+TEST_CASE("a v3 list file read from the flat scan gives the snapshot of its rules as a DOM site",
+          "[unit][ctl]") {
+  json from_prod = rule("db", "APPLY", 5432);
+  from_prod["spec"]["resources"]["app_rule"]["inbound_allow_list"][0] = {
+      {"peer_specification_type", "FILTER"},
+      {"filter", {{"type", "CATEGORIES_MATCH_ALL"}, {"kind_list", {"vm"}}, {"params", {{"Env", {"Prod", "Dev"}}}}}},
+      {"protocol", "TCP"},
+      {"tcp_port_range_list", {{{"start_port", 5432}, {"end_port", 5432}}}}};
+  const std::vector<json> rules{rule("web", "APPLY", 443), from_prod, rule("mon", "MONITOR", 9100)};
+  auto loaded = parse_site_text(list(rules).dump(2), "a.json");
+  REQUIRE(loaded.has_value());
+  CHECK(loaded->kind == SiteFileKind::V3List);
+  // The same rules as a site whose categories are the ones their filters name.
+  policy::V3SiteData site;
+  site.rules = rules;
+  site.category_values["AppType"] = {json{{"value", "Web"}}};
+  site.category_values["Env"] = {json{{"value", "Dev"}}, json{{"value", "Prod"}}};
+  auto dom = policy::canonicalize_v3(site);
+  REQUIRE(dom.has_value());
+  CHECK(loaded->snapshot.hash == dom->hash);
+  CHECK(loaded->snapshot.count(policy::ObjectKind::Policy) == 3);
+  CHECK(loaded->snapshot.findings.size() == dom->findings.size());
+  // One rule entity alone reads the same way.
+  auto one = parse_site_text(from_prod.dump(), "one.json");
+  REQUIRE(one.has_value());
+  CHECK(one->kind == SiteFileKind::V3Entity);
+  CHECK(one->snapshot.count(policy::ObjectKind::Policy) == 1);
+}
+
+TEST_CASE("a v3 list file with a rule of the wrong shape names the file and the rule", "[unit][ctl]") {
+  auto odd = parse_site_text(list({rule("web", "APPLY", 443), json(7)}).dump(), "dr.json");
+  REQUIRE_FALSE(odd.has_value());
+  CHECK(odd.error().reason == ErrorReason::Malformed);
+  CHECK_THAT(odd.error().message, Catch::StartsWith("dr.json: "));
+  CHECK_THAT(odd.error().message, Catch::Contains("[1]"));
+  auto not_list = parse_site_text(R"({"metadata":{"total_matches":1},"entities":{"a":1}})", "x.json");
+  REQUIRE_FALSE(not_list.has_value());
+  CHECK(not_list.error().message == "x.json: /entities: expected an array");
+  auto huge = parse_site_text(R"({"metadata":{"total_matches":99999999999},"entities":[]})", "h.json");
+  REQUIRE_FALSE(huge.has_value());
+  CHECK(huge.error().reason == ErrorReason::Truncated);
+  CHECK_THAT(huge.error().message, Catch::Contains("0 of 99999999999"));
+}
+
+TEST_CASE("a long v3 list file is canonicalized on every core in listing order", "[unit][ctl]") {
+  std::vector<json> rules;
+  for (int i = 0; i < 300; ++i) {
+    rules.push_back(rule("r" + std::to_string(i), i % 3 == 0 ? "MONITOR" : "APPLY", 1000 + i));
+  }
+  policy::V3SiteData site;
+  site.rules = rules;
+  site.category_values["AppType"] = {json{{"value", "Web"}}};
+  auto dom = policy::canonicalize_v3(site);
+  REQUIRE(dom.has_value());
+  auto loaded = parse_site_text(list(rules).dump(), "a.json");
+  REQUIRE(loaded.has_value());
+  CHECK(loaded->snapshot.hash == dom->hash);
+  CHECK(loaded->snapshot.count(policy::ObjectKind::Policy) == 300);
+  // The first rule that does not canonicalize is named by its place in the whole listing.
+  rules[250]["spec"]["resources"]["app_rule"]["action"] = "ALLOW";
+  rules[280]["spec"]["resources"]["app_rule"]["action"] = "DENY";
+  auto bad = parse_site_text(list(rules).dump(), "a.json");
+  REQUIRE_FALSE(bad.has_value());
+  CHECK_THAT(bad.error().message, Catch::StartsWith("a.json: rules[250] (r250): "));
+}
