@@ -75,7 +75,8 @@ std::string decode_string(std::string_view raw) {
 
 class JsonParser {
  public:
-  JsonParser(std::string_view text, std::vector<JsonDoc::Node>& nodes) : t_(text), nodes_(nodes) {}
+  JsonParser(std::string_view text, std::vector<JsonDoc::Node>& nodes, std::size_t shallow_depth)
+      : t_(text), nodes_(nodes), shallow_depth_(shallow_depth) {}
 
   bool run(std::string& error) {
     // A leading UTF-8 byte order mark is ignored, as RFC 8259 allows and json_strict does.
@@ -279,10 +280,19 @@ class JsonParser {
       if (pos_ < t_.size() && t_[pos_] == close) {
         ++pos_;
         nodes_[i].end = static_cast<std::uint32_t>(pos_);
+        if (depth >= shallow_depth_) forget_children(i);
         return true;
       }
       return fail(object ? "expected ',' or '}'" : "expected ',' or ']'");
     }
+  }
+
+  // A container checked whole whose members or elements are not kept (JsonRef::shallow()).
+  void forget_children(std::uint32_t i) {
+    nodes_.resize(i + 1);
+    nodes_[i].first = 0;
+    nodes_[i].count = 0;
+    nodes_[i].shallow = true;
   }
 
   // The keys of one object so far. Linear over the few keys an object has; past kLinear a
@@ -315,19 +325,21 @@ class JsonParser {
 
   std::string_view t_;
   std::vector<JsonDoc::Node>& nodes_;
+  std::size_t shallow_depth_;
   std::size_t pos_ = 0;
   std::string reason_;
 };
 
-std::optional<JsonDoc> JsonDoc::parse(std::string_view text, std::string& error) {
+std::optional<JsonDoc> JsonDoc::parse(std::string_view text, std::string& error,
+                                      std::size_t shallow_depth) {
   if (text.size() >= 0xffffffffu) {
     error = "document too large";
     return std::nullopt;
   }
   JsonDoc doc;
   doc.text_ = text;
-  doc.nodes_.reserve(text.size() / 8 + 4);
-  JsonParser p(text, doc.nodes_);
+  if (shallow_depth >= kMaxDepth) doc.nodes_.reserve(text.size() / 8 + 4);
+  JsonParser p(text, doc.nodes_, shallow_depth);
   if (!p.run(error)) return std::nullopt;
   return doc;
 }
@@ -335,6 +347,7 @@ std::optional<JsonDoc> JsonDoc::parse(std::string_view text, std::string& error)
 JsonRef::Type JsonRef::type() const { return doc_->nodes_[index_].type; }
 
 bool JsonRef::is_true() const { return type() == Type::Bool && text() == "true"; }
+bool JsonRef::shallow() const { return doc_->nodes_[index_].shallow; }
 
 std::optional<std::uint32_t> JsonRef::uint_at_most(std::uint32_t max) const {
   if (type() != Type::Number) return std::nullopt;

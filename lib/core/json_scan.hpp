@@ -36,6 +36,8 @@ class JsonRef {
   bool is_string() const { return type() == Type::String; }
   bool is_bool() const { return type() == Type::Bool; }
   bool is_true() const;
+  // A container read shallow: size() 0, no members or elements; scan text() for them.
+  bool shallow() const;
   // The number when it is an integer in [0, max].
   std::optional<std::uint32_t> uint_at_most(std::uint32_t max) const;
   // String value, unescaped.
@@ -82,8 +84,12 @@ class JsonRef {
 class JsonDoc {
  public:
   // Parses `text` (which must outlive the document). On failure returns nullopt and sets
-  // `error` to "<reason> at offset N".
-  static std::optional<JsonDoc> parse(std::string_view text, std::string& error);
+  // `error` to "<reason> at offset N". Containers `shallow_depth` containers deep (the root's
+  // members are 1 deep) are checked whole, as any value is, but keep only their own node: type
+  // and text, no members or elements (JsonRef::shallow()). A caller that needs them scans
+  // their text; a 21 MB list read shallow keeps a node per item instead of 2 million.
+  static std::optional<JsonDoc> parse(std::string_view text, std::string& error,
+                                      std::size_t shallow_depth = kMaxDepth);
   JsonRef root() const { return JsonRef(this, 0); }
 
  private:
@@ -91,6 +97,7 @@ class JsonDoc {
   struct Node {
     JsonRef::Type type;
     bool escaped = false;     // strings: contains a backslash
+    bool shallow = false;     // containers: members or elements not kept (parse's shallow_depth)
     std::uint32_t begin = 0;  // text span [begin, end)
     std::uint32_t end = 0;
     std::uint32_t next = 0;   // next sibling (0: none; node 0 is the root, never a sibling)

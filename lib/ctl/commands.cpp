@@ -174,12 +174,13 @@ int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err) {
     pair = find_pair(*cfg, args.pair, args.config, err);
     if (!pair) return kExitError;
   }
-  auto source = load_site_file(args.source, args.source_refs);
+  SiteFileReader reader;
+  auto source = reader.load(args.source, args.source_refs);
   if (!source) {
     err << "flowdriftctl: " << source.error().message << "\n";
     return kExitError;
   }
-  auto replica = load_site_file(args.replica, args.replica_refs);
+  auto replica = reader.load(args.replica, args.replica_refs);
   if (!replica) {
     err << "flowdriftctl: " << replica.error().message << "\n";
     return kExitError;

@@ -476,44 +476,65 @@ void collect_filter_params(json_scan::JsonRef node, InlineCategories& out, int d
   }
 }
 
-// The rules as pages of equal size, one per core, canonicalized at once and ended in order
-// (what a rule's canonicalization reads of the builder is shared read-only).
-Result<void> add_rules_on_every_core(policy::V3SiteBuilder& builder,
-                                     const std::vector<std::string_view>& texts) {
+// The categories one rule's filters name (a rule that is not an object names none: the
+// canonicalizer reports it).
+void collect_rule_categories(std::string_view text, InlineCategories& used) {
+  std::string error;
+  const auto rule = json_scan::JsonDoc::parse(text, error);
+  if (!rule || !rule->root().is_object()) return;
+  if (auto spec = rule->root().find("spec")) collect_filter_params(*spec, used, 0);
+}
+
+// One core's share of a file's rules.
+struct RulePage {
+  std::vector<std::string_view> texts;
+  policy::V3RulePageWork work;
+  InlineCategories used;
+
+  void run() {
+    for (const auto text : texts) collect_rule_categories(text, used);
+    work.run();
+  }
+};
+
+// The rules as pages of equal size, one per core, run at once and ended in listing order
+// (what a rule's canonicalization reads of the builder is shared read-only); the categories
+// their filters name.
+Result<InlineCategories> add_rules_on_every_core(policy::V3SiteBuilder& builder,
+                                                 const std::vector<std::string_view>& texts) {
   constexpr std::size_t kMinPerPage = 64;
   const std::size_t cores = std::max(1U, std::min(8U, std::thread::hardware_concurrency()));
-  const std::size_t pages = std::clamp<std::size_t>(texts.size() / kMinPerPage, 1, cores);
-  std::vector<policy::V3RulePageWork> work;
-  for (std::size_t k = 0; k < pages; ++k) {
-    const auto from = texts.begin() + static_cast<std::ptrdiff_t>(texts.size() * k / pages);
-    const auto to = texts.begin() + static_cast<std::ptrdiff_t>(texts.size() * (k + 1) / pages);
-    work.push_back(builder.begin_page({from, to}));
+  const std::size_t count = std::clamp<std::size_t>(texts.size() / kMinPerPage, 1, cores);
+  std::vector<RulePage> pages(count);
+  for (std::size_t k = 0; k < count; ++k) {
+    const auto from = texts.begin() + static_cast<std::ptrdiff_t>(texts.size() * k / count);
+    const auto to = texts.begin() + static_cast<std::ptrdiff_t>(texts.size() * (k + 1) / count);
+    pages[k].texts.assign(from, to);
+    pages[k].work = builder.begin_page(pages[k].texts);
   }
   std::vector<std::thread> threads;
-  for (std::size_t k = 1; k < pages; ++k) threads.emplace_back([w = &work[k]] { w->run(); });
-  work.front().run();
+  for (std::size_t k = 1; k < count; ++k) threads.emplace_back([p = &pages[k]] { p->run(); });
+  pages.front().run();
   for (auto& t : threads) t.join();
-  for (auto& w : work) {
-    if (auto r = builder.end_page(std::move(w)); !r) return r.error();
+  InlineCategories used;
+  for (auto& p : pages) {
+    if (auto r = builder.end_page(std::move(p.work)); !r) return r.error();
+    for (auto& [key, values] : p.used) used[key].merge(values);
   }
-  return {};
+  return used;
 }
 
 // The rules of a v3 file canonicalized as a site that defines the categories they use.
-Result<policy::Snapshot> canonicalize_v3_rules(const std::vector<json_scan::JsonRef>& rules) {
-  InlineCategories used;
+Result<policy::Snapshot> canonicalize_v3_rules(const std::vector<json_scan::JsonRef>& rules,
+                                               policy::V3RuleMemo* memo) {
   std::vector<std::string_view> texts;
   texts.reserve(rules.size());
-  for (const auto rule : rules) {
-    if (auto spec = rule.is_object() ? rule.find("spec") : std::nullopt) {
-      collect_filter_params(*spec, used, 0);
-    }
-    texts.push_back(rule.text());
-  }
-  policy::V3SiteBuilder builder;
+  for (const auto rule : rules) texts.push_back(rule.text());
+  policy::V3SiteBuilder builder(memo);
   if (auto r = builder.set_groups({}, {}); !r) return r.error();
-  if (auto r = add_rules_on_every_core(builder, texts); !r) return r.error();
-  for (const auto& [key, values] : used) {
+  auto used = add_rules_on_every_core(builder, texts);
+  if (!used) return used.error();
+  for (const auto& [key, values] : *used) {
     std::vector<json> list;
     for (const auto& v : values) list.push_back(json{{"value", v}});
     if (auto r = builder.add_category_values(key, list); !r) return r.error();
@@ -567,7 +588,7 @@ Error references_misplaced(SiteFileKind kind, const std::string& name, const V4R
 
 // A v3 rules list, or one rule entity (`list` false).
 Result<LoadedSite> read_v3_file(json_scan::JsonRef doc, bool list, const std::string& name,
-                                const V4References& refs) {
+                                const V4References& refs, policy::V3RuleMemo* memo) {
   LoadedSite out;
   out.file = name;
   out.kind = list ? SiteFileKind::V3List : SiteFileKind::V3Entity;
@@ -575,7 +596,7 @@ Result<LoadedSite> read_v3_file(json_scan::JsonRef doc, bool list, const std::st
   auto rules = list ? v3_list_rules(doc, name) : std::vector<json_scan::JsonRef>{doc};
   if (!rules) return rules.error();
   if (refs.any()) return references_misplaced(out.kind, name, refs);
-  auto snap = canonicalize_v3_rules(*rules);
+  auto snap = canonicalize_v3_rules(*rules, memo);
   if (!snap) return fail(snap.error().reason, name, snap.error().message);
   out.snapshot = std::move(*snap);
   return out;
@@ -584,14 +605,16 @@ Result<LoadedSite> read_v3_file(json_scan::JsonRef doc, bool list, const std::st
 // A v3 rules file, read from the flat scan; nullopt for any other file (or text that is not
 // JSON, which the DOM reader names the fault of).
 std::optional<Result<LoadedSite>> read_if_v3(const std::string& text, const std::string& name,
-                                             const V4References& refs) {
+                                             const V4References& refs, policy::V3RuleMemo* memo) {
   std::string error;
-  const auto scanned = json_scan::JsonDoc::parse(text, error);
+  // Each rule is kept as its text only, and scanned whole by the core that canonicalizes it.
+  constexpr std::size_t kRuleDepth = 2;  // the root, /entities, then each rule
+  const auto scanned = json_scan::JsonDoc::parse(text, error, kRuleDepth);
   if (!scanned) return std::nullopt;
   const auto root = scanned->root();
   if (!root.is_object() || root.find("format")) return std::nullopt;
-  if (root.find("entities")) return read_v3_file(root, true, name, refs);
-  if (root.find("spec") && root.find("metadata")) return read_v3_file(root, false, name, refs);
+  if (root.find("entities")) return read_v3_file(root, true, name, refs, memo);
+  if (root.find("spec") && root.find("metadata")) return read_v3_file(root, false, name, refs, memo);
   return std::nullopt;
 }
 
@@ -599,7 +622,12 @@ std::optional<Result<LoadedSite>> read_if_v3(const std::string& text, const std:
 
 Result<LoadedSite> parse_site_text(const std::string& text, const std::string& name,
                                    const V4References& refs) {
-  if (auto v3 = read_if_v3(text, name, refs)) return std::move(*v3);
+  return SiteFileReader().parse(text, name, refs);
+}
+
+Result<LoadedSite> SiteFileReader::parse(const std::string& text, const std::string& name,
+                                         const V4References& refs) {
+  if (auto v3 = read_if_v3(text, name, refs, &v3_rules_)) return std::move(*v3);
   auto parsed = parse_json(text, name);
   if (!parsed) return parsed.error();
   const json& doc = *parsed;
@@ -677,6 +705,10 @@ Result<LoadedDump> parse_dump(const json& doc, const std::string& name) {
 }
 
 Result<LoadedSite> load_site_file(const std::string& path, const V4References& refs) {
+  return SiteFileReader().load(path, refs);
+}
+
+Result<LoadedSite> SiteFileReader::load(const std::string& path, const V4References& refs) {
   std::error_code ec;
   // Directories and YAML files can only be baselines.
   if (std::filesystem::is_directory(path, ec) || is_yaml_path(path)) {
@@ -686,7 +718,7 @@ Result<LoadedSite> load_site_file(const std::string& path, const V4References& r
   }
   auto text = read_text(path);
   if (!text) return fail(ErrorReason::Other, path, "cannot read file");
-  return parse_site_text(*text, path, refs);
+  return parse(*text, path, refs);
 }
 
 json make_dump(const policy::V3SiteData& data, const std::string& site, const std::string& url,

@@ -67,6 +67,19 @@ Result<LoadedSite> load_site_file(const std::string& path, const V4References& r
 Result<LoadedSite> parse_site_text(const std::string& text, const std::string& name,
                                    const V4References& refs = {});
 
+// Reads site files one after another as load_site_file does, sharing what they hold in common:
+// a v3 rule whose exact text an earlier file held is not canonicalized again (a primary and
+// its replica mostly list the same rules).
+class SiteFileReader {
+ public:
+  Result<LoadedSite> load(const std::string& path, const V4References& refs = {});
+  Result<LoadedSite> parse(const std::string& text, const std::string& name,
+                           const V4References& refs = {});
+
+ private:
+  policy::V3RuleMemo v3_rules_;
+};
+
 // A site dump with its raw site data kept beside the snapshot: the identifiers (UUIDs, extIds,
 // spec_versions) a plan's writes address. Exactly one of v3/v4 is set. Anything but a dump is
 // Malformed, saying why.

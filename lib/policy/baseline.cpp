@@ -287,9 +287,18 @@ void append_yaml(const json& v, std::size_t indent, std::string& out) {
 std::optional<std::string> read_text(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return std::nullopt;
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
+  // A regular file is read in one piece of its size (a 21 MB site file: no growing stream
+  // buffer and no copy out of it); then whatever else the stream has, as for a pipe.
+  std::error_code ec;
+  const auto size = fs::is_regular_file(path, ec) ? fs::file_size(path, ec) : 0;
+  std::string out(ec ? 0 : size, '\0');
+  f.read(out.data(), static_cast<std::streamsize>(out.size()));
+  out.resize(static_cast<std::size_t>(f.gcount()));
+  if (f.bad()) return std::nullopt;
+  if (f.eof()) return out;
+  std::ostringstream rest;
+  rest << f.rdbuf();
+  return out + rest.str();
 }
 
 bool is_yaml_path(const std::string& path) {

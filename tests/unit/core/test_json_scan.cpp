@@ -805,3 +805,59 @@ TEST_CASE("json_scan bounds a string's decoded length as json_strict does", kTag
   CHECK(JsonDoc::parse(pair, error));
   CHECK(disagreement(pair).empty());
 }
+
+TEST_CASE("json_scan read shallow checks everything and keeps containers below the depth whole",
+          kTags) {
+  const std::string text =
+      R"({"metadata": {"total": 2, "deep": {"x": [1]}}, "entities": [{"a": {"b": [1, 2]}}, [3, {"c": 4}], "s"]})";
+  std::string error;
+  const auto doc = JsonDoc::parse(text, error, 2);
+  REQUIRE(doc);
+  const auto root = doc->root();
+  CHECK_FALSE(root.shallow());
+  const auto meta = *root.find("metadata");
+  CHECK_FALSE(meta.shallow());
+  CHECK(meta.find("total")->text() == "2");
+  const auto deep = *meta.find("deep");
+  CHECK(deep.shallow());
+  CHECK(deep.is_object());
+  CHECK(deep.size() == 0);
+  CHECK_FALSE(deep.find("x"));
+  CHECK(deep.text() == R"({"x": [1]})");
+  const auto items = root.find("entities")->elements();
+  REQUIRE(items.size() == 3);  // their siblings are linked past the forgotten children
+  CHECK(items[0].shallow());
+  CHECK(items[0].text() == R"({"a": {"b": [1, 2]}})");
+  CHECK(items[1].is_array());
+  CHECK(items[1].shallow());
+  CHECK(items[1].text() == R"([3, {"c": 4}])");
+  CHECK(items[2].str() == "s");
+  // Scanning a shallow item's text gives what the full scan holds.
+  const auto whole = JsonDoc::parse(items[0].text(), error);
+  REQUIRE(whole);
+  CHECK(whole->root().find("a")->find("b")->size() == 2);
+}
+
+TEST_CASE("json_scan read shallow accepts and refuses exactly what the full scan does", kTags) {
+  std::mt19937 rng(2026);
+  std::size_t refused = 0;
+  for (const auto& f : json_fixtures()) {
+    const std::string original = read_file(f);
+    for (int m = 0; m < 20; ++m) {
+      std::string text = original;
+      if (m > 0 && !text.empty()) text[rng() % text.size()] = "{}[],:\"\\ 0a"[rng() % 11];
+      std::string full_error;
+      const bool full = JsonDoc::parse(text, full_error).has_value();
+      for (std::size_t depth : {0, 1, 2, 3}) {
+        std::string error;
+        const auto shallow = JsonDoc::parse(text, error, depth);
+        INFO(f.string() << " mutation " << m << " depth " << depth);
+        CHECK(shallow.has_value() == full);
+        CHECK(error == full_error);
+        if (shallow) CHECK(shallow->root().text().size() <= text.size());
+      }
+      refused += full ? 0 : 1;
+    }
+  }
+  CHECK(refused >= 100);  // the mutations reached the refusals too
+}
