@@ -8,6 +8,7 @@
 // input must end in a value or an Error, never a crash, a hang or a sanitizer report.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,15 +54,41 @@ void pages_through_memo(std::string_view text, const flowdrift::json_scan::JsonD
   if (!dom_hash.empty() && memo.page_hits() != 1) __builtin_trap();
 }
 
+// The scan read shallow at depth 2 accepts and refuses as the full scan does, and keeps the
+// same text for each item of /data.
+void shallow_agrees(std::string_view text, const std::optional<JsonDoc>& full,
+                    const std::string& full_error) {
+  std::string error;
+  const auto shallow = JsonDoc::parse(text, error, 2);
+  if (static_cast<bool>(shallow) != static_cast<bool>(full)) __builtin_trap();
+  if (!shallow) {
+    if (error != full_error) __builtin_trap();
+    return;
+  }
+  const auto a = full->root().find("data");
+  const auto b = shallow->root().find("data");
+  if (static_cast<bool>(a) != static_cast<bool>(b)) __builtin_trap();
+  if (!a || !a->is_array()) return;
+  const auto items = a->elements();
+  const auto kept = b->elements();
+  if (items.size() != kept.size()) __builtin_trap();
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    if (items[k].text() != kept[k].text()) __builtin_trap();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  std::string scan_error;
+  const auto scanned = JsonDoc::parse(text, scan_error);
   std::string error;
-  const auto scanned = JsonDoc::parse(text, error);
   const auto doc = flowdrift::json_strict::parse(text, error);
-  // The two readers agree on what is JSON.
+  // The two readers agree on what is JSON, and so does the scan read shallow (as
+  // flowdriftctl reads a v3 list: each item kept as its text), with the same error.
   if (static_cast<bool>(scanned) != static_cast<bool>(doc)) __builtin_trap();
+  shallow_agrees(text, scanned, scan_error);
   if (!doc || !doc->is_object()) return 0;
   const auto items = doc->find("data");
   if (items == doc->end() || !items->is_array()) return 0;
