@@ -1,6 +1,7 @@
 #include "policy/normalize_v3.hpp"
 
 #include "policy/canonical_build.hpp"
+#include "policy/json_access.hpp"
 
 #include <algorithm>
 #include <array>
@@ -11,7 +12,7 @@
 #include <tuple>
 #include <utility>
 
-#include "core/json_strict.hpp"
+#include "core/json_scan.hpp"
 #include "core/printable.hpp"
 #include "core/sha256.hpp"
 
@@ -49,90 +50,77 @@ std::string child(const std::string& base, std::size_t index) {
   return build::pointer_child(base, index);
 }
 
-std::string got(const json& j) {
-  std::string text = j.dump();
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
-  return std::string(", got ") + j.type_name() + " " + text;
-}
+// The accessors read either DOM (policy/json_access.hpp): nlohmann's for whole sites and
+// groups, the flat json_scan::JsonDoc for the raw texts of listed rules.
+using namespace access;
 
-// A member, or nullptr when absent or null: v3 serializers emit unset fields as null.
-const json* find_opt(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-
-const json& require_object(const json& j, const std::string& path) {
-  if (!j.is_object()) fail(path, "expected object" + got(j));
+template <class J>
+Ref<J> require_object(const J& j, const std::string& path) {
+  if (!j.is_object()) fail(path, "expected object" + described(j));
   return j;
 }
 
-const json& member_object(const json& obj, const std::string& path, const char* key) {
-  const json* m = find_opt(obj, key);
-  if (m == nullptr) fail(child(path, key), "missing (expected object)");
+template <class J>
+Ref<J> member_object(const J& obj, const std::string& path, const char* key) {
+  const auto m = member(obj, key);
+  if (!m) fail(child(path, key), "missing (expected object)");
   return require_object(*m, child(path, key));
 }
 
-const json* opt_array(const json& obj, const std::string& path, const char* key) {
-  const json* m = find_opt(obj, key);
-  if (m != nullptr && !m->is_array()) fail(child(path, key), "expected array" + got(*m));
+template <class J>
+auto opt_array(const J& obj, const std::string& path, const char* key) {
+  auto m = member(obj, key);
+  if (m && !m->is_array()) fail(child(path, key), "expected array" + described(*m));
   return m;
 }
 
 // The string's value, if within max_string_bytes(key).
-std::string bounded(const json& m, const std::string& path, const char* key) {
-  const auto& s = m.get_ref<const std::string&>();
+template <class J>
+std::string bounded(const J& m, const std::string& path, const char* key) {
+  std::string s = string_value(m);
   if (auto why = too_long(key, s.size())) fail(child(path, key), *why);
   return s;
 }
 
-std::string opt_string(const json& obj, const std::string& path, const char* key) {
-  const json* m = find_opt(obj, key);
-  if (m == nullptr) return {};
-  if (!m->is_string()) fail(child(path, key), "expected string" + got(*m));
+template <class J>
+std::string opt_string(const J& obj, const std::string& path, const char* key) {
+  const auto m = member(obj, key);
+  if (!m) return {};
+  if (!m->is_string()) fail(child(path, key), "expected string" + described(*m));
   return bounded(*m, path, key);
 }
 
-std::string req_string(const json& obj, const std::string& path, const char* key) {
-  const json* m = find_opt(obj, key);
-  if (m == nullptr) fail(child(path, key), "missing (expected non-empty string)");
-  if (!m->is_string() || m->get_ref<const std::string&>().empty()) {
-    fail(child(path, key), "expected non-empty string" + got(*m));
-  }
-  return bounded(*m, path, key);
+template <class J>
+std::string req_string(const J& obj, const std::string& path, const char* key) {
+  const auto m = member(obj, key);
+  if (!m) fail(child(path, key), "missing (expected non-empty string)");
+  std::string s = m->is_string() ? bounded(*m, path, key) : std::string();
+  if (s.empty()) fail(child(path, key), "expected non-empty string" + described(*m));
+  return s;
 }
 
-bool opt_bool(const json& obj, const std::string& path, const char* key) {
-  const json* m = find_opt(obj, key);
-  if (m == nullptr) return false;
-  if (!m->is_boolean()) fail(child(path, key), "expected boolean" + got(*m));
-  return m->get<bool>();
+template <class J>
+bool opt_bool(const J& obj, const std::string& path, const char* key) {
+  const auto m = member(obj, key);
+  if (!m) return false;
+  if (!is_boolean(*m)) fail(child(path, key), "expected boolean" + described(*m));
+  return bool_value(*m);
 }
 
-std::optional<std::int64_t> as_int(const json& j) {
-  if (j.is_number_unsigned()) {
-    const auto u = j.get<std::uint64_t>();
-    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      return std::nullopt;
-    }
-    return static_cast<std::int64_t>(u);
-  }
-  if (j.is_number_integer()) return j.get<std::int64_t>();
-  return std::nullopt;  // floats ("80.0") are not ports
-}
-
-std::int64_t int_in(const json& j, const std::string& path, std::int64_t lo, std::int64_t hi) {
-  auto v = as_int(j);
+template <class J>
+std::int64_t int_in(const J& j, const std::string& path, std::int64_t lo, std::int64_t hi) {
+  auto v = integer_value(j);  // floats ("80.0") are not ports
   if (!v || *v < lo || *v > hi) {
-    fail(path, "expected integer " + std::to_string(lo) + ".." + std::to_string(hi) + got(j));
+    fail(path, "expected integer " + std::to_string(lo) + ".." + std::to_string(hi) + described(j));
   }
   return *v;
 }
 
-std::int64_t req_int(const json& obj, const std::string& path, const char* key, std::int64_t lo,
+template <class J>
+std::int64_t req_int(const J& obj, const std::string& path, const char* key, std::int64_t lo,
                      std::int64_t hi) {
-  const json* m = find_opt(obj, key);
-  if (m == nullptr) {
+  const auto m = member(obj, key);
+  if (!m) {
     fail(child(path, key),
          "missing (expected integer " + std::to_string(lo) + ".." + std::to_string(hi) + ")");
   }
@@ -168,18 +156,27 @@ std::string string_at(const json& j, std::initializer_list<const char*> keys) {
   }
   return cur->is_string() ? cur->get<std::string>() : std::string();
 }
+std::string string_at(const JsonRef& j, std::initializer_list<const char*> keys) {
+  std::optional<JsonRef> cur = j;
+  for (const char* k : keys) {
+    cur = cur->is_object() ? cur->find(k) : std::nullopt;
+    if (!cur) return {};
+  }
+  return cur->is_string() ? cur->str() : std::string();
+}
 
 // ---------------------------------------------------------------------------------------------
 // IPv4 / CIDR
 
 // {ip, prefix_length} -> network address masked to the prefix.
-build::Cidr parse_subnet(const json& subnet, const std::string& path) {
+template <class J>
+build::Cidr parse_subnet(const J& subnet, const std::string& path) {
   require_object(subnet, path);
-  const json* ip = find_opt(subnet, "ip");
-  if (ip == nullptr) fail(child(path, "ip"), "missing (expected IPv4 address)");
+  const auto ip = member(subnet, "ip");
+  if (!ip) fail(child(path, "ip"), "missing (expected IPv4 address)");
   std::optional<std::uint32_t> addr;
-  if (ip->is_string()) addr = build::parse_ipv4(ip->get_ref<const std::string&>());
-  if (!addr) fail(child(path, "ip"), "expected IPv4 address" + got(*ip));
+  if (ip->is_string()) addr = build::parse_ipv4(string_value(*ip));
+  if (!addr) fail(child(path, "ip"), "expected IPv4 address" + described(*ip));
   const auto prefix = static_cast<int>(req_int(subnet, path, "prefix_length", 0, 32));
   return build::make_cidr(*addr, prefix);
 }
@@ -196,7 +193,8 @@ struct Filter {
   json peer_json() const { return build::category_peer_json(categories, match); }
 };
 
-Filter parse_filter(const json& f, const std::string& path) {
+template <class J>
+Filter parse_filter(const J& f, const std::string& path) {
   require_object(f, path);
   Filter out;
   const std::string type = opt_string(f, path, "type");
@@ -208,65 +206,70 @@ Filter parse_filter(const json& f, const std::string& path) {
     fail(child(path, "type"),
          "expected CATEGORIES_MATCH_ALL or CATEGORIES_MATCH_ANY, got \"" + type + "\"");
   }
-  if (const json* kinds = opt_array(f, path, "kind_list")) {
+  if (const auto kinds = opt_array(f, path, "kind_list")) {
     const std::string kpath = child(path, "kind_list");
-    for (std::size_t i = 0; i < kinds->size(); ++i) {
-      const json& k = kinds->at(i);
-      if (!k.is_string()) fail(child(kpath, i), "expected string" + got(k));
-      out.kinds.insert(k.get<std::string>());
+    std::size_t i = 0;
+    for (const auto& k : *kinds) {
+      if (!k.is_string()) fail(child(kpath, i), "expected string" + described(k));
+      out.kinds.insert(string_value(k));
+      ++i;
     }
   }
-  const json& params = member_object(f, path, "params");
   const std::string ppath = child(path, "params");
-  for (const auto& [key, values] : params.items()) {
+  each_member(member_object(f, path, "params"), [&](std::string_view key, const auto& values) {
     const std::string vpath = child(ppath, key);
-    if (values.is_null()) continue;
-    if (!values.is_array()) fail(vpath, "expected array of strings" + got(values));
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      const json& v = values.at(i);
-      if (!v.is_string()) fail(child(vpath, i), "expected string" + got(v));
-      out.categories.insert(key + ":" + v.get<std::string>());
+    if (is_null(values)) return;
+    if (!values.is_array()) fail(vpath, "expected array of strings" + described(values));
+    std::size_t i = 0;
+    for (const auto& v : values) {
+      if (!v.is_string()) fail(child(vpath, i), "expected string" + described(v));
+      out.categories.insert(std::string(key) + ":" + string_value(v));
+      ++i;
     }
-  }
+  });
   return out;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Services
 
-build::PortRanges port_ranges(const json* list, const std::string& path) {
+// `list`: an optional array member (opt_array).
+template <class List>
+build::PortRanges port_ranges(const List& list, const std::string& path) {
   build::PortRanges ranges;  // empty: every port
-  if (list != nullptr) {
-    for (std::size_t i = 0; i < list->size(); ++i) {
-      const std::string rpath = child(path, i);
-      const json& r = require_object(list->at(i), rpath);
-      const auto start = req_int(r, rpath, "start_port", 0, 65535);
-      const auto end = req_int(r, rpath, "end_port", 0, 65535);
-      if (start > end) fail(rpath, "start_port greater than end_port");
-      ranges.emplace(start, end);
-    }
+  if (!list) return ranges;
+  std::size_t i = 0;
+  for (const auto& item : *list) {
+    const std::string rpath = child(path, i++);
+    const auto& r = require_object(item, rpath);
+    const auto start = req_int(r, rpath, "start_port", 0, 65535);
+    const auto end = req_int(r, rpath, "end_port", 0, 65535);
+    if (start > end) fail(rpath, "start_port greater than end_port");
+    ranges.emplace(start, end);
   }
   return ranges;
 }
 
-build::IcmpSet icmp_items(const json* list, const std::string& path) {
+template <class List>
+build::IcmpSet icmp_items(const List& list, const std::string& path) {
   build::IcmpSet items;  // empty: all ICMP; -1 = key absent (any type / any code)
-  if (list != nullptr) {
-    for (std::size_t i = 0; i < list->size(); ++i) {
-      const std::string ipath = child(path, i);
-      const json& item = require_object(list->at(i), ipath);
-      std::int64_t type = -1;
-      std::int64_t code = -1;
-      if (const json* t = find_opt(item, "type")) type = int_in(*t, child(ipath, "type"), 0, 255);
-      if (const json* c = find_opt(item, "code")) code = int_in(*c, child(ipath, "code"), 0, 255);
-      items.emplace(type, code);
-    }
+  if (!list) return items;
+  std::size_t i = 0;
+  for (const auto& entry : *list) {
+    const std::string ipath = child(path, i++);
+    const auto& item = require_object(entry, ipath);
+    std::int64_t type = -1;
+    std::int64_t code = -1;
+    if (const auto t = member(item, "type")) type = int_in(*t, child(ipath, "type"), 0, 255);
+    if (const auto c = member(item, "code")) code = int_in(*c, child(ipath, "code"), 0, 255);
+    items.emplace(type, code);
   }
   return items;
 }
 
 // The service for an explicit TCP/UDP/ICMP protocol; nullopt for ALL or no protocol.
-std::optional<json> protocol_service(const json& entry, const std::string& path) {
+template <class J>
+std::optional<json> protocol_service(const J& entry, const std::string& path) {
   const std::string protocol = opt_string(entry, path, "protocol");
   if (protocol == "TCP") {
     return build::tcp_service(port_ranges(opt_array(entry, path, "tcp_port_range_list"),
@@ -297,47 +300,50 @@ struct SiteIndex {
 
 using PolicyOut = build::BuiltPolicy;
 
-std::string reference_uuid(const json& ref, const std::string& path) {
+template <class J>
+std::string reference_uuid(const J& ref, const std::string& path) {
   require_object(ref, path);
   return req_string(ref, path, "uuid");
 }
 
 // Peers and services are returned as canonical JSON text: rules are assembled from them as
 // text (see build::add_rule), which keeps 100k-rule sites cheap.
-std::vector<std::string> rule_peers(const json& e, const std::string& path, const SiteIndex& index,
+template <class J>
+std::vector<std::string> rule_peers(const J& e, const std::string& path, const SiteIndex& index,
                                     PolicyOut& out) {
   std::string type = opt_string(e, path, "peer_specification_type");
-  const json* filter = find_opt(e, "filter");
-  const json* subnet = find_opt(e, "ip_subnet");
-  const json* groups = opt_array(e, path, "address_group_inclusion_list");
-  const bool has_groups = groups != nullptr && !groups->empty();
+  const auto filter = member(e, "filter");
+  const auto subnet = member(e, "ip_subnet");
+  const auto groups = opt_array(e, path, "address_group_inclusion_list");
+  const bool has_groups = groups && !groups->empty();
   if (type.empty()) {
     // Older payloads omit the type; infer it only when exactly one kind of peer is present.
-    const int kinds = (filter != nullptr ? 1 : 0) + ((subnet != nullptr || has_groups) ? 1 : 0);
+    const int kinds = (filter ? 1 : 0) + ((subnet || has_groups) ? 1 : 0);
     if (kinds != 1) {
       fail(child(path, "peer_specification_type"),
            "missing, and the peer cannot be inferred from filter / ip_subnet / "
            "address_group_inclusion_list");
     }
-    type = filter != nullptr ? "FILTER" : "IP_SUBNET";
+    type = filter ? "FILTER" : "IP_SUBNET";
   }
   std::vector<std::string> peers;
   if (type == "ALL") {
     peers.push_back(build::any_peer().dump());
   } else if (type == "FILTER") {
-    if (filter == nullptr) fail(child(path, "filter"), "missing (peer_specification_type FILTER)");
+    if (!filter) fail(child(path, "filter"), "missing (peer_specification_type FILTER)");
     Filter f = parse_filter(*filter, child(path, "filter"));
     out.categories.insert(f.categories.begin(), f.categories.end());
     peers.push_back(f.peer_json().dump());
   } else if (type == "IP_SUBNET") {
-    if (subnet != nullptr) {
+    if (subnet) {
       peers.push_back(
           json{{"subnet", parse_subnet(*subnet, child(path, "ip_subnet")).text()}}.dump());
     }
-    if (groups != nullptr) {
+    if (groups) {
       const std::string gpath = child(path, "address_group_inclusion_list");
-      for (std::size_t i = 0; i < groups->size(); ++i) {
-        const std::string uuid = reference_uuid(groups->at(i), child(gpath, i));
+      std::size_t i = 0;
+      for (const auto& group : *groups) {
+        const std::string uuid = reference_uuid(group, child(gpath, i++));
         peers.push_back(json{
             {"address_group",
              build::resolve_reference(index.address_group_names, uuid, "address_group",
@@ -356,14 +362,16 @@ std::vector<std::string> rule_peers(const json& e, const std::string& path, cons
   return peers;
 }
 
-std::vector<std::string> rule_services(const json& e, const std::string& path,
+template <class J>
+std::vector<std::string> rule_services(const J& e, const std::string& path,
                                        const SiteIndex& index, PolicyOut& out) {
   std::vector<std::string> services;
   if (auto s = protocol_service(e, path)) services.push_back(s->dump());
-  if (const json* groups = opt_array(e, path, "service_group_list")) {
+  if (const auto groups = opt_array(e, path, "service_group_list")) {
     const std::string gpath = child(path, "service_group_list");
-    for (std::size_t i = 0; i < groups->size(); ++i) {
-      const std::string uuid = reference_uuid(groups->at(i), child(gpath, i));
+    std::size_t i = 0;
+    for (const auto& group : *groups) {
+      const std::string uuid = reference_uuid(group, child(gpath, i++));
       services.push_back(json{
           {"service_group",
            build::resolve_reference(index.service_group_names, uuid, "service_group",
@@ -376,7 +384,8 @@ std::vector<std::string> rule_services(const json& e, const std::string& path,
 }
 
 // One allow-list entry -> one rule per (peer, service).
-void expand_entry(const json& e, const std::string& path, std::string_view direction,
+template <class J>
+void expand_entry(const J& e, const std::string& path, std::string_view direction,
                   const SiteIndex& index, PolicyOut& out, build::RuleSet& rules) {
   require_object(e, path);
   const std::vector<std::string> peers = rule_peers(e, path, index, out);
@@ -397,10 +406,11 @@ constexpr std::array<RuleType, 4> kRuleTypes{{{"app_rule", "application"},
                                               {"ad_rule", "vdi"}}};
 
 // The one rule type a policy's resources hold (exactly one is required).
-const RuleType& rule_type(const json& resources, const std::string& rpath) {
+template <class J>
+const RuleType& rule_type(const J& resources, const std::string& rpath) {
   const RuleType* kind = nullptr;
   for (const auto& rt : kRuleTypes) {
-    if (find_opt(resources, rt.key) == nullptr) continue;
+    if (!member(resources, rt.key)) continue;
     if (kind != nullptr) {
       fail(rpath, std::string("more than one rule type (") + kind->key + ", " + rt.key + ")");
     }
@@ -412,7 +422,8 @@ const RuleType& rule_type(const json& resources, const std::string& rpath) {
   return *kind;
 }
 
-std::string mode_of(const json& rule, const std::string& path) {
+template <class J>
+std::string mode_of(const J& rule, const std::string& path) {
   const std::string action = opt_string(rule, path, "action");
   if (action == "APPLY") return "enforce";
   if (action == "MONITOR") return "monitor";
@@ -420,7 +431,8 @@ std::string mode_of(const json& rule, const std::string& path) {
 }
 
 // An isolation rule: its two groups, in an order that makes swapping them change nothing.
-void add_isolation(const json& rule, const std::string& path, PolicyOut& out, json& canon) {
+template <class J>
+void add_isolation(const J& rule, const std::string& path, PolicyOut& out, json& canon) {
   const char* keys[] = {"first_entity_filter", "second_entity_filter"};
   std::vector<json> groups;
   for (const char* k : keys) {
@@ -433,9 +445,10 @@ void add_isolation(const json& rule, const std::string& path, PolicyOut& out, js
 }
 
 // The secured group of an app, quarantine or VDI rule, and its intra-group policy.
-void add_target_group(const json& rule, const std::string& path, PolicyOut& out, json& canon) {
+template <class J>
+void add_target_group(const J& rule, const std::string& path, PolicyOut& out, json& canon) {
   const std::string tpath = child(path, "target_group");
-  const json& target = member_object(rule, path, "target_group");
+  const auto& target = member_object(rule, path, "target_group");
   const Filter secured = parse_filter(member_object(target, tpath, "filter"), child(tpath, "filter"));
   out.categories.insert(secured.categories.begin(), secured.categories.end());
   canon.emplace("secured_group", secured.group_json());
@@ -451,45 +464,41 @@ void add_target_group(const json& rule, const std::string& path, PolicyOut& out,
 }
 
 // The inbound and outbound allow lists as canonical rules.
-build::RuleSet allow_lists(const json& rule, const std::string& path, const SiteIndex& index,
+template <class J>
+build::RuleSet allow_lists(const J& rule, const std::string& path, const SiteIndex& index,
                            PolicyOut& out) {
   build::RuleSet rules;
-  if (const json* in = opt_array(rule, path, "inbound_allow_list")) {
-    const std::string ipath = child(path, "inbound_allow_list");
-    for (std::size_t i = 0; i < in->size(); ++i) {
-      expand_entry(in->at(i), child(ipath, i), "inbound", index, out, rules);
+  for (const char* list : {"inbound_allow_list", "outbound_allow_list"}) {
+    const std::string lpath = child(path, list);
+    const std::string_view direction = list[0] == 'i' ? "inbound" : "outbound";
+    std::size_t i = 0;
+    if (const auto entries = opt_array(rule, path, list)) {
+      for (const auto& e : *entries) expand_entry(e, child(lpath, i++), direction, index, out, rules);
     }
   }
-  const json* outbound = opt_array(rule, path, "outbound_allow_list");
-  if (outbound != nullptr) {
-    const std::string opath = child(path, "outbound_allow_list");
-    for (std::size_t i = 0; i < outbound->size(); ++i) {
-      expand_entry(outbound->at(i), child(opath, i), "outbound", index, out, rules);
-    }
-  }
+  const auto outbound = opt_array(rule, path, "outbound_allow_list");
   // v3: an empty outbound list of an app/VDI rule allows everything out; make it equal to an
   // explicit allow-all so the two spellings never show as drift. Quarantine lists stay literal.
-  if ((outbound == nullptr || outbound->empty()) && out.type != "quarantine") {
+  if ((!outbound || outbound->empty()) && out.type != "quarantine") {
     build::add_rule(rules, "outbound", build::any_peer().dump(), build::all_service().dump(), "");
   }
   return rules;
 }
 
-PolicyOut canonicalize_policy(const json& entity, const SiteIndex& index) {
+template <class J>
+PolicyOut canonicalize_policy(const J& entity, const SiteIndex& index) {
   require_object(entity, "");
-  const json* spec = find_opt(entity, "spec");
-  if (spec == nullptr) fail("/spec", "missing (expected object)");
-  require_object(*spec, "/spec");
+  const auto& spec = member_object(entity, "", "spec");
   PolicyOut out;
-  out.name = req_string(*spec, "/spec", "name");
-  const std::string description = opt_string(*spec, "/spec", "description");
-  const json& resources = member_object(*spec, "/spec", "resources");
+  out.name = req_string(spec, "/spec", "name");
+  const std::string description = opt_string(spec, "/spec", "description");
+  const auto& resources = member_object(spec, "/spec", "resources");
   const std::string rpath = "/spec/resources";
   const bool allow_ipv6 = opt_bool(resources, rpath, "allow_ipv6_traffic");
   const bool hitlog = opt_bool(resources, rpath, "is_policy_hitlog_enabled");
   const RuleType& kind = rule_type(resources, rpath);
   const std::string path = child(rpath, kind.key);
-  const json& rule = member_object(resources, rpath, kind.key);
+  const auto& rule = member_object(resources, rpath, kind.key);
   out.type = kind.type;
   out.mode = mode_of(rule, path);
 
@@ -553,7 +562,7 @@ GroupOut canonicalize_service_group(const json& entity) {
     for (std::size_t i = 0; i < list->size(); ++i) {
       const std::string spath = child(lpath, i);
       const json& entry = require_object(list->at(i), spath);
-      if (find_opt(entry, "protocol") == nullptr) {
+      if (!member(entry, "protocol")) {
         fail(child(spath, "protocol"), "missing (expected ALL, ICMP, TCP or UDP)");
       }
       json s = protocol_service(entry, spath).value_or(build::all_service());
@@ -608,18 +617,18 @@ std::set<std::string> category_value_set(const std::string& key, const std::vect
   return out;
 }
 
-// Category keys of one filter, tolerating any shape (this runs before validation).
-void collect_filter_keys(const json& filter, std::set<std::string>& keys) {
-  if (!filter.is_object()) return;
-  auto params = filter.find("params");
-  if (params == filter.end() || !params->is_object()) return;
-  for (const auto& [key, values] : params->items()) keys.insert(key);
+// The member `key` when `j` is an object and it is one (const json* or optional<JsonRef>).
+template <class J>
+auto find_object(const J& j, const char* key) {
+  auto m = j.is_object() ? member(j, key) : decltype(member(j, key)){};
+  return m && m->is_object() ? m : decltype(m){};
 }
 
-const json* find_object(const json& j, const char* key) {
-  if (!j.is_object()) return nullptr;
-  auto it = j.find(key);
-  return (it != j.end() && it->is_object()) ? &*it : nullptr;
+// Category keys of one filter, tolerating any shape (this runs before validation).
+template <class J>
+void collect_filter_keys(const J& filter, std::set<std::string>& keys) {
+  const auto params = find_object(filter, "params");
+  if (params) each_member(*params, [&](std::string_view key, const auto&) { keys.emplace(key); });
 }
 
 }  // namespace
@@ -665,16 +674,20 @@ namespace {
 constexpr const char* kNoGroups = "v3 site: rules added before groups";
 
 // The name of rule `i` in messages.
-std::string rule_label(std::size_t i, const json& e) {
+template <class J>
+std::string rule_label(std::size_t i, const J& e) {
   std::string known = string_at(e, {"spec", "name"});
   if (known.empty()) known = string_at(e, {"metadata", "uuid"});
   return label_of("rules", i, known);
 }
 
-bool uses_groups(const json& rule, const char* key);
-void collect_rule_keys(const json& entity, std::set<std::string>& keys);
+template <class J>
+bool uses_groups(const J& rule, const char* key);
+template <class J>
+void collect_rule_keys(const J& entity, std::set<std::string>& keys);
 
-V3RuleReferences references_of(const json& rule) {
+template <class J>
+V3RuleReferences references_of(const J& rule) {
   V3RuleReferences refs;
   refs.address_groups = uses_groups(rule, "address_group_inclusion_list");
   refs.service_groups = uses_groups(rule, "service_group_list");
@@ -688,15 +701,13 @@ V3RuleReferences references_of(const json& rule) {
 Result<std::pair<PolicyOut, V3RuleReferences>> rule_from_text(const std::string& text, std::size_t i,
                                                             const SiteIndex& index) {
   std::string parse_error;
-  const auto e = json_strict::parse(text, parse_error);
-  if (!e || !e->is_object()) {
-    return make_error(ErrorReason::Malformed, "rules[" + std::to_string(i) + "]: " +
-                                                  (e ? std::string("not a JSON object") : parse_error));
-  }
+  const auto doc = json_scan::JsonDoc::parse(text, parse_error);
+  if (!doc) return make_error(ErrorReason::Malformed, "rules[" + std::to_string(i) + "]: " + parse_error);
+  const JsonRef e = doc->root();
   std::pair<PolicyOut, V3RuleReferences> out;
-  out.second = references_of(*e);
+  out.second = references_of(e);
   auto built = guarded([&] {
-    out.first = with_entity(rule_label(i, *e), [&] { return canonicalize_policy(*e, index); });
+    out.first = with_entity(rule_label(i, e), [&] { return canonicalize_policy(e, index); });
   });
   if (!built) return built.error();
   return out;
@@ -855,47 +866,50 @@ Result<Snapshot> canonicalize_v3(const V3SiteData& site) {
 
 namespace {
 
-void collect_rule_keys(const json& entity, std::set<std::string>& keys) {
-  const json* spec = find_object(entity, "spec");
-  const json* resources = spec != nullptr ? find_object(*spec, "resources") : nullptr;
-  if (resources == nullptr) return;
+template <class J>
+void collect_rule_keys(const J& entity, std::set<std::string>& keys) {
+  const auto spec = find_object(entity, "spec");
+  const auto resources = spec ? find_object(*spec, "resources") : decltype(spec){};
+  if (!resources) return;
   for (const auto& rt : kRuleTypes) {
-    const json* rule = find_object(*resources, rt.key);
-    if (rule == nullptr) continue;
+    const auto rule = find_object(*resources, rt.key);
+    if (!rule) continue;
     for (const char* f : {"first_entity_filter", "second_entity_filter"}) {
-      if (const json* filter = find_object(*rule, f)) collect_filter_keys(*filter, keys);
+      if (const auto filter = find_object(*rule, f)) collect_filter_keys(*filter, keys);
     }
-    if (const json* target = find_object(*rule, "target_group")) {
-      if (const json* filter = find_object(*target, "filter")) collect_filter_keys(*filter, keys);
+    if (const auto target = find_object(*rule, "target_group")) {
+      if (const auto filter = find_object(*target, "filter")) collect_filter_keys(*filter, keys);
     }
     for (const char* list : {"inbound_allow_list", "outbound_allow_list"}) {
-      auto it = rule->find(list);
-      if (it == rule->end() || !it->is_array()) continue;
-      for (const auto& entry : *it) {
-        if (const json* filter = find_object(entry, "filter")) collect_filter_keys(*filter, keys);
+      const auto entries = member(*rule, list);
+      if (!entries || !entries->is_array()) continue;
+      for (const auto& entry : *entries) {
+        if (const auto filter = find_object(entry, "filter")) collect_filter_keys(*filter, keys);
       }
     }
   }
 }
 
 // Whether some allow-list entry of `rule` (any rule type) has a non-empty `key` list.
-bool uses_groups(const json& rule, const char* key) {
-  const json* spec = find_object(rule, "spec");
-  const json* res = spec != nullptr ? find_object(*spec, "resources") : nullptr;
-  if (res == nullptr) return false;
-  for (const auto& [type, body] : res->items()) {
-    if (!body.is_object()) continue;
+template <class J>
+bool uses_groups(const J& rule, const char* key) {
+  const auto spec = find_object(rule, "spec");
+  const auto res = spec ? find_object(*spec, "resources") : decltype(spec){};
+  if (!res) return false;
+  bool used = false;
+  each_member(*res, [&](std::string_view, const auto& body) {
+    if (used || !body.is_object()) return;
     for (const char* list : {"inbound_allow_list", "outbound_allow_list"}) {
-      const auto l = body.find(list);
-      if (l == body.end() || !l->is_array()) continue;
-      for (const auto& entry : *l) {
+      const auto entries = member(body, list);
+      if (!entries || !entries->is_array()) continue;
+      for (const auto& entry : *entries) {
         if (!entry.is_object()) continue;
-        const auto refs = entry.find(key);
-        if (refs != entry.end() && refs->is_array() && !refs->empty()) return true;
+        const auto refs = member(entry, key);
+        if (refs && refs->is_array() && !refs->empty()) used = true;
       }
     }
-  }
-  return false;
+  });
+  return used;
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "core/sha256.hpp"
 #include "core/json_scan.hpp"
 #include "policy/canonical_build.hpp"
+#include "policy/json_access.hpp"
 #include "policy/v4_schema.hpp"
 
 // The v4 mapping is specified in docs/canonical-model.md ("v4 mapping"); the output must be the
@@ -49,66 +50,7 @@ std::string at_key(const std::string& base, std::string_view key) {
 }
 std::string at_index(const std::string& base, std::size_t i) { return build::pointer_child(base, i); }
 
-// The accessors below read either DOM: nlohmann's (groups, categories, add_policies) or the
-// flat json_scan::JsonDoc a policy page's raw texts are scanned into (V4PolicyPageWork),
-// which costs no allocation per value. Each primitive has one overload per DOM; `Ref<J>` is
-// how a value is held (a reference into nlohmann's tree, a small handle into a JsonDoc).
-using json_scan::JsonRef;
-template <class J>
-using Ref = std::conditional_t<std::is_same_v<J, json>, const json&, JsonRef>;
-template <class J>  // Ref<J> in a container
-using Held = std::conditional_t<std::is_same_v<J, json>, std::reference_wrapper<const json>, JsonRef>;
-
-bool is_null(const JsonRef& j) { return j.type() == JsonRef::Type::Null; }
-bool is_boolean(const json& j) { return j.is_boolean(); }
-bool is_boolean(const JsonRef& j) { return j.is_bool(); }
-bool bool_value(const json& j) { return j.get<bool>(); }
-bool bool_value(const JsonRef& j) { return j.is_true(); }
-std::string string_value(const json& j) { return j.get<std::string>(); }
-std::string string_value(const JsonRef& j) { return j.str(); }
-std::string dumped(const json& j) { return j.dump(); }
-std::string dumped(const JsonRef& j) { return std::string(j.text()); }
-
-// An integer that fits int64 (floats are not ports).
-std::optional<std::int64_t> integer_value(const json& j) {
-  if (j.is_number_unsigned()) {
-    const auto u = j.get<std::uint64_t>();
-    if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      return static_cast<std::int64_t>(u);
-    }
-  } else if (j.is_number_integer()) {
-    return j.get<std::int64_t>();
-  }
-  return std::nullopt;
-}
-std::optional<std::int64_t> integer_value(const JsonRef& j) {
-  if (j.type() != JsonRef::Type::Number) return std::nullopt;
-  const std::string_view t = j.text();
-  std::int64_t v = 0;
-  auto [next, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-  if (ec != std::errc{} || next != t.data() + t.size()) return std::nullopt;  // float, too big
-  return v;
-}
-
-// Null counts as absent: the SDKs serialize unset optional fields as null. Of a key given
-// twice, the last counts (as nlohmann's parse keeps it).
-const json* member(const json& obj, const std::string& key) {
-  const auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  return &*it;
-}
-std::optional<JsonRef> member(const JsonRef& obj, const std::string& key) {
-  auto m = obj.find(key);
-  if (!m || is_null(*m)) return std::nullopt;
-  return m;
-}
-
-template <class J>
-std::string described(const J& j) {
-  std::string text = dumped(j);
-  if (text.size() > 40) text = text.substr(0, 37) + "...";
-  return std::string(", got ") + j.type_name() + " " + text;
-}
+using namespace access;  // the accessors for either DOM (policy/json_access.hpp)
 
 template <class J>
 Ref<J> as_object(Ref<J> j, const std::string& path) {
@@ -361,23 +303,6 @@ struct Unmodelled {
 
 json to_dom(const json& j) { return j; }
 json to_dom(const JsonRef& j) { return json::parse(j.text()); }
-
-// f(key, value) for each member. A JsonRef key is a view of the document's text unless it
-// has an escape (almost never): canonicalization walks every member of every policy.
-template <class F>
-void each_member(const json& obj, F&& f) {
-  for (const auto& [k, v] : obj.items()) f(std::string_view(k), v);
-}
-template <class F>
-void each_member(const JsonRef& obj, F&& f) {
-  std::string unescaped;
-  for (const auto& [k, v] : obj.members()) {
-    std::string_view key = k.text();
-    key = key.substr(1, key.size() - 2);
-    if (key.find('\\') != std::string_view::npos) key = unescaped = k.str();
-    f(key, v);
-  }
-}
 
 // Every member of `obj` (and of the objects below it that the schema walks) that `schema`
 // does not list goes to `out`, under `rel` + its relative path. `skip` is walked elsewhere.

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -244,12 +246,36 @@ inline void check_canonical(const CanonicalObject& o) {
   CHECK(o.hash == sha256_hex(o.json));
 }
 
+// The site as a poll reads it: each rule's raw text (`indent` as nlohmann dumps it) scanned and
+// canonicalized from the flat JsonDoc, in pages of three, not from the nlohmann DOM that
+// canonicalize_v3 reads.
+inline Result<Snapshot> canonicalize_v3_as_listed(const V3SiteData& site, int indent = -1) {
+  V3SiteBuilder builder;
+  if (auto r = builder.set_groups(site.address_groups, site.service_groups); !r) return r.error();
+  std::vector<std::string> texts;
+  for (const auto& rule : site.rules) texts.push_back(rule.dump(indent));
+  for (std::size_t k = 0; k < texts.size(); k += 3) {
+    const std::vector<std::string_view> page(texts.begin() + static_cast<std::ptrdiff_t>(k),
+                                             texts.begin() + static_cast<std::ptrdiff_t>(std::min(k + 3, texts.size())));
+    if (auto r = builder.end_page(builder.begin_page(page)); !r) return r.error();
+  }
+  for (const auto& [key, values] : site.category_values) {
+    if (auto r = builder.add_category_values(key, values); !r) return r.error();
+  }
+  return builder.finish();
+}
+
+// canonicalize_v3, checked against the raw-text path: the same snapshot either way.
 inline Snapshot canon_ok(const V3SiteData& site, bool verify_every_object = true) {
   auto r = canonicalize_v3(site);
   if (!r) FAIL("canonicalize_v3 failed: " << r.error().message);
   if (verify_every_object) {
     for (const auto& o : r->objects) check_canonical(o);
   }
+  auto listed = canonicalize_v3_as_listed(site, 2);
+  if (!listed) FAIL("the raw-text path failed: " << listed.error().message);
+  CHECK(listed->hash == r->hash);
+  CHECK(listed->findings.size() == r->findings.size());
   return std::move(r).value();
 }
 

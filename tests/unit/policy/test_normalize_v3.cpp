@@ -586,6 +586,10 @@ TEST_CASE("malformed input is Malformed and names the entity and the path", "[un
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().reason == ErrorReason::Malformed);
   CHECK_THAT(r.error().message, Catch::StartsWith(expected));
+  // A poll reading the rules from their raw text refuses the same way.
+  auto listed = canonicalize_v3_as_listed(site);
+  REQUIRE_FALSE(listed.has_value());
+  CHECK(listed.error().message == r.error().message);
 }
 
 TEST_CASE("lenient where v3 is: nulls as absent, missing optional fields, inferred peers",
