@@ -1,7 +1,8 @@
 // A small strict JSON reader: one pass into a flat node vector over the original text, no
 // allocation per value. nlohmann's DOM parse was 80% of the compile time of a 5,000-policy site
 // (a std::map and strings per object) and most of a cold v4 poll's canonicalization. Used by
-// the flow compiler, the diff's reference scan, v4 page scanning and v4 canonicalization.
+// the flow compiler, the diff's reference scan, v3 and v4 page scanning and canonicalization,
+// and flowdriftctl's v3 site files.
 // Strict as json_strict is, with the same bounds: a key given twice in one object, a number
 // outside double's range, invalid UTF-8, a lone UTF-16 surrogate escape, a string over
 // kMaxString or nesting over kMaxDepth is an error, never a silent choice.
