@@ -288,6 +288,7 @@ Snapshot assemble(std::size_t count, Policy policy, SiteObjects site,
     o.hash = std::move(p.hash);
     o.policy_type = std::move(p.type);
     o.mode = std::move(p.mode);
+    o.has_text = p.has_text;
     snap.objects.push_back(std::move(o));
   }
   for (const std::string& name : used_ags) {
@@ -326,6 +327,21 @@ Snapshot assemble(std::size_t count, Policy policy, SiteObjects site,
 }
 
 }  // namespace
+
+BuiltPolicy without_text(const BuiltPolicy& policy) {
+  BuiltPolicy out;
+  out.name = policy.name;
+  out.type = policy.type;
+  out.mode = policy.mode;
+  out.hash = policy.hash;
+  out.address_groups = policy.address_groups;
+  out.service_groups = policy.service_groups;
+  out.entity_groups = policy.entity_groups;
+  out.categories = policy.categories;
+  out.findings = policy.findings;
+  out.has_text = false;
+  return out;
+}
 
 Snapshot assemble_snapshot(std::vector<BuiltPolicy> policies, SiteObjects site,
                            std::vector<Finding> findings) {

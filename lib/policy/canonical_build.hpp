@@ -119,7 +119,11 @@ struct BuiltPolicy {
   std::set<std::string> entity_groups;
   std::set<std::string> categories;  // "key:value" referenced
   std::vector<Finding> findings;     // `object` filled in by assemble_snapshot
+  bool has_text = true;              // false: `json` let go once stored (CanonicalObject)
 };
+
+// The same policy without its canonical text, for a memo whose policies are stored.
+BuiltPolicy without_text(const BuiltPolicy& policy);
 
 // Marks an unresolvable reference: the policy keeps "dangling:<id>" and gets a finding.
 // Returns the final group name or the marker; adds resolved names to `referenced`.

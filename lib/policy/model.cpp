@@ -23,6 +23,11 @@ std::size_t Snapshot::count(ObjectKind kind) const {
       objects.begin(), objects.end(), [kind](const CanonicalObject& o) { return o.kind == kind; }));
 }
 
+bool Snapshot::has_all_texts() const {
+  return std::all_of(objects.begin(), objects.end(),
+                     [](const CanonicalObject& o) { return o.has_text; });
+}
+
 std::string snapshot_hash(const std::vector<CanonicalObject>& objects, int canon_version) {
   // Sort a view rather than trusting the caller's order: the hash must depend only on content.
   std::vector<std::tuple<std::string_view, std::string_view, std::string_view>> triples;

@@ -54,6 +54,9 @@ struct CanonicalObject {
   // Policy summary, so callers need not re-parse `json` (empty for other kinds).
   std::string policy_type;  // application | isolation | quarantine | vdi
   std::string mode;         // enforce | monitor | save
+  // False when `json` was let go after it was stored (a site's memo keeps no policy text, see
+  // docs/design/memory.md): the store has the text by `hash`, and readers load it from there.
+  bool has_text = true;
 };
 
 // Something a human must know about a site's data that does not make the poll incomplete,
@@ -74,6 +77,8 @@ struct Snapshot {
   int canon_version = kCanonVersion;
 
   std::size_t count(ObjectKind kind) const;
+  // Every object holds its text (none was let go); otherwise the store has the rest.
+  bool has_all_texts() const;
 };
 
 // SHA-256 over the canon version and the sorted (kind, name, hash) triples.

@@ -659,6 +659,8 @@ std::size_t V3RuleMemo::size() const { return s_->entries.size(); }
 std::uint64_t V3RuleMemo::hits() const { return s_->hits; }
 std::uint64_t V3RuleMemo::misses() const { return s_->misses; }
 std::uint64_t V3RuleMemo::page_hits() const { return s_->page_hits; }
+std::size_t V3RuleMemo::release_texts() { return s_->release_texts(); }
+void V3RuleMemo::clear() { s_->clear(); }
 
 struct V3RulePageWork::State : PageWorkCore<SiteIndex, V3RuleReferences> {};
 

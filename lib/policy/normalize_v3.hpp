@@ -59,6 +59,12 @@ class V3RuleMemo {
   std::uint64_t misses() const;      // rules canonicalized (and remembered)
   std::uint64_t page_hits() const;   // pages taken whole without reading them
 
+  // After the poll built from the memo was stored: the rules let their canonical text go
+  // (the store has it by hash; docs/design/memory.md). Returns how many did.
+  std::size_t release_texts();
+  // Everything forgotten: the store refused a poll built from the memo.
+  void clear();
+
  private:
   friend class V3SiteBuilder;
   struct State;

@@ -1205,6 +1205,8 @@ std::size_t V4PolicyMemo::size() const { return s_->entries.size(); }
 std::uint64_t V4PolicyMemo::hits() const { return s_->hits; }
 std::uint64_t V4PolicyMemo::misses() const { return s_->misses; }
 std::uint64_t V4PolicyMemo::page_hits() const { return s_->page_hits; }
+std::size_t V4PolicyMemo::release_texts() { return s_->release_texts(); }
+void V4PolicyMemo::clear() { s_->clear(); }
 
 struct V4SiteBuilder::State {
   std::vector<Finding> findings;  // group findings (duplicate names)

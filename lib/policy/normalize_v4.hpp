@@ -59,6 +59,12 @@ class V4PolicyMemo {
   std::uint64_t misses() const;  // policies canonicalized (and remembered), since construction
   std::uint64_t page_hits() const;  // pages taken whole without reading them (page_memo.hpp)
 
+  // After the poll built from the memo was stored: the policies let their canonical text go
+  // (the store has it by hash; docs/design/memory.md). Returns how many did.
+  std::size_t release_texts();
+  // Everything forgotten: the store refused a poll built from the memo.
+  void clear();
+
  private:
   friend class V4SiteBuilder;
   struct State;

@@ -108,6 +108,25 @@ struct PolicyMemoState {
     pages[std::move(digest)] = {std::move(facts), std::move(keys), generation};
   }
 
+  // The poll's snapshot was stored, and with it every entry's text (a complete listing swept
+  // the others): the entries let their canonical texts go. Returns how many did.
+  std::size_t release_texts() {
+    std::size_t released = 0;
+    for (auto& [key, entry] : entries) {
+      if (!entry.policy->has_text) continue;
+      entry.policy = std::make_shared<const build::BuiltPolicy>(build::without_text(*entry.policy));
+      ++released;
+    }
+    return released;
+  }
+
+  // Everything forgotten (the store refused a poll built from it): the next poll builds anew.
+  void clear() {
+    context.clear();
+    entries.clear();
+    pages.clear();
+  }
+
   // A complete listing: what it did not list is gone from the site.
   void sweep() {
     std::erase_if(entries, [gen = generation](const auto& e) { return e.second.generation != gen; });

@@ -409,6 +409,19 @@ void Collector::store_poll(const store::PollRecord& rec, const policy::Snapshot*
   }
 }
 
+void Collector::settle_memos(bool stored) {
+  if (stored) {
+    const std::size_t released = v4_memo_->release_texts() + v3_memo_->release_texts();
+    if (released != 0) {
+      log::debug(logger(), "memo.texts_released", {{"site", site_.name}, {"policies", released}});
+    }
+    return;
+  }
+  // The snapshot may hold texts let go after an earlier poll that the store no longer has.
+  v4_memo_->clear();
+  v3_memo_->clear();
+}
+
 void Collector::log_poll(const PollReport& report, const policy::Snapshot* snapshot,
                          int requests) {
   if (snapshot) {
@@ -576,6 +589,7 @@ awaitable<PollReport> Collector::poll_once() {
   report.entity_sync = std::move(fetched->entity_sync);
   report.coverage = std::move(fetched->coverage);
   store_poll(rec, snapshot, report);
+  if (snapshot) settle_memos(report.stored);
   if (snapshot) {
     report.unmodelled = unmodelled_paths(*snapshot);
     log_unmodelled(report);

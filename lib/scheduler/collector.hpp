@@ -185,6 +185,9 @@ class Collector {
                                 const std::string& api, int requests) const;
   void store_poll(const store::PollRecord& rec, const policy::Snapshot* snapshot,
                   PollReport& report);
+  // After a complete poll's store: stored, the memos let their texts go (the store has them);
+  // refused, the memos are forgotten (docs/design/memory.md).
+  void settle_memos(bool stored);
   void log_poll(const PollReport& report, const policy::Snapshot* snapshot, int requests);
 
   asio::any_io_executor executor_;

@@ -234,6 +234,11 @@ std::int64_t Store::insert_snapshot(std::int64_t site_id, const policy::Snapshot
   auto& insert_object = db_->cached(
       "INSERT OR IGNORE INTO objects (kind, name, hash, json, policy_type, mode, first_seen_ms) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  // An object without its text (CanonicalObject::has_text) under a name it was not stored by
+  // (a duplicate's name moved): the text is the same as any object's of that kind and hash.
+  auto& copy_object = db_->cached(
+      "INSERT OR IGNORE INTO objects (kind, name, hash, json, policy_type, mode, first_seen_ms) "
+      "SELECT ?1, ?2, ?3, json, ?5, ?6, ?7 FROM objects WHERE kind = ?1 AND hash = ?3 LIMIT 1");
   auto& find_object =
       db_->cached("SELECT id FROM objects WHERE kind = ?1 AND name = ?2 AND hash = ?3");
   auto& insert_member =
@@ -247,20 +252,25 @@ std::int64_t Store::insert_snapshot(std::int64_t site_id, const policy::Snapshot
     std::optional<std::int64_t> id =
         find_object.bind(1, kind).bind(2, o.name).bind(3, o.hash).query_int64();
     if (!id) {
-      insert_object.reset();
-      insert_object.bind(1, kind)
+      auto& insert = o.has_text ? insert_object : copy_object;
+      insert.reset();
+      insert.bind(1, kind)
           .bind(2, o.name)
           .bind(3, o.hash)
-          .bind(4, o.json)
           .bind(5, non_empty(o.policy_type))
           .bind(6, non_empty(o.mode))
-          .bind(7, now_ms)
-          .exec();
+          .bind(7, now_ms);
+      if (o.has_text) insert.bind(4, o.json);
+      insert.exec();
       if (db_->changes() == 1) {
         id = db_->last_insert_rowid();
-      } else {
+      } else if (o.has_text) {
         find_object.reset();
         id = find_object.bind(1, kind).bind(2, o.name).bind(3, o.hash).query_int64();
+      } else {
+        throw StoreError(std::string(kind) + " " + o.name + ": its text was let go after an " +
+                             "earlier poll, and no stored " + std::string(kind) + " has hash " +
+                             o.hash, 0);
       }
       if (!id) throw StoreError("object " + o.name + " neither inserted nor found", 0);
     }

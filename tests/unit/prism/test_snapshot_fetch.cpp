@@ -358,3 +358,58 @@ TEST_CASE("v3: the snapshot path with a rule memo equals the path without",
     CHECK_THAT(e.message, Catch::Contains("address_groups/list"));
   }
 }
+
+namespace {
+
+// The names of a snapshot's policies that hold their text.
+std::vector<std::string> policies_with_text(const policy::Snapshot& s) {
+  std::vector<std::string> out;
+  for (const auto& o : s.objects) {
+    if (o.kind == policy::ObjectKind::Policy && o.has_text) out.push_back(o.name);
+  }
+  return out;
+}
+
+}  // namespace
+
+// After a poll is stored, the collector has the memo let its texts go (docs/design/memory.md):
+// the next snapshot is the same by hash, and only what was canonicalized again holds text.
+TEST_CASE("A memo that let its texts go builds the same snapshots without the texts",
+          "[prism][snapshot][memory]") {
+  const bool v4 = GENERATE(false, true);
+  CAPTURE(v4);
+  Pc pc(v4 ? v4_site(345, 3, 2, 10) : site_with_group_peer(1234, 3, 3, true));
+  auto options = v4 ? v4_test_options() : test_options();
+  if (v4) {
+    options.v4_memo = std::make_shared<policy::V4PolicyMemo>();
+  } else {
+    options.v3_memo = std::make_shared<policy::V3RuleMemo>();
+  }
+  auto release = [&] {
+    return v4 ? options.v4_memo->release_texts() : options.v3_memo->release_texts();
+  };
+  const std::size_t policies = v4 ? 345 : 1234;
+
+  auto first = pc.snapshot(v4, options);
+  REQUIRE(first.result->has_value());
+  CHECK(first.result->value().has_all_texts());
+  CHECK(release() == policies);
+  CHECK(release() == 0);  // nothing left to let go
+
+  auto quiet = pc.snapshot(v4, options);
+  REQUIRE(quiet.result->has_value());
+  CHECK(quiet.result->value().hash == first.result->value().hash);
+  CHECK(policies_with_text(quiet.result->value()).empty());
+  CHECK(quiet.result->value().count(policy::ObjectKind::Policy) == policies);
+
+  const std::string edited = v4 ? "rule-00007" : "rule-00600";
+  REQUIRE(pc.sim.edit_rule(edited, [](json& spec) { spec["description"] = "changed"; }));
+  auto changed = pc.snapshot(v4, options);
+  REQUIRE(changed.result->has_value());
+  auto fresh = pc.snapshot(v4, v4 ? v4_test_options() : test_options());
+  REQUIRE(fresh.result->has_value());
+  CHECK(changed.result->value().hash == fresh.result->value().hash);
+  CHECK(changed.result->value().findings == fresh.result->value().findings);
+  CHECK(policies_with_text(changed.result->value()) == std::vector<std::string>{edited});
+  CHECK(release() == 1);
+}

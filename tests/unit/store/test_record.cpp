@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <stdexcept>
@@ -479,4 +480,81 @@ TEST_CASE("Measure: recording a 5,000-policy snapshot", "[store][measure]") {
       "polls %.3f ms, one policy changed %.1f ms, load %.1f ms, database %lld KiB\n",
       first_ms, first_quiet_ms, quiet_ms, one_change_ms, load_ms,
       static_cast<long long>(db_bytes(store.db()) / 1024));
+}
+
+namespace {
+
+flowdrift::policy::CanonicalObject without_text(flowdrift::policy::CanonicalObject o) {
+  o.json.clear();
+  o.has_text = false;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("An object without its text is linked to the stored one of its name and hash",
+          "[store][memory]") {
+  AfterOnePoll s(3, "p0001");
+  // v2 as a memo that let the unchanged texts go would send it: only p0001's text is new.
+  auto v2 = s.v2;
+  for (auto& o : v2.objects) {
+    if (o.kind == ObjectKind::Policy && o.name != "p0001") o = without_text(o);
+  }
+  CHECK_FALSE(v2.has_all_texts());
+  CHECK(s.v2.has_all_texts());
+  auto r = s.store.record_poll(complete_poll("primary", 2000), &v2);
+  REQUIRE(r.has_value());
+  // One new object (p0001's new version), as for the snapshot with every text.
+  CHECK(counts(s.store.db()).objects == s.before.objects + 1);
+  const auto loaded = s.store.load_snapshot(*r->snapshot_id);
+  CHECK(loaded.hash == s.v2.hash);
+  REQUIRE(loaded.objects.size() == s.v2.objects.size());
+  for (std::size_t i = 0; i < loaded.objects.size(); ++i) {
+    INFO(loaded.objects[i].name);
+    CHECK(loaded.objects[i].has_text);
+    CHECK(loaded.objects[i].json == s.v2.objects[i].json);
+  }
+}
+
+TEST_CASE("An object without its text under a new name takes the text stored by its hash",
+          "[store][memory]") {
+  AfterOnePoll s(2, "p0000");
+  // p0001 becomes "p0001 (duplicate 1)" with the same content: the name moved, not the text.
+  auto v2 = s.v1;
+  for (auto& o : v2.objects) {
+    if (o.name == "p0001") {
+      o = without_text(o);
+      o.name = "p0001 (duplicate 1)";
+    }
+  }
+  v2 = make_snapshot(std::move(v2.objects));
+  auto r = s.store.record_poll(complete_poll("primary", 2000), &v2);
+  REQUIRE(r.has_value());
+  const auto loaded = s.store.load_snapshot(*r->snapshot_id);
+  const auto it = std::find_if(loaded.objects.begin(), loaded.objects.end(),
+                               [](const auto& o) { return o.name == "p0001 (duplicate 1)"; });
+  REQUIRE(it != loaded.objects.end());
+  const auto original = std::find_if(s.v1.objects.begin(), s.v1.objects.end(),
+                                     [](const auto& o) { return o.name == "p0001"; });
+  CHECK(it->json == original->json);
+  CHECK(it->hash == original->hash);
+  CHECK(flowdrift::sha256_hex(it->json) == it->hash);
+}
+
+TEST_CASE("An object without its text that nothing stored has refuses the poll whole",
+          "[store][memory]") {
+  AfterOnePoll s(2, "p0000");
+  auto v2 = s.v2;
+  for (auto& o : v2.objects) {
+    if (o.name == "p0000") o = without_text(o);  // its new text was never stored
+  }
+  auto r = s.store.record_poll(complete_poll("primary", 2000), &v2);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().reason == ErrorReason::Store);
+  CHECK_THAT(r.error().message,
+             Catch::Contains("policy p0000: its text was let go") &&
+                 Catch::Contains("no stored policy has hash " + v2.objects[0].hash));
+  // Nothing of the poll stayed, and the latest snapshot is still v1's.
+  CHECK(counts(s.store.db()) == s.before);
+  CHECK(s.store.latest_complete_snapshot("primary")->id == s.snapshot_id);
 }
