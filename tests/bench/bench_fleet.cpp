@@ -116,7 +116,7 @@ std::string fleet_yaml(const test::TempDir& dir, const Args& args, const Fleet& 
 
 struct Cycle {
   double wall = 0, cpu = 0;
-  long peak_rss = 0, rss = 0;  // KiB
+  long peak_rss = 0, rss = 0, heap = 0;  // KiB
   double db_mib = 0, growth_kib = 0;
   double scrape_ms = 0;
   std::size_t scrape_bytes = 0;
@@ -140,6 +140,8 @@ Cycle run_one(app::App& a, const std::string& db, std::uintmax_t* bytes_before) 
   c.cpu = cpu_seconds() - c0;
   c.peak_rss = peak_rss_kib();
   c.rss = rss_kib();
+  c.heap = heap_in_use_kib();
+  c.heap = heap_in_use_kib();
   const auto bytes = db_bytes(a, db);
   c.db_mib = static_cast<double>(bytes) / (1 << 20);
   c.growth_kib = (static_cast<double>(bytes) - static_cast<double>(*bytes_before)) / 1024;
@@ -152,8 +154,9 @@ Cycle run_one(app::App& a, const std::string& db, std::uintmax_t* bytes_before) 
 }
 
 void print_row(int n, const char* what, const Cycle& c) {
-  std::printf("  %2d %-7s %7.2f s %7.2f s %6.2f %7ld %7ld %8.1f %9.1f %7.3f ms %7zu %4lld %6lld\n", n,
-              what, c.wall, c.cpu, c.cpu / c.wall, c.peak_rss / 1024, c.rss / 1024, c.db_mib,
+  std::printf("  %2d %-7s %7.2f s %7.2f s %6.2f %7ld %7ld %6ld %8.1f %9.1f %7.3f ms %7zu %4lld %6lld\n",
+              n, what, c.wall, c.cpu, c.cpu / c.wall, c.peak_rss / 1024, c.rss / 1024,
+              c.heap / 1024, c.db_mib,
               c.growth_kib, c.scrape_ms, c.scrape_bytes, static_cast<long long>(c.complete_polls),
               static_cast<long long>(c.open_items));
 }
@@ -185,7 +188,7 @@ int main(int argc, char** argv) {
   app::App a(cfg);
   std::printf("  RSS before the App: %ld MiB; after its start: %ld MiB\n", idle_rss / 1024,
               rss_kib() / 1024);
-  std::printf("   # cycle       wall      CPU  cores peakRSS  RSSnow  DB MiB  grow KiB    scrape"
+  std::printf("   # cycle       wall      CPU  cores peakRSS  RSSnow   heap  DB MiB  grow KiB    scrape"
               "   bytes polls  items\n");
   std::uintmax_t bytes = db_bytes(a, cfg.storage.path);
   std::vector<Cycle> quiet;

@@ -2,6 +2,8 @@
 // processes, a cycle of the daemon's App, and the process measurements they print.
 #pragma once
 
+#include <malloc.h>
+
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,6 +66,13 @@ inline long rss_kib() {
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   }
   return 0;
+}
+
+// Bytes malloc has handed out and not had back, every arena (glibc's mallinfo2), in KiB: RSS
+// less what freed memory the allocator still keeps.
+inline long heap_in_use_kib() {
+  const struct mallinfo2 m = mallinfo2();
+  return static_cast<long>((m.uordblks + m.hblkhd) / 1024);
 }
 
 // One App::poll_all_once on the App's own event loop, to the end.
