@@ -227,7 +227,7 @@ GroupIndex index_groups(std::vector<BuiltGroup> groups, ObjectKind kind,
 
 std::string resolve_reference(const std::map<std::string, std::string>& names_by_id,
                               const std::string& id, std::string_view kind,
-                              std::set<std::string>& referenced, std::vector<Finding>& findings) {
+                              NameSet& referenced, std::vector<Finding>& findings) {
   const auto it = names_by_id.find(id);
   if (it == names_by_id.end()) {
     findings.push_back(

@@ -18,6 +18,7 @@
 
 #include "policy/ipv4.hpp"
 #include "policy/model.hpp"
+#include "policy/name_set.hpp"
 
 namespace flowdrift::policy::build {
 
@@ -114,10 +115,10 @@ struct BuiltPolicy {
   std::string mode;
   std::string json;
   std::string hash;
-  std::set<std::string> address_groups;  // final names referenced
-  std::set<std::string> service_groups;
-  std::set<std::string> entity_groups;
-  std::set<std::string> categories;  // "key:value" referenced
+  NameSet address_groups;  // final names referenced
+  NameSet service_groups;
+  NameSet entity_groups;
+  NameSet categories;  // "key:value" referenced
   std::vector<Finding> findings;     // `object` filled in by assemble_snapshot
   bool has_text = true;              // false: `json` let go once stored (CanonicalObject)
 };
@@ -129,7 +130,7 @@ BuiltPolicy without_text(const BuiltPolicy& policy);
 // Returns the final group name or the marker; adds resolved names to `referenced`.
 std::string resolve_reference(const std::map<std::string, std::string>& names_by_id,
                               const std::string& id, std::string_view kind,
-                              std::set<std::string>& referenced, std::vector<Finding>& findings);
+                              NameSet& referenced, std::vector<Finding>& findings);
 
 // Everything on a site that policies reference, groups already indexed.
 struct SiteObjects {

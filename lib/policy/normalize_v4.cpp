@@ -371,7 +371,7 @@ struct PolicyWork {
   }
   std::set<std::string> vpcs(const std::vector<std::string>& ids) {
     std::set<std::string> names;
-    std::set<std::string> unused;
+    NameSet unused;
     for (const auto& id : ids) {
       names.insert(b::resolve_reference(site.vpcs, id, "vpc", unused, out.findings));
     }
