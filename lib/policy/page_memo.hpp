@@ -43,12 +43,12 @@ struct PolicyMemoState {
   };
   struct Page {
     PageFacts facts;
-    std::vector<std::string> keys;  // its policies' entry keys, in page order
+    std::vector<Sha256> keys;  // its policies' entry keys, in page order
     std::uint64_t generation = 0;
   };
 
   std::string context;  // the reference context the entries were built in
-  std::unordered_map<std::string, Entry> entries;  // SHA-256 of a policy's raw text -> entry
+  std::unordered_map<Sha256, Entry, Sha256Hash> entries;  // SHA-256 of a policy's raw text
   std::unordered_map<std::string, Page> pages;     // SHA-256 of a page body -> page
   std::uint64_t generation = 0;
   std::uint64_t hits = 0;       // policies taken from the memo
@@ -91,7 +91,7 @@ struct PolicyMemoState {
   }
 
   // The entry of one policy text, marked as listed, or null.
-  const Entry* find(const std::string& key) {
+  const Entry* find(const Sha256& key) {
     auto it = entries.find(key);
     if (it == entries.end()) return nullptr;
     it->second.generation = generation;
@@ -99,12 +99,12 @@ struct PolicyMemoState {
     return &it->second;
   }
 
-  void remember(std::string key, std::shared_ptr<const build::BuiltPolicy> policy, Refs refs) {
+  void remember(const Sha256& key, std::shared_ptr<const build::BuiltPolicy> policy, Refs refs) {
     ++misses;
-    entries[std::move(key)] = {std::move(policy), std::move(refs), generation};
+    entries[key] = {std::move(policy), std::move(refs), generation};
   }
 
-  void remember_page(std::string digest, PageFacts facts, std::vector<std::string> keys) {
+  void remember_page(std::string digest, PageFacts facts, std::vector<Sha256> keys) {
     pages[std::move(digest)] = {std::move(facts), std::move(keys), generation};
   }
 
@@ -144,7 +144,7 @@ struct PageWorkCore {
   struct Pending {
     std::size_t slot = 0;  // position on the page
     std::string text;      // raw policy JSON, copied: the page buffer is not ours
-    std::string key;       // memo key (SHA-256 of the text); empty without a memo
+    Sha256 key{};          // memo key (SHA-256 of the text); unset without a memo
     std::shared_ptr<const build::BuiltPolicy> policy;
     Refs refs;
   };
@@ -152,7 +152,7 @@ struct PageWorkCore {
   std::size_t base = 0;  // listing index of the page's first policy
   std::vector<std::shared_ptr<const build::BuiltPolicy>> slots;  // hits filled when begun
   std::vector<Refs> refs;                                        // per slot
-  std::vector<std::string> keys;  // per slot, when the page is to be remembered whole
+  std::vector<Sha256> keys;  // per slot, when the page is to be remembered whole
   std::string digest;             // the page body's SHA-256 ("": not remembered)
   PageFacts facts;
   std::vector<Pending> pending;
@@ -184,9 +184,9 @@ struct PageWorkCore {
       keys.reserve(texts.size());
     }
     for (std::size_t k = 0; k < texts.size(); ++k) {
-      std::string key;
+      Sha256 key{};
       if (memo != nullptr) {
-        key = sha256_hex(texts[k]);
+        key = sha256(texts[k]);
         if (whole) keys.push_back(key);
         if (const auto* hit = memo->find(key)) {
           slots[k] = hit->policy;
@@ -194,7 +194,7 @@ struct PageWorkCore {
           continue;
         }
       }
-      pending.push_back({k, std::string(texts[k]), std::move(key), nullptr, {}});
+      pending.push_back({k, std::string(texts[k]), key, nullptr, {}});
     }
   }
 
@@ -229,7 +229,7 @@ struct PageWorkCore {
     for (auto& item : pending) {
       slots[item.slot] = item.policy;
       refs[item.slot] = item.refs;
-      if (memo != nullptr) memo->remember(std::move(item.key), std::move(item.policy), item.refs);
+      if (memo != nullptr) memo->remember(item.key, std::move(item.policy), item.refs);
     }
     if (memo != nullptr && !digest.empty()) {
       memo->remember_page(std::move(digest), std::move(facts), std::move(keys));
