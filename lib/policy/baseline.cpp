@@ -295,10 +295,12 @@ std::optional<std::string> read_text(const std::string& path) {
   f.read(out.data(), static_cast<std::streamsize>(out.size()));
   out.resize(static_cast<std::size_t>(f.gcount()));
   if (f.bad()) return std::nullopt;
-  if (f.eof()) return out;
+  // A file read to its size has not seen its end yet: appending nothing must not copy it.
   std::ostringstream rest;
-  rest << f.rdbuf();
-  return out + rest.str();
+  if (!f.eof()) rest << f.rdbuf();
+  const std::string more = std::move(rest).str();
+  if (!more.empty()) out += more;
+  return out;
 }
 
 bool is_yaml_path(const std::string& path) {
