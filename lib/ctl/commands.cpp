@@ -180,7 +180,7 @@ int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err) {
     err << "flowdriftctl: " << source.error().message << "\n";
     return kExitError;
   }
-  auto replica = reader.load(args.replica, args.replica_refs);
+  auto replica = reader.load(args.replica, args.replica_refs, &*source);
   if (!replica) {
     err << "flowdriftctl: " << replica.error().message << "\n";
     return kExitError;
@@ -200,7 +200,7 @@ int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err) {
   if (args.format == "json") {
     out << diff_json(*source, *replica, result, p).dump(2) << "\n";
   } else {
-    out << diff_text(*source, *replica, result, p);
+    diff_text(out, *source, *replica, result, p);
   }
   return unexpected_items(result) == 0 ? kExitInSync : kExitDrift;
 }

@@ -88,9 +88,8 @@ nlohmann::json diff_json(const LoadedSite& source, const LoadedSite& replica,
   return out;
 }
 
-std::string diff_text(const LoadedSite& source, const LoadedSite& replica,
-                      const diff::PairResult& result, const DiffPair* pair) {
-  std::ostringstream out;
+void diff_text(std::ostream& out, const LoadedSite& source, const LoadedSite& replica,
+               const diff::PairResult& result, const DiffPair* pair) {
   const auto ns = source.snapshot.count(policy::ObjectKind::Policy);
   const auto nr = replica.snapshot.count(policy::ObjectKind::Policy);
   const auto unexpected = unexpected_items(result);
@@ -145,7 +144,6 @@ std::string diff_text(const LoadedSite& source, const LoadedSite& replica,
           << "\n";
     }
   }
-  return out.str();
 }
 
 }  // namespace flowdrift::ctl

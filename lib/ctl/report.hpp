@@ -2,6 +2,7 @@
 // documented schema (docs/cli.md), and the exit status that goes with it.
 #pragma once
 
+#include <ostream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -29,8 +30,9 @@ struct DiffPair {
 // is "drifted" only when an item is not expected.
 nlohmann::json diff_json(const LoadedSite& source, const LoadedSite& replica,
                          const diff::PairResult& result, const DiffPair* pair = nullptr);
-std::string diff_text(const LoadedSite& source, const LoadedSite& replica,
-                      const diff::PairResult& result, const DiffPair* pair = nullptr);
+// Written as it is made: a report of 5,000 drifted policies is tens of megabytes.
+void diff_text(std::ostream& out, const LoadedSite& source, const LoadedSite& replica,
+               const diff::PairResult& result, const DiffPair* pair = nullptr);
 // Items not covered by an expectation: what the exit status counts.
 std::size_t unexpected_items(const diff::PairResult& result);
 

@@ -70,13 +70,19 @@ Result<LoadedSite> parse_site_text(const std::string& text, const std::string& n
 // Reads site files one after another as load_site_file does, sharing what they hold in common:
 // a v3 rule whose exact text an earlier file held is not canonicalized again (a primary and
 // its replica mostly list the same rules).
+//
+// The memo keeps no canonical text once a file is loaded (docs/design/memory.md), so a rule
+// of a later file that equals one read before comes without its text: `earlier`, what an
+// earlier load of this reader gave, supplies it by hash. Needed from the second load on.
 class SiteFileReader {
  public:
-  Result<LoadedSite> load(const std::string& path, const V4References& refs = {});
+  Result<LoadedSite> load(const std::string& path, const V4References& refs = {},
+                          const LoadedSite* earlier = nullptr);
   Result<LoadedSite> parse(const std::string& text, const std::string& name,
                            const V4References& refs = {});
 
  private:
+  Result<LoadedSite> load_file(const std::string& path, const V4References& refs);
   policy::V3RuleMemo v3_rules_;
 };
 

@@ -247,3 +247,37 @@ TEST_CASE("a long v3 list file is canonicalized on every core in listing order",
   REQUIRE_FALSE(bad.has_value());
   CHECK_THAT(bad.error().message, Catch::StartsWith("a.json: rules[250] (r250): "));
 }
+
+// The reader's memo keeps no text once a file is loaded: rules of the second file that equal
+// the first's take their text from the first load, and come out the same as loaded alone.
+TEST_CASE("a second file read beside the first has every text, as if read alone",
+          "[unit][ctl][memory]") {
+  std::vector<json> a, b;
+  for (int i = 0; i < 40; ++i) a.push_back(rule("r" + std::to_string(i), "APPLY", 2000 + i));
+  b = a;
+  b[7] = rule("r7", "MONITOR", 2007);  // changed on the replica
+  b.push_back(rule("only-b", "APPLY", 9000));
+  flowdrift::test::TempDir dir;
+  flowdrift::test::write_file(dir.file("a.json"), list(a).dump());
+  flowdrift::test::write_file(dir.file("b.json"), list(b).dump());
+
+  SiteFileReader reader;
+  auto first = reader.load(dir.file("a.json"));
+  REQUIRE(first.has_value());
+  CHECK(first->snapshot.has_all_texts());
+  auto second = reader.load(dir.file("b.json"), {}, &*first);
+  REQUIRE(second.has_value());
+  CHECK(second->snapshot.has_all_texts());
+  auto alone = load_site_file(dir.file("b.json"));
+  REQUIRE(alone.has_value());
+  CHECK(second->snapshot.hash == alone->snapshot.hash);
+  REQUIRE(second->snapshot.objects.size() == alone->snapshot.objects.size());
+  for (std::size_t i = 0; i < alone->snapshot.objects.size(); ++i) {
+    INFO(alone->snapshot.objects[i].name);
+    CHECK(second->snapshot.objects[i].json == alone->snapshot.objects[i].json);
+  }
+  // Without the first load to take them from, the reader says so rather than leave them out.
+  auto orphan = reader.load(dir.file("b.json"));
+  REQUIRE_FALSE(orphan.has_value());
+  CHECK_THAT(orphan.error().message, Catch::Contains("b.json") && Catch::Contains("no text"));
+}
