@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <set>
 #include <tuple>
+#include <unordered_map>
 
 #include "core/sha256.hpp"
 
@@ -240,6 +242,44 @@ std::string resolve_reference(const std::map<std::string, std::string>& names_by
 
 namespace {
 
+// Names referenced by many policies, collected by address: every name in a NameSet is the one
+// interned copy, so thousands of references to a few names cost a vector and a sort, not a
+// string comparison each. `sorted()` also merges equal names held twice (it costs nothing).
+class NameRefs {
+ public:
+  void add(const NameSet& names) {
+    for (const std::string& name : names) refs_.push_back(&name);
+  }
+  std::vector<const std::string*> sorted() {
+    std::sort(refs_.begin(), refs_.end());
+    refs_.erase(std::unique(refs_.begin(), refs_.end()), refs_.end());
+    std::sort(refs_.begin(), refs_.end(),
+              [](const std::string* a, const std::string* b) { return *a < *b; });
+    refs_.erase(std::unique(refs_.begin(), refs_.end(),
+                            [](const std::string* a, const std::string* b) { return *a == *b; }),
+                refs_.end());
+    return std::move(refs_);
+  }
+
+ private:
+  std::vector<const std::string*> refs_;
+};
+
+// Whether a category a policy names is defined on the site, asked once per distinct name.
+class CategoryCheck {
+ public:
+  explicit CategoryCheck(const std::set<std::string>& site) : site_(site) {}
+  bool defined(const std::string& category) {
+    auto [it, added] = known_.try_emplace(&category, false);
+    if (added) it->second = site_.count(category) != 0;
+    return it->second;
+  }
+
+ private:
+  const std::set<std::string>& site_;
+  std::unordered_map<const std::string*, bool> known_;
+};
+
 // `policy(i)` is the i-th policy, BuiltPolicy& (its texts are moved into the snapshot) or
 // const BuiltPolicy& (copied: it stays in a per-site cache for the next poll).
 template <class Policy>
@@ -253,34 +293,23 @@ Snapshot assemble(std::size_t count, Policy policy, SiteObjects site,
 
   Snapshot snap;
   snap.objects.reserve(count);
-  std::set<std::string> used_ags;
-  std::set<std::string> used_sgs;
-  std::set<std::string> used_egs;
-  std::set<std::string> used_categories;
+  NameRefs ags, sgs, egs, categories;
+  CategoryCheck check(site_categories);
   for (std::size_t i = 0; i < count; ++i) {
     auto&& p = policy(i);
     for (const Finding& f : p.findings) {
       findings.push_back({f.kind, names[i], f.detail});
     }
     for (const std::string& c : p.categories) {
-      if (site_categories.count(c) != 0) {
-        used_categories.insert(c);
-      } else {
+      if (!check.defined(c)) {
         findings.push_back(
             {"dangling_reference", names[i], "category " + c + " not defined on site"});
       }
     }
-    // An entity group's categories are used too; the group reports its own missing ones.
-    for (const std::string& g : p.entity_groups) {
-      const auto it = site.entity_groups.categories_by_name.find(g);
-      if (it == site.entity_groups.categories_by_name.end()) continue;
-      for (const std::string& c : it->second) {
-        if (site_categories.count(c) != 0) used_categories.insert(c);
-      }
-    }
-    used_ags.insert(p.address_groups.begin(), p.address_groups.end());
-    used_sgs.insert(p.service_groups.begin(), p.service_groups.end());
-    used_egs.insert(p.entity_groups.begin(), p.entity_groups.end());
+    categories.add(p.categories);
+    ags.add(p.address_groups);
+    sgs.add(p.service_groups);
+    egs.add(p.entity_groups);
     CanonicalObject o;
     o.kind = ObjectKind::Policy;
     o.name = names[i];
@@ -291,14 +320,25 @@ Snapshot assemble(std::size_t count, Policy policy, SiteObjects site,
     o.has_text = p.has_text;
     snap.objects.push_back(std::move(o));
   }
-  for (const std::string& name : used_ags) {
-    snap.objects.push_back(std::move(site.address_groups.by_name.at(name)));
+  std::set<std::string> used_categories;
+  for (const std::string* c : categories.sorted()) {
+    if (check.defined(*c)) used_categories.insert(*c);
   }
-  for (const std::string& name : used_sgs) {
-    snap.objects.push_back(std::move(site.service_groups.by_name.at(name)));
+  for (const std::string* name : ags.sorted()) {
+    snap.objects.push_back(std::move(site.address_groups.by_name.at(*name)));
   }
-  for (const std::string& name : used_egs) {
-    snap.objects.push_back(std::move(site.entity_groups.by_name.at(name)));
+  for (const std::string* name : sgs.sorted()) {
+    snap.objects.push_back(std::move(site.service_groups.by_name.at(*name)));
+  }
+  for (const std::string* name : egs.sorted()) {
+    // An entity group's categories are used too; the group reports its own missing ones.
+    const auto it = site.entity_groups.categories_by_name.find(*name);
+    if (it != site.entity_groups.categories_by_name.end()) {
+      for (const std::string& c : it->second) {
+        if (site_categories.count(c) != 0) used_categories.insert(c);
+      }
+    }
+    snap.objects.push_back(std::move(site.entity_groups.by_name.at(*name)));
   }
   // Every value of a referenced key, used or not: the diff must know whether a value a policy
   // uses on one site exists on the other (a renamed or deleted value is reference drift).
