@@ -368,6 +368,11 @@ Snapshot assemble(std::size_t count, Policy policy, SiteObjects site,
 
 }  // namespace
 
+// Field by field, so that the text is never copied. A field added to BuiltPolicy must be
+// copied here too: its size then differs from this sum, and the build stops here.
+static_assert(sizeof(BuiltPolicy) == 5 * sizeof(std::string) + 4 * sizeof(NameSet) +
+                                         sizeof(std::vector<Finding>) + alignof(BuiltPolicy),
+              "BuiltPolicy changed: copy the new field in without_text()");
 BuiltPolicy without_text(const BuiltPolicy& policy) {
   BuiltPolicy out;
   out.name = policy.name;
