@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   diff->add_option("--format", diff_args.format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
-  // A v4 policies list names categories and groups by extId only: their lists come alongside.
+  // A policies list names groups (v3 and v4) and categories (v4) by id only: their lists come
+  // alongside, from the same API as the policies file.
   for (auto [side, refs] : {std::pair{"source", &diff_args.source_refs},
                             std::pair{"replica", &diff_args.replica_refs}}) {
     const std::string s(side);
@@ -54,9 +55,11 @@ int main(int argc, char** argv) {
                      "v4 categories list response (GET /api/prism/v4.0/config/categories) "
                      "for a v4 " + s + " policies file");
     diff->add_option("--" + s + "-address-groups", refs->address_groups,
-                     "v4 address-groups list response for a v4 " + s + " policies file");
+                     "address-groups list response (v4, or v3 address_groups/list) for the " + s +
+                         " policies file");
     diff->add_option("--" + s + "-service-groups", refs->service_groups,
-                     "v4 service-groups list response for a v4 " + s + " policies file");
+                     "service-groups list response (v4, or v3 service_groups/list) for the " + s +
+                         " policies file");
   }
 
   auto* diff_config = diff->add_option("-c,--config", diff_args.config,

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -160,28 +161,45 @@ std::optional<std::uint64_t> count_of(json_scan::JsonRef v) {
 }
 
 // The list's rules, complete: metadata.total_matches equals the entities listed.
-Result<std::vector<json_scan::JsonRef>> v3_list_rules(json_scan::JsonRef doc, const std::string& name) {
+// One v3 listing a site file may hold: its metadata kinds, what the listing is called in
+// messages, and what it lists.
+struct V3ListKind {
+  std::vector<std::string_view> kinds;  // /metadata/kind values accepted
+  const char* listing;                  // "a network_security_rules list"
+  const char* what;                     // "policies"
+};
+const V3ListKind kV3Rules{{"network_security_rule", "security_rule"},
+                          "a network_security_rules list", "policies"};
+const V3ListKind kV3AddressGroups{{"address_group"}, "an address_groups list", "address groups"};
+const V3ListKind kV3ServiceGroups{{"service_group"}, "a service_groups list", "service groups"};
+
+// The entities of a v3 list response, which must hold all of them (total_matches).
+Result<std::vector<json_scan::JsonRef>> v3_list_entities(json_scan::JsonRef doc, const std::string& name,
+                                                         const V3ListKind& list) {
   auto meta = doc.find("metadata");
   if (!meta || !meta->is_object()) {
     return fail(ErrorReason::Malformed, name, "/metadata: missing or not an object");
   }
   if (auto kind = meta->find("kind"); kind && kind->is_string()) {
     const auto k = kind->str();
-    if (k != "network_security_rule" && k != "security_rule") {
+    if (std::find(list.kinds.begin(), list.kinds.end(), k) == list.kinds.end()) {
       return fail(ErrorReason::Malformed, name,
-                  "/metadata/kind: \"" + k + "\" is not a network_security_rules list");
+                  "/metadata/kind: \"" + k + "\" is not " + list.listing);
     }
   }
-  const auto entities = *doc.find("entities");
-  if (!entities.is_array()) return fail(ErrorReason::Malformed, name, "/entities: expected an array");
+  const auto entities_at = doc.find("entities");
+  if (!entities_at || !entities_at->is_array()) {
+    return fail(ErrorReason::Malformed, name, "/entities: expected an array");
+  }
+  const auto entities = *entities_at;
   const auto total_at = meta->find("total_matches");
   const auto total = total_at ? count_of(*total_at) : std::nullopt;
   if (!total) return fail(ErrorReason::Malformed, name, "/metadata/total_matches: missing or not a count");
   const std::uint64_t n = entities.size();
   if (*total > n) {
     return fail(ErrorReason::Truncated, name,
-                "incomplete: " + std::to_string(n) + " of " + std::to_string(*total) +
-                    " policies (metadata.total_matches); fetch every page, or use "
+                "incomplete: " + std::to_string(n) + " of " + std::to_string(*total) + " " +
+                    list.what + " (metadata.total_matches); fetch every page, or use "
                     "`flowdriftctl dump`");
   }
   if (*total < n) {
@@ -440,8 +458,8 @@ Result<json> read_json_file(const std::string& path) {
   return parse_json(*text, path);
 }
 
-// canonicalize_v4 labels an entity "categories[3] (...)": the file that holds that list.
-std::string v4_culprit(const std::string& message, const std::string& name,
+// canonicalize_v3 and _v4 label an entity "categories[3] (...)": the file that holds that list.
+std::string list_culprit(const std::string& message, const std::string& name,
                        const V4References& refs) {
   for (auto [prefix, file] : {std::pair{"categories[", &refs.categories},
                               std::pair{"address_groups[", &refs.address_groups},
@@ -526,13 +544,19 @@ Result<InlineCategories> add_rules_on_every_core(policy::V3SiteBuilder& builder,
 }
 
 // The rules of a v3 file canonicalized as a site that defines the categories they use.
+// The groups a v3 rules file references by uuid come in their own list files, if given.
+struct V3Groups {
+  std::vector<json> address_groups;
+  std::vector<json> service_groups;
+};
+
 Result<policy::Snapshot> canonicalize_v3_rules(const std::vector<json_scan::JsonRef>& rules,
-                                               policy::V3RuleMemo* memo) {
+                                               const V3Groups& groups, policy::V3RuleMemo* memo) {
   std::vector<std::string_view> texts;
   texts.reserve(rules.size());
   for (const auto rule : rules) texts.push_back(rule.text());
   policy::V3SiteBuilder builder(memo);
-  if (auto r = builder.set_groups({}, {}); !r) return r.error();
+  if (auto r = builder.set_groups(groups.address_groups, groups.service_groups); !r) return r.error();
   auto used = add_rules_on_every_core(builder, texts);
   if (!used) return used.error();
   for (const auto& [key, values] : *used) {
@@ -587,6 +611,60 @@ Error references_misplaced(SiteFileKind kind, const std::string& name, const V4R
 }
 
 
+// The entities of a v3 address_groups or service_groups list response, each as a DOM (what
+// the group canonicalizer reads; group lists are small).
+Result<std::vector<json>> v3_group_entities(std::string_view text, const std::string& name,
+                                            const V3ListKind& list) {
+  std::string error;
+  constexpr std::size_t kEntityDepth = 2;  // the root, /entities, then each group
+  const auto scanned = json_scan::JsonDoc::parse(text, error, kEntityDepth);
+  if (!scanned) return fail(ErrorReason::Malformed, name, "not valid JSON: " + error);
+  if (!scanned->root().is_object()) {
+    return fail(ErrorReason::Malformed, name,
+                std::string("expected a v3 response (a JSON object): ") + list.listing);
+  }
+  auto entities = v3_list_entities(scanned->root(), name, list);
+  if (!entities) return entities.error();
+  std::vector<json> out;
+  out.reserve(entities->size());
+  for (std::size_t i = 0; i < entities->size(); ++i) {
+    auto entity = json_strict::parse((*entities)[i].text(), error);
+    if (!entity) {
+      return fail(ErrorReason::Malformed, name,
+                  "/entities/" + std::to_string(i) + ": not valid JSON: " + error);
+    }
+    out.push_back(std::move(*entity));
+  }
+  return out;
+}
+
+Result<std::vector<json>> read_v3_group_list(const std::string& path, const V3ListKind& list) {
+  auto text = read_text(path);
+  if (!text) return fail(ErrorReason::Other, path, "cannot read file");
+  return v3_group_entities(*text, path, list);
+}
+
+// A v3 file's group lists. Its rules name categories inline, so a categories list has no
+// place beside it. Without a group list its groups stay unresolved: each reference to one is
+// a dangling_reference finding, as before group lists could be given.
+Result<V3Groups> v3_groups(SiteFileKind kind, const std::string& name, const V4References& refs) {
+  if (!refs.categories.empty()) {
+    return fail(ErrorReason::Malformed, name,
+                "is a " + std::string(to_string(kind)) + ", whose rules name categories inline; " +
+                    refs.categories + " (a categories list) goes only with a v4 policies file");
+  }
+  V3Groups groups;
+  for (auto [file, list, target] :
+       {std::tuple{&refs.address_groups, &kV3AddressGroups, &groups.address_groups},
+        std::tuple{&refs.service_groups, &kV3ServiceGroups, &groups.service_groups}}) {
+    if (file->empty()) continue;
+    auto items = read_v3_group_list(*file, *list);
+    if (!items) return items.error();
+    *target = std::move(*items);
+  }
+  return groups;
+}
+
 // A v3 rules list, or one rule entity (`list` false).
 Result<LoadedSite> read_v3_file(json_scan::JsonRef doc, bool list, const std::string& name,
                                 const V4References& refs, policy::V3RuleMemo* memo) {
@@ -594,11 +672,16 @@ Result<LoadedSite> read_v3_file(json_scan::JsonRef doc, bool list, const std::st
   out.file = name;
   out.kind = list ? SiteFileKind::V3List : SiteFileKind::V3Entity;
   out.api = config::Api::V3;
-  auto rules = list ? v3_list_rules(doc, name) : std::vector<json_scan::JsonRef>{doc};
+  auto rules = list ? v3_list_entities(doc, name, kV3Rules) : std::vector<json_scan::JsonRef>{doc};
   if (!rules) return rules.error();
-  if (refs.any()) return references_misplaced(out.kind, name, refs);
-  auto snap = canonicalize_v3_rules(*rules, memo);
-  if (!snap) return fail(snap.error().reason, name, snap.error().message);
+  auto groups = v3_groups(out.kind, name, refs);
+  if (!groups) return groups.error();
+  out.references = refs;
+  auto snap = canonicalize_v3_rules(*rules, *groups, memo);
+  if (!snap) {
+    return fail(snap.error().reason, list_culprit(snap.error().message, name, refs),
+                snap.error().message);
+  }
   out.snapshot = std::move(*snap);
   return out;
 }
@@ -620,6 +703,11 @@ std::optional<Result<LoadedSite>> read_if_v3(const std::string& text, const std:
 }
 
 }  // namespace
+
+Result<std::vector<json>> parse_v3_group_list(std::string_view text, const std::string& name,
+                                              bool address_groups) {
+  return v3_group_entities(text, name, address_groups ? kV3AddressGroups : kV3ServiceGroups);
+}
 
 Result<LoadedSite> parse_site_text(const std::string& text, const std::string& name,
                                    const V4References& refs) {
@@ -673,7 +761,7 @@ Result<LoadedSite> SiteFileReader::parse(const std::string& text, const std::str
   if (!data) return data.error();
   out.references = refs;
   auto snap = policy::canonicalize_v4(*data);
-  if (!snap) return fail(snap.error().reason, v4_culprit(snap.error().message, name, refs), snap.error().message);
+  if (!snap) return fail(snap.error().reason, list_culprit(snap.error().message, name, refs), snap.error().message);
   out.snapshot = std::move(*snap);
   return out;
 }

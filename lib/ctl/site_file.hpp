@@ -58,14 +58,19 @@ struct LoadedSite {
 };
 
 // Reads and canonicalizes one site file, or reads a baseline (policy/baseline.hpp: a document, or
-// a directory given as `path`) (and, for a v4 policies file, the reference lists in
-// `refs`). Malformed or Truncated (incomplete list) errors carry a message starting with
-// "<file>: " naming the file at fault; a v4 policies file that references categories or groups
+// a directory given as `path`) (and, for a policies file, the reference lists in `refs`:
+// groups and categories for v4, groups for v3). Malformed or Truncated (incomplete list)
+// errors carry a message starting with "<file>: " naming the file at fault; a v4 policies file that references categories or groups
 // without the list given is Malformed, naming the option to give it with.
 Result<LoadedSite> load_site_file(const std::string& path, const V4References& refs = {});
 // Same, from text already read (`name` used in messages); reference lists are still files.
 Result<LoadedSite> parse_site_text(const std::string& text, const std::string& name,
                                    const V4References& refs = {});
+// The entities of a v3 address_groups/list response (`address_groups`), or of a
+// service_groups/list response, as a v3 rules file takes them beside it (--X-address-groups).
+Result<std::vector<nlohmann::json>> parse_v3_group_list(std::string_view text,
+                                                        const std::string& name,
+                                                        bool address_groups);
 
 // Reads site files one after another as load_site_file does, sharing what they hold in common:
 // a v3 rule whose exact text an earlier file held is not canonicalized again (a primary and

@@ -281,3 +281,112 @@ TEST_CASE("a second file read beside the first has every text, as if read alone"
   REQUIRE_FALSE(orphan.has_value());
   CHECK_THAT(orphan.error().message, Catch::Contains("b.json") && Catch::Contains("no text"));
 }
+
+namespace {
+
+// A v3 rule whose one inbound entry is an address group and a service group, by uuid.
+json rule_with_groups(const std::string& name) {
+  json r = rule(name, "APPLY", 443);
+  r["spec"]["resources"]["app_rule"]["inbound_allow_list"][0] = {
+      {"peer_specification_type", "IP_SUBNET"},
+      {"address_group_inclusion_list", {{{"kind", "address_group"}, {"uuid", "ag-1"}}}},
+      {"service_group_list", {{{"kind", "service_group"}, {"uuid", "sg-1"}}}}};
+  return r;
+}
+
+json v3_group_list(const std::string& kind, json inner, const std::string& uuid) {
+  return {{"api_version", "3.1"},
+          {"metadata", {{"kind", kind}, {"total_matches", 1}}},
+          {"entities", {{{kind, std::move(inner)}, {"uuid", uuid}}}}};
+}
+
+bool has_finding(const policy::Snapshot& s, const std::string& kind) {
+  return std::any_of(s.findings.begin(), s.findings.end(),
+                     [&](const policy::Finding& f) { return f.kind == kind; });
+}
+
+}  // namespace
+
+TEST_CASE("a v3 list file resolves its groups from v3 group list files given beside it",
+          "[unit][ctl]") {
+  flowdrift::test::TempDir dir;
+  const std::string rules = list({rule_with_groups("web")}).dump();
+  const json ags = v3_group_list(
+      "address_group",
+      {{"name", "dmz"}, {"ip_address_block_list", {{{"ip", "10.1.0.0"}, {"prefix_length", 16}}}}},
+      "ag-1");
+  const json sgs = v3_group_list(
+      "service_group",
+      {{"name", "https"},
+       {"service_list", {{{"protocol", "TCP"}, {"tcp_port_range_list", {{{"start_port", 443}, {"end_port", 443}}}}}}}},
+      "sg-1");
+  flowdrift::test::write_file(dir.file("ags.json"), ags.dump());
+  flowdrift::test::write_file(dir.file("sgs.json"), sgs.dump());
+
+  // Without the lists each group stays unresolved: a dangling reference.
+  auto alone = parse_site_text(rules, "a.json");
+  REQUIRE(alone.has_value());
+  CHECK(has_finding(alone->snapshot, "dangling_reference"));
+  CHECK(alone->snapshot.count(policy::ObjectKind::AddressGroup) == 0);
+
+  V4References refs;
+  refs.address_groups = dir.file("ags.json");
+  refs.service_groups = dir.file("sgs.json");
+  auto with = parse_site_text(rules, "a.json", refs);
+  REQUIRE(with.has_value());
+  CHECK_FALSE(has_finding(with->snapshot, "dangling_reference"));
+  CHECK(with->snapshot.count(policy::ObjectKind::AddressGroup) == 1);
+  CHECK(with->snapshot.count(policy::ObjectKind::ServiceGroup) == 1);
+
+  // The same site as the daemon's v3 fetch builds it gives the same snapshot.
+  policy::V3SiteData site;
+  site.rules = {rule_with_groups("web")};
+  site.address_groups = ags.at("entities");
+  site.service_groups = sgs.at("entities");
+  site.category_values["AppType"] = {json{{"value", "Web"}}};
+  auto dom = policy::canonicalize_v3(site);
+  REQUIRE(dom.has_value());
+  CHECK(with->snapshot.hash == dom->hash);
+}
+
+TEST_CASE("v3 group list files are refused by name when they are not what they claim",
+          "[unit][ctl]") {
+  flowdrift::test::TempDir dir;
+  const std::string rules = list({rule_with_groups("web")}).dump();
+  const json sgs = v3_group_list("service_group", {{"name", "https"}}, "sg-1");
+  flowdrift::test::write_file(dir.file("sgs.json"), sgs.dump());
+  V4References refs;
+
+  refs.address_groups = dir.file("sgs.json");  // a service-groups list given as address groups
+  auto wrong = parse_site_text(rules, "a.json", refs);
+  REQUIRE_FALSE(wrong.has_value());
+  CHECK(wrong.error().message ==
+        dir.file("sgs.json") + ": /metadata/kind: \"service_group\" is not an address_groups list");
+
+  json partial = sgs;
+  partial["metadata"]["kind"] = "address_group";
+  partial["metadata"]["total_matches"] = 5;
+  flowdrift::test::write_file(dir.file("partial.json"), partial.dump());
+  refs.address_groups = dir.file("partial.json");
+  auto cut = parse_site_text(rules, "a.json", refs);
+  REQUIRE_FALSE(cut.has_value());
+  CHECK(cut.error().reason == ErrorReason::Truncated);
+  CHECK_THAT(cut.error().message, Catch::Contains("1 of 5 address groups"));
+
+  refs.address_groups.clear();
+  refs.categories = dir.file("sgs.json");  // v3 rules carry their categories inline
+  auto misplaced = parse_site_text(rules, "a.json", refs);
+  REQUIRE_FALSE(misplaced.has_value());
+  CHECK_THAT(misplaced.error().message, Catch::StartsWith("a.json: is a v3 list, whose rules name "
+                                                          "categories inline"));
+
+  // A group that does not canonicalize is named in its own file.
+  refs.categories.clear();
+  flowdrift::test::write_file(dir.file("bad.json"),
+                              v3_group_list("service_group", {{"name", 7}}, "sg-1").dump());
+  refs.service_groups = dir.file("bad.json");
+  auto bad = parse_site_text(rules, "a.json", refs);
+  REQUIRE_FALSE(bad.has_value());
+  CHECK_THAT(bad.error().message, Catch::StartsWith(dir.file("bad.json") + ": "));
+  CHECK_THAT(bad.error().message, Catch::Contains("service_groups[0]"));
+}
