@@ -6,6 +6,7 @@
 #include <set>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/sha256.hpp"
 
@@ -243,26 +244,25 @@ std::string resolve_reference(const std::map<std::string, std::string>& names_by
 namespace {
 
 // Names referenced by many policies, collected by address: every name in a NameSet is the one
-// interned copy, so thousands of references to a few names cost a vector and a sort, not a
-// string comparison each. `sorted()` also merges equal names held twice (it costs nothing).
+// interned copy, so thousands of references to a few names cost a pointer lookup each, not a
+// string comparison. `sorted()` also merges equal names held twice (it costs nothing).
 class NameRefs {
  public:
   void add(const NameSet& names) {
-    for (const std::string& name : names) refs_.push_back(&name);
+    for (const std::string& name : names) seen_.insert(&name);
   }
-  std::vector<const std::string*> sorted() {
-    std::sort(refs_.begin(), refs_.end());
-    refs_.erase(std::unique(refs_.begin(), refs_.end()), refs_.end());
-    std::sort(refs_.begin(), refs_.end(),
+  std::vector<const std::string*> sorted() const {
+    std::vector<const std::string*> refs(seen_.begin(), seen_.end());
+    std::sort(refs.begin(), refs.end(),
               [](const std::string* a, const std::string* b) { return *a < *b; });
-    refs_.erase(std::unique(refs_.begin(), refs_.end(),
-                            [](const std::string* a, const std::string* b) { return *a == *b; }),
-                refs_.end());
-    return std::move(refs_);
+    refs.erase(std::unique(refs.begin(), refs.end(),
+                           [](const std::string* a, const std::string* b) { return *a == *b; }),
+               refs.end());
+    return refs;
   }
 
  private:
-  std::vector<const std::string*> refs_;
+  std::unordered_set<const std::string*> seen_;
 };
 
 // Whether a category a policy names is defined on the site, asked once per distinct name.

@@ -1,6 +1,7 @@
 #include "policy/model.hpp"
 
 #include <algorithm>
+#include <array>
 #include <tuple>
 
 #include "core/sha256.hpp"
@@ -30,10 +31,24 @@ bool Snapshot::has_all_texts() const {
 
 std::string snapshot_hash(const std::vector<CanonicalObject>& objects, int canon_version) {
   // Sort a view rather than trusting the caller's order: the hash must depend only on content.
+  // A snapshot's objects are sorted by kind and name, so gathered kind by kind in the order of
+  // the kinds' names they are already in order, and the sort is only checked.
+  std::array kinds{ObjectKind::Policy, ObjectKind::AddressGroup, ObjectKind::ServiceGroup,
+                   ObjectKind::Category, ObjectKind::EntityGroup};
+  std::sort(kinds.begin(), kinds.end(),
+            [](ObjectKind a, ObjectKind b) { return to_string(a) < to_string(b); });
   std::vector<std::tuple<std::string_view, std::string_view, std::string_view>> triples;
   triples.reserve(objects.size());
-  for (const auto& o : objects) triples.emplace_back(to_string(o.kind), o.name, o.hash);
-  std::sort(triples.begin(), triples.end());
+  for (const ObjectKind kind : kinds) {
+    for (const auto& o : objects) {
+      if (o.kind == kind) triples.emplace_back(to_string(o.kind), o.name, o.hash);
+    }
+  }
+  if (triples.size() != objects.size()) {  // a kind not listed above: every object, then sorted
+    triples.clear();
+    for (const auto& o : objects) triples.emplace_back(to_string(o.kind), o.name, o.hash);
+  }
+  if (!std::is_sorted(triples.begin(), triples.end())) std::sort(triples.begin(), triples.end());
 
   std::string buf = "flowdrift-snapshot\ncanon_version=" + std::to_string(canon_version) + "\n";
   buf.reserve(buf.size() + triples.size() * 128);

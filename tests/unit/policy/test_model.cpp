@@ -64,3 +64,27 @@ TEST_CASE("findings order by kind, object, detail", "[unit][policy]") {
   CHECK(b < c);
   CHECK(a == Finding{"dangling_reference", "web", "x"});
 }
+
+TEST_CASE("snapshot_hash is the same for every kind in snapshot order or any other", "[unit][policy]") {
+  // A snapshot's own order (kind as declared, then name) is checked, not sorted again; any
+  // other order is sorted. Both must give one hash, and the hash must see every object.
+  std::vector<CanonicalObject> in_order;
+  for (const ObjectKind kind : {ObjectKind::Policy, ObjectKind::AddressGroup,
+                                ObjectKind::ServiceGroup, ObjectKind::Category,
+                                ObjectKind::EntityGroup}) {
+    for (const char* name : {"a", "b", "c"}) {
+      in_order.push_back(obj(kind, name, std::string(R"({"n":")") + name + "\"}"));
+    }
+  }
+  const std::string h = snapshot_hash(in_order, 1);
+  std::vector<CanonicalObject> reversed(in_order.rbegin(), in_order.rend());
+  CHECK(snapshot_hash(reversed, 1) == h);
+  std::vector<CanonicalObject> rotated = in_order;
+  std::rotate(rotated.begin(), rotated.begin() + 7, rotated.end());
+  CHECK(snapshot_hash(rotated, 1) == h);
+  for (std::size_t i = 0; i < in_order.size(); ++i) {
+    std::vector<CanonicalObject> fewer = in_order;
+    fewer.erase(fewer.begin() + static_cast<std::ptrdiff_t>(i));
+    CHECK(snapshot_hash(fewer, 1) != h);
+  }
+}
