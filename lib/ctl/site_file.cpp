@@ -160,7 +160,6 @@ std::optional<std::uint64_t> count_of(json_scan::JsonRef v) {
   return n;
 }
 
-// The list's rules, complete: metadata.total_matches equals the entities listed.
 // One v3 listing a site file may hold: its metadata kinds, what the listing is called in
 // messages, and what it lists.
 struct V3ListKind {
@@ -173,7 +172,8 @@ const V3ListKind kV3Rules{{"network_security_rule", "security_rule"},
 const V3ListKind kV3AddressGroups{{"address_group"}, "an address_groups list", "address groups"};
 const V3ListKind kV3ServiceGroups{{"service_group"}, "a service_groups list", "service groups"};
 
-// The entities of a v3 list response, which must hold all of them (total_matches).
+// The entities of a v3 list response, complete: metadata.total_matches equals the entities
+// listed.
 Result<std::vector<json_scan::JsonRef>> v3_list_entities(json_scan::JsonRef doc, const std::string& name,
                                                          const V3ListKind& list) {
   auto meta = doc.find("metadata");
@@ -460,7 +460,7 @@ Result<json> read_json_file(const std::string& path) {
 
 // canonicalize_v3 and _v4 label an entity "categories[3] (...)": the file that holds that list.
 std::string list_culprit(const std::string& message, const std::string& name,
-                       const V4References& refs) {
+                         const V4References& refs) {
   for (auto [prefix, file] : {std::pair{"categories[", &refs.categories},
                               std::pair{"address_groups[", &refs.address_groups},
                               std::pair{"service_groups[", &refs.service_groups}}) {
@@ -543,13 +543,14 @@ Result<InlineCategories> add_rules_on_every_core(policy::V3SiteBuilder& builder,
   return used;
 }
 
-// The rules of a v3 file canonicalized as a site that defines the categories they use.
 // The groups a v3 rules file references by uuid come in their own list files, if given.
 struct V3Groups {
   std::vector<json> address_groups;
   std::vector<json> service_groups;
 };
 
+// The rules of a v3 file canonicalized as a site that defines the categories they use and the
+// groups given.
 Result<policy::Snapshot> canonicalize_v3_rules(const std::vector<json_scan::JsonRef>& rules,
                                                const V3Groups& groups, policy::V3RuleMemo* memo) {
   std::vector<std::string_view> texts;
