@@ -597,20 +597,16 @@ std::string_view to_string(SiteFileKind kind) {
 
 namespace {
 
-// Reference lists given with a file that is not a v4 policies list or response.
-Error references_misplaced(SiteFileKind kind, const std::string& name, const V4References& refs) {
+// Reference lists given with a file that carries its own groups and categories (`what`: a
+// site dump, a baseline).
+Error references_misplaced(const char* what, const std::string& name, const V4References& refs) {
   const std::string& given = !refs.categories.empty()       ? refs.categories
                              : !refs.address_groups.empty() ? refs.address_groups
                                                             : refs.service_groups;
   return fail(ErrorReason::Malformed, name,
-              "is a " +
-                  (kind == SiteFileKind::Dump
-                       ? std::string("site dump, which carries its own categories and groups")
-                       : std::string(to_string(kind))) +
-                  "; reference lists such as " + given +
-                  " go only with a v4 policies list or policy response");
+              std::string("is a ") + what + ", which carries its own categories and groups; " +
+                  "reference lists such as " + given + " go only with a policies file");
 }
-
 
 // The entities of a v3 address_groups or service_groups list response, each as a DOM (what
 // the group canonicalizer reads; group lists are small).
@@ -726,11 +722,7 @@ Result<LoadedSite> SiteFileReader::parse(const std::string& text, const std::str
   }
 
   if (doc.is_object() && doc.value("format", json()) == kBaselineFormat) {
-    if (refs.any()) {
-      return fail(ErrorReason::Malformed, name,
-                  "is a baseline, which carries its own categories and groups; reference lists "
-                  "go only with a v4 policies list or policy response");
-    }
+    if (refs.any()) return references_misplaced("baseline", name, refs);
     auto baseline = read_baseline(doc, name);
     if (!baseline) return baseline.error();
     return from_baseline(std::move(*baseline), name);
@@ -740,7 +732,7 @@ Result<LoadedSite> SiteFileReader::parse(const std::string& text, const std::str
     if (!f->is_string() || f->get<std::string>() != kDumpFormat) {
       return fail(ErrorReason::Malformed, name, "/format: not a flowdrift site dump");
     }
-    if (refs.any()) return references_misplaced(SiteFileKind::Dump, name, refs);
+    if (refs.any()) return references_misplaced("site dump", name, refs);
     auto dump = parse_dump(doc, name);
     if (!dump) return dump.error();
     return std::move(dump->site);

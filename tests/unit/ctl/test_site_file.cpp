@@ -3,6 +3,7 @@
 #include "ctl/commands.hpp"
 #include "ctl/report.hpp"
 #include "ctl/site_file.hpp"
+#include "policy/baseline.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace flowdrift;
@@ -389,4 +390,18 @@ TEST_CASE("v3 group list files are refused by name when they are not what they c
   REQUIRE_FALSE(bad.has_value());
   CHECK_THAT(bad.error().message, Catch::StartsWith(dir.file("bad.json") + ": "));
   CHECK_THAT(bad.error().message, Catch::Contains("service_groups[0]"));
+}
+
+TEST_CASE("reference lists beside a dump or a baseline are refused, naming the list", "[unit][ctl]") {
+  V4References refs;
+  refs.address_groups = "ags.json";
+  for (auto [format, what] : {std::pair{kDumpFormat, "site dump"},
+                              std::pair{policy::kBaselineFormat, "baseline"}}) {
+    auto r = parse_site_text(json{{"format", format}}.dump(), "f.json", refs);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error().reason == ErrorReason::Malformed);
+    CHECK(r.error().message == std::string("f.json: is a ") + what +
+                                   ", which carries its own categories and groups; reference "
+                                   "lists such as ags.json go only with a policies file");
+  }
 }
