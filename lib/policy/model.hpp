@@ -3,8 +3,10 @@
 // so the same intent on two Prism Centrals gives byte-identical canonical JSON and hashes.
 #pragma once
 
+#include <array>
 #include <compare>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,6 +81,34 @@ struct Snapshot {
   std::size_t count(ObjectKind kind) const;
   // Every object holds its text (none was let go); otherwise the store has the rest.
   bool has_all_texts() const;
+};
+
+// A snapshot without its texts, packed to about 60 bytes an object (names back to back, hashes
+// as raw digests, types and modes as indexes) instead of about 500: what a site's memo keeps of
+// the last complete poll (docs/design/memory.md, step 4).
+class PackedSnapshot {
+ public:
+  // nullopt when `snapshot` does not pack: a hash that is not 64 lowercase hex digits, or more
+  // than 255 distinct policy types and modes.
+  static std::optional<PackedSnapshot> pack(const Snapshot& snapshot);
+  // The snapshot again, every object with has_text false.
+  Snapshot unpack() const;
+  std::size_t size() const { return objects_.size(); }
+
+ private:
+  struct Object {
+    std::uint32_t name_end = 0;  // in names_; the name starts where the last one ended
+    ObjectKind kind = ObjectKind::Policy;
+    std::uint8_t policy_type = 0;  // in words_
+    std::uint8_t mode = 0;
+    std::array<unsigned char, 32> hash{};
+  };
+  std::string names_;
+  std::vector<Object> objects_;
+  std::vector<std::string> words_;
+  std::vector<Finding> findings_;
+  std::string hash_;
+  int canon_version_ = kCanonVersion;
 };
 
 // SHA-256 over the canon version and the sorted (kind, name, hash) triples.

@@ -651,7 +651,16 @@ Result<void> guarded(F&& f) {
 
 }  // namespace
 
-struct V3RuleMemo::State : PolicyMemoState<V3RuleReferences> {};
+struct V3RuleMemo::State : PolicyMemoState<V3RuleReferences> {
+  // What the group lists of the last complete poll built (`references` is their digest).
+  SiteIndex index;
+  build::GroupIndex address_groups;
+  build::GroupIndex service_groups;
+  std::vector<Finding> group_findings;
+  // The category values it added, and the digest of their pages.
+  std::string categories;
+  std::set<std::string> category_values;
+};
 
 V3RuleMemo::V3RuleMemo() : s_(std::make_unique<State>()) {}
 V3RuleMemo::~V3RuleMemo() = default;
@@ -659,6 +668,8 @@ std::size_t V3RuleMemo::size() const { return s_->entries.size(); }
 std::uint64_t V3RuleMemo::hits() const { return s_->hits; }
 std::uint64_t V3RuleMemo::misses() const { return s_->misses; }
 std::uint64_t V3RuleMemo::page_hits() const { return s_->page_hits; }
+std::uint64_t V3RuleMemo::reference_hits() const { return s_->reference_hits; }
+std::uint64_t V3RuleMemo::snapshot_hits() const { return s_->snapshot_hits; }
 std::size_t V3RuleMemo::release_texts() { return s_->release_texts(); }
 void V3RuleMemo::clear() { s_->clear(); }
 
@@ -740,7 +751,15 @@ struct V3SiteBuilder::State {
   std::set<std::string> category_keys;
   bool groups_set = false;
   bool finished = false;
+  std::string groups_digest;      // of the group lists' pages; "" when not known
+  std::string categories_digest;  // of the category values' pages; "" when not known
   V3RuleMemo::State* memo = nullptr;
+
+  // Rule pages resolve against the groups from here on.
+  void groups_ready() {
+    groups_set = true;
+    rules_index = std::make_shared<const SiteIndex>(index);
+  }
 };
 
 V3SiteBuilder::V3SiteBuilder() : s_(std::make_unique<State>()) {}
@@ -754,6 +773,12 @@ V3SiteBuilder& V3SiteBuilder::operator=(V3SiteBuilder&&) noexcept = default;
 
 Result<void> V3SiteBuilder::set_groups(const std::vector<json>& address_groups,
                                        const std::vector<json>& service_groups) {
+  return set_groups(address_groups, service_groups, std::string());
+}
+
+Result<void> V3SiteBuilder::set_groups(const std::vector<json>& address_groups,
+                                       const std::vector<json>& service_groups,
+                                       std::string digest) {
   State& st = *s_;
   st.findings.clear();
   auto r = guarded([&] {
@@ -764,14 +789,37 @@ Result<void> V3SiteBuilder::set_groups(const std::vector<json>& address_groups,
                                      ObjectKind::ServiceGroup, canonicalize_service_group,
                                      st.index.service_group_names, st.findings);
   });
-  st.groups_set = r.has_value();
+  st.groups_set = false;
   st.rules_index = nullptr;  // rule pages fail until groups are set
-  if (st.groups_set) {
-    st.rules_index = std::make_shared<const SiteIndex>(st.index);
-    // Rules resolved against other names would be stale: the memo then starts over.
-    if (st.memo != nullptr) st.memo->begin_poll(group_context(st.index));
+  st.groups_digest.clear();
+  if (r) {
+    st.groups_ready();
+    st.groups_digest = std::move(digest);
   }
+  if (st.memo == nullptr) return r;
+  st.memo->references = st.groups_digest;
+  st.memo->index = st.index;
+  st.memo->address_groups = st.address_groups;
+  st.memo->service_groups = st.service_groups;
+  st.memo->group_findings = st.findings;
+  // Rules resolved against other names would be stale: the memo then starts over.
+  if (st.groups_set) st.memo->begin_poll(group_context(st.index));
   return r;
+}
+
+bool V3SiteBuilder::reuse_groups(const std::string& digest) {
+  State& st = *s_;
+  V3RuleMemo::State* memo = st.memo;
+  if (memo == nullptr || digest.empty() || digest != memo->references) return false;
+  st.index = memo->index;
+  st.address_groups = memo->address_groups;
+  st.service_groups = memo->service_groups;
+  st.findings = memo->group_findings;
+  st.groups_ready();
+  st.groups_digest = digest;
+  memo->begin_poll(memo->context);  // the same names: every rule stays
+  ++memo->reference_hits;
+  return true;
 }
 
 Result<void> V3SiteBuilder::add_rules(const std::vector<json>& page) {
@@ -839,6 +887,22 @@ Result<void> V3SiteBuilder::add_category_values(const std::string& key,
   });
 }
 
+bool V3SiteBuilder::reuse_category_values(const std::string& digest) {
+  State& st = *s_;
+  if (st.memo == nullptr || digest.empty() || digest != st.memo->categories) return false;
+  st.index.category_values = st.memo->category_values;
+  st.categories_digest = digest;
+  return true;
+}
+
+void V3SiteBuilder::category_values_added(std::string digest) {
+  State& st = *s_;
+  st.categories_digest = std::move(digest);
+  if (st.memo == nullptr) return;
+  st.memo->categories = st.categories_digest;
+  st.memo->category_values = st.index.category_values;
+}
+
 Result<Snapshot> V3SiteBuilder::finish() {
   State& st = *s_;
   if (!st.groups_set || st.finished) {
@@ -848,12 +912,19 @@ Result<Snapshot> V3SiteBuilder::finish() {
     return make_error(ErrorReason::Other, "v3 site: finish() with pages not ended");
   }
   st.finished = true;
-  if (st.memo != nullptr) st.memo->sweep();  // what a complete listing did not list is gone
-  return build::assemble_snapshot(
+  std::string input;
+  if (st.memo != nullptr) {
+    st.memo->sweep();  // what a complete listing did not list is gone
+    input = st.listing.snapshot_input(st.groups_digest, st.categories_digest);
+    if (auto same = st.memo->same_snapshot(input)) return std::move(*same);
+  }
+  Snapshot snapshot = build::assemble_snapshot(
       st.listing.policies,
       {std::move(st.address_groups), std::move(st.service_groups), {},
        std::move(st.index.category_values)},
       std::move(st.findings));
+  if (st.memo != nullptr) st.memo->remember_snapshot(std::move(input), snapshot);
+  return snapshot;
 }
 
 Result<Snapshot> canonicalize_v3(const V3SiteData& site) {

@@ -58,6 +58,8 @@ class V3RuleMemo {
   std::uint64_t hits() const;        // rules taken from the memo, since construction
   std::uint64_t misses() const;      // rules canonicalized (and remembered)
   std::uint64_t page_hits() const;   // pages taken whole without reading them
+  std::uint64_t reference_hits() const;  // polls that took the group lists unread
+  std::uint64_t snapshot_hits() const;   // polls that took the last complete snapshot whole
 
   // After the poll built from the memo was stored: the rules let their canonical text go
   // (the store has it by hash; docs/design/memory.md). Returns how many did.
@@ -106,6 +108,13 @@ class V3SiteBuilder {
   // address_groups/list and service_groups/list entities; before any rules.
   Result<void> set_groups(const std::vector<nlohmann::json>& address_groups,
                           const std::vector<nlohmann::json>& service_groups);
+  // The same, the lists' pages having the SHA-256 `digest` ("" when not known): a later poll
+  // with the same digest takes what they built from the memo (reuse_groups).
+  Result<void> set_groups(const std::vector<nlohmann::json>& address_groups,
+                          const std::vector<nlohmann::json>& service_groups, std::string digest);
+  // The groups as the last complete poll built them, when their pages had the same `digest`
+  // then (and the memo has them): true, and set_groups() is not needed.
+  bool reuse_groups(const std::string& digest);
   // The next network_security_rules/list entities, in listing order.
   Result<void> add_rules(const std::vector<nlohmann::json>& page);
   // The next rules given as the raw JSON texts of a page (objects, as listed), as
@@ -127,7 +136,14 @@ class V3SiteBuilder {
   // categories/{key}/list entities.
   Result<void> add_category_values(const std::string& key,
                                    const std::vector<nlohmann::json>& values);
-  // The snapshot; call once.
+  // The values of every key in category_keys() as the last complete poll added them, when
+  // their pages had the same `digest` then: true, and add_category_values() is not needed.
+  bool reuse_category_values(const std::string& digest);
+  // Every key's values were added, from pages with the SHA-256 `digest` ("" when not known).
+  void category_values_added(std::string digest);
+  // The snapshot; call once. With a memo, a poll whose groups, rule pages and category values
+  // had the bytes of the last complete poll's takes its snapshot (without texts) instead of
+  // assembling it again.
   Result<Snapshot> finish();
 
  private:

@@ -1197,7 +1197,12 @@ V4PolicyReferences references_of(const JsonRef& policy) {
 
 }  // namespace
 
-struct V4PolicyMemo::State : PolicyMemoState<V4PolicyReferences> {};
+struct V4PolicyMemo::State : PolicyMemoState<V4PolicyReferences> {
+  // What the referenced lists of the last complete poll built (`references` is their digest),
+  // never modified once kept: a builder that reuses it copies it before moving out of it.
+  std::shared_ptr<Site> site;
+  std::vector<Finding> reference_findings;
+};
 
 V4PolicyMemo::V4PolicyMemo() : s_(std::make_unique<State>()) {}
 V4PolicyMemo::~V4PolicyMemo() = default;
@@ -1205,6 +1210,8 @@ std::size_t V4PolicyMemo::size() const { return s_->entries.size(); }
 std::uint64_t V4PolicyMemo::hits() const { return s_->hits; }
 std::uint64_t V4PolicyMemo::misses() const { return s_->misses; }
 std::uint64_t V4PolicyMemo::page_hits() const { return s_->page_hits; }
+std::uint64_t V4PolicyMemo::reference_hits() const { return s_->reference_hits; }
+std::uint64_t V4PolicyMemo::snapshot_hits() const { return s_->snapshot_hits; }
 std::size_t V4PolicyMemo::release_texts() { return s_->release_texts(); }
 void V4PolicyMemo::clear() { s_->clear(); }
 
@@ -1216,6 +1223,7 @@ struct V4SiteBuilder::State {
   PolicyListing<Site, V4PolicyReferences> listing;
   bool references_set = false;
   bool finished = false;
+  std::string references_digest;  // of the referenced lists' pages; "" when not known
   V4PolicyMemo::State* memo = nullptr;
 
   // What page work resolves against: null before the references.
@@ -1232,6 +1240,10 @@ V4SiteBuilder::V4SiteBuilder(V4SiteBuilder&&) noexcept = default;
 V4SiteBuilder& V4SiteBuilder::operator=(V4SiteBuilder&&) noexcept = default;
 
 Result<void> V4SiteBuilder::set_references(const V4SiteData& lists) {
+  return set_references(lists, std::string());
+}
+
+Result<void> V4SiteBuilder::set_references(const V4SiteData& lists, std::string digest) {
   State& st = *s_;
   st.findings.clear();
   st.site = std::make_shared<Site>();
@@ -1255,9 +1267,29 @@ Result<void> V4SiteBuilder::set_references(const V4SiteData& lists) {
     }
   });
   st.references_set = r.has_value();
+  st.references_digest = st.references_set ? std::move(digest) : std::string();
+  if (st.memo == nullptr) return r;
+  st.memo->references = st.references_digest;
+  st.memo->site = st.references_set ? st.site : nullptr;
+  st.memo->reference_findings = st.findings;
   // Entries built against other names would be stale: the memo then starts over.
-  if (st.references_set && st.memo != nullptr) st.memo->begin_poll(reference_context(site));
+  if (st.references_set) st.memo->begin_poll(reference_context(site));
   return r;
+}
+
+bool V4SiteBuilder::reuse_references(const std::string& digest) {
+  State& st = *s_;
+  V4PolicyMemo::State* memo = st.memo;
+  if (memo == nullptr || digest.empty() || digest != memo->references || !memo->site) {
+    return false;
+  }
+  st.site = memo->site;
+  st.findings = memo->reference_findings;
+  st.references_set = true;
+  st.references_digest = digest;
+  memo->begin_poll(memo->context);  // the same names: every entry stays
+  ++memo->reference_hits;
+  return true;
 }
 
 Result<void> V4SiteBuilder::set_references(const std::vector<json>& address_groups,
@@ -1377,14 +1409,22 @@ Result<Snapshot> V4SiteBuilder::finish() {
                       "v4 site: finish() without references, with pages not ended, or twice");
   }
   st.finished = true;
-  if (st.memo != nullptr) st.memo->sweep();  // what a complete listing did not list is gone
-  // The group indexes are moved out unless abandoned page work still shares them.
+  std::string input;
+  if (st.memo != nullptr) {
+    st.memo->sweep();  // what a complete listing did not list is gone
+    input = st.listing.snapshot_input(st.references_digest, "v4");
+    if (auto same = st.memo->same_snapshot(input)) return std::move(*same);
+  }
+  // The group indexes are moved out unless the memo or abandoned page work shares them.
   if (st.site.use_count() > 1) st.site = std::make_shared<Site>(*st.site);
   Site& site = *st.site;
-  return b::assemble_snapshot(st.listing.policies,
-                              {std::move(site.address_groups), std::move(site.service_groups),
-                               std::move(site.entity_groups), std::move(site.category_values)},
-                              std::move(st.findings));
+  Snapshot snapshot = b::assemble_snapshot(
+      st.listing.policies,
+      {std::move(site.address_groups), std::move(site.service_groups),
+       std::move(site.entity_groups), std::move(site.category_values)},
+      std::move(st.findings));
+  if (st.memo != nullptr) st.memo->remember_snapshot(std::move(input), snapshot);
+  return snapshot;
 }
 
 Result<Snapshot> canonicalize_v4(const V4SiteData& site) {

@@ -58,6 +58,8 @@ class V4PolicyMemo {
   std::uint64_t hits() const;    // policies taken from the memo, since construction
   std::uint64_t misses() const;  // policies canonicalized (and remembered), since construction
   std::uint64_t page_hits() const;  // pages taken whole without reading them (page_memo.hpp)
+  std::uint64_t reference_hits() const;  // polls that took the referenced lists unread
+  std::uint64_t snapshot_hits() const;   // polls that took the last complete snapshot whole
 
   // After the poll built from the memo was stored: the policies let their canonical text go
   // (the store has it by hash; docs/design/memory.md). Returns how many did.
@@ -132,6 +134,12 @@ class V4SiteBuilder {
                               const std::vector<nlohmann::json>& categories);
   // Every referenced list of `lists` (all but its policies, which are ignored).
   Result<void> set_references(const V4SiteData& lists);
+  // The same, the lists' pages having the SHA-256 `digest` ("" when not known): a later poll
+  // with the same digest takes what they built from the memo (reuse_references).
+  Result<void> set_references(const V4SiteData& lists, std::string digest);
+  // The referenced lists as the last complete poll built them, when their pages had the same
+  // `digest` then (and the memo has them): true, and set_references() is not needed.
+  bool reuse_references(const std::string& digest);
   // The next policies of the listing, in listing order.
   Result<void> add_policies(const std::vector<nlohmann::json>& page);
   // The next policy of the listing given as its raw JSON text (an object, as listed): taken
@@ -157,7 +165,9 @@ class V4SiteBuilder {
   // The listing restarted: forget the policies added so far.
   void restart_policies();
   std::size_t policy_count() const;
-  // The snapshot; call once, after every page begun has ended.
+  // The snapshot; call once, after every page begun has ended. With a memo, a poll whose
+  // referenced lists and policy pages had the bytes of the last complete poll's takes its
+  // snapshot (without texts) instead of assembling it again.
   Result<Snapshot> finish();
 
  private:

@@ -55,6 +55,17 @@ struct PolicyMemoState {
   std::uint64_t misses = 0;     // policies canonicalized (and remembered)
   std::uint64_t page_hits = 0;  // pages taken whole, unread
 
+  // The last complete poll (docs/design/memory.md, step 4). `references`: the digest of the
+  // pages of the lists its policies reference ("" when not known); a poll that lists them with
+  // the same bytes takes what they built from the builder's memo state without reading them.
+  // `snapshot`: what it built, packed without texts, under the digest of everything it was built
+  // from (snapshot_input()); a poll built from the same bytes takes it whole.
+  std::string references;
+  std::string snapshot_input;
+  std::optional<PackedSnapshot> snapshot;
+  std::uint64_t reference_hits = 0;  // polls that took the references unread
+  std::uint64_t snapshot_hits = 0;   // polls that took the last snapshot whole
+
   // A poll starts with the references it resolved in `ctx`.
   void begin_poll(std::string ctx) {
     if (ctx != context) {
@@ -120,11 +131,29 @@ struct PolicyMemoState {
     return released;
   }
 
+  // The last complete poll's snapshot when this poll was built from the same bytes (`input`,
+  // "" when not known), else nullopt.
+  std::optional<Snapshot> same_snapshot(const std::string& input) {
+    if (input.empty() || !snapshot || input != snapshot_input) return std::nullopt;
+    ++snapshot_hits;
+    return snapshot->unpack();
+  }
+
+  // The snapshot a complete poll built from `input` ("" when not known: nothing is kept).
+  void remember_snapshot(std::string input, const Snapshot& built) {
+    snapshot.reset();
+    snapshot_input = std::move(input);
+    if (!snapshot_input.empty()) snapshot = PackedSnapshot::pack(built);
+  }
+
   // Everything forgotten (the store refused a poll built from it): the next poll builds anew.
   void clear() {
     context.clear();
     entries.clear();
     pages.clear();
+    references.clear();
+    snapshot_input.clear();
+    snapshot.reset();
   }
 
   // A complete listing: what it did not list is gone from the site.
@@ -248,6 +277,9 @@ struct PolicyListing {
   Memo* memo = nullptr;
   std::vector<std::shared_ptr<const build::BuiltPolicy>> policies;
   std::size_t begun = 0;
+  // The pages begun, by the SHA-256 of their bodies in listing order; false once one had none.
+  std::vector<std::string> digests;
+  bool digests_known = true;
 
   void begin(Work& w, std::shared_ptr<const Site> site, const char* not_ready,
              const std::vector<std::string_view>& texts, std::string digest, PageFacts facts) {
@@ -256,6 +288,7 @@ struct PolicyListing {
       return;
     }
     begun += texts.size();
+    note_page(digest);
     w.begin(memo, texts, std::move(digest), std::move(facts));
   }
 
@@ -273,6 +306,7 @@ struct PolicyListing {
       return;
     }
     begun += entries.size();
+    note_page(digest);
     w.begin_known(entries);
   }
 
@@ -298,6 +332,24 @@ struct PolicyListing {
   void restart() {
     policies.clear();
     begun = 0;
+    digests.clear();
+    digests_known = true;
+  }
+
+  // The digest of everything a snapshot is built from: `references` (the digest of the
+  // referenced lists' pages), the policy pages in listing order and `after` (what a v3 site
+  // lists after its rules). "" when any of them is not known.
+  std::string snapshot_input(const std::string& references, const std::string& after) const {
+    if (references.empty() || after.empty() || !digests_known) return {};
+    std::string text = references + '\n';
+    for (const auto& d : digests) text += d + '\n';
+    return sha256_hex(text + after);
+  }
+
+ private:
+  void note_page(const std::string& digest) {
+    if (digest.empty()) digests_known = false;
+    digests.push_back(digest);
   }
 };
 

@@ -150,6 +150,57 @@ PageSink collect_into(std::vector<nlohmann::json>& out) {
           {}, {}, {}};
 }
 
+namespace {
+
+awaitable<Result<void>> keep_texts(ListedTexts* out, RawListPage page) {
+  for (const auto item : page.items) out->items.emplace_back(item);
+  out->digests.push_back(std::move(page.digest));
+  co_return Result<void>{};
+}
+
+}  // namespace
+
+PageSink collect_texts(ListedTexts& out) {
+  PageSink sink;
+  sink.restart = [&out] { out = {}; };
+  sink.page = [&out](std::vector<nlohmann::json>& page) -> Result<void> {
+    for (const auto& e : page) out.items.push_back(e.dump());
+    out.digests.emplace_back();
+    return {};
+  };
+  sink.raw_page = [&out](const RawListPage& page) { return keep_texts(&out, page); };
+  // Never a known page: every body is read, and its digest is what `known` is asked about.
+  sink.known = [](const std::string&) { return std::optional<policy::PageFacts>(); };
+  return sink;
+}
+
+Result<std::vector<nlohmann::json>> parse_texts(const ListedTexts& listed,
+                                                const std::string& endpoint) {
+  std::vector<nlohmann::json> items;
+  items.reserve(listed.items.size());
+  std::string error;
+  for (std::size_t i = 0; i < listed.items.size(); ++i) {
+    auto item = json_strict::parse(listed.items[i], error);
+    if (!item) {
+      return make_error(ErrorReason::Malformed,
+                        endpoint + " item " + std::to_string(i) + ": " + error);
+    }
+    items.push_back(std::move(*item));
+  }
+  return items;
+}
+
+void ListingsDigest::add(const std::string& endpoint, const ListedTexts& listed) {
+  text_ += endpoint + '\n';
+  for (const auto& d : listed.digests) {
+    if (d.empty()) known_ = false;
+    text_ += d + '\n';
+  }
+  text_ += '\n';
+}
+
+std::string ListingsDigest::value() const { return known_ ? sha256_hex(text_) : std::string(); }
+
 std::int64_t ReadPage::total() const {
   return known ? known->total : raw ? raw->facts.total : parsed.total;
 }

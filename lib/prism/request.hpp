@@ -125,4 +125,31 @@ awaitable<Result<void>> consume(PageSink* sink, ReadPage* page);
 // A sink that keeps every entity of the listing in `out`.
 PageSink collect_into(std::vector<nlohmann::json>& out);
 
+// A listing kept as its items' raw JSON texts, with the digest of every page: the lists that
+// policies reference are parsed only when their bytes differ from the last complete poll's.
+struct ListedTexts {
+  std::vector<std::string> items;    // each item's JSON text, in listing order
+  std::vector<std::string> digests;  // each page's SHA-256; "" for a page read as a DOM
+};
+
+// A sink that keeps the listing in `out` (a page read as a DOM is kept as its items' dump()).
+PageSink collect_texts(ListedTexts& out);
+
+// The items parsed strictly (core/json_strict.hpp); a bad one is Malformed, named
+// "{endpoint} item {i}: {path}: {reason}".
+Result<std::vector<nlohmann::json>> parse_texts(const ListedTexts& listed,
+                                                const std::string& endpoint);
+
+// The digest of several listings, each under its endpoint, in the order added: "" when a page
+// of any of them has none.
+class ListingsDigest {
+ public:
+  void add(const std::string& endpoint, const ListedTexts& listed);
+  std::string value() const;
+
+ private:
+  std::string text_;
+  bool known_ = true;
+};
+
 }  // namespace flowdrift::prism::detail

@@ -1,6 +1,7 @@
 #include "prism/v3_client.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <random>
@@ -279,6 +280,16 @@ awaitable<Result<std::vector<json>>> list_all(FetchContext* ctx, std::string end
   co_return entities;
 }
 
+// The same, kept as its entities' texts with the digest of every page (request.hpp).
+awaitable<Result<detail::ListedTexts>> list_texts(FetchContext* ctx, std::string endpoint,
+                                                  std::string kind) {
+  detail::ListedTexts texts;
+  PageSink sink = detail::collect_texts(texts);
+  auto n = co_await list_pages(ctx, std::move(endpoint), std::move(kind), &sink);
+  if (!n) co_return n.error();
+  co_return texts;
+}
+
 using policy::rules_referencing;
 
 // A group list that comes back empty while policies reference groups is the same trap as an
@@ -351,19 +362,66 @@ void add(policy::V3PageReferences& sum, const policy::V3PageReferences& more) {
 using RuleStream =
     detail::PageStream<policy::V3SiteBuilder, policy::V3RulePageWork, policy::V3PageReferences>;
 
+const std::array<std::pair<const char*, const char*>, 2> kGroupLists{
+    {{"address_groups/list", "address_group"}, {"service_groups/list", "service_group"}}};
+
+awaitable<Result<std::array<detail::ListedTexts, 2>>> list_group_texts(FetchContext* ctx) {
+  std::array<detail::ListedTexts, 2> lists;
+  for (std::size_t i = 0; i < lists.size(); ++i) {
+    auto texts = co_await list_texts(ctx, kGroupLists[i].first, kGroupLists[i].second);
+    if (!texts) co_return texts.error();
+    lists[i] = std::move(*texts);
+  }
+  co_return lists;
+}
+
+// The groups into `builder`: from its memo when their pages have the last complete poll's bytes.
+Result<void> set_groups(policy::V3SiteBuilder& builder,
+                        const std::array<detail::ListedTexts, 2>& lists) {
+  detail::ListingsDigest digest;
+  for (std::size_t i = 0; i < lists.size(); ++i) digest.add(kGroupLists[i].first, lists[i]);
+  if (builder.reuse_groups(digest.value())) return {};
+  auto address_groups = detail::parse_texts(lists[0], kGroupLists[0].first);
+  if (!address_groups) return address_groups.error();
+  auto service_groups = detail::parse_texts(lists[1], kGroupLists[1].first);
+  if (!service_groups) return service_groups.error();
+  return builder.set_groups(*address_groups, *service_groups, digest.value());
+}
+
+// The values of every category key the rules use, listed after them; parsed only when their
+// pages differ from the last complete poll's.
+awaitable<Result<void>> add_category_values(FetchContext* ctx, policy::V3SiteBuilder* builder) {
+  std::vector<std::pair<std::string, detail::ListedTexts>> listed;
+  detail::ListingsDigest digest;
+  for (const auto& key : builder->category_keys()) {
+    std::string endpoint = "categories/" + percent_encode_segment(key) + "/list";
+    auto values = co_await list_texts(ctx, endpoint, "category");
+    if (!values) co_return values.error();
+    digest.add(endpoint, *values);
+    listed.emplace_back(key, std::move(*values));
+  }
+  if (builder->reuse_category_values(digest.value())) co_return Result<void>{};
+  for (const auto& [key, values] : listed) {
+    auto parsed = detail::parse_texts(values, "categories/" + percent_encode_segment(key) + "/list");
+    if (!parsed) co_return parsed.error();
+    if (auto r = builder->add_category_values(key, *parsed); !r) co_return r.error();
+  }
+  builder->category_values_added(digest.value());
+  co_return Result<void>{};
+}
+
 awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
   policy::V3SiteBuilder builder(ctx->options.v3_memo.get());
   bool no_address_groups = false;
   bool no_service_groups = false;
   {
     // Groups first: each rule page resolves its references as it arrives, and is dropped.
-    auto address_groups = co_await list_all(ctx, "address_groups/list", "address_group");
-    if (!address_groups) co_return address_groups.error();
-    auto service_groups = co_await list_all(ctx, "service_groups/list", "service_group");
-    if (!service_groups) co_return service_groups.error();
-    if (auto r = builder.set_groups(*address_groups, *service_groups); !r) co_return r.error();
-    no_address_groups = address_groups->empty();
-    no_service_groups = service_groups->empty();
+    // Lists with the bytes of the last complete poll are not parsed: the memo has the groups.
+    auto groups = co_await list_group_texts(ctx);
+    if (!groups) co_return groups.error();
+    if (auto r = set_groups(builder, *groups); !r) co_return r.error();
+    no_address_groups = groups->at(0).items.empty();
+    no_service_groups = groups->at(1).items.empty();
   }
 
   RuleStream stream(&builder, ctx->options.work_pool, co_await asio::this_coro::executor, &add);
@@ -394,12 +452,8 @@ awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
     co_return *e;
   }
 
-  for (const auto& key : builder.category_keys()) {
-    std::string endpoint = "categories/" + percent_encode_segment(key) + "/list";
-    auto values = co_await list_all(ctx, std::move(endpoint), "category");
-    if (!values) co_return values.error();
-    if (auto r = builder.add_category_values(key, *values); !r) co_return r.error();
-  }
+  auto values = co_await add_category_values(ctx, &builder);
+  if (!values) co_return values.error();
   co_return builder.finish();
 }
 

@@ -440,13 +440,49 @@ awaitable<Result<std::string>> detect_version(FetchContext* ctx, const Namespace
   co_return not_found;
 }
 
-// Every reference list `ns` serves at its version, into `lists`.
-awaitable<Result<void>> list_namespace(FetchContext* ctx, const Namespace* ns, V4SiteData* lists) {
-  for (const ReferenceList& r : kReferenceLists) {
+// The lists policies reference, as listed (kReferenceLists order): each list's endpoint ("" when
+// the site does not serve it) and its items' texts, parsed only when their pages' bytes differ
+// from the last complete poll's.
+struct ReferenceTexts {
+  std::array<std::string, std::size(kReferenceLists)> endpoints;
+  std::array<detail::ListedTexts, std::size(kReferenceLists)> lists;
+
+  std::string digest() const {
+    detail::ListingsDigest d;
+    for (std::size_t i = 0; i < lists.size(); ++i) d.add(endpoints[i], lists[i]);
+    return d.value();
+  }
+};
+
+Result<V4SiteData> parse_references(const ReferenceTexts& texts) {
+  V4SiteData data;
+  for (std::size_t i = 0; i < texts.lists.size(); ++i) {
+    auto items = detail::parse_texts(texts.lists[i], texts.endpoints[i]);
+    if (!items) return items.error();
+    data.*(kReferenceLists[i].items) = std::move(*items);
+  }
+  return data;
+}
+
+awaitable<Result<detail::ListedTexts>> list_texts(FetchContext* ctx, std::string endpoint) {
+  detail::ListedTexts texts;
+  PageSink sink = detail::collect_texts(texts);
+  auto n = co_await list_pages(ctx, std::move(endpoint), &sink);
+  if (!n) co_return n.error();
+  co_return texts;
+}
+
+// Every reference list `ns` serves at its version, into `texts`.
+awaitable<Result<void>> list_namespace(FetchContext* ctx, const Namespace* ns,
+                                       ReferenceTexts* texts) {
+  for (std::size_t i = 0; i < std::size(kReferenceLists); ++i) {
+    const ReferenceList& r = kReferenceLists[i];
     if (r.ns != ns || !served(r, ctx->stats->v4_versions)) continue;
-    auto items = co_await list_all(ctx, endpoint(*ns, used_version(ctx, *ns), r.list));
+    std::string listed = endpoint(*ns, used_version(ctx, *ns), r.list);
+    auto items = co_await list_texts(ctx, listed);
     if (!items) co_return items.error();
-    (*lists).*(r.items) = std::move(*items);
+    texts->endpoints[i] = std::move(listed);
+    texts->lists[i] = std::move(*items);
   }
   co_return Result<void>{};
 }
@@ -454,12 +490,13 @@ awaitable<Result<void>> list_namespace(FetchContext* ctx, const Namespace* ns, V
 // Detects the version of `ns` and lists what it serves. A remembered version read without a
 // probe that answers 404 (the PC was downgraded or restored) is forgotten and detected again
 // within this fetch.
-awaitable<Result<void>> fetch_namespace(FetchContext* ctx, const Namespace* ns, V4SiteData* lists) {
+awaitable<Result<void>> fetch_namespace(FetchContext* ctx, const Namespace* ns,
+                                        ReferenceTexts* texts) {
   for (;;) {
     auto version = co_await detect_version(ctx, ns);
     if (!version) co_return version.error();
     used_version(ctx, *ns) = *version;
-    auto listed = co_await list_namespace(ctx, ns, lists);
+    auto listed = co_await list_namespace(ctx, ns, texts);
     const bool trusted = !version->empty() && *version == remembered_version(ctx, *ns);
     if (listed || !trusted || !is_not_found(listed.error())) co_return listed;
     log::debug(logger(), "api.version_gone", {{"namespace", ns->name}, {"version", *version}});
@@ -468,13 +505,13 @@ awaitable<Result<void>> fetch_namespace(FetchContext* ctx, const Namespace* ns, 
 }
 
 // Every list policies reference, each namespace at the version it serves (policies excluded).
-awaitable<Result<V4SiteData>> fetch_references(FetchContext* ctx) {
-  V4SiteData lists;
+awaitable<Result<ReferenceTexts>> fetch_references(FetchContext* ctx) {
+  ReferenceTexts texts;
   for (const Namespace* ns : kNamespaces) {
-    auto fetched = co_await fetch_namespace(ctx, ns, &lists);
+    auto fetched = co_await fetch_namespace(ctx, ns, &texts);
     if (!fetched) co_return fetched.error();
   }
-  co_return lists;
+  co_return texts;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -483,9 +520,9 @@ awaitable<Result<V4SiteData>> fetch_references(FetchContext* ctx) {
 // Which reference lists came back empty or were not listed, in kReferenceLists order.
 using EmptyLists = std::array<bool, std::size(kReferenceLists)>;
 
-EmptyLists empty_lists(const V4SiteData& lists) {
+EmptyLists empty_lists(const ReferenceTexts& texts) {
   EmptyLists empty{};
-  for (std::size_t i = 0; i < empty.size(); ++i) empty[i] = (lists.*(kReferenceLists[i].items)).empty();
+  for (std::size_t i = 0; i < empty.size(); ++i) empty[i] = texts.lists[i].items.empty();
   return empty;
 }
 
@@ -537,11 +574,17 @@ awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
   policy::V4SiteBuilder builder(ctx->options.v4_memo.get());
   EmptyLists empty{};
   {
-    // What policies reference first: each policy page is canonicalized as it arrives.
-    auto lists = co_await fetch_references(ctx);
-    if (!lists) co_return lists.error();
-    if (auto r = builder.set_references(*lists); !r) co_return r.error();
-    empty = empty_lists(*lists);
+    // What policies reference first: each policy page is canonicalized as it arrives. Lists
+    // with the bytes of the last complete poll are not parsed: the memo has what they built.
+    auto texts = co_await fetch_references(ctx);
+    if (!texts) co_return texts.error();
+    const std::string digest = texts->digest();
+    if (!builder.reuse_references(digest)) {
+      auto lists = parse_references(*texts);
+      if (!lists) co_return lists.error();
+      if (auto r = builder.set_references(*lists, digest); !r) co_return r.error();
+    }
+    empty = empty_lists(*texts);
   }
 
   PolicyStream stream(&builder, ctx->options.work_pool, co_await asio::this_coro::executor, &add);
@@ -567,13 +610,15 @@ awaitable<Result<policy::Snapshot>> build_snapshot(FetchContext* ctx) {
 }
 
 awaitable<Result<V4SiteData>> fetch_all(FetchContext* ctx) {
-  auto site = co_await fetch_references(ctx);
+  auto texts = co_await fetch_references(ctx);
+  if (!texts) co_return texts.error();
+  auto site = parse_references(*texts);
   if (!site) co_return site.error();
   auto policies = co_await list_all(ctx, policies_endpoint(ctx));
   if (!policies) co_return policies.error();
   site->policies = std::move(*policies);
   if (auto e = empty_policy_list(site->policies.size(), ctx)) co_return *e;
-  if (auto e = unresolved_references(count_referencing(site->policies), empty_lists(*site),
+  if (auto e = unresolved_references(count_referencing(site->policies), empty_lists(*texts),
                                      ctx->stats->v4_versions)) {
     co_return *e;
   }

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cctype>
+
 #include "core/sha256.hpp"
 #include "policy/model.hpp"
 #include "support/canonical.hpp"
@@ -86,5 +88,61 @@ TEST_CASE("snapshot_hash is the same for every kind in snapshot order or any oth
     std::vector<CanonicalObject> fewer = in_order;
     fewer.erase(fewer.begin() + static_cast<std::ptrdiff_t>(i));
     CHECK(snapshot_hash(fewer, 1) != h);
+  }
+}
+
+TEST_CASE("A packed snapshot unpacks to the same objects without their texts", "[policy][memory]") {
+  policy::Snapshot s;
+  auto object = [](policy::ObjectKind kind, std::string name, std::string type, std::string mode) {
+    policy::CanonicalObject o;
+    o.kind = kind;
+    o.name = std::move(name);
+    o.json = "{\"name\":\"" + o.name + "\"}";
+    o.hash = sha256_hex(o.json);
+    o.policy_type = std::move(type);
+    o.mode = std::move(mode);
+    return o;
+  };
+  s.objects = {object(policy::ObjectKind::Policy, "a policy with a long name, and more", "application", "enforce"),
+               object(policy::ObjectKind::Policy, "", "isolation", "monitor"),
+               object(policy::ObjectKind::AddressGroup, "ag", "", ""),
+               object(policy::ObjectKind::Category, "AppType:App0", "", "")};
+  s.findings = {{"duplicate_name", "ag", "twice"}};
+  s.hash = policy::snapshot_hash(s.objects, policy::kCanonVersion);
+
+  const auto packed = policy::PackedSnapshot::pack(s);
+  REQUIRE(packed);
+  CHECK(packed->size() == 4);
+  const policy::Snapshot u = packed->unpack();
+  REQUIRE(u.objects.size() == s.objects.size());
+  for (std::size_t i = 0; i < s.objects.size(); ++i) {
+    CAPTURE(i);
+    CHECK(u.objects[i].kind == s.objects[i].kind);
+    CHECK(u.objects[i].name == s.objects[i].name);
+    CHECK(u.objects[i].hash == s.objects[i].hash);
+    CHECK(u.objects[i].policy_type == s.objects[i].policy_type);
+    CHECK(u.objects[i].mode == s.objects[i].mode);
+    CHECK(u.objects[i].json.empty());
+    CHECK_FALSE(u.objects[i].has_text);
+  }
+  CHECK(u.findings == s.findings);
+  CHECK(u.hash == s.hash);
+  CHECK(policy::snapshot_hash(u.objects, policy::kCanonVersion) == s.hash);
+
+  SECTION("a hash that is not 64 lowercase hex digits does not pack") {
+    auto upper = s;
+    for (auto& c : upper.objects[1].hash) c = static_cast<char>(std::toupper(c));
+    CHECK_FALSE(policy::PackedSnapshot::pack(upper));
+    auto short_hash = s;
+    short_hash.objects[2].hash.pop_back();
+    CHECK_FALSE(policy::PackedSnapshot::pack(short_hash));
+  }
+  SECTION("more than 255 distinct types and modes do not pack") {
+    auto many = s;
+    for (int i = 0; i < 300; ++i) {
+      many.objects.push_back(object(policy::ObjectKind::Policy, "p" + std::to_string(i),
+                                    "type" + std::to_string(i), "enforce"));
+    }
+    CHECK_FALSE(policy::PackedSnapshot::pack(many));
   }
 }

@@ -413,3 +413,196 @@ TEST_CASE("A memo that let its texts go builds the same snapshots without the te
   CHECK(policies_with_text(changed.result->value()) == std::vector<std::string>{edited});
   CHECK(release() == 1);
 }
+
+namespace {
+
+// (kind, name, hash) of every object: what a snapshot says, texts aside.
+std::vector<std::string> object_keys(const policy::Snapshot& s) {
+  std::vector<std::string> out;
+  for (const auto& o : s.objects) out.push_back(std::string(policy::to_string(o.kind)) + ' ' + o.name + ' ' + o.hash);
+  return out;
+}
+
+struct MemoPc {
+  bool v4;
+  Pc pc;
+  prism::FetchOptions options;
+
+  explicit MemoPc(bool v4_api)
+      : v4(v4_api),
+        pc(v4 ? v4_site(345, 3, 2, 10) : site_with_group_peer(1234, 3, 3, true)),
+        options(v4 ? v4_test_options() : test_options()) {
+    if (v4) {
+      options.v4_memo = std::make_shared<policy::V4PolicyMemo>();
+    } else {
+      options.v3_memo = std::make_shared<policy::V3RuleMemo>();
+    }
+  }
+  // A poll as the collector makes it: the memo lets its texts go once the snapshot is stored.
+  policy::Snapshot poll() {
+    auto polled = pc.snapshot(v4, options);
+    REQUIRE(polled.result->has_value());
+    v4 ? options.v4_memo->release_texts() : options.v3_memo->release_texts();
+    return polled.result->value();
+  }
+  policy::Snapshot fresh() {
+    auto polled = pc.snapshot(v4, v4 ? v4_test_options() : test_options());
+    REQUIRE(polled.result->has_value());
+    return polled.result->value();
+  }
+  std::uint64_t reference_hits() const {
+    return v4 ? options.v4_memo->reference_hits() : options.v3_memo->reference_hits();
+  }
+  std::uint64_t snapshot_hits() const {
+    return v4 ? options.v4_memo->snapshot_hits() : options.v3_memo->snapshot_hits();
+  }
+  std::uint64_t misses() const {
+    return v4 ? options.v4_memo->misses() : options.v3_memo->misses();
+  }
+  void clear() { v4 ? options.v4_memo->clear() : options.v3_memo->clear(); }
+  // Edits group `name`'s description on every page of its list: other bytes, same names.
+  void describe_group(const std::string& name, const std::string& description) {
+    if (v4) {
+      pc.rewrite = edit_v4_pages(kV4AddressGroups, [=](std::int64_t, json& page) {
+        for (auto& g : page.at("data")) {
+          if (g.at("name") == name) g["description"] = description;
+        }
+      });
+    } else {
+      pc.rewrite = edit_pages("address_groups/list", [=](std::int64_t, json& page) {
+        for (auto& g : page.at("entities")) {
+          if (g.at("address_group").at("name") == name) {
+            g["address_group"]["description"] = description;
+          }
+        }
+      });
+    }
+  }
+};
+
+}  // namespace
+
+// docs/design/memory.md step 4: a poll whose referenced lists and policy pages have the bytes of
+// the last complete poll's parses none of them and assembles nothing; it takes the last
+// snapshot, without texts. Anything listed with other bytes is read and built as before.
+TEST_CASE("A poll with the bytes of the last complete poll reads and assembles nothing again",
+          "[prism][snapshot][memory]") {
+  const bool v4 = GENERATE(false, true);
+  CAPTURE(v4);
+  MemoPc m(v4);
+  const std::size_t policies = v4 ? 345 : 1234;
+
+  const auto first = m.poll();
+  CHECK(m.reference_hits() == 0);
+  CHECK(m.snapshot_hits() == 0);
+
+  const auto quiet = m.poll();
+  CHECK(m.reference_hits() == 1);
+  CHECK(m.snapshot_hits() == 1);
+  CHECK(quiet.hash == first.hash);
+  CHECK(quiet.findings == first.findings);
+  CHECK(object_keys(quiet) == object_keys(first));
+  CHECK(quiet.count(policy::ObjectKind::Policy) == policies);
+  CHECK(policies_with_text(quiet).empty());
+  CHECK_FALSE(quiet.has_all_texts());
+  CHECK(m.misses() == policies);
+
+  SECTION("a changed policy: the groups are taken unread and the snapshot is assembled") {
+    const std::string edited = v4 ? "rule-00007" : "rule-00600";
+    REQUIRE(m.pc.sim.edit_rule(edited, [](json& spec) { spec["description"] = "changed"; }));
+    const auto changed = m.poll();
+    CHECK(m.reference_hits() == 2);
+    CHECK(m.snapshot_hits() == 1);
+    CHECK(m.misses() == policies + 1);
+    const auto fresh = m.fresh();
+    CHECK(changed.hash == fresh.hash);
+    CHECK(changed.findings == fresh.findings);
+    CHECK(changed.hash != first.hash);
+    // and the poll after it takes the new snapshot whole
+    CHECK(m.poll().hash == fresh.hash);
+    CHECK(m.snapshot_hits() == 2);
+  }
+  SECTION("a group listed with other bytes is read again; the policies keep their entries") {
+    m.describe_group("ag-0", "edited on the PC");
+    const auto edited = m.poll();
+    CHECK(m.reference_hits() == 1);
+    CHECK(m.snapshot_hits() == 1);
+    CHECK(m.misses() == policies);  // the same names: no policy is canonicalized again
+    CHECK(edited.hash != first.hash);
+    CHECK(edited.hash == m.fresh().hash);
+  }
+  SECTION("a memo cleared after a refused store builds everything again, the same") {
+    m.clear();
+    const auto rebuilt = m.poll();
+    CHECK(m.reference_hits() == 1);
+    CHECK(m.snapshot_hits() == 1);
+    CHECK(m.misses() == 2 * policies);
+    CHECK(rebuilt.hash == first.hash);
+    CHECK(policies_with_text(rebuilt).size() == policies);
+  }
+  SECTION("a listing that restarts is not taken whole") {
+    const std::string endpoint = v4 ? kV4Policies : kRules;
+    m.pc.before = change_at(endpoint, 1, [](pcsim::Simulator& sim) { sim.add_rule(site_rule(9000)); });
+    const auto grown = m.poll();
+    CHECK(m.snapshot_hits() == 1);
+    CHECK(grown.count(policy::ObjectKind::Policy) == policies + 1);
+    CHECK(grown.hash == m.fresh().hash);
+  }
+}
+
+TEST_CASE("v3: category values listed with other bytes are read again",
+          "[prism][snapshot][memory]") {
+  MemoPc m(false);
+  const auto first = m.poll();
+  REQUIRE(m.poll().hash == first.hash);
+  REQUIRE(m.snapshot_hits() == 1);
+  SECTION("the same values: the same snapshot, assembled") {
+    m.pc.rewrite = edit_pages("categories/AppType/list", [](std::int64_t, json& page) {
+      page.at("entities").at(0)["description"] = "edited on the PC";
+    });
+    CHECK(m.poll().hash == first.hash);
+    CHECK(m.snapshot_hits() == 1);
+    CHECK(m.reference_hits() == 2);
+  }
+  SECTION("a value gone: the snapshot says so") {
+    m.pc.rewrite = edit_pages("categories/AppType/list", [](std::int64_t, json& page) {
+      auto& values = page.at("entities");
+      values.erase(values.begin());
+      page["metadata"]["total_matches"] = values.size();
+    });
+    const auto fewer = m.poll();
+    CHECK(m.snapshot_hits() == 1);
+    CHECK(fewer.hash != first.hash);
+    CHECK(fewer.hash == m.fresh().hash);
+  }
+}
+
+// The referenced lists are read from their raw texts, parsed only when they changed. The flat
+// scan of each page refuses what the strict parse would (core/json_scan.hpp), so a bad item is
+// still named by its page and its JSON path, as the DOM path names it.
+TEST_CASE("A referenced list item that does not parse is refused by its page",
+          "[prism][snapshot][completeness]") {
+  const bool v4 = GENERATE(false, true);
+  CAPTURE(v4);
+  MemoPc m(v4);
+  const std::string endpoint = v4 ? kV4AddressGroups : "address_groups/list";
+  auto insert_before_ag1 = [endpoint](std::string extra) {
+    return [endpoint, extra](const http::HttpRequest& r, http::HttpResponse& response) {
+      if (!is_list(r, endpoint)) return;
+      const auto at = response.body.find("\"name\":\"ag-1\"");
+      if (at != std::string::npos) response.body.insert(at, extra);
+    };
+  };
+  SECTION("a key given twice") {
+    m.pc.rewrite = insert_before_ag1("\"name\":\"ag-1\",");
+    const Error e = failure(m.pc.snapshot(v4, m.options), ErrorReason::Malformed);
+    CHECK_THAT(e.message, Catch::StartsWith(endpoint + (v4 ? " page 0: " : " offset 0: ")) &&
+                              Catch::Contains("name: key given twice"));
+  }
+  SECTION("a number out of range") {
+    m.pc.rewrite = insert_before_ag1("\"size\":1e999,");
+    const Error e = failure(m.pc.snapshot(v4, m.options), ErrorReason::Malformed);
+    CHECK_THAT(e.message, Catch::StartsWith(endpoint + (v4 ? " page 0: " : " offset 0: ")) &&
+                              Catch::Contains("[1]") && Catch::Contains("size: number out of range"));
+  }
+}
