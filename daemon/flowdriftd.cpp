@@ -15,12 +15,6 @@
 
 namespace {
 constexpr int kExitConfig = 78;  // EX_CONFIG; the unit sets RestartPreventExitStatus=78
-
-flowdrift::log::Format parse_format(const std::string& f) {
-  if (f == "plain") return flowdrift::log::Format::Plain;
-  if (f == "journal") return flowdrift::log::Format::Journal;
-  return flowdrift::log::Format::Auto;
-}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -40,12 +34,24 @@ int main(int argc, char** argv) {
   cli.add_flag("--web.enable-lifecycle", enable_lifecycle,
                "allow a configuration reload by POST /-/reload (else SIGHUP only); with "
                "--web.config.file it needs basic_auth_users");
+  flowdrift::config::Flags flags;
+  cli.add_option("--web.listen-address", flags.listen,
+                 "host:port for /metrics and the API, instead of the file's server.listen");
+  cli.add_option("--log.level", flags.log_level,
+                 "debug, info, warn or error, instead of the file's log.level");
+  cli.add_option("--log.format", flags.log_format,
+                 "auto, logfmt, json or journal, instead of the file's log.format");
   cli.add_flag("--check-config", check_only, "validate the configuration and exit (0 ok, 78 bad)");
   cli.set_version_flag("--version", std::string("flowdriftd ") + FLOWDRIFT_VERSION);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return cli.exit(e) == 0 ? 0 : 2;
+  }
+
+  if (const auto problems = flowdrift::config::check_flags(flags); !problems.empty()) {
+    for (const auto& p : problems) std::cerr << "flowdriftd: " << p << "\n";
+    return 2;
   }
 
   flowdrift::app::WebOptions web;
@@ -61,6 +67,8 @@ int main(int argc, char** argv) {
   flowdrift::config::Config config;
   try {
     config = flowdrift::drift::load_config(config_path);
+    config.flags = flags;
+    flowdrift::config::apply_flags(config);
   } catch (const flowdrift::config::ConfigError& e) {
     std::cerr << "flowdriftd: invalid configuration:\n" << e.what() << "\n";
     return kExitConfig;
@@ -98,7 +106,9 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  flowdrift::log::setup(config.log.level, parse_format(config.log.format));
+  flowdrift::log::setup(config.log.level,
+                        flowdrift::log::parse_format(config.log.format)
+                            .value_or(flowdrift::log::Format::Auto));
   auto logger = flowdrift::log::get("app");
   try {
     flowdrift::app::App app(std::move(config), std::move(web));

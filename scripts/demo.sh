@@ -89,7 +89,7 @@ server:
   listen: 127.0.0.1:$mport
 log:
   level: info
-  format: plain
+  format: logfmt
 YAML
 
 ctl="$bin/daemon/flowdriftctl"

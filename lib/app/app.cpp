@@ -69,9 +69,7 @@ SiteSecrets read_secrets(const config::SiteConfig& site, std::string& password) 
 
 // As flowdriftd's --config parsing of log.format (which a reload cannot change).
 log::Format log_format(const std::string& f) {
-  if (f == "plain") return log::Format::Plain;
-  if (f == "journal") return log::Format::Journal;
-  return log::Format::Auto;
+  return log::parse_format(f).value_or(log::Format::Auto);
 }
 
 std::vector<std::string> site_names(const config::Config& c) {
@@ -346,6 +344,8 @@ ReloadResult App::reload_now(const std::string& trigger) {
   SecretsBySite secrets;
   try {
     next = drift::load_config(config_.file);
+    next.flags = config_.flags;  // the command line still overrides the file
+    config::apply_flags(next);
     for (const auto& site : next.sites) secrets[site.name] = read_secrets(site, passwords[site.name]);
   } catch (const config::ConfigError& e) {
     return reject_reload(trigger, 400, e.problems());

@@ -99,7 +99,7 @@ constexpr std::string_view kPollingKeys[] = {"max_concurrent"};
 constexpr int kMaxConcurrentPolls = 256;
 constexpr std::string_view kLogKeys[] = {"level", "format"};
 constexpr std::string_view kLogLevels[] = {"debug", "info", "warn", "error"};
-constexpr std::string_view kLogFormats[] = {"auto", "plain", "journal"};
+constexpr std::string_view kLogFormats[] = {"auto", "logfmt", "json", "journal", "plain"};
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -1299,6 +1299,41 @@ std::string read_secret(const SiteConfig& site, const std::string& file, const s
 }
 
 }  // namespace
+
+namespace {
+
+// "" when `value` is one of `allowed`, else why not.
+template <std::size_t N>
+std::string check_one_of(std::string_view value, const std::string_view (&allowed)[N]) {
+  std::string list;
+  for (const auto a : allowed) {
+    if (a == value) return {};
+    list += (list.empty() ? "" : ", ") + std::string(a);
+  }
+  return "must be one of " + list + ", got " + shown(value);
+}
+
+}  // namespace
+
+std::vector<std::string> check_flags(const Flags& flags) {
+  std::vector<std::string> problems;
+  auto check = [&problems](const char* flag, const std::optional<std::string>& value,
+                           const std::string& why) {
+    if (value && !why.empty()) problems.push_back(std::string(flag) + ": " + why);
+  };
+  check("--web.listen-address", flags.listen, flags.listen ? check_listen(*flags.listen) : "");
+  check("--log.level", flags.log_level,
+        flags.log_level ? check_one_of(*flags.log_level, kLogLevels) : "");
+  check("--log.format", flags.log_format,
+        flags.log_format ? check_one_of(*flags.log_format, kLogFormats) : "");
+  return problems;
+}
+
+void apply_flags(Config& config) {
+  if (config.flags.listen) config.server.listen = *config.flags.listen;
+  if (config.flags.log_level) config.log.level = *config.flags.log_level;
+  if (config.flags.log_format) config.log.format = *config.flags.log_format;
+}
 
 std::string read_password(const SiteConfig& site) {
   if (is_baseline(site)) return {};  // a file on disk: nothing to log in to

@@ -132,11 +132,21 @@ struct PollingConfig {
 
 struct LogConfig {
   std::string level = "info";   // debug | info | warn | error
-  std::string format = "auto";  // auto | plain | journal
+  std::string format = "auto";  // auto | logfmt | json | journal (plain: logfmt)
+};
+
+// flowdriftd's flags that override the file, as exporters' flags do (--web.listen-address,
+// --log.level, --log.format). Kept in the Config and applied after every load, so that a reload
+// of the file keeps them.
+struct Flags {
+  std::optional<std::string> listen;      // server.listen
+  std::optional<std::string> log_level;   // log.level
+  std::optional<std::string> log_format;  // log.format
 };
 
 struct Config {
   std::string file;  // path it was loaded from
+  Flags flags;       // applied over the file by apply_flags()
   std::vector<SiteConfig> sites;
   std::vector<PairConfig> pairs;
   StorageConfig storage;
@@ -146,6 +156,12 @@ struct Config {
 
   const SiteConfig* find_site(const std::string& name) const;
 };
+
+// Each flag checked as its key in the file is: the problems, naming the flag
+// ("--log.level: must be one of debug, info, warn, error, got 'loud').
+std::vector<std::string> check_flags(const Flags& flags);
+// `config.flags` over the values read from the file.
+void apply_flags(Config& config);
 
 // The name of the site that reads the baseline at `path` (absolute).
 inline std::string baseline_site_name(const std::string& path) { return "baseline:" + path; }

@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  log::setup("warn", log::Format::Plain);
+  log::setup("warn", log::Format::Logfmt);
   test::TempDir dir;
 
   // The two sites' data files: the generated site, and the replica with drift. Made in a

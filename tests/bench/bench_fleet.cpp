@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_fleet: %s\n", e.what());
     return 2;
   }
-  log::setup("warn", log::Format::Plain);
+  log::setup("warn", log::Format::Logfmt);
   test::TempDir dir;
   std::printf("bench_fleet: %d sites x %zu policies, %d pairs, API mode %s, max_concurrent %d\n",
               args.sites, args.policies, args.sites / 2, args.mode.c_str(), args.max_concurrent);

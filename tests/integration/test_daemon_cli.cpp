@@ -1,9 +1,15 @@
 // flowdriftd as an operator runs it: --check-config exit codes and messages.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "live.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -88,4 +94,57 @@ TEST_CASE("flowdriftd refuses --web.enable-lifecycle with a web config that has 
                            &out, {"--web.config.file", dir.file("web.yml"), "--web.enable-lifecycle"});
   CHECK(rc == 2);
   CHECK_THAT(out, Catch::Contains("no basic_auth_users"));
+}
+
+TEST_CASE("flowdriftd refuses a bad --log.level, --log.format or --web.listen-address by name",
+          "[integration][cli]") {
+  TempDir dir;
+  write_file(dir.file("pw"), "secret\n");
+  std::string out;
+  const std::string yaml = primary_site("    password_file: pw\n");
+  CHECK(run_check(dir, yaml, &out, {"--log.level", "loud"}) == 2);
+  CHECK_THAT(out, Catch::Contains("--log.level: must be one of debug, info, warn, error, got 'loud'"));
+  CHECK(run_check(dir, yaml, &out, {"--log.format", "text"}) == 2);
+  CHECK_THAT(out, Catch::Contains("--log.format: must be one of auto, logfmt, json, journal"));
+  CHECK(run_check(dir, yaml, &out, {"--web.listen-address", "9944"}) == 2);
+  CHECK_THAT(out, Catch::Contains("--web.listen-address: must be host:port"));
+  CHECK(run_check(dir, yaml, &out, {"--log.level", "debug", "--log.format", "json",
+                                    "--web.listen-address", "127.0.0.1:0"}) == 0);
+}
+
+// The flags win over the file, as exporters' do, and a reload of the file keeps them: the
+// listener stays where the flag put it (a changed server.listen would refuse the reload) and
+// the lines stay JSON.
+TEST_CASE("flowdriftd's --web.listen-address and --log.format override the file, across a reload",
+          "[integration][cli]") {
+  TempDir dir;
+  write_file(dir.file("pw"), "secret\n");
+  const auto port = free_port();
+  write_file(dir.file("flowdrift.yaml"),
+             primary_site("    password_file: pw\n    interval: 1s\n    retries: 0\n") +
+                 "storage:\n  path: flowdrift.db\nserver:\n  listen: 127.0.0.1:1\n"
+                 "log:\n  level: warn\n  format: logfmt\n");
+  Process daemon({build_dir() + "/daemon/flowdriftd", "--config", dir.file("flowdrift.yaml"),
+                  "--web.listen-address", "127.0.0.1:" + std::to_string(port), "--log.format",
+                  "json", "--log.level", "info"},
+                 dir.file("flowdriftd.log"));
+  const auto log = [&] { return read_file(dir.file("flowdriftd.log")); };
+  REQUIRE(wait_until([&] { return log().find("daemon.started") != std::string::npos; }, 30s));
+  CHECK_THAT(log(), Catch::Contains("\"port\":" + std::to_string(port)));
+  daemon.signal(SIGHUP);
+  REQUIRE(wait_until([&] { return log().find("config.reload") != std::string::npos; }, 20s));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait(20s) == std::optional<int>(0));
+  // Every line is a JSON object at info or above: the file's format and level never applied.
+  std::istringstream lines(log());
+  int n = 0;
+  bool reloaded = false;
+  for (std::string line; std::getline(lines, line); ++n) {
+    CAPTURE(line);
+    const auto j = nlohmann::json::parse(line);
+    CHECK(j.at("level") != "debug");
+    if (j.at("event") == "config.reloaded") reloaded = true;
+  }
+  CHECK(n > 3);
+  CHECK(reloaded);
 }

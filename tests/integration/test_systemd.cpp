@@ -13,7 +13,9 @@
 
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -81,6 +83,18 @@ class NotifySocket {
   std::string path_;
   int fd_ = -1;
 };
+
+// flowdrift.yaml of one site where nothing listens: every poll fails at once.
+void write_failing_site_config(const TempDir& dir) {
+  write_file(dir.file("pw"), "secret\n");
+  const auto unused_port = free_port();
+  write_file(dir.file("flowdrift.yaml"),
+             "sites:\n  - name: primary\n    url: https://127.0.0.1:" +
+                 std::to_string(unused_port) + "\n    username: admin\n"
+             "    password_file: pw\n    interval: 1s\n    connect_timeout: 200ms\n"
+             "    request_timeout: 200ms\n    retries: 0\n"
+             "storage:\n  path: flowdrift.db\nserver:\n  listen: 127.0.0.1:0\n");
+}
 
 bool has_line(const std::string& message, const std::string& line) {
   return ("\n" + message + "\n").find("\n" + line + "\n") != std::string::npos;
@@ -174,14 +188,7 @@ TEST_CASE("flowdriftd sends no watchdog pings when the watchdog is meant for ano
   // WATCHDOG_PID names a different process (as when the variables leak into a child of a
   // service): sd_watchdog_enabled says no, and the daemon must not ping on systemd's behalf.
   TempDir dir;
-  write_file(dir.file("pw"), "secret\n");
-  const auto unused_port = free_port();  // nothing listens there: every poll fails at once
-  write_file(dir.file("flowdrift.yaml"),
-             "sites:\n  - name: primary\n    url: https://127.0.0.1:" +
-                 std::to_string(unused_port) + "\n    username: admin\n"
-             "    password_file: pw\n    interval: 1s\n    connect_timeout: 200ms\n"
-             "    request_timeout: 200ms\n    retries: 0\n"
-             "storage:\n  path: flowdrift.db\nserver:\n  listen: 127.0.0.1:0\n");
+  write_failing_site_config(dir);
   NotifySocket notify(dir.file("notify.sock"));
   Process daemon({build_dir() + "/daemon/flowdriftd", "--config", dir.file("flowdrift.yaml")},
                  dir.file("flowdriftd.log"),
@@ -204,4 +211,51 @@ TEST_CASE("flowdriftd sends no watchdog pings when the watchdog is meant for ano
   CHECK(statuses == 2);
   daemon.signal(SIGTERM);
   CHECK(daemon.wait(20s) == std::optional<int>(0));
+}
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  for (auto nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', at)) {
+    out.push_back(text.substr(at, nl - at));
+    at = nl + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+// Under systemd (StandardError=journal) JOURNAL_STREAM names the stream journald reads: the
+// daemon then prefixes every line with its sd-daemon(3) priority, so that `journalctl -p
+// warning` finds warnings. There is no journald here: the test gives the daemon a file as
+// stderr and JOURNAL_STREAM naming that file's device and inode, as systemd would the stream.
+TEST_CASE("flowdriftd writes each line's journal priority when stderr is the journal",
+          "[integration][systemd]") {
+  TempDir dir;
+  write_failing_site_config(dir);
+  Process daemon({"/bin/sh", "-c",
+                  "export JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2); exec \"$0\" \"$@\"",
+                  build_dir() + "/daemon/flowdriftd", "--config", dir.file("flowdrift.yaml")},
+                 dir.file("flowdriftd.log"));
+  const auto log = [&] { return read_file(dir.file("flowdriftd.log")); };
+  REQUIRE(wait_until([&] { return log().find("event=poll.failed") != std::string::npos; }, 30s));
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait(20s) == std::optional<int>(0));
+
+  const auto lines = lines_of(log());
+  INFO(log());
+  REQUIRE_FALSE(lines.empty());
+  std::map<std::string, std::string> prefix_of;  // event -> its line's first 4 bytes
+  for (const auto& line : lines) {
+    CAPTURE(line);
+    // No ts= field: journald stamps the time.
+    REQUIRE(std::regex_search(line, std::regex("^<[2-7]>level=[a-z]+ component=[a-z_]+ event=")));
+    const auto event = line.find("event=") + 6;
+    prefix_of[line.substr(event, line.find(' ', event) - event)] = line.substr(0, 4);
+  }
+  CHECK(prefix_of["daemon.started"] == "<6>l");
+  CHECK(prefix_of["poll.failed"] == "<4>l");
+  CHECK(prefix_of["daemon.stopped"] == "<6>l");
 }

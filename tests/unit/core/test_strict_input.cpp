@@ -130,7 +130,7 @@ TEST_CASE("log values cannot forge lines or carry terminal escapes", "[unit][log
   CHECK(line.find('\x1b') == std::string::npos);
   CHECK(line.find('\0') == std::string::npos);
   CHECK(line ==
-        "poll.failed message=\"x\\r\\n2026-01-01 info app: forged\\x00\\x1b]0;t\\x07\"");
+        "event=poll.failed message=\"x\\r\\n2026-01-01 info app: forged\\x00\\x1b]0;t\\x07\"");
   const std::string big = log::format_event("x", {{"name", std::string(10 << 20, 'n')}});
   CHECK(big.size() < 2100);
   CHECK(big.find("(+10483712 bytes)") != std::string::npos);

@@ -266,7 +266,7 @@ TEST_CASE("all problems are reported at once, in document order", "[unit][config
         "    source: a\n"
         "    replica: b\n"
         "log:\n"
-        "  format: json\n",
+        "  format: text\n",
         "many.yaml");
     FAIL("no ConfigError");
   } catch (const ConfigError& e) {
@@ -275,7 +275,7 @@ TEST_CASE("all problems are reported at once, in document order", "[unit][config
         "over https://",
         "many.yaml:6:14: sites[0].retries: must be from 0 to 10, got 11",
         "many.yaml:10:14: pairs[0].replica: unknown site 'b' (sites: a)",
-        "many.yaml:12:11: log.format: must be one of auto, plain, journal, got 'json'",
+        "many.yaml:12:11: log.format: must be one of auto, logfmt, json, journal, plain, got 'text'",
     };
     CHECK(e.problems() == expected);
     // what() is every problem, one per line.
