@@ -4,51 +4,71 @@
 #   <prefix>/bin                      flowdriftd, flowdriftctl (daemon/CMakeLists.txt)
 #   <prefix>/lib/systemd/system       flowdriftd.service, its paths rewritten for <prefix>
 #   <sysconfdir>/flowdrift            flowdrift.yaml (the example; never overwritten once there)
+#   <sysconfdir>/default/flowdrift    FLOWDRIFTD_ARGS for the unit (likewise never overwritten)
 #   <prefix>/share/doc/flowdrift      README, copyright (DEP-5), docs/*.md, examples/ (configs, alert rules,
-#                                     Alertmanager routing, Grafana dashboard)
+#                                     Alertmanager routing, Grafana dashboard, systemd drop-ins)
 #
 # With -DCMAKE_INSTALL_PREFIX=/usr (what the .deb needs) sysconfdir is /etc, as GNUInstallDirs
 # has it; with the default /usr/local it is /usr/local/etc.
 include(GNUInstallDirs)
 
 set(FLOWDRIFT_CONFIG_DIR "${CMAKE_INSTALL_FULL_SYSCONFDIR}/flowdrift")
+set(FLOWDRIFT_DEFAULT_FILE "${CMAKE_INSTALL_FULL_SYSCONFDIR}/default/flowdrift")
 set(FLOWDRIFT_UNIT_DIR "lib/systemd/system")  # under the prefix; systemd reads /usr/local/lib/systemd/system too
 
-# The unit names /usr/bin/flowdriftd, /etc/flowdrift/ and /usr/share/doc/flowdrift/; point them
+# The unit names /usr/bin/flowdriftd, /etc/flowdrift/, /etc/default/flowdrift and
+# /usr/share/doc/flowdrift/; point them
 # at this prefix's layout (for /usr the installed unit is the source file unchanged).
 set(unit_src ${PROJECT_SOURCE_DIR}/systemd/flowdriftd.service)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${unit_src})
 file(READ ${unit_src} unit)
 string(REPLACE "/usr/bin/flowdriftd" "${CMAKE_INSTALL_FULL_BINDIR}/flowdriftd" unit "${unit}")
 string(REPLACE "/etc/flowdrift/" "${FLOWDRIFT_CONFIG_DIR}/" unit "${unit}")
+string(REPLACE "/etc/default/flowdrift" "${FLOWDRIFT_DEFAULT_FILE}" unit "${unit}")
 string(REPLACE "/usr/share/doc/flowdrift/" "${CMAKE_INSTALL_FULL_DOCDIR}/" unit "${unit}")
 file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/packaging/flowdriftd.service CONTENT "${unit}")
 install(FILES ${PROJECT_BINARY_DIR}/packaging/flowdriftd.service DESTINATION ${FLOWDRIFT_UNIT_DIR})
 
-# The config: a changed one is an operator's, so a later `cmake --install` leaves it alone (the
-# .deb marks it a conffile, so dpkg does the same on upgrade). The example stays in the docs.
-install(CODE "
-  set(conf \"\$ENV{DESTDIR}${FLOWDRIFT_CONFIG_DIR}/flowdrift.yaml\")
-  if(EXISTS \"\${conf}\")
-    message(STATUS \"Keeping existing: \${conf}\")
-  else()
-    # file(INSTALL) puts DESTDIR in front of the destination itself, as install() does.
-    file(INSTALL \"${PROJECT_SOURCE_DIR}/config/flowdrift.example.yaml\"
-         DESTINATION \"${FLOWDRIFT_CONFIG_DIR}\" RENAME flowdrift.yaml
-         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
-  endif()")
+# The config and the flags file: a changed one is an operator's, so a later `cmake --install`
+# leaves it alone (the .deb marks both conffiles, so dpkg does the same on upgrade). The example
+# config stays in the docs.
+function(flowdrift_install_once src dest)
+  get_filename_component(dir "${dest}" DIRECTORY)
+  get_filename_component(name "${dest}" NAME)
+  install(CODE "
+    set(dest \"\$ENV{DESTDIR}${dest}\")
+    if(EXISTS \"\${dest}\")
+      message(STATUS \"Keeping existing: \${dest}\")
+    else()
+      # file(INSTALL) puts DESTDIR in front of the destination itself, as install() does.
+      file(INSTALL \"${src}\" DESTINATION \"${dir}\" RENAME ${name}
+           PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+    endif()")
+endfunction()
+flowdrift_install_once(${PROJECT_SOURCE_DIR}/config/flowdrift.example.yaml
+                       ${FLOWDRIFT_CONFIG_DIR}/flowdrift.yaml)
+flowdrift_install_once(${PROJECT_SOURCE_DIR}/systemd/flowdrift.default ${FLOWDRIFT_DEFAULT_FILE})
 
 file(GLOB doc_pages CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${doc_pages} ${PROJECT_SOURCE_DIR}/docs/dashboard.png
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
-# Debian's machine-readable copyright file (the licence text itself is LICENSE at the root).
+# Debian's machine-readable copyright file (the licence text itself is LICENSE at the root), and
+# the changelog, gzipped as Debian policy has it (-n: no name or time in it, so reproducible).
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+set(changelog_gz ${PROJECT_BINARY_DIR}/packaging/changelog.gz)
+add_custom_command(OUTPUT ${changelog_gz}
+                   COMMAND sh -c "gzip -9n < \"$1\" > \"$2\"" sh
+                           ${PROJECT_SOURCE_DIR}/systemd/debian/changelog ${changelog_gz}
+                   DEPENDS ${PROJECT_SOURCE_DIR}/systemd/debian/changelog VERBATIM)
+add_custom_target(changelog ALL DEPENDS ${changelog_gz})
+install(FILES ${changelog_gz} DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/config/flowdrift.example.yaml
               ${PROJECT_SOURCE_DIR}/config/minimal.yaml
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/config/prometheus ${PROJECT_SOURCE_DIR}/config/alertmanager
                   ${PROJECT_SOURCE_DIR}/config/grafana
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/systemd/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/systemd)
 
 # --- CPack: one .deb for Debian 12 ---------------------------------------------------------
 set(FLOWDRIFT_PACKAGE_CONTACT "flowdrift maintainers <maintainers@users.noreply.r-seed-c42486b2.example>"
@@ -76,9 +96,10 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "ca-certificates")
 # postinst: daemon-reload only (no enable, no start, no restart on upgrade); prerm: stop and
-# disable on removal; postrm: on purge, delete the database. conffiles: the config.
+# disable on removal; postrm: on purge, delete the database. conffiles: the config and the
+# flags file.
 file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/packaging/conffiles
-     CONTENT "${FLOWDRIFT_CONFIG_DIR}/flowdrift.yaml\n")
+     CONTENT "${FLOWDRIFT_CONFIG_DIR}/flowdrift.yaml\n${FLOWDRIFT_DEFAULT_FILE}\n")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_BINARY_DIR}/packaging/conffiles
     ${PROJECT_SOURCE_DIR}/systemd/debian/postinst

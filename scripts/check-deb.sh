@@ -89,6 +89,7 @@ say "flowdriftd --check-config runs in the clean root: 78 as shipped (password f
 
 # Layout.
 for f in /usr/bin/flowdriftd /usr/bin/flowdriftctl /usr/lib/systemd/system/flowdriftd.service \
+         /etc/default/flowdrift /usr/share/doc/flowdrift/examples/systemd/tls-credentials.conf \
          /usr/share/doc/flowdrift/install.md /usr/share/doc/flowdrift/examples/prometheus/flowdrift-rules.yml \
          /usr/share/doc/flowdrift/copyright; do
   [[ -e $root$f ]] || fail "$f missing after install"
@@ -96,10 +97,13 @@ done
 head -1 "$root/usr/share/doc/flowdrift/copyright" |
   grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' ||
   fail "/usr/share/doc/flowdrift/copyright is not in Debian's machine-readable format"
-in_root dpkg-query -W -f='${Conffiles}\n' flowdrift | grep -q ' */etc/flowdrift/flowdrift.yaml ' ||
-  fail "/etc/flowdrift/flowdrift.yaml is not a conffile"
+for conffile in /etc/flowdrift/flowdrift.yaml /etc/default/flowdrift; do
+  in_root dpkg-query -W -f='${Conffiles}\n' flowdrift | grep -q " *$conffile " || fail "$conffile is not a conffile"
+done
+grep -qx 'EnvironmentFile=-/etc/default/flowdrift' "$root/usr/lib/systemd/system/flowdriftd.service" ||
+  fail "the installed unit does not read /etc/default/flowdrift"
 [[ ! -e $root/etc/systemd/system/multi-user.target.wants/flowdriftd.service ]] || fail "the service was enabled"
-say "layout ok (copyright in DEP-5); /etc/flowdrift/flowdrift.yaml is a conffile; the service is not enabled"
+say "layout ok (copyright in DEP-5); /etc/flowdrift/flowdrift.yaml and /etc/default/flowdrift are conffiles; the service is not enabled"
 
 # Upgrade to a newer version of the same package: the operator's change to the config stays, with
 # no prompt (stdin is /dev/null, so a prompt would fail the upgrade).
@@ -119,7 +123,8 @@ say "upgrade to ${version}+upgradecheck1 kept the changed /etc/flowdrift/flowdri
 
 # Purge: the package's files go (the secrets directory is the operator's and stays).
 in_root apt-get purge -y -q flowdrift >"$root/tmp/purge.log" 2>&1 || { cat "$root/tmp/purge.log" >&2; fail "purge failed"; }
-for f in /usr/bin/flowdriftd /usr/lib/systemd/system/flowdriftd.service /etc/flowdrift/flowdrift.yaml; do
+for f in /usr/bin/flowdriftd /usr/lib/systemd/system/flowdriftd.service /etc/flowdrift/flowdrift.yaml \
+         /etc/default/flowdrift; do
   [[ ! -e $root$f ]] || fail "$f still there after purge"
 done
 say "purge removed binaries, unit and config"

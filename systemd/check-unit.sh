@@ -2,7 +2,10 @@
 # Checks the service unit offline (CTest label `systemd`; takes well under a second):
 #   1. `systemd-analyze verify` finds nothing to say about it: no error and no warning (an
 #      unknown or misspelt key is only a warning, so any output fails the check);
-#   2. `systemd-analyze security --offline=true` rates its exposure below MAX (default 2.0).
+#   2. `systemd-analyze security --offline=true` rates its exposure below MAX (default 2.0);
+#   3. it reads /etc/default/flowdrift and passes $FLOWDRIFTD_ARGS;
+#   4. each example drop-in in examples/ beside the unit verifies as cleanly when applied, and
+#      docs/install.md shows it byte for byte (so the documented drop-in is the shipped one).
 # verify insists that ExecStart= binaries exist, so it checks a copy whose /usr/bin/flowdriftd is
 # the binary given here (the build's); everything else is the shipped file byte for byte.
 # Usage: systemd/check-unit.sh UNIT_FILE FLOWDRIFTD_BINARY [MAX]
@@ -29,6 +32,21 @@ if ! out=$(systemd-analyze verify --man=no "$copy" 2>&1); then
   fail "systemd-analyze verify failed:"$'\n'"${out//$copy/$unit}"
 fi
 [[ -z $out ]] || fail "systemd-analyze verify warns:"$'\n'"${out//$copy/$unit}"
+
+grep -qx 'EnvironmentFile=-/etc/default/flowdrift' "$unit" || fail "$unit: does not read /etc/default/flowdrift"
+grep -q '^ExecStart=/usr/bin/flowdriftd .* $FLOWDRIFTD_ARGS$' "$unit" || fail "$unit: ExecStart does not pass \$FLOWDRIFTD_ARGS"
+
+# A drop-in's lines appended to the unit mean what they mean in flowdriftd.service.d/ (an empty
+# ExecStart= resets the list in either place).
+install_md=$(dirname "$unit")/../docs/install.md
+for dropin in "$(dirname "$unit")"/examples/*.conf; do
+  [[ -e $dropin ]] || continue
+  echo "check-unit: systemd-analyze verify $unit + $dropin"
+  sed "s|/usr/bin/flowdriftd|$binary|g" "$unit" "$dropin" >"$copy"
+  out=$(systemd-analyze verify --man=no "$copy" 2>&1) || fail "with $dropin: systemd-analyze verify failed:"$'\n'"${out//$copy/$unit}"
+  [[ -z $out ]] || fail "with $dropin: systemd-analyze verify warns:"$'\n'"${out//$copy/$unit}"
+  [[ $(<"$install_md") == *"$(<"$dropin")"* ]] || fail "$install_md does not show $dropin as shipped"
+done
 
 echo "check-unit: systemd-analyze security --offline=true $unit"
 # --threshold is in tenths and fails only when the exposure is *over* it: 10*MAX-1 makes the

@@ -148,3 +148,34 @@ TEST_CASE("flowdriftd's --web.listen-address and --log.format override the file,
   CHECK(n > 3);
   CHECK(reloaded);
 }
+
+// /etc/default/flowdrift as packaged: the unit appends $FLOWDRIFTD_ARGS to flowdriftd's command
+// line split on spaces (systemd/check-unit.sh checks the unit does). The active line and every
+// documented example must be flags the daemon accepts, and there must be examples to try.
+TEST_CASE("flowdriftd accepts the flags of the packaged /etc/default/flowdrift", "[integration][cli]") {
+  TempDir dir;
+  write_file(dir.file("pw"), "secret\n");
+  const std::string yaml = primary_site("    password_file: pw\n");
+  std::istringstream file(read_file(std::string(FLOWDRIFT_SOURCE_DIR) + "/systemd/flowdrift.default"));
+  const std::string key = "FLOWDRIFTD_ARGS=\"";
+  int examples = 0;
+  for (std::string line; std::getline(file, line);) {
+    const auto at = line.find(key);
+    if (at == std::string::npos) continue;
+    CAPTURE(line);
+    REQUIRE(line.back() == '"');
+    const bool active = at == 0;
+    REQUIRE((active || line.rfind("#   ", 0) == 0));
+    std::istringstream words(line.substr(at + key.size(), line.size() - at - key.size() - 1));
+    std::vector<std::string> args;
+    for (std::string w; words >> w;) args.push_back(w);
+    if (!active) {
+      REQUIRE(!args.empty());
+      ++examples;
+    }
+    std::string out;
+    CHECK(run_check(dir, yaml, &out, args) == 0);
+    CHECK_THAT(out, Catch::Contains("is valid"));
+  }
+  CHECK(examples >= 2);
+}
