@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/build_info.hpp"
 #include "app/app.hpp"
 #include "config/config.hpp"
 #include "drift/rules.hpp"
@@ -42,7 +43,9 @@ int main(int argc, char** argv) {
   cli.add_option("--log.format", flags.log_format,
                  "auto, logfmt, json or journal, instead of the file's log.format");
   cli.add_flag("--check-config", check_only, "validate the configuration and exit (0 ok, 78 bad)");
-  cli.set_version_flag("--version", std::string("flowdriftd ") + FLOWDRIFT_VERSION);
+  cli.footer("Documentation: man flowdriftd, man flowdrift.yaml, and /usr/share/doc/flowdrift/ "
+             "(operations.md, configuration.md, security.md, metrics.md, runbooks.md).");
+  cli.set_version_flag("--version", "flowdriftd " + flowdrift::version_line());
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

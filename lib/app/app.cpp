@@ -12,6 +12,7 @@
 #include <set>
 
 #include "app/routes.hpp"
+#include "core/build_info.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/sha256.hpp"
@@ -19,6 +20,7 @@
 #include "drift/rules.hpp"
 #include "core/printable.hpp"
 #include "store/audit.hpp"
+#include "store/db.hpp"
 #include "store/flips.hpp"
 #include "store/reloads.hpp"
 #include "store/retention.hpp"
@@ -28,6 +30,11 @@ namespace {
 std::shared_ptr<spdlog::logger> logger() { return log::get("app"); }
 
 constexpr std::chrono::seconds kMinHttpReloadGap{1};
+
+metrics::BuildLabels build_labels() {
+  const auto& b = build_info();
+  return {b.version, b.revision, b.branch, b.compiler, store::sqlite_version()};
+}
 
 // "host:port" / "[v6]:port" (validated by the config loader).
 std::pair<std::string, std::uint16_t> split_listen(const std::string& listen) {
@@ -115,7 +122,7 @@ App::App(config::Config config, WebOptions web)
   store_ = std::make_unique<store::Store>(config_.storage.path);
 
   metrics_ = std::make_unique<metrics::Metrics>(site_names(config_), pair_labels(config_),
-                                                config_.server.policy_series_cap, FLOWDRIFT_VERSION);
+                                                config_.server.policy_series_cap, build_labels());
   metrics_->config_loaded(true, unix_now_ms());
   for (const auto& s : config_.sites) {
     if (auto snap = store_->latest_complete_snapshot(s.name)) {
@@ -142,7 +149,7 @@ App::App(config::Config config, WebOptions web)
   api_ = std::make_unique<Api>(config_, *store_,
                                [this](const std::string& site) { return metrics_->site_up(site); });
   RouteContext ctx;
-  ctx.version = FLOWDRIFT_VERSION;
+  ctx.version = build_info().version;
   ctx.render_metrics = [this] { return metrics_->render(); };
   ctx.ready = [this] { return not_ready_reason().empty(); };
   ctx.ready_detail = [this] { return not_ready_reason(); };

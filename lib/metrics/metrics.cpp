@@ -9,8 +9,11 @@
 
 #include <algorithm>
 #include <set>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/clock.hpp"
@@ -70,6 +73,26 @@ void remove_series(prometheus::Family<T>& family, const std::string& key,
   for (const auto& labels : doomed) family.Remove(&family.Add(labels, args...));
 }
 
+// Appends the families that have series, in the order given.
+void keep(std::vector<MetricFamily>& out, std::initializer_list<MetricFamily*> families) {
+  for (auto* f : families) {
+    if (!f->metric.empty()) out.push_back(std::move(*f));
+  }
+}
+
+// Entries of /proc/self/fd, the one this count opens excluded; nothing when it cannot be read.
+std::optional<std::size_t> count_open_fds() {
+  std::error_code ec;
+  std::filesystem::directory_iterator it("/proc/self/fd", ec);
+  if (ec) return std::nullopt;
+  std::size_t n = 0;
+  for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    if (ec) return std::nullopt;
+    ++n;
+  }
+  return n > 0 ? n - 1 : 0;
+}
+
 // Process metrics from /proc (prometheus-cpp 1.0.1 has no process collector).
 void process_metrics(std::vector<MetricFamily>& out, std::int64_t start_ms) {
   auto rss = family("process_resident_memory_bytes", "Resident memory size in bytes.");
@@ -94,18 +117,23 @@ void process_metrics(std::vector<MetricFamily>& out, std::int64_t start_ms) {
     }
   }
   add(start, {}, seconds(start_ms));
-  out.push_back(std::move(rss));
-  out.push_back(std::move(cpu));
-  out.push_back(std::move(start));
+  auto open_fds = family("process_open_fds", "Number of open file descriptors.");
+  if (auto n = count_open_fds()) add(open_fds, {}, static_cast<double>(*n));
+  auto max_fds = family("process_max_fds", "Maximum number of open file descriptors.");
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+    add(max_fds, {}, static_cast<double>(files.rlim_cur));
+  }
+  keep(out, {&rss, &cpu, &start, &open_fds, &max_fds});
 }
 
 }  // namespace
 
 Metrics::Metrics(std::vector<std::string> sites, std::vector<PairLabels> pairs,
-                 std::size_t policy_series_cap, std::string version)
+                 std::size_t policy_series_cap, BuildLabels build)
     : sites_(std::move(sites)),
       cap_(policy_series_cap),
-      version_(std::move(version)),
+      build_(std::move(build)),
       start_ms_(unix_now_ms()),
       registry_(std::make_shared<prometheus::Registry>()) {
   for (const auto& s : sites_) site_state_[s];
@@ -144,7 +172,7 @@ Metrics::Metrics(std::vector<std::string> sites, std::vector<PairLabels> pairs,
                    .Register(*registry_);
   dropped_ = &prometheus::BuildCounter()
                   .Name("flowdrift_policy_drift_series_dropped_total")
-                  .Help("Per-policy drift series left out of scrapes by the series cap.")
+                  .Help("Per-policy drift series the series cap left out of a scrape, each counted once: at the first scrape that left it out.")
                   .Register(*registry_);
   pruned_ = &prometheus::BuildCounter()
                  .Name("flowdrift_store_pruned_rows_total")
@@ -403,12 +431,6 @@ void add_entity_sync(const std::string& site, const std::optional<bool>& up,
   }
 }
 
-void keep(std::vector<MetricFamily>& out, std::initializer_list<MetricFamily*> families) {
-  for (auto* f : families) {
-    if (!f->metric.empty()) out.push_back(std::move(*f));
-  }
-}
-
 using KindSeverity = std::pair<diff::DriftKind, diff::Severity>;
 
 // A pair's open items counted by state, kind and severity, and the oldest alerting item of
@@ -438,7 +460,8 @@ struct OpenCounts {
 
 void Metrics::render_daemon(Families& out) const {
   auto build = family("flowdrift_build_info", "Build information; always 1.");
-  add(build, {{"version", version_}}, 1);
+  add(build, {{"branch", build_.branch}, {"compiler", build_.compiler}, {"revision", build_.revision},
+              {"sqlite", build_.sqlite}, {"version", build_.version}}, 1);
   auto start = family("flowdrift_start_time_seconds", "Unix time the daemon started.");
   add(start, {}, seconds(start_ms_));
   auto cfg_ok = family("flowdrift_config_last_reload_successful", "1 if the last configuration load or reload succeeded, else 0.");
@@ -505,7 +528,7 @@ void Metrics::render_sites(Families& out) const {
              &sync_up, &sync, &cov_up, &cov_vms, &cov_protected, &failures, &backoff});
 }
 
-void Metrics::render_pairs(Families& out, std::size_t& dropped) const {
+void Metrics::render_pairs(Families& out, SeriesKeys& dropped) const {
   auto info = family("flowdrift_pair_info", "Current direction of each pair; always 1.");
   auto failed_over = family("flowdrift_pair_failed_over", "1 while the pair is failed over (its configured replica is the source), else 0.");
   auto flipped_ts = family("flowdrift_pair_last_flip_timestamp_seconds", "Unix time of the pair's last applied failover or failback; absent when it never flipped.");
@@ -517,7 +540,8 @@ void Metrics::render_pairs(Families& out, std::size_t& dropped) const {
   auto skew = family("flowdrift_pair_snapshot_skew_seconds", "Time between the complete polls of the two snapshots the pair last compared (or refused to compare).");
   auto oldest = family("flowdrift_drift_oldest_detected_timestamp_seconds", "Unix time the oldest alerting drift item of the pair and kind was first seen; absent when none is open.");
   auto cmp = family("flowdrift_comparison_duration_seconds", "Duration of the pair's last comparison.");
-  auto cmp_ts = family("flowdrift_last_comparison_success_timestamp_seconds", "Unix time of the pair's last comparison of two complete snapshots; absent before the first.");
+  auto cmp_ts = family("flowdrift_pair_last_comparison_success_timestamp_seconds", "Unix time of the pair's last comparison of two complete snapshots; absent before the first.");
+  auto cmp_ts_old = family("flowdrift_last_comparison_success_timestamp_seconds", "Deprecated name of flowdrift_pair_last_comparison_success_timestamp_seconds, the same value; removed in 0.3.0.");
   auto per_policy = family("flowdrift_policy_drift", "1 for each currently drifted policy of a pair (capped; see flowdrift_policy_drift_series_dropped_total).");
   auto disagreements = family("flowdrift_entity_sync_disagreements", "Open disagreements between Nutanix's entity sync status (of the pair's source) and flowdrift's comparison of the pair, by kind: nutanix_in_sync_flowdrift_differs or nutanix_out_of_sync_flowdrift_equal.");
   auto gaps = family("flowdrift_vm_coverage_gaps", "VMs the pair's source protects for DR that its policies select today and that the replica's policies would not select the same way after a failover, by kind: unprotected (no replica policy would select it) or protected_differently.");
@@ -541,11 +565,12 @@ void Metrics::render_pairs(Families& out, std::size_t& dropped) const {
     }
     for (const auto& it : st.open) {
       if (it.state != ItemState::Raised) continue;
+      const std::string kind(diff::to_string(it.kind));
       if (emitted == cap_) {
-        ++dropped;
+        dropped.insert(name + '\0' + kind + '\0' + it.policy);
         continue;
       }
-      add(per_policy, {{"kind", std::string(diff::to_string(it.kind))}, {"pair", name},
+      add(per_policy, {{"kind", kind}, {"pair", name},
                        {"policy", it.policy}, {"severity", std::string(diff::to_string(it.severity))}}, 1);
       ++emitted;
     }
@@ -567,10 +592,20 @@ void Metrics::render_pairs(Families& out, std::size_t& dropped) const {
     }
     if (st.skew_ms) add(skew, {{"pair", name}}, seconds(*st.skew_ms));
     add(cmp, {{"pair", name}}, st.comparison_seconds);
-    if (st.compared_ms) add(cmp_ts, {{"pair", name}}, seconds(*st.compared_ms));
+    if (st.compared_ms) {
+      add(cmp_ts, {{"pair", name}}, seconds(*st.compared_ms));
+      add(cmp_ts_old, {{"pair", name}}, seconds(*st.compared_ms));
+    }
   }
   keep(out, {&info, &failed_over, &flipped_ts, &status, &items, &pending, &expected, &expiry, &skew, &oldest, &cmp, &cmp_ts,
-             &per_policy, &disagreements, &gaps});
+             &cmp_ts_old, &per_policy, &disagreements, &gaps});
+}
+
+void Metrics::count_newly_dropped(SeriesKeys dropped) const {
+  std::size_t fresh = 0;
+  for (const auto& key : dropped) fresh += dropped_last_.count(key) == 0 ? 1 : 0;
+  if (fresh > 0) dropped_->Add({}).Increment(static_cast<double>(fresh));
+  dropped_last_ = std::move(dropped);
 }
 
 std::string Metrics::render() const {
@@ -578,11 +613,11 @@ std::string Metrics::render() const {
   Families own;
   render_daemon(own);
   render_sites(own);
-  std::size_t dropped = 0;
+  SeriesKeys dropped;
   render_pairs(own, dropped);
-  if (dropped > 0) dropped_->Add({}).Increment(static_cast<double>(dropped));
   auto dropped_now = family("flowdrift_policy_drift_series_dropped", "Per-policy drift series left out of this scrape by the series cap.");
-  add(dropped_now, {}, static_cast<double>(dropped));
+  add(dropped_now, {}, static_cast<double>(dropped.size()));
+  count_newly_dropped(std::move(dropped));
   auto store_ts = family("flowdrift_store_last_successful_write_timestamp_seconds", "Unix time of the last successful database write; absent before the first.");
   if (last_store_write_ms_ > 0) add(store_ts, {}, seconds(last_store_write_ms_));
   keep(own, {&dropped_now, &store_ts});

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,10 +71,19 @@ struct SitePoll {
   double backoff_seconds = 0;           // added to the interval before the next poll for them
 };
 
+// flowdrift_build_info's labels, as node_exporter's: what the binary was built from.
+struct BuildLabels {
+  std::string version;
+  std::string revision;  // git commit, "unknown" outside a checkout
+  std::string branch;
+  std::string compiler;  // "gcc 12.2.0"
+  std::string sqlite;    // the SQLite library in use, "3.40.1"
+};
+
 class Metrics {
  public:
   Metrics(std::vector<std::string> sites, std::vector<PairLabels> pairs,
-          std::size_t policy_series_cap, std::string version);
+          std::size_t policy_series_cap, BuildLabels build);
   ~Metrics();
 
   // A configuration reload: the sites and pairs (and the per-policy series cap) from now on.
@@ -171,16 +181,23 @@ class Metrics {
   using Families = std::vector<prometheus::MetricFamily>;
   void render_daemon(Families& out) const;
   void render_sites(Families& out) const;
-  // `dropped`: per-policy series the cap left out of this scrape.
-  void render_pairs(Families& out, std::size_t& dropped) const;
+  // `dropped`: the per-policy series the cap left out of this scrape, by pair, kind and policy.
+  using SeriesKeys = std::set<std::string>;
+  void render_pairs(Families& out, SeriesKeys& dropped) const;
+  // Adds to the dropped counter the series of `dropped` the last scrape did not drop, and keeps
+  // `dropped` as the last scrape's.
+  void count_newly_dropped(SeriesKeys dropped) const;
 
   mutable std::mutex mu_;
   std::vector<std::string> sites_;
   std::map<std::string, SiteState> site_state_;
   std::map<std::string, PairState> pair_state_;
   std::size_t cap_;
-  std::string version_;
+  BuildLabels build_;
   std::int64_t start_ms_;
+  // The series the cap left out of the last scrape: the dropped counter counts a series once,
+  // at the first scrape that leaves it out, however many scrapes follow.
+  mutable SeriesKeys dropped_last_;
   std::int64_t last_store_write_ms_ = 0;
   bool config_ok_ = true;
   std::int64_t audit_head_seq_ = -1;  // unset

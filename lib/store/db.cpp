@@ -5,6 +5,8 @@
 #include <utility>
 
 namespace flowdrift::store {
+
+std::string sqlite_version() { return sqlite3_libversion(); }
 namespace {
 
 // Long SQL (migrations) would drown the message; the start identifies the statement.

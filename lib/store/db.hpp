@@ -81,6 +81,10 @@ class Statement {
   std::string sql_;
 };
 
+// The SQLite library in use (sqlite3_libversion(), "3.40.1"), which may differ from the headers
+// it was built with.
+std::string sqlite_version();
+
 class Database {
  public:
   enum class Mode { ReadWriteCreate, ReadWrite, ReadOnly };

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <sys/resource.h>
+
 #include "metrics/metrics.hpp"
 #include "support/metrics_text.hpp"
 #include "support/temp_dir.hpp"
@@ -14,7 +16,8 @@ using flowdrift::test::has_series;
 namespace {
 
 Metrics make(std::size_t cap = 100) {
-  return Metrics({"primary", "dr"}, {{"prod", "primary", "dr"}}, cap, "0.1.0");
+  return Metrics({"primary", "dr"}, {{"prod", "primary", "dr"}}, cap,
+                 {"0.1.0", "14e0839b1f2a", "main", "gcc 12.2.0", "3.40.1"});
 }
 
 SitePoll complete_poll(const std::string& site, const std::string& api,
@@ -134,6 +137,74 @@ TEST_CASE("the per-policy series are capped and the rest counted", "[unit][metri
   CHECK(has_series(text, "flowdrift_drift_items{kind=\"extra\",pair=\"prod\",severity=\"info\"}", 2));
 }
 
+// The counter counts series, not scrapes: a series left out scrape after scrape is counted once,
+// at the first; one that comes back and is left out again counts again.
+TEST_CASE("the dropped-series counter does not grow with the number of scrapes", "[unit][metrics]") {
+  auto m = make(1);
+  const auto items = [](std::vector<std::string> policies) {
+    std::vector<OpenItem> open;
+    for (const auto& p : policies) open.push_back({p, diff::DriftKind::Extra, diff::Severity::Info, 1000});
+    return open;
+  };
+  m.pair_state("prod", diff::PairStatus::Drifted, items({"a", "b", "c"}), 0, std::nullopt);
+  for (int scrape = 0; scrape < 5; ++scrape) {
+    auto text = m.render();
+    CHECK(has_series(text, "flowdrift_policy_drift_series_dropped", 2));
+    CHECK(has_series(text, "flowdrift_policy_drift_series_dropped_total", 2));
+  }
+  // b is exported now (a resolved); c stays dropped, d is newly dropped: one more.
+  m.pair_state("prod", diff::PairStatus::Drifted, items({"b", "c", "d"}), 0, std::nullopt);
+  CHECK(has_series(m.render(), "flowdrift_policy_drift_series_dropped_total", 3));
+  CHECK(has_series(m.render(), "flowdrift_policy_drift_series_dropped_total", 3));
+  // Under the cap nothing is dropped and nothing counted; dropped again later counts again.
+  m.pair_state("prod", diff::PairStatus::Drifted, items({"c"}), 0, std::nullopt);
+  auto text = m.render();
+  CHECK(has_series(text, "flowdrift_policy_drift_series_dropped", 0));
+  CHECK(has_series(text, "flowdrift_policy_drift_series_dropped_total", 3));
+  m.pair_state("prod", diff::PairStatus::Drifted, items({"b", "c"}), 0, std::nullopt);
+  CHECK(has_series(m.render(), "flowdrift_policy_drift_series_dropped_total", 4));
+}
+
+TEST_CASE("build_info says what the binary was built from", "[unit][metrics]") {
+  CHECK(has_series(make().render(),
+                   "flowdrift_build_info{branch=\"main\",compiler=\"gcc 12.2.0\",revision=\"14e0839b1f2a\","
+                   "sqlite=\"3.40.1\",version=\"0.1.0\"}",
+                   1));
+}
+
+// The process collector's file-descriptor gauges, from /proc/self/fd and RLIMIT_NOFILE: one more
+// open file shows in the next scrape.
+TEST_CASE("process_open_fds and process_max_fds", "[unit][metrics]") {
+  auto m = make();
+  const auto value = [](const std::string& text, const std::string& name) {
+    const auto at = text.find("\n" + name + " ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(text.substr(at + name.size() + 2));
+  };
+  const auto before = value(m.render(), "process_open_fds");
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f != nullptr);
+  const auto after = value(m.render(), "process_open_fds");
+  std::fclose(f);
+  CHECK(before >= 3);
+  CHECK(after == before + 1);
+  rlimit files{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &files) == 0);
+  CHECK(value(m.render(), "process_max_fds") == static_cast<double>(files.rlim_cur));
+}
+
+// The pair_ name, and the old one kept for one release with the same value.
+TEST_CASE("the last comparison timestamp has its pair_ name and keeps the old one", "[unit][metrics]") {
+  auto m = make();
+  auto text = m.render();
+  CHECK(text.find("last_comparison_success_timestamp_seconds{") == std::string::npos);
+  m.pair_state("prod", diff::PairStatus::InSync, {}, 0.01, 1'700'000'000'000);
+  text = m.render();
+  CHECK(has_series(text, "flowdrift_pair_last_comparison_success_timestamp_seconds{pair=\"prod\"}", 1700000000));
+  CHECK(has_series(text, "flowdrift_last_comparison_success_timestamp_seconds{pair=\"prod\"}", 1700000000));
+  CHECK_THAT(text, Catch::Contains("# HELP flowdrift_last_comparison_success_timestamp_seconds Deprecated"));
+}
+
 TEST_CASE("the exposition passes promtool check metrics", "[unit][metrics][promtool]") {
   if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
     FAIL("promtool not installed (scripts/install-deps.sh --test installs it)");
@@ -155,7 +226,7 @@ TEST_CASE("the exposition passes promtool check metrics", "[unit][metrics][promt
 
 TEST_CASE("only raised, unexpected items alert, pending and expected ones have their own gauges",
           "[unit][metrics]") {
-  Metrics m({"primary", "dr"}, {{"prod", "primary", "dr"}}, 500, "test");
+  auto m = make(500);
   m.pair_expectations("prod", {{"policy=app-* kind=modified", 1'900'000'000'000}});
   m.pair_state("prod", diff::PairStatus::Drifted,
                {{"web", diff::DriftKind::Missing, diff::Severity::Critical, 1'700'000'000'000,
