@@ -29,6 +29,7 @@
 #include <string>
 #include <utility>
 
+#include "core/build_info.hpp"
 #include "core/printable.hpp"
 #include "ctl/commands.hpp"
 #include "ctl/plan.hpp"
@@ -37,7 +38,9 @@
 int main(int argc, char** argv) {
   CLI::App cli{"flowdriftctl: inspect Nutanix Flow policy drift"};
   cli.require_subcommand(1);
-  cli.set_version_flag("--version", std::string("flowdriftctl ") + FLOWDRIFT_VERSION);
+  cli.footer("Documentation: man flowdriftctl, and /usr/share/doc/flowdrift/cli.md. "
+             "flowdriftctl COMMAND --help lists a command's options.");
+  cli.set_version_flag("--version", "flowdriftctl " + flowdrift::version_line());
 
   flowdrift::ctl::DiffArgs diff_args;
   auto* diff = cli.add_subcommand("diff", "compare two site files (v3 or v4 list responses, or dumps)");
@@ -76,7 +79,7 @@ int main(int argc, char** argv) {
   dump->add_option("-o,--output", dump_args.output, "output file (default: standard output)");
 
   flowdrift::ctl::ExportArgs export_args;
-  export_args.version = FLOWDRIFT_VERSION;
+  export_args.version = flowdrift::build_info().version;
   auto* exp = cli.add_subcommand("export", "write a site's policies and what they use as a baseline to keep in git");
   auto* exp_config = exp->add_option("-c,--config", export_args.config, "flowdriftd configuration");
   auto* exp_site = exp->add_option("-s,--site", export_args.site, "export this live site from the configuration");
@@ -132,6 +135,9 @@ int main(int argc, char** argv) {
   };
   auto* status = cli.add_subcommand("status", "pair and site states from the daemon's database");
   add_db(status);
+  status->add_flag("--exit-code", db_args.exit_code,
+                   "exit 0 when every pair is IN_SYNC, 1 when any is DRIFTED, 2 when any is UNKNOWN "
+                   "(or none was compared yet) or on error");
   auto* drift = cli.add_subcommand("drift", "drift items from the audit trail");
   add_db(drift);
   drift->add_option("--pair", db_args.pair, "only this pair");

@@ -4,11 +4,14 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libboost1.74-dev libssl-dev nlohmann-json3-dev
       libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev prometheus-cpp-dev libsqlite3-dev
-      libsystemd-dev libcrypt-dev catch2 sqlite3 openssl curl ca-certificates python3)
+      libsystemd-dev libcrypt-dev catch2 sqlite3 openssl curl ca-certificates python3
+      help2man go-md2man)  # the man pages (cmake/Manpages.cmake)
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(prometheus prometheus-alertmanager
          systemd  # systemd-analyze: the unit's verify and security checks (CTest label systemd)
          git  # baselines kept in git (tests/integration/test_baseline.cpp)
+         man-db  # the man pages render without warnings (CTest manpages.render)
+         zsh  # shell completion under zsh (CTest completion.zsh)
          clang libclang-rt-14-dev)  # libFuzzer, ASan, UBSan: scripts/fuzz.sh (CTest label fuzz)
 fi
 missing=()

@@ -383,11 +383,23 @@ void print_flips(std::ostream& out, const std::vector<store::FlipRecord>& flips)
 
 }  // namespace
 
+int status_exit_code(const std::vector<store::PairRecord>& pairs) {
+  if (pairs.empty()) return kExitError;
+  int rc = kExitInSync;
+  for (const auto& p : pairs) {
+    if (p.status == "DRIFTED") rc = kExitDrift;
+    else if (p.status != "IN_SYNC") return kExitError;
+  }
+  return rc;
+}
+
 int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
   auto db = open_db(args, err);
   if (!db) return kExitError;
+  int rc = kExitInSync;
   try {
     auto pairs = store::pair_records(*db);
+    if (args.exit_code) rc = status_exit_code(pairs);
     std::map<std::string, OpenCounts> counts;
     store::DriftQuery q;
     q.open_only = true;
@@ -446,7 +458,7 @@ int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
         j["vm_coverage_gaps"].back()["since"] = format_time(r.opened_ms);
       }
       out << j.dump(2) << "\n";
-      return 0;
+      return rc;
     }
     std::vector<std::vector<std::string>> rows{{"PAIR", "SOURCE", "REPLICA", "STATUS", "SINCE",
                                                 "DRIFT", "PENDING", "EXPECTED", "SKEW", "REASON"}};
@@ -475,7 +487,7 @@ int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
     err << "flowdriftctl: " << e.what() << "\n";
     return kExitError;
   }
-  return 0;
+  return rc;
 }
 
 int run_verify(const DbArgs& args, std::ostream& out, std::ostream& err) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "ctl/report.hpp"
 #include "ctl/site_file.hpp"
@@ -18,6 +19,7 @@ struct PairConfig;
 
 namespace flowdrift::store {
 class Database;
+struct PairRecord;
 }  // namespace flowdrift::store
 
 namespace flowdrift::ctl {
@@ -79,8 +81,14 @@ struct DbArgs {
   std::string site;    // history: only this site
   std::string policy;  // history: only this policy
   bool applies = false;  // history: flowdriftctl apply's audit trail instead
+  bool exit_code = false;  // status: the exit status says the pairs' state (status_exit_code)
 };
+// Exit 0 after printing, or with `exit_code` the pairs' state as status_exit_code says; 2 on
+// error either way.
 int run_status(const DbArgs& args, std::ostream& out, std::ostream& err);
+// `status --exit-code`, for scripts: 0 when every pair is IN_SYNC, 1 when a pair is DRIFTED and
+// none is UNKNOWN, 2 when any is UNKNOWN or no pair was compared yet (or on error).
+int status_exit_code(const std::vector<store::PairRecord>& pairs);
 // flowdriftctl failover|failback --config F --pair P --reason TEXT (docs/failover.md): records
 // the flip in the daemon's database (audited) and waits up to `wait_seconds` for flowdriftd to
 // apply it. Exit 0 applied (or recorded and still waiting: flowdriftd applies it when it runs),

@@ -48,6 +48,7 @@ TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites
   auto no_db = run_ctl(dir, {"status", "--config", cfg});
   CHECK(no_db.status == 2);
   CHECK_THAT(no_db.out, Catch::Contains("no such database"));
+  CHECK(run_ctl(dir, {"status", "--config", cfg, "--exit-code"}).status == 2);
   daemon.start();
   DbView db(daemon.db_path());
   // The item opens pending (debounce: 2 comparisons) and is raised by a later comparison;
@@ -62,6 +63,11 @@ TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites
   CHECK_THAT(status.out, Catch::Contains("prod"));
   CHECK_THAT(status.out, Catch::Contains("DRIFTED"));
   CHECK_THAT(status.out, Catch::Contains("primary"));
+  // For scripts: --exit-code says DRIFTED with 1, in either format, and prints the same.
+  auto drifted = run_ctl(dir, {"status", "--config", cfg, "--exit-code"});
+  CHECK(drifted.status == 1);
+  CHECK(drifted.out == status.out);
+  CHECK(run_ctl(dir, {"status", "--config", cfg, "--exit-code", "--format", "json"}).status == 1);
   auto items = run_ctl(dir, {"drift", "--db", daemon.db_path(), "--pair", "prod", "--open",
                          "--format", "json"});
   INFO(items.out);
@@ -116,6 +122,8 @@ TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites
   CHECK(fixed[0].at("current") == false);
   CHECK(fixed[1].at("mode") == "enforce");
   CHECK(fixed[1].at("current") == true);
+  // Fixed and compared again: the pair is IN_SYNC and --exit-code says 0.
+  REQUIRE(wait_until([&] { return run_ctl(dir, {"status", "--config", cfg, "--exit-code"}).status == 0; }, 60s));
   auto table = run_ctl(dir, {"history", "--db", daemon.db_path(), "--policy", name});
   CHECK(table.status == 0);
   CHECK_THAT(table.out, Catch::Contains("FIRST SEEN") && Catch::Contains("current"));

@@ -508,3 +508,19 @@ TEST_CASE("status and drift show pending, raised and expected items and the skew
   CHECK_THAT(dtext.str(), Catch::Contains("c-pending  missing critical pending"));
   CHECK_THAT(dtext.str(), Catch::Contains("b-expected missing critical expected"));
 }
+
+TEST_CASE("status --exit-code: 0 all in sync, 1 drifted, 2 unknown or nothing compared",
+          "[unit][ctl][status]") {
+  const auto pair = [](const std::string& name, const std::string& status) {
+    store::PairRecord p;
+    p.pair = name;
+    p.status = status;
+    return p;
+  };
+  CHECK(status_exit_code({}) == 2);
+  CHECK(status_exit_code({pair("a", "IN_SYNC"), pair("b", "IN_SYNC")}) == 0);
+  CHECK(status_exit_code({pair("a", "IN_SYNC"), pair("b", "DRIFTED")}) == 1);
+  CHECK(status_exit_code({pair("a", "DRIFTED"), pair("b", "UNKNOWN")}) == 2);
+  CHECK(status_exit_code({pair("a", "UNKNOWN"), pair("b", "DRIFTED")}) == 2);
+  CHECK(status_exit_code({pair("a", "IN_SYNC"), pair("b", "something new")}) == 2);
+}
