@@ -5,6 +5,7 @@
 #   <prefix>/lib/systemd/system       flowdriftd.service, its paths rewritten for <prefix>
 #   <sysconfdir>/flowdrift            flowdrift.yaml (the example; never overwritten once there)
 #   <sysconfdir>/default/flowdrift    FLOWDRIFTD_ARGS for the unit (likewise never overwritten)
+#   <prefix>/share/flowdrift/queries  the audit queries of docs/schema.md as .sql files
 #   <prefix>/share/doc/flowdrift      README, copyright (DEP-5), docs/*.md, examples/ (configs, alert rules,
 #                                     Alertmanager routing, Grafana dashboard, systemd drop-ins)
 #
@@ -48,6 +49,20 @@ endfunction()
 flowdrift_install_once(${PROJECT_SOURCE_DIR}/config/flowdrift.example.yaml
                        ${FLOWDRIFT_CONFIG_DIR}/flowdrift.yaml)
 flowdrift_install_once(${PROJECT_SOURCE_DIR}/systemd/flowdrift.default ${FLOWDRIFT_DEFAULT_FILE})
+
+# The audit queries of docs/schema.md as .sql files for the sqlite3 shell's .read, made from the
+# doc at build time (scripts/audit-queries.sh), so the two cannot differ.
+set(queries_dir ${PROJECT_BINARY_DIR}/queries)
+set(queries_installed ${CMAKE_INSTALL_FULL_DATADIR}/flowdrift/queries)
+add_custom_command(OUTPUT ${queries_dir}/.stamp
+                   COMMAND ${PROJECT_SOURCE_DIR}/scripts/audit-queries.sh
+                           ${PROJECT_SOURCE_DIR}/docs/schema.md ${queries_dir} ${queries_installed}
+                   COMMAND ${CMAKE_COMMAND} -E touch ${queries_dir}/.stamp
+                   DEPENDS ${PROJECT_SOURCE_DIR}/docs/schema.md ${PROJECT_SOURCE_DIR}/scripts/audit-queries.sh
+                   COMMENT "audit queries from docs/schema.md" VERBATIM)
+add_custom_target(audit_queries ALL DEPENDS ${queries_dir}/.stamp)
+install(DIRECTORY ${queries_dir}/ DESTINATION ${CMAKE_INSTALL_DATADIR}/flowdrift/queries
+        FILES_MATCHING PATTERN "*.sql")
 
 file(GLOB doc_pages CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${doc_pages} ${PROJECT_SOURCE_DIR}/docs/dashboard.png

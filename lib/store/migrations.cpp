@@ -389,6 +389,61 @@ CREATE TABLE coverage_gaps (
 CREATE UNIQUE INDEX coverage_gaps_open ON coverage_gaps (pair, vm_id) WHERE resolved_ms IS NULL;
 )sql";
 
+// Version 12: views for the sqlite3 shell, with times as ISO-8601 UTC text (as the JSON API
+// writes them) instead of unix milliseconds: what an auditor reads first (docs/schema.md,
+// "Views"). A later migration that rebuilds a table these read must drop and recreate them.
+constexpr std::string_view kSchemaV12 = R"sql(
+CREATE VIEW open_drift AS
+SELECT p.name AS pair, d.source_site, d.replica_site, d.object AS policy, d.kind, d.severity,
+       CASE WHEN d.expectation IS NOT NULL THEN 'expected'
+            WHEN d.raised_ms IS NULL THEN 'pending' ELSE 'raised' END AS state,
+       strftime('%Y-%m-%dT%H:%M:%fZ', d.opened_ms / 1000.0, 'unixepoch') AS opened,
+       strftime('%Y-%m-%dT%H:%M:%fZ', d.raised_ms / 1000.0, 'unixepoch') AS raised,
+       strftime('%Y-%m-%dT%H:%M:%fZ', d.updated_ms / 1000.0, 'unixepoch') AS updated,
+       d.summary, d.id AS item_id
+FROM drift_items AS d JOIN pairs AS p ON p.id = d.pair_id
+WHERE d.resolved_ms IS NULL;
+
+CREATE VIEW drift_history AS
+SELECT p.name AS pair, d.source_site, d.replica_site, d.object AS policy, d.kind, d.severity,
+       strftime('%Y-%m-%dT%H:%M:%fZ', d.opened_ms / 1000.0, 'unixepoch') AS opened,
+       strftime('%Y-%m-%dT%H:%M:%fZ', d.raised_ms / 1000.0, 'unixepoch') AS raised,
+       strftime('%Y-%m-%dT%H:%M:%fZ', d.resolved_ms / 1000.0, 'unixepoch') AS resolved,
+       (d.resolved_ms - d.opened_ms) / 1000.0 AS duration_seconds,
+       d.summary, d.id AS item_id
+FROM drift_items AS d JOIN pairs AS p ON p.id = d.pair_id;
+
+CREATE VIEW poll_history AS
+SELECT s.name AS site,
+       strftime('%Y-%m-%dT%H:%M:%fZ', p.started_ms / 1000.0, 'unixepoch') AS started,
+       strftime('%Y-%m-%dT%H:%M:%fZ', p.finished_ms / 1000.0, 'unixepoch') AS finished,
+       p.outcome, p.reason, p.message, p.api, p.requests, sn.policy_count AS policies,
+       sn.hash AS snapshot_hash, p.changed, p.id AS poll_id
+FROM polls AS p JOIN sites AS s ON s.id = p.site_id
+LEFT JOIN snapshots AS sn ON sn.id = p.snapshot_id;
+
+CREATE VIEW reload_history AS
+SELECT strftime('%Y-%m-%dT%H:%M:%fZ', at_ms / 1000.0, 'unixepoch') AS at, trigger,
+       CASE ok WHEN 1 THEN 'applied' ELSE 'rejected' END AS result, file, sha256, summary,
+       id AS reload_id
+FROM config_reloads;
+
+CREATE VIEW apply_history AS
+SELECT strftime('%Y-%m-%dT%H:%M:%fZ', started_ms / 1000.0, 'unixepoch') AS started,
+       strftime('%Y-%m-%dT%H:%M:%fZ', finished_ms / 1000.0, 'unixepoch') AS finished,
+       os_user, pair, target_site, plan_hash, writes_planned, writes_done, outcome, message,
+       target_snapshot, after_snapshot, id AS apply_id
+FROM applies;
+
+CREATE VIEW flip_history AS
+SELECT pair, action, source_site, replica_site,
+       strftime('%Y-%m-%dT%H:%M:%fZ', requested_ms / 1000.0, 'unixepoch') AS requested,
+       requested_by, via, reason, outcome,
+       strftime('%Y-%m-%dT%H:%M:%fZ', applied_ms / 1000.0, 'unixepoch') AS applied, message,
+       items, id AS flip_id
+FROM pair_flips;
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -404,6 +459,7 @@ const std::vector<Migration>& migrations() {
       {9, "failover and failback flips, entity-sync digests", kSchemaV9},
       {10, "pair status history", kSchemaV10},
       {11, "VM coverage reads, inputs and gaps", kSchemaV11},
+      {12, "views with ISO-8601 times for the sqlite3 shell", kSchemaV12},
   };
   return steps;
 }

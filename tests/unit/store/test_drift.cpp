@@ -354,3 +354,37 @@ TEST_CASE("the pair's status history keeps each change once, newest first, in th
   CHECK(status_history(f.store.db(), "prod", 1).size() == 1);
   CHECK(verify_audit(f.store.db()).intact());
 }
+
+// The views of schema version 12 (docs/schema.md, "Views"): open_drift says each open item's
+// state as flowdriftctl drift does, drift_history keeps the resolved ones, times as ISO-8601.
+TEST_CASE("the open_drift and drift_history views follow the items' states", "[unit][store][drift]") {
+  Fixture f;
+  const auto rows = [&](const std::string& sql) {
+    return f.store.db().query_text("SELECT group_concat(r, ';') FROM (" + sql + ")").value_or("");
+  };
+  const auto open_drift = [&] {
+    return rows("SELECT policy || ' ' || state || ' ' || opened || ' ' || coalesce(raised, '-') AS r "
+                "FROM open_drift ORDER BY policy");
+  };
+  auto web = [] { return item("web", diff::DriftKind::Missing, diff::Severity::Critical); };
+  auto db = [](bool expected) {
+    auto d = item("db", diff::DriftKind::Modified, diff::Severity::Warning);
+    if (expected) d.expected = diff::ExpectedBy{"policy=db", "alice", "CHG-1", "2030-01-01"};
+    return d;
+  };
+  const drift::Debounce two{2, 0};
+  f.apply(result({web(), db(true)}), 10'250, two);
+  CHECK(open_drift() ==
+        "db expected 1970-01-01T00:00:10.250Z -;web pending 1970-01-01T00:00:10.250Z -");
+  f.apply(result({web(), db(false)}), 20'000, two);
+  CHECK(open_drift() ==
+        "db raised 1970-01-01T00:00:10.250Z 1970-01-01T00:00:20.000Z;"
+        "web raised 1970-01-01T00:00:10.250Z 1970-01-01T00:00:20.000Z");
+  CHECK(rows("SELECT pair || ' ' || kind || ' ' || severity AS r FROM open_drift ORDER BY policy") ==
+        "prod modified warning;prod missing critical");
+  f.apply(result({db(false)}), 30'000, two);  // web resolved
+  CHECK(open_drift() == "db raised 1970-01-01T00:00:10.250Z 1970-01-01T00:00:20.000Z");
+  CHECK(rows("SELECT policy || ' ' || coalesce(resolved, '-') || ' ' || coalesce(duration_seconds, '-') "
+             "AS r FROM drift_history ORDER BY policy") ==
+        "db - -;web 1970-01-01T00:00:30.000Z 19.75");
+}
