@@ -70,6 +70,9 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${doc_pages} ${PROJECT_SOURCE_DIR}
 # Debian's machine-readable copyright file (the licence text itself is LICENSE at the root), and
 # the changelog, gzipped as Debian policy has it (-n: no name or time in it, so reproducible).
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# lintian's overrides, each with its reason (scripts/check-deb.sh fails on any other tag).
+install(FILES ${PROJECT_SOURCE_DIR}/systemd/debian/lintian-overrides
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME flowdrift)
 set(changelog_gz ${PROJECT_BINARY_DIR}/packaging/changelog.gz)
 add_custom_command(OUTPUT ${changelog_gz}
                    COMMAND sh -c "gzip -9n < \"$1\" > \"$2\"" sh
@@ -94,11 +97,13 @@ set(CPACK_PACKAGE_NAME flowdrift)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "${FLOWDRIFT_PACKAGE_CONTACT}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Nutanix Flow security policy drift daemon")
+# Lines of at most 79 characters (lintian: extended-description-line-too-long).
 set(CPACK_PACKAGE_DESCRIPTION
-    "flowdriftd polls the Prism Centrals of a primary and a disaster-recovery site, stores\n"
-    "versioned policy snapshots in SQLite, reports drift between each pair and exposes it\n"
-    "on a Prometheus /metrics endpoint. flowdriftctl diffs site exports and reads the\n"
-    "audit trail. The service is installed but neither enabled nor started.")
+    "flowdriftd polls the Prism Centrals of a primary and a disaster-recovery\n"
+    "site, stores versioned policy snapshots in SQLite, reports drift between\n"
+    "each pair and exposes it on a Prometheus /metrics endpoint. flowdriftctl\n"
+    "diffs site exports, plans and applies repairs and reads the audit trail.\n"
+    "The service is installed but neither enabled nor started.")
 string(REPLACE ";" "" CPACK_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION}")
 set(CPACK_PACKAGING_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
 set(CPACK_STRIP_FILES ON)

@@ -5,7 +5,8 @@
 #     (78: it names example sites whose password file does not exist yet) and, once the
 #     passwords are there, accepts it (0);
 #   - /etc/flowdrift/flowdrift.yaml is a conffile and an upgrade keeps an operator's change;
-#   - the unit is installed; nothing is enabled; purge removes the package's files.
+#   - the unit is installed; nothing is enabled; purge removes the package's files;
+#   - lintian finds no error or warning, and man flowdriftd (and the others) open.
 # Not part of CTest: it needs root, debootstrap and a Debian mirror, and takes minutes.
 #
 # Usage (root):  scripts/check-deb.sh [path/to/flowdrift_<version>_amd64.deb]
@@ -21,6 +22,7 @@ fail() { echo "check-deb: FAIL: $*" >&2; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || fail "needs root (debootstrap, chroot)"
 command -v debootstrap >/dev/null || fail "debootstrap missing: apt-get install -y debootstrap"
+command -v lintian >/dev/null || fail "lintian missing: apt-get install -y lintian"
 mirror=$(scripts/debian-mirror.sh) || fail "no Debian mirror in the host's apt sources (set MIRROR)"
 
 deb=${1:-}
@@ -37,6 +39,13 @@ deb=$(realpath "$deb")
 version=$(dpkg-deb -f "$deb" Version)
 say "package $deb (version $version)"
 say "declared Depends: $(dpkg-deb -f "$deb" Depends)"
+
+# Debian's own checks: no error and no warning; the package's overrides
+# (systemd/debian/lintian-overrides) say why each remaining tag does not apply.
+lintian_out=$(lintian --fail-on error,warning --display-info --show-overrides "$deb" 2>&1) ||
+  fail "lintian:"$'\n'"$lintian_out"
+say "lintian: no error or warning${lintian_out:+:}"
+[[ -z $lintian_out ]] || sed 's/^/  /' <<<"$lintian_out"
 
 root=$(mktemp -d /var/tmp/flowdrift-root.XXXXXX)
 chmod 0755 "$root"   # it becomes /: apt's _apt user must be able to enter it
@@ -67,6 +76,14 @@ grep -E '^(Setting up|flowdrift:)' "$root/tmp/install.log" | sed 's/^/  /'
 
 say "$(in_root flowdriftd --version) / $(in_root flowdriftctl --version)"
 
+# The man pages open with man-db, as a new user would read them.
+in_root apt-get install -y -q --no-install-recommends man-db >"$root/tmp/man.log" 2>&1 ||
+  { cat "$root/tmp/man.log" >&2; fail "apt-get install man-db failed"; }
+for page in flowdriftd flowdriftctl flowdrift.yaml; do
+  in_root env MANWIDTH=80 man -P cat "$page" 2>/dev/null | grep -q "^NAME" || fail "man $page does not open"
+done
+say "man flowdriftd, man flowdriftctl and man flowdrift.yaml open"
+
 # As shipped, the config names example sites whose password file is not there: exit 78, with the
 # site and the path named. Then with both passwords provided it must pass.
 set +e
@@ -90,6 +107,9 @@ say "flowdriftd --check-config runs in the clean root: 78 as shipped (password f
 # Layout.
 for f in /usr/bin/flowdriftd /usr/bin/flowdriftctl /usr/lib/systemd/system/flowdriftd.service \
          /etc/default/flowdrift /usr/share/doc/flowdrift/examples/systemd/tls-credentials.conf \
+         /usr/share/bash-completion/completions/flowdriftctl /usr/share/zsh/vendor-completions/_flowdrift \
+         /usr/share/flowdrift/queries/01-which-policies-site-site-had-at-time-t.sql \
+         /usr/share/doc/flowdrift/changelog.gz \
          /usr/share/doc/flowdrift/install.md /usr/share/doc/flowdrift/examples/prometheus/flowdrift-rules.yml \
          /usr/share/doc/flowdrift/copyright; do
   [[ -e $root$f ]] || fail "$f missing after install"
