@@ -20,7 +20,9 @@ complete_line() {
     # zsh's PREFIX (the word so far) set. zsh's compgen leaves matching the word to compadd,
     # which keeps the candidates that start with it: so does the awk.
     local cur=${*: -1}
-    zsh -f -c 'autoload -Uz compinit && compinit -u -D
+    # compdef (which bashcompinit's `complete` calls) is compinit's: a no-op here, since this
+    # calls the function directly (test_zsh_interactive.zsh goes through compinit).
+    zsh -f -c 'compdef() { :; }
                autoload -U +X bashcompinit && bashcompinit
                source "$1"; shift
                setopt ksharrays
