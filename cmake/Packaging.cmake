@@ -6,6 +6,7 @@
 #   <sysconfdir>/flowdrift            flowdrift.yaml (the example; never overwritten once there)
 #   <sysconfdir>/default/flowdrift    FLOWDRIFTD_ARGS for the unit (likewise never overwritten)
 #   <prefix>/share/flowdrift/queries  the audit queries of docs/schema.md as .sql files
+#   <prefix>/share/flowdrift/render-rules.sh  the alert rules with another runbook base and job
 #   <prefix>/share/doc/flowdrift      README, copyright (DEP-5), docs/*.md, examples/ (configs, alert rules,
 #                                     Alertmanager routing, Grafana dashboard, systemd drop-ins)
 #
@@ -70,6 +71,8 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${doc_pages} ${PROJECT_SOURCE_DIR}
 # Debian's machine-readable copyright file (the licence text itself is LICENSE at the root), and
 # the changelog, gzipped as Debian policy has it (-n: no name or time in it, so reproducible).
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# Another runbook base and job selector for the alert rules (docs/alerting.md).
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/render-rules.sh DESTINATION ${CMAKE_INSTALL_DATADIR}/flowdrift)
 # lintian's overrides, each with its reason (scripts/check-deb.sh fails on any other tag).
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/debian/lintian-overrides
         DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME flowdrift)

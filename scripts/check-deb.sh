@@ -84,6 +84,13 @@ for page in flowdriftd flowdriftctl flowdrift.yaml; do
 done
 say "man flowdriftd, man flowdriftctl and man flowdrift.yaml open"
 
+# The alert rules pointed at a local runbook copy, with the installed script and rules file.
+in_root /usr/share/flowdrift/render-rules.sh --runbook-base https://wiki.example.net/flowdrift/runbooks.html \
+  >"$root/tmp/rules.yml" || fail "render-rules.sh failed in the clean root"
+grep -q "runbook_url: 'https://wiki.example.net/flowdrift/runbooks.html#flowdrifttargetdown'" "$root/tmp/rules.yml" ||
+  fail "render-rules.sh did not move the runbook links"
+say "/usr/share/flowdrift/render-rules.sh moves the rules' runbook links"
+
 # As shipped, the config names example sites whose password file is not there: exit 78, with the
 # site and the path named. Then with both passwords provided it must pass.
 set +e
