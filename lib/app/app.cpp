@@ -31,10 +31,7 @@ std::shared_ptr<spdlog::logger> logger() { return log::get("app"); }
 
 constexpr std::chrono::seconds kMinHttpReloadGap{1};
 
-metrics::BuildLabels build_labels() {
-  const auto& b = build_info();
-  return {b.version, b.revision, b.branch, b.compiler, store::sqlite_version()};
-}
+metrics::BuildLabels build_labels() { return {build_info(), store::sqlite_version()}; }
 
 // "host:port" / "[v6]:port" (validated by the config loader).
 std::pair<std::string, std::uint16_t> split_listen(const std::string& listen) {

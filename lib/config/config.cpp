@@ -1302,30 +1302,22 @@ std::string read_secret(const SiteConfig& site, const std::string& file, const s
 
 namespace {
 
-// "" when `value` is one of `allowed`, else why not.
-template <std::size_t N>
-std::string check_one_of(std::string_view value, const std::string_view (&allowed)[N]) {
-  std::string list;
-  for (const auto a : allowed) {
-    if (a == value) return {};
-    list += (list.empty() ? "" : ", ") + std::string(a);
-  }
-  return "must be one of " + list + ", got " + shown(value);
+// "" when `value` is one of `allowed`, else why not (as get_one_of() says it for the file).
+std::string check_one_of(std::string_view value, std::span<const std::string_view> allowed) {
+  if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return {};
+  return "must be one of " + join(allowed, ", ") + ", got " + shown(value);
 }
 
 }  // namespace
 
 std::vector<std::string> check_flags(const Flags& flags) {
   std::vector<std::string> problems;
-  auto check = [&problems](const char* flag, const std::optional<std::string>& value,
-                           const std::string& why) {
-    if (value && !why.empty()) problems.push_back(std::string(flag) + ": " + why);
+  auto add = [&problems](const char* flag, const std::string& why) {
+    if (!why.empty()) problems.push_back(std::string(flag) + ": " + why);
   };
-  check("--web.listen-address", flags.listen, flags.listen ? check_listen(*flags.listen) : "");
-  check("--log.level", flags.log_level,
-        flags.log_level ? check_one_of(*flags.log_level, kLogLevels) : "");
-  check("--log.format", flags.log_format,
-        flags.log_format ? check_one_of(*flags.log_format, kLogFormats) : "");
+  if (flags.listen) add("--web.listen-address", check_listen(*flags.listen));
+  if (flags.log_level) add("--log.level", check_one_of(*flags.log_level, kLogLevels));
+  if (flags.log_format) add("--log.format", check_one_of(*flags.log_format, kLogFormats));
   return problems;
 }
 

@@ -106,33 +106,30 @@ class EventSink : public spdlog::sinks::base_sink<std::mutex> {
     const std::string_view component(msg.logger_name.data(), msg.logger_name.size());
     std::string line;
     line.reserve(body.size() + 96);
-    switch (current_format()) {
-      case Format::Json:
-        line += "{\"ts\":\"" + timestamp(msg.time) + "\",\"level\":\"";
-        line += level_name(msg.level);
-        line += "\",\"component\":" + nlohmann::json(std::string(component)).dump() + ',';
-        line += body;
-        line += '}';
-        break;
-      case Format::Journal:
+    const Format format = current_format();
+    if (format == Format::Json) {
+      line += "{\"ts\":\"" + timestamp(msg.time) + "\",\"level\":\"";
+      line += level_name(msg.level);
+      line += "\",\"component\":" + nlohmann::json(std::string(component)).dump() + ',';
+      line += body;
+      line += "}\n";
+    } else {
+      // logfmt; the journal's lines have the priority prefix instead of the time.
+      if (format == Format::Journal) {
         line += '<';
         line += journal_priority(msg.level);
-        line += ">level=";
-        line += level_name(msg.level);
-        line += " component=";
-        line += component;
-        line += ' ';
-        line += body;
-        break;
-      default:
-        line += "ts=" + timestamp(msg.time) + " level=";
-        line += level_name(msg.level);
-        line += " component=";
-        line += component;
-        line += ' ';
-        line += body;
+        line += '>';
+      } else {
+        line += "ts=" + timestamp(msg.time) + ' ';
+      }
+      line += "level=";
+      line += level_name(msg.level);
+      line += " component=";
+      line += component;
+      line += ' ';
+      line += body;
+      line += '\n';
     }
-    line += '\n';
     std::fwrite(line.data(), 1, line.size(), stderr);
   }
   void flush_() override { std::fflush(stderr); }

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/build_info.hpp"
 #include "diff/diff.hpp"
 #include "drift/coverage.hpp"
 #include "drift/entity_sync.hpp"
@@ -71,13 +72,10 @@ struct SitePoll {
   double backoff_seconds = 0;           // added to the interval before the next poll for them
 };
 
-// flowdrift_build_info's labels, as node_exporter's: what the binary was built from.
-struct BuildLabels {
-  std::string version;
-  std::string revision;  // git commit, "unknown" outside a checkout
-  std::string branch;
-  std::string compiler;  // "gcc 12.2.0"
-  std::string sqlite;    // the SQLite library in use, "3.40.1"
+// flowdrift_build_info's labels, as node_exporter's: what the binary was built from
+// (core/build_info.hpp) and the SQLite library it runs with ("3.40.1").
+struct BuildLabels : BuildInfo {
+  std::string sqlite;
 };
 
 class Metrics {

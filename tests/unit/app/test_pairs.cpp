@@ -44,7 +44,7 @@ struct Rig {
                                         "    replica: dr\n" + pair_extra,
                                     "t")),
         store(dir.file("db.sqlite")),
-        metrics({"primary", "dr"}, {{"prod", "primary", "dr"}}, 100, {"test", "r", "b", "c", "s"}),
+        metrics({"primary", "dr"}, {{"prod", "primary", "dr"}}, 100, {{"test", "r", "b", "c"}, "s"}),
         tracker(config, store, metrics, [this] { return now_ms; }) {}
 
   void poll(const std::string& site, std::int64_t finished_ms, const policy::Snapshot& snap) {

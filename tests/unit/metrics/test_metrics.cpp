@@ -17,7 +17,7 @@ namespace {
 
 Metrics make(std::size_t cap = 100) {
   return Metrics({"primary", "dr"}, {{"prod", "primary", "dr"}}, cap,
-                 {"0.1.0", "14e0839b1f2a", "main", "gcc 12.2.0", "3.40.1"});
+                 {{"0.1.0", "14e0839b1f2a", "main", "gcc 12.2.0"}, "3.40.1"});
 }
 
 SitePoll complete_poll(const std::string& site, const std::string& api,
