@@ -1,24 +1,28 @@
 // flowdriftctl: the operator's CLI over flowdrift's libraries (docs/cli.md).
-//   diff SOURCE REPLICA [--format text|json]   compare two site files (exit 0 in sync, 1 drift, 2 error)
+//   diff SOURCE REPLICA [-o text|json|yaml]    compare two site files (exit 0 in sync, 1 drift, 2 error)
 //        [--source-categories F ...]           the lists a v4 policies file references (docs/cli.md)
 //        [--config FILE --pair P]              apply the pair's mappings and expected differences
-//   dump --config FILE --site NAME [-o FILE]    fetch one live site (v3 or v4), every reference included
-//   export (--config FILE --site NAME | --from FILE) [-o FILE|DIR/] [--format json|yaml]
+//   dump --config FILE --site NAME [--out FILE] fetch one live site (v3 or v4), every reference included
+//   export (--config FILE --site NAME | --from FILE) [--out FILE|DIR/] [--format json|yaml]
 //                                               a site as a baseline to keep in git
 //   plan (--config FILE --pair P | SOURCE (--to SITE --config FILE | --to-file DUMP))
-//        [--format text|json] [-o PLAN-FILE]    the writes that would make the target match
+//        [--format text|json] [--out PLAN-FILE] the writes that would make the target match
 //                                               (exit 0 nothing to do, 1 writes, 2 error)
 //   apply PLAN-FILE --config FILE --yes [--allow-delete]
 //                                               perform a saved plan with the target's write
 //                                               credential (exit 0 done, 1 stopped, 2 refused)
-//   status --config FILE | --db FILE            pair and site states from the daemon's database
+//   status --config FILE | --db FILE | --server URL
+//                                               pair and site states from the daemon's database,
+//                                               or from the daemon itself (--ca-file, --auth-file)
 //   drift [--pair P] [--open | --since T]       drift items from the audit trail
 //   history [--site S] [--policy P]             every version of each policy, first/last seen
+//                                               (status, drift, history, verify, explain, diff:
+//                                               -o text|json|yaml)
 //   verify --config FILE | --db FILE            the audit trail's hash chain (exit 0 intact, 1 broken)
 //   failover|failback --config FILE --pair P --reason TEXT
 //                                               flip which site is the pair's source (audited;
 //                                               applied by flowdriftd within a second)
-//   readiness --config FILE --pair P [--format md|html|json] [-o FILE]
+//   readiness --config FILE --pair P [--format md|html|json] [--out FILE]
 //                                               what failing over now would do (exit 0 ready,
 //                                               1 not ready, 2 error); the compliance report
 //   explain PAIR POLICY [--config C] [--db D]   one policy of a pair: items, fields, flows,
@@ -28,12 +32,47 @@
 #include <iostream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/build_info.hpp"
 #include "core/printable.hpp"
 #include "ctl/commands.hpp"
 #include "ctl/plan.hpp"
 #include "ctl/readiness.hpp"
+
+namespace {
+
+// The output format, as kubectl spells it: -o/--output, with --format its older name.
+void add_output_format(CLI::App* sub, std::string& format) {
+  sub->add_option("-o,--output,--format", format, "output format: text, json or yaml")
+      ->check(CLI::IsMember({"text", "json", "yaml"}))
+      ->capture_default_str();
+}
+
+// Options kept under an old name for one more release: used, they say so on stderr.
+struct Deprecated {
+  CLI::Option* option;
+  const char* instead;
+};
+
+// The output file: --out FILE. -o/--output FILE is its old spelling (removed in 0.3.0).
+void add_out_file(CLI::App* sub, std::string& file, const std::string& what,
+                  std::vector<Deprecated>& deprecated) {
+  sub->add_option("--out", file, what);
+  auto* old = sub->add_option("-o,--output", file, "deprecated spelling of --out")->group("");
+  deprecated.push_back({old, "--out"});
+}
+
+void warn_deprecated(const std::vector<Deprecated>& deprecated) {
+  for (const auto& d : deprecated) {
+    if (d.option->count() > 0) {
+      std::cerr << "flowdriftctl: -o/--output FILE is deprecated and goes in 0.3.0: use "
+                << d.instead << " FILE\n";
+    }
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App cli{"flowdriftctl: inspect Nutanix Flow policy drift"};
@@ -46,9 +85,8 @@ int main(int argc, char** argv) {
   auto* diff = cli.add_subcommand("diff", "compare two site files (v3 or v4 list responses, or dumps)");
   diff->add_option("source", diff_args.source, "the source of truth (primary)")->required();
   diff->add_option("replica", diff_args.replica, "the replica (DR)")->required();
-  diff->add_option("--format", diff_args.format, "text or json")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
+  std::vector<Deprecated> deprecated;
+  add_output_format(diff, diff_args.format);
   // A policies list names groups (v3 and v4) and categories (v4) by id only: their lists come
   // alongside, from the same API as the policies file.
   for (auto [side, refs] : {std::pair{"source", &diff_args.source_refs},
@@ -76,7 +114,7 @@ int main(int argc, char** argv) {
   auto* dump = cli.add_subcommand("dump", "fetch one live site into a site dump file");
   dump->add_option("-c,--config", dump_args.config, "flowdriftd configuration")->required();
   dump->add_option("-s,--site", dump_args.site, "site name from the configuration")->required();
-  dump->add_option("-o,--output", dump_args.output, "output file (default: standard output)");
+  add_out_file(dump, dump_args.output, "output file (default: standard output)", deprecated);
 
   flowdrift::ctl::ExportArgs export_args;
   export_args.version = flowdrift::build_info().version;
@@ -85,9 +123,10 @@ int main(int argc, char** argv) {
   auto* exp_site = exp->add_option("-s,--site", export_args.site, "export this live site from the configuration");
   auto* exp_from = exp->add_option("--from", export_args.from,
                                    "or export this site file, dump or baseline, offline");
-  exp->add_option("-o,--output", export_args.output,
-                  "output file, or directory (existing, or ending in /) for one file per object "
-                  "(default: standard output)");
+  add_out_file(exp, export_args.output,
+               "output file, or directory (existing, or ending in /) for one file per object "
+               "(default: standard output)",
+               deprecated);
   exp->add_option("--format", export_args.format, "json or yaml")
       ->check(CLI::IsMember({"json", "yaml"}))
       ->capture_default_str();
@@ -111,7 +150,7 @@ int main(int argc, char** argv) {
   plan->add_option("--format", plan_args.format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
-  plan->add_option("-o,--output", plan_args.output, "save the plan (JSON) for flowdriftctl apply");
+  add_out_file(plan, plan_args.output, "save the plan (JSON) for flowdriftctl apply", deprecated);
 
   flowdrift::ctl::ApplyArgs apply_args;
   auto* apply = cli.add_subcommand(
@@ -125,21 +164,33 @@ int main(int argc, char** argv) {
   apply->add_flag("--allow-delete", apply_args.allow_delete, "allow the plan's deletes");
 
   flowdrift::ctl::DbArgs db_args;
-  auto add_db = [&](CLI::App* sub) {
+  auto add_db = [&](CLI::App* sub, bool remote) {
     auto* cfg = sub->add_option("-c,--config", db_args.config, "flowdriftd configuration (its storage.path)");
     auto* db = sub->add_option("--db,--database", db_args.db, "database file");
     cfg->excludes(db);
-    sub->add_option("--format", db_args.format, "text or json")
-        ->check(CLI::IsMember({"text", "json"}))
-        ->capture_default_str();
+    add_output_format(sub, db_args.format);
+    if (!remote) return;
+    auto* server = sub->add_option("--server", db_args.server.url,
+                                   "read it from this flowdriftd instead (http(s)://HOST:PORT), "
+                                   "without the database file");
+    server->excludes(cfg)->excludes(db);
+    sub->add_option("--ca-file", db_args.server.ca_file,
+                    "trust this CA (PEM) for --server instead of the system's")
+        ->needs(server);
+    sub->add_option("--auth-file", db_args.server.auth_file,
+                    "basic auth for --server: a file with one line user:password")
+        ->needs(server);
   };
   auto* status = cli.add_subcommand("status", "pair and site states from the daemon's database");
-  add_db(status);
+  add_db(status, true);
   status->add_flag("--exit-code", db_args.exit_code,
                    "exit 0 when every pair is IN_SYNC, 1 when any is DRIFTED, 2 when any is UNKNOWN "
                    "(or none was compared yet) or on error");
   auto* drift = cli.add_subcommand("drift", "drift items from the audit trail");
-  add_db(drift);
+  add_db(drift, true);
+  drift->add_option("--limit", db_args.limit, "at most this many items")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   drift->add_option("--pair", db_args.pair, "only this pair");
   auto* open = drift->add_flag("--open", db_args.open_only, "only items still open");
   auto* since = drift->add_option("--since", db_args.since,
@@ -147,7 +198,7 @@ int main(int argc, char** argv) {
                                   "2026-11-25T10:00:00Z, or an age like 24h)");
   open->excludes(since);
   auto* history = cli.add_subcommand("history", "every stored version of each policy, first and last seen");
-  add_db(history);
+  add_db(history, true);
   history->add_option("--site", db_args.site, "only this site");
   history->add_option("--policy", db_args.policy, "only this policy");
   history->add_flag("--applies", db_args.applies,
@@ -156,7 +207,7 @@ int main(int argc, char** argv) {
   auto* verify = cli.add_subcommand(
       "verify", "walk the tamper-evident audit trail: exit 0 intact, 1 broken (the first broken "
                 "link named), 2 error");
-  add_db(verify);
+  add_db(verify, false);
 
   flowdrift::ctl::FlipArgs flip_args;
   auto add_flip = [&](const char* name, const char* what) {
@@ -192,7 +243,7 @@ int main(int argc, char** argv) {
   readiness->add_option("--format", readiness_args.format, "md, html or json")
       ->check(CLI::IsMember({"md", "html", "json"}))
       ->capture_default_str();
-  readiness->add_option("-o,--output", readiness_args.output, "write the report to FILE");
+  add_out_file(readiness, readiness_args.output, "write the report to FILE", deprecated);
 
   flowdrift::ctl::ExplainArgs explain_args;
   auto* explain = cli.add_subcommand(
@@ -207,12 +258,11 @@ int main(int argc, char** argv) {
                       "storage.path (default /etc/flowdrift/flowdrift.yaml unless --db)");
   explain->add_option("--db", explain_args.db,
                       "database file (without --config: mappings and expectations not applied)");
-  explain->add_option("--format", explain_args.format, "text or json")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
+  add_output_format(explain, explain_args.format);
 
   try {
     cli.parse(argc, argv);
+    warn_deprecated(deprecated);
   } catch (const CLI::ParseError& e) {
     return cli.exit(e) == 0 ? 0 : flowdrift::ctl::kExitError;
   }

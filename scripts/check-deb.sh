@@ -6,7 +6,9 @@
 #     passwords are there, accepts it (0);
 #   - /etc/flowdrift/flowdrift.yaml is a conffile and an upgrade keeps an operator's change;
 #   - the unit is installed; nothing is enabled; purge removes the package's files;
-#   - lintian finds no error or warning, and man flowdriftd (and the others) open.
+#   - lintian finds no error or warning, and man flowdriftd (and the others) open;
+#   - an unprivileged user reads `flowdriftctl status --server` from a flowdriftd with TLS and
+#     basic auth.
 # Not part of CTest: it needs root, debootstrap and a Debian mirror, and takes minutes.
 #
 # Usage (root):  scripts/check-deb.sh [path/to/flowdrift_<version>_amd64.deb]
@@ -49,7 +51,9 @@ say "lintian: no error or warning${lintian_out:+:}"
 
 root=$(mktemp -d /var/tmp/flowdrift-root.XXXXXX)
 chmod 0755 "$root"   # it becomes /: apt's _apt user must be able to enter it
+daemon=
 cleanup() {
+  [[ -z $daemon ]] || kill "$daemon" 2>/dev/null || true
   umount "$root/proc" 2>/dev/null || true
   if [[ ${KEEP_ROOT:-0} == 1 ]]; then say "root kept at $root"; else rm -rf "$root"; fi
 }
@@ -110,6 +114,41 @@ set -e
 echo "$out" | sed 's/^/  /'
 ((rc == 0)) || fail "--check-config with the passwords in place exited $rc"
 say "flowdriftd --check-config runs in the clean root: 78 as shipped (password file missing), 0 once provided"
+
+# Audits without root: flowdriftd serves its API over TLS with basic auth, and an unprivileged
+# user reads the status with flowdriftctl --server, a CA file and a password file.
+web=$root/tmp/web
+mkdir -p "$web"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$web/key.pem" -out "$web/cert.pem" 2>/dev/null ||
+  fail "openssl could not make the test certificate"
+hash=$(python3 -c "import crypt; print(crypt.crypt('audit-pw-1', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 5)))")
+printf 'tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\nbasic_auth_users:\n  auditor: %s\n' \
+  "$hash" >"$web/web.yml"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# chroot execs env, which execs flowdriftd: $! is the daemon itself.
+chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin FLOWDRIFT_DR_PASSWORD=example-password \
+  flowdriftd --config /etc/flowdrift/flowdrift.yaml --web.listen-address "127.0.0.1:$port" \
+  --web.config.file /tmp/web/web.yml >"$root/tmp/daemon.log" 2>&1 &
+daemon=$!
+in_root useradd --create-home auditor
+printf 'auditor:audit-pw-1\n' >"$root/home/auditor/auth"
+in_root chown auditor: /home/auditor/auth
+in_root chmod 0600 /home/auditor/auth
+audit() {
+  in_root runuser -u auditor -- flowdriftctl status --server "https://127.0.0.1:$port" \
+    --ca-file /tmp/web/cert.pem --auth-file /home/auditor/auth "$@"
+}
+for _ in $(seq 50); do audit >/dev/null 2>&1 && break; sleep 0.2; done
+status_out=$(audit 2>&1) || { cat "$root/tmp/daemon.log" >&2; fail "flowdriftctl status --server as auditor: $status_out"; }
+sed 's/^/  /' <<<"$status_out"
+grep -q '^PAIR ' <<<"$status_out" && grep -q '^SITE ' <<<"$status_out" ||
+  fail "flowdriftctl status --server printed no status tables"
+audit -o json | grep -q '"schema": "flowdrift.status/v1"' || fail "status --server -o json names no schema"
+kill "$daemon"
+wait "$daemon" || true
+daemon=
+say "an unprivileged user reads flowdriftctl status --server over TLS with basic auth from a file"
 
 # Layout.
 for f in /usr/bin/flowdriftd /usr/bin/flowdriftctl /usr/lib/systemd/system/flowdriftd.service \

@@ -1,6 +1,8 @@
 #include "app/api.hpp"
 
+#include <algorithm>
 #include <ctime>
+#include <initializer_list>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -8,6 +10,7 @@
 
 #include "core/printable.hpp"
 #include "core/time_format.hpp"
+#include "report/documents.hpp"
 #include "store/db.hpp"
 #include "store/drift.hpp"
 #include "store/coverage.hpp"
@@ -21,10 +24,6 @@ using nlohmann::json;
 
 // RFC 3339 UTC with milliseconds, e.g. "2024-05-01T12:00:00.250Z".
 std::string rfc3339(std::int64_t unix_ms) { return format_time_ms(unix_ms); }
-
-json time_or_null(const std::optional<std::int64_t>& ms) {
-  return ms ? json(rfc3339(*ms)) : json(nullptr);
-}
 
 json disagreements_json(const std::vector<store::DisagreementRecord>& open) {
   json out = json::array();
@@ -56,11 +55,35 @@ http::ServerReply error_reply(int status, const std::string& message) {
 }
 
 
-// A stored JSON column, or the text itself if it does not parse (never fail a read for it).
-json embedded(const std::string& text) {
-  if (text.empty()) return nullptr;
-  auto parsed = json::parse(text, nullptr, false);
-  return parsed.is_discarded() ? json(text) : parsed;
+
+std::optional<std::string> param(const std::map<std::string, std::string>& query,
+                                 const char* name) {
+  const auto it = query.find(name);
+  if (it == query.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<http::ServerReply> unknown_parameter(const std::map<std::string, std::string>& query,
+                                                   std::initializer_list<const char*> known) {
+  std::string names;
+  for (const char* k : known) names += (names.empty() ? "" : ", ") + std::string(k);
+  for (const auto& [name, value] : query) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      return error_reply(400, "unknown query parameter '" + printable(name, 64) + "' (" + names + ")");
+    }
+  }
+  return std::nullopt;
+}
+
+// Decimal digits only, at most `max_digits` of them.
+std::optional<std::size_t> small_number(const std::string& text, std::size_t max_digits) {
+  if (text.empty() || text.size() > max_digits) return std::nullopt;
+  std::size_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<std::size_t>(c - '0');
+  }
+  return value;
 }
 
 }  // namespace
@@ -76,16 +99,22 @@ http::ServerReply Api::handle(const http::HttpRequest& request) {
   if (!query) return error_reply(400, error);
   const auto path = request.path();
   if (path == "/api/v1/drift") return drift(*query);
-  const bool known = path == "/api/v1/pairs" || path == "/api/v1/sites";
-  if (!known) {
-    return error_reply(404, "unknown API endpoint " + std::string(path) +
-                                " (/api/v1/pairs, /api/v1/sites, /api/v1/drift)");
+  if (path == "/api/v1/history") return history(*query);
+  static const std::set<std::string_view> kPlain = {"/api/v1/pairs", "/api/v1/sites",
+                                                    "/api/v1/status", "/api/v1/applies"};
+  if (kPlain.count(path) == 0) {
+    return error_reply(404, "unknown API endpoint " + printable(path, 200) +
+                                " (/api/v1/pairs, /api/v1/sites, /api/v1/status, /api/v1/drift, "
+                                "/api/v1/history, /api/v1/applies)");
   }
   if (!query->empty()) {
     return error_reply(400, "unknown query parameter '" + printable(query->begin()->first, 64) +
                                 "' (" + std::string(path) + " takes none)");
   }
-  return path == "/api/v1/pairs" ? pairs() : sites();
+  if (path == "/api/v1/pairs") return pairs();
+  if (path == "/api/v1/sites") return sites();
+  if (path == "/api/v1/status") return json_reply(200, report::status_document(store_.db()));
+  return json_reply(200, report::applies_document(store_.db()));
 }
 
 http::ServerReply Api::pairs() {
@@ -143,7 +172,7 @@ http::ServerReply Api::pairs() {
     j["vm_coverage_gaps"] = gaps_json(store::open_gaps(db, p.name));
     out.push_back(std::move(j));
   }
-  return json_reply(200, json{{"pairs", std::move(out)}});
+  return json_reply(200, json{{"schema", kPairsSchema}, {"pairs", std::move(out)}});
 }
 
 http::ServerReply Api::sites() {
@@ -198,84 +227,52 @@ http::ServerReply Api::sites() {
     j["vm_coverage"] = store::coverage_json(store::coverage(store_.db(), site.name), format_time_ms);
     out.push_back(std::move(j));
   }
-  return json_reply(200, json{{"sites", std::move(out)}});
+  return json_reply(200, json{{"schema", kSitesSchema}, {"sites", std::move(out)}});
 }
 
 http::ServerReply Api::drift(const std::map<std::string, std::string>& query) {
-  static const std::set<std::string> kKnown = {"pair", "state", "all", "limit"};
-  for (const auto& [name, value] : query) {
-    if (kKnown.count(name) == 0) {
-      return error_reply(400, "unknown query parameter '" + printable(name, 64) +
-                                  "' (pair, state, all, limit)");
-    }
-  }
-  const auto param = [&](const char* name) -> std::optional<std::string> {
-    const auto it = query.find(name);
-    if (it == query.end()) return std::nullopt;
-    return it->second;
-  };
-  store::DriftQuery q;
-  q.open_only = true;
-  if (auto all = param("all")) {
+  if (auto bad = unknown_parameter(query, {"pair", "state", "all", "since", "limit"})) return *bad;
+  report::DriftFilter f;
+  f.query.open_only = true;
+  if (auto all = param(query, "all")) {
     if (*all == "1" || *all == "true") {
-      q.open_only = false;
+      f.query.open_only = false;
     } else if (*all != "0" && *all != "false") {
       return error_reply(400, "all must be 1, true, 0 or false");
     }
   }
-  std::optional<std::string> state = param("state");
-  if (state && *state != "pending" && *state != "raised" && *state != "expected" &&
-      !(*state == "resolved" && !q.open_only)) {
+  f.state = param(query, "state");
+  if (f.state && *f.state != "pending" && *f.state != "raised" && *f.state != "expected" &&
+      !(*f.state == "resolved" && !f.query.open_only)) {
     return error_reply(400, "state must be pending, raised or expected (or resolved with all=1)");
   }
-  if (auto pair = param("pair")) {
+  if (auto pair = param(query, "pair")) {
     bool known = false;
     for (const auto& p : config_.pairs) known = known || p.name == *pair;
     if (!known) return error_reply(404, "unknown pair '" + printable(*pair, 64) + "'");
-    q.pair = *pair;
+    f.query.pair = *pair;
   }
-  std::size_t limit = kDefaultLimit;
-  if (auto text = param("limit")) {
-    std::size_t value = 0;
-    bool digits = !text->empty() && text->size() <= 6;
-    for (char c : *text) {
-      digits = digits && c >= '0' && c <= '9';
-      if (digits) value = value * 10 + static_cast<std::size_t>(c - '0');
-    }
-    if (!digits || value == 0 || value > kMaxLimit) {
+  if (auto since = param(query, "since")) {
+    const auto seconds = small_number(*since, 12);
+    if (!seconds) return error_reply(400, "since must be unix seconds");
+    f.query.since_ms = static_cast<std::int64_t>(*seconds) * 1000;
+  }
+  if (auto text = param(query, "limit")) {
+    const auto value = small_number(*text, 6);
+    if (!value || *value == 0 || *value > kMaxLimit) {
       return error_reply(400, "limit must be an integer from 1 to " + std::to_string(kMaxLimit));
     }
-    limit = value;
+    f.limit = *value;
   }
+  return json_reply(200, report::drift_document(store_.db(), f));
+}
 
-  json items = json::array();
-  std::size_t matched = 0;
-  for (const auto& it : store::drift_items(store_.db(), q)) {
-    const std::string s = it.state();
-    if (state && s != *state) continue;
-    if (++matched > limit) continue;  // keep counting: `total` tells how many were left out
-    items.push_back({{"id", it.id},
-                     {"pair", it.pair},
-                     {"source", it.source_site},
-                     {"replica", it.replica_site},
-                     {"policy", it.object},
-                     {"kind", it.kind},
-                     {"severity", it.severity},
-                     {"direction", it.direction},
-                     {"summary", it.summary},
-                     {"state", s},
-                     {"opened", rfc3339(it.opened_ms)},
-                     {"raised", time_or_null(it.raised_ms)},
-                     {"resolved", time_or_null(it.resolved_ms)},
-                     {"updated", rfc3339(it.updated_ms)},
-                     {"seen", it.seen},
-                     {"expectation", embedded(it.expectation_json)},
-                     {"fields", embedded(it.fields_json)}});
-  }
-  return json_reply(200, json{{"items", std::move(items)},
-                              {"total", matched},
-                              {"limit", limit},
-                              {"truncated", matched > limit}});
+http::ServerReply Api::history(const std::map<std::string, std::string>& query) {
+  if (auto bad = unknown_parameter(query, {"site", "policy"})) return *bad;
+  store::HistoryQuery q;
+  q.site = param(query, "site");
+  q.policy = param(query, "policy");
+  return json_reply(200, report::history_document(store_.db(), q));
 }
 
 }  // namespace flowdrift::app

@@ -2,7 +2,11 @@
 // drift item, read from the store on the event-loop thread that owns it. Tested without sockets.
 //   GET /api/v1/pairs   status, reason, since, open items by state, snapshot skew
 //   GET /api/v1/sites   last poll and last complete poll, API, policies, current snapshot
-//   GET /api/v1/drift   open items; ?pair=P ?state=pending|raised|expected ?all=1 ?limit=N
+//   GET /api/v1/drift   open items; ?pair=P ?state=pending|raised|expected ?all=1 ?since=T ?limit=N
+//   GET /api/v1/status  what `flowdriftctl status` prints (report/documents.hpp), as stored
+//   GET /api/v1/history every stored version of each policy; ?site=S ?policy=P
+//   GET /api/v1/applies flowdriftctl apply's audit trail
+// Every body names its schema ("flowdrift.pairs/v1", ...).
 #pragma once
 
 #include <functional>
@@ -21,6 +25,8 @@ class Api {
  public:
   static constexpr std::size_t kDefaultLimit = 1000;
   static constexpr std::size_t kMaxLimit = 10000;
+  static constexpr const char* kPairsSchema = "flowdrift.pairs/v1";
+  static constexpr const char* kSitesSchema = "flowdrift.sites/v1";
 
   // Whether a site is up: the daemon's live view, the one flowdrift_site_up exports (false
   // until the site is polled after a start, and when a poll's result could not be stored), so
@@ -40,6 +46,7 @@ class Api {
   http::ServerReply pairs();
   http::ServerReply sites();
   http::ServerReply drift(const std::map<std::string, std::string>& query);
+  http::ServerReply history(const std::map<std::string, std::string>& query);
 
   const config::Config& config_;
   store::Store& store_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iomanip>
 #include <map>
@@ -17,6 +18,10 @@
 #include "policy/baseline.hpp"
 #include "ctl/explain.hpp"
 #include "ctl/live.hpp"
+#include "ctl/output.hpp"
+#include "ctl/remote.hpp"
+#include "core/percent.hpp"
+#include "report/documents.hpp"
 #include "drift/rules.hpp"
 #include "http/asio.hpp"
 #include "http/client.hpp"
@@ -117,25 +122,6 @@ std::optional<std::int64_t> last_polled(store::Database& db, std::int64_t snapsh
   return st.column_optional_int64(0);
 }
 
-std::string pad(const std::string& s, std::size_t w) {
-  return s.size() >= w ? s + " " : s + std::string(w - s.size(), ' ');
-}
-
-void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> w;
-  for (const auto& r : rows) {
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      if (w.size() <= i) w.push_back(0);
-      w[i] = std::max(w[i], r[i].size() + 1);
-    }
-  }
-  for (const auto& r : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < r.size(); ++i) line += i + 1 < r.size() ? pad(r[i], w[i]) : r[i];
-    out << line << "\n";
-  }
-}
-
 }  // namespace
 
 std::optional<std::int64_t> parse_time(const std::string& text, std::int64_t now_ms) {
@@ -197,10 +183,10 @@ int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err) {
     result = diff::diff_snapshots(source->snapshot, replica->snapshot);
   }
   const DiffPair* p = ctx ? &*ctx : nullptr;
-  if (args.format == "json") {
-    out << diff_json(*source, *replica, result, p).dump(2) << "\n";
-  } else {
+  if (args.format == "text") {
     diff_text(out, *source, *replica, result, p);
+  } else {
+    print_document(out, diff_json(*source, *replica, result, p), args.format, {});
   }
   return unexpected_items(result) == 0 ? kExitInSync : kExitDrift;
 }
@@ -295,199 +281,68 @@ int run_export(const ExportArgs& args, std::ostream& out, std::ostream& err) {
 
 namespace {
 
-// Open items of each pair by state (explain.hpp item_state): what alerts, what is still
-// debouncing, what a live expectation covers.
-struct OpenCounts {
-  std::size_t open = 0, raised = 0, pending = 0, expected = 0;
-};
-
-std::string skew_text(const std::optional<std::int64_t>& ms) {
-  if (!ms) return "-";
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(1) << static_cast<double>(*ms) / 1000.0 << "s";
-  return s.str();
-}
-
 // Nutanix's entity sync, as the daemon last read it (schema 7 and later; an older database
 // has none to show).
 bool has_entity_sync(store::Database& db) { return db.has_table("entity_sync_reads"); }
 
-std::string entity_sync_text(const std::optional<store::EntitySyncStored>& s) {
-  if (!s) return "-";
-  using State = drift::EntitySyncRead::State;
-  if (s->state == State::NotServed) return "not served";
-  std::string text = s->complete_ms ? s->version + " " + std::to_string(s->entries.size()) +
-                                          " entities"
-                                    : std::string("never complete");
-  if (s->state == State::Failed) text += " (last read failed: " + s->reason + ")";
-  return text;
-}
-
-
-void print_disagreements(std::ostream& out, const std::vector<store::DisagreementRecord>& open) {
-  if (open.empty()) return;
-  out << "\nNutanix entity sync disagrees with flowdrift:\n";
-  std::vector<std::vector<std::string>> rows{
-      {"PAIR", "ENTITY TYPE", "ENTITY", "NUTANIX", "FLOWDRIFT", "SINCE", "DETAIL"}};
-  for (const auto& r : open) {
-    const auto& d = r.disagreement;
-    rows.push_back({r.pair, printable(d.entity_type, 40), printable(d.entity_name, 120), d.nutanix,
-                    d.flowdrift, format_time(r.opened_ms), printable(d.detail, 200)});
+void verify_text(const store::AuditReport& report, std::ostream& out) {
+  if (report.intact()) {
+    out << "audit trail intact: " << report.entries << " entries, " << report.rows
+        << " audited rows (" << report.unchained << " from before the chain), "
+        << report.checkpoints << " retention checkpoints\nhead: seq " << report.head_seq
+        << " chain " << report.head << "\n";
+    return;
   }
-  print_table(out, rows);
-}
-
-// VM coverage, as the daemon last read it (schema 11 and later).
-bool has_coverage(store::Database& db) { return db.has_table("coverage_reads"); }
-
-std::string coverage_text(const std::optional<store::CoverageStored>& s) {
-  if (!s) return "-";
-  using State = drift::CoverageRead::State;
-  if (s->state == State::NotServed) return "not served";
-  std::string text = s->complete_ms ? s->api + " " + std::to_string(s->data.vms.size()) + "/" +
-                                          std::to_string(s->vms) + " VMs protected"
-                                    : std::string("never complete");
-  if (s->state == State::Failed) text += " (last read failed: " + s->reason + ")";
-  return text;
-}
-
-void print_gaps(std::ostream& out, const std::vector<store::GapRecord>& open) {
-  if (open.empty()) return;
-  out << "\nProtected VMs the replica would not secure alike after a failover:\n";
-  std::vector<std::vector<std::string>> rows{{"PAIR", "VM", "KIND", "PROTECTED BY", "SINCE", "DETAIL"}};
-  for (const auto& r : open) {
-    const auto& g = r.gap;
-    rows.push_back({r.pair, printable(g.vm, 80), std::string(drift::to_string(g.kind)),
-                    printable(g.protected_by, 80), format_time(r.opened_ms), printable(g.detail, 200)});
+  out << "audit trail BROKEN: " << report.problems.size() << " problem(s); the first broken link:\n  "
+      << printable(report.problems.front().message, 400) << "\n";
+  for (std::size_t i = 1; i < report.problems.size(); ++i) {
+    out << "  " << printable(report.problems[i].message, 400) << "\n";
   }
-  print_table(out, rows);
+}
+
+// The document from flowdriftd (--server) or built from the database file.
+std::optional<json> read_document(const DbArgs& args, const std::string& target,
+                                  const char* schema,
+                                  const std::function<json(store::Database&)>& build,
+                                  std::ostream& err) {
+  if (!args.server.url.empty()) return fetch_document(args.server, target, schema, err);
+  auto db = open_db(args, err);
+  if (!db) return std::nullopt;
+  try {
+    return build(*db);
+  } catch (const store::StoreError& e) {
+    err << "flowdriftctl: " << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
+std::string query_string(const std::vector<std::pair<std::string, std::string>>& params) {
+  std::string q;
+  for (const auto& [name, value] : params) {
+    q += (q.empty() ? "?" : "&") + name + "=" + percent_encode_segment(value);
+  }
+  return q;
 }
 
 }  // namespace
 
-namespace {
-
-// The latest failovers and failbacks (docs/failover.md), newest first.
-void print_flips(std::ostream& out, const std::vector<store::FlipRecord>& flips) {
-  if (flips.empty()) return;
-  out << "\nLatest flips:\n";
-  std::vector<std::vector<std::string>> rows{
-      {"FLIP", "PAIR", "ACTION", "SOURCE", "REQUESTED", "BY", "OUTCOME", "REASON"}};
-  for (const auto& f : flips) {
-    rows.push_back({std::to_string(f.id), f.pair, f.action, f.source_site,
-                    format_time(f.requested_ms), f.requested_by, f.outcome,
-                    printable(f.reason, 60)});
-  }
-  print_table(out, rows);
-}
-
-}  // namespace
-
-int status_exit_code(const std::vector<store::PairRecord>& pairs) {
-  if (pairs.empty()) return kExitError;
+int status_exit_code(const json& pairs) {
+  if (!pairs.is_array() || pairs.empty()) return kExitError;
   int rc = kExitInSync;
   for (const auto& p : pairs) {
-    if (p.status == "DRIFTED") rc = kExitDrift;
-    else if (p.status != "IN_SYNC") return kExitError;
+    const auto status = p.is_object() ? p.value("status", json()) : json();
+    if (status == "DRIFTED") rc = kExitDrift;
+    else if (status != "IN_SYNC") return kExitError;
   }
   return rc;
 }
 
 int run_status(const DbArgs& args, std::ostream& out, std::ostream& err) {
-  auto db = open_db(args, err);
-  if (!db) return kExitError;
-  int rc = kExitInSync;
-  try {
-    auto pairs = store::pair_records(*db);
-    if (args.exit_code) rc = status_exit_code(pairs);
-    std::map<std::string, OpenCounts> counts;
-    store::DriftQuery q;
-    q.open_only = true;
-    for (const auto& it : store::drift_items(*db, q)) {
-      auto& c = counts[it.pair];
-      ++c.open;
-      const std::string state = it.open_state();
-      if (state == "expected") ++c.expected;
-      else if (state == "pending") ++c.pending;
-      else ++c.raised;
-    }
-    auto sites = db->prepare(
-        "SELECT s.name, p.finished_ms, p.outcome, p.reason, p.message, "
-        " (SELECT sn.policy_count || ' ' || substr(sn.hash, 1, 12) FROM polls c "
-        "  JOIN snapshots sn ON sn.id = c.snapshot_id WHERE c.site_id = s.id AND "
-        "  c.outcome = 'complete' ORDER BY c.id DESC LIMIT 1) "
-        "FROM sites s JOIN polls p ON p.id = (SELECT max(id) FROM polls WHERE site_id = s.id) "
-        "ORDER BY s.name");
-    const bool sync = has_entity_sync(*db);
-    const auto disagreements =
-        sync ? store::open_disagreements(*db) : std::vector<store::DisagreementRecord>{};
-    auto sync_of = [&](const std::string& site) {
-      return sync ? store::entity_sync(*db, site) : std::nullopt;
-    };
-    const bool coverage = has_coverage(*db);
-    const auto gaps = coverage ? store::open_gaps(*db) : std::vector<store::GapRecord>{};
-    auto coverage_of = [&](const std::string& site) {
-      return coverage ? store::coverage(*db, site) : std::nullopt;
-    };
-    if (args.format == "json") {
-      json j{{"pairs", json::array()}, {"sites", json::array()}};
-      for (const auto& p : pairs) {
-        const auto& c = counts[p.pair];
-        j["pairs"].push_back({{"pair", p.pair}, {"source", p.source_site}, {"replica", p.replica_site},
-                              {"status", p.status}, {"reason", p.reason},
-                              {"since", format_time(p.since_ms)}, {"open_items", c.open},
-                              {"alerting", c.raised}, {"pending", c.pending},
-                              {"expected", c.expected},
-                              {"skew_ms", p.skew_ms ? json(*p.skew_ms) : json()}});
-        const auto last = store::flips(*db, p.pair, 1);
-        j["pairs"].back()["last_flip"] = last.empty() ? json() : store::flip_json(last.front());
-      }
-      while (sites.step()) {
-        j["sites"].push_back({{"site", sites.column_text(0)}, {"last_poll", format_time(sites.column_int64(1))},
-                              {"outcome", sites.column_text(2)}, {"reason", sites.column_text(3)},
-                              {"message", sites.column_text(4)}, {"snapshot", sites.column_text(5)},
-                              {"entity_sync", store::entity_sync_json(sync_of(sites.column_text(0)), format_time)},
-                              {"vm_coverage", store::coverage_json(coverage_of(sites.column_text(0)), format_time)}});
-      }
-      j["sync_disagreements"] = json::array();
-      for (const auto& r : disagreements) j["sync_disagreements"].push_back(store::disagreement_json(r, format_time));
-      j["vm_coverage_gaps"] = json::array();
-      for (const auto& r : gaps) {
-        j["vm_coverage_gaps"].push_back(store::gap_json(r.gap));
-        j["vm_coverage_gaps"].back()["pair"] = r.pair;
-        j["vm_coverage_gaps"].back()["since"] = format_time(r.opened_ms);
-      }
-      out << j.dump(2) << "\n";
-      return rc;
-    }
-    std::vector<std::vector<std::string>> rows{{"PAIR", "SOURCE", "REPLICA", "STATUS", "SINCE",
-                                                "DRIFT", "PENDING", "EXPECTED", "SKEW", "REASON"}};
-    for (const auto& p : pairs) {
-      const auto& c = counts[p.pair];
-      rows.push_back({p.pair, p.source_site, p.replica_site, p.status, format_time(p.since_ms),
-                      std::to_string(c.raised), std::to_string(c.pending),
-                      std::to_string(c.expected), skew_text(p.skew_ms), p.reason});
-    }
-    print_table(out, rows);
-    print_flips(out, store::flips(*db, "", 5));
-    out << "\n";
-    std::vector<std::vector<std::string>> srows{
-        {"SITE", "LAST POLL", "OUTCOME", "REASON", "POLICIES SNAPSHOT", "NUTANIX ENTITY SYNC",
-         "VM COVERAGE"}};
-    while (sites.step()) {
-      srows.push_back({sites.column_text(0), format_time(sites.column_int64(1)), sites.column_text(2),
-                       sites.column_text(3), sites.column_text(5),
-                       entity_sync_text(sync_of(sites.column_text(0))),
-                       coverage_text(coverage_of(sites.column_text(0)))});
-    }
-    print_table(out, srows);
-    print_disagreements(out, disagreements);
-    print_gaps(out, gaps);
-  } catch (const store::StoreError& e) {
-    err << "flowdriftctl: " << e.what() << "\n";
-    return kExitError;
-  }
-  return rc;
+  const auto doc = read_document(args, "/api/v1/status", report::kStatusSchema,
+                                 report::status_document, err);
+  if (!doc) return kExitError;
+  print_document(out, *doc, args.format, status_text);
+  return args.exit_code ? status_exit_code(doc->value("pairs", json())) : kExitInSync;
 }
 
 int run_verify(const DbArgs& args, std::ostream& out, std::ostream& err) {
@@ -500,26 +355,16 @@ int run_verify(const DbArgs& args, std::ostream& out, std::ostream& err) {
       return kExitError;
     }
     const auto report = store::verify_audit(*db);
-    if (args.format == "json") {
-      json problems = json::array();
-      for (const auto& p : report.problems) problems.push_back({{"seq", p.seq}, {"problem", p.message}});
-      out << json{{"intact", report.intact()}, {"entries", report.entries}, {"rows", report.rows},
-                  {"unchained_rows", report.unchained}, {"checkpoints", report.checkpoints},
-                  {"head_seq", report.head_seq}, {"head", report.head},
-                  {"problems", problems}}.dump(2)
-          << "\n";
-    } else if (report.intact()) {
-      out << "audit trail intact: " << report.entries << " entries, " << report.rows
-          << " audited rows (" << report.unchained << " from before the chain), "
-          << report.checkpoints << " retention checkpoints\nhead: seq " << report.head_seq
-          << " chain " << report.head << "\n";
-    } else {
-      out << "audit trail BROKEN: " << report.problems.size() << " problem(s); the first broken link:\n  "
-          << printable(report.problems.front().message, 400) << "\n";
-      for (std::size_t i = 1; i < report.problems.size(); ++i) {
-        out << "  " << printable(report.problems[i].message, 400) << "\n";
-      }
-    }
+    json problems = json::array();
+    for (const auto& p : report.problems) problems.push_back({{"seq", p.seq}, {"problem", p.message}});
+    const json doc{{"schema", "flowdrift.verify/v1"}, {"intact", report.intact()},
+                   {"entries", report.entries}, {"rows", report.rows},
+                   {"unchained_rows", report.unchained}, {"checkpoints", report.checkpoints},
+                   {"head_seq", report.head_seq}, {"head", report.head},
+                   {"problems", std::move(problems)}};
+    print_document(out, doc, args.format, [&report](const json&, std::ostream& o) {
+      verify_text(report, o);
+    });
     return report.intact() ? 0 : 1;
   } catch (const store::StoreError& e) {
     err << "flowdriftctl: " << e.what() << "\n";
@@ -528,135 +373,56 @@ int run_verify(const DbArgs& args, std::ostream& out, std::ostream& err) {
 }
 
 int run_drift(const DbArgs& args, std::ostream& out, std::ostream& err) {
-  store::DriftQuery q;
-  if (!args.pair.empty()) q.pair = args.pair;
-  q.open_only = args.open_only;
+  report::DriftFilter f;
+  std::vector<std::pair<std::string, std::string>> params{{"all", args.open_only ? "0" : "1"}};
+  if (!args.pair.empty()) {
+    f.query.pair = args.pair;
+    params.emplace_back("pair", args.pair);
+  }
+  f.query.open_only = args.open_only;
   if (!args.since.empty()) {
-    q.since_ms = parse_time(args.since, unix_now_ms());
-    if (!q.since_ms) {
+    f.query.since_ms = parse_time(args.since, unix_now_ms());
+    if (!f.query.since_ms) {
       err << "flowdriftctl: --since " << args.since
           << ": expected unix seconds, 2026-11-25T10:00:00Z, or an age like 24h\n";
       return kExitError;
     }
+    params.emplace_back("since", std::to_string(*f.query.since_ms / 1000));
   }
-  auto db = open_db(args, err);
-  if (!db) return kExitError;
-  try {
-    auto items = store::drift_items(*db, q);
-    if (args.format == "json") {
-      json arr = json::array();
-      for (const auto& it : items) {
-        arr.push_back({{"pair", it.pair}, {"source", it.source_site}, {"replica", it.replica_site},
-                       {"policy", it.object}, {"kind", it.kind}, {"severity", it.severity},
-                       {"direction", it.direction}, {"summary", it.summary},
-                       {"fields", json::parse(it.fields_json, nullptr, false)},
-                       {"state", it.open_state()}, {"seen", it.seen},
-                       {"opened", format_time(it.opened_ms)},
-                       {"raised", it.raised_ms ? json(format_time(*it.raised_ms)) : json()},
-                       {"resolved", it.resolved_ms ? json(format_time(*it.resolved_ms)) : json()},
-                       {"expectation", it.expectation_json.empty()
-                                           ? json()
-                                           : json::parse(it.expectation_json, nullptr, false)}});
-      }
-      out << arr.dump(2) << "\n";
-      return 0;
-    }
-    std::vector<std::vector<std::string>> rows{
-        {"PAIR", "POLICY", "KIND", "SEVERITY", "STATE", "OPENED", "RESOLVED", "SUMMARY"}};
-    for (const auto& it : items) {
-      rows.push_back({it.pair, it.object, it.kind, it.severity, it.open_state(),
-                      format_time(it.opened_ms),
-                      it.resolved_ms ? format_time(*it.resolved_ms) : "open", it.summary});
-    }
-    print_table(out, rows);
-  } catch (const store::StoreError& e) {
-    err << "flowdriftctl: " << e.what() << "\n";
-    return kExitError;
-  }
+  f.limit = args.limit;
+  params.emplace_back("limit", std::to_string(args.limit));
+  const auto doc = read_document(
+      args, "/api/v1/drift" + query_string(params), report::kDriftSchema,
+      [&f](store::Database& db) { return report::drift_document(db, f); }, err);
+  if (!doc) return kExitError;
+  print_document(out, *doc, args.format, drift_text);
   return 0;
 }
 
-namespace {
-
-// history --applies: every apply (newest first) with its requests.
-void print_applies(store::Database& db, const std::string& format, std::ostream& out) {
-  const auto list = store::applies(db);
-  if (format == "json") {
-    json arr = json::array();
-    for (const auto& a : list) {
-      json requests = json::array();
-      for (const auto& r : store::apply_requests(db, a.id)) {
-        requests.push_back({{"step", r.step}, {"op", r.op}, {"kind", r.kind}, {"name", r.name},
-                            {"method", r.method}, {"path", r.path}, {"status", r.status},
-                            {"sent", format_time(r.sent_ms)}, {"duration_ms", r.duration_ms}});
-      }
-      arr.push_back({{"id", a.id}, {"started", format_time(a.started_ms)},
-                     {"finished", a.finished_ms ? json(format_time(*a.finished_ms)) : json()},
-                     {"user", a.os_user}, {"plan_hash", a.plan_hash}, {"pair", a.pair},
-                     {"target", a.target_site}, {"target_snapshot", a.target_snapshot},
-                     {"writes_planned", a.writes_planned}, {"writes_done", a.writes_done},
-                     {"outcome", a.outcome}, {"message", a.message},
-                     {"after_snapshot", a.after_snapshot ? json(*a.after_snapshot) : json()},
-                     {"requests", std::move(requests)}});
-    }
-    out << arr.dump(2) << "\n";
-    return;
-  }
-  std::vector<std::vector<std::string>> rows{
-      {"ID", "STARTED", "USER", "PAIR", "TARGET", "WRITES", "OUTCOME", "PLAN", "MESSAGE"}};
-  for (const auto& a : list) {
-    rows.push_back({std::to_string(a.id), format_time(a.started_ms), a.os_user, a.pair,
-                    a.target_site, std::to_string(a.writes_done) + "/" + std::to_string(a.writes_planned),
-                    a.outcome, a.plan_hash.substr(0, 12), a.message.substr(0, 80)});
-  }
-  print_table(out, rows);
-}
-
-}  // namespace
-
 int run_history(const DbArgs& args, std::ostream& out, std::ostream& err) {
   if (args.applies) {
-    auto db = open_db(args, err);
-    if (!db) return kExitError;
-    try {
-      print_applies(*db, args.format, out);
-    } catch (const store::StoreError& e) {
-      err << "flowdriftctl: " << e.what() << "\n";
-      return kExitError;
-    }
+    const auto doc = read_document(args, "/api/v1/applies", report::kAppliesSchema,
+                                   report::applies_document, err);
+    if (!doc) return kExitError;
+    print_document(out, *doc, args.format, applies_text);
     return 0;
   }
   store::HistoryQuery q;
-  if (!args.site.empty()) q.site = args.site;
-  if (!args.policy.empty()) q.policy = args.policy;
-  auto db = open_db(args, err);
-  if (!db) return kExitError;
-  try {
-    const auto versions = store::policy_history(*db, q);
-    if (args.format == "json") {
-      json arr = json::array();
-      for (const auto& v : versions) {
-        arr.push_back({{"site", v.site}, {"policy", v.policy}, {"hash", v.hash},
-                       {"type", v.policy_type}, {"mode", v.mode},
-                       {"first_seen", format_time(v.first_seen_ms)},
-                       {"last_seen", format_time(v.last_seen_ms)}, {"current", v.current}});
-      }
-      out << arr.dump(2) << "\n";
-      return 0;
-    }
-    std::vector<std::vector<std::string>> rows{
-        {"SITE", "POLICY", "VERSION", "MODE", "FIRST SEEN", "LAST SEEN", ""}};
-    for (const auto& v : versions) {
-      rows.push_back({v.site, v.policy, v.hash.substr(0, 12), v.mode,
-                      format_time(v.first_seen_ms), format_time(v.last_seen_ms),
-                      v.current ? "current" : ""});
-    }
-    print_table(out, rows);
-    if (versions.empty()) err << "flowdriftctl: no stored versions match\n";
-  } catch (const store::StoreError& e) {
-    err << "flowdriftctl: " << e.what() << "\n";
-    return kExitError;
+  std::vector<std::pair<std::string, std::string>> params;
+  if (!args.site.empty()) {
+    q.site = args.site;
+    params.emplace_back("site", args.site);
   }
+  if (!args.policy.empty()) {
+    q.policy = args.policy;
+    params.emplace_back("policy", args.policy);
+  }
+  const auto doc = read_document(
+      args, "/api/v1/history" + query_string(params), report::kHistorySchema,
+      [&q](store::Database& db) { return report::history_document(db, q); }, err);
+  if (!doc) return kExitError;
+  print_document(out, *doc, args.format, history_text);
+  if (doc->value("versions", json::array()).empty()) err << "flowdriftctl: no stored versions match\n";
   return 0;
 }
 
@@ -757,11 +523,8 @@ int print_explained(const ExplainInput& in, const ExplainArgs& args, std::ostrea
     err << "flowdriftctl: " << report.error().message << "\n";
     return kExitError;
   }
-  if (args.format == "json") {
-    out << report->dump(2) << "\n";
-  } else {
-    out << explain_text(*report);
-  }
+  print_document(out, *report, args.format,
+                 [](const json& doc, std::ostream& o) { o << explain_text(doc); });
   return report->at("status") == "drifted" ? kExitDrift : kExitInSync;
 }
 

@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "ctl/remote.hpp"
 #include "ctl/report.hpp"
 #include "ctl/site_file.hpp"
 
@@ -74,7 +77,7 @@ int run_export(const ExportArgs& args, std::ostream& out, std::ostream& err);
 struct DbArgs {
   std::string config;  // take storage.path from this config
   std::string db;      // or this database file
-  std::string format = "text";
+  std::string format = "text";  // text, json or yaml (ctl/output.hpp)
   std::string pair;
   bool open_only = false;
   std::string since;
@@ -82,13 +85,18 @@ struct DbArgs {
   std::string policy;  // history: only this policy
   bool applies = false;  // history: flowdriftctl apply's audit trail instead
   bool exit_code = false;  // status: the exit status says the pairs' state (status_exit_code)
+  std::size_t limit = 10000;  // drift: at most this many items (the document says how many matched)
+  // status, drift and history: read the document from this flowdriftd instead of a database
+  // file (ctl/remote.hpp).
+  ServerArgs server{};
 };
 // Exit 0 after printing, or with `exit_code` the pairs' state as status_exit_code says; 2 on
 // error either way.
 int run_status(const DbArgs& args, std::ostream& out, std::ostream& err);
 // `status --exit-code`, for scripts: 0 when every pair is IN_SYNC, 1 when a pair is DRIFTED and
 // none is UNKNOWN, 2 when any is UNKNOWN or no pair was compared yet (or on error).
-int status_exit_code(const std::vector<store::PairRecord>& pairs);
+// `pairs` is the status document's list (report/documents.hpp).
+int status_exit_code(const nlohmann::json& pairs);
 // flowdriftctl failover|failback --config F --pair P --reason TEXT (docs/failover.md): records
 // the flip in the daemon's database (audited) and waits up to `wait_seconds` for flowdriftd to
 // apply it. Exit 0 applied (or recorded and still waiting: flowdriftd applies it when it runs),

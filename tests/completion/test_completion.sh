@@ -57,7 +57,7 @@ subs=$("$ctl" --help | awk '/^Subcommands:/ { on = 1; next } on && /^  [^ ]/ { p
 expect "every subcommand" "$subs" -- "$ctl" ""
 expect "a subcommand by prefix" "status" -- "$ctl" "stat"
 expect "a subcommand's flag" "--exit-code" -- "$ctl" status --exit
-expect "an option's choices" $'json\ntext' -- "$ctl" status --format ""
+expect "an option's choices" $'json\ntext\nyaml' -- "$ctl" status --output ""
 expect "a choice by prefix" "json" -- "$ctl" drift --format j
 expect "flowdriftd's flags" $'--log.format\n--log.level' -- "$daemon" --log.
 expect "flowdriftd's --log.format is free text" "" -- "$daemon" --log.format zz-no-such

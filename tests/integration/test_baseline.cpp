@@ -53,7 +53,7 @@ TEST_CASE("a baseline in git as the source: live drift, approval by commit, an o
   std::filesystem::create_directories(repo);
   git(dir, repo, {"init", "-q"});
   const std::string cfg = live.daemon.config_path();
-  auto exported = run_ctl(dir, {"export", "--config", cfg, "--site", "primary", "-o",
+  auto exported = run_ctl(dir, {"export", "--config", cfg, "--site", "primary", "--out",
                                 repo + "/flow/"});
   INFO(exported.out);
   REQUIRE(exported.status == 0);
@@ -84,7 +84,7 @@ TEST_CASE("a baseline in git as the source: live drift, approval by commit, an o
     CHECK(drifted >= 1);
 
     // Approving the change is a commit of the replica's state: seen on disk, no reload needed.
-    REQUIRE(run_ctl(dir, {"export", "--config", cfg, "--site", "dr", "-o", repo + "/flow/"})
+    REQUIRE(run_ctl(dir, {"export", "--config", cfg, "--site", "dr", "--out", repo + "/flow/"})
                 .status == 0);
     git(dir, repo, {"commit", "-q", "-a", "-m", "approved: the rule is monitored"});
     REQUIRE(wait_until([&] { return pair_status(db) == "IN_SYNC"; }, 30s));

@@ -15,10 +15,10 @@ TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites
   const auto cfg = dir.file("flowdrift.yaml");
 
   // Dumps of two sites holding the same intent under different UUIDs are in sync.
-  auto d1 = run_ctl(dir, {"dump", "--config", cfg, "--site", "primary", "-o", dir.file("p.json")});
+  auto d1 = run_ctl(dir, {"dump", "--config", cfg, "--site", "primary", "--out", dir.file("p.json")});
   INFO(d1.out);
   REQUIRE(d1.status == 0);
-  auto d2 = run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("d.json")});
+  auto d2 = run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "--out", dir.file("d.json")});
   REQUIRE(d2.status == 0);
   auto same = run_ctl(dir, {"diff", dir.file("p.json"), dir.file("d.json")});
   INFO(same.out);
@@ -27,7 +27,10 @@ TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites
 
   // A change on DR shows up in a new dump's diff, exit 1, in text and JSON.
   const auto rule = dr.monitor_enforced_rule();
-  REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("d2.json")}).status == 0);
+  // -o FILE, the old spelling of --out, still writes the file and says it is deprecated.
+  auto old_spelling = run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("d2.json")});
+  REQUIRE(old_spelling.status == 0);
+  CHECK_THAT(old_spelling.out, Catch::Contains("-o/--output FILE is deprecated") && Catch::Contains("--out FILE"));
   auto drift = run_ctl(dir, {"diff", dir.file("p.json"), dir.file("d2.json"), "--format", "json"});
   INFO(drift.out);
   CHECK(drift.status == 1);
@@ -72,7 +75,9 @@ TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites
                          "--format", "json"});
   INFO(items.out);
   CHECK(items.status == 0);
-  auto arr = nlohmann::json::parse(items.out);
+  const auto items_doc = nlohmann::json::parse(items.out);
+  CHECK(items_doc.at("schema") == "flowdrift.drift/v1");
+  const auto& arr = items_doc.at("items");
   REQUIRE(arr.size() == 1);
   CHECK(arr[0].at("policy") == rule.at("spec").at("name"));
   CHECK(arr[0].at("resolved").is_null());
@@ -109,7 +114,7 @@ TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites
                        "--format", "json"});
     INFO(h.out);
     REQUIRE(h.status == 0);
-    return nlohmann::json::parse(h.out);
+    return nlohmann::json::parse(h.out).at("versions");
   };
   auto on_dr = history_json("dr");
   REQUIRE(on_dr.size() == 1);
@@ -176,16 +181,16 @@ TEST_CASE("flowdriftctl dump of v4 and both-mode sites and diff of v3 and v4 dum
 
   // The API each dump came from is recorded in it: the site's api setting, detected as the
   // daemon does (auto: v4 first, so a both-mode PC is read over v4).
-  auto p3 = run_ctl(dir, {"dump", "--config", cfg, "--site", "primary", "-o", dir.file("p3.json")});
+  auto p3 = run_ctl(dir, {"dump", "--config", cfg, "--site", "primary", "--out", dir.file("p3.json")});
   INFO(p3.out);
   REQUIRE(p3.status == 0);
   CHECK(read_json(dir.file("p3.json")).at("api") == "v3");
   CHECK(read_json(dir.file("p3.json")).at("network_security_rules").size() == 60);
-  auto p4 = run_ctl(dir, {"dump", "--config", cfg, "--site", "primary-auto", "-o", dir.file("p4.json")});
+  auto p4 = run_ctl(dir, {"dump", "--config", cfg, "--site", "primary-auto", "--out", dir.file("p4.json")});
   INFO(p4.out);
   REQUIRE(p4.status == 0);
   CHECK(read_json(dir.file("p4.json")).at("api") == "v4");
-  auto d4 = run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("d4.json")});
+  auto d4 = run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "--out", dir.file("d4.json")});
   INFO(d4.out);
   REQUIRE(d4.status == 0);
   CHECK_THAT(d4.out, Catch::Contains("60 policies over v4"));
@@ -196,7 +201,7 @@ TEST_CASE("flowdriftctl dump of v4 and both-mode sites and diff of v3 and v4 dum
   CHECK_FALSE(dump4.at("categories").empty());
 
   // A site pinned to v3 that has gone Next-Gen: an error naming the reason, no dump.
-  auto gone = run_ctl(dir, {"dump", "--config", cfg, "--site", "dr-v3", "-o", dir.file("x.json")});
+  auto gone = run_ctl(dir, {"dump", "--config", cfg, "--site", "dr-v3", "--out", dir.file("x.json")});
   CHECK(gone.status == 2);
   CHECK_THAT(gone.out, Catch::Contains("dr-v3: gone"));
   CHECK_FALSE(std::filesystem::exists(dir.file("x.json")));
@@ -213,22 +218,22 @@ TEST_CASE("flowdriftctl dump of v4 and both-mode sites and diff of v3 and v4 dum
   // Baselines: the live v3 primary exported as a tree, the live v4 DR as one file. The same
   // intent, so each is in sync with the other and with the dumps; an export of the dump gives
   // the same object files as the live export.
-  auto e3 = run_ctl(dir, {"export", "--config", cfg, "--site", "primary", "-o", dir.file("base/")});
+  auto e3 = run_ctl(dir, {"export", "--config", cfg, "--site", "primary", "--out", dir.file("base/")});
   INFO(e3.out);
   REQUIRE(e3.status == 0);
   CHECK_THAT(e3.out, Catch::Contains("exported 60 policies"));
   CHECK(read_json(dir.file("base/baseline.json")).at("api") == "v3");
-  auto e4 = run_ctl(dir, {"export", "--config", cfg, "--site", "dr", "-o", dir.file("dr-base.json")});
+  auto e4 = run_ctl(dir, {"export", "--config", cfg, "--site", "dr", "--out", dir.file("dr-base.json")});
   REQUIRE(e4.status == 0);
   CHECK(read_json(dir.file("dr-base.json")).at("api") == "v4");
   CHECK(run_ctl(dir, {"diff", dir.file("base"), dir.file("dr-base.json")}).status == 0);
   CHECK(run_ctl(dir, {"diff", dir.file("base"), dir.file("d4.json")}).status == 0);
-  REQUIRE(run_ctl(dir, {"export", "--from", dir.file("p3.json"), "-o", dir.file("from-dump/")}).status == 0);
+  REQUIRE(run_ctl(dir, {"export", "--from", dir.file("p3.json"), "--out", dir.file("from-dump/")}).status == 0);
   for (const auto& f : std::filesystem::directory_iterator(dir.file("base/policies"))) {
     CHECK(read_json(f.path().string()) ==
           read_json(dir.file("from-dump/policies/" + f.path().filename().string())));
   }
-  auto no_site = run_ctl(dir, {"export", "--config", cfg, "--site", "nope", "-o", dir.file("n.json")});
+  auto no_site = run_ctl(dir, {"export", "--config", cfg, "--site", "nope", "--out", dir.file("n.json")});
   CHECK(no_site.status == 2);
   CHECK_THAT(no_site.out, Catch::Contains("no site named 'nope'"));
   CHECK_FALSE(std::filesystem::exists(dir.file("n.json")));
@@ -237,7 +242,7 @@ TEST_CASE("flowdriftctl dump of v4 and both-mode sites and diff of v3 and v4 dum
   set_api_mode(dr, "both");
   const std::string changed_policy = dr.monitor_enforced_rule().at("spec").at("name");
   set_api_mode(dr, "v4");
-  auto d4b = run_ctl(dir, {"dump", "--config", cfg, "--site", "dr-v4", "-o", dir.file("d4b.json")});
+  auto d4b = run_ctl(dir, {"dump", "--config", cfg, "--site", "dr-v4", "--out", dir.file("d4b.json")});
   INFO(d4b.out);
   REQUIRE(d4b.status == 0);
   auto drift = run_ctl(dir, {"diff", dir.file("p3.json"), dir.file("d4b.json"), "--format", "json"});

@@ -83,7 +83,7 @@ TEST_CASE("flowdriftctl plan: the demo's three DR changes are three writes, live
   const std::string cfg = live.daemon.config_path();
   const auto changed = demo_changes(live.dr);
 
-  auto planned = run_ctl(dir, {"plan", "--config", cfg, "--pair", "prod", "-o", dir.file("plan.json")});
+  auto planned = run_ctl(dir, {"plan", "--config", cfg, "--pair", "prod", "--out", dir.file("plan.json")});
   INFO(planned.out);
   REQUIRE(planned.status == 1);
   const json plan = json::parse(read_file(dir.file("plan.json")));
@@ -102,15 +102,15 @@ TEST_CASE("flowdriftctl plan: the demo's three DR changes are three writes, live
   CHECK(planned.out.find("why: enforcement_mode") != std::string::npos);
 
   // Offline, against dumps of both sites: the same writes.
-  REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "primary", "-o", dir.file("p.json")}).status == 0);
-  REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("d.json")}).status == 0);
+  REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "primary", "--out", dir.file("p.json")}).status == 0);
+  REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "--out", dir.file("d.json")}).status == 0);
   auto offline = run_ctl(dir, {"plan", dir.file("p.json"), "--to-file", dir.file("d.json"),
                                "--format", "json"});
   REQUIRE(offline.status == 1);
   CHECK(steps(json::parse(offline.out)) == steps(plan));
 
   // A baseline of the primary as the source, to the live DR: the same again.
-  REQUIRE(run_ctl(dir, {"export", "--from", dir.file("p.json"), "-o", dir.file("base/")}).status == 0);
+  REQUIRE(run_ctl(dir, {"export", "--from", dir.file("p.json"), "--out", dir.file("base/")}).status == 0);
   auto from_baseline = run_ctl(dir, {"plan", dir.file("base"), "--to", "dr", "--config", cfg,
                                      "--format", "json"});
   REQUIRE(from_baseline.status == 1);
@@ -143,7 +143,7 @@ TEST_CASE("flowdriftctl apply: the demo's three writes, the pair back IN_SYNC, a
   const std::string plan_file = dir.file("plan.json");
   demo_changes(live.dr);
   REQUIRE(wait_until([&] { return scalar(db, "SELECT count(*) FROM drift_items WHERE resolved_ms IS NULL") == 3; }, 30s));
-  REQUIRE(run_ctl(dir, {"plan", "--config", cfg, "--pair", "prod", "-o", plan_file}).status == 1);
+  REQUIRE(run_ctl(dir, {"plan", "--config", cfg, "--pair", "prod", "--out", plan_file}).status == 1);
 
   // Refused without the confirmation, and nothing is written.
   auto unconfirmed = run_ctl(dir, {"apply", plan_file, "--config", cfg});
@@ -190,7 +190,7 @@ TEST_CASE("flowdriftctl apply: refused after a change on the target, stops at a 
   const std::string cfg = live.daemon.config_path();
   const std::string plan_file = dir.file("plan.json");
   demo_changes(live.dr);
-  REQUIRE(run_ctl(dir, {"plan", "--config", cfg, "--pair", "prod", "-o", plan_file}).status == 1);
+  REQUIRE(run_ctl(dir, {"plan", "--config", cfg, "--pair", "prod", "--out", plan_file}).status == 1);
 
   SECTION("a change between plan and apply: refused, nothing written") {
     live.dr.monitor_enforced_rule();
@@ -249,10 +249,10 @@ TEST_CASE("DR test import: a baseline planned and applied to an empty third site
   write_file(cfg, text);
 
   // The pre-DR baseline, kept as files.
-  REQUIRE(run_ctl(dir, {"export", "--config", cfg, "--site", "primary", "-o", dir.file("base/")}).status == 0);
+  REQUIRE(run_ctl(dir, {"export", "--config", cfg, "--site", "primary", "--out", dir.file("base/")}).status == 0);
   // Planned into the empty test site: category keys and values, groups, then policies.
   auto planned = run_ctl(dir, {"plan", dir.file("base"), "--to", "drtest", "--config", cfg,
-                               "-o", dir.file("import.json")});
+                               "--out", dir.file("import.json")});
   INFO(planned.out);
   REQUIRE(planned.status == 1);
   const json plan = json::parse(read_file(dir.file("import.json")));
@@ -263,7 +263,7 @@ TEST_CASE("DR test import: a baseline planned and applied to an empty third site
   REQUIRE(applied.status == 0);
   // The test site now holds the baseline: nothing left to plan, and a diff finds it in sync.
   CHECK(run_ctl(dir, {"plan", dir.file("base"), "--to", "drtest", "--config", cfg}).status == 0);
-  REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "drtest", "-o", dir.file("t.json")}).status == 0);
+  REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "drtest", "--out", dir.file("t.json")}).status == 0);
   auto diff = run_ctl(dir, {"diff", dir.file("base"), dir.file("t.json")});
   INFO(diff.out);
   CHECK(diff.status == 0);
@@ -282,7 +282,7 @@ TEST_CASE("plan and apply between unrelated generated sites leave the target equ
     LiveDaemon daemon(dir, primary, dr);  // writes the configuration; not started
     make_writable(daemon.config_path(), "dr");
     const std::string cfg = daemon.config_path();
-    auto planned = run_ctl(dir, {"plan", "--config", cfg, "--pair", "prod", "-o", dir.file("p.json")});
+    auto planned = run_ctl(dir, {"plan", "--config", cfg, "--pair", "prod", "--out", dir.file("p.json")});
     INFO(planned.out);
     REQUIRE(planned.status == 1);
     const json plan = json::parse(read_file(dir.file("p.json")));
@@ -292,13 +292,13 @@ TEST_CASE("plan and apply between unrelated generated sites leave the target equ
     REQUIRE(applied.status == 0);
     CHECK(applied.out.find("Pair prod: IN_SYNC") != std::string::npos);
     CHECK(run_ctl(dir, {"plan", "--config", cfg, "--pair", "prod"}).status == 0);
-    REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "primary", "-o", dir.file("a.json")}).status == 0);
-    REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("b.json")}).status == 0);
+    REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "primary", "--out", dir.file("a.json")}).status == 0);
+    REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "--out", dir.file("b.json")}).status == 0);
     CHECK(run_ctl(dir, {"diff", dir.file("a.json"), dir.file("b.json")}).status == 0);
     // The same canonical objects: every one of the source's, and on the target besides only
     // category values (they may label VMs: a plan never deletes them, docs/plan.md).
     auto objects_of = [&](const std::string& f) {
-      REQUIRE(run_ctl(dir, {"export", "--from", dir.file(f), "-o", dir.file(f + ".base.json")}).status == 0);
+      REQUIRE(run_ctl(dir, {"export", "--from", dir.file(f), "--out", dir.file(f + ".base.json")}).status == 0);
       std::map<std::string, json> out;
       for (const auto& o : json::parse(read_file(dir.file(f + ".base.json"))).at("objects")) {
         out[o.at("kind").get<std::string>() + " " + o.at("name").get<std::string>()] = o;
@@ -332,7 +332,7 @@ TEST_CASE("a mixed pair: a v3 primary planned and applied to a v4-only DR over E
   write_file(daemon.config_path(), text);
   const std::string cfg = daemon.config_path();
 
-  auto planned = run_ctl(dir, {"plan", "--config", cfg, "--pair", "prod", "-o", dir.file("p.json")});
+  auto planned = run_ctl(dir, {"plan", "--config", cfg, "--pair", "prod", "--out", dir.file("p.json")});
   INFO(planned.out);
   REQUIRE(planned.status == 1);
   const json plan = json::parse(read_file(dir.file("p.json")));
@@ -363,9 +363,9 @@ TEST_CASE("failback: what changed on the DR while it served is planned and appli
   const std::string cfg = live.daemon.config_path();
   make_writable(cfg, "primary");
   demo_changes(live.dr);  // made on the DR while it served production
-  REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("dr-now.json")}).status == 0);
+  REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "--out", dir.file("dr-now.json")}).status == 0);
   auto planned = run_ctl(dir, {"plan", dir.file("dr-now.json"), "--to", "primary", "--config", cfg,
-                               "-o", dir.file("failback.json")});
+                               "--out", dir.file("failback.json")});
   INFO(planned.out);
   REQUIRE(planned.status == 1);
   CHECK(steps(json::parse(read_file(dir.file("failback.json")))).size() == 3);
@@ -377,6 +377,6 @@ TEST_CASE("failback: what changed on the DR while it served is planned and appli
   INFO(applied.out);
   REQUIRE(applied.status == 0);
   CHECK(run_ctl(dir, {"plan", dir.file("dr-now.json"), "--to", "primary", "--config", cfg}).status == 0);
-  REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "primary", "-o", dir.file("p.json")}).status == 0);
+  REQUIRE(run_ctl(dir, {"dump", "--config", cfg, "--site", "primary", "--out", dir.file("p.json")}).status == 0);
   CHECK(run_ctl(dir, {"diff", dir.file("p.json"), dir.file("dr-now.json")}).status == 0);
 }

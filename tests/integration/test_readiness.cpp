@@ -135,7 +135,7 @@ TEST_CASE("readiness lists the demo's three DR changes as not-ready reasons, in 
   CHECK(report["status_history"][0]["was"] == "IN_SYNC");
 
   const std::string md = live.dir.file("readiness.md");
-  CHECK(run_ctl(live.dir, {"readiness", "--config", config, "--pair", "prod", "-o", md}).status == 1);
+  CHECK(run_ctl(live.dir, {"readiness", "--config", config, "--pair", "prod", "--out", md}).status == 1);
   const auto text = read(md);
   CHECK_THAT(text, Catch::Contains("# Failover readiness: pair prod") &&
                        Catch::Contains("NOT READY (3 reasons)") && Catch::Contains(deleted) &&
@@ -148,7 +148,7 @@ TEST_CASE("readiness lists the demo's three DR changes as not-ready reasons, in 
 
   const std::string html = live.dir.file("readiness.html");
   CHECK(run_ctl(live.dir, {"readiness", "--config", config, "--pair", "prod", "--format", "html",
-                           "-o", html}).status == 1);
+                           "--out", html}).status == 1);
   const auto page = read(html);
   CHECK_THAT(page, Catch::StartsWith("<!DOCTYPE html>") && Catch::Contains("NOT READY") &&
                        Catch::Contains("<td>" + widened + "</td>") && Catch::EndsWith("</html>\n"));
@@ -196,7 +196,7 @@ TEST_CASE("readiness lists the demo's three DR changes as not-ready reasons, in 
   CHECK(reasons.count({monitored, "enforcement_mode"}) == 1);
   CHECK(reasons.count({widened, "modified"}) == 1);
   CHECK(reasons.count({lost_policy, "vm_unprotected"}) == 1);
-  CHECK(run_ctl(live.dir, {"readiness", "--config", config, "--pair", "prod", "-o", md}).status == 1);
+  CHECK(run_ctl(live.dir, {"readiness", "--config", config, "--pair", "prod", "--out", md}).status == 1);
   CHECK_THAT(read(md), Catch::Contains("## VMs that would land unprotected or protected differently on dr") &&
                            Catch::Contains("| web-vm-01 | unprotected | protection_policy gold |"));
 

@@ -227,6 +227,87 @@ TEST_CASE("web config: 401 without or with wrong credentials, metrics and API wi
   CHECK(rig.log_count("http.auth_checked user=prometheus result=ok") == 1);
 }
 
+namespace {
+
+// A status document without what changes from one poll to the next.
+nlohmann::json steady(nlohmann::json doc) {
+  for (auto& p : doc.at("pairs")) {
+    p.erase("updated");
+    p.erase("skew_seconds");
+  }
+  for (auto& s : doc.at("sites")) {
+    for (const char* k : {"last_poll", "last_complete_poll", "entity_sync", "vm_coverage"}) s.erase(k);
+  }
+  return doc;
+}
+
+}  // namespace
+
+TEST_CASE("flowdriftctl status drift and history --server read the daemon over TLS with basic "
+          "auth from a file and say what the database file says",
+          "[integration][web][ctl]") {
+  SecuredRig rig;
+  const auto& dir = rig.dir;
+  write_file(dir.file("auth"), std::string(kUser) + ":" + kPassword + "\n");
+  write_file(dir.file("wrong-auth"), std::string(kUser) + ":not-it\n");
+  write_file(dir.file("no-user"), "just-a-password\n");
+  const std::string url = "https://127.0.0.1:" + std::to_string(rig.daemon.port());
+  const std::vector<std::string> remote{"--server", url, "--ca-file", rig.pki.ca_file,
+                                        "--auth-file", dir.file("auth")};
+  auto ctl = [&](std::vector<std::string> args, const std::vector<std::string>& from) {
+    args.insert(args.end(), from.begin(), from.end());
+    return run_ctl(dir, args);
+  };
+  const std::vector<std::string> local{"--db", rig.daemon.db_path()};
+  REQUIRE(wait_until([&] { return ctl({"status", "--exit-code"}, remote).status == 0; }, 60s));
+
+  // The same document either way (less the times of the latest poll, which move on).
+  auto over_tls = ctl({"status", "-o", "json"}, remote);
+  INFO(over_tls.out);
+  REQUIRE(over_tls.status == 0);
+  auto from_file = ctl({"status", "-o", "json"}, local);
+  REQUIRE(from_file.status == 0);
+  const auto doc = nlohmann::json::parse(over_tls.out);
+  CHECK(doc.at("schema") == "flowdrift.status/v1");
+  CHECK(doc.at("pairs")[0].at("name") == "prod");
+  CHECK(doc.at("pairs")[0].at("status") == "IN_SYNC");
+  CHECK(doc.at("sites")[0].at("snapshot").at("hash").get<std::string>().size() == 64);
+  CHECK(doc.at("sites")[0].at("policies").get<int>() > 0);
+  CHECK(steady(doc) == steady(nlohmann::json::parse(from_file.out)));
+  auto table = ctl({"status"}, remote);
+  CHECK(table.status == 0);
+  CHECK_THAT(table.out, Catch::Contains("prod primary dr      IN_SYNC"));
+  CHECK_THAT(table.out, Catch::Contains("POLICIES SNAPSHOT"));
+
+  auto drift_remote = ctl({"drift", "--pair", "prod", "-o", "json"}, remote);
+  auto drift_local = ctl({"drift", "--pair", "prod", "-o", "json"}, local);
+  REQUIRE(drift_remote.status == 0);
+  CHECK(nlohmann::json::parse(drift_remote.out) == nlohmann::json::parse(drift_local.out));
+  auto history_remote = ctl({"history", "--site", "dr", "-o", "yaml"}, remote);
+  auto history_local = ctl({"history", "--site", "dr", "-o", "yaml"}, local);
+  REQUIRE(history_remote.status == 0);
+  CHECK_THAT(history_remote.out, Catch::StartsWith("schema: flowdrift.history/v1"));
+  CHECK(history_remote.out == history_local.out);
+
+  // Refusals are named, and nothing is printed as if it were an answer.
+  auto wrong = ctl({"status", "--server", url, "--ca-file", rig.pki.ca_file, "--auth-file",
+                    dir.file("wrong-auth")}, {});
+  CHECK(wrong.status == 2);
+  CHECK_THAT(wrong.out, Catch::Contains("HTTP 401") && Catch::Contains("--auth-file"));
+  CHECK_THAT(wrong.out, !Catch::Contains("not-it"));
+  auto malformed = ctl({"status", "--server", url, "--ca-file", rig.pki.ca_file, "--auth-file",
+                        dir.file("no-user")}, {});
+  CHECK(malformed.status == 2);
+  CHECK_THAT(malformed.out, Catch::Contains("expected one line \"user:password\""));
+  CHECK_THAT(malformed.out, !Catch::Contains("just-a-password"));
+  auto untrusted = ctl({"status", "--server", url, "--auth-file", dir.file("auth")}, {});
+  CHECK(untrusted.status == 2);
+  CHECK_THAT(untrusted.out, Catch::Contains(url + "/api/v1/status"));
+  auto both = ctl({"status", "--db", rig.daemon.db_path()}, remote);
+  CHECK(both.status == 2);
+  CHECK_THAT(both.out, Catch::Contains("excludes"));
+}
+
 TEST_CASE("web limits: oversized, header-stuffed and slow clients are refused while a good "
           "client keeps scraping",
           "[integration][web]") {

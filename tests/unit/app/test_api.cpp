@@ -6,6 +6,7 @@
 
 #include "../store/store_test_util.hpp"
 #include "app/api.hpp"
+#include "report/documents.hpp"
 #include "config/config.hpp"
 #include "drift/rules.hpp"
 #include "store/db.hpp"
@@ -184,6 +185,48 @@ TEST_CASE("api: drift items, filtered by pair, state and history, bounded by lim
   CHECK(limited["items"].size() == 2);
   CHECK(limited["total"] == 3);
   CHECK(limited["truncated"] == true);
+}
+
+TEST_CASE("api: status history and applies are the documents flowdriftctl prints and every body "
+          "names its schema",
+          "[unit][app][api]") {
+  Rig rig;
+  CHECK(rig.get("/api/v1/pairs")["schema"] == "flowdrift.pairs/v1");
+  CHECK(rig.get("/api/v1/sites")["schema"] == "flowdrift.sites/v1");
+  CHECK(rig.get("/api/v1/drift")["schema"] == "flowdrift.drift/v1");
+
+  auto status = rig.get("/api/v1/status");
+  CHECK(status == report::status_document(rig.store.db()));
+  CHECK(status["schema"] == "flowdrift.status/v1");
+  REQUIRE(status["pairs"].size() == 1);  // only prod was ever compared
+  CHECK(status["pairs"][0]["name"] == "prod");
+  CHECK(status["pairs"][0]["open"] == json{{"alerting", 1}, {"pending", 1}, {"expected", 1}});
+  CHECK(status["pairs"][0]["skew_seconds"] == 1.5);
+  // The sites' latest polls: dr's last one failed, its snapshot is the complete one before it.
+  REQUIRE(status["sites"].size() == 2);
+  const auto& dr = status["sites"][0];
+  CHECK(dr["name"] == "dr");
+  CHECK(dr["last_outcome"] == "failed");
+  CHECK(dr["last_poll"] == "1970-01-01T00:00:02.000Z");
+  CHECK(dr["last_complete_poll"] == "1970-01-01T00:00:01.000Z");
+  CHECK(dr["policies"] == 2);
+  CHECK(dr["snapshot"]["hash"] == rig.snap_b.hash);
+  CHECK(rig.get("/api/v1/status?pair=prod", 400).contains("error"));
+
+  auto history = rig.get("/api/v1/history?site=primary");
+  CHECK(history["schema"] == "flowdrift.history/v1");
+  CHECK(history["versions"].size() == 2);
+  for (const auto& v : history["versions"]) CHECK(v["site"] == "primary");
+  CHECK(rig.get("/api/v1/history?site=primary&policy=nope")["versions"].empty());
+  CHECK(rig.get("/api/v1/history?sight=primary", 400).contains("error"));
+  auto applies = rig.get("/api/v1/applies");
+  CHECK(applies["schema"] == "flowdrift.applies/v1");
+  CHECK(applies["applies"].empty());
+
+  // since: items opened or resolved at or after T (p-d resolved and p-b opened at 20 s).
+  CHECK(rig.policies(rig.get("/api/v1/drift?all=1&since=15")) ==
+        std::vector<std::string>{"p-d", "p-b"});
+  CHECK(rig.get("/api/v1/drift?since=yesterday", 400).contains("error"));
 }
 
 TEST_CASE("api: bad parameters and unknown endpoints are JSON errors", "[unit][app][api]") {

@@ -472,12 +472,19 @@ TEST_CASE("status and drift show pending, raised and expected items and the skew
   REQUIRE(run_status(args, out, err) == 0);
   auto sj = json::parse(out.str());
   const auto& p = sj.at("pairs").at(0);
+  CHECK(sj.at("schema") == "flowdrift.status/v1");
   CHECK(p.at("status") == "DRIFTED");
-  CHECK(p.at("open_items") == 3);
-  CHECK(p.at("alerting") == 1);
-  CHECK(p.at("pending") == 1);
-  CHECK(p.at("expected") == 1);
-  CHECK(p.at("skew_ms") == 1500);
+  CHECK(p.at("open") == json{{"alerting", 1}, {"pending", 1}, {"expected", 1}});
+  CHECK(p.at("skew_seconds") == 1.5);
+  CHECK(p.at("since") == "1970-01-01T00:00:20.000Z");
+
+  // The same tree as YAML, with the times and the schema quoted where YAML would misread them.
+  std::ostringstream yaml;
+  args.format = "yaml";
+  REQUIRE(run_status(args, yaml, err) == 0);
+  CHECK_THAT(yaml.str(), Catch::Contains("schema: flowdrift.status/v1"));
+  CHECK_THAT(yaml.str(), Catch::Contains("since: \"1970-01-01T00:00:20.000Z\""));
+  CHECK_THAT(yaml.str(), Catch::Contains("skew_seconds: 1.5"));
 
   std::ostringstream text;
   args.format = "text";
@@ -488,11 +495,15 @@ TEST_CASE("status and drift show pending, raised and expected items and the skew
   std::ostringstream dout;
   args.format = "json";
   REQUIRE(run_drift(args, dout, err) == 0);
-  auto dj = json::parse(dout.str());
+  const auto drift_doc = json::parse(dout.str());
+  CHECK(drift_doc.at("schema") == "flowdrift.drift/v1");
+  CHECK(drift_doc.at("total") == 3);
+  CHECK(drift_doc.at("truncated") == false);
+  const auto& dj = drift_doc.at("items");
   REQUIRE(dj.size() == 3);
   const auto& raised = find_by(dj, "policy", "a-raised");
   CHECK(raised.at("state") == "raised");
-  CHECK(raised.at("raised") == "1970-01-01T00:00:20Z");
+  CHECK(raised.at("raised") == "1970-01-01T00:00:20.000Z");
   CHECK(raised.at("expectation").is_null());
   const auto& expected = find_by(dj, "policy", "b-expected");
   CHECK(expected.at("state") == "expected");
@@ -512,15 +523,15 @@ TEST_CASE("status and drift show pending, raised and expected items and the skew
 TEST_CASE("status --exit-code: 0 all in sync, 1 drifted, 2 unknown or nothing compared",
           "[unit][ctl][status]") {
   const auto pair = [](const std::string& name, const std::string& status) {
-    store::PairRecord p;
-    p.pair = name;
-    p.status = status;
-    return p;
+    return nlohmann::json{{"name", name}, {"status", status}};
   };
-  CHECK(status_exit_code({}) == 2);
-  CHECK(status_exit_code({pair("a", "IN_SYNC"), pair("b", "IN_SYNC")}) == 0);
-  CHECK(status_exit_code({pair("a", "IN_SYNC"), pair("b", "DRIFTED")}) == 1);
-  CHECK(status_exit_code({pair("a", "DRIFTED"), pair("b", "UNKNOWN")}) == 2);
-  CHECK(status_exit_code({pair("a", "UNKNOWN"), pair("b", "DRIFTED")}) == 2);
-  CHECK(status_exit_code({pair("a", "IN_SYNC"), pair("b", "something new")}) == 2);
+  using pairs = nlohmann::json;
+  CHECK(status_exit_code(pairs::array()) == 2);
+  CHECK(status_exit_code(pairs()) == 2);
+  CHECK(status_exit_code(pairs{pair("a", "IN_SYNC"), pair("b", "IN_SYNC")}) == 0);
+  CHECK(status_exit_code(pairs{pair("a", "IN_SYNC"), pair("b", "DRIFTED")}) == 1);
+  CHECK(status_exit_code(pairs{pair("a", "DRIFTED"), pair("b", "UNKNOWN")}) == 2);
+  CHECK(status_exit_code(pairs{pair("a", "UNKNOWN"), pair("b", "DRIFTED")}) == 2);
+  CHECK(status_exit_code(pairs{pair("a", "IN_SYNC"), pair("b", "something new")}) == 2);
+  CHECK(status_exit_code(pairs{pair("a", "IN_SYNC"), nlohmann::json("not a pair")}) == 2);
 }
