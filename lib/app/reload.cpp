@@ -50,6 +50,9 @@ std::vector<std::string> site_differences(const config::SiteConfig& a, const Sit
   differs(out, "username", a.credentials.username, b.credentials.username);
   differs(out, "password_file", a.credentials.password_file, b.credentials.password_file);
   differs(out, "password_env", a.credentials.password_env, b.credentials.password_env);
+  differs(out, "api_key_file", a.credentials.api_key_file, b.credentials.api_key_file);
+  differs(out, "api_key_env", a.credentials.api_key_env, b.credentials.api_key_env);
+  differs(out, "proxy", a.proxy, b.proxy);
   differs(out, "password", as.password_sha256, bs.password_sha256);
   differs(out, "ca_file", a.ca_file, b.ca_file);
   if (a.ca_file == b.ca_file) differs(out, "ca_file content", as.ca_file_sha256, bs.ca_file_sha256);

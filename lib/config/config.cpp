@@ -66,11 +66,14 @@ constexpr std::string_view kSiteKeys[] = {"name",
                                           "username",
                                           "password_file",
                                           "password_env",
+                                          "api_key_file",
+                                          "api_key_env",
                                           "write_username",
                                           "write_password_file",
                                           "write_password_env",
                                           "ca_file",
                                           "insecure_skip_verify",
+                                          "proxy",
                                           "interval",
                                           "jitter",
                                           "connect_timeout",
@@ -696,7 +699,8 @@ class Validator {
   }
 
   void site_username(const SiteKeys& k, SiteConfig& s) {
-    const auto* f = required(k, "username");
+    const bool api_key = k.get("api_key_file") || k.get("api_key_env");
+    const auto* f = api_key ? k.get("username") : required(k, "username");
     if (!f) return;
     auto v = get_string(*f, k.p("username"));
     if (!v) return;
@@ -719,42 +723,57 @@ class Validator {
            });
   }
 
-  // Exactly one of password_file and password_env; at most one of the write_ pair, which
-  // makes the site writable by flowdriftctl apply (docs/plan.md).
+  // Exactly one read secret: password_file or password_env, or api_key_file or api_key_env.
+  // At most one of the write_ pair, which makes the site writable by flowdriftctl apply
+  // (docs/plan.md).
   void site_password(const SiteKeys& k, SiteConfig& s) {
-    password_source(k, "", true, s.credentials.password_file, s.credentials.password_env);
-    password_source(k, "write_", false, s.credentials.write_password_file,
-                    s.credentials.write_password_env);
+    auto& c = s.credentials;
+    const Field* key = k.get("api_key_file") ? k.get("api_key_file") : k.get("api_key_env");
+    const Field* password = k.get("password_file") ? k.get("password_file") : k.get("password_env");
+    if (key && password) {
+      report(*key->key, k.p(key->key->value),
+             "set either a password (password_file or password_env, with username) or an API key "
+             "(api_key_file or api_key_env), not both");
+    } else if (!key && !password) {
+      report(k.map, k.path,
+             "a credential is required: set password_file (a file holding the password) or "
+             "password_env (an environment variable) with username, or api_key_file or "
+             "api_key_env (a service account's API key)");
+    }
+    if (key) secret_source(k, "api_key", c.api_key_file, c.api_key_env);
+    if (password || !key) secret_source(k, "password", c.password_file, c.password_env);
+    secret_source(k, "write_password", c.write_password_file, c.write_password_env);
     if (const auto* f = k.get("write_username")) {
-      if (auto v = get_string(*f, k.p("write_username"))) s.credentials.write_username = *v;
+      if (auto v = get_string(*f, k.p("write_username"))) c.write_username = *v;
+    } else if (key && (k.get("write_password_file") || k.get("write_password_env"))) {
+      report(k.map, k.path,
+             "write_username is required with an API key: the write credential is a user and "
+             "its password");
     }
   }
 
-  void password_source(const SiteKeys& k, const std::string& prefix, bool required,
-                       std::string& file, std::string& env) {
-    const std::string file_key = prefix + "password_file", env_key = prefix + "password_env";
-    const Field* pw_file = k.get(file_key);
-    const Field* pw_env = k.get(env_key);
-    if (!pw_file && !pw_env && required) {
-      report(k.map, k.path,
-             "a password source is required: set password_file (a file holding the password) or "
-             "password_env (an environment variable)");
-    } else if (pw_file && pw_env) {
-      const Field* later = pw_file->key->line > pw_env->key->line ? pw_file : pw_env;
+  // `stem`_file or `stem`_env, not both (whether one is required is the caller's check).
+  void secret_source(const SiteKeys& k, const std::string& stem, std::string& file,
+                     std::string& env) {
+    const std::string file_key = stem + "_file", env_key = stem + "_env";
+    const Field* from_file = k.get(file_key);
+    const Field* from_env = k.get(env_key);
+    if (from_file && from_env) {
+      const Field* later = from_file->key->line > from_env->key->line ? from_file : from_env;
       report(*later->key, k.p(later->key->value), "set only one of " + file_key + " and " + env_key);
     }
-    if (pw_file) {
-      if (auto v = get_path(*pw_file, k.p(file_key))) file = *v;
+    if (from_file) {
+      if (auto v = get_path(*from_file, k.p(file_key))) file = *v;
     }
-    if (!pw_env) return;
-    if (auto v = get_string(*pw_env, k.p(env_key))) {
+    if (!from_env) return;
+    if (auto v = get_string(*from_env, k.p(env_key))) {
       if (is_env_name(*v)) {
         env = *v;
       } else {
-        // Not echoed: a value that is not a variable name may well be the password itself.
-        report(*pw_env->value, k.p(env_key),
+        // Not echoed: a value that is not a variable name may well be the secret itself.
+        report(*from_env->value, k.p(env_key),
                "must be the name of an environment variable (letters, digits and '_', not "
-               "starting with a digit), not the password itself");
+               "starting with a digit), not the secret itself");
       }
     }
   }
@@ -772,6 +791,30 @@ class Validator {
     if (const auto* f = k.get("insecure_skip_verify")) {
       if (auto v = get_bool(*f, k.p("insecure_skip_verify"))) s.insecure_skip_verify = *v;
     }
+    if (const auto* f = k.get("proxy")) {
+      if (auto v = get_string(*f, k.p("proxy"))) {
+        if (auto why = proxy_problem(*v); !why.empty()) {
+          report(*f->value, k.p("proxy"), why);
+        } else {
+          s.proxy = *v;
+        }
+      }
+    }
+  }
+
+  // "none", or http://HOST[:PORT] with nothing else (no credentials: they would sit in the
+  // config and the logs; no https://: flowdrift speaks plain HTTP to the proxy, TLS through it).
+  static std::string proxy_problem(const std::string& v) {
+    if (v == "none") return {};
+    const std::string_view scheme = "http://";
+    const bool http = v.size() > scheme.size() && v.compare(0, scheme.size(), scheme) == 0;
+    if (!http || !is_printable(v) ||
+        v.find_first_of("@/?# ", scheme.size()) != std::string::npos) {
+      const bool secret = v.find('@') != std::string::npos;
+      return "must be none or an http://HOST[:PORT] proxy (no credentials, path or https://), "
+             "got " + (secret ? std::string("a URL with credentials") : shown(printable(v, 80)));
+    }
+    return {};
   }
 
   // jitter, retries, retry_backoff, page_size, max_response_bytes, allow_empty, vm_coverage,
@@ -1266,36 +1309,48 @@ Parsed parse_text(const std::string& text, const std::string& name) {
 
 namespace {
 
-// The secret in `file` or the environment variable `env`; `what` is the config key prefix
-// ("" or "write_") for messages.
+// The secret in `file` or the environment variable `env`; `stem` names their keys ("password",
+// "write_password", "api_key") in messages.
 std::string read_secret(const SiteConfig& site, const std::string& file, const std::string& env,
-                        const std::string& what) {
+                        const std::string& stem) {
   const std::string who = "site " + shown(site.name) + ": ";
   if (!file.empty()) {
     std::string secret;
     if (auto why = read_file_bounded(file, kMaxPasswordBytes, secret); !why.empty()) {
-      throw ConfigError({who + "cannot read " + what + "password_file " + shown(file) + ": " + why});
+      throw ConfigError({who + "cannot read " + stem + "_file " + shown(file) + ": " + why});
     }
     // Editors and `echo` add a newline; Windows-edited files a CR too. Neither is part of it.
     while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
     if (secret.empty()) {
-      throw ConfigError({who + what + "password_file " + shown(file) + " is empty"});
+      throw ConfigError({who + stem + "_file " + shown(file) + " is empty"});
     }
     return secret;
   }
   if (!env.empty()) {
     const char* value = std::getenv(env.c_str());
     if (!value) {
-      throw ConfigError({who + "environment variable " + env + " (" + what + "password_env) is not set"});
+      throw ConfigError({who + "environment variable " + env + " (" + stem + "_env) is not set"});
     }
     if (*value == '\0') {
-      throw ConfigError({who + "environment variable " + env + " (" + what + "password_env) is empty"});
+      throw ConfigError({who + "environment variable " + env + " (" + stem + "_env) is empty"});
     }
     return value;
   }
-  if (what.empty()) throw ConfigError({who + "no password source; set password_file or password_env"});
+  if (stem == "password") throw ConfigError({who + "no password source; set password_file or password_env"});
   throw ConfigError({who + "is read-only: no write credential (set write_password_file or "
                            "write_password_env to let flowdriftctl apply write to it)"});
+}
+
+// An API key goes into a header as it is: one line of printable ASCII, or the request could be
+// split. Not echoed.
+void check_api_key(const SiteConfig& site, const std::string& key) {
+  for (unsigned char c : key) {
+    if (c < 0x21 || c > 0x7e) {
+      throw ConfigError({"site " + shown(site.name) + ": the API key (" +
+                         (site.credentials.api_key_file.empty() ? "api_key_env" : "api_key_file") +
+                         ") must be one line of printable ASCII without spaces"});
+    }
+  }
 }
 
 }  // namespace
@@ -1327,9 +1382,20 @@ void apply_flags(Config& config) {
   if (config.flags.log_format) config.log.format = *config.flags.log_format;
 }
 
+bool uses_api_key(const SiteConfig& site) {
+  return !site.credentials.api_key_file.empty() || !site.credentials.api_key_env.empty();
+}
+
 std::string read_password(const SiteConfig& site) {
   if (is_baseline(site)) return {};  // a file on disk: nothing to log in to
-  return read_secret(site, site.credentials.password_file, site.credentials.password_env, "");
+  if (uses_api_key(site)) {
+    auto key = read_secret(site, site.credentials.api_key_file, site.credentials.api_key_env,
+                           "api_key");
+    check_api_key(site, key);
+    return key;
+  }
+  return read_secret(site, site.credentials.password_file, site.credentials.password_env,
+                     "password");
 }
 
 bool is_writable(const SiteConfig& site) {
@@ -1342,7 +1408,7 @@ std::string read_write_password(const SiteConfig& site) {
     throw ConfigError({"site " + shown(site.name) + " is a baseline: nothing to write to"});
   }
   return read_secret(site, site.credentials.write_password_file,
-                     site.credentials.write_password_env, "write_");
+                     site.credentials.write_password_env, "write_password");
 }
 
 }  // namespace flowdrift::config

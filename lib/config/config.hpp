@@ -21,10 +21,14 @@ namespace flowdrift::config {
 using Millis = std::chrono::milliseconds;
 
 struct Credentials {
-  std::string username;
-  // Exactly one source of the password; the password itself is never in the config file.
+  std::string username;  // empty with an API key
+  // Exactly one source of the read secret, never the secret itself: a password (with
+  // `username`, sent as Basic auth), or a Prism Central service account's API key (sent as
+  // X-ntnx-api-key, PC 2024.3 and later).
   std::string password_file;  // path to a file holding the password (trailing newline ignored)
   std::string password_env;   // name of an environment variable holding the password
+  std::string api_key_file;
+  std::string api_key_env;
   // A separate credential for flowdriftctl apply's writes (docs/plan.md); without one the site
   // is read-only. The daemon never reads it.
   std::string write_username;       // empty: `username`
@@ -43,6 +47,9 @@ struct SiteConfig {
   Credentials credentials;
   std::string ca_file;    // PEM CA bundle to verify the PC's certificate; empty = system store
   bool insecure_skip_verify = false;
+  // The HTTP proxy to reach the PC through (CONNECT): "" takes HTTPS_PROXY and NO_PROXY from
+  // the environment, "none" goes direct whatever they say, else "http://HOST[:PORT]".
+  std::string proxy;
   Millis interval{60000};
   double jitter = 0.1;    // fraction of the interval, each poll starts up to this much later
   Millis connect_timeout{5000};
@@ -211,7 +218,9 @@ Parsed parse_text(const std::string& text, const std::string& name);
 
 // Reads the password from the site's credentials source ("" for a baseline). Throws ConfigError naming the site and
 // the source (never the secret) if it is unreadable or empty.
+// The site's read secret: its password, or its API key when it has one (uses_api_key).
 std::string read_password(const SiteConfig& site);
+bool uses_api_key(const SiteConfig& site);
 // Whether the site has a write credential; the write password itself (ConfigError, naming the
 // site, when it has none or it cannot be read: the site is read-only).
 bool is_writable(const SiteConfig& site);

@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 #include <stdexcept>
@@ -120,6 +121,9 @@ struct BeastTransport::Impl {
   }
 
   awaitable<std::optional<Error>> connect(Clock::time_point deadline);
+  // CONNECT host:port on the connection to the proxy; nullopt once the tunnel is open.
+  awaitable<std::optional<Error>> open_tunnel(PlainStream& to_proxy, Clock::time_point deadline,
+                                              std::string proxy);
   template <class Stream>
   awaitable<Attempt> exchange(Stream* stream, HttpRequest request, Clock::time_point deadline,
                               std::chrono::milliseconds timeout);
@@ -131,11 +135,16 @@ awaitable<std::optional<Error>> BeastTransport::Impl::connect(Clock::time_point 
 
   // getaddrinfo cannot be interrupted (it runs on Asio's resolver thread), so the deadline is
   // checked once it returns rather than enforced during it.
+  // Through a proxy, the TCP connection goes to the proxy and the server's name is resolved
+  // by the proxy (CONNECT host:port).
+  const std::string& dial_host = options.proxy ? options.proxy->host : options.host;
+  const std::string& dial_port = options.proxy ? options.proxy->port : options.port;
+  const std::string dialled = options.proxy ? "proxy " + host_port(dial_host, dial_port) : where;
   tcp::resolver resolver(executor);
-  auto endpoints = co_await resolver.async_resolve(options.host, options.port, use_ec(ec));
+  auto endpoints = co_await resolver.async_resolve(dial_host, dial_port, use_ec(ec));
   if (ec) {
     co_return make_error(ErrorReason::Connect,
-                         "cannot resolve " + where + ": " + ec.message(), true);
+                         "cannot resolve " + dialled + ": " + ec.message(), true);
   }
   auto connect_deadline = std::min(deadline, Clock::now() + options.connect_timeout);
   if (Clock::now() >= connect_deadline) {
@@ -153,18 +162,21 @@ awaitable<std::optional<Error>> BeastTransport::Impl::connect(Clock::time_point 
   co_await tcp_layer.async_connect(endpoints, use_ec(ec));
   if (ec == beast::error::timeout) {
     co_return make_error(ErrorReason::Timeout,
-                         "connect to " + where + " timed out after " +
+                         "connect to " + dialled + " timed out after " +
                              std::to_string(ms(std::chrono::duration_cast<std::chrono::milliseconds>(
                                  options.connect_timeout))) +
                              "ms",
                          true);
   }
   if (ec) {
-    co_return make_error(ErrorReason::Connect, "connect to " + where + " failed: " + ec.message(),
+    co_return make_error(ErrorReason::Connect, "connect to " + dialled + " failed: " + ec.message(),
                          true);
   }
   error_code nd;
   tcp_layer.socket().set_option(tcp::no_delay(true), nd);
+  if (options.proxy) {
+    if (auto refused = co_await open_tunnel(tcp_layer, connect_deadline, dialled)) co_return refused;
+  }
   if (!options.tls) co_return std::nullopt;
 
   // SNI carries DNS names only (RFC 6066 forbids IP literals in server_name).
@@ -189,6 +201,43 @@ awaitable<std::optional<Error>> BeastTransport::Impl::connect(Clock::time_point 
     message += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
   }
   co_return make_error(ErrorReason::Tls, std::move(message), false);
+}
+
+awaitable<std::optional<Error>> BeastTransport::Impl::open_tunnel(PlainStream& to_proxy,
+                                                                 Clock::time_point deadline,
+                                                                 std::string proxy) {
+  bhttp::request<bhttp::empty_body> req{bhttp::verb::connect, where, 11};
+  req.set(bhttp::field::host, where);
+  req.set(bhttp::field::user_agent, options.user_agent);
+  error_code ec;
+  to_proxy.expires_at(deadline);
+  co_await bhttp::async_write(to_proxy, req, use_ec(ec));
+  // A CONNECT answer has no body, whatever its headers say (RFC 9110, 9.3.6).
+  bhttp::response_parser<bhttp::empty_body> parser;
+  parser.skip(true);
+  parser.header_limit(kMaxResponseHeaderBytes);
+  beast::flat_buffer answer;
+  if (!ec) co_await bhttp::async_read_header(to_proxy, answer, parser, use_ec(ec));
+  if (ec == beast::error::timeout) {
+    co_return make_error(ErrorReason::Timeout, proxy + " did not open a tunnel to " + where +
+                                                   " in time", true);
+  }
+  if (ec) {
+    co_return make_error(ErrorReason::Connect, proxy + " failed while opening a tunnel to " +
+                                                   where + ": " + ec.message(), true);
+  }
+  const auto status = parser.get().result_int();
+  if (status / 100 != 2) {
+    co_return make_error(ErrorReason::Connect,
+                         proxy + " refused a tunnel to " + where + ": " + std::to_string(status) +
+                             " " + std::string(parser.get().reason().substr(0, 80)),
+                         status == 502 || status == 503 || status == 504);
+  }
+  if (answer.size() > 0) {  // the server speaks first only after our TLS hello or request
+    co_return make_error(ErrorReason::Malformed,
+                         proxy + " sent bytes after its CONNECT answer for " + where, false);
+  }
+  co_return std::nullopt;
 }
 
 template <class Stream>
@@ -428,6 +477,47 @@ std::optional<ParsedUrl> parse_url(std::string_view url) {
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   out.base_path = std::string(path);
   return out;
+}
+
+}  // namespace flowdrift::http
+
+namespace flowdrift::http {
+
+std::optional<ProxyOptions> parse_proxy_url(std::string_view url) {
+  auto parsed = parse_url(url);
+  if (!parsed || parsed->tls || !parsed->base_path.empty()) return std::nullopt;
+  return ProxyOptions{parsed->host, parsed->port};
+}
+
+bool no_proxy_matches(std::string_view no_proxy, std::string_view host) {
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  const std::string h = lower(host);
+  std::size_t at = 0;
+  while (at < no_proxy.size()) {
+    const auto end = no_proxy.find_first_of(", ", at);
+    std::string entry = lower(no_proxy.substr(at, end == std::string_view::npos ? end : end - at));
+    at = end == std::string_view::npos ? no_proxy.size() : end + 1;
+    if (entry.empty()) continue;
+    if (entry == "*") return true;
+    if (entry.front() == '[') {  // [v6]:port
+      const auto close = entry.find(']');
+      entry = close == std::string::npos ? entry : entry.substr(1, close - 1);
+    } else if (std::count(entry.begin(), entry.end(), ':') == 1) {  // name:port or v4:port
+      entry.erase(entry.find(':'));
+    }
+    if (!entry.empty() && entry.front() == '.') entry.erase(0, 1);
+    if (entry.empty()) continue;
+    if (h == entry) return true;
+    if (h.size() > entry.size() && h.compare(h.size() - entry.size(), entry.size(), entry) == 0 &&
+        h[h.size() - entry.size() - 1] == '.') {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace flowdrift::http

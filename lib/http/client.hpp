@@ -14,9 +14,18 @@
 
 namespace flowdrift::http {
 
+// An HTTP proxy reached with CONNECT: the connection to it is plain TCP, and the tunnel through
+// it carries the TLS (or plain) connection to the server, so the proxy sees neither the
+// requests nor the credentials.
+struct ProxyOptions {
+  std::string host;
+  std::string port;
+};
+
 struct ClientOptions {
   std::string host;      // DNS name or IP literal (SNI is sent only for DNS names)
   std::string port;      // e.g. "9440"
+  std::optional<ProxyOptions> proxy;  // connect through this proxy (CONNECT host:port)
   bool tls = true;
   std::string ca_file;   // PEM bundle; empty = system default verify paths
   bool insecure = false; // skip certificate verification (logged as a warning by the caller)
@@ -51,5 +60,15 @@ struct ParsedUrl {
   std::string base_path;  // without trailing '/', may be empty
 };
 std::optional<ParsedUrl> parse_url(std::string_view url);
+
+// The proxy of an http://HOST[:PORT] URL (port 80 by default); nullopt when it is not one (a
+// path, credentials or https:// are refused: flowdrift speaks plain HTTP to the proxy).
+std::optional<ProxyOptions> parse_proxy_url(std::string_view url);
+
+// Whether `host` is exempt from the proxy by a NO_PROXY list: comma- or space-separated
+// entries, each "*" (every host), a host name that matches itself and its subdomains (a
+// leading '.' is ignored), or an IP literal that matches itself; ":PORT" suffixes are ignored.
+// Case-insensitive.
+bool no_proxy_matches(std::string_view no_proxy, std::string_view host);
 
 }  // namespace flowdrift::http

@@ -25,6 +25,8 @@ struct FetchOptions {
   std::string base_path;  // prefix before /api/nutanix/v3, without trailing '/' (may be empty)
   std::string username;
   std::string password;
+  // Set: the credential is this API key (X-ntnx-api-key), and username/password are unused.
+  std::string api_key;
   int page_size = 500;  // v3 `length`; 500 is the server maximum
   std::chrono::milliseconds request_timeout{30000};  // one HTTP exchange
   std::chrono::milliseconds poll_timeout{120000};    // the whole fetch, retries included

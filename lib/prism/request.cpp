@@ -37,7 +37,10 @@ void init_fetch_context(FetchContext& ctx, http::HttpTransport& transport, Fetch
   ctx.options = std::move(options);
   ctx.stats = &stats;
   ctx.deadline = SteadyClock::now() + std::min(ctx.options.poll_timeout, kMaxPollTimeout);
-  ctx.authorization = http::basic_auth_header(ctx.options.username, ctx.options.password);
+  ctx.auth = ctx.options.api_key.empty()
+                 ? http::Header{"Authorization",
+                                http::basic_auth_header(ctx.options.username, ctx.options.password)}
+                 : http::Header{"X-ntnx-api-key", ctx.options.api_key};
   ctx.rng.seed(std::random_device{}());
 }
 
@@ -130,13 +133,13 @@ awaitable<Result<http::HttpResponse>> send_ok(FetchContext* ctx, http::HttpReque
 // would wreck the message and reveals as much as it hides.
 Error redacted(Error error, const FetchContext& ctx) {
   constexpr std::size_t kMinRedactLength = 4;
-  replace_all(error.message, ctx.authorization, "<redacted>");
-  const auto space = ctx.authorization.find(' ');
+  replace_all(error.message, ctx.auth.value, "<redacted>");
+  const auto space = ctx.auth.value.find(' ');
   if (space != std::string::npos) {
-    replace_all(error.message, ctx.authorization.substr(space + 1), "<redacted>");
+    replace_all(error.message, ctx.auth.value.substr(space + 1), "<redacted>");
   }
-  if (ctx.options.password.size() >= kMinRedactLength) {
-    replace_all(error.message, ctx.options.password, "<redacted>");
+  for (const auto* secret : {&ctx.options.password, &ctx.options.api_key}) {
+    if (secret->size() >= kMinRedactLength) replace_all(error.message, *secret, "<redacted>");
   }
   return error;
 }

@@ -26,11 +26,13 @@ struct FetchContext {
   FetchOptions options;
   FetchStats* stats = nullptr;
   SteadyTime deadline;
-  std::string authorization;  // "Basic ..."
+  // The credential header: {"Authorization", "Basic ..."} or {"X-ntnx-api-key", key}.
+  http::Header auth;
   std::mt19937_64 rng;
 };
 
-// Fills `ctx`: deadline from options.poll_timeout (clamped), Basic Authorization, seeded rng.
+// Fills `ctx`: deadline from options.poll_timeout (clamped), the credential header (the API key,
+// else Basic Authorization), seeded rng.
 void init_fetch_context(FetchContext& ctx, http::HttpTransport& transport, FetchOptions options,
                         FetchStats& stats);
 
@@ -62,7 +64,8 @@ Result<nlohmann::json> parse_body(const std::string& body, int status, const std
 // Error without retryability, the common case of the completeness checks.
 Error error_with(ErrorReason reason, std::string message);
 
-// Scrubs the Authorization value, its credentials part and the password from the message.
+// Scrubs the credential header's value, its credentials part, the password and the API key from
+// the message.
 Error redacted(Error error, const FetchContext& ctx);
 
 // A checked list page kept as the raw JSON texts of its items (views into the body).

@@ -44,7 +44,7 @@ http::HttpRequest list_request(FetchContext* ctx, const std::string& endpoint,
   http::HttpRequest request;
   request.method = "POST";
   request.target = ctx->options.base_path + "/api/nutanix/v3/" + endpoint;
-  request.headers = {{"Authorization", ctx->authorization},
+  request.headers = {ctx->auth,
                      {"Content-Type", "application/json"},
                      {"Accept", "application/json"}};
   // Sorting by name keeps page boundaries stable while nothing changes on the site.

@@ -206,7 +206,7 @@ http::HttpRequest page_request(FetchContext* ctx, const std::string& endpoint, s
   request.method = "GET";
   request.target = ctx->options.base_path + endpoint + "?$page=" + std::to_string(page) +
                    "&$limit=" + std::to_string(limit);
-  request.headers = {{"Authorization", ctx->authorization}, {"Accept", "application/json"}};
+  request.headers = {ctx->auth, {"Accept", "application/json"}};
   return request;
 }
 

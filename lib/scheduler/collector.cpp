@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <array>
 #include <functional>
 #include <stdexcept>
 
@@ -108,11 +109,52 @@ awaitable<drift::CoverageRead> read_v4_coverage(http::HttpTransport* transport,
 
 }  // namespace
 
+std::optional<SiteProxy> site_proxy(const config::SiteConfig& site, const http::ParsedUrl& url,
+                                    const std::function<const char*(const char*)>& env) {
+  if (site.proxy == "none") return std::nullopt;
+  std::string from = "proxy", text = site.proxy;
+  if (text.empty()) {
+    // curl's names: the lower-case one first; HTTP_PROXY only for a plain http:// site (a
+    // CGI sets HTTP_PROXY from a request header, so it is never read for https).
+    static constexpr std::array<const char*, 2> kHttps{"https_proxy", "HTTPS_PROXY"};
+    static constexpr std::array<const char*, 2> kHttp{"http_proxy", "HTTP_PROXY"};
+    for (const char* name : url.tls ? kHttps : kHttp) {
+      const char* v = env(name);
+      if (v && *v) {
+        from = name;
+        text = v;
+        break;
+      }
+    }
+    if (text.empty()) return std::nullopt;
+    for (const char* name : {"no_proxy", "NO_PROXY"}) {
+      const char* v = env(name);
+      if (v && *v) {
+        if (http::no_proxy_matches(v, url.host)) return std::nullopt;
+        break;
+      }
+    }
+  }
+  while (!text.empty() && text.back() == '/') text.pop_back();
+  auto proxy = http::parse_proxy_url(text);
+  if (!proxy) {
+    throw std::runtime_error("site " + site.name + ": " + from + " is not an http://HOST[:PORT] " +
+                             "proxy (proxy credentials and https:// proxies are not supported)");
+  }
+  return SiteProxy{*proxy, from};
+}
+
 std::unique_ptr<http::HttpTransport> make_site_transport(asio::any_io_executor executor,
                                                          const config::SiteConfig& site) {
   auto url = http::parse_url(site.url);
   if (!url) throw std::runtime_error("site " + site.name + ": unusable url " + site.url);
   http::ClientOptions opts;
+  if (auto proxy = site_proxy(site, *url, [](const char* name) { return std::getenv(name); })) {
+    log::info(logger(), "site.proxy", {{"site", site.name},
+                                       {"proxy", proxy->options.host + ":" + proxy->options.port},
+                                       {"from", proxy->from}});
+    opts.proxy = proxy->options;
+  }
   opts.host = url->host;
   opts.port = url->port;
   opts.tls = url->tls;
@@ -217,7 +259,7 @@ prism::FetchOptions fetch_options(const config::SiteConfig& site, const std::str
   prism::FetchOptions opts;
   if (auto url = http::parse_url(site.url)) opts.base_path = url->base_path;
   opts.username = site.credentials.username;
-  opts.password = password;
+  (config::uses_api_key(site) ? opts.api_key : opts.password) = password;
   opts.page_size = site.page_size;
   opts.request_timeout = site.request_timeout;
   opts.poll_timeout = site.poll_timeout;

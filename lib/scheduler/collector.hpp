@@ -20,6 +20,7 @@
 #include "drift/coverage.hpp"
 #include "drift/entity_sync.hpp"
 #include "http/asio.hpp"
+#include "http/client.hpp"
 #include "http/transport.hpp"
 #include "policy/normalize_v3.hpp"
 #include "policy/normalize_v4.hpp"
@@ -72,8 +73,19 @@ struct PollHooks {
   std::function<void(const PollReport&)> after;
 };
 
+// The proxy a site is reached through, and where that was said ("proxy", or the environment
+// variable's name): the site's `proxy:` ("none": direct), else https_proxy/HTTPS_PROXY
+// (http_proxy/HTTP_PROXY for an http:// site) unless no_proxy/NO_PROXY exempts its host.
+// Throws std::runtime_error, naming the site and the setting, for a proxy URL it cannot use.
+struct SiteProxy {
+  http::ProxyOptions options;
+  std::string from;
+};
+std::optional<SiteProxy> site_proxy(const config::SiteConfig& site, const http::ParsedUrl& url,
+                                    const std::function<const char*(const char*)>& env);
 // Builds the production transport (BeastTransport) for a site: URL, CA file, insecure switch,
-// timeouts and size cap from its config. Throws std::runtime_error on an unusable URL or CA.
+// proxy, timeouts and size cap from its config. Throws std::runtime_error on an unusable URL,
+// CA or proxy.
 std::unique_ptr<http::HttpTransport> make_site_transport(asio::any_io_executor executor,
                                                          const config::SiteConfig& site);
 

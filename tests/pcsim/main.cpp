@@ -109,6 +109,9 @@ int main(int argc, char** argv) {
                             "file holding the write account's password");
   wu->needs(wp);
   wp->needs(wu);
+  std::string api_key_file;
+  cli.add_option("--api-key-file", api_key_file,
+                 "file holding a service account's API key, accepted as X-ntnx-api-key");
   cli.add_option("--fault", fault_texts,
                  "fault spec, repeatable: ENDPOINT:k=v,... (e.g. rules_list:status=503,count=2) or JSON");
   cli.add_flag("--churn", churn, "modify one policy on every rules-list request at offset 0");
@@ -161,6 +164,7 @@ int main(int argc, char** argv) {
       options.write_user = write_user;
       options.write_password = read_secret_file(write_password_file);
     }
+    if (!api_key_file.empty()) options.api_key = read_secret_file(api_key_file);
     options.instance_seed = instance_seed;
     options.churn = churn;
     options.api_mode = api_mode;

@@ -721,13 +721,18 @@ http::ServerReply Simulator::handle(const http::HttpRequest& request) {
   ServerReply reply;
   auto auth = request.header("Authorization");
   auto creds = auth ? http::parse_basic_auth(*auth) : std::nullopt;
-  const bool reader = creds && creds->user == options_.user && creds->password == options_.password;
+  const auto key = request.header("X-ntnx-api-key");
+  const bool key_ok = key && !options_.api_key.empty() && *key == options_.api_key;
+  if (key && !key_ok) creds.reset();  // a wrong key is refused, whatever else comes with it
+  const bool reader =
+      key_ok || (creds && creds->user == options_.user && creds->password == options_.password);
   const bool writer = creds && !options_.write_user.empty() && creds->user == options_.write_user &&
                       creds->password == options_.write_password;
   if (!reader && !writer) {
     reply = unauthorized_reply();
   } else if (writing_ && !writer && !options_.write_user.empty()) {
-    reply = error_reply(403, "unknown", "User " + creds->user + " may not change this Prism Central.");
+    reply = error_reply(403, "unknown", "User " + (creds ? creds->user : std::string("of the API key")) +
+                                           " may not change this Prism Central.");
   } else if (admin) {
     reply = handle_admin(request, path);
   } else if (endpoint == "unknown" && !v4_ns.empty()) {

@@ -67,6 +67,10 @@ struct SimulatorOptions {
   // may read and write, while `user` gets 403 on every write. Unset: `user` does both.
   std::string write_user = {};
   std::string write_password = {};
+  // A service account's API key (PC 2024.3+): a request whose X-ntnx-api-key header carries it
+  // may read, as `user` may. A request that sends the header with any other value gets 401
+  // whatever else it carries. Unset: no key is accepted.
+  std::string api_key = {};
 };
 
 // An object of the data file's "v4" section as this instance serves it (references resolved,

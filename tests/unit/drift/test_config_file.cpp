@@ -301,8 +301,9 @@ TEST_CASE("required site keys and the password source", "[unit][config]") {
     auto p = problems_of("sites:\n  - name: a\n    url: https://pc\n    username: u\n");
     REQUIRE(p.size() == 1);
     CHECK(p[0] ==
-          "t.yaml:2:5: sites[0]: a password source is required: set password_file (a "
-          "file holding the password) or password_env (an environment variable)");
+          "t.yaml:2:5: sites[0]: a credential is required: set password_file (a file "
+          "holding the password) or password_env (an environment variable) with username, or "
+          "api_key_file or api_key_env (a service account's API key)");
   }
   SECTION("both password sources") {
     auto p = problems_of(std::string(kSite) + "    password_file: pw\n");
@@ -341,8 +342,9 @@ TEST_CASE("required site keys and the password source", "[unit][config]") {
                    "t.yaml:2:5: sites[0].name: required key missing",
                    "t.yaml:2:5: sites[0].url: required key missing",
                    "t.yaml:2:5: sites[0].username: required key missing",
-                   "t.yaml:2:5: sites[0]: a password source is required: set password_file (a "
-                   "file holding the password) or password_env (an environment variable)"});
+                   "t.yaml:2:5: sites[0]: a credential is required: set password_file (a file "
+                   "holding the password) or password_env (an environment variable) with "
+                   "username, or api_key_file or api_key_env (a service account's API key)"});
   }
   SECTION("sites must not be empty") {
     CHECK(problems_of("sites: []\n") ==
@@ -972,6 +974,65 @@ TEST_CASE("a pair's source may be a baseline: one site per path, read as often a
     REQUIRE(p.size() == 1);
     CHECK(contains(p[0], "pairs[0].replica: must be a string"));
   }
+}
+
+TEST_CASE("an API key instead of a user and password: alone, read as one printable line, never "
+          "echoed",
+          "[unit][config]") {
+  const std::string site = "sites:\n  - name: dr\n    url: https://dr\n";
+  const auto keyed = parse_config(site + "    api_key_env: FLOWDRIFT_TEST_API_KEY\n", "t.yaml");
+  REQUIRE(uses_api_key(keyed.sites[0]));
+  CHECK(keyed.sites[0].credentials.username.empty());
+  ::setenv("FLOWDRIFT_TEST_API_KEY", "ntnx-Key.1/abc=", 1);
+  CHECK(read_password(keyed.sites[0]) == "ntnx-Key.1/abc=");
+  for (const char* bad : {"two\nlines", "with space", "tab\there", "\x1b[31m"}) {
+    ::setenv("FLOWDRIFT_TEST_API_KEY", bad, 1);
+    try {
+      (void)read_password(keyed.sites[0]);
+      FAIL("expected a ConfigError for " << bad);
+    } catch (const ConfigError& e) {
+      CHECK(contains(e.what(), "site 'dr': the API key (api_key_env) must be one line of printable"));
+      CHECK_FALSE(contains(e.what(), bad));
+    }
+  }
+  ::unsetenv("FLOWDRIFT_TEST_API_KEY");
+  CHECK_FALSE(uses_api_key(parse_config(site + "    username: u\n    password_env: P\n", "t.yaml").sites[0]));
+
+  auto both = problems_of(site + "    username: u\n    password_env: P\n    api_key_file: k\n");
+  REQUIRE(both.size() == 1);
+  CHECK(contains(both[0], "t.yaml:6:5: sites[0].api_key_file: set either a password"));
+  auto two_keys = problems_of(site + "    api_key_file: k\n    api_key_env: K\n");
+  REQUIRE(two_keys.size() == 1);
+  CHECK(contains(two_keys[0], "set only one of api_key_file and api_key_env"));
+  auto pasted = problems_of(site + "    api_key_env: 'abc def-1234'\n");
+  REQUIRE(pasted.size() == 1);
+  CHECK_FALSE(contains(pasted[0], "abc def"));
+  // Writes are a user and password: with a key, the write user must be named.
+  auto no_writer = problems_of(site + "    api_key_env: K\n    write_password_env: W\n");
+  REQUIRE(no_writer.size() == 1);
+  CHECK(contains(no_writer[0], "write_username is required with an API key"));
+  CHECK(parse_config(site + "    api_key_env: K\n    write_username: w\n    write_password_env: W\n",
+                     "t.yaml")
+            .sites[0]
+            .credentials.write_username == "w");
+}
+
+TEST_CASE("a site's proxy is none or http://HOST[:PORT], never with credentials", "[unit][config]") {
+  const std::string site = std::string(kSite);
+  CHECK(parse_config(site + "    proxy: http://proxy.corp:3128\n", "t.yaml").sites[0].proxy ==
+        "http://proxy.corp:3128");
+  CHECK(parse_config(site + "    proxy: none\n", "t.yaml").sites[0].proxy == "none");
+  CHECK(parse_config(site, "t.yaml").sites[0].proxy.empty());
+  for (const char* bad : {"https://proxy:3128", "proxy.corp:3128", "http://proxy/path", "http://"}) {
+    auto p = problems_of(site + "    proxy: " + bad + "\n");
+    INFO(bad);
+    REQUIRE(p.size() == 1);
+    CHECK(contains(p[0], "t.yaml:6:12: sites[0].proxy: must be none or an http://HOST[:PORT] proxy"));
+  }
+  auto secret = problems_of(site + "    proxy: http://me:hunter2@proxy:3128\n");
+  REQUIRE(secret.size() == 1);
+  CHECK(contains(secret[0], "a URL with credentials"));
+  CHECK_FALSE(contains(secret[0], "hunter2"));
 }
 
 TEST_CASE("a separate write credential makes a site writable, without one it is read-only",

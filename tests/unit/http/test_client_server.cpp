@@ -646,3 +646,32 @@ TEST_CASE("parse_url", "[unit][http]") {
     CHECK_FALSE(parse_url(bad).has_value());
   }
 }
+
+TEST_CASE("parse_proxy_url takes http://HOST[:PORT] only", "[unit][http][proxy]") {
+  auto p = parse_proxy_url("http://proxy.corp:3128");
+  REQUIRE(p.has_value());
+  CHECK(p->host == "proxy.corp");
+  CHECK(p->port == "3128");
+  CHECK(parse_proxy_url("http://10.1.1.1")->port == "80");
+  for (const char* bad : {"https://proxy:3128", "http://user:pw@proxy:3128", "http://proxy:3128/x",
+                          "proxy:3128", "socks5://proxy:1080", ""}) {
+    INFO(bad);
+    CHECK_FALSE(parse_proxy_url(bad).has_value());
+  }
+}
+
+TEST_CASE("no_proxy_matches hosts, their subdomains, IP literals and a star", "[unit][http][proxy]") {
+  CHECK(no_proxy_matches("*", "pc.example.com"));
+  CHECK(no_proxy_matches("example.com", "pc.example.com"));
+  CHECK(no_proxy_matches(".example.com", "pc.example.com"));
+  CHECK(no_proxy_matches("localhost, Example.COM", "example.com"));
+  CHECK(no_proxy_matches("pc.example.com:9440", "PC.example.com"));
+  CHECK(no_proxy_matches("10.0.0.1,127.0.0.1", "127.0.0.1"));
+  CHECK(no_proxy_matches("[fd00::1]:9440", "fd00::1"));
+  CHECK(no_proxy_matches("fd00::1", "fd00::1"));
+  CHECK_FALSE(no_proxy_matches("example.com", "notexample.com"));
+  CHECK_FALSE(no_proxy_matches("10.0.0.1", "110.0.0.1"));
+  CHECK_FALSE(no_proxy_matches("", "pc.example.com"));
+  CHECK_FALSE(no_proxy_matches(",,. ,", "pc.example.com"));
+  CHECK_FALSE(no_proxy_matches("pc.example.com", "example.com"));
+}

@@ -3,10 +3,12 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 
 #include "scheduler/collector.hpp"
 #include "scheduler/gate.hpp"
+#include "http/client.hpp"
 #include "store/store.hpp"
 #include "support/simulated_pc.hpp"
 #include "support/temp_dir.hpp"
@@ -187,4 +189,52 @@ TEST_CASE("a site whose polls keep failing is polled later each time, up to max_
   CHECK(r.complete);
   CHECK(r.consecutive_failures == 0);
   CHECK(r.backoff == std::chrono::milliseconds(0));
+}
+
+TEST_CASE("site_proxy: the site's proxy, else HTTPS_PROXY unless NO_PROXY exempts the host",
+          "[unit][scheduler][proxy]") {
+  std::map<std::string, std::string> env;
+  const auto lookup = [&env](const char* name) -> const char* {
+    const auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+  config::SiteConfig site;
+  site.name = "dr";
+  site.url = "https://pc.dr.example:9440";
+  const auto url = *http::parse_url(site.url);
+  CHECK_FALSE(scheduler::site_proxy(site, url, lookup).has_value());
+
+  env["HTTPS_PROXY"] = "http://proxy.corp:3128/";
+  auto p = scheduler::site_proxy(site, url, lookup);
+  REQUIRE(p.has_value());
+  CHECK(p->options.host == "proxy.corp");
+  CHECK(p->options.port == "3128");
+  CHECK(p->from == "HTTPS_PROXY");
+  env["https_proxy"] = "http://lower.corp:8080";  // curl's order: the lower-case name first
+  CHECK(scheduler::site_proxy(site, url, lookup)->options.host == "lower.corp");
+  env["NO_PROXY"] = "localhost,.example";
+  CHECK_FALSE(scheduler::site_proxy(site, url, lookup).has_value());
+  env["no_proxy"] = "localhost";  // the lower-case name wins here too
+  CHECK(scheduler::site_proxy(site, url, lookup).has_value());
+  env["HTTP_PROXY"] = "http://plain.corp:80";  // never read for an https:// site
+  env.erase("https_proxy");
+  env.erase("HTTPS_PROXY");
+  CHECK_FALSE(scheduler::site_proxy(site, url, lookup).has_value());
+
+  site.proxy = "http://site.proxy:3128";  // the site's own wins over the environment
+  env["HTTPS_PROXY"] = "http://proxy.corp:3128";
+  env.erase("no_proxy");
+  p = scheduler::site_proxy(site, url, lookup);
+  REQUIRE(p.has_value());
+  CHECK(p->options.host == "site.proxy");
+  CHECK(p->from == "proxy");
+  site.proxy = "none";
+  CHECK_FALSE(scheduler::site_proxy(site, url, lookup).has_value());
+
+  site.proxy.clear();
+  env.erase("NO_PROXY");
+  env["HTTPS_PROXY"] = "http://user:pw@proxy.corp:3128";
+  CHECK_THROWS_WITH(scheduler::site_proxy(site, url, lookup),
+                    Catch::Contains("site dr: HTTPS_PROXY is not an http://HOST[:PORT] proxy") &&
+                        !Catch::Contains("pw"));
 }
