@@ -30,6 +30,7 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <unistd.h>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,6 +62,16 @@ void add_out_file(CLI::App* sub, std::string& file, const std::string& what,
   sub->add_option("--out", file, what);
   auto* old = sub->add_option("-o,--output", file, "deprecated spelling of --out")->group("");
   deprecated.push_back({old, "--out"});
+}
+
+// -q and -v of a long fetch (ctl/live.hpp Progress); progress shows on a terminal by default.
+void add_progress(CLI::App* sub, flowdrift::ctl::Progress& progress) {
+  progress.terminal = ::isatty(STDERR_FILENO) == 1;
+  auto* quiet = sub->add_flag("-q,--quiet", progress.quiet,
+                              "no progress and no summary on standard error");
+  sub->add_flag("-v,--verbose", progress.verbose,
+                "progress on standard error, one line per step, even when it is not a terminal")
+      ->excludes(quiet);
 }
 
 void warn_deprecated(const std::vector<Deprecated>& deprecated) {
@@ -115,6 +126,7 @@ int main(int argc, char** argv) {
   dump->add_option("-c,--config", dump_args.config, "flowdriftd configuration")->required();
   dump->add_option("-s,--site", dump_args.site, "site name from the configuration")->required();
   add_out_file(dump, dump_args.output, "output file (default: standard output)", deprecated);
+  add_progress(dump, dump_args.progress);
 
   flowdrift::ctl::ExportArgs export_args;
   export_args.version = flowdrift::build_info().version;
@@ -127,6 +139,7 @@ int main(int argc, char** argv) {
                "output file, or directory (existing, or ending in /) for one file per object "
                "(default: standard output)",
                deprecated);
+  add_progress(exp, export_args.progress);
   exp->add_option("--format", export_args.format, "json or yaml")
       ->check(CLI::IsMember({"json", "yaml"}))
       ->capture_default_str();

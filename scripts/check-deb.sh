@@ -122,10 +122,12 @@ mkdir -p "$web"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$web/key.pem" -out "$web/cert.pem" 2>/dev/null ||
   fail "openssl could not make the test certificate"
-hash=$(python3 -c "import crypt; print(crypt.crypt('audit-pw-1', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 5)))")
+hash=$(python3 -W ignore::DeprecationWarning -c "import crypt; print(crypt.crypt('audit-pw-1', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 5)))")
 printf 'tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\nbasic_auth_users:\n  auditor: %s\n' \
   "$hash" >"$web/web.yml"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# The state directory as systemd's StateDirectory= makes it: root's alone.
+install -d -m 0700 "$root/var/lib/flowdrift"
 # chroot execs env, which execs flowdriftd: $! is the daemon itself.
 chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin FLOWDRIFT_DR_PASSWORD=example-password \
   flowdriftd --config /etc/flowdrift/flowdrift.yaml --web.listen-address "127.0.0.1:$port" \
@@ -145,6 +147,8 @@ sed 's/^/  /' <<<"$status_out"
 grep -q '^PAIR ' <<<"$status_out" && grep -q '^SITE ' <<<"$status_out" ||
   fail "flowdriftctl status --server printed no status tables"
 audit -o json | grep -q '"schema": "flowdrift.status/v1"' || fail "status --server -o json names no schema"
+! in_root runuser -u auditor -- flowdriftctl status --db /var/lib/flowdrift/flowdrift.db >/dev/null 2>&1 ||
+  fail "the auditor could read the database file itself"
 kill "$daemon"
 wait "$daemon" || true
 daemon=

@@ -193,14 +193,16 @@ int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err) {
 
 
 int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err) {
-  auto live = fetch_live_dump(args.config, args.site, err);
+  auto live = fetch_live_dump(args.config, args.site, err, args.progress);
   if (!live) return kExitError;
   if (args.output.empty()) {
     out << live->doc.dump(1) << "\n";
     return 0;
   }
   if (!write_text_file(args.output, live->doc.dump(1) + "\n", err)) return kExitError;
-  err << "flowdriftctl: wrote " << args.output << " (" << live->summary << ")\n";
+  if (!args.progress.quiet) {
+    err << "flowdriftctl: wrote " << args.output << " (" << live->summary << ")\n";
+  }
   return 0;
 }
 
@@ -250,7 +252,7 @@ int run_export(const ExportArgs& args, std::ostream& out, std::ostream& err) {
     site = load_site_file(args.from);
     info.site = args.from;
   } else {
-    auto live = fetch_live_dump(args.config, args.site, err);
+    auto live = fetch_live_dump(args.config, args.site, err, args.progress);
     if (!live) return kExitError;
     site = parse_site_text(live->doc.dump(), "site " + args.site);
     info.site = args.site;
@@ -273,9 +275,11 @@ int run_export(const ExportArgs& args, std::ostream& out, std::ostream& err) {
           ? write_baseline_dir(args.output, baseline_files(snap, info, format), err)
           : write_text_file(args.output, baseline_text(baseline_document(snap, info), format), err);
   if (!ok) return kExitError;
-  err << "flowdriftctl: exported " << snap.count(policy::ObjectKind::Policy) << " policies and "
-      << snap.objects.size() - snap.count(policy::ObjectKind::Policy) << " referenced objects to "
-      << args.output << " (snapshot " << snap.hash.substr(0, 12) << ")\n";
+  if (!args.progress.quiet) {
+    err << "flowdriftctl: exported " << snap.count(policy::ObjectKind::Policy) << " policies and "
+        << snap.objects.size() - snap.count(policy::ObjectKind::Policy) << " referenced objects to "
+        << args.output << " (snapshot " << snap.hash.substr(0, 12) << ")\n";
+  }
   return 0;
 }
 

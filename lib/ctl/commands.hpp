@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ctl/live.hpp"
 #include "ctl/remote.hpp"
 #include "ctl/report.hpp"
 #include "ctl/site_file.hpp"
@@ -58,6 +59,7 @@ struct DumpArgs {
   std::string config;
   std::string site;
   std::string output;  // empty: standard output
+  Progress progress{};
 };
 int run_dump(const DumpArgs& args, std::ostream& out, std::ostream& err);
 
@@ -71,6 +73,7 @@ struct ExportArgs {
   std::string format = "json";    // or "yaml"
   std::string version;            // flowdrift's, for the header
   std::int64_t now_ms = 0;        // the export time (0: now)
+  Progress progress{};
 };
 int run_export(const ExportArgs& args, std::ostream& out, std::ostream& err);
 

@@ -26,10 +26,35 @@ awaitable<void> fetch_site(http::HttpTransport* transport, config::Api api,
                                                    std::move(options), stats));
 }
 
+// Every 250 ms while the fetch runs: how many requests it has sent, when that changed. On a
+// terminal one line is rewritten in place and cleared at the end; otherwise each is a line,
+// and the final count always is one.
+awaitable<void> show_progress(asio::steady_timer* timer, const prism::FetchStats* stats,
+                              const bool* done, std::string site, bool in_place,
+                              std::ostream* err) {
+  int shown = 0;
+  while (!*done) {
+    timer->expires_after(std::chrono::milliseconds(250));
+    boost::system::error_code ec;
+    co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (*done || stats->requests == shown) continue;
+    shown = stats->requests;
+    *err << (in_place ? "\r" : "") << "flowdriftctl: site " << site << ": " << shown
+         << " requests (" << stats->retries << " retries)" << (in_place ? "" : "\n")
+         << std::flush;
+  }
+  if (in_place && shown > 0) *err << "\r\033[K" << std::flush;
+  if (!in_place && stats->requests != shown) {  // each step on its line: the last one too
+    *err << "flowdriftctl: site " << site << ": " << stats->requests << " requests ("
+         << stats->retries << " retries)\n";
+  }
+}
+
 }  // namespace
 
 std::optional<LiveDump> fetch_live_dump(const std::string& config_path,
-                                        const std::string& site_name, std::ostream& err) {
+                                        const std::string& site_name, std::ostream& err,
+                                        Progress progress) {
   config::Config cfg;
   try {
     cfg = drift::load_config(config_path);
@@ -61,10 +86,20 @@ std::optional<LiveDump> fetch_live_dump(const std::string& config_path,
   opts.allow_empty = true;  // a dump reports what the site says; diff decides what it means
   prism::FetchStats stats;
   std::optional<Result<scheduler::FetchedSite>> result;
+  asio::steady_timer ticker(io);
+  bool done = false;
   asio::co_spawn(io, fetch_site(transport.get(), site->api, std::move(opts), &stats, &result),
                  [&](std::exception_ptr e) {
                    if (e) result.emplace(make_error(ErrorReason::Other, "internal error"));
+                   done = true;
+                   ticker.cancel();
                  });
+  if (progress.shown()) {
+    asio::co_spawn(io,
+                   show_progress(&ticker, &stats, &done, site->name,
+                                 progress.terminal && !progress.verbose, &err),
+                   asio::detached);
+  }
   io.run();
   if (!result || !*result) {
     err << "flowdriftctl: site " << site->name << ": "

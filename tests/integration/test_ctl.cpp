@@ -31,6 +31,15 @@ TEST_CASE("flowdriftctl dump, diff, status, drift and explain against live sites
   auto old_spelling = run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "-o", dir.file("d2.json")});
   REQUIRE(old_spelling.status == 0);
   CHECK_THAT(old_spelling.out, Catch::Contains("-o/--output FILE is deprecated") && Catch::Contains("--out FILE"));
+  // Off a terminal only the summary by default; -v adds each step, -q says nothing at all.
+  CHECK_THAT(old_spelling.out, !Catch::Contains(" requests (") && Catch::Contains("flowdriftctl: wrote "));
+  auto verbose = run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "--out", dir.file("d3.json"), "-v"});
+  REQUIRE(verbose.status == 0);
+  CHECK_THAT(verbose.out, Catch::Contains("flowdriftctl: site dr: ") && Catch::Contains(" requests (0 retries)\n"));
+  auto quiet = run_ctl(dir, {"dump", "--config", cfg, "--site", "dr", "--out", dir.file("d3.json"), "-q"});
+  REQUIRE(quiet.status == 0);
+  CHECK(quiet.out.empty());
+  CHECK(nlohmann::json::parse(read_file(dir.file("d3.json"))).is_object());
   auto drift = run_ctl(dir, {"diff", dir.file("p.json"), dir.file("d2.json"), "--format", "json"});
   INFO(drift.out);
   CHECK(drift.status == 1);
