@@ -233,9 +233,7 @@ int main(int argc, char** argv) {
                     "seconds to wait for flowdriftd to apply it (0: do not wait)")
         ->check(CLI::Range(0, 600))
         ->capture_default_str();
-    sub->add_option("--format", flip_args.format, "text or json")
-        ->check(CLI::IsMember({"text", "json"}))
-        ->capture_default_str();
+    add_output_format(sub, flip_args.format);
     return sub;
   };
   auto* failover = add_flip("failover", "the DR site becomes the pair's source: drift is then "

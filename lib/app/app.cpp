@@ -19,6 +19,7 @@
 #include "core/systemd.hpp"
 #include "drift/rules.hpp"
 #include "core/printable.hpp"
+#include "report/documents.hpp"
 #include "store/audit.hpp"
 #include "store/db.hpp"
 #include "store/flips.hpp"
@@ -658,7 +659,7 @@ http::ServerReply App::flip_over_http(const std::string& pair, const std::string
     }
     const auto id = store::request_flip(store_->db(), std::get<store::FlipRecord>(checked));
     for (const auto& f : tracker_->apply_flips()) {
-      if (f.id == id) return answer(f.outcome == "refused" ? 409 : 200, store::flip_json(f));
+      if (f.id == id) return answer(f.outcome == "refused" ? 409 : 200, report::flip_document(f));
     }
     return answer(500, {{"error", "flip " + std::to_string(id) + " was recorded and could not be "
                                   "applied yet; flowdriftd retries it every second"}});

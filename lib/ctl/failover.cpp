@@ -9,6 +9,8 @@
 #include "core/printable.hpp"
 #include "core/time_format.hpp"
 #include "ctl/commands.hpp"
+#include "ctl/output.hpp"
+#include "report/documents.hpp"
 #include "store/flips.hpp"
 #include "store/store.hpp"
 
@@ -69,11 +71,8 @@ int run_flip(const FlipArgs& args, std::ostream& out, std::ostream& err) {
     auto flip = std::get<store::FlipRecord>(std::move(checked));
     flip.id = store::request_flip(st.db(), flip);
     flip = wait_for_daemon(st.db(), std::move(flip), args.wait_seconds);
-    if (args.format == "json") {
-      out << store::flip_json(flip).dump(2) << "\n";
-    } else {
-      report(flip, out);
-    }
+    print_document(out, report::flip_document(flip), args.format,
+                   [&flip](const nlohmann::json&, std::ostream& o) { report(flip, o); });
     return flip.outcome == "refused" ? kExitError : kExitInSync;
   } catch (const std::exception& e) {
     err << cmd << ": " << cfg->storage.path << ": " << e.what() << "\n";

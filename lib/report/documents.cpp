@@ -213,6 +213,12 @@ json applies_document(store::Database& db) {
   return json{{"schema", kAppliesSchema}, {"applies", std::move(list)}};
 }
 
+json flip_document(const store::FlipRecord& flip) {
+  auto doc = store::flip_json(flip);
+  doc["schema"] = kFlipSchema;
+  return doc;
+}
+
 std::string short_time(const json& time) {
   if (!time.is_string()) return "";
   std::string text = time.get<std::string>();

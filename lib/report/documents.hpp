@@ -14,6 +14,7 @@
 
 #include "drift/reconcile.hpp"
 #include "store/drift.hpp"
+#include "store/flips.hpp"
 #include "store/history.hpp"
 
 namespace flowdrift::store {
@@ -26,6 +27,7 @@ inline constexpr const char* kStatusSchema = "flowdrift.status/v1";
 inline constexpr const char* kDriftSchema = "flowdrift.drift/v1";
 inline constexpr const char* kHistorySchema = "flowdrift.history/v1";
 inline constexpr const char* kAppliesSchema = "flowdrift.applies/v1";
+inline constexpr const char* kFlipSchema = "flowdrift.flip/v1";
 
 // Pairs as last compared (status, reason, open items by state, skew, latest flip), sites (latest
 // poll, latest complete poll and its snapshot, entity sync, VM coverage), open entity-sync
@@ -47,6 +49,10 @@ nlohmann::json history_document(store::Database& db, const store::HistoryQuery& 
 
 // flowdriftctl apply's audit trail, newest first, each apply with its requests.
 nlohmann::json applies_document(store::Database& db);
+
+// One failover or failback as `flowdriftctl failover|failback -o json` prints it and
+// POST /api/v1/pairs/<pair>/failover|failback answers: store::flip_json with its schema.
+nlohmann::json flip_document(const store::FlipRecord& flip);
 
 // The text a document's time field holds, without its milliseconds ("2026-11-25T10:00:00Z"),
 // for tables; "" for null.

@@ -207,9 +207,11 @@ TEST_CASE("a failover asked for while flowdriftd is down is applied when it star
   DbView db = live.start_in_sync();
   live.daemon.stop();
   auto flip = run_ctl(live.dir, {"failover", "--config", live.daemon.config_path(), "--pair",
-                                 "prod", "--reason", "planned DR test", "--wait", "0"});
+                                 "prod", "--reason", "planned DR test", "--wait", "0", "-o", "json"});
   REQUIRE(flip.status == 0);
-  CHECK_THAT(flip.out, Catch::Contains("has not applied it yet"));
+  const auto flip_doc = nlohmann::json::parse(flip.out.substr(flip.out.find('{')));
+  CHECK(flip_doc.at("schema") == "flowdrift.flip/v1");
+  CHECK(flip_doc.at("outcome") == "pending");
   CHECK(db.scalar("SELECT outcome FROM pair_flips") == "pending");
   // A second one is refused while the first waits.
   auto second = run_ctl(live.dir, {"failback", "--config", live.daemon.config_path(), "--pair",

@@ -459,6 +459,7 @@ TEST_CASE("failover over HTTP: only with authentication, audited with the web us
   INFO(r->body);
   REQUIRE(r->status == 200);
   auto j = nlohmann::json::parse(r->body);
+  CHECK(j["schema"] == "flowdrift.flip/v1");
   CHECK(j["outcome"] == "applied");
   CHECK(j["source"] == "dr");
   CHECK(j["replica"] == "primary");
