@@ -14,7 +14,8 @@
 //   status --config FILE | --db FILE | --server URL
 //                                               pair and site states from the daemon's database,
 //                                               or from the daemon itself (--ca-file, --auth-file)
-//   drift [--pair P] [--open | --since T]       drift items from the audit trail
+//   drift [--pair P] [--open | --since T]       drift items from the audit trail (status, drift,
+//                                               history and explain also take --server URL)
 //   history [--site S] [--policy P]             every version of each policy, first/last seen
 //                                               (status, drift, history, verify, explain, diff:
 //                                               -o text|json|yaml)
@@ -25,7 +26,8 @@
 //   readiness --config FILE --pair P [--format md|html|json] [--out FILE]
 //                                               what failing over now would do (exit 0 ready,
 //                                               1 not ready, 2 error); the compliance report
-//   explain PAIR POLICY [--config C] [--db D]   one policy of a pair: items, fields, flows,
+//   explain PAIR POLICY [--config C] [--db D] [--server URL]
+//                                               one policy of a pair: items, fields, flows,
 //                                               references, mappings, expectations, history
 #include <CLI/CLI.hpp>
 
@@ -48,6 +50,22 @@ void add_output_format(CLI::App* sub, std::string& format) {
   sub->add_option("-o,--output,--format", format, "output format: text, json or yaml")
       ->check(CLI::IsMember({"text", "json", "yaml"}))
       ->capture_default_str();
+}
+
+// --server URL (with --ca-file and --auth-file): read the document from a running flowdriftd
+// instead of its database file; the options in `local` are then refused.
+void add_server(CLI::App* sub, flowdrift::ctl::ServerArgs& server,
+                const std::vector<CLI::Option*>& local) {
+  auto* url = sub->add_option("--server", server.url,
+                              "read it from this flowdriftd instead (http(s)://HOST:PORT), "
+                              "without the database file");
+  for (auto* option : local) url->excludes(option);
+  sub->add_option("--ca-file", server.ca_file,
+                  "trust this CA (PEM) for --server instead of the system's")
+      ->needs(url);
+  sub->add_option("--auth-file", server.auth_file,
+                  "basic auth for --server: a file with one line user:password")
+      ->needs(url);
 }
 
 // Options kept under an old name for one more release: used, they say so on stderr.
@@ -182,17 +200,7 @@ int main(int argc, char** argv) {
     auto* db = sub->add_option("--db,--database", db_args.db, "database file");
     cfg->excludes(db);
     add_output_format(sub, db_args.format);
-    if (!remote) return;
-    auto* server = sub->add_option("--server", db_args.server.url,
-                                   "read it from this flowdriftd instead (http(s)://HOST:PORT), "
-                                   "without the database file");
-    server->excludes(cfg)->excludes(db);
-    sub->add_option("--ca-file", db_args.server.ca_file,
-                    "trust this CA (PEM) for --server instead of the system's")
-        ->needs(server);
-    sub->add_option("--auth-file", db_args.server.auth_file,
-                    "basic auth for --server: a file with one line user:password")
-        ->needs(server);
+    if (remote) add_server(sub, db_args.server, {cfg, db});
   };
   auto* status = cli.add_subcommand("status", "pair and site states from the daemon's database");
   add_db(status, true);
@@ -264,11 +272,14 @@ int main(int argc, char** argv) {
   explain->add_option("policy", explain_args.policy,
                       "policy name (the source's; the replica's name before mapping works too)")
       ->required();
-  explain->add_option("-c,--config", explain_args.config,
-                      "flowdriftd configuration: the pair's mappings and expectations, and "
-                      "storage.path (default /etc/flowdrift/flowdrift.yaml unless --db)");
-  explain->add_option("--db", explain_args.db,
-                      "database file (without --config: mappings and expectations not applied)");
+  auto* explain_cfg = explain->add_option(
+      "-c,--config", explain_args.config,
+      "flowdriftd configuration: the pair's mappings and expectations, and storage.path "
+      "(default /etc/flowdrift/flowdrift.yaml unless --db or --server)");
+  auto* explain_db = explain->add_option(
+      "--db", explain_args.db,
+      "database file (without --config: mappings and expectations not applied)");
+  add_server(explain, explain_args.server, {explain_cfg, explain_db});
   add_output_format(explain, explain_args.format);
 
   try {

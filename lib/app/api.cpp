@@ -8,9 +8,11 @@
 #include <optional>
 #include <set>
 
+#include "core/clock.hpp"
 #include "core/printable.hpp"
 #include "core/time_format.hpp"
 #include "report/documents.hpp"
+#include "report/explain.hpp"
 #include "store/db.hpp"
 #include "store/drift.hpp"
 #include "store/coverage.hpp"
@@ -86,6 +88,13 @@ std::optional<std::size_t> small_number(const std::string& text, std::size_t max
   return value;
 }
 
+const config::PairConfig* configured_pair(const config::Config& config, const std::string& name) {
+  for (const auto& p : config.pairs) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 Api::Api(const config::Config& config, store::Store& store, SiteUp site_up)
@@ -100,12 +109,13 @@ http::ServerReply Api::handle(const http::HttpRequest& request) {
   const auto path = request.path();
   if (path == "/api/v1/drift") return drift(*query);
   if (path == "/api/v1/history") return history(*query);
+  if (path == "/api/v1/explain") return explain(*query);
   static const std::set<std::string_view> kPlain = {"/api/v1/pairs", "/api/v1/sites",
                                                     "/api/v1/status", "/api/v1/applies"};
   if (kPlain.count(path) == 0) {
     return error_reply(404, "unknown API endpoint " + printable(path, 200) +
                                 " (/api/v1/pairs, /api/v1/sites, /api/v1/status, /api/v1/drift, "
-                                "/api/v1/history, /api/v1/applies)");
+                                "/api/v1/history, /api/v1/applies, /api/v1/explain)");
   }
   if (!query->empty()) {
     return error_reply(400, "unknown query parameter '" + printable(query->begin()->first, 64) +
@@ -121,23 +131,7 @@ http::ServerReply Api::pairs() {
   auto& db = store_.db();
   std::map<std::string, store::PairRecord> records;
   for (auto& r : store::pair_records(db)) records.emplace(r.pair, std::move(r));
-  struct Counts {
-    int raised = 0, pending = 0, expected = 0;
-  };
-  std::map<std::string, Counts> counts;
-  store::DriftQuery open;
-  open.open_only = true;
-  for (const auto& it : store::drift_items(db, open)) {
-    auto& c = counts[it.pair];
-    const std::string state = it.state();
-    if (state == "expected") {
-      ++c.expected;
-    } else if (state == "pending") {
-      ++c.pending;
-    } else {
-      ++c.raised;
-    }
-  }
+  const auto counts = report::open_counts(db);
   json out = json::array();
   for (const auto& p : config_.pairs) {
     const auto last_flip = store::last_applied_flip(db, p.name);
@@ -166,8 +160,8 @@ http::ServerReply Api::pairs() {
       j["source_snapshot"] = r.source_snapshot_id ? json(*r.source_snapshot_id) : json();
       j["replica_snapshot"] = r.replica_snapshot_id ? json(*r.replica_snapshot_id) : json();
     }
-    const auto& c = counts[p.name];
-    j["open"] = {{"alerting", c.raised}, {"pending", c.pending}, {"expected", c.expected}};
+    const auto c = counts.find(p.name);
+    j["open"] = c != counts.end() ? c->second : report::no_open_items();
     j["sync_disagreements"] = disagreements_json(store::open_disagreements(db, p.name));
     j["vm_coverage_gaps"] = gaps_json(store::open_gaps(db, p.name));
     out.push_back(std::move(j));
@@ -247,9 +241,7 @@ http::ServerReply Api::drift(const std::map<std::string, std::string>& query) {
     return error_reply(400, "state must be pending, raised or expected (or resolved with all=1)");
   }
   if (auto pair = param(query, "pair")) {
-    bool known = false;
-    for (const auto& p : config_.pairs) known = known || p.name == *pair;
-    if (!known) return error_reply(404, "unknown pair '" + printable(*pair, 64) + "'");
+    if (!configured_pair(config_, *pair)) return error_reply(404, "unknown pair '" + printable(*pair, 64) + "'");
     f.query.pair = *pair;
   }
   if (auto since = param(query, "since")) {
@@ -273,6 +265,19 @@ http::ServerReply Api::history(const std::map<std::string, std::string>& query) 
   q.site = param(query, "site");
   q.policy = param(query, "policy");
   return json_reply(200, report::history_document(store_.db(), q));
+}
+
+http::ServerReply Api::explain(const std::map<std::string, std::string>& query) {
+  if (auto bad = unknown_parameter(query, {"pair", "policy"})) return *bad;
+  const auto pair = param(query, "pair");
+  const auto policy = param(query, "policy");
+  if (!pair || !policy) return error_reply(400, "explain takes pair and policy");
+  const auto* configured = configured_pair(config_, *pair);
+  if (!configured) return error_reply(404, "unknown pair '" + printable(*pair, 64) + "'");
+  const report::ExplainRequest request{*pair, *policy, configured, config_.file, unix_now_ms()};
+  auto doc = report::explain_document(store_.db(), request);
+  if (!doc) return error_reply(doc.error().http_status, doc.error().message);
+  return json_reply(200, *doc);
 }
 
 }  // namespace flowdrift::app

@@ -6,6 +6,8 @@
 //   GET /api/v1/status  what `flowdriftctl status` prints (report/documents.hpp), as stored
 //   GET /api/v1/history every stored version of each policy; ?site=S ?policy=P
 //   GET /api/v1/applies flowdriftctl apply's audit trail
+//   GET /api/v1/explain one policy of a pair (report/explain.hpp), with the daemon's own
+//                       mappings and expectations; ?pair=P&policy=N
 // Every body names its schema ("flowdrift.pairs/v1", ...).
 #pragma once
 
@@ -47,6 +49,7 @@ class Api {
   http::ServerReply sites();
   http::ServerReply drift(const std::map<std::string, std::string>& query);
   http::ServerReply history(const std::map<std::string, std::string>& query);
+  http::ServerReply explain(const std::map<std::string, std::string>& query);
 
   const config::Config& config_;
   store::Store& store_;

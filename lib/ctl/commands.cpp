@@ -16,12 +16,12 @@
 #include "core/printable.hpp"
 #include "core/time_format.hpp"
 #include "policy/baseline.hpp"
-#include "ctl/explain.hpp"
 #include "ctl/live.hpp"
 #include "ctl/output.hpp"
 #include "ctl/remote.hpp"
 #include "core/percent.hpp"
 #include "report/documents.hpp"
+#include "report/explain.hpp"
 #include "drift/rules.hpp"
 #include "http/asio.hpp"
 #include "http/client.hpp"
@@ -101,25 +101,6 @@ std::unique_ptr<store::Database> open_db(const DbArgs& args, std::ostream& err) 
     path = cfg->storage.path;
   }
   return open_db_file(path, err);
-}
-
-// The snapshot of the site's latest complete poll and that poll's finish time.
-std::optional<std::pair<std::int64_t, std::int64_t>> latest_complete(store::Database& db,
-                                                                     const std::string& site) {
-  auto st = db.prepare(
-      "SELECT c.snapshot_id, c.finished_ms FROM polls c JOIN sites s ON s.id = c.site_id "
-      "WHERE s.name = ?1 AND c.outcome = 'complete' ORDER BY c.id DESC LIMIT 1");
-  st.bind(1, site);
-  if (!st.step()) return std::nullopt;
-  return std::make_pair(st.column_int64(0), st.column_int64(1));
-}
-
-std::optional<std::int64_t> last_polled(store::Database& db, std::int64_t snapshot_id) {
-  auto st = db.prepare(
-      "SELECT max(finished_ms) FROM polls WHERE snapshot_id = ?1 AND outcome = 'complete'");
-  st.bind(1, snapshot_id);
-  if (!st.step()) return std::nullopt;
-  return st.column_optional_int64(0);
 }
 
 }  // namespace
@@ -285,10 +266,6 @@ int run_export(const ExportArgs& args, std::ostream& out, std::ostream& err) {
 
 namespace {
 
-// Nutanix's entity sync, as the daemon last read it (schema 7 and later; an older database
-// has none to show).
-bool has_entity_sync(store::Database& db) { return db.has_table("entity_sync_reads"); }
-
 void verify_text(const store::AuditReport& report, std::ostream& out) {
   if (report.intact()) {
     out << "audit trail intact: " << report.entries << " entries, " << report.rows
@@ -432,168 +409,44 @@ int run_history(const DbArgs& args, std::ostream& out, std::ostream& err) {
 
 namespace {
 
-// The pair's sites: from the config, else as the daemon stored the pair.
-bool explain_sites(ExplainInput& in, const config::PairConfig* pair, const store::Database& db,
-                   std::ostream& err) {
-  if (pair) {
-    in.source_site = pair->source;
-    in.replica_site = pair->replica;
-  } else if (in.record) {
-    in.source_site = in.record->source_site;
-    in.replica_site = in.record->replica_site;
-  } else {
-    err << "flowdriftctl: pair " << in.pair << ": not in " << db.path()
-        << " (has flowdriftd compared it yet?); give --config to name its sites\n";
-    return false;
+// The explain document from flowdriftd (--server: with the daemon's own mappings and
+// expectations), or built from the database with --config's.
+std::optional<json> read_explained(const ExplainArgs& args, std::ostream& err) {
+  if (!args.server.url.empty()) {
+    const auto target =
+        "/api/v1/explain" + query_string({{"pair", args.pair}, {"policy", args.policy}});
+    return fetch_document(args.server, target, report::kExplainSchema, err);
   }
-  return true;
-}
-
-// The snapshot the daemon compared last (`compared`, when the direction is the same), else the
-// site's latest complete one.
-bool pick_snapshot(store::Database& db, const std::string& pair, const std::string& site,
-                   std::optional<std::int64_t> compared, const char* role, SnapshotRef& ref,
-                   std::ostream& err) {
-  ref.site = site;
-  if (compared) {
-    ref.id = *compared;
-    ref.origin = "last_comparison";
-    ref.polled_ms = last_polled(db, ref.id);
-    return true;
-  }
-  auto latest = latest_complete(db, site);
-  if (!latest) {
-    err << "flowdriftctl: pair " << pair << ": the " << role << " site " << site
-        << " has no complete poll in " << db.path() << "\n";
-    return false;
-  }
-  ref.id = latest->first;
-  ref.origin = "latest_complete";
-  ref.polled_ms = latest->second;
-  return true;
-}
-
-bool explain_snapshots(ExplainInput& in, store::Database& db, std::ostream& err) {
-  // Failed over, the daemon stores the pair turned round; explain compares as configured.
-  const bool swapped = in.flipped && in.record && in.record->source_site == in.replica_site &&
-                       in.record->replica_site == in.source_site;
-  const bool same_direction = swapped || (in.record && in.record->source_site == in.source_site &&
-                                          in.record->replica_site == in.replica_site);
-  if (in.record && !same_direction) {
-    in.notes.push_back("the database has the pair as " + in.record->source_site + " -> " +
-                       in.record->replica_site + "; the configuration says " + in.source_site +
-                       " -> " + in.replica_site + ": using each site's latest complete snapshot");
-  }
-  auto compared = [&](std::optional<std::int64_t> id) {
-    return same_direction ? id : std::nullopt;
-  };
-  const auto src_id = !in.record ? std::nullopt
-                     : swapped   ? in.record->replica_snapshot_id
-                                 : in.record->source_snapshot_id;
-  const auto rep_id = !in.record ? std::nullopt
-                     : swapped   ? in.record->source_snapshot_id
-                                 : in.record->replica_snapshot_id;
-  if (!pick_snapshot(db, in.pair, in.source_site, compared(src_id), "source", in.source_ref, err) ||
-      !pick_snapshot(db, in.pair, in.replica_site, compared(rep_id), "replica", in.replica_ref,
-                     err)) {
-    return false;
-  }
-  if (in.source_ref.origin == "latest_complete" && same_direction) {
-    in.notes.push_back("the daemon has not compared this pair yet: using each site's latest "
-                       "complete snapshot");
-  } else if (in.source_ref.origin == "latest_complete" && !in.record) {
-    in.notes.push_back("the pair is not in the database yet: using each site's latest complete "
-                       "snapshot");
-  }
-  return true;
-}
-
-void canon_version_notes(ExplainInput& in, const policy::Snapshot& source,
-                         const policy::Snapshot& replica) {
-  for (const auto* s : {&source, &replica}) {
-    if (s->canon_version != policy::kCanonVersion) {
-      in.notes.push_back("snapshot " + std::string(s == &source ? "source" : "replica") +
-                         " has canon version " + std::to_string(s->canon_version) +
-                         " (this flowdriftctl: " + std::to_string(policy::kCanonVersion) +
-                         "); the daemon re-reads it on its next poll");
-    }
-  }
-}
-
-int print_explained(const ExplainInput& in, const ExplainArgs& args, std::ostream& out,
-                    std::ostream& err) {
-  auto report = explain_policy(in, args.policy);
-  if (!report) {
-    err << "flowdriftctl: " << report.error().message << "\n";
-    return kExitError;
-  }
-  print_document(out, *report, args.format,
-                 [](const json& doc, std::ostream& o) { o << explain_text(doc); });
-  return report->at("status") == "drifted" ? kExitDrift : kExitInSync;
-}
-
-}  // namespace
-
-bool read_pair_snapshots(ExplainInput& in, const config::PairConfig* pair, store::Database& db,
-                         std::ostream& err) {
-  return explain_sites(in, pair, db, err) && explain_snapshots(in, db, err);
-}
-
-int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
-  // The config gives the pair's mappings and expectations; --db alone reads the database
-  // without them (the report says so).
   std::optional<config::Config> cfg;
   std::string config_file = args.config;
   if (config_file.empty() && args.db.empty()) config_file = kDefaultConfig;
   if (!config_file.empty()) {
     cfg = load_config_or_report(config_file, err);
-    if (!cfg) return kExitError;
+    if (!cfg) return std::nullopt;
   }
-  const config::PairConfig* pair = nullptr;
+  report::ExplainRequest request{args.pair, args.policy, nullptr, config_file, unix_now_ms()};
   if (cfg) {
-    pair = find_pair(*cfg, args.pair, config_file, err);
-    if (!pair) return kExitError;
+    request.config_pair = find_pair(*cfg, args.pair, config_file, err);
+    if (!request.config_pair) return std::nullopt;
   }
   auto db = open_db_file(args.db.empty() ? cfg->storage.path : args.db, err);
-  if (!db) return kExitError;
-  try {
-    ExplainInput in;
-    in.pair = args.pair;
-    const auto rules = pair ? std::optional(drift::make_rules(*pair)) : std::nullopt;
-    in.rules = rules ? &*rules : nullptr;
-    in.config_file = config_file;
-    in.now_ms = unix_now_ms();
-    in.record = store::pair_record(*db, args.pair);
-    in.flipped = pair && store::failed_over(*db, *pair);
-    if (in.flipped) {
-      in.notes.push_back("the pair is failed over: " + pair->replica + " is its source, and its "
-                         "items are seen from there (docs/failover.md)");
-    }
-    if (!pair) {
-      in.notes.push_back("no --config: the pair's mappings and expected differences are not "
-                         "applied, so items may differ from the daemon's (its stored items are "
-                         "below)");
-    }
-    if (!read_pair_snapshots(in, pair, *db, err)) return kExitError;
-    const auto source = store::read_snapshot(*db, in.source_ref.id);
-    const auto replica = store::read_snapshot(*db, in.replica_ref.id);
-    canon_version_notes(in, source, replica);
-    in.source = &source;
-    in.replica = &replica;
-    store::DriftQuery q;
-    q.pair = args.pair;
-    in.stored = store::drift_items(*db, q);
-    auto* dbp = db.get();
-    in.events = [dbp](std::int64_t id) { return store::drift_events(*dbp, id); };
-    if (has_entity_sync(*db)) {
-      in.entity_sync = store::entity_sync(*db, in.source_site);
-      in.disagreements = store::open_disagreements(*db, args.pair);
-    }
-    return print_explained(in, args, out, err);
-  } catch (const store::StoreError& e) {
-    err << "flowdriftctl: " << e.what() << "\n";
-    return kExitError;
+  if (!db) return std::nullopt;
+  auto doc = report::explain_document(*db, request);
+  if (!doc) {
+    err << "flowdriftctl: " << doc.error().message << "\n";
+    return std::nullopt;
   }
+  return std::move(*doc);
+}
+
+}  // namespace
+
+int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err) {
+  const auto doc = read_explained(args, err);
+  if (!doc) return kExitError;
+  print_document(out, *doc, args.format,
+                 [](const json& d, std::ostream& o) { o << explain_text(d); });
+  return doc->value("status", "") == "drifted" ? kExitDrift : kExitInSync;
 }
 
 }  // namespace flowdrift::ctl

@@ -121,7 +121,7 @@ int run_drift(const DbArgs& args, std::ostream& out, std::ostream& err);
 // Every version of each policy (per site) with when it was first and last seen.
 int run_history(const DbArgs& args, std::ostream& out, std::ostream& err);
 
-// One policy of one pair from the daemon's database (explain.hpp): the pair's last compared
+// One policy of one pair from the daemon's database (report/explain.hpp): the pair's last compared
 // snapshots diffed again with the pair's mappings and expectations (from `config`; with only
 // `db`, neither is applied and the report says so). Exit 0 in sync or every item expected,
 // 1 drift, 2 error (unknown pair or policy, no snapshot).
@@ -131,6 +131,9 @@ struct ExplainArgs {
   std::string pair;
   std::string policy;
   std::string format = "text";
+  // Read the report from this flowdriftd instead: the daemon's own mappings and expectations
+  // apply (ctl/remote.hpp).
+  ServerArgs server{};
 };
 int run_explain(const ExplainArgs& args, std::ostream& out, std::ostream& err);
 

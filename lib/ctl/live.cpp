@@ -26,6 +26,13 @@ awaitable<void> fetch_site(http::HttpTransport* transport, config::Api api,
                                                    std::move(options), stats));
 }
 
+// One progress line: rewritten in place on a terminal, else a line of its own.
+void progress_line(std::ostream& err, const std::string& site, const prism::FetchStats& stats,
+                   bool in_place) {
+  err << (in_place ? "\r" : "") << "flowdriftctl: site " << site << ": " << stats.requests
+      << " requests (" << stats.retries << " retries)" << (in_place ? "" : "\n") << std::flush;
+}
+
 // Every 250 ms while the fetch runs: how many requests it has sent, when that changed. On a
 // terminal one line is rewritten in place and cleared at the end; otherwise each is a line,
 // and the final count always is one.
@@ -39,15 +46,11 @@ awaitable<void> show_progress(asio::steady_timer* timer, const prism::FetchStats
     co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (*done || stats->requests == shown) continue;
     shown = stats->requests;
-    *err << (in_place ? "\r" : "") << "flowdriftctl: site " << site << ": " << shown
-         << " requests (" << stats->retries << " retries)" << (in_place ? "" : "\n")
-         << std::flush;
+    progress_line(*err, site, *stats, in_place);
   }
   if (in_place && shown > 0) *err << "\r\033[K" << std::flush;
-  if (!in_place && stats->requests != shown) {  // each step on its line: the last one too
-    *err << "flowdriftctl: site " << site << ": " << stats->requests << " requests ("
-         << stats->retries << " retries)\n";
-  }
+  // Each step on its line: the last one too.
+  if (!in_place && stats->requests != shown) progress_line(*err, site, *stats, false);
 }
 
 }  // namespace

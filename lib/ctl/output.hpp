@@ -35,5 +35,7 @@ void status_text(const nlohmann::json& doc, std::ostream& out);
 void drift_text(const nlohmann::json& doc, std::ostream& out);
 void history_text(const nlohmann::json& doc, std::ostream& out);
 void applies_text(const nlohmann::json& doc, std::ostream& out);
+// The text of an explain document (report/explain.hpp).
+std::string explain_text(const nlohmann::json& doc);
 
 }  // namespace flowdrift::ctl

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ctl/explain.hpp"
+#include "report/explain.hpp"
 #include "store/applies.hpp"
 #include "store/audit.hpp"
 #include "store/coverage.hpp"
@@ -22,6 +22,8 @@
 #include "store/flips.hpp"
 
 namespace flowdrift::ctl {
+
+using report::ExplainInput;
 
 struct ReadinessArgs {
   std::string config;  // the pair, its mappings and expectations, storage.path unless `db`

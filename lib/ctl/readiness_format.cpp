@@ -277,7 +277,10 @@ int run_readiness(const ReadinessArgs& args, std::ostream& out, std::ostream& er
     in.now_ms = unix_now_ms();
     in.record = store::pair_record(*db, args.pair);
     in.flipped = store::failed_over(*db, *pair);
-    if (!read_pair_snapshots(in, pair, *db, err)) return kExitError;
+    if (auto read = report::read_pair_snapshots(in, pair, *db); !read) {
+      err << "flowdriftctl readiness: " << read.error().message << "\n";
+      return kExitError;
+    }
     const auto source = store::read_snapshot(*db, in.source_ref.id);
     const auto replica = store::read_snapshot(*db, in.replica_ref.id);
     in.source = &source;

@@ -27,22 +27,6 @@ json embedded(const std::string& text) {
   return parsed.is_discarded() ? json(text) : parsed;
 }
 
-// Open items of each pair by state: what alerts, what is still debouncing, what a live
-// expectation covers.
-std::map<std::string, json> open_counts(store::Database& db) {
-  store::DriftQuery q;
-  q.open_only = true;
-  std::map<std::string, json> counts;
-  for (const auto& it : store::drift_items(db, q)) {
-    auto& c = counts.try_emplace(it.pair, json{{"alerting", 0}, {"pending", 0}, {"expected", 0}})
-                  .first->second;
-    const std::string state = it.open_state();
-    auto& n = c[state == "raised" ? "alerting" : state];
-    n = n.get<int>() + 1;
-  }
-  return counts;
-}
-
 json pairs_json(store::Database& db) {
   const auto counts = open_counts(db);
   json out = json::array();
@@ -60,9 +44,7 @@ json pairs_json(store::Database& db) {
                                               : json(nullptr)},
                    {"source_snapshot", id_json(p.source_snapshot_id)},
                    {"replica_snapshot", id_json(p.replica_snapshot_id)},
-                   {"open", c != counts.end()
-                                ? c->second
-                                : json{{"alerting", 0}, {"pending", 0}, {"expected", 0}}},
+                   {"open", c != counts.end() ? c->second : no_open_items()},
                    {"last_flip", last.empty() ? json(nullptr) : store::flip_json(last.front())}});
   }
   return out;
@@ -133,6 +115,21 @@ json flips_json(store::Database& db) {
 }
 
 }  // namespace
+
+json no_open_items() { return json{{"alerting", 0}, {"pending", 0}, {"expected", 0}}; }
+
+std::map<std::string, json> open_counts(store::Database& db) {
+  store::DriftQuery q;
+  q.open_only = true;
+  std::map<std::string, json> counts;
+  for (const auto& it : store::drift_items(db, q)) {
+    auto& c = counts.try_emplace(it.pair, no_open_items()).first->second;
+    const std::string state = it.open_state();
+    auto& n = c[state == "raised" ? "alerting" : state];
+    n = n.get<int>() + 1;
+  }
+  return counts;
+}
 
 json status_document(store::Database& db) {
   return json{{"schema", kStatusSchema},

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -28,6 +29,12 @@ inline constexpr const char* kDriftSchema = "flowdrift.drift/v1";
 inline constexpr const char* kHistorySchema = "flowdrift.history/v1";
 inline constexpr const char* kAppliesSchema = "flowdrift.applies/v1";
 inline constexpr const char* kFlipSchema = "flowdrift.flip/v1";
+
+// Open items of each pair by state (`alerting`, `pending`, `expected`): what alerts, what is
+// still debouncing, what a live expectation covers. A pair without open items is absent;
+// no_open_items() is its counts.
+std::map<std::string, nlohmann::json> open_counts(store::Database& db);
+nlohmann::json no_open_items();
 
 // Pairs as last compared (status, reason, open items by state, skew, latest flip), sites (latest
 // poll, latest complete poll and its snapshot, entity sync, VM coverage), open entity-sync

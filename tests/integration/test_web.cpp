@@ -241,9 +241,15 @@ nlohmann::json steady(nlohmann::json doc) {
   return doc;
 }
 
+// An explain document without the time its snapshots were last polled, which moves on.
+nlohmann::json steady_explain(nlohmann::json doc) {
+  for (auto& [side, snapshot] : doc.at("snapshots").items()) snapshot.erase("polled");
+  return doc;
+}
+
 }  // namespace
 
-TEST_CASE("flowdriftctl status drift and history --server read the daemon over TLS with basic "
+TEST_CASE("flowdriftctl status drift history and explain --server read the daemon over TLS with basic "
           "auth from a file and say what the database file says",
           "[integration][web][ctl]") {
   SecuredRig rig;
@@ -288,6 +294,29 @@ TEST_CASE("flowdriftctl status drift and history --server read the daemon over T
   REQUIRE(history_remote.status == 0);
   CHECK_THAT(history_remote.out, Catch::StartsWith("schema: flowdrift.history/v1"));
   CHECK(history_remote.out == history_local.out);
+
+  // explain: the daemon applies its own config's rules, as --config does with the same file.
+  auto versions = ctl({"history", "--site", "dr", "-o", "json"}, local);
+  REQUIRE(versions.status == 0);
+  const std::string policy = nlohmann::json::parse(versions.out).at("versions")[0].at("policy");
+  auto explain_remote = ctl({"explain", "prod", policy, "-o", "json"}, remote);
+  INFO(explain_remote.out);
+  REQUIRE(explain_remote.status == 0);
+  auto explain_local = ctl({"explain", "prod", policy, "-o", "json", "--config",
+                            rig.daemon.config_path()}, {});
+  REQUIRE(explain_local.status == 0);
+  const auto explained = nlohmann::json::parse(explain_remote.out);
+  CHECK(explained.at("schema") == "flowdrift.explain/v1");
+  CHECK(explained.at("status") == "in_sync");
+  CHECK(explained.at("config") == rig.daemon.config_path());
+  CHECK(steady_explain(explained) == steady_explain(nlohmann::json::parse(explain_local.out)));
+  auto explain_text = ctl({"explain", "prod", policy}, remote);
+  CHECK(explain_text.status == 0);
+  CHECK_THAT(explain_text.out, Catch::StartsWith("policy " + policy + " of pair prod (primary -> dr)"));
+  auto no_policy = ctl({"explain", "prod", "no-such-policy"}, remote);
+  CHECK(no_policy.status == 2);
+  CHECK_THAT(no_policy.out, Catch::Contains("HTTP 404") &&
+                                Catch::Contains("no policy named 'no-such-policy'"));
 
   // Refusals are named, and nothing is printed as if it were an answer.
   auto wrong = ctl({"status", "--server", url, "--ca-file", rig.pki.ca_file, "--auth-file",

@@ -7,6 +7,7 @@
 #include "../store/store_test_util.hpp"
 #include "app/api.hpp"
 #include "report/documents.hpp"
+#include "report/explain.hpp"
 #include "config/config.hpp"
 #include "drift/rules.hpp"
 #include "store/db.hpp"
@@ -227,6 +228,33 @@ TEST_CASE("api: status history and applies are the documents flowdriftctl prints
   CHECK(rig.policies(rig.get("/api/v1/drift?all=1&since=15")) ==
         std::vector<std::string>{"p-d", "p-b"});
   CHECK(rig.get("/api/v1/drift?since=yesterday", 400).contains("error"));
+}
+
+TEST_CASE("api: explain is the document flowdriftctl explain builds, with the daemon's config",
+          "[unit][app][api]") {
+  Rig rig;
+  auto doc = rig.get("/api/v1/explain?pair=prod&policy=p0000");
+  CHECK(doc["schema"] == report::kExplainSchema);
+  CHECK(doc["pair"] == "prod");
+  CHECK(doc["policy"] == "p0000");
+  CHECK(doc["status"] == "drifted");  // its body is "a" on primary and "b" on dr
+  CHECK(doc["config"] == "t");        // the daemon's rules applied, named by its file
+  CHECK(doc["snapshots"]["source"]["origin"] == "last_comparison");
+  const report::ExplainRequest request{"prod", "p0000", &rig.config.pairs[0], "t", 0};
+  const auto built = report::explain_document(rig.store.db(), request);
+  REQUIRE(built.has_value());
+  CHECK(doc == *built);
+
+  // Each problem is named, with the status that says whose it is.
+  CHECK_THAT(rig.get("/api/v1/explain?pair=prod&policy=p-a", 404)["error"].get<std::string>(),
+             Catch::Contains("no policy named 'p-a'") && Catch::Contains("1 stored drift item"));
+  CHECK_THAT(rig.get("/api/v1/explain?pair=staging&policy=p0000", 404)["error"].get<std::string>(),
+             Catch::Contains("the replica site lab has no complete poll"));
+  CHECK_THAT(rig.get("/api/v1/explain?pair=nope&policy=p0000", 404)["error"].get<std::string>(),
+             Catch::Contains("unknown pair 'nope'"));
+  CHECK_THAT(rig.get("/api/v1/explain?pair=prod", 400)["error"].get<std::string>(),
+             Catch::Contains("pair and policy"));
+  CHECK(rig.get("/api/v1/explain?pair=prod&policy=p0000&site=dr", 400).contains("error"));
 }
 
 TEST_CASE("api: bad parameters and unknown endpoints are JSON errors", "[unit][app][api]") {

@@ -7,7 +7,7 @@
 
 #include "../store/store_test_util.hpp"
 #include "ctl/commands.hpp"
-#include "ctl/explain.hpp"
+#include "report/explain.hpp"
 #include "ctl/site_file.hpp"
 #include "diff/diff.hpp"
 #include "drift/rules.hpp"
@@ -175,7 +175,7 @@ TEST_CASE("explain: items, fields, example flows, references and stored history 
   INFO(r.out << r.err);
   REQUIRE(r.rc == kExitDrift);
   const auto j = json::parse(r.out);
-  CHECK(j.at("schema") == kExplainSchema);
+  CHECK(j.at("schema") == report::kExplainSchema);
   CHECK(j.at("status") == "drifted");
   CHECK(j.at("policy") == "web");
   CHECK(j.at("snapshots").at("source").at("origin") == "last_comparison");

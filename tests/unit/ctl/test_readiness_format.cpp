@@ -9,7 +9,7 @@ using nlohmann::json;
 
 namespace {
 
-json report(const std::string& policy, const std::string& vm = "web-01") {
+json readiness_doc(const std::string& policy, const std::string& vm = "web-01") {
   return {{"pair", "prod"}, {"source", "primary"}, {"replica", "dr"}, {"failed_over", false},
           {"generated", "2026-12-06T00:00:00Z"}, {"ready", false}, {"notes", json::array()},
           {"snapshots", {{"source", {{"site", "primary"}, {"id", 1}, {"polled", "t"}}},
@@ -35,7 +35,7 @@ json report(const std::string& policy, const std::string& vm = "web-01") {
 }  // namespace
 
 TEST_CASE("readiness HTML escapes what a Prism Central names", "[unit][ctl][readiness]") {
-  const auto html = ctl::readiness_html(report("<script>alert('x')</script> & \"q\"", "<img src=x>"));
+  const auto html = ctl::readiness_html(readiness_doc("<script>alert('x')</script> & \"q\"", "<img src=x>"));
   CHECK(html.find("<img") == std::string::npos);
   CHECK_THAT(html, Catch::Contains("<td>&lt;img src=x&gt;</td>"));
   CHECK(html.find("<script>") == std::string::npos);
@@ -49,12 +49,12 @@ TEST_CASE("readiness HTML escapes what a Prism Central names", "[unit][ctl][read
 }
 
 TEST_CASE("readiness Markdown keeps a hostile name inside its table cell", "[unit][ctl][readiness]") {
-  const auto md = ctl::readiness_markdown(report("web | injected\n# heading"));
+  const auto md = ctl::readiness_markdown(readiness_doc("web | injected\n# heading"));
   CHECK_THAT(md, Catch::Contains("| web \\| injected"));
   CHECK(md.find("\n# heading") == std::string::npos);
   CHECK_THAT(md, Catch::Contains("- **Audit trail:** intact: 3 entries, 2 rows, head seq 3"));
   CHECK_THAT(md, Catch::Contains("| web-01 | unprotected | recovery_plan rp | web \\| injected"));
-  auto unread = report("web");
+  auto unread = readiness_doc("web");
   unread["vms"] = {{"assessed", false}, {"note", "never read"}, {"gaps", json::array()}};
   CHECK_THAT(ctl::readiness_markdown(unread), Catch::Contains("Not assessed: never read."));
 }

@@ -1,9 +1,10 @@
-// `flowdriftctl explain PAIR POLICY`: everything flowdrift knows about one policy of one pair,
-// in one place: the drift items the pair's comparison gives for it (with mappings and expected
-// differences applied, as the daemon does), every differing field, the example flows, the
-// objects the policy references on each side, the mapping rules and expectations that touch
-// it, and the stored items with their history. Building the report is pure (no I/O): the
-// caller reads the snapshots and stored items (commands.cpp). Schema: docs/cli.md.
+// `flowdriftctl explain PAIR POLICY` and `GET /api/v1/explain?pair=&policy=`: everything
+// flowdrift knows about one policy of one pair, in one place: the drift items the pair's
+// comparison gives for it (with mappings and expected differences applied, as the daemon does),
+// every differing field, the example flows, the objects the policy references on each side, the
+// mapping rules and expectations that touch it, and the stored items with their history.
+// explain_policy is pure (no I/O); explain_document reads its input from the daemon's database
+// (explain_input.cpp). The text form is flowdriftctl's (ctl/output.hpp). Schema: docs/cli.md.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,7 @@
 #include "store/drift.hpp"
 #include "store/entity_sync.hpp"
 
-namespace flowdrift::ctl {
+namespace flowdrift::report {
 
 inline constexpr const char* kExplainSchema = "flowdrift.explain/v1";
 
@@ -62,13 +63,28 @@ struct ExplainInput {
 // An error when neither snapshot holds such a policy. The report's "status" is "in_sync",
 // "expected" (every item covered by a live expectation) or "drifted".
 Result<nlohmann::json> explain_policy(const ExplainInput& in, const std::string& policy);
-std::string explain_text(const nlohmann::json& report);
 
 // The pair's sites (from `pair`, else as stored) and the snapshots it last compared (else each
 // site's latest complete one, with a note), into `in`: what explain and readiness read.
-// `in.pair`, `in.record` and `in.flipped` are set by the caller. False with the reason in `err`.
-bool read_pair_snapshots(ExplainInput& in, const config::PairConfig* pair, store::Database& db,
-                         std::ostream& err);
+// `in.pair`, `in.record` and `in.flipped` are set by the caller. An error (http_status 404) when
+// the pair is neither configured nor stored, or a site has no complete poll.
+Result<void> read_pair_snapshots(ExplainInput& in, const config::PairConfig* pair,
+                                 store::Database& db);
 
+// What explain_document reads the report for.
+struct ExplainRequest {
+  std::string pair;
+  std::string policy;
+  // The pair as configured, for its sites, mappings and expectations. Null: the sites as
+  // stored, and neither mappings nor expectations applied (the report says so).
+  const config::PairConfig* config_pair = nullptr;
+  std::string config_file;  // named in the report and its messages
+  std::int64_t now_ms = 0;
+};
 
-}  // namespace flowdrift::ctl
+// The whole report from the daemon's database: the pair's stored status, its snapshots, its
+// stored items and their events, and Nutanix's entity sync. An error names the pair or policy
+// that is not there (http_status 404) or the database's failure (http_status 500).
+Result<nlohmann::json> explain_document(store::Database& db, const ExplainRequest& request);
+
+}  // namespace flowdrift::report
