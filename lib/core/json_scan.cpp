@@ -359,13 +359,19 @@ JsonRef::Type JsonRef::type() const { return doc_->nodes_[index_].type; }
 bool JsonRef::is_true() const { return type() == Type::Bool && text() == "true"; }
 bool JsonRef::shallow() const { return doc_->nodes_[index_].shallow; }
 
-std::optional<std::uint32_t> JsonRef::uint_at_most(std::uint32_t max) const {
+std::optional<std::uint64_t> JsonRef::uint64() const {
   if (type() != Type::Number) return std::nullopt;
   const std::string_view t = text();
   std::uint64_t v = 0;
   auto [next, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-  if (ec != std::errc{} || next != t.data() + t.size() || v > max) return std::nullopt;
-  return static_cast<std::uint32_t>(v);
+  if (ec != std::errc{} || next != t.data() + t.size()) return std::nullopt;
+  return v;
+}
+
+std::optional<std::uint32_t> JsonRef::uint_at_most(std::uint32_t max) const {
+  const auto v = uint64();
+  if (!v || *v > max) return std::nullopt;
+  return static_cast<std::uint32_t>(*v);
 }
 
 std::string_view JsonRef::text() const {

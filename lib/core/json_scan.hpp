@@ -39,6 +39,8 @@ class JsonRef {
   bool is_true() const;
   // A container read shallow: size() 0, no members or elements; scan text() for them.
   bool shallow() const;
+  // The number when it is an integer in [0, 2^64), written in digits only.
+  std::optional<std::uint64_t> uint64() const;
   // The number when it is an integer in [0, max].
   std::optional<std::uint32_t> uint_at_most(std::uint32_t max) const;
   // String value, unescaped.

@@ -1,7 +1,6 @@
 #include "ctl/site_file.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -14,6 +13,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "core/file_bytes.hpp"
 #include "core/json_scan.hpp"
 #include "core/json_strict.hpp"
 #include "policy/baseline.hpp"
@@ -22,7 +22,6 @@ namespace flowdrift::ctl {
 using policy::LoadedBaseline;
 using policy::kBaselineFormat;
 using policy::read_baseline;
-using policy::read_text;
 using policy::is_yaml_path;
 using policy::load_baseline;
 
@@ -150,16 +149,6 @@ Result<config::Api> dump_api(const json& doc, const std::string& name) {
 // v3 list responses, read from the flat scan: each rule is parsed alone by the site builder,
 // as a poll reads a page, never the whole file as one DOM.
 
-// A non-negative integer of any size, or nullopt.
-std::optional<std::uint64_t> count_of(json_scan::JsonRef v) {
-  if (v.type() != json_scan::JsonRef::Type::Number) return std::nullopt;
-  const std::string_view t = v.text();
-  std::uint64_t n = 0;
-  auto [next, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
-  if (ec != std::errc{} || next != t.data() + t.size()) return std::nullopt;
-  return n;
-}
-
 // One v3 listing a site file may hold: its metadata kinds, what the listing is called in
 // messages, and what it lists.
 struct V3ListKind {
@@ -193,7 +182,7 @@ Result<std::vector<json_scan::JsonRef>> v3_list_entities(json_scan::JsonRef doc,
   }
   const auto entities = *entities_at;
   const auto total_at = meta->find("total_matches");
-  const auto total = total_at ? count_of(*total_at) : std::nullopt;
+  const auto total = total_at ? total_at->uint64() : std::nullopt;
   if (!total) return fail(ErrorReason::Malformed, name, "/metadata/total_matches: missing or not a count");
   const std::uint64_t n = entities.size();
   if (*total > n) {
@@ -445,7 +434,7 @@ Result<policy::V4SiteData> with_references(std::vector<json> policies, const std
   return d;
 }
 
-Result<json> parse_json(const std::string& text, const std::string& name) {
+Result<json> parse_json(std::string_view text, const std::string& name) {
   std::string error;
   auto doc = json_strict::parse(text, error);
   if (!doc) return fail(ErrorReason::Malformed, name, "not valid JSON: " + error);
@@ -453,9 +442,9 @@ Result<json> parse_json(const std::string& text, const std::string& name) {
 }
 
 Result<json> read_json_file(const std::string& path) {
-  auto text = read_text(path);
-  if (!text) return fail(ErrorReason::Other, path, "cannot read file");
-  return parse_json(*text, path);
+  const auto bytes = FileBytes::read(path);
+  if (!bytes) return fail(ErrorReason::Other, path, "cannot read file");
+  return parse_json(bytes->view(), path);
 }
 
 // canonicalize_v3 and _v4 label an entity "categories[3] (...)": the file that holds that list.
@@ -636,9 +625,9 @@ Result<std::vector<json>> v3_group_entities(std::string_view text, const std::st
 }
 
 Result<std::vector<json>> read_v3_group_list(const std::string& path, const V3ListKind& list) {
-  auto text = read_text(path);
-  if (!text) return fail(ErrorReason::Other, path, "cannot read file");
-  return v3_group_entities(*text, path, list);
+  const auto bytes = FileBytes::read(path);
+  if (!bytes) return fail(ErrorReason::Other, path, "cannot read file");
+  return v3_group_entities(bytes->view(), path, list);
 }
 
 // A v3 file's group lists. Its rules name categories inline, so a categories list has no
@@ -685,7 +674,7 @@ Result<LoadedSite> read_v3_file(json_scan::JsonRef doc, bool list, const std::st
 
 // A v3 rules file, read from the flat scan; nullopt for any other file (or text that is not
 // JSON, which the DOM reader names the fault of).
-std::optional<Result<LoadedSite>> read_if_v3(const std::string& text, const std::string& name,
+std::optional<Result<LoadedSite>> read_if_v3(std::string_view text, const std::string& name,
                                              const V4References& refs, policy::V3RuleMemo* memo) {
   std::string error;
   // Each rule is kept as its text only, and scanned whole by the core that canonicalizes it.
@@ -711,7 +700,7 @@ Result<LoadedSite> parse_site_text(const std::string& text, const std::string& n
   return SiteFileReader().parse(text, name, refs);
 }
 
-Result<LoadedSite> SiteFileReader::parse(const std::string& text, const std::string& name,
+Result<LoadedSite> SiteFileReader::parse(std::string_view text, const std::string& name,
                                          const V4References& refs) {
   if (auto v3 = read_if_v3(text, name, refs, &v3_rules_)) return std::move(*v3);
   auto parsed = parse_json(text, name);
@@ -831,9 +820,9 @@ Result<LoadedSite> SiteFileReader::load_file(const std::string& path, const V4Re
     if (!baseline) return baseline.error();
     return from_baseline(std::move(*baseline), path);
   }
-  auto text = read_text(path);
-  if (!text) return fail(ErrorReason::Other, path, "cannot read file");
-  return parse(*text, path, refs);
+  const auto bytes = FileBytes::read(path);
+  if (!bytes) return fail(ErrorReason::Other, path, "cannot read file");
+  return parse(bytes->view(), path, refs);
 }
 
 json make_dump(const policy::V3SiteData& data, const std::string& site, const std::string& url,

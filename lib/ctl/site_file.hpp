@@ -83,7 +83,7 @@ class SiteFileReader {
  public:
   Result<LoadedSite> load(const std::string& path, const V4References& refs = {},
                           const LoadedSite* earlier = nullptr);
-  Result<LoadedSite> parse(const std::string& text, const std::string& name,
+  Result<LoadedSite> parse(std::string_view text, const std::string& name,
                            const V4References& refs = {});
 
  private:

@@ -533,6 +533,21 @@ TEST_CASE("json_scan uint_at_most takes only integers from 0 to max", kTags) {
   CHECK(scan_error(text) == "expected ',' or ']' at offset 79");
 }
 
+TEST_CASE("json_scan uint64 takes every integer from 0 to 2^64 - 1 and nothing else", kTags) {
+  std::string error;
+  const auto doc = JsonDoc::parse(
+      R"([0,18446744073709551615,18446744073709551616,-1,-0,1.0,1e2,"5",null])", error);
+  REQUIRE(doc);
+  const JsonRef a = doc->root();
+  REQUIRE(a.size() == 9);
+  CHECK(a[0].uint64() == std::optional<std::uint64_t>(0));
+  CHECK(a[1].uint64() == std::optional<std::uint64_t>(std::numeric_limits<std::uint64_t>::max()));
+  for (std::size_t i = 2; i < a.size(); ++i) {
+    INFO(a[i].text());
+    CHECK(a[i].uint64() == std::nullopt);  // 2^64, signed, not integers, not numbers
+  }
+}
+
 TEST_CASE("json_scan accepts whitespace only where JSON allows it", kTags) {
   CHECK(scan_error(" 1") == "accepted");
   CHECK(scan_error("1 ") == "accepted");
