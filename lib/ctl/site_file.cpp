@@ -458,78 +458,42 @@ std::string list_culprit(const std::string& message, const std::string& name,
   return name;
 }
 
-// A v3 rules file (list or entity) holds no category definitions, only the key:value pairs
-// the rules use inline. Those count as defined on the file's site: the file cannot say
-// otherwise, and without them every category reference would be a dangling_reference.
-using InlineCategories = std::map<std::string, std::set<std::string>>;
-
-void collect_filter_params(json_scan::JsonRef node, InlineCategories& out, int depth) {
-  constexpr int kMaxDepth = 12;
-  if (depth > kMaxDepth) return;
-  if (node.is_array()) {
-    for (const auto v : node) collect_filter_params(v, out, depth + 1);
-    return;
-  }
-  for (const auto& [key, value] : node.members()) {
-    if (value.is_object() && ends_with(key.str(), "filter")) {
-      if (auto params = value.find("params"); params && params->is_object()) {
-        for (const auto& [k, values] : params->members()) {
-          for (const auto v : values) {  // not a list: the canonicalizer reports the shape
-            if (v.is_string()) out[k.str()].insert(v.str());
-          }
-        }
-      }
-    }
-    collect_filter_params(value, out, depth + 1);
-  }
-}
-
-// The categories one rule's filters name (a rule that is not an object names none: the
-// canonicalizer reports it).
-void collect_rule_categories(std::string_view text, InlineCategories& used) {
-  std::string error;
-  const auto rule = json_scan::JsonDoc::parse(text, error);
-  if (!rule || !rule->root().is_object()) return;
-  if (auto spec = rule->root().find("spec")) collect_filter_params(*spec, used, 0);
-}
-
-// One core's share of a file's rules.
-struct RulePage {
-  std::vector<std::string_view> texts;
-  policy::V3RulePageWork work;
-  InlineCategories used;
-
-  void run() {
-    for (const auto text : texts) collect_rule_categories(text, used);
-    work.run();
-  }
-};
-
 // The rules as pages of equal size, one per core, run at once and ended in listing order
-// (what a rule's canonicalization reads of the builder is shared read-only); the categories
-// their filters name.
-Result<InlineCategories> add_rules_on_every_core(policy::V3SiteBuilder& builder,
-                                                 const std::vector<std::string_view>& texts) {
+// (what a rule's canonicalization reads of the builder is shared read-only).
+Result<void> add_rules_on_every_core(policy::V3SiteBuilder& builder,
+                                     const std::vector<std::string_view>& texts) {
   constexpr std::size_t kMinPerPage = 64;
   const std::size_t cores = std::max(1U, std::min(8U, std::thread::hardware_concurrency()));
   const std::size_t count = std::clamp<std::size_t>(texts.size() / kMinPerPage, 1, cores);
-  std::vector<RulePage> pages(count);
+  std::vector<policy::V3RulePageWork> pages;
   for (std::size_t k = 0; k < count; ++k) {
     const auto from = texts.begin() + static_cast<std::ptrdiff_t>(texts.size() * k / count);
     const auto to = texts.begin() + static_cast<std::ptrdiff_t>(texts.size() * (k + 1) / count);
-    pages[k].texts.assign(from, to);
-    pages[k].work = builder.begin_page(pages[k].texts);
+    pages.push_back(builder.begin_page({from, to}));
   }
   std::vector<std::thread> threads;
   for (std::size_t k = 1; k < count; ++k) threads.emplace_back([p = &pages[k]] { p->run(); });
   pages.front().run();
   for (auto& t : threads) t.join();
-  InlineCategories used;
-  for (auto& p : pages) {
-    if (auto r = builder.end_page(std::move(p.work)); !r) return r.error();
-    for (auto& [key, values] : p.used) used[key].merge(values);
+  for (auto& page : pages) {
+    if (auto r = builder.end_page(std::move(page)); !r) return r.error();
   }
-  return used;
+  return {};
+}
+
+// A v3 rules file (list or entity) holds no category definitions, only the key:value pairs
+// its rules use. Those count as defined on the file's site: the file cannot say otherwise,
+// and without them every category reference would be a dangling_reference.
+Result<void> define_rule_categories(policy::V3SiteBuilder& builder) {
+  std::map<std::string, std::vector<json>> values;  // by key
+  for (const auto& category : builder.rule_categories()) {
+    const std::size_t colon = category.find(':');
+    values[category.substr(0, colon)].push_back(json{{"value", category.substr(colon + 1)}});
+  }
+  for (const auto& [key, list] : values) {
+    if (auto r = builder.add_category_values(key, list); !r) return r.error();
+  }
+  return {};
 }
 
 // The groups a v3 rules file references by uuid come in their own list files, if given.
@@ -547,13 +511,8 @@ Result<policy::Snapshot> canonicalize_v3_rules(const std::vector<json_scan::Json
   for (const auto rule : rules) texts.push_back(rule.text());
   policy::V3SiteBuilder builder(memo);
   if (auto r = builder.set_groups(groups.address_groups, groups.service_groups); !r) return r.error();
-  auto used = add_rules_on_every_core(builder, texts);
-  if (!used) return used.error();
-  for (const auto& [key, values] : *used) {
-    std::vector<json> list;
-    for (const auto& v : values) list.push_back(json{{"value", v}});
-    if (auto r = builder.add_category_values(key, list); !r) return r.error();
-  }
+  if (auto r = add_rules_on_every_core(builder, texts); !r) return r.error();
+  if (auto r = define_rule_categories(builder); !r) return r.error();
   return builder.finish();
 }
 

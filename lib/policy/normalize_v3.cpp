@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <tuple>
+#include <unordered_set>
 #include <utility>
 
 #include "core/json_scan.hpp"
@@ -877,6 +878,19 @@ std::size_t V3SiteBuilder::rule_count() const { return s_->listing.policies.size
 
 std::vector<std::string> V3SiteBuilder::category_keys() const {
   return {s_->category_keys.begin(), s_->category_keys.end()};
+}
+
+std::vector<std::string> V3SiteBuilder::rule_categories() const {
+  std::unordered_set<const std::string*> seen;  // names are interned: one address a name
+  std::vector<std::string> out;
+  for (const auto& policy : s_->listing.policies) {
+    for (const std::string& c : policy->categories) {
+      if (seen.insert(&c).second) out.push_back(c);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 Result<void> V3SiteBuilder::add_category_values(const std::string& key,

@@ -133,6 +133,9 @@ class V3SiteBuilder {
   std::size_t rule_count() const;
   // Category keys the rules added so far reference, sorted.
   std::vector<std::string> category_keys() const;
+  // The "key:value" categories the rules added so far name in their filters, sorted: what a v3
+  // rules file, which defines none, takes as its site's (flowdriftctl diff).
+  std::vector<std::string> rule_categories() const;
   // categories/{key}/list entities.
   Result<void> add_category_values(const std::string& key,
                                    const std::vector<nlohmann::json>& values);

@@ -876,3 +876,47 @@ TEST_CASE("json_scan read shallow accepts and refuses exactly what the full scan
   }
   CHECK(refused >= 100);  // the mutations reached the refusals too
 }
+
+// The plain part of a string is read sixteen bytes a step: a byte that ends it must be found at
+// every position of a step, and in the bytes after the last whole step.
+TEST_CASE("json_scan finds every byte that ends a plain run at any position in a string", kTags) {
+  struct Stop {
+    std::string bytes;
+    std::string value;  // decoded, when accepted
+    std::string error;  // "" when accepted
+  };
+  const Stop stops[] = {
+      {"\\n", "\n", ""},
+      {"\\\"", "\"", ""},
+      {"\xc3\xa9", "\xc3\xa9", ""},  // é
+      {"\x7f", "\x7f", ""},          // DEL is plain
+      {"\x1f", "", "control character in string"},
+      {"\t", "", "control character in string"},
+      {"\xff", "", "invalid UTF-8 in string"},
+  };
+  for (const auto& stop : stops) {
+    for (std::size_t before = 0; before <= 40; ++before) {
+      for (const std::size_t after : {0, 1, 15, 16, 17}) {
+        const std::string body = std::string(before, 'a') + stop.bytes + std::string(after, 'b');
+        const std::string text = "\"" + body + "\"";
+        INFO(printable(text, 120));
+        std::string error;
+        const auto doc = JsonDoc::parse(text, error);
+        if (stop.error.empty()) {
+          REQUIRE(doc);
+          CHECK(doc->root().str() == std::string(before, 'a') + stop.value + std::string(after, 'b'));
+          CHECK(doc->root().text() == text);
+        } else {
+          CHECK_FALSE(doc);
+          CHECK(error == stop.error + " at offset " + std::to_string(1 + before));
+        }
+        CHECK(disagreement(text).empty());
+      }
+    }
+  }
+  // A plain run that reaches the end of the text, with no closing quote.
+  for (std::size_t n = 0; n <= 40; ++n) {
+    CHECK(scan_error("\"" + std::string(n, 'x')) == "unterminated string at offset " +
+                                                       std::to_string(1 + n));
+  }
+}

@@ -212,6 +212,28 @@ TEST_CASE("a v3 list file read from the flat scan gives the snapshot of its rule
   CHECK(one->snapshot.count(policy::ObjectKind::Policy) == 1);
 }
 
+// A v3 file defines no categories: its site takes those its rules name, as canonicalized. A
+// filter the rule does not use (beside a peer of type ALL) names none: the snapshot of two
+// files with the same rules is the same.
+TEST_CASE("a v3 file's site defines the categories its rules name and no others", "[unit][ctl]") {
+  json stale = rule("web", "APPLY", 443);
+  stale["spec"]["resources"]["app_rule"]["inbound_allow_list"][0]["filter"] = {
+      {"type", "CATEGORIES_MATCH_ALL"}, {"params", {{"AppType", {"Stale"}}, {"Team", {"Old"}}}}};
+  auto loaded = parse_site_text(list({stale, rule("db", "APPLY", 5432)}).dump(), "a.json");
+  REQUIRE(loaded.has_value());
+  std::vector<std::string> categories;
+  for (const auto& o : loaded->snapshot.objects) {
+    if (o.kind == policy::ObjectKind::Category) categories.push_back(o.name);
+  }
+  CHECK(categories == std::vector<std::string>{"AppType:Web"});
+  CHECK(loaded->snapshot.findings.empty());
+  // The same file without the unused filter is the same site.
+  auto clean = parse_site_text(list({rule("web", "APPLY", 443), rule("db", "APPLY", 5432)}).dump(),
+                               "b.json");
+  REQUIRE(clean.has_value());
+  CHECK(clean->snapshot.hash == loaded->snapshot.hash);
+}
+
 TEST_CASE("a v3 list file with a rule of the wrong shape names the file and the rule", "[unit][ctl]") {
   auto odd = parse_site_text(list({rule("web", "APPLY", 443), json(7)}).dump(), "dr.json");
   REQUIRE_FALSE(odd.has_value());
