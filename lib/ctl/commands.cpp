@@ -103,6 +103,17 @@ std::unique_ptr<store::Database> open_db(const DbArgs& args, std::ostream& err) 
   return open_db_file(path, err);
 }
 
+// The two files of a diff, read by one reader (a rule the replica lists as the source does is
+// not canonicalized twice), which is gone, with its memo, before they are compared.
+Result<std::pair<LoadedSite, LoadedSite>> load_diffed(const DiffArgs& args) {
+  SiteFileReader reader;
+  auto source = reader.load(args.source, args.source_refs);
+  if (!source) return source.error();
+  auto replica = reader.load(args.replica, args.replica_refs, &*source);
+  if (!replica) return replica.error();
+  return std::pair{std::move(*source), std::move(*replica)};
+}
+
 }  // namespace
 
 std::optional<std::int64_t> parse_time(const std::string& text, std::int64_t now_ms) {
@@ -141,33 +152,28 @@ int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err) {
     pair = find_pair(*cfg, args.pair, args.config, err);
     if (!pair) return kExitError;
   }
-  SiteFileReader reader;
-  auto source = reader.load(args.source, args.source_refs);
-  if (!source) {
-    err << "flowdriftctl: " << source.error().message << "\n";
+  auto sites = load_diffed(args);
+  if (!sites) {
+    err << "flowdriftctl: " << sites.error().message << "\n";
     return kExitError;
   }
-  auto replica = reader.load(args.replica, args.replica_refs, &*source);
-  if (!replica) {
-    err << "flowdriftctl: " << replica.error().message << "\n";
-    return kExitError;
-  }
+  const auto& [source, replica] = *sites;
   diff::PairResult result;
   std::optional<DiffPair> ctx;
   if (pair) {
     // What the daemon does for the pair: mappings first, then the expectations live now.
     const auto rules = drift::make_rules(*pair);
-    result = diff::diff_snapshots(source->snapshot, replica->snapshot, rules.mapping);
+    result = diff::diff_snapshots(source.snapshot, replica.snapshot, rules.mapping);
     drift::apply_expectations(result, rules.expected, unix_now_ms());
     ctx = DiffPair{pair->name, args.config, !pair->mapping.empty(), pair->expected.size()};
   } else {
-    result = diff::diff_snapshots(source->snapshot, replica->snapshot);
+    result = diff::diff_snapshots(source.snapshot, replica.snapshot);
   }
   const DiffPair* p = ctx ? &*ctx : nullptr;
   if (args.format == "text") {
-    diff_text(out, *source, *replica, result, p);
+    diff_text(out, source, replica, result, p);
   } else {
-    print_document(out, diff_json(*source, *replica, result, p), args.format, {});
+    print_document(out, diff_json(source, replica, result, p), args.format, {});
   }
   return unexpected_items(result) == 0 ? kExitInSync : kExitDrift;
 }

@@ -469,7 +469,7 @@ Result<void> add_rules_on_every_core(policy::V3SiteBuilder& builder,
   for (std::size_t k = 0; k < count; ++k) {
     const auto from = texts.begin() + static_cast<std::ptrdiff_t>(texts.size() * k / count);
     const auto to = texts.begin() + static_cast<std::ptrdiff_t>(texts.size() * (k + 1) / count);
-    pages.push_back(builder.begin_page({from, to}));
+    pages.push_back(builder.begin_borrowed_page({from, to}));  // the file outlives them
   }
   std::vector<std::thread> threads;
   for (std::size_t k = 1; k < count; ++k) threads.emplace_back([p = &pages[k]] { p->run(); });

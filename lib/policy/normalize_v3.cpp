@@ -712,7 +712,7 @@ V3RuleReferences references_of(const J& rule) {
 }
 
 // One listed rule from its raw text, at listing index `i`.
-Result<std::pair<PolicyOut, V3RuleReferences>> rule_from_text(const std::string& text, std::size_t i,
+Result<std::pair<PolicyOut, V3RuleReferences>> rule_from_text(std::string_view text, std::size_t i,
                                                             const SiteIndex& index) {
   std::string parse_error;
   const auto doc = json_scan::JsonDoc::parse(text, parse_error);
@@ -841,6 +841,13 @@ V3RulePageWork V3SiteBuilder::begin_page(const std::vector<std::string_view>& te
   V3RulePageWork work;
   s_->listing.begin(*work.s_, s_->rules_index, kNoGroups, texts, std::move(digest),
                     std::move(facts));
+  return work;
+}
+
+V3RulePageWork V3SiteBuilder::begin_borrowed_page(const std::vector<std::string_view>& texts) {
+  V3RulePageWork work;
+  s_->listing.begin(*work.s_, s_->rules_index, kNoGroups, texts, std::string(), PageFacts{},
+                    /*borrowed=*/true);
   return work;
 }
 

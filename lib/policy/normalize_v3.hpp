@@ -123,6 +123,8 @@ class V3SiteBuilder {
   // the rule by its place in the listing, for the first rule that does not canonicalize.
   V3RulePageWork begin_page(const std::vector<std::string_view>& texts, std::string digest = {},
                             PageFacts facts = {});
+  // A page of texts that stay valid until it has ended (a file read whole): not copied.
+  V3RulePageWork begin_borrowed_page(const std::vector<std::string_view>& texts);
   Result<V3PageReferences> end_page(V3RulePageWork work);
   // A page the memo remembers by the SHA-256 of its body: its facts, or nullopt.
   std::optional<PageFacts> known_page(const std::string& digest) const;

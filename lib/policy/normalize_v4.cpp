@@ -1323,7 +1323,7 @@ namespace {
 constexpr const char* kNoReferences = "v4 site: policies added before groups and categories";
 
 // One listed policy from its raw text, at listing index `i`.
-Result<std::pair<b::BuiltPolicy, V4PolicyReferences>> policy_from_text(const std::string& text,
+Result<std::pair<b::BuiltPolicy, V4PolicyReferences>> policy_from_text(std::string_view text,
                                                                       std::size_t i,
                                                                       const Site& site) {
   std::string parse_error;

@@ -171,8 +171,8 @@ template <class Site, class Refs>
 struct PageWorkCore {
   using Memo = PolicyMemoState<Refs>;
   struct Pending {
-    std::size_t slot = 0;  // position on the page
-    std::string text;      // raw policy JSON, copied: the page buffer is not ours
+    std::size_t slot = 0;   // position on the page
+    std::string_view text;  // raw policy JSON: in `owned`, or the caller's when borrowed
     Sha256 key{};          // memo key (SHA-256 of the text); unset without a memo
     std::shared_ptr<const build::BuiltPolicy> policy;
     Refs refs;
@@ -185,6 +185,7 @@ struct PageWorkCore {
   std::string digest;             // the page body's SHA-256 ("": not remembered)
   PageFacts facts;
   std::vector<Pending> pending;
+  std::string owned;     // the pending texts, one after another, unless borrowed
   std::size_t done = 0;  // pending items run() has finished
   std::optional<Error> error;
 
@@ -203,9 +204,10 @@ struct PageWorkCore {
     return true;
   }
 
-  // The texts the memo has are taken from it, the others wait for run().
+  // The texts the memo has are taken from it, the others wait for run(): copied, in one
+  // buffer, unless `borrowed` (the caller keeps them valid until the page has run).
   void begin(Memo* memo, const std::vector<std::string_view>& texts, std::string page_digest,
-             PageFacts page_facts) {
+             PageFacts page_facts, bool borrowed) {
     const bool whole = memo != nullptr && !page_digest.empty();
     if (whole) {
       digest = std::move(page_digest);
@@ -223,7 +225,21 @@ struct PageWorkCore {
           continue;
         }
       }
-      pending.push_back({k, std::string(texts[k]), key, nullptr, {}});
+      pending.push_back({k, texts[k], key, nullptr, {}});
+    }
+    if (!borrowed) own_texts();
+  }
+
+  // The pending texts copied into `owned`: one allocation for the page, not one a policy.
+  void own_texts() {
+    std::size_t total = 0;
+    for (const auto& item : pending) total += item.text.size();
+    owned.reserve(total);
+    for (const auto& item : pending) owned.append(item.text);
+    std::size_t at = 0;
+    for (auto& item : pending) {
+      item.text = std::string_view(owned).substr(at, item.text.size());
+      at += item.text.size();
     }
   }
 
@@ -248,8 +264,9 @@ struct PageWorkCore {
       }
       item.policy = std::make_shared<const build::BuiltPolicy>(std::move(built->first));
       item.refs = std::move(built->second);
-      std::string().swap(item.text);
+      item.text = {};
     }
+    if (done == pending.size()) std::string().swap(owned);
   }
 
   // After run(): every slot filled, and the memo told what was canonicalized (and the page,
@@ -282,14 +299,15 @@ struct PolicyListing {
   bool digests_known = true;
 
   void begin(Work& w, std::shared_ptr<const Site> site, const char* not_ready,
-             const std::vector<std::string_view>& texts, std::string digest, PageFacts facts) {
+             const std::vector<std::string_view>& texts, std::string digest, PageFacts facts,
+             bool borrowed = false) {
     const bool ready = site != nullptr;  // before the move below
     if (!w.start(ready, std::move(site), policies.size() + begun, texts.size(), not_ready)) {
       return;
     }
     begun += texts.size();
     note_page(digest);
-    w.begin(memo, texts, std::move(digest), std::move(facts));
+    w.begin(memo, texts, std::move(digest), std::move(facts), borrowed);
   }
 
   std::optional<PageFacts> known(bool ready, const std::string& digest) const {
