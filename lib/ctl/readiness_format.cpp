@@ -269,22 +269,17 @@ int run_readiness(const ReadinessArgs& args, std::ostream& out, std::ostream& er
   auto db = open_db_file(args.db.empty() ? cfg->storage.path : args.db, err);
   if (!db) return kExitError;
   try {
-    ExplainInput in;
-    in.pair = args.pair;
-    const auto rules = drift::make_rules(*pair);
-    in.rules = &rules;
-    in.config_file = args.config;
-    in.now_ms = unix_now_ms();
-    in.record = store::pair_record(*db, args.pair);
-    in.flipped = store::failed_over(*db, *pair);
-    if (auto read = report::read_pair_snapshots(in, pair, *db); !read) {
+    report::ExplainRequest request;
+    request.pair = args.pair;
+    request.config_pair = pair;
+    request.config_file = args.config;
+    request.now_ms = unix_now_ms();
+    auto read = report::read_pair(*db, request);
+    if (!read) {
       err << "flowdriftctl readiness: " << read.error().message << "\n";
       return kExitError;
     }
-    const auto source = store::read_snapshot(*db, in.source_ref.id);
-    const auto replica = store::read_snapshot(*db, in.replica_ref.id);
-    in.source = &source;
-    in.replica = &replica;
+    const ExplainInput& in = (*read)->input;
     ReadinessInput r;
     r.pair = &in;
     r.generated_ms = in.now_ms;

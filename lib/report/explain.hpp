@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,13 +65,6 @@ struct ExplainInput {
 // "expected" (every item covered by a live expectation) or "drifted".
 Result<nlohmann::json> explain_policy(const ExplainInput& in, const std::string& policy);
 
-// The pair's sites (from `pair`, else as stored) and the snapshots it last compared (else each
-// site's latest complete one, with a note), into `in`: what explain and readiness read.
-// `in.pair`, `in.record` and `in.flipped` are set by the caller. An error (http_status 404) when
-// the pair is neither configured nor stored, or a site has no complete poll.
-Result<void> read_pair_snapshots(ExplainInput& in, const config::PairConfig* pair,
-                                 store::Database& db);
-
 // What explain_document reads the report for.
 struct ExplainRequest {
   std::string pair;
@@ -81,6 +75,25 @@ struct ExplainRequest {
   std::string config_file;  // named in the report and its messages
   std::int64_t now_ms = 0;
 };
+
+// What explain and readiness read of a pair: its rules (when configured), its stored record
+// and direction, its sites (as configured, else as stored) and the two snapshots it last
+// compared (else each site's latest complete one, with a note). `input` points at the rules
+// and snapshots held here, so a PairSnapshots is neither copied nor moved. `request.policy` is
+// not read. An error (http_status 404) when the pair is neither configured nor stored, or a
+// site has no complete poll; throws store::StoreError.
+struct PairSnapshots {
+  std::optional<drift::PairRules> rules;
+  policy::Snapshot source;
+  policy::Snapshot replica;
+  ExplainInput input;
+
+  PairSnapshots() = default;
+  PairSnapshots(const PairSnapshots&) = delete;
+  PairSnapshots& operator=(const PairSnapshots&) = delete;
+};
+Result<std::unique_ptr<PairSnapshots>> read_pair(store::Database& db,
+                                                 const ExplainRequest& request);
 
 // The whole report from the daemon's database: the pair's stored status, its snapshots, its
 // stored items and their events, and Nutanix's entity sync. An error names the pair or policy

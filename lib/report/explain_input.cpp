@@ -126,35 +126,27 @@ void canon_version_notes(ExplainInput& in, const policy::Snapshot& source,
 }
 
 // The notes said first: a failed-over pair, and rules that are not applied.
-void request_notes(ExplainInput& in, const ExplainRequest& request) {
+std::vector<std::string> request_notes(const ExplainInput& in, const ExplainRequest& request) {
+  std::vector<std::string> notes;
   if (in.flipped) {
-    in.notes.push_back("the pair is failed over: " + request.config_pair->replica +
-                       " is its source, and its items are seen from there (docs/failover.md)");
+    notes.push_back("the pair is failed over: " + request.config_pair->replica +
+                    " is its source, and its items are seen from there (docs/failover.md)");
   }
   if (!request.config_pair) {
-    in.notes.push_back("no --config: the pair's mappings and expected differences are not "
-                       "applied, so items may differ from the daemon's (its stored items are "
-                       "below)");
+    notes.push_back("no --config: the pair's mappings and expected differences are not "
+                    "applied, so items may differ from the daemon's (its stored items are "
+                    "below)");
   }
+  return notes;
 }
 
 Result<nlohmann::json> explain_from(store::Database& db, const ExplainRequest& request) {
-  const auto* pair = request.config_pair;
-  ExplainInput in;
-  in.pair = request.pair;
-  const auto rules = pair ? std::optional(drift::make_rules(*pair)) : std::nullopt;
-  in.rules = rules ? &*rules : nullptr;
-  in.config_file = request.config_file;
-  in.now_ms = request.now_ms;
-  in.record = store::pair_record(db, request.pair);
-  in.flipped = pair && store::failed_over(db, *pair);
-  request_notes(in, request);
-  if (auto r = read_pair_snapshots(in, pair, db); !r) return r.error();
-  const auto source = store::read_snapshot(db, in.source_ref.id);
-  const auto replica = store::read_snapshot(db, in.replica_ref.id);
-  canon_version_notes(in, source, replica);
-  in.source = &source;
-  in.replica = &replica;
+  auto read = read_pair(db, request);
+  if (!read) return read.error();
+  ExplainInput& in = (*read)->input;
+  const auto first = request_notes(in, request);
+  in.notes.insert(in.notes.begin(), first.begin(), first.end());
+  canon_version_notes(in, (*read)->source, (*read)->replica);
   store::DriftQuery q;
   q.pair = request.pair;
   in.stored = store::drift_items(db, q);
@@ -171,10 +163,25 @@ Result<nlohmann::json> explain_from(store::Database& db, const ExplainRequest& r
 
 }  // namespace
 
-Result<void> read_pair_snapshots(ExplainInput& in, const config::PairConfig* pair,
-                                 store::Database& db) {
-  if (auto r = pair_sites(in, pair, db); !r) return r;
-  return pair_snapshots(in, db);
+Result<std::unique_ptr<PairSnapshots>> read_pair(store::Database& db,
+                                                 const ExplainRequest& request) {
+  const auto* pair = request.config_pair;
+  auto read = std::make_unique<PairSnapshots>();
+  ExplainInput& in = read->input;
+  in.pair = request.pair;
+  if (pair) read->rules = drift::make_rules(*pair);
+  in.rules = read->rules ? &*read->rules : nullptr;
+  in.config_file = request.config_file;
+  in.now_ms = request.now_ms;
+  in.record = store::pair_record(db, request.pair);
+  in.flipped = pair && store::failed_over(db, *pair);
+  if (auto r = pair_sites(in, pair, db); !r) return r.error();
+  if (auto r = pair_snapshots(in, db); !r) return r.error();
+  read->source = store::read_snapshot(db, in.source_ref.id);
+  read->replica = store::read_snapshot(db, in.replica_ref.id);
+  in.source = &read->source;
+  in.replica = &read->replica;
+  return read;
 }
 
 Result<nlohmann::json> explain_document(store::Database& db, const ExplainRequest& request) {
