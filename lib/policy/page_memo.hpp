@@ -173,7 +173,7 @@ struct PageWorkCore {
   struct Pending {
     std::size_t slot = 0;   // position on the page
     std::string_view text;  // raw policy JSON: in `owned`, or the caller's when borrowed
-    Sha256 key{};          // memo key (SHA-256 of the text); unset without a memo
+    Sha256 key{};           // memo key, by begin() or run(); unset without a memo
     std::shared_ptr<const build::BuiltPolicy> policy;
     Refs refs;
   };
@@ -186,6 +186,7 @@ struct PageWorkCore {
   PageFacts facts;
   std::vector<Pending> pending;
   std::string owned;     // the pending texts, one after another, unless borrowed
+  bool hash_on_run = false;  // the pending texts' memo keys are left to run()
   std::size_t done = 0;  // pending items run() has finished
   std::optional<Error> error;
 
@@ -212,13 +213,17 @@ struct PageWorkCore {
     if (whole) {
       digest = std::move(page_digest);
       facts = std::move(page_facts);
-      keys.reserve(texts.size());
+      keys.resize(texts.size());
     }
+    // An empty memo has nothing to find: the texts are hashed by run(), which may be on another
+    // thread (a site's first poll, flowdriftctl's first file).
+    const bool lookup = memo != nullptr && !memo->entries.empty();
+    hash_on_run = memo != nullptr && !lookup;
     for (std::size_t k = 0; k < texts.size(); ++k) {
       Sha256 key{};
-      if (memo != nullptr) {
+      if (lookup) {
         key = sha256(texts[k]);
-        if (whole) keys.push_back(key);
+        if (whole) keys[k] = key;
         if (const auto* hit = memo->find(key)) {
           slots[k] = hit->policy;
           refs[k] = hit->refs;
@@ -257,6 +262,10 @@ struct PageWorkCore {
   void run(Canon canon) {
     for (; done < pending.size() && !error; ++done) {
       auto& item = pending[done];
+      if (hash_on_run) {
+        item.key = sha256(item.text);
+        if (!keys.empty()) keys[item.slot] = item.key;
+      }
       auto built = canon(item.text, base + item.slot, *site);
       if (!built) {
         error = built.error();
