@@ -1,7 +1,6 @@
 #include "core/json_scan.hpp"
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -331,9 +330,9 @@ class JsonParser {
 
   // The keys of the objects being read, innermost last: an object's keys are the end of
   // `keys_` from its frame's `first`, so that an object costs no allocation of its own (a 53 MB
-  // list has 1.8 million of them). Linear over an object's first kLinear keys; past that a hash
-  // set of its own, so a hostile object of 100,000 keys costs O(n), not O(n^2). Views into the
-  // text, or into `decoded_` for the rare escaped key.
+  // list has 1.8 million of them). Linear over an object's first kLinearKeys keys; past that
+  // a hash set of its own, so a hostile object of 100,000 keys costs O(n), not O(n^2). Views
+  // into the text, or into `decoded_` for the rare escaped key.
   struct KeyFrame {
     std::size_t first;
     std::unique_ptr<std::unordered_set<std::string_view>> large;
