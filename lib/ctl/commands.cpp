@@ -44,7 +44,6 @@ using policy::baseline_document;
 using policy::baseline_files;
 using policy::baseline_folders;
 using policy::is_yaml_path;
-using policy::read_text;
 
 std::optional<config::Config> load_config_or_report(const std::string& path, std::ostream& err) {
   try {

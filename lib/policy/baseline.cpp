@@ -6,13 +6,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <tuple>
 #include <vector>
 
+#include "core/file_bytes.hpp"
 #include "core/json_scan.hpp"
 #include "core/json_strict.hpp"
 #include "core/printable.hpp"
@@ -284,25 +283,6 @@ void append_yaml(const json& v, std::size_t indent, std::string& out) {
 
 }  // namespace
 
-std::optional<std::string> read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return std::nullopt;
-  // A regular file is read in one piece of its size (a 21 MB site file: no growing stream
-  // buffer and no copy out of it); then whatever else the stream has, as for a pipe.
-  std::error_code ec;
-  const auto size = fs::is_regular_file(path, ec) ? fs::file_size(path, ec) : 0;
-  std::string out(ec ? 0 : size, '\0');
-  f.read(out.data(), static_cast<std::streamsize>(out.size()));
-  out.resize(static_cast<std::size_t>(f.gcount()));
-  if (f.bad()) return std::nullopt;
-  // A file read to its size has not seen its end yet: appending nothing must not copy it.
-  std::ostringstream rest;
-  if (!f.eof()) rest << f.rdbuf();
-  const std::string more = std::move(rest).str();
-  if (!more.empty()) out += more;
-  return out;
-}
-
 bool is_yaml_path(const std::string& path) {
   const auto ext = fs::path(path).extension();
   return ext == ".yaml" || ext == ".yml";
@@ -315,9 +295,9 @@ std::string baseline_text(const json& doc, BaselineFormat format) {
   return out;
 }
 
-Result<json> parse_document(const std::string& text, const std::string& name, bool yaml) {
+Result<json> parse_document(std::string_view text, const std::string& name, bool yaml) {
   if (yaml) {
-    const auto parsed = yaml::parse_yaml(text);
+    const auto parsed = yaml::parse_yaml(std::string(text));
     if (parsed.error) {
       return fail(name + ":" + std::to_string(parsed.error->line) + ":" +
                       std::to_string(parsed.error->column),
@@ -333,9 +313,9 @@ Result<json> parse_document(const std::string& text, const std::string& name, bo
 }
 
 Result<json> read_document(const std::string& path) {
-  auto text = read_text(path);
-  if (!text) return make_error(ErrorReason::Other, path + ": cannot read file");
-  return parse_document(*text, path, is_yaml_path(path));
+  const auto bytes = FileBytes::read(path);
+  if (!bytes) return make_error(ErrorReason::Other, path + ": cannot read file");
+  return parse_document(bytes->view(), path, is_yaml_path(path));
 }
 
 std::string baseline_file_name(const std::string& name) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -35,12 +36,10 @@ struct BaselineInfo {
 enum class BaselineFormat { Json, Yaml };
 std::string baseline_text(const nlohmann::json& doc, BaselineFormat format);
 bool is_yaml_path(const std::string& path);
-// A file's bytes, or nullopt when it cannot be read (site files and baselines alike).
-std::optional<std::string> read_text(const std::string& path);
 // A baseline file's document, JSON (read strictly) or YAML; errors name the file and the place.
 Result<nlohmann::json> read_document(const std::string& path);
 // The same from text already read (`name` in messages).
-Result<nlohmann::json> parse_document(const std::string& text, const std::string& name, bool yaml);
+Result<nlohmann::json> parse_document(std::string_view text, const std::string& name, bool yaml);
 
 // The single-file form.
 nlohmann::json baseline_document(const Snapshot& snap, const BaselineInfo& info);
