@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/json_text.hpp"
 #include "core/sha256.hpp"
 
 // Output forms are specified in docs/canonical-model.md; every function here must produce
@@ -61,47 +62,86 @@ std::optional<std::string> ipv6_text(const std::string& text) {
   return masked->substr(0, masked->rfind('/'));
 }
 
-json ports_json(const PortRanges& ranges) {
-  json out = json::array();
-  if (ranges.empty()) {
-    out.push_back(json::array({0, 65535}));
-    return out;
+namespace {
+
+void append_strings(std::string& out, const std::set<std::string>& items) {
+  out += '[';
+  for (auto it = items.begin(); it != items.end(); ++it) {
+    if (it != items.begin()) out += ',';
+    json_text::append_string(out, *it);
   }
-  for (const auto& [start, end] : ranges) out.push_back(json::array({start, end}));
+  out += ']';
+}
+
+std::string ports_service_text(const PortRanges& ranges, std::string_view protocol) {
+  std::string out = R"({"ports":[)";
+  if (ranges.empty()) out += "[0,65535]";
+  for (auto it = ranges.begin(); it != ranges.end(); ++it) {
+    if (it != ranges.begin()) out += ',';
+    out += '[';
+    json_text::append_int(out, it->first);
+    out += ',';
+    json_text::append_int(out, it->second);
+    out += ']';
+  }
+  out += R"(],"protocol":)";
+  json_text::append_string(out, protocol);
+  out += '}';
   return out;
 }
 
-json icmp_json(const IcmpSet& items) {
-  json out = json::array();
-  if (items.empty()) {
-    out.push_back(json::object());
-    return out;
+}  // namespace
+
+std::string tcp_service_text(const PortRanges& ranges) { return ports_service_text(ranges, "tcp"); }
+std::string udp_service_text(const PortRanges& ranges) { return ports_service_text(ranges, "udp"); }
+
+std::string icmp_service_text(const IcmpSet& items, std::string_view protocol) {
+  std::string out = R"({"icmp":[)";
+  if (items.empty()) out += "{}";
+  for (auto it = items.begin(); it != items.end(); ++it) {
+    const auto [type, code] = *it;
+    if (it != items.begin()) out += ',';
+    out += '{';
+    if (code >= 0) {
+      out += R"("code":)";
+      json_text::append_int(out, code);
+    }
+    if (type >= 0) {
+      out += code >= 0 ? R"(,"type":)" : R"("type":)";
+      json_text::append_int(out, type);
+    }
+    out += '}';
   }
-  for (const auto& [type, code] : items) {
-    json item = json::object();
-    if (type >= 0) item["type"] = type;
-    if (code >= 0) item["code"] = code;
-    out.push_back(std::move(item));
-  }
+  out += R"(],"protocol":)";
+  json_text::append_string(out, protocol);
+  out += '}';
   return out;
 }
 
-json tcp_service(const PortRanges& ranges) {
-  return json{{"protocol", "tcp"}, {"ports", ports_json(ranges)}};
-}
-json udp_service(const PortRanges& ranges) {
-  return json{{"protocol", "udp"}, {"ports", ports_json(ranges)}};
-}
-json icmp_service(const IcmpSet& items) {
-  return json{{"protocol", "icmp"}, {"icmp", icmp_json(items)}};
-}
-json all_service() { return json{{"all", true}}; }
-json any_peer() { return json{{"any", true}}; }
+std::string all_service_text() { return R"({"all":true})"; }
+std::string any_peer_text() { return R"({"any":true})"; }
 
-std::string effective_match(const std::set<std::string>& categories, std::string_view match) {
-  std::set<std::string> keys;
-  for (const auto& c : categories) keys.insert(c.substr(0, c.find(':')));
-  return keys.size() <= 1 ? std::string("all") : std::string(match);
+std::string named_text(std::string_view key, std::string_view value) {
+  std::string out = "{";
+  json_text::append_string(out, key);
+  out += ':';
+  json_text::append_string(out, value);
+  out += '}';
+  return out;
+}
+
+std::string_view effective_match(const std::set<std::string>& categories, std::string_view match) {
+  // One key when every category has the first one's (no set of keys built).
+  std::string_view first_key;
+  for (const std::string& c : categories) {
+    const std::string_view key = std::string_view(c).substr(0, c.find(':'));
+    if (&c == &*categories.begin()) {
+      first_key = key;
+    } else if (key != first_key) {
+      return match;
+    }
+  }
+  return "all";
 }
 
 json group_json(const std::set<std::string>& categories, const std::set<std::string>& kinds,
@@ -110,18 +150,31 @@ json group_json(const std::set<std::string>& categories, const std::set<std::str
               {"match", effective_match(categories, match)}};
 }
 
-json category_peer_json(const std::set<std::string>& categories, std::string_view match) {
-  return json{{"categories", categories}, {"match", effective_match(categories, match)}};
+std::string category_peer_text(const std::set<std::string>& categories, std::string_view match,
+                               std::string_view kind) {
+  std::string out = R"({"categories":)";
+  append_strings(out, categories);
+  if (!kind.empty()) {
+    out += R"(,"kinds":[)";
+    json_text::append_string(out, kind);
+    out += ']';
+  }
+  out += R"(,"match":)";
+  json_text::append_string(out, effective_match(categories, match));
+  out += '}';
+  return out;
 }
 
 void add_rule(RuleSet& rules, std::string_view direction, const std::string& peer_text,
               const std::string& service_text, const std::string& description) {
   // Keys in byte order, as dump() would write them; built as text so that large policies do
   // not materialize one json object per rule.
-  std::string text = R"({"description":)";
-  text += json(description).dump();
+  std::string text;
+  text.reserve(48 + description.size() + peer_text.size() + service_text.size());
+  text += R"({"description":)";
+  json_text::append_string(text, description);
   text += R"(,"direction":)";
-  text += json(std::string(direction)).dump();
+  json_text::append_string(text, direction);
   text += R"(,"peer":)";
   text += peer_text;
   text += R"(,"service":)";

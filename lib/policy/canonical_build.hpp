@@ -41,32 +41,38 @@ std::optional<std::string> ipv6_masked(const std::string& text, int prefix);
 // An IPv6 address in RFC 5952 text, or nullopt.
 std::optional<std::string> ipv6_text(const std::string& text);
 
+// Rules are made of the canonical texts below, for every entry of every policy, so they are
+// written as text (core/json_text), byte for byte what dump() gives, without building a DOM.
+
 // Port ranges of one protocol: sorted numerically, duplicates removed, never merged.
 using PortRanges = std::set<std::pair<std::int64_t, std::int64_t>>;
-// [[start,end],...]; an empty set means every port: [[0,65535]].
-nlohmann::json ports_json(const PortRanges& ranges);
-
 // ICMP (type, code) pairs, -1 meaning "any" (key omitted); "any" sorts first.
 using IcmpSet = std::set<std::pair<std::int64_t, std::int64_t>>;
-// [{"type":t,"code":c},...]; an empty set means all ICMP: [{}].
-nlohmann::json icmp_json(const IcmpSet& items);
 
-nlohmann::json tcp_service(const PortRanges& ranges);
-nlohmann::json udp_service(const PortRanges& ranges);
-nlohmann::json icmp_service(const IcmpSet& items);
-nlohmann::json all_service();
-nlohmann::json any_peer();
+// {"ports":[[start,end],...],"protocol":"tcp"}; no ranges means every port: [[0,65535]].
+std::string tcp_service_text(const PortRanges& ranges);
+std::string udp_service_text(const PortRanges& ranges);
+// {"icmp":[{"code":c,"type":t},...],"protocol":p}; no items means all ICMP: [{}]. `protocol`
+// is "icmp", or "icmp6" for v4.1's ICMPv6 services.
+std::string icmp_service_text(const IcmpSet& items, std::string_view protocol = "icmp");
+// {"all":true} and {"any":true}.
+std::string all_service_text();
+std::string any_peer_text();
+// {"<key>":"<value>"}: a peer or service that names one thing ("subnet", "address_group", ...).
+std::string named_text(std::string_view key, std::string_view value);
 
 // Category matching is OR within a key and, for "all", AND across keys; with one key (or one
 // category) "all" and "any" select the same VMs, so the canonical form says "all" there. This
 // also makes v3 MATCH_ANY filters equal to v4 category references, which have no match type.
-std::string effective_match(const std::set<std::string>& categories, std::string_view match);
+std::string_view effective_match(const std::set<std::string>& categories, std::string_view match);
 
 // Group (secured group, isolation group): {"categories":[...],"kinds":[...],"match":m}.
 nlohmann::json group_json(const std::set<std::string>& categories,
                           const std::set<std::string>& kinds, std::string_view match);
-// Category peer: {"categories":[...],"match":m}.
-nlohmann::json category_peer_json(const std::set<std::string>& categories, std::string_view match);
+// Category peer: {"categories":[...],"match":m}, or with `kind` (v4, not "vm")
+// {"categories":[...],"kinds":[kind],"match":m}.
+std::string category_peer_text(const std::set<std::string>& categories, std::string_view match,
+                               std::string_view kind = {});
 
 // JSON Pointer (RFC 6901) of a member or an element below `base`: where both normalizers report
 // bad input.

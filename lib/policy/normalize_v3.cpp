@@ -191,7 +191,7 @@ struct Filter {
   std::set<std::string> kinds;
 
   json group_json() const { return build::group_json(categories, kinds, match); }
-  json peer_json() const { return build::category_peer_json(categories, match); }
+  std::string peer_text() const { return build::category_peer_text(categories, match); }
 };
 
 template <class J>
@@ -268,20 +268,21 @@ build::IcmpSet icmp_items(const List& list, const std::string& path) {
   return items;
 }
 
-// The service for an explicit TCP/UDP/ICMP protocol; nullopt for ALL or no protocol.
+// The canonical text of the service for an explicit TCP/UDP/ICMP protocol; nullopt for ALL or
+// no protocol.
 template <class J>
-std::optional<json> protocol_service(const J& entry, const std::string& path) {
+std::optional<std::string> protocol_service(const J& entry, const std::string& path) {
   const std::string protocol = opt_string(entry, path, "protocol");
   if (protocol == "TCP") {
-    return build::tcp_service(port_ranges(opt_array(entry, path, "tcp_port_range_list"),
+    return build::tcp_service_text(port_ranges(opt_array(entry, path, "tcp_port_range_list"),
                                           child(path, "tcp_port_range_list")));
   }
   if (protocol == "UDP") {
-    return build::udp_service(port_ranges(opt_array(entry, path, "udp_port_range_list"),
+    return build::udp_service_text(port_ranges(opt_array(entry, path, "udp_port_range_list"),
                                           child(path, "udp_port_range_list")));
   }
   if (protocol == "ICMP") {
-    return build::icmp_service(icmp_items(opt_array(entry, path, "icmp_type_code_list"),
+    return build::icmp_service_text(icmp_items(opt_array(entry, path, "icmp_type_code_list"),
                                           child(path, "icmp_type_code_list")));
   }
   if (!protocol.empty() && protocol != "ALL") {
@@ -329,26 +330,26 @@ std::vector<std::string> rule_peers(const J& e, const std::string& path, const S
   }
   std::vector<std::string> peers;
   if (type == "ALL") {
-    peers.push_back(build::any_peer().dump());
+    peers.push_back(build::any_peer_text());
   } else if (type == "FILTER") {
     if (!filter) fail(child(path, "filter"), "missing (peer_specification_type FILTER)");
     Filter f = parse_filter(*filter, child(path, "filter"));
     out.categories.insert(f.categories.begin(), f.categories.end());
-    peers.push_back(f.peer_json().dump());
+    peers.push_back(f.peer_text());
   } else if (type == "IP_SUBNET") {
     if (subnet) {
       peers.push_back(
-          json{{"subnet", parse_subnet(*subnet, child(path, "ip_subnet")).text()}}.dump());
+          build::named_text("subnet", parse_subnet(*subnet, child(path, "ip_subnet")).text()));
     }
     if (groups) {
       const std::string gpath = child(path, "address_group_inclusion_list");
       std::size_t i = 0;
       for (const auto& group : *groups) {
         const std::string uuid = reference_uuid(group, child(gpath, i++));
-        peers.push_back(json{
-            {"address_group",
-             build::resolve_reference(index.address_group_names, uuid, "address_group",
-                                      out.address_groups, out.findings)}}.dump());
+        peers.push_back(build::named_text(
+            "address_group", build::resolve_reference(index.address_group_names, uuid,
+                                                      "address_group", out.address_groups,
+                                                      out.findings)));
       }
     }
     if (peers.empty()) {
@@ -367,20 +368,20 @@ template <class J>
 std::vector<std::string> rule_services(const J& e, const std::string& path,
                                        const SiteIndex& index, PolicyOut& out) {
   std::vector<std::string> services;
-  if (auto s = protocol_service(e, path)) services.push_back(s->dump());
+  if (auto s = protocol_service(e, path)) services.push_back(std::move(*s));
   if (const auto groups = opt_array(e, path, "service_group_list")) {
     const std::string gpath = child(path, "service_group_list");
     std::size_t i = 0;
     for (const auto& group : *groups) {
       const std::string uuid = reference_uuid(group, child(gpath, i++));
-      services.push_back(json{
-          {"service_group",
-           build::resolve_reference(index.service_group_names, uuid, "service_group",
-                                    out.service_groups, out.findings)}}.dump());
+      services.push_back(build::named_text(
+          "service_group", build::resolve_reference(index.service_group_names, uuid,
+                                                    "service_group", out.service_groups,
+                                                    out.findings)));
     }
   }
   // v3: "If a protocol is not configured ... then it is allowed".
-  if (services.empty()) services.push_back(build::all_service().dump());
+  if (services.empty()) services.push_back(build::all_service_text());
   return services;
 }
 
@@ -481,7 +482,7 @@ build::RuleSet allow_lists(const J& rule, const std::string& path, const SiteInd
   // v3: an empty outbound list of an app/VDI rule allows everything out; make it equal to an
   // explicit allow-all so the two spellings never show as drift. Quarantine lists stay literal.
   if ((!outbound || outbound->empty()) && out.type != "quarantine") {
-    build::add_rule(rules, "outbound", build::any_peer().dump(), build::all_service().dump(), "");
+    build::add_rule(rules, "outbound", build::any_peer_text(), build::all_service_text(), "");
   }
   return rules;
 }
@@ -557,7 +558,7 @@ GroupOut canonicalize_service_group(const json& entity) {
   const json& sg = member_object(entity, "", "service_group");
   const std::string path = "/service_group";
   out.name = req_string(sg, path, "name");
-  std::map<std::string, json> services;
+  std::set<std::string> services;  // canonical texts: sorted, unique
   if (const json* list = opt_array(sg, path, "service_list")) {
     const std::string lpath = child(path, "service_list");
     for (std::size_t i = 0; i < list->size(); ++i) {
@@ -566,13 +567,11 @@ GroupOut canonicalize_service_group(const json& entity) {
       if (!member(entry, "protocol")) {
         fail(child(spath, "protocol"), "missing (expected ALL, ICMP, TCP or UDP)");
       }
-      json s = protocol_service(entry, spath).value_or(build::all_service());
-      std::string key = s.dump();
-      services.emplace(std::move(key), std::move(s));
+      services.insert(protocol_service(entry, spath).value_or(build::all_service_text()));
     }
   }
   json list = json::array();
-  for (auto& [text, s] : services) list.push_back(std::move(s));
+  for (const auto& text : services) list.push_back(json::parse(text));
   const json canon{{"name", out.name},
                    {"description", opt_string(sg, path, "description")},
                    {"services", std::move(list)}};

@@ -212,23 +212,23 @@ b::IcmpSet icmp_items(const J& list, const std::string& path) {
 }
 
 // tcpServices / udpServices / icmpServices of a rule spec or service group, one canonical
-// service per protocol present. An empty list counts as absent.
+// service (its canonical text) per protocol present. An empty list counts as absent.
 template <class J>
-std::vector<json> protocol_services(const J& obj, const std::string& path) {
-  std::vector<json> out;
+std::vector<std::string> protocol_services(const J& obj, const std::string& path) {
+  std::vector<std::string> out;
   if (auto tcp = opt_array(obj, path, "tcpServices"); tcp && !tcp->empty()) {
-    out.push_back(b::tcp_service(port_ranges(*tcp, at_key(path, "tcpServices"))));
+    out.push_back(b::tcp_service_text(port_ranges(*tcp, at_key(path, "tcpServices"))));
   }
   if (auto udp = opt_array(obj, path, "udpServices"); udp && !udp->empty()) {
-    out.push_back(b::udp_service(port_ranges(*udp, at_key(path, "udpServices"))));
+    out.push_back(b::udp_service_text(port_ranges(*udp, at_key(path, "udpServices"))));
   }
   if (auto icmp = opt_array(obj, path, "icmpServices"); icmp && !icmp->empty()) {
-    out.push_back(b::icmp_service(icmp_items(*icmp, at_key(path, "icmpServices"))));
+    out.push_back(b::icmp_service_text(icmp_items(*icmp, at_key(path, "icmpServices"))));
   }
   if (auto icmp = opt_array(obj, path, "icmpV6Services"); icmp && !icmp->empty()) {
-    json service = b::icmp_service(icmp_items(*icmp, at_key(path, "icmpV6Services")));
-    service["protocol"] = "icmp6";  // v4.1+; v3 and the flows model have no ICMPv6
-    out.push_back(std::move(service));
+    // v4.1+; v3 and the flows model have no ICMPv6
+    out.push_back(
+        b::icmp_service_text(icmp_items(*icmp, at_key(path, "icmpV6Services")), "icmp6"));
   }
   return out;
 }
@@ -406,30 +406,30 @@ std::vector<std::string> rule_peers(const J& spec, const std::string& path,
   std::vector<std::string> peers;
   const std::string allow = opt_string(spec, path, side + "AllowSpec");
   if (allow == "ALL") {
-    peers.push_back(b::any_peer().dump());
+    peers.push_back(b::any_peer_text());
   } else if (!allow.empty() && allow != "NONE") {
     unmodelled.enum_value(at_key(path, side + "AllowSpec"), allow);
-    peers.push_back(json{{"allow", lowercase(allow)}}.dump());
+    peers.push_back(b::named_text("allow", lowercase(allow)));
   }
   const auto cat_ids = id_list(spec, path, side + "CategoryReferences");
   if (!cat_ids.empty()) {
-    json peer = b::category_peer_json(work.categories(cat_ids), "all");
     const std::string kind = associated_kind(spec, path, side, unmodelled);
-    if (kind != "vm") peer["kinds"] = json::array({kind});
-    peers.push_back(peer.dump());
+    peers.push_back(b::category_peer_text(work.categories(cat_ids), "all",
+                                          kind != "vm" ? kind : std::string()));
   }
   if (auto group = opt_string(spec, path, side + "EntityGroupReference"); !group.empty()) {
-    peers.push_back(json{{"entity_group", work.entity_group(group)}}.dump());
+    peers.push_back(b::named_text("entity_group", work.entity_group(group)));
   }
   if (auto subnet = opt_object(spec, path, side + "Subnet")) {
     const b::Cidr cidr = parse_ipv4_address(*subnet, at_key(path, side + "Subnet"));
-    peers.push_back(json{{"subnet", cidr.text()}}.dump());
+    peers.push_back(b::named_text("subnet", cidr.text()));
   }
   if (auto subnet = opt_object(spec, path, side + "Ipv6Subnet")) {
-    peers.push_back(json{{"subnet6", subnet_text(*subnet, at_key(path, side + "Ipv6Subnet"), "value")}}.dump());
+    peers.push_back(b::named_text(
+        "subnet6", subnet_text(*subnet, at_key(path, side + "Ipv6Subnet"), "value")));
   }
   for (const auto& id : id_list(spec, path, side + "AddressGroupReferences")) {
-    peers.push_back(json{{"address_group", work.address_group(id)}}.dump());
+    peers.push_back(b::named_text("address_group", work.address_group(id)));
   }
   return peers;
 }
@@ -460,13 +460,12 @@ std::string subnet_text(const J& obj, const std::string& path, const std::string
 template <class J>
 std::vector<std::string> rule_services(const J& spec, const std::string& path, PolicyWork& work,
                                        const char* groups_key = "serviceGroupReferences") {
-  std::vector<std::string> services;
-  for (const json& s : protocol_services(spec, path)) services.push_back(s.dump());
+  std::vector<std::string> services = protocol_services(spec, path);
   for (const auto& id : id_list(spec, path, groups_key)) {
-    services.push_back(json{{"service_group", work.service_group(id)}}.dump());
+    services.push_back(b::named_text("service_group", work.service_group(id)));
   }
   if (opt_bool(spec, path, "isAllProtocolAllowed").value_or(false) || services.empty()) {
-    services.assign(1, b::all_service().dump());
+    services.assign(1, b::all_service_text());
   }
   return services;
 }
@@ -642,13 +641,13 @@ void add_flex_rule(const J& rule, const J& spec, const std::string& rpath,
   Unmodelled unmodelled = work.unmodelled();
   auto peers = [&](const std::string& side, const char* any_key) {
     std::set<std::string> out;
-    if (opt_bool(spec, spath, any_key).value_or(false)) out.insert(b::any_peer().dump());
+    if (opt_bool(spec, spath, any_key).value_or(false)) out.insert(b::any_peer_text());
     for (const auto& g : work.entity_groups(id_list(spec, spath, side + "EntityGroupReferences"))) {
-      out.insert(json{{"entity_group", g}}.dump());
+      out.insert(b::named_text("entity_group", g));
     }
     if (auto subnet = opt_object(spec, spath, side + "Subnet")) {
       const b::Cidr cidr = parse_ipv4_address(*subnet, at_key(spath, side + "Subnet"));
-      out.insert(json{{"subnet", cidr.text()}}.dump());
+      out.insert(b::named_text("subnet", cidr.text()));
     }
     json list = json::array();
     for (const auto& p : out) list.push_back(json::parse(p));
@@ -976,13 +975,10 @@ b::BuiltGroup canonicalize_address_group(const json& group) {
 
 b::BuiltGroup canonicalize_service_group(const json& group) {
   return build_group(group, v4::kServiceGroup, kNoSite, [&](json& canon, b::BuiltGroup&) {
-    std::map<std::string, json> services;  // by canonical text: sorted, unique
-    for (json& s : protocol_services(group, "")) {
-      std::string text = s.dump();
-      services.emplace(std::move(text), std::move(s));
-    }
+    std::set<std::string> services;  // canonical texts: sorted, unique
+    for (auto& text : protocol_services(group, "")) services.insert(std::move(text));
     json list = json::array();
-    for (auto& entry : services) list.push_back(std::move(entry.second));
+    for (const auto& text : services) list.push_back(json::parse(text));
     canon["services"] = std::move(list);
   });
 }
