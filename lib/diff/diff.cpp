@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string.h>  // memmem (GNU; g++ defines _GNU_SOURCE)
 
 #include <nlohmann/json.hpp>
 
@@ -605,8 +606,11 @@ struct ChangedReferences {
   // False only when `text` cannot refer to any changed object.
   bool may_be_used_by(const std::string& text) const {
     if (!usable) return true;
+    // memmem, not std::string::find: find stops at every byte equal to the needle's first, and
+    // that is a quote, every few bytes of JSON. This scan reads every equal policy of a pair
+    // whose referenced objects changed: 16 MB at 5,000 policies.
     for (const auto& n : needles) {
-      if (text.find(n) != std::string::npos) return true;
+      if (memmem(text.data(), text.size(), n.data(), n.size()) != nullptr) return true;
     }
     return false;
   }
