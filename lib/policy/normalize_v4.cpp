@@ -313,12 +313,13 @@ void collect_unmodelled(const J& obj, const v4::Schema& schema, const std::strin
   each_member(obj, [&](std::string_view key, const auto& value) {
     if (v4::is_envelope_key(key) || key == skip) return;
     const v4::Field* f = schema.find(key);
+    if (f != nullptr && f->nested == nullptr) return;  // modelled: the common case, no paths built
     const std::string here = rel + std::string(key);
     if (f == nullptr) {
       out.field(at_key(path, key), here, to_dom(value));
-    } else if (f->nested != nullptr && value.is_object()) {
+    } else if (value.is_object()) {
       collect_unmodelled(value, *f->nested, at_key(path, key), here + "/", out);
-    } else if (f->nested != nullptr && value.is_array()) {
+    } else if (value.is_array()) {
       std::size_t i = 0;
       for (const auto& item : value) {
         collect_unmodelled(item, *f->nested, at_index(at_key(path, key), i),
