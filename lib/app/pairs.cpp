@@ -197,16 +197,17 @@ drift::Reconciled PairTracker::compare(store::Database& db, const drift::Decisio
                                        const store::PollOutcome& outcome,
                                        const policy::Snapshot& polled) {
   const auto& pair = tracker_.pair(d.pair);
-  // The polled side's snapshot is in hand, unless its memo let texts go that the comparison
-  // reads (docs/design/memory.md): then it comes from the store (just written, in this
-  // transaction), like the other side.
-  std::optional<policy::Snapshot> loaded;
-  if (!polled.has_all_texts()) {
-    loaded = store_.load_snapshot(d.polled_source ? d.source_snapshot : d.replica_snapshot);
-  }
-  const policy::Snapshot& in_hand = loaded ? *loaded : polled;
   const policy::Snapshot other =
       store_.load_snapshot(d.polled_source ? d.replica_snapshot : d.source_snapshot);
+  // The polled side's snapshot is in hand, less the texts its memo let go (docs/design/
+  // memory.md): those of objects the other side holds equal are taken from there, and the
+  // rest (objects that differ and did not change in this poll) from the store by hash.
+  std::optional<policy::Snapshot> filled;
+  if (!polled.has_all_texts()) {
+    filled = polled;
+    if (policy::fill_texts(*filled, other) > 0) store_.load_texts(*filled);
+  }
+  const policy::Snapshot& in_hand = filled ? *filled : polled;
   const policy::Snapshot& src = d.polled_source ? in_hand : other;
   const policy::Snapshot& rep = d.polled_source ? other : in_hand;
   auto result = drift::compare_pair(src, rep, &pair.rules, pair.flipped, d.comparison.now_ms);

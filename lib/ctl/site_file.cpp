@@ -10,7 +10,6 @@
 #include <string_view>
 #include <thread>
 #include <tuple>
-#include <unordered_map>
 #include <utility>
 
 #include "core/file_bytes.hpp"
@@ -738,33 +737,15 @@ Result<LoadedSite> load_site_file(const std::string& path, const V4References& r
   return SiteFileReader().load(path, refs);
 }
 
-namespace {
-
-// The texts a memo let go, from `earlier` by hash; false when one is not there.
-bool fill_texts(policy::Snapshot& snapshot, const policy::Snapshot* earlier) {
-  if (snapshot.has_all_texts()) return true;
-  if (earlier == nullptr) return false;
-  std::unordered_map<std::string_view, const std::string*> by_hash;
-  for (const auto& o : earlier->objects) {
-    if (o.kind == policy::ObjectKind::Policy && o.has_text) by_hash.emplace(o.hash, &o.json);
-  }
-  for (auto& o : snapshot.objects) {
-    if (o.has_text) continue;
-    const auto it = by_hash.find(o.hash);
-    if (it == by_hash.end()) return false;
-    o.json = *it->second;
-    o.has_text = true;
-  }
-  return true;
-}
-
-}  // namespace
-
 Result<LoadedSite> SiteFileReader::load(const std::string& path, const V4References& refs,
                                         const LoadedSite* earlier) {
   auto loaded = load_file(path, refs);
   v3_rules_.release_texts();
-  if (loaded && !fill_texts(loaded->snapshot, earlier ? &earlier->snapshot : nullptr)) {
+  // The texts the memo let go are those of rules the earlier file held too.
+  const bool filled = loaded && (loaded->snapshot.has_all_texts() ||
+                                 (earlier != nullptr &&
+                                  policy::fill_texts(loaded->snapshot, earlier->snapshot) == 0));
+  if (loaded && !filled) {
     return fail(ErrorReason::Other, path,
                 "a rule read before has no text here (flowdriftctl bug: report it)");
   }

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
 
 #include "core/sha256.hpp"
 
@@ -27,6 +29,27 @@ std::size_t Snapshot::count(ObjectKind kind) const {
 bool Snapshot::has_all_texts() const {
   return std::all_of(objects.begin(), objects.end(),
                      [](const CanonicalObject& o) { return o.has_text; });
+}
+
+std::size_t fill_texts(Snapshot& snapshot, const Snapshot& from) {
+  if (snapshot.has_all_texts()) return 0;
+  std::unordered_map<std::string_view, const std::string*> by_hash;
+  by_hash.reserve(from.objects.size());
+  for (const auto& o : from.objects) {
+    if (o.has_text) by_hash.emplace(o.hash, &o.json);
+  }
+  std::size_t missing = 0;
+  for (auto& o : snapshot.objects) {
+    if (o.has_text) continue;
+    const auto it = by_hash.find(o.hash);
+    if (it == by_hash.end()) {
+      ++missing;
+      continue;
+    }
+    o.json = *it->second;
+    o.has_text = true;
+  }
+  return missing;
 }
 
 namespace {

@@ -83,6 +83,10 @@ struct Snapshot {
   bool has_all_texts() const;
 };
 
+// The texts `snapshot`'s objects let go, copied from `from`'s objects of the same hash (a hash
+// is the SHA-256 of the text: equal hashes, equal texts). Returns how many are still without.
+std::size_t fill_texts(Snapshot& snapshot, const Snapshot& from);
+
 // A snapshot without its texts, packed to about 60 bytes an object (names back to back, hashes
 // as raw digests, types and modes as indexes) instead of about 500: what a site's memo keeps of
 // the last complete poll (docs/design/memory.md, step 4).

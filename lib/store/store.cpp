@@ -382,6 +382,17 @@ policy::Snapshot Store::load_snapshot(std::int64_t snapshot_id) {
   return read_snapshot(*db_, snapshot_id);
 }
 
+void Store::load_texts(policy::Snapshot& snapshot) {
+  auto& st = db_->cached("SELECT json FROM objects WHERE hash = ?1 LIMIT 1");
+  for (auto& o : snapshot.objects) {
+    if (o.has_text) continue;
+    auto text = st.bind(1, o.hash).query_text();
+    if (!text) throw StoreError("no stored object has the hash of " + o.name + " (" + o.hash + ")", 0);
+    o.json = std::move(*text);
+    o.has_text = true;
+  }
+}
+
 policy::Snapshot read_snapshot(Database& db, std::int64_t snapshot_id) {
   policy::Snapshot snap;
   {

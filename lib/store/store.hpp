@@ -97,6 +97,9 @@ class Store {
   // Objects sorted by (kind, name), findings in stored order. Throws StoreError if the id does
   // not exist.
   policy::Snapshot load_snapshot(std::int64_t snapshot_id);
+  // The texts `snapshot`'s objects let go, read by hash. Throws StoreError when one is not
+  // stored.
+  void load_texts(policy::Snapshot& snapshot);
 
   int schema_version();
   Database& db();

@@ -146,3 +146,28 @@ TEST_CASE("A packed snapshot unpacks to the same objects without their texts", "
     CHECK_FALSE(policy::PackedSnapshot::pack(many));
   }
 }
+
+TEST_CASE("fill_texts takes a let-go text from an object of the same hash, whatever its name",
+          "[unit][policy][memory]") {
+  Snapshot from;
+  from.objects = {obj(ObjectKind::Policy, "web", R"({"n":1})"),
+                  obj(ObjectKind::Policy, "db", R"({"n":2})")};
+  Snapshot hollow;
+  hollow.objects = {obj(ObjectKind::Policy, "web renamed", R"({"n":1})"),
+                    obj(ObjectKind::Policy, "db", R"({"n":3})"),
+                    obj(ObjectKind::Policy, "new", R"({"n":4})")};
+  hollow.objects[2].json = R"({"n":4})";  // kept: has_text
+  for (std::size_t i = 0; i < 2; ++i) {
+    hollow.objects[i].json.clear();
+    hollow.objects[i].has_text = false;
+  }
+  CHECK(fill_texts(hollow, from) == 1);  // db's {"n":3} is on no object of `from`
+  CHECK(hollow.objects[0].has_text);
+  CHECK(hollow.objects[0].json == R"({"n":1})");
+  CHECK_FALSE(hollow.objects[1].has_text);
+  CHECK(hollow.objects[1].json.empty());
+  CHECK(hollow.objects[2].json == R"({"n":4})");
+  CHECK(fill_texts(hollow, from) == 1);  // idempotent
+  Snapshot whole = from;
+  CHECK(fill_texts(whole, Snapshot{}) == 0);
+}

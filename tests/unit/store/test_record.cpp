@@ -516,6 +516,29 @@ TEST_CASE("An object without its text is linked to the stored one of its name an
   }
 }
 
+TEST_CASE("load_texts reads the texts a snapshot let go by hash, and names one not stored",
+          "[store][memory]") {
+  AfterOnePoll s(3, "p0001");
+  auto hollow = s.v1;
+  for (auto& o : hollow.objects) o = without_text(o);
+  s.store.load_texts(hollow);
+  REQUIRE(hollow.objects.size() == s.v1.objects.size());
+  for (std::size_t i = 0; i < hollow.objects.size(); ++i) {
+    INFO(hollow.objects[i].name);
+    CHECK(hollow.objects[i].has_text);
+    CHECK(hollow.objects[i].json == s.v1.objects[i].json);
+  }
+  // v2's p0001 was never stored: its hash finds nothing.
+  auto unstored = s.v2;
+  for (auto& o : unstored.objects) o = without_text(o);
+  try {
+    s.store.load_texts(unstored);
+    FAIL("load_texts found a text that is not stored");
+  } catch (const flowdrift::store::StoreError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("p0001"));
+  }
+}
+
 TEST_CASE("An object without its text under a new name takes the text stored by its hash",
           "[store][memory]") {
   AfterOnePoll s(2, "p0000");
