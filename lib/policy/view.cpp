@@ -1,6 +1,6 @@
 #include "policy/view.hpp"
 
-#include <nlohmann/json.hpp>
+#include "core/json_text.hpp"
 
 namespace flowdrift::policy {
 namespace {
@@ -152,6 +152,6 @@ std::string rewritten(JsonRef value, const MemberRewrite& replace) {
   return out;
 }
 
-std::string json_string(std::string_view value) { return nlohmann::json(value).dump(); }
+std::string json_string(std::string_view value) { return json_text::quoted(value); }
 
 }  // namespace flowdrift::policy
