@@ -293,3 +293,41 @@ TEST_CASE("IPv6 subnets and ICMPv6 services are canonical text", "[unit][policy]
   CHECK(r.error().message == "policies[1] (web-app): /rules/2/spec/srcIpv6Subnet/value: "
                              "expected IPv6 address, got \"not-an-address\"");
 }
+
+TEST_CASE("a page counts the policies referencing each list as policies_referencing does",
+          "[unit][policy][v43]") {
+  // The listing refuses a poll whose referenced list came back empty while policies on its
+  // pages reference it; the page's counts come from the raw texts in one walk, and must agree
+  // with the DOM's count kind by kind.
+  V4SiteData site = base_site();
+  json& web = policy_named(site, "web-app");
+  web["securedEntityGroupReferences"] = {kEgWeb};
+  web.at("rules").at(1).at("spec")["srcEntityGroupReference"] = kEgWeb;
+  web["scope"] = "VPC_LIST";
+  web["vpcReferences"] = {kVpcA};
+  json empty_refs = web;  // references present but empty count for nothing
+  empty_refs["name"] = "empty-refs";
+  empty_refs["extId"] = "77777777-0000-4000-8000-000000000001";
+  empty_refs["vpcReferences"] = json::array();
+  empty_refs["securedEntityGroupReferences"] = json::array();
+  empty_refs.at("rules").at(1).at("spec")["srcEntityGroupReference"] = "";
+  site.policies.push_back(empty_refs);
+  for (int variant = 0; variant < 2; ++variant) {
+    if (variant == 1) site.policies.erase(site.policies.begin());  // another mix
+    V4SiteBuilder builder;
+    REQUIRE(builder.set_references(site));
+    std::vector<std::string> texts;
+    for (const auto& p : site.policies) texts.push_back(p.dump(2));
+    const std::vector<std::string_view> page(texts.begin(), texts.end());
+    const auto refs = builder.end_page(builder.begin_page(page));
+    INFO((refs ? std::string() : refs.error().message));
+    REQUIRE(refs.has_value());
+    CHECK(refs->address_groups == policies_referencing(site.policies, V4Reference::AddressGroup));
+    CHECK(refs->service_groups == policies_referencing(site.policies, V4Reference::ServiceGroup));
+    CHECK(refs->categories == policies_referencing(site.policies, V4Reference::Category));
+    CHECK(refs->entity_groups == policies_referencing(site.policies, V4Reference::EntityGroup));
+    CHECK(refs->vpcs == policies_referencing(site.policies, V4Reference::Vpc));
+    CHECK(refs->entity_groups >= 1);
+    CHECK(refs->vpcs >= 1);
+  }
+}
