@@ -387,7 +387,9 @@ void Store::load_texts(policy::Snapshot& snapshot) {
   for (auto& o : snapshot.objects) {
     if (o.has_text) continue;
     auto text = st.bind(1, o.hash).query_text();
-    if (!text) throw StoreError("no stored object has the hash of " + o.name + " (" + o.hash + ")", 0);
+    if (!text) {
+      throw StoreError("no stored object has the hash of " + o.name + " (" + o.hash + ")", 0);
+    }
     o.json = std::move(*text);
     o.has_text = true;
   }

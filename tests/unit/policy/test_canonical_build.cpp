@@ -63,7 +63,8 @@ TEST_CASE("service texts are the dump() of their DOMs", "[unit][policy]") {
   }
   CHECK(b::tcp_service_text({}) == R"({"ports":[[0,65535]],"protocol":"tcp"})");
   CHECK(b::icmp_service_text({{-1, -1}, {8, -1}, {-1, 0}, {3, 4}}) ==
-        R"({"icmp":[{},{"code":0},{"code":4,"type":3},{"type":8}],"protocol":"icmp"})");  // by (type, code)
+        // sorted by (type, code)
+        R"({"icmp":[{},{"code":0},{"code":4,"type":3},{"type":8}],"protocol":"icmp"})");
   CHECK(b::all_service_text() == json{{"all", true}}.dump());
   CHECK(b::any_peer_text() == json{{"any", true}}.dump());
 }
