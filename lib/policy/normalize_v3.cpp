@@ -275,15 +275,15 @@ std::optional<std::string> protocol_service(const J& entry, const std::string& p
   const std::string protocol = opt_string(entry, path, "protocol");
   if (protocol == "TCP") {
     return build::tcp_service_text(port_ranges(opt_array(entry, path, "tcp_port_range_list"),
-                                          child(path, "tcp_port_range_list")));
+                                               child(path, "tcp_port_range_list")));
   }
   if (protocol == "UDP") {
     return build::udp_service_text(port_ranges(opt_array(entry, path, "udp_port_range_list"),
-                                          child(path, "udp_port_range_list")));
+                                               child(path, "udp_port_range_list")));
   }
   if (protocol == "ICMP") {
     return build::icmp_service_text(icmp_items(opt_array(entry, path, "icmp_type_code_list"),
-                                          child(path, "icmp_type_code_list")));
+                                               child(path, "icmp_type_code_list")));
   }
   if (!protocol.empty() && protocol != "ALL") {
     fail(child(path, "protocol"), "expected ALL, ICMP, TCP or UDP, got \"" + protocol + "\"");
