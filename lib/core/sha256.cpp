@@ -13,12 +13,16 @@ std::string sha256_hex(std::string_view data) {
   if (EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr) != 1) {
     throw std::runtime_error("EVP_Digest(sha256) failed");
   }
+  return to_hex(md.data(), len);
+}
+
+std::string to_hex(const unsigned char* data, std::size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 0xF];
+  out.reserve(n * 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    out += kHex[data[i] >> 4];
+    out += kHex[data[i] & 0xF];
   }
   return out;
 }

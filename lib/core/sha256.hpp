@@ -11,6 +11,9 @@ namespace flowdrift {
 
 std::string sha256_hex(std::string_view data);
 
+// `n` bytes as lowercase hex digits.
+std::string to_hex(const unsigned char* data, std::size_t n);
+
 // The raw digest: a key held by the thousand (a site's memo), 32 bytes in place of a 64-byte
 // hex string on the heap.
 using Sha256 = std::array<unsigned char, 32>;

@@ -15,6 +15,7 @@
 
 #include "core/json_scan.hpp"
 #include "core/printable.hpp"
+#include "core/memo_digest.hpp"
 #include "core/sha256.hpp"
 
 // The canonical form produced here is specified in docs/canonical-model.md; keep the two in step
@@ -733,7 +734,7 @@ std::string group_context(const SiteIndex& index) {
     for (const auto& [uuid, name] : *names) text += uuid + '\0' + name + '\0';
     text += '\1';
   }
-  return sha256_hex(text);
+  return memo_digest(text);
 }
 
 }  // namespace

@@ -108,7 +108,7 @@ class V3SiteBuilder {
   // address_groups/list and service_groups/list entities; before any rules.
   Result<void> set_groups(const std::vector<nlohmann::json>& address_groups,
                           const std::vector<nlohmann::json>& service_groups);
-  // The same, the lists' pages having the SHA-256 `digest` ("" when not known): a later poll
+  // The same, the lists' pages having the memo digest `digest` ("" when not known): a later poll
   // with the same digest takes what they built from the memo (reuse_groups).
   Result<void> set_groups(const std::vector<nlohmann::json>& address_groups,
                           const std::vector<nlohmann::json>& service_groups, std::string digest);
@@ -118,7 +118,7 @@ class V3SiteBuilder {
   // The next network_security_rules/list entities, in listing order.
   Result<void> add_rules(const std::vector<nlohmann::json>& page);
   // The next rules given as the raw JSON texts of a page (objects, as listed), as
-  // V4SiteBuilder's pages: begun, run, ended in the order begun. With `digest` (the SHA-256
+  // V4SiteBuilder's pages: begun, run, ended in the order begun. With `digest` (the memo digest
   // of the page body) the page is remembered whole once it has ended. end_page fails, naming
   // the rule by its place in the listing, for the first rule that does not canonicalize.
   V3RulePageWork begin_page(const std::vector<std::string_view>& texts, std::string digest = {},
@@ -126,7 +126,7 @@ class V3SiteBuilder {
   // A page of texts that stay valid until it has ended (a file read whole): not copied.
   V3RulePageWork begin_borrowed_page(const std::vector<std::string_view>& texts);
   Result<V3PageReferences> end_page(V3RulePageWork work);
-  // A page the memo remembers by the SHA-256 of its body: its facts, or nullopt.
+  // A page the memo remembers by the memo digest of its body: its facts, or nullopt.
   std::optional<PageFacts> known_page(const std::string& digest) const;
   // Begins that page from the memo: nothing to run. Call only after known_page() found it.
   V3RulePageWork begin_known_page(const std::string& digest);
@@ -144,7 +144,7 @@ class V3SiteBuilder {
   // The values of every key in category_keys() as the last complete poll added them, when
   // their pages had the same `digest` then: true, and add_category_values() is not needed.
   bool reuse_category_values(const std::string& digest);
-  // Every key's values were added, from pages with the SHA-256 `digest` ("" when not known).
+  // Every key's values were added, from pages with the memo digest `digest` ("" when not known).
   void category_values_added(std::string digest);
   // The snapshot; call once. With a memo, a poll whose groups, rule pages and category values
   // had the bytes of the last complete poll's takes its snapshot (without texts) instead of

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/printable.hpp"
+#include "core/memo_digest.hpp"
 #include "core/sha256.hpp"
 #include "core/json_scan.hpp"
 #include "policy/canonical_build.hpp"
@@ -1185,7 +1186,7 @@ std::string reference_context(const Site& site) {
   add("categories", site.categories);
   add("entity_groups", site.entity_groups.names_by_id);
   add("vpcs", site.vpcs);
-  return sha256_hex(text);
+  return memo_digest(text);
 }
 
 V4PolicyReferences references_of(const JsonRef& policy) {

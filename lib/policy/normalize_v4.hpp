@@ -134,7 +134,7 @@ class V4SiteBuilder {
                               const std::vector<nlohmann::json>& categories);
   // Every referenced list of `lists` (all but its policies, which are ignored).
   Result<void> set_references(const V4SiteData& lists);
-  // The same, the lists' pages having the SHA-256 `digest` ("" when not known): a later poll
+  // The same, the lists' pages having the memo digest `digest` ("" when not known): a later poll
   // with the same digest takes what they built from the memo (reuse_references).
   Result<void> set_references(const V4SiteData& lists, std::string digest);
   // The referenced lists as the last complete poll built them, when their pages had the same
@@ -152,11 +152,11 @@ class V4SiteBuilder {
   // not: it runs what is left) and fails as add_policy_text() does for the first policy of the
   // page that does not canonicalize. A page ended out of turn is refused.
   V4PolicyPageWork begin_page(const std::vector<std::string_view>& texts);
-  // The same, remembering the page whole under `digest` (the SHA-256 of its body) with the
+  // The same, remembering the page whole under `digest` (the memo digest of its body) with the
   // facts the listing took from it, once it has ended (page_memo.hpp).
   V4PolicyPageWork begin_page(const std::vector<std::string_view>& texts, std::string digest,
                               PageFacts facts);
-  // A page whose body the memo remembers by its SHA-256 `digest`: its facts, so the listing
+  // A page whose body the memo remembers by its memo digest `digest`: its facts, so the listing
   // need not read it, or nullopt (always, without a memo or before the references).
   std::optional<PageFacts> known_page(const std::string& digest) const;
   // Begins that page from the memo: nothing to run. Call only after known_page() found it.

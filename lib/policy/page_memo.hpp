@@ -1,13 +1,13 @@
 // What earlier polls of one site canonicalized, kept for the next poll (V4PolicyMemo,
 // V3RuleMemo): each policy by the SHA-256 of its raw text as listed, and each whole list page
-// by the SHA-256 of the page body. A page whose bytes equal a page of the last complete poll is
-// not parsed at all: the listing takes its total and item ids from here, and the builder its
-// canonical policies. A policy whose text is unchanged on a page that changed is not parsed
-// either. Everything is valid only under the reference context it was built in (the names
-// the policies' references resolve to); begin_poll() with another context drops it all.
-// Entries and pages that a complete poll did not list are dropped when it finishes (sweep()),
-// so the memo holds one site's policies: the canonical texts (shared, not copied, with the
-// snapshot built from them), a key per policy and a few ids per page.
+// by the memo digest of the page body (core/memo_digest.hpp, which says why not SHA-256 for both).
+// A page whose bytes equal a page of the last complete poll is not parsed at all: the listing takes
+// its total and item ids from here, and the builder its canonical policies. A policy whose text is
+// unchanged on a page that changed is not parsed either. Everything is valid only under the
+// reference context it was built in (the names the policies' references resolve to); begin_poll()
+// with another context drops it all. Entries and pages that a complete poll did not list are
+// dropped when it finishes (sweep()), so the memo holds one site's policies: the canonical texts
+// (shared, not copied, with the snapshot built from them), a key per policy and a few ids per page.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/memo_digest.hpp"
 #include "core/result.hpp"
 #include "core/sha256.hpp"
 #include "policy/canonical_build.hpp"
@@ -49,7 +50,7 @@ struct PolicyMemoState {
 
   std::string context;  // the reference context the entries were built in
   std::unordered_map<Sha256, Entry, Sha256Hash> entries;  // SHA-256 of a policy's raw text
-  std::unordered_map<std::string, Page> pages;     // SHA-256 of a page body -> page
+  std::unordered_map<std::string, Page> pages;            // memo digest of a page body -> page
   std::uint64_t generation = 0;
   std::uint64_t hits = 0;       // policies taken from the memo
   std::uint64_t misses = 0;     // policies canonicalized (and remembered)
@@ -158,7 +159,8 @@ struct PolicyMemoState {
 
   // A complete listing: what it did not list is gone from the site.
   void sweep() {
-    std::erase_if(entries, [gen = generation](const auto& e) { return e.second.generation != gen; });
+    std::erase_if(entries,
+                  [gen = generation](const auto& e) { return e.second.generation != gen; });
     std::erase_if(pages, [gen = generation](const auto& p) { return p.second.generation != gen; });
   }
 };
@@ -182,12 +184,12 @@ struct PageWorkCore {
   std::vector<std::shared_ptr<const build::BuiltPolicy>> slots;  // hits filled when begun
   std::vector<Refs> refs;                                        // per slot
   std::vector<Sha256> keys;  // per slot, when the page is to be remembered whole
-  std::string digest;             // the page body's SHA-256 ("": not remembered)
+  std::string digest;        // the page body's memo digest ("": not remembered)
   PageFacts facts;
   std::vector<Pending> pending;
-  std::string owned;     // the pending texts, one after another, unless borrowed
+  std::string owned;         // the pending texts, one after another, unless borrowed
   bool hash_on_run = false;  // the pending texts' memo keys are left to run()
-  std::size_t done = 0;  // pending items run() has finished
+  std::size_t done = 0;      // pending items run() has finished
   std::optional<Error> error;
 
   // For `count` policies from listing index `first`; false (and `error`, which the builder's
@@ -303,7 +305,7 @@ struct PolicyListing {
   Memo* memo = nullptr;
   std::vector<std::shared_ptr<const build::BuiltPolicy>> policies;
   std::size_t begun = 0;
-  // The pages begun, by the SHA-256 of their bodies in listing order; false once one had none.
+  // The pages begun, by the memo digests of their bodies in listing order; false once one had none.
   std::vector<std::string> digests;
   bool digests_known = true;
 
@@ -370,7 +372,7 @@ struct PolicyListing {
     if (references.empty() || after.empty() || !digests_known) return {};
     std::string text = references + '\n';
     for (const auto& d : digests) text += d + '\n';
-    return sha256_hex(text + after);
+    return memo_digest(text + after);
   }
 
  private:

@@ -5,7 +5,7 @@
 
 #include "core/json_strict.hpp"
 #include "core/log.hpp"
-#include "core/sha256.hpp"
+#include "core/memo_digest.hpp"
 #include "prism/retry.hpp"
 
 namespace flowdrift::prism::detail {
@@ -202,7 +202,7 @@ void ListingsDigest::add(const std::string& endpoint, const ListedTexts& listed)
   text_ += '\n';
 }
 
-std::string ListingsDigest::value() const { return known_ ? sha256_hex(text_) : std::string(); }
+std::string ListingsDigest::value() const { return known_ ? memo_digest(text_) : std::string(); }
 
 std::int64_t ReadPage::total() const {
   return known ? known->total : raw ? raw->facts.total : parsed.total;
@@ -219,7 +219,7 @@ const std::string& ReadPage::id(std::size_t i) const {
 bool read_raw(ReadPage& out, const PageSink& sink, ScanFn scan) {
   std::string digest;
   if (sink.known) {
-    digest = sha256_hex(out.body);
+    digest = memo_digest(out.body);
     out.known = sink.known(digest);
     if (out.known) {
       out.raw = RawListPage{{}, {}, std::move(digest)};

@@ -72,7 +72,7 @@ Error redacted(Error error, const FetchContext& ctx);
 struct RawListPage {
   std::vector<std::string_view> items;  // objects
   policy::PageFacts facts;              // the page's total, and each item's id
-  std::string digest;  // SHA-256 of the page body; "" when the sink remembers no pages
+  std::string digest;  // memo digest of the page body; "" when the sink remembers no pages
 };
 
 // Receives a listing page by page, so that a caller can consume entities as they arrive
@@ -85,7 +85,7 @@ struct PageSink {
   // page's envelope reads as expected; any other page goes through `page`. Awaited, so that
   // the sink can hand the work to another thread; the views stay valid until it completes.
   std::function<awaitable<Result<void>>(const RawListPage&)> raw_page;
-  // Optional, with raw_page: a sink that remembers whole pages by the SHA-256 of their body
+  // Optional, with raw_page: a sink that remembers whole pages by the memo digest of their body
   // (policy/page_memo.hpp). `known` gives the facts of such a page, or nullopt; `known_page`
   // then takes it in place of raw_page, and the body is never read.
   std::function<std::optional<policy::PageFacts>(const std::string& digest)> known;
@@ -132,7 +132,7 @@ PageSink collect_into(std::vector<nlohmann::json>& out);
 // policies reference are parsed only when their bytes differ from the last complete poll's.
 struct ListedTexts {
   std::vector<std::string> items;    // each item's JSON text, in listing order
-  std::vector<std::string> digests;  // each page's SHA-256; "" for a page read as a DOM
+  std::vector<std::string> digests;  // each page's memo digest; "" for a page read as a DOM
 };
 
 // A sink that keeps the listing in `out` (a page read as a DOM is kept as its items' dump()).

@@ -13,7 +13,6 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
-#include "core/sha256.hpp"
 #include "core/json_scan.hpp"
 #include "core/json_strict.hpp"
 #include "drift/coverage_v4.hpp"

@@ -14,7 +14,7 @@
 
 #include "core/json_scan.hpp"
 #include "core/json_strict.hpp"
-#include "core/sha256.hpp"
+#include "core/memo_digest.hpp"
 #include "policy/normalize_v3.hpp"
 #include "drift/coverage_v3.hpp"
 
@@ -80,7 +80,7 @@ void differential(std::string_view text, const std::vector<nlohmann::json>& page
   const auto texts = entity_texts(text, page.size());
   const std::string want = dom_hash(page);
   flowdrift::policy::V3RuleMemo memo;
-  const std::string digest = flowdrift::sha256_hex(text);
+  const std::string digest = flowdrift::memo_digest(text);
   if (raw_hash(page, texts, digest, memo) != want) __builtin_trap();
   if (raw_hash(page, texts, digest, memo) != want) __builtin_trap();  // now a known page
   if (!want.empty() && memo.page_hits() != 1) __builtin_trap();

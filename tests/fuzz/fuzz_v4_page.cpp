@@ -15,7 +15,7 @@
 
 #include "core/json_scan.hpp"
 #include "core/json_strict.hpp"
-#include "core/sha256.hpp"
+#include "core/memo_digest.hpp"
 #include "drift/coverage_v4.hpp"
 #include "drift/entity_sync.hpp"
 #include "policy/normalize_v4.hpp"
@@ -48,7 +48,7 @@ void pages_through_memo(std::string_view text, const flowdrift::json_scan::JsonD
     texts.push_back(item.text());
   }
   flowdrift::policy::V4PolicyMemo memo;
-  const std::string digest = flowdrift::sha256_hex(text);
+  const std::string digest = flowdrift::memo_digest(text);
   if (through_memo(page, texts, digest, memo) != dom_hash) __builtin_trap();
   if (through_memo(page, texts, digest, memo) != dom_hash) __builtin_trap();
   if (!dom_hash.empty() && memo.page_hits() != 1) __builtin_trap();

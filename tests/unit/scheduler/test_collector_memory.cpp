@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/sha256.hpp"
 #include "scheduler/collector.hpp"
 #include "store/store.hpp"
 #include "support/simulated_pc.hpp"
