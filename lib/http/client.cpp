@@ -24,6 +24,51 @@ constexpr std::uint32_t kMaxResponseHeaderBytes = 64u * 1024u;
 // 45 MB listing took about 90,000 SSL_read calls. 64 KiB is Beast's own cap on one read.
 constexpr std::size_t kReadBufferBytes = 64u * 1024u;
 
+// A response body read into a std::string as Beast's string_body reads it, except that each
+// piece is appended: string_body's reader resizes the string (zero-filling the new bytes) and
+// then copies into it, a second pass over every byte of a 54 MB page (4% of a quiet cycle's CPU).
+struct AppendedBody {
+  using value_type = std::string;
+
+  static std::uint64_t size(const value_type& body) { return body.size(); }
+
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(bhttp::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+
+    // A Content-Length is reserved at once; it was checked against max_response_bytes.
+    void init(const boost::optional<std::uint64_t>& length, error_code& ec) {
+      ec = {};
+      if (!length) return;
+      if (*length > body_.max_size()) {
+        ec = bhttp::error::buffer_overflow;
+        return;
+      }
+      body_.reserve(static_cast<std::size_t>(*length));
+    }
+
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, error_code& ec) {
+      const std::size_t extra = beast::buffer_bytes(buffers);
+      if (extra > body_.max_size() - body_.size()) {
+        ec = bhttp::error::buffer_overflow;
+        return 0;
+      }
+      ec = {};
+      for (const auto piece : beast::buffers_range_ref(buffers)) {
+        body_.append(static_cast<const char*>(piece.data()), piece.size());
+      }
+      return extra;
+    }
+
+    void finish(error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+
 std::shared_ptr<spdlog::logger> logger() { return log::get("http"); }
 
 auto use_ec(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
@@ -276,7 +321,7 @@ awaitable<Attempt> BeastTransport::Impl::exchange(Stream* stream, HttpRequest re
                      is_connection_end(ec));
   }
 
-  bhttp::response_parser<bhttp::string_body> parser;
+  bhttp::response_parser<AppendedBody> parser;
   parser.body_limit(static_cast<std::uint64_t>(options.max_response_bytes));
   parser.header_limit(kMaxResponseHeaderBytes);
   if (verb == bhttp::verb::head) parser.skip(true);

@@ -851,7 +851,7 @@ V3RulePageWork V3SiteBuilder::begin_borrowed_page(const std::vector<std::string_
   return work;
 }
 
-std::optional<PageFacts> V3SiteBuilder::known_page(const std::string& digest) const {
+SharedFacts V3SiteBuilder::known_page(const std::string& digest) const {
   return s_->listing.known(s_->groups_set, digest);
 }
 

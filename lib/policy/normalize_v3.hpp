@@ -127,7 +127,7 @@ class V3SiteBuilder {
   V3RulePageWork begin_borrowed_page(const std::vector<std::string_view>& texts);
   Result<V3PageReferences> end_page(V3RulePageWork work);
   // A page the memo remembers by the memo digest of its body: its facts, or nullopt.
-  std::optional<PageFacts> known_page(const std::string& digest) const;
+  SharedFacts known_page(const std::string& digest) const;
   // Begins that page from the memo: nothing to run. Call only after known_page() found it.
   V3RulePageWork begin_known_page(const std::string& digest);
   // The listing restarted: forget the rules added so far.

@@ -1365,7 +1365,7 @@ V4PolicyPageWork V4SiteBuilder::begin_page(const std::vector<std::string_view>& 
   return work;
 }
 
-std::optional<PageFacts> V4SiteBuilder::known_page(const std::string& digest) const {
+SharedFacts V4SiteBuilder::known_page(const std::string& digest) const {
   return s_->listing.known(s_->references_set, digest);
 }
 

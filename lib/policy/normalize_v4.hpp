@@ -158,7 +158,7 @@ class V4SiteBuilder {
                               PageFacts facts);
   // A page whose body the memo remembers by its memo digest `digest`: its facts, so the listing
   // need not read it, or nullopt (always, without a memo or before the references).
-  std::optional<PageFacts> known_page(const std::string& digest) const;
+  SharedFacts known_page(const std::string& digest) const;
   // Begins that page from the memo: nothing to run. Call only after known_page() found it.
   V4PolicyPageWork begin_known_page(const std::string& digest);
   Result<V4PageReferences> end_page(V4PolicyPageWork work);

@@ -32,6 +32,8 @@ struct PageFacts {
   std::int64_t total = 0;
   std::vector<std::string> ids;
 };
+// Shared between the memo and the listings that take a remembered page: its ids are not copied.
+using SharedFacts = std::shared_ptr<const PageFacts>;
 
 // `Refs`: what a fetch checks of one policy besides its canonical form (the kinds of object
 // it references).
@@ -43,7 +45,7 @@ struct PolicyMemoState {
     std::uint64_t generation = 0;  // the last poll that listed it
   };
   struct Page {
-    PageFacts facts;
+    SharedFacts facts;
     std::vector<Sha256> keys;  // its policies' entry keys, in page order
     std::uint64_t generation = 0;
   };
@@ -77,10 +79,10 @@ struct PolicyMemoState {
     ++generation;
   }
 
-  // The facts of a remembered page, or nullopt.
-  std::optional<PageFacts> known(const std::string& digest) const {
+  // The facts of a remembered page, or null.
+  SharedFacts known(const std::string& digest) const {
     auto it = pages.find(digest);
-    if (it == pages.end()) return std::nullopt;
+    if (it == pages.end()) return nullptr;
     return it->second.facts;
   }
 
@@ -117,7 +119,8 @@ struct PolicyMemoState {
   }
 
   void remember_page(std::string digest, PageFacts facts, std::vector<Sha256> keys) {
-    pages[std::move(digest)] = {std::move(facts), std::move(keys), generation};
+    pages[std::move(digest)] = {std::make_shared<const PageFacts>(std::move(facts)),
+                                std::move(keys), generation};
   }
 
   // The poll's snapshot was stored, and with it every entry's text (a complete listing swept
@@ -321,8 +324,8 @@ struct PolicyListing {
     w.begin(memo, texts, std::move(digest), std::move(facts), borrowed);
   }
 
-  std::optional<PageFacts> known(bool ready, const std::string& digest) const {
-    if (memo == nullptr || !ready) return std::nullopt;
+  SharedFacts known(bool ready, const std::string& digest) const {
+    if (memo == nullptr || !ready) return nullptr;
     return memo->known(digest);
   }
 

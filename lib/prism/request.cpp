@@ -173,7 +173,7 @@ PageSink collect_texts(ListedTexts& out) {
   };
   sink.raw_page = [&out](const RawListPage& page) { return keep_texts(&out, page); };
   // Never a known page: every body is read, and its digest is what `known` is asked about.
-  sink.known = [](const std::string&) { return std::optional<policy::PageFacts>(); };
+  sink.known = [](const std::string&) { return policy::SharedFacts(); };
   return sink;
 }
 

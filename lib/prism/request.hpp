@@ -86,9 +86,9 @@ struct PageSink {
   // the sink can hand the work to another thread; the views stay valid until it completes.
   std::function<awaitable<Result<void>>(const RawListPage&)> raw_page;
   // Optional, with raw_page: a sink that remembers whole pages by the memo digest of their body
-  // (policy/page_memo.hpp). `known` gives the facts of such a page, or nullopt; `known_page`
+  // (policy/page_memo.hpp). `known` gives the facts of such a page, or null; `known_page`
   // then takes it in place of raw_page, and the body is never read.
-  std::function<std::optional<policy::PageFacts>(const std::string& digest)> known;
+  std::function<policy::SharedFacts(const std::string& digest)> known;
   std::function<awaitable<Result<void>>(const std::string& digest)> known_page;
 };
 
@@ -104,7 +104,7 @@ struct ParsedPage {
 // digest of its body, not read), raw (scanned without a DOM) or parsed.
 struct ReadPage {
   std::string body;  // the raw items point into it
-  std::optional<policy::PageFacts> known;
+  policy::SharedFacts known;
   std::optional<RawListPage> raw;  // for a known page, only its digest
   ParsedPage parsed;
 

@@ -52,7 +52,7 @@ std::string raw_hash(const std::vector<nlohmann::json>& page, const std::vector<
                      const std::string& digest, flowdrift::policy::V3RuleMemo& memo) {
   V3SiteBuilder builder(&memo);
   if (!builder.set_groups(page, page)) return "";
-  const bool known = builder.known_page(digest).has_value();
+  const bool known = builder.known_page(digest) != nullptr;
   auto work = known ? builder.begin_known_page(digest)
                     : builder.begin_page(texts, digest, {0, std::vector<std::string>(texts.size())});
   if (!builder.end_page(std::move(work))) return "";

@@ -31,7 +31,7 @@ std::string through_memo(const std::vector<nlohmann::json>& page,
                          flowdrift::policy::V4PolicyMemo& memo) {
   flowdrift::policy::V4SiteBuilder builder(&memo);
   if (!builder.set_references(page, page, page)) return "";
-  const bool known = builder.known_page(digest).has_value();
+  const bool known = builder.known_page(digest) != nullptr;
   auto work = known ? builder.begin_known_page(digest)
                     : builder.begin_page(texts, digest, {0, std::vector<std::string>(texts.size())});
   if (!builder.end_page(std::move(work))) return "";
