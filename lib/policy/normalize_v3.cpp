@@ -14,8 +14,8 @@
 #include <utility>
 
 #include "core/json_scan.hpp"
-#include "core/printable.hpp"
 #include "core/memo_digest.hpp"
+#include "core/printable.hpp"
 #include "core/sha256.hpp"
 
 // The canonical form produced here is specified in docs/canonical-model.md; keep the two in step

@@ -126,7 +126,7 @@ class V3SiteBuilder {
   // A page of texts that stay valid until it has ended (a file read whole): not copied.
   V3RulePageWork begin_borrowed_page(const std::vector<std::string_view>& texts);
   Result<V3PageReferences> end_page(V3RulePageWork work);
-  // A page the memo remembers by the memo digest of its body: its facts, or nullopt.
+  // A page the memo remembers by the memo digest of its body: its facts, or null.
   SharedFacts known_page(const std::string& digest) const;
   // Begins that page from the memo: nothing to run. Call only after known_page() found it.
   V3RulePageWork begin_known_page(const std::string& digest);

@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/printable.hpp"
 #include "core/memo_digest.hpp"
+#include "core/printable.hpp"
 #include "core/sha256.hpp"
 #include "core/json_scan.hpp"
 #include "policy/canonical_build.hpp"

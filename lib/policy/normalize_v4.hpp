@@ -157,7 +157,7 @@ class V4SiteBuilder {
   V4PolicyPageWork begin_page(const std::vector<std::string_view>& texts, std::string digest,
                               PageFacts facts);
   // A page whose body the memo remembers by its memo digest `digest`: its facts, so the listing
-  // need not read it, or nullopt (always, without a memo or before the references).
+  // need not read it, or null (always, without a memo or before the references).
   SharedFacts known_page(const std::string& digest) const;
   // Begins that page from the memo: nothing to run. Call only after known_page() found it.
   V4PolicyPageWork begin_known_page(const std::string& digest);
