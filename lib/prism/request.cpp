@@ -235,6 +235,18 @@ bool read_raw(ReadPage& out, const PageSink& sink, ScanFn scan) {
   return out.raw.has_value();
 }
 
+const std::string* ListedIds::repeated(const ReadPage& page) {
+  for (std::size_t i = 0; i < page.size(); ++i) {
+    const std::string& id = page.id(i);
+    if (id.empty()) continue;
+    if (seen_.contains(id)) return &id;
+    auto* copy = static_cast<char*>(arena_.allocate(id.size(), 1));
+    std::copy(id.begin(), id.end(), copy);
+    seen_.emplace(copy, id.size());
+  }
+  return nullptr;
+}
+
 awaitable<Result<void>> consume(PageSink* sink, ReadPage* page) {
   if (page->known) co_return co_await sink->known_page(page->raw->digest);
   if (page->raw) co_return co_await sink->raw_page(*page->raw);

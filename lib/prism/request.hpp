@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <memory_resource>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -124,6 +126,20 @@ bool read_raw(ReadPage& out, const PageSink& sink, ScanFn scan);
 
 // Hands one checked page to the sink, in the form it was read.
 awaitable<Result<void>> consume(PageSink* sink, ReadPage* page);
+
+// The ids one pass of a listing has handed out, to tell an item listed twice (the listing shifted
+// while paging, so another item was skipped). The ids are copied into one arena and the set holds
+// views of them: no allocation per id, whichever form (known, raw, parsed) the page was read in.
+class ListedIds {
+ public:
+  // The first id of `page` that an earlier page or the page itself listed already, or null.
+  // Items without an id ("") are not compared.
+  const std::string* repeated(const ReadPage& page);
+
+ private:
+  std::pmr::monotonic_buffer_resource arena_;
+  std::pmr::unordered_set<std::string_view> seen_{&arena_};
+};
 
 // A sink that keeps every entity of the listing in `out`.
 PageSink collect_into(std::vector<nlohmann::json>& out);

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <functional>
 #include <random>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -190,7 +189,7 @@ awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoin
   for (int pass = 0; pass < 2; ++pass) {
     if (pass > 0) sink->restart();
     std::size_t count = 0;
-    std::unordered_set<std::string> uuids;
+    detail::ListedIds uuids;
     std::optional<std::int64_t> total;
     std::int64_t offset = 0;
     bool restart = false;
@@ -235,15 +234,11 @@ awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoin
                                  " entities, more than metadata.total_matches " +
                                  std::to_string(*total));
       }
-      for (std::size_t i = 0; i < page->size(); ++i) {
-        const std::string& uuid = page->id(i);
-        if (!uuid.empty() && !uuids.insert(uuid).second) {
-          // The same entity twice means the listing shifted under us: another one was
-          // skipped, so the set is not complete even though the count adds up.
-          co_return error_with(ErrorReason::Truncated,
-                               here + ": duplicate uuid " + uuid +
-                                   " (the listing shifted while paging)");
-        }
+      if (const std::string* uuid = uuids.repeated(*page)) {
+        // The same entity twice means the listing shifted under us: another one was
+        // skipped, so the set is not complete even though the count adds up.
+        co_return error_with(ErrorReason::Truncated, here + ": duplicate uuid " + *uuid +
+                                                         " (the listing shifted while paging)");
       }
       // The poll deadline bounds the wait on the site, as before canonicalization moved
       // into the listing: the time spent on the page here does not count against it.

@@ -7,7 +7,6 @@
 #include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -260,7 +259,7 @@ awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoin
   for (int pass = 0; pass < 2; ++pass) {
     if (pass > 0) sink->restart();
     std::size_t count = 0;
-    std::unordered_set<std::string> ext_ids;
+    detail::ListedIds ext_ids;
     std::optional<std::int64_t> total;
     bool restart = false;
 
@@ -303,14 +302,11 @@ awaitable<Result<std::size_t>> list_pages(FetchContext* ctx, std::string endpoin
                                  " items, but metadata.totalAvailableResults is " +
                                  std::to_string(*total));
       }
-      for (std::size_t i = 0; i < page->size(); ++i) {
-        const std::string ext_id = page->id(i);
-        if (!ext_id.empty() && !ext_ids.insert(ext_id).second) {
-          // The same item twice means the listing shifted under us: another one was skipped,
-          // so the set is not complete even though the count adds up.
-          co_return error_with(ErrorReason::Truncated, here + ": duplicate extId " + ext_id +
-                                                           " (the listing shifted while paging)");
-        }
+      if (const std::string* ext_id = ext_ids.repeated(*page)) {
+        // The same item twice means the listing shifted under us: another one was skipped,
+        // so the set is not complete even though the count adds up.
+        co_return error_with(ErrorReason::Truncated, here + ": duplicate extId " + *ext_id +
+                                                         " (the listing shifted while paging)");
       }
       // The poll deadline bounds the wait on the site, as before canonicalization moved
       // into the listing: the time spent on the page here does not count against it.
