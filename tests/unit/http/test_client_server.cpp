@@ -4,12 +4,16 @@
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <iterator>
 #include <optional>
 #include <string>
 
@@ -341,6 +345,83 @@ TEST_CASE("response over max_response_bytes -> TooLarge", "[unit][http]") {
   REQUIRE(ok.has_value());
   CHECK(ok->body.size() == 5000);
   s.finish();
+}
+
+// `size` bytes of every value (NUL, CR, LF among them), different at every offset of a page.
+std::string binary_body(std::size_t size) {
+  std::string body(size, '\0');
+  std::uint32_t x = 2463534242u;
+  for (auto& c : body) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x & 0xffu);
+  }
+  return body;
+}
+
+// `body` as a chunked response: chunks of sizes from 1 byte to well over a read buffer.
+std::string chunked_response(const std::string& body) {
+  static constexpr std::size_t kSizes[] = {1, 7, 4096, 16385, 65537, 250000, 3};
+  std::string wire = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  char size_line[32];
+  for (std::size_t at = 0, k = 0; at < body.size(); ++k) {
+    const std::size_t n = std::min(kSizes[k % std::size(kSizes)], body.size() - at);
+    wire.append(size_line, static_cast<std::size_t>(std::snprintf(size_line, sizeof size_line,
+                                                                  "%zx\r\n", n)));
+    wire.append(body, at, n).append("\r\n");
+    at += n;
+  }
+  return wire + "0\r\n\r\n";
+}
+
+// One connection on `acceptor`, answered with `wire` as it is once the request's header is in.
+awaitable<void> answer_raw(tcp::acceptor* acceptor, std::string wire) {
+  auto socket = co_await acceptor->async_accept(asio::use_awaitable);
+  std::string request;
+  co_await asio::async_read_until(socket, asio::dynamic_buffer(request), "\r\n\r\n",
+                                  asio::use_awaitable);
+  co_await asio::async_write(socket, asio::buffer(wire), asio::use_awaitable);
+  socket.shutdown(tcp::socket::shutdown_send);
+}
+
+TEST_CASE("a multi-megabyte Content-Length body arrives byte for byte over TLS",
+          "[unit][http]") {
+  const std::string body = binary_body(6u * 1024u * 1024u + 12345u);
+  Served s([&body](const HttpRequest&) { return ok_reply(body); });
+  const auto r = s.fetch("/page");
+  REQUIRE(r.has_value());
+  CHECK(r->body.size() == body.size());
+  CHECK(r->body == body);
+  s.finish();
+}
+
+TEST_CASE("a multi-megabyte chunked body arrives byte for byte", "[unit][http]") {
+  const std::string body = binary_body(3u * 1024u * 1024u + 777u);
+  asio::io_context ioc;
+  tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  std::exception_ptr server_error;
+  bool served = false;
+  asio::co_spawn(ioc, answer_raw(&acceptor, chunked_response(body)), [&](std::exception_ptr e) {
+    server_error = e;
+    served = true;
+  });
+  ClientOptions opts;
+  opts.host = "127.0.0.1";
+  opts.port = std::to_string(acceptor.local_endpoint().port());
+  opts.tls = false;
+  opts.connect_timeout = 2s;
+  BeastTransport transport(ioc.get_executor(), opts);
+  const auto r = run(ioc, transport.send(get("/page"), 10s));
+  REQUIRE(r.has_value());
+  CHECK(r->status == 200);
+  CHECK(r->body.size() == body.size());
+  CHECK(r->body == body);
+  ioc.restart();
+  ioc.run_for(5s);
+  CHECK(served);
+  CHECK_FALSE(server_error);
 }
 
 TEST_CASE("connection refused -> Connect, retryable", "[unit][http]") {
