@@ -890,6 +890,7 @@ std::vector<std::string> V3SiteBuilder::category_keys() const {
 std::vector<std::string> V3SiteBuilder::rule_categories() const {
   std::unordered_set<const std::string*> seen;  // names are interned: one address a name
   std::vector<std::string> out;
+  s_->listing.materialize();  // fills in pages taken whole; what the listing holds is the same
   for (const auto& policy : s_->listing.policies) {
     for (const std::string& c : policy->categories) {
       if (seen.insert(&c).second) out.push_back(c);
@@ -935,10 +936,14 @@ Result<Snapshot> V3SiteBuilder::finish() {
   st.finished = true;
   std::string input;
   if (st.memo != nullptr) {
-    st.memo->sweep();  // what a complete listing did not list is gone
     input = st.listing.snapshot_input(st.groups_digest, st.categories_digest);
-    if (auto same = st.memo->same_snapshot(input)) return std::move(*same);
+    if (auto same = st.memo->same_snapshot(input)) {
+      st.memo->sweep_if_grown();
+      return std::move(*same);
+    }
+    st.memo->sweep();  // what a complete listing did not list is gone
   }
+  st.listing.materialize();
   Snapshot snapshot = build::assemble_snapshot(
       st.listing.policies,
       {std::move(st.address_groups), std::move(st.service_groups), {},

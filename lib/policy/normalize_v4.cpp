@@ -1411,10 +1411,14 @@ Result<Snapshot> V4SiteBuilder::finish() {
   st.finished = true;
   std::string input;
   if (st.memo != nullptr) {
-    st.memo->sweep();  // what a complete listing did not list is gone
     input = st.listing.snapshot_input(st.references_digest, "v4");
-    if (auto same = st.memo->same_snapshot(input)) return std::move(*same);
+    if (auto same = st.memo->same_snapshot(input)) {
+      st.memo->sweep_if_grown();
+      return std::move(*same);
+    }
+    st.memo->sweep();  // what a complete listing did not list is gone
   }
+  st.listing.materialize();
   // The group indexes are moved out unless the memo or abandoned page work shares them.
   if (st.site.use_count() > 1) st.site = std::make_shared<Site>(*st.site);
   Site& site = *st.site;

@@ -44,9 +44,11 @@ struct PolicyMemoState {
     Refs refs;
     std::uint64_t generation = 0;  // the last poll that listed it
   };
+  // A page's entries are pointers into `entries`, whose nodes do not move: sweep() keeps the
+  // entries of every page it keeps, and clear() and begin_poll() drop both together.
   struct Page {
     SharedFacts facts;
-    std::vector<Sha256> keys;  // its policies' entry keys, in page order
+    std::vector<Entry*> items;  // its policies' entries, in page order
     std::uint64_t generation = 0;
   };
 
@@ -57,6 +59,9 @@ struct PolicyMemoState {
   std::uint64_t hits = 0;       // policies taken from the memo
   std::uint64_t misses = 0;     // policies canonicalized (and remembered)
   std::uint64_t page_hits = 0;  // pages taken whole, unread
+  // The sizes sweep() left: until something is remembered, nothing is there to sweep.
+  std::size_t swept_entries = 0;
+  std::size_t swept_pages = 0;
 
   // The last complete poll (docs/design/memory.md, step 4). `references`: the digest of the
   // pages of the lists its policies reference ("" when not known); a poll that lists them with
@@ -86,22 +91,15 @@ struct PolicyMemoState {
     return it->second.facts;
   }
 
-  // The entries of a remembered page (known() said so), marked as listed by this poll.
-  std::vector<const Entry*> take_page(const std::string& digest) {
-    std::vector<const Entry*> out;
+  // A remembered page (known() said so) marked as listed by this poll, or null. Its entries are
+  // marked by sweep(): a quiet poll does not touch them.
+  const Page* take_page(const std::string& digest) {
     auto it = pages.find(digest);
-    if (it == pages.end()) return out;
+    if (it == pages.end()) return nullptr;
     it->second.generation = generation;
-    out.reserve(it->second.keys.size());
-    for (const auto& key : it->second.keys) {
-      auto e = entries.find(key);
-      if (e == entries.end()) return {};  // not reached: a page and its entries go together
-      e->second.generation = generation;
-      out.push_back(&e->second);
-    }
     ++page_hits;
-    hits += out.size();
-    return out;
+    hits += it->second.items.size();
+    return &it->second;
   }
 
   // The entry of one policy text, marked as listed, or null.
@@ -118,9 +116,17 @@ struct PolicyMemoState {
     entries[key] = {std::move(policy), std::move(refs), generation};
   }
 
-  void remember_page(std::string digest, PageFacts facts, std::vector<Sha256> keys) {
+  // A page whose policies were all remembered or found under `keys` (in page order).
+  void remember_page(std::string digest, PageFacts facts, const std::vector<Sha256>& keys) {
+    std::vector<Entry*> items;
+    items.reserve(keys.size());
+    for (const auto& key : keys) {
+      auto e = entries.find(key);
+      if (e == entries.end()) return;  // not reached: the page is then read again next time
+      items.push_back(&e->second);
+    }
     pages[std::move(digest)] = {std::make_shared<const PageFacts>(std::move(facts)),
-                                std::move(keys), generation};
+                                std::move(items), generation};
   }
 
   // The poll's snapshot was stored, and with it every entry's text (a complete listing swept
@@ -155,16 +161,32 @@ struct PolicyMemoState {
     context.clear();
     entries.clear();
     pages.clear();
+    swept_entries = 0;
+    swept_pages = 0;
     references.clear();
     snapshot_input.clear();
     snapshot.reset();
   }
 
-  // A complete listing: what it did not list is gone from the site.
+  // A complete listing: what it did not list is gone from the site. The entries of the pages it
+  // took whole are marked first.
   void sweep() {
+    for (auto& [digest, page] : pages) {
+      if (page.generation != generation) continue;
+      for (Entry* e : page.items) e->generation = generation;
+    }
     std::erase_if(entries,
                   [gen = generation](const auto& e) { return e.second.generation != gen; });
     std::erase_if(pages, [gen = generation](const auto& p) { return p.second.generation != gen; });
+    swept_entries = entries.size();
+    swept_pages = pages.size();
+  }
+
+  // sweep() after a complete listing that same_snapshot() matched, unless nothing was remembered
+  // since the last sweep: the memo then holds exactly what the matched snapshot was built from
+  // (only remembering adds, and only sweep() and clear() remove), so nothing is gone.
+  void sweep_if_grown() {
+    if (entries.size() != swept_entries || pages.size() != swept_pages) sweep();
   }
 };
 
@@ -189,6 +211,7 @@ struct PageWorkCore {
   std::vector<Sha256> keys;  // per slot, when the page is to be remembered whole
   std::string digest;        // the page body's memo digest ("": not remembered)
   PageFacts facts;
+  const typename Memo::Page* known = nullptr;  // a page taken whole: slots stay empty
   std::vector<Pending> pending;
   std::string owned;         // the pending texts, one after another, unless borrowed
   bool hash_on_run = false;  // the pending texts' memo keys are left to run()
@@ -208,6 +231,13 @@ struct PageWorkCore {
     slots.resize(count);
     refs.resize(count);
     return true;
+  }
+
+  // A page the memo holds whole (Memo::take_page), after start() with no slots; an error when
+  // the memo no longer has it (not reached: known() said it had).
+  void begin_known(const typename Memo::Page* page) {
+    known = page;
+    if (page == nullptr) error = make_error(ErrorReason::Other, "a remembered page is gone");
   }
 
   // The texts the memo has are taken from it, the others wait for run(): copied, in one
@@ -253,13 +283,8 @@ struct PageWorkCore {
     }
   }
 
-  // A page the memo holds whole: `entries` from Memo::take_page, after start().
-  void begin_known(const std::vector<const typename Memo::Entry*>& entries) {
-    for (std::size_t k = 0; k < entries.size(); ++k) {
-      slots[k] = entries[k]->policy;
-      refs[k] = entries[k]->refs;
-    }
-  }
+  // How many policies the page holds.
+  std::size_t size() const { return known != nullptr ? known->items.size() : slots.size(); }
 
   // Runs `canon(text, listing index, site)` -> Result<std::pair<BuiltPolicy, Refs>> on each
   // pending text until one fails.
@@ -292,7 +317,7 @@ struct PageWorkCore {
       if (memo != nullptr) memo->remember(item.key, std::move(item.policy), item.refs);
     }
     if (memo != nullptr && !digest.empty()) {
-      memo->remember_page(std::move(digest), std::move(facts), std::move(keys));
+      memo->remember_page(std::move(digest), std::move(facts), keys);
     }
   }
 };
@@ -306,8 +331,11 @@ struct PolicyListing {
   using Work = PageWorkCore<Site, Refs>;
   using Memo = PolicyMemoState<Refs>;
   Memo* memo = nullptr;
+  // In listing order; the slots of pages taken whole are null until materialize().
   std::vector<std::shared_ptr<const build::BuiltPolicy>> policies;
   std::size_t begun = 0;
+  // The pages taken whole, each with the listing index of its first policy.
+  std::vector<std::pair<std::size_t, const typename Memo::Page*>> known_pages;
   // The pages begun, by the memo digests of their bodies in listing order; false once one had none.
   std::vector<std::string> digests;
   bool digests_known = true;
@@ -329,17 +357,17 @@ struct PolicyListing {
     return memo->known(digest);
   }
 
+  // A page the memo holds whole: its policies are not touched unless finish() needs them
+  // (materialize()), only its entries' Refs when it ends.
   void begin_known(Work& w, std::shared_ptr<const Site> site, const char* not_ready,
                    const std::string& digest) {
-    const auto entries =
-        memo != nullptr ? memo->take_page(digest) : std::vector<const typename Memo::Entry*>{};
+    const auto* page = memo != nullptr ? memo->take_page(digest) : nullptr;
     const bool ready = site != nullptr;  // before the move below
-    if (!w.start(ready, std::move(site), policies.size() + begun, entries.size(), not_ready)) {
-      return;
-    }
-    begun += entries.size();
+    if (!w.start(ready, std::move(site), policies.size() + begun, 0, not_ready)) return;
+    w.begin_known(page);
+    if (page == nullptr) return;
+    begun += page->items.size();
     note_page(digest);
-    w.begin_known(entries);
   }
 
   // After the work ran: its policies appended in listing order and the memo updated, each
@@ -348,10 +376,16 @@ struct PolicyListing {
   template <class Count>
   Result<void> end(Work& w, const Site* current, const char* out_of_turn, Count count) {
     if (w.error) return *w.error;
-    if (w.site.get() != current || w.base != policies.size() || begun < w.slots.size()) {
+    if (w.site.get() != current || w.base != policies.size() || begun < w.size()) {
       return make_error(ErrorReason::Other, out_of_turn);
     }
-    begun -= w.slots.size();
+    begun -= w.size();
+    if (w.known != nullptr) {
+      known_pages.emplace_back(policies.size(), w.known);
+      policies.resize(policies.size() + w.known->items.size());
+      for (const auto* entry : w.known->items) count(entry->refs);
+      return {};
+    }
     w.end(memo);
     for (std::size_t k = 0; k < w.slots.size(); ++k) {
       policies.push_back(std::move(w.slots[k]));
@@ -360,9 +394,21 @@ struct PolicyListing {
     return {};
   }
 
+  // The policies of the pages taken whole, put in their slots: before anything reads
+  // `policies` (the pages stay in the memo until then: sweep() keeps those this poll took).
+  void materialize() {
+    for (const auto& [first, page] : known_pages) {
+      for (std::size_t k = 0; k < page->items.size(); ++k) {
+        policies[first + k] = page->items[k]->policy;
+      }
+    }
+    known_pages.clear();
+  }
+
   // The listing restarted: pages begun and not ended are abandoned.
   void restart() {
     policies.clear();
+    known_pages.clear();
     begun = 0;
     digests.clear();
     digests_known = true;

@@ -4,8 +4,8 @@
 
 #include <cstdint>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <memory_resource>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>

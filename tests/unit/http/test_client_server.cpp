@@ -363,13 +363,14 @@ std::string binary_body(std::size_t size) {
 // `body` as a chunked response: chunks of sizes from 1 byte to well over a read buffer.
 std::string chunked_response(const std::string& body) {
   static constexpr std::size_t kSizes[] = {1, 7, 4096, 16385, 65537, 250000, 3};
-  std::string wire = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                     "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  std::string wire =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
   char size_line[32];
   for (std::size_t at = 0, k = 0; at < body.size(); ++k) {
     const std::size_t n = std::min(kSizes[k % std::size(kSizes)], body.size() - at);
-    wire.append(size_line, static_cast<std::size_t>(std::snprintf(size_line, sizeof size_line,
-                                                                  "%zx\r\n", n)));
+    wire.append(size_line,
+                static_cast<std::size_t>(std::snprintf(size_line, sizeof size_line, "%zx\r\n", n)));
     wire.append(body, at, n).append("\r\n");
     at += n;
   }
@@ -386,8 +387,7 @@ awaitable<void> answer_raw(tcp::acceptor* acceptor, std::string wire) {
   socket.shutdown(tcp::socket::shutdown_send);
 }
 
-TEST_CASE("a multi-megabyte Content-Length body arrives byte for byte over TLS",
-          "[unit][http]") {
+TEST_CASE("a multi-megabyte Content-Length body arrives byte for byte over TLS", "[unit][http]") {
   const std::string body = binary_body(6u * 1024u * 1024u + 12345u);
   Served s([&body](const HttpRequest&) { return ok_reply(body); });
   const auto r = s.fetch("/page");

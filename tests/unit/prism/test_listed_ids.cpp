@@ -1,7 +1,6 @@
 // ListedIds: the duplicate check of the v3 and v4 listing loops, over pages in each form a loop
 // has them (known, raw, parsed).
 #include <catch2/catch.hpp>
-
 #include <memory>
 #include <string>
 #include <vector>

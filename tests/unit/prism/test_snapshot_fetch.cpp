@@ -274,6 +274,49 @@ TEST_CASE("v4: pages listed with the same bytes are taken whole and still checke
   }
 }
 
+// What a failed poll remembered (pages that ended before it failed) is swept by the next
+// complete poll, also when that one lists the same bytes as the last complete one and takes its
+// snapshot whole (PolicyMemoState::sweep_if_grown).
+TEST_CASE("v4: what a failed poll remembered is gone after the next complete poll",
+          "[prism][snapshot][v4]") {
+  Pc pc(v4_site(745, 3, 2, 10));  // pages of 100: 8 pages, at most 4 in flight
+  auto options = v4_test_options();
+  options.v4_memo = std::make_shared<policy::V4PolicyMemo>();
+  auto first = pc.snapshot(true, options);
+  REQUIRE(first.result->has_value());
+  CHECK(options.v4_memo->size() == 745);
+
+  pc.rewrite = edit_v4_pages(kV4Policies, [](std::int64_t page_no, json& page) {
+    if (page_no == 0) page.at("data").at(5)["description"] = "changed";
+    if (page_no == 6) page = v4_error_body("MSEG-1", "nope");
+  });
+  REQUIRE_FALSE(pc.snapshot(true, options).result->has_value());
+  CHECK(options.v4_memo->size() == 746);  // page 0 ended, its changed policy remembered
+
+  pc.rewrite = {};
+  const auto snapshot_hits = options.v4_memo->snapshot_hits();
+  auto third = pc.snapshot(true, options);
+  REQUIRE(third.result->has_value());
+  CHECK(third.result->value().hash == first.result->value().hash);
+  CHECK(options.v4_memo->snapshot_hits() == snapshot_hits + 1);
+  CHECK(options.v4_memo->size() == 745);
+
+  auto fourth = pc.snapshot(true, options);  // nothing remembered since: nothing to sweep
+  REQUIRE(fourth.result->has_value());
+  CHECK(options.v4_memo->snapshot_hits() == snapshot_hits + 2);
+  CHECK(options.v4_memo->size() == 745);
+
+  SECTION("a changed policy after that is canonicalized, and the one before it is gone") {
+    REQUIRE(pc.sim.edit_rule("rule-00007", [](json& spec) { spec["description"] = "edited"; }));
+    auto fifth = pc.snapshot(true, options);
+    REQUIRE(fifth.result->has_value());
+    CHECK(options.v4_memo->size() == 745);
+    auto fresh = pc.snapshot(true, v4_test_options());
+    REQUIRE(fresh.result->has_value());
+    CHECK(fifth.result->value().hash == fresh.result->value().hash);
+  }
+}
+
 // v3 rule pages with a memo (as the collector polls): read without a DOM, the same snapshot
 // and the same completeness verdicts as the DOM path; unchanged pages and rules reused.
 TEST_CASE("v3: the snapshot path with a rule memo equals the path without",
