@@ -62,6 +62,9 @@ struct PolicyMemoState {
   // The sizes sweep() left: until something is remembered, nothing is there to sweep.
   std::size_t swept_entries = 0;
   std::size_t swept_pages = 0;
+  // Entries remembered with their canonical texts since release_texts() last ran (some may have
+  // been swept since): none, and release_texts() has nothing to look for.
+  std::size_t remembered_texts = 0;
 
   // The last complete poll (docs/design/memory.md, step 4). `references`: the digest of the
   // pages of the lists its policies reference ("" when not known); a poll that lists them with
@@ -113,6 +116,7 @@ struct PolicyMemoState {
 
   void remember(const Sha256& key, std::shared_ptr<const build::BuiltPolicy> policy, Refs refs) {
     ++misses;
+    if (policy->has_text) ++remembered_texts;
     entries[key] = {std::move(policy), std::move(refs), generation};
   }
 
@@ -132,6 +136,8 @@ struct PolicyMemoState {
   // The poll's snapshot was stored, and with it every entry's text (a complete listing swept
   // the others): the entries let their canonical texts go. Returns how many did.
   std::size_t release_texts() {
+    if (remembered_texts == 0) return 0;  // a quiet poll: no entry has its text
+    remembered_texts = 0;
     std::size_t released = 0;
     for (auto& [key, entry] : entries) {
       if (!entry.policy->has_text) continue;
@@ -163,6 +169,7 @@ struct PolicyMemoState {
     pages.clear();
     swept_entries = 0;
     swept_pages = 0;
+    remembered_texts = 0;
     references.clear();
     snapshot_input.clear();
     snapshot.reset();

@@ -444,6 +444,7 @@ TEST_CASE("A memo that let its texts go builds the same snapshots without the te
   CHECK(quiet.result->value().hash == first.result->value().hash);
   CHECK(policies_with_text(quiet.result->value()).empty());
   CHECK(quiet.result->value().count(policy::ObjectKind::Policy) == policies);
+  CHECK(release() == 0);  // a quiet poll remembered no text
 
   const std::string edited = v4 ? "rule-00007" : "rule-00600";
   REQUIRE(pc.sim.edit_rule(edited, [](json& spec) { spec["description"] = "changed"; }));
