@@ -23,10 +23,6 @@ constexpr std::uint32_t kMaxResponseHeaderBytes = 64u * 1024u;
 // string body empties the buffer after every read, so an unreserved buffer never grows: a
 // 45 MB listing took about 90,000 SSL_read calls. 64 KiB is Beast's own cap on one read.
 constexpr std::size_t kReadBufferBytes = 64u * 1024u;
-// A Content-Length body with more than this left after the header is read straight into the
-// body (read_body_direct), in pieces of kDirectPieceBytes.
-constexpr std::uint64_t kDirectBodyBytes = 64u * 1024u;
-constexpr std::size_t kDirectPieceBytes = 256u * 1024u;
 
 // A response body read into a std::string as Beast's string_body reads it, except that each
 // piece is appended: string_body's reader resizes the string (zero-filling the new bytes) and
@@ -112,39 +108,6 @@ Attempt failed(ErrorReason reason, std::string message, bool retryable,
   a.error = make_error(reason, std::move(message), retryable);
   a.before_response = before_response;
   return a;
-}
-
-// The rest of a Content-Length body (`length` bytes in all) read straight into `body`: what
-// `buffer` holds past the header first, then from the stream. Beast's reader would have the
-// bytes read into its buffer and copied from there, a second pass over every byte of a page.
-// The string grows a piece at a time, so that resize()'s zero-fill and the bytes read over it
-// meet in the cache. A Content-Length was checked against max_response_bytes before.
-template <class Stream>
-awaitable<error_code> read_body_direct(Stream* stream, beast::flat_buffer* buffer,
-                                       std::string* body, std::uint64_t length) {
-  const auto total = static_cast<std::size_t>(length);
-  body->reserve(total);  // Beast's reader was not begun: it is begun by the first body bytes
-  const std::size_t buffered = std::min(buffer->size(), total - std::min(total, body->size()));
-  body->append(static_cast<const char*>(buffer->data().data()), buffered);
-  buffer->consume(buffered);
-  error_code ec;
-  while (!ec && body->size() < total) {
-    const std::size_t at = body->size();
-    const std::size_t piece = std::min(kDirectPieceBytes, total - at);
-    body->resize(at + piece);
-    const std::size_t n =
-        co_await asio::async_read(*stream, asio::buffer(body->data() + at, piece), use_ec(ec));
-    body->resize(at + n);
-  }
-  co_return ec;
-}
-
-// A response whose body read_body_direct takes: a Content-Length (not chunked), and more of it
-// left after the header than one read of Beast's.
-template <class Parser>
-bool reads_body_direct(const Parser& parser) {
-  const auto left = parser.content_length_remaining();
-  return !parser.is_done() && !parser.chunked() && left && *left > kDirectBodyBytes;
 }
 
 }  // namespace
@@ -371,10 +334,7 @@ awaitable<Attempt> BeastTransport::Impl::exchange(Stream* stream, HttpRequest re
       *parser.content_length() > static_cast<std::uint64_t>(options.max_response_bytes)) {
     ec = bhttp::error::body_limit;
   }
-  if (!ec && reads_body_direct(parser)) {
-    ec = co_await read_body_direct(stream, &buffer, &parser.get().body(),
-                                   *parser.content_length());
-  } else if (!ec && !parser.is_done()) {
+  if (!ec && !parser.is_done()) {
     co_await bhttp::async_read(*stream, buffer, parser, use_ec(ec));
   }
   if (ec) {

@@ -325,7 +325,7 @@ TEST_CASE("a kept-alive connection closed by the server is reopened once, transp
 }
 
 TEST_CASE("TruncateBody -> Truncated", "[unit][http]") {
-  // Beast reads the small body, read_body_direct the large one.
+  // A body smaller than one read of Beast's, and one of many reads.
   const std::size_t size = GENERATE(std::size_t{10000}, std::size_t{3u * 1024u * 1024u});
   CAPTURE(size);
   Served s([size](const HttpRequest&) {
@@ -436,7 +436,7 @@ TEST_CASE("a multi-megabyte chunked body arrives byte for byte", "[unit][http]")
 }
 
 // Header and body in one write: the first body bytes arrive in the read that completes the
-// header, and are taken from Beast's buffer before the rest is read into the body.
+// header, and must come from the read buffer before the rest is read.
 TEST_CASE("a multi-megabyte body sent in one write with its header arrives byte for byte",
           "[unit][http]") {
   const std::string body = binary_body(2u * 1024u * 1024u + 99u);
