@@ -1,6 +1,7 @@
 #include "ctl/site_file.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -12,9 +13,14 @@
 #include <tuple>
 #include <utility>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "core/file_bytes.hpp"
 #include "core/json_scan.hpp"
 #include "core/json_strict.hpp"
+#include "core/json_stream.hpp"
 #include "policy/baseline.hpp"
 
 namespace flowdrift::ctl {
@@ -160,10 +166,10 @@ const V3ListKind kV3Rules{{"network_security_rule", "security_rule"},
 const V3ListKind kV3AddressGroups{{"address_group"}, "an address_groups list", "address groups"};
 const V3ListKind kV3ServiceGroups{{"service_group"}, "a service_groups list", "service groups"};
 
-// The entities of a v3 list response, complete: metadata.total_matches equals the entities
-// listed.
-Result<std::vector<json_scan::JsonRef>> v3_list_entities(json_scan::JsonRef doc, const std::string& name,
-                                                         const V3ListKind& list) {
+// The metadata of a v3 list response whose /entities is an array (`array`) of `n` entities:
+// its kind is `list`'s, and it is complete (metadata.total_matches equals n).
+Result<void> check_v3_list(json_scan::JsonRef doc, const std::string& name, const V3ListKind& list,
+                           bool array, std::uint64_t n) {
   auto meta = doc.find("metadata");
   if (!meta || !meta->is_object()) {
     return fail(ErrorReason::Malformed, name, "/metadata: missing or not an object");
@@ -175,15 +181,10 @@ Result<std::vector<json_scan::JsonRef>> v3_list_entities(json_scan::JsonRef doc,
                   "/metadata/kind: \"" + k + "\" is not " + list.listing);
     }
   }
-  const auto entities_at = doc.find("entities");
-  if (!entities_at || !entities_at->is_array()) {
-    return fail(ErrorReason::Malformed, name, "/entities: expected an array");
-  }
-  const auto entities = *entities_at;
+  if (!array) return fail(ErrorReason::Malformed, name, "/entities: expected an array");
   const auto total_at = meta->find("total_matches");
   const auto total = total_at ? total_at->uint64() : std::nullopt;
   if (!total) return fail(ErrorReason::Malformed, name, "/metadata/total_matches: missing or not a count");
-  const std::uint64_t n = entities.size();
   if (*total > n) {
     return fail(ErrorReason::Truncated, name,
                 "incomplete: " + std::to_string(n) + " of " + std::to_string(*total) + " " +
@@ -195,7 +196,18 @@ Result<std::vector<json_scan::JsonRef>> v3_list_entities(json_scan::JsonRef doc,
                 "/metadata/total_matches: " + std::to_string(*total) + " is less than the " +
                     std::to_string(n) + " entities listed");
   }
-  return entities.elements();
+  return {};
+}
+
+// The entities of a v3 list response, complete.
+Result<std::vector<json_scan::JsonRef>> v3_list_entities(json_scan::JsonRef doc,
+                                                         const std::string& name,
+                                                         const V3ListKind& list) {
+  const auto entities = doc.find("entities");
+  const bool array = entities && entities->is_array();
+  const std::uint64_t n = array ? entities->size() : 0;
+  if (auto r = check_v3_list(doc, name, list, array, n); !r) return r.error();
+  return entities->elements();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -646,7 +658,69 @@ std::optional<Result<LoadedSite>> read_if_v3(std::string_view text, const std::s
   return std::nullopt;
 }
 
+// A v3 rules list read in pieces (json_stream): canonicalized a buffer of rules at a time, on
+// every core, so that the file is never held whole beside the snapshot of the file read before
+// it. nullopt for any other file and for any fault: the whole read (read_if_v3 and after) then
+// says what it is, and a file read here gives what the whole read would have.
+std::optional<LoadedSite> stream_v3_list(json_stream::Source source, const std::string& name,
+                                         const V4References& refs, policy::V3RuleMemo* memo,
+                                         std::size_t capacity) {
+  using Step = json_stream::ArrayMemberStream::Step;
+  json_stream::ArrayMemberStream stream(std::move(source), "entities", capacity);
+  std::vector<std::string_view> texts;
+  Step step = stream.next(texts);
+  if (step == Step::Stopped) return std::nullopt;  // before the group files are read
+  auto groups = v3_groups(SiteFileKind::V3List, name, refs);
+  policy::V3SiteBuilder builder(memo);
+  if (!groups || !builder.set_groups(groups->address_groups, groups->service_groups)) {
+    return std::nullopt;
+  }
+  for (; step == Step::Elements; step = stream.next(texts)) {
+    if (!add_rules_on_every_core(builder, texts)) return std::nullopt;
+  }
+  if (step != Step::End) return std::nullopt;
+  std::string error;
+  const auto rest = json_scan::JsonDoc::parse(stream.rest(), error);
+  if (!rest || rest->root().find("format") ||
+      !check_v3_list(rest->root(), name, kV3Rules, true, stream.elements()) ||
+      !define_rule_categories(builder)) {
+    return std::nullopt;
+  }
+  auto snap = builder.finish();
+  if (!snap) return std::nullopt;
+  LoadedSite out;
+  out.file = name;
+  out.kind = SiteFileKind::V3List;
+  out.api = config::Api::V3;
+  out.references = refs;
+  out.snapshot = std::move(*snap);
+  return out;
+}
+
+// A regular file read in pieces when it is a v3 rules list; nullopt otherwise (a pipe cannot
+// be read a second time).
+std::optional<LoadedSite> stream_v3_file(const std::string& path, const V4References& refs,
+                                         policy::V3RuleMemo* memo) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  std::optional<LoadedSite> out;
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    out = stream_v3_list(json_stream::fd_source(fd), path, refs, memo,
+                         json_stream::ArrayMemberStream::kDefaultCapacity);
+  }
+  ::close(fd);
+  return out;
+}
+
 }  // namespace
+
+std::optional<LoadedSite> SiteFileReader::read_v3_list_in_pieces(json_stream::Source source,
+                                                                 const std::string& name,
+                                                                 const V4References& refs,
+                                                                 std::size_t capacity) {
+  return stream_v3_list(std::move(source), name, refs, &v3_rules_, capacity);
+}
 
 Result<std::vector<json>> parse_v3_group_list(std::string_view text, const std::string& name,
                                               bool address_groups) {
@@ -760,6 +834,7 @@ Result<LoadedSite> SiteFileReader::load_file(const std::string& path, const V4Re
     if (!baseline) return baseline.error();
     return from_baseline(std::move(*baseline), path);
   }
+  if (auto site = stream_v3_file(path, refs, &v3_rules_)) return std::move(*site);
   const auto bytes = FileBytes::read(path);
   if (!bytes) return fail(ErrorReason::Other, path, "cannot read file");
   return parse(bytes->view(), path, refs);

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/api.hpp"
+#include "core/json_stream.hpp"
 #include "core/result.hpp"
 #include "policy/model.hpp"
 #include "policy/normalize_v3.hpp"
@@ -85,6 +86,12 @@ class SiteFileReader {
                           const LoadedSite* earlier = nullptr);
   Result<LoadedSite> parse(std::string_view text, const std::string& name,
                            const V4References& refs = {});
+  // A v3 rules list read in pieces of `capacity` bytes, as load() reads a regular file: the
+  // site, or nullopt when it is not a v3 list or has any fault (parse() then says which).
+  std::optional<LoadedSite> read_v3_list_in_pieces(json_stream::Source source,
+                                                   const std::string& name,
+                                                   const V4References& refs = {},
+                                                   std::size_t capacity = 4 << 20);
 
  private:
   Result<LoadedSite> load_file(const std::string& path, const V4References& refs);
