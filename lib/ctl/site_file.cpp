@@ -815,11 +815,12 @@ Result<LoadedSite> SiteFileReader::load(const std::string& path, const V4Referen
                                         const LoadedSite* earlier) {
   auto loaded = load_file(path, refs);
   v3_rules_.release_texts();
-  // The texts the memo let go are those of rules the earlier file held too.
-  const bool filled = loaded && (loaded->snapshot.has_all_texts() ||
-                                 (earlier != nullptr &&
-                                  policy::fill_texts(loaded->snapshot, earlier->snapshot) == 0));
-  if (loaded && !filled) {
+  // The texts the memo let go are those of rules the earlier file held too: not copied (a
+  // comparison reads them from there, diff_snapshots), only checked.
+  const bool found = loaded && (loaded->snapshot.has_all_texts() ||
+                                (earlier != nullptr &&
+                                 policy::texts_missing(loaded->snapshot, earlier->snapshot) == 0));
+  if (loaded && !found) {
     return fail(ErrorReason::Other, path,
                 "a rule read before has no text here (flowdriftctl bug: report it)");
   }

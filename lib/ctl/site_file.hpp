@@ -78,8 +78,10 @@ Result<std::vector<nlohmann::json>> parse_v3_group_list(std::string_view text,
 // its replica mostly list the same rules).
 //
 // The memo keeps no canonical text once a file is loaded (docs/design/memory.md), so a rule
-// of a later file that equals one read before comes without its text: `earlier`, what an
-// earlier load of this reader gave, supplies it by hash. Needed from the second load on.
+// of a later file that equals one read before comes without its text (has_text false): it is
+// in `earlier`, what an earlier load of this reader gave, by hash (checked here), and is read
+// from there (diff::diff_snapshots of the two; policy::fill_texts copies it). `earlier` is
+// needed from the second load on, and must outlive what this load gives.
 class SiteFileReader {
  public:
   Result<LoadedSite> load(const std::string& path, const V4References& refs = {},

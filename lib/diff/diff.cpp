@@ -293,14 +293,16 @@ void compare_member(const std::string& k, const MaybeRef& sv, const MaybeRef& rv
 // translated to the source's names (so a rename alone is not a modification). With
 // `behaviour`, the flow fields are judged by the flows they allow, not by their text: split
 // port ranges, duplicates or a group versus the same ports inline are cosmetic.
-void compare_policies(const CanonicalObject& s, const CanonicalObject& r, const MaybeRef& src,
+void compare_policies(const ObjectView& s_view, const ObjectView& r_view, const MaybeRef& src,
                       const MaybeRef& rep, const flows::Comparison* behaviour,
                       std::vector<DriftItem>& items) {
+  const CanonicalObject& s = s_view.object();
+  const CanonicalObject& r = r_view.object();
   Comparison cmp;
   if (!src || !rep || !src->is_object() || !rep->is_object()) {
-    const std::string_view st = src ? src->text() : std::string_view(s.json);
-    const std::string_view rt = rep ? rep->text() : std::string_view(r.json);
-    if (st != rt) cmp.add({"", s.json, r.json}, Effect::Both);
+    const std::string_view st = src ? src->text() : std::string_view(s_view.json());
+    const std::string_view rt = rep ? rep->text() : std::string_view(r_view.json());
+    if (st != rt) cmp.add({"", s_view.json(), r_view.json()}, Effect::Both);
   } else {
     const auto src_members = members_by_key(*src);
     const auto rep_members = members_by_key(*rep);
@@ -569,14 +571,14 @@ bool compare_modified(const ObjectView& s, const ObjectView& r, const Renames& r
   const auto before = items.size();
   const MaybeRef r_root = r.root();
   if (renames.empty() || !r_root) {
-    compare_policies(s.object(), r.object(), s.root(), r_root, behaviour, items);
+    compare_policies(s, r, s.root(), r_root, behaviour, items);
     return items.size() != before;
   }
   const std::string text = renamed(*r_root, renames);
   std::string error;
   const auto doc = json_scan::JsonDoc::parse(text, error);
   const MaybeRef rep = doc ? MaybeRef(doc->root()) : std::nullopt;
-  compare_policies(s.object(), r.object(), s.root(), rep, behaviour, items);
+  compare_policies(s, r, s.root(), rep, behaviour, items);
   return items.size() != before;
 }
 
@@ -861,13 +863,14 @@ PairResult diff_snapshots(const SnapshotView& source, const SnapshotView& replic
   return diff_snapshots(source, SnapshotView(translated));
 }
 
+// An object that let its text go takes it from the other side's equal object, if any.
 PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica) {
-  return diff_snapshots(SnapshotView(source), SnapshotView(replica));
+  return diff_snapshots(SnapshotView(source, &replica), SnapshotView(replica, &source));
 }
 
 PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica,
                           const PairMapping& mapping) {
-  return diff_snapshots(SnapshotView(source), SnapshotView(replica), mapping);
+  return diff_snapshots(SnapshotView(source, &replica), SnapshotView(replica, &source), mapping);
 }
 
 PairResult unknown_result(std::string reason) {

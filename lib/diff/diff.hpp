@@ -86,7 +86,8 @@ PairResult diff_snapshots(const policy::SnapshotView& source, const policy::Snap
 // The same, with the pair's declared mappings applied to the replica first (mapping.hpp).
 PairResult diff_snapshots(const policy::SnapshotView& source, const policy::SnapshotView& replica,
                           const PairMapping& mapping);
-// The same, building the views.
+// The same, building the views: an object that let its text go (has_text false) reads the
+// text of the other side's object with the same hash.
 PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica);
 PairResult diff_snapshots(const policy::Snapshot& source, const policy::Snapshot& replica,
                           const PairMapping& mapping);

@@ -219,6 +219,10 @@ CanonicalObject translated(const policy::ObjectView& view, const Translator& t,
                            const std::map<std::string, std::string>& names) {
   const CanonicalObject& o = view.object();
   CanonicalObject c = o;
+  if (!o.has_text && &view.json() != &o.json) {  // the text the view took from the other side
+    c.json = view.json();
+    c.has_text = true;
+  }
   if (o.kind == ObjectKind::Category) {
     c.name = t.category(o.name);
     const auto colon = c.name.find(':');
@@ -231,7 +235,7 @@ CanonicalObject translated(const policy::ObjectView& view, const Translator& t,
     if (name) c.name = *name;
     c.json = o.kind == ObjectKind::Policy ? t.policy_text(*root, name) : t.text(*root);
   }
-  c.hash = c.json == o.json ? o.hash : sha256_hex(c.json);
+  c.hash = c.json == view.json() ? o.hash : sha256_hex(c.json);
   return c;
 }
 

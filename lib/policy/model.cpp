@@ -31,13 +31,18 @@ bool Snapshot::has_all_texts() const {
                      [](const CanonicalObject& o) { return o.has_text; });
 }
 
-std::size_t fill_texts(Snapshot& snapshot, const Snapshot& from) {
-  if (snapshot.has_all_texts()) return 0;
+std::unordered_map<std::string_view, const std::string*> texts_by_hash(const Snapshot& snapshot) {
   std::unordered_map<std::string_view, const std::string*> by_hash;
-  by_hash.reserve(from.objects.size());
-  for (const auto& o : from.objects) {
+  by_hash.reserve(snapshot.objects.size());
+  for (const auto& o : snapshot.objects) {
     if (o.has_text) by_hash.emplace(o.hash, &o.json);
   }
+  return by_hash;
+}
+
+std::size_t fill_texts(Snapshot& snapshot, const Snapshot& from) {
+  if (snapshot.has_all_texts()) return 0;
+  const auto by_hash = texts_by_hash(from);
   std::size_t missing = 0;
   for (auto& o : snapshot.objects) {
     if (o.has_text) continue;
@@ -50,6 +55,15 @@ std::size_t fill_texts(Snapshot& snapshot, const Snapshot& from) {
     o.has_text = true;
   }
   return missing;
+}
+
+std::size_t texts_missing(const Snapshot& snapshot, const Snapshot& from) {
+  if (snapshot.has_all_texts()) return 0;
+  const auto by_hash = texts_by_hash(from);
+  return static_cast<std::size_t>(
+      std::count_if(snapshot.objects.begin(), snapshot.objects.end(), [&](const auto& o) {
+        return !o.has_text && by_hash.count(o.hash) == 0;
+      }));
 }
 
 namespace {

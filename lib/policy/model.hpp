@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace flowdrift::policy {
@@ -86,6 +87,11 @@ struct Snapshot {
 // The texts `snapshot`'s objects let go, copied from `from`'s objects of the same hash (a hash
 // is the SHA-256 of the text: equal hashes, equal texts). Returns how many are still without.
 std::size_t fill_texts(Snapshot& snapshot, const Snapshot& from);
+// How many of the texts `snapshot`'s objects let go `from` has none for: 0 when a reader of
+// both (SnapshotView with `from` as its texts) finds every text.
+std::size_t texts_missing(const Snapshot& snapshot, const Snapshot& from);
+// The texts `snapshot`'s objects hold, by hash.
+std::unordered_map<std::string_view, const std::string*> texts_by_hash(const Snapshot& snapshot);
 
 // A snapshot without its texts, packed to about 60 bytes an object (names back to back, hashes
 // as raw digests, types and modes as indexes) instead of about 500: what a site's memo keeps of

@@ -1,5 +1,7 @@
 #include "policy/view.hpp"
 
+#include <unordered_map>
+
 #include "core/json_text.hpp"
 
 namespace flowdrift::policy {
@@ -84,7 +86,7 @@ References references_in(std::string_view canonical_json) {
 std::optional<JsonRef> ObjectView::root() const {
   if (!parsed_) {
     parsed_ = true;
-    doc_ = json_scan::JsonDoc::parse(object_->json, error_);
+    doc_ = json_scan::JsonDoc::parse(*text_, error_);
   }
   if (!doc_) return std::nullopt;
   return doc_->root();
@@ -103,13 +105,21 @@ const References& ObjectView::references() const {
   return *references_;
 }
 
-SnapshotView::SnapshotView(const Snapshot& snapshot) : snapshot_(&snapshot) {
+SnapshotView::SnapshotView(const Snapshot& snapshot, const Snapshot* texts)
+    : snapshot_(&snapshot) {
+  std::unordered_map<std::string_view, const std::string*> by_hash;
+  if (texts != nullptr && !snapshot.has_all_texts()) by_hash = texts_by_hash(*texts);
   for (const auto& o : snapshot.objects) {
+    const std::string* text = nullptr;
+    if (!o.has_text) {
+      const auto it = by_hash.find(o.hash);
+      if (it != by_hash.end()) text = it->second;
+    }
     if (o.kind == ObjectKind::Policy) {
-      policies_.try_emplace(o.name, o);
+      policies_.try_emplace(o.name, o, text);
       continue;
     }
-    referenced_.try_emplace(ObjectKey{o.kind, o.name}, o);
+    referenced_.try_emplace(ObjectKey{o.kind, o.name}, o, text);
     if (o.kind == ObjectKind::Category) category_keys_.emplace(category_key(o.name));
   }
   for (const auto& f : snapshot.findings) {

@@ -31,16 +31,18 @@ References references_of(json_scan::JsonRef policy);
 References references_in(std::string_view canonical_json);
 
 // One canonical object and its parsed JSON. Stays where it was built: the parsed tree refers
-// to the object's text, and callers keep references to the tree.
+// to the object's text, and callers keep references to the tree. `text`: the object's text
+// when the object let it go (an equal object of another snapshot holds it), else null.
 class ObjectView {
  public:
-  explicit ObjectView(const CanonicalObject& object) : object_(&object) {}
+  explicit ObjectView(const CanonicalObject& object, const std::string* text = nullptr)
+      : object_(&object), text_(text != nullptr ? text : &object.json) {}
   ObjectView(const ObjectView&) = delete;
   ObjectView& operator=(const ObjectView&) = delete;
 
   const CanonicalObject& object() const { return *object_; }
   const std::string& name() const { return object_->name; }
-  const std::string& json() const { return object_->json; }
+  const std::string& json() const { return *text_; }
   const std::string& hash() const { return object_->hash; }
 
   // The parsed canonical JSON, parsed on the first call; nullopt when the text is not valid
@@ -53,6 +55,7 @@ class ObjectView {
 
  private:
   const CanonicalObject* object_;
+  const std::string* text_;
   mutable bool parsed_ = false;
   mutable std::optional<json_scan::JsonDoc> doc_;
   mutable std::string error_;
@@ -61,8 +64,10 @@ class ObjectView {
 
 class SnapshotView {
  public:
-  // `snapshot` must outlive the view.
-  explicit SnapshotView(const Snapshot& snapshot);
+  // `snapshot` must outlive the view, and so must `texts`: a snapshot whose objects give their
+  // texts, by hash, to the objects of `snapshot` that let theirs go (flowdriftctl diff keeps
+  // one copy of a text both files hold; SiteFileReader).
+  explicit SnapshotView(const Snapshot& snapshot, const Snapshot* texts = nullptr);
   SnapshotView(const SnapshotView&) = delete;
   SnapshotView& operator=(const SnapshotView&) = delete;
 

@@ -221,6 +221,30 @@ const json kWebPorts = json::array({{{"protocol", "tcp"}, {"ports", {{443, 443}}
 
 }  // namespace
 
+// flowdriftctl diff keeps one copy of a text both files hold: a replica policy equal to the
+// source's lets its text go, and the comparison reads the source's. A group it uses that
+// differs still needs the replica policy's references, read from that text.
+TEST_CASE("reference: a replica policy without its text reads the source's equal one",
+          "[unit][diff][reference]") {
+  const auto src = grouped_snap({"10.0.0.0/24"}, kWebPorts);
+  const auto wider = grouped_snap({"10.0.0.0/24", "0.0.0.0/0"}, kWebPorts);
+  auto stripped = wider;
+  for (auto& o : stripped.objects) {
+    if (o.kind != policy::ObjectKind::Policy) continue;
+    o.json.clear();
+    o.has_text = false;
+  }
+  REQUIRE(policy::texts_missing(stripped, src) == 0);
+  const auto want = diff_snapshots(src, wider);
+  const auto got = diff_snapshots(src, stripped);
+  const auto& item = only(got);
+  CHECK(item.kind == DriftKind::Reference);
+  CHECK(item.severity == Severity::Critical);
+  CHECK(item.summary == only(want).summary);
+  REQUIRE(item.fields.size() == only(want).fields.size());
+  CHECK(item.fields[1].path == "flows[replica only]");
+}
+
 TEST_CASE("reference: same group name with other CIDRs is drift of every policy using it",
           "[unit][diff][reference]") {
   auto src = grouped_snap({"10.0.0.0/24"}, kWebPorts);

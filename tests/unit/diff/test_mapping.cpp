@@ -96,3 +96,59 @@ TEST_CASE("mapping: bad rules are refused with the rule named", "[unit][diff][ma
   REQUIRE_FALSE(host_bits.has_value());
   CHECK_THAT(host_bits.error().message, Catch::Contains("10.1.0.1/16"));
 }
+
+// flowdriftctl diff keeps one copy of a text both files hold: the replica's object lets it go
+// (has_text false) and the comparison reads the source's object of the same hash. Mapped or
+// not, the result is the one the replica with its own texts gives.
+TEST_CASE("mapping: objects without their text read the other side's, mapped or not",
+          "[unit][diff][mapping]") {
+  policy::Snapshot primary = site("web-prod", "Environment:Prod", "10.1.2.0/24");
+  primary.objects.push_back(
+      object(policy::ObjectKind::Policy, "db-prod", policy_json("db-prod", "Environment:Prod",
+                                                                "10.1.3.0/24")));
+  // The same text on both sides, in the replica's terms: mapped, the replica's copy reads as
+  // 10.1.4.0/24, which is drift, and only its text can say so.
+  primary.objects.push_back(
+      object(policy::ObjectKind::Policy, "mq-prod", policy_json("mq-prod", "Environment:Prod",
+                                                                "10.201.4.0/24")));
+  primary.hash = policy::snapshot_hash(primary.objects, primary.canon_version);
+  policy::Snapshot dr = primary;
+  for (auto& o : dr.objects) {
+    if (o.name == "db-prod") o = object(o.kind, o.name, policy_json("db-prod", "Environment:Prod",
+                                                                    "10.9.9.0/24"));
+  }
+  policy::Snapshot stripped = dr;
+  std::size_t let_go = 0;
+  for (auto& o : stripped.objects) {
+    if (o.name == "db-prod") continue;  // its own text: it differs from the source's
+    o.json.clear();
+    o.has_text = false;
+    ++let_go;
+  }
+  REQUIRE(let_go == 3);
+  REQUIRE(policy::texts_missing(stripped, primary) == 0);
+  const auto m = mapping({{"Environment:Prod", "Environment:Prod-DR"}}, {},
+                         {{"10.1.0.0/16", "10.201.0.0/16"}});
+  for (const bool mapped : {false, true}) {
+    INFO("mapped " << mapped);
+    const auto want = mapped ? diff_snapshots(primary, dr, m) : diff_snapshots(primary, dr);
+    const auto got =
+        mapped ? diff_snapshots(primary, stripped, m) : diff_snapshots(primary, stripped);
+    REQUIRE_FALSE(want.items.empty());
+    const bool mq_drifts = std::any_of(want.items.begin(), want.items.end(),
+                                       [](const DriftItem& i) { return i.object == "mq-prod"; });
+    CHECK(mq_drifts == mapped);
+    REQUIRE(got.items.size() == want.items.size());
+    CHECK(got.status == want.status);
+    for (std::size_t i = 0; i < want.items.size(); ++i) {
+      CHECK(got.items[i].object == want.items[i].object);
+      CHECK(got.items[i].kind == want.items[i].kind);
+      CHECK(got.items[i].summary == want.items[i].summary);
+      REQUIRE(got.items[i].fields.size() == want.items[i].fields.size());
+      for (std::size_t f = 0; f < want.items[i].fields.size(); ++f) {
+        CHECK(got.items[i].fields[f].source == want.items[i].fields[f].source);
+        CHECK(got.items[i].fields[f].replica == want.items[i].fields[f].replica);
+      }
+    }
+  }
+}
