@@ -847,7 +847,7 @@ V3RulePageWork V3SiteBuilder::begin_page(const std::vector<std::string_view>& te
 V3RulePageWork V3SiteBuilder::begin_borrowed_page(const std::vector<std::string_view>& texts) {
   V3RulePageWork work;
   s_->listing.begin(*work.s_, s_->rules_index, kNoGroups, texts, std::string(), PageFacts{},
-                    /*borrowed=*/true);
+                    /*borrowed=*/true, /*batch=*/true);
   return work;
 }
 

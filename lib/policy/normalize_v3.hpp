@@ -123,7 +123,10 @@ class V3SiteBuilder {
   // the rule by its place in the listing, for the first rule that does not canonicalize.
   V3RulePageWork begin_page(const std::vector<std::string_view>& texts, std::string digest = {},
                             PageFacts facts = {});
-  // A page of texts that stay valid until it has ended (a file read whole): not copied.
+  // A page of a batch, of texts that stay valid until it has ended (a file, or a buffer of
+  // it): not copied. The caller begins the batch's pages, runs them (on any threads), and ends
+  // them only once all have run: the memo lookups then happen in run(), beside the
+  // canonicalization, rather than here.
   V3RulePageWork begin_borrowed_page(const std::vector<std::string_view>& texts);
   Result<V3PageReferences> end_page(V3RulePageWork work);
   // A page the memo remembers by the memo digest of its body: its facts, or null.

@@ -105,6 +105,13 @@ struct PolicyMemoState {
     return &it->second;
   }
 
+  // The entry of one policy text, unmarked and uncounted (find() does both), or null. Safe on
+  // several threads at once while the memo does not change.
+  const Entry* peek(const Sha256& key) const {
+    auto it = entries.find(key);
+    return it == entries.end() ? nullptr : &it->second;
+  }
+
   // The entry of one policy text, marked as listed, or null.
   const Entry* find(const Sha256& key) {
     auto it = entries.find(key);
@@ -210,6 +217,7 @@ struct PageWorkCore {
     Sha256 key{};           // memo key, by begin() or run(); unset without a memo
     std::shared_ptr<const build::BuiltPolicy> policy;
     Refs refs;
+    bool hit = false;  // found in the memo by run()
   };
   std::shared_ptr<const Site> site;
   std::size_t base = 0;  // listing index of the page's first policy
@@ -222,6 +230,7 @@ struct PageWorkCore {
   std::vector<Pending> pending;
   std::string owned;         // the pending texts, one after another, unless borrowed
   bool hash_on_run = false;  // the pending texts' memo keys are left to run()
+  const Memo* lookup_on_run = nullptr;  // and their lookups, in this memo (a batch: see begin)
   std::size_t done = 0;      // pending items run() has finished
   std::optional<Error> error;
 
@@ -248,9 +257,12 @@ struct PageWorkCore {
   }
 
   // The texts the memo has are taken from it, the others wait for run(): copied, in one
-  // buffer, unless `borrowed` (the caller keeps them valid until the page has run).
+  // buffer, unless `borrowed` (the caller keeps them valid until the page has run). In a
+  // `batch` the caller begins its pages, runs them, and ends them only once all have run, so
+  // the memo does not change while any runs: run() hashes and looks each text up itself, on
+  // the threads that run the pages, and end() marks what it found.
   void begin(Memo* memo, const std::vector<std::string_view>& texts, std::string page_digest,
-             PageFacts page_facts, bool borrowed) {
+             PageFacts page_facts, bool borrowed, bool batch) {
     const bool whole = memo != nullptr && !page_digest.empty();
     if (whole) {
       digest = std::move(page_digest);
@@ -260,10 +272,11 @@ struct PageWorkCore {
     // An empty memo has nothing to find: the texts are hashed by run(), which may be on another
     // thread (a site's first poll, flowdriftctl's first file).
     const bool lookup = memo != nullptr && !memo->entries.empty();
-    hash_on_run = memo != nullptr && !lookup;
+    hash_on_run = memo != nullptr && (!lookup || batch);
+    if (lookup && batch) lookup_on_run = memo;
     for (std::size_t k = 0; k < texts.size(); ++k) {
       Sha256 key{};
-      if (lookup) {
+      if (lookup && !batch) {
         key = sha256(texts[k]);
         if (whole) keys[k] = key;
         if (const auto* hit = memo->find(key)) {
@@ -303,6 +316,13 @@ struct PageWorkCore {
         item.key = sha256(item.text);
         if (!keys.empty()) keys[item.slot] = item.key;
       }
+      if (const auto* found = lookup_on_run ? lookup_on_run->peek(item.key) : nullptr) {
+        item.policy = found->policy;
+        item.refs = found->refs;
+        item.hit = true;
+        item.text = {};
+        continue;
+      }
       auto built = canon(item.text, base + item.slot, *site);
       if (!built) {
         error = built.error();
@@ -321,7 +341,12 @@ struct PageWorkCore {
     for (auto& item : pending) {
       slots[item.slot] = item.policy;
       refs[item.slot] = item.refs;
-      if (memo != nullptr) memo->remember(item.key, std::move(item.policy), item.refs);
+      if (memo == nullptr) continue;
+      if (item.hit) {
+        memo->find(item.key);  // marked as listed, counted as begin() counts a hit
+      } else {
+        memo->remember(item.key, std::move(item.policy), item.refs);
+      }
     }
     if (memo != nullptr && !digest.empty()) {
       memo->remember_page(std::move(digest), std::move(facts), keys);
@@ -349,14 +374,14 @@ struct PolicyListing {
 
   void begin(Work& w, std::shared_ptr<const Site> site, const char* not_ready,
              const std::vector<std::string_view>& texts, std::string digest, PageFacts facts,
-             bool borrowed = false) {
+             bool borrowed = false, bool batch = false) {
     const bool ready = site != nullptr;  // before the move below
     if (!w.start(ready, std::move(site), policies.size() + begun, texts.size(), not_ready)) {
       return;
     }
     begun += texts.size();
     note_page(digest);
-    w.begin(memo, texts, std::move(digest), std::move(facts), borrowed);
+    w.begin(memo, texts, std::move(digest), std::move(facts), borrowed, batch);
   }
 
   SharedFacts known(bool ready, const std::string& digest) const {
