@@ -697,11 +697,14 @@ std::optional<LoadedSite> stream_v3_list(json_stream::Source source, const std::
   return out;
 }
 
-// A regular file read in pieces when it is a v3 rules list; nullopt otherwise (a pipe cannot
-// be read a second time).
+// A regular file read in pieces when it is a v3 rules list; nullopt otherwise. A pipe cannot
+// be read a second time, and a named one is not even opened here: stat() first, since opening
+// a FIFO waits for its writer, whose bytes would then be lost.
 std::optional<LoadedSite> stream_v3_file(const std::string& path, const V4References& refs,
                                          policy::V3RuleMemo* memo) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return std::nullopt;
   struct stat st {};
   std::optional<LoadedSite> out;

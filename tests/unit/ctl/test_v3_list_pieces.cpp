@@ -5,10 +5,16 @@
 // read's.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <random>
 #include <string>
+#include <thread>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ctl/site_file.hpp"
 #include "support/temp_dir.hpp"
@@ -186,4 +192,39 @@ TEST_CASE("v3 lists read in pieces and whole agree on mutations", kTags) {
   }
   CHECK(read > 100);     // mutations that keep the list valid (in a description, say)
   CHECK(refused > 500);  // and those that break it
+}
+
+// Only regular files are read in pieces: a named pipe is read once, whole, as before (opening
+// it to look would wait for the writer and lose its bytes).
+TEST_CASE("a v3 list given as a named pipe is read once, whole", kTags) {
+  flowdrift::test::TempDir dir;
+  const std::string fifo = dir.file("rules.fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string text = list_text(50, -1);
+  bool written = false;
+  std::thread writer([&] {
+    // Non-blocking until a reader has it open, so that a reader that never comes cannot hang
+    // the test here.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    int fd = -1;
+    while (fd < 0 && std::chrono::steady_clock::now() < deadline) {
+      fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+      if (fd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (fd < 0) return;
+    ::fcntl(fd, F_SETFL, 0);
+    std::size_t at = 0;
+    while (at < text.size()) {
+      const ssize_t n = ::write(fd, text.data() + at, text.size() - at);
+      if (n <= 0) break;
+      at += static_cast<std::size_t>(n);
+    }
+    written = at == text.size();
+    ::close(fd);
+  });
+  auto loaded = load_site_file(fifo);
+  writer.join();
+  CHECK(written);
+  REQUIRE(loaded.has_value());
+  require_same_site(*loaded, *SiteFileReader().parse(text, fifo));
 }
