@@ -441,6 +441,11 @@ BuiltPolicy without_text(const BuiltPolicy& policy) {
   return out;
 }
 
+void drop_text(BuiltPolicy& policy) {
+  std::string().swap(policy.json);
+  policy.has_text = false;
+}
+
 Snapshot assemble_snapshot(std::vector<BuiltPolicy> policies, SiteObjects site,
                            std::vector<Finding> findings) {
   return assemble(

@@ -131,6 +131,8 @@ struct BuiltPolicy {
 
 // The same policy without its canonical text, for a memo whose policies are stored.
 BuiltPolicy without_text(const BuiltPolicy& policy);
+// The text let go in place (its memory freed), for a policy nothing else holds.
+void drop_text(BuiltPolicy& policy);
 
 // Marks an unresolvable reference: the policy keeps "dangling:<id>" and gets a finding.
 // Returns the final group name or the marker; adds resolved names to `referenced`.

@@ -39,8 +39,10 @@ using SharedFacts = std::shared_ptr<const PageFacts>;
 // it references).
 template <class Refs>
 struct PolicyMemoState {
+  // The memo owns its policies mutably only so that release_texts() can let a text go in place
+  // once nothing else holds the policy; everything it hands out is const.
   struct Entry {
-    std::shared_ptr<const build::BuiltPolicy> policy;
+    std::shared_ptr<build::BuiltPolicy> policy;
     Refs refs;
     std::uint64_t generation = 0;  // the last poll that listed it
   };
@@ -121,7 +123,7 @@ struct PolicyMemoState {
     return &it->second;
   }
 
-  void remember(const Sha256& key, std::shared_ptr<const build::BuiltPolicy> policy, Refs refs) {
+  void remember(const Sha256& key, std::shared_ptr<build::BuiltPolicy> policy, Refs refs) {
     ++misses;
     if (policy->has_text) ++remembered_texts;
     entries[key] = {std::move(policy), std::move(refs), generation};
@@ -141,14 +143,20 @@ struct PolicyMemoState {
   }
 
   // The poll's snapshot was stored, and with it every entry's text (a complete listing swept
-  // the others): the entries let their canonical texts go. Returns how many did.
+  // the others): the entries let their canonical texts go. Returns how many did. A policy only
+  // the memo holds lets its text go in place; one still shared (a snapshot being built from it)
+  // is replaced by a copy without text, and the other holder keeps the text it has.
   std::size_t release_texts() {
     if (remembered_texts == 0) return 0;  // a quiet poll: no entry has its text
     remembered_texts = 0;
     std::size_t released = 0;
     for (auto& [key, entry] : entries) {
       if (!entry.policy->has_text) continue;
-      entry.policy = std::make_shared<const build::BuiltPolicy>(build::without_text(*entry.policy));
+      if (entry.policy.use_count() == 1) {
+        build::drop_text(*entry.policy);
+      } else {
+        entry.policy = std::make_shared<build::BuiltPolicy>(build::without_text(*entry.policy));
+      }
       ++released;
     }
     return released;
@@ -215,7 +223,7 @@ struct PageWorkCore {
     std::size_t slot = 0;   // position on the page
     std::string_view text;  // raw policy JSON: in `owned`, or the caller's when borrowed
     Sha256 key{};           // memo key, by begin() or run(); unset without a memo
-    std::shared_ptr<const build::BuiltPolicy> policy;
+    std::shared_ptr<build::BuiltPolicy> policy;  // for the memo: slots take it as const
     Refs refs;
     bool hit = false;  // found in the memo by run()
   };
@@ -328,7 +336,7 @@ struct PageWorkCore {
         error = built.error();
         return;
       }
-      item.policy = std::make_shared<const build::BuiltPolicy>(std::move(built->first));
+      item.policy = std::make_shared<build::BuiltPolicy>(std::move(built->first));
       item.refs = std::move(built->second);
       item.text = {};
     }
