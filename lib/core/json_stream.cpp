@@ -58,14 +58,20 @@ ArrayMemberStream::Step ArrayMemberStream::next(std::vector<std::string_view>& o
   for (;;) {
     switch (step(out)) {
       case Progress::Advanced: continue;
-      case Progress::Done: return out.empty() ? Step::End : Step::Elements;
+      case Progress::Done: return handed_out(out);
       case Progress::Stopped: return Step::Stopped;
       case Progress::NeedMore:
-        if (!out.empty()) return Step::Elements;  // handed out before the buffer moves
+        if (!out.empty()) return handed_out(out);  // before the buffer moves
         if (!refill()) return Step::Stopped;
         continue;
     }
   }
+}
+
+ArrayMemberStream::Step ArrayMemberStream::handed_out(const std::vector<std::string_view>& out) {
+  if (out.empty()) return Step::End;
+  keep_ = true;
+  return Step::Elements;
 }
 
 ArrayMemberStream::Progress ArrayMemberStream::step(std::vector<std::string_view>& out) {
@@ -186,29 +192,41 @@ bool ArrayMemberStream::skip_ws() {
   return pos_ < end_;
 }
 
-// Moves what is not yet read to the front and reads more after it; grows the buffer only for
-// an element that fills it.
+// Moves what is not yet read to the front, of the other buffer when this one holds the elements
+// the last call handed out, and reads more after it; grows the buffer only for an element that
+// fills it.
 bool ArrayMemberStream::refill() {
   if (eof_) {
     stop("the text ends inside the root object");
     return false;
   }
-  if (pos_ > 0) {
-    std::memmove(buf_.get(), buf_.get() + pos_, end_ - pos_);
-    offset_ += pos_;
-    end_ -= pos_;
-    pos_ = 0;
+  const std::size_t kept = end_ - pos_;
+  const bool full = kept == cap_;
+  if (full && !may_grow_) {
+    stop("a member other than " + member_ + " fills the buffer");
+    return false;
   }
-  if (end_ == cap_) {
-    if (!may_grow_) {
-      stop("a member other than " + member_ + " fills the buffer");
-      return false;
+  const std::size_t cap = full ? cap_ * 2 : cap_;
+  if (keep_) {
+    if (spare_cap_ < cap) {
+      spare_.reset(new char[cap]);  // not filled: read over
+      spare_cap_ = cap;
     }
-    auto bigger = std::unique_ptr<char[]>(new char[cap_ * 2]);
-    std::memcpy(bigger.get(), buf_.get(), end_);
+    std::memcpy(spare_.get(), buf_.get() + pos_, kept);
+    std::swap(buf_, spare_);
+    std::swap(cap_, spare_cap_);
+    keep_ = false;
+  } else if (full) {
+    auto bigger = std::unique_ptr<char[]>(new char[cap]);
+    std::memcpy(bigger.get(), buf_.get() + pos_, kept);
     buf_ = std::move(bigger);
-    cap_ *= 2;
+    cap_ = cap;
+  } else if (pos_ > 0) {
+    std::memmove(buf_.get(), buf_.get() + pos_, kept);
   }
+  offset_ += pos_;
+  end_ = kept;
+  pos_ = 0;
   const std::ptrdiff_t n = source_(buf_.get() + end_, cap_ - end_);
   if (n < 0) {
     stop("the source cannot be read");

@@ -34,33 +34,38 @@ Source fd_source(int fd);
 class ArrayMemberStream {
  public:
   enum class Step {
-    Elements,  // `out` holds the next elements' texts, valid until the next call
+    Elements,  // `out` holds the next elements' texts, valid until the call after next
     End,       // the document ended: rest() is the root without the array's elements
     Stopped,   // see the header; why() says what stopped it
   };
   static constexpr std::size_t kDefaultCapacity = std::size_t{4} << 20;
 
   // `member`: the array's key (no escapes); `capacity`: the buffer's first size. It grows only
-  // for an element that does not fit.
+  // for an element that does not fit. There are two buffers: a call that needs more bytes reads
+  // them into the one the last call's elements are not in, so that a caller can read the next
+  // batch while the last one is still in use (flowdriftctl canonicalizes a batch on every core
+  // while it reads the next).
   ArrayMemberStream(Source source, std::string_view member,
                     std::size_t capacity = kDefaultCapacity);
   ArrayMemberStream(ArrayMemberStream&&) noexcept;
   ~ArrayMemberStream();
 
-  // The elements whole in the buffer, in order (at least one), or the end, or a stop.
+  // The elements whole in the buffer, in order (at least one), or the end, or a stop. The
+  // elements of the call before stay where they are.
   Step next(std::vector<std::string_view>& out);
   // After End: `{` the root's members in order, the array given as `[]` `}`, without the
   // whitespace between them. Not checked here: parse it.
   const std::string& rest() const { return rest_; }
   std::size_t elements() const { return count_; }
   const std::string& why() const { return why_; }
-  std::size_t capacity() const { return cap_; }
+  std::size_t capacity() const { return cap_; }  // of the buffer in use
 
  private:
   enum class At { Root, FirstKey, Key, Value, AfterValue, FirstElement, Element, AfterElement,
                   Trailer, Done, Stopped };
   enum class Progress { Advanced, NeedMore, Done, Stopped };
 
+  Step handed_out(const std::vector<std::string_view>& out);  // End when empty
   Progress step(std::vector<std::string_view>& out);
   Progress key();
   Progress value();
@@ -81,6 +86,9 @@ class ArrayMemberStream {
   std::string member_;  // with its quotes
   std::unique_ptr<char[]> buf_;
   std::size_t cap_ = 0;
+  std::unique_ptr<char[]> spare_;  // the other buffer: allocated at the first switch
+  std::size_t spare_cap_ = 0;
+  bool keep_ = false;  // buf_ holds the elements the last call handed out: refill switches
   std::size_t pos_ = 0;  // the next unit starts here
   std::size_t end_ = 0;  // bytes read
   std::uint64_t offset_ = 0;  // of buf_[0] in the document

@@ -1,6 +1,7 @@
 #include "ctl/site_file.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -469,22 +470,31 @@ std::string list_culprit(const std::string& message, const std::string& name,
   return name;
 }
 
-// The rules as pages of equal size, one per core, run at once and ended in listing order
-// (what a rule's canonicalization reads of the builder is shared read-only).
+// The rules as pages run on every core at once, each thread taking the next page none has
+// taken, and ended in listing order (what a rule's canonicalization reads of the builder is
+// shared read-only). This thread first does `meanwhile` (flowdriftctl reads the next piece of
+// the file): the pages are small enough that the others take its share in the meantime.
+template <class Meanwhile>
 Result<void> add_rules_on_every_core(policy::V3SiteBuilder& builder,
-                                     const std::vector<std::string_view>& texts) {
-  constexpr std::size_t kMinPerPage = 64;
+                                     const std::vector<std::string_view>& texts,
+                                     Meanwhile meanwhile) {
+  constexpr std::size_t kMinPerPage = 32;
   const std::size_t cores = std::max(1U, std::min(8U, std::thread::hardware_concurrency()));
-  const std::size_t count = std::clamp<std::size_t>(texts.size() / kMinPerPage, 1, cores);
+  const std::size_t count = std::clamp<std::size_t>(texts.size() / kMinPerPage, 1, 4 * cores);
   std::vector<policy::V3RulePageWork> pages;
   for (std::size_t k = 0; k < count; ++k) {
     const auto from = texts.begin() + static_cast<std::ptrdiff_t>(texts.size() * k / count);
     const auto to = texts.begin() + static_cast<std::ptrdiff_t>(texts.size() * (k + 1) / count);
     pages.push_back(builder.begin_borrowed_page({from, to}));  // the file outlives them
   }
+  std::atomic<std::size_t> taken{0};
+  auto work = [&pages, &taken] {
+    for (std::size_t k; (k = taken.fetch_add(1)) < pages.size();) pages[k].run();
+  };
   std::vector<std::thread> threads;
-  for (std::size_t k = 1; k < count; ++k) threads.emplace_back([p = &pages[k]] { p->run(); });
-  pages.front().run();
+  for (std::size_t k = 1; k < std::min(cores, count + 1); ++k) threads.emplace_back(work);
+  meanwhile();
+  work();
   for (auto& t : threads) t.join();
   for (auto& page : pages) {
     if (auto r = builder.end_page(std::move(page)); !r) return r.error();
@@ -522,7 +532,7 @@ Result<policy::Snapshot> canonicalize_v3_rules(const std::vector<json_scan::Json
   for (const auto rule : rules) texts.push_back(rule.text());
   policy::V3SiteBuilder builder(memo);
   if (auto r = builder.set_groups(groups.address_groups, groups.service_groups); !r) return r.error();
-  if (auto r = add_rules_on_every_core(builder, texts); !r) return r.error();
+  if (auto r = add_rules_on_every_core(builder, texts, [] {}); !r) return r.error();
   if (auto r = define_rule_categories(builder); !r) return r.error();
   return builder.finish();
 }
@@ -675,8 +685,12 @@ std::optional<LoadedSite> stream_v3_list(json_stream::Source source, const std::
   if (!groups || !builder.set_groups(groups->address_groups, groups->service_groups)) {
     return std::nullopt;
   }
-  for (; step == Step::Elements; step = stream.next(texts)) {
-    if (!add_rules_on_every_core(builder, texts)) return std::nullopt;
+  // Each piece is canonicalized while the next is read (the stream keeps both in place).
+  std::vector<std::string_view> ahead;
+  while (step == Step::Elements) {
+    auto read_ahead = [&] { step = stream.next(ahead); };
+    if (!add_rules_on_every_core(builder, texts, read_ahead)) return std::nullopt;
+    texts.swap(ahead);
   }
   if (step != Step::End) return std::nullopt;
   std::string error;

@@ -40,8 +40,15 @@ Read read_all(std::string_view text, std::size_t capacity, std::size_t piece,
   ArrayMemberStream stream(text_source(text, piece), member, capacity);
   Read out;
   std::vector<std::string_view> batch;
+  std::vector<std::string_view> last;  // the batch before: still in place after one more call
+  std::size_t last_from = 0;           // its first element's index in out.elements
   for (;;) {
     const Step step = stream.next(batch);
+    for (std::size_t k = 0; k < last.size(); ++k) {
+      REQUIRE(last[k] == out.elements[last_from + k]);
+    }
+    last = batch;
+    last_from = out.elements.size();
     if (step == Step::Stopped) {
       out.why = stream.why();
       return out;
@@ -148,6 +155,24 @@ TEST_CASE("json_stream: the elements at every buffer and read size", kTags) {
         CHECK(r.rest.find(R"("entities":[])") != std::string::npos);
       }
     }
+  }
+}
+
+// flowdriftctl canonicalizes one batch while it reads the next (read_all checks every batch
+// after the call that follows it), here also across several refills and a growth in one call.
+TEST_CASE("json_stream: a batch stays in place while the next one is read", kTags) {
+  std::vector<std::string> elements;
+  for (int i = 0; i < 60; ++i) {
+    elements.push_back(i % 20 == 19 ? R"({"big": ")" + std::string(3000 + 100 * i, 'b') + R"("})"
+                                    : R"({"i": )" + std::to_string(i) + "}");
+  }
+  const std::string text = list_of(elements, true);
+  for (const std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{300}, text.size()}) {
+    CAPTURE(piece);
+    const Read r = read_all(text, 256, piece);
+    REQUIRE(r.ended);
+    CHECK(r.elements == elements);
+    CHECK(r.batches > 3);
   }
 }
 
