@@ -528,8 +528,9 @@ bool compare_dangling(const std::string& name, const SnapshotView& src, const Sn
   // Broken only on the source: the source of truth needs fixing; the replica is not at fault.
   item.severity = on_rep ? Severity::Critical : Severity::Warning;
   item.direction = on_rep ? Direction::Both : Direction::None;
+  const std::string_view first = (on_rep ? *on_rep : *on_src).front();
   item.summary = std::string(on_rep ? "replica" : "source") +
-                 " references what its site lacks: " + (on_rep ? *on_rep : *on_src).front();
+                 " references what its site lacks: " + std::string(first);
   items.push_back(std::move(item));
   return true;
 }

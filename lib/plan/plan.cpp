@@ -130,7 +130,7 @@ class Planner {
     if (target_.ambiguous.count(key)) return "the target holds several objects of this name";
     if (key.first != ObjectKind::Policy) return {};
     if (const auto* d = desired_view_.dangling(key.second)) {
-      return "the source's policy references what its own site lacks: " + d->front();
+      return "the source's policy references what its own site lacks: " + std::string(d->front());
     }
     return {};
   }

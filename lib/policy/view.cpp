@@ -146,7 +146,7 @@ bool SnapshotView::knows_absent(const ObjectKey& key) const {
   return category_keys_.count(category_key(key.second)) != 0;
 }
 
-const std::vector<std::string>* SnapshotView::dangling(std::string_view policy) const {
+const std::vector<std::string_view>* SnapshotView::dangling(std::string_view policy) const {
   auto it = dangling_.find(policy);
   return it == dangling_.end() ? nullptr : &it->second;
 }

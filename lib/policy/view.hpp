@@ -82,15 +82,16 @@ class SnapshotView {
   // Whether the snapshot can say that `key` is absent from the site (not merely unused): every
   // value of a referenced category key is in the snapshot; groups only when used.
   bool knows_absent(const ObjectKey& key) const;
-  // The details of the policy's dangling_reference findings; nullptr when it has none.
-  const std::vector<std::string>* dangling(std::string_view policy) const;
+  // The details of the policy's dangling_reference findings (in the snapshot's findings);
+  // nullptr when it has none.
+  const std::vector<std::string_view>* dangling(std::string_view policy) const;
 
  private:
   const Snapshot* snapshot_;
   std::map<std::string, ObjectView, std::less<>> policies_;
   std::map<ObjectKey, ObjectView> referenced_;
   std::set<std::string, std::less<>> category_keys_;  // keys whose values are all in the snapshot
-  std::map<std::string, std::vector<std::string>, std::less<>> dangling_;
+  std::map<std::string_view, std::vector<std::string_view>> dangling_;
 };
 
 // "key" of a category value's name "key:value".

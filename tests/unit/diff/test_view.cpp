@@ -66,6 +66,7 @@ TEST_CASE("a snapshot view finds policies and referenced objects by name", "[uni
   CHECK(view.knows_absent({ObjectKind::AddressGroup, "anything"}));
   REQUIRE(view.dangling("db") != nullptr);
   CHECK(view.dangling("db")->front() == "address_group uuid 1234 not found");
+  CHECK(view.dangling("db")->front().data() == snap.findings.back().detail.data());  // not copied
   CHECK(view.dangling("web") == nullptr);
 }
 
