@@ -333,6 +333,22 @@ class CategoryCheck {
   std::unordered_map<const std::string*, bool> known_;
 };
 
+// Sorted without duplicates, each finding moved once: sorting pointers moves 8 bytes where
+// sorting the findings moves three strings (a v3 file without its group lists has tens of
+// thousands of dangling references).
+std::vector<Finding> sorted_unique(std::vector<Finding> findings) {
+  std::vector<Finding*> order;
+  order.reserve(findings.size());
+  for (Finding& f : findings) order.push_back(&f);
+  std::sort(order.begin(), order.end(), [](const Finding* a, const Finding* b) { return *a < *b; });
+  std::vector<Finding> out;
+  out.reserve(order.size());
+  for (Finding* f : order) {
+    if (out.empty() || out.back() != *f) out.push_back(std::move(*f));
+  }
+  return out;
+}
+
 // `policy(i)` is the i-th policy, BuiltPolicy& (its texts are moved into the snapshot) or
 // const BuiltPolicy& (copied: it stays in a per-site cache for the next poll).
 template <class Policy>
@@ -344,6 +360,9 @@ Snapshot assemble(std::size_t count, Policy policy, SiteObjects site,
   for (std::size_t i = 0; i < count; ++i) keys.emplace_back(policy(i).name, policy(i).hash);
   const std::vector<std::string> names = unique_names(keys, false, "policy", findings);
 
+  std::size_t more = 0;
+  for (std::size_t i = 0; i < count; ++i) more += policy(i).findings.size();
+  findings.reserve(findings.size() + more);
   Snapshot snap;
   snap.objects.reserve(count);
   NameRefs ags, sgs, egs, categories;
@@ -411,9 +430,7 @@ Snapshot assemble(std::size_t count, Policy policy, SiteObjects site,
             [](const CanonicalObject& a, const CanonicalObject& b) {
               return std::tie(a.kind, a.name) < std::tie(b.kind, b.name);
             });
-  std::sort(findings.begin(), findings.end());
-  findings.erase(std::unique(findings.begin(), findings.end()), findings.end());
-  snap.findings = std::move(findings);
+  snap.findings = sorted_unique(std::move(findings));
   snap.canon_version = kCanonVersion;
   snap.hash = snapshot_hash(snap.objects, snap.canon_version);
   return snap;
