@@ -8,6 +8,7 @@
 #include <iomanip>
 #include <map>
 #include <sstream>
+#include <thread>
 #include <tuple>
 
 #include "config/config.hpp"
@@ -103,13 +104,16 @@ std::unique_ptr<store::Database> open_db(const DbArgs& args, std::ostream& err) 
 }
 
 // The two files of a diff, read by one reader (a rule the replica lists as the source does is
-// not canonicalized twice), which is gone, with its memo, before they are compared.
-Result<std::pair<LoadedSite, LoadedSite>> load_diffed(const DiffArgs& args) {
-  SiteFileReader reader;
-  auto source = reader.load(args.source, args.source_refs);
+// not canonicalized twice). Its memo is not needed once both are read: another thread frees it
+// while they are compared (`release`, joined when the caller returns).
+Result<std::pair<LoadedSite, LoadedSite>> load_diffed(const DiffArgs& args,
+                                                      std::jthread& release) {
+  auto reader = std::make_unique<SiteFileReader>();
+  auto source = reader->load(args.source, args.source_refs);
   if (!source) return source.error();
-  auto replica = reader.load(args.replica, args.replica_refs, &*source);
+  auto replica = reader->load(args.replica, args.replica_refs, &*source);
   if (!replica) return replica.error();
+  release = std::jthread([r = std::move(reader)]() mutable { r.reset(); });
   return std::pair{std::move(*source), std::move(*replica)};
 }
 
@@ -151,7 +155,8 @@ int run_diff(const DiffArgs& args, std::ostream& out, std::ostream& err) {
     pair = find_pair(*cfg, args.pair, args.config, err);
     if (!pair) return kExitError;
   }
-  auto sites = load_diffed(args);
+  std::jthread release;
+  auto sites = load_diffed(args, release);
   if (!sites) {
     err << "flowdriftctl: " << sites.error().message << "\n";
     return kExitError;

@@ -90,10 +90,9 @@ class SiteFileReader {
                            const V4References& refs = {});
   // A v3 rules list read in pieces of `capacity` bytes, as load() reads a regular file: the
   // site, or nullopt when it is not a v3 list or has any fault (parse() then says which).
-  std::optional<LoadedSite> read_v3_list_in_pieces(json_stream::Source source,
-                                                   const std::string& name,
-                                                   const V4References& refs = {},
-                                                   std::size_t capacity = 4 << 20);
+  std::optional<LoadedSite> read_v3_list_in_pieces(
+      json_stream::Source source, const std::string& name, const V4References& refs = {},
+      std::size_t capacity = json_stream::ArrayMemberStream::kDefaultCapacity);
 
  private:
   Result<LoadedSite> load_file(const std::string& path, const V4References& refs);
