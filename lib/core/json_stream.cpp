@@ -252,27 +252,100 @@ std::size_t ArrayMemberStream::value_end(std::size_t from) {
   return at == end_ && !eof_ ? kMore : at;
 }
 
-std::size_t ArrayMemberStream::container_end(std::size_t from) {
+// An element's outline: how deep its brackets are open, and whether the byte reached is inside
+// a string, escaped by the backslash before it.
+struct ArrayMemberStream::Outline {
   std::size_t depth = 0;
-  for (std::size_t at = from; at < end_; ++at) {
-    switch (buf_[at]) {
-      case '"':
-        at = string_end(at);
-        if (at == kMore) return kMore;
-        --at;  // the loop steps over the closing quote
-        break;
-      case '{':
-      case '[':
-        if (++depth > kMaxNesting) {
-          why_ = "an element nests deeper than this reader follows";
-          return kBad;
+  bool in_string = false;
+  bool escaped = false;
+};
+
+namespace {
+
+// Bit i of each mask: byte i of a 64-byte block is that character ('{' and '[' are one bit
+// apart, as are '}' and ']').
+struct Block {
+  std::uint64_t quote = 0;
+  std::uint64_t backslash = 0;
+  std::uint64_t open = 0;
+  std::uint64_t close = 0;
+};
+
+std::uint64_t mask16(__m128i v, char c, int shift) {
+  const auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c))));
+  return static_cast<std::uint64_t>(m) << shift;
+}
+
+Block classify(const char* p) {
+  Block b;
+  const __m128i lower = _mm_set1_epi8(0x20);
+  for (int k = 0; k < 4; ++k) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+    const __m128i folded = _mm_or_si128(v, lower);  // '[' -> '{', ']' -> '}'
+    b.quote |= mask16(v, '"', 16 * k);
+    b.backslash |= mask16(v, '\\', 16 * k);
+    b.open |= mask16(folded, '{', 16 * k);
+    b.close |= mask16(folded, '}', 16 * k);
+  }
+  return b;
+}
+
+// Bit i: the xor of bits 0..i. Over a block's quotes, the bytes from an opening quote up to its
+// closing one.
+std::uint64_t prefix_xor(std::uint64_t x) {
+  for (int shift = 1; shift < 64; shift *= 2) x ^= x << shift;
+  return x;
+}
+
+}  // namespace
+
+// A bracket: kMore while the container is open, kBad past kMaxNesting, else past its end.
+std::size_t ArrayMemberStream::bracket(Outline& o, bool open, std::size_t at) {
+  if (open) {
+    if (++o.depth <= kMaxNesting) return kMore;
+    why_ = "an element nests deeper than this reader follows";
+    return kBad;
+  }
+  return --o.depth == 0 ? at + 1 : kMore;
+}
+
+// Sixty-four bytes at a time where a block holds no backslash (a mask of its quotes says which
+// bytes are in strings); a byte at a time through a block with one, and at the buffer's end.
+std::size_t ArrayMemberStream::container_end(std::size_t from) {
+  Outline o;
+  std::size_t at = from;
+  while (at < end_) {
+    if (at + 64 <= end_ && !o.escaped) {
+      const Block b = classify(buf_.get() + at);
+      if (b.backslash == 0) {
+        const std::uint64_t in_string = prefix_xor(b.quote) ^ (o.in_string ? ~0ULL : 0);
+        for (std::uint64_t brackets = (b.open | b.close) & ~in_string; brackets != 0;
+             brackets &= brackets - 1) {
+          const int i = __builtin_ctzll(brackets);
+          const std::size_t end = bracket(o, ((b.open >> i) & 1) != 0, at + i);
+          if (end != kMore) return end;
         }
-        break;
-      case '}':
-      case ']':
-        if (--depth == 0) return at + 1;
-        break;
-      default: break;
+        o.in_string = (in_string >> 63) != 0;
+        at += 64;
+        continue;
+      }
+    }
+    for (const std::size_t stop = std::min(end_, at + 64); at < stop; ++at) {
+      const char c = buf_[at];
+      if (o.in_string) {
+        if (o.escaped) {
+          o.escaped = false;
+        } else if (c == '\\') {
+          o.escaped = true;
+        } else if (c == '"') {
+          o.in_string = false;
+        }
+      } else if (c == '"') {
+        o.in_string = true;
+      } else if (c == '{' || c == '[' || c == '}' || c == ']') {
+        const std::size_t end = bracket(o, c == '{' || c == '[', at);
+        if (end != kMore) return end;
+      }
     }
   }
   return kMore;

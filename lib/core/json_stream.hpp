@@ -77,7 +77,9 @@ class ArrayMemberStream {
   // The end of the value at `from`, kMore (0) when the buffer ends first, kBad (why_ set)
   // when it is not one.
   std::size_t value_end(std::size_t from);
+  struct Outline;
   std::size_t container_end(std::size_t from);
+  std::size_t bracket(Outline& o, bool open, std::size_t at);
   std::size_t string_end(std::size_t from) const;  // from: the opening quote
   Progress stop(std::string why);
   void append_member(std::string_view value);

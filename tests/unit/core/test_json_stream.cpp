@@ -158,6 +158,31 @@ TEST_CASE("json_stream: the elements at every buffer and read size", kTags) {
   }
 }
 
+// The outline reads 64 bytes at a time where a block has no backslash: strings holding brackets,
+// escaped quotes and runs of backslashes, at every offset around the first block boundaries.
+TEST_CASE("json_stream: strings, escapes and brackets across 64-byte blocks", kTags) {
+  const std::vector<std::string> payloads = {R"(]})",     R"({[)",        R"(\")",
+                                             R"(\\)",    R"(\\\"]})", R"(\\\\\"],)",
+                                             R"(\u005d)", R"(x\\\\)"};
+  std::vector<std::string> elements;
+  for (std::size_t k = 0; k < 140; ++k) {
+    for (const auto& payload : payloads) {
+      elements.push_back(R"({"a":")" + std::string(k, 'x') + payload + R"(","b":[1,{"c":"]}["}],)" +
+                         R"("d":")" + std::string(140 - k, 'y') + payload + R"("})");
+    }
+  }
+  const std::string text = list_of(elements, true);
+  const auto scanned = scanned_elements(text);
+  REQUIRE(scanned);
+  REQUIRE(*scanned == elements);
+  for (const std::size_t piece : {std::size_t{1} << 20, std::size_t{61}}) {
+    CAPTURE(piece);
+    const Read r = read_all(text, 1 << 12, piece);
+    REQUIRE(r.ended);
+    CHECK(r.elements == elements);
+  }
+}
+
 // flowdriftctl canonicalizes one batch while it reads the next (read_all checks every batch
 // after the call that follows it), here also across several refills and a growth in one call.
 TEST_CASE("json_stream: a batch stays in place while the next one is read", kTags) {
