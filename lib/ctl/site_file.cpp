@@ -491,8 +491,9 @@ Result<void> add_rules_on_every_core(policy::V3SiteBuilder& builder,
   auto work = [&pages, &taken] {
     for (std::size_t k; (k = taken.fetch_add(1)) < pages.size();) pages[k].run();
   };
+  const std::size_t helpers = std::min(cores - 1, count);  // beside this thread
   std::vector<std::thread> threads;
-  for (std::size_t k = 1; k < std::min(cores, count + 1); ++k) threads.emplace_back(work);
+  for (std::size_t k = 0; k < helpers; ++k) threads.emplace_back(work);
   meanwhile();
   work();
   for (auto& t : threads) t.join();
